@@ -1,0 +1,145 @@
+package media
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Kind is what sort of medium a registration describes.
+type Kind string
+
+const (
+	KindUSBDisk     Kind = "usb-disk"     // USB stick or USB external disk
+	KindDisk        Kind = "disk"         // SATA/SAS/SCSI/NVMe removable or external disk
+	KindSD          Kind = "sd"           // SD/MMC card
+	KindOpticalDisc Kind = "optical-disc" // CD/DVD/BD, identified by content signature
+	KindOther       Kind = "other"
+)
+
+// ErrUnknownKind is returned by ParseKind.
+var ErrUnknownKind = errors.New("unknown medium kind")
+
+// Kinds lists all medium kinds.
+func Kinds() []Kind { return []Kind{KindUSBDisk, KindDisk, KindSD, KindOpticalDisc, KindOther} }
+
+var kindZH = map[Kind]string{
+	KindUSBDisk:     "U盘/移动硬盘",
+	KindDisk:        "硬盘",
+	KindSD:          "存储卡",
+	KindOpticalDisc: "光盘",
+	KindOther:       "其他",
+}
+
+// Valid reports whether k is a defined kind.
+func (k Kind) Valid() bool { _, ok := kindZH[k]; return ok }
+
+// Name returns the kind in the given language.
+func (k Kind) Name(lang string) string {
+	if lang == "zh" {
+		if n, ok := kindZH[k]; ok {
+			return n
+		}
+	}
+	return string(k)
+}
+
+// ParseKind accepts a kind key (also "usb" for usb-disk and "optical"/"cd"/"dvd" for optical-disc).
+func ParseKind(s string) (Kind, error) {
+	norm := strings.ToLower(strings.TrimSpace(s))
+	switch norm {
+	case "usb", "usb-stick", "usb-disk":
+		return KindUSBDisk, nil
+	case "optical", "cd", "dvd", "bd", "optical-disc":
+		return KindOpticalDisc, nil
+	case "sd", "mmc", "sd-card":
+		return KindSD, nil
+	}
+	if k := Kind(norm); k.Valid() {
+		return k, nil
+	}
+	return "", fmt.Errorf("%w %q (want one of usb-disk, disk, sd, optical-disc, other)", ErrUnknownKind, s)
+}
+
+// Access is how a registered medium may be used.
+type Access string
+
+const (
+	AccessReadWrite Access = "rw"
+	AccessReadOnly  Access = "ro"
+)
+
+// Mode is how a host enforces decisions.
+type Mode string
+
+const (
+	ModeEnforce Mode = "enforce" // block what policy blocks
+	ModeAudit   Mode = "audit"   // decide and log, block nothing (for rollout)
+)
+
+// ParseMode accepts "enforce" or "audit".
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(strings.ToLower(strings.TrimSpace(s))); m {
+	case ModeEnforce, ModeAudit:
+		return m, nil
+	}
+	return "", fmt.Errorf("unknown mode %q (want enforce or audit)", s)
+}
+
+// Person is someone who can be a custodian, borrower, witness or approver.
+type Person struct {
+	ID         string    `json:"id"`     // globally unique
+	Handle     string    `json:"handle"` // short name used on the command line, unique in a registry
+	Name       string    `json:"name"`   // full name as it is signed
+	Department string    `json:"department,omitempty"`
+	Email      string    `json:"email,omitempty"`
+	Login      string    `json:"login,omitempty"` // system account, for per-user binding later
+	Active     bool      `json:"active"`
+	Created    time.Time `json:"created"`
+	Updated    time.Time `json:"updated"`
+}
+
+// Host is this machine's profile: its registered number and classification level.
+type Host struct {
+	ID         string    `json:"id"` // globally unique
+	Number     string    `json:"number"`
+	Level      Level     `json:"level"`
+	Department string    `json:"department,omitempty"`
+	Mode       Mode      `json:"mode"`
+	Hostname   string    `json:"hostname,omitempty"`
+	Created    time.Time `json:"created"`
+	Updated    time.Time `json:"updated"`
+}
+
+// Identity is what identifies a physical medium. Key is the one canonical string the
+// registry stores and matches on (for example "usb:0781:5567:4C530001"); the other
+// fields are bound extra identity that must also match when set.
+type Identity struct {
+	Kind           Kind   `json:"kind"`
+	Key            string `json:"key"`
+	Serial         string `json:"serial,omitempty"`
+	VendorID       string `json:"vendor_id,omitempty"`
+	ProductID      string `json:"product_id,omitempty"`
+	WWN            string `json:"wwn,omitempty"`
+	Capacity       int64  `json:"capacity,omitempty"`        // bytes; 0 if unknown
+	DescriptorHash string `json:"descriptor_hash,omitempty"` // hex SHA-256 of raw USB descriptors
+}
+
+// Medium is one registered storage medium.
+type Medium struct {
+	ID         string    `json:"id"` // globally unique
+	Number     string    `json:"number"`
+	Kind       Kind      `json:"kind"`
+	Identity   Identity  `json:"identity"`
+	Level      Level     `json:"level"`
+	Custodian  string    `json:"custodian"` // person handle
+	Department string    `json:"department,omitempty"`
+	Status     Status    `json:"status"`
+	Access     Access    `json:"access"`
+	Note       string    `json:"note,omitempty"`
+	Holder     string    `json:"holder,omitempty"` // borrower's handle while lent
+	DueAt      time.Time `json:"due_at,omitzero"`  // end of the lending period while lent
+	Created    time.Time `json:"created"`
+	Updated    time.Time `json:"updated"`
+}
