@@ -102,14 +102,23 @@ type Person struct {
 
 // Host is this machine's profile: its registered number and classification level.
 type Host struct {
-	ID         string    `json:"id"` // globally unique
-	Number     string    `json:"number"`
-	Level      Level     `json:"level"`
-	Department string    `json:"department,omitempty"`
-	Mode       Mode      `json:"mode"`
-	Hostname   string    `json:"hostname,omitempty"`
-	Created    time.Time `json:"created"`
-	Updated    time.Time `json:"updated"`
+	ID         string `json:"id"` // globally unique
+	Number     string `json:"number"`
+	Level      Level  `json:"level"`
+	Department string `json:"department,omitempty"`
+	Mode       Mode   `json:"mode"`
+	Hostname   string `json:"hostname,omitempty"`
+	// VaultStation marks the office's check-in station for the year-end campaign.
+	VaultStation bool `json:"vault_station,omitempty"`
+	// AllowClasses lists extra USB interface class names this host accepts besides
+	// storage, hubs and HID (e.g. "audio", "video"); AllowDevices lists VID:PID pairs.
+	AllowClasses []string `json:"allow_classes,omitempty"`
+	AllowDevices []string `json:"allow_devices,omitempty"`
+	// Baseline holds the identity keys of the internal disks recorded at host init;
+	// other non-USB block devices are treated as removable media.
+	Baseline []string  `json:"baseline,omitempty"`
+	Created  time.Time `json:"created"`
+	Updated  time.Time `json:"updated"`
 }
 
 // Identity is what identifies a physical medium. Key is the one canonical string the
@@ -124,6 +133,8 @@ type Identity struct {
 	WWN            string `json:"wwn,omitempty"`
 	Capacity       int64  `json:"capacity,omitempty"`        // bytes; 0 if unknown
 	DescriptorHash string `json:"descriptor_hash,omitempty"` // hex SHA-256 of raw USB descriptors
+	// InterfaceClasses is the sorted set of USB interface classes the device presents.
+	InterfaceClasses []int `json:"interface_classes,omitempty"`
 }
 
 // Medium is one registered storage medium.
@@ -140,6 +151,8 @@ type Medium struct {
 	Note       string    `json:"note,omitempty"`
 	Holder     string    `json:"holder,omitempty"` // borrower's handle while lent
 	DueAt      time.Time `json:"due_at,omitzero"`  // end of the lending period while lent
-	Created    time.Time `json:"created"`
-	Updated    time.Time `json:"updated"`
+	// AllowedHosts, when not empty, limits the medium to these host numbers.
+	AllowedHosts []string  `json:"allowed_hosts,omitempty"`
+	Created      time.Time `json:"created"`
+	Updated      time.Time `json:"updated"`
 }
