@@ -1,0 +1,163 @@
+// Package audit defines mediagate's tamper-evident event log: every registry change and
+// every device event is one append-only row, chained to the previous row by a SHA-256
+// hash over a canonical encoding. Verify walks the rows and names the first one that was
+// edited, deleted, inserted or reordered.
+//
+// The package holds the chain logic only; the registry stores the rows in the same
+// transaction as the change they record.
+package audit
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"time"
+)
+
+// TimeLayout is how event times are stored: UTC with milliseconds.
+const TimeLayout = "2006-01-02T15:04:05.000Z"
+
+// GenesisHash is the previous hash of the first row.
+const GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
+
+// Actor is who caused an event: the real invoking user, and the sudo user behind it.
+type Actor struct {
+	UID      int    `json:"uid"`
+	User     string `json:"user"`
+	SudoUser string `json:"sudo_user,omitempty"`
+}
+
+func (a Actor) String() string {
+	s := fmt.Sprintf("%s(%d)", a.User, a.UID)
+	if a.SudoUser != "" {
+		s += " via sudo by " + a.SudoUser
+	}
+	return s
+}
+
+// Event is one row of the log.
+type Event struct {
+	Seq      int64           `json:"seq"`
+	ID       string          `json:"id"` // globally unique, so logs of many hosts can be merged
+	Time     time.Time       `json:"time"`
+	HostID   string          `json:"host_id"`
+	Kind     string          `json:"kind"`
+	Medium   string          `json:"medium,omitempty"` // medium number, if any
+	Actor    Actor           `json:"actor"`
+	Details  json.RawMessage `json:"details,omitempty"` // canonical JSON object
+	PrevHash string          `json:"prev_hash"`
+	Hash     string          `json:"hash"`
+}
+
+// Details encodes v as the canonical details of an event. Maps are encoded with sorted
+// keys by encoding/json, so the same value always gives the same bytes.
+func Details(v any) (json.RawMessage, error) {
+	if v == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode event details: %w", err)
+	}
+	if string(b) == "null" {
+		return nil, nil
+	}
+	return b, nil
+}
+
+// canonical is the byte string the hash covers: every field except Hash, each written
+// as a length-prefixed value so that no two different rows can encode the same.
+func canonical(e *Event) []byte {
+	var buf bytes.Buffer
+	field := func(s string) {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		buf.Write(n[:])
+		buf.WriteString(s)
+	}
+	field("mediagate-audit-v1")
+	field(fmt.Sprint(e.Seq))
+	field(e.ID)
+	field(e.Time.UTC().Format(TimeLayout))
+	field(e.HostID)
+	field(e.Kind)
+	field(e.Medium)
+	field(fmt.Sprint(e.Actor.UID))
+	field(e.Actor.User)
+	field(e.Actor.SudoUser)
+	field(string(e.Details))
+	field(e.PrevHash)
+	return buf.Bytes()
+}
+
+// ComputeHash returns the hash a row must carry.
+func ComputeHash(e *Event) string {
+	sum := sha256.Sum256(canonical(e))
+	return hex.EncodeToString(sum[:])
+}
+
+// Seal links e to the previous row (seq prevSeq, hash prevHash) and sets its hash.
+// Time is truncated to milliseconds, the precision that is stored.
+func Seal(e *Event, prevSeq int64, prevHash string) {
+	if prevHash == "" {
+		prevHash = GenesisHash
+	}
+	e.Seq = prevSeq + 1
+	e.Time = e.Time.UTC().Truncate(time.Millisecond)
+	e.PrevHash = prevHash
+	e.Hash = ComputeHash(e)
+}
+
+// ErrBroken is wrapped by every verification failure.
+var ErrBroken = errors.New("audit log broken")
+
+// BrokenError names the first bad row.
+type BrokenError struct {
+	Seq    int64  // the row's sequence number as stored (or expected, for a gap)
+	Reason string // "hash mismatch", "previous hash mismatch", "sequence gap", …
+}
+
+func (e *BrokenError) Error() string {
+	return fmt.Sprintf("audit log broken at row %d: %s", e.Seq, e.Reason)
+}
+
+func (e *BrokenError) Unwrap() error { return ErrBroken }
+
+// Head is the last row's sequence number and hash, kept apart from the rows so that
+// removing rows from the end is noticed too.
+type Head struct {
+	Seq  int64
+	Hash string
+}
+
+// Verify checks rows given in stored order against the chain and the recorded head.
+// It returns the number of rows checked, and a *BrokenError for the first bad row.
+func Verify(rows iter.Seq2[*Event, error], head Head) (int64, error) {
+	var n int64
+	prevHash := GenesisHash
+	var prevSeq int64
+	for e, err := range rows {
+		if err != nil {
+			return n, fmt.Errorf("read audit log: %w", err)
+		}
+		n++
+		switch {
+		case e.Seq != prevSeq+1:
+			return n, &BrokenError{Seq: prevSeq + 1, Reason: fmt.Sprintf("sequence gap or reorder: found row %d after row %d", e.Seq, prevSeq)}
+		case e.PrevHash != prevHash:
+			return n, &BrokenError{Seq: e.Seq, Reason: "previous hash does not match the row before it (row inserted, deleted or reordered)"}
+		case ComputeHash(e) != e.Hash:
+			return n, &BrokenError{Seq: e.Seq, Reason: "content does not match its hash (row edited)"}
+		}
+		prevSeq, prevHash = e.Seq, e.Hash
+	}
+	if prevSeq != head.Seq || (head.Seq > 0 && prevHash != head.Hash) {
+		return n, &BrokenError{Seq: prevSeq + 1, Reason: fmt.Sprintf("log ends at row %d but its recorded head is row %d (rows removed from the end, or head edited)", prevSeq, head.Seq)}
+	}
+	return n, nil
+}
