@@ -1,0 +1,58 @@
+// Package policy decides whether a seen device may be used on this host.
+//
+// Decide is the one decision function. It is pure: it imports only the standard
+// library and mediagate/internal/media, does no I/O and reads no clock; the caller
+// passes the host profile, the seen device, the registry record and the time.
+// Every Decision carries a stable Reason code and a Message in English and Chinese.
+//
+// # Order of checks
+//
+// The first check that applies decides, so every block has exactly one reason. The
+// order puts the reason the officer can act on first:
+//
+//  1. not-media (allow): a non-USB device that is not storage is none of our business.
+//  2. host-not-initialised (block): no host profile, or one with an invalid level.
+//     Fail closed: all storage and every USB peripheral except hubs and HID is
+//     blocked, so the officer can still type to initialise the host. Always
+//     enforced, even though no mode is known yet.
+//  3. peripheral-allowed / peripheral-not-allowed: a USB device that is not storage.
+//     A classified host accepts hubs (0x09) and HID (0x03), plus the classes its
+//     profile names in AllowClasses and the devices it names by VID:PID in
+//     AllowDevices. Any other class blocks the whole device. A device with no
+//     readable class is blocked. An MTP interface counts as still-image (0x06) even
+//     when it hides in a vendor-specific (0xFF) interface. An unclassified host accepts
+//     every peripheral.
+//  4. baseline (allow): a non-USB, non-optical block device recorded as an internal
+//     disk at host init (Device.InBaseline, or Identity.Key listed in Host.Baseline).
+//     USB devices and optical discs are never baseline: they are removable media.
+//  5. unregistered (block) on a classified host; unregistered-on-unclassified-host
+//     (allow) on an unclassified host, which holds no classified information and is
+//     where ordinary media are used. mediagate on an unclassified host exists to
+//     keep classified media off it.
+//  6. identity-mismatch (block): see IdentityMismatch. It comes before status because
+//     a swapped or altered device is the most urgent thing to report.
+//  7. record-invalid (block): the record has an unknown status, level or access mode.
+//  8. status-lost, status-in-vault, status-repair, status-destroyed, status-retired
+//     (block): only active and lent media work anywhere.
+//  9. no-custodian (block): the record names no custodian, or one who is not a known,
+//     active person.
+//  10. host-unclassified (block): a classified medium on an unclassified host; then
+//     level-above-host (block): the medium's level ranks above the host's.
+//  11. host-not-allowed (block): the medium lists AllowedHosts and this host's number
+//     is not among them (compared ignoring case).
+//  12. peripheral-not-allowed (block): registered storage that also presents a class
+//     (a stick with a Wi-Fi adapter) which this classified host does not allow. A class
+//     missing from the registration was already caught as identity-mismatch.
+//  13. lent-overdue (block): a lent medium works until the end of its due date — the
+//     calendar day of DueAt in Now's location — and is blocked from the following
+//     midnight. A lent medium with no due date is treated as overdue.
+//  14. allowed-read-only (allow read-only): registered with Access "ro", or an optical
+//     disc (by device or by registered kind), which is always read-only. Otherwise
+//     allowed.
+//
+// # Audit mode
+//
+// A host in audit mode gets the same Verdict and Reason as in enforce mode, with
+// Enforce false; Decision.Effective then says Allow, so nothing is blocked or made
+// read-only, and the log shows what enforce mode would have done.
+package policy

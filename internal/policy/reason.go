@@ -1,0 +1,233 @@
+package policy
+
+import (
+	"fmt"
+	"time"
+)
+
+// Reason is a stable code saying why Decide reached its verdict. Codes are written to
+// the audit log and shown by the CLI; never change or reuse one.
+type Reason string
+
+const (
+	ReasonNotMedia                     Reason = "not-media"                         // allow: not USB, not storage
+	ReasonHostNotInitialised           Reason = "host-not-initialised"              // block: no usable host profile
+	ReasonPeripheralAllowed            Reason = "peripheral-allowed"                // allow: hub, HID or allowed class/device
+	ReasonPeripheralNotAllowed         Reason = "peripheral-not-allowed"            // block: a USB class this host refuses
+	ReasonBaseline                     Reason = "baseline"                          // allow: internal disk recorded at host init
+	ReasonUnregistered                 Reason = "unregistered"                      // block: storage not in the register
+	ReasonUnregisteredUnclassifiedHost Reason = "unregistered-on-unclassified-host" // allow: unregistered storage, unclassified host
+	ReasonIdentityMismatch             Reason = "identity-mismatch"                 // block: device differs from its registration
+	ReasonRecordInvalid                Reason = "record-invalid"                    // block: registration has an unknown status, level or access
+	ReasonStatusLost                   Reason = "status-lost"                       // block
+	ReasonStatusInVault                Reason = "status-in-vault"                   // block
+	ReasonStatusRepair                 Reason = "status-repair"                     // block
+	ReasonStatusDestroyed              Reason = "status-destroyed"                  // block
+	ReasonStatusRetired                Reason = "status-retired"                    // block
+	ReasonNoCustodian                  Reason = "no-custodian"                      // block: no active responsible person
+	ReasonHostUnclassified             Reason = "host-unclassified"                 // block: classified medium, unclassified host
+	ReasonLevelAboveHost               Reason = "level-above-host"                  // block: medium level above host level
+	ReasonHostNotAllowed               Reason = "host-not-allowed"                  // block: medium limited to other hosts
+	ReasonLentOverdue                  Reason = "lent-overdue"                      // block: lent past the due date
+	ReasonAllowedReadOnly              Reason = "allowed-read-only"                 // allow read-only
+	ReasonAllowed                      Reason = "allowed"                           // allow
+)
+
+// Reasons lists every reason code in check order.
+func Reasons() []Reason {
+	return []Reason{
+		ReasonNotMedia, ReasonHostNotInitialised, ReasonPeripheralAllowed, ReasonPeripheralNotAllowed,
+		ReasonBaseline, ReasonUnregistered, ReasonUnregisteredUnclassifiedHost, ReasonIdentityMismatch,
+		ReasonRecordInvalid, ReasonStatusLost, ReasonStatusInVault, ReasonStatusRepair,
+		ReasonStatusDestroyed, ReasonStatusRetired, ReasonNoCustodian, ReasonHostUnclassified,
+		ReasonLevelAboveHost, ReasonHostNotAllowed, ReasonLentOverdue, ReasonAllowedReadOnly, ReasonAllowed,
+	}
+}
+
+// Message explains the decision to a person in the given language: "zh" or "zh-CN"
+// for Chinese, English otherwise. It says what happened and what to do about it.
+func (d Decision) Message(lang string) string {
+	zh := isZH(lang)
+	t := func(en, cn string) string {
+		if zh {
+			return cn
+		}
+		return en
+	}
+	m := d.mediumLabel(zh)
+	var s string
+	switch d.Reason {
+	case ReasonNotMedia:
+		s = t("Allowed: not a USB device and not storage; mediagate does not control it.",
+			"允许：该设备既不是USB设备也不是存储设备，不受 mediagate 管控。")
+	case ReasonHostNotInitialised:
+		s = t("Blocked: this host has no usable mediagate profile yet. Until the security officer initialises the host, no storage device works and only hubs, keyboards and mice do.",
+			"已阻止：本机尚未完成 mediagate 主机初始化。在保密员完成初始化之前，任何存储设备均不可使用，仅集线器、键盘和鼠标可用。")
+	case ReasonPeripheralAllowed:
+		s = fmt.Sprintf(t("Allowed: USB device (%s) is permitted on this host.",
+			"允许：该USB设备（%s）在本机允许使用。"), formatClasses(d.Classes, lang))
+	case ReasonPeripheralNotAllowed:
+		if len(d.Classes) == 0 {
+			s = t("Blocked: this USB device presents no interface class that can be checked. Only hubs, keyboards and mice work unless the security officer allows the device (VID:PID) in the host profile.",
+				"已阻止：无法识别该USB设备的接口类别。除集线器、键盘和鼠标外，其他外设须由保密员在主机配置中按设备（VID:PID）放行。")
+		} else {
+			s = fmt.Sprintf(t("Blocked: %s presents %s, which this host does not allow. Only hubs, keyboards and mice work unless the security officer allows the class or the device (VID:PID) in the host profile.",
+				"已阻止：%s包含%s，本机不允许使用。除集线器、键盘和鼠标外，其他外设须由保密员在主机配置中按类别或设备（VID:PID）放行。"),
+				d.subject(zh), formatClasses(d.Classes, lang))
+		}
+	case ReasonBaseline:
+		s = t("Allowed: internal disk recorded when this host was initialised.",
+			"允许：本机初始化时登记的内置硬盘。")
+	case ReasonUnregistered:
+		s = t("Blocked: this storage medium is not registered. Unregistered media may never be used on a classified host; ask the security officer to register it.",
+			"已阻止：该存储介质未登记。未登记的介质严禁在涉密计算机上使用，请联系保密员登记。")
+	case ReasonUnregisteredUnclassifiedHost:
+		s = t("Allowed: unregistered medium on an unclassified host. Never put classified information on it.",
+			"允许：在非涉密计算机上使用未登记介质。严禁用其存储涉密信息。")
+	case ReasonIdentityMismatch:
+		field := fieldName(d.Detail, zh)
+		if d.Detail == FieldInterfaceClasses && len(d.Classes) > 0 {
+			field += t(", now also presents ", "，现增加了") + formatClasses(d.Classes, lang)
+		}
+		s = fmt.Sprintf(t("Blocked: %s does not match its registration (%s). It may have been altered or swapped; do not use it and report it to the security officer.",
+			"已阻止：%s与登记信息不符（%s）。该介质可能已被改动或调换，请停止使用并报告保密员。"), m, field)
+	case ReasonRecordInvalid:
+		s = fmt.Sprintf(t("Blocked: the registration of %s is invalid (%s). The security officer must correct the register.",
+			"已阻止：%s的登记信息无效（%s），请保密员更正登记。"), m, recordFieldName(d.Detail, zh))
+	case ReasonStatusLost:
+		s = fmt.Sprintf(t("Blocked: %s is registered as lost. Report it to the security officer at once.",
+			"已阻止：%s已登记为丢失，请立即报告保密员。"), m)
+	case ReasonStatusInVault:
+		s = fmt.Sprintf(t("Blocked: %s is registered as kept in the vault. The security officer must issue it again before it can be used.",
+			"已阻止：%s已登记为入柜保存，须由保密员重新发放后方可使用。"), m)
+	case ReasonStatusRepair:
+		s = fmt.Sprintf(t("Blocked: %s is registered as sent for repair. The security officer must record its return before it can be used.",
+			"已阻止：%s已登记为送修，须由保密员登记修复返回后方可使用。"), m)
+	case ReasonStatusDestroyed:
+		s = fmt.Sprintf(t("Blocked: %s is registered as destroyed and may never be used. Report it to the security officer.",
+			"已阻止：%s已登记为销毁，严禁使用，请报告保密员。"), m)
+	case ReasonStatusRetired:
+		s = fmt.Sprintf(t("Blocked: %s has been retired from use and may not be used.",
+			"已阻止：%s已停用，不得使用。"), m)
+	case ReasonNoCustodian:
+		var why string
+		switch d.Detail {
+		case "none":
+			why = t("no custodian is recorded", "未登记责任人")
+		case "inactive":
+			why = fmt.Sprintf(t("custodian %s is no longer active", "责任人 %s 已停用"), d.Custodian)
+		default:
+			why = fmt.Sprintf(t("custodian %s is not a known person", "责任人 %s 不存在"), d.Custodian)
+		}
+		s = fmt.Sprintf(t("Blocked: %s has no active custodian (%s). Every classified medium needs one named responsible person; the security officer must assign one.",
+			"已阻止：%s没有有效的责任人（%s）。涉密介质必须明确专人负责，请保密员指定责任人。"), m, why)
+	case ReasonHostUnclassified:
+		s = fmt.Sprintf(t("Blocked: %s is classified %s; classified media may never be used on an unclassified host.",
+			"已阻止：%s为%s级涉密介质，严禁在非涉密计算机上使用。"), m, d.MediumLevel.Name(langKey(zh)))
+	case ReasonLevelAboveHost:
+		s = fmt.Sprintf(t("Blocked: %s is %s, above this host's level (%s). A medium may only be used on a host of at least its level.",
+			"已阻止：%s密级为%s，高于本机密级（%s）。涉密介质只能在密级不低于其密级的计算机上使用。"),
+			m, d.MediumLevel.Name(langKey(zh)), d.HostLevel.Name(langKey(zh)))
+	case ReasonHostNotAllowed:
+		s = fmt.Sprintf(t("Blocked: %s is limited to other hosts; this host (%s) is not one of them.",
+			"已阻止：%s仅限在指定计算机上使用，本机（%s）不在其列。"), m, d.hostLabel(zh))
+	case ReasonLentOverdue:
+		if d.DueAt.IsZero() {
+			s = fmt.Sprintf(t("Blocked: %s is lent but no return date is recorded. Ask the security officer to record the loan properly.",
+				"已阻止：%s处于借出状态但未登记归还日期，请保密员补办借用登记。"), m)
+		} else {
+			s = fmt.Sprintf(t("Blocked: %s was lent and was due back on %s. Return it to its custodian or ask the security officer to extend the loan.",
+				"已阻止：%s借用已于 %s 到期，请归还责任人或请保密员办理续借。"), m, d.DueAt.Format(time.DateOnly))
+		}
+	case ReasonAllowedReadOnly:
+		s = fmt.Sprintf(t("Allowed read-only: %s (%s) may be read but not written.",
+			"允许只读：%s（%s）只能读取，不能写入。"), m, d.MediumLevel.Name(langKey(zh)))
+	case ReasonAllowed:
+		s = fmt.Sprintf(t("Allowed: %s (%s, custodian %s).",
+			"允许：%s（%s，责任人 %s）。"), m, d.MediumLevel.Name(langKey(zh)), d.Custodian)
+	default:
+		s = fmt.Sprintf(t("Blocked: unknown reason %q.", "已阻止：未知原因 %q。"), string(d.Reason))
+	}
+	if !d.Enforce && d.Reason != "" && d.Verdict != Allow {
+		s += t(" Audit mode: logged only, not enforced.", "（审计模式：仅记录，未执行阻止。）")
+	}
+	return s
+}
+
+func langKey(zh bool) string {
+	if zh {
+		return "zh"
+	}
+	return "en"
+}
+
+func (d Decision) mediumLabel(zh bool) string {
+	switch {
+	case d.Medium == "" && zh:
+		return "该介质"
+	case d.Medium == "":
+		return "this medium"
+	case zh:
+		return "介质 " + d.Medium + " "
+	}
+	return "medium " + d.Medium
+}
+
+// subject names the device in peripheral-not-allowed: the medium when it is registered.
+func (d Decision) subject(zh bool) string {
+	if d.Medium != "" {
+		return d.mediumLabel(zh)
+	}
+	if zh {
+		return "该USB设备"
+	}
+	return "this USB device"
+}
+
+func (d Decision) hostLabel(zh bool) string {
+	if d.HostNumber != "" {
+		return d.HostNumber
+	}
+	if zh {
+		return "未编号"
+	}
+	return "no number"
+}
+
+func fieldName(f string, zh bool) string {
+	names := map[string][2]string{
+		FieldKind:             {"kind differs", "类型不符"},
+		FieldKey:              {"identity key differs", "标识不符"},
+		FieldSerial:           {"serial number differs", "序列号不符"},
+		FieldVendorID:         {"vendor id differs", "厂商ID不符"},
+		FieldProductID:        {"product id differs", "产品ID不符"},
+		FieldWWN:              {"WWN differs", "WWN不符"},
+		FieldCapacity:         {"capacity differs", "容量不符"},
+		FieldDescriptorHash:   {"USB descriptors differ", "USB描述符不符"},
+		FieldInterfaceClasses: {"USB interface classes differ", "USB接口类别不符"},
+	}
+	n, ok := names[f]
+	if !ok {
+		n = [2]string{f + " differs", f + "不符"}
+	}
+	if zh {
+		return n[1]
+	}
+	return n[0]
+}
+
+func recordFieldName(f string, zh bool) string {
+	names := map[string][2]string{
+		"status": {"unknown status", "状态未知"},
+		"level":  {"unknown level", "密级未知"},
+		"access": {"unknown access mode", "读写权限未知"},
+	}
+	n, ok := names[f]
+	if !ok {
+		n = [2]string{f, f}
+	}
+	if zh {
+		return n[1]
+	}
+	return n[0]
+}
