@@ -1,0 +1,117 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"iter"
+	"strings"
+	"time"
+
+	"mediagate/internal/audit"
+)
+
+// EventFilter selects audit rows; zero fields match everything.
+type EventFilter struct {
+	Medium string    // medium number
+	Kind   string    // exact kind, or a prefix ending in "." (e.g. "medium.")
+	Since  time.Time // inclusive
+	Until  time.Time // exclusive
+	Limit  int       // 0 for no limit; the newest rows are kept when limited
+}
+
+const eventCols = `seq, id, time, host_id, kind, medium, actor_uid, actor_user, actor_sudo, details, prev_hash, hash`
+
+func scanEvent(row interface{ Scan(...any) error }) (*audit.Event, error) {
+	var e audit.Event
+	var t, details string
+	err := row.Scan(&e.Seq, &e.ID, &t, &e.HostID, &e.Kind, &e.Medium, &e.Actor.UID, &e.Actor.User, &e.Actor.SudoUser,
+		&details, &e.PrevHash, &e.Hash)
+	if err != nil {
+		return nil, err
+	}
+	e.Time = parseStamp(t)
+	if details != "" {
+		e.Details = []byte(details)
+	}
+	return &e, nil
+}
+
+// Events returns audit rows in sequence order.
+func (s *Store) Events(ctx context.Context, f EventFilter) ([]*audit.Event, error) {
+	var where []string
+	var args []any
+	if f.Medium != "" {
+		where, args = append(where, "medium = ?"), append(args, f.Medium)
+	}
+	if f.Kind != "" {
+		if strings.HasSuffix(f.Kind, ".") {
+			where, args = append(where, "substr(kind, 1, ?) = ?"), append(args, len(f.Kind), f.Kind)
+		} else {
+			where, args = append(where, "kind = ?"), append(args, f.Kind)
+		}
+	}
+	if !f.Since.IsZero() {
+		where, args = append(where, "time >= ?"), append(args, f.Since.UTC().Format(timeLayout))
+	}
+	if !f.Until.IsZero() {
+		where, args = append(where, "time < ?"), append(args, f.Until.UTC().Format(timeLayout))
+	}
+	q := `SELECT ` + eventCols + ` FROM events`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY seq DESC"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read audit log: %w", err)
+	}
+	defer rows.Close()
+	var out []*audit.Event
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, rows.Err()
+}
+
+// VerifyLog checks the whole audit log against its hash chain and recorded head.
+// It returns the number of rows checked and an *audit.BrokenError for the first bad row.
+func (s *Store) VerifyLog(ctx context.Context) (int64, error) {
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return 0, fmt.Errorf("verify: %w", err)
+	}
+	defer tx.Rollback()
+	var head audit.Head
+	err = tx.QueryRowContext(ctx, `SELECT seq, hash FROM event_head WHERE singleton = 1`).Scan(&head.Seq, &head.Hash)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("verify: read head: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+eventCols+` FROM events ORDER BY seq`)
+	if err != nil {
+		return 0, fmt.Errorf("verify: %w", err)
+	}
+	defer rows.Close()
+	seq := iter.Seq2[*audit.Event, error](func(yield func(*audit.Event, error) bool) {
+		for rows.Next() {
+			if !yield(scanEvent(rows)) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(nil, err)
+		}
+	})
+	return audit.Verify(seq, head)
+}

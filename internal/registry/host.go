@@ -1,0 +1,101 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"mediagate/internal/media"
+)
+
+// InitHost records this host's profile, or updates it when it exists. The host id is
+// the registry's own id and never changes.
+func (s *Store) InitHost(ctx context.Context, h media.Host) (media.Host, error) {
+	var err error
+	if h.Number, err = cleanText("number", h.Number, 64); err != nil {
+		return h, err
+	}
+	if h.Number == "" {
+		return h, errf(ErrInvalid, "number", "required")
+	}
+	if h.Department, err = cleanText("department", h.Department, 200); err != nil {
+		return h, err
+	}
+	if !h.Level.Valid() {
+		return h, errf(ErrInvalid, "level", h.Level.String())
+	}
+	if h.Mode == "" {
+		h.Mode = media.ModeEnforce
+	}
+	if _, err := media.ParseMode(string(h.Mode)); err != nil {
+		return h, errf(ErrInvalid, "mode", string(h.Mode))
+	}
+	h.ID = s.hostID
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		old, err := hostTx(ctx, tx)
+		kind := "host.update"
+		switch {
+		case errors.Is(err, ErrNoHost):
+			kind = "host.init"
+			h.Created = parseStamp(s.stamp())
+		case err != nil:
+			return err
+		default:
+			h.Created = old.Created
+		}
+		h.Updated = parseStamp(s.stamp())
+		_, err = tx.ExecContext(ctx, `INSERT INTO host (singleton, id, number, level, department, mode, hostname, vault_station,
+			allow_classes, allow_devices, baseline, created, updated) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (singleton) DO UPDATE SET number = excluded.number, level = excluded.level, department = excluded.department,
+			mode = excluded.mode, hostname = excluded.hostname, vault_station = excluded.vault_station,
+			allow_classes = excluded.allow_classes, allow_devices = excluded.allow_devices, baseline = excluded.baseline,
+			updated = excluded.updated`,
+			h.ID, h.Number, int(h.Level), h.Department, string(h.Mode), h.Hostname, h.VaultStation,
+			jsonList(h.AllowClasses), jsonList(h.AllowDevices), jsonList(h.Baseline),
+			h.Created.Format(timeLayout), h.Updated.Format(timeLayout))
+		if err != nil {
+			return fmt.Errorf("save host profile: %w", err)
+		}
+		_, err = s.appendEvent(ctx, tx, kind, "", h)
+		return err
+	})
+	return h, err
+}
+
+// Host returns this host's profile, or ErrNoHost before `host init`.
+func (s *Store) Host(ctx context.Context) (media.Host, error) { return hostTx(ctx, s.db) }
+
+func hostTx(ctx context.Context, q querier) (media.Host, error) {
+	var h media.Host
+	var level int
+	var mode, classes, devices, baseline, created, updated string
+	err := q.QueryRowContext(ctx, `SELECT id, number, level, department, mode, hostname, vault_station, allow_classes,
+		allow_devices, baseline, created, updated FROM host WHERE singleton = 1`).Scan(
+		&h.ID, &h.Number, &level, &h.Department, &mode, &h.Hostname, &h.VaultStation, &classes, &devices, &baseline, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return h, errf(ErrNoHost, "", "run 'mediagate host init' first")
+	}
+	if err != nil {
+		return h, fmt.Errorf("read host profile: %w", err)
+	}
+	h.Level, h.Mode = media.Level(level), media.Mode(mode)
+	h.AllowClasses, h.AllowDevices, h.Baseline = parseList(classes), parseList(devices), parseList(baseline)
+	h.Created, h.Updated = parseStamp(created), parseStamp(updated)
+	return h, nil
+}
+
+func jsonList[T any](v []T) string {
+	if len(v) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func parseList(s string) []string {
+	var v []string
+	_ = json.Unmarshal([]byte(s), &v)
+	return v
+}

@@ -1,0 +1,405 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"mediagate/internal/media"
+)
+
+// Registration is what `media register` records.
+type Registration struct {
+	Number       string // optional; generated from the numbering pattern when empty
+	Identity     media.Identity
+	Level        media.Level
+	Custodian    string // person handle
+	Department   string // defaults to the custodian's department
+	Access       media.Access
+	Note         string
+	AllowedHosts []string
+}
+
+// Register adds a medium and returns it with its number.
+func (s *Store) Register(ctx context.Context, r Registration) (media.Medium, error) {
+	var m media.Medium
+	id := r.Identity
+	if !id.Kind.Valid() {
+		return m, errf(ErrInvalid, "kind", string(id.Kind))
+	}
+	if id.Key == "" || len(id.Key) > 512 {
+		return m, errf(ErrInvalid, "identity", "an identity key of 1 to 512 bytes is required")
+	}
+	if !r.Level.Valid() {
+		return m, errf(ErrInvalid, "level", r.Level.String())
+	}
+	if id.Capacity < 0 {
+		return m, errf(ErrInvalid, "capacity", "negative")
+	}
+	if r.Access == "" {
+		r.Access = media.AccessReadWrite
+	}
+	if id.Kind == media.KindOpticalDisc {
+		r.Access = media.AccessReadOnly // a registered disc is only ever read
+	}
+	var err error
+	if r.Number, err = cleanText("number", r.Number, 64); err != nil {
+		return m, err
+	}
+	if strings.ContainsAny(r.Number, " \t/\\{}") {
+		return m, errf(ErrInvalid, "number", "no spaces, slashes or braces")
+	}
+	if r.Note, err = cleanText("note", r.Note, 2000); err != nil {
+		return m, err
+	}
+	if r.Department, err = cleanText("department", r.Department, 200); err != nil {
+		return m, err
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		cust, err := activePersonTx(ctx, tx, r.Custodian)
+		if err != nil {
+			return err
+		}
+		var other string
+		err = tx.QueryRowContext(ctx, `SELECT number FROM media WHERE identity_key = ?`, id.Key).Scan(&other)
+		if err == nil {
+			return errf(ErrDuplicateIdentity, id.Key, "registered as "+other)
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if r.Number == "" {
+			if r.Number, err = s.nextNumber(ctx, tx, r.Level); err != nil {
+				return err
+			}
+		} else {
+			var used int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM numbers_used WHERE number = ?`, r.Number).Scan(&used); err != nil {
+				return err
+			}
+			if used > 0 {
+				return errf(ErrDuplicateNumber, r.Number, "numbers are never reused")
+			}
+		}
+		if r.Department == "" {
+			r.Department = cust.Department
+		}
+		now := s.stamp()
+		m = media.Medium{ID: NewID(), Number: r.Number, Kind: id.Kind, Identity: id, Level: r.Level, Custodian: cust.Handle,
+			Department: r.Department, Status: media.StatusActive, Access: r.Access, Note: r.Note, AllowedHosts: r.AllowedHosts,
+			Created: parseStamp(now), Updated: parseStamp(now)}
+		_, err = tx.ExecContext(ctx, `INSERT INTO media (id, number, kind, identity_key, serial, vendor_id, product_id, wwn, capacity,
+			descriptor_hash, interface_classes, level, custodian_id, department, status, access, note, allowed_hosts, created, updated)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			m.ID, m.Number, string(m.Kind), id.Key, id.Serial, id.VendorID, id.ProductID, id.WWN, id.Capacity, id.DescriptorHash,
+			jsonList(id.InterfaceClasses), int(m.Level), cust.ID, m.Department, string(m.Status), string(m.Access), m.Note,
+			jsonList(m.AllowedHosts), now, now)
+		switch {
+		case isUnique(err, "media.number"):
+			return errf(ErrDuplicateNumber, m.Number, "")
+		case isUnique(err, "media.identity_key"):
+			return errf(ErrDuplicateIdentity, id.Key, "")
+		case err != nil:
+			return fmt.Errorf("register medium: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO numbers_used (number) VALUES (?)`, m.Number); err != nil {
+			return fmt.Errorf("reserve number: %w", err)
+		}
+		_, err = s.appendEvent(ctx, tx, "medium.register", m.Number, map[string]any{
+			"medium_id": m.ID, "identity": id, "level": m.Level, "custodian": m.Custodian, "department": m.Department,
+			"access": m.Access, "note": m.Note, "allowed_hosts": m.AllowedHosts})
+		return err
+	})
+	if err != nil {
+		return media.Medium{}, err
+	}
+	return m, nil
+}
+
+const mediumCols = `m.id, m.number, m.kind, m.identity_key, m.serial, m.vendor_id, m.product_id, m.wwn, m.capacity,
+	m.descriptor_hash, m.interface_classes, m.level, c.handle, m.department, m.status, m.access, m.note,
+	COALESCE(h.handle, ''), m.due_at, m.allowed_hosts, m.created, m.updated`
+
+const mediumFrom = ` FROM media m JOIN people c ON c.id = m.custodian_id LEFT JOIN people h ON h.id = m.holder_id`
+
+func scanMedium(row interface{ Scan(...any) error }) (media.Medium, error) {
+	var m media.Medium
+	var kind, classes, status, access, due, hosts, created, updated string
+	var level int
+	err := row.Scan(&m.ID, &m.Number, &kind, &m.Identity.Key, &m.Identity.Serial, &m.Identity.VendorID, &m.Identity.ProductID,
+		&m.Identity.WWN, &m.Identity.Capacity, &m.Identity.DescriptorHash, &classes, &level, &m.Custodian, &m.Department,
+		&status, &access, &m.Note, &m.Holder, &due, &hosts, &created, &updated)
+	if err != nil {
+		return m, err
+	}
+	m.Kind, m.Identity.Kind = media.Kind(kind), media.Kind(kind)
+	_ = json.Unmarshal([]byte(classes), &m.Identity.InterfaceClasses)
+	m.Level, m.Status, m.Access = media.Level(level), media.Status(status), media.Access(access)
+	if due != "" {
+		m.DueAt = parseStamp(due)
+	}
+	m.AllowedHosts = parseList(hosts)
+	m.Created, m.Updated = parseStamp(created), parseStamp(updated)
+	return m, nil
+}
+
+// Medium returns the medium with the given number.
+func (s *Store) Medium(ctx context.Context, number string) (media.Medium, error) {
+	return mediumTx(ctx, s.db, number)
+}
+
+func mediumTx(ctx context.Context, q querier, number string) (media.Medium, error) {
+	m, err := scanMedium(q.QueryRowContext(ctx, `SELECT `+mediumCols+mediumFrom+` WHERE m.number = ?`, number))
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, errf(ErrNotFound, "medium "+number, "")
+	}
+	return m, err
+}
+
+// MediumByIdentity returns the medium registered with the given identity key.
+func (s *Store) MediumByIdentity(ctx context.Context, key string) (media.Medium, error) {
+	m, err := scanMedium(s.db.QueryRowContext(ctx, `SELECT `+mediumCols+mediumFrom+` WHERE m.identity_key = ?`, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, errf(ErrNotFound, "identity "+key, "")
+	}
+	return m, err
+}
+
+// MediaFilter selects media; zero fields match everything.
+type MediaFilter struct {
+	Status    media.Status
+	Custodian string
+	Level     *media.Level
+	Kind      media.Kind
+}
+
+// ListMedia lists media by number.
+func (s *Store) ListMedia(ctx context.Context, f MediaFilter) ([]media.Medium, error) {
+	var where []string
+	var args []any
+	if f.Status != "" {
+		where, args = append(where, "m.status = ?"), append(args, string(f.Status))
+	}
+	if f.Custodian != "" {
+		where, args = append(where, "c.handle = ?"), append(args, f.Custodian)
+	}
+	if f.Level != nil {
+		where, args = append(where, "m.level = ?"), append(args, int(*f.Level))
+	}
+	if f.Kind != "" {
+		where, args = append(where, "m.kind = ?"), append(args, string(f.Kind))
+	}
+	q := `SELECT ` + mediumCols + mediumFrom
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	rows, err := s.db.QueryContext(ctx, q+" ORDER BY m.number", args...)
+	if err != nil {
+		return nil, fmt.Errorf("list media: %w", err)
+	}
+	defer rows.Close()
+	out := []media.Medium{}
+	for rows.Next() {
+		m, err := scanMedium(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// change applies f to the medium inside one transaction, writes the result and logs
+// an event of the given kind with f's details plus the status before and after.
+func (s *Store) change(ctx context.Context, number, kind string, f func(tx *sql.Tx, m *media.Medium) (map[string]any, error)) (media.Medium, error) {
+	var m media.Medium
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if m, err = mediumTx(ctx, tx, number); err != nil {
+			return err
+		}
+		from := m.Status
+		details, err := f(tx, &m)
+		if err != nil {
+			return err
+		}
+		custID, err := personIDTx(ctx, tx, m.Custodian)
+		if err != nil {
+			return err
+		}
+		var holderID any
+		if m.Holder != "" {
+			id, err := personIDTx(ctx, tx, m.Holder)
+			if err != nil {
+				return err
+			}
+			holderID = id
+		}
+		due := ""
+		if !m.DueAt.IsZero() {
+			due = m.DueAt.UTC().Format(timeLayout)
+		}
+		now := s.stamp()
+		_, err = tx.ExecContext(ctx, `UPDATE media SET status = ?, level = ?, custodian_id = ?, holder_id = ?, due_at = ?,
+			department = ?, access = ?, note = ?, updated = ? WHERE id = ?`,
+			string(m.Status), int(m.Level), custID, holderID, due, m.Department, string(m.Access), m.Note, now, m.ID)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", kind, number, err)
+		}
+		m.Updated = parseStamp(now)
+		if details == nil {
+			details = map[string]any{}
+		}
+		details["medium_id"] = m.ID
+		details["custodian"] = m.Custodian
+		if from != m.Status {
+			details["from"], details["to"] = from, m.Status
+		}
+		_, err = s.appendEvent(ctx, tx, kind, m.Number, details)
+		return err
+	})
+	if err != nil {
+		return media.Medium{}, err
+	}
+	return m, nil
+}
+
+func personIDTx(ctx context.Context, q querier, handle string) (string, error) {
+	p, err := personTx(ctx, q, handle)
+	return p.ID, err
+}
+
+// setStatus checks and applies a status change.
+func setStatus(m *media.Medium, to media.Status) error {
+	if err := media.CheckTransition(m.Status, to); err != nil {
+		return &Error{Kind: ErrTransition, Subject: m.Number, Detail: fmt.Sprintf("%s → %s", m.Status, to)}
+	}
+	m.Status = to
+	return nil
+}
+
+// Handover makes another person the custodian: the signed handover record names both
+// people and a witness. The medium must be active (return a lent medium first).
+func (s *Store) Handover(ctx context.Context, number, to, witness, note string) (media.Medium, error) {
+	return s.change(ctx, number, "medium.handover", func(tx *sql.Tx, m *media.Medium) (map[string]any, error) {
+		if m.Status != media.StatusActive && m.Status != media.StatusInVault {
+			return nil, &Error{Kind: ErrTransition, Subject: m.Number, Detail: fmt.Sprintf("handover needs status active or in-vault, not %s", m.Status)}
+		}
+		note, err := cleanText("note", note, 2000)
+		if err != nil {
+			return nil, err
+		}
+		from, err := personTx(ctx, tx, m.Custodian)
+		if err != nil {
+			return nil, err
+		}
+		toP, err := activePersonTx(ctx, tx, to)
+		if err != nil {
+			return nil, err
+		}
+		wit, err := activePersonTx(ctx, tx, witness)
+		if err != nil {
+			return nil, err
+		}
+		if toP.ID == from.ID {
+			return nil, errf(ErrInvalid, "to", to+" is already the custodian")
+		}
+		if wit.ID == toP.ID || wit.ID == from.ID {
+			return nil, errf(ErrInvalid, "witness", "the witness must be a third person")
+		}
+		at := s.stamp()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO handovers (id, medium_id, from_id, to_id, witness_id, at, note) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			NewID(), m.ID, from.ID, toP.ID, wit.ID, at, note); err != nil {
+			return nil, fmt.Errorf("record handover: %w", err)
+		}
+		m.Custodian = toP.Handle
+		return map[string]any{"from_custodian": from.Handle, "from_name": from.Name, "to_custodian": toP.Handle,
+			"to_name": toP.Name, "witness": wit.Handle, "witness_name": wit.Name, "note": note}, nil
+	})
+}
+
+// Lend records an approved loan to another person until due.
+func (s *Store) Lend(ctx context.Context, number, to string, due time.Time, approvedBy, note string) (media.Medium, error) {
+	return s.change(ctx, number, "medium.lend", func(tx *sql.Tx, m *media.Medium) (map[string]any, error) {
+		p, err := activePersonTx(ctx, tx, to)
+		if err != nil {
+			return nil, err
+		}
+		if p.Handle == m.Custodian {
+			return nil, errf(ErrInvalid, "to", "cannot lend to the custodian")
+		}
+		if approvedBy != "" {
+			if _, err := activePersonTx(ctx, tx, approvedBy); err != nil {
+				return nil, err
+			}
+		}
+		if !due.After(s.now()) {
+			return nil, errf(ErrInvalid, "due", "must be in the future")
+		}
+		if err := setStatus(m, media.StatusLent); err != nil {
+			return nil, err
+		}
+		m.Holder, m.DueAt = p.Handle, due
+		return map[string]any{"holder": p.Handle, "due": due.UTC().Format(timeLayout), "approved_by": approvedBy, "note": note}, nil
+	})
+}
+
+// Return ends a loan.
+func (s *Store) Return(ctx context.Context, number, note string) (media.Medium, error) {
+	return s.change(ctx, number, "medium.return", func(tx *sql.Tx, m *media.Medium) (map[string]any, error) {
+		if m.Status != media.StatusLent {
+			return nil, &Error{Kind: ErrTransition, Subject: m.Number, Detail: fmt.Sprintf("not lent (status %s)", m.Status)}
+		}
+		holder, due := m.Holder, m.DueAt
+		if err := setStatus(m, media.StatusActive); err != nil {
+			return nil, err
+		}
+		m.Holder, m.DueAt = "", time.Time{}
+		d := map[string]any{"holder": holder, "note": note}
+		if s.now().After(due) {
+			d["overdue"] = true
+		}
+		return d, nil
+	})
+}
+
+// SetStatus performs a simple status change (lost, found, repair, repaired, retire)
+// with free-form details such as the approver.
+func (s *Store) SetStatus(ctx context.Context, number string, to media.Status, kind string, details map[string]any, people ...string) (media.Medium, error) {
+	return s.change(ctx, number, kind, func(tx *sql.Tx, m *media.Medium) (map[string]any, error) {
+		for _, p := range people {
+			if _, err := activePersonTx(ctx, tx, p); err != nil {
+				return nil, err
+			}
+		}
+		if err := setStatus(m, to); err != nil {
+			return nil, err
+		}
+		if to != media.StatusLent {
+			m.Holder, m.DueAt = "", time.Time{}
+		}
+		return details, nil
+	})
+}
+
+// Relevel raises a medium's level. Lowering is refused: a medium's level is never
+// lowered while it exists.
+func (s *Store) Relevel(ctx context.Context, number string, level media.Level, note string) (media.Medium, error) {
+	return s.change(ctx, number, "medium.relevel", func(tx *sql.Tx, m *media.Medium) (map[string]any, error) {
+		if !level.Valid() {
+			return nil, errf(ErrInvalid, "level", level.String())
+		}
+		if level <= m.Level {
+			return nil, &Error{Kind: ErrRelevelDown, Subject: m.Number, Detail: fmt.Sprintf("%s → %s", m.Level, level)}
+		}
+		if m.Status.Terminal() {
+			return nil, &Error{Kind: ErrTransition, Subject: m.Number, Detail: fmt.Sprintf("status %s", m.Status)}
+		}
+		from := m.Level
+		m.Level = level
+		return map[string]any{"from_level": from, "to_level": level, "note": note}, nil
+	})
+}

@@ -1,0 +1,238 @@
+// Package registry is mediagate's embedded register of people, the host profile, media
+// and the audit log. It is the only package that talks SQL (modernc.org/sqlite, WAL).
+//
+// Every change and its audit row are written in one transaction, so the log never
+// misses a committed change and never records one that did not happen.
+package registry
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"mediagate/internal/audit"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+const timeLayout = audit.TimeLayout
+
+// Store is an open registry.
+type Store struct {
+	db     *sql.DB
+	path   string
+	now    func() time.Time
+	actor  audit.Actor
+	hostID string
+}
+
+// Option configures Open.
+type Option func(*Store)
+
+// WithClock sets the clock used for timestamps and numbering years.
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// WithActor sets who is recorded as the actor of every change made through the store.
+func WithActor(a audit.Actor) Option { return func(s *Store) { s.actor = a } }
+
+// Open opens (creating if needed) the registry at path and applies pending migrations.
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	s := &Store{path: path, now: time.Now, actor: audit.Actor{UID: -1, User: "unknown"}}
+	for _, o := range opts {
+		o(s)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("open registry %s: %w", path, err)
+		}
+	}
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)", "foreign_keys(1)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open registry %s: %w", path, err)
+	}
+	s.db = db
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open registry %s: %w", path, err)
+	}
+	if err := s.loadHostID(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open registry %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// HostID is this registry's globally unique host id, used on every audit row.
+func (s *Store) HostID() string { return s.hostID }
+
+// SchemaVersion is the highest migration applied.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
+	return v, err
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	var have int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	files, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		v, err := strconv.Atoi(strings.SplitN(filepath.Base(f), "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: bad name", f)
+		}
+		if v <= have {
+			continue
+		}
+		body, err := migrations.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			return fmt.Errorf("migration %s: %w", f, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied) VALUES (?, ?)`, v, s.stamp()); err != nil {
+			return err
+		}
+		have = v
+	}
+	if len(files) > 0 {
+		latest, _ := strconv.Atoi(strings.SplitN(filepath.Base(files[len(files)-1]), "_", 2)[0])
+		if have > latest {
+			return fmt.Errorf("database schema version %d is newer than this mediagate (%d); upgrade mediagate", have, latest)
+		}
+	}
+	return tx.Commit()
+}
+
+func (s *Store) loadHostID(ctx context.Context) error {
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'host_id'`).Scan(&s.hostID)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	id := NewID()
+	if _, err := s.db.ExecContext(ctx, `INSERT OR IGNORE INTO settings (key, value) VALUES ('host_id', ?)`, id); err != nil {
+		return err
+	}
+	return s.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'host_id'`).Scan(&s.hostID)
+}
+
+// NewID returns a random version-4 UUID.
+func NewID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+func (s *Store) stamp() string { return s.now().UTC().Format(timeLayout) }
+
+func parseStamp(v string) time.Time {
+	t, err := time.Parse(timeLayout, v)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// inTx runs f in one immediate transaction.
+func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := f(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// appendEvent adds one audit row inside tx.
+func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, kind, medium string, details any) (*audit.Event, error) {
+	d, err := audit.Details(details)
+	if err != nil {
+		return nil, err
+	}
+	var head audit.Head
+	err = tx.QueryRowContext(ctx, `SELECT seq, hash FROM event_head WHERE singleton = 1`).Scan(&head.Seq, &head.Hash)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("read audit head: %w", err)
+	}
+	e := &audit.Event{ID: NewID(), Time: s.now(), HostID: s.hostID, Kind: kind, Medium: medium, Actor: s.actor, Details: d}
+	audit.Seal(e, head.Seq, head.Hash)
+	_, err = tx.ExecContext(ctx, `INSERT INTO events (seq, id, time, host_id, kind, medium, actor_uid, actor_user, actor_sudo, details, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.Seq, e.ID, e.Time.Format(timeLayout), e.HostID, e.Kind, e.Medium, e.Actor.UID, e.Actor.User, e.Actor.SudoUser, string(e.Details), e.PrevHash, e.Hash)
+	if err != nil {
+		return nil, fmt.Errorf("append audit row: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO event_head (singleton, seq, hash) VALUES (1, ?, ?)
+		ON CONFLICT (singleton) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, e.Seq, e.Hash)
+	if err != nil {
+		return nil, fmt.Errorf("update audit head: %w", err)
+	}
+	return e, nil
+}
+
+// RecordEvent appends a free-standing audit row (a device decision, a check-in, …).
+func (s *Store) RecordEvent(ctx context.Context, kind, medium string, details any) (*audit.Event, error) {
+	var e *audit.Event
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		e, err = s.appendEvent(ctx, tx, kind, medium, details)
+		return err
+	})
+	return e, err
+}
