@@ -26,9 +26,10 @@ var (
 
 // Error is a store error about one subject (a handle, a number, a serial …).
 type Error struct {
-	Kind    error  // one of the sentinels above
-	Subject string // what it is about, as the user typed it
-	Detail  string // extra English detail, optional
+	Kind     error  // one of the sentinels above
+	Subject  string // what it is about, as the user typed it
+	Detail   string // extra detail in English, optional
+	DetailZH string // the same in Chinese
 }
 
 func (e *Error) Error() string {
@@ -48,8 +49,8 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Kind }
 
-func errf(kind error, subject, detail string) error {
-	return &Error{Kind: kind, Subject: subject, Detail: detail}
+func errf(kind error, subject, detail, detailZH string) error {
+	return &Error{Kind: kind, Subject: subject, Detail: detail, DetailZH: detailZH}
 }
 
 // isUnique reports whether err is a UNIQUE constraint failure on the given column.

@@ -18,19 +18,19 @@ func (s *Store) InitHost(ctx context.Context, h media.Host) (media.Host, error) 
 		return h, err
 	}
 	if h.Number == "" {
-		return h, errf(ErrInvalid, "number", "required")
+		return h, errf(ErrInvalid, "number", "required", "必须填写")
 	}
 	if h.Department, err = cleanText("department", h.Department, 200); err != nil {
 		return h, err
 	}
 	if !h.Level.Valid() {
-		return h, errf(ErrInvalid, "level", h.Level.String())
+		return h, errf(ErrInvalid, "level", h.Level.String(), h.Level.String())
 	}
 	if h.Mode == "" {
 		h.Mode = media.ModeEnforce
 	}
 	if _, err := media.ParseMode(string(h.Mode)); err != nil {
-		return h, errf(ErrInvalid, "mode", string(h.Mode))
+		return h, errf(ErrInvalid, "mode", string(h.Mode), string(h.Mode))
 	}
 	h.ID = s.hostID
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
@@ -75,7 +75,7 @@ func hostTx(ctx context.Context, q querier) (media.Host, error) {
 		allow_devices, baseline, created, updated FROM host WHERE singleton = 1`).Scan(
 		&h.ID, &h.Number, &level, &h.Department, &mode, &h.Hostname, &h.VaultStation, &classes, &devices, &baseline, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
-		return h, errf(ErrNoHost, "", "run 'mediagate host init' first")
+		return h, errf(ErrNoHost, "", "run 'mediagate host init' first", "请先运行 mediagate host init")
 	}
 	if err != nil {
 		return h, fmt.Errorf("read host profile: %w", err)

@@ -29,16 +29,16 @@ func (s *Store) Register(ctx context.Context, r Registration) (media.Medium, err
 	var m media.Medium
 	id := r.Identity
 	if !id.Kind.Valid() {
-		return m, errf(ErrInvalid, "kind", string(id.Kind))
+		return m, errf(ErrInvalid, "kind", string(id.Kind), string(id.Kind))
 	}
 	if id.Key == "" || len(id.Key) > 512 {
-		return m, errf(ErrInvalid, "identity", "an identity key of 1 to 512 bytes is required")
+		return m, errf(ErrInvalid, "identity", "an identity key of 1 to 512 bytes is required", "需要 1 到 512 字节的介质标识")
 	}
 	if !r.Level.Valid() {
-		return m, errf(ErrInvalid, "level", r.Level.String())
+		return m, errf(ErrInvalid, "level", r.Level.String(), r.Level.String())
 	}
 	if id.Capacity < 0 {
-		return m, errf(ErrInvalid, "capacity", "negative")
+		return m, errf(ErrInvalid, "capacity", "negative", "不能为负数")
 	}
 	if r.Access == "" {
 		r.Access = media.AccessReadWrite
@@ -51,7 +51,7 @@ func (s *Store) Register(ctx context.Context, r Registration) (media.Medium, err
 		return m, err
 	}
 	if strings.ContainsAny(r.Number, " \t/\\{}") {
-		return m, errf(ErrInvalid, "number", "no spaces, slashes or braces")
+		return m, errf(ErrInvalid, "number", "no spaces, slashes or braces", "不能含空格、斜杠或花括号")
 	}
 	if r.Note, err = cleanText("note", r.Note, 2000); err != nil {
 		return m, err
@@ -67,7 +67,7 @@ func (s *Store) Register(ctx context.Context, r Registration) (media.Medium, err
 		var other string
 		err = tx.QueryRowContext(ctx, `SELECT number FROM media WHERE identity_key = ?`, id.Key).Scan(&other)
 		if err == nil {
-			return errf(ErrDuplicateIdentity, id.Key, "registered as "+other)
+			return errf(ErrDuplicateIdentity, id.Key, "registered as "+other, "已登记为 "+other)
 		} else if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
@@ -81,7 +81,7 @@ func (s *Store) Register(ctx context.Context, r Registration) (media.Medium, err
 				return err
 			}
 			if used > 0 {
-				return errf(ErrDuplicateNumber, r.Number, "numbers are never reused")
+				return errf(ErrDuplicateNumber, r.Number, "numbers are never reused", "编号永不重复使用")
 			}
 		}
 		if r.Department == "" {
@@ -99,9 +99,9 @@ func (s *Store) Register(ctx context.Context, r Registration) (media.Medium, err
 			jsonList(m.AllowedHosts), now, now)
 		switch {
 		case isUnique(err, "media.number"):
-			return errf(ErrDuplicateNumber, m.Number, "")
+			return errf(ErrDuplicateNumber, m.Number, "", "")
 		case isUnique(err, "media.identity_key"):
-			return errf(ErrDuplicateIdentity, id.Key, "")
+			return errf(ErrDuplicateIdentity, id.Key, "", "")
 		case err != nil:
 			return fmt.Errorf("register medium: %w", err)
 		}
@@ -154,7 +154,7 @@ func (s *Store) Medium(ctx context.Context, number string) (media.Medium, error)
 func mediumTx(ctx context.Context, q querier, number string) (media.Medium, error) {
 	m, err := scanMedium(q.QueryRowContext(ctx, `SELECT `+mediumCols+mediumFrom+` WHERE m.number = ?`, number))
 	if errors.Is(err, sql.ErrNoRows) {
-		return m, errf(ErrNotFound, "medium "+number, "")
+		return m, errf(ErrNotFound, "medium "+number, "", "")
 	}
 	return m, err
 }
@@ -163,7 +163,7 @@ func mediumTx(ctx context.Context, q querier, number string) (media.Medium, erro
 func (s *Store) MediumByIdentity(ctx context.Context, key string) (media.Medium, error) {
 	m, err := scanMedium(s.db.QueryRowContext(ctx, `SELECT `+mediumCols+mediumFrom+` WHERE m.identity_key = ?`, key))
 	if errors.Is(err, sql.ErrNoRows) {
-		return m, errf(ErrNotFound, "identity "+key, "")
+		return m, errf(ErrNotFound, "identity "+key, "", "")
 	}
 	return m, err
 }
@@ -275,7 +275,7 @@ func personIDTx(ctx context.Context, q querier, handle string) (string, error) {
 // setStatus checks and applies a status change.
 func setStatus(m *media.Medium, to media.Status) error {
 	if err := media.CheckTransition(m.Status, to); err != nil {
-		return &Error{Kind: ErrTransition, Subject: m.Number, Detail: fmt.Sprintf("%s → %s", m.Status, to)}
+		return &Error{Kind: ErrTransition, Subject: m.Number, Detail: fmt.Sprintf("%s → %s", m.Status, to), DetailZH: fmt.Sprintf("%s → %s", m.Status.Name("zh"), to.Name("zh"))}
 	}
 	m.Status = to
 	return nil
@@ -286,7 +286,7 @@ func setStatus(m *media.Medium, to media.Status) error {
 func (s *Store) Handover(ctx context.Context, number, to, witness, note string) (media.Medium, error) {
 	return s.change(ctx, number, "medium.handover", func(tx *sql.Tx, m *media.Medium) (map[string]any, error) {
 		if m.Status != media.StatusActive && m.Status != media.StatusInVault {
-			return nil, &Error{Kind: ErrTransition, Subject: m.Number, Detail: fmt.Sprintf("handover needs status active or in-vault, not %s", m.Status)}
+			return nil, &Error{Kind: ErrTransition, Subject: m.Number, Detail: fmt.Sprintf("handover needs status active or in-vault, not %s", m.Status), DetailZH: fmt.Sprintf("交接要求状态为在用或入柜保存，当前为%s", m.Status.Name("zh"))}
 		}
 		note, err := cleanText("note", note, 2000)
 		if err != nil {
@@ -305,10 +305,10 @@ func (s *Store) Handover(ctx context.Context, number, to, witness, note string) 
 			return nil, err
 		}
 		if toP.ID == from.ID {
-			return nil, errf(ErrInvalid, "to", to+" is already the custodian")
+			return nil, errf(ErrInvalid, "to", to+" is already the custodian", to+" 已是责任人")
 		}
 		if wit.ID == toP.ID || wit.ID == from.ID {
-			return nil, errf(ErrInvalid, "witness", "the witness must be a third person")
+			return nil, errf(ErrInvalid, "witness", "the witness must be a third person", "见证人必须是第三人")
 		}
 		at := s.stamp()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO handovers (id, medium_id, from_id, to_id, witness_id, at, note) VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -329,7 +329,7 @@ func (s *Store) Lend(ctx context.Context, number, to string, due time.Time, appr
 			return nil, err
 		}
 		if p.Handle == m.Custodian {
-			return nil, errf(ErrInvalid, "to", "cannot lend to the custodian")
+			return nil, errf(ErrInvalid, "to", "cannot lend to the custodian", "不能借给责任人本人")
 		}
 		if approvedBy != "" {
 			if _, err := activePersonTx(ctx, tx, approvedBy); err != nil {
@@ -337,7 +337,7 @@ func (s *Store) Lend(ctx context.Context, number, to string, due time.Time, appr
 			}
 		}
 		if !due.After(s.now()) {
-			return nil, errf(ErrInvalid, "due", "must be in the future")
+			return nil, errf(ErrInvalid, "due", "must be in the future", "必须是将来的日期")
 		}
 		if err := setStatus(m, media.StatusLent); err != nil {
 			return nil, err
@@ -351,7 +351,7 @@ func (s *Store) Lend(ctx context.Context, number, to string, due time.Time, appr
 func (s *Store) Return(ctx context.Context, number, note string) (media.Medium, error) {
 	return s.change(ctx, number, "medium.return", func(tx *sql.Tx, m *media.Medium) (map[string]any, error) {
 		if m.Status != media.StatusLent {
-			return nil, &Error{Kind: ErrTransition, Subject: m.Number, Detail: fmt.Sprintf("not lent (status %s)", m.Status)}
+			return nil, &Error{Kind: ErrTransition, Subject: m.Number, Detail: fmt.Sprintf("not lent (status %s)", m.Status), DetailZH: fmt.Sprintf("未借出（当前状态%s）", m.Status.Name("zh"))}
 		}
 		holder, due := m.Holder, m.DueAt
 		if err := setStatus(m, media.StatusActive); err != nil {
@@ -390,13 +390,13 @@ func (s *Store) SetStatus(ctx context.Context, number string, to media.Status, k
 func (s *Store) Relevel(ctx context.Context, number string, level media.Level, note string) (media.Medium, error) {
 	return s.change(ctx, number, "medium.relevel", func(tx *sql.Tx, m *media.Medium) (map[string]any, error) {
 		if !level.Valid() {
-			return nil, errf(ErrInvalid, "level", level.String())
+			return nil, errf(ErrInvalid, "level", level.String(), level.String())
 		}
 		if level <= m.Level {
-			return nil, &Error{Kind: ErrRelevelDown, Subject: m.Number, Detail: fmt.Sprintf("%s → %s", m.Level, level)}
+			return nil, &Error{Kind: ErrRelevelDown, Subject: m.Number, Detail: fmt.Sprintf("%s → %s", m.Level, level), DetailZH: fmt.Sprintf("%s → %s", m.Level.Chinese(), level.Chinese())}
 		}
 		if m.Status.Terminal() {
-			return nil, &Error{Kind: ErrTransition, Subject: m.Number, Detail: fmt.Sprintf("status %s", m.Status)}
+			return nil, &Error{Kind: ErrTransition, Subject: m.Number, Detail: fmt.Sprintf("status %s", m.Status), DetailZH: fmt.Sprintf("状态%s", m.Status.Name("zh"))}
 		}
 		from := m.Level
 		m.Level = level

@@ -22,11 +22,11 @@ func ValidHandle(h string) bool { return handleRE.MatchString(h) }
 func cleanText(field, s string, max int) (string, error) {
 	s = strings.TrimSpace(s)
 	if len(s) > max {
-		return "", errf(ErrInvalid, field, fmt.Sprintf("longer than %d bytes", max))
+		return "", errf(ErrInvalid, field, fmt.Sprintf("longer than %d bytes", max), fmt.Sprintf("超过 %d 字节", max))
 	}
 	for _, r := range s {
 		if unicode.IsControl(r) || r == unicode.ReplacementChar {
-			return "", errf(ErrInvalid, field, "contains control characters")
+			return "", errf(ErrInvalid, field, "contains control characters", "含有控制字符")
 		}
 	}
 	return s, nil
@@ -35,7 +35,7 @@ func cleanText(field, s string, max int) (string, error) {
 // AddPerson registers a person. Handle and name are required.
 func (s *Store) AddPerson(ctx context.Context, p media.Person) (media.Person, error) {
 	if !ValidHandle(p.Handle) {
-		return media.Person{}, errf(ErrInvalid, "handle", fmt.Sprintf("%q: use letters, digits, '.', '_' or '-', at most 64", p.Handle))
+		return media.Person{}, errf(ErrInvalid, "handle", fmt.Sprintf("%q: use letters, digits, '.', '_' or '-', at most 64", p.Handle), fmt.Sprintf("%q：只能用字母、数字、点、下划线或连字符，最多 64 个", p.Handle))
 	}
 	var err error
 	for _, f := range []struct {
@@ -48,7 +48,7 @@ func (s *Store) AddPerson(ctx context.Context, p media.Person) (media.Person, er
 		}
 	}
 	if p.Name == "" {
-		return media.Person{}, errf(ErrInvalid, "name", "required")
+		return media.Person{}, errf(ErrInvalid, "name", "required", "必须填写")
 	}
 	p.ID, p.Active = NewID(), true
 	p.Created = parseStamp(s.stamp())
@@ -57,7 +57,7 @@ func (s *Store) AddPerson(ctx context.Context, p media.Person) (media.Person, er
 		_, err := tx.ExecContext(ctx, `INSERT INTO people (id, handle, name, department, email, login, active, created, updated)
 			VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)`, p.ID, p.Handle, p.Name, p.Department, p.Email, p.Login, s.stamp(), s.stamp())
 		if isUnique(err, "people.handle") {
-			return errf(ErrDuplicateHandle, p.Handle, "")
+			return errf(ErrDuplicateHandle, p.Handle, "", "")
 		}
 		if err != nil {
 			return fmt.Errorf("add person: %w", err)
@@ -94,7 +94,7 @@ type querier interface {
 func personTx(ctx context.Context, q querier, handle string) (media.Person, error) {
 	p, err := scanPerson(q.QueryRowContext(ctx, `SELECT `+personCols+` FROM people WHERE handle = ?`, handle))
 	if errors.Is(err, sql.ErrNoRows) {
-		return p, errf(ErrNotFound, "person "+handle, "")
+		return p, errf(ErrNotFound, "person "+handle, "", "")
 	}
 	return p, err
 }
@@ -102,14 +102,14 @@ func personTx(ctx context.Context, q querier, handle string) (media.Person, erro
 // activePersonTx returns the person if they exist and are active.
 func activePersonTx(ctx context.Context, q querier, handle string) (media.Person, error) {
 	if strings.TrimSpace(handle) == "" {
-		return media.Person{}, errf(ErrInvalid, "person", "required")
+		return media.Person{}, errf(ErrInvalid, "person", "required", "必须填写")
 	}
 	p, err := personTx(ctx, q, handle)
 	if err != nil {
 		return p, err
 	}
 	if !p.Active {
-		return p, errf(ErrInactivePerson, handle, "")
+		return p, errf(ErrInactivePerson, handle, "", "")
 	}
 	return p, nil
 }
@@ -164,7 +164,7 @@ func (s *Store) UpdatePerson(ctx context.Context, handle string, u PersonUpdate)
 			}
 		}
 		if p.Name == "" {
-			return errf(ErrInvalid, "name", "required")
+			return errf(ErrInvalid, "name", "required", "必须填写")
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE people SET name = ?, department = ?, email = ?, login = ?, updated = ? WHERE id = ?`,
 			p.Name, p.Department, p.Email, p.Login, s.stamp(), p.ID)
@@ -187,7 +187,7 @@ func (s *Store) DeactivatePerson(ctx context.Context, handle string) error {
 			return err
 		}
 		if !p.Active {
-			return errf(ErrInactivePerson, handle, "already")
+			return errf(ErrInactivePerson, handle, "already", "已停用")
 		}
 		var n int
 		err = tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM media WHERE (custodian_id = ? OR holder_id = ?)
@@ -196,7 +196,7 @@ func (s *Store) DeactivatePerson(ctx context.Context, handle string) error {
 			return err
 		}
 		if n > 0 {
-			return errf(ErrPersonHoldsMedia, handle, fmt.Sprintf("%d media; hand them over first", n))
+			return errf(ErrPersonHoldsMedia, handle, fmt.Sprintf("%d media; hand them over first", n), fmt.Sprintf("仍有 %d 件介质，请先办理交接", n))
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE people SET active = 0, updated = ? WHERE id = ?`, s.stamp(), p.ID); err != nil {
 			return err
