@@ -163,7 +163,7 @@ func containsInt(s []int, v int) bool {
 	return false
 }
 
-// formatClasses renders class codes as "mass-storage (0x08), hid (0x03)" for messages.
+// formatClasses renders class codes as "mass storage [0x08], hub [0x09]" for messages.
 func formatClasses(codes []int, lang string) string {
 	if len(codes) == 0 {
 		if isZH(lang) {
@@ -173,7 +173,7 @@ func formatClasses(codes []int, lang string) string {
 	}
 	parts := make([]string, len(codes))
 	for i, code := range codes {
-		parts[i] = fmt.Sprintf("%s (0x%02x)", ClassName(code, lang), code)
+		parts[i] = fmt.Sprintf("%s [0x%02x]", ClassName(code, lang), code)
 	}
 	sep := ", "
 	if isZH(lang) {

@@ -105,23 +105,8 @@ func (d Decision) Effective() Verdict {
 func (d Decision) Blocked() bool { return d.Verdict != Allow && d.Verdict != AllowReadOnly }
 
 // Decide judges one seen device on this host. It is pure: the same Input always
-// gives the same Decision. The checks run in this order and the first that applies
-// gives the reason (see the package documentation for why):
-//
-//  1. not-media: a non-USB device that is not storage is not mediagate's business.
-//  2. host-not-initialised: no usable host profile; hubs and HID still work.
-//  3. peripheral-allowed / peripheral-not-allowed: a USB device that is not storage.
-//  4. baseline: an internal disk recorded at host init.
-//  5. unregistered / unregistered-on-unclassified-host.
-//  6. identity-mismatch.
-//  7. record-invalid.
-//  8. status-lost, status-in-vault, status-repair, status-destroyed, status-retired.
-//  9. no-custodian.
-//  10. host-unclassified, level-above-host.
-//  11. host-not-allowed.
-//  12. peripheral-not-allowed: storage that also presents a class this host refuses.
-//  13. lent-overdue.
-//  14. allowed-read-only, allowed.
+// gives the same Decision. The checks run in a fixed order and the first that applies
+// gives the reason; the package documentation lists the order and explains it.
 func Decide(in Input) Decision {
 	dev := in.Device
 	classes := classSet(dev.Classes, dev.Identity.InterfaceClasses)

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -147,6 +148,11 @@ func (d Decision) Message(lang string) string {
 			"允许：%s（%s，责任人 %s）。"), m, d.MediumLevel.Name(langKey(zh)), d.Custodian)
 	default:
 		s = fmt.Sprintf(t("Blocked: unknown reason %q.", "已阻止：未知原因 %q。"), string(d.Reason))
+	}
+	if zh {
+		// mediumLabel ends in a space to set the number apart from the text after it;
+		// full-width punctuation needs none.
+		s = strings.ReplaceAll(s, " （", "（")
 	}
 	if !d.Enforce && d.Reason != "" && d.Verdict != Allow {
 		s += t(" Audit mode: logged only, not enforced.", "（审计模式：仅记录，未执行阻止。）")

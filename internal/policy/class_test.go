@@ -1,0 +1,71 @@
+package policy
+
+import (
+	"sort"
+	"testing"
+)
+
+func TestClassTable(t *testing.T) {
+	classes := Classes()
+	if !sort.SliceIsSorted(classes, func(i, j int) bool { return classes[i].Code < classes[j].Code }) {
+		t.Error("class table is not sorted by code")
+	}
+	keys := map[string]bool{}
+	for i, c := range classes {
+		if i > 0 && classes[i-1].Code == c.Code {
+			t.Errorf("class 0x%02x listed twice", c.Code)
+		}
+		if keys[c.Key] {
+			t.Errorf("class key %q listed twice", c.Key)
+		}
+		keys[c.Key] = true
+		if c.Key == "" || c.EN == "" || c.ZH == "" || !hasHan(c.ZH) {
+			t.Errorf("class 0x%02x lacks a key or a name: %+v", c.Code, c)
+		}
+		if got, err := ParseClass(c.Key); err != nil || got != c.Code {
+			t.Errorf("ParseClass(%q) = %#x, %v; want %#x", c.Key, got, err, c.Code)
+		}
+		if c.Name("zh-CN") != c.ZH || c.Name("en") != c.EN {
+			t.Errorf("Name of 0x%02x wrong", c.Code)
+		}
+	}
+	// The classes the peripheral rules name must all be in the table.
+	for _, code := range []int{ClassAudio, ClassCDC, ClassHID, ClassStillImage, ClassPrinter, ClassMassStorage,
+		ClassHub, ClassCDCData, ClassSmartCard, ClassVideo, ClassWireless, ClassMisc, ClassVendorSpecific} {
+		if _, ok := LookupClass(code); !ok {
+			t.Errorf("class 0x%02x missing from the table", code)
+		}
+	}
+	Classes()[0].Key = "changed"
+	if Classes()[0].Key == "changed" {
+		t.Error("Classes returns the table itself, not a copy")
+	}
+}
+
+func TestParseClass(t *testing.T) {
+	for in, want := range map[string]int{
+		"audio": ClassAudio, " Audio ": ClassAudio, "0x01": ClassAudio, "01": ClassAudio, "1": ClassAudio,
+		"wireless": ClassWireless, "bluetooth": ClassWireless, "E0": ClassWireless, "0xe0": ClassWireless,
+		"smart_card": ClassSmartCard, "smart card": ClassSmartCard, "mtp": ClassStillImage,
+		"vendor-specific": ClassVendorSpecific, "ff": ClassVendorSpecific, "cdc-data": ClassCDCData,
+	} {
+		if got, err := ParseClass(in); err != nil || got != want {
+			t.Errorf("ParseClass(%q) = %#x, %v; want %#x", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "  ", "0x100", "100", "zz", "speaker", "0x"} {
+		if got, err := ParseClass(bad); err == nil {
+			t.Errorf("ParseClass(%q) = %#x; want an error", bad, got)
+		}
+	}
+}
+
+func TestLookupUnknownClass(t *testing.T) {
+	c, ok := LookupClass(0x42)
+	if ok || c.Key != "0x42" || c.Name("en") == "" || !hasHan(c.Name("zh")) {
+		t.Errorf("LookupClass(0x42) = %+v, %v", c, ok)
+	}
+	if got := formatClasses(nil, "en"); got != "none" {
+		t.Errorf("formatClasses(nil) = %q", got)
+	}
+}

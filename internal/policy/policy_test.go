@@ -1,0 +1,464 @@
+package policy
+
+import (
+	"strings"
+	"testing"
+	"time"
+	"unicode"
+
+	"mediagate/internal/media"
+)
+
+var cst = time.FixedZone("CST", 8*3600)
+
+// now is a fixed decision time in the hosts' local zone.
+var now = time.Date(2025, 6, 15, 10, 0, 0, 0, cst)
+
+func newHost(l media.Level) *media.Host {
+	return &media.Host{ID: "h-1", Number: "JM-H-001", Level: l, Mode: media.ModeEnforce}
+}
+
+func stickIdentity() media.Identity {
+	return media.Identity{
+		Kind: media.KindUSBDisk, Key: "usb:0781:5567:4C530001", Serial: "4C530001",
+		VendorID: "0781", ProductID: "5567", Capacity: 16_000_000_000,
+		DescriptorHash: "9f2c0b7e", InterfaceClasses: []int{ClassMassStorage},
+	}
+}
+
+func stick() Device {
+	return Device{Identity: stickIdentity(), USB: true, Storage: true, Classes: []int{ClassMassStorage}}
+}
+
+func newMedium(l media.Level) *media.Medium {
+	return &media.Medium{
+		ID: "m-1", Number: "JM-U-0001", Kind: media.KindUSBDisk, Identity: stickIdentity(),
+		Level: l, Custodian: "alice", Status: media.StatusActive, Access: media.AccessReadWrite,
+	}
+}
+
+func alice() *media.Person {
+	return &media.Person{ID: "p-1", Handle: "alice", Name: "Alice", Active: true}
+}
+
+// registered is a registered secret stick, active, on a secret host.
+func registered() Input {
+	return Input{Host: newHost(media.Secret), Device: stick(), Record: newMedium(media.Secret), Custodian: alice(), Now: now}
+}
+
+func peripheral(vid, pid string, classes ...int) Device {
+	return Device{USB: true, VendorID: vid, ProductID: pid, Classes: classes}
+}
+
+func internalDisk() Device {
+	return Device{Identity: media.Identity{Kind: media.KindDisk, Key: "disk:wwn-0x5000c500a1b2c3d4", WWN: "0x5000c500a1b2c3d4"}, Block: true, Storage: true}
+}
+
+func opticalDisc() Device {
+	return Device{Identity: media.Identity{Kind: media.KindOpticalDisc, Key: "optical:sha256:77aa", Capacity: 700_000_000}, Block: true, Optical: true, Storage: true}
+}
+
+// with applies edits to a copy of the registered input.
+func with(edits ...func(*Input)) Input {
+	in := registered()
+	for _, e := range edits {
+		e(&in)
+	}
+	return in
+}
+
+type decideCase struct {
+	name    string
+	in      Input
+	verdict Verdict
+	reason  Reason
+	detail  string
+	classes []int // when not nil, the expected Decision.Classes
+}
+
+func decideCases() []decideCase {
+	unclassifiedHost := func(in *Input) { in.Host = newHost(media.Unclassified) }
+	noRecord := func(in *Input) { in.Record = nil; in.Custodian = nil }
+	status := func(s media.Status) func(*Input) { return func(in *Input) { in.Record.Status = s } }
+	dev := func(d Device) func(*Input) { return func(in *Input) { in.Device = d } }
+	lent := func(due time.Time) func(*Input) {
+		return func(in *Input) { in.Record.Status, in.Record.Holder, in.Record.DueAt = media.StatusLent, "bob", due }
+	}
+	comboClasses := func(classes ...int) func(*Input) {
+		return func(in *Input) {
+			in.Device.Classes = classes
+			in.Device.Identity.InterfaceClasses = classes
+			in.Record.Identity.InterfaceClasses = classes
+		}
+	}
+	phone := Device{USB: true, VendorID: "18d1", ProductID: "4ee1", Classes: []int{ClassVendorSpecific}, MTP: true}
+
+	return []decideCase{
+		// 1. not media
+		{name: "pci device not media", in: with(dev(Device{})), verdict: Allow, reason: ReasonNotMedia},
+
+		// 2. host not initialised
+		{name: "no host: stick", in: with(func(in *Input) { in.Host = nil }), verdict: Block, reason: ReasonHostNotInitialised, detail: "no-profile"},
+		{name: "no host: internal disk", in: with(func(in *Input) { in.Host = nil }, dev(internalDisk()), noRecord), verdict: Block, reason: ReasonHostNotInitialised},
+		{name: "no host: keyboard works", in: with(func(in *Input) { in.Host = nil }, dev(peripheral("046d", "c31c", ClassHID))), verdict: Allow, reason: ReasonPeripheralAllowed, classes: []int{ClassHID}},
+		{name: "no host: hub works", in: with(func(in *Input) { in.Host = nil }, dev(peripheral("05e3", "0610", ClassHub))), verdict: Allow, reason: ReasonPeripheralAllowed},
+		{name: "no host: network adapter", in: with(func(in *Input) { in.Host = nil }, dev(peripheral("0bda", "8153", ClassCDC, ClassCDCData))), verdict: Block, reason: ReasonHostNotInitialised},
+		{name: "no host: stick with HID", in: with(func(in *Input) { in.Host = nil }, comboClasses(ClassHID, ClassMassStorage)), verdict: Block, reason: ReasonHostNotInitialised},
+		{name: "host with invalid level", in: with(func(in *Input) { in.Host.Level = 7 }), verdict: Block, reason: ReasonHostNotInitialised, detail: "invalid-level"},
+
+		// 3. peripherals
+		{name: "keyboard", in: with(dev(peripheral("046d", "c31c", ClassHID))), verdict: Allow, reason: ReasonPeripheralAllowed},
+		{name: "hub", in: with(dev(peripheral("05e3", "0610", ClassHub))), verdict: Allow, reason: ReasonPeripheralAllowed},
+		{name: "keyboard with hub", in: with(dev(peripheral("04d9", "1702", ClassHID, ClassHub))), verdict: Allow, reason: ReasonPeripheralAllowed},
+		{name: "network adapter", in: with(dev(peripheral("0bda", "8153", ClassCDC, ClassCDCData))), verdict: Block, reason: ReasonPeripheralNotAllowed, classes: []int{ClassCDC, ClassCDCData}},
+		{name: "bluetooth dongle", in: with(dev(peripheral("0a12", "0001", ClassWireless))), verdict: Block, reason: ReasonPeripheralNotAllowed, classes: []int{ClassWireless}},
+		{name: "phone PTP", in: with(dev(peripheral("05ac", "12a8", ClassStillImage))), verdict: Block, reason: ReasonPeripheralNotAllowed},
+		{name: "phone MTP in vendor-specific interface", in: with(dev(phone)), verdict: Block, reason: ReasonPeripheralNotAllowed, classes: []int{ClassStillImage, ClassVendorSpecific}},
+		{name: "phone MTP: allowing vendor-specific is not enough", in: with(dev(phone), func(in *Input) { in.Host.AllowClasses = []string{"vendor-specific"} }), verdict: Block, reason: ReasonPeripheralNotAllowed, classes: []int{ClassStillImage}},
+		{name: "headset blocked by default", in: with(dev(peripheral("046d", "0a44", ClassAudio, ClassHID))), verdict: Block, reason: ReasonPeripheralNotAllowed, classes: []int{ClassAudio}},
+		{name: "headset allowed by class name", in: with(dev(peripheral("046d", "0a44", ClassAudio, ClassHID)), func(in *Input) { in.Host.AllowClasses = []string{"Audio"} }), verdict: Allow, reason: ReasonPeripheralAllowed},
+		{name: "webcam", in: with(dev(peripheral("046d", "0825", ClassVideo, ClassAudio))), verdict: Block, reason: ReasonPeripheralNotAllowed},
+		{name: "printer", in: with(dev(peripheral("03f0", "2b17", ClassPrinter))), verdict: Block, reason: ReasonPeripheralNotAllowed},
+		{name: "smart card reader", in: with(dev(peripheral("076b", "3021", ClassSmartCard))), verdict: Block, reason: ReasonPeripheralNotAllowed},
+		{name: "smart card reader allowed by VID:PID", in: with(dev(peripheral("076b", "3021", ClassSmartCard)), func(in *Input) { in.Host.AllowDevices = []string{"076B:3021"} }), verdict: Allow, reason: ReasonPeripheralAllowed},
+		{name: "VID:PID taken from identity", in: with(dev(Device{USB: true, Identity: media.Identity{VendorID: "76b", ProductID: "3021"}, Classes: []int{ClassSmartCard}}), func(in *Input) { in.Host.AllowDevices = []string{"076b:3021"} }), verdict: Allow, reason: ReasonPeripheralAllowed},
+		{name: "other VID:PID does not allow", in: with(dev(peripheral("076b", "3022", ClassSmartCard)), func(in *Input) { in.Host.AllowDevices = []string{"076b:3021"} }), verdict: Block, reason: ReasonPeripheralNotAllowed},
+		{name: "misc class", in: with(dev(peripheral("1234", "5678", ClassMisc))), verdict: Block, reason: ReasonPeripheralNotAllowed},
+		{name: "vendor-specific", in: with(dev(peripheral("1234", "5678", ClassVendorSpecific))), verdict: Block, reason: ReasonPeripheralNotAllowed},
+		{name: "no readable class", in: with(dev(peripheral("1234", "5678"))), verdict: Block, reason: ReasonPeripheralNotAllowed},
+		{name: "unclassified host: any peripheral", in: with(unclassifiedHost, dev(peripheral("0bda", "8153", ClassCDC, ClassCDCData))), verdict: Allow, reason: ReasonPeripheralAllowed},
+
+		// 4. baseline
+		{name: "internal disk in host baseline", in: with(dev(internalDisk()), noRecord, func(in *Input) { in.Host.Baseline = []string{"disk:wwn-0x5000c500a1b2c3d4"} }), verdict: Allow, reason: ReasonBaseline},
+		{name: "internal disk flagged by caller", in: with(dev(func() Device { d := internalDisk(); d.InBaseline = true; return d }()), noRecord), verdict: Allow, reason: ReasonBaseline},
+		{name: "USB stick is never baseline", in: with(noRecord, func(in *Input) { in.Host.Baseline = []string{stickIdentity().Key}; in.Device.InBaseline = true }), verdict: Block, reason: ReasonUnregistered},
+		{name: "optical disc is never baseline", in: with(dev(opticalDisc()), noRecord, func(in *Input) { in.Host.Baseline = []string{opticalDisc().Identity.Key} }), verdict: Block, reason: ReasonUnregistered},
+
+		// 5. unregistered
+		{name: "unregistered stick", in: with(noRecord), verdict: Block, reason: ReasonUnregistered},
+		{name: "unregistered external SATA disk", in: with(dev(internalDisk()), noRecord), verdict: Block, reason: ReasonUnregistered},
+		{name: "unregistered optical disc", in: with(dev(opticalDisc()), noRecord), verdict: Block, reason: ReasonUnregistered},
+		{name: "unregistered stick with keyboard interface", in: with(noRecord, func(in *Input) { in.Device.Classes = []int{ClassHID, ClassMassStorage} }), verdict: Block, reason: ReasonUnregistered},
+		{name: "mass storage class without storage flag", in: with(noRecord, func(in *Input) { in.Device.Storage = false }), verdict: Block, reason: ReasonUnregistered},
+		{name: "unregistered stick on unclassified host", in: with(unclassifiedHost, noRecord), verdict: Allow, reason: ReasonUnregisteredUnclassifiedHost},
+
+		// 6. identity mismatch
+		{name: "capacity differs", in: with(func(in *Input) { in.Device.Identity.Capacity = 64_000_000_000 }), verdict: Block, reason: ReasonIdentityMismatch, detail: FieldCapacity},
+		{name: "capacity not yet known", in: with(func(in *Input) { in.Device.Identity.Capacity = 0 }), verdict: Allow, reason: ReasonAllowed},
+		{name: "descriptor hash differs", in: with(func(in *Input) { in.Device.Identity.DescriptorHash = "00ff" }), verdict: Block, reason: ReasonIdentityMismatch, detail: FieldDescriptorHash},
+		{name: "stick now also presents a keyboard", in: with(func(in *Input) { in.Device.Classes = []int{ClassMassStorage, ClassHID} }), verdict: Block, reason: ReasonIdentityMismatch, detail: FieldInterfaceClasses, classes: []int{ClassHID}},
+		{name: "stick registered without classes presents a keyboard", in: with(func(in *Input) {
+			in.Record.Identity.InterfaceClasses = nil
+			in.Device.Identity.InterfaceClasses = []int{ClassHID, ClassMassStorage}
+		}), verdict: Block, reason: ReasonIdentityMismatch, detail: FieldInterfaceClasses, classes: []int{ClassHID}},
+		{name: "lost medium with other identity reports the mismatch", in: with(status(media.StatusLost), func(in *Input) { in.Device.Identity.Serial = "X" }), verdict: Block, reason: ReasonIdentityMismatch, detail: FieldSerial},
+
+		// 7. record invalid
+		{name: "unknown status", in: with(status("gone")), verdict: Block, reason: ReasonRecordInvalid, detail: "status"},
+		{name: "unknown level", in: with(func(in *Input) { in.Record.Level = -1 }), verdict: Block, reason: ReasonRecordInvalid, detail: "level"},
+		{name: "unknown access", in: with(func(in *Input) { in.Record.Access = "wo" }), verdict: Block, reason: ReasonRecordInvalid, detail: "access"},
+
+		// 8. status
+		{name: "lost", in: with(status(media.StatusLost)), verdict: Block, reason: ReasonStatusLost},
+		{name: "in vault", in: with(status(media.StatusInVault)), verdict: Block, reason: ReasonStatusInVault},
+		{name: "repair", in: with(status(media.StatusRepair)), verdict: Block, reason: ReasonStatusRepair},
+		{name: "destroyed", in: with(status(media.StatusDestroyed)), verdict: Block, reason: ReasonStatusDestroyed},
+		{name: "retired", in: with(status(media.StatusRetired)), verdict: Block, reason: ReasonStatusRetired},
+		{name: "retired beats no custodian", in: with(status(media.StatusRetired), func(in *Input) { in.Record.Custodian = "" }), verdict: Block, reason: ReasonStatusRetired},
+
+		// 9. custodian
+		{name: "no custodian recorded", in: with(func(in *Input) { in.Record.Custodian = ""; in.Custodian = nil }), verdict: Block, reason: ReasonNoCustodian, detail: "none"},
+		{name: "custodian unknown", in: with(func(in *Input) { in.Custodian = nil }), verdict: Block, reason: ReasonNoCustodian, detail: "unknown"},
+		{name: "custodian record of another person", in: with(func(in *Input) { in.Custodian.Handle = "bob" }), verdict: Block, reason: ReasonNoCustodian, detail: "unknown"},
+		{name: "custodian inactive", in: with(func(in *Input) { in.Custodian.Active = false }), verdict: Block, reason: ReasonNoCustodian, detail: "inactive"},
+
+		// 10. levels
+		{name: "secret medium on unclassified host", in: with(unclassifiedHost), verdict: Block, reason: ReasonHostUnclassified},
+		{name: "top-secret medium on secret host", in: with(func(in *Input) { in.Record.Level = media.TopSecret }), verdict: Block, reason: ReasonLevelAboveHost},
+		{name: "confidential medium on secret host", in: with(func(in *Input) { in.Record.Level = media.Confidential }), verdict: Allow, reason: ReasonAllowed},
+
+		// 11. allowed hosts
+		{name: "limited to another host", in: with(func(in *Input) { in.Record.AllowedHosts = []string{"JM-H-002"} }), verdict: Block, reason: ReasonHostNotAllowed},
+		{name: "limited to this host", in: with(func(in *Input) { in.Record.AllowedHosts = []string{"JM-H-002", "jm-h-001"} }), verdict: Allow, reason: ReasonAllowed},
+		{name: "limited, host has no number", in: with(func(in *Input) { in.Record.AllowedHosts = []string{"JM-H-001"}; in.Host.Number = "" }), verdict: Block, reason: ReasonHostNotAllowed},
+
+		// 12. registered storage with extra classes
+		{name: "stick with registered HID interface", in: with(comboClasses(ClassHID, ClassMassStorage)), verdict: Allow, reason: ReasonAllowed},
+		{name: "stick with registered Wi-Fi interface", in: with(comboClasses(ClassMassStorage, ClassWireless)), verdict: Block, reason: ReasonPeripheralNotAllowed, classes: []int{ClassWireless}},
+		{name: "stick with registered Wi-Fi interface, class allowed", in: with(comboClasses(ClassMassStorage, ClassWireless), func(in *Input) { in.Host.AllowClasses = []string{"wireless"} }), verdict: Allow, reason: ReasonAllowed},
+		{name: "stick with registered Wi-Fi interface, device allowed", in: with(comboClasses(ClassMassStorage, ClassWireless), func(in *Input) { in.Host.AllowDevices = []string{"0781:5567"} }), verdict: Allow, reason: ReasonAllowed},
+		{name: "mass storage in AllowClasses changes nothing", in: with(noRecord, func(in *Input) { in.Host.AllowClasses = []string{"mass-storage"} }), verdict: Block, reason: ReasonUnregistered},
+
+		// 13. lending
+		{name: "lent, due later", in: with(lent(time.Date(2025, 6, 20, 0, 0, 0, 0, cst))), verdict: Allow, reason: ReasonAllowed},
+		{name: "lent, due today", in: with(lent(time.Date(2025, 6, 15, 0, 0, 0, 0, cst))), verdict: Allow, reason: ReasonAllowed},
+		{name: "lent, due yesterday", in: with(lent(time.Date(2025, 6, 14, 0, 0, 0, 0, cst))), verdict: Block, reason: ReasonLentOverdue},
+		{name: "lent without due date", in: with(lent(time.Time{})), verdict: Block, reason: ReasonLentOverdue, detail: "no-due-date"},
+
+		// 14. read-only and allowed
+		{name: "registered read-only", in: with(func(in *Input) { in.Record.Access = media.AccessReadOnly }), verdict: AllowReadOnly, reason: ReasonAllowedReadOnly},
+		{name: "registered optical disc is read-only", in: with(dev(opticalDisc()), func(in *Input) {
+			in.Record.Kind, in.Record.Identity = media.KindOpticalDisc, opticalDisc().Identity
+		}), verdict: AllowReadOnly, reason: ReasonAllowedReadOnly},
+		{name: "optical kind registered rw is still read-only", in: with(func(in *Input) { in.Record.Kind = media.KindOpticalDisc }), verdict: AllowReadOnly, reason: ReasonAllowedReadOnly},
+		{name: "empty access means read-write", in: with(func(in *Input) { in.Record.Access = "" }), verdict: Allow, reason: ReasonAllowed},
+		{name: "registered stick", in: registered(), verdict: Allow, reason: ReasonAllowed},
+		{name: "registered unclassified medium on unclassified host", in: with(unclassifiedHost, func(in *Input) { in.Record.Level = media.Unclassified }), verdict: Allow, reason: ReasonAllowed},
+		{name: "registered external disk", in: with(dev(internalDisk()), func(in *Input) { in.Record.Kind, in.Record.Identity = media.KindDisk, internalDisk().Identity }), verdict: Allow, reason: ReasonAllowed},
+	}
+}
+
+func TestDecide(t *testing.T) {
+	for _, tc := range decideCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Decide(tc.in)
+			if got.Verdict != tc.verdict || got.Reason != tc.reason {
+				t.Fatalf("Decide = %s/%s (detail %q); want %s/%s\n%s", got.Verdict, got.Reason, got.Detail, tc.verdict, tc.reason, got.Message("en"))
+			}
+			if tc.detail != "" && got.Detail != tc.detail {
+				t.Errorf("Detail = %q; want %q", got.Detail, tc.detail)
+			}
+			if tc.classes != nil && !equalInts(got.Classes, tc.classes) {
+				t.Errorf("Classes = %v; want %v", got.Classes, tc.classes)
+			}
+			if !got.Enforce {
+				t.Error("Enforce = false on an enforce host")
+			}
+			if got.Effective() != got.Verdict {
+				t.Errorf("Effective = %s; want %s in enforce mode", got.Effective(), got.Verdict)
+			}
+			if again := Decide(tc.in); again.Message("en") != got.Message("en") {
+				t.Error("Decide is not deterministic")
+			}
+		})
+	}
+}
+
+// TestEveryReasonCovered fails when a reason code has no case in decideCases, or a
+// case yields a code Reasons does not list.
+func TestEveryReasonCovered(t *testing.T) {
+	listed := map[Reason]bool{}
+	for _, r := range Reasons() {
+		if listed[r] {
+			t.Errorf("Reasons lists %q twice", r)
+		}
+		listed[r] = true
+	}
+	seen := map[Reason]bool{}
+	for _, tc := range decideCases() {
+		seen[tc.reason] = true
+		if !listed[tc.reason] {
+			t.Errorf("case %q expects %q, which Reasons does not list", tc.name, tc.reason)
+		}
+	}
+	for _, r := range Reasons() {
+		if !seen[r] {
+			t.Errorf("reason %q has no test case", r)
+		}
+	}
+}
+
+func TestLevelMatrix(t *testing.T) {
+	for _, hl := range media.Levels() {
+		for _, ml := range media.Levels() {
+			t.Run("medium "+ml.String()+" on host "+hl.String(), func(t *testing.T) {
+				in := registered()
+				in.Host.Level, in.Record.Level = hl, ml
+				want := ReasonAllowed
+				switch {
+				case hl == media.Unclassified && ml != media.Unclassified:
+					want = ReasonHostUnclassified
+				case ml.Rank() > hl.Rank():
+					want = ReasonLevelAboveHost
+				}
+				got := Decide(in)
+				if got.Reason != want || got.Blocked() != (want != ReasonAllowed) {
+					t.Errorf("got %s/%s; want %s", got.Verdict, got.Reason, want)
+				}
+			})
+		}
+	}
+}
+
+func TestAuditMode(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		in      Input
+		verdict Verdict
+		reason  Reason
+	}{
+		{"unregistered", with(func(in *Input) { in.Record = nil }), Block, ReasonUnregistered},
+		{"network adapter", with(func(in *Input) { in.Device = peripheral("0bda", "8153", ClassCDC) }), Block, ReasonPeripheralNotAllowed},
+		{"read-only", with(func(in *Input) { in.Record.Access = media.AccessReadOnly }), AllowReadOnly, ReasonAllowedReadOnly},
+		{"allowed", registered(), Allow, ReasonAllowed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.in.Host.Mode = media.ModeAudit
+			got := Decide(tc.in)
+			if got.Verdict != tc.verdict || got.Reason != tc.reason {
+				t.Fatalf("got %s/%s; want %s/%s", got.Verdict, got.Reason, tc.verdict, tc.reason)
+			}
+			if got.Enforce {
+				t.Error("Enforce = true in audit mode")
+			}
+			if got.Effective() != Allow {
+				t.Errorf("Effective = %s; want allow in audit mode", got.Effective())
+			}
+			audit := strings.Contains(got.Message("en"), "Audit mode") && strings.Contains(got.Message("zh-CN"), "审计模式")
+			if audit != (tc.verdict != Allow) {
+				t.Errorf("audit note in messages = %v; want %v:\n%s\n%s", audit, tc.verdict != Allow, got.Message("en"), got.Message("zh-CN"))
+			}
+		})
+	}
+	t.Run("unknown mode enforces", func(t *testing.T) {
+		in := with(func(in *Input) { in.Record = nil; in.Host.Mode = "" })
+		if got := Decide(in); !got.Enforce || got.Effective() != Block {
+			t.Errorf("got enforce=%v effective=%s; want a block", got.Enforce, got.Effective())
+		}
+	})
+	t.Run("no host enforces", func(t *testing.T) {
+		in := with(func(in *Input) { in.Host = nil })
+		if got := Decide(in); !got.Enforce || got.Effective() != Block {
+			t.Errorf("got enforce=%v effective=%s; want a block", got.Enforce, got.Effective())
+		}
+	})
+}
+
+func TestZeroDecisionBlocks(t *testing.T) {
+	if v := (Decision{}).Effective(); v != Block {
+		t.Errorf("zero Decision Effective = %s; want block", v)
+	}
+	if !(Decision{}).Blocked() {
+		t.Error("zero Decision is not blocked")
+	}
+}
+
+// TestLentOverdueBoundary checks that a lent medium works to the last instant of its
+// due date and is blocked from the next midnight, however the due date was stored.
+func TestLentOverdueBoundary(t *testing.T) {
+	dueDates := map[string]time.Time{
+		"local midnight":       time.Date(2025, 6, 15, 0, 0, 0, 0, cst),
+		"local midnight (UTC)": time.Date(2025, 6, 14, 16, 0, 0, 0, time.UTC),
+		"UTC midnight":         time.Date(2025, 6, 15, 0, 0, 0, 0, time.UTC),
+		"local end of day":     time.Date(2025, 6, 15, 23, 59, 59, 0, cst),
+	}
+	for name, due := range dueDates {
+		for _, tc := range []struct {
+			now  time.Time
+			want Reason
+		}{
+			{time.Date(2025, 6, 15, 0, 0, 0, 0, cst), ReasonAllowed},
+			{time.Date(2025, 6, 15, 23, 59, 59, 999_999_999, cst), ReasonAllowed},
+			{time.Date(2025, 6, 16, 0, 0, 0, 0, cst), ReasonLentOverdue},
+			{time.Date(2025, 6, 16, 0, 0, 0, 1, cst), ReasonLentOverdue},
+			{time.Date(2025, 7, 1, 9, 0, 0, 0, cst), ReasonLentOverdue},
+		} {
+			t.Run(name+" at "+tc.now.Format(time.RFC3339Nano), func(t *testing.T) {
+				in := registered()
+				in.Record.Status, in.Record.Holder, in.Record.DueAt = media.StatusLent, "bob", due
+				in.Now = tc.now
+				got := Decide(in)
+				if got.Reason != tc.want {
+					t.Fatalf("got %s; want %s", got.Reason, tc.want)
+				}
+				if got.Reason == ReasonLentOverdue && !strings.Contains(got.Message("en"), "2025-06-15") {
+					t.Errorf("message does not name the due date: %s", got.Message("en"))
+				}
+			})
+		}
+	}
+}
+
+// TestMessages checks that every reason has a real message in both languages.
+func TestMessages(t *testing.T) {
+	byReason := map[Reason]Decision{}
+	for _, tc := range decideCases() {
+		d := Decide(tc.in)
+		if _, ok := byReason[d.Reason]; !ok {
+			byReason[d.Reason] = d
+		}
+	}
+	for _, r := range Reasons() {
+		d, ok := byReason[r]
+		if !ok {
+			t.Errorf("no decision with reason %q", r)
+			continue
+		}
+		for _, audit := range []bool{false, true} {
+			d.Enforce = !audit
+			en, zh := d.Message("en"), d.Message("zh-CN")
+			if zh != d.Message("zh") {
+				t.Errorf("%s: zh and zh-CN messages differ", r)
+			}
+			for lang, msg := range map[string]string{"en": en, "zh-CN": zh} {
+				switch {
+				case strings.TrimSpace(msg) == "":
+					t.Errorf("%s %s: empty message", r, lang)
+				case strings.Contains(msg, "%!") || strings.Contains(msg, "%s") || strings.Contains(msg, "%q"):
+					t.Errorf("%s %s: formatting error in %q", r, lang, msg)
+				case strings.Contains(msg, "unknown reason") || strings.Contains(msg, "未知原因"):
+					t.Errorf("%s %s: no message written: %q", r, lang, msg)
+				}
+			}
+			if !hasHan(zh) {
+				t.Errorf("%s: zh-CN message has no Chinese: %q", r, zh)
+			}
+			if hasHan(en) {
+				t.Errorf("%s: en message has Chinese: %q", r, en)
+			}
+			if d.Medium != "" && (!strings.Contains(en, d.Medium) || !strings.Contains(zh, d.Medium)) {
+				t.Errorf("%s: messages do not name medium %s:\n%s\n%s", r, d.Medium, en, zh)
+			}
+		}
+	}
+}
+
+func TestMessageNamesLevels(t *testing.T) {
+	d := Decide(with(func(in *Input) { in.Record.Level = media.TopSecret }))
+	if en := d.Message("en"); !strings.Contains(en, "top-secret") || !strings.Contains(en, "secret)") {
+		t.Errorf("en message lacks levels: %s", en)
+	}
+	if zh := d.Message("zh-CN"); !strings.Contains(zh, "绝密") || !strings.Contains(zh, "机密") {
+		t.Errorf("zh message lacks levels: %s", zh)
+	}
+}
+
+func hasHan(s string) bool {
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			return true
+		}
+	}
+	return false
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func BenchmarkDecide(b *testing.B) {
+	inputs := map[string]Input{
+		"allowed":      registered(),
+		"unregistered": with(func(in *Input) { in.Record = nil }),
+		"peripheral": with(func(in *Input) {
+			in.Device = peripheral("046d", "0a44", ClassAudio, ClassHID)
+			in.Host.AllowClasses = []string{"audio", "video"}
+		}),
+	}
+	for name, in := range inputs {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = Decide(in)
+			}
+		})
+	}
+}
