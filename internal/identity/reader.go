@@ -1,0 +1,640 @@
+package identity
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"mediagate/internal/media"
+)
+
+// Roots are the file system roots the reader looks under. Tests point them at a
+// recorded tree in testdata/devices/<name>/.
+type Roots struct {
+	Sys      string // sysfs, normally /sys
+	UdevData string // udev database, normally /run/udev/data
+	Dev      string // device nodes, normally /dev
+}
+
+// DefaultRoots returns the roots of a running Linux system.
+func DefaultRoots() Roots { return Roots{Sys: "/sys", UdevData: "/run/udev/data", Dev: "/dev"} }
+
+// ErrNotFound is returned by Resolve and ReadDevice for a device that is not there.
+var ErrNotFound = errors.New("device not found")
+
+// Device is one storage device, medium or USB device as the system presents it.
+type Device struct {
+	Name      string `json:"name"`              // kernel name: sdb, sr0, mmcblk0, 2-1
+	Subsystem string `json:"subsystem"`         // "block" or "usb"
+	SysPath   string `json:"syspath"`           // devpath below the sysfs root: /devices/…
+	DevNode   string `json:"devnode,omitempty"` // device node under Roots.Dev
+	Bus       string `json:"bus"`               // usb, ata, scsi, nvme, mmc, virtio, other
+
+	Identity media.Identity `json:"identity"`
+	Quality  Quality        `json:"serial_quality"` // of the serial in Identity.Key
+	Label    string         `json:"label"`          // vendor and model, printable
+
+	Size      int64 `json:"size"`      // bytes of the block device; 0 for USB devices or no medium
+	Removable bool  `json:"removable"` // the kernel's removable flag
+	// Internal is true for a fixed disk that is part of the host (non-removable SATA,
+	// SAS, NVMe, eMMC). Scan leaves internal disks out; an eSATA disk looks internal.
+	Internal bool `json:"internal"`
+	NoMedium bool `json:"no_medium,omitempty"` // empty card slot or optical drive
+
+	USB  *USBInfo `json:"usb,omitempty"`  // the USB device this is or sits behind
+	Disc *Disc    `json:"disc,omitempty"` // optical discs
+	// Problem describes something that could not be read; the identity is then
+	// incomplete (and Key may be empty), which policy must treat as unknown.
+	Problem string `json:"problem,omitempty"`
+
+	Properties map[string]string `json:"-"` // udev properties of the device
+}
+
+// USBInfo is what sysfs and the raw descriptors say about a USB device.
+type USBInfo struct {
+	Port         string     `json:"port"`    // kernel name, such as 2-1 or 3-1.4
+	SysPath      string     `json:"syspath"` // devpath of the usb_device
+	VendorID     string     `json:"vendor_id"`
+	ProductID    string     `json:"product_id"`
+	BcdDevice    string     `json:"bcd_device,omitempty"`
+	BcdUSB       string     `json:"bcd_usb,omitempty"`
+	Speed        string     `json:"speed,omitempty"` // Mbit/s as sysfs says
+	Manufacturer string     `json:"manufacturer,omitempty"`
+	Product      string     `json:"product,omitempty"`
+	Authorized   bool       `json:"authorized"`
+	Interfaces   []string   `json:"interfaces,omitempty"` // "08/06/50" triples from the descriptors
+	Classes      []string   `json:"classes,omitempty"`    // ClassName of each interface class
+	Functions    []Function `json:"functions,omitempty"`
+	// DescriptorHash is the speed-independent descriptor hash (media.Identity's);
+	// RawDescriptorHash is the SHA-256 of the descriptors file as read.
+	DescriptorHash    string `json:"descriptor_hash,omitempty"`
+	RawDescriptorHash string `json:"raw_descriptor_hash,omitempty"`
+}
+
+// HasFunction reports whether the USB device (or the USB device behind a block
+// device) has the function.
+func (d Device) HasFunction(f Function) bool {
+	return d.USB != nil && slices.Contains(d.USB.Functions, f)
+}
+
+// ReadDevice reads one device. syspath is a devpath as udev reports it
+// ("/devices/pci0000:00/…/block/sdb"), or a path under r.Sys such as
+// r.Sys+"/class/block/sdb". A partition resolves to its whole disk. Symbolic links
+// are followed only within r.Sys.
+func ReadDevice(r Roots, syspath string) (Device, error) {
+	sysRoot, err := filepath.EvalSymlinks(r.Sys)
+	if err != nil {
+		return Device{}, fmt.Errorf("sysfs root %s: %w", r.Sys, err)
+	}
+	p := syspath
+	if !strings.HasPrefix(filepath.Clean(p)+"/", filepath.Clean(r.Sys)+"/") &&
+		!strings.HasPrefix(filepath.Clean(p)+"/", sysRoot+"/") {
+		p = filepath.Join(r.Sys, syspath)
+	}
+	abs, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return Device{}, fmt.Errorf("%w: %s", ErrNotFound, syspath)
+		}
+		return Device{}, fmt.Errorf("resolve %s: %w", syspath, err)
+	}
+	devices := filepath.Join(sysRoot, "devices")
+	if !strings.HasPrefix(abs, devices+"/") {
+		return Device{}, fmt.Errorf("%s is not a device below %s", syspath, r.Sys)
+	}
+	uevent := readUevent(abs)
+	switch uevent["DEVTYPE"] {
+	case "partition":
+		abs = filepath.Dir(abs)
+		uevent = readUevent(abs)
+		fallthrough
+	case "disk":
+		return readBlock(r, sysRoot, abs, uevent), nil
+	case "usb_device":
+		return readUSBDevice(r, sysRoot, abs, uevent), nil
+	case "usb_interface":
+		return readUSBDevice(r, sysRoot, filepath.Dir(abs), readUevent(filepath.Dir(abs))), nil
+	}
+	return Device{}, fmt.Errorf("%s is neither a block device nor a USB device (DEVTYPE %q)", syspath, uevent["DEVTYPE"])
+}
+
+func devpath(sysRoot, abs string) string { return strings.TrimPrefix(abs, sysRoot) }
+
+func readBlock(r Roots, sysRoot, abs string, uevent map[string]string) Device {
+	d := Device{
+		Name:       filepath.Base(abs),
+		Subsystem:  "block",
+		SysPath:    devpath(sysRoot, abs),
+		Bus:        "other",
+		Properties: readUdev(r, "b", uevent),
+	}
+	if n := uevent["DEVNAME"]; n != "" && filepath.IsLocal(n) {
+		d.Name = n
+		d.DevNode = filepath.Join(r.Dev, n)
+	}
+	d.Size = attrInt(abs, "size") * 512
+	d.Removable = attr(abs, "removable") == "1"
+
+	var usbDir, scsiDir, mmcDir, nvmeDir string
+	ata := false
+	for dir := filepath.Dir(abs); strings.HasPrefix(dir, sysRoot+"/devices/"); dir = filepath.Dir(dir) {
+		base := filepath.Base(dir)
+		switch {
+		case usbDir == "" && exists(dir, "idVendor") && exists(dir, "descriptors"):
+			usbDir = dir
+		case scsiDir == "" && exists(dir, "vendor") && exists(dir, "model") && exists(dir, "type"):
+			scsiDir = dir
+		case mmcDir == "" && exists(dir, "cid"):
+			mmcDir = dir
+		case nvmeDir == "" && strings.HasPrefix(base, "nvme") && exists(dir, "serial"):
+			nvmeDir = dir
+		case strings.HasPrefix(base, "ata") && isDigits(base[3:]):
+			ata = true
+		}
+	}
+	props := d.Properties
+	scsiVendor, scsiModel := clean(attr(scsiDir, "vendor")), clean(attr(scsiDir, "model"))
+	optical := strings.HasPrefix(d.Name, "sr") || attr(scsiDir, "type") == "5" || props["ID_CDROM"] == "1"
+
+	switch {
+	case usbDir != "":
+		d.Bus = "usb"
+		u, id, q, prob := usbIdentity(r, sysRoot, usbDir)
+		d.USB, d.Identity, d.Quality, d.Problem = u, id, q, prob
+		d.Label = joinLabel(scsiVendor, scsiModel)
+		if d.Label == "" {
+			d.Label = joinLabel(u.Manufacturer, u.Product)
+		}
+		if isCardReader(u.Manufacturer, u.Product, scsiModel, props) {
+			d.Identity.Kind = media.KindSD
+		}
+		d.Identity.Capacity = d.Size
+	case mmcDir != "":
+		d.Bus = "mmc"
+		typ := attr(mmcDir, "type")
+		serial := attr(mmcDir, "serial")
+		d.Identity = media.Identity{
+			Kind:   media.KindSD,
+			Key:    MMCKey(attr(mmcDir, "manfid"), attr(mmcDir, "oemid"), attr(mmcDir, "name"), serial),
+			Serial: displaySerial(serial), VendorID: hexID(attr(mmcDir, "manfid"), 6),
+			ProductID: EscapeComponent(attr(mmcDir, "name")), Capacity: d.Size,
+		}
+		d.Quality = CheckSerial(strings.TrimPrefix(serial, "0x"))
+		d.Label = joinLabel("MMC/SD", clean(attr(mmcDir, "name")), clean(attr(mmcDir, "date")))
+		if typ == "MMC" { // soldered eMMC
+			d.Identity.Kind = media.KindDisk
+			d.Internal = true
+		}
+	case nvmeDir != "":
+		d.Bus = "nvme"
+		serial, model := attr(nvmeDir, "serial"), clean(attr(nvmeDir, "model"))
+		d.Identity = media.Identity{Kind: media.KindDisk, Serial: displaySerial(serial), Capacity: d.Size}
+		if w := attr(abs, "wwid"); w != "" {
+			d.Identity.Key, d.Identity.WWN = NVMeKey(w), displaySerial(w)
+			d.Quality = Quality{Good: true}
+		} else {
+			d.Identity.Key = DiskKey(model, serial)
+			d.Quality = CheckSerial(serial)
+		}
+		d.Label = model
+		d.Internal = !d.Removable
+	default:
+		if ata {
+			d.Bus = "ata"
+		} else if scsiDir != "" {
+			d.Bus = "scsi"
+		} else if b := props["ID_BUS"]; b != "" {
+			d.Bus = EscapeComponent(b)
+		}
+		serial := vpdSerial(scsiDir)
+		if serial == "" {
+			serial = firstNonEmpty(props["ID_SCSI_SERIAL"], props["ID_SERIAL_SHORT"])
+		}
+		model := firstNonEmpty(scsiModel, props["ID_MODEL"])
+		d.Identity = media.Identity{Kind: media.KindDisk, Serial: displaySerial(serial), Capacity: d.Size}
+		if k, ok := WWNKey(props["ID_WWN"]); ok {
+			d.Identity.Key, d.Identity.WWN = k, strings.TrimPrefix(k, "wwn:")
+			d.Quality = Quality{Good: true}
+		} else if k, ok := WWNKey(attr(scsiDir, "wwid")); ok {
+			d.Identity.Key, d.Identity.WWN = k, strings.TrimPrefix(k, "wwn:")
+			d.Quality = Quality{Good: true}
+		} else {
+			d.Identity.Key = DiskKey(model, serial)
+			d.Quality = CheckSerial(serial)
+		}
+		d.Label = joinLabel(scsiVendor, model)
+		d.Internal = !d.Removable && !optical
+	}
+	if optical {
+		readDisc(&d)
+	} else if d.Size == 0 && d.Removable {
+		d.NoMedium = true
+	}
+	return d
+}
+
+// readDisc replaces the identity of an optical drive's block device with the
+// identity of the disc in it.
+func readDisc(d *Device) {
+	d.Internal = false
+	d.Identity = media.Identity{Kind: media.KindOpticalDisc}
+	d.Quality = weak("optical discs are identified by content, not serial")
+	props := d.Properties
+	if props["ID_CDROM_MEDIA"] != "1" && d.Size == 0 {
+		d.NoMedium = true
+		return
+	}
+	if disc, ok := DiscFromProperties(props); ok {
+		d.Disc = &disc
+		return
+	}
+	if d.DevNode == "" {
+		d.Problem = "no device node to read the disc from"
+		return
+	}
+	f, err := openDisc(d.DevNode)
+	if err != nil {
+		d.Problem = fmt.Sprintf("open disc: %v", err)
+		return
+	}
+	defer f.Close()
+	size := d.Size
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		size = st.Size()
+	}
+	disc, err := DiscSignature(f, size)
+	d.Disc = &disc
+	if err != nil {
+		d.Problem = fmt.Sprintf("read disc: %v", err)
+		return
+	}
+	d.Identity.Key = disc.Key()
+	if d.Identity.Key != "" {
+		d.Identity.Capacity = d.Size
+		d.Quality = Quality{Good: true}
+	}
+}
+
+func readUSBDevice(r Roots, sysRoot, abs string, uevent map[string]string) Device {
+	u, id, q, prob := usbIdentity(r, sysRoot, abs)
+	d := Device{
+		Name: filepath.Base(abs), Subsystem: "usb", SysPath: devpath(sysRoot, abs), Bus: "usb",
+		Identity: id, Quality: q, USB: u, Problem: prob,
+		Label:      joinLabel(u.Manufacturer, u.Product),
+		Removable:  true,
+		Properties: readUdev(r, "c", uevent),
+	}
+	if n := uevent["DEVNAME"]; n != "" && filepath.IsLocal(n) {
+		d.DevNode = filepath.Join(r.Dev, n)
+	}
+	if isCardReader(u.Manufacturer, u.Product, "", d.Properties) {
+		d.Identity.Kind = media.KindSD
+	}
+	return d
+}
+
+// usbIdentity reads the usb_device directory dir.
+func usbIdentity(r Roots, sysRoot, dir string) (*USBInfo, media.Identity, Quality, string) {
+	u := &USBInfo{
+		Port:         filepath.Base(dir),
+		SysPath:      devpath(sysRoot, dir),
+		VendorID:     hexID(attr(dir, "idVendor"), 4),
+		ProductID:    hexID(attr(dir, "idProduct"), 4),
+		BcdDevice:    EscapeComponent(attr(dir, "bcdDevice")),
+		BcdUSB:       EscapeComponent(attr(dir, "version")),
+		Speed:        EscapeComponent(attr(dir, "speed")),
+		Manufacturer: clean(attr(dir, "manufacturer")),
+		Product:      clean(attr(dir, "product")),
+		Authorized:   attr(dir, "authorized") != "0",
+	}
+	serial, hasSerial := attrRaw(dir, "serial")
+	if !hasSerial {
+		serial = ""
+	}
+	id := media.Identity{
+		Kind:      media.KindOther,
+		Key:       USBKey(attr(dir, "idVendor"), attr(dir, "idProduct"), serial),
+		Serial:    displaySerial(serial),
+		VendorID:  u.VendorID,
+		ProductID: u.ProductID,
+	}
+	q := CheckSerial(serial)
+	var problem string
+	raw, err := readCapped(filepath.Join(dir, "descriptors"), maxDescriptors)
+	if err == nil {
+		var desc USBDescriptors
+		desc, err = ParseDescriptors(raw)
+		if err == nil {
+			ifs := desc.InterfaceClasses()
+			for _, c := range ifs {
+				u.Interfaces = append(u.Interfaces, c.String())
+				if n := ClassName(c.Class); !slices.Contains(u.Classes, n) {
+					u.Classes = append(u.Classes, n)
+				}
+			}
+			slices.Sort(u.Classes)
+			u.Functions = Functions(desc.DeviceClass, ifs)
+			u.DescriptorHash, u.RawDescriptorHash = desc.CanonicalHash, desc.RawHash
+			id.DescriptorHash = desc.CanonicalHash
+			id.InterfaceClasses = classCodes(ifs)
+			if desc.DeviceClass == 0x09 && !slices.Contains(id.InterfaceClasses, 0x09) {
+				id.InterfaceClasses = append([]int{0x09}, id.InterfaceClasses...)
+			}
+		}
+	}
+	if err != nil {
+		problem = fmt.Sprintf("usb descriptors: %v", err)
+	}
+	if slices.Contains(u.Functions, FuncStorage) {
+		id.Kind = media.KindUSBDisk
+	}
+	return u, id, q, problem
+}
+
+// Scan lists the removable storage devices, media and USB devices attached: every
+// whole block device that is not internal (USB, SD/MMC cards, optical drives,
+// removable disks) and every USB device that is not a root hub and not already
+// listed through one of its block devices. Loop, RAM, device-mapper, md, zram and nbd
+// devices are skipped. A system with none returns an empty list and no error;
+// devices that vanish during the scan are skipped.
+func Scan(r Roots) ([]Device, error) {
+	out := []Device{}
+	covered := map[string]bool{}
+	var errs []error
+	blocks, err := listDir(filepath.Join(r.Sys, "class", "block"))
+	if err != nil {
+		return out, err
+	}
+	for _, name := range blocks {
+		if virtualBlock(name) {
+			continue
+		}
+		d, err := ReadDevice(r, filepath.Join(r.Sys, "class", "block", name))
+		if err != nil {
+			if !errors.Is(err, ErrNotFound) {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		if d.Name != name && d.Name != filepath.Base(name) || d.Internal {
+			continue // a partition (resolved to its disk) or an internal disk
+		}
+		if d.USB != nil {
+			covered[d.USB.Port] = true
+		}
+		out = append(out, d)
+	}
+	usbs, err := listDir(filepath.Join(r.Sys, "bus", "usb", "devices"))
+	if err != nil {
+		return out, err
+	}
+	for _, name := range usbs {
+		if strings.Contains(name, ":") || strings.HasPrefix(name, "usb") || covered[name] {
+			continue
+		}
+		d, err := ReadDevice(r, filepath.Join(r.Sys, "bus", "usb", "devices", name))
+		if err != nil {
+			if !errors.Is(err, ErrNotFound) {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		out = append(out, d)
+	}
+	return out, errors.Join(errs...)
+}
+
+// Resolve finds a device by a reference a person types: a device node ("/dev/sdb",
+// "/dev/sr0", "/dev/sdb1" for its disk, a /dev/disk/by-id link), a kernel name
+// ("sdb", "mmcblk0") or a USB port ("usb:2-1", "2-1").
+func Resolve(r Roots, ref string) (Device, error) {
+	name := strings.TrimSpace(ref)
+	if port, ok := strings.CutPrefix(name, "usb:"); ok {
+		if !validName(port) {
+			return Device{}, fmt.Errorf("%w: %q", ErrNotFound, ref)
+		}
+		return ReadDevice(r, filepath.Join(r.Sys, "bus", "usb", "devices", port))
+	}
+	for _, prefix := range []string{filepath.Clean(r.Dev) + "/", "/dev/"} {
+		if rest, ok := strings.CutPrefix(name, prefix); ok {
+			name = rest
+			break
+		}
+	}
+	if strings.Contains(name, "/") && filepath.IsLocal(name) {
+		devRoot, err := filepath.EvalSymlinks(r.Dev)
+		if err == nil {
+			if target, err := filepath.EvalSymlinks(filepath.Join(r.Dev, name)); err == nil &&
+				strings.HasPrefix(target, devRoot+"/") {
+				name = strings.TrimPrefix(target, devRoot+"/")
+			}
+		}
+	}
+	if !validName(name) {
+		return Device{}, fmt.Errorf("%w: %q", ErrNotFound, ref)
+	}
+	if exists(filepath.Join(r.Sys, "class", "block"), name) {
+		return ReadDevice(r, filepath.Join(r.Sys, "class", "block", name))
+	}
+	if exists(filepath.Join(r.Sys, "bus", "usb", "devices"), name) {
+		return ReadDevice(r, filepath.Join(r.Sys, "bus", "usb", "devices", name))
+	}
+	return Device{}, fmt.Errorf("%w: %q", ErrNotFound, ref)
+}
+
+func validName(n string) bool {
+	return n != "" && n != "." && n != ".." && !strings.ContainsAny(n, "/\x00")
+}
+
+func virtualBlock(name string) bool {
+	for _, p := range []string{"loop", "ram", "zram", "dm-", "md", "nbd", "zd"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func listDir(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", dir, err)
+	}
+	names := make([]string, 0, len(ents))
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// readCapped reads a whole file, refusing files larger than limit.
+func readCapped(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s: %w (limit %d bytes)", path, ErrTooLarge, limit)
+	}
+	return b, nil
+}
+
+// attrRaw reads a sysfs text attribute without its trailing newline.
+func attrRaw(dir, name string) (string, bool) {
+	if dir == "" {
+		return "", false
+	}
+	b, err := readCapped(filepath.Join(dir, name), maxAttrSize)
+	if err != nil {
+		return "", false
+	}
+	return strings.TrimSuffix(string(b), "\n"), true
+}
+
+// attr reads a sysfs attribute trimmed of surrounding white space.
+func attr(dir, name string) string {
+	s, _ := attrRaw(dir, name)
+	return strings.TrimSpace(s)
+}
+
+func attrInt(dir, name string) int64 {
+	n, err := strconv.ParseInt(attr(dir, name), 10, 64)
+	if err != nil || n < 0 || n > 1<<52 {
+		return 0
+	}
+	return n
+}
+
+func exists(dir, name string) bool {
+	if dir == "" {
+		return false
+	}
+	_, err := os.Lstat(filepath.Join(dir, name))
+	return err == nil
+}
+
+func readUevent(dir string) map[string]string {
+	b, err := readCapped(filepath.Join(dir, "uevent"), maxUdevDBSize)
+	if err != nil {
+		return map[string]string{}
+	}
+	props, _ := ParseProperties(b)
+	return props
+}
+
+// readUdev reads the udev database entry of a device ("b8:16", "c189:1"). A missing
+// entry (udevd not running) gives an empty map.
+func readUdev(r Roots, typ string, uevent map[string]string) map[string]string {
+	major, minor := uevent["MAJOR"], uevent["MINOR"]
+	if !isDigits(major) || !isDigits(minor) || r.UdevData == "" {
+		return map[string]string{}
+	}
+	b, err := readCapped(filepath.Join(r.UdevData, typ+major+":"+minor), maxUdevDBSize)
+	if err != nil {
+		return map[string]string{}
+	}
+	rec, _ := ParseUdevDB(b)
+	return rec.Properties
+}
+
+// vpdSerial reads the unit serial number from the SCSI VPD page 0x80 sysfs file.
+func vpdSerial(scsiDir string) string {
+	if scsiDir == "" {
+		return ""
+	}
+	b, err := readCapped(filepath.Join(scsiDir, "vpd_pg80"), 512)
+	if err != nil || len(b) < 4 || b[1] != 0x80 {
+		return ""
+	}
+	n := int(binary.BigEndian.Uint16(b[2:]))
+	if n > len(b)-4 {
+		n = len(b) - 4
+	}
+	return TrimSerial(string(b[4 : 4+n]))
+}
+
+func isCardReader(manufacturer, product, scsiModel string, props map[string]string) bool {
+	if props["ID_DRIVE_FLASH_SD"] == "1" || props["ID_DRIVE_MEDIA_FLASH_SD"] == "1" {
+		return true
+	}
+	s := strings.ToLower(manufacturer + " " + product + " " + scsiModel)
+	for _, w := range []string{"card reader", "cardreader", "card-reader", "sd/mmc", "multi-card", "multicard", "usb2.0-crw", "sd reader"} {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// clean keeps printable characters of a device-provided string, collapses white
+// space and caps its length, for labels.
+func clean(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0xfffd {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 64 {
+		s = strings.ToValidUTF8(s[:64], "")
+	}
+	return s
+}
+
+// displaySerial is the serial as stored in media.Identity.Serial: the trimmed serial
+// when it is printable and not too long, the escaped key component otherwise.
+func displaySerial(s string) string {
+	t := TrimSerial(s)
+	if t != "" && len(t) <= MaxSerialLen && clean(t) == t {
+		return t
+	}
+	return EscapeComponent(s)
+}
+
+func joinLabel(parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p = clean(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v = strings.TrimSpace(v); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func isDigits(s string) bool {
+	if s == "" || len(s) > 10 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
