@@ -1,10 +1,13 @@
 package policy
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
+
+	"mediagate/internal/media"
 )
 
 // USB interface class codes that policy treats specially.
@@ -114,8 +117,12 @@ func ClassName(code int, lang string) string {
 // as hex, the way lsusb prints them.
 // Case, surrounding space and "_"/" " versus "-" are ignored.
 func ParseClass(s string) (int, error) {
-	norm := strings.ToLower(strings.TrimSpace(s))
-	norm = strings.NewReplacer("_", "-", " ", "-").Replace(norm)
+	norm := strings.Map(func(r rune) rune {
+		if r == '_' || r == ' ' {
+			return '-'
+		}
+		return r
+	}, strings.ToLower(strings.TrimSpace(s)))
 	if norm == "" {
 		return 0, fmt.Errorf("empty USB class")
 	}
@@ -136,9 +143,9 @@ func ParseClass(s string) (int, error) {
 	return 0, fmt.Errorf("unknown USB class %q (see the class table for keys such as audio, video, wireless)", s)
 }
 
-// defaultPeripheralClasses are the non-storage classes every classified host accepts:
-// hubs, so that anything can be plugged in at all, and HID, so that the officer can type.
-var defaultPeripheralClasses = map[int]bool{ClassHub: true, ClassHID: true}
+// isDefaultPeripheral reports whether every classified host accepts a class: hubs, so
+// that anything can be plugged in at all, and HID, so that the officer can type.
+func isDefaultPeripheral(c int) bool { return c == ClassHub || c == ClassHID }
 
 // classSet returns the sorted, de-duplicated union of the given class lists.
 func classSet(lists ...[]int) []int {
@@ -185,4 +192,39 @@ func formatClasses(codes []int, lang string) string {
 func isZH(lang string) bool {
 	l := strings.ToLower(lang)
 	return l == "zh" || strings.HasPrefix(l, "zh-") || strings.HasPrefix(l, "zh_")
+}
+
+// ErrAllowList is returned by CheckAllowLists for an entry Decide would not understand.
+var ErrAllowList = errors.New("invalid host allow list entry")
+
+// CheckAllowLists reports the first entry of a host profile's AllowClasses or
+// AllowDevices that Decide would ignore: a class ParseClass does not know, mass storage
+// (storage is allowed only by registering the medium), or a device that is not
+// VID:PID in hex. The CLI should call it before saving a profile.
+func CheckAllowLists(h *media.Host) error {
+	for _, name := range h.AllowClasses {
+		c, err := ParseClass(name)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrAllowList, err)
+		}
+		if c == ClassMassStorage {
+			return fmt.Errorf("%w: class %q: mass storage is allowed by registering each medium, not by class", ErrAllowList, name)
+		}
+	}
+	for _, dev := range h.AllowDevices {
+		vid, pid, ok := strings.Cut(dev, ":")
+		if !ok || !isHexID(vid) || !isHexID(pid) {
+			return fmt.Errorf("%w: device %q (want VID:PID in hex, such as 046d:c52b)", ErrAllowList, dev)
+		}
+	}
+	return nil
+}
+
+func isHexID(s string) bool {
+	s = strings.TrimPrefix(strings.ToLower(strings.TrimSpace(s)), "0x")
+	if s == "" || len(s) > 4 {
+		return false
+	}
+	_, err := strconv.ParseUint(s, 16, 16)
+	return err == nil
 }

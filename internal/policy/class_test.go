@@ -1,8 +1,11 @@
 package policy
 
 import (
+	"errors"
 	"sort"
 	"testing"
+
+	"mediagate/internal/media"
 )
 
 func TestClassTable(t *testing.T) {
@@ -67,5 +70,25 @@ func TestLookupUnknownClass(t *testing.T) {
 	}
 	if got := formatClasses(nil, "en"); got != "none" {
 		t.Errorf("formatClasses(nil) = %q", got)
+	}
+}
+
+func TestCheckAllowLists(t *testing.T) {
+	good := &media.Host{AllowClasses: []string{"audio", "0x0e", "Bluetooth"}, AllowDevices: []string{"046d:c52b", "0X76B:3021"}}
+	if err := CheckAllowLists(good); err != nil {
+		t.Errorf("CheckAllowLists(good) = %v", err)
+	}
+	for _, h := range []*media.Host{
+		{AllowClasses: []string{"speakers"}},
+		{AllowClasses: []string{"mass-storage"}},
+		{AllowClasses: []string{"storage"}},
+		{AllowDevices: []string{"046dc52b"}},
+		{AllowDevices: []string{"046d:"}},
+		{AllowDevices: []string{"0046d:c52b"}},
+		{AllowDevices: []string{"zz:c52b"}},
+	} {
+		if err := CheckAllowLists(h); !errors.Is(err, ErrAllowList) {
+			t.Errorf("CheckAllowLists(%v %v) = %v; want ErrAllowList", h.AllowClasses, h.AllowDevices, err)
+		}
 	}
 }

@@ -45,7 +45,8 @@
 //     missing from the registration was already caught as identity-mismatch.
 //  13. lent-overdue (block): a lent medium works until the end of its due date — the
 //     calendar day of DueAt in Now's location — and is blocked from the following
-//     midnight. A lent medium with no due date is treated as overdue.
+//     midnight. A lent medium with no due date, or judged with a zero Now, is treated
+//     as overdue.
 //  14. allowed-read-only (allow read-only): registered with Access "ro", or an optical
 //     disc (by device or by registered kind), which is always read-only. Otherwise
 //     allowed.

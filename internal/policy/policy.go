@@ -134,7 +134,7 @@ func Decide(in Input) Decision {
 		} else {
 			d.Detail = "invalid-level"
 		}
-		if !storage && len(classes) > 0 && len(notIn(classes, defaultPeripheralClasses)) == 0 {
+		if !storage && len(classes) > 0 && !slices.ContainsFunc(classes, func(c int) bool { return !isDefaultPeripheral(c) }) {
 			d.Classes = classes
 			return d.with(Allow, ReasonPeripheralAllowed)
 		}
@@ -149,7 +149,7 @@ func Decide(in Input) Decision {
 			d.Classes = classes
 			return d.with(Allow, ReasonPeripheralAllowed)
 		}
-		if bad := refusedClasses(host, dev, classes); len(bad) > 0 || len(classes) == 0 {
+		if bad := refusedClasses(host, dev, classes); len(bad) > 0 || (len(classes) == 0 && !deviceAllowed(host.AllowDevices, dev)) {
 			d.Classes = bad
 			return d.with(Block, ReasonPeripheralNotAllowed)
 		}
@@ -248,7 +248,7 @@ func Decide(in Input) Decision {
 			return d.with(Block, ReasonLentOverdue)
 		}
 		d.DueAt = rec.DueAt.In(in.Now.Location())
-		if !in.Now.Before(endOfDay(d.DueAt)) {
+		if in.Now.IsZero() || !in.Now.Before(endOfDay(d.DueAt)) {
 			return d.with(Block, ReasonLentOverdue)
 		}
 	}
@@ -277,19 +277,22 @@ var statusReasons = map[media.Status]Reason{
 // everything but hubs, HID and the host's AllowClasses, unless the host allows the
 // device itself by VID:PID in AllowDevices.
 func refusedClasses(host *media.Host, dev Device, classes []int) []int {
-	if deviceAllowed(host.AllowDevices, dev) {
+	if len(classes) == 0 || deviceAllowed(host.AllowDevices, dev) {
 		return nil
 	}
-	allowed := make(map[int]bool, len(defaultPeripheralClasses)+len(host.AllowClasses))
-	for c := range defaultPeripheralClasses {
-		allowed[c] = true
-	}
+	var allowed [256]bool
 	for _, name := range host.AllowClasses {
 		if c, err := ParseClass(name); err == nil && c != ClassMassStorage {
 			allowed[c] = true
 		}
 	}
-	return notIn(classes, allowed)
+	var out []int
+	for _, c := range classes {
+		if !isDefaultPeripheral(c) && (c < 0 || c > 255 || !allowed[c]) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func deviceAllowed(list []string, dev Device) bool {
@@ -317,16 +320,6 @@ func normHexID(s string) string {
 		return s
 	}
 	return strings.Repeat("0", 4-len(s)) + s
-}
-
-func notIn(classes []int, allowed map[int]bool) []int {
-	var out []int
-	for _, c := range classes {
-		if !allowed[c] {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 func notInList(classes, list []int) []int {

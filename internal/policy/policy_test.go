@@ -126,6 +126,7 @@ func decideCases() []decideCase {
 		{name: "misc class", in: with(dev(peripheral("1234", "5678", ClassMisc))), verdict: Block, reason: ReasonPeripheralNotAllowed},
 		{name: "vendor-specific", in: with(dev(peripheral("1234", "5678", ClassVendorSpecific))), verdict: Block, reason: ReasonPeripheralNotAllowed},
 		{name: "no readable class", in: with(dev(peripheral("1234", "5678"))), verdict: Block, reason: ReasonPeripheralNotAllowed},
+		{name: "no readable class, device allowed", in: with(dev(peripheral("1234", "5678")), func(in *Input) { in.Host.AllowDevices = []string{"1234:5678"} }), verdict: Allow, reason: ReasonPeripheralAllowed},
 		{name: "unclassified host: any peripheral", in: with(unclassifiedHost, dev(peripheral("0bda", "8153", ClassCDC, ClassCDCData))), verdict: Allow, reason: ReasonPeripheralAllowed},
 
 		// 4. baseline
@@ -193,6 +194,7 @@ func decideCases() []decideCase {
 		{name: "lent, due later", in: with(lent(time.Date(2025, 6, 20, 0, 0, 0, 0, cst))), verdict: Allow, reason: ReasonAllowed},
 		{name: "lent, due today", in: with(lent(time.Date(2025, 6, 15, 0, 0, 0, 0, cst))), verdict: Allow, reason: ReasonAllowed},
 		{name: "lent, due yesterday", in: with(lent(time.Date(2025, 6, 14, 0, 0, 0, 0, cst))), verdict: Block, reason: ReasonLentOverdue},
+		{name: "lent, judged without a time", in: with(lent(time.Date(2025, 6, 20, 0, 0, 0, 0, cst)), func(in *Input) { in.Now = time.Time{} }), verdict: Block, reason: ReasonLentOverdue},
 		{name: "lent without due date", in: with(lent(time.Time{})), verdict: Block, reason: ReasonLentOverdue, detail: "no-due-date"},
 
 		// 14. read-only and allowed
