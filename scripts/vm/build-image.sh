@@ -60,7 +60,7 @@ cp "$root/boot/vmlinuz-$kver" "$work/vmlinuz"
 
 size_mb=$(( $(du -sm "$root" | cut -f1) + 1024 ))
 echo "build-image: ext4 root ${size_mb} MiB" >&2
-mkfs.ext4 -q -F -L mediagate-e2e -d "$root" "$work/rootfs.raw" "${size_mb}M"
+mkfs.ext4 -q -F -L mediagate-e2e -d "$root" "$work/rootfs.raw" "${size_mb}M" >/dev/null
 qemu-img convert -O qcow2 "$work/rootfs.raw" "$work/rootfs.qcow2"
 rm -f "$work/rootfs.raw"
 
