@@ -57,6 +57,7 @@ CREATE TABLE media (
 );
 CREATE INDEX media_custodian ON media (custodian_id);
 CREATE INDEX media_status ON media (status);
+CREATE INDEX media_serial ON media (serial);
 
 -- Every number ever given out, so that no number is reused, not even after destruction.
 CREATE TABLE numbers_used (

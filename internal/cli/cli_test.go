@@ -1,0 +1,329 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"mediagate/internal/media"
+)
+
+// TestMain lets the test binary act as the mediagate command, so tests can run real
+// concurrent CLI processes.
+func TestMain(m *testing.M) {
+	if os.Getenv("MEDIAGATE_TEST_AS_CLI") == "1" {
+		os.Exit(Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+	}
+	os.Exit(m.Run())
+}
+
+type env struct {
+	t  *testing.T
+	db string
+}
+
+func newEnv(t *testing.T) *env {
+	return &env{t: t, db: filepath.Join(t.TempDir(), "mediagate.db")}
+}
+
+// run runs mediagate with args and returns stdout, stderr and the exit code.
+func (e *env) run(args ...string) (string, string, int) {
+	e.t.Helper()
+	var out, errb bytes.Buffer
+	getenv := func(k string) string {
+		switch k {
+		case "MEDIAGATE_DB":
+			return e.db
+		case "SUDO_USER":
+			return "officer"
+		}
+		return ""
+	}
+	code := Main(context.Background(), args, &out, &errb, getenv)
+	return out.String(), errb.String(), code
+}
+
+// ok runs a command that must succeed and returns its stdout.
+func (e *env) ok(args ...string) string {
+	e.t.Helper()
+	out, errs, code := e.run(args...)
+	if code != 0 {
+		e.t.Fatalf("mediagate %s: exit %d: %s", strings.Join(args, " "), code, errs)
+	}
+	return out
+}
+
+func (e *env) rows() int {
+	e.t.Helper()
+	var events []json.RawMessage
+	if err := json.Unmarshal([]byte(e.ok("log", "--json")), &events); err != nil {
+		e.t.Fatal(err)
+	}
+	return len(events)
+}
+
+func (e *env) setup() {
+	e.ok("host", "init", "--number", "HOST-01", "--level", "secret", "--department", "Office")
+	e.ok("person", "add", "zhangsan", "--name", "张三", "--department", "办公室")
+	e.ok("person", "add", "lisi", "--name", "Li Si")
+	e.ok("person", "add", "wangwu", "--name", "王五")
+}
+
+func TestWalkthrough(t *testing.T) {
+	e := newEnv(t)
+	e.setup()
+	year := time.Now().Year()
+	num := strings.TrimSpace(e.ok("media", "register", "--kind", "usb-disk", "--vendor", "0781", "--product", "5567",
+		"--serial", "4C530001231120109142", "--level", "secret", "--custodian", "zhangsan"))
+	if want := fmt.Sprintf("S-%d-0001", year); num != want {
+		t.Fatalf("number = %q; want %q", num, want)
+	}
+	num2 := strings.TrimSpace(e.ok("media", "register", "--kind", "disk", "--wwn", "0x5000C500A1B2C3D4", "--level", "绝密",
+		"--custodian", "lisi", "--read-only"))
+	if want := fmt.Sprintf("TS-%d-0001", year); num2 != want {
+		t.Fatalf("number = %q; want %q", num2, want)
+	}
+
+	var list []media.Medium
+	if err := json.Unmarshal([]byte(e.ok("media", "list", "--json")), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || list[0].Identity.Key != "usb:0781:5567:4C530001231120109142" || list[1].Access != media.AccessReadOnly {
+		t.Fatalf("list = %+v", list)
+	}
+	if out := e.ok("media", "list", "--level", "机密"); !strings.Contains(out, num) || strings.Contains(out, num2) {
+		t.Errorf("list --level filter:\n%s", out)
+	}
+
+	e.ok("media", "handover", num, "--to", "lisi", "--witness", "wangwu", "--note", "job change")
+	show := e.ok("media", "show", num)
+	for _, want := range []string{"Custodian", "lisi", "medium.register", "medium.handover", "witness=wangwu", "via sudo by officer"} {
+		if !strings.Contains(show, want) {
+			t.Errorf("show lacks %q:\n%s", want, show)
+		}
+	}
+	zh := e.ok("--lang", "zh", "media", "show", num)
+	for _, want := range []string{"责任人", "机密", "在用"} {
+		if !strings.Contains(zh, want) {
+			t.Errorf("zh show lacks %q:\n%s", want, zh)
+		}
+	}
+
+	csvOut := e.ok("log", "--medium", num, "--csv")
+	recs, err := csv.NewReader(strings.NewReader(csvOut)).ReadAll()
+	if err != nil || len(recs) != 3 || recs[2][4] != "medium.handover" {
+		t.Fatalf("log --csv = %v, %v", recs, err)
+	}
+	if out := e.ok("audit", "verify"); !strings.HasPrefix(out, "audit log intact: 7 rows") {
+		t.Errorf("verify = %q", out)
+	}
+}
+
+func TestLifecycleCommands(t *testing.T) {
+	e := newEnv(t)
+	e.setup()
+	num := strings.TrimSpace(e.ok("media", "register", "--kind", "usb", "--vendor", "0781", "--product", "5567", "--serial", "AB12CD34EF",
+		"--level", "confidential", "--custodian", "zhangsan"))
+	due := time.Now().AddDate(0, 0, 7).Format("2006-01-02")
+	steps := []struct {
+		args []string
+		want media.Status
+	}{
+		{[]string{"lend", num, "--to", "lisi", "--due", due, "--approved-by", "wangwu"}, media.StatusLent},
+		{[]string{"return", num}, media.StatusActive},
+		{[]string{"repair", num, "--approved-by", "wangwu"}, media.StatusRepair},
+		{[]string{"repaired", num}, media.StatusActive},
+		{[]string{"lost", num, "--note", "left on a train"}, media.StatusLost},
+		{[]string{"found", num}, media.StatusActive},
+		{[]string{"relevel", num, "--level", "top-secret"}, media.StatusActive},
+		{[]string{"destroy", num, "--method", "shredded", "--approved-by", "wangwu", "--witness", "lisi"}, media.StatusDestroyed},
+	}
+	for _, s := range steps {
+		var m media.Medium
+		if err := json.Unmarshal([]byte(e.ok(append([]string{"--json", "media"}, s.args...)...)), &m); err != nil {
+			t.Fatal(err)
+		}
+		if m.Status != s.want {
+			t.Errorf("media %s: status %s; want %s", s.args[0], m.Status, s.want)
+		}
+	}
+	var m media.Medium
+	json.Unmarshal([]byte(e.ok("--json", "media", "show", num)), &m)
+	if m.Level != media.TopSecret || m.Status != media.StatusDestroyed {
+		t.Errorf("final = %+v", m)
+	}
+	// Destroyed is final and its number stays taken.
+	if _, _, code := e.run("media", "found", num); code == 0 {
+		t.Error("found after destroy succeeded")
+	}
+}
+
+// TestBadInput checks that every kind of bad input gives one clear line, a non-zero
+// exit and writes nothing.
+func TestBadInput(t *testing.T) {
+	e := newEnv(t)
+	e.setup()
+	num := strings.TrimSpace(e.ok("media", "register", "--kind", "usb-disk", "--vendor", "0781", "--product", "5567",
+		"--serial", "GOODSERIAL01", "--level", "secret", "--custodian", "zhangsan"))
+	reg := func(extra ...string) []string {
+		base := []string{"media", "register", "--kind", "usb-disk", "--vendor", "0781", "--product", "5567"}
+		return append(base, extra...)
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		en, zh   string // substrings of the message
+	}{
+		{"unknown level", reg("--serial", "NEW1", "--level", "ultra", "--custodian", "zhangsan"), 2, `unknown level "ultra"`, "未知密级"},
+		{"bad pattern", []string{"numbering", "set", "--pattern", "{year}-{seq}"}, 1, "bad numbering pattern", "编号规则"},
+		{"unknown custodian", reg("--serial", "NEW1", "--level", "secret", "--custodian", "nobody"), 1, "person nobody not found", "未找到人员 nobody"},
+		{"missing custodian", []string{"media", "register", "--kind", "usb-disk", "--vendor", "0781", "--product", "5567", "--serial", "NEW1", "--level", "secret"}, 2, "custodian", "custodian"},
+		{"duplicate serial", reg("--serial", "GOODSERIAL01", "--level", "secret", "--custodian", "lisi"), 1, "already registered", "已登记"},
+		{"serial of another model", []string{"media", "register", "--kind", "usb-disk", "--vendor", "090c", "--product", "1000", "--serial", "GOODSERIAL01", "--level", "secret", "--custodian", "lisi"}, 1, "already registered for " + num, "已被 " + num},
+		{"duplicate number", reg("--serial", "NEW2", "--level", "secret", "--custodian", "lisi", "--number", num), 1, "already in use", "已被使用"},
+		{"weak serial", reg("--serial", "0123456789ABCDEF", "--level", "secret", "--custodian", "lisi"), 1, "is weak", "不可靠"},
+		{"empty serial", reg("--serial", "", "--level", "secret", "--custodian", "lisi"), 1, "is weak", "不可靠"},
+		{"illegal transition", []string{"media", "return", num}, 1, "status change not allowed", "不允许此状态变更"},
+		{"downward relevel", []string{"media", "relevel", num, "--level", "confidential"}, 1, "can only be raised", "只能上调"},
+		{"handover to self", []string{"media", "handover", num, "--to", "zhangsan", "--witness", "wangwu"}, 1, "already the custodian", "已是责任人"},
+		{"bad due date", []string{"media", "lend", num, "--to", "lisi", "--due", "next week"}, 2, "bad date", "日期格式有误"},
+		{"past due date", []string{"media", "lend", num, "--to", "lisi", "--due", "2001-01-01"}, 1, "must be in the future", "必须是将来的日期"},
+		{"unknown medium", []string{"media", "show", "S-1999-0001"}, 1, "medium S-1999-0001 not found", "未找到介质"},
+		{"deactivate holder", []string{"person", "deactivate", "zhangsan"}, 1, "still holds media", "仍持有介质"},
+		{"bad kind", []string{"media", "register", "--kind", "tape", "--serial", "X", "--level", "secret", "--custodian", "lisi"}, 2, "unknown medium kind", "未知介质类型"},
+		{"bad vendor", []string{"media", "register", "--kind", "usb-disk", "--vendor", "xyz", "--product", "1", "--serial", "X", "--level", "secret", "--custodian", "lisi"}, 2, "4 hex digits", "4 hex digits"},
+		{"unknown flag", []string{"media", "list", "--colour"}, 2, "unknown flag", "用法错误"},
+		{"unknown subcommand", []string{"media", "frobnicate"}, 2, "unknown command", "用法错误"},
+		{"bad language", []string{"--lang", "fr", "media", "list"}, 2, "--lang must be en or zh", "--lang must be en or zh"},
+		{"bad status filter", []string{"media", "list", "--status", "gone"}, 2, "unknown status", "未知状态"},
+		{"control chars in name", []string{"person", "add", "eve", "--name", "Eve\x1b[31m"}, 1, "control characters", "控制字符"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, lang := range []string{"en", "zh"} {
+				before := e.rows()
+				out, errs, code := e.run(append([]string{"--lang", lang}, tt.args...)...)
+				if code != tt.wantCode {
+					t.Errorf("%s: exit %d; want %d (stderr %q)", lang, code, tt.wantCode, errs)
+				}
+				want := tt.en
+				if lang == "zh" {
+					want = tt.zh
+				}
+				if !strings.Contains(errs, want) || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+					t.Errorf("%s: stderr %q; want one line containing %q", lang, errs, want)
+				}
+				if strings.Contains(errs, "goroutine") || out != "" {
+					t.Errorf("%s: unexpected output %q / %q", lang, out, errs)
+				}
+				if after := e.rows(); after != before {
+					t.Errorf("%s: %d audit rows written by a refused command", lang, after-before)
+				}
+			}
+		})
+	}
+}
+
+func TestWeakSerialWithExtraIdentity(t *testing.T) {
+	e := newEnv(t)
+	e.setup()
+	hash := strings.Repeat("ab", 32)
+	out, errs, code := e.run("media", "register", "--kind", "usb-disk", "--vendor", "090c", "--product", "1000",
+		"--serial", "0123456789ABCDEF", "--capacity", "16008609792", "--descriptor-hash", hash, "--level", "secret", "--custodian", "lisi")
+	if code != 0 || !strings.HasPrefix(out, "S-") || !strings.Contains(errs, "is weak") || !strings.Contains(errs, "extra identity") {
+		t.Fatalf("exit %d, out %q, err %q", code, out, errs)
+	}
+}
+
+func TestEmptyListings(t *testing.T) {
+	e := newEnv(t)
+	for _, args := range [][]string{{"media", "list", "--json"}, {"person", "list", "--json"}, {"log", "--json"}} {
+		if out := strings.TrimSpace(e.ok(args...)); out != "[]" {
+			t.Errorf("%v = %q; want []", args, out)
+		}
+	}
+	if _, errs, code := e.run("host", "show"); code != 1 || !strings.Contains(errs, "not initialised") {
+		t.Errorf("host show before init: %d %q", code, errs)
+	}
+}
+
+// TestTamperWithSQLiteTool edits the log with the sqlite3 command-line tool.
+func TestTamperWithSQLiteTool(t *testing.T) {
+	sqlite3, err := exec.LookPath("sqlite3")
+	if err != nil {
+		t.Skip("sqlite3 tool not installed (scripts/test.sh installs it)")
+	}
+	e := newEnv(t)
+	e.setup()
+	e.ok("media", "register", "--kind", "usb-disk", "--vendor", "0781", "--product", "5567", "--serial", "TAMPER01", "--level", "secret", "--custodian", "lisi")
+	e.ok("audit", "verify")
+	sql := `DROP TRIGGER events_no_update; UPDATE events SET details = replace(details, 'lisi', 'wangwu') WHERE kind = 'medium.register';`
+	if out, err := exec.Command(sqlite3, e.db, sql).CombinedOutput(); err != nil {
+		t.Fatalf("sqlite3: %v: %s", err, out)
+	}
+	_, errs, code := e.run("audit", "verify")
+	if code != ExitBroken || !strings.Contains(errs, "row 5") || !strings.Contains(errs, "edited") {
+		t.Errorf("verify after edit: exit %d, %q", code, errs)
+	}
+	var res verifyResult
+	out, _, _ := e.run("audit", "verify", "--json")
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Intact || res.FirstBad != 5 {
+		t.Errorf("verify --json = %q (%v)", out, err)
+	}
+}
+
+// TestConcurrentCLIWriters runs two mediagate processes registering at the same time.
+func TestConcurrentCLIWriters(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	e := newEnv(t)
+	e.setup()
+	const perProc = 15
+	var wg sync.WaitGroup
+	errs := make(chan string, 2*perProc)
+	for p := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perProc {
+				cmd := exec.Command(os.Args[0], "media", "register", "--kind", "usb-disk", "--vendor", "0781", "--product", "5567",
+					"--serial", fmt.Sprintf("PROC%dSER%03d", p, i), "--level", "secret", "--custodian", "lisi")
+				cmd.Env = append(os.Environ(), "MEDIAGATE_TEST_AS_CLI=1", "MEDIAGATE_DB="+e.db)
+				if out, err := cmd.CombinedOutput(); err != nil {
+					errs <- fmt.Sprintf("%v: %s", err, out)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for msg := range errs {
+		t.Error(msg)
+	}
+	var list []media.Medium
+	json.Unmarshal([]byte(e.ok("media", "list", "--json")), &list)
+	seen := map[string]bool{}
+	for _, m := range list {
+		if seen[m.Number] {
+			t.Errorf("number %s given twice", m.Number)
+		}
+		seen[m.Number] = true
+	}
+	if len(list) != 2*perProc {
+		t.Errorf("%d media registered; want %d", len(list), 2*perProc)
+	}
+	if out := e.ok("audit", "verify"); !strings.Contains(out, fmt.Sprintf("%d rows", 4+2*perProc)) {
+		t.Errorf("verify = %q", out)
+	}
+}

@@ -1,0 +1,136 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"mediagate/internal/media"
+)
+
+func newHostCommand(app *App) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "host",
+		Short: "This host's profile: number, classification level, mode",
+	}
+	cmd.AddCommand(newHostInitCommand(app), newHostShowCommand(app))
+	return cmd
+}
+
+type hostInitOptions struct {
+	Number, Level, Department, Mode string
+	VaultStation                    bool
+	AllowClasses, AllowDevices      []string
+}
+
+func newHostInitCommand(app *App) *cobra.Command {
+	var o hostInitOptions
+	cmd := &cobra.Command{
+		Use:   "init --number N --level L",
+		Short: "Record (or change) this host's profile",
+		Long: `Record this host's registered number and classification level. Running it again
+changes the profile; every change is in the audit log.
+
+Mode "enforce" blocks what policy blocks; "audit" decides and logs everything but
+blocks nothing, for rollout.`,
+		Example: `  mediagate host init --number HOST-01 --level secret --department 办公室
+  mediagate host init --number VAULT-01 --level top-secret --vault-station
+  mediagate host init --number HOST-02 --level 机密 --mode audit --allow-class audio --allow-device 046d:0825`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return runHostInit(cmd.Context(), app, o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Number, "number", "", "the host's registered number (required)")
+	f.StringVar(&o.Level, "level", "", "the host's classification level (required)")
+	f.StringVar(&o.Department, "department", "", "department the host belongs to")
+	f.StringVar(&o.Mode, "mode", "enforce", "enforce or audit")
+	f.BoolVar(&o.VaultStation, "vault-station", false, "this host is the office's vault check-in station")
+	f.StringSliceVar(&o.AllowClasses, "allow-class", nil, "extra USB peripheral class to allow (e.g. audio, video, printer); repeatable")
+	f.StringSliceVar(&o.AllowDevices, "allow-device", nil, "extra USB peripheral to allow as VID:PID (hex); repeatable")
+	cmd.MarkFlagRequired("number")
+	cmd.MarkFlagRequired("level")
+	return cmd
+}
+
+var vidpidRE = regexp.MustCompile(`^[0-9a-f]{4}:[0-9a-f]{4}$`)
+
+func runHostInit(ctx context.Context, app *App, o hostInitOptions) error {
+	level, err := parseLevel(o.Level)
+	if err != nil {
+		return err
+	}
+	mode, err := media.ParseMode(o.Mode)
+	if err != nil {
+		return usagef("--mode must be enforce or audit, not %q", o.Mode)
+	}
+	for i, d := range o.AllowDevices {
+		d = strings.ToLower(strings.TrimSpace(d))
+		if !vidpidRE.MatchString(d) {
+			return usagef("--allow-device %q: want VID:PID in hex, e.g. 046d:0825", o.AllowDevices[i])
+		}
+		o.AllowDevices[i] = d
+	}
+	for i, c := range o.AllowClasses {
+		o.AllowClasses[i] = strings.ToLower(strings.TrimSpace(c))
+	}
+	s, err := app.Store(ctx)
+	if err != nil {
+		return err
+	}
+	hostname, _ := os.Hostname()
+	h := media.Host{Number: o.Number, Level: level, Department: o.Department, Mode: mode, Hostname: hostname,
+		VaultStation: o.VaultStation, AllowClasses: o.AllowClasses, AllowDevices: o.AllowDevices}
+	if old, err := s.Host(ctx); err == nil {
+		h.Baseline = old.Baseline
+	}
+	h, err = s.InitHost(ctx, h)
+	if err != nil {
+		return err
+	}
+	if app.JSON {
+		return printJSON(app.Out, h)
+	}
+	fmt.Fprintln(app.Out, T(app.Lang, "out.host-saved", h.Number, h.Level.Name(app.Lang), h.Mode))
+	return nil
+}
+
+func newHostShowCommand(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:     "show",
+		Short:   "Show this host's profile",
+		Example: "  mediagate host show\n  mediagate host show --json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runHostShow(cmd.Context(), app)
+		},
+	}
+}
+
+func runHostShow(ctx context.Context, app *App) error {
+	s, err := app.Store(ctx)
+	if err != nil {
+		return err
+	}
+	h, err := s.Host(ctx)
+	if err != nil {
+		return err
+	}
+	if app.JSON {
+		return printJSON(app.Out, h)
+	}
+	l := app.Lang
+	field(app.Out, l, "field.number", h.Number)
+	field(app.Out, l, "field.level", h.Level.Name(l))
+	field(app.Out, l, "field.department", h.Department)
+	field(app.Out, l, "field.mode", string(h.Mode))
+	field(app.Out, l, "field.vault", yesNo(l, h.VaultStation))
+	field(app.Out, l, "field.allow-classes", strings.Join(h.AllowClasses, ", "))
+	field(app.Out, l, "field.allow-devices", strings.Join(h.AllowDevices, ", "))
+	field(app.Out, l, "field.baseline", strings.Join(h.Baseline, ", "))
+	field(app.Out, l, "field.host-id", h.ID)
+	return nil
+}

@@ -1,0 +1,536 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"mediagate/internal/audit"
+	"mediagate/internal/identity"
+	"mediagate/internal/media"
+	"mediagate/internal/registry"
+)
+
+func newMediaCommand(app *App) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "media",
+		Short: "Register media and record their life: handover, lending, repair, loss, destruction",
+	}
+	cmd.AddCommand(newMediaRegisterCommand(app), newMediaListCommand(app), newMediaShowCommand(app))
+	cmd.AddCommand(newLifecycleCommands(app)...)
+	return cmd
+}
+
+type registerOptions struct {
+	Kind, Serial, Vendor, Product, WWN, Model, Key, DescriptorHash string
+	Capacity                                                       int64
+	Level, Custodian, Department, Number, Note                     string
+	ReadOnly                                                       bool
+	AllowedHosts                                                   []string
+}
+
+func newMediaRegisterCommand(app *App) *cobra.Command {
+	var o registerOptions
+	cmd := &cobra.Command{
+		Use:   "register --kind K (--serial S ... | --key KEY) --level L --custodian PERSON",
+		Short: "Register a medium and print its number",
+		Long: `Register a medium. Its identity comes from the flags:
+
+  usb-disk      --vendor VID --product PID --serial S   (as in lsusb / udev)
+  disk          --wwn W, or --model M --serial S
+  sd, optical-disc, other
+                --key KEY (the identity key 'mediagate devices' shows)
+
+A weak serial (empty, repeated characters, known bogus values such as
+0123456789ABCDEF) or one already registered for another medium is refused unless
+extra identity is bound: --capacity BYTES and --descriptor-hash SHA256.
+
+The number is made from the numbering pattern (see 'mediagate numbering show')
+unless --number gives one that was never used.`,
+		Example: `  mediagate media register --kind usb-disk --vendor 0781 --product 5567 --serial 4C530001231120109142 \
+      --level secret --custodian zhangsan
+  mediagate media register --kind disk --wwn 0x5000c500a1b2c3d4 --level 绝密 --custodian lisi --number TS-OLD-7
+  mediagate media register --kind usb-disk --vendor 090c --product 1000 --serial 0123456789ABCDEF \
+      --capacity 16008609792 --descriptor-hash 3f…e1 --level confidential --custodian zhangsan --read-only`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return runMediaRegister(cmd.Context(), app, o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Kind, "kind", "", "usb-disk, disk, sd, optical-disc or other (required)")
+	f.StringVar(&o.Serial, "serial", "", "serial number as the device reports it")
+	f.StringVar(&o.Vendor, "vendor", "", "USB vendor id (4 hex digits)")
+	f.StringVar(&o.Product, "product", "", "USB product id (4 hex digits)")
+	f.StringVar(&o.WWN, "wwn", "", "World Wide Name of a disk")
+	f.StringVar(&o.Model, "model", "", "disk model, for disks without WWN")
+	f.StringVar(&o.Key, "key", "", "identity key as shown by 'mediagate devices'")
+	f.Int64Var(&o.Capacity, "capacity", 0, "capacity in bytes (extra identity)")
+	f.StringVar(&o.DescriptorHash, "descriptor-hash", "", "SHA-256 of the USB descriptors (extra identity)")
+	f.StringVar(&o.Level, "level", "", "classification level of what it stores (required)")
+	f.StringVar(&o.Custodian, "custodian", "", "handle of the responsible person (required)")
+	f.StringVar(&o.Department, "department", "", "department (default: the custodian's)")
+	f.StringVar(&o.Number, "number", "", "use this number instead of the next one from the pattern")
+	f.BoolVar(&o.ReadOnly, "read-only", false, "the medium may only be read")
+	f.StringVar(&o.Note, "note", "", "free text")
+	f.StringSliceVar(&o.AllowedHosts, "allowed-host", nil, "limit the medium to these host numbers; repeatable")
+	cmd.MarkFlagRequired("kind")
+	cmd.MarkFlagRequired("level")
+	cmd.MarkFlagRequired("custodian")
+	return cmd
+}
+
+var (
+	sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	hex4RE   = regexp.MustCompile(`^[0-9a-f]{4}$`)
+)
+
+var keyKind = map[string]media.Kind{"usb": media.KindUSBDisk, "wwn": media.KindDisk, "disk": media.KindDisk,
+	"nvme": media.KindDisk, "mmc": media.KindSD, "disc": media.KindOpticalDisc}
+
+// identityFromFlags builds the identity of a medium registered by hand.
+func identityFromFlags(o registerOptions) (media.Identity, error) {
+	kind, err := media.ParseKind(o.Kind)
+	if err != nil {
+		return media.Identity{}, usageError{lerr("err.unknown-kind", o.Kind)}
+	}
+	id := media.Identity{Kind: kind, Serial: identity.TrimSerial(o.Serial), Capacity: o.Capacity}
+	if o.Capacity < 0 {
+		return id, usagef("--capacity must not be negative")
+	}
+	if o.DescriptorHash != "" {
+		id.DescriptorHash = strings.ToLower(strings.TrimSpace(o.DescriptorHash))
+		if !sha256RE.MatchString(id.DescriptorHash) {
+			return id, usagef("--descriptor-hash must be 64 hex digits (SHA-256)")
+		}
+	}
+	if o.Key != "" {
+		prefix, _, err := identity.SplitKey(o.Key)
+		if err != nil || keyKind[prefix] != kind && !(kind == media.KindOther) {
+			return id, usagef("--key %q is not an identity key of a %s medium", o.Key, kind)
+		}
+		id.Key = o.Key
+		return id, nil
+	}
+	switch kind {
+	case media.KindUSBDisk:
+		if o.Vendor == "" || o.Product == "" {
+			return id, usagef("a usb-disk needs --vendor and --product (or --key)")
+		}
+		id.VendorID, id.ProductID = strings.ToLower(o.Vendor), strings.ToLower(o.Product)
+		if !hex4RE.MatchString(id.VendorID) || !hex4RE.MatchString(id.ProductID) {
+			return id, usagef("--vendor and --product are 4 hex digits, e.g. 0781 and 5567")
+		}
+		id.Key = identity.USBKey(id.VendorID, id.ProductID, o.Serial)
+	case media.KindDisk:
+		if o.WWN != "" {
+			k, ok := identity.WWNKey(o.WWN)
+			if !ok {
+				return id, usagef("--wwn %q is not a World Wide Name (16 or 32 hex digits)", o.WWN)
+			}
+			id.Key, id.WWN = k, strings.TrimPrefix(k, "wwn:")
+			return id, nil
+		}
+		if o.Model == "" {
+			return id, usagef("a disk needs --wwn, or --model and --serial (or --key)")
+		}
+		id.Key = identity.DiskKey(o.Model, o.Serial)
+	default:
+		return id, usagef("a %s medium is registered with --key (see 'mediagate devices')", kind)
+	}
+	return id, nil
+}
+
+func runMediaRegister(ctx context.Context, app *App, o registerOptions) error {
+	id, err := identityFromFlags(o)
+	if err != nil {
+		return err
+	}
+	level, err := parseLevel(o.Level)
+	if err != nil {
+		return err
+	}
+	s, err := app.Store(ctx)
+	if err != nil {
+		return err
+	}
+	return registerIdentity(ctx, app, s, id, level, o)
+}
+
+// registerIdentity applies the serial rules and registers the medium.
+func registerIdentity(ctx context.Context, app *App, s *registry.Store, id media.Identity, level media.Level, o registerOptions) error {
+	var notes []string
+	if id.Kind != media.KindOpticalDisc && id.WWN == "" && !strings.HasPrefix(id.Key, "nvme:") {
+		q := identity.CheckSerial(id.Serial)
+		if !q.Good {
+			if !identity.HasExtraIdentity(id) {
+				return lerr("err.weak-serial", id.Serial, q.Reason)
+			}
+			notes = append(notes, T(app.Lang, "out.weak-bound", id.Serial, q.Reason))
+		}
+		other, err := s.SerialInUse(ctx, id.Serial, id.Key)
+		if err != nil {
+			return err
+		}
+		if other != "" && !identity.HasExtraIdentity(id) {
+			return lerr("err.serial-known", id.Serial, other)
+		}
+	}
+	access := media.AccessReadWrite
+	if o.ReadOnly {
+		access = media.AccessReadOnly
+	}
+	m, err := s.Register(ctx, registry.Registration{Number: o.Number, Identity: id, Level: level, Custodian: o.Custodian,
+		Department: o.Department, Access: access, Note: o.Note, AllowedHosts: o.AllowedHosts})
+	if err != nil {
+		return err
+	}
+	if app.JSON {
+		return printJSON(app.Out, m)
+	}
+	for _, n := range notes {
+		fmt.Fprintln(app.Err, n)
+	}
+	fmt.Fprintln(app.Out, m.Number)
+	return nil
+}
+
+type listOptions struct {
+	Status, Custodian, Level, Kind string
+}
+
+func newMediaListCommand(app *App) *cobra.Command {
+	var o listOptions
+	cmd := &cobra.Command{
+		Use:   "list [--status S] [--custodian P] [--level L] [--kind K]",
+		Short: "List registered media",
+		Example: `  mediagate media list
+  mediagate media list --status lent
+  mediagate media list --custodian zhangsan --level 机密 --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return runMediaList(cmd.Context(), app, o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Status, "status", "", "only media in this status")
+	f.StringVar(&o.Custodian, "custodian", "", "only media of this custodian")
+	f.StringVar(&o.Level, "level", "", "only media of this level")
+	f.StringVar(&o.Kind, "kind", "", "only media of this kind")
+	return cmd
+}
+
+func runMediaList(ctx context.Context, app *App, o listOptions) error {
+	var f registry.MediaFilter
+	if o.Status != "" {
+		st, err := media.ParseStatus(o.Status)
+		if err != nil {
+			return usageError{lerr("err.unknown-status", o.Status)}
+		}
+		f.Status = st
+	}
+	if o.Level != "" {
+		l, err := parseLevel(o.Level)
+		if err != nil {
+			return err
+		}
+		f.Level = &l
+	}
+	if o.Kind != "" {
+		k, err := media.ParseKind(o.Kind)
+		if err != nil {
+			return usageError{lerr("err.unknown-kind", o.Kind)}
+		}
+		f.Kind = k
+	}
+	f.Custodian = o.Custodian
+	s, err := app.Store(ctx)
+	if err != nil {
+		return err
+	}
+	list, err := s.ListMedia(ctx, f)
+	if err != nil {
+		return err
+	}
+	if app.JSON {
+		return printJSON(app.Out, list)
+	}
+	l := app.Lang
+	t := newTable(app.Out, T(l, "hdr.media"))
+	for _, m := range list {
+		t.row(m.Number, m.Kind.Name(l), m.Level.Name(l), m.Custodian, m.Status.Name(l), string(m.Access), m.Identity.Key)
+	}
+	return t.flush()
+}
+
+func newMediaShowCommand(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:     "show NUMBER",
+		Short:   "Show a medium with its history",
+		Example: "  mediagate media show S-2026-0001\n  mediagate media show S-2026-0001 --json",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runMediaShow(cmd.Context(), app, args[0])
+		},
+	}
+}
+
+func runMediaShow(ctx context.Context, app *App, number string) error {
+	s, err := app.Store(ctx)
+	if err != nil {
+		return err
+	}
+	m, err := s.Medium(ctx, number)
+	if err != nil {
+		return err
+	}
+	history, err := s.Events(ctx, registry.EventFilter{Medium: m.Number})
+	if err != nil {
+		return err
+	}
+	if app.JSON {
+		return printJSON(app.Out, struct {
+			media.Medium
+			History []*audit.Event `json:"history"`
+		}{m, history})
+	}
+	l, w := app.Lang, app.Out
+	field(w, l, "field.number", m.Number)
+	field(w, l, "field.kind", m.Kind.Name(l))
+	field(w, l, "field.level", m.Level.Name(l))
+	field(w, l, "field.custodian", m.Custodian)
+	field(w, l, "field.department", m.Department)
+	field(w, l, "field.status", m.Status.Name(l))
+	field(w, l, "field.access", string(m.Access))
+	field(w, l, "field.holder", m.Holder)
+	field(w, l, "field.due", localTime(m.DueAt))
+	field(w, l, "field.identity", m.Identity.Key)
+	field(w, l, "field.serial", m.Identity.Serial)
+	field(w, l, "field.capacity", humanBytes(m.Identity.Capacity))
+	field(w, l, "field.allowed-hosts", strings.Join(m.AllowedHosts, ", "))
+	field(w, l, "field.note", m.Note)
+	field(w, l, "field.registered", localTime(m.Created))
+	fmt.Fprintf(w, "\n%s\n", T(l, "field.history"))
+	return printEvents(app, history)
+}
+
+// newLifecycleCommands builds the status-changing commands.
+func newLifecycleCommands(app *App) []*cobra.Command {
+	var cmds []*cobra.Command
+
+	var hTo, hWitness, hNote string
+	handover := &cobra.Command{
+		Use:   "handover NUMBER --to PERSON --witness PERSON",
+		Short: "Hand a medium over to a new custodian (the signed handover record)",
+		Long: `Record the signed handover of a medium to a new custodian: who gave it, who
+received it, who witnessed it, when. The old custodian's responsibility ends.`,
+		Example: "  mediagate media handover S-2026-0001 --to lisi --witness wangwu --note 岗位调整",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runChange(cmd.Context(), app, args[0], "handover", func(s *registry.Store) (media.Medium, error) {
+				return s.Handover(cmd.Context(), args[0], hTo, hWitness, hNote)
+			})
+		},
+	}
+	handover.Flags().StringVar(&hTo, "to", "", "the new custodian (required)")
+	handover.Flags().StringVar(&hWitness, "witness", "", "the witness, a third person (required)")
+	handover.Flags().StringVar(&hNote, "note", "", "reason or remarks")
+	handover.MarkFlagRequired("to")
+	handover.MarkFlagRequired("witness")
+	cmds = append(cmds, handover)
+
+	var lTo, lDue, lApproved, lNote string
+	lend := &cobra.Command{
+		Use:     "lend NUMBER --to PERSON --due DATE",
+		Short:   "Lend a medium to another person until a date",
+		Example: "  mediagate media lend S-2026-0001 --to lisi --due 2026-12-20 --approved-by wangwu",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			due, err := parseTime(lDue, true)
+			if err != nil {
+				return err
+			}
+			return runChange(cmd.Context(), app, args[0], "lend", func(s *registry.Store) (media.Medium, error) {
+				return s.Lend(cmd.Context(), args[0], lTo, due, lApproved, lNote)
+			})
+		},
+	}
+	lend.Flags().StringVar(&lTo, "to", "", "the borrower (required)")
+	lend.Flags().StringVar(&lDue, "due", "", "return date, YYYY-MM-DD (end of that day) or RFC 3339 (required)")
+	lend.Flags().StringVar(&lApproved, "approved-by", "", "who approved the loan")
+	lend.Flags().StringVar(&lNote, "note", "", "remarks")
+	lend.MarkFlagRequired("to")
+	lend.MarkFlagRequired("due")
+	cmds = append(cmds, lend)
+
+	var rNote string
+	ret := &cobra.Command{
+		Use:     "return NUMBER",
+		Short:   "Record that a lent medium came back",
+		Example: "  mediagate media return S-2026-0001",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runChange(cmd.Context(), app, args[0], "return", func(s *registry.Store) (media.Medium, error) {
+				return s.Return(cmd.Context(), args[0], rNote)
+			})
+		},
+	}
+	ret.Flags().StringVar(&rNote, "note", "", "remarks")
+	cmds = append(cmds, ret)
+
+	// Simple status changes: name, target status, event kind, required approver/witness flags.
+	simple := []struct {
+		use, short, example string
+		to                  media.Status
+		kind                string
+		approver, witness   bool
+		method              bool
+	}{
+		{"lost NUMBER", "Report a medium lost (it is blocked everywhere)", "  mediagate media lost S-2026-0001 --note 出差途中遗失",
+			media.StatusLost, "medium.lost", false, false, false},
+		{"found NUMBER", "Record that a lost medium was found", "  mediagate media found S-2026-0001",
+			media.StatusActive, "medium.found", false, false, false},
+		{"repair NUMBER --approved-by PERSON", "Send a medium for repair (approved; erase it first)",
+			"  mediagate media repair S-2026-0001 --approved-by wangwu --note 接口松动，已不可逆删除",
+			media.StatusRepair, "medium.repair", true, false, false},
+		{"repaired NUMBER", "Record that a medium came back from repair", "  mediagate media repaired S-2026-0001",
+			media.StatusActive, "medium.repaired", false, false, false},
+		{"destroy NUMBER --method M --approved-by PERSON --witness PERSON", "Record the destruction of a medium",
+			"  mediagate media destroy S-2026-0001 --method shredded --approved-by wangwu --witness zhaoliu",
+			media.StatusDestroyed, "medium.destroy", true, true, true},
+		{"retire NUMBER", "Take a medium out of use", "  mediagate media retire S-2026-0001 --note 容量过小",
+			media.StatusRetired, "medium.retire", false, false, false},
+	}
+	for _, sc := range simple {
+		var approver, witness, method, note string
+		c := &cobra.Command{
+			Use:     sc.use,
+			Short:   sc.short,
+			Example: sc.example,
+			Args:    cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				details := map[string]any{"note": note}
+				var people []string
+				if approver != "" {
+					details["approved_by"] = approver
+					people = append(people, approver)
+				}
+				if witness != "" {
+					details["witness"] = witness
+					people = append(people, witness)
+				}
+				if method != "" {
+					details["method"] = method
+				}
+				return runChange(cmd.Context(), app, args[0], strings.Fields(sc.use)[0], func(s *registry.Store) (media.Medium, error) {
+					return s.SetStatus(cmd.Context(), args[0], sc.to, sc.kind, details, people...)
+				})
+			},
+		}
+		c.Flags().StringVar(&note, "note", "", "remarks")
+		if sc.approver {
+			c.Flags().StringVar(&approver, "approved-by", "", "who approved it (required)")
+			c.MarkFlagRequired("approved-by")
+		}
+		if sc.witness {
+			c.Flags().StringVar(&witness, "witness", "", "who witnessed it (required)")
+			c.MarkFlagRequired("witness")
+		}
+		if sc.method {
+			c.Flags().StringVar(&method, "method", "", "how it was destroyed, e.g. shredded, degaussed, incinerated (required)")
+			c.MarkFlagRequired("method")
+		}
+		cmds = append(cmds, c)
+	}
+
+	var rlLevel, rlNote string
+	relevel := &cobra.Command{
+		Use:     "relevel NUMBER --level L",
+		Short:   "Raise a medium's classification level (never lowered)",
+		Example: "  mediagate media relevel C-2026-0003 --level secret",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			level, err := parseLevel(rlLevel)
+			if err != nil {
+				return err
+			}
+			return runChange(cmd.Context(), app, args[0], "relevel", func(s *registry.Store) (media.Medium, error) {
+				return s.Relevel(cmd.Context(), args[0], level, rlNote)
+			})
+		},
+	}
+	relevel.Flags().StringVar(&rlLevel, "level", "", "the new, higher level (required)")
+	relevel.Flags().StringVar(&rlNote, "note", "", "reason")
+	relevel.MarkFlagRequired("level")
+	cmds = append(cmds, relevel)
+	return cmds
+}
+
+// runChange runs one lifecycle change and prints the medium's new state.
+func runChange(ctx context.Context, app *App, number, verb string, f func(s *registry.Store) (media.Medium, error)) error {
+	s, err := app.Store(ctx)
+	if err != nil {
+		return err
+	}
+	m, err := f(s)
+	if err != nil {
+		return err
+	}
+	if app.JSON {
+		return printJSON(app.Out, m)
+	}
+	l := app.Lang
+	state := fmt.Sprintf("%s, %s, %s", m.Status.Name(l), m.Level.Name(l), m.Custodian)
+	if m.Holder != "" {
+		state += fmt.Sprintf(" → %s (%s)", m.Holder, localTime(m.DueAt))
+	}
+	fmt.Fprintln(app.Out, T(l, "out.changed", m.Number, state))
+	return nil
+}
+
+// printEvents prints audit rows as a table.
+func printEvents(app *App, events []*audit.Event) error {
+	t := newTable(app.Out, T(app.Lang, "hdr.log"))
+	for _, e := range events {
+		t.row(fmt.Sprint(e.Seq), localTime(e.Time), e.Kind, e.Medium, e.Actor.String(), summarize(e.Details))
+	}
+	return t.flush()
+}
+
+// summarize shortens event details to one line of key=value pairs.
+func summarize(d json.RawMessage) string {
+	if len(d) == 0 {
+		return ""
+	}
+	var m map[string]any
+	if json.Unmarshal(d, &m) != nil {
+		return string(d)
+	}
+	var parts []string
+	for _, k := range sortedKeys(m) {
+		v := m[k]
+		if k == "medium_id" || k == "person_id" || v == nil || v == "" {
+			continue
+		}
+		if _, nested := v.(map[string]any); nested {
+			b, _ := json.Marshal(v)
+			v = string(b)
+		}
+		parts = append(parts, fmt.Sprintf("%s=%v", k, v))
+	}
+	s := strings.Join(parts, " ")
+	if len(s) > 160 {
+		s = s[:157] + "..."
+	}
+	return s
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,96 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"mediagate/internal/media"
+	"mediagate/internal/registry"
+)
+
+func newNumberingCommand(app *App) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "numbering",
+		Short: "Show or set how media numbers are made",
+		Long: `Media get a unified number by classification level from a pattern. The default is
+` + registry.DefaultPattern + ` with level codes U, C, S, TS, e.g. S-2026-0007 for the
+seventh secret medium registered in 2026. The fields are {level_code}, {year} and
+{seq} (zero-padded as {seq:04}); all three are required. The sequence counts per
+level per year and numbers are never reused, not even after destruction.`,
+	}
+	show := &cobra.Command{
+		Use:     "show",
+		Short:   "Show the numbering pattern and level codes",
+		Example: "  mediagate numbering show",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := app.Store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			n, err := s.Numbering(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return printNumbering(app, n)
+		},
+	}
+	var pattern string
+	var codes []string
+	set := &cobra.Command{
+		Use:   "set [--pattern P] [--code LEVEL=CODE ...]",
+		Short: "Change the numbering pattern or level codes",
+		Example: `  mediagate numbering set --pattern "{level_code}{year}-{seq:05}"
+  mediagate numbering set --code secret=JM --code top-secret=JUEM --code 秘密=MM`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runNumberingSet(cmd.Context(), app, pattern, codes)
+		},
+	}
+	set.Flags().StringVar(&pattern, "pattern", "", "numbering pattern")
+	set.Flags().StringSliceVar(&codes, "code", nil, "level code as LEVEL=CODE; repeatable")
+	cmd.AddCommand(show, set)
+	return cmd
+}
+
+func runNumberingSet(ctx context.Context, app *App, pattern string, codes []string) error {
+	if pattern == "" && len(codes) == 0 {
+		return usagef("give --pattern or --code")
+	}
+	m := map[media.Level]string{}
+	for _, c := range codes {
+		lv, code, ok := strings.Cut(c, "=")
+		if !ok {
+			return usagef("--code %q: want LEVEL=CODE, e.g. secret=S", c)
+		}
+		l, err := parseLevel(lv)
+		if err != nil {
+			return err
+		}
+		m[l] = strings.TrimSpace(code)
+	}
+	s, err := app.Store(ctx)
+	if err != nil {
+		return err
+	}
+	n, err := s.SetNumbering(ctx, pattern, m)
+	if err != nil {
+		return err
+	}
+	return printNumbering(app, n)
+}
+
+func printNumbering(app *App, n registry.Numbering) error {
+	if app.JSON {
+		return printJSON(app.Out, n)
+	}
+	var codes []string
+	for _, l := range media.Levels() {
+		codes = append(codes, fmt.Sprintf("%s=%s", l.Name(app.Lang), n.Codes[l]))
+	}
+	fmt.Fprintln(app.Out, T(app.Lang, "out.numbering", n.Pattern, strings.Join(codes, " "), n.Format(media.Secret, app.Now().Year(), 1)))
+	return nil
+}

@@ -1,0 +1,207 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"mediagate/internal/audit"
+	"mediagate/internal/media"
+	"mediagate/internal/registry"
+)
+
+// msgs is the catalogue of user-facing text: every key has an English and a Chinese form.
+var msgs = map[string][2]string{
+	// errors
+	"err.not-found":       {"%s not found", "未找到%s"},
+	"err.dup-handle":      {"a person with handle %s is already registered", "代号为 %s 的人员已登记"},
+	"err.dup-number":      {"number %s is already in use", "编号 %s 已被使用"},
+	"err.dup-identity":    {"this medium is already registered (identity %s)", "该介质已登记（标识 %s）"},
+	"err.no-host":         {"this host is not initialised", "本机尚未初始化"},
+	"err.inactive":        {"person %s is deactivated", "人员 %s 已停用"},
+	"err.holds-media":     {"person %s still holds media", "人员 %s 仍持有介质"},
+	"err.relevel-down":    {"the level of %s can only be raised", "%s 的密级只能上调，不能下调"},
+	"err.bad-pattern":     {"bad numbering pattern or code %q", "编号规则或密级代码有误：%q"},
+	"err.invalid":         {"invalid %s", "%s 无效"},
+	"err.transition":      {"status change not allowed for %s", "%s 不允许此状态变更"},
+	"err.unknown-level":   {"unknown level %q (use unclassified, confidential, secret, top-secret or 非密, 秘密, 机密, 绝密)", "未知密级 %q（可用 非密、秘密、机密、绝密 或 unclassified、confidential、secret、top-secret）"},
+	"err.unknown-status":  {"unknown status %q (use active, lent, in-vault, repair, lost, destroyed, retired)", "未知状态 %q（可用 active、lent、in-vault、repair、lost、destroyed、retired）"},
+	"err.unknown-kind":    {"unknown medium kind %q (use usb-disk, disk, sd, optical-disc, other)", "未知介质类型 %q（可用 usb-disk、disk、sd、optical-disc、other）"},
+	"err.usage":           {"%s (see --help)", "用法错误：%s（见 --help）"},
+	"err.audit-broken":    {"audit log broken at row %d: %s", "审计日志在第 %d 行被破坏：%s"},
+	"err.bad-date":        {"bad date %q (use YYYY-MM-DD or RFC 3339, e.g. 2026-12-31 or 2026-12-31T17:00:00+08:00)", "日期格式有误 %q（用 YYYY-MM-DD 或 RFC 3339，如 2026-12-31）"},
+	"err.weak-serial":     {"serial %q is weak (%s): bind extra identity with --capacity and --descriptor-hash, or register from the attached device", "序列号 %q 不可靠（%s）：请用 --capacity 和 --descriptor-hash 绑定额外标识，或从已接入的设备登记"},
+	"err.need-identity":   {"%s", "%s"},
+	"err.serial-known":    {"serial %q is already registered for %s: bind extra identity with --capacity and --descriptor-hash", "序列号 %q 已被 %s 使用：请用 --capacity 和 --descriptor-hash 绑定额外标识"},
+	"err.open-registry":   {"cannot open the registry %s: %s", "无法打开登记库 %s：%s"},
+	"what.person":         {"person %s", "人员 %s"},
+	"what.medium":         {"medium %s", "介质 %s"},
+	"what.identity":       {"medium with identity %s", "标识为 %s 的介质"},
+	"out.registered":      {"registered %s", "已登记 %s"},
+	"out.weak-bound":      {"note: serial %q is weak (%s); extra identity (capacity, descriptor hash) is bound and must match", "注意：序列号 %q 不可靠（%s），已绑定额外标识（容量、描述符哈希），使用时必须一致"},
+	"out.person-added":    {"added person %s", "已添加人员 %s"},
+	"out.person-updated":  {"updated person %s", "已更新人员 %s"},
+	"out.person-deact":    {"deactivated person %s", "已停用人员 %s"},
+	"out.host-saved":      {"host %s: level %s, mode %s", "本机 %s：密级 %s，模式 %s"},
+	"out.changed":         {"%s: %s", "%s：%s"},
+	"out.audit-ok":        {"audit log intact: %d rows, head %s", "审计日志完整：%d 行，末行哈希 %s"},
+	"out.numbering":       {"pattern %s; level codes: %s; next secret number looks like %s", "编号规则 %s；密级代码：%s；机密介质编号示例 %s"},
+	"out.none":            {"(none)", "（无）"},
+	"hdr.media":           {"NUMBER\tKIND\tLEVEL\tCUSTODIAN\tSTATUS\tACCESS\tIDENTITY", "编号\t类型\t密级\t责任人\t状态\t权限\t标识"},
+	"hdr.people":          {"HANDLE\tNAME\tDEPARTMENT\tACTIVE", "代号\t姓名\t部门\t在职"},
+	"hdr.log":             {"SEQ\tTIME\tKIND\tMEDIUM\tACTOR\tDETAILS", "序号\t时间\t事件\t介质\t操作人\t详情"},
+	"field.number":        {"Number", "编号"},
+	"field.kind":          {"Kind", "类型"},
+	"field.level":         {"Level", "密级"},
+	"field.custodian":     {"Custodian", "责任人"},
+	"field.department":    {"Department", "部门"},
+	"field.status":        {"Status", "状态"},
+	"field.access":        {"Access", "权限"},
+	"field.identity":      {"Identity", "标识"},
+	"field.serial":        {"Serial", "序列号"},
+	"field.capacity":      {"Capacity", "容量"},
+	"field.holder":        {"Holder", "借用人"},
+	"field.due":           {"Due", "归还期限"},
+	"field.note":          {"Note", "备注"},
+	"field.allowed-hosts": {"Allowed hosts", "允许的主机"},
+	"field.registered":    {"Registered", "登记时间"},
+	"field.history":       {"History", "历史记录"},
+	"field.name":          {"Name", "姓名"},
+	"field.handle":        {"Handle", "代号"},
+	"field.email":         {"Email", "邮箱"},
+	"field.login":         {"Login", "登录名"},
+	"field.active":        {"Active", "在职"},
+	"field.media":         {"Media", "名下介质"},
+	"field.host-id":       {"Host id", "主机标识"},
+	"field.mode":          {"Mode", "模式"},
+	"field.vault":         {"Vault station", "介质库工作站"},
+	"field.allow-classes": {"Allowed classes", "允许的外设类别"},
+	"field.allow-devices": {"Allowed devices", "允许的外设"},
+	"field.baseline":      {"Internal disks", "内置磁盘"},
+	"yes":                 {"yes", "是"},
+	"no":                  {"no", "否"},
+}
+
+// T returns the catalogue text for key in lang, formatted with args.
+func T(lang, key string, args ...any) string {
+	m, ok := msgs[key]
+	if !ok {
+		return key
+	}
+	f := m[0]
+	if lang == "zh" {
+		f = m[1]
+	}
+	if len(args) == 0 {
+		return f
+	}
+	return fmt.Sprintf(f, args...)
+}
+
+// subject turns a registry subject ("person alice", "medium S-2026-0001") into text.
+func subject(lang, s string) string {
+	for _, p := range []struct{ prefix, key string }{{"person ", "what.person"}, {"medium ", "what.medium"}, {"identity ", "what.identity"}} {
+		if rest, ok := strings.CutPrefix(s, p.prefix); ok {
+			return T(lang, p.key, rest)
+		}
+	}
+	return s
+}
+
+// describe renders any error as one line in lang.
+func describe(err error, lang string) string {
+	var re *registry.Error
+	if errors.As(err, &re) {
+		var line string
+		switch {
+		case errors.Is(re, registry.ErrNotFound):
+			line = T(lang, "err.not-found", subject(lang, re.Subject))
+		case errors.Is(re, registry.ErrDuplicateHandle):
+			line = T(lang, "err.dup-handle", re.Subject)
+		case errors.Is(re, registry.ErrDuplicateNumber):
+			line = T(lang, "err.dup-number", re.Subject)
+		case errors.Is(re, registry.ErrDuplicateIdentity):
+			line = T(lang, "err.dup-identity", re.Subject)
+		case errors.Is(re, registry.ErrNoHost):
+			line = T(lang, "err.no-host")
+		case errors.Is(re, registry.ErrInactivePerson):
+			line = T(lang, "err.inactive", re.Subject)
+		case errors.Is(re, registry.ErrPersonHoldsMedia):
+			line = T(lang, "err.holds-media", re.Subject)
+		case errors.Is(re, registry.ErrRelevelDown):
+			line = T(lang, "err.relevel-down", re.Subject)
+		case errors.Is(re, registry.ErrBadPattern):
+			line = T(lang, "err.bad-pattern", re.Subject)
+		case errors.Is(re, registry.ErrTransition):
+			line = T(lang, "err.transition", re.Subject)
+		case errors.Is(re, registry.ErrInvalid):
+			line = T(lang, "err.invalid", fieldName(lang, re.Subject))
+		default:
+			line = re.Error()
+		}
+		detail := re.Detail
+		if lang == "zh" {
+			detail = re.DetailZH
+		}
+		if detail != "" {
+			if lang == "zh" {
+				line += "：" + detail
+			} else {
+				line += ": " + detail
+			}
+		}
+		return line
+	}
+	var le localError
+	if errors.As(err, &le) {
+		return T(lang, le.key, le.args...)
+	}
+	var be *audit.BrokenError
+	if errors.As(err, &be) {
+		return T(lang, "err.audit-broken", be.Seq, be.Reason)
+	}
+	if isUsage(err) {
+		return T(lang, "err.usage", err.Error())
+	}
+	return err.Error()
+}
+
+// fieldName names a registry field for an "invalid …" message.
+func fieldName(lang, f string) string {
+	if lang != "zh" {
+		return f
+	}
+	names := map[string]string{"number": "编号", "level": "密级", "mode": "模式", "kind": "类型", "identity": "标识",
+		"capacity": "容量", "note": "备注", "department": "部门", "name": "姓名", "handle": "代号", "email": "邮箱",
+		"login": "登录名", "person": "人员", "to": "接收人", "witness": "见证人", "due": "归还期限"}
+	if n, ok := names[f]; ok {
+		return n
+	}
+	return f
+}
+
+// localError is an error whose text comes from the catalogue.
+type localError struct {
+	key  string
+	args []any
+}
+
+func (e localError) Error() string { return T("en", e.key, e.args...) }
+
+func lerr(key string, args ...any) error { return localError{key: key, args: args} }
+
+// parseLevel parses a level flag with a localized error.
+func parseLevel(s string) (media.Level, error) {
+	l, err := media.ParseLevel(s)
+	if err != nil {
+		return 0, usageError{lerr("err.unknown-level", s)}
+	}
+	return l, nil
+}
+
+func yesNo(lang string, b bool) string {
+	if b {
+		return T(lang, "yes")
+	}
+	return T(lang, "no")
+}

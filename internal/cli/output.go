@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode"
+)
+
+// printJSON writes v as indented JSON.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// table writes tab-separated rows aligned in columns.
+type table struct{ tw *tabwriter.Writer }
+
+func newTable(w io.Writer, header string) *table {
+	t := &table{tw: tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)}
+	fmt.Fprintln(t.tw, header)
+	return t
+}
+
+func (t *table) row(cols ...string) {
+	for i, c := range cols {
+		cols[i] = safe(c)
+	}
+	fmt.Fprintln(t.tw, strings.Join(cols, "\t"))
+}
+
+func (t *table) flush() error { return t.tw.Flush() }
+
+// safe makes text from the registry or a device harmless on a terminal: control
+// characters (escape sequences, tabs, newlines) are shown as \x.. escapes.
+func safe(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) || r == unicode.ReplacementChar }) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+			fmt.Fprintf(&b, "\\x%02x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// field prints one "Label: value" line of a detail view.
+func field(w io.Writer, lang, key, value string) {
+	if value == "" {
+		return
+	}
+	label := T(lang, key)
+	pad := 16 - displayWidth(label)
+	if pad < 1 {
+		pad = 1
+	}
+	fmt.Fprintf(w, "%s%s%s\n", label, strings.Repeat(" ", pad), safe(value))
+}
+
+// displayWidth counts East Asian wide characters as two columns.
+func displayWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) || (r >= 0x3000 && r <= 0x30ff) || (r >= 0xff00 && r <= 0xff60) {
+			n += 2
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
+// localTime formats a time for people: local zone, minutes.
+func localTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Local().Format("2006-01-02 15:04")
+}
+
+// parseTime reads a date or time flag: YYYY-MM-DD (local midnight, or the end of that
+// day when endOfDay), "YYYY-MM-DD HH:MM", or RFC 3339.
+func parseTime(s string, endOfDay bool) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.ParseInLocation("2006-01-02 15:04", s, time.Local); err == nil {
+		return t, nil
+	}
+	if t, err := time.ParseInLocation("2006-01-02", s, time.Local); err == nil {
+		if endOfDay {
+			return t.AddDate(0, 0, 1).Add(-time.Millisecond), nil
+		}
+		return t, nil
+	}
+	return time.Time{}, usageError{lerr("err.bad-date", s)}
+}
+
+func humanBytes(n int64) string {
+	if n <= 0 {
+		return ""
+	}
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %cB (%d bytes)", float64(n)/float64(div), "kMGTPE"[exp], n)
+}
