@@ -174,6 +174,7 @@ func readBlock(r Roots, sysRoot, abs string, uevent map[string]string) Device {
 		}
 		if isCardReader(u.Manufacturer, u.Product, scsiModel, props) {
 			d.Identity.Kind = media.KindSD
+			d.Quality = weak(cardReaderReason)
 		}
 		d.Identity.Capacity = d.Size
 	case mmcDir != "":
@@ -296,6 +297,7 @@ func readUSBDevice(r Roots, sysRoot, abs string, uevent map[string]string) Devic
 	}
 	if isCardReader(u.Manufacturer, u.Product, "", d.Properties) {
 		d.Identity.Kind = media.KindSD
+		d.Quality = weak(cardReaderReason)
 	}
 	return d
 }
@@ -568,6 +570,9 @@ func vpdSerial(scsiDir string) string {
 	}
 	return TrimSerial(string(b[4 : 4+n]))
 }
+
+// cardReaderReason: a card behind a USB reader shows only the reader's identity.
+const cardReaderReason = "the serial identifies the card reader, not the card in it"
 
 func isCardReader(manufacturer, product, scsiModel string, props map[string]string) bool {
 	if props["ID_DRIVE_FLASH_SD"] == "1" || props["ID_DRIVE_MEDIA_FLASH_SD"] == "1" {

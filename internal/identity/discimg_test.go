@@ -1,0 +1,100 @@
+package identity
+
+import (
+	"encoding/binary"
+)
+
+// isoTestSectors is the size, in 2048-byte sectors, of the ISO image the optical
+// fixtures get as their /dev/sr0.
+const isoTestSectors = 40
+
+// buildISO returns a minimal ISO 9660 image: 16 empty system sectors, a primary
+// volume descriptor (ECMA-119 8.4) and a set terminator, padded to blocks sectors.
+func buildISO(label string, blocks int) []byte {
+	img := make([]byte, blocks*sectorSize)
+	pvd := img[16*sectorSize:]
+	pvd[0] = 1
+	copy(pvd[1:], "CD001")
+	pvd[6] = 1
+	copy(pvd[8:40], pad("LINUX", 32))
+	copy(pvd[40:72], pad(label, 32))
+	bothEndian32(pvd[80:], uint32(blocks))
+	bothEndian16(pvd[120:], 1)
+	bothEndian16(pvd[124:], 1)
+	bothEndian16(pvd[128:], sectorSize)
+	bothEndian32(pvd[132:], 10)
+	binary.LittleEndian.PutUint32(pvd[140:], 18)
+	binary.BigEndian.PutUint32(pvd[148:], 19)
+	root := pvd[156:190]
+	root[0] = 34
+	bothEndian32(root[2:], 20)
+	bothEndian32(root[10:], sectorSize)
+	root[25] = 2
+	bothEndian16(root[28:], 1)
+	root[32] = 1
+	copy(pvd[190:318], pad("", 128))
+	copy(pvd[813:830], "2026112912000000\x00")
+	copy(pvd[830:847], "2026112912000000\x00")
+	copy(pvd[847:864], "0000000000000000\x00")
+	copy(pvd[864:881], "0000000000000000\x00")
+	pvd[881] = 1
+	term := img[17*sectorSize:]
+	term[0] = 255
+	copy(term[1:], "CD001")
+	term[6] = 1
+	return img
+}
+
+// buildUDF returns a minimal UDF image: a volume recognition sequence (BEA01, NSR02,
+// TEA01), a main volume descriptor sequence at sector 32 with a primary volume
+// descriptor and a terminator, and the anchor at sector 256.
+func buildUDF(label string) []byte {
+	img := make([]byte, 260*sectorSize)
+	for i, id := range []string{"BEA01", "NSR02", "TEA01"} {
+		s := img[(16+i)*sectorSize:]
+		copy(s[1:], id)
+		s[6] = 1
+	}
+	anchor := img[256*sectorSize:]
+	binary.LittleEndian.PutUint32(anchor[16:], 16*sectorSize)
+	binary.LittleEndian.PutUint32(anchor[20:], 32)
+	udfTag(anchor, 2, 256)
+	pvd := img[32*sectorSize:]
+	pvd[24] = 8
+	copy(pvd[25:], label)
+	pvd[55] = byte(len(label) + 1)
+	udfTag(pvd, 1, 32)
+	udfTag(img[33*sectorSize:], 8, 33)
+	return img
+}
+
+func udfTag(b []byte, id uint16, loc uint32) {
+	binary.LittleEndian.PutUint16(b, id)
+	binary.LittleEndian.PutUint16(b[2:], 2)
+	binary.LittleEndian.PutUint32(b[12:], loc)
+	var sum byte
+	for i := range 16 {
+		if i != 4 {
+			sum += b[i]
+		}
+	}
+	b[4] = sum
+}
+
+func pad(s string, n int) []byte {
+	b := []byte(s)
+	for len(b) < n {
+		b = append(b, ' ')
+	}
+	return b[:n]
+}
+
+func bothEndian32(b []byte, v uint32) {
+	binary.LittleEndian.PutUint32(b, v)
+	binary.BigEndian.PutUint32(b[4:], v)
+}
+
+func bothEndian16(b []byte, v uint16) {
+	binary.LittleEndian.PutUint16(b, v)
+	binary.BigEndian.PutUint16(b[2:], v)
+}
