@@ -513,9 +513,13 @@ func summarize(d json.RawMessage) string {
 		if k == "medium_id" || k == "person_id" || v == nil || v == "" {
 			continue
 		}
-		if _, nested := v.(map[string]any); nested {
-			b, _ := json.Marshal(v)
-			v = string(b)
+		if nested, ok := v.(map[string]any); ok {
+			if key, ok := nested["key"].(string); ok {
+				v = key // an identity: its key says it
+			} else {
+				b, _ := json.Marshal(v)
+				v = string(b)
+			}
 		}
 		parts = append(parts, fmt.Sprintf("%s=%v", k, v))
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 	"unicode"
 )
@@ -17,23 +16,48 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// table writes tab-separated rows aligned in columns.
-type table struct{ tw *tabwriter.Writer }
+// table collects rows and writes them aligned in columns, counting wide (Chinese)
+// characters as two columns.
+type table struct {
+	w    io.Writer
+	rows [][]string
+}
 
+// newTable starts a table with a tab-separated header.
 func newTable(w io.Writer, header string) *table {
-	t := &table{tw: tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)}
-	fmt.Fprintln(t.tw, header)
-	return t
+	return &table{w: w, rows: [][]string{strings.Split(header, "\t")}}
 }
 
 func (t *table) row(cols ...string) {
 	for i, c := range cols {
 		cols[i] = safe(c)
 	}
-	fmt.Fprintln(t.tw, strings.Join(cols, "\t"))
+	t.rows = append(t.rows, cols)
 }
 
-func (t *table) flush() error { return t.tw.Flush() }
+func (t *table) flush() error {
+	var widths []int
+	for _, r := range t.rows {
+		for i, c := range r {
+			if i >= len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], displayWidth(c))
+		}
+	}
+	var b strings.Builder
+	for _, r := range t.rows {
+		for i, c := range r {
+			b.WriteString(c)
+			if i < len(r)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-displayWidth(c)+2))
+			}
+		}
+		b.WriteString("\n")
+	}
+	_, err := io.WriteString(t.w, b.String())
+	return err
+}
 
 // safe makes text from the registry or a device harmless on a terminal: control
 // characters (escape sequences, tabs, newlines) are shown as \x.. escapes.

@@ -174,8 +174,13 @@ func newVersionCommand(app *App) *cobra.Command {
 
 // Main runs mediagate with args and returns the exit code. It is all that main calls.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	app := &App{Out: stdout, Err: stderr, Now: time.Now, Getenv: getenv, Actor: CurrentActor(getenv)}
+	return Run(ctx, &App{Out: stdout, Err: stderr, Now: time.Now, Getenv: getenv, Actor: CurrentActor(getenv)}, args)
+}
+
+// Run runs one command line with a prepared App and returns the exit code.
+func Run(ctx context.Context, app *App, args []string) int {
 	defer app.close()
+	stdout, stderr := app.Out, app.Err
 	root := NewRootCommand(app)
 	root.SetArgs(args)
 	root.SetOut(stdout)

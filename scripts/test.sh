@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs mediagate's whole test suite: installs what it needs (Debian packages, Go), then
+# go vet, the unit tests, and the end-to-end suite in a QEMU guest (scripts/e2e.sh).
+# Usage: scripts/test.sh [--unit]   (--unit: skip the end-to-end suite)
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+. "$repo/scripts/lib.sh"
+
+unit_only=0
+case ${1:-} in
+--unit) unit_only=1 ;;
+-h | --help) sed -n '2,4p' "$0"; exit 0 ;;
+"") ;;
+*) echo "test: unknown argument $1" >&2; exit 2 ;;
+esac
+
+t0=$SECONDS
+ensure_apt "${MEDIAGATE_BUILD_DEPS[@]}" sqlite3
+ensure_go
+cd "$repo"
+echo "== go $(go env GOVERSION): download modules"
+go mod download
+echo "== gofmt"
+unformatted=$(gofmt -l cmd internal)
+if [[ -n $unformatted ]]; then
+	echo "gofmt would change:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+echo "== go vet"
+go vet ./...
+echo "== unit tests"
+go test -count=1 ./...
+echo "== unit tests done in $((SECONDS - t0)) s"
+if ((unit_only)); then
+	exit 0
+fi
+echo "== end-to-end suite (QEMU guest)"
+"$repo/scripts/e2e.sh"
+echo "== all tests passed in $((SECONDS - t0)) s"
