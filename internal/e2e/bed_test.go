@@ -140,6 +140,30 @@ done; exit 1`)
 	vm.Unplug(t, nic.ID)
 }
 
+func TestSticksPlugAndUnplugInterleaved(t *testing.T) {
+	vm := needVM(t)
+	g := vm.Guest()
+	a := vm.PlugStick(t, "MEDIA00A1", nil)
+	devA := g.WaitFor(t, 30*time.Second, testbed.USBDeviceBySerial("MEDIA00A1"))
+	b := vm.PlugStick(t, "MEDIA00B2", nil)
+	devB := g.WaitFor(t, 30*time.Second, testbed.USBDeviceBySerial("MEDIA00B2"))
+	if devA == devB {
+		t.Fatalf("both sticks at %s", devA)
+	}
+	g.WaitFor(t, 30*time.Second, testbed.PartitionBySerial("MEDIA00B2", "vfat"))
+
+	vm.Unplug(t, a.ID)
+	g.WaitFor(t, 15*time.Second, testbed.Not(testbed.USBDeviceBySerial("MEDIA00A1")))
+	if got := g.MustRun(t, testbed.USBDeviceBySerial("MEDIA00B2")); got != devB {
+		t.Errorf("the other stick moved: %s, was %s", got, devB)
+	}
+
+	// The same stick plugged again comes back with the same serial (on whatever port).
+	vm.PlugStickImage(t, "MEDIA00A1", a.Image)
+	g.WaitFor(t, 30*time.Second, testbed.PartitionBySerial("MEDIA00A1", "vfat"))
+	vm.Unplug(t, b.ID)
+}
+
 func TestMediagateBinaryRunsInGuest(t *testing.T) {
 	vm := needMediagate(t)
 	res := vm.Guest().Exec(t, "/usr/local/bin/mediagate --help")
