@@ -32,14 +32,17 @@ type registerOptions struct {
 	Level, Custodian, Department, Number, Note                     string
 	ReadOnly                                                       bool
 	AllowedHosts                                                   []string
+	FromDevice                                                     string
 }
 
 func newMediaRegisterCommand(app *App) *cobra.Command {
 	var o registerOptions
 	cmd := &cobra.Command{
-		Use:   "register --kind K (--serial S ... | --key KEY) --level L --custodian PERSON",
+		Use:   "register (--from-device DEV | --kind K --serial S ... | --kind K --key KEY) --level L --custodian PERSON",
 		Short: "Register a medium and print its number",
-		Long: `Register a medium. Its identity comes from the flags:
+		Long: `Register a medium. Its identity is read from the attached device with
+--from-device (/dev/sdb, /dev/sr0, usb:2-1, as 'mediagate devices' shows), or given
+by flags:
 
   usb-disk      --vendor VID --product PID --serial S   (as in lsusb / udev)
   disk          --wwn W, or --model M --serial S
@@ -52,7 +55,9 @@ extra identity is bound: --capacity BYTES and --descriptor-hash SHA256.
 
 The number is made from the numbering pattern (see 'mediagate numbering show')
 unless --number gives one that was never used.`,
-		Example: `  mediagate media register --kind usb-disk --vendor 0781 --product 5567 --serial 4C530001231120109142 \
+		Example: `  mediagate media register --from-device /dev/sdb --level secret --custodian zhangsan
+  mediagate media register --from-device /dev/sr0 --level 秘密 --custodian lisi
+  mediagate media register --kind usb-disk --vendor 0781 --product 5567 --serial 4C530001231120109142 \
       --level secret --custodian zhangsan
   mediagate media register --kind disk --wwn 0x5000c500a1b2c3d4 --level 绝密 --custodian lisi --number TS-OLD-7
   mediagate media register --kind usb-disk --vendor 090c --product 1000 --serial 0123456789ABCDEF \
@@ -77,7 +82,7 @@ unless --number gives one that was never used.`,
 	f.BoolVar(&o.ReadOnly, "read-only", false, "the medium may only be read")
 	f.StringVar(&o.Note, "note", "", "free text")
 	f.StringSliceVar(&o.AllowedHosts, "allowed-host", nil, "limit the medium to these host numbers; repeatable")
-	cmd.MarkFlagRequired("kind")
+	f.StringVar(&o.FromDevice, "from-device", "", "read the identity from this attached device (/dev/sdX, /dev/sr0, usb:PORT)")
 	cmd.MarkFlagRequired("level")
 	cmd.MarkFlagRequired("custodian")
 	return cmd
@@ -145,7 +150,25 @@ func identityFromFlags(o registerOptions) (media.Identity, error) {
 }
 
 func runMediaRegister(ctx context.Context, app *App, o registerOptions) error {
-	id, err := identityFromFlags(o)
+	var id media.Identity
+	var err error
+	if o.FromDevice != "" {
+		for flag, v := range map[string]string{"--serial": o.Serial, "--vendor": o.Vendor, "--product": o.Product, "--wwn": o.WWN,
+			"--model": o.Model, "--key": o.Key, "--descriptor-hash": o.DescriptorHash} {
+			if v != "" {
+				return usageError{lerr("err.from-device-flags", flag)}
+			}
+		}
+		if o.Capacity != 0 {
+			return usageError{lerr("err.from-device-flags", "--capacity")}
+		}
+		id, err = identityFromDevice(app, o.FromDevice, o.Kind)
+	} else {
+		if o.Kind == "" {
+			return usagef("give --from-device, or --kind with the identity flags")
+		}
+		id, err = identityFromFlags(o)
+	}
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mediagate/internal/audit"
+	"mediagate/internal/identity"
 	"mediagate/internal/registry"
 )
 
@@ -36,6 +37,10 @@ type App struct {
 	DBPath string
 	JSON   bool
 	Lang   string // "en" or "zh"
+
+	// Roots are where device information is read: sysfs, the udev database, /dev.
+	// Hidden flags --sysfs-root, --udev-root and --dev-root change them, for tests.
+	Roots identity.Roots
 
 	Out, Err io.Writer
 	Now      func() time.Time
@@ -137,9 +142,16 @@ The registry is an SQLite file: --db, or MEDIAGATE_DB, or ` + DefaultDB + `.`,
 	root.PersistentFlags().StringVar(&app.DBPath, "db", dbDefault, "registry database file (env MEDIAGATE_DB)")
 	root.PersistentFlags().BoolVar(&app.JSON, "json", false, "print machine-readable JSON")
 	root.PersistentFlags().StringVar(&app.Lang, "lang", DetectLang(getenv), "language of messages: en or zh (env MEDIAGATE_LANG)")
+	roots := identity.DefaultRoots()
+	root.PersistentFlags().StringVar(&app.Roots.Sys, "sysfs-root", roots.Sys, "sysfs root (for tests)")
+	root.PersistentFlags().StringVar(&app.Roots.UdevData, "udev-root", roots.UdevData, "udev database directory (for tests)")
+	root.PersistentFlags().StringVar(&app.Roots.Dev, "dev-root", roots.Dev, "device node directory (for tests)")
+	for _, f := range []string{"sysfs-root", "udev-root", "dev-root"} {
+		root.PersistentFlags().MarkHidden(f)
+	}
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
 
-	root.AddCommand(newPersonCommand(app), newHostCommand(app), newMediaCommand(app), newNumberingCommand(app),
+	root.AddCommand(newPersonCommand(app), newHostCommand(app), newMediaCommand(app), newDevicesCommand(app), newNumberingCommand(app),
 		newLogCommand(app), newAuditCommand(app), newVersionCommand(app))
 	markGroups(root)
 	return root

@@ -1,0 +1,159 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"mediagate/internal/identity"
+	"mediagate/internal/media"
+	"mediagate/internal/registry"
+)
+
+func newDevicesCommand(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "devices",
+		Short: "List the storage devices and media attached to this host",
+		Long: `List the removable storage devices, media and USB devices attached to this host,
+with their kind, identity key, serial quality, size, and whether they are registered
+(number, custodian, level). Internal disks are left out.`,
+		Example: "  mediagate devices\n  mediagate devices --json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDevices(cmd.Context(), app)
+		},
+	}
+}
+
+// AttachedDevice is one line of `mediagate devices`.
+type AttachedDevice struct {
+	identity.Device
+	Ref        string        `json:"ref"` // what to pass to --from-device
+	Registered *media.Medium `json:"registered"`
+	// Mismatch says how the device differs from its registration, when it does.
+	Mismatch string `json:"mismatch,omitempty"`
+}
+
+func deviceRef(d identity.Device) string {
+	if d.Subsystem == "usb" {
+		return "usb:" + d.Name
+	}
+	return "/dev/" + d.Name
+}
+
+func runDevices(ctx context.Context, app *App) error {
+	devs, scanErr := identity.Scan(app.Roots)
+	if scanErr != nil && len(devs) == 0 {
+		return fmt.Errorf("list devices: %w", scanErr)
+	}
+	s, err := app.Store(ctx)
+	if err != nil {
+		return err
+	}
+	out := make([]AttachedDevice, 0, len(devs))
+	for _, d := range devs {
+		a := AttachedDevice{Device: d, Ref: deviceRef(d)}
+		if d.Identity.Key != "" {
+			m, err := s.MediumByIdentity(ctx, d.Identity.Key)
+			switch {
+			case err == nil:
+				a.Registered = &m
+				if ok, why := identity.Matches(m.Identity, d.Identity); !ok {
+					a.Mismatch = why
+				}
+			case !errors.Is(err, registry.ErrNotFound):
+				return err
+			}
+		}
+		out = append(out, a)
+	}
+	if scanErr != nil {
+		fmt.Fprintln(app.Err, "mediagate: "+scanErr.Error())
+	}
+	if app.JSON {
+		return printJSON(app.Out, out)
+	}
+	l := app.Lang
+	t := newTable(app.Out, T(l, "hdr.devices"))
+	for _, a := range out {
+		reg := T(l, "no")
+		if m := a.Registered; m != nil {
+			reg = fmt.Sprintf("%s %s %s %s", m.Number, m.Level.Name(l), m.Custodian, m.Status.Name(l))
+			if a.Mismatch != "" {
+				reg += " " + T(l, "out.mismatch")
+			}
+		}
+		key := a.Identity.Key
+		if key == "" {
+			key = "-"
+		}
+		quality := T(l, "out.serial-good")
+		switch {
+		case a.Identity.Kind == media.KindOpticalDisc:
+			quality = T(l, "out.content-signed")
+		case !a.Quality.Good:
+			quality = T(l, "out.serial-weak", a.Quality.Reason)
+		}
+		if a.Disc != nil && a.Identity.Key == "" {
+			key = string(a.Disc.Format)
+		}
+		size := humanSize(a.Size)
+		if a.NoMedium {
+			size = T(l, "out.no-medium")
+		}
+		t.row(a.Ref, a.Identity.Kind.Name(l), key, quality, size, a.Label, reg)
+	}
+	return t.flush()
+}
+
+// humanSize is a short size for tables.
+func humanSize(n int64) string {
+	if n <= 0 {
+		return "-"
+	}
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
+}
+
+// identityFromDevice reads the identity of an attached device for registration.
+func identityFromDevice(app *App, ref string, kindFlag string) (media.Identity, error) {
+	d, err := identity.Resolve(app.Roots, ref)
+	if err != nil {
+		return media.Identity{}, lerr("err.no-device", ref, err.Error())
+	}
+	id := d.Identity
+	switch {
+	case d.NoMedium:
+		return id, lerr("err.no-medium", ref)
+	case d.Disc != nil && (d.Disc.Format == identity.DiscBlank || d.Disc.Format == identity.DiscAudio):
+		return id, lerr("err.disc-no-data", ref, string(d.Disc.Format))
+	case id.Key == "" || d.Problem != "":
+		problem := d.Problem
+		if problem == "" {
+			problem = "no identity key"
+		}
+		return id, lerr("err.device-unreadable", ref, problem)
+	case d.Subsystem == "usb" && !d.HasFunction(identity.FuncStorage):
+		return id, lerr("err.not-storage", ref, d.Label)
+	}
+	if kindFlag != "" {
+		k, err := media.ParseKind(kindFlag)
+		if err != nil {
+			return id, usageError{lerr("err.unknown-kind", kindFlag)}
+		}
+		if k != id.Kind {
+			return id, lerr("err.kind-differs", ref, id.Kind, k)
+		}
+	}
+	return id, nil
+}

@@ -1,0 +1,96 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func fixtureFlags(name string) []string {
+	dir := filepath.Join("..", "..", "testdata", "devices", name)
+	return []string{"--sysfs-root", filepath.Join(dir, "sys"), "--udev-root", filepath.Join(dir, "run", "udev", "data"), "--dev-root", filepath.Join(dir, "dev")}
+}
+
+func TestDevicesAndRegisterFromDevice(t *testing.T) {
+	e := newEnv(t)
+	e.setup()
+	roots := fixtureFlags("qemu-usb-storage")
+	var devs []AttachedDevice
+	if err := json.Unmarshal([]byte(e.ok(append(roots, "devices", "--json")...)), &devs); err != nil {
+		t.Fatal(err)
+	}
+	if len(devs) != 1 || devs[0].Ref != "/dev/sda" || devs[0].Identity.Key != "usb:46f4:0001:MEDIA0001" || devs[0].Registered != nil {
+		t.Fatalf("devices = %+v", devs)
+	}
+	num := strings.TrimSpace(e.ok(append(roots, "media", "register", "--from-device", "/dev/sda", "--level", "secret", "--custodian", "lisi")...))
+	if !strings.HasPrefix(num, "S-") {
+		t.Fatalf("register --from-device printed %q", num)
+	}
+	var m struct {
+		Identity struct {
+			Key            string `json:"key"`
+			Capacity       int64  `json:"capacity"`
+			DescriptorHash string `json:"descriptor_hash"`
+		} `json:"identity"`
+	}
+	json.Unmarshal([]byte(e.ok("--json", "media", "show", num)), &m)
+	if m.Identity.Key != "usb:46f4:0001:MEDIA0001" || m.Identity.Capacity != 67108864 || len(m.Identity.DescriptorHash) != 64 {
+		t.Errorf("registered identity = %+v", m.Identity)
+	}
+	devs = nil
+	json.Unmarshal([]byte(e.ok(append(roots, "devices", "--json")...)), &devs)
+	if len(devs) != 1 || devs[0].Registered == nil || devs[0].Registered.Number != num || devs[0].Mismatch != "" {
+		t.Fatalf("devices after register = %+v", devs)
+	}
+	if out := e.ok(append(roots, "devices")...); !strings.Contains(out, num+" secret lisi active") {
+		t.Errorf("devices table:\n%s", out)
+	}
+	// The same device cannot be registered twice.
+	if _, errs, code := e.run(append(roots, "media", "register", "--from-device", "usb:2-1", "--level", "secret", "--custodian", "lisi")...); code != 1 || !strings.Contains(errs, "already registered") {
+		t.Errorf("second registration: %d %q", code, errs)
+	}
+}
+
+func TestRegisterFromDeviceRefusals(t *testing.T) {
+	e := newEnv(t)
+	e.setup()
+	tests := []struct {
+		fixture string
+		args    []string
+		code    int
+		want    string
+	}{
+		{"usb-keyboard", []string{"--from-device", "usb:1-3"}, 1, "not a storage device"},
+		{"qemu-usb-storage", []string{"--from-device", "/dev/sdz"}, 1, "no device /dev/sdz"},
+		{"qemu-usb-storage", []string{"--from-device", "/dev/sda", "--serial", "X"}, 2, "leave out --serial"},
+		{"qemu-usb-storage", []string{"--from-device", "/dev/sda", "--kind", "optical-disc"}, 1, "is a usb-disk medium"},
+		{"usb-dvd-blank", []string{"--from-device", "/dev/sr0"}, 1, "blank disc"},
+	}
+	for _, tt := range tests {
+		args := append(fixtureFlags(tt.fixture), "media", "register")
+		args = append(args, tt.args...)
+		args = append(args, "--level", "secret", "--custodian", "lisi")
+		before := e.rows()
+		_, errs, code := e.run(args...)
+		if code != tt.code || !strings.Contains(errs, tt.want) {
+			t.Errorf("%s %v: exit %d, %q; want %d, %q", tt.fixture, tt.args, code, errs, tt.code, tt.want)
+		}
+		if e.rows() != before {
+			t.Errorf("%s %v wrote audit rows", tt.fixture, tt.args)
+		}
+	}
+}
+
+func TestDevicesEmptyMachine(t *testing.T) {
+	e := newEnv(t)
+	root := t.TempDir()
+	for _, d := range []string{"sys/class/block", "sys/bus/usb/devices", "run/udev/data", "dev"} {
+		os.MkdirAll(filepath.Join(root, d), 0o755)
+	}
+	out := e.ok("--sysfs-root", filepath.Join(root, "sys"), "--udev-root", filepath.Join(root, "run/udev/data"), "--dev-root", filepath.Join(root, "dev"), "devices", "--json")
+	if strings.TrimSpace(out) != "[]" {
+		t.Errorf("devices on an empty machine = %q", out)
+	}
+}
