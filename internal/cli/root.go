@@ -194,6 +194,13 @@ func Run(ctx context.Context, app *App, args []string) int {
 	defer app.close()
 	stdout, stderr := app.Out, app.Err
 	root := NewRootCommand(app)
+	lang := langFromArgs(args)
+	if lang == "" {
+		lang = DetectLang(app.Getenv)
+	}
+	if lang == "zh" {
+		localizeHelp(root)
+	}
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -204,7 +211,7 @@ func Run(ctx context.Context, app *App, args []string) int {
 	if errors.Is(err, context.Canceled) {
 		return ExitOK // a cancelled context at shutdown is a clean stop
 	}
-	lang := app.Lang
+	lang = app.Lang
 	if lang != "zh" {
 		lang = "en"
 	}
