@@ -1,0 +1,21 @@
+// Package enforce is the only code in mediagate that writes to sysfs or to block
+// devices. It carries out decisions; it does not make them.
+//
+//   - USB: LockUSBDefault writes authorized_default=0 on every root hub, so that every
+//     USB device plugged from then on stays unauthorized (no interfaces bound, no block
+//     device) until AuthorizeUSB writes authorized=1 for it. The setting lives in the
+//     kernel and survives the daemon: if mediagate stops, new devices stay blocked.
+//   - Block devices that must not be used (non-USB disks outside the host baseline,
+//     media behind an authorized container): Detach makes the disk and its partitions
+//     read-only (BLKROSET), lazily unmounts everything mounted from them, and removes
+//     the device (SCSI device/delete, or unbinding the MMC card from its driver).
+//   - Optical discs: Eject makes the drive read-only, unmounts and ejects the disc.
+//   - Read-only media: ReadOnly sets BLKROSET on the disk and every partition.
+//   - Release tells udev rules (rules/) that a block device may be shown to desktop
+//     automounters: a marker file per kernel name in the run directory and a "change"
+//     uevent; Forget removes the markers.
+//
+// All roots (sysfs, /dev, mountinfo, run directory) are injectable; the device ioctls
+// and unmount are function fields, so tests run without root. Recorder is an in-memory
+// fake with the same methods that records what would have been done.
+package enforce

@@ -1,0 +1,408 @@
+package enforce
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Config holds the roots the Enforcer works under.
+type Config struct {
+	Sys       string // sysfs, normally /sys
+	Dev       string // device nodes, normally /dev
+	Mountinfo string // normally /proc/self/mountinfo
+	RunDir    string // markers for the udev rules, normally /run/mediagate/allow
+}
+
+// DefaultConfig returns the roots of a running Linux system.
+func DefaultConfig() Config {
+	return Config{Sys: "/sys", Dev: "/dev", Mountinfo: "/proc/self/mountinfo", RunDir: "/run/mediagate/allow"}
+}
+
+// Target is one whole block device.
+type Target struct {
+	SysPath string // devpath of the whole disk below the sysfs root: /devices/…/block/sdb
+	DevNode string // its device node, such as /dev/sdb
+}
+
+// Ops are the operations that need a real kernel; tests replace them.
+type Ops struct {
+	SetReadOnly func(devnode string) error // BLKROSET 1
+	Eject       func(devnode string) error // CDROMEJECT
+	Unmount     func(target string) error  // lazy unmount
+}
+
+// Enforcer writes decisions to sysfs and block devices.
+type Enforcer struct {
+	cfg Config
+	ops Ops
+	log *slog.Logger
+}
+
+// New returns an Enforcer; zero fields of ops get the real Linux operations.
+func New(cfg Config, ops Ops, log *slog.Logger) *Enforcer {
+	real := linuxOps()
+	if ops.SetReadOnly == nil {
+		ops.SetReadOnly = real.SetReadOnly
+	}
+	if ops.Eject == nil {
+		ops.Eject = real.Eject
+	}
+	if ops.Unmount == nil {
+		ops.Unmount = real.Unmount
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Enforcer{cfg: cfg, ops: ops, log: log.With("component", "enforce")}
+}
+
+// ErrBadPath is returned for a devpath that does not name a device below the sysfs root.
+var ErrBadPath = errors.New("not a device path below the sysfs root")
+
+// devDir resolves a devpath to its directory below cfg.Sys/devices, following symbolic
+// links only within sysfs.
+func (e *Enforcer) devDir(devpath string) (string, error) {
+	if !strings.HasPrefix(devpath, "/devices/") || strings.ContainsRune(devpath, 0) {
+		return "", fmt.Errorf("%w: %q", ErrBadPath, devpath)
+	}
+	root, err := filepath.EvalSymlinks(e.cfg.Sys)
+	if err != nil {
+		return "", fmt.Errorf("sysfs root: %w", err)
+	}
+	dir, err := filepath.EvalSymlinks(filepath.Join(root, filepath.Clean(devpath)))
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasPrefix(dir, root+"/devices/") {
+		return "", fmt.Errorf("%w: %q", ErrBadPath, devpath)
+	}
+	return dir, nil
+}
+
+// writeAttr writes value to a sysfs attribute that must already exist.
+func writeAttr(path, value string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(value)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+func readAttr(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	b, _ := io.ReadAll(io.LimitReader(f, 256))
+	return strings.TrimSpace(string(b))
+}
+
+// LockUSBDefault writes authorized_default=0 on every USB root hub and returns the
+// hubs it wrote. A host without USB has none and gets no error.
+func (e *Enforcer) LockUSBDefault() ([]string, error) {
+	hubs, err := filepath.Glob(filepath.Join(e.cfg.Sys, "bus", "usb", "devices", "usb*", "authorized_default"))
+	if err != nil {
+		return nil, err
+	}
+	var done []string
+	var errs []error
+	for _, p := range hubs {
+		if readAttr(p) == "0" {
+			done = append(done, filepath.Base(filepath.Dir(p)))
+			continue
+		}
+		if err := writeAttr(p, "0"); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		done = append(done, filepath.Base(filepath.Dir(p)))
+	}
+	if len(done) > 0 {
+		e.log.Info("new USB devices stay unauthorized until decided", "root_hubs", done)
+	}
+	return done, errors.Join(errs...)
+}
+
+// AuthorizeUSB writes authorized=1 (on) or 0 to the USB device at devpath, unless it
+// already has that value; changed tells whether it wrote. Deauthorizing unbinds every
+// interface, which removes the device's block devices and network interfaces.
+func (e *Enforcer) AuthorizeUSB(devpath string, on bool) (changed bool, err error) {
+	dir, err := e.devDir(devpath)
+	if err != nil {
+		return false, err
+	}
+	p := filepath.Join(dir, "authorized")
+	want := "0"
+	if on {
+		want = "1"
+	}
+	if readAttr(p) == want {
+		return false, nil
+	}
+	if err := writeAttr(p, want); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// USBAuthorized reads the authorized attribute of the USB device at devpath.
+func (e *Enforcer) USBAuthorized(devpath string) (bool, error) {
+	dir, err := e.devDir(devpath)
+	if err != nil {
+		return false, err
+	}
+	return readAttr(filepath.Join(dir, "authorized")) == "1", nil
+}
+
+// blockNode is a disk or partition: its sysfs directory, kernel name, node and dev number.
+type blockNode struct {
+	dir, name, node, majmin string
+}
+
+// nodes returns the disk and its partitions.
+func (e *Enforcer) nodes(t Target) ([]blockNode, error) {
+	dir, err := e.devDir(t.SysPath)
+	if err != nil {
+		return nil, err
+	}
+	disk := e.blockNode(dir)
+	if disk.node == "" {
+		disk.node = t.DevNode
+	}
+	out := []blockNode{disk}
+	ents, _ := os.ReadDir(dir)
+	for _, ent := range ents {
+		sub := filepath.Join(dir, ent.Name())
+		if _, err := os.Stat(filepath.Join(sub, "partition")); err == nil {
+			out = append(out, e.blockNode(sub))
+		}
+	}
+	return out, nil
+}
+
+func (e *Enforcer) blockNode(dir string) blockNode {
+	b := blockNode{dir: dir, name: filepath.Base(dir), majmin: readAttr(filepath.Join(dir, "dev"))}
+	f, err := os.Open(filepath.Join(dir, "uevent"))
+	if err == nil {
+		sc := bufio.NewScanner(io.LimitReader(f, 64<<10))
+		for sc.Scan() {
+			if n, ok := strings.CutPrefix(sc.Text(), "DEVNAME="); ok && filepath.IsLocal(n) {
+				b.node = filepath.Join(e.cfg.Dev, n)
+				b.name = filepath.Base(n)
+			}
+		}
+		f.Close()
+	}
+	return b
+}
+
+// ReadOnly sets BLKROSET on the disk and each of its partitions, before anyone mounts
+// them. Partitions that appear later need their own call (the daemon makes it on their
+// add event).
+func (e *Enforcer) ReadOnly(t Target) error {
+	ns, err := e.nodes(t)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, n := range ns {
+		if n.node == "" {
+			continue
+		}
+		if err := e.ops.SetReadOnly(n.node); err != nil {
+			errs = append(errs, fmt.Errorf("read-only %s: %w", n.node, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// unmountAll lazily unmounts every mount whose source is one of ns.
+func (e *Enforcer) unmountAll(ns []blockNode) error {
+	devs := map[string]bool{}
+	for _, n := range ns {
+		if n.majmin != "" {
+			devs[n.majmin] = true
+		}
+	}
+	f, err := os.Open(e.cfg.Mountinfo)
+	if err != nil {
+		return fmt.Errorf("read mounts: %w", err)
+	}
+	defer f.Close()
+	var targets []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) >= 5 && devs[fields[2]] {
+			targets = append(targets, unescapeMount(fields[4]))
+		}
+	}
+	var errs []error
+	// innermost first
+	for i := len(targets) - 1; i >= 0; i-- {
+		if err := e.ops.Unmount(targets[i]); err != nil {
+			errs = append(errs, fmt.Errorf("unmount %s: %w", targets[i], err))
+			continue
+		}
+		e.log.Warn("unmounted a blocked medium", "mountpoint", targets[i])
+	}
+	return errors.Join(errs...)
+}
+
+// unescapeMount undoes mountinfo's octal escapes (\040 for space …).
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) && isOctal(s[i+1]) && isOctal(s[i+2]) && isOctal(s[i+3]) {
+			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
+			i += 3
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isOctal(c byte) bool { return c >= '0' && c <= '7' }
+
+// Detach makes a block device unusable: read-only, unmounted, then removed from the
+// system (SCSI device/delete, or the MMC card unbound from its driver). Every step is
+// tried even when an earlier one failed; the errors are joined.
+func (e *Enforcer) Detach(t Target) error {
+	ns, err := e.nodes(t)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, n := range ns {
+		if n.node != "" {
+			if err := e.ops.SetReadOnly(n.node); err != nil {
+				errs = append(errs, fmt.Errorf("read-only %s: %w", n.node, err))
+			}
+		}
+	}
+	if err := e.unmountAll(ns); err != nil {
+		errs = append(errs, err)
+	}
+	e.forget(ns)
+	if err := e.remove(ns[0].dir); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// remove deletes the SCSI device behind the disk, or unbinds the MMC card.
+func (e *Enforcer) remove(diskDir string) error {
+	root, _ := filepath.EvalSymlinks(e.cfg.Sys)
+	if del := filepath.Join(diskDir, "device", "delete"); exists(del) {
+		return writeAttr(del, "1")
+	}
+	for dir := filepath.Dir(diskDir); strings.HasPrefix(dir, root+"/devices/"); dir = filepath.Dir(dir) {
+		if exists(filepath.Join(dir, "cid")) && exists(filepath.Join(dir, "driver", "unbind")) {
+			return writeAttr(filepath.Join(dir, "driver", "unbind"), filepath.Base(dir))
+		}
+	}
+	return fmt.Errorf("detach %s: neither a SCSI device nor an MMC card", filepath.Base(diskDir))
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// Eject makes an optical drive read-only, unmounts the disc and ejects it.
+func (e *Enforcer) Eject(t Target) error {
+	ns, err := e.nodes(t)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	node := ns[0].node
+	if node == "" {
+		return fmt.Errorf("eject %s: no device node", t.SysPath)
+	}
+	if err := e.ops.SetReadOnly(node); err != nil {
+		errs = append(errs, fmt.Errorf("read-only %s: %w", node, err))
+	}
+	if err := e.unmountAll(ns); err != nil {
+		errs = append(errs, err)
+	}
+	e.forget(ns)
+	if err := e.ops.Eject(node); err != nil {
+		errs = append(errs, fmt.Errorf("eject %s: %w", node, err))
+	}
+	return errors.Join(errs...)
+}
+
+// Release writes the allow markers of the disk and its partitions and asks udev to
+// apply its rules again ("change"), so desktop automounters may now show it.
+func (e *Enforcer) Release(t Target) error {
+	ns, err := e.nodes(t)
+	if err != nil {
+		return err
+	}
+	if e.cfg.RunDir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(e.cfg.RunDir, 0o755); err != nil {
+		return err
+	}
+	var errs []error
+	for _, n := range ns {
+		if err := os.WriteFile(filepath.Join(e.cfg.RunDir, n.name), []byte(n.majmin+"\n"), 0o644); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := writeAttr(filepath.Join(n.dir, "uevent"), "change"); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Forget removes the allow marker of a kernel name (on remove, or when blocking).
+func (e *Enforcer) Forget(name string) {
+	if e.cfg.RunDir == "" || !filepath.IsLocal(name) || strings.Contains(name, "/") {
+		return
+	}
+	_ = os.Remove(filepath.Join(e.cfg.RunDir, name))
+}
+
+func (e *Enforcer) forget(ns []blockNode) {
+	for _, n := range ns {
+		e.Forget(n.name)
+	}
+}
+
+// ClearMarkers removes every allow marker (at start: nothing is allowed yet).
+func (e *Enforcer) ClearMarkers() error {
+	if e.cfg.RunDir == "" {
+		return nil
+	}
+	ents, err := os.ReadDir(e.cfg.RunDir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	for _, ent := range ents {
+		_ = os.Remove(filepath.Join(e.cfg.RunDir, ent.Name()))
+	}
+	return err
+}

@@ -1,0 +1,12 @@
+//go:build !linux
+
+package enforce
+
+import "errors"
+
+var errNotLinux = errors.New("block device control needs Linux")
+
+func linuxOps() Ops {
+	fail := func(string) error { return errNotLinux }
+	return Ops{SetReadOnly: fail, Eject: fail, Unmount: fail}
+}
