@@ -26,7 +26,7 @@ Environment:
   MEDIAGATE_E2E_MIRROR  Debian archive URI (default: from this machine's apt sources)
 
 Needs root (apt-get, mmdebstrap) the first time; about 75 s to build the image on 2 cores,
-then about 30 s per run with a cached image.
+then 30-70 s per run with a cached image (docs/testing.md).
 EOF
 }
 

@@ -7,7 +7,7 @@
 //
 //	g := vm.Guest()
 //	stick := vm.PlugStick(t, "MEDIA0001", testbed.Files{"hello.txt": []byte("hi\n")})
-//	g.WaitFor(t, 20*time.Second, testbed.UdevBySerial("MEDIA0001"))
+//	g.WaitFor(t, 20*time.Second, testbed.USBDeviceBySerial("MEDIA0001"))
 //	out := g.MustRun(t, "lsblk -o NAME,SERIAL")
 //	vm.Unplug(t, stick.ID)
 //
