@@ -2,6 +2,8 @@ package identity
 
 import (
 	"bytes"
+	"encoding/binary"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,22 +77,59 @@ func FuzzParseDescriptors(f *testing.F) {
 	})
 }
 
+// sectorImage is a sparse disc image for fuzzing: sectors 16… hold data, the last
+// data sector also appears as the UDF anchor (sector 256), everything else is zero.
+type sectorImage []byte
+
+func (s sectorImage) ReadAt(p []byte, off int64) (int, error) {
+	for i := range p {
+		p[i] = 0
+	}
+	n := int64(len(s)) / sectorSize
+	sec := off / sectorSize
+	var src []byte
+	switch {
+	case sec >= 16 && sec < 16+n:
+		src = s[(off - 16*sectorSize):]
+	case sec == 256 && n > 0:
+		src = s[(n-1)*sectorSize+off%sectorSize:]
+	case sec > 256+4:
+		return 0, io.EOF
+	}
+	copy(p, src)
+	return len(p), nil
+}
+
+// udfFuzzSeed lays out BEA01, NSR02, TEA01, a PVD at sector 19, a terminator at 20
+// and the anchor (pointing at 19) as the last sector.
+func udfFuzzSeed() []byte {
+	img := make([]byte, 6*sectorSize)
+	for i, id := range []string{"BEA01", "NSR02", "TEA01"} {
+		copy(img[i*sectorSize+1:], id)
+		img[i*sectorSize+6] = 1
+	}
+	pvd := img[3*sectorSize:]
+	pvd[24] = 8
+	copy(pvd[25:], "SEED")
+	pvd[55] = 5
+	udfTag(pvd, 1, 19)
+	udfTag(img[4*sectorSize:], 8, 20)
+	anchor := img[5*sectorSize:]
+	binary.LittleEndian.PutUint32(anchor[16:], 4*sectorSize)
+	binary.LittleEndian.PutUint32(anchor[20:], 19)
+	udfTag(anchor, 2, 256)
+	return img
+}
+
 func FuzzDiscSignature(f *testing.F) {
-	f.Add(buildISO("SEED", 20), int64(-1))
-	f.Add(buildUDF("SEED")[:40*sectorSize], int64(-1))
+	f.Add(buildISO("SEED", 18)[16*sectorSize:], int64(-1))
+	f.Add(udfFuzzSeed(), int64(-1))
 	f.Add([]byte{}, int64(0))
-	f.Fuzz(func(t *testing.T, prefix []byte, size int64) {
-		// The fuzzer mutates the first sectors; place them where descriptors live
-		// (sector 16 onward) and, for UDF, mirror them at the anchor.
-		img := make([]byte, 16*sectorSize, 300*sectorSize)
-		img = append(img, prefix...)
-		if len(prefix) > sectorSize {
-			for len(img) < 256*sectorSize {
-				img = append(img, 0)
-			}
-			img = append(img, prefix[:sectorSize]...)
+	f.Fuzz(func(t *testing.T, sectors []byte, size int64) {
+		if len(sectors) > 8*sectorSize {
+			return
 		}
-		d, err := DiscSignature(bytes.NewReader(img), size)
+		d, err := DiscSignature(sectorImage(sectors), size)
 		if err == nil && d.Key() != "" && !strings.HasPrefix(d.Key(), "disc:") {
 			t.Fatalf("bad key %q", d.Key())
 		}
@@ -103,6 +142,16 @@ func FuzzDiscSignature(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestFuzzSeedsParse keeps the disc fuzz seeds meaningful.
+func TestFuzzSeedsParse(t *testing.T) {
+	if d, err := DiscSignature(sectorImage(udfFuzzSeed()), -1); err != nil || d.Format != DiscUDF {
+		t.Errorf("udf seed: %+v %v", d, err)
+	}
+	if d, err := DiscSignature(sectorImage(buildISO("SEED", 18)[16*sectorSize:]), -1); err != nil || d.Format != DiscISO9660 {
+		t.Errorf("iso seed: %+v %v", d, err)
+	}
 }
 
 func FuzzEscapeComponent(f *testing.F) {

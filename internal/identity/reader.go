@@ -254,6 +254,7 @@ func readDisc(d *Device) {
 	}
 	if disc, ok := DiscFromProperties(props); ok {
 		d.Disc = &disc
+		d.Quality = weak(string(disc.Format) + " disc: no content to identify it by")
 		return
 	}
 	if d.DevNode == "" {
