@@ -74,7 +74,7 @@ unless --number gives one that was never used.`,
 	f.StringVar(&o.Model, "model", "", "disk model, for disks without WWN")
 	f.StringVar(&o.Key, "key", "", "identity key as shown by 'mediagate devices'")
 	f.Int64Var(&o.Capacity, "capacity", 0, "capacity in bytes (extra identity)")
-	f.StringVar(&o.DescriptorHash, "descriptor-hash", "", "SHA-256 of the USB descriptors (extra identity)")
+	f.StringVar(&o.DescriptorHash, "descriptor-hash", "", "descriptor hash as 'mediagate devices --json' shows it (extra identity)")
 	f.StringVar(&o.Level, "level", "", "classification level of what it stores (required)")
 	f.StringVar(&o.Custodian, "custodian", "", "handle of the responsible person (required)")
 	f.StringVar(&o.Department, "department", "", "department (default: the custodian's)")

@@ -132,7 +132,7 @@ type Identity struct {
 	ProductID      string `json:"product_id,omitempty"`
 	WWN            string `json:"wwn,omitempty"`
 	Capacity       int64  `json:"capacity,omitempty"`        // bytes; 0 if unknown
-	DescriptorHash string `json:"descriptor_hash,omitempty"` // hex SHA-256 of raw USB descriptors
+	DescriptorHash string `json:"descriptor_hash,omitempty"` // hex SHA-256 of the speed-independent USB descriptor fields (identity.CanonicalHash)
 	// InterfaceClasses is the sorted set of USB interface classes the device presents.
 	InterfaceClasses []int `json:"interface_classes,omitempty"`
 }
