@@ -129,18 +129,10 @@ func parseTime(s string, endOfDay bool) (time.Time, error) {
 	return time.Time{}, usageError{lerr("err.bad-date", s)}
 }
 
+// humanBytes is a size with the exact byte count, for detail views.
 func humanBytes(n int64) string {
-	if n <= 0 {
-		return ""
+	if n < 1000 {
+		return humanSize(n)
 	}
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %cB (%d bytes)", float64(n)/float64(div), "kMGTPE"[exp], n)
+	return fmt.Sprintf("%s (%d bytes)", humanSize(n), n)
 }
