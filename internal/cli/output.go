@@ -131,6 +131,9 @@ func parseTime(s string, endOfDay bool) (time.Time, error) {
 
 // humanBytes is a size with the exact byte count, for detail views.
 func humanBytes(n int64) string {
+	if n <= 0 {
+		return ""
+	}
 	if n < 1000 {
 		return humanSize(n)
 	}
