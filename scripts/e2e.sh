@@ -95,6 +95,14 @@ else
 fi
 flock -u 9
 
+# One guest at a time on this machine: two TCG guests on 2 cores slow each other past
+# the scenarios' timeouts. The lock is released when this script exits.
+exec 8>"$cache/vm.lock"
+if ! flock -n 8; then
+	say "waiting for another end-to-end run on this machine to finish"
+	flock 8
+fi
+
 # --- 3. work dir, clean-up on every exit ---------------------------------------------------
 work=$(mktemp -d /tmp/mge2e.XXXXXX) # short: unix socket paths are limited
 cleanup() {
