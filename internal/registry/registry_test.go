@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -398,5 +399,16 @@ func TestTamperDetected(t *testing.T) {
 	seed(t, s, "a")
 	if _, err := s.db.Exec(`UPDATE events SET kind = 'x' WHERE seq = 1`); err == nil {
 		t.Error("the append-only trigger did not stop an update")
+	}
+}
+
+func TestNewRegistryIsNotWorldReadable(t *testing.T) {
+	s, _ := open(t)
+	st, err := os.Stat(s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm()&0o007 != 0 {
+		t.Errorf("registry mode %v is open to everyone", st.Mode().Perm())
 	}
 }
