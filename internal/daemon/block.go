@@ -1,0 +1,283 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"mediagate/internal/enforce"
+	"mediagate/internal/identity"
+	"mediagate/internal/media"
+	"mediagate/internal/policy"
+	"mediagate/internal/udev"
+)
+
+// virtualBlock names block devices that are no media: loop, RAM, device-mapper, md,
+// zram, nbd.
+func virtualBlock(name string) bool {
+	for _, p := range []string{"loop", "ram", "zram", "dm-", "md", "nbd", "zd"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *Daemon) handleBlock(ctx context.Context, ev udev.Event) {
+	name := filepath.Base(ev.DevPath)
+	if virtualBlock(name) {
+		return
+	}
+	if ev.Action == udev.ActionRemove {
+		d.cfg.Enforcer.Forget(name)
+		d.drop(ev.DevPath)
+		return
+	}
+	disk := ev.DevPath
+	if ev.DevType == "partition" {
+		disk = filepath.Dir(ev.DevPath)
+	}
+	r := d.standing(disk)
+	switch {
+	case r == nil:
+		d.decideBlock(ctx, disk)
+	case ev.DevType == "partition" && ev.Action == udev.ActionAdd:
+		// A partition that appeared after its disk was decided gets the disk's decision.
+		d.applyBlock(ctx, r, true)
+	case ev.Action == udev.ActionAdd:
+		d.decideBlock(ctx, disk)
+	case r.Stage == "disc":
+		// Optical drives report a disc change as "change": decide again if the disc is
+		// a different one (our own Release and Eject also cause change events).
+		dev, err := d.cfg.Read(disk)
+		if err != nil || dev.NoMedium || dev.Identity.Key != r.Identity.Key {
+			d.decideBlock(ctx, disk)
+		}
+	default:
+		d.applyBlock(ctx, r, false)
+	}
+}
+
+func target(dev identity.Device) enforce.Target {
+	return enforce.Target{SysPath: dev.SysPath, DevNode: dev.DevNode}
+}
+
+// decideBlock decides a whole block device and carries the decision out.
+func (d *Daemon) decideBlock(ctx context.Context, disk string) {
+	dev, err := d.cfg.Read(disk)
+	if errors.Is(err, identity.ErrNotFound) {
+		d.drop(disk)
+		return
+	}
+	if err != nil {
+		d.problem("read block device %s: %v", disk, err)
+		return
+	}
+	if dev.NoMedium {
+		d.drop(disk)
+		d.cfg.Enforcer.Forget(filepath.Base(disk))
+		return
+	}
+	optical := dev.Disc != nil || dev.Identity.Kind == media.KindOpticalDisc
+	host, hostp := d.hostProfile(ctx)
+	r := &Record{Time: d.cfg.Now(), Stage: "block-device", DevPath: disk, Name: dev.Name, Label: dev.Label, Identity: dev.Identity}
+	if optical {
+		r.Stage = "disc"
+	}
+	pd := policy.Device{Identity: dev.Identity, Storage: true, Optical: optical, Block: !optical}
+	in := policy.Input{Host: hostp, Now: d.cfg.Now()}
+
+	if dev.USB != nil {
+		parent := d.standing(dev.USB.SysPath)
+		if parent == nil {
+			parent = d.decideUSB(ctx, dev.USB.SysPath)
+		}
+		if parent == nil {
+			return
+		}
+		if parent.Effective == policy.Block {
+			// The block device should not exist: make sure the USB device is off.
+			if _, err := d.cfg.Enforcer.AuthorizeUSB(parent.DevPath, false); err != nil {
+				d.problem("deauthorize %s: %v", parent.DevPath, err)
+			}
+			return
+		}
+		r.Parent = parent.DevPath
+		if parent.Decision.Reason == ReasonContainer {
+			r.Parent = "" // the container stays; only the medium in it is blocked
+		}
+		pd.USB, pd.Block = true, false
+		pd.VendorID, pd.ProductID = dev.USB.VendorID, dev.USB.ProductID
+		pd.Classes = dev.Identity.InterfaceClasses
+		in.Device = pd
+		if parent.Decision.Reason != ReasonContainer || optical {
+			// A registered USB medium is checked again now that capacity and kind are
+			// known; a disc in a container drive is decided by its content. A card in a
+			// reader (or a stick posing as one) has only the container's identity and
+			// stays unregistered.
+			d.lookup(ctx, &in, r)
+		}
+		r.Decision = policy.Decide(in)
+		r.Effective = r.Decision.Effective()
+		if r.Effective == policy.Block && parent.Decision.Reason != ReasonContainer {
+			// The medium is not what was registered (or its record changed): take the
+			// whole USB device away and let that decision stand.
+			changed, err := d.cfg.Enforcer.AuthorizeUSB(parent.DevPath, false)
+			if err != nil {
+				r.Error = joinErr(r.Error, err)
+			} else if changed {
+				r.Actions = append(r.Actions, "deauthorized "+parent.Name)
+			}
+			blocked := *r
+			blocked.Stage, blocked.DevPath, blocked.Name = "usb-device", parent.DevPath, parent.Name
+			d.mu.Lock()
+			d.present[parent.DevPath] = &blocked
+			d.mu.Unlock()
+			d.finish(ctx, r)
+			return
+		}
+	} else {
+		if dev.Internal && !optical && len(host.Baseline) == 0 {
+			// No baseline recorded: fixed disks count as baseline, so the system disk
+			// is never detached. See the package documentation.
+			pd.InBaseline = true
+		}
+		in.Device = pd
+		if !pd.InBaseline {
+			d.lookup(ctx, &in, r)
+		}
+		r.Decision = policy.Decide(in)
+		r.Effective = r.Decision.Effective()
+	}
+	d.carryOut(ctx, r, dev)
+	d.finish(ctx, r)
+}
+
+// carryOut enforces a block-device decision: detach or eject what is blocked; make
+// read-only what is allowed read-only, then let the automounter see it.
+func (d *Daemon) carryOut(ctx context.Context, r *Record, dev identity.Device) {
+	t := target(dev)
+	block := func() {
+		if r.Stage == "disc" {
+			if err := d.cfg.Enforcer.Eject(t); err != nil {
+				r.Error = joinErr(r.Error, err)
+			}
+			r.Actions = append(r.Actions, "ejected")
+			return
+		}
+		if err := d.cfg.Enforcer.Detach(t); err != nil {
+			r.Error = joinErr(r.Error, err)
+		}
+		r.Actions = append(r.Actions, "detached")
+	}
+	switch r.Effective {
+	case policy.Block:
+		block()
+	case policy.AllowReadOnly:
+		if err := d.cfg.Enforcer.ReadOnly(t); err != nil {
+			// Read-only could not be guaranteed: fail closed.
+			r.Error = joinErr(r.Error, err)
+			r.Effective = policy.Block
+			block()
+			return
+		}
+		r.Actions = append(r.Actions, "read-only")
+		if err := d.cfg.Enforcer.Release(t); err != nil {
+			r.Error = joinErr(r.Error, err)
+		}
+	default:
+		if r.Decision.Reason == policy.ReasonBaseline || r.Decision.Reason == policy.ReasonNotMedia {
+			return
+		}
+		if err := d.cfg.Enforcer.Release(t); err != nil {
+			r.Error = joinErr(r.Error, err)
+		}
+	}
+}
+
+// applyBlock re-applies a standing block-device decision (new partition, change event).
+func (d *Daemon) applyBlock(ctx context.Context, r *Record, newPartition bool) {
+	t := enforce.Target{SysPath: r.DevPath}
+	var err error
+	switch r.Effective {
+	case policy.AllowReadOnly:
+		err = d.cfg.Enforcer.ReadOnly(t)
+		if err == nil && newPartition {
+			err = d.cfg.Enforcer.Release(t)
+		}
+	case policy.Block:
+		if r.Parent != "" {
+			_, err = d.cfg.Enforcer.AuthorizeUSB(r.Parent, false)
+		} else if newPartition {
+			if r.Stage == "disc" {
+				err = d.cfg.Enforcer.Eject(t)
+			} else {
+				err = d.cfg.Enforcer.Detach(t)
+			}
+		}
+	default:
+		if newPartition && r.Decision.Reason != policy.ReasonBaseline && r.Decision.Reason != policy.ReasonNotMedia {
+			err = d.cfg.Enforcer.Release(t)
+		}
+	}
+	if err != nil {
+		d.log.Warn("re-apply block decision", "name", r.Name, "err", err)
+	}
+}
+
+// rescan looks at every present device again (after an event queue overflow, or on
+// request): USB devices first, then block devices; decisions of devices that are gone
+// are dropped.
+func (d *Daemon) rescan(ctx context.Context) {
+	root, err := filepath.EvalSymlinks(d.cfg.Sys)
+	if err != nil {
+		d.problem("rescan: %v", err)
+		return
+	}
+	seen := map[string]bool{}
+	list := func(dir string, usb bool) []string {
+		ents, _ := os.ReadDir(filepath.Join(root, dir))
+		var out []string
+		for _, e := range ents {
+			n := e.Name()
+			if usb && (strings.Contains(n, ":") || strings.HasPrefix(n, "usb")) {
+				continue
+			}
+			abs, err := filepath.EvalSymlinks(filepath.Join(root, dir, n))
+			if err != nil || !strings.HasPrefix(abs, root+"/devices/") {
+				continue
+			}
+			out = append(out, strings.TrimPrefix(abs, root))
+		}
+		slices.Sort(out)
+		return out
+	}
+	for _, p := range list("bus/usb/devices", true) {
+		seen[p] = true
+		d.handleUSB(ctx, udev.Event{Action: udev.ActionAdd, DevPath: p, Subsystem: "usb", DevType: "usb_device", Enumerated: true})
+	}
+	for _, p := range list("class/block", false) {
+		if _, err := os.Stat(filepath.Join(root, p, "partition")); err == nil {
+			continue
+		}
+		seen[p] = true
+		d.handleBlock(ctx, udev.Event{Action: udev.ActionAdd, DevPath: p, Subsystem: "block", DevType: "disk", Enumerated: true})
+	}
+	d.mu.Lock()
+	for p := range d.present {
+		if !seen[p] {
+			delete(d.present, p)
+		}
+	}
+	d.mu.Unlock()
+}
+
+// Rescan re-decides every present device (control socket).
+func (d *Daemon) Rescan(ctx context.Context) {
+	d.work.Lock()
+	defer d.work.Unlock()
+	d.rescan(ctx)
+}

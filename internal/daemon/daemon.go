@@ -1,0 +1,506 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"mediagate/internal/audit"
+	"mediagate/internal/enforce"
+	"mediagate/internal/identity"
+	"mediagate/internal/media"
+	"mediagate/internal/policy"
+	"mediagate/internal/registry"
+	"mediagate/internal/udev"
+)
+
+// Store is what the daemon needs from the registry.
+type Store interface {
+	Host(ctx context.Context) (media.Host, error)
+	MediumByIdentity(ctx context.Context, key string) (media.Medium, error)
+	Person(ctx context.Context, handle string) (media.Person, error)
+	RecordEvent(ctx context.Context, kind, medium string, details any) (*audit.Event, error)
+}
+
+// Enforcer carries out decisions; *enforce.Enforcer and *enforce.Recorder are two.
+type Enforcer interface {
+	LockUSBDefault() ([]string, error)
+	AuthorizeUSB(devpath string, on bool) (changed bool, err error)
+	ReadOnly(t enforce.Target) error
+	Detach(t enforce.Target) error
+	Eject(t enforce.Target) error
+	Release(t enforce.Target) error
+	Forget(name string)
+	ClearMarkers() error
+}
+
+// ReasonContainer is the daemon's own reason for authorizing an unregistered USB card
+// reader or optical drive listed by VID:PID in the host profile; see the package
+// documentation.
+const ReasonContainer policy.Reason = "storage-container"
+
+// Config wires a Daemon.
+type Config struct {
+	Source   udev.Source
+	Store    Store
+	Enforcer Enforcer
+	// Read reads one device (identity.ReadDevice with the system's roots).
+	Read func(devpath string) (identity.Device, error)
+	// Sys is the sysfs root, for rescans.
+	Sys string
+	Now func() time.Time
+	Log *slog.Logger
+	// Recent is how many decisions Status keeps (default 100).
+	Recent int
+	// NoAudit skips the audit rows (benchmarks of the loop alone).
+	NoAudit bool
+	// Notify, when set, is told about every block (desktop notification).
+	Notify func(Record)
+}
+
+// Record is one decision as the daemon took and carried it out.
+type Record struct {
+	Time      time.Time       `json:"time"`
+	Stage     string          `json:"stage"` // usb-device, block-device, disc
+	DevPath   string          `json:"devpath"`
+	Name      string          `json:"name"`
+	Label     string          `json:"label,omitempty"`
+	Parent    string          `json:"parent,omitempty"` // devpath of the USB device a block device sits behind
+	Identity  media.Identity  `json:"identity"`
+	Decision  policy.Decision `json:"decision"`
+	Effective policy.Verdict  `json:"effective"`
+	Actions   []string        `json:"actions,omitempty"`
+	Error     string          `json:"error,omitempty"`
+	Message   [2]string       `json:"message"` // English, Chinese
+}
+
+// Counts are totals since start.
+type Counts struct {
+	Events    int64 `json:"events"`
+	Decisions int64 `json:"decisions"`
+	Allowed   int64 `json:"allowed"`
+	Blocked   int64 `json:"blocked"`
+	Errors    int64 `json:"errors"`
+}
+
+// Status is what `mediagate status` shows.
+type Status struct {
+	State      string    `json:"state"` // starting, running, stopped
+	Started    time.Time `json:"started"`
+	Source     string    `json:"source,omitempty"`
+	Host       string    `json:"host,omitempty"`
+	HostLevel  string    `json:"host_level,omitempty"`
+	Mode       string    `json:"mode,omitempty"`
+	LockedHubs []string  `json:"locked_hubs,omitempty"`
+	Counts     Counts    `json:"counts"`
+	Present    []Record  `json:"present"`
+	Recent     []Record  `json:"recent"`
+	Problems   []string  `json:"problems,omitempty"`
+}
+
+// Daemon is the event loop and its state.
+type Daemon struct {
+	cfg Config
+	log *slog.Logger
+
+	work sync.Mutex // one event (or rescan) at a time
+
+	mu      sync.Mutex // guards the fields below
+	state   string
+	started time.Time
+	source  string
+	present map[string]*Record // by devpath: the decision standing for each device
+	recent  []Record
+	counts  Counts
+	hubs    []string
+	mode    media.Mode
+	host    media.Host
+	probs   []string
+}
+
+// New returns a Daemon; call Run.
+func New(cfg Config) *Daemon {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Recent <= 0 {
+		cfg.Recent = 100
+	}
+	return &Daemon{cfg: cfg, log: cfg.Log.With("component", "daemon"), state: "starting", present: map[string]*Record{}}
+}
+
+// SetSourceName records which event source is in use, for Status.
+func (d *Daemon) SetSourceName(n string) {
+	d.mu.Lock()
+	d.source = n
+	d.mu.Unlock()
+}
+
+// Start locks the root hubs (unless the host is in audit mode) and clears stale
+// automounter markers. Run calls it; it is separate so the caller can report
+// readiness after it.
+func (d *Daemon) Start(ctx context.Context) error {
+	d.mu.Lock()
+	d.started = d.cfg.Now()
+	d.mu.Unlock()
+	host, hostErr := d.cfg.Store.Host(ctx)
+	mode := media.ModeEnforce
+	if hostErr == nil && host.Mode == media.ModeAudit {
+		mode = media.ModeAudit
+	}
+	if err := d.cfg.Enforcer.ClearMarkers(); err != nil {
+		d.problem("clear automounter markers: %v", err)
+	}
+	var hubs []string
+	if mode == media.ModeEnforce {
+		var err error
+		hubs, err = d.cfg.Enforcer.LockUSBDefault()
+		if err != nil {
+			d.problem("lock USB root hubs: %v", err)
+		}
+	}
+	d.mu.Lock()
+	d.mode, d.hubs, d.state = mode, hubs, "running"
+	if hostErr == nil {
+		d.host = host
+	}
+	d.mu.Unlock()
+	d.log.Info("mediagate daemon started", "mode", mode, "host", host.Number, "level", host.Level, "locked_hubs", hubs)
+	if !d.cfg.NoAudit {
+		d.cfg.Store.RecordEvent(ctx, "daemon.start", "", map[string]any{"mode": mode, "locked_hubs": hubs, "pid": os.Getpid()})
+	}
+	return nil
+}
+
+func (d *Daemon) problem(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	d.log.Error(msg)
+	d.mu.Lock()
+	d.probs = append(d.probs, msg)
+	if len(d.probs) > 20 {
+		d.probs = d.probs[len(d.probs)-20:]
+	}
+	d.mu.Unlock()
+}
+
+// Run processes events until ctx ends (a clean stop, nil) or the source fails.
+func (d *Daemon) Run(ctx context.Context) error {
+	defer func() {
+		d.mu.Lock()
+		d.state = "stopped"
+		d.mu.Unlock()
+	}()
+	for {
+		ev, err := d.cfg.Source.Receive(ctx)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, udev.ErrClosed) {
+				if !d.cfg.NoAudit {
+					d.cfg.Store.RecordEvent(context.WithoutCancel(ctx), "daemon.stop", "", map[string]any{"pid": os.Getpid()})
+				}
+				return nil
+			}
+			return fmt.Errorf("device events: %w", err)
+		}
+		d.Handle(ctx, ev)
+	}
+}
+
+// Handle processes one event. It is safe to call from several goroutines; events are
+// handled one at a time.
+func (d *Daemon) Handle(ctx context.Context, ev udev.Event) {
+	d.work.Lock()
+	defer d.work.Unlock()
+	d.mu.Lock()
+	d.counts.Events++
+	d.mu.Unlock()
+	switch {
+	case ev.Action == udev.ActionRescan:
+		d.rescan(ctx)
+	case ev.IsUSBDevice():
+		d.handleUSB(ctx, ev)
+	case ev.IsBlock():
+		d.handleBlock(ctx, ev)
+	}
+	// usb_interface and everything else: the decision on the usb_device stands.
+}
+
+func isRootHub(devpath string) bool { return strings.HasPrefix(filepath.Base(devpath), "usb") }
+
+func (d *Daemon) standing(devpath string) *Record {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.present[devpath]
+}
+
+func (d *Daemon) drop(devpath string) {
+	d.mu.Lock()
+	delete(d.present, devpath)
+	d.mu.Unlock()
+}
+
+func (d *Daemon) handleUSB(ctx context.Context, ev udev.Event) {
+	if isRootHub(ev.DevPath) {
+		return
+	}
+	if ev.Action == udev.ActionRemove {
+		d.drop(ev.DevPath)
+		return
+	}
+	if r := d.standing(ev.DevPath); r != nil {
+		if ev.Action != udev.ActionAdd {
+			d.reapplyUSB(r) // change/bind/unbind, often caused by our own write
+			return
+		}
+		// A repeated add (enumeration and queued event): the same device keeps its
+		// decision; a different one at the same port is decided afresh.
+		if dev, err := d.cfg.Read(ev.DevPath); err == nil && dev.Identity.Key == r.Identity.Key &&
+			dev.Identity.DescriptorHash == r.Identity.DescriptorHash {
+			d.reapplyUSB(r)
+			return
+		}
+	}
+	d.decideUSB(ctx, ev.DevPath)
+}
+
+// reapplyUSB writes the standing decision again if sysfs disagrees (someone wrote
+// authorized behind our back); normally it writes nothing.
+func (d *Daemon) reapplyUSB(r *Record) {
+	on := r.Effective != policy.Block
+	changed, err := d.cfg.Enforcer.AuthorizeUSB(r.DevPath, on)
+	if err != nil && !os.IsNotExist(errors.Unwrap(err)) && !errors.Is(err, os.ErrNotExist) {
+		d.log.Warn("re-apply decision", "devpath", r.DevPath, "err", err)
+	}
+	if changed {
+		d.log.Warn("authorized state changed behind mediagate; decision re-applied", "devpath", r.DevPath, "authorized", on)
+	}
+}
+
+// decideUSB decides a usb_device and carries the decision out.
+func (d *Daemon) decideUSB(ctx context.Context, devpath string) *Record {
+	dev, err := d.cfg.Read(devpath)
+	if errors.Is(err, identity.ErrNotFound) {
+		d.drop(devpath)
+		return nil
+	}
+	host, hostp := d.hostProfile(ctx)
+	r := &Record{Time: d.cfg.Now(), Stage: "usb-device", DevPath: devpath, Name: filepath.Base(devpath)}
+	if err != nil {
+		// Unreadable: fail closed, whatever the mode.
+		r.Decision = policy.Decision{Verdict: policy.Block, Reason: policy.ReasonPeripheralNotAllowed, Enforce: true,
+			Detail: "unreadable", HostNumber: host.Number, HostLevel: host.Level}
+		r.Error = err.Error()
+	} else {
+		r.Name, r.Label, r.Identity = dev.Name, dev.Label, dev.Identity
+		pd := usbPolicyDevice(dev)
+		in := policy.Input{Host: hostp, Device: pd, Now: d.cfg.Now()}
+		if pd.Storage || pd.Identity.Kind == media.KindUSBDisk || pd.Identity.Kind == media.KindSD {
+			d.lookup(ctx, &in, r)
+		}
+		r.Decision = policy.Decide(in)
+		if isContainer(hostp, in, pd) {
+			r.Decision.Verdict, r.Decision.Reason, r.Decision.Detail = policy.Allow, ReasonContainer, ""
+		}
+	}
+	r.Effective = r.Decision.Effective()
+	changed, err := d.cfg.Enforcer.AuthorizeUSB(devpath, r.Effective != policy.Block)
+	switch {
+	case err != nil:
+		r.Error = joinErr(r.Error, err)
+	case changed && r.Effective == policy.Block:
+		r.Actions = append(r.Actions, "deauthorized")
+	case changed:
+		r.Actions = append(r.Actions, "authorized")
+	}
+	d.finish(ctx, r)
+	return r
+}
+
+func usbPolicyDevice(dev identity.Device) policy.Device {
+	pd := policy.Device{Identity: dev.Identity, USB: true, Classes: dev.Identity.InterfaceClasses}
+	if dev.USB != nil {
+		pd.VendorID, pd.ProductID = dev.USB.VendorID, dev.USB.ProductID
+		pd.Storage = dev.HasFunction(identity.FuncStorage)
+		pd.MTP = dev.HasFunction(identity.FuncMTP)
+	}
+	return pd
+}
+
+// isContainer reports whether an unregistered USB storage device is a card reader or
+// optical drive the host profile allows by VID:PID (see the package documentation).
+func isContainer(host *media.Host, in policy.Input, pd policy.Device) bool {
+	if host == nil || in.Record != nil || host.Level == media.Unclassified {
+		return false
+	}
+	vid, pid := strings.ToLower(pd.VendorID), strings.ToLower(pd.ProductID)
+	if vid == "" || pid == "" {
+		return false
+	}
+	// Only mass storage (and hubs/HID) may hide in a container.
+	for _, c := range pd.Classes {
+		if c != policy.ClassMassStorage && c != policy.ClassHub {
+			return false
+		}
+	}
+	for _, e := range host.AllowDevices {
+		v, p, ok := strings.Cut(strings.ToLower(strings.TrimSpace(e)), ":")
+		if ok && strings.TrimPrefix(v, "0x") == vid && strings.TrimPrefix(p, "0x") == pid {
+			return true
+		}
+	}
+	return false
+}
+
+// hostProfile reads the host profile on every decision, so changes apply at once.
+// Any error gives nil: policy then blocks (host-not-initialised).
+func (d *Daemon) hostProfile(ctx context.Context) (media.Host, *media.Host) {
+	h, err := d.cfg.Store.Host(ctx)
+	if err != nil {
+		if !errors.Is(err, registry.ErrNoHost) {
+			d.log.Error("read host profile", "err", err)
+		}
+		return media.Host{}, nil
+	}
+	d.mu.Lock()
+	d.host = h
+	d.mu.Unlock()
+	return h, &h
+}
+
+// lookup finds the registration and its custodian. Errors other than "not found"
+// leave the record nil, so the device counts as unregistered: fail closed.
+func (d *Daemon) lookup(ctx context.Context, in *policy.Input, r *Record) {
+	key := in.Device.Identity.Key
+	if key == "" {
+		return
+	}
+	m, err := d.cfg.Store.MediumByIdentity(ctx, key)
+	if err != nil {
+		if !errors.Is(err, registry.ErrNotFound) {
+			r.Error = joinErr(r.Error, fmt.Errorf("registry lookup: %w", err))
+		}
+		return
+	}
+	in.Record = &m
+	if m.Custodian != "" {
+		p, err := d.cfg.Store.Person(ctx, m.Custodian)
+		if err == nil {
+			in.Custodian = &p
+		} else if !errors.Is(err, registry.ErrNotFound) {
+			r.Error = joinErr(r.Error, fmt.Errorf("custodian lookup: %w", err))
+		}
+	}
+}
+
+func joinErr(prev string, err error) string {
+	if prev == "" {
+		return err.Error()
+	}
+	return prev + "; " + err.Error()
+}
+
+// finish stores, counts, logs and audits a decision.
+func (d *Daemon) finish(ctx context.Context, r *Record) {
+	r.Message = [2]string{r.message("en"), r.message("zh")}
+	d.mu.Lock()
+	cp := *r
+	d.present[r.DevPath] = &cp
+	d.recent = append(d.recent, cp)
+	if len(d.recent) > d.cfg.Recent {
+		d.recent = slices.Delete(d.recent, 0, len(d.recent)-d.cfg.Recent)
+	}
+	d.counts.Decisions++
+	if r.Effective == policy.Block {
+		d.counts.Blocked++
+	} else {
+		d.counts.Allowed++
+	}
+	if r.Error != "" {
+		d.counts.Errors++
+	}
+	d.mu.Unlock()
+
+	lvl := slog.LevelInfo
+	if r.Effective == policy.Block || r.Error != "" {
+		lvl = slog.LevelWarn
+	}
+	d.log.Log(ctx, lvl, "decision", "stage", r.Stage, "name", r.Name, "key", r.Identity.Key, "verdict", r.Decision.Verdict,
+		"effective", r.Effective, "reason", r.Decision.Reason, "detail", r.Decision.Detail, "medium", r.Decision.Medium,
+		"actions", r.Actions, "err", r.Error)
+	if !d.cfg.NoAudit {
+		if _, err := d.cfg.Store.RecordEvent(ctx, "device.decision", r.Decision.Medium, r.details()); err != nil {
+			d.problem("audit row for %s: %v", r.Name, err)
+		}
+	}
+	if r.Effective == policy.Block && d.cfg.Notify != nil {
+		d.cfg.Notify(cp)
+	}
+}
+
+func (r *Record) message(lang string) string {
+	if r.Decision.Reason == ReasonContainer {
+		if lang == "zh" {
+			return "允许：本机配置允许的读卡器或光驱（容器），其中的介质将单独判定。"
+		}
+		return "Allowed: a card reader or optical drive this host allows by VID:PID (a container); each medium in it is decided on its own."
+	}
+	return r.Decision.Message(lang)
+}
+
+func (r *Record) details() map[string]any {
+	m := map[string]any{
+		"stage":      r.Stage,
+		"device":     map[string]any{"name": r.Name, "devpath": r.DevPath, "label": r.Label},
+		"identity":   r.Identity,
+		"verdict":    r.Decision.Verdict,
+		"effective":  r.Effective,
+		"reason":     r.Decision.Reason,
+		"enforce":    r.Decision.Enforce,
+		"host":       r.Decision.HostNumber,
+		"host_level": r.Decision.HostLevel.String(),
+	}
+	if r.Decision.Detail != "" {
+		m["detail"] = r.Decision.Detail
+	}
+	if r.Decision.Medium != "" {
+		m["medium_level"] = r.Decision.MediumLevel.String()
+		m["custodian"] = r.Decision.Custodian
+	}
+	if len(r.Decision.Classes) > 0 {
+		m["classes"] = r.Decision.Classes
+	}
+	if len(r.Actions) > 0 {
+		m["actions"] = r.Actions
+	}
+	if r.Error != "" {
+		m["error"] = r.Error
+	}
+	return m
+}
+
+// Status returns a snapshot.
+func (d *Daemon) Status() Status {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := Status{State: d.state, Started: d.started, Source: d.source, Mode: string(d.mode), Counts: d.counts,
+		LockedHubs: d.hubs, Host: d.host.Number, Problems: append([]string(nil), d.probs...)}
+	if d.host.Number != "" {
+		s.HostLevel = d.host.Level.String()
+	}
+	s.Present = make([]Record, 0, len(d.present))
+	for _, r := range d.present {
+		s.Present = append(s.Present, *r)
+	}
+	slices.SortFunc(s.Present, func(a, b Record) int { return strings.Compare(a.DevPath, b.DevPath) })
+	s.Recent = append([]Record{}, d.recent...)
+	return s
+}

@@ -1,0 +1,332 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"mediagate/internal/enforce"
+	"mediagate/internal/identity"
+	"mediagate/internal/media"
+	"mediagate/internal/policy"
+	"mediagate/internal/udev"
+)
+
+const (
+	hub     = "/devices/pci0000:00/0000:00:04.0/usb2"
+	stickP  = hub + "/2-1"
+	diskP   = stickP + "/2-1:1.0/host0/target0:0:0/0:0:0:0/block/sda"
+	kbdP    = hub + "/2-2"
+	netP    = hub + "/2-3"
+	readerP = hub + "/2-4"
+	rdiskP  = readerP + "/2-4:1.0/host1/target1:0:0/1:0:0:0/block/sdb"
+	srP     = readerP + "/2-4:1.0/host1/target1:0:0/1:0:0:0/block/sr0"
+	sataP   = "/devices/pci0000:00/0000:00:1f.2/ata1/host2/target2:0:0/2:0:0:0/block/sdc"
+	vdaP    = "/devices/pci0000:00/0000:00:03.0/virtio1/block/vda"
+)
+
+func stick(serial string, capacity int64) (identity.Device, identity.Device) {
+	key := identity.USBKey("46f4", "0001", serial)
+	usb := &identity.USBInfo{Port: "2-1", SysPath: stickP, VendorID: "46f4", ProductID: "0001",
+		Functions: []identity.Function{identity.FuncStorage}}
+	id := media.Identity{Kind: media.KindUSBDisk, Key: key, Serial: serial, VendorID: "46f4", ProductID: "0001",
+		DescriptorHash: "ab", InterfaceClasses: []int{8}}
+	u := identity.Device{Name: "2-1", Subsystem: "usb", SysPath: stickP, Bus: "usb", Identity: id, USB: usb}
+	bid := id
+	bid.Capacity = capacity
+	b := identity.Device{Name: "sda", Subsystem: "block", SysPath: diskP, DevNode: "/dev/sda", Bus: "usb", Identity: bid, USB: usb, Size: capacity, Removable: true}
+	return u, b
+}
+
+func peripheral(p, name string, classes []int, fn identity.Function) identity.Device {
+	return identity.Device{Name: name, Subsystem: "usb", SysPath: p, Bus: "usb",
+		Identity: media.Identity{Kind: media.KindOther, Key: identity.USBKey("0627", "0001", name), VendorID: "0627", ProductID: "0001", InterfaceClasses: classes},
+		USB:      &identity.USBInfo{Port: name, SysPath: p, VendorID: "0627", ProductID: "0001", Functions: []identity.Function{fn}}}
+}
+
+type bed struct {
+	t     *testing.T
+	store *memStore
+	rec   *enforce.Recorder
+	devs  *devices
+	d     *Daemon
+	ctx   context.Context
+}
+
+func newBed(t *testing.T, h *media.Host) *bed {
+	b := &bed{t: t, store: newMemStore(h), rec: enforce.NewRecorder(), devs: &devices{}, ctx: context.Background()}
+	b.d = New(Config{Store: b.store, Enforcer: b.rec, Read: b.devs.read, Sys: t.TempDir(),
+		Now: func() time.Time { return time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC) }})
+	if err := b.d.Start(b.ctx); err != nil {
+		t.Fatal(err)
+	}
+	b.rec.Reset()
+	return b
+}
+
+func secretHost() *media.Host {
+	return &media.Host{Number: "H-01", Level: media.Secret, Mode: media.ModeEnforce}
+}
+
+func (b *bed) register(serial string, level media.Level, status media.Status, access media.Access, capacity int64) {
+	key := identity.USBKey("46f4", "0001", serial)
+	b.store.media[key] = media.Medium{Number: "S-" + serial, Kind: media.KindUSBDisk, Level: level, Status: status, Access: access,
+		Custodian: "zhang", Identity: media.Identity{Kind: media.KindUSBDisk, Key: key, Serial: serial, Capacity: capacity}}
+}
+
+func (b *bed) ev(action, p, sub, typ string) {
+	b.d.Handle(b.ctx, udev.Event{Action: action, DevPath: p, Subsystem: sub, DevType: typ})
+}
+
+func (b *bed) plugStick(serial string, capacity int64) {
+	u, blk := stick(serial, capacity)
+	b.devs.set(u)
+	b.ev("add", stickP, "usb", "usb_device")
+	if on, _ := b.rec.USBAuthorized(stickP); on {
+		b.devs.set(blk)
+		b.ev("add", stickP+"/2-1:1.0", "usb", "usb_interface")
+		b.ev("add", diskP, "block", "disk")
+		b.ev("add", diskP+"/sda1", "block", "partition")
+	}
+	// what our own authorized write causes
+	b.ev("change", stickP, "usb", "usb_device")
+	b.ev("bind", stickP, "usb", "usb_device")
+}
+
+func (b *bed) lastReason() policy.Reason {
+	ds := b.store.decisions()
+	if len(ds) == 0 {
+		b.t.Fatal("no decision recorded")
+	}
+	return ds[len(ds)-1]["reason"].(policy.Reason)
+}
+
+func TestStartLocksRootHubs(t *testing.T) {
+	store := newMemStore(secretHost())
+	rec := enforce.NewRecorder()
+	d := New(Config{Store: store, Enforcer: rec, Read: (&devices{}).read})
+	d.Start(context.Background())
+	if ops := rec.Ops(); !slices.Contains(ops, "lock-usb-default ") {
+		t.Errorf("ops %q lack the root hub lock", ops)
+	}
+	audit := &media.Host{Number: "H-01", Level: media.Secret, Mode: media.ModeAudit}
+	rec = enforce.NewRecorder()
+	New(Config{Store: newMemStore(audit), Enforcer: rec, Read: (&devices{}).read}).Start(context.Background())
+	if ops := rec.Ops(); slices.Contains(ops, "lock-usb-default ") {
+		t.Errorf("audit mode locked the root hubs: %q", ops)
+	}
+}
+
+func TestUSBSticks(t *testing.T) {
+	tests := []struct {
+		name     string
+		register func(b *bed)
+		capacity int64
+		want     []string
+		reason   policy.Reason
+	}{
+		{"unregistered", func(b *bed) {}, 64 << 20, []string{"deauthorize " + stickP}, policy.ReasonUnregistered},
+		{"registered", func(b *bed) { b.register("S1", media.Confidential, media.StatusActive, media.AccessReadWrite, 0) },
+			64 << 20, []string{"authorize " + stickP, "release " + diskP, "release " + diskP}, policy.ReasonAllowed},
+		{"read-only", func(b *bed) { b.register("S1", media.Secret, media.StatusActive, media.AccessReadOnly, 0) },
+			64 << 20, []string{"authorize " + stickP, "read-only " + diskP, "release " + diskP, "read-only " + diskP, "release " + diskP}, policy.ReasonAllowedReadOnly},
+		{"level above host", func(b *bed) { b.register("S1", media.TopSecret, media.StatusActive, media.AccessReadWrite, 0) },
+			64 << 20, []string{"deauthorize " + stickP}, policy.ReasonLevelAboveHost},
+		{"lost", func(b *bed) { b.register("S1", media.Secret, media.StatusLost, media.AccessReadWrite, 0) },
+			64 << 20, []string{"deauthorize " + stickP}, policy.ReasonStatusLost},
+		{"in vault", func(b *bed) { b.register("S1", media.Secret, media.StatusInVault, media.AccessReadWrite, 0) },
+			64 << 20, []string{"deauthorize " + stickP}, policy.ReasonStatusInVault},
+		{"capacity differs once the block device exists", func(b *bed) {
+			b.register("S1", media.Secret, media.StatusActive, media.AccessReadWrite, 32<<20)
+		}, 64 << 20, []string{"authorize " + stickP, "deauthorize " + stickP}, policy.ReasonIdentityMismatch},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBed(t, secretHost())
+			tt.register(b)
+			b.plugStick("S1", tt.capacity)
+			if got := b.rec.Ops(); !slices.Equal(got, tt.want) {
+				t.Errorf("ops\n got %q\nwant %q", got, tt.want)
+			}
+			if r := b.lastReason(); r != tt.reason {
+				t.Errorf("reason %s, want %s", r, tt.reason)
+			}
+			// Our own writes cause change events: they must not undo the decision.
+			before := len(b.store.decisions())
+			b.ev("change", stickP, "usb", "usb_device")
+			b.ev("change", diskP, "block", "disk")
+			if n := len(b.store.decisions()); n != before {
+				t.Errorf("change events made %d new decisions", n-before)
+			}
+			wantOn := tt.reason == policy.ReasonAllowed || tt.reason == policy.ReasonAllowedReadOnly
+			if on, _ := b.rec.USBAuthorized(stickP); on != wantOn {
+				t.Errorf("authorized = %v at the end", on)
+			}
+		})
+	}
+}
+
+func TestAuthorizedBehindOurBackIsUndone(t *testing.T) {
+	b := newBed(t, secretHost())
+	b.plugStick("S9", 1<<20)
+	b.rec.SetAuthorized(stickP, true) // someone wrote 1
+	b.ev("change", stickP, "usb", "usb_device")
+	if on, _ := b.rec.USBAuthorized(stickP); on {
+		t.Error("an unregistered stick stayed authorized")
+	}
+}
+
+func TestReplugAtSamePortDecidesAgain(t *testing.T) {
+	b := newBed(t, secretHost())
+	b.register("S1", media.Secret, media.StatusActive, media.AccessReadWrite, 0)
+	b.plugStick("S1", 1<<20)
+	b.ev("remove", diskP, "block", "disk")
+	b.ev("remove", stickP, "usb", "usb_device")
+	b.rec.SetAuthorized(stickP, false)
+	b.plugStick("OTHER", 1<<20)
+	if on, _ := b.rec.USBAuthorized(stickP); on {
+		t.Error("a different stick at the same port inherited the allow")
+	}
+}
+
+func TestPeripherals(t *testing.T) {
+	b := newBed(t, secretHost())
+	b.devs.set(peripheral(kbdP, "2-2", []int{3}, identity.FuncKeyboard))
+	b.devs.set(peripheral(netP, "2-3", []int{2, 10}, identity.FuncNetwork))
+	b.ev("add", kbdP, "usb", "usb_device")
+	b.ev("add", netP, "usb", "usb_device")
+	if got, want := b.rec.Ops(), []string{"authorize " + kbdP, "deauthorize " + netP}; !slices.Equal(got, want) {
+		t.Errorf("ops %q, want %q", got, want)
+	}
+	b.ev("add", kbdP+"/2-2:1.0", "usb", "usb_interface") // interfaces never re-decide
+	if n := len(b.store.decisions()); n != 2 {
+		t.Errorf("%d decisions", n)
+	}
+}
+
+func TestAuditModeBlocksNothing(t *testing.T) {
+	h := secretHost()
+	h.Mode = media.ModeAudit
+	b := newBed(t, h)
+	b.plugStick("S1", 1<<20)
+	if on, _ := b.rec.USBAuthorized(stickP); !on {
+		t.Error("audit mode blocked a stick")
+	}
+	d := b.store.decisions()[0]
+	if d["verdict"] != policy.Block || d["effective"] != policy.Allow || d["enforce"] != false {
+		t.Errorf("audit row %v", d)
+	}
+}
+
+func TestNoHostProfileFailsClosed(t *testing.T) {
+	b := newBed(t, nil)
+	b.plugStick("S1", 1<<20)
+	if on, _ := b.rec.USBAuthorized(stickP); on {
+		t.Error("stick authorized without a host profile")
+	}
+	b.store.hostErr = errors.New("disk I/O error")
+	b.devs.set(peripheral(netP, "2-3", []int{2, 10}, identity.FuncNetwork))
+	b.ev("add", netP, "usb", "usb_device")
+	if on, _ := b.rec.USBAuthorized(netP); on {
+		t.Error("network card authorized while the registry fails")
+	}
+}
+
+func TestUnreadableDeviceBlocked(t *testing.T) {
+	h := secretHost()
+	h.Mode = media.ModeAudit
+	b := newBed(t, h)
+	b.d.cfg.Read = func(string) (identity.Device, error) { return identity.Device{}, errors.New("EIO") }
+	b.ev("add", stickP, "usb", "usb_device")
+	if got := b.rec.Ops(); !slices.Equal(got, []string{"deauthorize " + stickP}) {
+		t.Errorf("ops %q", got)
+	}
+}
+
+func TestContainerAndMediaInside(t *testing.T) {
+	h := secretHost()
+	h.AllowDevices = []string{"05e3:0751"}
+	b := newBed(t, h)
+	usb := &identity.USBInfo{Port: "2-4", SysPath: readerP, VendorID: "05e3", ProductID: "0751", Functions: []identity.Function{identity.FuncStorage}}
+	rid := media.Identity{Kind: media.KindSD, Key: identity.USBKey("05e3", "0751", "000000001"), VendorID: "05e3", ProductID: "0751", InterfaceClasses: []int{8}}
+	b.devs.set(identity.Device{Name: "2-4", Subsystem: "usb", SysPath: readerP, Bus: "usb", Identity: rid, USB: usb})
+	b.ev("add", readerP, "usb", "usb_device")
+	if on, _ := b.rec.USBAuthorized(readerP); !on {
+		t.Fatal("allowed card reader not authorized as a container")
+	}
+	card := rid
+	card.Capacity = 8 << 30
+	b.devs.set(identity.Device{Name: "sdb", Subsystem: "block", SysPath: rdiskP, DevNode: "/dev/sdb", Bus: "usb", Identity: card, USB: usb})
+	b.ev("add", rdiskP, "block", "disk")
+	if r := b.lastReason(); r != policy.ReasonUnregistered {
+		t.Errorf("card in a USB reader: %s", r)
+	}
+	if !slices.Contains(b.rec.Ops(), "detach "+rdiskP) {
+		t.Errorf("card not detached: %q", b.rec.Ops())
+	}
+	// A registered disc in the container drive works read-only; another is ejected.
+	disc := media.Identity{Kind: media.KindOpticalDisc, Key: "disc:iso9660:aa"}
+	b.store.media[disc.Key] = media.Medium{Number: "D-1", Kind: media.KindOpticalDisc, Level: media.Secret, Status: media.StatusActive, Custodian: "zhang", Identity: disc}
+	b.devs.set(identity.Device{Name: "sr0", Subsystem: "block", SysPath: srP, Bus: "usb", Identity: disc, USB: usb, Disc: &identity.Disc{}})
+	b.rec.Reset()
+	b.ev("add", srP, "block", "disk")
+	if got := b.rec.Ops(); !slices.Equal(got, []string{"read-only " + srP, "release " + srP}) {
+		t.Errorf("registered disc: %q", got)
+	}
+	other := media.Identity{Kind: media.KindOpticalDisc, Key: "disc:iso9660:bb"}
+	b.devs.set(identity.Device{Name: "sr0", Subsystem: "block", SysPath: srP, Bus: "usb", Identity: other, USB: usb, Disc: &identity.Disc{}})
+	b.rec.Reset()
+	b.ev("change", srP, "block", "disk")
+	if got := b.rec.Ops(); !slices.Equal(got, []string{"eject " + srP}) {
+		t.Errorf("unregistered disc: %q", got)
+	}
+}
+
+func TestNonUSBBlockDevices(t *testing.T) {
+	b := newBed(t, secretHost())
+	b.devs.set(identity.Device{Name: "vda", Subsystem: "block", SysPath: vdaP, Bus: "virtio", Internal: true,
+		Identity: media.Identity{Kind: media.KindDisk, Key: "disk:virtio:x"}})
+	b.devs.set(identity.Device{Name: "sdc", Subsystem: "block", SysPath: sataP, Bus: "ata", Removable: true,
+		Identity: media.Identity{Kind: media.KindDisk, Key: "wwn:0x5000c500a1b2c3d4", Capacity: 1 << 40}})
+	b.ev("add", vdaP, "block", "disk")
+	b.ev("add", sataP, "block", "disk")
+	b.ev("add", "/devices/virtual/block/loop0", "block", "disk")
+	if got, want := b.rec.Ops(), []string{"detach " + sataP}; !slices.Equal(got, want) {
+		t.Errorf("ops %q, want %q", got, want)
+	}
+	st := b.d.Status()
+	if st.Counts.Blocked != 1 || st.Counts.Allowed != 1 || len(st.Present) != 2 {
+		t.Errorf("status %+v", st.Counts)
+	}
+	for _, r := range st.Present {
+		if r.Message[0] == "" || r.Message[1] == "" || !strings.ContainsAny(r.Message[1], "允阻") {
+			t.Errorf("messages %q", r.Message)
+		}
+	}
+}
+
+func TestRunStopsCleanly(t *testing.T) {
+	b := newBed(t, secretHost())
+	src := udev.NewFake(0)
+	b.d.cfg.Source = src
+	u, _ := stick("S1", 1)
+	b.devs.set(u)
+	src.Push(udev.Event{Action: "add", DevPath: stickP, Subsystem: "usb", DevType: "usb_device"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- b.d.Run(ctx) }()
+	deadline := time.Now().Add(2 * time.Second)
+	for b.d.Status().Counts.Decisions == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if b.d.Status().State != "stopped" {
+		t.Errorf("state %s", b.d.Status().State)
+	}
+}

@@ -1,0 +1,120 @@
+package daemon
+
+import (
+	"context"
+	"sync"
+
+	"mediagate/internal/audit"
+	"mediagate/internal/identity"
+	"mediagate/internal/media"
+	"mediagate/internal/registry"
+)
+
+// memStore is an in-memory Store.
+type memStore struct {
+	mu      sync.Mutex
+	host    *media.Host
+	media   map[string]media.Medium
+	people  map[string]media.Person
+	events  []memEvent
+	hostErr error
+}
+
+type memEvent struct {
+	kind, medium string
+	details      any
+}
+
+func newMemStore(h *media.Host) *memStore {
+	return &memStore{host: h, media: map[string]media.Medium{}, people: map[string]media.Person{
+		"zhang": {Handle: "zhang", Name: "张三", Active: true},
+	}}
+}
+
+func (s *memStore) Host(context.Context) (media.Host, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hostErr != nil {
+		return media.Host{}, s.hostErr
+	}
+	if s.host == nil {
+		return media.Host{}, registry.ErrNoHost
+	}
+	return *s.host, nil
+}
+
+func (s *memStore) MediumByIdentity(_ context.Context, key string) (media.Medium, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.media[key]
+	if !ok {
+		return m, registry.ErrNotFound
+	}
+	return m, nil
+}
+
+func (s *memStore) Person(_ context.Context, h string) (media.Person, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.people[h]
+	if !ok {
+		return p, registry.ErrNotFound
+	}
+	return p, nil
+}
+
+func (s *memStore) RecordEvent(_ context.Context, kind, medium string, details any) (*audit.Event, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.events = append(s.events, memEvent{kind, medium, details})
+	return &audit.Event{Kind: kind, Medium: medium}, nil
+}
+
+func (s *memStore) decisions() []map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []map[string]any
+	for _, e := range s.events {
+		if e.kind == "device.decision" {
+			out = append(out, e.details.(map[string]any))
+		}
+	}
+	return out
+}
+
+// devices is a fake identity reader.
+type devices struct {
+	mu sync.Mutex
+	m  map[string]identity.Device
+}
+
+func (d *devices) set(dev identity.Device) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.m == nil {
+		d.m = map[string]identity.Device{}
+	}
+	d.m[dev.SysPath] = dev
+}
+
+func (d *devices) del(p string) {
+	d.mu.Lock()
+	delete(d.m, p)
+	d.mu.Unlock()
+}
+
+func (d *devices) read(p string) (identity.Device, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	dev, ok := d.m[p]
+	if !ok {
+		// partitions resolve to their disk
+		for sp, dd := range d.m {
+			if dd.Subsystem == "block" && len(p) > len(sp) && p[:len(sp)+1] == sp+"/" {
+				return dd, nil
+			}
+		}
+		return identity.Device{}, identity.ErrNotFound
+	}
+	return dev, nil
+}
