@@ -139,10 +139,11 @@ func New(cfg Config) *Daemon {
 	return &Daemon{cfg: cfg, log: cfg.Log.With("component", "daemon"), state: "starting", present: map[string]*Record{}}
 }
 
-// SetSourceName records which event source is in use, for Status.
-func (d *Daemon) SetSourceName(n string) {
+// SetSource sets the event source (when it is opened after Start) and its name for
+// Status.
+func (d *Daemon) SetSource(src udev.Source, name string) {
 	d.mu.Lock()
-	d.source = n
+	d.cfg.Source, d.source = src, name
 	d.mu.Unlock()
 }
 

@@ -1,0 +1,102 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"mediagate/internal/daemon"
+	"mediagate/internal/enforce"
+	"mediagate/internal/identity"
+	"mediagate/internal/udev"
+)
+
+type daemonOptions struct {
+	Socket, SysRoot, DevRoot, UdevData, RunDir, Source, OfficerGroup string
+	Debug                                                            bool
+}
+
+func newDaemonCommand(app *App) *cobra.Command {
+	var o daemonOptions
+	cmd := &cobra.Command{
+		Use:   "daemon",
+		Short: "Run the enforcement service (as root, normally from systemd)",
+		Long: `Run the enforcement service: lock every USB root hub (authorized_default=0), decide
+every USB device, disk and disc present and every one plugged later, authorize or block
+it, and write one audit row per decision. The control socket answers 'mediagate status'.
+Stops cleanly on SIGTERM. See docs/daemon.md.`,
+		Example: `  mediagate daemon
+  mediagate daemon --socket /run/mediagate/control.sock --officer-group mediagate`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return runDaemon(cmd.Context(), app, o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Socket, "socket", daemon.DefaultSocket, "control socket")
+	f.StringVar(&o.SysRoot, "sysfs-root", "/sys", "sysfs root")
+	f.StringVar(&o.DevRoot, "dev-root", "/dev", "device node root")
+	f.StringVar(&o.UdevData, "udev-data", "/run/udev/data", "udev database")
+	f.StringVar(&o.RunDir, "run-dir", "/run/mediagate/allow", "markers that let the udev rules show allowed media to automounters")
+	f.StringVar(&o.Source, "source", "", "event source: udev or kernel (default: udev when udevd runs)")
+	f.StringVar(&o.OfficerGroup, "officer-group", "", "group whose members may change the running daemon besides root")
+	f.BoolVar(&o.Debug, "debug", false, "log debug messages")
+	return cmd
+}
+
+func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
+	lvl := slog.LevelInfo
+	if o.Debug {
+		lvl = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(app.Err, &slog.HandlerOptions{Level: lvl}))
+	store, err := app.Store(ctx)
+	if err != nil {
+		return err
+	}
+	roots := identity.Roots{Sys: o.SysRoot, UdevData: o.UdevData, Dev: o.DevRoot}
+	enf := enforce.New(enforce.Config{Sys: o.SysRoot, Dev: o.DevRoot, Mountinfo: "/proc/self/mountinfo", RunDir: o.RunDir}, enforce.Ops{}, log)
+	d := daemon.New(daemon.Config{
+		Store:    store,
+		Enforcer: enf,
+		Read:     func(p string) (identity.Device, error) { return identity.ReadDevice(roots, p) },
+		Sys:      o.SysRoot,
+		Now:      app.Now,
+		Log:      log,
+	})
+	// Lock the root hubs before listening, so nothing plugged from now on slips through.
+	if err := d.Start(ctx); err != nil {
+		return err
+	}
+	src, err := udev.Open(udev.Options{Source: o.Source, UdevControl: filepath.Join(filepath.Dir(o.UdevData), "control")})
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	d.SetSource(src, src.Name())
+
+	ln, err := daemon.Listen(o.Socket)
+	if err != nil {
+		return err
+	}
+	ctl := daemon.NewControl(d, o.OfficerGroup)
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		if err := ctl.Serve(sctx, ln); err != nil {
+			log.Error("control socket", "err", err)
+		}
+	}()
+	if err := daemon.Notify("READY=1\nSTATUS=enforcing"); err != nil {
+		log.Warn("notify systemd", "err", err)
+	}
+	err = d.Run(ctx)
+	_ = daemon.Notify("STOPPING=1")
+	if err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
+	return nil
+}
+
+func init() { zhShort["daemon"] = "运行管控服务（以 root 身份，通常由 systemd 启动）" }

@@ -1,0 +1,33 @@
+//go:build !linux || !cgo
+
+package udev
+
+import (
+	"context"
+	"errors"
+)
+
+// Options configures Open (see the Linux version).
+type Options struct {
+	UdevControl string
+	Source      string
+	QueueLimit  int
+	NoEnumerate bool
+}
+
+// Monitor is the libudev event source; it exists only on Linux with cgo.
+type Monitor struct{}
+
+// Open fails: the event source needs Linux and cgo (libudev).
+func Open(Options) (*Monitor, error) {
+	return nil, errors.New("device events need Linux and cgo (libudev)")
+}
+
+// Name is empty.
+func (m *Monitor) Name() string { return "" }
+
+// Receive fails.
+func (m *Monitor) Receive(context.Context) (Event, error) { return Event{}, ErrClosed }
+
+// Close does nothing.
+func (m *Monitor) Close() error { return nil }
