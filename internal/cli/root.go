@@ -154,6 +154,7 @@ The registry is an SQLite file: --db, or MEDIAGATE_DB, or ` + DefaultDB + `.`,
 	root.AddCommand(newPersonCommand(app), newHostCommand(app), newMediaCommand(app), newDevicesCommand(app), newNumberingCommand(app),
 		newLogCommand(app), newAuditCommand(app), newVersionCommand(app))
 	root.AddCommand(newDaemonCommand(app), newStatusCommand(app))
+	root.AddCommand(newCheckinCommand(app))
 	markGroups(root)
 	return root
 }

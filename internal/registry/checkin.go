@@ -457,7 +457,7 @@ func (s *Store) FinalReport(ctx context.Context, year int) ([]byte, checkin.Camp
 		return nil, c, err
 	}
 	if c.IsOpen() {
-		return nil, c, errf(ErrNoCampaign, strconv.Itoa(c.Year), "not closed yet", "尚未结束")
+		return nil, c, errf(ErrCampaignOpen, strconv.Itoa(c.Year), "", "")
 	}
 	var b []byte
 	err = s.db.QueryRowContext(ctx, `SELECT report FROM campaigns WHERE id = ?`, c.ID).Scan(&b)

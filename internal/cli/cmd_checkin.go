@@ -1,0 +1,640 @@
+package cli
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"mediagate/internal/checkin"
+	"mediagate/internal/identity"
+	"mediagate/internal/media"
+	"mediagate/internal/registry"
+)
+
+func newCheckinCommand(app *App) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "checkin",
+		Short: "Year-end check-in of all media to the office vault",
+		Long: `Every year-end all classified media are handed to the office and kept in its
+iron cabinet. A campaign lists the media that must come back (active, lent or in
+repair when it opens), records each one plugged in at the vault station or marked by
+hand, reports what is outstanding and overdue, and at close puts the checked-in media
+in the vault and flags the rest missing (lost).`,
+		Example: `  mediagate checkin open --year 2026 --deadline 2026-12-31
+  mediagate checkin plug --from-device /dev/sdb --cabinet A --slot 3
+  mediagate checkin mark S-2026-0007 --reason "disc cracked" --by zhangsan --cabinet A --slot 4
+  mediagate checkin report --by department --format html --lang zh > 清点表.html
+  mediagate checkin close`,
+	}
+	cmd.AddCommand(newCheckinOpenCommand(app), newCheckinMarkCommand(app), newCheckinPlugCommand(app),
+		newCheckinStatusCommand(app), newCheckinReportCommand(app), newCheckinCloseCommand(app), newCheckinWatchCommand(app))
+	return cmd
+}
+
+// checkinError turns the registry's campaign errors into one localized line.
+func checkinError(err error) error {
+	var re *registry.Error
+	if !errors.As(err, &re) {
+		return err
+	}
+	switch {
+	case errors.Is(err, registry.ErrNoCampaign) && re.Subject != "":
+		return lerr("err.ci-no-campaign-year", re.Subject)
+	case errors.Is(err, registry.ErrNoCampaign):
+		return lerr("err.ci-no-campaign")
+	case errors.Is(err, registry.ErrCampaignExists):
+		return lerr("err.ci-exists", re.Subject)
+	case errors.Is(err, registry.ErrCampaignOpen):
+		return lerr("err.ci-open", re.Subject)
+	case errors.Is(err, registry.ErrNotExpected):
+		return lerr("err.ci-not-expected", re.Subject, re.Detail)
+	case errors.Is(err, registry.ErrAlreadyCheckedIn):
+		at, _ := time.Parse(time.RFC3339Nano, re.Detail)
+		return lerr("err.ci-already", re.Subject, localTime(at))
+	case errors.Is(err, registry.ErrIdentityDiffers):
+		return lerr("err.ci-mismatch", re.Detail, re.Subject, "identity key differs")
+	case errors.Is(err, registry.ErrCheckedInCampaign):
+		return lerr("err.ci-issue-open", re.Subject, re.Detail)
+	}
+	return err
+}
+
+func newCheckinOpenCommand(app *App) *cobra.Command {
+	var year int
+	var deadline string
+	cmd := &cobra.Command{
+		Use:   "open --year YEAR [--deadline DATE]",
+		Short: "Open the year's check-in campaign and list the media that must come back",
+		Long: `Open the check-in campaign of a year. The media that must come back are listed
+now: every medium active, lent or in repair. Media already in the vault, lost,
+destroyed or retired are not expected. One campaign per year, one open at a time.
+The deadline is the end of 31 December of that year unless --deadline says otherwise.`,
+		Example: "  mediagate checkin open --year 2026\n  mediagate checkin open --year 2026 --deadline 2026-12-20",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCheckinOpen(cmd.Context(), app, year, deadline)
+		},
+	}
+	cmd.Flags().IntVar(&year, "year", 0, "the year whose media are handed in (default: this year)")
+	cmd.Flags().StringVar(&deadline, "deadline", "", "last day to hand in, YYYY-MM-DD (end of that day) or RFC 3339")
+	return cmd
+}
+
+func runCheckinOpen(ctx context.Context, app *App, year int, deadline string) error {
+	if year == 0 {
+		year = app.Now().Year()
+	}
+	dl := time.Date(year, 12, 31, 23, 59, 59, 999e6, time.Local)
+	if deadline != "" {
+		var err error
+		if dl, err = parseTime(deadline, true); err != nil {
+			return err
+		}
+	}
+	s, err := app.Store(ctx)
+	if err != nil {
+		return err
+	}
+	c, n, err := s.OpenCampaign(ctx, year, dl)
+	if err != nil {
+		return checkinError(err)
+	}
+	if app.JSON {
+		return printJSON(app.Out, struct {
+			checkin.Campaign
+			Expected int `json:"expected"`
+		}{c, n})
+	}
+	fmt.Fprintln(app.Out, T(app.Lang, "out.ci-opened", c.Year, n, localTime(c.Deadline)))
+	return nil
+}
+
+type markOptions struct {
+	Number, Reason, By, Cabinet, Slot string
+	Away                              bool
+}
+
+func newCheckinMarkCommand(app *App) *cobra.Command {
+	var o markOptions
+	cmd := &cobra.Command{
+		Use:   "mark NUMBER --reason TEXT --by PERSON [--cabinet C --slot S] [--away]",
+		Short: "Check in by hand a medium that cannot be plugged in (flagged manual)",
+		Long: `Check in a medium by hand, for media that cannot be plugged in at the vault
+station (a cracked disc, a disk without a reader). The check-in is flagged manual in
+the log, the reports and the printed sheet. --by names who handed it in.
+
+A medium in repair that stays at the repairer is accounted for with --away: it is
+not in the vault and keeps its status when the campaign closes.`,
+		Example: `  mediagate checkin mark S-2026-0007 --reason "disc cracked, kept in sleeve" --by zhangsan --cabinet A --slot 4
+  mediagate checkin mark C-2026-0002 --reason "at the repairer, approval 2026-31" --by wangwu --away`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Number = args[0]
+			return runCheckinMark(cmd.Context(), app, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Reason, "reason", "", "why it is checked in by hand (required)")
+	f.StringVar(&o.By, "by", "", "who handed it in (required)")
+	f.StringVar(&o.Cabinet, "cabinet", "", "cabinet it is kept in")
+	f.StringVar(&o.Slot, "slot", "", "slot in the cabinet")
+	f.BoolVar(&o.Away, "away", false, "a medium in repair that stays at the repairer")
+	cmd.MarkFlagRequired("reason")
+	cmd.MarkFlagRequired("by")
+	return cmd
+}
+
+func runCheckinMark(ctx context.Context, app *App, o markOptions) error {
+	s, err := app.Store(ctx)
+	if err != nil {
+		return err
+	}
+	ci, err := s.CheckInManual(ctx, registry.ManualCheckIn{Number: o.Number, Reason: o.Reason, By: o.By, Cabinet: o.Cabinet, Slot: o.Slot, Away: o.Away})
+	if err != nil {
+		return checkinError(err)
+	}
+	return printCheckIn(ctx, app, s, ci)
+}
+
+// printCheckIn prints one check-in with what is left, as `plug`, `mark` and `watch` do.
+func printCheckIn(ctx context.Context, app *App, s *registry.Store, ci checkin.CheckIn) error {
+	c, err := s.OpenCampaignNow(ctx)
+	if err != nil {
+		return checkinError(err)
+	}
+	total, ofCust, err := s.Outstanding(ctx, c.ID, ci.Custodian)
+	if err != nil {
+		return err
+	}
+	if app.JSON {
+		return printJSON(app.Out, struct {
+			checkin.CheckIn
+			Left          int `json:"left"`
+			LeftCustodian int `json:"left_custodian"`
+		}{ci, total, ofCust})
+	}
+	fmt.Fprintln(app.Out, checkInLine(app.Lang, ci, total, ofCust))
+	return nil
+}
+
+func checkInLine(l string, ci checkin.CheckIn, total, ofCust int) string {
+	what := ""
+	if ci.Cabinet != "" || ci.Slot != "" {
+		what += T(l, "out.ci-place", ci.Cabinet, ci.Slot)
+	}
+	if ci.Manual {
+		what += T(l, "out.ci-manual", ci.Reason, ci.By)
+	}
+	if ci.Away {
+		what += T(l, "out.ci-away")
+	}
+	return safe(T(l, "out.ci-in", ci.Number, ci.Custodian, what, ci.Custodian, ofCust, total))
+}
+
+type plugOptions struct {
+	Number, Device, Cabinet, Slot string
+}
+
+func newCheckinPlugCommand(app *App) *cobra.Command {
+	var o plugOptions
+	cmd := &cobra.Command{
+		Use:   "plug [NUMBER] [--from-device DEV] [--cabinet C --slot S]",
+		Short: "Check in a medium plugged in at this station, by the identity the device presents",
+		Long: `Check in a medium that is plugged in, by the identity read from the device (the
+same identity rules as everywhere, weak serials included). --from-device names the
+device (/dev/sdb, /dev/sr0, usb:2-1); with only NUMBER the attached devices are
+searched for that medium. An unregistered device, or one that does not match its
+registration or the NUMBER given, is refused and the refusal is logged.
+
+On a vault station the daemon does this for every medium plugged in during an open
+campaign; this command works without it.`,
+		Example: "  mediagate checkin plug --from-device /dev/sdb --cabinet A --slot 3\n  mediagate checkin plug S-2026-0001",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				o.Number = args[0]
+			}
+			return runCheckinPlug(cmd.Context(), app, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Device, "from-device", "", "the plugged-in device (/dev/sdX, /dev/sr0, usb:PORT)")
+	f.StringVar(&o.Cabinet, "cabinet", "", "cabinet it is kept in")
+	f.StringVar(&o.Slot, "slot", "", "slot in the cabinet")
+	return cmd
+}
+
+func runCheckinPlug(ctx context.Context, app *App, o plugOptions) error {
+	if o.Number == "" && o.Device == "" {
+		return usageError{lerr("err.ci-plug-args")}
+	}
+	s, err := app.Store(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := s.OpenCampaignNow(ctx); err != nil {
+		return checkinError(err)
+	}
+	ref := o.Device
+	if ref == "" {
+		m, err := s.Medium(ctx, o.Number)
+		if err != nil {
+			return err
+		}
+		devs, scanErr := identity.Scan(app.Roots)
+		for _, d := range devs {
+			if d.Identity.Key != "" && d.Identity.Key == m.Identity.Key {
+				ref = deviceRef(d)
+				break
+			}
+		}
+		if ref == "" {
+			if scanErr != nil {
+				return fmt.Errorf("list devices: %w", scanErr)
+			}
+			return lerr("err.ci-not-attached", o.Number)
+		}
+	}
+	seen, err := identityFromDevice(app, ref, "")
+	if err != nil {
+		return err
+	}
+	refuse := func(number, why string, e error) error {
+		if err := s.RefuseCheckIn(ctx, number, seen, why); err != nil {
+			return err
+		}
+		return e
+	}
+	reg, err := s.MediumByIdentity(ctx, seen.Key)
+	if errors.Is(err, registry.ErrNotFound) {
+		return refuse(o.Number, "not registered", lerr("err.ci-unregistered", ref, seen.Key))
+	} else if err != nil {
+		return err
+	}
+	if o.Number != "" && reg.Number != o.Number {
+		why := "registered as " + reg.Number
+		return refuse(o.Number, why, lerr("err.ci-mismatch", ref, o.Number, why))
+	}
+	if ok, why := identity.Matches(reg.Identity, seen); !ok {
+		return refuse(reg.Number, why, lerr("err.ci-mismatch", ref, reg.Number, why))
+	}
+	if q := identity.CheckSerial(seen.Serial); !q.Good && seen.Kind != media.KindOpticalDisc {
+		if missing := identity.Unverified(reg.Identity, seen); len(missing) > 0 {
+			why := "weak serial, bound " + strings.Join(missing, ", ") + " not readable"
+			return refuse(reg.Number, why, lerr("err.ci-mismatch", ref, reg.Number, why))
+		}
+	}
+	ci, err := s.CheckInPlugged(ctx, reg.Number, seen, o.Cabinet, o.Slot)
+	if errors.Is(err, registry.ErrNotExpected) {
+		return refuse(reg.Number, "not expected in this campaign", checkinError(err))
+	} else if err != nil {
+		return checkinError(err)
+	}
+	return printCheckIn(ctx, app, s, ci)
+}
+
+// campaignReport loads a campaign (the open one, else the latest, or the year's) and
+// builds its report.
+func campaignReport(ctx context.Context, app *App, year int, by checkin.GroupBy) (checkin.Report, error) {
+	s, err := app.Store(ctx)
+	if err != nil {
+		return checkin.Report{}, err
+	}
+	c, err := s.Campaign(ctx, year)
+	if err != nil {
+		return checkin.Report{}, checkinError(err)
+	}
+	items, err := s.CampaignItems(ctx, c.ID)
+	if err != nil {
+		return checkin.Report{}, err
+	}
+	return checkin.Build(c, items, by, app.Now()), nil
+}
+
+func newCheckinStatusCommand(app *App) *cobra.Command {
+	var year int
+	cmd := &cobra.Command{
+		Use:     "status [--year YEAR]",
+		Short:   "Show the open (or latest) campaign: expected, checked in, outstanding, overdue",
+		Example: "  mediagate checkin status\n  mediagate checkin status --year 2025 --json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCheckinStatus(cmd.Context(), app, year)
+		},
+	}
+	cmd.Flags().IntVar(&year, "year", 0, "the campaign of this year (default: the open one, else the latest)")
+	return cmd
+}
+
+func runCheckinStatus(ctx context.Context, app *App, year int) error {
+	r, err := campaignReport(ctx, app, year, checkin.ByCustodian)
+	if err != nil {
+		return err
+	}
+	if app.JSON {
+		return printJSON(app.Out, struct {
+			Campaign checkin.Campaign `json:"campaign"`
+			AsOf     time.Time        `json:"as_of"`
+			Totals   checkin.Totals   `json:"totals"`
+		}{r.Campaign, r.AsOf, r.Totals})
+	}
+	l, w, c, t := app.Lang, app.Out, r.Campaign, r.Totals
+	state := T(l, "ci.open")
+	if !c.IsOpen() {
+		state = T(l, "ci.closed")
+	}
+	field(w, l, "field.ci-campaign", fmt.Sprintf("%d (%s)", c.Year, state))
+	field(w, l, "field.ci-opened", localTime(c.Opened))
+	field(w, l, "field.ci-deadline", localTime(c.Deadline))
+	field(w, l, "field.ci-closed", localTime(c.Closed))
+	field(w, l, "field.ci-expected", strconv.Itoa(t.Expected))
+	field(w, l, "field.ci-checked-in", T(l, "out.ci-of-manual", t.CheckedIn, t.Manual))
+	field(w, l, "field.ci-away", strconv.Itoa(t.Away))
+	field(w, l, "field.ci-outstanding", T(l, "out.ci-of-overdue", t.Outstanding, t.Overdue))
+	field(w, l, "field.ci-missing", strconv.Itoa(t.Missing))
+	field(w, l, "field.ci-sha", c.ReportSHA256)
+	return nil
+}
+
+type reportOptions struct {
+	Year          int
+	By, Format    string
+	Saved, OnlyTo bool
+}
+
+func newCheckinReportCommand(app *App) *cobra.Command {
+	var o reportOptions
+	cmd := &cobra.Command{
+		Use:   "report [--by custodian|department] [--format text|csv|json|html] [--year YEAR]",
+		Short: "Report a campaign: every expected medium, checked in, outstanding, overdue",
+		Long: `Report a campaign grouped by custodian or department. --format html writes a
+printable A4 checklist (in the --lang language) with signature lines for the
+custodian and the security officer. --saved prints the final report saved when the
+campaign was closed, byte for byte; its SHA-256 is in the audit log (checkin.close).`,
+		Example: `  mediagate checkin report
+  mediagate checkin report --outstanding
+  mediagate checkin report --by department --format csv > 2026.csv
+  mediagate --lang zh checkin report --format html > 清点表.html
+  mediagate checkin report --year 2026 --saved | sha256sum`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return runCheckinReport(cmd.Context(), app, o) },
+	}
+	f := cmd.Flags()
+	f.IntVar(&o.Year, "year", 0, "the campaign of this year (default: the open one, else the latest)")
+	f.StringVar(&o.By, "by", "custodian", "group by custodian or department")
+	f.StringVar(&o.Format, "format", "text", "text, csv, json or html")
+	f.BoolVar(&o.Saved, "saved", false, "print the final report saved at close")
+	f.BoolVar(&o.OnlyTo, "outstanding", false, "list only media still to be handed in (text and csv)")
+	return cmd
+}
+
+func runCheckinReport(ctx context.Context, app *App, o reportOptions) error {
+	by, err := checkin.ParseGroupBy(o.By)
+	if err != nil {
+		return usageError{lerr("err.ci-by", o.By)}
+	}
+	format := o.Format
+	if app.JSON {
+		format = "json"
+	}
+	switch format {
+	case "text", "csv", "json", "html":
+	default:
+		return usageError{lerr("err.ci-format", o.Format)}
+	}
+	if o.Saved {
+		s, err := app.Store(ctx)
+		if err != nil {
+			return err
+		}
+		b, _, err := s.FinalReport(ctx, o.Year)
+		if err != nil {
+			return checkinError(err)
+		}
+		_, err = app.Out.Write(b)
+		return err
+	}
+	r, err := campaignReport(ctx, app, o.Year, by)
+	if err != nil {
+		return err
+	}
+	switch format {
+	case "json":
+		return printJSON(app.Out, r)
+	case "html":
+		return checkin.WriteHTML(app.Out, r, app.Lang, time.Local, func(key string, args ...any) string { return T(app.Lang, key, args...) })
+	case "csv":
+		return writeReportCSV(app, r, o.OnlyTo)
+	}
+	return writeReportText(app, r, o.OnlyTo)
+}
+
+func writeReportText(app *App, r checkin.Report, onlyPending bool) error {
+	l, w, t := app.Lang, app.Out, r.Totals
+	fmt.Fprintln(w, T(l, "out.ci-head", r.Campaign.Year, localTime(r.AsOf), localTime(r.Campaign.Deadline)))
+	fmt.Fprintln(w, T(l, "out.ci-summary", t.Expected, t.CheckedIn, t.Manual, t.Away, t.Outstanding, t.Overdue, t.Missing))
+	for _, g := range r.Groups {
+		if onlyPending && g.Totals.Outstanding == 0 {
+			continue
+		}
+		name := g.Key
+		if g.Name != "" {
+			name += " " + g.Name
+		}
+		if name == "" {
+			name = T(l, "sheet.no-department")
+		}
+		fmt.Fprintf(w, "\n%s\n", safe(T(l, "out.ci-group", name, g.Totals.Expected, g.Totals.Outstanding)))
+		tb := newTable(w, T(l, "hdr.ci"))
+		for _, ln := range g.Lines {
+			if onlyPending && !ln.State.Pending() {
+				continue
+			}
+			state := T(l, "state."+string(ln.State))
+			if ln.DaysOverdue > 0 {
+				state += " " + T(l, "sheet.days-overdue", ln.DaysOverdue)
+			}
+			at, place, remarks := "", "", ""
+			if ci := ln.CheckIn; ci != nil {
+				at = localTime(ci.At)
+				place = strings.Trim(ci.Cabinet+"/"+ci.Slot, "/")
+				if ci.Manual {
+					remarks = T(l, "sheet.manual-by", ci.By) + ": " + ci.Reason
+				}
+			}
+			if r.By == checkin.ByDepartment {
+				remarks = strings.TrimSpace(ln.Custodian + " " + remarks)
+			}
+			tb.row(ln.Number, ln.Kind.Name(l), ln.Level.Name(l), ln.Status.Name(l), state, at, place, remarks)
+		}
+		if err := tb.flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeReportCSV(app *App, r checkin.Report, onlyPending bool) error {
+	cw := csv.NewWriter(app.Out)
+	cw.Write([]string{"group", "number", "kind", "level", "custodian", "custodian_name", "department", "status", "state",
+		"days_overdue", "checked_in_at", "source", "manual", "by", "reason", "cabinet", "slot"})
+	for _, g := range r.Groups {
+		for _, ln := range g.Lines {
+			if onlyPending && !ln.State.Pending() {
+				continue
+			}
+			rec := []string{g.Key, ln.Number, string(ln.Kind), ln.Level.String(), ln.Custodian, ln.CustodianName, ln.Department,
+				string(ln.Status), string(ln.State), strconv.Itoa(ln.DaysOverdue), "", "", "", "", "", "", ""}
+			if ci := ln.CheckIn; ci != nil {
+				copy(rec[10:], []string{ci.At.UTC().Format(time.RFC3339), string(ci.Source), strconv.FormatBool(ci.Manual), ci.By, ci.Reason, ci.Cabinet, ci.Slot})
+			}
+			for i, v := range rec {
+				rec[i] = csvSafe(v)
+			}
+			cw.Write(rec)
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func newCheckinCloseCommand(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "close",
+		Short: "Close the campaign: checked-in media into the vault, the rest flagged missing",
+		Long: `Close the open campaign. Checked-in media become in-vault (blocked on every host);
+media accounted for at the repairer keep their status; media still outstanding are
+flagged missing: their status becomes lost, with an audit row each ('mediagate media
+found' brings one back). The final report is saved with the campaign and its SHA-256
+written to the audit log.`,
+		Example: "  mediagate checkin close",
+		Args:    cobra.NoArgs,
+		RunE:    func(cmd *cobra.Command, args []string) error { return runCheckinClose(cmd.Context(), app) },
+	}
+}
+
+func runCheckinClose(ctx context.Context, app *App) error {
+	s, err := app.Store(ctx)
+	if err != nil {
+		return err
+	}
+	var final checkin.Report
+	res, err := s.CloseCampaign(ctx, func(c checkin.Campaign, items []checkin.Item) ([]byte, error) {
+		final = checkin.Build(c, items, checkin.ByCustodian, c.Closed)
+		return json.MarshalIndent(final, "", "  ")
+	})
+	if err != nil {
+		return checkinError(err)
+	}
+	if app.JSON {
+		return printJSON(app.Out, struct {
+			Campaign  checkin.Campaign `json:"campaign"`
+			Vault     int              `json:"vault"`
+			Away      int              `json:"away"`
+			Missing   int              `json:"missing"`
+			Withdrawn int              `json:"withdrawn"`
+		}{res.Campaign, res.Vault, res.Away, res.Missing, res.Withdrawn})
+	}
+	l := app.Lang
+	fmt.Fprintln(app.Out, T(l, "out.ci-closed", res.Campaign.Year, res.Vault, res.Away, res.Missing, res.Withdrawn))
+	for _, g := range final.Groups {
+		for _, ln := range g.Lines {
+			if ln.State == checkin.StateMissing {
+				fmt.Fprintln(app.Out, safe(T(l, "out.ci-missing", ln.Number, ln.Custodian)))
+			}
+		}
+	}
+	fmt.Fprintln(app.Out, T(l, "out.ci-sha", res.Campaign.ReportSHA256))
+	return nil
+}
+
+func newCheckinWatchCommand(app *App) *cobra.Command {
+	var interval time.Duration
+	cmd := &cobra.Command{
+		Use:   "watch",
+		Short: "Print check-ins as they arrive: number, custodian, what is left",
+		Long: `Print each check-in of the open campaign as it arrives (plugged at the vault
+station or marked by hand) with the number, the custodian and how many media are
+left, of that custodian and in all. Stops when everything is accounted for, when the
+campaign is closed, or on Ctrl-C.`,
+		Example: "  mediagate checkin watch",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCheckinWatch(cmd.Context(), app, interval)
+		},
+	}
+	cmd.Flags().DurationVar(&interval, "interval", time.Second, "how often to look for new check-ins")
+	cmd.Flags().MarkHidden("interval")
+	return cmd
+}
+
+func runCheckinWatch(ctx context.Context, app *App, interval time.Duration) error {
+	s, err := app.Store(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := s.OpenCampaignNow(ctx)
+	if err != nil {
+		return checkinError(err)
+	}
+	seen, err := s.CheckInsSince(ctx, c.ID, 0)
+	if err != nil {
+		return err
+	}
+	var seq int64
+	if len(seen) > 0 {
+		seq = seen[len(seen)-1].Seq
+	}
+	total, _, err := s.Outstanding(ctx, c.ID, "")
+	if err != nil {
+		return err
+	}
+	l := app.Lang
+	fmt.Fprintln(app.Out, T(l, "out.ci-watch", c.Year, total))
+	if interval <= 0 {
+		interval = time.Second
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		if total == 0 {
+			fmt.Fprintln(app.Out, T(l, "out.ci-all-in"))
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		list, err := s.CheckInsSince(ctx, c.ID, seq)
+		if err != nil {
+			return err
+		}
+		for _, ci := range list {
+			seq = ci.Seq
+			var ofCust int
+			if total, ofCust, err = s.Outstanding(ctx, c.ID, ci.Custodian); err != nil {
+				return err
+			}
+			fmt.Fprintln(app.Out, localTime(ci.At)+"  "+checkInLine(l, ci, total, ofCust))
+		}
+		if now, err := s.Campaign(ctx, c.Year); err != nil {
+			return err
+		} else if !now.IsOpen() {
+			fmt.Fprintln(app.Out, T(l, "out.ci-watch-closed"))
+			return nil
+		}
+		if len(list) == 0 {
+			if total, _, err = s.Outstanding(ctx, c.ID, ""); err != nil {
+				return err
+			}
+		}
+	}
+}

@@ -1,0 +1,31 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+
+	"mediagate/internal/media"
+	"mediagate/internal/registry"
+)
+
+func newMediaIssueCommand(app *App) *cobra.Command {
+	var to, note string
+	cmd := &cobra.Command{
+		Use:   "issue NUMBER --to PERSON",
+		Short: "Issue a medium from the vault to a custodian (in the new year)",
+		Long: `Take a medium out of the vault and give it to a custodian: in-vault → active.
+--to may name the same custodian as before or a new one. A medium checked in to a
+campaign that is still open cannot be issued until the campaign is closed.`,
+		Example: "  mediagate media issue S-2026-0001 --to zhangsan\n  mediagate media issue S-2026-0002 --to lisi --note 2027年度发放",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			err := runChange(cmd.Context(), app, args[0], "issue", func(s *registry.Store) (media.Medium, error) {
+				return s.Issue(cmd.Context(), args[0], to, note)
+			})
+			return checkinError(err)
+		},
+	}
+	cmd.Flags().StringVar(&to, "to", "", "the custodian who receives it (required)")
+	cmd.Flags().StringVar(&note, "note", "", "remarks")
+	cmd.MarkFlagRequired("to")
+	return cmd
+}
