@@ -638,3 +638,18 @@ func runCheckinWatch(ctx context.Context, app *App, interval time.Duration) erro
 		}
 	}
 }
+
+func init() {
+	for k, v := range map[string]string{
+		"checkin":        "年终交存：全部介质年底交由办公室入柜保存",
+		"checkin open":   "开始本年度年终交存，列出应交回的介质",
+		"checkin mark":   "手工登记交存无法接入的介质（标记为手工）",
+		"checkin plug":   "按接入设备的标识登记交存本工作站上的介质",
+		"checkin status": "查看进行中（或最近）的年终交存：应交、已交、未交、逾期",
+		"checkin report": "年终交存报告：逐件列出已交、未交、逾期；可打印 A4 清点表",
+		"checkin close":  "结束年终交存：已交介质入柜，未交介质标记为缺失",
+		"checkin watch":  "实时显示交存情况：编号、责任人、剩余件数",
+	} {
+		zhShort[k] = v
+	}
+}

@@ -29,3 +29,5 @@ campaign that is still open cannot be issued until the campaign is closed.`,
 	cmd.MarkFlagRequired("to")
 	return cmd
 }
+
+func init() { zhShort["media issue"] = "从保密柜发放介质给责任人（新年度）" }
