@@ -1,0 +1,255 @@
+package e2e
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"mediagate/internal/testbed"
+)
+
+// The daemon scenarios: mediagate daemon runs in the guest as the systemd service the
+// install script sets up (rules/ and scripts/systemd/), on a host registered as secret.
+// Sticks are QEMU usb-storage devices (VID 46f4, PID 0001) with the serials given here.
+
+var daemonOnce struct {
+	sync.Once
+	err string
+}
+
+// needDaemon installs the udev rules and the unit, initialises the registry as a secret
+// host with one custodian and starts mediagate.service, once for the suite.
+func needDaemon(t *testing.T) (*testbed.VM, *testbed.Guest) {
+	t.Helper()
+	v := needMediagate(t)
+	g := v.Guest()
+	daemonOnce.Do(func() {
+		ctx := t.Context()
+		for host, guest := range map[string]string{
+			"../../rules/71-mediagate.rules":          "/etc/udev/rules.d/71-mediagate.rules",
+			"../../scripts/systemd/mediagate.service": "/etc/systemd/system/mediagate.service",
+		} {
+			abs, _ := filepath.Abs(host)
+			if err := v.Install(ctx, abs, guest, 0o644); err != nil {
+				daemonOnce.err = err.Error()
+				return
+			}
+		}
+		res := g.Exec(t, `set -e
+udevadm control --reload
+mediagate host init --number VM-01 --level secret >/dev/null
+mediagate person add zhang --name 张三 --department 办公室 >/dev/null
+systemctl daemon-reload
+systemctl start mediagate.service
+systemctl is-active mediagate.service`)
+		if res.ExitCode != 0 {
+			daemonOnce.err = res.String() + "\n" + g.Exec(t, "journalctl -u mediagate --no-pager | tail -30").Stdout
+		}
+	})
+	if daemonOnce.err != "" {
+		t.Fatalf("set up the daemon in the guest:\n%s", daemonOnce.err)
+	}
+	return v, g
+}
+
+// register registers a stick in the guest and returns its number.
+func register(t *testing.T, g *testbed.Guest, serial, level string, extra ...string) string {
+	t.Helper()
+	num := "T-" + serial
+	g.MustRun(t, fmt.Sprintf("mediagate media register --kind usb-disk --vendor 46f4 --product 0001 --serial %s --level %s --custodian zhang --number %s %s",
+		serial, level, num, strings.Join(extra, " ")))
+	return num
+}
+
+// decided waits until the daemon has logged a decision about the serial and returns the
+// reason of the latest one.
+func decided(t *testing.T, g *testbed.Guest, serial string) string {
+	t.Helper()
+	return g.WaitFor(t, 30*time.Second, fmt.Sprintf(
+		`mediagate log --kind device.decision --json | tr -d ' \n' | grep -o '"serial":"%s"[^}]*}[^}]*"reason":"[a-z-]*"' | tail -1 | grep -o '"reason":"[a-z-]*"' | cut -d'"' -f4 | grep .`, serial))
+}
+
+func authorized(t *testing.T, g *testbed.Guest, serial string) string {
+	t.Helper()
+	dev := g.WaitFor(t, 30*time.Second, testbed.USBDeviceBySerial(serial))
+	return g.MustRun(t, "cat "+dev+"/authorized")
+}
+
+// attachedCount counts the SCSI disks the guest kernel has ever attached.
+func attachedCount(t *testing.T, g *testbed.Guest) string {
+	return g.MustRun(t, "dmesg | grep -c 'Attached SCSI' || true")
+}
+
+func expectBlocked(t *testing.T, g *testbed.Guest, serial, reason string) {
+	t.Helper()
+	if got := decided(t, g, serial); got != reason {
+		t.Errorf("reason for %s = %q, want %q", serial, got, reason)
+	}
+	if got := authorized(t, g, serial); got != "0" {
+		t.Errorf("%s authorized = %q, want 0", serial, got)
+	}
+	time.Sleep(2 * time.Second) // a block device would appear within this time
+	if res := g.Exec(t, testbed.PartitionBySerial(serial, "")); res.ExitCode == 0 {
+		t.Errorf("blocked stick %s has a block device %s", serial, res.Stdout)
+	}
+}
+
+func TestDaemonIsReadyAndLocksRootHubs(t *testing.T) {
+	_, g := needDaemon(t)
+	out := g.MustRun(t, "cat /sys/bus/usb/devices/usb*/authorized_default | sort -u")
+	if out != "0" {
+		t.Errorf("authorized_default of the root hubs = %q, want 0", out)
+	}
+	st := g.MustRun(t, "mediagate status")
+	if !strings.Contains(st, "running") || !strings.Contains(st, "VM-01") {
+		t.Errorf("status:\n%s", st)
+	}
+	if got := g.MustRun(t, "systemctl show -p Type,NRestarts --value mediagate.service | tr '\\n' ' '"); !strings.HasPrefix(got, "notify") {
+		t.Errorf("unit Type, NRestarts = %q", got)
+	}
+}
+
+func TestDaemonUnregisteredStickNeverGetsBlockDevice(t *testing.T) {
+	v, g := needDaemon(t)
+	before := attachedCount(t, g)
+	v.PlugStick(t, "MGUNREG01", testbed.Files{"a.txt": []byte("x\n")})
+	expectBlocked(t, g, "MGUNREG01", "unregistered")
+	if after := attachedCount(t, g); after != before {
+		t.Errorf("the kernel attached a SCSI disk for the unregistered stick (%s -> %s)", before, after)
+	}
+}
+
+func TestDaemonRegisteredStickMounts(t *testing.T) {
+	v, g := needDaemon(t)
+	register(t, g, "MGREGOK01", "confidential")
+	v.PlugStick(t, "MGREGOK01", testbed.Files{"report.txt": []byte("allowed\n")})
+	if got := decided(t, g, "MGREGOK01"); got != "allowed" {
+		t.Errorf("reason = %q", got)
+	}
+	part := g.WaitFor(t, 30*time.Second, testbed.PartitionBySerial("MGREGOK01", "vfat"))
+	g.MustRun(t, "mkdir -p /mnt/ok && mount "+part+" /mnt/ok")
+	t.Cleanup(func() { g.Exec(t, "umount /mnt/ok") })
+	if got := g.MustRun(t, "cat /mnt/ok/report.txt && touch /mnt/ok/written && echo rw"); got != "allowed\nrw" {
+		t.Errorf("stick content = %q", got)
+	}
+	if got := g.MustRun(t, "ls /run/mediagate/allow/ | tr '\\n' ' '"); !strings.Contains(got, filepath.Base(part)) {
+		t.Errorf("no automounter marker for %s: %q", part, got)
+	}
+}
+
+func TestDaemonLevelAboveHostBlocked(t *testing.T) {
+	v, g := needDaemon(t)
+	register(t, g, "MGTOPSEC1", "top-secret")
+	v.PlugStick(t, "MGTOPSEC1", nil)
+	expectBlocked(t, g, "MGTOPSEC1", "level-above-host")
+}
+
+func TestDaemonReadOnlyRegistrationMountsReadOnly(t *testing.T) {
+	v, g := needDaemon(t)
+	register(t, g, "MGROONLY1", "secret", "--read-only")
+	v.PlugStick(t, "MGROONLY1", testbed.Files{"ro.txt": []byte("read me\n")})
+	if got := decided(t, g, "MGROONLY1"); got != "allowed-read-only" {
+		t.Errorf("reason = %q", got)
+	}
+	part := g.WaitFor(t, 30*time.Second, testbed.PartitionBySerial("MGROONLY1", "vfat"))
+	g.WaitFor(t, 15*time.Second, "test \"$(blockdev --getro "+part+")\" = 1")
+	res := g.Exec(t, "mkdir -p /mnt/ro && mount -o rw "+part+" /mnt/ro; findmnt -n -o OPTIONS /mnt/ro")
+	t.Cleanup(func() { g.Exec(t, "umount /mnt/ro") })
+	if !strings.HasPrefix(strings.TrimSpace(res.Stdout), "ro") {
+		t.Fatalf("mount options %q, want ro:\n%s", res.Stdout, res)
+	}
+	if got := g.MustRun(t, "cat /mnt/ro/ro.txt"); got != "read me" {
+		t.Errorf("content %q", got)
+	}
+	if res := g.Exec(t, "touch /mnt/ro/new"); res.ExitCode == 0 {
+		t.Error("wrote to a read-only registered stick")
+	}
+	if res := g.Exec(t, "dd if=/dev/zero of="+part+" bs=512 count=1 oflag=direct"); res.ExitCode == 0 {
+		t.Error("raw write to the read-only partition succeeded")
+	}
+}
+
+func TestDaemonUnregisteredCDNotMounted(t *testing.T) {
+	v, g := needDaemon(t)
+	v.PlugCD(t, "MGCDUNREG", testbed.Files{"README.TXT": []byte("disc\n")})
+	expectBlocked(t, g, "MGCDUNREG", "unregistered")
+	if res := g.Exec(t, "ls /dev/sr* 2>/dev/null; grep -c iso9660 /proc/mounts"); strings.Contains(res.Stdout, "/dev/sr") {
+		t.Errorf("the unregistered CD drive has a block device:\n%s", res.Stdout)
+	}
+}
+
+func TestDaemonUSBNetBlockedKeyboardWorks(t *testing.T) {
+	v, g := needDaemon(t)
+	v.PlugKeyboard(t)
+	g.WaitFor(t, 30*time.Second, `for d in /sys/class/input/input*; do
+	grep -q '^QEMU QEMU USB Keyboard' "$d/name" 2>/dev/null && exit 0
+done; exit 1`)
+	v.PlugNet(t)
+	// usb-net is 0525:a4a2 in QEMU; wait for the daemon's decision on it
+	dev := g.WaitFor(t, 30*time.Second, `for d in /sys/bus/usb/devices/*; do
+	[ "$(cat $d/idVendor 2>/dev/null):$(cat $d/idProduct 2>/dev/null)" = 0525:a4a2 ] && { readlink -f $d; exit 0; }
+done; exit 1`)
+	reason := g.WaitFor(t, 30*time.Second, `mediagate log --kind device.decision --json | tr -d ' \n' | grep -o '"vendor_id":"0525","product_id":"a4a2"[^}]*}[^}]*"reason":"[a-z-]*"' | tail -1 | grep -o '"reason":"[a-z-]*"' | cut -d'"' -f4 | grep .`)
+	if reason != "peripheral-not-allowed" {
+		t.Errorf("usb-net reason %q", reason)
+	}
+	if got := g.MustRun(t, "cat "+dev+"/authorized"); got != "0" {
+		t.Errorf("usb-net authorized = %q", got)
+	}
+	time.Sleep(2 * time.Second)
+	if res := g.Exec(t, `for n in /sys/class/net/*; do readlink -f $n; done | grep -c usb`); strings.TrimSpace(res.Stdout) != "0" {
+		t.Errorf("a USB network interface exists: %s", res.Stdout)
+	}
+}
+
+func TestDaemonStoppedThenRestarted(t *testing.T) {
+	v, g := needDaemon(t)
+	register(t, g, "MGRESTRT1", "secret")
+	g.MustRun(t, "systemctl stop mediagate.service")
+	t.Cleanup(func() { g.Exec(t, "systemctl start mediagate.service") })
+
+	// Daemon stopped: even a registered stick stays blocked (the kernel keeps
+	// authorized_default=0), and so does an unregistered one.
+	v.PlugStick(t, "MGRESTRT1", testbed.Files{"a.txt": []byte("a\n")})
+	v.PlugStick(t, "MGRESTUN1", nil)
+	for _, s := range []string{"MGRESTRT1", "MGRESTUN1"} {
+		if got := authorized(t, g, s); got != "0" {
+			t.Errorf("%s authorized = %q with the daemon stopped", s, got)
+		}
+	}
+	time.Sleep(2 * time.Second)
+	for _, s := range []string{"MGRESTRT1", "MGRESTUN1"} {
+		if res := g.Exec(t, testbed.PartitionBySerial(s, "")); res.ExitCode == 0 {
+			t.Errorf("%s got a block device with the daemon stopped", s)
+		}
+	}
+
+	// Restarted: the present registered stick is allowed, the unregistered one not.
+	g.MustRun(t, "systemctl start mediagate.service")
+	g.WaitFor(t, 30*time.Second, testbed.PartitionBySerial("MGRESTRT1", "vfat"))
+	expectBlocked(t, g, "MGRESTUN1", "unregistered")
+}
+
+// TestDaemonLostAndInVaultBlocked runs last: closing the check-in campaign moves every
+// medium that was not checked in to missing.
+func TestDaemonLostAndInVaultBlocked(t *testing.T) {
+	v, g := needDaemon(t)
+	lost := register(t, g, "MGLOST001", "secret")
+	vault := register(t, g, "MGVAULT01", "secret")
+	g.MustRun(t, "mediagate media lost "+lost)
+	res := g.Exec(t, fmt.Sprintf(`set -e
+mediagate checkin open --year $(date +%%Y) >/dev/null
+mediagate checkin mark %s --reason e2e --by zhang >/dev/null
+mediagate checkin close >/dev/null
+mediagate media show %s`, vault, vault))
+	if res.ExitCode != 0 || !strings.Contains(res.Stdout, "in-vault") {
+		t.Fatalf("could not put %s in the vault:\n%s", vault, res)
+	}
+	v.PlugStick(t, "MGLOST001", nil)
+	expectBlocked(t, g, "MGLOST001", "status-lost")
+	v.PlugStick(t, "MGVAULT01", nil)
+	expectBlocked(t, g, "MGVAULT01", "status-in-vault")
+}
