@@ -16,7 +16,9 @@ case ${1:-} in
 esac
 
 t0=$SECONDS
-ensure_apt "${MEDIAGATE_BUILD_DEPS[@]}" sqlite3
+# sqlite3: the tamper test edits the register with it; chromium and fonts-noto-cjk: the
+# printed check-in sheet is rendered to PDF in English and Chinese.
+ensure_apt "${MEDIAGATE_BUILD_DEPS[@]}" sqlite3 e2fsprogs chromium fonts-noto-cjk
 ensure_go
 cd "$repo"
 echo "== go $(go env GOVERSION): download modules"
