@@ -1,0 +1,88 @@
+package media_test
+
+import (
+	"encoding/json"
+	"io"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// allowed lists, for each package, the mediagate packages it may import directly.
+// Imports flow downward: domain types at the bottom, pure logic next, adapters beside it
+// (never importing policy or registry), and only daemon and cli wiring things together.
+var allowed = map[string][]string{
+	"cmd/mediagate":       {"cli"},
+	"internal/media":      {},
+	"internal/audit":      {},
+	"internal/policy":     {"media"},
+	"internal/identity":   {"media"},
+	"internal/checkin":    {"media"},
+	"internal/udev":       {},
+	"internal/enforce":    {},
+	"internal/mountwatch": {},
+	"internal/registry":   {"media", "audit", "checkin"},
+	"internal/testbed":    {},
+	"internal/e2e":        {},
+	"internal/daemon":     {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin"},
+	"internal/cli":        {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin", "daemon"},
+}
+
+// owners names the one package that may import each fenced-in dependency.
+var owners = map[string]string{
+	"github.com/jochenvg/go-udev": "internal/udev",
+	"modernc.org/sqlite":          "internal/registry",
+	"database/sql":                "internal/registry",
+	"github.com/spf13/cobra":      "internal/cli",
+}
+
+// TestLayering checks every package's imports (tests excluded) with go list.
+func TestLayering(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("go command not found")
+	}
+	cmd := exec.Command("go", "list", "-json=ImportPath,Imports", "mediagate/...")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	seen := 0
+	for {
+		var p struct {
+			ImportPath string
+			Imports    []string
+		}
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		name := strings.TrimPrefix(p.ImportPath, "mediagate/")
+		ok, known := allowed[name]
+		if !known {
+			t.Errorf("package %s is not in the layering table: add it with the imports it may use", name)
+			continue
+		}
+		seen++
+		for _, imp := range p.Imports {
+			if owner, fenced := owners[imp]; fenced && owner != name {
+				t.Errorf("%s imports %s; only %s may", name, imp, owner)
+			}
+			dep, isOurs := strings.CutPrefix(imp, "mediagate/internal/")
+			if !isOurs {
+				if strings.HasPrefix(imp, "mediagate/") {
+					t.Errorf("%s imports %s: nothing imports cmd/", name, imp)
+				}
+				continue
+			}
+			if !slices.Contains(ok, dep) {
+				t.Errorf("%s imports internal/%s, which the layering does not allow", name, dep)
+			}
+		}
+	}
+	if seen < 10 {
+		t.Errorf("only %d packages checked", seen)
+	}
+}
