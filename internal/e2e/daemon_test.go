@@ -107,6 +107,7 @@ func TestDaemonIsReadyAndLocksRootHubs(t *testing.T) {
 	if !strings.Contains(st, "running") || !strings.Contains(st, "VM-01") {
 		t.Errorf("status:\n%s", st)
 	}
+	t.Logf("daemon in the guest: %s", g.MustRun(t, `pid=$(systemctl show -p MainPID --value mediagate.service); grep -E 'VmRSS|VmHWM' /proc/$pid/status | tr -s ' \t\n' ' '`))
 	if got := g.MustRun(t, "systemctl show -p Type,NRestarts --value mediagate.service | tr '\\n' ' '"); !strings.HasPrefix(got, "notify") {
 		t.Errorf("unit Type, NRestarts = %q", got)
 	}
