@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +32,17 @@ type env struct {
 	db string
 }
 
+// emptyRoots returns root flags for a machine with no devices at all.
+func emptyRoots(t *testing.T) []string {
+	root := t.TempDir()
+	for _, d := range []string{"sys/class/block", "sys/bus/usb/devices", "run/udev/data", "dev"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return []string{"--sysfs-root", filepath.Join(root, "sys"), "--udev-root", filepath.Join(root, "run/udev/data"), "--dev-root", filepath.Join(root, "dev")}
+}
+
 func newEnv(t *testing.T) *env {
 	return &env{t: t, db: filepath.Join(t.TempDir(), "mediagate.db")}
 }
@@ -47,6 +59,10 @@ func (e *env) run(args ...string) (string, string, int) {
 			return "officer"
 		}
 		return ""
+	}
+	if !slices.Contains(args, "--sysfs-root") {
+		// Never look at this machine's own devices: an empty system by default.
+		args = append(emptyRoots(e.t), args...)
 	}
 	code := Main(context.Background(), args, &out, &errb, getenv)
 	return out.String(), errb.String(), code

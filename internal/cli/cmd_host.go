@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mediagate/internal/identity"
 	"mediagate/internal/media"
 )
 
@@ -34,6 +35,10 @@ func newHostInitCommand(app *App) *cobra.Command {
 		Short: "Record (or change) this host's profile",
 		Long: `Record this host's registered number and classification level. Running it again
 changes the profile; every change is in the audit log.
+
+The internal disks present now are recorded as the host's baseline; any other non-USB
+disk that appears later is treated as removable media. Run it again after changing
+the internal disks.
 
 Mode "enforce" blocks what policy blocks; "audit" decides and logs everything but
 blocks nothing, for rollout.`,
@@ -84,8 +89,14 @@ func runHostInit(ctx context.Context, app *App, o hostInitOptions) error {
 	hostname, _ := os.Hostname()
 	h := media.Host{Number: o.Number, Level: level, Department: o.Department, Mode: mode, Hostname: hostname,
 		VaultStation: o.VaultStation, AllowClasses: o.AllowClasses, AllowDevices: o.AllowDevices}
-	if old, err := s.Host(ctx); err == nil {
-		h.Baseline = old.Baseline
+	// The internal disks present now are the host's baseline: every other non-USB disk
+	// that appears later is treated as removable media.
+	disks, err := identity.InternalDisks(app.Roots)
+	if err != nil && len(disks) == 0 {
+		return fmt.Errorf("list internal disks: %w", err)
+	}
+	for _, d := range disks {
+		h.Baseline = append(h.Baseline, identity.BaselineKey(d))
 	}
 	h, err = s.InitHost(ctx, h)
 	if err != nil {
@@ -95,6 +106,13 @@ func runHostInit(ctx context.Context, app *App, o hostInitOptions) error {
 		return printJSON(app.Out, h)
 	}
 	fmt.Fprintln(app.Out, T(app.Lang, "out.host-saved", h.Number, h.Level.Name(app.Lang), h.Mode))
+	for _, d := range disks {
+		name := "/dev/" + d.Name
+		if d.Label != "" {
+			name += " (" + d.Label + ")"
+		}
+		fmt.Fprintln(app.Out, T(app.Lang, "out.baseline-disk", name, identity.BaselineKey(d)))
+	}
 	return nil
 }
 

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -85,12 +84,21 @@ func TestRegisterFromDeviceRefusals(t *testing.T) {
 
 func TestDevicesEmptyMachine(t *testing.T) {
 	e := newEnv(t)
-	root := t.TempDir()
-	for _, d := range []string{"sys/class/block", "sys/bus/usb/devices", "run/udev/data", "dev"} {
-		os.MkdirAll(filepath.Join(root, d), 0o755)
-	}
-	out := e.ok("--sysfs-root", filepath.Join(root, "sys"), "--udev-root", filepath.Join(root, "run/udev/data"), "--dev-root", filepath.Join(root, "dev"), "devices", "--json")
+	out := e.ok(append(emptyRoots(t), "devices", "--json")...)
 	if strings.TrimSpace(out) != "[]" {
 		t.Errorf("devices on an empty machine = %q", out)
+	}
+}
+
+func TestHostInitRecordsBaseline(t *testing.T) {
+	e := newEnv(t)
+	out := e.ok(append(fixtureFlags("internal-sata"), "host", "init", "--number", "H1", "--level", "secret")...)
+	if !strings.Contains(out, "internal disk /dev/sda") || !strings.Contains(out, "wwn:0x5002538e40a1b2c3") {
+		t.Errorf("host init output:\n%s", out)
+	}
+	var h struct{ Baseline []string }
+	json.Unmarshal([]byte(e.ok("--json", "host", "show")), &h)
+	if len(h.Baseline) != 1 || h.Baseline[0] != "wwn:0x5002538e40a1b2c3" {
+		t.Errorf("baseline = %q", h.Baseline)
 	}
 }

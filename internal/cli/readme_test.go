@@ -96,7 +96,8 @@ func TestReadmeWalkthrough(t *testing.T) {
 			}
 			return ""
 		}, Actor: audit.Actor{UID: 0, User: "root", SudoUser: "admin"}}
-		args := splitArgs(strings.TrimPrefix(line, "$ mediagate "))
+		// The host has one internal SATA disk (a recorded fixture), whatever this machine has.
+		args := append(fixtureFlags("internal-sata"), splitArgs(strings.TrimPrefix(line, "$ mediagate "))...)
 		Run(context.Background(), app, args)
 		cmds++
 		got.WriteString(line + "\n" + out.String())

@@ -140,10 +140,8 @@ func (d *Daemon) decideBlock(ctx context.Context, disk string) {
 			return
 		}
 	} else {
-		if dev.Internal && !optical && len(host.Baseline) == 0 {
-			// No baseline recorded: fixed disks count as baseline, so the system disk
-			// is never detached. See the package documentation.
-			pd.InBaseline = true
+		if !optical && slices.Contains(host.Baseline, identity.BaselineKey(dev)) {
+			pd.InBaseline = true // an internal disk recorded at host init
 		}
 		in.Device = pd
 		if !pd.InBaseline {

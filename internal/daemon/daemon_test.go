@@ -286,9 +286,11 @@ func TestContainerAndMediaInside(t *testing.T) {
 }
 
 func TestNonUSBBlockDevices(t *testing.T) {
-	b := newBed(t, secretHost())
+	host := secretHost()
+	host.Baseline = []string{"disk:virtio:x"} // recorded at host init
+	b := newBed(t, host)
 	b.devs.set(identity.Device{Name: "vda", Subsystem: "block", SysPath: vdaP, Bus: "virtio", Internal: true,
-		Identity: media.Identity{Kind: media.KindDisk, Key: "disk:virtio:x"}})
+		Identity: media.Identity{Kind: media.KindDisk, Key: "disk:virtio:x"}, Quality: identity.Quality{Good: true}})
 	b.devs.set(identity.Device{Name: "sdc", Subsystem: "block", SysPath: sataP, Bus: "ata", Removable: true,
 		Identity: media.Identity{Kind: media.KindDisk, Key: "wwn:0x5000c500a1b2c3d4", Capacity: 1 << 40}})
 	b.ev("add", vdaP, "block", "disk")

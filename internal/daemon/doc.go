@@ -25,9 +25,9 @@
 //     reader, or a stick pretending to be the reader) has only the container's identity
 //     and is treated as unregistered, so it is detached. Register SD cards in a native
 //     slot, where their CID identifies them.
-//   - Non-USB block devices (SATA/SAS/NVMe, SD/MMC slots, optical drives): fixed disks
-//     are judged against the host baseline; while the host profile records no baseline
-//     at all, fixed disks count as baseline so the system disk is never detached.
+//   - Non-USB block devices (SATA/SAS/NVMe, SD/MMC slots, optical drives): disks in the
+//     host baseline recorded at host init (identity.BaselineKey) are allowed; the
+//     enforcer never detaches the disk holding the root file system.
 //     Removable ones are media: blocked ones are made read-only, unmounted and detached;
 //     blocked discs are ejected.
 //   - Audit mode: every decision is taken and logged with Enforce=false; the effective

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -230,8 +231,11 @@ func (e *Enforcer) ReadOnly(t Target) error {
 	return errors.Join(errs...)
 }
 
-// unmountAll lazily unmounts every mount whose source is one of ns.
-func (e *Enforcer) unmountAll(ns []blockNode) error {
+// ErrSystemDisk is returned by Detach for a disk that holds the root file system.
+var ErrSystemDisk = errors.New("refusing to detach the disk that holds the root file system")
+
+// mountsOf returns the mount points of every mount whose source is one of ns.
+func (e *Enforcer) mountsOf(ns []blockNode) ([]string, error) {
 	devs := map[string]bool{}
 	for _, n := range ns {
 		if n.majmin != "" {
@@ -240,7 +244,7 @@ func (e *Enforcer) unmountAll(ns []blockNode) error {
 	}
 	f, err := os.Open(e.cfg.Mountinfo)
 	if err != nil {
-		return fmt.Errorf("read mounts: %w", err)
+		return nil, fmt.Errorf("read mounts: %w", err)
 	}
 	defer f.Close()
 	var targets []string
@@ -251,6 +255,15 @@ func (e *Enforcer) unmountAll(ns []blockNode) error {
 		if len(fields) >= 5 && devs[fields[2]] {
 			targets = append(targets, unescapeMount(fields[4]))
 		}
+	}
+	return targets, sc.Err()
+}
+
+// unmountAll lazily unmounts every mount whose source is one of ns.
+func (e *Enforcer) unmountAll(ns []blockNode) error {
+	targets, err := e.mountsOf(ns)
+	if err != nil {
+		return err
 	}
 	var errs []error
 	// innermost first
@@ -286,10 +299,16 @@ func isOctal(c byte) bool { return c >= '0' && c <= '7' }
 // Detach makes a block device unusable: read-only, unmounted, then removed from the
 // system (SCSI device/delete, or the MMC card unbound from its driver). Every step is
 // tried even when an earlier one failed; the errors are joined.
+//
+// A disk holding the root file system is never touched (ErrSystemDisk): a baseline that
+// missed it must not take the host down.
 func (e *Enforcer) Detach(t Target) error {
 	ns, err := e.nodes(t)
 	if err != nil {
 		return err
+	}
+	if targets, err := e.mountsOf(ns); err == nil && slices.Contains(targets, "/") {
+		return fmt.Errorf("%s: %w", t.SysPath, ErrSystemDisk)
 	}
 	var errs []error
 	for _, n := range ns {

@@ -1,6 +1,7 @@
 package enforce
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -188,5 +189,21 @@ func TestRecorderAuthorizedState(t *testing.T) {
 func TestUnescapeMount(t *testing.T) {
 	if got := unescapeMount(`/a\040b\011c\134d`); got != "/a b\tc\\d" {
 		t.Errorf("got %q", got)
+	}
+}
+
+func TestDetachRefusesTheSystemDisk(t *testing.T) {
+	s := newSysfs(t)
+	var l opLog
+	write(t, s.mountinfo, "22 1 8:17 / /media/user/MY\\040STICK rw - vfat /dev/sdb1 rw\n23 1 8:27 / / rw - ext4 /dev/sdb2 rw\n")
+	e := New(Config{Sys: s.root, Dev: "/dev", Mountinfo: s.mountinfo, RunDir: s.run}, l.ops_(), nil)
+	if err := e.Detach(Target{SysPath: scsiDsk}); !errors.Is(err, ErrSystemDisk) {
+		t.Fatalf("Detach of the root disk = %v; want ErrSystemDisk", err)
+	}
+	if len(l.ops) != 0 {
+		t.Errorf("ops on the system disk: %q", l.ops)
+	}
+	if got := read(t, filepath.Join(s.root, scsiDsk, "device", "delete")); got == "1" {
+		t.Error("the system disk was deleted")
 	}
 }
