@@ -15,6 +15,7 @@ import (
 func TestGuestRunsCommands(t *testing.T) {
 	vm := needVM(t)
 	g := vm.Guest()
+	withoutDaemon(t, g)
 	if got := g.MustRun(t, "echo hello; echo oops >&2"); got != "hello" {
 		t.Errorf("stdout = %q, want hello", got)
 	}
@@ -30,6 +31,7 @@ func TestGuestRunsCommands(t *testing.T) {
 func TestStickSerialReachesUdev(t *testing.T) {
 	vm := needVM(t)
 	g := vm.Guest()
+	withoutDaemon(t, g)
 	const serial = "MEDIA0001"
 	stick := vm.PlugStick(t, serial, testbed.Files{"hello.txt": []byte("hello from the host\n")})
 
@@ -51,6 +53,7 @@ func TestStickSerialReachesUdev(t *testing.T) {
 func TestDeauthorizeRemovesBlockDevice(t *testing.T) {
 	vm := needVM(t)
 	g := vm.Guest()
+	withoutDaemon(t, g)
 	const serial = "MEDIA0002"
 	vm.PlugStick(t, serial, nil)
 	dev := g.WaitFor(t, 30*time.Second, testbed.USBDeviceBySerial(serial))
@@ -73,6 +76,7 @@ func TestDeauthorizeRemovesBlockDevice(t *testing.T) {
 func TestMountStickShowsInMountinfo(t *testing.T) {
 	vm := needVM(t)
 	g := vm.Guest()
+	withoutDaemon(t, g)
 	const serial = "MEDIA0003"
 	vm.PlugStick(t, serial, testbed.Files{"docs/report.txt": []byte("secret report\n")})
 	part := g.WaitFor(t, 30*time.Second, testbed.PartitionBySerial(serial, "vfat"))
@@ -92,6 +96,7 @@ func TestMountStickShowsInMountinfo(t *testing.T) {
 func TestUSBCDShowsISO9660(t *testing.T) {
 	vm := needVM(t)
 	g := vm.Guest()
+	withoutDaemon(t, g)
 	const serial = "DISC0001"
 	cd := vm.PlugCD(t, serial, testbed.Files{"README.TXT": []byte("on a disc\n")})
 
@@ -115,6 +120,7 @@ done; exit 1`)
 func TestUSBKeyboardIsInputDevice(t *testing.T) {
 	vm := needVM(t)
 	g := vm.Guest()
+	withoutDaemon(t, g)
 	before := g.MustRun(t, "ls /sys/class/input | grep -c '^input' || true")
 	kbd := vm.PlugKeyboard(t)
 	name := g.WaitFor(t, 30*time.Second, `for d in /sys/class/input/input*; do
@@ -133,6 +139,7 @@ done; exit 1`)
 func TestUSBNetIsNetworkInterface(t *testing.T) {
 	vm := needVM(t)
 	g := vm.Guest()
+	withoutDaemon(t, g)
 	nic := vm.PlugNet(t)
 	g.WaitFor(t, 30*time.Second, `for n in /sys/class/net/*; do
 	[ "$(udevadm info --query=property --path="$n" | sed -n 's/^ID_BUS=//p')" = usb ] && { echo "$n"; exit 0; }
@@ -143,6 +150,7 @@ done; exit 1`)
 func TestSticksPlugAndUnplugInterleaved(t *testing.T) {
 	vm := needVM(t)
 	g := vm.Guest()
+	withoutDaemon(t, g)
 	a := vm.PlugStick(t, "MEDIA00A1", nil)
 	devA := g.WaitFor(t, 30*time.Second, testbed.USBDeviceBySerial("MEDIA00A1"))
 	b := vm.PlugStick(t, "MEDIA00B2", nil)

@@ -52,7 +52,17 @@ systemctl is-active mediagate.service`)
 	if daemonOnce.err != "" {
 		t.Fatalf("set up the daemon in the guest:\n%s", daemonOnce.err)
 	}
+	// A scenario without the daemon may have stopped it.
+	g.MustRun(t, "systemctl is-active --quiet mediagate.service || systemctl start mediagate.service")
 	return v, g
+}
+
+// withoutDaemon gives a guest with the daemon stopped and the kernel's default of
+// authorizing new USB devices restored, for scenarios that test the bed or the CLI alone.
+func withoutDaemon(t *testing.T, g *testbed.Guest) {
+	t.Helper()
+	g.MustRun(t, `systemctl stop mediagate.service 2>/dev/null || true
+for h in /sys/bus/usb/devices/usb*; do echo 1 > "$h/authorized_default"; done`)
 }
 
 // register registers a stick in the guest and returns its number.

@@ -61,6 +61,7 @@ func freshRegistry(t *testing.T, g *testbed.Guest, name string) string {
 func TestDevicesRegisterStickFromDevice(t *testing.T) {
 	vm := needMediagate(t)
 	g := vm.Guest()
+	withoutDaemon(t, g)
 	db := freshRegistry(t, g, "devices-stick")
 	const serial = "IDSTICK01"
 	vm.PlugStick(t, serial, testbed.Files{"a.txt": []byte("a\n")})
@@ -97,6 +98,7 @@ func TestDevicesRegisterStickFromDevice(t *testing.T) {
 func TestDevicesRegisterDiscFromDevice(t *testing.T) {
 	vm := needMediagate(t)
 	g := vm.Guest()
+	withoutDaemon(t, g)
 	db := freshRegistry(t, g, "devices-disc")
 	cd := vm.PlugCD(t, "IDCD0001", testbed.Files{"REPORT.TXT": []byte("quarterly report\n")})
 	sr := g.WaitFor(t, 30*time.Second, `for d in /sys/class/block/sr*; do
