@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -116,6 +117,27 @@ func TestDaemonIsReadyAndLocksRootHubs(t *testing.T) {
 	st := g.MustRun(t, "mediagate status")
 	if !strings.Contains(st, "running") || !strings.Contains(st, "VM-01") {
 		t.Errorf("status:\n%s", st)
+	}
+	// The guest's own disk was recorded as the baseline at host init and stays.
+	var status struct {
+		Present []struct {
+			Name     string `json:"name"`
+			Decision struct {
+				Reason string `json:"reason"`
+			} `json:"decision"`
+		} `json:"present"`
+	}
+	if err := json.Unmarshal([]byte(g.MustRun(t, "mediagate status --json")), &status); err != nil {
+		t.Fatal(err)
+	}
+	vda := ""
+	for _, p := range status.Present {
+		if p.Name == "vda" {
+			vda = p.Decision.Reason
+		}
+	}
+	if vda != "baseline" {
+		t.Errorf("the guest's system disk vda: reason %q, want baseline", vda)
 	}
 	t.Logf("daemon in the guest: %s", g.MustRun(t, `pid=$(systemctl show -p MainPID --value mediagate.service); grep -E 'VmRSS|VmHWM' /proc/$pid/status | tr -s ' \t\n' ' '`))
 	if got := g.MustRun(t, "systemctl show -p Type,NRestarts --value mediagate.service | tr '\\n' ' '"); !strings.HasPrefix(got, "notify") {
