@@ -14,7 +14,6 @@ import (
 
 	"mediagate/internal/checkin"
 	"mediagate/internal/identity"
-	"mediagate/internal/media"
 	"mediagate/internal/registry"
 )
 
@@ -282,14 +281,8 @@ func runCheckinPlug(ctx context.Context, app *App, o plugOptions) error {
 		why := "registered as " + reg.Number
 		return refuse(o.Number, why, lerr("err.ci-mismatch", ref, o.Number, why))
 	}
-	if ok, why := identity.Matches(reg.Identity, seen); !ok {
+	if ok, why, _ := identity.Confirms(reg.Identity, seen); !ok {
 		return refuse(reg.Number, why, lerr("err.ci-mismatch", ref, reg.Number, why))
-	}
-	if q := identity.CheckSerial(seen.Serial); !q.Good && seen.Kind != media.KindOpticalDisc {
-		if missing := identity.Unverified(reg.Identity, seen); len(missing) > 0 {
-			why := "weak serial, bound " + strings.Join(missing, ", ") + " not readable"
-			return refuse(reg.Number, why, lerr("err.ci-mismatch", ref, reg.Number, why))
-		}
 	}
 	ci, err := s.CheckInPlugged(ctx, reg.Number, seen, o.Cabinet, o.Slot)
 	if errors.Is(err, registry.ErrNotExpected) {

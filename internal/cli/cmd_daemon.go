@@ -64,6 +64,7 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 		Sys:      o.SysRoot,
 		Now:      app.Now,
 		Log:      log,
+		CheckIn:  store,
 	})
 	// Lock the root hubs before listening, so nothing plugged from now on slips through.
 	if err := d.Start(ctx); err != nil {

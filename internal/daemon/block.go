@@ -119,6 +119,11 @@ func (d *Daemon) decideBlock(ctx context.Context, disk string) {
 			// reader (or a stick posing as one) has only the container's identity and
 			// stays unregistered.
 			d.lookup(ctx, &in, r)
+			plugged := parent.DevPath
+			if optical {
+				plugged = disk
+			}
+			d.vaultCheckIn(ctx, host, plugged, in.Record, dev.Identity)
 		}
 		r.Decision = policy.Decide(in)
 		r.Effective = r.Decision.Effective()
@@ -146,6 +151,7 @@ func (d *Daemon) decideBlock(ctx context.Context, disk string) {
 		in.Device = pd
 		if !pd.InBaseline {
 			d.lookup(ctx, &in, r)
+			d.vaultCheckIn(ctx, host, disk, in.Record, dev.Identity)
 		}
 		r.Decision = policy.Decide(in)
 		r.Effective = r.Decision.Effective()

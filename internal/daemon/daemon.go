@@ -63,6 +63,9 @@ type Config struct {
 	NoAudit bool
 	// Notify, when set, is told about every block (desktop notification).
 	Notify func(Record)
+	// CheckIn, when set, checks in registered media plugged into a vault station
+	// during an open campaign (see checkin.go).
+	CheckIn CheckInStore
 }
 
 // Record is one decision as the daemon took and carried it out.
@@ -120,6 +123,7 @@ type Daemon struct {
 	recent  []Record
 	counts  Counts
 	hubs    []string
+	vault   vaultState
 	mode    media.Mode
 	host    media.Host
 	probs   []string
@@ -247,6 +251,7 @@ func (d *Daemon) drop(devpath string) {
 	d.mu.Lock()
 	delete(d.present, devpath)
 	d.mu.Unlock()
+	d.vault.forget(devpath)
 }
 
 func (d *Daemon) handleUSB(ctx context.Context, ev udev.Event) {
@@ -306,6 +311,7 @@ func (d *Daemon) decideUSB(ctx context.Context, devpath string) *Record {
 		in := policy.Input{Host: hostp, Device: pd, Now: d.cfg.Now()}
 		if pd.Storage || pd.Identity.Kind == media.KindUSBDisk || pd.Identity.Kind == media.KindSD {
 			d.lookup(ctx, &in, r)
+			d.vaultCheckIn(ctx, host, devpath, in.Record, dev.Identity)
 		}
 		r.Decision = policy.Decide(in)
 		if isContainer(hostp, in, pd) {

@@ -72,3 +72,21 @@ func sortedInts(s []int) []int {
 	slices.Sort(c)
 	return slices.Compact(c)
 }
+
+// Confirms reports whether a seen device is certainly the registered medium: it
+// Matches, and when its serial is weak, every extra identity bound in the registration
+// (capacity, descriptor hash) was seen and checked. pending is true when the only thing
+// missing is identity not readable yet (capacity before the block device exists), so
+// the caller may confirm again later.
+func Confirms(registered, seen media.Identity) (ok bool, why string, pending bool) {
+	if ok, why := Matches(registered, seen); !ok {
+		return false, why, false
+	}
+	if seen.Kind == media.KindOpticalDisc || strings.HasPrefix(seen.Key, "disc:") || CheckSerial(seen.Serial).Good {
+		return true, "", false
+	}
+	if missing := Unverified(registered, seen); len(missing) > 0 {
+		return false, "weak serial, bound " + strings.Join(missing, ", ") + " not readable yet", true
+	}
+	return true, "", false
+}
