@@ -65,6 +65,7 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 		Now:      app.Now,
 		Log:      log,
 		CheckIn:  store,
+		Mounts:   daemon.MountConfig{ProcRoot: "/proc", UdevData: o.UdevData},
 	})
 	// Lock the root hubs before listening, so nothing plugged from now on slips through.
 	if err := d.Start(ctx); err != nil {

@@ -66,6 +66,8 @@ type Config struct {
 	// CheckIn, when set, checks in registered media plugged into a vault station
 	// during an open campaign (see checkin.go).
 	CheckIn CheckInStore
+	// Mounts wires the mount log (mounts.go); zero logs no mounts.
+	Mounts MountConfig
 }
 
 // Record is one decision as the daemon took and carried it out.
@@ -205,6 +207,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.state = "stopped"
 		d.mu.Unlock()
 	}()
+	stopMounts := d.startMounts(ctx)
+	defer stopMounts()
 	for {
 		ev, err := d.cfg.Source.Receive(ctx)
 		if err != nil {

@@ -1,0 +1,22 @@
+//go:build linux
+
+package daemon
+
+import (
+	"log/slog"
+	"time"
+
+	"mediagate/internal/mountwatch"
+)
+
+// openMountWatcher opens the system's mount watcher (fanotify where the kernel has
+// mount events, else poll on mountinfo) and records its initial table.
+func openMountWatcher(mc *MountConfig, now func() time.Time, log *slog.Logger) error {
+	w, err := mountwatch.Open(mountwatch.Options{ProcRoot: mc.ProcRoot, Now: now, Keep: mountwatch.Mount.BlockDevice,
+		LookupUser: mc.LookupUser, Logger: log})
+	if err != nil {
+		return err
+	}
+	mc.Source, mc.Initial, mc.Method = w, w.Initial(), string(w.Method())
+	return nil
+}

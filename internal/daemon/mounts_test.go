@@ -1,0 +1,267 @@
+package daemon
+
+import (
+	"context"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"mediagate/internal/media"
+	"mediagate/internal/mountwatch"
+)
+
+// mountBed is a bed with a fake sysfs and udev database for the stick's sda1 (8:1)
+// and a mount log whose udisks state file lives in a temp dir.
+func mountBed(t *testing.T) *bed {
+	b := newBed(t, secretHost())
+	sys := b.d.cfg.Sys
+	part := filepath.Join(sys, diskP, "sda1")
+	if err := os.MkdirAll(part, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(part, "partition"), []byte("1\n"), 0o644)
+	os.MkdirAll(filepath.Join(sys, "dev", "block"), 0o755)
+	if err := os.Symlink("../../"+diskP[1:]+"/sda1", filepath.Join(sys, "dev", "block", "8:1")); err != nil {
+		t.Fatal(err)
+	}
+	udev := t.TempDir()
+	os.WriteFile(filepath.Join(udev, "b8:1"), []byte("E:ID_FS_UUID=1234-ABCD\nE:ID_FS_LABEL=STICK\n"), 0o644)
+	b.d.cfg.Mounts = MountConfig{UdevData: udev, UdisksState: filepath.Join(t.TempDir(), "mounted-fs"),
+		UdisksWait: 10 * time.Millisecond, Hostname: "pc-01", Method: "poll",
+		LookupUser: func(uid int) string { return map[int]string{0: "root", 1000: "alice"}[uid] }}
+	return b
+}
+
+func mountEv(k mountwatch.Kind, mp string, ro bool) mountwatch.Event {
+	return mountwatch.Event{Kind: k, MountID: 90, Major: 8, Minor: 1, Source: "/dev/sda1", FSType: "vfat", Root: "/",
+		MountPoint: mp, ReadOnly: ro, Options: "rw,relatime", Time: time.Date(2026, 12, 1, 10, 0, 1, 0, time.UTC),
+		UID: mountwatch.UnknownID, LoginUID: mountwatch.UnknownID, Attribution: mountwatch.AttributionNone}
+}
+
+func (s *memStore) mountRows() []memEvent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []memEvent
+	for _, e := range s.events {
+		if len(e.kind) > 6 && e.kind[:6] == "mount." {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func TestMountRowsOfARegisteredStick(t *testing.T) {
+	b := mountBed(t)
+	b.register("MOUNT1", media.Confidential, media.StatusActive, media.AccessReadWrite, 64<<20)
+	b.plugStick("MOUNT1", 64<<20)
+	if r := b.lastReason(); r != "allowed" {
+		t.Fatalf("reason %q", r)
+	}
+	b.rec.Reset()
+	b.d.HandleMount(b.ctx, mountEv(mountwatch.KindMount, "/mnt/x", false))
+	b.d.HandleMount(b.ctx, mountEv(mountwatch.KindRemountRO, "/mnt/x", true))
+	b.d.HandleMount(b.ctx, mountEv(mountwatch.KindUnmount, "/mnt/x", true))
+	rows := b.store.mountRows()
+	var kinds []string
+	for _, r := range rows {
+		kinds = append(kinds, r.kind)
+		if r.medium != "S-MOUNT1" {
+			t.Errorf("%s: medium %q", r.kind, r.medium)
+		}
+	}
+	if want := []string{KindMountAttach, KindMountRemount, KindMountDetach}; !slices.Equal(kinds, want) {
+		t.Fatalf("kinds %v, want %v", kinds, want)
+	}
+	d := rows[0].details.(map[string]any)
+	dev := d["device"].(map[string]any)
+	for k, want := range map[string]any{"mount_point": "/mnt/x", "fs_uuid": "1234-ABCD", "fs_type": "vfat", "ro": false,
+		"host": "H-01", "hostname": "pc-01", "custodian": "zhang", "medium": "S-MOUNT1", "attribution": "none", "medium_level": "confidential"} {
+		if d[k] != want {
+			t.Errorf("%s = %v, want %v", k, d[k], want)
+		}
+	}
+	if dev["partition"] != "sda1" || dev["disk"] != "sda" || dev["devnum"] != "8:1" {
+		t.Errorf("device %v", dev)
+	}
+	if len(b.rec.Ops()) != 0 {
+		t.Errorf("an allowed mount made the enforcer act: %v", b.rec.Ops())
+	}
+}
+
+func TestMountOfUndecidedDeviceLooksUpTheRegistry(t *testing.T) {
+	b := mountBed(t)
+	b.register("MOUNT2", media.Secret, media.StatusActive, media.AccessReadWrite, 64<<20)
+	_, blk := stick("MOUNT2", 64<<20)
+	b.devs.set(blk) // present, but no device event yet (daemon just started)
+	b.d.HandleMount(b.ctx, mountEv(mountwatch.KindSeenAtStart, "/mnt/y", false))
+	rows := b.store.mountRows()
+	if len(rows) != 1 || rows[0].kind != KindMountSeenAtStart || rows[0].medium != "S-MOUNT2" {
+		t.Fatalf("rows %+v", rows)
+	}
+}
+
+func TestMountOfBlockedMediumIsAViolation(t *testing.T) {
+	b := mountBed(t)
+	b.register("MOUNT3", media.Confidential, media.StatusLost, media.AccessReadWrite, 64<<20)
+	// The USB device was allowed (a race: the record changed), the block device blocked.
+	u, blk := stick("MOUNT3", 64<<20)
+	b.devs.set(u)
+	b.devs.set(blk)
+	b.store.media[blk.Identity.Key] = media.Medium{Number: "S-MOUNT3", Kind: media.KindUSBDisk, Level: media.Confidential,
+		Status: media.StatusActive, Custodian: "zhang", Identity: blk.Identity}
+	b.ev("add", stickP, "usb", "usb_device")
+	m := b.store.media[blk.Identity.Key]
+	m.Status = media.StatusLost
+	b.store.media[blk.Identity.Key] = m
+	b.ev("add", diskP, "block", "disk")
+	if r := b.lastReason(); r == "allowed" {
+		t.Fatalf("reason %q", r)
+	}
+	var notified []Record
+	b.d.cfg.Notify = func(r Record) { notified = append(notified, r) }
+	b.rec.Reset()
+	b.d.HandleMount(b.ctx, mountEv(mountwatch.KindMount, "/media/alice/STICK", false))
+	rows := b.store.mountRows()
+	if len(rows) != 1 || rows[0].kind != KindMountViolation {
+		t.Fatalf("rows %+v", rows)
+	}
+	if ops := b.rec.Ops(); !slices.Contains(ops, "detach "+diskP) {
+		t.Errorf("enforcer ops %v, want a detach of the disk", ops)
+	}
+	if len(notified) != 1 {
+		t.Errorf("notified %d times", len(notified))
+	}
+	// Its unmount is an ordinary detach row.
+	b.d.HandleMount(b.ctx, mountEv(mountwatch.KindUnmount, "/media/alice/STICK", false))
+	if rows := b.store.mountRows(); rows[len(rows)-1].kind != KindMountDetach {
+		t.Errorf("last row %s", rows[len(rows)-1].kind)
+	}
+}
+
+func TestUdisksMountAttributedToTheUser(t *testing.T) {
+	b := mountBed(t)
+	b.register("MOUNT4", media.Confidential, media.StatusActive, media.AccessReadWrite, 64<<20)
+	b.plugStick("MOUNT4", 64<<20)
+	state := gvEncodeMounts([]udisksMount{
+		{MountPoint: "/media/bob/OTHER", Device: makedev(8, 17), UID: 1001},
+		{MountPoint: "/media/alice/STICK", Device: makedev(8, 1), UID: 1000},
+	})
+	os.WriteFile(b.d.cfg.Mounts.UdisksState, state, 0o644)
+	b.d.HandleMount(b.ctx, mountEv(mountwatch.KindMount, "/media/alice/STICK", false))
+	d := b.store.mountRows()[0].details.(map[string]any)
+	if d["attribution"] != AttributionUdisks || d["user"] != "alice" || d["uid"] != 1000 {
+		t.Errorf("attribution %v user %v uid %v", d["attribution"], d["user"], d["uid"])
+	}
+}
+
+func TestMountLogRunsFromTheSource(t *testing.T) {
+	b := mountBed(t)
+	src := mountwatch.NewFake()
+	b.d.cfg.Mounts.Source = src
+	b.d.cfg.Mounts.Initial = []mountwatch.Mount{{ID: 90, Major: 8, Minor: 1, Source: "/dev/sda1", FSType: "vfat", Root: "/", MountPoint: "/mnt/z", Options: "rw"}}
+	ctx, cancel := context.WithCancel(context.Background())
+	stop := b.d.startMounts(ctx)
+	src.Push(mountEv(mountwatch.KindUnmount, "/mnt/z", false))
+	deadline := time.Now().Add(5 * time.Second)
+	for len(b.store.mountRows()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	stop()
+	rows := b.store.mountRows()
+	if len(rows) != 2 || rows[0].kind != KindMountSeenAtStart || rows[1].kind != KindMountDetach {
+		t.Fatalf("rows %+v", rows)
+	}
+}
+
+func TestParseUdisksMounts(t *testing.T) {
+	want := []udisksMount{{MountPoint: "/media/alice/KINGSTON", Device: makedev(8, 1), UID: 1000},
+		{MountPoint: "/mnt/fstab", Device: makedev(259, 65537), UID: 0, Fstab: true}}
+	got, err := parseUdisksMounts(gvEncodeMounts(want))
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("got %+v, %v", got, err)
+	}
+	if got, err := parseUdisksMounts(nil); err != nil || len(got) != 0 {
+		t.Errorf("empty: %v %v", got, err)
+	}
+	if _, err := parseUdisksMounts([]byte{1, 2, 3, 0xff}); err == nil {
+		t.Error("garbage parsed")
+	}
+}
+
+func FuzzParseUdisksMounts(f *testing.F) {
+	f.Add(gvEncodeMounts([]udisksMount{{MountPoint: "/media/a/B", Device: 2049, UID: 1000}}))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) { parseUdisksMounts(b) })
+}
+
+// gvEncodeMounts serialises a{sa{sv}} as GLib does (little-endian).
+func gvEncodeMounts(ms []udisksMount) []byte {
+	var entries [][]byte
+	for _, m := range ms {
+		dev := binary.LittleEndian.AppendUint64(nil, m.Device)
+		uid := binary.LittleEndian.AppendUint32(nil, m.UID)
+		fstab := []byte{0}
+		if m.Fstab {
+			fstab[0] = 1
+		}
+		props := [][]byte{
+			gvEntry("block-device", gvVariantOf(dev, "t")),
+			gvEntry("mounted-by-uid", gvVariantOf(uid, "u")),
+			gvEntry("fstab-mount", gvVariantOf(fstab, "b")),
+		}
+		entries = append(entries, gvEntry(m.MountPoint, gvArrayOf(props)))
+	}
+	return gvArrayOf(entries)
+}
+
+func gvVariantOf(data []byte, typ string) []byte {
+	return append(append(append([]byte{}, data...), 0), typ...)
+}
+
+func gvPad(b []byte, a int) []byte {
+	for len(b)%a != 0 {
+		b = append(b, 0)
+	}
+	return b
+}
+
+func gvAppendOffsets(body []byte, offs []int) []byte {
+	osz := 1
+	for ; osz < 8; osz *= 2 {
+		if gvOffsetSize(len(body)+len(offs)*osz) == osz {
+			break
+		}
+	}
+	for _, o := range offs {
+		for i := range osz {
+			body = append(body, byte(o>>(8*i)))
+		}
+	}
+	return body
+}
+
+func gvEntry(key string, value []byte) []byte {
+	b := append([]byte(key), 0)
+	end := len(b)
+	b = gvPad(b, 8)
+	b = append(b, value...)
+	return gvAppendOffsets(b, []int{end})
+}
+
+func gvArrayOf(elems [][]byte) []byte {
+	var b []byte
+	var offs []int
+	for _, e := range elems {
+		b = gvPad(b, 8)
+		b = append(b, e...)
+		offs = append(offs, len(b))
+	}
+	if len(elems) == 0 {
+		return nil
+	}
+	return gvAppendOffsets(b, offs)
+}
