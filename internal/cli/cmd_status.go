@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mediagate/internal/checkin"
 	"mediagate/internal/daemon"
 )
 
@@ -55,8 +56,20 @@ func runStatus(ctx context.Context, app *App, o statusOptions) error {
 	if st == nil {
 		return fmt.Errorf("%s", T(lang, "err.daemon-call", o.Socket, "empty answer"))
 	}
+	// An open check-in campaign shows here too (from the registry, not the daemon).
+	var campaign *checkinSummary
+	if s, err := app.Store(ctx); err == nil {
+		if c, err := s.OpenCampaignNow(ctx); err == nil {
+			if r, err := campaignReport(ctx, app, c.Year, checkin.ByCustodian); err == nil {
+				campaign = &checkinSummary{Year: c.Year, Deadline: c.Deadline, Totals: r.Totals}
+			}
+		}
+	}
 	if app.JSON {
-		return printJSON(app.Out, st)
+		return printJSON(app.Out, struct {
+			*daemon.Status
+			Checkin *checkinSummary `json:"checkin,omitempty"`
+		}{st, campaign})
 	}
 	w := app.Out
 	field(w, lang, "field.daemon-state", st.State)
@@ -67,6 +80,10 @@ func runStatus(ctx context.Context, app *App, o statusOptions) error {
 	field(w, lang, "field.locked-hubs", strings.Join(st.LockedHubs, ", "))
 	field(w, lang, "field.counts", T(lang, "out.daemon-counts", st.Counts.Events, st.Counts.Decisions,
 		st.Counts.Allowed, st.Counts.Blocked, st.Counts.Errors))
+	if c := campaign; c != nil {
+		field(w, lang, "field.ci-campaign", T(lang, "out.status-campaign", c.Year, localTime(c.Deadline),
+			c.Totals.CheckedIn, c.Totals.Expected, c.Totals.Outstanding))
+	}
 	for _, p := range st.Problems {
 		field(w, lang, "field.problem", p)
 	}
@@ -94,6 +111,13 @@ func runStatus(ctx context.Context, app *App, o statusOptions) error {
 			safe(r.Message[verdictIdx]))
 	}
 	return nil
+}
+
+// checkinSummary is the open campaign as `status` shows it.
+type checkinSummary struct {
+	Year     int            `json:"year"`
+	Deadline time.Time      `json:"deadline"`
+	Totals   checkin.Totals `json:"totals"`
 }
 
 func init() { zhShort["status"] = "查看守护进程：状态、计数、当前设备与最近判定" }

@@ -57,6 +57,7 @@ var msgs = map[string][2]string{
 	"out.person-deact":      {"deactivated person %s", "已停用人员 %s"},
 	"out.host-saved":        {"host %s: level %s, mode %s", "本机 %s：密级 %s，模式 %s"},
 	"out.baseline-disk":     {"internal disk %s: %s", "内置磁盘 %s：%s"},
+	"out.status-campaign":   {"%d open until %s: %d of %d checked in, %d outstanding", "%d 年度收缴进行中，截止 %s：已收 %d / %d，未交 %d"},
 	"out.changed":           {"%s: %s", "%s：%s"},
 	"out.audit-ok":          {"audit log intact: %d rows, head %s", "审计日志完整：%d 行，末行哈希 %s"},
 	"out.numbering":         {"pattern %s; level codes: %s; next secret number looks like %s", "编号规则 %s；密级代码：%s；机密介质编号示例 %s"},

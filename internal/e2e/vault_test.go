@@ -41,6 +41,9 @@ func TestVaultStationYearEndCheckIn(t *testing.T) {
 	missing := register(t, g, "VLTMISSING", "secret")
 	// A year of its own, so the other scenarios' campaign does not stand in the way.
 	g.MustRun(t, "mediagate checkin open --year 2090 --deadline 2090-12-31")
+	if st := g.MustRun(t, "mediagate status"); !strings.Contains(st, "2090 open until 2090-12-31") {
+		t.Errorf("status does not show the open campaign:\n%s", st)
+	}
 
 	sticks := map[string]string{} // serial → QEMU device id
 	for _, s := range append(plugged, "VLTSTRANGE") {
