@@ -14,6 +14,7 @@ import (
 
 type logOptions struct {
 	Medium, Since, Until, Kind string
+	Custodian, Person, Host    string
 	Limit                      int
 	CSV                        bool
 }
@@ -21,13 +22,20 @@ type logOptions struct {
 func newLogCommand(app *App) *cobra.Command {
 	var o logOptions
 	cmd := &cobra.Command{
-		Use:   "log [--medium N] [--since T] [--until T] [--kind K]",
+		Use:   "log [--medium N] [--custodian H] [--person P] [--host H] [--since T] [--until T] [--kind K]",
 		Short: "Show the audit log",
 		Long: `Show the audit log: every registration change (and later every device event), oldest
-first. --kind takes an exact kind (medium.handover) or a prefix ending in a dot (medium.).
+first. --kind takes an exact kind (medium.handover) or a prefix ending in a dot (medium.,
+mount.). Mount rows (mount.attach, mount.detach, mount.remount, mount.seen-at-start,
+mount.violation) carry the medium number, device, mount point and who mounted it.
+--custodian selects rows about media a person is custodian of; --person every row where
+a person acted, mounted, holds or is custodian; --host the host number (or id, or the
+system host name of mount rows).
 Times are YYYY-MM-DD, "YYYY-MM-DD HH:MM" (local time) or RFC 3339.`,
 		Example: `  mediagate log --medium S-2026-0001
   mediagate log --since 2026-12-01 --kind medium.
+  mediagate log --kind mount. --person alice
+  mediagate log --custodian zhang --host VM-01 --json
   mediagate log --since 2026-01-01 --until 2027-01-01 --csv > log-2026.csv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runLog(cmd.Context(), app, o) },
@@ -37,13 +45,18 @@ Times are YYYY-MM-DD, "YYYY-MM-DD HH:MM" (local time) or RFC 3339.`,
 	f.StringVar(&o.Since, "since", "", "only rows at or after this time")
 	f.StringVar(&o.Until, "until", "", "only rows before this time (a date means the end of that day)")
 	f.StringVar(&o.Kind, "kind", "", "only rows of this kind, or kinds with this prefix ending in '.'")
+	f.StringVar(&o.Custodian, "custodian", "", "only rows about media of this custodian (handle)")
+	f.StringVar(&o.Person, "person", "", "only rows where this person (handle or user name) acted, mounted, holds or is custodian")
+	f.StringVar(&o.Host, "host", "", "only rows of this host (number, id or host name)")
 	f.IntVar(&o.Limit, "limit", 0, "only the newest N rows")
 	f.BoolVar(&o.CSV, "csv", false, "print CSV")
 	return cmd
 }
 
 func runLog(ctx context.Context, app *App, o logOptions) error {
-	f := registry.EventFilter{Medium: o.Medium, Kind: o.Kind, Limit: o.Limit}
+	q := registry.EventQuery{EventFilter: registry.EventFilter{Medium: o.Medium, Kind: o.Kind, Limit: o.Limit},
+		Custodian: o.Custodian, Person: o.Person, Host: o.Host}
+	f := &q.EventFilter
 	var err error
 	if o.Since != "" {
 		if f.Since, err = parseTime(o.Since, false); err != nil {
@@ -65,7 +78,7 @@ func runLog(ctx context.Context, app *App, o logOptions) error {
 	if err != nil {
 		return err
 	}
-	events, err := s.Events(ctx, f)
+	events, err := s.SearchEvents(ctx, q)
 	if err != nil {
 		return err
 	}

@@ -335,8 +335,68 @@ func runMediaShow(ctx context.Context, app *App, number string) error {
 	field(w, l, "field.allowed-hosts", strings.Join(m.AllowedHosts, ", "))
 	field(w, l, "field.note", m.Note)
 	field(w, l, "field.registered", localTime(m.Created))
+	if err := printMounts(app, history); err != nil {
+		return err
+	}
 	fmt.Fprintf(w, "\n%s\n", T(l, "field.history"))
 	return printEvents(app, history)
+}
+
+// printMounts prints the mount rows among events, if any, as a section of their own:
+// when, what, where, from which device, read-only or not, on which host and who.
+func printMounts(app *App, events []*audit.Event) error {
+	l := app.Lang
+	t := newTable(app.Out, T(l, "hdr.mounts"))
+	n := 0
+	for _, e := range events {
+		if !strings.HasPrefix(e.Kind, "mount.") {
+			continue
+		}
+		var d struct {
+			Event       string `json:"event"`
+			MountPoint  string `json:"mount_point"`
+			RO          bool   `json:"ro"`
+			Host        string `json:"host"`
+			Hostname    string `json:"hostname"`
+			User        string `json:"user"`
+			UID         *int   `json:"uid"`
+			Command     string `json:"command"`
+			Attribution string `json:"attribution"`
+			Device      struct {
+				Source string `json:"source"`
+			} `json:"device"`
+		}
+		_ = json.Unmarshal(e.Details, &d)
+		what := T(l, e.Kind)
+		if e.Kind == "mount.remount" && d.Event != "" {
+			what += " (" + d.Event + ")"
+		}
+		mode := "rw"
+		if d.RO {
+			mode = "ro"
+		}
+		who := d.User
+		if who == "" && d.UID != nil {
+			who = fmt.Sprintf("uid %d", *d.UID)
+		}
+		if who == "" {
+			who = T(l, "mount.user-unknown")
+		}
+		if d.Command != "" {
+			who += " (" + d.Command + ")"
+		}
+		host := d.Host
+		if d.Hostname != "" && d.Hostname != host {
+			host = strings.TrimSpace(host + " " + d.Hostname)
+		}
+		t.row(localTime(e.Time), what, d.MountPoint, d.Device.Source, mode, host, who, d.Attribution)
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	fmt.Fprintf(app.Out, "\n%s\n", T(l, "field.mounts"))
+	return t.flush()
 }
 
 // newLifecycleCommands builds the status-changing commands.
