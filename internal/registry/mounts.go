@@ -28,7 +28,7 @@ type EventQuery struct {
 // personPaths are the details fields that name a person by handle or user name.
 var personPaths = []string{"$.custodian", "$.from_custodian", "$.to_custodian", "$.holder", "$.user", "$.login_user", "$.handle", "$.witness"}
 
-// detailsJSON is the details column as JSON: rows without details have ''.
+// detailsJSON is the details column as JSON: rows without details have ”.
 const detailsJSON = `(CASE WHEN json_valid(details) THEN details ELSE '{}' END)`
 
 // SearchEvents returns the audit rows q selects, in sequence order (the newest q.Limit
