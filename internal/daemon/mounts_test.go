@@ -17,22 +17,27 @@ import (
 // and a mount log whose udisks state file lives in a temp dir.
 func mountBed(t *testing.T) *bed {
 	b := newBed(t, secretHost())
-	sys := b.d.cfg.Sys
-	part := filepath.Join(sys, diskP, "sda1")
-	if err := os.MkdirAll(part, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(part, "partition"), []byte("1\n"), 0o644)
-	os.MkdirAll(filepath.Join(sys, "dev", "block"), 0o755)
-	if err := os.Symlink("../../"+diskP[1:]+"/sda1", filepath.Join(sys, "dev", "block", "8:1")); err != nil {
-		t.Fatal(err)
-	}
-	udev := t.TempDir()
-	os.WriteFile(filepath.Join(udev, "b8:1"), []byte("E:ID_FS_UUID=1234-ABCD\nE:ID_FS_LABEL=STICK\n"), 0o644)
+	udev := mountSysfs(t, b.d.cfg.Sys)
 	b.d.cfg.Mounts = MountConfig{UdevData: udev, UdisksState: filepath.Join(t.TempDir(), "mounted-fs"),
 		UdisksWait: 10 * time.Millisecond, Hostname: "pc-01", Method: "poll",
 		LookupUser: func(uid int) string { return map[int]string{0: "root", 1000: "alice"}[uid] }}
 	return b
+}
+
+// mountSysfs makes sda1 (8:1) of the stick in a fake sysfs and udev database.
+func mountSysfs(tb testing.TB, sys string) (udev string) {
+	part := filepath.Join(sys, diskP, "sda1")
+	if err := os.MkdirAll(part, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(part, "partition"), []byte("1\n"), 0o644)
+	os.MkdirAll(filepath.Join(sys, "dev", "block"), 0o755)
+	if err := os.Symlink("../../"+diskP[1:]+"/sda1", filepath.Join(sys, "dev", "block", "8:1")); err != nil {
+		tb.Fatal(err)
+	}
+	udev = tb.TempDir()
+	os.WriteFile(filepath.Join(udev, "b8:1"), []byte("E:ID_FS_UUID=1234-ABCD\nE:ID_FS_LABEL=STICK\n"), 0o644)
+	return udev
 }
 
 func mountEv(k mountwatch.Kind, mp string, ro bool) mountwatch.Event {
