@@ -4,27 +4,50 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"mediagate/internal/daemon"
 	"mediagate/internal/identity"
 	"mediagate/internal/media"
 	"mediagate/internal/registry"
 )
 
 func newDevicesCommand(app *App) *cobra.Command {
-	return &cobra.Command{
+	var socket string
+	cmd := &cobra.Command{
 		Use:   "devices",
 		Short: "List the storage devices and media attached to this host",
 		Long: `List the removable storage devices, media and USB devices attached to this host,
 with their kind, identity key, serial quality, size, and whether they are registered
-(number, custodian, level). Internal disks are left out.`,
+(number, custodian, level). Internal disks are left out. When the daemon runs, its
+live decision for each device is shown as well.`,
 		Example: "  mediagate devices\n  mediagate devices --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runDevices(cmd.Context(), app)
+			return runDevices(cmd.Context(), app, socket)
 		},
 	}
+	cmd.Flags().StringVar(&socket, "socket", daemon.DefaultSocket, "control socket of the daemon, for live decisions")
+	return cmd
+}
+
+// liveDecisions asks the daemon, if it runs, for the decision standing for each device,
+// by kernel name. No daemon is no error: the column stays empty.
+func liveDecisions(ctx context.Context, socket string) map[string]*daemon.Record {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	resp, err := daemon.Call(ctx, socket, daemon.Request{Op: daemon.OpStatus})
+	if err != nil || resp.Status == nil {
+		return nil
+	}
+	out := map[string]*daemon.Record{}
+	for i := range resp.Status.Present {
+		r := &resp.Status.Present[i]
+		out[r.Name] = r
+	}
+	return out
 }
 
 // AttachedDevice is one line of `mediagate devices`.
@@ -34,6 +57,8 @@ type AttachedDevice struct {
 	Registered *media.Medium `json:"registered"`
 	// Mismatch says how the device differs from its registration, when it does.
 	Mismatch string `json:"mismatch,omitempty"`
+	// Decision is the running daemon's decision standing for the device, if any.
+	Decision *daemon.Record `json:"decision,omitempty"`
 }
 
 func deviceRef(d identity.Device) string {
@@ -43,7 +68,7 @@ func deviceRef(d identity.Device) string {
 	return "/dev/" + d.Name
 }
 
-func runDevices(ctx context.Context, app *App) error {
+func runDevices(ctx context.Context, app *App, socket string) error {
 	devs, scanErr := identity.Scan(app.Roots)
 	if scanErr != nil && len(devs) == 0 {
 		return fmt.Errorf("list devices: %w", scanErr)
@@ -52,9 +77,13 @@ func runDevices(ctx context.Context, app *App) error {
 	if err != nil {
 		return err
 	}
+	live := liveDecisions(ctx, socket)
 	out := make([]AttachedDevice, 0, len(devs))
 	for _, d := range devs {
-		a := AttachedDevice{Device: d, Ref: deviceRef(d)}
+		a := AttachedDevice{Device: d, Ref: deviceRef(d), Decision: live[d.Name]}
+		if a.Decision == nil && d.USB != nil {
+			a.Decision = live[d.USB.Port]
+		}
 		if d.Identity.Key != "" {
 			m, err := s.MediumByIdentity(ctx, d.Identity.Key)
 			switch {
@@ -103,7 +132,11 @@ func runDevices(ctx context.Context, app *App) error {
 		if a.NoMedium {
 			size = T(l, "out.no-medium")
 		}
-		t.row(a.Ref, a.Identity.Kind.Name(l), key, quality, size, a.Label, reg)
+		decision := "-"
+		if r := a.Decision; r != nil {
+			decision = string(r.Effective) + " (" + string(r.Decision.Reason) + ")"
+		}
+		t.row(a.Ref, a.Identity.Kind.Name(l), key, quality, size, a.Label, reg, decision)
 	}
 	return t.flush()
 }

@@ -153,6 +153,30 @@ func TestDaemonUnregisteredStickNeverGetsBlockDevice(t *testing.T) {
 	if after := attachedCount(t, g); after != before {
 		t.Errorf("the kernel attached a SCSI disk for the unregistered stick (%s -> %s)", before, after)
 	}
+	// `mediagate devices` shows the daemon's live decision for it.
+	var devs []struct {
+		Identity struct {
+			Key string `json:"key"`
+		} `json:"identity"`
+		Decision *struct {
+			Effective string `json:"effective"`
+			Decision  struct {
+				Reason string `json:"reason"`
+			} `json:"decision"`
+		} `json:"decision"`
+	}
+	if err := json.Unmarshal([]byte(g.MustRun(t, "mediagate devices --json")), &devs); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, d := range devs {
+		if d.Identity.Key == "usb:46f4:0001:MGUNREG01" {
+			found = d.Decision != nil && d.Decision.Effective == "block" && d.Decision.Decision.Reason == "unregistered"
+		}
+	}
+	if !found {
+		t.Errorf("devices does not show the live block decision:\n%s", g.MustRun(t, "mediagate devices"))
+	}
 }
 
 func TestDaemonRegisteredStickMounts(t *testing.T) {
