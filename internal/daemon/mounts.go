@@ -54,8 +54,9 @@ type MountConfig struct {
 	Method string
 	// UdevData is the udev database, for the filesystem UUID and label.
 	UdevData string
-	// UdisksState is udisks' mount state file (default /run/udisks2/mounted-fs);
-	// "-" disables the udisks lookup.
+	// UdisksState is udisks' mount state file; "-" disables the udisks lookup. The
+	// default tries /var/lib/udisks2/mounted-fs (Debian and Ubuntu patch udisks to keep
+	// it there) and /run/udisks2/mounted-fs (upstream).
 	UdisksState string
 	// UdisksWait bounds how long a mount below /media or /run/media waits for udisks
 	// to write its state file (default 2 s).
@@ -78,9 +79,6 @@ func (d *Daemon) startMounts(ctx context.Context) func() {
 	}
 	if mc.Source == nil {
 		return func() {}
-	}
-	if mc.UdisksState == "" {
-		mc.UdisksState = "/run/udisks2/mounted-fs"
 	}
 	if mc.UdisksWait == 0 {
 		mc.UdisksWait = 2 * time.Second
@@ -349,17 +347,15 @@ func (d *Daemon) attributeUdisks(ctx context.Context, ev *mountwatch.Event, dev 
 	devt := makedev(ev.Major, ev.Minor)
 	deadline := time.Now().Add(wait)
 	for {
-		if entries, err := readUdisksMounts(mc.UdisksState); err == nil {
-			for _, e := range entries {
-				if e.MountPoint == ev.MountPoint && (e.Device == 0 || e.Device == devt) {
-					ev.Attribution = AttributionUdisks
-					ev.UID = int(e.UID)
-					ev.User = mc.LookupUser(ev.UID)
-					if ev.Comm == "" {
-						ev.Comm = "udisksd"
-					}
-					return
+		for _, e := range udisksEntries(mc.UdisksState) {
+			if e.MountPoint == ev.MountPoint && (e.Device == 0 || e.Device == devt) {
+				ev.Attribution = AttributionUdisks
+				ev.UID = int(e.UID)
+				ev.User = mc.LookupUser(ev.UID)
+				if ev.Comm == "" {
+					ev.Comm = "udisksd"
 				}
+				return
 			}
 		}
 		if !time.Now().Before(deadline) || ctx.Err() != nil {
@@ -367,6 +363,24 @@ func (d *Daemon) attributeUdisks(ctx context.Context, ev *mountwatch.Event, dev 
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// defaultUdisksStates are where udisks keeps mounted-fs: Debian's patched path first.
+var defaultUdisksStates = []string{"/var/lib/udisks2/mounted-fs", "/run/udisks2/mounted-fs"}
+
+// udisksEntries reads udisks' mount state from path, or from the default places.
+func udisksEntries(path string) []udisksMount {
+	paths := []string{path}
+	if path == "" {
+		paths = defaultUdisksStates
+	}
+	var out []udisksMount
+	for _, p := range paths {
+		if es, err := readUdisksMounts(p); err == nil {
+			out = append(out, es...)
+		}
+	}
+	return out
 }
 
 // mountDetails is the row of one mount event.
