@@ -55,8 +55,9 @@ type MountConfig struct {
 	// UdevData is the udev database, for the filesystem UUID and label.
 	UdevData string
 	// UdisksState is udisks' mount state file; "-" disables the udisks lookup. The
-	// default tries /var/lib/udisks2/mounted-fs (Debian and Ubuntu patch udisks to keep
-	// it there) and /run/udisks2/mounted-fs (upstream).
+	// default reads /var/lib/udisks2/mounted-fs-persistent (udisks 2.9 keeps mounts
+	// below a mount point that survives reboot, such as Debian's /media, there) and
+	// /run/udisks2/mounted-fs (the others; upstream's /run/media).
 	UdisksState string
 	// UdisksWait bounds how long a mount below /media or /run/media waits for udisks
 	// to write its state file (default 2 s).
@@ -365,8 +366,8 @@ func (d *Daemon) attributeUdisks(ctx context.Context, ev *mountwatch.Event, dev 
 	}
 }
 
-// defaultUdisksStates are where udisks keeps mounted-fs: Debian's patched path first.
-var defaultUdisksStates = []string{"/var/lib/udisks2/mounted-fs", "/run/udisks2/mounted-fs"}
+// defaultUdisksStates are where udisks keeps its mount state (see MountConfig).
+var defaultUdisksStates = []string{"/var/lib/udisks2/mounted-fs-persistent", "/run/udisks2/mounted-fs", "/var/lib/udisks2/mounted-fs"}
 
 // udisksEntries reads udisks' mount state from path, or from the default places.
 func udisksEntries(path string) []udisksMount {

@@ -127,7 +127,7 @@ EOF2`)
 	}
 	if d.Attribution != "udisks" || d.User != "alice" || d.UID == nil || *d.UID != 1500 {
 		t.Errorf("attribution %q user %q uid %v, want udisks alice 1500\nudisks state: %s", d.Attribution, d.User, d.UID,
-			g.Exec(t, "ls -l /var/lib/udisks2/ /run/udisks2/; od -A d -c /var/lib/udisks2/mounted-fs | head -20").Stdout)
+			g.Exec(t, "ls -l /var/lib/udisks2/ /run/udisks2/; od -A d -c /var/lib/udisks2/mounted-fs-persistent | head -20").Stdout)
 	}
 	g.MustRun(t, "runuser -u alice -- udisksctl unmount --no-user-interaction -b "+part)
 	rows = waitRows(t, g, num, 2)
