@@ -11,12 +11,13 @@ import (
 	"mediagate/internal/daemon"
 	"mediagate/internal/enforce"
 	"mediagate/internal/identity"
+	"mediagate/internal/notify"
 	"mediagate/internal/udev"
 )
 
 type daemonOptions struct {
 	Socket, SysRoot, DevRoot, UdevData, RunDir, Source, OfficerGroup string
-	Debug                                                            bool
+	Debug, NoNotify                                                  bool
 }
 
 func newDaemonCommand(app *App) *cobra.Command {
@@ -42,6 +43,7 @@ Stops cleanly on SIGTERM. See docs/daemon.md.`,
 	f.StringVar(&o.Source, "source", "", "event source: udev or kernel (default: udev when udevd runs)")
 	f.StringVar(&o.OfficerGroup, "officer-group", "", "group whose members may change the running daemon besides root")
 	f.BoolVar(&o.Debug, "debug", false, "log debug messages")
+	f.BoolVar(&o.NoNotify, "no-notify", false, "do not tell desktop users when a medium is blocked")
 	return cmd
 }
 
@@ -66,6 +68,7 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 		Log:      log,
 		CheckIn:  store,
 		Mounts:   daemon.MountConfig{ProcRoot: "/proc", UdevData: o.UdevData},
+		Notify:   desktopNotifier(ctx, o, log),
 	})
 	// Lock the root hubs before listening, so nothing plugged from now on slips through.
 	if err := d.Start(ctx); err != nil {
@@ -102,3 +105,19 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 }
 
 func init() { zhShort["daemon"] = "运行管控服务（以 root 身份，通常由 systemd 启动）" }
+
+// desktopNotifier tells desktop users, in the background and best effort, why a medium
+// was blocked (see internal/notify).
+func desktopNotifier(ctx context.Context, o daemonOptions, log *slog.Logger) func(daemon.Record) {
+	if o.NoNotify {
+		return nil
+	}
+	sender := notify.New(log)
+	return func(r daemon.Record) {
+		go func() {
+			if err := sender.Send(ctx, r.Message); err != nil {
+				log.Debug("desktop notification", "err", err)
+			}
+		}()
+	}
+}

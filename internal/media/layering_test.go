@@ -22,11 +22,12 @@ var allowed = map[string][]string{
 	"internal/udev":       {},
 	"internal/enforce":    {},
 	"internal/mountwatch": {},
+	"internal/notify":     {},
 	"internal/registry":   {"media", "audit", "checkin"},
 	"internal/testbed":    {},
 	"internal/e2e":        {},
 	"internal/daemon":     {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin"},
-	"internal/cli":        {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin", "daemon"},
+	"internal/cli":        {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify"},
 }
 
 // owners names the one package that may import each fenced-in dependency.
