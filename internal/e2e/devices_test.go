@@ -76,6 +76,24 @@ func TestDevicesRegisterStickFromDevice(t *testing.T) {
 		len(d.Identity.DescriptorHash) != 64 || d.Registered != nil {
 		t.Fatalf("device before registration: %+v", d)
 	}
+	// The recorded fixture of QEMU's stick (testdata/devices/qemu-usb-storage) must
+	// describe the real one: same descriptor hash and interface classes.
+	var golden struct {
+		Scan []struct {
+			Identity struct {
+				DescriptorHash   string `json:"descriptor_hash"`
+				InterfaceClasses []int  `json:"interface_classes"`
+			} `json:"identity"`
+		} `json:"scan"`
+	}
+	if b, err := os.ReadFile("../../testdata/devices/qemu-usb-storage/golden.json"); err != nil {
+		t.Fatal(err)
+	} else if err := json.Unmarshal(b, &golden); err != nil || len(golden.Scan) != 1 {
+		t.Fatalf("fixture golden: %v", err)
+	}
+	if want := golden.Scan[0].Identity.DescriptorHash; d.Identity.DescriptorHash != want {
+		t.Errorf("descriptor hash in the guest %s; the fixture says %s", d.Identity.DescriptorHash, want)
+	}
 	num := mg(t, g, db, "media register --from-device "+d.Ref+" --level secret --custodian officer")
 	if !strings.HasPrefix(num, "S-") {
 		t.Fatalf("register --from-device printed %q", num)
