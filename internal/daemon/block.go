@@ -128,8 +128,12 @@ func (d *Daemon) decideBlock(ctx context.Context, disk string) {
 		r.Decision = policy.Decide(in)
 		r.Effective = r.Decision.Effective()
 		if r.Effective == policy.Block && parent.Decision.Reason != ReasonContainer {
-			// The medium is not what was registered (or its record changed): take the
-			// whole USB device away and let that decision stand.
+			// The medium is not what was registered (or its record changed): unmount
+			// anything mounted from it (a mount in the window before this decision),
+			// then take the whole USB device away and let that decision stand.
+			if err := d.cfg.Enforcer.Detach(target(dev)); err != nil {
+				r.Error = joinErr(r.Error, err)
+			}
 			changed, err := d.cfg.Enforcer.AuthorizeUSB(parent.DevPath, false)
 			if err != nil {
 				r.Error = joinErr(r.Error, err)

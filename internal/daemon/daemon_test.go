@@ -141,7 +141,7 @@ func TestUSBSticks(t *testing.T) {
 			64 << 20, []string{"deauthorize " + stickP}, policy.ReasonStatusInVault},
 		{"capacity differs once the block device exists", func(b *bed) {
 			b.register("S1", media.Secret, media.StatusActive, media.AccessReadWrite, 32<<20)
-		}, 64 << 20, []string{"authorize " + stickP, "deauthorize " + stickP}, policy.ReasonIdentityMismatch},
+		}, 64 << 20, []string{"authorize " + stickP, "detach " + diskP, "deauthorize " + stickP}, policy.ReasonIdentityMismatch},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
