@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"strings"
 	"time"
 
 	"mediagate/internal/audit"
@@ -38,51 +37,9 @@ func scanEvent(row interface{ Scan(...any) error }) (*audit.Event, error) {
 	return &e, nil
 }
 
-// Events returns audit rows in sequence order.
+// Events returns audit rows in sequence order (the newest f.Limit when limited).
 func (s *Store) Events(ctx context.Context, f EventFilter) ([]*audit.Event, error) {
-	var where []string
-	var args []any
-	if f.Medium != "" {
-		where, args = append(where, "medium = ?"), append(args, f.Medium)
-	}
-	if f.Kind != "" {
-		if strings.HasSuffix(f.Kind, ".") {
-			where, args = append(where, "substr(kind, 1, ?) = ?"), append(args, len(f.Kind), f.Kind)
-		} else {
-			where, args = append(where, "kind = ?"), append(args, f.Kind)
-		}
-	}
-	if !f.Since.IsZero() {
-		where, args = append(where, "time >= ?"), append(args, f.Since.UTC().Format(timeLayout))
-	}
-	if !f.Until.IsZero() {
-		where, args = append(where, "time < ?"), append(args, f.Until.UTC().Format(timeLayout))
-	}
-	q := `SELECT ` + eventCols + ` FROM events`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY seq DESC"
-	if f.Limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d", f.Limit)
-	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("read audit log: %w", err)
-	}
-	defer rows.Close()
-	var out []*audit.Event
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
-	return out, rows.Err()
+	return s.SearchEvents(ctx, EventQuery{EventFilter: f})
 }
 
 // VerifyLog checks the whole audit log against its hash chain and recorded head.
