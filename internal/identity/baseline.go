@@ -1,10 +1,5 @@
 package identity
 
-import (
-	"errors"
-	"path/filepath"
-)
-
 // BaselineKey is how an internal disk is recorded in the host's baseline: its identity
 // key, or, for a disk without a key it can be told apart by (a virtio disk without a
 // serial), "devpath:" and its sysfs devpath, which stays the same for a disk in the
@@ -20,27 +15,12 @@ func BaselineKey(d Device) string {
 // the baseline recorded at `host init`. Optical drives and USB devices are never
 // internal disks.
 func InternalDisks(r Roots) ([]Device, error) {
+	disks, err := wholeDisks(r)
 	out := []Device{}
-	names, err := listDir(filepath.Join(r.Sys, "class", "block"))
-	if err != nil {
-		return out, err
+	for _, d := range disks {
+		if d.Internal && d.USB == nil && d.Disc == nil {
+			out = append(out, d)
+		}
 	}
-	var errs []error
-	for _, name := range names {
-		if virtualBlock(name) {
-			continue
-		}
-		d, err := ReadDevice(r, filepath.Join(r.Sys, "class", "block", name))
-		if err != nil {
-			if !errors.Is(err, ErrNotFound) {
-				errs = append(errs, err)
-			}
-			continue
-		}
-		if d.Name != name || !d.Internal || d.USB != nil || d.Disc != nil {
-			continue
-		}
-		out = append(out, d)
-	}
-	return out, errors.Join(errs...)
+	return out, err
 }

@@ -370,24 +370,14 @@ func usbIdentity(r Roots, sysRoot, dir string) (*USBInfo, media.Identity, Qualit
 func Scan(r Roots) ([]Device, error) {
 	out := []Device{}
 	covered := map[string]bool{}
-	var errs []error
-	blocks, err := listDir(filepath.Join(r.Sys, "class", "block"))
-	if err != nil {
+	disks, err := wholeDisks(r)
+	if disks == nil {
 		return out, err
 	}
-	for _, name := range blocks {
-		if virtualBlock(name) {
+	errs := []error{err}
+	for _, d := range disks {
+		if d.Internal {
 			continue
-		}
-		d, err := ReadDevice(r, filepath.Join(r.Sys, "class", "block", name))
-		if err != nil {
-			if !errors.Is(err, ErrNotFound) {
-				errs = append(errs, err)
-			}
-			continue
-		}
-		if d.Name != name && d.Name != filepath.Base(name) || d.Internal {
-			continue // a partition (resolved to its disk) or an internal disk
 		}
 		if d.USB != nil {
 			covered[d.USB.Port] = true
@@ -408,6 +398,35 @@ func Scan(r Roots) ([]Device, error) {
 				errs = append(errs, err)
 			}
 			continue
+		}
+		out = append(out, d)
+	}
+	return out, errors.Join(errs...)
+}
+
+// wholeDisks reads every whole block device that is not virtual (loop, RAM, dm …).
+// It returns nil and the error when the block class cannot be listed at all; devices
+// that vanish while being read are skipped, other read errors are joined.
+func wholeDisks(r Roots) ([]Device, error) {
+	names, err := listDir(filepath.Join(r.Sys, "class", "block"))
+	if err != nil {
+		return nil, err
+	}
+	out := []Device{}
+	var errs []error
+	for _, name := range names {
+		if virtualBlock(name) {
+			continue
+		}
+		d, err := ReadDevice(r, filepath.Join(r.Sys, "class", "block", name))
+		if err != nil {
+			if !errors.Is(err, ErrNotFound) {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		if d.Name != name {
+			continue // a partition, resolved to its disk
 		}
 		out = append(out, d)
 	}
