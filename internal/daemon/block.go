@@ -49,15 +49,19 @@ func (d *Daemon) handleBlock(ctx context.Context, ev udev.Event) {
 		d.applyBlock(ctx, r, true)
 	case ev.Action == udev.ActionAdd:
 		d.decideBlock(ctx, disk)
-	case r.Stage == "disc":
-		// Optical drives report a disc change as "change": decide again if the disc is
-		// a different one (our own Release and Eject also cause change events).
-		dev, err := d.cfg.Read(disk)
-		if err != nil || dev.NoMedium || dev.Identity.Key != r.Identity.Key {
-			d.decideBlock(ctx, disk)
-		}
 	default:
-		d.applyBlock(ctx, r, false)
+		// A change event: optical drives report a new disc this way, card readers and
+		// removable-cartridge drives a new medium, and a resize a new capacity. Decide
+		// again if what is there now is not what was decided (our own Release, Eject
+		// and BLKROSET cause change events too: those find the same medium).
+		dev, err := d.cfg.Read(disk)
+		if err != nil || dev.NoMedium || dev.Identity.Key != r.Identity.Key || dev.Identity.Capacity != r.Identity.Capacity {
+			d.decideBlock(ctx, disk)
+			return
+		}
+		if r.Stage != "disc" {
+			d.applyBlock(ctx, r, false)
+		}
 	}
 }
 
@@ -73,7 +77,25 @@ func (d *Daemon) decideBlock(ctx context.Context, disk string) {
 		return
 	}
 	if err != nil {
+		// Unreadable: fail closed, whatever the mode, as for USB devices.
 		d.problem("read block device %s: %v", disk, err)
+		host, _ := d.hostProfile(ctx)
+		r := &Record{Time: d.cfg.Now(), Stage: "block-device", DevPath: disk, Name: filepath.Base(disk), Error: err.Error(),
+			Decision: policy.Decision{Verdict: policy.Block, Reason: policy.ReasonIdentityMismatch, Enforce: true,
+				Detail: "unreadable", HostNumber: host.Number, HostLevel: host.Level}}
+		r.Effective = policy.Block
+		if slices.Contains(host.Baseline, "devpath:"+disk) {
+			// An internal disk recorded by its place: never detached on a read error.
+			r.Decision.Verdict, r.Decision.Reason, r.Effective = policy.Allow, policy.ReasonBaseline, policy.Allow
+			d.finish(ctx, r)
+			return
+		}
+		if derr := d.cfg.Enforcer.Detach(enforce.Target{SysPath: disk}); derr != nil {
+			r.Error = joinErr(r.Error, derr)
+		} else {
+			r.Actions = append(r.Actions, "detached")
+		}
+		d.finish(ctx, r)
 		return
 	}
 	if dev.NoMedium {

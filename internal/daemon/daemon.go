@@ -184,9 +184,25 @@ func (d *Daemon) Start(ctx context.Context) error {
 	d.mu.Unlock()
 	d.log.Info("mediagate daemon started", "mode", mode, "host", host.Number, "level", host.Level, "locked_hubs", hubs)
 	if !d.cfg.NoAudit {
-		d.cfg.Store.RecordEvent(ctx, "daemon.start", "", map[string]any{"mode": mode, "locked_hubs": hubs, "pid": os.Getpid()})
+		if err := d.record(ctx, "daemon.start", "", map[string]any{"mode": mode, "locked_hubs": hubs, "pid": os.Getpid()}); err != nil {
+			d.problem("audit row for the start: %v", err)
+		}
 	}
 	return nil
+}
+
+// record appends an audit row, retrying briefly when the database is busy; a row that
+// is being written is finished even when the daemon is told to stop.
+func (d *Daemon) record(ctx context.Context, kind, medium string, details any) error {
+	ctx = context.WithoutCancel(ctx)
+	var err error
+	for i := range 3 {
+		if _, err = d.cfg.Store.RecordEvent(ctx, kind, medium, details); err == nil {
+			return nil
+		}
+		time.Sleep(time.Duration(50*(i+1)) * time.Millisecond)
+	}
+	return err
 }
 
 func (d *Daemon) problem(format string, args ...any) {
@@ -260,6 +276,9 @@ func (d *Daemon) drop(devpath string) {
 
 func (d *Daemon) handleUSB(ctx context.Context, ev udev.Event) {
 	if isRootHub(ev.DevPath) {
+		if ev.Action == udev.ActionAdd {
+			d.lockHubs(ctx) // a root hub that appeared later (dock, controller reset)
+		}
 		return
 	}
 	if ev.Action == udev.ActionRemove {
@@ -292,6 +311,13 @@ func (d *Daemon) reapplyUSB(r *Record) {
 	}
 	if changed {
 		d.log.Warn("authorized state changed behind mediagate; decision re-applied", "devpath", r.DevPath, "authorized", on)
+		if !d.cfg.NoAudit {
+			details := r.details()
+			details["tamper"] = "authorized written behind mediagate; decision re-applied"
+			if err := d.record(context.Background(), "device.tamper", r.Decision.Medium, details); err != nil {
+				d.problem("audit row for tampering with %s: %v", r.Name, err)
+			}
+		}
 	}
 }
 
@@ -383,8 +409,38 @@ func (d *Daemon) hostProfile(ctx context.Context) (media.Host, *media.Host) {
 	}
 	d.mu.Lock()
 	d.host = h
+	switched := h.Mode != media.ModeAudit && d.mode == media.ModeAudit
 	d.mu.Unlock()
+	if switched {
+		d.lockHubs(ctx) // audit → enforce without a restart
+	}
 	return h, &h
+}
+
+// lockHubs sets authorized_default=0 on every root hub unless the host is in audit
+// mode, and records the locked hubs. Writing 0 again is harmless, so it is called
+// whenever a root hub appears or the mode becomes enforce.
+func (d *Daemon) lockHubs(ctx context.Context) {
+	d.mu.Lock()
+	audit := d.host.Mode == media.ModeAudit
+	d.mu.Unlock()
+	if audit {
+		return
+	}
+	hubs, err := d.cfg.Enforcer.LockUSBDefault()
+	if err != nil {
+		d.problem("lock USB root hubs: %v", err)
+	}
+	d.mu.Lock()
+	changed := d.mode != media.ModeEnforce || !slices.Equal(hubs, d.hubs)
+	d.mode, d.hubs = media.ModeEnforce, hubs
+	d.mu.Unlock()
+	if changed {
+		d.log.Info("USB root hubs locked", "hubs", hubs)
+		if !d.cfg.NoAudit {
+			d.record(ctx, "daemon.lock", "", map[string]any{"locked_hubs": hubs})
+		}
+	}
 }
 
 // lookup finds the registration and its custodian. Errors other than "not found"
@@ -448,7 +504,7 @@ func (d *Daemon) finish(ctx context.Context, r *Record) {
 		"effective", r.Effective, "reason", r.Decision.Reason, "detail", r.Decision.Detail, "medium", r.Decision.Medium,
 		"actions", r.Actions, "err", r.Error)
 	if !d.cfg.NoAudit {
-		if _, err := d.cfg.Store.RecordEvent(ctx, "device.decision", r.Decision.Medium, r.details()); err != nil {
+		if err := d.record(ctx, "device.decision", r.Decision.Medium, r.details()); err != nil {
 			d.problem("audit row for %s: %v", r.Name, err)
 		}
 	}

@@ -332,3 +332,64 @@ func TestRunStopsCleanly(t *testing.T) {
 		t.Errorf("state %s", b.d.Status().State)
 	}
 }
+
+func TestUnreadableBlockDeviceIsDetached(t *testing.T) {
+	b := newBed(t, secretHost())
+	// sataP is not in the fake device table: reading it fails.
+	b.devs.fail = map[string]error{sataP: errors.New("read error")}
+	b.ev("add", sataP, "block", "disk")
+	if got := b.rec.Ops(); !slices.Equal(got, []string{"detach " + sataP}) {
+		t.Errorf("ops %q, want a detach", got)
+	}
+	if r := b.lastReason(); r != policy.ReasonIdentityMismatch {
+		t.Errorf("reason %s", r)
+	}
+}
+
+func TestChangeEventWithNewMediumIsDecidedAgain(t *testing.T) {
+	b := newBed(t, secretHost())
+	b.register("CH1", media.Secret, media.StatusActive, media.AccessReadWrite, 0)
+	b.plugStick("CH1", 64<<20)
+	if r := b.lastReason(); r != policy.ReasonAllowed {
+		t.Fatalf("reason %s", r)
+	}
+	before := len(b.store.decisions())
+	// The same disk now reports another capacity (another medium in the same slot).
+	_, blk := stick("CH1", 128<<20)
+	b.devs.set(blk)
+	b.ev("change", diskP, "block", "disk")
+	if n := len(b.store.decisions()); n != before+1 {
+		t.Errorf("%d new decisions after a medium change; want 1", n-before)
+	}
+}
+
+func TestRootHubAddedLaterIsLocked(t *testing.T) {
+	b := newBed(t, secretHost())
+	b.rec.Reset()
+	b.ev("add", "/devices/pci0000:00/0000:00:0d.0/usb3", "usb", "usb_device")
+	if got := b.rec.Ops(); !slices.Contains(got, "lock-usb-default ") {
+		t.Errorf("ops %q, want the root hubs locked again", got)
+	}
+}
+
+func TestAuditToEnforceLocksHubs(t *testing.T) {
+	host := secretHost()
+	host.Mode = media.ModeAudit
+	b := newBed(t, host)
+	if st := b.d.Status(); len(st.LockedHubs) != 0 || st.Mode != string(media.ModeAudit) {
+		t.Fatalf("audit mode: locked hubs %q, mode %s", st.LockedHubs, st.Mode)
+	}
+	b.store.mu.Lock()
+	b.store.host.Mode = media.ModeEnforce
+	b.store.mu.Unlock()
+	b.plugStick("UNREG", 64<<20)
+	if got := b.rec.Ops(); len(got) == 0 || got[0] != "lock-usb-default " {
+		t.Errorf("ops %q, want the hubs locked before the decision", got)
+	}
+	if r := b.lastReason(); r != policy.ReasonUnregistered {
+		t.Errorf("reason %s", r)
+	}
+	if st := b.d.Status(); len(st.LockedHubs) != 1 || st.Mode != string(media.ModeEnforce) {
+		t.Errorf("after the switch: locked hubs %q, mode %s", st.LockedHubs, st.Mode)
+	}
+}

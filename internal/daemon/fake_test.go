@@ -84,8 +84,9 @@ func (s *memStore) decisions() []map[string]any {
 
 // devices is a fake identity reader.
 type devices struct {
-	mu sync.Mutex
-	m  map[string]identity.Device
+	mu   sync.Mutex
+	m    map[string]identity.Device
+	fail map[string]error // read errors by devpath
 }
 
 func (d *devices) set(dev identity.Device) {
@@ -106,6 +107,9 @@ func (d *devices) del(p string) {
 func (d *devices) read(p string) (identity.Device, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if err := d.fail[p]; err != nil {
+		return identity.Device{}, err
+	}
 	dev, ok := d.m[p]
 	if !ok {
 		// partitions resolve to their disk

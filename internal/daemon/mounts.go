@@ -183,7 +183,7 @@ func (d *Daemon) HandleMount(ctx context.Context, ev mountwatch.Event) {
 	if d.cfg.NoAudit {
 		return
 	}
-	if err := d.recordMount(ctx, kind, dev.medium, details); err != nil {
+	if err := d.record(ctx, kind, dev.medium, details); err != nil {
 		d.problem("audit row for %s of %s at %s: %v", kind, ev.Source, ev.MountPoint, err)
 		return
 	}
@@ -195,19 +195,6 @@ func (d *Daemon) HandleMount(ctx context.Context, ev mountwatch.Event) {
 		r.Actions = actions
 		d.cfg.Notify(r)
 	}
-}
-
-// recordMount appends the row, retrying briefly: a busy database must not lose it.
-func (d *Daemon) recordMount(ctx context.Context, kind, medium string, details map[string]any) error {
-	ctx = context.WithoutCancel(ctx) // a row being written is finished even at shutdown
-	var err error
-	for i := range 3 {
-		if _, err = d.cfg.Store.RecordEvent(ctx, kind, medium, details); err == nil {
-			return nil
-		}
-		time.Sleep(time.Duration(50*(i+1)) * time.Millisecond)
-	}
-	return err
 }
 
 func mountKind(k mountwatch.Kind) string {
