@@ -347,6 +347,13 @@ func (d *Daemon) decideUSB(ctx context.Context, devpath string) *Record {
 		if isContainer(hostp, in, pd) {
 			r.Decision.Verdict, r.Decision.Reason, r.Decision.Detail = policy.Allow, ReasonContainer, ""
 		}
+		if other := d.twin(devpath, dev.Identity); in.Record != nil && other != "" && r.Decision.Verdict != policy.Block {
+			// Two devices at once with one registered identity: at most one of them is
+			// the registered medium (a weak serial shared by a batch, or a clone), and
+			// nothing tells which. Neither new one gets in.
+			r.Decision.Verdict, r.Decision.Reason = policy.Block, policy.ReasonIdentityMismatch
+			r.Decision.Detail = "another device with the same identity is present at " + other
+		}
 	}
 	r.Effective = r.Decision.Effective()
 	changed, err := d.cfg.Enforcer.AuthorizeUSB(devpath, r.Effective != policy.Block)
@@ -360,6 +367,22 @@ func (d *Daemon) decideUSB(ctx context.Context, devpath string) *Record {
 	}
 	d.finish(ctx, r)
 	return r
+}
+
+// twin returns the devpath of another present USB device with the same identity key,
+// or "".
+func (d *Daemon) twin(devpath string, id media.Identity) string {
+	if id.Key == "" {
+		return ""
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for p, r := range d.present {
+		if p != devpath && r.Stage == "usb-device" && r.Identity.Key == id.Key {
+			return p
+		}
+	}
+	return ""
 }
 
 func usbPolicyDevice(dev identity.Device) policy.Device {

@@ -393,3 +393,25 @@ func TestAuditToEnforceLocksHubs(t *testing.T) {
 		t.Errorf("after the switch: locked hubs %q, mode %s", st.LockedHubs, st.Mode)
 	}
 }
+
+func TestTwoDevicesWithOneRegisteredIdentity(t *testing.T) {
+	b := newBed(t, secretHost())
+	b.register("0123456789ABCDEF", media.Secret, media.StatusActive, media.AccessReadWrite, 0)
+	b.plugStick("0123456789ABCDEF", 64<<20)
+	if r := b.lastReason(); r != policy.ReasonAllowed {
+		t.Fatalf("first stick: %s", r)
+	}
+	// A batch-mate with the same weak serial in the next port.
+	u, _ := stick("0123456789ABCDEF", 64<<20)
+	twinP := hub + "/2-2"
+	u.SysPath, u.Name = twinP, "2-2"
+	b.devs.set(u)
+	b.rec.Reset()
+	b.ev("add", twinP, "usb", "usb_device")
+	if r := b.lastReason(); r != policy.ReasonIdentityMismatch {
+		t.Errorf("second stick with the same identity: %s", r)
+	}
+	if on, _ := b.rec.USBAuthorized(twinP); on {
+		t.Error("the second stick was authorized")
+	}
+}
