@@ -221,6 +221,8 @@ func TestBadInput(t *testing.T) {
 		{"unknown flag", []string{"media", "list", "--colour"}, 2, "unknown flag", "用法错误"},
 		{"unknown subcommand", []string{"media", "frobnicate"}, 2, "unknown command", "用法错误"},
 		{"bad language", []string{"--lang", "fr", "media", "list"}, 2, "--lang must be en or zh", "--lang must be en or zh"},
+		{"unknown peripheral class", []string{"host", "init", "--number", "H", "--level", "secret", "--allow-class", "toaster"}, 2, "toaster", "toaster"},
+		{"storage as a peripheral class", []string{"host", "init", "--number", "H", "--level", "secret", "--allow-class", "mass-storage"}, 2, "registering each medium", "registering each medium"},
 		{"bad status filter", []string{"media", "list", "--status", "gone"}, 2, "unknown status", "未知状态"},
 		{"control chars in name", []string{"person", "add", "eve", "--name", "Eve\x1b[31m"}, 1, "control characters", "控制字符"},
 	}

@@ -11,6 +11,7 @@ import (
 
 	"mediagate/internal/identity"
 	"mediagate/internal/media"
+	"mediagate/internal/policy"
 )
 
 func newHostCommand(app *App) *cobra.Command {
@@ -81,6 +82,9 @@ func runHostInit(ctx context.Context, app *App, o hostInitOptions) error {
 	}
 	for i, c := range o.AllowClasses {
 		o.AllowClasses[i] = strings.ToLower(strings.TrimSpace(c))
+	}
+	if err := policy.CheckAllowLists(&media.Host{AllowClasses: o.AllowClasses, AllowDevices: o.AllowDevices}); err != nil {
+		return usageError{err} // a class policy would not recognise would be silently ignored
 	}
 	s, err := app.Store(ctx)
 	if err != nil {
