@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mediagate/internal/audit"
+	"mediagate/internal/daemon"
 	"mediagate/internal/identity"
 	"mediagate/internal/registry"
 )
@@ -156,7 +157,45 @@ The registry is an SQLite file: --db, or MEDIAGATE_DB, or ` + DefaultDB + `.`,
 	root.AddCommand(newDaemonCommand(app), newStatusCommand(app))
 	root.AddCommand(newCheckinCommand(app))
 	markGroups(root)
+	for _, path := range [][]string{{"media"}, {"host", "init"}, {"checkin", "close"}, {"checkin", "plug"}} {
+		c, _, err := root.Find(path)
+		if err != nil {
+			continue
+		}
+		if len(path) == 1 {
+			rescanAfter(c.Commands()...) // every media sub-command but list and show
+			for _, ro := range []string{"list", "show"} {
+				if sub, _, err := c.Find([]string{ro}); err == nil && sub != c {
+					delete(sub.Annotations, annotRescan)
+				}
+			}
+			continue
+		}
+		rescanAfter(c)
+	}
 	return root
+}
+
+// annotRescan marks commands whose change can alter the daemon's decision about a
+// medium already plugged in (a registration, a status change, the host profile).
+const annotRescan = "mediagate/rescan"
+
+func rescanAfter(cmds ...*cobra.Command) {
+	for _, c := range cmds {
+		if c.Annotations == nil {
+			c.Annotations = map[string]string{}
+		}
+		c.Annotations[annotRescan] = "yes"
+	}
+}
+
+// nudgeDaemon asks a running daemon, best effort, to decide every present device
+// again, so that the change just made applies to media already plugged in. No daemon,
+// or a caller the daemon does not let rescan, is not an error: the next plug decides.
+func nudgeDaemon(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, _ = daemon.Call(ctx, daemon.DefaultSocket, daemon.Request{Op: daemon.OpRescan})
 }
 
 // markGroups makes every command that only groups sub-commands refuse unknown
@@ -206,8 +245,11 @@ func Run(ctx context.Context, app *App, args []string) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
+		if cmd != nil && cmd.Annotations[annotRescan] != "" {
+			nudgeDaemon(ctx)
+		}
 		return ExitOK
 	}
 	if errors.Is(err, context.Canceled) {

@@ -305,9 +305,13 @@ func (d *Daemon) rescan(ctx context.Context) {
 	d.mu.Unlock()
 }
 
-// Rescan re-decides every present device (control socket).
+// Rescan decides every present device afresh (control socket): after a registration
+// or host profile change, a medium already plugged in is judged by the new record.
 func (d *Daemon) Rescan(ctx context.Context) {
 	d.work.Lock()
 	defer d.work.Unlock()
+	d.mu.Lock()
+	clear(d.present)
+	d.mu.Unlock()
 	d.rescan(ctx)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -356,6 +357,17 @@ func (d *Daemon) decideUSB(ctx context.Context, devpath string) *Record {
 		}
 	}
 	r.Effective = r.Decision.Effective()
+	if r.Effective == policy.Block {
+		// A device blocked while it has disks (decided again after its record changed):
+		// unmount and detach them first, so nothing stays mounted from it.
+		for _, disk := range d.disksUnder(devpath) {
+			if err := d.cfg.Enforcer.Detach(enforce.Target{SysPath: disk}); err != nil {
+				r.Error = joinErr(r.Error, err)
+			} else {
+				r.Actions = append(r.Actions, "detached "+filepath.Base(disk))
+			}
+		}
+	}
 	changed, err := d.cfg.Enforcer.AuthorizeUSB(devpath, r.Effective != policy.Block)
 	switch {
 	case err != nil:
@@ -367,6 +379,31 @@ func (d *Daemon) decideUSB(ctx context.Context, devpath string) *Record {
 	}
 	d.finish(ctx, r)
 	return r
+}
+
+// disksUnder lists the devpaths of the whole disks below a USB device in sysfs
+// (…/host0/target0:0:0/0:0:0:0/block/sda). Symbolic links are not followed.
+func (d *Daemon) disksUnder(devpath string) []string {
+	root, err := filepath.EvalSymlinks(d.cfg.Sys)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	base := filepath.Join(root, devpath)
+	_ = filepath.WalkDir(base, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || !e.IsDir() {
+			return nil
+		}
+		if strings.Count(strings.TrimPrefix(p, base), "/") > 8 {
+			return fs.SkipDir
+		}
+		if filepath.Base(filepath.Dir(p)) == "block" {
+			out = append(out, strings.TrimPrefix(p, root))
+			return fs.SkipDir // its partitions are Detach's business
+		}
+		return nil
+	})
+	return out
 }
 
 // twin returns the devpath of another present USB device with the same identity key,

@@ -3,6 +3,8 @@ package daemon
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -413,5 +415,37 @@ func TestTwoDevicesWithOneRegisteredIdentity(t *testing.T) {
 	}
 	if on, _ := b.rec.USBAuthorized(twinP); on {
 		t.Error("the second stick was authorized")
+	}
+}
+
+func TestRescanJudgesPresentMediaByTheNewRecord(t *testing.T) {
+	b := newBed(t, secretHost())
+	// The stick in the fake sysfs, so a rescan finds it.
+	if err := os.MkdirAll(filepath.Join(b.d.cfg.Sys, diskP, "sda1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(b.d.cfg.Sys, "bus/usb/devices"), 0o755)
+	if err := os.Symlink(filepath.Join(b.d.cfg.Sys, stickP), filepath.Join(b.d.cfg.Sys, "bus/usb/devices/2-1")); err != nil {
+		t.Fatal(err)
+	}
+	b.register("RS1", media.Secret, media.StatusActive, media.AccessReadWrite, 0)
+	b.plugStick("RS1", 64<<20)
+	if on, _ := b.rec.USBAuthorized(stickP); !on {
+		t.Fatal("registered stick not authorized")
+	}
+	key := identity.USBKey("46f4", "0001", "RS1")
+	m := b.store.media[key]
+	m.Status = media.StatusLost // reported lost while plugged in
+	b.store.media[key] = m
+	b.rec.Reset()
+	b.d.Rescan(b.ctx)
+	if ops := b.rec.Ops(); !slices.Contains(ops, "detach "+diskP) {
+		t.Errorf("ops %q: the disk of the lost stick was not detached", ops)
+	}
+	if r := b.lastReason(); r != policy.ReasonStatusLost {
+		t.Errorf("after rescan: %s", r)
+	}
+	if on, _ := b.rec.USBAuthorized(stickP); on {
+		t.Error("a lost stick stays authorized after the rescan")
 	}
 }

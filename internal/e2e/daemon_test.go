@@ -197,6 +197,24 @@ func TestDaemonRegisteredStickMounts(t *testing.T) {
 	}
 }
 
+// A medium reported lost while it is plugged in and mounted stops working at once: the
+// CLI asks the daemon to decide again, the mount is taken away and the USB device with it.
+func TestDaemonLostWhilePluggedIsBlockedAtOnce(t *testing.T) {
+	v, g := needDaemon(t)
+	num := register(t, g, "MGLOSTNOW", "confidential")
+	v.PlugStick(t, "MGLOSTNOW", nil)
+	part := g.WaitFor(t, 30*time.Second, testbed.PartitionBySerial("MGLOSTNOW", "vfat"))
+	g.MustRun(t, "mkdir -p /mnt/lostnow && mount "+part+" /mnt/lostnow")
+	t.Cleanup(func() { g.Exec(t, "umount -l /mnt/lostnow") })
+	g.MustRun(t, "mediagate media lost "+num)
+	dev := g.WaitFor(t, 30*time.Second, testbed.USBDeviceBySerial("MGLOSTNOW"))
+	g.WaitFor(t, 30*time.Second, "test \"$(cat "+dev+"/authorized)\" = 0")
+	g.WaitFor(t, 30*time.Second, "! grep -q ' /mnt/lostnow ' /proc/self/mountinfo")
+	if got := decided(t, g, "MGLOSTNOW"); got != "status-lost" {
+		t.Errorf("reason after the report = %q", got)
+	}
+}
+
 func TestDaemonLevelAboveHostBlocked(t *testing.T) {
 	v, g := needDaemon(t)
 	register(t, g, "MGTOPSEC1", "top-secret")
