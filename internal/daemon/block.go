@@ -148,6 +148,13 @@ func (d *Daemon) decideBlock(ctx context.Context, disk string) {
 			d.vaultCheckIn(ctx, host, plugged, in.Record, dev.Identity)
 		}
 		r.Decision = policy.Decide(in)
+		if rec := in.Record; rec != nil && rec.Identity.Capacity > 0 && dev.Identity.Capacity == 0 && !optical &&
+			r.Decision.Verdict != policy.Block {
+			// The block device is here but reports no capacity: the bound capacity
+			// cannot be checked, so this is not known to be the registered medium.
+			r.Decision.Verdict, r.Decision.Reason = policy.Block, policy.ReasonIdentityMismatch
+			r.Decision.Detail = "the registered capacity cannot be read from the device"
+		}
 		r.Effective = r.Decision.Effective()
 		if r.Effective == policy.Block && parent.Decision.Reason != ReasonContainer {
 			// The medium is not what was registered (or its record changed): unmount

@@ -141,6 +141,9 @@ func TestUSBSticks(t *testing.T) {
 			64 << 20, []string{"deauthorize " + stickP}, policy.ReasonStatusLost},
 		{"in vault", func(b *bed) { b.register("S1", media.Secret, media.StatusInVault, media.AccessReadWrite, 0) },
 			64 << 20, []string{"deauthorize " + stickP}, policy.ReasonStatusInVault},
+		{"capacity bound but the device reports none", func(b *bed) {
+			b.register("S1", media.Secret, media.StatusActive, media.AccessReadWrite, 32<<20)
+		}, 0, []string{"authorize " + stickP, "detach " + diskP, "deauthorize " + stickP}, policy.ReasonIdentityMismatch},
 		{"capacity differs once the block device exists", func(b *bed) {
 			b.register("S1", media.Secret, media.StatusActive, media.AccessReadWrite, 32<<20)
 		}, 64 << 20, []string{"authorize " + stickP, "detach " + diskP, "deauthorize " + stickP}, policy.ReasonIdentityMismatch},
