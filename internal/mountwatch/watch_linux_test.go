@@ -187,6 +187,9 @@ func TestStatmountMatchesMountinfo(t *testing.T) {
 			rootID = m.ID
 		}
 	}
+	if rootID == 0 {
+		t.Skip("/ is not a mount point in this mount table (running in a chroot)")
+	}
 	if got, ok := ids[stx.Mnt_id]; !ok || got != rootID {
 		t.Errorf("unique id %d of / maps to %d (found %v), mountinfo says %d", stx.Mnt_id, got, ok, rootID)
 	}
