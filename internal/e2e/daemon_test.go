@@ -192,9 +192,11 @@ func TestDaemonRegisteredStickMounts(t *testing.T) {
 	if got := g.MustRun(t, "cat /mnt/ok/report.txt && touch /mnt/ok/written && echo rw"); got != "allowed\nrw" {
 		t.Errorf("stick content = %q", got)
 	}
-	if got := g.MustRun(t, "ls /run/mediagate/allow/ | tr '\\n' ' '"); !strings.Contains(got, filepath.Base(part)) {
+	if got := g.MustRun(t, "ls /run/mediagate/allow/ | tr '\\n' ' '"); !strings.Contains(got, filepath.Base(part)+".") {
 		t.Errorf("no automounter marker for %s: %q", part, got)
 	}
+	// The udev rule found the marker of this medium (kernel name and DISKSEQ).
+	g.WaitFor(t, 15*time.Second, "udevadm info --query=property --name="+part+" | grep -qx MEDIAGATE=allowed")
 }
 
 // A medium reported lost while it is plugged in and mounted stops working at once: the

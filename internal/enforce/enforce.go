@@ -169,10 +169,17 @@ func (e *Enforcer) USBAuthorized(devpath string) (bool, error) {
 	return readAttr(filepath.Join(dir, "authorized")) == "1", nil
 }
 
-// blockNode is a disk or partition: its sysfs directory, kernel name, node and dev number.
+// blockNode is a disk or partition: its sysfs directory, kernel name, node, dev number
+// and the disk sequence number (DISKSEQ: new for every medium the kernel sees, also
+// for a new disc or card under the same kernel name).
 type blockNode struct {
-	dir, name, node, majmin string
+	dir, name, node, majmin, diskseq string
 }
+
+// marker is the name of the allow marker the udev rule tests:
+// /run/mediagate/allow/<kernel name>.<DISKSEQ>. Keyed on the disk sequence, a marker
+// never lets through a different medium that later gets the same kernel name.
+func (b blockNode) marker() string { return b.name + "." + b.diskseq }
 
 // nodes returns the disk and its partitions.
 func (e *Enforcer) nodes(t Target) ([]blockNode, error) {
@@ -204,6 +211,9 @@ func (e *Enforcer) blockNode(dir string) blockNode {
 			if n, ok := strings.CutPrefix(sc.Text(), "DEVNAME="); ok && filepath.IsLocal(n) {
 				b.node = filepath.Join(e.cfg.Dev, n)
 				b.name = filepath.Base(n)
+			}
+			if n, ok := strings.CutPrefix(sc.Text(), "DISKSEQ="); ok && isDigits(n) {
+				b.diskseq = n
 			}
 		}
 		f.Close()
@@ -386,7 +396,7 @@ func (e *Enforcer) Release(t Target) error {
 	}
 	var errs []error
 	for _, n := range ns {
-		if err := os.WriteFile(filepath.Join(e.cfg.RunDir, n.name), []byte(n.majmin+"\n"), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(e.cfg.RunDir, n.marker()), []byte(n.majmin+"\n"), 0o644); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -397,12 +407,25 @@ func (e *Enforcer) Release(t Target) error {
 	return errors.Join(errs...)
 }
 
-// Forget removes the allow marker of a kernel name (on remove, or when blocking).
+// Forget removes the allow markers of a kernel name, whatever their disk sequence (on
+// remove, or when blocking).
 func (e *Enforcer) Forget(name string) {
-	if e.cfg.RunDir == "" || !filepath.IsLocal(name) || strings.Contains(name, "/") {
+	if e.cfg.RunDir == "" || !filepath.IsLocal(name) || strings.ContainsAny(name, "/*?[\\") {
 		return
 	}
-	_ = os.Remove(filepath.Join(e.cfg.RunDir, name))
+	old, _ := filepath.Glob(filepath.Join(e.cfg.RunDir, name+".*"))
+	for _, m := range append(old, filepath.Join(e.cfg.RunDir, name)) {
+		_ = os.Remove(m)
+	}
+}
+
+func isDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func (e *Enforcer) forget(ns []blockNode) {

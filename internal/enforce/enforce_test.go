@@ -42,12 +42,12 @@ func newSysfs(t *testing.T) sysfs {
 	}
 	write(t, filepath.Join(s.root, usbDev, "authorized"), "0\n")
 	write(t, filepath.Join(s.root, scsiDsk, "dev"), "8:16\n")
-	write(t, filepath.Join(s.root, scsiDsk, "uevent"), "MAJOR=8\nMINOR=16\nDEVNAME=sdb\nDEVTYPE=disk\n")
+	write(t, filepath.Join(s.root, scsiDsk, "uevent"), "MAJOR=8\nMINOR=16\nDEVNAME=sdb\nDEVTYPE=disk\nDISKSEQ=7\n")
 	write(t, filepath.Join(s.root, scsiDsk, "device", "delete"), "")
 	for i, p := range []string{"sdb1", "sdb2"} {
 		write(t, filepath.Join(s.root, scsiDsk, p, "partition"), "1\n")
 		write(t, filepath.Join(s.root, scsiDsk, p, "dev"), "8:"+string(rune('1'+i))+"7\n")
-		write(t, filepath.Join(s.root, scsiDsk, p, "uevent"), "DEVNAME="+p+"\nDEVTYPE=partition\n")
+		write(t, filepath.Join(s.root, scsiDsk, p, "uevent"), "DEVNAME="+p+"\nDEVTYPE=partition\nDISKSEQ=7\n")
 	}
 	write(t, filepath.Join(s.root, mmcDsk, "dev"), "179:0\n")
 	write(t, filepath.Join(s.root, mmcDsk, "uevent"), "DEVNAME=mmcblk0\n")
@@ -109,7 +109,7 @@ func TestDetachSCSI(t *testing.T) {
 	s := newSysfs(t)
 	var l opLog
 	e := New(Config{Sys: s.root, Dev: "/dev", Mountinfo: s.mountinfo, RunDir: s.run}, l.ops_(), nil)
-	write(t, filepath.Join(s.run, "sdb1"), "8:17\n")
+	write(t, filepath.Join(s.run, "sdb1.7"), "8:17\n")
 	if err := e.Detach(Target{SysPath: scsiDsk}); err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestDetachSCSI(t *testing.T) {
 	if got := read(t, filepath.Join(s.root, scsiDsk, "device", "delete")); got != "1" {
 		t.Errorf("device/delete = %q", got)
 	}
-	if _, err := os.Stat(filepath.Join(s.run, "sdb1")); err == nil {
+	if _, err := os.Stat(filepath.Join(s.run, "sdb1.7")); err == nil {
 		t.Error("allow marker left behind")
 	}
 }
@@ -144,10 +144,16 @@ func TestReleaseWritesMarkersAndChange(t *testing.T) {
 	if err := e.Release(Target{SysPath: scsiDsk}); err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []string{"sdb", "sdb1", "sdb2"} {
+	for _, n := range []string{"sdb.7", "sdb1.7", "sdb2.7"} {
 		if _, err := os.Stat(filepath.Join(s.run, n)); err != nil {
 			t.Errorf("marker %s: %v", n, err)
 		}
+	}
+	// The next medium under the same kernel name is not covered by these markers, and
+	// Forget removes them whatever their sequence.
+	e.Forget("sdb1")
+	if _, err := os.Stat(filepath.Join(s.run, "sdb1.7")); err == nil {
+		t.Error("Forget left sdb1.7")
 	}
 	if got := read(t, filepath.Join(s.root, scsiDsk, "sdb1", "uevent")); got != "change" {
 		t.Errorf("uevent of sdb1 = %q", got)
