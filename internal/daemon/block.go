@@ -303,13 +303,20 @@ func (d *Daemon) rescan(ctx context.Context) {
 		seen[p] = true
 		d.handleBlock(ctx, udev.Event{Action: udev.ActionAdd, DevPath: p, Subsystem: "block", DevType: "disk", Enumerated: true})
 	}
+	var gone []string
 	d.mu.Lock()
-	for p := range d.present {
+	for p, r := range d.present {
 		if !seen[p] {
 			delete(d.present, p)
+			if r.Stage != "usb-device" {
+				gone = append(gone, r.Name)
+			}
 		}
 	}
 	d.mu.Unlock()
+	for _, name := range gone {
+		d.cfg.Enforcer.Forget(name) // its remove event was lost: drop its markers too
+	}
 }
 
 // Rescan decides every present device afresh (control socket): after a registration
