@@ -325,7 +325,19 @@ func (d *Daemon) Rescan(ctx context.Context) {
 	d.work.Lock()
 	defer d.work.Unlock()
 	d.mu.Lock()
-	clear(d.present)
+	old := d.present
+	d.present = map[string]*Record{}
 	d.mu.Unlock()
 	d.rescan(ctx)
+	var gone []string
+	d.mu.Lock()
+	for p, r := range old {
+		if _, ok := d.present[p]; !ok && r.Stage != "usb-device" {
+			gone = append(gone, r.Name)
+		}
+	}
+	d.mu.Unlock()
+	for _, name := range gone {
+		d.cfg.Enforcer.Forget(name)
+	}
 }
