@@ -28,6 +28,8 @@ type Store interface {
 	MediumByIdentity(ctx context.Context, key string) (media.Medium, error)
 	Person(ctx context.Context, handle string) (media.Person, error)
 	RecordEvent(ctx context.Context, kind, medium string, details any) (*audit.Event, error)
+	// OpenMounts lists the mounts the log last saw mounted (see mounts.go).
+	OpenMounts(ctx context.Context) ([]registry.OpenMount, error)
 }
 
 // Enforcer carries out decisions; *enforce.Enforcer and *enforce.Recorder are two.

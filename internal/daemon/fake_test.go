@@ -70,6 +70,38 @@ func (s *memStore) RecordEvent(_ context.Context, kind, medium string, details a
 	return &audit.Event{Kind: kind, Medium: medium}, nil
 }
 
+func (s *memStore) OpenMounts(context.Context) ([]registry.OpenMount, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	open := map[[2]string]registry.OpenMount{}
+	var order [][2]string
+	for i, e := range s.events {
+		d, ok := e.details.(map[string]any)
+		if !ok {
+			continue
+		}
+		dev, _ := d["device"].(map[string]any)
+		src, _ := dev["source"].(string)
+		mp, _ := d["mount_point"].(string)
+		k := [2]string{src, mp}
+		switch e.kind {
+		case "mount.attach", "mount.seen-at-start":
+			open[k] = registry.OpenMount{Seq: int64(i + 1), Medium: e.medium, Source: src, MountPoint: mp}
+			order = append(order, k)
+		case "mount.detach", "mount.violation":
+			delete(open, k)
+		}
+	}
+	var out []registry.OpenMount
+	for _, k := range order {
+		if m, ok := open[k]; ok {
+			out = append(out, m)
+			delete(open, k)
+		}
+	}
+	return out, nil
+}
+
 func (s *memStore) decisions() []map[string]any {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -107,9 +107,7 @@ func (d *Daemon) startMounts(ctx context.Context) func() {
 func (d *Daemon) watchMounts(ctx context.Context) error {
 	mc := d.cfg.Mounts
 	d.log.Info("mount log started", "method", mc.Method)
-	for _, ev := range mountwatch.SeenAtStart(mc.Initial, mountwatch.Mount.BlockDevice, d.cfg.Now()) {
-		d.HandleMount(ctx, ev)
-	}
+	d.reconcileMounts(ctx, mountwatch.SeenAtStart(mc.Initial, mountwatch.Mount.BlockDevice, d.cfg.Now()))
 	for {
 		ev, err := mc.Source.Next(ctx)
 		if err != nil {
@@ -119,6 +117,45 @@ func (d *Daemon) watchMounts(ctx context.Context) error {
 			return err
 		}
 		d.HandleMount(ctx, ev)
+	}
+}
+
+// reconcileMounts compares the mount table found at start with what the log last saw
+// mounted. A mount still there was logged before and is not logged again; a mount the
+// log saw that is gone was unmounted while the daemon was down and gets its detach row
+// now; a mount the log never saw is logged as seen at start. (A medium that is blocked
+// now is detached by its own decision at start, which unmounts it.)
+func (d *Daemon) reconcileMounts(ctx context.Context, present []mountwatch.Event) {
+	open, err := d.cfg.Store.OpenMounts(ctx)
+	if err != nil {
+		d.problem("read the mounts last logged: %v", err)
+	}
+	was := map[[2]string]registry.OpenMount{}
+	for _, m := range open {
+		was[[2]string{m.Source, m.MountPoint}] = m
+	}
+	for _, ev := range present {
+		k := [2]string{ev.Source, ev.MountPoint}
+		if _, logged := was[k]; logged {
+			delete(was, k)
+			continue
+		}
+		d.HandleMount(ctx, ev)
+	}
+	if d.cfg.NoAudit {
+		return
+	}
+	for _, m := range open {
+		if _, gone := was[[2]string{m.Source, m.MountPoint}]; !gone {
+			continue
+		}
+		details := map[string]any{"event": "unmount", "device": map[string]any{"source": m.Source},
+			"mount_point": m.MountPoint, "host": d.hostNumber(), "hostname": d.cfg.Mounts.Hostname,
+			"time": d.cfg.Now().UTC().Format(time.RFC3339Nano), "attribution": mountwatch.AttributionNone,
+			"seen_at_start": "unmounted while the daemon was not running", "attach_seq": m.Seq}
+		if err := d.record(ctx, KindMountDetach, m.Medium, details); err != nil {
+			d.problem("audit row for the unmount of %s at %s: %v", m.Source, m.MountPoint, err)
+		}
 	}
 }
 

@@ -270,3 +270,32 @@ func gvArrayOf(elems [][]byte) []byte {
 	}
 	return gvAppendOffsets(b, offs)
 }
+
+func TestReconcileMountsAtStart(t *testing.T) {
+	b := mountBed(t)
+	logged := func(src, mp string) {
+		b.store.RecordEvent(b.ctx, KindMountAttach, "S-X", map[string]any{"device": map[string]any{"source": src}, "mount_point": mp})
+	}
+	logged("/dev/sda1", "/mnt/still")
+	logged("/dev/sdb1", "/mnt/gone")
+	still := mountEv(mountwatch.KindSeenAtStart, "/mnt/still", false)
+	fresh := mountEv(mountwatch.KindSeenAtStart, "/mnt/new", false)
+	b.d.reconcileMounts(b.ctx, []mountwatch.Event{still, fresh})
+	rows := b.store.mountRows()[2:] // after the two rows logged above
+	if len(rows) != 2 {
+		t.Fatalf("rows %+v; want one seen-at-start and one detach", rows)
+	}
+	if rows[0].kind != KindMountSeenAtStart || rows[0].details.(map[string]any)["mount_point"] != "/mnt/new" {
+		t.Errorf("first row %+v; want seen-at-start of /mnt/new", rows[0])
+	}
+	d := rows[1].details.(map[string]any)
+	if rows[1].kind != KindMountDetach || d["mount_point"] != "/mnt/gone" || d["seen_at_start"] == nil || rows[1].medium != "S-X" {
+		t.Errorf("second row %+v; want the detach of /mnt/gone found at start", rows[1])
+	}
+	// Started again with the same table: nothing new to log.
+	n := len(b.store.mountRows())
+	b.d.reconcileMounts(b.ctx, []mountwatch.Event{still, fresh})
+	if got := len(b.store.mountRows()); got != n {
+		t.Errorf("a second start logged %d rows again", got-n)
+	}
+}

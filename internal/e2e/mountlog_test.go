@@ -150,7 +150,7 @@ func TestMountLogSurvivesKill9(t *testing.T) {
 	before := g.MustRun(t, "mediagate log --json")
 	// kill -9, keep it down (no automatic restart) and mount meanwhile.
 	g.MustRun(t, `systemctl kill -s KILL mediagate.service; sleep 0.2; systemctl stop mediagate.service 2>/dev/null || true
-mount `+part+` /mnt/k2`)
+mount `+part+` /mnt/k2 && umount /mnt/k1`)
 	g.MustRun(t, "systemctl start mediagate.service && systemctl is-active mediagate.service")
 	if out := g.MustRun(t, "mediagate audit verify"); out == "" {
 		t.Errorf("audit verify printed nothing")
@@ -166,15 +166,21 @@ mount `+part+` /mnt/k2`)
 			t.Fatalf("row %d changed after kill -9: %+v -> %+v", old[i].Seq, old[i], now[i])
 		}
 	}
-	// The mount made while the daemon was down is found at start.
-	rows := waitRows(t, g, num, 2)
-	found := false
+	// The mount made while the daemon was down is found at start, and so is the
+	// unmount; the mount logged before is not logged twice.
+	rows := waitRows(t, g, num, 3)
+	var seenK2, detachK1, againK1 int
 	for _, r := range rows {
-		if r.Kind == "mount.seen-at-start" && r.Details.MountPoint == "/mnt/k2" {
-			found = true
+		switch {
+		case r.Kind == "mount.seen-at-start" && r.Details.MountPoint == "/mnt/k2":
+			seenK2++
+		case r.Kind == "mount.detach" && r.Details.MountPoint == "/mnt/k1":
+			detachK1++
+		case r.Kind == "mount.seen-at-start" && r.Details.MountPoint == "/mnt/k1":
+			againK1++
 		}
 	}
-	if !found {
-		t.Errorf("no seen-at-start row for /mnt/k2: %+v", rows)
+	if seenK2 != 1 || detachK1 != 1 || againK1 != 0 {
+		t.Errorf("seen-at-start /mnt/k2: %d, detach /mnt/k1: %d, /mnt/k1 logged again: %d; want 1, 1, 0\n%+v", seenK2, detachK1, againK1, rows)
 	}
 }

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"mediagate/internal/audit"
@@ -98,4 +99,51 @@ func (s *Store) SearchEvents(ctx context.Context, q EventQuery) ([]*audit.Event,
 		out[i], out[j] = out[j], out[i]
 	}
 	return out, rows.Err()
+}
+
+// OpenMount is a mount the log last saw mounted: an attach or seen-at-start row with
+// no detach after it for the same device and mount point.
+type OpenMount struct {
+	Seq        int64  `json:"seq"`
+	Medium     string `json:"medium"`
+	Source     string `json:"source"`
+	MountPoint string `json:"mount_point"`
+}
+
+// OpenMounts lists the mounts the log last saw mounted, oldest first. The daemon
+// compares them with the mount table at start: what is still mounted is not logged
+// again, what is gone was unmounted while the daemon was down.
+func (s *Store) OpenMounts(ctx context.Context) ([]OpenMount, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, kind, medium,
+		COALESCE(json_extract(`+detailsJSON+`, '$.device.source'), ''),
+		COALESCE(json_extract(`+detailsJSON+`, '$.mount_point'), '')
+		FROM events WHERE kind IN ('mount.attach', 'mount.seen-at-start', 'mount.detach', 'mount.violation') ORDER BY seq`)
+	if err != nil {
+		return nil, fmt.Errorf("read mount rows: %w", err)
+	}
+	defer rows.Close()
+	open := map[[2]string]OpenMount{}
+	for rows.Next() {
+		var m OpenMount
+		var kind string
+		if err := rows.Scan(&m.Seq, &kind, &m.Medium, &m.Source, &m.MountPoint); err != nil {
+			return nil, err
+		}
+		key := [2]string{m.Source, m.MountPoint}
+		switch kind {
+		case "mount.attach", "mount.seen-at-start":
+			open[key] = m
+		default: // a detach, or a violation (unmounted at once)
+			delete(open, key)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]OpenMount, 0, len(open))
+	for _, m := range open {
+		out = append(out, m)
+	}
+	slices.SortFunc(out, func(a, b OpenMount) int { return int(a.Seq - b.Seq) })
+	return out, nil
 }

@@ -412,3 +412,26 @@ func TestNewRegistryIsNotWorldReadable(t *testing.T) {
 		t.Errorf("registry mode %v is open to everyone", st.Mode().Perm())
 	}
 }
+
+func TestOpenMounts(t *testing.T) {
+	s, _ := open(t)
+	ctx := context.Background()
+	row := func(kind, src, mp string) {
+		if _, err := s.RecordEvent(ctx, kind, "S-1", map[string]any{"device": map[string]any{"source": src}, "mount_point": mp}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	row("mount.attach", "/dev/sda1", "/mnt/a")
+	row("mount.attach", "/dev/sdb1", "/mnt/b")
+	row("mount.detach", "/dev/sda1", "/mnt/a")
+	row("mount.seen-at-start", "/dev/sdc1", "/mnt/c")
+	row("mount.violation", "/dev/sdd1", "/mnt/d")
+	row("device.decision", "/dev/sde1", "/mnt/e")
+	got, err := s.OpenMounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].MountPoint != "/mnt/b" || got[1].MountPoint != "/mnt/c" || got[0].Medium != "S-1" || got[0].Source != "/dev/sdb1" {
+		t.Errorf("OpenMounts = %+v; want /mnt/b and /mnt/c", got)
+	}
+}
