@@ -152,6 +152,9 @@ func (c *Control) Do(ctx context.Context, peer Peer, req Request) Response {
 	switch req.Op {
 	case OpStatus:
 		st := c.d.Status()
+		if !c.mayChange(peer) {
+			st.Redact() // serials and hashes would help someone clone a registered medium
+		}
 		resp = Response{OK: true, Status: &st}
 	case OpRescan:
 		if allowed = c.mayChange(peer); allowed {

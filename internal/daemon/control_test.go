@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"mediagate/internal/media"
 	"net"
 	"os"
 	"path/filepath"
@@ -94,5 +95,29 @@ func TestNotify(t *testing.T) {
 	t.Setenv("NOTIFY_SOCKET", "")
 	if err := Notify("READY=1"); err != nil {
 		t.Errorf("without NOTIFY_SOCKET: %v", err)
+	}
+}
+
+func TestStatusHidesIdentityFromOtherUsers(t *testing.T) {
+	b := newBed(t, secretHost())
+	b.register("SECRETSER1", media.Secret, media.StatusActive, media.AccessReadWrite, 0)
+	b.plugStick("SECRETSER1", 64<<20)
+	c := NewControl(b.d, "")
+	user := c.Do(context.Background(), Peer{UID: 1000, GID: 1000}, Request{Op: OpStatus})
+	root := c.Do(context.Background(), Peer{UID: 0}, Request{Op: OpStatus})
+	if !user.OK || !root.OK || len(user.Status.Present) == 0 {
+		t.Fatalf("status: %+v / %+v", user, root)
+	}
+	for _, r := range append(user.Status.Present, user.Status.Recent...) {
+		if r.Identity.Serial != "" || r.Identity.Key != "" || r.Identity.DescriptorHash != "" {
+			t.Errorf("a non-officer sees identity %+v", r.Identity)
+		}
+	}
+	seen := false
+	for _, r := range root.Status.Present {
+		seen = seen || r.Identity.Serial == "SECRETSER1"
+	}
+	if !seen {
+		t.Error("root does not see the serial")
 	}
 }

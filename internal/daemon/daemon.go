@@ -113,6 +113,18 @@ type Status struct {
 	Problems   []string  `json:"problems,omitempty"`
 }
 
+// Redact removes from the status what identifies a medium beyond its number: serials,
+// identity keys, descriptor hashes. Callers who are not root or officers get this.
+func (st *Status) Redact() {
+	for _, list := range [][]Record{st.Present, st.Recent} {
+		for i := range list {
+			r := &list[i]
+			r.Identity = media.Identity{Kind: r.Identity.Kind, VendorID: r.Identity.VendorID, ProductID: r.Identity.ProductID}
+			r.Decision.Detail = ""
+		}
+	}
+}
+
 // Daemon is the event loop and its state.
 type Daemon struct {
 	cfg Config
