@@ -71,12 +71,12 @@ func runHostInit(ctx context.Context, app *App, o hostInitOptions) error {
 	}
 	mode, err := media.ParseMode(o.Mode)
 	if err != nil {
-		return usagef("--mode must be enforce or audit, not %q", o.Mode)
+		return usageMsg("usage.mode", o.Mode)
 	}
 	for i, d := range o.AllowDevices {
 		d = strings.ToLower(strings.TrimSpace(d))
 		if !vidpidRE.MatchString(d) {
-			return usagef("--allow-device %q: want VID:PID in hex, e.g. 046d:0825", o.AllowDevices[i])
+			return usageMsg("usage.allow-device", o.AllowDevices[i])
 		}
 		o.AllowDevices[i] = d
 	}
@@ -84,7 +84,7 @@ func runHostInit(ctx context.Context, app *App, o hostInitOptions) error {
 		o.AllowClasses[i] = strings.ToLower(strings.TrimSpace(c))
 	}
 	if err := policy.CheckAllowLists(&media.Host{AllowClasses: o.AllowClasses, AllowDevices: o.AllowDevices}); err != nil {
-		return usageError{err} // a class policy would not recognise would be silently ignored
+		return usageMsg("err.allow-list", err.Error()) // policy would silently ignore it
 	}
 	s, err := app.Store(ctx)
 	if err != nil {

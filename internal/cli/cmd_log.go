@@ -69,10 +69,10 @@ func runLog(ctx context.Context, app *App, o logOptions) error {
 		}
 	}
 	if o.Limit < 0 {
-		return usagef("--limit must not be negative")
+		return usageMsg("usage.limit")
 	}
 	if o.CSV && app.JSON {
-		return usagef("choose one of --json and --csv")
+		return usageMsg("usage.json-csv")
 	}
 	s, err := app.Store(ctx)
 	if err != nil {

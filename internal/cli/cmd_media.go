@@ -105,18 +105,18 @@ func identityFromFlags(o registerOptions) (media.Identity, error) {
 	}
 	id := media.Identity{Kind: kind, Serial: identity.TrimSerial(o.Serial), Capacity: o.Capacity}
 	if o.Capacity < 0 {
-		return id, usagef("--capacity must not be negative")
+		return id, usageMsg("usage.capacity")
 	}
 	if o.DescriptorHash != "" {
 		id.DescriptorHash = strings.ToLower(strings.TrimSpace(o.DescriptorHash))
 		if !sha256RE.MatchString(id.DescriptorHash) {
-			return id, usagef("--descriptor-hash must be 64 hex digits (SHA-256)")
+			return id, usageMsg("usage.descriptor-hash")
 		}
 	}
 	if o.Key != "" {
 		prefix, _, err := identity.SplitKey(o.Key)
 		if err != nil || keyKind[prefix] != kind && !(kind == media.KindOther) {
-			return id, usagef("--key %q is not an identity key of a %s medium", o.Key, kind)
+			return id, usageMsg("usage.key", o.Key, kind)
 		}
 		id.Key = o.Key
 		return id, nil
@@ -124,28 +124,28 @@ func identityFromFlags(o registerOptions) (media.Identity, error) {
 	switch kind {
 	case media.KindUSBDisk:
 		if o.Vendor == "" || o.Product == "" {
-			return id, usagef("a usb-disk needs --vendor and --product (or --key)")
+			return id, usageMsg("usage.usb-needs")
 		}
 		id.VendorID, id.ProductID = strings.ToLower(o.Vendor), strings.ToLower(o.Product)
 		if !hex4RE.MatchString(id.VendorID) || !hex4RE.MatchString(id.ProductID) {
-			return id, usagef("--vendor and --product are 4 hex digits, e.g. 0781 and 5567")
+			return id, usageMsg("usage.vidpid")
 		}
 		id.Key = identity.USBKey(id.VendorID, id.ProductID, o.Serial)
 	case media.KindDisk:
 		if o.WWN != "" {
 			k, ok := identity.WWNKey(o.WWN)
 			if !ok {
-				return id, usagef("--wwn %q is not a World Wide Name (16 or 32 hex digits)", o.WWN)
+				return id, usageMsg("usage.wwn", o.WWN)
 			}
 			id.Key, id.WWN = k, strings.TrimPrefix(k, "wwn:")
 			return id, nil
 		}
 		if o.Model == "" {
-			return id, usagef("a disk needs --wwn, or --model and --serial (or --key)")
+			return id, usageMsg("usage.disk-needs")
 		}
 		id.Key = identity.DiskKey(o.Model, o.Serial)
 	default:
-		return id, usagef("a %s medium is registered with --key (see 'mediagate devices')", kind)
+		return id, usageMsg("usage.key-needed", kind)
 	}
 	return id, nil
 }
@@ -166,7 +166,7 @@ func runMediaRegister(ctx context.Context, app *App, o registerOptions) error {
 		id, err = identityFromDevice(app, o.FromDevice, o.Kind)
 	} else {
 		if o.Kind == "" {
-			return usagef("give --from-device, or --kind with the identity flags")
+			return usageMsg("usage.identity-needed")
 		}
 		id, err = identityFromFlags(o)
 	}

@@ -58,13 +58,13 @@ level per year and numbers are never reused, not even after destruction.`,
 
 func runNumberingSet(ctx context.Context, app *App, pattern string, codes []string) error {
 	if pattern == "" && len(codes) == 0 {
-		return usagef("give --pattern or --code")
+		return usageMsg("usage.numbering")
 	}
 	m := map[media.Level]string{}
 	for _, c := range codes {
 		lv, code, ok := strings.Cut(c, "=")
 		if !ok {
-			return usagef("--code %q: want LEVEL=CODE, e.g. secret=S", c)
+			return usageMsg("usage.code", c)
 		}
 		l, err := parseLevel(lv)
 		if err != nil {

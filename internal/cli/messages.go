@@ -47,6 +47,23 @@ var msgs = map[string][2]string{
 	"out.content-signed":    {"n/a (content signature)", "不适用（按内容签名）"},
 	"out.no-medium":         {"no medium", "无介质"},
 	"out.mismatch":          {"(IDENTITY MISMATCH)", "（标识不符）"},
+	"usage.mode":            {"--mode must be enforce or audit, not %q", "--mode 只能是 enforce 或 audit，不能是 %q"},
+	"usage.allow-device":    {"--allow-device %q: want VID:PID in hex, e.g. 046d:0825", "--allow-device %q：应为十六进制 VID:PID，如 046d:0825"},
+	"usage.limit":           {"--limit must not be negative", "--limit 不能为负数"},
+	"usage.json-csv":        {"choose one of --json and --csv", "--json 和 --csv 只能选一个"},
+	"usage.capacity":        {"--capacity must not be negative", "--capacity 不能为负数"},
+	"usage.descriptor-hash": {"--descriptor-hash must be 64 hex digits (SHA-256)", "--descriptor-hash 应为 64 位十六进制（SHA-256）"},
+	"usage.key":             {"--key %q is not an identity key of a %s medium", "--key %q 不是 %s 介质的标识"},
+	"usage.usb-needs":       {"a usb-disk needs --vendor and --product (or --key)", "usb-disk 需要 --vendor 和 --product（或 --key）"},
+	"usage.vidpid":          {"--vendor and --product are 4 hex digits, e.g. 0781 and 5567", "--vendor 和 --product 应为 4 位十六进制，如 0781 和 5567"},
+	"usage.wwn":             {"--wwn %q is not a World Wide Name (16 or 32 hex digits)", "--wwn %q 不是 WWN（16 或 32 位十六进制）"},
+	"usage.disk-needs":      {"a disk needs --wwn, or --model and --serial (or --key)", "disk 需要 --wwn，或 --model 和 --serial（或 --key）"},
+	"usage.key-needed":      {"a %s medium is registered with --key (see 'mediagate devices')", "%s 介质用 --key 登记（见 mediagate devices）"},
+	"usage.identity-needed": {"give --from-device, or --kind with the identity flags", "请给出 --from-device，或 --kind 及标识参数"},
+	"usage.numbering":       {"give --pattern or --code", "请给出 --pattern 或 --code"},
+	"usage.code":            {"--code %q: want LEVEL=CODE, e.g. secret=S", "--code %q：应为 密级=代码，如 secret=S"},
+	"usage.lang":            {"--lang must be en or zh, not %q", "--lang 只能是 en 或 zh，不能是 %q"},
+	"err.allow-list":        {"%s", "外设允许列表有误：%s"},
 	"what.person":           {"person %s", "人员 %s"},
 	"what.medium":           {"medium %s", "介质 %s"},
 	"what.identity":         {"medium with identity %s", "标识为 %s 的介质"},
@@ -314,6 +331,9 @@ type localError struct {
 func (e localError) Error() string { return T("en", e.key, e.args...) }
 
 func lerr(key string, args ...any) error { return localError{key: key, args: args} }
+
+// usageMsg is a usage error whose text comes from the catalogue.
+func usageMsg(key string, args ...any) error { return usageError{lerr(key, args...)} }
 
 // parseLevel parses a level flag with a localized error.
 func parseLevel(s string) (media.Level, error) {

@@ -77,8 +77,6 @@ type usageError struct{ err error }
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
-func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
-
 // exitError carries a specific exit code with an already printed or given message.
 type exitError struct {
 	code int
@@ -130,7 +128,7 @@ The registry is an SQLite file: --db, or MEDIAGATE_DB, or ` + DefaultDB + `.`,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			if app.Lang != "en" && app.Lang != "zh" {
-				return usagef("--lang must be en or zh, not %q", app.Lang)
+				return usageMsg("usage.lang", app.Lang)
 			}
 			return nil
 		},
