@@ -275,6 +275,11 @@ func (e *Enforcer) unmountAll(ns []blockNode) error {
 	if err != nil {
 		return err
 	}
+	return e.unmount(targets)
+}
+
+// unmount lazily unmounts the given mount points, innermost (last listed) first.
+func (e *Enforcer) unmount(targets []string) error {
 	var errs []error
 	// innermost first
 	for i := len(targets) - 1; i >= 0; i-- {
@@ -317,7 +322,8 @@ func (e *Enforcer) Detach(t Target) error {
 	if err != nil {
 		return err
 	}
-	if targets, err := e.mountsOf(ns); err == nil && slices.Contains(targets, "/") {
+	targets, mountsErr := e.mountsOf(ns)
+	if slices.Contains(targets, "/") {
 		return fmt.Errorf("%s: %w", t.SysPath, ErrSystemDisk)
 	}
 	var errs []error
@@ -328,7 +334,9 @@ func (e *Enforcer) Detach(t Target) error {
 			}
 		}
 	}
-	if err := e.unmountAll(ns); err != nil {
+	if mountsErr != nil {
+		errs = append(errs, mountsErr)
+	} else if err := e.unmount(targets); err != nil {
 		errs = append(errs, err)
 	}
 	e.forget(ns)
