@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"mediagate/internal/audit"
 	"mediagate/internal/media"
 )
 
@@ -56,7 +57,7 @@ func (e *env) run(args ...string) (string, string, int) {
 		case "MEDIAGATE_DB":
 			return e.db
 		case "SUDO_USER":
-			return "officer"
+			return "forged" // never believed: the actor comes from the kernel
 		}
 		return ""
 	}
@@ -64,7 +65,8 @@ func (e *env) run(args ...string) (string, string, int) {
 		// Never look at this machine's own devices: an empty system by default.
 		args = append(emptyRoots(e.t), args...)
 	}
-	code := Main(context.Background(), args, &out, &errb, getenv)
+	app := &App{Out: &out, Err: &errb, Now: time.Now, Getenv: getenv, Actor: audit.Actor{UID: 0, User: "root", Login: "officer"}}
+	code := Run(context.Background(), app, args)
 	return out.String(), errb.String(), code
 }
 
@@ -122,7 +124,7 @@ func TestWalkthrough(t *testing.T) {
 
 	e.ok("media", "handover", num, "--to", "lisi", "--witness", "wangwu", "--note", "job change")
 	show := e.ok("media", "show", num)
-	for _, want := range []string{"Custodian", "lisi", "medium.register", "medium.handover", "witness=wangwu", "via sudo by officer"} {
+	for _, want := range []string{"Custodian", "lisi", "medium.register", "medium.handover", "witness=wangwu", "root(0), login officer"} {
 		if !strings.Contains(show, want) {
 			t.Errorf("show lacks %q:\n%s", want, show)
 		}
