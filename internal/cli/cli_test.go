@@ -228,7 +228,11 @@ func TestBadInput(t *testing.T) {
 		{"no identity", []string{"media", "register", "--level", "secret", "--custodian", "lisi"}, 2, "give --from-device", "请给出 --from-device"},
 		{"storage as a peripheral class", []string{"host", "init", "--number", "H", "--level", "secret", "--allow-class", "mass-storage"}, 2, "registering each medium", "registering each medium"},
 		{"bad status filter", []string{"media", "list", "--status", "gone"}, 2, "unknown status", "未知状态"},
-		{"control chars in name", []string{"person", "add", "eve", "--name", "Eve\x1b[31m"}, 1, "control characters", "控制字符"},
+		{"control chars in name", []string{"person", "add", "eve", "--name", "Eve\x1b[31m"}, 1, "control or format character U+001B", "控制或格式字符 U+001B"},
+		{"right-to-left override in name", []string{"person", "add", "eve", "--name", "Eve\u202egpj.exe"}, 1, "format character U+202E", "格式字符 U+202E"},
+		{"zero-width space in note", []string{"media", "lost", num, "--note", "lost\u200b"}, 1, "format character U+200B", "格式字符 U+200B"},
+		{"line separator in department", []string{"person", "add", "eve", "--name", "Eve", "--department", "HR\u2028IT"}, 1, "format character U+2028", "格式字符 U+2028"},
+		{"right-to-left override in serial", []string{"media", "register", "--kind", "usb-disk", "--vendor", "0781", "--product", "5567", "--serial", "4C53000\u202e1231120", "--level", "secret", "--custodian", "lisi"}, 1, "format character U+202E", "格式字符 U+202E"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
