@@ -127,10 +127,10 @@ func TestUnsafeRune(t *testing.T) {
 		{"tab\there", '\t', true},
 		{"new\nline", '\n', true},
 		{"evil\u202Etxt.exe", '\u202E', true}, // right-to-left override (Cf)
-		{"zero\u200Bwidth", '\u200B', true},    // zero-width space (Cf)
-		{"bom\uFEFF", '\uFEFF', true},          // byte order mark (Cf)
-		{"line\u2028sep", '\u2028', true},      // Zl
-		{"para\u2029sep", '\u2029', true},      // Zp
+		{"zero\u200Bwidth", '\u200B', true},   // zero-width space (Cf)
+		{"bom\uFEFF", '\uFEFF', true},         // byte order mark (Cf)
+		{"line\u2028sep", '\u2028', true},     // Zl
+		{"para\u2029sep", '\u2029', true},     // Zp
 		{"del\x7f", '\x7f', true},
 		{"bad\xffutf8", utf8.RuneError, true},
 		{"replacement \uFFFD char", utf8.RuneError, true},
