@@ -3,32 +3,20 @@ package daemon
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"mediagate/internal/enforce"
 	"mediagate/internal/identity"
 	"mediagate/internal/media"
 	"mediagate/internal/policy"
+	"mediagate/internal/sysfs"
 	"mediagate/internal/udev"
 )
 
-// virtualBlock names block devices that are no media: loop, RAM, device-mapper, md,
-// zram, nbd.
-func virtualBlock(name string) bool {
-	for _, p := range []string{"loop", "ram", "zram", "dm-", "md", "nbd", "zd"} {
-		if strings.HasPrefix(name, p) {
-			return true
-		}
-	}
-	return false
-}
-
 func (d *Daemon) handleBlock(ctx context.Context, ev udev.Event) {
 	name := filepath.Base(ev.DevPath)
-	if virtualBlock(name) {
+	if sysfs.IsVirtualBlock(name) {
 		return
 	}
 	if ev.Action == udev.ActionRemove {
@@ -269,39 +257,26 @@ func (d *Daemon) applyBlock(ctx context.Context, r *Record, newPartition bool) {
 // request): USB devices first, then block devices; decisions of devices that are gone
 // are dropped.
 func (d *Daemon) rescan(ctx context.Context) {
-	root, err := filepath.EvalSymlinks(d.cfg.Sys)
-	if err != nil {
+	if _, err := filepath.EvalSymlinks(d.cfg.Sys); err != nil {
 		d.problem("rescan: %v", err)
 		return
 	}
 	seen := map[string]bool{}
-	list := func(dir string, usb bool) []string {
-		ents, _ := os.ReadDir(filepath.Join(root, dir))
-		var out []string
-		for _, e := range ents {
-			n := e.Name()
-			if usb && (strings.Contains(n, ":") || strings.HasPrefix(n, "usb")) {
-				continue
-			}
-			abs, err := filepath.EvalSymlinks(filepath.Join(root, dir, n))
-			if err != nil || !strings.HasPrefix(abs, root+"/devices/") {
-				continue
-			}
-			out = append(out, strings.TrimPrefix(abs, root))
-		}
-		slices.Sort(out)
-		return out
+	usbs, err := sysfs.USBDevices(d.cfg.Sys)
+	if err != nil {
+		d.problem("rescan: %v", err)
 	}
-	for _, p := range list("bus/usb/devices", true) {
-		seen[p] = true
-		d.handleUSB(ctx, udev.Event{Action: udev.ActionAdd, DevPath: p, Subsystem: "usb", DevType: "usb_device", Enumerated: true})
+	for _, u := range usbs {
+		seen[u.DevPath] = true
+		d.handleUSB(ctx, udev.Event{Action: udev.ActionAdd, DevPath: u.DevPath, Subsystem: "usb", DevType: "usb_device", Enumerated: true})
 	}
-	for _, p := range list("class/block", false) {
-		if _, err := os.Stat(filepath.Join(root, p, "partition")); err == nil {
-			continue
-		}
-		seen[p] = true
-		d.handleBlock(ctx, udev.Event{Action: udev.ActionAdd, DevPath: p, Subsystem: "block", DevType: "disk", Enumerated: true})
+	disks, err := sysfs.Disks(d.cfg.Sys)
+	if err != nil {
+		d.problem("rescan: %v", err)
+	}
+	for _, disk := range disks {
+		seen[disk.DevPath] = true
+		d.handleBlock(ctx, udev.Event{Action: udev.ActionAdd, DevPath: disk.DevPath, Subsystem: "block", DevType: "disk", Enumerated: true})
 	}
 	var gone []string
 	d.mu.Lock()

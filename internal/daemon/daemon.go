@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 	"mediagate/internal/media"
 	"mediagate/internal/policy"
 	"mediagate/internal/registry"
+	"mediagate/internal/sysfs"
 	"mediagate/internal/udev"
 )
 
@@ -395,30 +395,8 @@ func (d *Daemon) decideUSB(ctx context.Context, devpath string) *Record {
 	return r
 }
 
-// disksUnder lists the devpaths of the whole disks below a USB device in sysfs
-// (…/host0/target0:0:0/0:0:0:0/block/sda). Symbolic links are not followed.
-func (d *Daemon) disksUnder(devpath string) []string {
-	root, err := filepath.EvalSymlinks(d.cfg.Sys)
-	if err != nil {
-		return nil
-	}
-	var out []string
-	base := filepath.Join(root, devpath)
-	_ = filepath.WalkDir(base, func(p string, e fs.DirEntry, err error) error {
-		if err != nil || !e.IsDir() {
-			return nil
-		}
-		if strings.Count(strings.TrimPrefix(p, base), "/") > 8 {
-			return fs.SkipDir
-		}
-		if filepath.Base(filepath.Dir(p)) == "block" {
-			out = append(out, strings.TrimPrefix(p, root))
-			return fs.SkipDir // its partitions are Detach's business
-		}
-		return nil
-	})
-	return out
-}
+// disksUnder lists the devpaths of the whole disks below a USB device in sysfs.
+func (d *Daemon) disksUnder(devpath string) []string { return sysfs.DisksUnder(d.cfg.Sys, devpath) }
 
 // twin returns the devpath of another present USB device with the same identity key,
 // or "".
@@ -452,23 +430,13 @@ func isContainer(host *media.Host, in policy.Input, pd policy.Device) bool {
 	if host == nil || in.Record != nil || host.Level == media.Unclassified {
 		return false
 	}
-	vid, pid := strings.ToLower(pd.VendorID), strings.ToLower(pd.ProductID)
-	if vid == "" || pid == "" {
-		return false
-	}
 	// Only mass storage (and hubs/HID) may hide in a container.
 	for _, c := range pd.Classes {
 		if c != policy.ClassMassStorage && c != policy.ClassHub {
 			return false
 		}
 	}
-	for _, e := range host.AllowDevices {
-		v, p, ok := strings.Cut(strings.ToLower(strings.TrimSpace(e)), ":")
-		if ok && strings.TrimPrefix(v, "0x") == vid && strings.TrimPrefix(p, "0x") == pid {
-			return true
-		}
-	}
-	return false
+	return media.USBIDListed(host.AllowDevices, pd.VendorID, pd.ProductID)
 }
 
 // hostProfile reads the host profile on every decision, so changes apply at once.

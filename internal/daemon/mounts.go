@@ -17,6 +17,7 @@ import (
 	"mediagate/internal/mountwatch"
 	"mediagate/internal/policy"
 	"mediagate/internal/registry"
+	"mediagate/internal/sysfs"
 )
 
 // Audit kinds of the mount log (see docs/mountlog.md).
@@ -286,20 +287,11 @@ func (d *Daemon) unmountBlocked(dev mountedDevice) (actions []string, errText st
 func (d *Daemon) mountedDevice(ctx context.Context, ev mountwatch.Event) mountedDevice {
 	var md mountedDevice
 	md.name = filepath.Base(ev.Source)
-	root, err := filepath.EvalSymlinks(d.cfg.Sys)
-	if err != nil {
+	node, ok := sysfs.BlockByDevnum(d.cfg.Sys, ev.Device())
+	if !ok {
 		return md
 	}
-	abs, err := filepath.EvalSymlinks(filepath.Join(root, "dev", "block", ev.Device()))
-	if err != nil || !strings.HasPrefix(abs, root+"/devices/") {
-		return md
-	}
-	md.devpath = strings.TrimPrefix(abs, root)
-	md.name = filepath.Base(abs)
-	md.disk = md.devpath
-	if _, err := os.Stat(filepath.Join(abs, "partition")); err == nil {
-		md.disk, md.partition = filepath.Dir(md.devpath), md.name
-	}
+	md.devpath, md.name, md.disk, md.partition = node.DevPath, node.Name, node.Disk, node.Partition
 	if udev := d.cfg.Mounts.UdevData; udev != "" {
 		if b, err := os.ReadFile(filepath.Join(udev, "b"+ev.Device())); err == nil {
 			if rec, err := identity.ParseUdevDB(b); err == nil {
@@ -307,7 +299,7 @@ func (d *Daemon) mountedDevice(ctx context.Context, ev mountwatch.Event) mounted
 			}
 		}
 	}
-	if virtualBlock(filepath.Base(md.disk)) {
+	if sysfs.IsVirtualBlock(filepath.Base(md.disk)) {
 		md.virtual = true
 		return md
 	}

@@ -17,17 +17,18 @@ var allowed = map[string][]string{
 	"internal/media":      {},
 	"internal/audit":      {},
 	"internal/policy":     {"media"},
-	"internal/identity":   {"media"},
+	"internal/identity":   {"media", "sysfs"},
 	"internal/checkin":    {"media"},
+	"internal/sysfs":      {},
 	"internal/udev":       {},
-	"internal/enforce":    {},
-	"internal/mountwatch": {},
+	"internal/enforce":    {"sysfs"},
+	"internal/mountwatch": {"sysfs"},
 	"internal/notify":     {},
 	"internal/registry":   {"media", "audit", "checkin"},
 	"internal/testbed":    {},
 	"internal/e2e":        {},
-	"internal/daemon":     {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin"},
-	"internal/cli":        {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify"},
+	"internal/daemon":     {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin", "sysfs"},
+	"internal/cli":        {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs"},
 }
 
 // owners names the one package that may import each fenced-in dependency.

@@ -300,26 +300,7 @@ func deviceAllowed(list []string, dev Device) bool {
 	if vid == "" && pid == "" {
 		vid, pid = dev.Identity.VendorID, dev.Identity.ProductID
 	}
-	vid, pid = normHexID(vid), normHexID(pid)
-	if vid == "" || pid == "" {
-		return false
-	}
-	for _, entry := range list {
-		v, p, ok := strings.Cut(entry, ":")
-		if ok && normHexID(v) == vid && normHexID(p) == pid {
-			return true
-		}
-	}
-	return false
-}
-
-// normHexID lower-cases a USB id, drops "0x" and pads it to 4 digits.
-func normHexID(s string) string {
-	s = strings.TrimPrefix(strings.ToLower(strings.TrimSpace(s)), "0x")
-	if s == "" || len(s) > 4 {
-		return s
-	}
-	return strings.Repeat("0", 4-len(s)) + s
+	return media.USBIDListed(list, vid, pid)
 }
 
 func notInList(classes, list []int) []int {
