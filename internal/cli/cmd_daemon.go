@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mediagate/internal/control"
 	"mediagate/internal/daemon"
 	"mediagate/internal/enforce"
 	"mediagate/internal/identity"
@@ -101,11 +102,11 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 	defer src.Close()
 	d.SetSource(src, src.Name())
 
-	ln, err := daemon.Listen(w.Socket)
+	ln, err := control.Listen(w.Socket)
 	if err != nil {
 		return err
 	}
-	ctl := daemon.NewControl(d, o.OfficerGroup)
+	ctl := control.NewServer(d.ControlHandler(), o.OfficerGroup, log)
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go func() {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mediagate/internal/control"
 	"mediagate/internal/daemon"
 	"mediagate/internal/identity"
 	"mediagate/internal/media"
@@ -36,13 +37,17 @@ live decision for each device is shown as well.`,
 func liveDecisions(ctx context.Context, app *App) map[string]*daemon.Record {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	resp, err := app.callDaemon(ctx, daemon.Request{Op: daemon.OpStatus})
-	if err != nil || resp.Status == nil {
+	resp, err := app.callDaemon(ctx, control.Request{Op: control.OpStatus})
+	if err != nil {
+		return nil
+	}
+	var st daemon.Status
+	if resp.DecodeStatus(&st) != nil {
 		return nil
 	}
 	out := map[string]*daemon.Record{}
-	for i := range resp.Status.Present {
-		r := &resp.Status.Present[i]
+	for i := range st.Present {
+		r := &st.Present[i]
 		out[r.Name] = r
 	}
 	return out

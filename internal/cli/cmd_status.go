@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mediagate/internal/checkin"
+	"mediagate/internal/control"
 	"mediagate/internal/daemon"
 )
 
@@ -42,17 +43,17 @@ func runStatus(ctx context.Context, app *App, o statusOptions) error {
 	defer cancel()
 	lang := app.Lang
 	if o.Rescan {
-		if _, err := app.callDaemon(ctx, daemon.Request{Op: daemon.OpRescan}); err != nil {
+		if _, err := app.callDaemon(ctx, control.Request{Op: control.OpRescan}); err != nil {
 			return fmt.Errorf("%s", T(lang, "err.daemon-call", app.Paths.ControlSocket(), err))
 		}
 	}
-	resp, err := app.callDaemon(ctx, daemon.Request{Op: daemon.OpStatus})
+	resp, err := app.callDaemon(ctx, control.Request{Op: control.OpStatus})
 	if err != nil {
 		return fmt.Errorf("%s", T(lang, "err.daemon-call", app.Paths.ControlSocket(), err))
 	}
-	st := resp.Status
-	if st == nil {
-		return fmt.Errorf("%s", T(lang, "err.daemon-call", app.Paths.ControlSocket(), "empty answer"))
+	st := new(daemon.Status)
+	if err := resp.DecodeStatus(st); err != nil {
+		return fmt.Errorf("%s", T(lang, "err.daemon-call", app.Paths.ControlSocket(), err))
 	}
 	// An open check-in campaign shows here too (from the registry, not the daemon).
 	var campaign *checkinSummary

@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"mediagate/internal/daemon"
+	"mediagate/internal/control"
 	"mediagate/internal/sysfs"
 )
 
@@ -44,12 +44,12 @@ func bindPathFlags(fs *pflag.FlagSet, app *App) {
 var socketGuard func(path string)
 
 // callDaemon sends one request to the daemon at app.Paths' control socket.
-func (a *App) callDaemon(ctx context.Context, req daemon.Request) (daemon.Response, error) {
+func (a *App) callDaemon(ctx context.Context, req control.Request) (control.Response, error) {
 	path := a.Paths.ControlSocket()
 	if socketGuard != nil {
 		socketGuard(path)
 	}
-	return daemon.Call(ctx, path, req)
+	return control.Call(ctx, path, req)
 }
 
 // nudgeDaemon asks a running daemon, best effort, to decide every present device
@@ -58,5 +58,5 @@ func (a *App) callDaemon(ctx context.Context, req daemon.Request) (daemon.Respon
 func nudgeDaemon(ctx context.Context, app *App) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	_, _ = app.callDaemon(ctx, daemon.Request{Op: daemon.OpRescan})
+	_, _ = app.callDaemon(ctx, control.Request{Op: control.OpRescan})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"mediagate/internal/control"
 	"mediagate/internal/daemon"
 	"mediagate/internal/sysfs"
 )
@@ -106,11 +107,11 @@ func TestChangesNudgeTheDaemonAtTheAppsSocket(t *testing.T) {
 			if err != nil {
 				return
 			}
-			var req daemon.Request
+			var req control.Request
 			if line, err := bufio.NewReader(c).ReadBytes('\n'); err == nil && json.Unmarshal(line, &req) == nil {
 				ops <- req.Op
-				st := daemon.Status{State: "running"}
-				json.NewEncoder(c).Encode(daemon.Response{OK: true, Status: &st})
+				st, _ := json.Marshal(daemon.Status{State: "running"})
+				json.NewEncoder(c).Encode(control.Response{OK: true, Status: st})
 			}
 			c.Close()
 		}
@@ -118,7 +119,7 @@ func TestChangesNudgeTheDaemonAtTheAppsSocket(t *testing.T) {
 	e.setup() // host init and people: host init asks for a rescan
 	select {
 	case op := <-ops:
-		if op != daemon.OpRescan {
+		if op != control.OpRescan {
 			t.Errorf("after host init the daemon was asked %q", op)
 		}
 	case <-time.After(5 * time.Second):
@@ -128,7 +129,7 @@ func TestChangesNudgeTheDaemonAtTheAppsSocket(t *testing.T) {
 		<-ops
 	}
 	e.ok("status")
-	if op := <-ops; op != daemon.OpStatus {
+	if op := <-ops; op != control.OpStatus {
 		t.Errorf("status asked %q", op)
 	}
 }

@@ -20,6 +20,7 @@ var allowed = map[string][]string{
 	"internal/identity":   {"media", "sysfs"},
 	"internal/checkin":    {"media"},
 	"internal/sysfs":      {},
+	"internal/control":    {},
 	"internal/udev":       {},
 	"internal/enforce":    {"sysfs"},
 	"internal/mountwatch": {"sysfs"},
@@ -27,8 +28,8 @@ var allowed = map[string][]string{
 	"internal/registry":   {"media", "audit", "checkin"},
 	"internal/testbed":    {},
 	"internal/e2e":        {},
-	"internal/daemon":     {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin", "sysfs"},
-	"internal/cli":        {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs"},
+	"internal/daemon":     {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin", "sysfs", "control"},
+	"internal/cli":        {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control"},
 }
 
 // owners names the one package that may import each fenced-in dependency.
