@@ -21,6 +21,7 @@ var allowed = map[string][]string{
 	"internal/checkin":    {"media"},
 	"internal/sysfs":      {},
 	"internal/control":    {},
+	"internal/mountlog":   {"media", "mountwatch"},
 	"internal/udev":       {},
 	"internal/enforce":    {"sysfs"},
 	"internal/mountwatch": {"sysfs"},
@@ -28,7 +29,7 @@ var allowed = map[string][]string{
 	"internal/registry":   {"media", "audit", "checkin"},
 	"internal/testbed":    {},
 	"internal/e2e":        {},
-	"internal/daemon":     {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin", "sysfs", "control"},
+	"internal/daemon":     {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin", "sysfs", "control", "mountlog"},
 	"internal/cli":        {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control"},
 }
 
