@@ -98,9 +98,9 @@ func (e *fakeEnv) Record(_ context.Context, kind, medium string, d map[string]an
 	return nil
 }
 func (e *fakeEnv) OpenMounts(context.Context) ([]OpenMount, error) { return e.open, nil }
-func (e *fakeEnv) HostNumber() string                             { return "HOST-01" }
-func (e *fakeEnv) Problem(f string, a ...any)                     { e.problems = append(e.problems, fmt.Sprintf(f, a...)) }
-func (e *fakeEnv) Violation(Device, []string)                     { e.violations++ }
+func (e *fakeEnv) HostNumber() string                              { return "HOST-01" }
+func (e *fakeEnv) Problem(f string, a ...any)                      { e.problems = append(e.problems, fmt.Sprintf(f, a...)) }
+func (e *fakeEnv) Violation(Device, []string)                      { e.violations++ }
 
 func TestHandle(t *testing.T) {
 	ctx := context.Background()

@@ -70,4 +70,3 @@ func gvArrayOf(elems [][]byte) []byte {
 	}
 	return gvAppendOffsets(b, offs)
 }
-

@@ -26,4 +26,3 @@ func FuzzParseUdisksMounts(f *testing.F) {
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) { ParseUdisksMounts(b) })
 }
-
