@@ -65,17 +65,16 @@ func (d *Daemon) decideBlock(ctx context.Context, disk string) {
 		return
 	}
 	if err != nil {
-		// Unreadable: fail closed, whatever the mode, as for USB devices.
+		// Unreadable: policy blocks it whatever the mode, unless it is an internal disk
+		// recorded by its place.
 		d.problem("read block device %s: %v", disk, err)
-		host, _ := d.hostProfile(ctx)
+		host, hostp := d.hostProfile(ctx)
+		pd := policy.Device{Block: true, Storage: true, Unreadable: true, InBaseline: slices.Contains(host.Baseline, "devpath:"+disk)}
 		r := &Record{Time: d.cfg.Now(), Stage: "block-device", DevPath: disk, Name: filepath.Base(disk), Error: err.Error(),
-			Decision: policy.Decision{Verdict: policy.Block, Reason: policy.ReasonIdentityMismatch, Enforce: true,
-				Detail: "unreadable", HostNumber: host.Number, HostLevel: host.Level}}
-		r.Effective = policy.Block
-		if slices.Contains(host.Baseline, "devpath:"+disk) {
-			// An internal disk recorded by its place: never detached on a read error.
-			r.Decision.Verdict, r.Decision.Reason, r.Effective = policy.Allow, policy.ReasonBaseline, policy.Allow
-			d.finish(ctx, r)
+			Decision: policy.Decide(policy.Input{Host: hostp, Device: pd, Now: d.cfg.Now()})}
+		r.Effective = r.Decision.Effective()
+		if r.Effective != policy.Block {
+			d.finish(ctx, r) // never detached on a read error
 			return
 		}
 		if derr := d.cfg.Enforcer.Detach(enforce.Target{SysPath: disk}); derr != nil {
@@ -119,7 +118,7 @@ func (d *Daemon) decideBlock(ctx context.Context, disk string) {
 		if parent.Decision.Reason == ReasonContainer {
 			r.Parent = "" // the container stays; only the medium in it is blocked
 		}
-		pd.USB, pd.Block = true, false
+		pd.USB, pd.Block, pd.Behind = true, false, true
 		pd.VendorID, pd.ProductID = dev.USB.VendorID, dev.USB.ProductID
 		pd.Classes = dev.Identity.InterfaceClasses
 		in.Device = pd
@@ -135,14 +134,7 @@ func (d *Daemon) decideBlock(ctx context.Context, disk string) {
 			}
 			d.vaultCheckIn(ctx, host, plugged, in.Record, dev.Identity)
 		}
-		r.Decision = policy.Decide(in)
-		if rec := in.Record; rec != nil && rec.Identity.Capacity > 0 && dev.Identity.Capacity == 0 && !optical &&
-			r.Decision.Verdict != policy.Block {
-			// The block device is here but reports no capacity: the bound capacity
-			// cannot be checked, so this is not known to be the registered medium.
-			r.Decision.Verdict, r.Decision.Reason = policy.Block, policy.ReasonIdentityMismatch
-			r.Decision.Detail = "the registered capacity cannot be read from the device"
-		}
+		r.Decision = policy.Decide(in) // a disk without its registered capacity is not known to be the medium
 		r.Effective = r.Decision.Effective()
 		if r.Effective == policy.Block && parent.Decision.Reason != ReasonContainer {
 			// The medium is not what was registered (or its record changed): unmount

@@ -44,10 +44,10 @@ type Enforcer interface {
 	ClearMarkers() error
 }
 
-// ReasonContainer is the daemon's own reason for authorizing an unregistered USB card
-// reader or optical drive listed by VID:PID in the host profile; see the package
-// documentation.
-const ReasonContainer policy.Reason = "storage-container"
+// ReasonContainer is the reason for authorizing an unregistered USB card reader or
+// optical drive listed by VID:PID in the host profile (policy.ReasonContainer); see
+// the package documentation.
+const ReasonContainer = policy.ReasonContainer
 
 // Config wires a Daemon.
 type Config struct {
@@ -346,29 +346,18 @@ func (d *Daemon) decideUSB(ctx context.Context, devpath string) *Record {
 	host, hostp := d.hostProfile(ctx)
 	r := &Record{Time: d.cfg.Now(), Stage: "usb-device", DevPath: devpath, Name: filepath.Base(devpath)}
 	if err != nil {
-		// Unreadable: fail closed, whatever the mode.
-		r.Decision = policy.Decision{Verdict: policy.Block, Reason: policy.ReasonPeripheralNotAllowed, Enforce: true,
-			Detail: "unreadable", HostNumber: host.Number, HostLevel: host.Level}
+		// Unreadable: policy blocks it, whatever the mode.
+		r.Decision = policy.Decide(policy.Input{Host: hostp, Device: policy.Device{USB: true, Unreadable: true}, Now: d.cfg.Now()})
 		r.Error = err.Error()
 	} else {
 		r.Name, r.Label, r.Identity = dev.Name, dev.Label, dev.Identity
 		pd := usbPolicyDevice(dev)
-		in := policy.Input{Host: hostp, Device: pd, Now: d.cfg.Now()}
+		in := policy.Input{Host: hostp, Device: pd, Now: d.cfg.Now(), Twin: d.twin(devpath, dev.Identity)}
 		if pd.Storage || pd.Identity.Kind == media.KindUSBDisk || pd.Identity.Kind == media.KindSD {
 			d.lookup(ctx, &in, r)
 			d.vaultCheckIn(ctx, host, devpath, in.Record, dev.Identity)
 		}
 		r.Decision = policy.Decide(in)
-		if isContainer(hostp, in, pd) {
-			r.Decision.Verdict, r.Decision.Reason, r.Decision.Detail = policy.Allow, ReasonContainer, ""
-		}
-		if other := d.twin(devpath, dev.Identity); in.Record != nil && other != "" && r.Decision.Verdict != policy.Block {
-			// Two devices at once with one registered identity: at most one of them is
-			// the registered medium (a weak serial shared by a batch, or a clone), and
-			// nothing tells which. Neither new one gets in.
-			r.Decision.Verdict, r.Decision.Reason = policy.Block, policy.ReasonIdentityMismatch
-			r.Decision.Detail = "another device with the same identity is present at " + other
-		}
 	}
 	r.Effective = r.Decision.Effective()
 	if r.Effective == policy.Block {
@@ -422,21 +411,6 @@ func usbPolicyDevice(dev identity.Device) policy.Device {
 		pd.MTP = dev.HasFunction(identity.FuncMTP)
 	}
 	return pd
-}
-
-// isContainer reports whether an unregistered USB storage device is a card reader or
-// optical drive the host profile allows by VID:PID (see the package documentation).
-func isContainer(host *media.Host, in policy.Input, pd policy.Device) bool {
-	if host == nil || in.Record != nil || host.Level == media.Unclassified {
-		return false
-	}
-	// Only mass storage (and hubs/HID) may hide in a container.
-	for _, c := range pd.Classes {
-		if c != policy.ClassMassStorage && c != policy.ClassHub {
-			return false
-		}
-	}
-	return media.USBIDListed(host.AllowDevices, pd.VendorID, pd.ProductID)
 }
 
 // hostProfile reads the host profile on every decision, so changes apply at once.
@@ -555,15 +529,7 @@ func (d *Daemon) finish(ctx context.Context, r *Record) {
 	}
 }
 
-func (r *Record) message(lang string) string {
-	if r.Decision.Reason == ReasonContainer {
-		if lang == "zh" {
-			return "允许：本机配置允许的读卡器或光驱（容器），其中的介质将单独判定。"
-		}
-		return "Allowed: a card reader or optical drive this host allows by VID:PID (a container); each medium in it is decided on its own."
-	}
-	return r.Decision.Message(lang)
-}
+func (r *Record) message(lang string) string { return r.Decision.Message(lang) }
 
 func (r *Record) details() map[string]any {
 	m := map[string]any{
