@@ -231,7 +231,11 @@ func decideCases() []decideCase {
 		{name: "disk behind USB without capacity", in: with(func(in *Input) { in.Device.Behind = true; in.Device.Identity.Capacity = 0 }), verdict: Block, reason: ReasonIdentityMismatch, detail: "the registered capacity cannot be read from the device"},
 		{name: "disk behind USB with capacity", in: with(func(in *Input) { in.Device.Behind = true }), verdict: Allow, reason: ReasonAllowed},
 		{name: "USB device before its disk has no capacity yet", in: with(func(in *Input) { in.Device.Identity.Capacity = 0 }), verdict: Allow, reason: ReasonAllowed},
-		{name: "registered without capacity", in: with(func(in *Input) { in.Device.Behind = true; in.Device.Identity.Capacity = 0; in.Record.Identity.Capacity = 0 }), verdict: Allow, reason: ReasonAllowed},
+		{name: "registered without capacity", in: with(func(in *Input) {
+			in.Device.Behind = true
+			in.Device.Identity.Capacity = 0
+			in.Record.Identity.Capacity = 0
+		}), verdict: Allow, reason: ReasonAllowed},
 		{name: "disc behind USB has no capacity check", in: with(func(in *Input) {
 			in.Device = opticalDisc()
 			in.Device.USB, in.Device.Behind, in.Device.Block, in.Device.Identity.Capacity = true, true, false, 0
