@@ -212,12 +212,14 @@ func (d *Daemon) record(ctx context.Context, kind, medium string, details any) e
 	ctx = context.WithoutCancel(ctx)
 	var err error
 	for i := range 3 {
+		if i > 0 {
+			time.Sleep(time.Duration(50*i) * time.Millisecond)
+		}
 		if _, err = d.cfg.Store.RecordEvent(ctx, kind, medium, details); err == nil {
 			return nil
 		}
-		time.Sleep(time.Duration(50*(i+1)) * time.Millisecond)
 	}
-	return err
+	return fmt.Errorf("write %s row: %w", kind, err)
 }
 
 func (d *Daemon) problem(format string, args ...any) {
@@ -245,7 +247,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, udev.ErrClosed) {
 				if !d.cfg.NoAudit {
-					d.cfg.Store.RecordEvent(context.WithoutCancel(ctx), "daemon.stop", "", map[string]any{"pid": os.Getpid()})
+					if err := d.record(ctx, "daemon.stop", "", map[string]any{"pid": os.Getpid()}); err != nil {
+						d.problem("audit row for the stop: %v", err)
+					}
 				}
 				return nil
 			}
@@ -454,7 +458,9 @@ func (d *Daemon) lockHubs(ctx context.Context) {
 	if changed {
 		d.log.Info("USB root hubs locked", "hubs", hubs)
 		if !d.cfg.NoAudit {
-			d.record(ctx, "daemon.lock", "", map[string]any{"locked_hubs": hubs})
+			if err := d.record(ctx, "daemon.lock", "", map[string]any{"locked_hubs": hubs}); err != nil {
+				d.problem("audit row for locking the root hubs: %v", err)
+			}
 		}
 	}
 }

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"mediagate/internal/audit"
@@ -18,6 +19,9 @@ type memStore struct {
 	people  map[string]media.Person
 	events  []memEvent
 	hostErr error
+	// failures makes the next n writes of a kind fail (a busy or full database).
+	failures map[string]int
+	attempts map[string]int
 }
 
 type memEvent struct {
@@ -66,6 +70,14 @@ func (s *memStore) Person(_ context.Context, h string) (media.Person, error) {
 func (s *memStore) RecordEvent(_ context.Context, kind, medium string, details any) (*audit.Event, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.attempts == nil {
+		s.attempts = map[string]int{}
+	}
+	s.attempts[kind]++
+	if s.failures[kind] > 0 {
+		s.failures[kind]--
+		return nil, errors.New("database is locked")
+	}
 	s.events = append(s.events, memEvent{kind, medium, details})
 	return &audit.Event{Kind: kind, Medium: medium}, nil
 }
