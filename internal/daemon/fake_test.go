@@ -1,8 +1,10 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"sync"
 
 	"mediagate/internal/audit"
@@ -79,14 +81,13 @@ func (s *memStore) RecordEvent(_ context.Context, kind, medium string, details a
 		return nil, errors.New("database is locked")
 	}
 	s.events = append(s.events, memEvent{kind, medium, details})
-	return &audit.Event{Kind: kind, Medium: medium}, nil
+	return &audit.Event{Seq: int64(len(s.events)), Kind: kind, Medium: medium}, nil
 }
 
 func (s *memStore) OpenMounts(context.Context) ([]registry.OpenMount, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	open := map[[2]string]registry.OpenMount{}
-	var order [][2]string
 	for i, e := range s.events {
 		d, ok := e.details.(map[string]any)
 		if !ok {
@@ -99,18 +100,15 @@ func (s *memStore) OpenMounts(context.Context) ([]registry.OpenMount, error) {
 		switch e.kind {
 		case "mount.attach", "mount.seen-at-start":
 			open[k] = registry.OpenMount{Seq: int64(i + 1), Medium: e.medium, Source: src, MountPoint: mp}
-			order = append(order, k)
 		case "mount.detach", "mount.violation":
 			delete(open, k)
 		}
 	}
-	var out []registry.OpenMount
-	for _, k := range order {
-		if m, ok := open[k]; ok {
-			out = append(out, m)
-			delete(open, k)
-		}
+	out := []registry.OpenMount{}
+	for _, m := range open {
+		out = append(out, m)
 	}
+	slices.SortFunc(out, func(a, b registry.OpenMount) int { return cmp.Compare(a.Seq, b.Seq) }) // oldest first
 	return out, nil
 }
 
