@@ -50,11 +50,13 @@ func TestCurrentActorFromKernel(t *testing.T) {
 // TestActorNotFromEnvironment: SUDO_USER is set by whoever runs the command, so a row's
 // actor never comes from it.
 func TestActorNotFromEnvironment(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "m.db")
+	db, socket := filepath.Join(t.TempDir(), "m.db"), testPaths(t).Socket
 	getenv := func(k string) string {
 		switch k {
 		case "MEDIAGATE_DB":
 			return db
+		case "MEDIAGATE_SOCKET":
+			return socket
 		case "SUDO_USER":
 			return "wangwu"
 		}

@@ -195,7 +195,7 @@ func TestCheckinWatch(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	go func() {
-		app := &App{Out: &out, Err: &out, Now: time.Now, Actor: audit.Actor{UID: 0, User: "root"},
+		app := &App{Out: &out, Err: &out, Now: time.Now, Actor: audit.Actor{UID: 0, User: "root"}, Paths: testPaths(t),
 			Getenv: func(k string) string {
 				if k == "MEDIAGATE_DB" {
 					return e.db
@@ -250,7 +250,7 @@ func sheetEnv(t *testing.T) func(args ...string) string {
 	run := func(args ...string) string {
 		t.Helper()
 		var out, errb bytes.Buffer
-		app := &App{Out: &out, Err: &errb, Now: func() time.Time { return now }, Actor: audit.Actor{UID: 0, User: "root", Login: "officer"},
+		app := &App{Out: &out, Err: &errb, Now: func() time.Time { return now }, Actor: audit.Actor{UID: 0, User: "root", Login: "officer"}, Paths: testPaths(t),
 			Getenv: func(k string) string {
 				if k == "MEDIAGATE_DB" {
 					return db

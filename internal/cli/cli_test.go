@@ -17,6 +17,7 @@ import (
 
 	"mediagate/internal/audit"
 	"mediagate/internal/media"
+	"mediagate/internal/sysfs"
 )
 
 // TestMain lets the test binary act as the mediagate command, so tests can run real
@@ -25,12 +26,26 @@ func TestMain(m *testing.M) {
 	if os.Getenv("MEDIAGATE_TEST_AS_CLI") == "1" {
 		os.Exit(Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
 	}
-	os.Exit(m.Run())
+	// No unit test may reach the daemon of the machine it runs on.
+	var dialed sync.Map
+	socketGuard = func(path string) {
+		if path == sysfs.DefaultSocket {
+			dialed.Store(path, true)
+		}
+	}
+	code := m.Run()
+	dialed.Range(func(k, _ any) bool {
+		fmt.Fprintf(os.Stderr, "a unit test dialed the system's control socket %s: give its App a socket in a temporary directory\n", k)
+		code = 1
+		return true
+	})
+	os.Exit(code)
 }
 
 type env struct {
-	t  *testing.T
-	db string
+	t      *testing.T
+	db     string
+	socket string // the control socket this test's commands dial (nothing listens)
 }
 
 // emptyRoots returns root flags for a machine with no devices at all.
@@ -45,7 +60,7 @@ func emptyRoots(t *testing.T) []string {
 }
 
 func newEnv(t *testing.T) *env {
-	return &env{t: t, db: filepath.Join(t.TempDir(), "mediagate.db")}
+	return &env{t: t, db: filepath.Join(t.TempDir(), "mediagate.db"), socket: testPaths(t).Socket}
 }
 
 // run runs mediagate with args and returns stdout, stderr and the exit code.
@@ -56,6 +71,8 @@ func (e *env) run(args ...string) (string, string, int) {
 		switch k {
 		case "MEDIAGATE_DB":
 			return e.db
+		case "MEDIAGATE_SOCKET":
+			return e.socket
 		case "SUDO_USER":
 			return "forged" // never believed: the actor comes from the kernel
 		}
@@ -325,7 +342,7 @@ func TestConcurrentCLIWriters(t *testing.T) {
 			for i := range perProc {
 				cmd := exec.Command(os.Args[0], "media", "register", "--kind", "usb-disk", "--vendor", "0781", "--product", "5567",
 					"--serial", fmt.Sprintf("PROC%dSER%03d", p, i), "--level", "secret", "--custodian", "lisi")
-				cmd.Env = append(os.Environ(), "MEDIAGATE_TEST_AS_CLI=1", "MEDIAGATE_DB="+e.db)
+				cmd.Env = append(os.Environ(), "MEDIAGATE_TEST_AS_CLI=1", "MEDIAGATE_DB="+e.db, "MEDIAGATE_SOCKET="+e.socket)
 				if out, err := cmd.CombinedOutput(); err != nil {
 					errs <- fmt.Sprintf("%v: %s", err, out)
 				}

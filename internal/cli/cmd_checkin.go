@@ -247,7 +247,7 @@ func runCheckinPlug(ctx context.Context, app *App, o plugOptions) error {
 		if err != nil {
 			return err
 		}
-		devs, scanErr := identity.Scan(app.Roots)
+		devs, scanErr := identity.Scan(app.Paths)
 		for _, d := range devs {
 			if d.Identity.Key != "" && d.Identity.Key == m.Identity.Key {
 				ref = deviceRef(d)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mediagate/internal/control"
 	"mediagate/internal/daemon"
 	"mediagate/internal/enforce"
 	"mediagate/internal/identity"
@@ -16,8 +17,8 @@ import (
 )
 
 type daemonOptions struct {
-	Socket, SysRoot, DevRoot, UdevData, RunDir, Source, OfficerGroup string
-	Debug, NoNotify                                                  bool
+	Source, OfficerGroup string
+	Debug, NoNotify      bool
 }
 
 func newDaemonCommand(app *App) *cobra.Command {
@@ -32,19 +33,39 @@ Stops cleanly on SIGTERM. See docs/daemon.md.`,
 		Example: `  mediagate daemon
   mediagate daemon --socket /run/mediagate/control.sock --officer-group mediagate`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return runDaemon(cmd.Context(), app, o) },
+		RunE: func(cmd *cobra.Command, args []string) error { return startDaemon(cmd.Context(), app, o) },
 	}
+	// The paths (sysfs, /dev, udev database, /proc, run directory, socket) are the
+	// root command's flags: app.Paths.
 	f := cmd.Flags()
-	f.StringVar(&o.Socket, "socket", daemon.DefaultSocket, "control socket")
-	f.StringVar(&o.SysRoot, "sysfs-root", "/sys", "sysfs root")
-	f.StringVar(&o.DevRoot, "dev-root", "/dev", "device node root")
-	f.StringVar(&o.UdevData, "udev-data", "/run/udev/data", "udev database")
-	f.StringVar(&o.RunDir, "run-dir", "/run/mediagate/allow", "markers that let the udev rules show allowed media to automounters")
 	f.StringVar(&o.Source, "source", "", "event source: udev or kernel (default: udev when udevd runs)")
 	f.StringVar(&o.OfficerGroup, "officer-group", "", "group whose members may change the running daemon besides root")
 	f.BoolVar(&o.Debug, "debug", false, "log debug messages")
 	f.BoolVar(&o.NoNotify, "no-notify", false, "do not tell desktop users when a medium is blocked")
 	return cmd
+}
+
+// startDaemon is runDaemon; tests replace it to see what a command line wires.
+var startDaemon = runDaemon
+
+// daemonWiring is where the daemon's parts look, all taken from app.Paths.
+type daemonWiring struct {
+	Roots       identity.Roots
+	Enforce     enforce.Config
+	ProcRoot    string
+	UdevControl string
+	Socket      string
+}
+
+func wireDaemon(app *App) daemonWiring {
+	p := app.Paths
+	return daemonWiring{
+		Roots:       p,
+		Enforce:     enforce.ConfigFrom(p),
+		ProcRoot:    p.Proc,
+		UdevControl: filepath.Join(filepath.Dir(p.UdevData), "control"),
+		Socket:      p.ControlSocket(),
+	}
 }
 
 func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
@@ -57,35 +78,35 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 	if err != nil {
 		return err
 	}
-	roots := identity.Roots{Sys: o.SysRoot, UdevData: o.UdevData, Dev: o.DevRoot}
-	enf := enforce.New(enforce.Config{Sys: o.SysRoot, Dev: o.DevRoot, Mountinfo: "/proc/self/mountinfo", RunDir: o.RunDir}, enforce.Ops{}, log)
+	w := wireDaemon(app)
+	enf := enforce.New(w.Enforce, enforce.Ops{}, log)
 	d := daemon.New(daemon.Config{
 		Store:    store,
 		Enforcer: enf,
-		Read:     func(p string) (identity.Device, error) { return identity.ReadDevice(roots, p) },
-		Sys:      o.SysRoot,
+		Read:     func(p string) (identity.Device, error) { return identity.ReadDevice(w.Roots, p) },
+		Sys:      w.Roots.Sys,
 		Now:      app.Now,
 		Log:      log,
 		CheckIn:  store,
-		Mounts:   daemon.MountConfig{ProcRoot: "/proc", UdevData: o.UdevData},
+		Mounts:   daemon.MountConfig{ProcRoot: w.ProcRoot, UdevData: w.Roots.UdevData},
 		Notify:   desktopNotifier(ctx, o, log),
 	})
 	// Lock the root hubs before listening, so nothing plugged from now on slips through.
 	if err := d.Start(ctx); err != nil {
 		return err
 	}
-	src, err := udev.Open(udev.Options{Source: o.Source, UdevControl: filepath.Join(filepath.Dir(o.UdevData), "control")})
+	src, err := udev.Open(udev.Options{Source: o.Source, UdevControl: w.UdevControl})
 	if err != nil {
 		return err
 	}
 	defer src.Close()
 	d.SetSource(src, src.Name())
 
-	ln, err := daemon.Listen(o.Socket)
+	ln, err := control.Listen(w.Socket)
 	if err != nil {
 		return err
 	}
-	ctl := daemon.NewControl(d, o.OfficerGroup)
+	ctl := control.NewServer(d.ControlHandler(), o.OfficerGroup, log)
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go func() {

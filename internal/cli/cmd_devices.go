@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mediagate/internal/control"
 	"mediagate/internal/daemon"
 	"mediagate/internal/identity"
 	"mediagate/internal/media"
@@ -15,7 +16,6 @@ import (
 )
 
 func newDevicesCommand(app *App) *cobra.Command {
-	var socket string
 	cmd := &cobra.Command{
 		Use:   "devices",
 		Short: "List the storage devices and media attached to this host",
@@ -26,25 +26,28 @@ live decision for each device is shown as well.`,
 		Example: "  mediagate devices\n  mediagate devices --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runDevices(cmd.Context(), app, socket)
+			return runDevices(cmd.Context(), app)
 		},
 	}
-	cmd.Flags().StringVar(&socket, "socket", daemon.DefaultSocket, "control socket of the daemon, for live decisions")
 	return cmd
 }
 
 // liveDecisions asks the daemon, if it runs, for the decision standing for each device,
 // by kernel name. No daemon is no error: the column stays empty.
-func liveDecisions(ctx context.Context, socket string) map[string]*daemon.Record {
+func liveDecisions(ctx context.Context, app *App) map[string]*daemon.Record {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	resp, err := daemon.Call(ctx, socket, daemon.Request{Op: daemon.OpStatus})
-	if err != nil || resp.Status == nil {
+	resp, err := app.callDaemon(ctx, control.Request{Op: control.OpStatus})
+	if err != nil {
+		return nil
+	}
+	var st daemon.Status
+	if resp.DecodeStatus(&st) != nil {
 		return nil
 	}
 	out := map[string]*daemon.Record{}
-	for i := range resp.Status.Present {
-		r := &resp.Status.Present[i]
+	for i := range st.Present {
+		r := &st.Present[i]
 		out[r.Name] = r
 	}
 	return out
@@ -68,8 +71,8 @@ func deviceRef(d identity.Device) string {
 	return "/dev/" + d.Name
 }
 
-func runDevices(ctx context.Context, app *App, socket string) error {
-	devs, scanErr := identity.Scan(app.Roots)
+func runDevices(ctx context.Context, app *App) error {
+	devs, scanErr := identity.Scan(app.Paths)
 	if scanErr != nil && len(devs) == 0 {
 		return fmt.Errorf("list devices: %w", scanErr)
 	}
@@ -77,7 +80,7 @@ func runDevices(ctx context.Context, app *App, socket string) error {
 	if err != nil {
 		return err
 	}
-	live := liveDecisions(ctx, socket)
+	live := liveDecisions(ctx, app)
 	out := make([]AttachedDevice, 0, len(devs))
 	for _, d := range devs {
 		a := AttachedDevice{Device: d, Ref: deviceRef(d), Decision: live[d.Name]}
@@ -160,7 +163,7 @@ func humanSize(n int64) string {
 
 // identityFromDevice reads the identity of an attached device for registration.
 func identityFromDevice(app *App, ref string, kindFlag string) (media.Identity, error) {
-	d, err := identity.Resolve(app.Roots, ref)
+	d, err := identity.Resolve(app.Paths, ref)
 	if err != nil {
 		return media.Identity{}, lerr("err.no-device", ref, err.Error())
 	}

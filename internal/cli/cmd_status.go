@@ -9,11 +9,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"mediagate/internal/checkin"
+	"mediagate/internal/control"
 	"mediagate/internal/daemon"
 )
 
 type statusOptions struct {
-	Socket string
 	Recent int
 	Rescan bool
 }
@@ -33,7 +33,6 @@ Every call is written to the audit log with the caller's uid.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runStatus(cmd.Context(), app, o) },
 	}
-	cmd.Flags().StringVar(&o.Socket, "socket", daemon.DefaultSocket, "control socket of the daemon")
 	cmd.Flags().IntVar(&o.Recent, "recent", 10, "how many recent decisions to show")
 	cmd.Flags().BoolVar(&o.Rescan, "rescan", false, "decide every present device again first (root or officer group)")
 	return cmd
@@ -44,17 +43,17 @@ func runStatus(ctx context.Context, app *App, o statusOptions) error {
 	defer cancel()
 	lang := app.Lang
 	if o.Rescan {
-		if _, err := daemon.Call(ctx, o.Socket, daemon.Request{Op: daemon.OpRescan}); err != nil {
-			return fmt.Errorf("%s", T(lang, "err.daemon-call", o.Socket, err))
+		if _, err := app.callDaemon(ctx, control.Request{Op: control.OpRescan}); err != nil {
+			return fmt.Errorf("%s", T(lang, "err.daemon-call", app.Paths.ControlSocket(), err))
 		}
 	}
-	resp, err := daemon.Call(ctx, o.Socket, daemon.Request{Op: daemon.OpStatus})
+	resp, err := app.callDaemon(ctx, control.Request{Op: control.OpStatus})
 	if err != nil {
-		return fmt.Errorf("%s", T(lang, "err.daemon-call", o.Socket, err))
+		return fmt.Errorf("%s", T(lang, "err.daemon-call", app.Paths.ControlSocket(), err))
 	}
-	st := resp.Status
-	if st == nil {
-		return fmt.Errorf("%s", T(lang, "err.daemon-call", o.Socket, "empty answer"))
+	st := new(daemon.Status)
+	if err := resp.DecodeStatus(st); err != nil {
+		return fmt.Errorf("%s", T(lang, "err.daemon-call", app.Paths.ControlSocket(), err))
 	}
 	// An open check-in campaign shows here too (from the registry, not the daemon).
 	var campaign *checkinSummary

@@ -14,9 +14,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"mediagate/internal/audit"
-	"mediagate/internal/daemon"
-	"mediagate/internal/identity"
 	"mediagate/internal/registry"
+	"mediagate/internal/sysfs"
 )
 
 // DefaultDB is where the registry lives unless --db or MEDIAGATE_DB says otherwise.
@@ -36,9 +35,10 @@ type App struct {
 	JSON   bool
 	Lang   string // "en" or "zh"
 
-	// Roots are where device information is read: sysfs, the udev database, /dev.
-	// Hidden flags --sysfs-root, --udev-root and --dev-root change them, for tests.
-	Roots identity.Roots
+	// Paths are where mediagate finds the system: sysfs, /dev, the udev database,
+	// /proc, its run directory and the daemon's control socket. One global flag each
+	// changes them (see bindPathFlags); a test's App may preset them.
+	Paths sysfs.Paths
 
 	Out, Err io.Writer
 	Now      func() time.Time
@@ -128,13 +128,7 @@ The registry is an SQLite file: --db, or MEDIAGATE_DB, or ` + DefaultDB + `.`,
 	root.PersistentFlags().StringVar(&app.DBPath, "db", dbDefault, "registry database file (env MEDIAGATE_DB)")
 	root.PersistentFlags().BoolVar(&app.JSON, "json", false, "print machine-readable JSON")
 	root.PersistentFlags().StringVar(&app.Lang, "lang", DetectLang(getenv), "language of messages: en or zh (env MEDIAGATE_LANG)")
-	roots := identity.DefaultRoots()
-	root.PersistentFlags().StringVar(&app.Roots.Sys, "sysfs-root", roots.Sys, "sysfs root (for tests)")
-	root.PersistentFlags().StringVar(&app.Roots.UdevData, "udev-root", roots.UdevData, "udev database directory (for tests)")
-	root.PersistentFlags().StringVar(&app.Roots.Dev, "dev-root", roots.Dev, "device node directory (for tests)")
-	for _, f := range []string{"sysfs-root", "udev-root", "dev-root"} {
-		root.PersistentFlags().MarkHidden(f)
-	}
+	bindPathFlags(root.PersistentFlags(), app)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
 
 	root.AddCommand(newPersonCommand(app), newHostCommand(app), newMediaCommand(app), newDevicesCommand(app), newNumberingCommand(app),
@@ -172,15 +166,6 @@ func rescanAfter(cmds ...*cobra.Command) {
 		}
 		c.Annotations[annotRescan] = "yes"
 	}
-}
-
-// nudgeDaemon asks a running daemon, best effort, to decide every present device
-// again, so that the change just made applies to media already plugged in. No daemon,
-// or a caller the daemon does not let rescan, is not an error: the next plug decides.
-func nudgeDaemon(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	_, _ = daemon.Call(ctx, daemon.DefaultSocket, daemon.Request{Op: daemon.OpRescan})
 }
 
 // markGroups makes every command that only groups sub-commands refuse unknown
@@ -233,7 +218,7 @@ func Run(ctx context.Context, app *App, args []string) int {
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		if cmd != nil && cmd.Annotations[annotRescan] != "" {
-			nudgeDaemon(ctx)
+			nudgeDaemon(ctx, app)
 		}
 		return ExitOK
 	}

@@ -3,32 +3,20 @@ package daemon
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"mediagate/internal/enforce"
 	"mediagate/internal/identity"
 	"mediagate/internal/media"
 	"mediagate/internal/policy"
+	"mediagate/internal/sysfs"
 	"mediagate/internal/udev"
 )
 
-// virtualBlock names block devices that are no media: loop, RAM, device-mapper, md,
-// zram, nbd.
-func virtualBlock(name string) bool {
-	for _, p := range []string{"loop", "ram", "zram", "dm-", "md", "nbd", "zd"} {
-		if strings.HasPrefix(name, p) {
-			return true
-		}
-	}
-	return false
-}
-
 func (d *Daemon) handleBlock(ctx context.Context, ev udev.Event) {
 	name := filepath.Base(ev.DevPath)
-	if virtualBlock(name) {
+	if sysfs.IsVirtualBlock(name) {
 		return
 	}
 	if ev.Action == udev.ActionRemove {
@@ -77,17 +65,16 @@ func (d *Daemon) decideBlock(ctx context.Context, disk string) {
 		return
 	}
 	if err != nil {
-		// Unreadable: fail closed, whatever the mode, as for USB devices.
+		// Unreadable: policy blocks it whatever the mode, unless it is an internal disk
+		// recorded by its place.
 		d.problem("read block device %s: %v", disk, err)
-		host, _ := d.hostProfile(ctx)
+		host, hostp := d.hostProfile(ctx)
+		pd := policy.Device{Block: true, Storage: true, Unreadable: true, InBaseline: slices.Contains(host.Baseline, "devpath:"+disk)}
 		r := &Record{Time: d.cfg.Now(), Stage: "block-device", DevPath: disk, Name: filepath.Base(disk), Error: err.Error(),
-			Decision: policy.Decision{Verdict: policy.Block, Reason: policy.ReasonIdentityMismatch, Enforce: true,
-				Detail: "unreadable", HostNumber: host.Number, HostLevel: host.Level}}
-		r.Effective = policy.Block
-		if slices.Contains(host.Baseline, "devpath:"+disk) {
-			// An internal disk recorded by its place: never detached on a read error.
-			r.Decision.Verdict, r.Decision.Reason, r.Effective = policy.Allow, policy.ReasonBaseline, policy.Allow
-			d.finish(ctx, r)
+			Decision: policy.Decide(policy.Input{Host: hostp, Device: pd, Now: d.cfg.Now()})}
+		r.Effective = r.Decision.Effective()
+		if r.Effective != policy.Block {
+			d.finish(ctx, r) // never detached on a read error
 			return
 		}
 		if derr := d.cfg.Enforcer.Detach(enforce.Target{SysPath: disk}); derr != nil {
@@ -131,7 +118,7 @@ func (d *Daemon) decideBlock(ctx context.Context, disk string) {
 		if parent.Decision.Reason == ReasonContainer {
 			r.Parent = "" // the container stays; only the medium in it is blocked
 		}
-		pd.USB, pd.Block = true, false
+		pd.USB, pd.Block, pd.Behind = true, false, true
 		pd.VendorID, pd.ProductID = dev.USB.VendorID, dev.USB.ProductID
 		pd.Classes = dev.Identity.InterfaceClasses
 		in.Device = pd
@@ -147,14 +134,7 @@ func (d *Daemon) decideBlock(ctx context.Context, disk string) {
 			}
 			d.vaultCheckIn(ctx, host, plugged, in.Record, dev.Identity)
 		}
-		r.Decision = policy.Decide(in)
-		if rec := in.Record; rec != nil && rec.Identity.Capacity > 0 && dev.Identity.Capacity == 0 && !optical &&
-			r.Decision.Verdict != policy.Block {
-			// The block device is here but reports no capacity: the bound capacity
-			// cannot be checked, so this is not known to be the registered medium.
-			r.Decision.Verdict, r.Decision.Reason = policy.Block, policy.ReasonIdentityMismatch
-			r.Decision.Detail = "the registered capacity cannot be read from the device"
-		}
+		r.Decision = policy.Decide(in) // a disk without its registered capacity is not known to be the medium
 		r.Effective = r.Decision.Effective()
 		if r.Effective == policy.Block && parent.Decision.Reason != ReasonContainer {
 			// The medium is not what was registered (or its record changed): unmount
@@ -269,39 +249,26 @@ func (d *Daemon) applyBlock(ctx context.Context, r *Record, newPartition bool) {
 // request): USB devices first, then block devices; decisions of devices that are gone
 // are dropped.
 func (d *Daemon) rescan(ctx context.Context) {
-	root, err := filepath.EvalSymlinks(d.cfg.Sys)
-	if err != nil {
+	if _, err := filepath.EvalSymlinks(d.cfg.Sys); err != nil {
 		d.problem("rescan: %v", err)
 		return
 	}
 	seen := map[string]bool{}
-	list := func(dir string, usb bool) []string {
-		ents, _ := os.ReadDir(filepath.Join(root, dir))
-		var out []string
-		for _, e := range ents {
-			n := e.Name()
-			if usb && (strings.Contains(n, ":") || strings.HasPrefix(n, "usb")) {
-				continue
-			}
-			abs, err := filepath.EvalSymlinks(filepath.Join(root, dir, n))
-			if err != nil || !strings.HasPrefix(abs, root+"/devices/") {
-				continue
-			}
-			out = append(out, strings.TrimPrefix(abs, root))
-		}
-		slices.Sort(out)
-		return out
+	usbs, err := sysfs.USBDevices(d.cfg.Sys)
+	if err != nil {
+		d.problem("rescan: %v", err)
 	}
-	for _, p := range list("bus/usb/devices", true) {
-		seen[p] = true
-		d.handleUSB(ctx, udev.Event{Action: udev.ActionAdd, DevPath: p, Subsystem: "usb", DevType: "usb_device", Enumerated: true})
+	for _, u := range usbs {
+		seen[u.DevPath] = true
+		d.handleUSB(ctx, udev.Event{Action: udev.ActionAdd, DevPath: u.DevPath, Subsystem: "usb", DevType: "usb_device", Enumerated: true})
 	}
-	for _, p := range list("class/block", false) {
-		if _, err := os.Stat(filepath.Join(root, p, "partition")); err == nil {
-			continue
-		}
-		seen[p] = true
-		d.handleBlock(ctx, udev.Event{Action: udev.ActionAdd, DevPath: p, Subsystem: "block", DevType: "disk", Enumerated: true})
+	disks, err := sysfs.Disks(d.cfg.Sys)
+	if err != nil {
+		d.problem("rescan: %v", err)
+	}
+	for _, disk := range disks {
+		seen[disk.DevPath] = true
+		d.handleBlock(ctx, udev.Event{Action: udev.ActionAdd, DevPath: disk.DevPath, Subsystem: "block", DevType: "disk", Enumerated: true})
 	}
 	var gone []string
 	d.mu.Lock()

@@ -2,41 +2,47 @@ package daemon
 
 import (
 	"context"
-	"mediagate/internal/media"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"mediagate/internal/control"
+	"mediagate/internal/media"
 )
 
 func TestControlSocket(t *testing.T) {
 	b := newBed(t, secretHost())
 	b.plugStick("S1", 1<<20)
 	sock := filepath.Join(t.TempDir(), "c.sock")
-	ln, err := Listen(sock)
+	ln, err := control.Listen(sock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	c := NewControl(b.d, "")
+	c := control.NewServer(b.d.ControlHandler(), "", nil)
 	go c.Serve(ctx, ln)
 	cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
 	defer ccancel()
-	resp, err := Call(cctx, sock, Request{Op: OpStatus})
+	resp, err := control.Call(cctx, sock, control.Request{Op: control.OpStatus})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.Status.State != "running" || resp.Status.Counts.Blocked != 1 || len(resp.Status.Recent) != 1 {
-		t.Errorf("status %+v", resp.Status)
+	var st Status
+	if err := resp.DecodeStatus(&st); err != nil {
+		t.Fatal(err)
 	}
-	_, err = Call(cctx, sock, Request{Op: OpRescan})
+	if st.State != "running" || st.Counts.Blocked != 1 || len(st.Recent) != 1 {
+		t.Errorf("status %+v", st)
+	}
+	_, err = control.Call(cctx, sock, control.Request{Op: control.OpRescan})
 	if os.Geteuid() == 0 && err != nil {
 		t.Errorf("rescan as root: %v", err)
 	}
-	if _, err := Call(cctx, sock, Request{Op: "format-disk"}); err == nil || !strings.Contains(err.Error(), "unknown") {
+	if _, err := control.Call(cctx, sock, control.Request{Op: "format-disk"}); err == nil || !strings.Contains(err.Error(), "unknown") {
 		t.Errorf("unknown op: %v", err)
 	}
 	var calls []map[string]any
@@ -47,30 +53,6 @@ func TestControlSocket(t *testing.T) {
 	}
 	if len(calls) != 3 || calls[0]["uid"] != os.Getuid() || calls[0]["op"] != "status" {
 		t.Errorf("audit rows of control calls: %v", calls)
-	}
-}
-
-func TestOnlyRootAndOfficersChange(t *testing.T) {
-	b := newBed(t, secretHost())
-	c := NewControl(b.d, "")
-	if r := c.Do(context.Background(), Peer{UID: 1000, GID: 1000}, Request{Op: OpRescan}); r.OK || r.Error != ErrDenied.Error() {
-		t.Errorf("non-root rescan: %+v", r)
-	}
-	if r := c.Do(context.Background(), Peer{UID: 1000, GID: 1000}, Request{Op: OpStatus}); !r.OK {
-		t.Errorf("non-root status refused: %+v", r)
-	}
-	if r := c.Do(context.Background(), Peer{UID: 0}, Request{Op: OpRescan}); !r.OK {
-		t.Errorf("root rescan refused: %+v", r)
-	}
-	// an officer by supplementary group ("root" group exists everywhere, gid 0)
-	c = NewControl(b.d, "root")
-	c.groupsOf = func(int) []string { return []string{"0"} }
-	if r := c.Do(context.Background(), Peer{UID: 1000, GID: 1000}, Request{Op: OpRescan}); !r.OK {
-		t.Errorf("officer rescan refused: %+v", r)
-	}
-	last := b.store.events[len(b.store.events)-1].details.(map[string]any)
-	if last["uid"] != 1000 || last["allowed"] != true {
-		t.Errorf("last audit row %v", last)
 	}
 }
 
@@ -102,19 +84,24 @@ func TestStatusHidesIdentityFromOtherUsers(t *testing.T) {
 	b := newBed(t, secretHost())
 	b.register("SECRETSER1", media.Secret, media.StatusActive, media.AccessReadWrite, 0)
 	b.plugStick("SECRETSER1", 64<<20)
-	c := NewControl(b.d, "")
-	user := c.Do(context.Background(), Peer{UID: 1000, GID: 1000}, Request{Op: OpStatus})
-	root := c.Do(context.Background(), Peer{UID: 0}, Request{Op: OpStatus})
-	if !user.OK || !root.OK || len(user.Status.Present) == 0 {
+	c := control.NewServer(b.d.ControlHandler(), "", nil)
+	var user, root Status
+	if err := c.Do(context.Background(), control.Peer{UID: 1000, GID: 1000}, control.Request{Op: control.OpStatus}).DecodeStatus(&user); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Do(context.Background(), control.Peer{UID: 0}, control.Request{Op: control.OpStatus}).DecodeStatus(&root); err != nil {
+		t.Fatal(err)
+	}
+	if len(user.Present) == 0 {
 		t.Fatalf("status: %+v / %+v", user, root)
 	}
-	for _, r := range append(user.Status.Present, user.Status.Recent...) {
+	for _, r := range append(user.Present, user.Recent...) {
 		if r.Identity.Serial != "" || r.Identity.Key != "" || r.Identity.DescriptorHash != "" {
 			t.Errorf("a non-officer sees identity %+v", r.Identity)
 		}
 	}
 	seen := false
-	for _, r := range root.Status.Present {
+	for _, r := range root.Present {
 		seen = seen || r.Identity.Serial == "SECRETSER1"
 	}
 	if !seen {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 	"mediagate/internal/media"
 	"mediagate/internal/policy"
 	"mediagate/internal/registry"
+	"mediagate/internal/sysfs"
 	"mediagate/internal/udev"
 )
 
@@ -44,10 +44,10 @@ type Enforcer interface {
 	ClearMarkers() error
 }
 
-// ReasonContainer is the daemon's own reason for authorizing an unregistered USB card
-// reader or optical drive listed by VID:PID in the host profile; see the package
-// documentation.
-const ReasonContainer policy.Reason = "storage-container"
+// ReasonContainer is the reason for authorizing an unregistered USB card reader or
+// optical drive listed by VID:PID in the host profile (policy.ReasonContainer); see
+// the package documentation.
+const ReasonContainer = policy.ReasonContainer
 
 // Config wires a Daemon.
 type Config struct {
@@ -212,12 +212,14 @@ func (d *Daemon) record(ctx context.Context, kind, medium string, details any) e
 	ctx = context.WithoutCancel(ctx)
 	var err error
 	for i := range 3 {
+		if i > 0 {
+			time.Sleep(time.Duration(50*i) * time.Millisecond)
+		}
 		if _, err = d.cfg.Store.RecordEvent(ctx, kind, medium, details); err == nil {
 			return nil
 		}
-		time.Sleep(time.Duration(50*(i+1)) * time.Millisecond)
 	}
-	return err
+	return fmt.Errorf("write %s row: %w", kind, err)
 }
 
 func (d *Daemon) problem(format string, args ...any) {
@@ -245,7 +247,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, udev.ErrClosed) {
 				if !d.cfg.NoAudit {
-					d.cfg.Store.RecordEvent(context.WithoutCancel(ctx), "daemon.stop", "", map[string]any{"pid": os.Getpid()})
+					if err := d.record(ctx, "daemon.stop", "", map[string]any{"pid": os.Getpid()}); err != nil {
+						d.problem("audit row for the stop: %v", err)
+					}
 				}
 				return nil
 			}
@@ -346,29 +350,18 @@ func (d *Daemon) decideUSB(ctx context.Context, devpath string) *Record {
 	host, hostp := d.hostProfile(ctx)
 	r := &Record{Time: d.cfg.Now(), Stage: "usb-device", DevPath: devpath, Name: filepath.Base(devpath)}
 	if err != nil {
-		// Unreadable: fail closed, whatever the mode.
-		r.Decision = policy.Decision{Verdict: policy.Block, Reason: policy.ReasonPeripheralNotAllowed, Enforce: true,
-			Detail: "unreadable", HostNumber: host.Number, HostLevel: host.Level}
+		// Unreadable: policy blocks it, whatever the mode.
+		r.Decision = policy.Decide(policy.Input{Host: hostp, Device: policy.Device{USB: true, Unreadable: true}, Now: d.cfg.Now()})
 		r.Error = err.Error()
 	} else {
 		r.Name, r.Label, r.Identity = dev.Name, dev.Label, dev.Identity
 		pd := usbPolicyDevice(dev)
-		in := policy.Input{Host: hostp, Device: pd, Now: d.cfg.Now()}
+		in := policy.Input{Host: hostp, Device: pd, Now: d.cfg.Now(), Twin: d.twin(devpath, dev.Identity)}
 		if pd.Storage || pd.Identity.Kind == media.KindUSBDisk || pd.Identity.Kind == media.KindSD {
 			d.lookup(ctx, &in, r)
 			d.vaultCheckIn(ctx, host, devpath, in.Record, dev.Identity)
 		}
 		r.Decision = policy.Decide(in)
-		if isContainer(hostp, in, pd) {
-			r.Decision.Verdict, r.Decision.Reason, r.Decision.Detail = policy.Allow, ReasonContainer, ""
-		}
-		if other := d.twin(devpath, dev.Identity); in.Record != nil && other != "" && r.Decision.Verdict != policy.Block {
-			// Two devices at once with one registered identity: at most one of them is
-			// the registered medium (a weak serial shared by a batch, or a clone), and
-			// nothing tells which. Neither new one gets in.
-			r.Decision.Verdict, r.Decision.Reason = policy.Block, policy.ReasonIdentityMismatch
-			r.Decision.Detail = "another device with the same identity is present at " + other
-		}
 	}
 	r.Effective = r.Decision.Effective()
 	if r.Effective == policy.Block {
@@ -395,30 +388,8 @@ func (d *Daemon) decideUSB(ctx context.Context, devpath string) *Record {
 	return r
 }
 
-// disksUnder lists the devpaths of the whole disks below a USB device in sysfs
-// (…/host0/target0:0:0/0:0:0:0/block/sda). Symbolic links are not followed.
-func (d *Daemon) disksUnder(devpath string) []string {
-	root, err := filepath.EvalSymlinks(d.cfg.Sys)
-	if err != nil {
-		return nil
-	}
-	var out []string
-	base := filepath.Join(root, devpath)
-	_ = filepath.WalkDir(base, func(p string, e fs.DirEntry, err error) error {
-		if err != nil || !e.IsDir() {
-			return nil
-		}
-		if strings.Count(strings.TrimPrefix(p, base), "/") > 8 {
-			return fs.SkipDir
-		}
-		if filepath.Base(filepath.Dir(p)) == "block" {
-			out = append(out, strings.TrimPrefix(p, root))
-			return fs.SkipDir // its partitions are Detach's business
-		}
-		return nil
-	})
-	return out
-}
+// disksUnder lists the devpaths of the whole disks below a USB device in sysfs.
+func (d *Daemon) disksUnder(devpath string) []string { return sysfs.DisksUnder(d.cfg.Sys, devpath) }
 
 // twin returns the devpath of another present USB device with the same identity key,
 // or "".
@@ -444,31 +415,6 @@ func usbPolicyDevice(dev identity.Device) policy.Device {
 		pd.MTP = dev.HasFunction(identity.FuncMTP)
 	}
 	return pd
-}
-
-// isContainer reports whether an unregistered USB storage device is a card reader or
-// optical drive the host profile allows by VID:PID (see the package documentation).
-func isContainer(host *media.Host, in policy.Input, pd policy.Device) bool {
-	if host == nil || in.Record != nil || host.Level == media.Unclassified {
-		return false
-	}
-	vid, pid := strings.ToLower(pd.VendorID), strings.ToLower(pd.ProductID)
-	if vid == "" || pid == "" {
-		return false
-	}
-	// Only mass storage (and hubs/HID) may hide in a container.
-	for _, c := range pd.Classes {
-		if c != policy.ClassMassStorage && c != policy.ClassHub {
-			return false
-		}
-	}
-	for _, e := range host.AllowDevices {
-		v, p, ok := strings.Cut(strings.ToLower(strings.TrimSpace(e)), ":")
-		if ok && strings.TrimPrefix(v, "0x") == vid && strings.TrimPrefix(p, "0x") == pid {
-			return true
-		}
-	}
-	return false
 }
 
 // hostProfile reads the host profile on every decision, so changes apply at once.
@@ -512,7 +458,9 @@ func (d *Daemon) lockHubs(ctx context.Context) {
 	if changed {
 		d.log.Info("USB root hubs locked", "hubs", hubs)
 		if !d.cfg.NoAudit {
-			d.record(ctx, "daemon.lock", "", map[string]any{"locked_hubs": hubs})
+			if err := d.record(ctx, "daemon.lock", "", map[string]any{"locked_hubs": hubs}); err != nil {
+				d.problem("audit row for locking the root hubs: %v", err)
+			}
 		}
 	}
 }
@@ -587,15 +535,7 @@ func (d *Daemon) finish(ctx context.Context, r *Record) {
 	}
 }
 
-func (r *Record) message(lang string) string {
-	if r.Decision.Reason == ReasonContainer {
-		if lang == "zh" {
-			return "允许：本机配置允许的读卡器或光驱（容器），其中的介质将单独判定。"
-		}
-		return "Allowed: a card reader or optical drive this host allows by VID:PID (a container); each medium in it is decided on its own."
-	}
-	return r.Decision.Message(lang)
-}
+func (r *Record) message(lang string) string { return r.Decision.Message(lang) }
 
 func (r *Record) details() map[string]any {
 	m := map[string]any{

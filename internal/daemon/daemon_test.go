@@ -452,3 +452,66 @@ func TestRescanJudgesPresentMediaByTheNewRecord(t *testing.T) {
 		t.Error("a lost stick stays authorized after the rescan")
 	}
 }
+
+func (s *memStore) failNext(kind string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failures == nil {
+		s.failures = map[string]int{}
+	}
+	s.failures[kind] = n
+}
+
+func (s *memStore) count(kind string) (rows, attempts int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.events {
+		if e.kind == kind {
+			rows++
+		}
+	}
+	return rows, s.attempts[kind]
+}
+
+func hasProblem(d *Daemon, part string) bool {
+	return slices.ContainsFunc(d.Status().Problems, func(p string) bool { return strings.Contains(p, part) })
+}
+
+// TestAuditWritesAreRetriedAndFailuresReported: the rows of a stop and of locking the
+// hubs are retried like decision rows, and one that cannot be written is a problem
+// that status shows, never silently dropped.
+func TestAuditWritesAreRetriedAndFailuresReported(t *testing.T) {
+	for _, n := range []int{1, 5} {
+		b := newBed(t, secretHost())
+		b.d.cfg.Source = udev.NewFake(0)
+		b.store.failNext("daemon.stop", n)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := b.d.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		rows, attempts := b.store.count("daemon.stop")
+		if n == 1 && (rows != 1 || attempts != 2 || hasProblem(b.d, "stop")) {
+			t.Errorf("one failure: %d stop rows after %d attempts, problems %q", rows, attempts, b.d.Status().Problems)
+		}
+		if n == 5 && (rows != 0 || attempts != 3 || !hasProblem(b.d, "audit row for the stop")) {
+			t.Errorf("lasting failure: %d stop rows after %d attempts, problems %q", rows, attempts, b.d.Status().Problems)
+		}
+
+		host := secretHost()
+		host.Mode = media.ModeAudit
+		b = newBed(t, host)
+		b.store.failNext("daemon.lock", n)
+		b.store.mu.Lock()
+		b.store.host.Mode = media.ModeEnforce
+		b.store.mu.Unlock()
+		b.plugStick("UNREG", 64<<20)
+		rows, attempts = b.store.count("daemon.lock")
+		if n == 1 && (rows != 1 || attempts != 2 || hasProblem(b.d, "root hubs")) {
+			t.Errorf("one failure: %d lock rows after %d attempts, problems %q", rows, attempts, b.d.Status().Problems)
+		}
+		if n == 5 && (rows != 0 || attempts != 3 || !hasProblem(b.d, "audit row for locking the root hubs")) {
+			t.Errorf("lasting failure: %d lock rows after %d attempts, problems %q", rows, attempts, b.d.Status().Problems)
+		}
+	}
+}

@@ -19,7 +19,7 @@
 //   - Containers: a USB card reader or optical drive presents mass storage itself and
 //     has no identity of the medium in it. On a classified host, a USB storage device
 //     that is not registered but whose VID:PID the host profile lists in AllowDevices
-//     is authorized as a container (reason storage-container). Each medium behind it
+//     is authorized as a container (policy's reason storage-container). Each medium behind it
 //     is then decided on its own: an optical disc by its content signature (registered
 //     discs work read-only, others are ejected); any other block device (a card in a
 //     reader, or a stick pretending to be the reader) has only the container's identity

@@ -1,7 +1,10 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"slices"
 	"sync"
 
 	"mediagate/internal/audit"
@@ -18,6 +21,9 @@ type memStore struct {
 	people  map[string]media.Person
 	events  []memEvent
 	hostErr error
+	// failures makes the next n writes of a kind fail (a busy or full database).
+	failures map[string]int
+	attempts map[string]int
 }
 
 type memEvent struct {
@@ -66,15 +72,22 @@ func (s *memStore) Person(_ context.Context, h string) (media.Person, error) {
 func (s *memStore) RecordEvent(_ context.Context, kind, medium string, details any) (*audit.Event, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.attempts == nil {
+		s.attempts = map[string]int{}
+	}
+	s.attempts[kind]++
+	if s.failures[kind] > 0 {
+		s.failures[kind]--
+		return nil, errors.New("database is locked")
+	}
 	s.events = append(s.events, memEvent{kind, medium, details})
-	return &audit.Event{Kind: kind, Medium: medium}, nil
+	return &audit.Event{Seq: int64(len(s.events)), Kind: kind, Medium: medium}, nil
 }
 
 func (s *memStore) OpenMounts(context.Context) ([]registry.OpenMount, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	open := map[[2]string]registry.OpenMount{}
-	var order [][2]string
 	for i, e := range s.events {
 		d, ok := e.details.(map[string]any)
 		if !ok {
@@ -87,18 +100,15 @@ func (s *memStore) OpenMounts(context.Context) ([]registry.OpenMount, error) {
 		switch e.kind {
 		case "mount.attach", "mount.seen-at-start":
 			open[k] = registry.OpenMount{Seq: int64(i + 1), Medium: e.medium, Source: src, MountPoint: mp}
-			order = append(order, k)
 		case "mount.detach", "mount.violation":
 			delete(open, k)
 		}
 	}
-	var out []registry.OpenMount
-	for _, k := range order {
-		if m, ok := open[k]; ok {
-			out = append(out, m)
-			delete(open, k)
-		}
+	out := []registry.OpenMount{}
+	for _, m := range open {
+		out = append(out, m)
 	}
+	slices.SortFunc(out, func(a, b registry.OpenMount) int { return cmp.Compare(a.Seq, b.Seq) }) // oldest first
 	return out, nil
 }
 

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"encoding/binary"
 	"os"
 	"path/filepath"
 	"slices"
@@ -150,9 +149,9 @@ func TestUdisksMountAttributedToTheUser(t *testing.T) {
 	b := mountBed(t)
 	b.register("MOUNT4", media.Confidential, media.StatusActive, media.AccessReadWrite, 64<<20)
 	b.plugStick("MOUNT4", 64<<20)
-	state := gvEncodeMounts([]udisksMount{
-		{MountPoint: "/media/bob/OTHER", Device: makedev(8, 17), UID: 1001},
-		{MountPoint: "/media/alice/STICK", Device: makedev(8, 1), UID: 1000},
+	state := mountwatch.EncodeUdisksMounts([]mountwatch.UdisksMount{
+		{MountPoint: "/media/bob/OTHER", Device: mountwatch.Makedev(8, 17), UID: 1001},
+		{MountPoint: "/media/alice/STICK", Device: mountwatch.Makedev(8, 1), UID: 1000},
 	})
 	os.WriteFile(b.d.cfg.Mounts.UdisksState, state, 0o644)
 	b.d.HandleMount(b.ctx, mountEv(mountwatch.KindMount, "/media/alice/STICK", false))
@@ -180,95 +179,6 @@ func TestMountLogRunsFromTheSource(t *testing.T) {
 	if len(rows) != 2 || rows[0].kind != KindMountSeenAtStart || rows[1].kind != KindMountDetach {
 		t.Fatalf("rows %+v", rows)
 	}
-}
-
-func TestParseUdisksMounts(t *testing.T) {
-	want := []udisksMount{{MountPoint: "/media/alice/KINGSTON", Device: makedev(8, 1), UID: 1000},
-		{MountPoint: "/mnt/fstab", Device: makedev(259, 65537), UID: 0, Fstab: true}}
-	got, err := parseUdisksMounts(gvEncodeMounts(want))
-	if err != nil || !slices.Equal(got, want) {
-		t.Fatalf("got %+v, %v", got, err)
-	}
-	if got, err := parseUdisksMounts(nil); err != nil || len(got) != 0 {
-		t.Errorf("empty: %v %v", got, err)
-	}
-	if _, err := parseUdisksMounts([]byte{1, 2, 3, 0xff}); err == nil {
-		t.Error("garbage parsed")
-	}
-}
-
-func FuzzParseUdisksMounts(f *testing.F) {
-	f.Add(gvEncodeMounts([]udisksMount{{MountPoint: "/media/a/B", Device: 2049, UID: 1000}}))
-	f.Add([]byte{})
-	f.Fuzz(func(t *testing.T, b []byte) { parseUdisksMounts(b) })
-}
-
-// gvEncodeMounts serialises a{sa{sv}} as GLib does (little-endian).
-func gvEncodeMounts(ms []udisksMount) []byte {
-	var entries [][]byte
-	for _, m := range ms {
-		dev := binary.LittleEndian.AppendUint64(nil, m.Device)
-		uid := binary.LittleEndian.AppendUint32(nil, m.UID)
-		fstab := []byte{0}
-		if m.Fstab {
-			fstab[0] = 1
-		}
-		props := [][]byte{
-			gvEntry("block-device", gvVariantOf(dev, "t")),
-			gvEntry("mounted-by-uid", gvVariantOf(uid, "u")),
-			gvEntry("fstab-mount", gvVariantOf(fstab, "b")),
-		}
-		entries = append(entries, gvEntry(m.MountPoint, gvArrayOf(props)))
-	}
-	return gvArrayOf(entries)
-}
-
-func gvVariantOf(data []byte, typ string) []byte {
-	return append(append(append([]byte{}, data...), 0), typ...)
-}
-
-func gvPad(b []byte, a int) []byte {
-	for len(b)%a != 0 {
-		b = append(b, 0)
-	}
-	return b
-}
-
-func gvAppendOffsets(body []byte, offs []int) []byte {
-	osz := 1
-	for ; osz < 8; osz *= 2 {
-		if gvOffsetSize(len(body)+len(offs)*osz) == osz {
-			break
-		}
-	}
-	for _, o := range offs {
-		for i := range osz {
-			body = append(body, byte(o>>(8*i)))
-		}
-	}
-	return body
-}
-
-func gvEntry(key string, value []byte) []byte {
-	b := append([]byte(key), 0)
-	end := len(b)
-	b = gvPad(b, 8)
-	b = append(b, value...)
-	return gvAppendOffsets(b, []int{end})
-}
-
-func gvArrayOf(elems [][]byte) []byte {
-	var b []byte
-	var offs []int
-	for _, e := range elems {
-		b = gvPad(b, 8)
-		b = append(b, e...)
-		offs = append(offs, len(b))
-	}
-	if len(elems) == 0 {
-		return nil
-	}
-	return gvAppendOffsets(b, offs)
 }
 
 func TestReconcileMountsAtStart(t *testing.T) {

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"mediagate/internal/sysfs"
 )
 
 // Config holds the roots the Enforcer works under.
@@ -21,8 +23,11 @@ type Config struct {
 }
 
 // DefaultConfig returns the roots of a running Linux system.
-func DefaultConfig() Config {
-	return Config{Sys: "/sys", Dev: "/dev", Mountinfo: "/proc/self/mountinfo", RunDir: "/run/mediagate/allow"}
+func DefaultConfig() Config { return ConfigFrom(sysfs.DefaultPaths()) }
+
+// ConfigFrom returns the roots below the given paths.
+func ConfigFrom(p sysfs.Paths) Config {
+	return Config{Sys: p.Sys, Dev: p.Dev, Mountinfo: p.SelfMountinfo(), RunDir: p.AllowDir()}
 }
 
 // Target is one whole block device.
@@ -263,7 +268,7 @@ func (e *Enforcer) mountsOf(ns []blockNode) ([]string, error) {
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
 		if len(fields) >= 5 && devs[fields[2]] {
-			targets = append(targets, unescapeMount(fields[4]))
+			targets = append(targets, sysfs.UnescapeMount(fields[4]))
 		}
 	}
 	return targets, sc.Err()
@@ -291,25 +296,6 @@ func (e *Enforcer) unmount(targets []string) error {
 	}
 	return errors.Join(errs...)
 }
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for space …).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) && isOctal(s[i+1]) && isOctal(s[i+2]) && isOctal(s[i+3]) {
-			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
-			i += 3
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-func isOctal(c byte) bool { return c >= '0' && c <= '7' }
 
 // Detach makes a block device unusable: read-only, unmounted, then removed from the
 // system (SCSI device/delete, or the MMC card unbound from its driver). Every step is

@@ -9,9 +9,9 @@ import (
 	"testing"
 )
 
-// sysfs builds a small fake sysfs: two root hubs, a USB device, a SCSI disk with two
+// fakeSys builds a small fake sysfs: two root hubs, a USB device, a SCSI disk with two
 // partitions and an MMC card.
-type sysfs struct {
+type fakeSys struct {
 	root, dev, mountinfo, run string
 }
 
@@ -31,9 +31,9 @@ const (
 	mmcDsk  = "/devices/pci0000:00/0000:00:06.0/mmc_host/mmc0/mmc0:aaaa/block/mmcblk0"
 )
 
-func newSysfs(t *testing.T) sysfs {
+func newSysfs(t *testing.T) fakeSys {
 	d := t.TempDir()
-	s := sysfs{root: filepath.Join(d, "sys"), dev: filepath.Join(d, "dev"), mountinfo: filepath.Join(d, "mountinfo"), run: filepath.Join(d, "run")}
+	s := fakeSys{root: filepath.Join(d, "sys"), dev: filepath.Join(d, "dev"), mountinfo: filepath.Join(d, "mountinfo"), run: filepath.Join(d, "run")}
 	for _, hub := range []string{"usb1", "usb2"} {
 		dir := filepath.Join(s.root, "devices/pci0000:00/0000:00:04.0", hub)
 		write(t, filepath.Join(dir, "authorized_default"), "1\n")
@@ -189,12 +189,6 @@ func TestRecorderAuthorizedState(t *testing.T) {
 	r.AuthorizeUSB("/devices/x", false)
 	if got := r.Ops(); !slices.Equal(got, []string{"authorize /devices/x", "deauthorize /devices/x"}) {
 		t.Errorf("ops %q", got)
-	}
-}
-
-func TestUnescapeMount(t *testing.T) {
-	if got := unescapeMount(`/a\040b\011c\134d`); got != "/a b\tc\\d" {
-		t.Errorf("got %q", got)
 	}
 }
 

@@ -13,18 +13,15 @@ import (
 	"strings"
 
 	"mediagate/internal/media"
+	"mediagate/internal/sysfs"
 )
 
-// Roots are the file system roots the reader looks under. Tests point them at a
-// recorded tree in testdata/devices/<name>/.
-type Roots struct {
-	Sys      string // sysfs, normally /sys
-	UdevData string // udev database, normally /run/udev/data
-	Dev      string // device nodes, normally /dev
-}
+// Roots are the file system roots the reader looks under (it uses Sys, UdevData and
+// Dev). Tests point them at a recorded tree in testdata/devices/<name>/.
+type Roots = sysfs.Paths
 
 // DefaultRoots returns the roots of a running Linux system.
-func DefaultRoots() Roots { return Roots{Sys: "/sys", UdevData: "/run/udev/data", Dev: "/dev"} }
+func DefaultRoots() Roots { return sysfs.DefaultPaths() }
 
 // ErrNotFound is returned by Resolve and ReadDevice for a device that is not there.
 var ErrNotFound = errors.New("device not found")
@@ -384,15 +381,15 @@ func Scan(r Roots) ([]Device, error) {
 		}
 		out = append(out, d)
 	}
-	usbs, err := listDir(filepath.Join(r.Sys, "bus", "usb", "devices"))
+	usbs, err := sysfs.USBDevices(r.Sys)
 	if err != nil {
 		return out, err
 	}
-	for _, name := range usbs {
-		if strings.Contains(name, ":") || strings.HasPrefix(name, "usb") || covered[name] {
+	for _, u := range usbs {
+		if covered[u.Name] {
 			continue
 		}
-		d, err := ReadDevice(r, filepath.Join(r.Sys, "bus", "usb", "devices", name))
+		d, err := ReadDevice(r, filepath.Join(r.Sys, "bus", "usb", "devices", u.Name))
 		if err != nil {
 			if !errors.Is(err, ErrNotFound) {
 				errs = append(errs, err)
@@ -408,16 +405,14 @@ func Scan(r Roots) ([]Device, error) {
 // It returns nil and the error when the block class cannot be listed at all; devices
 // that vanish while being read are skipped, other read errors are joined.
 func wholeDisks(r Roots) ([]Device, error) {
-	names, err := listDir(filepath.Join(r.Sys, "class", "block"))
+	disks, err := sysfs.Disks(r.Sys)
 	if err != nil {
 		return nil, err
 	}
 	out := []Device{}
 	var errs []error
-	for _, name := range names {
-		if virtualBlock(name) {
-			continue
-		}
+	for _, disk := range disks {
+		name := disk.Name
 		d, err := ReadDevice(r, filepath.Join(r.Sys, "class", "block", name))
 		if err != nil {
 			if !errors.Is(err, ErrNotFound) {
@@ -473,15 +468,6 @@ func Resolve(r Roots, ref string) (Device, error) {
 
 func validName(n string) bool {
 	return n != "" && n != "." && n != ".." && !strings.ContainsAny(n, "/\x00")
-}
-
-func virtualBlock(name string) bool {
-	for _, p := range []string{"loop", "ram", "zram", "dm-", "md", "nbd", "zd"} {
-		if strings.HasPrefix(name, p) {
-			return true
-		}
-	}
-	return false
 }
 
 func listDir(dir string) ([]string, error) {

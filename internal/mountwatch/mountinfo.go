@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"mediagate/internal/sysfs"
 )
 
 // Limits applied to hostile or corrupt mountinfo input.
@@ -170,41 +172,8 @@ func parseID(s string) (int, error) {
 	return int(n), err
 }
 
-// unescape undoes the kernel's octal escapes (\040 space, \011 tab,
-// \012 newline, \134 backslash, \043 hash). A backslash not followed by
-// three octal digits that fit a byte is kept as is.
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '\\' && isOctal(s, i+1) {
-			v := (int(s[i+1]-'0') << 6) | (int(s[i+2]-'0') << 3) | int(s[i+3]-'0')
-			if v <= 0xff {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
-}
-
-func isOctal(s string, i int) bool {
-	if i+3 > len(s) {
-		return false
-	}
-	for _, c := range []byte(s[i : i+3]) {
-		if c < '0' || c > '7' {
-			return false
-		}
-	}
-	return true
-}
+// unescape undoes the kernel's octal escapes (see sysfs.UnescapeMount).
+func unescape(s string) string { return sysfs.UnescapeMount(s) }
 
 // escape is the kernel's mangle(): it escapes space, tab, newline,
 // backslash and hash. Used to write fixtures and in round-trip tests.

@@ -212,19 +212,9 @@ func CheckAllowLists(h *media.Host) error {
 		}
 	}
 	for _, dev := range h.AllowDevices {
-		vid, pid, ok := strings.Cut(dev, ":")
-		if !ok || !isHexID(vid) || !isHexID(pid) {
+		if _, err := media.ParseUSBID(dev); err != nil {
 			return fmt.Errorf("%w: device %q (want VID:PID in hex, such as 046d:c52b)", ErrAllowList, dev)
 		}
 	}
 	return nil
-}
-
-func isHexID(s string) bool {
-	s = strings.TrimPrefix(strings.ToLower(strings.TrimSpace(s)), "0x")
-	if s == "" || len(s) > 4 {
-		return false
-	}
-	_, err := strconv.ParseUint(s, 16, 16)
-	return err == nil
 }

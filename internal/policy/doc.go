@@ -10,6 +10,10 @@
 // The first check that applies decides, so every block has exactly one reason. The
 // order puts the reason the officer can act on first:
 //
+//  0. Unreadable devices (Device.Unreadable) are blocked whatever the mode (fail
+//     closed), with detail "unreadable": a USB device as peripheral-not-allowed, a
+//     block device or disc as identity-mismatch; an internal disk the caller matched
+//     to the baseline by its place is allowed (baseline).
 //  1. not-media (allow): a non-USB device that is not storage is none of our business.
 //  2. host-not-initialised (block): no host profile, or one with an invalid level.
 //     Fail closed: all storage and every USB peripheral except hubs and HID is
@@ -28,7 +32,10 @@
 //  5. unregistered (block) on a classified host; unregistered-on-unclassified-host
 //     (allow) on an unclassified host, which holds no classified information and is
 //     where ordinary media are used. mediagate on an unclassified host exists to
-//     keep classified media off it.
+//     keep classified media off it. On a classified host, an unregistered USB device
+//     that presents only mass storage (and hubs) and whose VID:PID the profile lists in
+//     AllowDevices is a container (storage-container, allow): a card reader or
+//     optical drive. The medium behind it (Device.Behind) is judged on its own.
 //  6. identity-mismatch (block): see IdentityMismatch. It comes before status because
 //     a swapped or altered device is the most urgent thing to report.
 //  7. record-invalid (block): the record has an unknown status, level or access mode.
@@ -47,7 +54,10 @@
 //     calendar day of DueAt in Now's location — and is blocked from the following
 //     midnight. A lent medium with no due date, or judged with a zero Now, is treated
 //     as overdue.
-//  14. allowed-read-only (allow read-only): registered with Access "ro", or an optical
+//  14. identity-mismatch (block) of what would otherwise be allowed: another USB
+//     device with the same identity is present (Input.Twin), or a disk behind a USB
+//     device reports no capacity while the registration binds one.
+//  15. allowed-read-only (allow read-only): registered with Access "ro", or an optical
 //     disc (by device or by registered kind), which is always read-only. Otherwise
 //     allowed.
 //

@@ -45,6 +45,14 @@ type Device struct {
 	// MTP is set when an interface speaks MTP (phones often hide it in a
 	// vendor-specific 0xFF interface); it is then judged as still-image (0x06) too.
 	MTP bool
+	// Behind is set for a block device or disc seen behind a USB device that was
+	// decided already (the disk of a stick, the card in a reader, the disc in a
+	// drive). USB is set too. The container rule judges only the USB device itself.
+	Behind bool
+	// Unreadable is set when the device could not be read: it is blocked whatever
+	// the host's mode (fail closed), except an internal disk the caller matched to
+	// the baseline (InBaseline) by its place.
+	Unreadable bool
 }
 
 // Input is everything Decide looks at. Decide does no I/O and reads no clock.
@@ -60,6 +68,11 @@ type Input struct {
 	Custodian *media.Person
 	// Now is the time of the decision; lending due dates are judged in its location.
 	Now time.Time
+	// Twin names (by devpath) another USB device present now with the same identity
+	// key, or is empty. Two devices with one registered identity: at most one of
+	// them is the registered medium (a weak serial shared by a batch, or a clone),
+	// and nothing tells which, so neither new one gets in.
+	Twin string
 }
 
 // Decision is the outcome of Decide.
@@ -121,6 +134,18 @@ func Decide(in Input) Decision {
 		d.Enforce = h.Mode != media.ModeAudit
 	}
 
+	// 0. Unreadable: fail closed, whatever the mode.
+	if dev.Unreadable {
+		d.Enforce, d.Detail = true, "unreadable"
+		switch {
+		case dev.USB && !dev.Behind:
+			return d.with(Block, ReasonPeripheralNotAllowed)
+		case !dev.USB && !dev.Optical && dev.InBaseline:
+			return d.with(Allow, ReasonBaseline) // an internal disk: never detached on a read error
+		}
+		return d.with(Block, ReasonIdentityMismatch)
+	}
+
 	// 1. Not a USB device and not storage: nothing to control.
 	if !dev.USB && !storage {
 		return d.with(Allow, ReasonNotMedia)
@@ -162,11 +187,15 @@ func Decide(in Input) Decision {
 		return d.with(Allow, ReasonBaseline)
 	}
 
-	// 5. Unregistered storage.
+	// 5. Unregistered storage; a USB card reader or optical drive the host allows by
+	// VID:PID is a container, judged by the media in it.
 	rec := in.Record
 	if rec == nil {
 		if !classified {
 			return d.with(Allow, ReasonUnregisteredUnclassifiedHost)
+		}
+		if isContainer(host, dev, classes) {
+			return d.with(Allow, ReasonContainer)
 		}
 		return d.with(Block, ReasonUnregistered)
 	}
@@ -253,7 +282,19 @@ func Decide(in Input) Decision {
 		}
 	}
 
-	// 14. Allowed, read-only for read-only registrations and all optical discs.
+	// 14. What would be allowed must be known to be the registered medium: not one of
+	// two devices with its identity, and, for a disk behind a USB device, of the
+	// registered capacity where one was registered.
+	if in.Twin != "" {
+		d.Detail = "another device with the same identity is present at " + in.Twin
+		return d.with(Block, ReasonIdentityMismatch)
+	}
+	if dev.Behind && !dev.Optical && rec.Identity.Capacity > 0 && dev.Identity.Capacity == 0 {
+		d.Detail = "the registered capacity cannot be read from the device"
+		return d.with(Block, ReasonIdentityMismatch)
+	}
+
+	// 15. Allowed, read-only for read-only registrations and all optical discs.
 	if rec.Access == media.AccessReadOnly || dev.Optical || rec.Kind == media.KindOpticalDisc {
 		return d.with(AllowReadOnly, ReasonAllowedReadOnly)
 	}
@@ -295,31 +336,27 @@ func refusedClasses(host *media.Host, dev Device, classes []int) []int {
 	return out
 }
 
+// isContainer reports whether an unregistered USB storage device (not a medium behind
+// one) is a card reader or optical drive the host allows by VID:PID: it presents only
+// mass storage (and hubs) and is listed in AllowDevices.
+func isContainer(host *media.Host, dev Device, classes []int) bool {
+	if !dev.USB || dev.Behind || dev.Block || dev.Optical {
+		return false
+	}
+	for _, c := range classes {
+		if c != ClassMassStorage && c != ClassHub {
+			return false
+		}
+	}
+	return deviceAllowed(host.AllowDevices, dev)
+}
+
 func deviceAllowed(list []string, dev Device) bool {
 	vid, pid := dev.VendorID, dev.ProductID
 	if vid == "" && pid == "" {
 		vid, pid = dev.Identity.VendorID, dev.Identity.ProductID
 	}
-	vid, pid = normHexID(vid), normHexID(pid)
-	if vid == "" || pid == "" {
-		return false
-	}
-	for _, entry := range list {
-		v, p, ok := strings.Cut(entry, ":")
-		if ok && normHexID(v) == vid && normHexID(p) == pid {
-			return true
-		}
-	}
-	return false
-}
-
-// normHexID lower-cases a USB id, drops "0x" and pads it to 4 digits.
-func normHexID(s string) string {
-	s = strings.TrimPrefix(strings.ToLower(strings.TrimSpace(s)), "0x")
-	if s == "" || len(s) > 4 {
-		return s
-	}
-	return strings.Repeat("0", 4-len(s)) + s
+	return media.USBIDListed(list, vid, pid)
 }
 
 func notInList(classes, list []int) []int {

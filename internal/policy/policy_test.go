@@ -207,7 +207,51 @@ func decideCases() []decideCase {
 		{name: "registered stick", in: registered(), verdict: Allow, reason: ReasonAllowed},
 		{name: "registered unclassified medium on unclassified host", in: with(unclassifiedHost, func(in *Input) { in.Record.Level = media.Unclassified }), verdict: Allow, reason: ReasonAllowed},
 		{name: "registered external disk", in: with(dev(internalDisk()), func(in *Input) { in.Record.Kind, in.Record.Identity = media.KindDisk, internalDisk().Identity }), verdict: Allow, reason: ReasonAllowed},
+
+		// 0. unreadable devices: fail closed
+		{name: "unreadable USB device", in: with(noRecord, dev(Device{USB: true, Unreadable: true})), verdict: Block, reason: ReasonPeripheralNotAllowed, detail: "unreadable"},
+		{name: "unreadable registered stick", in: with(func(in *Input) { in.Device.Unreadable = true }), verdict: Block, reason: ReasonPeripheralNotAllowed, detail: "unreadable"},
+		{name: "unreadable disk", in: with(noRecord, dev(Device{Block: true, Storage: true, Unreadable: true})), verdict: Block, reason: ReasonIdentityMismatch, detail: "unreadable"},
+		{name: "unreadable disk behind USB", in: with(func(in *Input) { in.Device.Behind, in.Device.Unreadable = true, true }), verdict: Block, reason: ReasonIdentityMismatch, detail: "unreadable"},
+		{name: "unreadable internal disk recorded by place", in: with(noRecord, dev(Device{Block: true, Storage: true, InBaseline: true, Unreadable: true})), verdict: Allow, reason: ReasonBaseline, detail: "unreadable"},
+		{name: "unreadable disk with no host", in: with(noRecord, func(in *Input) { in.Host = nil }, dev(Device{Block: true, Unreadable: true})), verdict: Block, reason: ReasonIdentityMismatch, detail: "unreadable"},
+
+		// 5. containers: card readers and optical drives allowed by VID:PID
+		{name: "card reader allowed by VID:PID", in: with(noRecord, dev(cardReader()), allowDevice("05e3:0751")), verdict: Allow, reason: ReasonContainer},
+		{name: "card reader allowed by short VID:PID", in: with(noRecord, dev(cardReader()), allowDevice("5e3:751")), verdict: Allow, reason: ReasonContainer},
+		{name: "card reader not listed", in: with(noRecord, dev(cardReader()), allowDevice("05e3:0752")), verdict: Block, reason: ReasonUnregistered},
+		{name: "card reader with a wireless interface", in: with(noRecord, dev(func() Device { d := cardReader(); d.Classes = []int{ClassMassStorage, ClassWireless}; return d }()), allowDevice("05e3:0751")), verdict: Block, reason: ReasonUnregistered},
+		{name: "card in an allowed reader", in: with(noRecord, dev(func() Device { d := cardReader(); d.Behind = true; return d }()), allowDevice("05e3:0751")), verdict: Block, reason: ReasonUnregistered},
+		{name: "container on unclassified host", in: with(noRecord, unclassifiedHost, dev(cardReader()), allowDevice("05e3:0751")), verdict: Allow, reason: ReasonUnregisteredUnclassifiedHost},
+		{name: "registered stick with a listed VID:PID is judged as registered", in: with(allowDevice("0781:5567"), func(in *Input) { in.Record.Status = media.StatusLost }), verdict: Block, reason: ReasonStatusLost},
+
+		// 14. twins and unreadable capacity
+		{name: "twin of a registered stick", in: with(func(in *Input) { in.Twin = "/devices/x/2-2" }), verdict: Block, reason: ReasonIdentityMismatch, detail: "another device with the same identity is present at /devices/x/2-2"},
+		{name: "twin of a lost stick keeps the status reason", in: with(status(media.StatusLost), func(in *Input) { in.Twin = "/devices/x/2-2" }), verdict: Block, reason: ReasonStatusLost},
+		{name: "disk behind USB without capacity", in: with(func(in *Input) { in.Device.Behind = true; in.Device.Identity.Capacity = 0 }), verdict: Block, reason: ReasonIdentityMismatch, detail: "the registered capacity cannot be read from the device"},
+		{name: "disk behind USB with capacity", in: with(func(in *Input) { in.Device.Behind = true }), verdict: Allow, reason: ReasonAllowed},
+		{name: "USB device before its disk has no capacity yet", in: with(func(in *Input) { in.Device.Identity.Capacity = 0 }), verdict: Allow, reason: ReasonAllowed},
+		{name: "registered without capacity", in: with(func(in *Input) {
+			in.Device.Behind = true
+			in.Device.Identity.Capacity = 0
+			in.Record.Identity.Capacity = 0
+		}), verdict: Allow, reason: ReasonAllowed},
+		{name: "disc behind USB has no capacity check", in: with(func(in *Input) {
+			in.Device = opticalDisc()
+			in.Device.USB, in.Device.Behind, in.Device.Block, in.Device.Identity.Capacity = true, true, false, 0
+			in.Record.Kind, in.Record.Identity = media.KindOpticalDisc, opticalDisc().Identity
+		}), verdict: AllowReadOnly, reason: ReasonAllowedReadOnly},
 	}
+}
+
+// cardReader is an unregistered USB card reader (Genesys 05e3:0751).
+func cardReader() Device {
+	return Device{USB: true, Storage: true, VendorID: "05e3", ProductID: "0751", Classes: []int{ClassMassStorage},
+		Identity: media.Identity{Kind: media.KindSD, Key: "usb:05e3:0751:000000001", VendorID: "05e3", ProductID: "0751", InterfaceClasses: []int{ClassMassStorage}}}
+}
+
+func allowDevice(ids ...string) func(*Input) {
+	return func(in *Input) { in.Host.AllowDevices = ids }
 }
 
 func TestDecide(t *testing.T) {
@@ -316,6 +360,18 @@ func TestAuditMode(t *testing.T) {
 		in := with(func(in *Input) { in.Record = nil; in.Host.Mode = "" })
 		if got := Decide(in); !got.Enforce || got.Effective() != Block {
 			t.Errorf("got enforce=%v effective=%s; want a block", got.Enforce, got.Effective())
+		}
+	})
+	t.Run("unreadable enforces", func(t *testing.T) {
+		in := with(func(in *Input) { in.Host.Mode = media.ModeAudit; in.Device.Unreadable = true })
+		if got := Decide(in); !got.Enforce || got.Effective() != Block {
+			t.Errorf("got enforce=%v effective=%s; want a block", got.Enforce, got.Effective())
+		}
+	})
+	t.Run("twin in audit mode is logged only", func(t *testing.T) {
+		in := with(func(in *Input) { in.Host.Mode = media.ModeAudit; in.Twin = "/devices/x" })
+		if got := Decide(in); got.Enforce || got.Verdict != Block || got.Effective() != Allow {
+			t.Errorf("got %+v", got)
 		}
 	})
 	t.Run("no host enforces", func(t *testing.T) {

@@ -18,6 +18,7 @@ const (
 	ReasonBaseline                     Reason = "baseline"                          // allow: internal disk recorded at host init
 	ReasonUnregistered                 Reason = "unregistered"                      // block: storage not in the register
 	ReasonUnregisteredUnclassifiedHost Reason = "unregistered-on-unclassified-host" // allow: unregistered storage, unclassified host
+	ReasonContainer                    Reason = "storage-container"                 // allow: card reader or drive allowed by VID:PID
 	ReasonIdentityMismatch             Reason = "identity-mismatch"                 // block: device differs from its registration
 	ReasonRecordInvalid                Reason = "record-invalid"                    // block: registration has an unknown status, level or access
 	ReasonStatusLost                   Reason = "status-lost"                       // block
@@ -38,7 +39,7 @@ const (
 func Reasons() []Reason {
 	return []Reason{
 		ReasonNotMedia, ReasonHostNotInitialised, ReasonPeripheralAllowed, ReasonPeripheralNotAllowed,
-		ReasonBaseline, ReasonUnregistered, ReasonUnregisteredUnclassifiedHost, ReasonIdentityMismatch,
+		ReasonBaseline, ReasonUnregistered, ReasonUnregisteredUnclassifiedHost, ReasonContainer, ReasonIdentityMismatch,
 		ReasonRecordInvalid, ReasonStatusLost, ReasonStatusInVault, ReasonStatusRepair,
 		ReasonStatusDestroyed, ReasonStatusRetired, ReasonNoCustodian, ReasonHostUnclassified,
 		ReasonLevelAboveHost, ReasonHostNotAllowed, ReasonLentOverdue, ReasonAllowedReadOnly, ReasonAllowed,
@@ -85,6 +86,9 @@ func (d Decision) Message(lang string) string {
 	case ReasonUnregisteredUnclassifiedHost:
 		s = t("Allowed: unregistered medium on an unclassified host. Never put classified information on it.",
 			"允许：在非涉密计算机上使用未登记介质。严禁用其存储涉密信息。")
+	case ReasonContainer:
+		s = t("Allowed: a card reader or optical drive this host allows by VID:PID (a container); each medium in it is decided on its own.",
+			"允许：本机配置允许的读卡器或光驱（容器），其中的介质将单独判定。")
 	case ReasonIdentityMismatch:
 		field := fieldName(d.Detail, zh)
 		if d.Detail == FieldInterfaceClasses && len(d.Classes) > 0 {

@@ -1,10 +1,11 @@
-package daemon
+package mountwatch
 
 import (
 	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 )
 
 // udisks keeps the mounts it made in /run/udisks2/mounted-fs: the serialised GVariant
@@ -12,28 +13,84 @@ import (
 // "fstab-mount": b}, in the machine's byte order (little-endian on every host we run
 // on). See docs/mountlog.md and the GVariant serialisation specification.
 
-var errGVariant = errors.New("malformed udisks mounted-fs state")
+// ErrUdisksState is wrapped by the errors of a malformed udisks state.
+var ErrUdisksState = errors.New("malformed udisks mounted-fs state")
 
-// makedev is the Linux dev_t encoding of glibc's makedev.
-func makedev(major, minor uint32) uint64 {
+var errGVariant = ErrUdisksState
+
+// UdisksMount is one entry of udisks' mounted-fs state.
+type UdisksMount struct {
+	MountPoint string
+	Device     uint64 // dev_t
+	UID        uint32 // mounted-by-uid
+	Fstab      bool
+}
+
+// DefaultUdisksStates are where udisks keeps its mount state: udisks 2.9 keeps mounts
+// below a mount point that survives reboot (Debian's /media) in
+// /var/lib/udisks2/mounted-fs-persistent, the others (upstream's /run/media) in
+// /run/udisks2/mounted-fs.
+var DefaultUdisksStates = []string{"/var/lib/udisks2/mounted-fs-persistent", "/run/udisks2/mounted-fs", "/var/lib/udisks2/mounted-fs"}
+
+// UdisksEntries reads udisks' mount state from path, or from DefaultUdisksStates when
+// path is empty. Files that are missing or malformed are skipped.
+func UdisksEntries(path string) []UdisksMount {
+	paths := []string{path}
+	if path == "" {
+		paths = DefaultUdisksStates
+	}
+	var out []UdisksMount
+	for _, p := range paths {
+		if es, err := ReadUdisksMounts(p); err == nil {
+			out = append(out, es...)
+		}
+	}
+	return out
+}
+
+const maxUdisksState = 1 << 20
+
+// ReadUdisksMounts reads and parses one udisks state file (at most 1 MiB).
+func ReadUdisksMounts(path string) ([]UdisksMount, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > maxUdisksState {
+		return nil, fmt.Errorf("%s: %d bytes, more than %d", path, st.Size(), maxUdisksState)
+	}
+	b := make([]byte, st.Size())
+	if _, err := f.ReadAt(b, 0); err != nil && st.Size() > 0 {
+		return nil, err
+	}
+	return ParseUdisksMounts(b)
+}
+
+// Makedev is the Linux dev_t encoding of glibc's makedev.
+func Makedev(major, minor uint32) uint64 {
 	ma, mi := uint64(major), uint64(minor)
 	return (ma&0xfffff000)<<32 | (ma&0xfff)<<8 | (mi&0xffffff00)<<12 | mi&0xff
 }
 
-// parseUdisksMounts parses udisks' mounted-fs state. Unknown keys and values of other
+// ParseUdisksMounts parses udisks' mounted-fs state. Unknown keys and values of other
 // types are skipped; structural errors fail.
-func parseUdisksMounts(b []byte) ([]udisksMount, error) {
+func ParseUdisksMounts(b []byte) ([]UdisksMount, error) {
 	entries, err := gvArray(b, 8)
 	if err != nil {
 		return nil, err
 	}
-	var out []udisksMount
+	var out []UdisksMount
 	for _, e := range entries {
 		key, val, err := gvDictEntry(e, 8)
 		if err != nil {
 			return nil, err
 		}
-		m := udisksMount{MountPoint: key}
+		m := UdisksMount{MountPoint: key}
 		props, err := gvArray(val, 8)
 		if err != nil {
 			return nil, err

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package daemon
+package mountlog
 
 import (
 	"errors"
@@ -8,6 +8,6 @@ import (
 	"time"
 )
 
-func openMountWatcher(mc *MountConfig, now func() time.Time, log *slog.Logger) error {
+func openWatcher(mc *Config, now func() time.Time, log *slog.Logger) error {
 	return errors.New("mount watching needs Linux")
 }

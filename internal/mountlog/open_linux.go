@@ -1,6 +1,6 @@
 //go:build linux
 
-package daemon
+package mountlog
 
 import (
 	"log/slog"
@@ -11,7 +11,7 @@ import (
 
 // openMountWatcher opens the system's mount watcher (fanotify where the kernel has
 // mount events, else poll on mountinfo) and records its initial table.
-func openMountWatcher(mc *MountConfig, now func() time.Time, log *slog.Logger) error {
+func openWatcher(mc *Config, now func() time.Time, log *slog.Logger) error {
 	w, err := mountwatch.Open(mountwatch.Options{ProcRoot: mc.ProcRoot, Now: now, Keep: mountwatch.Mount.BlockDevice,
 		LookupUser: mc.LookupUser, Logger: log})
 	if err != nil {

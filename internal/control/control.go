@@ -1,0 +1,303 @@
+// Package control is the daemon's control socket: the protocol (one JSON request line,
+// one JSON answer line), the server (accept loop, peer credentials by SO_PEERCRED,
+// the officer-group check) and the client. The server serves a Handler, which the
+// daemon implements; the package knows nothing of decisions itself.
+//
+// Status is open to every local user (a caller who is neither root nor an officer gets
+// a redacted status); every other operation needs root or the officer group. Every
+// call, allowed or not, is handed to Handler.Audit.
+package control
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Operations.
+const (
+	OpStatus = "status" // the daemon's state; open to every local user
+	OpRescan = "rescan" // decide every present device again; root or officers
+)
+
+// Request is the one JSON line a client sends.
+type Request struct {
+	Op string `json:"op"`
+}
+
+// Response is the one JSON line the daemon answers. Status is the daemon's status
+// (daemon.Status) as the handler gave it.
+type Response struct {
+	OK     bool            `json:"ok"`
+	Error  string          `json:"error,omitempty"`
+	Status json.RawMessage `json:"status,omitempty"`
+}
+
+// DecodeStatus decodes the status of an answer into v.
+func (r Response) DecodeStatus(v any) error {
+	if len(r.Status) == 0 {
+		return errors.New("the answer has no status")
+	}
+	if err := json.Unmarshal(r.Status, v); err != nil {
+		return fmt.Errorf("decode status: %w", err)
+	}
+	return nil
+}
+
+// Peer is who is on the other end of a connection, from SO_PEERCRED.
+type Peer struct {
+	UID, GID, PID int
+}
+
+// CallRecord is one request as the server handled it, for the audit log.
+type CallRecord struct {
+	Op      string // cut to 64 bytes
+	Peer    Peer
+	Allowed bool
+}
+
+// Handler is what the server serves.
+type Handler interface {
+	// Status returns the status to send; redacted is set for callers who are neither
+	// root nor officers (no serials, identity keys or hashes).
+	Status(redacted bool) any
+	// Rescan decides every present device again.
+	Rescan(ctx context.Context)
+	// Audit records one call.
+	Audit(ctx context.Context, c CallRecord)
+}
+
+// ErrDenied is the error text of a refused change.
+var ErrDenied = errors.New("permission denied: only root and the officer group may change the daemon")
+
+// Server answers control connections for a Handler.
+type Server struct {
+	h Handler
+	// OfficerGroup names the group whose members may change things besides root;
+	// empty for root only.
+	OfficerGroup string
+	// MaxConns bounds the connections served at once (default 16); further ones
+	// wait in the listen queue.
+	MaxConns int
+	// ReadTimeout bounds how long a client may take to send its request (default 5 s);
+	// WriteTimeout how long it may take to read the answer (default 30 s).
+	ReadTimeout, WriteTimeout time.Duration
+	Log                       *slog.Logger
+
+	groupsOf    func(uid int) []string
+	lookupGroup func(name string) (gid string, err error)
+	sleep       func(time.Duration)
+}
+
+// NewServer returns a server of h with the default limits.
+func NewServer(h Handler, officerGroup string, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{h: h, OfficerGroup: officerGroup, MaxConns: 16, ReadTimeout: 5 * time.Second,
+		WriteTimeout: 30 * time.Second, Log: log.With("component", "control"),
+		groupsOf: userGroups, lookupGroup: groupID, sleep: time.Sleep}
+}
+
+func userGroups(uid int) []string {
+	u, err := user.LookupId(strconv.Itoa(uid))
+	if err != nil {
+		return nil
+	}
+	g, _ := u.GroupIds()
+	return g
+}
+
+func groupID(name string) (string, error) {
+	g, err := user.LookupGroup(name)
+	if err != nil {
+		return "", err
+	}
+	return g.Gid, nil
+}
+
+// MayChange reports whether the peer may change something: root, or a member
+// (primary or supplementary) of the officer group. An unknown group admits nobody.
+func (s *Server) MayChange(p Peer) bool {
+	if p.UID == 0 {
+		return true
+	}
+	if s.OfficerGroup == "" {
+		return false
+	}
+	gid, err := s.lookupGroup(s.OfficerGroup)
+	if err != nil {
+		return false
+	}
+	return strconv.Itoa(p.GID) == gid || slices.Contains(s.groupsOf(p.UID), gid)
+}
+
+// Listen creates the socket (removing a stale one), readable and writable by
+// everyone: status is public, changes are checked per call by peer credentials.
+func Listen(path string) (*net.UnixListener, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("control socket directory: %w", err)
+	}
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
+		_ = os.Remove(path)
+	}
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	ln.SetUnlinkOnClose(true)
+	if err := os.Chmod(path, 0o666); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("control socket %s: %w", path, err)
+	}
+	return ln, nil
+}
+
+// Listener is what Serve accepts from; *net.UnixListener is one.
+type Listener interface {
+	AcceptUnix() (*net.UnixConn, error)
+	Close() error
+}
+
+// Serve answers connections until ctx ends (then it returns nil) or the listener is
+// closed. An accept error (too many open files, a connection aborted before it was
+// accepted …) does not end the socket: Serve waits a little, longer each time up to a
+// second, and accepts again.
+func (s *Server) Serve(ctx context.Context, ln Listener) error {
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	limit := s.MaxConns
+	if limit <= 0 {
+		limit = 16
+	}
+	slots := make(chan struct{}, limit)
+	var backoff time.Duration
+	for {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil
+		}
+		conn, err := ln.AcceptUnix()
+		if err != nil {
+			<-slots
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("control socket closed: %w", err)
+			}
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.Log.Warn("accept on the control socket failed; retrying", "err", err, "in", backoff)
+			s.sleep(backoff)
+			continue
+		}
+		backoff = 0
+		go func() {
+			defer func() { <-slots }()
+			s.handle(ctx, conn)
+		}()
+	}
+}
+
+func (s *Server) handle(ctx context.Context, conn *net.UnixConn) {
+	defer conn.Close()
+	rt, wt := s.ReadTimeout, s.WriteTimeout
+	if rt <= 0 {
+		rt = 5 * time.Second
+	}
+	if wt <= 0 {
+		wt = 30 * time.Second
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(rt))
+	peer, err := peerCred(conn)
+	if err != nil {
+		s.Log.Warn("control connection without credentials", "err", err)
+		return
+	}
+	var req Request
+	line, err := bufio.NewReaderSize(conn, 4096).ReadSlice('\n')
+	_ = conn.SetWriteDeadline(time.Now().Add(wt))
+	if err != nil || json.Unmarshal(line, &req) != nil {
+		_ = json.NewEncoder(conn).Encode(Response{Error: "bad request"})
+		return
+	}
+	resp := s.Do(ctx, peer, req)
+	_ = conn.SetWriteDeadline(time.Now().Add(wt))
+	_ = json.NewEncoder(conn).Encode(resp)
+}
+
+// Do carries out one request for peer and has the handler audit it.
+func (s *Server) Do(ctx context.Context, peer Peer, req Request) Response {
+	var resp Response
+	allowed := true
+	switch req.Op {
+	case OpStatus:
+		b, err := json.Marshal(s.h.Status(!s.MayChange(peer)))
+		if err != nil {
+			resp = Response{Error: fmt.Sprintf("encode status: %v", err)}
+		} else {
+			resp = Response{OK: true, Status: b}
+		}
+	case OpRescan:
+		if allowed = s.MayChange(peer); allowed {
+			s.h.Rescan(ctx)
+			resp = Response{OK: true}
+		} else {
+			resp = Response{Error: ErrDenied.Error()}
+		}
+	default:
+		allowed = false
+		resp = Response{Error: fmt.Sprintf("unknown operation %q", cut(req.Op, 64))}
+	}
+	op := cut(req.Op, 64)
+	s.Log.Info("control call", "op", op, "uid", peer.UID, "pid", peer.PID, "allowed", allowed)
+	s.h.Audit(ctx, CallRecord{Op: op, Peer: peer, Allowed: allowed})
+	return resp
+}
+
+func cut(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// Call sends one request to the daemon at path and returns its answer; an answer
+// that is not OK is returned with its error.
+func Call(ctx context.Context, path string, req Request) (Response, error) {
+	var dialer net.Dialer
+	conn, err := dialer.DialContext(ctx, "unix", path)
+	if err != nil {
+		return Response{}, err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	b, err := json.Marshal(req)
+	if err != nil {
+		return Response{}, err
+	}
+	if _, err := conn.Write(append(b, '\n')); err != nil {
+		return Response{}, err
+	}
+	var resp Response
+	if err := json.NewDecoder(bufio.NewReader(conn)).Decode(&resp); err != nil {
+		return Response{}, fmt.Errorf("read answer: %w", err)
+	}
+	if !resp.OK {
+		return resp, errors.New(resp.Error)
+	}
+	return resp, nil
+}

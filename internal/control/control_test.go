@@ -1,0 +1,299 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// fakeHandler is an in-memory Handler.
+type fakeHandler struct {
+	mu       sync.Mutex
+	calls    []CallRecord
+	redacted []bool
+	rescans  atomic.Int32
+	running  atomic.Int32
+	peak     atomic.Int32
+	hold     chan struct{} // when set, Rescan waits for it to be closed
+}
+
+func (h *fakeHandler) Status(redacted bool) any {
+	h.mu.Lock()
+	h.redacted = append(h.redacted, redacted)
+	h.mu.Unlock()
+	return map[string]any{"state": "running", "redacted": redacted}
+}
+
+func (h *fakeHandler) Rescan(ctx context.Context) {
+	n := h.running.Add(1)
+	for {
+		p := h.peak.Load()
+		if n <= p || h.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	if h.hold != nil {
+		<-h.hold
+	}
+	h.rescans.Add(1)
+	h.running.Add(-1)
+}
+
+func (h *fakeHandler) Audit(_ context.Context, c CallRecord) {
+	h.mu.Lock()
+	h.calls = append(h.calls, c)
+	h.mu.Unlock()
+}
+
+func serve(t *testing.T, h Handler, tune func(*Server)) (string, *Server) {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "c.sock")
+	ln, err := Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(h, "", nil)
+	if tune != nil {
+		tune(s)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve after cancel: %v", err)
+		}
+	})
+	return sock, s
+}
+
+func call(t *testing.T, sock string, op string) (Response, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return Call(ctx, sock, Request{Op: op})
+}
+
+func TestCallsAndTheirAudit(t *testing.T) {
+	h := &fakeHandler{}
+	sock, _ := serve(t, h, nil)
+	resp, err := call(t, sock, OpStatus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		State    string `json:"state"`
+		Redacted bool   `json:"redacted"`
+	}
+	if err := resp.DecodeStatus(&st); err != nil || st.State != "running" {
+		t.Fatalf("status %+v, %v", st, err)
+	}
+	if st.Redacted != (os.Geteuid() != 0) {
+		t.Errorf("redacted = %v for uid %d", st.Redacted, os.Geteuid())
+	}
+	_, err = call(t, sock, OpRescan)
+	if os.Geteuid() == 0 && (err != nil || h.rescans.Load() != 1) {
+		t.Errorf("rescan as root: %v, %d rescans", err, h.rescans.Load())
+	}
+	if os.Geteuid() != 0 && (err == nil || err.Error() != ErrDenied.Error()) {
+		t.Errorf("rescan as uid %d: %v", os.Geteuid(), err)
+	}
+	if _, err := call(t, sock, strings.Repeat("x", 100)); err == nil || !strings.Contains(err.Error(), "unknown operation") {
+		t.Errorf("unknown op: %v", err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.calls) != 3 || h.calls[0].Op != OpStatus || h.calls[0].Peer.UID != os.Getuid() || h.calls[0].Peer.PID != os.Getpid() ||
+		!h.calls[0].Allowed || h.calls[2].Allowed || len(h.calls[2].Op) != 64 {
+		t.Errorf("audited calls %+v", h.calls)
+	}
+}
+
+func TestBadRequest(t *testing.T) {
+	sock, _ := serve(t, &fakeHandler{}, nil)
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("{not json\n"))
+	b, _ := io.ReadAll(c)
+	if !strings.Contains(string(b), `"error":"bad request"`) {
+		t.Errorf("answer %q", b)
+	}
+}
+
+func TestOnlyRootAndOfficersChange(t *testing.T) {
+	h := &fakeHandler{}
+	s := NewServer(h, "", nil)
+	ctx := context.Background()
+	if r := s.Do(ctx, Peer{UID: 1000, GID: 1000}, Request{Op: OpRescan}); r.OK || r.Error != ErrDenied.Error() {
+		t.Errorf("non-root rescan: %+v", r)
+	}
+	if r := s.Do(ctx, Peer{UID: 1000, GID: 1000}, Request{Op: OpStatus}); !r.OK || h.redacted[len(h.redacted)-1] != true {
+		t.Errorf("non-root status: %+v, redacted %v", r, h.redacted)
+	}
+	if r := s.Do(ctx, Peer{UID: 0}, Request{Op: OpStatus}); !r.OK || h.redacted[len(h.redacted)-1] != false {
+		t.Errorf("root status: %+v, redacted %v", r, h.redacted)
+	}
+	if r := s.Do(ctx, Peer{UID: 0}, Request{Op: OpRescan}); !r.OK {
+		t.Errorf("root rescan refused: %+v", r)
+	}
+	s.OfficerGroup = "officers"
+	s.lookupGroup = func(name string) (string, error) {
+		if name == "officers" {
+			return "4242", nil
+		}
+		return "", errors.New("no such group")
+	}
+	s.groupsOf = func(uid int) []string {
+		if uid == 1001 {
+			return []string{"100", "4242"}
+		}
+		return []string{"100"}
+	}
+	for _, tc := range []struct {
+		p    Peer
+		want bool
+	}{
+		{Peer{UID: 1001, GID: 1001}, true}, // supplementary group
+		{Peer{UID: 1002, GID: 4242}, true}, // primary group
+		{Peer{UID: 1003, GID: 1003}, false},
+	} {
+		if got := s.MayChange(tc.p); got != tc.want {
+			t.Errorf("MayChange(%+v) = %v", tc.p, got)
+		}
+	}
+	s.OfficerGroup = "gone"
+	if s.MayChange(Peer{UID: 1001, GID: 4242}) {
+		t.Error("an unknown officer group admitted someone")
+	}
+	last := h.calls[len(h.calls)-1]
+	if last.Op != OpRescan || last.Peer.UID != 0 || !last.Allowed {
+		t.Errorf("last audited call %+v", last)
+	}
+}
+
+// flakyListener fails its first accepts with an error that is not a timeout, as
+// accept(2) does when the process is out of file descriptors.
+type flakyListener struct {
+	*net.UnixListener
+	fails atomic.Int32
+}
+
+func (l *flakyListener) AcceptUnix() (*net.UnixConn, error) {
+	if l.fails.Add(-1) >= 0 {
+		return nil, &net.OpError{Op: "accept", Net: "unix", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	}
+	return l.UnixListener.AcceptUnix()
+}
+
+func TestAcceptErrorsAreRetried(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "c.sock")
+	ln, err := Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl := &flakyListener{UnixListener: ln}
+	fl.fails.Store(5)
+	s := NewServer(&fakeHandler{}, "", nil)
+	var waits []time.Duration
+	s.sleep = func(d time.Duration) { waits = append(waits, d) }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, fl) }()
+	if _, err := call(t, sock, OpStatus); err != nil {
+		t.Fatalf("status after accept errors: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+	if len(waits) != 5 || waits[0] != 5*time.Millisecond || waits[4] != 80*time.Millisecond {
+		t.Errorf("backoff %v", waits)
+	}
+}
+
+func TestServeEndsWhenTheListenerIsClosed(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "c.sock")
+	ln, err := Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(&fakeHandler{}, "", nil)
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(context.Background(), ln) }()
+	ln.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Errorf("Serve = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve kept running on a closed listener")
+	}
+}
+
+// TestConnectionsAreCapped: at most MaxConns connections are served at once; the
+// others wait and are served when a slot frees.
+func TestConnectionsAreCapped(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("rescan needs root as the peer")
+	}
+	h := &fakeHandler{hold: make(chan struct{})}
+	sock, _ := serve(t, h, func(s *Server) { s.MaxConns = 2 })
+	errs := make(chan error, 5)
+	for range 5 {
+		go func() { _, err := call(t, sock, OpRescan); errs <- err }()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for h.running.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // give a third connection the chance to (wrongly) start
+	if n := h.running.Load(); n != 2 {
+		t.Errorf("%d calls served at once, want 2", n)
+	}
+	close(h.hold)
+	for range 5 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if h.rescans.Load() != 5 || h.peak.Load() != 2 {
+		t.Errorf("%d rescans, at most %d at once", h.rescans.Load(), h.peak.Load())
+	}
+}
+
+// TestSilentClientIsDropped: a client that connects and sends nothing holds its slot
+// only until the read deadline.
+func TestSilentClientIsDropped(t *testing.T) {
+	sock, _ := serve(t, &fakeHandler{}, func(s *Server) { s.MaxConns = 1; s.ReadTimeout = 200 * time.Millisecond })
+	idle, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	idle.SetReadDeadline(time.Now().Add(5 * time.Second))
+	start := time.Now()
+	b, err := io.ReadAll(idle) // the server answers "bad request" and closes
+	if err != nil || !strings.Contains(string(b), "bad request") {
+		t.Fatalf("silent client got %q, %v", b, err)
+	}
+	if waited := time.Since(start); waited > 4*time.Second {
+		t.Errorf("dropped after %v", waited)
+	}
+	if _, err := call(t, sock, OpStatus); err != nil {
+		t.Errorf("status after the silent client: %v", err)
+	}
+}

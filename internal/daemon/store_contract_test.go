@@ -1,0 +1,200 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"mediagate/internal/identity"
+	"mediagate/internal/media"
+	"mediagate/internal/registry"
+)
+
+// The contract of Store, the daemon's view of the registry: one suite run against
+// the real registry and against the in-memory fake the daemon's tests use, so that
+// the fake cannot drift from what the daemon meets in production.
+
+// storeFixture is what a store holds when a contract test starts.
+type storeFixture struct {
+	host   *media.Host // nil: not initialised
+	people []media.Person
+	media  []registry.Registration // with their numbers set
+}
+
+// openStore returns a new store holding f.
+type openStore func(t *testing.T, f storeFixture) Store
+
+func TestStoreContractRegistry(t *testing.T) {
+	testStoreContract(t, func(t *testing.T, f storeFixture) Store {
+		ctx := context.Background()
+		s, err := registry.Open(ctx, filepath.Join(t.TempDir(), "contract.db"),
+			registry.WithClock(func() time.Time { return time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC) }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		if f.host != nil {
+			if _, err := s.InitHost(ctx, *f.host); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, p := range f.people {
+			if _, err := s.AddPerson(ctx, media.Person{Handle: p.Handle, Name: p.Name, Department: p.Department}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, r := range f.media {
+			if _, err := s.Register(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, p := range f.people {
+			if !p.Active {
+				if err := s.DeactivatePerson(ctx, p.Handle); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		return s
+	})
+}
+
+func TestStoreContractFake(t *testing.T) {
+	testStoreContract(t, func(t *testing.T, f storeFixture) Store {
+		s := newMemStore(f.host)
+		s.people = map[string]media.Person{}
+		for _, p := range f.people {
+			s.people[p.Handle] = p
+		}
+		for _, r := range f.media {
+			access := r.Access
+			if access == "" {
+				access = media.AccessReadWrite
+			}
+			s.media[r.Identity.Key] = media.Medium{Number: r.Number, Kind: r.Identity.Kind, Identity: r.Identity, Level: r.Level,
+				Custodian: r.Custodian, Access: access, Status: media.StatusActive, AllowedHosts: r.AllowedHosts}
+		}
+		return s
+	})
+}
+
+func testStoreContract(t *testing.T, open openStore) {
+	ctx := context.Background()
+	host := &media.Host{Number: "H-01", Level: media.Secret, Mode: media.ModeAudit, Department: "办公室",
+		AllowDevices: []string{"05e3:0751"}, AllowClasses: []string{"audio"}, Baseline: []string{"wwn:0x5000c500a1b2c3d4"}}
+	key := identity.USBKey("0781", "5567", "4C530001")
+	fixture := storeFixture{
+		host: host,
+		people: []media.Person{
+			{Handle: "zhang", Name: "张三", Department: "办公室", Active: true},
+			{Handle: "li", Name: "Li Si", Department: "保密办", Active: false},
+		},
+		media: []registry.Registration{
+			{Number: "S-2026-0001", Level: media.Secret, Custodian: "zhang", Access: media.AccessReadOnly, AllowedHosts: []string{"H-01"},
+				Identity: media.Identity{Kind: media.KindUSBDisk, Key: key, Serial: "4C530001", VendorID: "0781", ProductID: "5567", Capacity: 16 << 30}},
+		},
+	}
+
+	t.Run("host", func(t *testing.T) {
+		if _, err := open(t, storeFixture{}).Host(ctx); !errors.Is(err, registry.ErrNoHost) {
+			t.Errorf("Host of an uninitialised store: %v; want ErrNoHost", err)
+		}
+		h, err := open(t, fixture).Host(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Number != host.Number || h.Level != host.Level || h.Mode != host.Mode ||
+			!slices.Equal(h.AllowDevices, host.AllowDevices) || !slices.Equal(h.AllowClasses, host.AllowClasses) || !slices.Equal(h.Baseline, host.Baseline) {
+			t.Errorf("Host = %+v; want %+v", h, *host)
+		}
+	})
+
+	t.Run("medium by identity", func(t *testing.T) {
+		s := open(t, fixture)
+		m, err := s.MediumByIdentity(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fixture.media[0]
+		if m.Number != want.Number || m.Kind != media.KindUSBDisk || m.Level != want.Level || m.Custodian != want.Custodian ||
+			m.Status != media.StatusActive || m.Access != media.AccessReadOnly || !slices.Equal(m.AllowedHosts, want.AllowedHosts) ||
+			m.Identity.Key != key || m.Identity.Serial != "4C530001" || m.Identity.Capacity != 16<<30 || m.Holder != "" {
+			t.Errorf("MediumByIdentity = %+v", m)
+		}
+		for _, k := range []string{"", identity.USBKey("0781", "5567", "OTHER"), key + "x"} {
+			if _, err := s.MediumByIdentity(ctx, k); !errors.Is(err, registry.ErrNotFound) {
+				t.Errorf("MediumByIdentity(%q): %v; want ErrNotFound", k, err)
+			}
+		}
+	})
+
+	t.Run("person", func(t *testing.T) {
+		s := open(t, fixture)
+		p, err := s.Person(ctx, "zhang")
+		if err != nil || p.Handle != "zhang" || p.Name != "张三" || !p.Active {
+			t.Errorf("Person(zhang) = %+v, %v", p, err)
+		}
+		p, err = s.Person(ctx, "li")
+		if err != nil || p.Handle != "li" || p.Active {
+			t.Errorf("Person(li), deactivated = %+v, %v", p, err)
+		}
+		if _, err := s.Person(ctx, "nobody"); !errors.Is(err, registry.ErrNotFound) {
+			t.Errorf("Person(nobody): %v; want ErrNotFound", err)
+		}
+	})
+
+	t.Run("record event", func(t *testing.T) {
+		s := open(t, fixture)
+		var last int64 = -1
+		for _, kind := range []string{"device.decision", "daemon.control", "device.decision"} {
+			e, err := s.RecordEvent(ctx, kind, "S-2026-0001", map[string]any{"reason": "allowed", "uid": 0})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e == nil || e.Kind != kind || e.Medium != "S-2026-0001" || e.Seq <= last {
+				t.Fatalf("RecordEvent(%s) = %+v after seq %d", kind, e, last)
+			}
+			last = e.Seq
+		}
+	})
+
+	t.Run("open mounts", func(t *testing.T) {
+		s := open(t, fixture)
+		if open, err := s.OpenMounts(ctx); err != nil || len(open) != 0 {
+			t.Fatalf("OpenMounts of a store without mount rows = %+v, %v", open, err)
+		}
+		row := func(kind, medium, src, mp string) int64 {
+			t.Helper()
+			e, err := s.RecordEvent(ctx, kind, medium, map[string]any{"event": kind, "device": map[string]any{"name": filepath.Base(src), "source": src},
+				"mount_point": mp, "medium": medium})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return e.Seq
+		}
+		row(KindMountAttach, "S-2026-0001", "/dev/sda1", "/mnt/a")
+		start := row(KindMountSeenAtStart, "", "/dev/sdb1", "/mnt/b")
+		row(KindMountAttach, "", "/dev/sdc1", "/mnt/c")
+		row(KindMountDetach, "S-2026-0001", "/dev/sda1", "/mnt/a")
+		row(KindMountViolation, "", "/dev/sdc1", "/mnt/c")
+		row("device.decision", "S-2026-0001", "/dev/sda1", "/mnt/a") // not a mount row
+		again := row(KindMountAttach, "S-2026-0001", "/dev/sda1", "/mnt/a")
+		row(KindMountRemount, "S-2026-0001", "/dev/sda1", "/mnt/a") // a remount leaves it open
+		row(KindMountAttach, "", "/dev/sdb1", "/mnt/elsewhere")
+		got, err := s.OpenMounts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []registry.OpenMount{
+			{Seq: start, Source: "/dev/sdb1", MountPoint: "/mnt/b"},
+			{Seq: again, Medium: "S-2026-0001", Source: "/dev/sda1", MountPoint: "/mnt/a"},
+			{Seq: again + 2, Source: "/dev/sdb1", MountPoint: "/mnt/elsewhere"},
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("OpenMounts = %+v\nwant          %+v", got, want)
+		}
+	})
+}

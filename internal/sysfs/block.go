@@ -1,0 +1,148 @@
+package sysfs
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// Entry is one device listed from sysfs: its kernel name and its devpath (the path
+// below the sysfs root, starting with /devices/).
+type Entry struct {
+	Name    string
+	DevPath string
+}
+
+// Disks lists the whole block devices (no partitions) that are not virtual, sorted by
+// name, from <sys>/class/block. A missing class directory gives no disks and no error;
+// entries that vanish or point outside <sys>/devices are skipped.
+func Disks(sys string) ([]Entry, error) {
+	root, names, err := list(sys, filepath.Join("class", "block"))
+	if err != nil || names == nil {
+		return nil, err
+	}
+	var out []Entry
+	for _, n := range names {
+		if IsVirtualBlock(n) {
+			continue
+		}
+		p, ok := resolve(root, filepath.Join(root, "class", "block", n))
+		if !ok {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(root, p, "partition")); err == nil {
+			continue
+		}
+		out = append(out, Entry{Name: n, DevPath: p})
+	}
+	return out, nil
+}
+
+// USBDevices lists the USB devices (no interfaces, no root hubs), sorted by name, from
+// <sys>/bus/usb/devices.
+func USBDevices(sys string) ([]Entry, error) {
+	root, names, err := list(sys, filepath.Join("bus", "usb", "devices"))
+	if err != nil || names == nil {
+		return nil, err
+	}
+	var out []Entry
+	for _, n := range names {
+		if strings.Contains(n, ":") || strings.HasPrefix(n, "usb") {
+			continue
+		}
+		if p, ok := resolve(root, filepath.Join(root, "bus", "usb", "devices", n)); ok {
+			out = append(out, Entry{Name: n, DevPath: p})
+		}
+	}
+	return out, nil
+}
+
+// DisksUnder lists the devpaths of the whole disks below a device (a USB device:
+// …/host0/target0:0:0/0:0:0:0/block/sda), not following symbolic links.
+func DisksUnder(sys, devpath string) []string {
+	root, err := filepath.EvalSymlinks(sys)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	base := filepath.Join(root, devpath)
+	_ = filepath.WalkDir(base, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || !e.IsDir() {
+			return nil
+		}
+		if strings.Count(strings.TrimPrefix(p, base), "/") > 8 {
+			return fs.SkipDir
+		}
+		if filepath.Base(filepath.Dir(p)) == "block" {
+			out = append(out, strings.TrimPrefix(p, root))
+			return fs.SkipDir // its partitions belong to it
+		}
+		return nil
+	})
+	return out
+}
+
+// BlockNode is the block device behind a device number.
+type BlockNode struct {
+	DevPath   string // of the node itself (disk or partition)
+	Name      string // its kernel name
+	Disk      string // devpath of the whole disk
+	Partition string // kernel name of the partition, "" for a whole disk
+}
+
+// BlockByDevnum finds the block device with the device number "major:minor" through
+// <sys>/dev/block. ok is false when sysfs has no such device.
+func BlockByDevnum(sys, majmin string) (BlockNode, bool) {
+	root, err := filepath.EvalSymlinks(sys)
+	if err != nil {
+		return BlockNode{}, false
+	}
+	p, ok := resolve(root, filepath.Join(root, "dev", "block", majmin))
+	if !ok {
+		return BlockNode{}, false
+	}
+	n := BlockNode{DevPath: p, Name: filepath.Base(p), Disk: p}
+	if _, err := os.Stat(filepath.Join(root, p, "partition")); err == nil {
+		n.Disk, n.Partition = filepath.Dir(p), n.Name
+	}
+	return n, true
+}
+
+// list returns the resolved sysfs root and the sorted names in one of its directories
+// (nil when the directory does not exist).
+func list(sys, dir string) (string, []string, error) {
+	root, err := filepath.EvalSymlinks(sys)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil, nil
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("sysfs root %s: %w", sys, err)
+	}
+	ents, err := os.ReadDir(filepath.Join(root, dir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return root, nil, nil
+	}
+	if err != nil {
+		return root, nil, fmt.Errorf("list %s: %w", filepath.Join(sys, dir), err)
+	}
+	names := make([]string, 0, len(ents))
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	slices.Sort(names)
+	return root, names, nil
+}
+
+// resolve follows a sysfs link and returns the devpath it names, if it is below
+// <root>/devices.
+func resolve(root, link string) (string, bool) {
+	abs, err := filepath.EvalSymlinks(link)
+	if err != nil || !strings.HasPrefix(abs, root+"/devices/") {
+		return "", false
+	}
+	return strings.TrimPrefix(abs, root), true
+}

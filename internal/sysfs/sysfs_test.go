@@ -1,0 +1,189 @@
+package sysfs
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestUdevRuleListsTheVirtualDevices keeps rules/71-mediagate.rules and
+// VirtualBlockPrefixes in step: a device the daemon ignores as virtual must be one the
+// rule leaves to udisks, and the other way round.
+func TestUdevRuleListsTheVirtualDevices(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "rules", "71-mediagate.rules"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^KERNEL=="([^"]*)", GOTO="mediagate_end"$`).FindAllStringSubmatch(string(b), -1)
+	if len(m) != 1 {
+		t.Fatalf("want one KERNEL==…, GOTO=\"mediagate_end\" line in the rules, found %d", len(m))
+	}
+	var rule []string
+	for _, g := range strings.Split(m[0][1], "|") {
+		p, ok := strings.CutSuffix(g, "*")
+		if !ok || strings.ContainsAny(p, "*?[") {
+			t.Fatalf("rule pattern %q is not a plain prefix glob", g)
+		}
+		rule = append(rule, p)
+	}
+	if !slices.Equal(rule, VirtualBlockPrefixes) {
+		t.Errorf("rule lists %q, Go lists %q", rule, VirtualBlockPrefixes)
+	}
+	if m[0][1] != UdevKernelMatch() {
+		t.Errorf("UdevKernelMatch %q, rule %q", UdevKernelMatch(), m[0][1])
+	}
+}
+
+func TestIsVirtualBlock(t *testing.T) {
+	for name, want := range map[string]bool{
+		"loop0": true, "ram1": true, "zram0": true, "dm-3": true, "md127": true, "nbd0": true, "zd16": true,
+		"sda": false, "sr0": false, "mmcblk0": false, "nvme0n1": false, "vdb": false, "dm": false,
+	} {
+		if got := IsVirtualBlock(name); got != want {
+			t.Errorf("IsVirtualBlock(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+func TestUnescapeMount(t *testing.T) {
+	for in, want := range map[string]string{
+		`/media/a\040b`:      "/media/a b",
+		`/x\011\012\134\043`: "/x\t\n\\#",
+		`/plain`:             "/plain",
+		`/end\040`:           "/end ",    // an escape at the very end
+		`/big\400`:           `/big\400`, // above \377: not a byte, kept
+		`/big\777x`:          `/big\777x`,
+		`/short\04`:          `/short\04`,
+		`/notoct\089`:        `/notoct\089`,
+		`\`:                  `\`,
+		`/hi\377`:            "/hi\xff",
+	} {
+		if got := UnescapeMount(in); got != want {
+			t.Errorf("UnescapeMount(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func FuzzUnescapeMount(f *testing.F) {
+	for _, s := range []string{`/media/a\040b`, `\777`, `\`, `\12`, `/x\134\134`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		u := UnescapeMount(s)
+		if len(u) > len(s) {
+			t.Fatalf("unescaping %q grew it to %q", s, u)
+		}
+		if !strings.Contains(s, `\`) && u != s {
+			t.Fatalf("%q without escapes changed to %q", s, u)
+		}
+		// Escaping what the kernel escapes and unescaping gives the text back.
+		var b strings.Builder
+		for i := 0; i < len(u); i++ {
+			switch c := u[i]; c {
+			case ' ', '\t', '\n', '\\', '#':
+				b.WriteString(`\` + string(rune('0'+c>>6)) + string(rune('0'+(c>>3)&7)) + string(rune('0'+c&7)))
+			default:
+				b.WriteByte(c)
+			}
+		}
+		if got := UnescapeMount(b.String()); got != u {
+			t.Fatalf("round trip of %q: %q", u, got)
+		}
+	})
+}
+
+func TestPaths(t *testing.T) {
+	d := DefaultPaths()
+	if d.ControlSocket() != "/run/mediagate/control.sock" || d.SelfMountinfo() != "/proc/self/mountinfo" || d.AllowDir() != "/run/mediagate/allow" {
+		t.Errorf("defaults: %+v → %s %s %s", d, d.ControlSocket(), d.SelfMountinfo(), d.AllowDir())
+	}
+	p := Paths{Run: "/tmp/r", Proc: "/tmp/p"}
+	if p.ControlSocket() != "/tmp/r/control.sock" || p.SelfMountinfo() != "/tmp/p/self/mountinfo" || p.AllowDir() != "/tmp/r/allow" {
+		t.Errorf("derived: %s %s %s", p.ControlSocket(), p.SelfMountinfo(), p.AllowDir())
+	}
+	p.Socket = "/elsewhere.sock"
+	if p.ControlSocket() != "/elsewhere.sock" {
+		t.Errorf("explicit socket: %s", p.ControlSocket())
+	}
+}
+
+// tree builds a small sysfs: a USB stick 2-1 with disk sda and partition sda1, a SATA
+// disk sdb, a loop device, a root hub and an interface.
+func tree(t *testing.T) string {
+	t.Helper()
+	sys := t.TempDir()
+	mk := func(p string) {
+		if err := os.MkdirAll(filepath.Join(sys, p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := func(target, name string) {
+		mk(filepath.Dir(name))
+		if err := os.Symlink(filepath.Join(sys, target), filepath.Join(sys, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	usb := "devices/pci0000:00/0000:00:14.0/usb2/2-1"
+	sda := usb + "/2-1:1.0/host0/target0:0:0/0:0:0:0/block/sda"
+	mk(sda + "/sda1")
+	if err := os.WriteFile(filepath.Join(sys, sda, "sda1", "partition"), []byte("1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sdb := "devices/pci0000:00/0000:00:17.0/ata1/host1/target1:0:0/1:0:0:0/block/sdb"
+	mk(sdb)
+	mk("devices/virtual/block/loop0")
+	link(sda, "class/block/sda")
+	link(sda+"/sda1", "class/block/sda1")
+	link(sdb, "class/block/sdb")
+	link("devices/virtual/block/loop0", "class/block/loop0")
+	link(usb, "bus/usb/devices/2-1")
+	link("devices/pci0000:00/0000:00:14.0/usb2", "bus/usb/devices/usb2")
+	link(usb+"/2-1:1.0", "bus/usb/devices/2-1:1.0")
+	link(sda+"/sda1", "dev/block/8:1")
+	link(sdb, "dev/block/8:16")
+	link("/outside", "class/block/sdz") // points outside devices/: skipped
+	return sys
+}
+
+func TestDisksAndUSBDevices(t *testing.T) {
+	sys := tree(t)
+	disks, err := Disks(sys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, d := range disks {
+		names = append(names, d.Name)
+	}
+	if !slices.Equal(names, []string{"sda", "sdb"}) || !strings.HasSuffix(disks[0].DevPath, "/block/sda") || !strings.HasPrefix(disks[0].DevPath, "/devices/") {
+		t.Errorf("disks %+v", disks)
+	}
+	usbs, err := USBDevices(sys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(usbs) != 1 || usbs[0].Name != "2-1" || usbs[0].DevPath != "/devices/pci0000:00/0000:00:14.0/usb2/2-1" {
+		t.Errorf("usb devices %+v", usbs)
+	}
+	under := DisksUnder(sys, usbs[0].DevPath)
+	if len(under) != 1 || under[0] != disks[0].DevPath {
+		t.Errorf("disks under 2-1: %q", under)
+	}
+	n, ok := BlockByDevnum(sys, "8:1")
+	if !ok || n.Name != "sda1" || n.Partition != "sda1" || n.Disk != disks[0].DevPath {
+		t.Errorf("8:1 → %+v %v", n, ok)
+	}
+	n, ok = BlockByDevnum(sys, "8:16")
+	if !ok || n.Name != "sdb" || n.Partition != "" || n.Disk != n.DevPath {
+		t.Errorf("8:16 → %+v %v", n, ok)
+	}
+	if _, ok := BlockByDevnum(sys, "9:9"); ok {
+		t.Error("a device number sysfs does not have was found")
+	}
+	if d, err := Disks(filepath.Join(sys, "missing")); err != nil || d != nil {
+		t.Errorf("missing root: %v %v", d, err)
+	}
+}
