@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -259,15 +260,16 @@ const (
 // and which people it needs named.
 var statusChanges = map[StatusChange]struct {
 	to                        media.Status
+	act                       media.Action
 	kind                      string
 	approver, witness, method bool
 }{
-	ChangeLost:     {media.StatusLost, "medium.lost", false, false, false},
-	ChangeFound:    {media.StatusActive, "medium.found", false, false, false},
-	ChangeRepair:   {media.StatusRepair, "medium.repair", true, false, false},
-	ChangeRepaired: {media.StatusActive, "medium.repaired", false, false, false},
-	ChangeDestroy:  {media.StatusDestroyed, "medium.destroy", true, true, true},
-	ChangeRetire:   {media.StatusRetired, "medium.retire", false, false, false},
+	ChangeLost:     {media.StatusLost, media.ActLose, "medium.lost", false, false, false},
+	ChangeFound:    {media.StatusActive, media.ActFound, "medium.found", false, false, false},
+	ChangeRepair:   {media.StatusRepair, media.ActRepair, "medium.repair", true, false, false},
+	ChangeRepaired: {media.StatusActive, media.ActRepaired, "medium.repaired", false, false, false},
+	ChangeDestroy:  {media.StatusDestroyed, media.ActDestroy, "medium.destroy", true, true, true},
+	ChangeRetire:   {media.StatusRetired, media.ActRetire, "medium.retire", false, false, false},
 }
 
 // StatusRequest is one simple status change. Repair needs ApprovedBy; destroy needs
@@ -300,6 +302,18 @@ func (s *Service) SetStatus(ctx context.Context, r StatusRequest) (media.Medium,
 	}
 	if err := need(req); err != nil {
 		return media.Medium{}, err
+	}
+	// The status table names the action of each change: a medium in the vault comes
+	// out by issue, not by "found" or "repaired"; a lost one is found, not repaired.
+	// (The store checks the target status again inside its transaction.)
+	m, err := s.store.Medium(ctx, r.Number)
+	if err != nil {
+		return media.Medium{}, err
+	}
+	if act, ok := media.ActionOf(m.Status, sc.to); ok && act != sc.act {
+		return media.Medium{}, &StoreError{Kind: ErrTransition, Subject: m.Number,
+			Detail:   fmt.Sprintf("%s → %s is %s, not %s", m.Status, sc.to, act, r.Change),
+			DetailZH: fmt.Sprintf("%s → %s", m.Status.Name("zh"), sc.to.Name("zh"))}
 	}
 	details := map[string]any{"note": r.Note}
 	var people []string
