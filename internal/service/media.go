@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 
 	"mediagate/internal/audit"
 	"mediagate/internal/identity"
@@ -133,6 +134,10 @@ func (s *Service) Register(ctx context.Context, r RegisterRequest) (RegisterResu
 	if id.DescriptorHash != "" && !sha256RE.MatchString(id.DescriptorHash) {
 		return RegisterResult{}, badRequest("usage.descriptor-hash")
 	}
+	hosts, err := cleanHosts(r.AllowedHosts)
+	if err != nil {
+		return RegisterResult{}, err
+	}
 	var res RegisterResult
 	if id.Kind != media.KindOpticalDisc && id.WWN == "" && !strings.HasPrefix(id.Key, "nvme:") {
 		q := identity.CheckSerial(id.Serial)
@@ -155,7 +160,7 @@ func (s *Service) Register(ctx context.Context, r RegisterRequest) (RegisterResu
 		access = media.AccessReadOnly
 	}
 	m, err := s.store.Register(ctx, Registration{Number: r.Number, Identity: id, Level: r.Level, Custodian: r.Custodian,
-		Department: r.Department, Access: access, Note: r.Note, AllowedHosts: r.AllowedHosts})
+		Department: r.Department, Access: access, Note: r.Note, AllowedHosts: hosts})
 	if err != nil {
 		return RegisterResult{}, err
 	}
@@ -371,6 +376,23 @@ func (s *Service) apply(ctx context.Context, f func() (media.Medium, error)) (me
 	}
 	s.changed(ctx)
 	return m, nil
+}
+
+// cleanHosts checks the host numbers a medium is limited to: each non-empty, at most
+// 64 bytes, without control characters; at most 256 of them.
+func cleanHosts(in []string) ([]string, error) {
+	if len(in) > 256 {
+		return nil, badRequest("usage.allowed-host", fmt.Sprintf("%d hosts", len(in)))
+	}
+	var out []string
+	for _, h := range in {
+		c := strings.TrimSpace(h)
+		if c == "" || len(c) > 64 || strings.IndexFunc(c, func(r rune) bool { return unicode.IsControl(r) || r == unicode.ReplacementChar }) >= 0 {
+			return nil, badRequest("usage.allowed-host", h)
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // need refuses a request with an empty required field (named as the flag is).

@@ -84,6 +84,7 @@ func TestRegisterSerialRules(t *testing.T) {
 		name    string
 		before  []media.Identity // registered first
 		id      media.Identity
+		hosts   []string
 		code    string // "" when accepted
 		weakLog bool   // accepted with a weak-serial note
 	}{
@@ -115,6 +116,9 @@ func TestRegisterSerialRules(t *testing.T) {
 			code: "usage.descriptor-hash"},
 		{name: "negative capacity", id: stick("4C530001231120109142", -1), code: "usage.capacity"},
 		{name: "unknown kind", id: media.Identity{Kind: "floppy", Key: "usb:0781:5567:X"}, code: "err.unknown-kind"},
+		{name: "allowed host with an escape sequence", id: stick("4C530001231120109142", 0), hosts: []string{"HOST-01", "\x1b[2J"}, code: "usage.allowed-host"},
+		{name: "empty allowed host", id: stick("4C530001231120109142", 0), hosts: []string{" "}, code: "usage.allowed-host"},
+		{name: "allowed hosts trimmed", id: stick("4C530001231120109142", 0), hosts: []string{" HOST-01 "}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newBed(t)
@@ -124,7 +128,7 @@ func TestRegisterSerialRules(t *testing.T) {
 				}
 			}
 			n0 := b.rec.count()
-			res, err := b.svc.Register(b.ctx, service.RegisterRequest{Identity: tc.id, Level: media.Secret, Custodian: "zhang"})
+			res, err := b.svc.Register(b.ctx, service.RegisterRequest{Identity: tc.id, Level: media.Secret, Custodian: "zhang", AllowedHosts: tc.hosts})
 			if tc.code != "" {
 				if code(err) != tc.code {
 					t.Fatalf("Register = %v; want %s", err, tc.code)
@@ -139,6 +143,11 @@ func TestRegisterSerialRules(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatalf("Register: %v", err)
+			}
+			for _, h := range res.Medium.AllowedHosts {
+				if h != strings.TrimSpace(h) {
+					t.Errorf("allowed host %q saved untrimmed", h)
+				}
 			}
 			if res.Medium.Number == "" || (res.WeakSerial != "") != tc.weakLog {
 				t.Errorf("result %+v; weak note wanted %v", res, tc.weakLog)
