@@ -25,17 +25,23 @@ const TimeLayout = "2006-01-02T15:04:05.000Z"
 // GenesisHash is the previous hash of the first row.
 const GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
 
-// Actor is who caused an event: the real invoking user, and the sudo user behind it.
+// Actor is who caused an event: the real user of the process, and the person who logged
+// in behind it when that is someone else (root reached through sudo or su). Both come
+// from the kernel (the process's uid and its audit login uid), never from the
+// environment, which the caller controls.
+//
+// Login is stored in the column and JSON field that older releases called sudo_user;
+// rows written by those releases took it from the SUDO_USER environment variable.
 type Actor struct {
-	UID      int    `json:"uid"`
-	User     string `json:"user"`
-	SudoUser string `json:"sudo_user,omitempty"`
+	UID   int    `json:"uid"`
+	User  string `json:"user"`
+	Login string `json:"login,omitempty"`
 }
 
 func (a Actor) String() string {
 	s := fmt.Sprintf("%s(%d)", a.User, a.UID)
-	if a.SudoUser != "" {
-		s += " via sudo by " + a.SudoUser
+	if a.Login != "" {
+		s += ", login " + a.Login
 	}
 	return s
 }
@@ -89,7 +95,7 @@ func canonical(e *Event) []byte {
 	field(e.Medium)
 	field(fmt.Sprint(e.Actor.UID))
 	field(e.Actor.User)
-	field(e.Actor.SudoUser)
+	field(e.Actor.Login)
 	field(string(e.Details))
 	field(e.PrevHash)
 	return buf.Bytes()

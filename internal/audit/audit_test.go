@@ -19,7 +19,7 @@ func chain(t *testing.T, n int) ([]*Event, Head) {
 			t.Fatal(err)
 		}
 		e := &Event{ID: string(rune('a' + i)), Time: base.Add(time.Duration(i) * time.Second), HostID: "h1",
-			Kind: "medium.register", Medium: "S-2026-0001", Actor: Actor{UID: 1000, User: "alice", SudoUser: "bob"}, Details: d}
+			Kind: "medium.register", Medium: "S-2026-0001", Actor: Actor{UID: 1000, User: "alice", Login: "bob"}, Details: d}
 		Seal(e, prevSeq, prevHash)
 		prevSeq, prevHash = e.Seq, e.Hash
 		rows = append(rows, e)

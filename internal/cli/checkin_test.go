@@ -250,7 +250,7 @@ func sheetEnv(t *testing.T) func(args ...string) string {
 	run := func(args ...string) string {
 		t.Helper()
 		var out, errb bytes.Buffer
-		app := &App{Out: &out, Err: &errb, Now: func() time.Time { return now }, Actor: audit.Actor{UID: 0, User: "root", SudoUser: "officer"},
+		app := &App{Out: &out, Err: &errb, Now: func() time.Time { return now }, Actor: audit.Actor{UID: 0, User: "root", Login: "officer"},
 			Getenv: func(k string) string {
 				if k == "MEDIAGATE_DB" {
 					return db

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"mediagate/internal/audit"
 	"mediagate/internal/media"
 )
 
@@ -56,7 +57,7 @@ func (e *env) run(args ...string) (string, string, int) {
 		case "MEDIAGATE_DB":
 			return e.db
 		case "SUDO_USER":
-			return "officer"
+			return "forged" // never believed: the actor comes from the kernel
 		}
 		return ""
 	}
@@ -64,9 +65,9 @@ func (e *env) run(args ...string) (string, string, int) {
 		// Never look at this machine's own devices: an empty system by default.
 		args = append(emptyRoots(e.t), args...)
 	}
-	// Run as Main does, but without the post-change nudge: tests never reach the real
-	// control socket.
-	app := &App{Out: &out, Err: &errb, Now: time.Now, Getenv: getenv, Actor: CurrentActor(getenv)}
+	// Run as Main does, but without the post-change nudge (App.Changed): tests never
+	// reach the real control socket.
+	app := &App{Out: &out, Err: &errb, Now: time.Now, Getenv: getenv, Actor: audit.Actor{UID: 0, User: "root", Login: "officer"}}
 	code := Run(context.Background(), app, args)
 	return out.String(), errb.String(), code
 }
@@ -125,7 +126,7 @@ func TestWalkthrough(t *testing.T) {
 
 	e.ok("media", "handover", num, "--to", "lisi", "--witness", "wangwu", "--note", "job change")
 	show := e.ok("media", "show", num)
-	for _, want := range []string{"Custodian", "lisi", "medium.register", "medium.handover", "witness=wangwu", "via sudo by officer"} {
+	for _, want := range []string{"Custodian", "lisi", "medium.register", "medium.handover", "witness=wangwu", "root(0), login officer"} {
 		if !strings.Contains(show, want) {
 			t.Errorf("show lacks %q:\n%s", want, show)
 		}
@@ -229,7 +230,11 @@ func TestBadInput(t *testing.T) {
 		{"no identity", []string{"media", "register", "--level", "secret", "--custodian", "lisi"}, 2, "give --from-device", "请给出 --from-device"},
 		{"storage as a peripheral class", []string{"host", "init", "--number", "H", "--level", "secret", "--allow-class", "mass-storage"}, 2, "registering each medium", "registering each medium"},
 		{"bad status filter", []string{"media", "list", "--status", "gone"}, 2, "unknown status", "未知状态"},
-		{"control chars in name", []string{"person", "add", "eve", "--name", "Eve\x1b[31m"}, 1, "control characters", "控制字符"},
+		{"control chars in name", []string{"person", "add", "eve", "--name", "Eve\x1b[31m"}, 1, "control or format character U+001B", "控制或格式字符 U+001B"},
+		{"right-to-left override in name", []string{"person", "add", "eve", "--name", "Eve\u202egpj.exe"}, 1, "format character U+202E", "格式字符 U+202E"},
+		{"zero-width space in note", []string{"media", "lost", num, "--note", "lost\u200b"}, 1, "format character U+200B", "格式字符 U+200B"},
+		{"line separator in department", []string{"person", "add", "eve", "--name", "Eve", "--department", "HR\u2028IT"}, 1, "format character U+2028", "格式字符 U+2028"},
+		{"right-to-left override in serial", []string{"media", "register", "--kind", "usb-disk", "--vendor", "0781", "--product", "5567", "--serial", "4C53000\u202e1231120", "--level", "secret", "--custodian", "lisi"}, 1, "format character U+202E", "格式字符 U+202E"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

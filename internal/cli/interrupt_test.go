@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"mediagate/internal/audit"
 )
 
 // TestInterruptedCommandExits130 runs `media register` with a context cancelled (as
@@ -21,7 +23,7 @@ func TestInterruptedCommandExits130(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var out, errb bytes.Buffer
-	app := &App{Out: &out, Err: &errb, Now: time.Now, Actor: CurrentActor(func(string) string { return "" }),
+	app := &App{Out: &out, Err: &errb, Now: time.Now, Actor: audit.Actor{UID: 0, User: "root"},
 		Getenv: func(k string) string {
 			if k == "MEDIAGATE_DB" {
 				return e.db

@@ -30,7 +30,7 @@ var msgs = map[string][2]string{
 	"err.usage":             {"%s (see --help)", "用法错误：%s（见 --help）"},
 	"err.interrupted":       {"interrupted; nothing was changed by the unfinished command", "已中断；未完成的命令没有做任何更改"},
 	"usage.required":        {"--%s is required", "必须给出 --%s"},
-	"usage.allowed-host":    {"bad --allowed-host %q (a host number of at most 64 bytes, no control characters)", "--allowed-host 有误 %q（主机编号，最多 64 字节，不含控制字符）"},
+	"usage.allowed-host":    {"bad --allowed-host %q (a host number of at most 64 bytes, no control or format characters)", "--allowed-host 有误 %q（主机编号，最多 64 字节，不含控制或格式字符）"},
 	"usage.change":          {"unknown status change %q", "未知的状态变更 %q"},
 	"err.bad-year":          {"bad year %d", "年份有误 %d"},
 	"err.audit-broken":      {"audit log broken at row %d: %s", "审计日志在第 %d 行被破坏：%s"},

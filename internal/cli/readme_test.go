@@ -95,7 +95,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 				return db
 			}
 			return ""
-		}, Actor: audit.Actor{UID: 0, User: "root", SudoUser: "admin"}}
+		}, Actor: audit.Actor{UID: 0, User: "root", Login: "admin"}}
 		// The host has one internal SATA disk (a recorded fixture), whatever this machine has.
 		args := append(fixtureFlags("internal-sata"), splitArgs(strings.TrimPrefix(line, "$ mediagate "))...)
 		Run(context.Background(), app, args)

@@ -8,9 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/user"
-	"strconv"
 	"strings"
 	"time"
 
@@ -101,16 +98,6 @@ type exitError struct {
 
 func (e exitError) Error() string { return e.err.Error() }
 func (e exitError) Unwrap() error { return e.err }
-
-// CurrentActor is the real invoking user, with SUDO_USER when present.
-func CurrentActor(getenv func(string) string) audit.Actor {
-	uid := os.Getuid()
-	a := audit.Actor{UID: uid, User: strconv.Itoa(uid), SudoUser: getenv("SUDO_USER")}
-	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
-		a.User = u.Username
-	}
-	return a
-}
 
 // DetectLang picks the language: MEDIAGATE_LANG, then LC_ALL, LC_MESSAGES, LANG.
 func DetectLang(getenv func(string) string) string {
@@ -252,7 +239,7 @@ func newVersionCommand(app *App) *cobra.Command {
 
 // Main runs mediagate with args and returns the exit code. It is all that main calls.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	return Run(ctx, &App{Out: stdout, Err: stderr, Now: time.Now, Getenv: getenv, Actor: CurrentActor(getenv), Changed: nudgeDaemon}, args)
+	return Run(ctx, &App{Out: stdout, Err: stderr, Now: time.Now, Getenv: getenv, Actor: CurrentActor("/proc"), Changed: nudgeDaemon}, args)
 }
 
 // Run runs one command line with a prepared App and returns the exit code.

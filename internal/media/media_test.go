@@ -3,6 +3,7 @@ package media
 import (
 	"errors"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestParseLevel(t *testing.T) {
@@ -112,5 +113,31 @@ func TestParseStatusKindMode(t *testing.T) {
 	}
 	if _, err := ParseMode("block"); err == nil {
 		t.Error("ParseMode(block) succeeded")
+	}
+}
+
+func TestUnsafeRune(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want rune
+		bad  bool
+	}{
+		{"张三 办公室", 0, false},
+		{"Zhang San (HR), 2026-12-01", 0, false},
+		{"tab\there", '\t', true},
+		{"new\nline", '\n', true},
+		{"evil\u202Etxt.exe", '\u202E', true}, // right-to-left override (Cf)
+		{"zero\u200Bwidth", '\u200B', true},   // zero-width space (Cf)
+		{"bom\uFEFF", '\uFEFF', true},         // byte order mark (Cf)
+		{"line\u2028sep", '\u2028', true},     // Zl
+		{"para\u2029sep", '\u2029', true},     // Zp
+		{"del\x7f", '\x7f', true},
+		{"bad\xffutf8", utf8.RuneError, true},
+		{"replacement \uFFFD char", utf8.RuneError, true},
+	} {
+		r, bad := UnsafeRune(tc.in)
+		if bad != tc.bad || r != tc.want {
+			t.Errorf("UnsafeRune(%q) = %U, %v; want %U, %v", tc.in, r, bad, tc.want, tc.bad)
+		}
 	}
 }

@@ -25,7 +25,7 @@ const eventCols = `seq, id, time, host_id, kind, medium, actor_uid, actor_user, 
 func scanEvent(row interface{ Scan(...any) error }) (*audit.Event, error) {
 	var e audit.Event
 	var t, details string
-	err := row.Scan(&e.Seq, &e.ID, &t, &e.HostID, &e.Kind, &e.Medium, &e.Actor.UID, &e.Actor.User, &e.Actor.SudoUser,
+	err := row.Scan(&e.Seq, &e.ID, &t, &e.HostID, &e.Kind, &e.Medium, &e.Actor.UID, &e.Actor.User, &e.Actor.Login,
 		&details, &e.PrevHash, &e.Hash)
 	if err != nil {
 		return nil, err

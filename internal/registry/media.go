@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -39,6 +40,11 @@ func (s *Store) Register(ctx context.Context, r Registration) (media.Medium, err
 	}
 	if id.Capacity < 0 {
 		return m, errf(ErrInvalid, "capacity", "negative", "不能为负数")
+	}
+	for field, v := range map[string]string{"serial": id.Serial, "identity": id.Key} {
+		if err := checkRunes(field, v); err != nil {
+			return m, err
+		}
 	}
 	if r.Access == "" {
 		r.Access = media.AccessReadWrite
@@ -226,6 +232,17 @@ func (s *Store) change(ctx context.Context, number, kind string, f func(tx *sql.
 		if err != nil {
 			return err
 		}
+		// Free text given with a change (note, method …) goes into the log as typed:
+		// refuse what would make the log read differently from what is stored.
+		for _, k := range sortedStringKeys(details) {
+			v := details[k].(string)
+			if len(v) > 2000 {
+				return errf(ErrInvalid, k, "longer than 2000 bytes", "超过 2000 字节")
+			}
+			if err := checkRunes(k, v); err != nil {
+				return err
+			}
+		}
 		custID, err := personIDTx(ctx, tx, m.Custodian)
 		if err != nil {
 			return err
@@ -265,6 +282,19 @@ func (s *Store) change(ctx context.Context, number, kind string, f func(tx *sql.
 		return media.Medium{}, err
 	}
 	return m, nil
+}
+
+// sortedStringKeys lists the keys of d whose values are strings, sorted, so the first
+// bad field reported is always the same one.
+func sortedStringKeys(d map[string]any) []string {
+	var keys []string
+	for k, v := range d {
+		if _, ok := v.(string); ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func personIDTx(ctx context.Context, q querier, handle string) (string, error) {

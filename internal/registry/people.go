@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"unicode"
 
 	"mediagate/internal/media"
 )
@@ -18,18 +17,25 @@ var handleRE = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N}._-]{0,63}$`)
 // starting with a letter or digit, at most 64 characters.
 func ValidHandle(h string) bool { return handleRE.MatchString(h) }
 
-// cleanText trims s and refuses control characters and overlong values.
+// cleanText trims s and refuses control and format characters (media.UnsafeRune) and
+// overlong values.
 func cleanText(field, s string, max int) (string, error) {
 	s = strings.TrimSpace(s)
 	if len(s) > max {
 		return "", errf(ErrInvalid, field, fmt.Sprintf("longer than %d bytes", max), fmt.Sprintf("超过 %d 字节", max))
 	}
-	for _, r := range s {
-		if unicode.IsControl(r) || r == unicode.ReplacementChar {
-			return "", errf(ErrInvalid, field, "contains control characters", "含有控制字符")
-		}
+	if err := checkRunes(field, s); err != nil {
+		return "", err
 	}
 	return s, nil
+}
+
+// checkRunes refuses text with control or format characters (media.UnsafeRune).
+func checkRunes(field, s string) error {
+	if r, bad := media.UnsafeRune(s); bad {
+		return errf(ErrInvalid, field, fmt.Sprintf("contains the control or format character %U", r), fmt.Sprintf("含有控制或格式字符 %U", r))
+	}
+	return nil
 }
 
 // AddPerson registers a person. Handle and name are required.

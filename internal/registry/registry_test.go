@@ -22,7 +22,7 @@ func (c *clock) now() time.Time { return c.t }
 func open(t *testing.T) (*Store, *clock) {
 	t.Helper()
 	c := &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "reg.db"), WithClock(c.now), WithActor(audit.Actor{UID: 0, User: "root", SudoUser: "officer"}))
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "reg.db"), WithClock(c.now), WithActor(audit.Actor{UID: 0, User: "root", Login: "officer"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +243,7 @@ func TestLifecycle(t *testing.T) {
 	if k := ev[1].Kind; k != "medium.handover" {
 		t.Errorf("second event = %s", k)
 	}
-	if ev[0].Actor.SudoUser != "officer" {
+	if ev[0].Actor.Login != "officer" {
 		t.Errorf("actor not recorded: %+v", ev[0].Actor)
 	}
 	if n, err := s.VerifyLog(ctx); err != nil || n < 10 {

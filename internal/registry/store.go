@@ -231,7 +231,7 @@ func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, kind, medium string
 	audit.Seal(e, head.Seq, head.Hash)
 	_, err = tx.ExecContext(ctx, `INSERT INTO events (seq, id, time, host_id, kind, medium, actor_uid, actor_user, actor_sudo, details, prev_hash, hash)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.Seq, e.ID, e.Time.Format(timeLayout), e.HostID, e.Kind, e.Medium, e.Actor.UID, e.Actor.User, e.Actor.SudoUser, string(e.Details), e.PrevHash, e.Hash)
+		e.Seq, e.ID, e.Time.Format(timeLayout), e.HostID, e.Kind, e.Medium, e.Actor.UID, e.Actor.User, e.Actor.Login, string(e.Details), e.PrevHash, e.Hash)
 	if err != nil {
 		return nil, fmt.Errorf("append audit row: %w", err)
 	}

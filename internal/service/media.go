@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode"
 
 	"mediagate/internal/audit"
 	"mediagate/internal/identity"
@@ -379,7 +378,7 @@ func (s *Service) apply(ctx context.Context, f func() (media.Medium, error)) (me
 }
 
 // cleanHosts checks the host numbers a medium is limited to: each non-empty, at most
-// 64 bytes, without control characters; at most 256 of them.
+// 64 bytes, without control or format characters (media.UnsafeRune); at most 256.
 func cleanHosts(in []string) ([]string, error) {
 	if len(in) > 256 {
 		return nil, badRequest("usage.allowed-host", fmt.Sprintf("%d hosts", len(in)))
@@ -387,7 +386,7 @@ func cleanHosts(in []string) ([]string, error) {
 	var out []string
 	for _, h := range in {
 		c := strings.TrimSpace(h)
-		if c == "" || len(c) > 64 || strings.IndexFunc(c, func(r rune) bool { return unicode.IsControl(r) || r == unicode.ReplacementChar }) >= 0 {
+		if _, unsafe := media.UnsafeRune(c); c == "" || len(c) > 64 || unsafe {
 			return nil, badRequest("usage.allowed-host", h)
 		}
 		out = append(out, c)

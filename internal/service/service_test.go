@@ -38,7 +38,7 @@ func newBed(t *testing.T) *bed {
 	b := &bed{t: t, rec: &recorder{}, now: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC), ctx: context.Background()}
 	svc, err := service.OpenLocal(b.ctx, filepath.Join(t.TempDir(), "reg.db"), service.LocalOptions{
 		Now:     func() time.Time { return b.now },
-		Actor:   audit.Actor{UID: 0, User: "root", SudoUser: "officer"},
+		Actor:   audit.Actor{UID: 0, User: "root", Login: "officer"},
 		Service: service.Config{Changed: b.rec.changed, Location: time.UTC},
 	})
 	if err != nil {
@@ -117,6 +117,7 @@ func TestRegisterSerialRules(t *testing.T) {
 		{name: "negative capacity", id: stick("4C530001231120109142", -1), code: "usage.capacity"},
 		{name: "unknown kind", id: media.Identity{Kind: "floppy", Key: "usb:0781:5567:X"}, code: "err.unknown-kind"},
 		{name: "allowed host with an escape sequence", id: stick("4C530001231120109142", 0), hosts: []string{"HOST-01", "\x1b[2J"}, code: "usage.allowed-host"},
+		{name: "allowed host with a right-to-left override", id: stick("4C530001231120109142", 0), hosts: []string{"HOST\u202e-01"}, code: "usage.allowed-host"},
 		{name: "empty allowed host", id: stick("4C530001231120109142", 0), hosts: []string{" "}, code: "usage.allowed-host"},
 		{name: "allowed hosts trimmed", id: stick("4C530001231120109142", 0), hosts: []string{" HOST-01 "}},
 	} {
