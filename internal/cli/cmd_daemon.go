@@ -13,6 +13,7 @@ import (
 	"mediagate/internal/enforce"
 	"mediagate/internal/identity"
 	"mediagate/internal/notify"
+	"mediagate/internal/service"
 	"mediagate/internal/udev"
 )
 
@@ -74,10 +75,11 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 		lvl = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(app.Err, &slog.HandlerOptions{Level: lvl}))
-	store, err := app.Store(ctx)
+	local, err := app.open(ctx)
 	if err != nil {
 		return err
 	}
+	store := local.Store()
 	w := wireDaemon(app)
 	enf := enforce.New(w.Enforce, enforce.Ops{}, log)
 	d := daemon.New(daemon.Config{
@@ -87,9 +89,11 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 		Sys:      w.Roots.Sys,
 		Now:      app.Now,
 		Log:      log,
-		CheckIn:  store,
-		Mounts:   daemon.MountConfig{ProcRoot: w.ProcRoot, UdevData: w.Roots.UdevData},
-		Notify:   desktopNotifier(ctx, o, log),
+		// The vault station runs the check-in of the service, without the post-change
+		// nudge: the daemon is the one that would be nudged.
+		CheckIn: service.New(store, service.Config{Now: app.Now}),
+		Mounts:  daemon.MountConfig{ProcRoot: w.ProcRoot, UdevData: w.Roots.UdevData},
+		Notify:  desktopNotifier(ctx, o, log),
 	})
 	// Lock the root hubs before listening, so nothing plugged from now on slips through.
 	if err := d.Start(ctx); err != nil {

@@ -12,7 +12,8 @@ import (
 	"mediagate/internal/daemon"
 	"mediagate/internal/identity"
 	"mediagate/internal/media"
-	"mediagate/internal/registry"
+	"mediagate/internal/policy"
+	"mediagate/internal/service"
 )
 
 func newDevicesCommand(app *App) *cobra.Command {
@@ -76,7 +77,7 @@ func runDevices(ctx context.Context, app *App) error {
 	if scanErr != nil && len(devs) == 0 {
 		return fmt.Errorf("list devices: %w", scanErr)
 	}
-	s, err := app.Store(ctx)
+	s, err := app.Service(ctx)
 	if err != nil {
 		return err
 	}
@@ -92,10 +93,10 @@ func runDevices(ctx context.Context, app *App) error {
 			switch {
 			case err == nil:
 				a.Registered = &m
-				if ok, why := identity.Matches(m.Identity, d.Identity); !ok {
-					a.Mismatch = why
+				if f := policy.IdentityMismatch(m.Identity, d.Identity); f != "" {
+					a.Mismatch = "identity differs: " + f
 				}
-			case !errors.Is(err, registry.ErrNotFound):
+			case !errors.Is(err, service.ErrNotFound):
 				return err
 			}
 		}

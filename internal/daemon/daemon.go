@@ -68,7 +68,7 @@ type Config struct {
 	Notify func(Record)
 	// CheckIn, when set, checks in registered media plugged into a vault station
 	// during an open campaign (see checkin.go).
-	CheckIn CheckInStore
+	CheckIn VaultStation
 	// Mounts wires the mount log (mounts.go); zero logs no mounts.
 	Mounts MountConfig
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"mediagate/internal/media"
+	"mediagate/internal/policy"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden.json files in testdata/devices")
@@ -165,8 +166,9 @@ func TestScanEmptyAndMissingRoots(t *testing.T) {
 }
 
 // A BadUSB device that copies a registered stick's VID, PID and serial but adds a
-// keyboard interface matches the key and fails on the bound descriptor hash.
-func TestMatchesBoundIdentity(t *testing.T) {
+// keyboard interface matches the key and fails the one comparator (policy) on the
+// bound descriptor hash, or on its interface classes when only the key is bound.
+func TestConfirmIdentityOnFixtures(t *testing.T) {
 	stick, err := Resolve(fixtureRoots(t, "usb3-stick"), "sdc")
 	if err != nil {
 		t.Fatal(err)
@@ -176,43 +178,36 @@ func TestMatchesBoundIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	registered := stick.Identity
-	if ok, why := Matches(registered, stick.Identity); !ok {
-		t.Fatalf("stick does not match itself: %s", why)
+	if f, pending := policy.ConfirmIdentity(registered, stick.Identity); f != "" || pending {
+		t.Fatalf("stick does not confirm itself: %q, pending %v", f, pending)
 	}
 	keyOnly := media.Identity{Kind: registered.Kind, Key: registered.Key}
-	if ok, _ := Matches(keyOnly, fake.Identity); !ok {
-		t.Error("key-only registration should match the copy (that is why weak serials need extra identity)")
+	if f, _ := policy.ConfirmIdentity(keyOnly, fake.Identity); f != policy.FieldInterfaceClasses {
+		t.Errorf("key-only registration vs the copy with a keyboard: %q; want %q", f, policy.FieldInterfaceClasses)
 	}
-	if ok, why := Matches(registered, fake.Identity); ok || !strings.Contains(why, "descriptors") {
-		t.Errorf("Matches(stick, fake) = %v, %q; want a descriptor mismatch", ok, why)
+	if f, _ := policy.ConfirmIdentity(registered, fake.Identity); f != policy.FieldDescriptorHash {
+		t.Errorf("ConfirmIdentity(stick, fake) = %q; want a descriptor mismatch", f)
 	}
-	// Before the block device exists the capacity is unknown: not a mismatch, but unverified.
+	// Before the block device exists the capacity is unknown: not a mismatch, but pending.
 	usbOnly, err := Resolve(fixtureRoots(t, "usb3-stick"), "usb:2-1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, why := Matches(registered, usbOnly.Identity); !ok {
-		t.Errorf("usb_device stage: %s", why)
-	}
-	if u := Unverified(registered, usbOnly.Identity); !slices.Equal(u, []string{"capacity"}) {
-		t.Errorf("Unverified = %v; want [capacity]", u)
+	if f, pending := policy.ConfirmIdentity(registered, usbOnly.Identity); f != "" || !pending {
+		t.Errorf("usb_device stage: %q, pending %v; want pending", f, pending)
 	}
 	other := stick.Identity
 	other.Capacity += 512
-	if ok, why := Matches(registered, other); ok || !strings.Contains(why, "capacity") {
-		t.Errorf("capacity mismatch not found: %v %q", ok, why)
+	if f, _ := policy.ConfirmIdentity(registered, other); f != policy.FieldCapacity {
+		t.Errorf("capacity mismatch not found: %q", f)
 	}
 	for _, tc := range []struct{ reg, seen media.Identity }{
-		{media.Identity{}, stick.Identity},
 		{registered, media.Identity{}},
 		{registered, media.Identity{Key: "usb:0951:1666:OTHER"}},
 	} {
-		if ok, why := Matches(tc.reg, tc.seen); ok || why == "" {
-			t.Errorf("Matches(%q, %q) = true", tc.reg.Key, tc.seen.Key)
+		if f, _ := policy.ConfirmIdentity(tc.reg, tc.seen); f == "" {
+			t.Errorf("ConfirmIdentity(%q, %q) confirmed", tc.reg.Key, tc.seen.Key)
 		}
-	}
-	if !HasExtraIdentity(registered) || HasExtraIdentity(keyOnly) {
-		t.Error("HasExtraIdentity wrong")
 	}
 }
 
