@@ -13,6 +13,7 @@ import (
 	"mediagate/internal/checkin"
 	"mediagate/internal/control"
 	"mediagate/internal/enforce"
+	"mediagate/internal/event"
 	"mediagate/internal/identity"
 	"mediagate/internal/media"
 	"mediagate/internal/mountwatch"
@@ -122,17 +123,17 @@ func genReleaseDB(t *testing.T, path string) {
 	must(err)
 	_, err = s.Relevel(ctx, b.Number, media.Secret, "内容升级")
 	must(err)
-	status := func(num string, to media.Status, kind string, details map[string]any, people ...string) {
+	status := func(num string, to media.Status, kind event.Kind, details event.MediumStatus, people ...string) {
 		t.Helper()
 		_, err := s.SetStatus(ctx, num, to, kind, details, people...)
 		must(err)
 	}
-	status(c.Number, media.StatusLost, "medium.lost", map[string]any{"note": "丢失"})
-	status(c.Number, media.StatusActive, "medium.found", map[string]any{"note": ""})
-	status(c.Number, media.StatusRepair, "medium.repair", map[string]any{"note": "", "approved_by": "wang"}, "wang")
-	status(c.Number, media.StatusActive, "medium.repaired", map[string]any{"note": "修好"})
-	status(d.Number, media.StatusDestroyed, "medium.destroy", map[string]any{"note": "", "approved_by": "wang", "witness": "zhao", "method": "shred"}, "wang", "zhao")
-	status(e.Number, media.StatusRetired, "medium.retire", map[string]any{"note": "报废"})
+	status(c.Number, media.StatusLost, event.KindMediumLost, event.MediumStatus{Note: "丢失"})
+	status(c.Number, media.StatusActive, event.KindMediumFound, event.MediumStatus{})
+	status(c.Number, media.StatusRepair, event.KindMediumRepair, event.MediumStatus{ApprovedBy: "wang"}, "wang")
+	status(c.Number, media.StatusActive, event.KindMediumRepaired, event.MediumStatus{Note: "修好"})
+	status(d.Number, media.StatusDestroyed, event.KindMediumDestroy, event.MediumStatus{ApprovedBy: "wang", Witness: "zhao", Method: "shred"}, "wang", "zhao")
+	status(e.Number, media.StatusRetired, event.KindMediumRetire, event.MediumStatus{Note: "报废"})
 
 	// The year-end check-in: one plugged, one by hand, one missing; then issue.
 	_, _, err = s.OpenCampaign(ctx, 2026, now.Add(24*time.Hour))
@@ -181,7 +182,7 @@ func genReleaseDB(t *testing.T, path string) {
 	// At the next start /mnt/gone is no longer mounted and /mnt/seen is.
 	bd.d.reconcileMounts(ctx, []mountwatch.Event{mev(mountwatch.KindSeenAtStart, "/mnt/seen", false)})
 	// The stick's registration is withdrawn (lost): its decision blocks, its mount is a violation.
-	_, err = s.SetStatus(ctx, a.Number, media.StatusLost, "medium.lost", map[string]any{"note": ""})
+	_, err = s.SetStatus(ctx, a.Number, media.StatusLost, event.KindMediumLost, event.MediumStatus{})
 	must(err)
 	bd.ev("add", diskP, "block", "disk") // the disk decided again: blocked
 	bd.d.HandleMount(ctx, mev(mountwatch.KindMount, "/mnt/x", false))
@@ -192,14 +193,13 @@ func genReleaseDB(t *testing.T, path string) {
 	must(s.DeactivatePerson(ctx, "zhao"))
 	n, err := s.VerifyLog(ctx)
 	must(err)
-	kinds := map[string]bool{}
+	kinds := map[event.Kind]bool{}
 	evs, err := s.Events(ctx, registry.EventFilter{})
 	must(err)
 	for _, e := range evs {
 		kinds[e.Kind] = true
 	}
-	for _, k := range []string{"device.decision", "device.tamper", "daemon.start", "daemon.stop", "daemon.lock", "daemon.control",
-		"mount.attach", "mount.detach", "mount.remount", "mount.seen-at-start", "mount.violation"} {
+	for _, k := range event.Kinds() {
 		if !kinds[k] {
 			t.Errorf("no %s row written", k)
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"mediagate/internal/audit"
+	"mediagate/internal/event"
 	"mediagate/internal/media"
 )
 
@@ -169,7 +170,7 @@ func TestNumberNeverReused(t *testing.T) {
 	seed(t, s, "alice", "boss", "wit")
 	ctx := context.Background()
 	m := register(t, s, "D1", media.Secret, "alice")
-	if _, err := s.SetStatus(ctx, m.Number, media.StatusDestroyed, "medium.destroy", map[string]any{"method": "shred"}, "boss", "wit"); err != nil {
+	if _, err := s.SetStatus(ctx, m.Number, media.StatusDestroyed, event.KindMediumDestroy, event.MediumStatus{Method: "shred"}, "boss", "wit"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Register(ctx, Registration{Number: m.Number, Identity: usb("D2"), Level: media.Secret, Custodian: "alice"}); !errors.Is(err, ErrDuplicateNumber) {
@@ -209,7 +210,7 @@ func TestLifecycle(t *testing.T) {
 	if _, err := s.Handover(ctx, m.Number, "alice", "carol", ""); !errors.Is(err, ErrTransition) {
 		t.Errorf("handover while lent = %v", err)
 	}
-	if _, err := s.SetStatus(ctx, m.Number, media.StatusRepair, "medium.repair", nil); !errors.Is(err, ErrTransition) {
+	if _, err := s.SetStatus(ctx, m.Number, media.StatusRepair, event.KindMediumRepair, event.MediumStatus{}); !errors.Is(err, ErrTransition) {
 		t.Errorf("lent → repair = %v", err)
 	}
 	r, err := s.Return(ctx, m.Number, "")
@@ -225,12 +226,16 @@ func TestLifecycle(t *testing.T) {
 	if up, err := s.Relevel(ctx, m.Number, media.TopSecret, ""); err != nil || up.Level != media.TopSecret {
 		t.Errorf("relevel up = %+v, %v", up, err)
 	}
-	for _, step := range []media.Status{media.StatusLost, media.StatusActive, media.StatusRepair, media.StatusActive, media.StatusRetired} {
-		if _, err := s.SetStatus(ctx, m.Number, step, "medium.status", nil); err != nil {
-			t.Fatalf("→ %s: %v", step, err)
+	for _, step := range []struct {
+		to   media.Status
+		kind event.Kind
+	}{{media.StatusLost, event.KindMediumLost}, {media.StatusActive, event.KindMediumFound}, {media.StatusRepair, event.KindMediumRepair},
+		{media.StatusActive, event.KindMediumRepaired}, {media.StatusRetired, event.KindMediumRetire}} {
+		if _, err := s.SetStatus(ctx, m.Number, step.to, step.kind, event.MediumStatus{}); err != nil {
+			t.Fatalf("→ %s: %v", step.to, err)
 		}
 	}
-	if _, err := s.SetStatus(ctx, m.Number, media.StatusActive, "medium.found", nil); !errors.Is(err, ErrTransition) {
+	if _, err := s.SetStatus(ctx, m.Number, media.StatusActive, event.KindMediumFound, event.MediumStatus{}); !errors.Is(err, ErrTransition) {
 		t.Errorf("retired → active = %v", err)
 	}
 	if _, err := s.Relevel(ctx, m.Number, media.TopSecret+0, ""); err == nil {
@@ -416,17 +421,20 @@ func TestNewRegistryIsNotWorldReadable(t *testing.T) {
 func TestOpenMounts(t *testing.T) {
 	s, _ := open(t)
 	ctx := context.Background()
-	row := func(kind, src, mp string) {
-		if _, err := s.RecordEvent(ctx, kind, "S-1", map[string]any{"device": map[string]any{"source": src}, "mount_point": mp}); err != nil {
+	row := func(kind event.Kind, src, mp string) {
+		if _, err := s.RecordEvent(ctx, kind, "S-1", event.Mount{Device: event.MountDevice{Source: src}, MountPoint: mp}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	row("mount.attach", "/dev/sda1", "/mnt/a")
-	row("mount.attach", "/dev/sdb1", "/mnt/b")
-	row("mount.detach", "/dev/sda1", "/mnt/a")
-	row("mount.seen-at-start", "/dev/sdc1", "/mnt/c")
-	row("mount.violation", "/dev/sdd1", "/mnt/d")
-	row("device.decision", "/dev/sde1", "/mnt/e")
+	row(event.KindMountAttach, "/dev/sda1", "/mnt/a")
+	row(event.KindMountAttach, "/dev/sdb1", "/mnt/b")
+	row(event.KindMountDetach, "/dev/sda1", "/mnt/a")
+	row(event.KindMountSeenAtStart, "/dev/sdc1", "/mnt/c")
+	row(event.KindMountViolation, "/dev/sdd1", "/mnt/d")
+	row(event.KindMountRemount, "/dev/sde1", "/mnt/e")
+	if _, err := s.RecordEvent(ctx, event.KindDeviceDecision, "S-1", event.DeviceDecision{Device: event.DecisionDevice{Name: "sdf"}}); err != nil {
+		t.Fatal(err)
+	}
 	got, err := s.OpenMounts(ctx)
 	if err != nil {
 		t.Fatal(err)
