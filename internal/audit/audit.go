@@ -63,8 +63,11 @@ type Event struct {
 	Hash     string          `json:"hash"`
 }
 
-// Details encodes v as the canonical details of an event. Maps are encoded with sorted
-// keys by encoding/json, so the same value always gives the same bytes.
+// Details encodes v, the details struct of the event's kind (package event), as the
+// event's details. encoding/json writes struct fields in declaration order, which
+// package event keeps in the order of the JSON names, so the bytes are those a map
+// with sorted keys gives. The hash covers the bytes as stored: nothing re-encodes
+// the details of a row once written.
 func Details(v any) (json.RawMessage, error) {
 	if v == nil {
 		return nil, nil
