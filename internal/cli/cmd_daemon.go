@@ -58,7 +58,7 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 		return err
 	}
 	roots := identity.Roots{Sys: o.SysRoot, UdevData: o.UdevData, Dev: o.DevRoot}
-	enf := enforce.New(enforce.Config{Sys: o.SysRoot, Dev: o.DevRoot, Mountinfo: "/proc/self/mountinfo", RunDir: o.RunDir}, enforce.Ops{}, log)
+	enf := enforce.New(enforce.Config{Sys: o.SysRoot, Dev: o.DevRoot, Mountinfo: "/proc/self/mountinfo", Swaps: enforce.DefaultConfig().Swaps, RunDir: o.RunDir}, enforce.Ops{}, log)
 	d := daemon.New(daemon.Config{
 		Store:    store,
 		Enforcer: enf,

@@ -265,7 +265,11 @@ func (d *Daemon) unmountBlocked(dev mountedDevice) (actions []string, errText st
 		actions = append(actions, "unmounted", "ejected")
 	} else {
 		err = d.cfg.Enforcer.Detach(t)
-		actions = append(actions, "unmounted", "detached")
+		if err == nil {
+			actions = append(actions, "unmounted", "detached")
+		} else {
+			actions = append(actions, enforce.DetachActions(err)...)
+		}
 	}
 	if dev.rec.Parent != "" {
 		if _, aerr := d.cfg.Enforcer.AuthorizeUSB(dev.rec.Parent, false); aerr != nil {
