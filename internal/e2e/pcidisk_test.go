@@ -103,6 +103,8 @@ func TestDaemonPCIDiskOutsideBaselineRemoved(t *testing.T) {
 	if !slices.Contains(first.Actions, "detached") || first.Error != "" {
 		t.Errorf("audit row for %s: actions %q, error %q; want detached and no error", name, first.Actions, first.Error)
 	}
+	t.Logf("decision row for %s: actions %q; daemon: %s", name, first.Actions,
+		g.Exec(t, "journalctl -u mediagate --no-pager -o cat | grep 'removed a blocked disk' | tail -1").Stdout)
 	// The system disk and the root file system are untouched.
 	if got := g.MustRun(t, "test -b /dev/vda && findmnt -n -o SOURCE /"); got != "/dev/vda" {
 		t.Errorf("root file system on %q", got)
