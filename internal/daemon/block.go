@@ -185,10 +185,12 @@ func (d *Daemon) carryOut(ctx context.Context, r *Record, dev identity.Device) {
 			r.Actions = append(r.Actions, "ejected")
 			return
 		}
-		if err := d.cfg.Enforcer.Detach(t); err != nil {
+		// Only what was done is recorded: "detached" when the disk is gone.
+		err := d.cfg.Enforcer.Detach(t)
+		if err != nil {
 			r.Error = joinErr(r.Error, err)
 		}
-		r.Actions = append(r.Actions, "detached")
+		r.Actions = append(r.Actions, enforce.DetachActions(err)...)
 	}
 	switch r.Effective {
 	case policy.Block:

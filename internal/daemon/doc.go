@@ -27,7 +27,7 @@
 //     slot, where their CID identifies them.
 //   - Non-USB block devices (SATA/SAS/NVMe, SD/MMC slots, optical drives): disks in the
 //     host baseline recorded at host init (identity.BaselineKey) are allowed; the
-//     enforcer never detaches the disk holding the root file system.
+//     enforcer never detaches a disk holding a mounted system file system or swap.
 //     Removable ones are media: blocked ones are made read-only, unmounted and detached;
 //     blocked discs are ejected.
 //   - Audit mode: every decision is taken and logged with Enforce=false; the effective
