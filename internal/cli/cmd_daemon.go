@@ -57,7 +57,10 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 	if err != nil {
 		return err
 	}
-	roots := identity.Roots{Sys: o.SysRoot, UdevData: o.UdevData, Dev: o.DevRoot}
+	roots := identity.Roots{Sys: o.SysRoot, UdevData: o.UdevData, Dev: o.DevRoot, DiscKey: identity.DiscKeyFile(identity.DiscKeyPath(app.DBPath))}
+	if _, err := roots.DiscKey(); err != nil {
+		log.Error("optical discs cannot be identified and will be blocked", "err", err)
+	}
 	enf := enforce.New(enforce.Config{Sys: o.SysRoot, Dev: o.DevRoot, Mountinfo: "/proc/self/mountinfo", RunDir: o.RunDir}, enforce.Ops{}, log)
 	d := daemon.New(daemon.Config{
 		Store:    store,

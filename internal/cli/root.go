@@ -130,6 +130,11 @@ The registry is an SQLite file: --db, or MEDIAGATE_DB, or ` + DefaultDB + `.`,
 			if app.Lang != "en" && app.Lang != "zh" {
 				return usageMsg("usage.lang", app.Lang)
 			}
+			if app.Roots.DiscKey == nil {
+				// Optical discs are identified under the register's sample key, read
+				// (or created) only when a disc is read.
+				app.Roots.DiscKey = identity.DiscKeyFile(identity.DiscKeyPath(app.DBPath))
+			}
 			return nil
 		},
 	}
