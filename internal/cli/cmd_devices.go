@@ -94,6 +94,13 @@ func runDevices(ctx context.Context, app *App, socket string) error {
 				}
 			case !errors.Is(err, registry.ErrNotFound):
 				return err
+			case d.Disc != nil && d.Disc.LegacyKey() != "":
+				// Registered before the whole-disc identity: the daemon moves the
+				// registration to the new key when it next sees the disc.
+				if m, err := s.MediumByIdentity(ctx, d.Disc.LegacyKey()); err == nil {
+					a.Registered = &m
+					a.Mismatch = "registered under the version 1 disc key " + m.Identity.Key + "; the daemon upgrades it when the disc is next inserted"
+				}
 			}
 		}
 		out = append(out, a)
