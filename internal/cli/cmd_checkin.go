@@ -261,7 +261,7 @@ func runCheckinPlug(ctx context.Context, app *App, o plugOptions) error {
 			return lerr("err.ci-not-attached", o.Number)
 		}
 	}
-	seen, err := identityFromDevice(app, ref, "")
+	seen, err := identityFromDevice(ctx, app, ref, "")
 	if err != nil {
 		return err
 	}

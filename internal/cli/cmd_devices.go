@@ -166,7 +166,7 @@ func humanSize(n int64) string {
 }
 
 // identityFromDevice reads the identity of an attached device for registration.
-func identityFromDevice(app *App, ref string, kindFlag string) (media.Identity, error) {
+func identityFromDevice(ctx context.Context, app *App, ref string, kindFlag string) (media.Identity, error) {
 	d, err := identity.Resolve(app.Roots, ref)
 	if err != nil {
 		return media.Identity{}, lerr("err.no-device", ref, err.Error())
@@ -193,6 +193,21 @@ func identityFromDevice(app *App, ref string, kindFlag string) (media.Identity, 
 		}
 		if k != id.Kind {
 			return id, lerr("err.kind-differs", ref, id.Kind, k)
+		}
+	}
+	if d.Disc != nil && d.Disc.LegacyKey() != "" {
+		// The same disc registered before the whole-disc identity: a second
+		// registration under the new key would give one disc two numbers.
+		s, err := app.Store(ctx)
+		if err != nil {
+			return id, err
+		}
+		m, err := s.MediumByIdentity(ctx, d.Disc.LegacyKey())
+		switch {
+		case err == nil:
+			return id, lerr("err.dup-disc-v1", m.Number, d.Disc.LegacyKey())
+		case !errors.Is(err, registry.ErrNotFound):
+			return id, err
 		}
 	}
 	return id, nil

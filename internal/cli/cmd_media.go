@@ -114,6 +114,9 @@ func identityFromFlags(o registerOptions) (media.Identity, error) {
 		}
 	}
 	if o.Key != "" {
+		if identity.IsLegacyDiscKey(o.Key) {
+			return id, usageMsg("usage.disc-v1-key", o.Key)
+		}
 		prefix, _, err := identity.SplitKey(o.Key)
 		if err != nil || keyKind[prefix] != kind && !(kind == media.KindOther) {
 			return id, usageMsg("usage.key", o.Key, kind)
@@ -163,7 +166,7 @@ func runMediaRegister(ctx context.Context, app *App, o registerOptions) error {
 		if o.Capacity != 0 {
 			return usageError{lerr("err.from-device-flags", "--capacity")}
 		}
-		id, err = identityFromDevice(app, o.FromDevice, o.Kind)
+		id, err = identityFromDevice(ctx, app, o.FromDevice, o.Kind)
 	} else {
 		if o.Kind == "" {
 			return usageMsg("usage.identity-needed")
