@@ -166,15 +166,15 @@ func DiscSignature(r io.ReaderAt, size int64, key []byte) (Disc, error) {
 	}
 
 	// The range the sample is drawn from: the ISO 9660 volume space, or the end of
-	// the last UDF partition. It must lie on the disc.
-	var limit int64
+	// the last UDF partition, whichever is larger (a UDF bridge disc has both). It
+	// must lie on the disc.
+	var isoBlocks, limit int64
 	if vrs.pvd != nil {
-		limit = d.Blocks
-		if d.Format == DiscUDF {
-			limit = max(limit, udf.end)
-		}
-	} else {
-		limit = udf.end
+		isoBlocks = int64(binary.LittleEndian.Uint32(vrs.pvd[80:]))
+	}
+	limit = isoBlocks
+	if udf != nil {
+		limit = max(limit, udf.end)
 	}
 	if limit <= 0 {
 		return d, fmt.Errorf("%w: empty volume space", ErrMalformedDisc)
@@ -194,7 +194,7 @@ func DiscSignature(r io.ReaderAt, size int64, key []byte) (Disc, error) {
 			tree.Write(s)
 		}
 	}
-	w := &treeWalk{r: r, h: tree, volume: d.Blocks}
+	w := &treeWalk{r: r, h: tree, volume: isoBlocks}
 	for _, vd := range vrs.sectors {
 		if string(vd[1:6]) == "CD001" && (vd[0] == 1 || vd[0] == 2) && validBothEndian32(vd[80:88]) {
 			if err := w.walk(vd); err != nil {

@@ -257,3 +257,43 @@ func TestReadDiscWithoutKey(t *testing.T) {
 		t.Fatalf("with the key: %+v", d.Identity)
 	}
 }
+
+// bridgeDisc is a UDF bridge disc: buildUDF's volume with an ISO 9660 primary volume
+// descriptor at 16, a terminator at 17, the UDF recognition sequence at 18 to 20, and
+// an ISO 9660 root directory at block 40 holding one file at block 41.
+func bridgeDisc(fileName string) []byte {
+	img := buildUDF("BRIDGE")
+	for i, id := range []string{"BEA01", "NSR02", "TEA01"} {
+		s := img[(18+i)*sectorSize : (19+i)*sectorSize]
+		clear(s)
+		copy(s[1:], id)
+		s[6] = 1
+	}
+	iso := buildISO("BRIDGE", len(img)/sectorSize)
+	copy(img[16*sectorSize:18*sectorSize], iso[16*sectorSize:18*sectorSize])
+	root := &isoNode{dir: true, loc: 40, size: sectorSize}
+	writeISORecord(img[16*sectorSize+156:16*sectorSize+190], "\x00", root)
+	ext := img[40*sectorSize:]
+	off := 0
+	for _, r := range []struct {
+		name string
+		n    *isoNode
+	}{{"\x00", root}, {"\x01", root}, {fileName, &isoNode{loc: 41, size: 100}}} {
+		l := isoRecLen(r.name)
+		writeISORecord(ext[off:off+l], r.name, r.n)
+		off += l
+	}
+	copy(img[41*sectorSize:], "bridge file data")
+	return img
+}
+
+func TestDiscIdentityUDFBridgeWalksISOTree(t *testing.T) {
+	a := signISO(t, bridgeDisc("A.TXT;1"), testDiscKey)
+	if a.Format != DiscUDF || a.Label != "BRIDGE" || a.Directories != 1 || a.Records != 1 || a.Sampled != 260 {
+		t.Fatalf("bridge disc: %+v", a)
+	}
+	b := signISO(t, bridgeDisc("B.TXT;1"), testDiscKey)
+	if a.LegacyKey() != b.LegacyKey() || a.Key() == b.Key() {
+		t.Errorf("renamed file on a bridge disc: v1 %s / %s, v2 %s / %s", a.LegacyKey(), b.LegacyKey(), a.Key(), b.Key())
+	}
+}
