@@ -126,6 +126,8 @@ func udfFuzzSeed() []byte {
 	return img
 }
 
+// FuzzDiscSignature: run with -fuzzminimizetime 1s; minimizing its multi-sector
+// inputs takes the default minute each, which leaves almost no time for new inputs.
 func FuzzDiscSignature(f *testing.F) {
 	f.Add(buildISO("SEED", 21)[16*sectorSize:], int64(-1))
 	tree := buildISOTree("SEED", isoDir("", isoFile("A.TXT;1", []byte("a")),
