@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -40,9 +41,11 @@ func LoadDiscKey(path string) ([]byte, error) {
 	if !st.Mode().IsRegular() || st.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("disc sample key %s: mode %v: must be a regular file readable by its owner only", path, st.Mode())
 	}
-	b := make([]byte, 2*64+2)
-	n, _ := f.Read(b)
-	key, err := hex.DecodeString(string(bytes.TrimSpace(b[:n])))
+	b, err := io.ReadAll(io.LimitReader(f, 2*64+2))
+	if err != nil {
+		return nil, fmt.Errorf("disc sample key: %w", err)
+	}
+	key, err := hex.DecodeString(string(bytes.TrimSpace(b)))
 	if err != nil || len(key) < MinDiscKeySize || len(key) > 64 {
 		return nil, fmt.Errorf("disc sample key %s: not %d to 64 bytes of hex", path, MinDiscKeySize)
 	}
