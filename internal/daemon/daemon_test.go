@@ -550,7 +550,7 @@ func TestLegacyDiscRegistrationUpgraded(t *testing.T) {
 	}
 	upgrades := 0
 	for _, e := range b.store.events {
-		if e.kind == "medium.identity-upgrade" && e.medium == "D-1" {
+		if e.kind == event.KindMediumIdentityUpgrade && e.medium == "D-1" {
 			upgrades++
 		}
 	}

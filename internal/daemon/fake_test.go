@@ -74,7 +74,8 @@ func (s *memStore) UpgradeIdentityKey(_ context.Context, oldKey, newKey string) 
 	delete(s.media, oldKey)
 	m.Identity.Key = newKey
 	s.media[newKey] = m
-	s.events = append(s.events, memEvent{"medium.identity-upgrade", m.Number, map[string]any{"from_identity": oldKey, "identity": newKey}})
+	s.events = append(s.events, memEvent{event.KindMediumIdentityUpgrade, m.Number, event.MediumIdentityUpgrade{
+		Custodian: m.Custodian, FromIdentity: oldKey, Identity: newKey, MediumID: m.ID}})
 	return m, nil
 }
 

@@ -135,6 +135,13 @@ func genReleaseDB(t *testing.T, path string) {
 	status(d.Number, media.StatusDestroyed, event.KindMediumDestroy, event.MediumStatus{ApprovedBy: "wang", Witness: "zhao", Method: "shred"}, "wang", "zhao")
 	status(e.Number, media.StatusRetired, event.KindMediumRetire, event.MediumStatus{Note: "报废"})
 
+	// A disc registered under its version 1 key moves to its whole-disc key.
+	disc, err := s.Register(ctx, registry.Registration{Identity: media.Identity{Kind: media.KindOpticalDisc, Key: "disc:iso9660:REL1DISC",
+		Capacity: 1 << 20}, Level: media.Confidential, Custodian: "wang"})
+	must(err)
+	_, err = s.UpgradeIdentityKey(ctx, disc.Identity.Key, "disc:v2-iso9660:REL1DISC")
+	must(err)
+
 	// The year-end check-in: one plugged, one by hand, one missing; then issue.
 	_, _, err = s.OpenCampaign(ctx, 2026, now.Add(24*time.Hour))
 	must(err)

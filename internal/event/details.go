@@ -160,6 +160,16 @@ type MediumIssue struct {
 	ToName        string       `json:"to_name"`
 }
 
+// MediumIdentityUpgrade is a registration moved from the identity key FromIdentity to
+// Identity (keys, not identities): the daemon moves an optical disc registered under
+// its version 1 key to its whole-disc key at its next plug.
+type MediumIdentityUpgrade struct {
+	Custodian    string `json:"custodian" event:"custodian"`
+	FromIdentity string `json:"from_identity"`
+	Identity     string `json:"identity"`
+	MediumID     string `json:"medium_id"`
+}
+
 // MediumStatus is a simple status change: lost, found, repair, repaired, destroy,
 // retire. Repair names the approver; destroy the approver, a witness and the method.
 type MediumStatus struct {

@@ -31,12 +31,14 @@ const (
 	KindMediumReturn   Kind = "medium.return"
 	KindMediumRelevel  Kind = "medium.relevel"
 	KindMediumIssue    Kind = "medium.issue"
-	KindMediumLost     Kind = "medium.lost"
-	KindMediumFound    Kind = "medium.found"
-	KindMediumRepair   Kind = "medium.repair"
-	KindMediumRepaired Kind = "medium.repaired"
-	KindMediumDestroy  Kind = "medium.destroy"
-	KindMediumRetire   Kind = "medium.retire"
+	// A registration moved to a newer identity key (an optical disc's whole-disc key).
+	KindMediumIdentityUpgrade Kind = "medium.identity-upgrade"
+	KindMediumLost            Kind = "medium.lost"
+	KindMediumFound           Kind = "medium.found"
+	KindMediumRepair          Kind = "medium.repair"
+	KindMediumRepaired        Kind = "medium.repaired"
+	KindMediumDestroy         Kind = "medium.destroy"
+	KindMediumRetire          Kind = "medium.retire"
 
 	// The year-end check-in (registry).
 	KindCheckinOpen    Kind = "checkin.open"
@@ -73,18 +75,19 @@ var kinds = map[Kind]reflect.Type{
 	KindHostUpdate:   typeOf[Host](),
 	KindNumberingSet: typeOf[NumberingSet](),
 
-	KindMediumRegister: typeOf[MediumRegister](),
-	KindMediumHandover: typeOf[MediumHandover](),
-	KindMediumLend:     typeOf[MediumLend](),
-	KindMediumReturn:   typeOf[MediumReturn](),
-	KindMediumRelevel:  typeOf[MediumRelevel](),
-	KindMediumIssue:    typeOf[MediumIssue](),
-	KindMediumLost:     typeOf[MediumStatus](),
-	KindMediumFound:    typeOf[MediumStatus](),
-	KindMediumRepair:   typeOf[MediumStatus](),
-	KindMediumRepaired: typeOf[MediumStatus](),
-	KindMediumDestroy:  typeOf[MediumStatus](),
-	KindMediumRetire:   typeOf[MediumStatus](),
+	KindMediumRegister:        typeOf[MediumRegister](),
+	KindMediumHandover:        typeOf[MediumHandover](),
+	KindMediumLend:            typeOf[MediumLend](),
+	KindMediumReturn:          typeOf[MediumReturn](),
+	KindMediumRelevel:         typeOf[MediumRelevel](),
+	KindMediumIssue:           typeOf[MediumIssue](),
+	KindMediumIdentityUpgrade: typeOf[MediumIdentityUpgrade](),
+	KindMediumLost:            typeOf[MediumStatus](),
+	KindMediumFound:           typeOf[MediumStatus](),
+	KindMediumRepair:          typeOf[MediumStatus](),
+	KindMediumRepaired:        typeOf[MediumStatus](),
+	KindMediumDestroy:         typeOf[MediumStatus](),
+	KindMediumRetire:          typeOf[MediumStatus](),
 
 	KindCheckinOpen:    typeOf[CheckinOpen](),
 	KindCheckinIn:      typeOf[CheckinIn](),

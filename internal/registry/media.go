@@ -202,8 +202,8 @@ func (s *Store) UpgradeIdentityKey(ctx context.Context, oldKey, newKey string) (
 			return fmt.Errorf("upgrade identity of %s: %w", m.Number, err)
 		}
 		m.Identity.Key, m.Updated = newKey, parseStamp(now)
-		_, err = s.appendEvent(ctx, tx, "medium.identity-upgrade", m.Number, map[string]any{
-			"medium_id": m.ID, "from_identity": oldKey, "identity": newKey, "custodian": m.Custodian})
+		_, err = s.appendEvent(ctx, tx, event.KindMediumIdentityUpgrade, m.Number, event.MediumIdentityUpgrade{
+			Custodian: m.Custodian, FromIdentity: oldKey, Identity: newKey, MediumID: m.ID})
 		return err
 	})
 	if err != nil {
