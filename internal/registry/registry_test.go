@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -488,5 +489,48 @@ func TestUpgradeIdentityKey(t *testing.T) {
 	}
 	if _, err := s.VerifyLog(ctx); err != nil {
 		t.Errorf("audit chain after the upgrade: %v", err)
+	}
+}
+
+// TestChangeTextIsChecked: the free text of a change (note, method, approver …) goes
+// into the log as typed, so text with control or format characters, or longer than
+// 2000 bytes, is refused with the field's name and nothing is written.
+func TestChangeTextIsChecked(t *testing.T) {
+	s, _ := open(t)
+	seed(t, s, "alice", "bob", "boss", "wit")
+	ctx := context.Background()
+	m := register(t, s, "T1", media.Secret, "alice")
+	before := eventCount(t, s)
+	for _, c := range []struct {
+		name  string
+		do    func() error
+		field string
+	}{
+		{"lend note with a right-to-left override", func() error {
+			_, err := s.Lend(ctx, m.Number, "bob", time.Now().Add(48*time.Hour), "", "ok\u202etxt.exe")
+			return err
+		}, "note"},
+		{"relevel note with an escape", func() error {
+			_, err := s.Relevel(ctx, m.Number, media.TopSecret, "\x1b[2J")
+			return err
+		}, "note"},
+		{"destroy method too long", func() error {
+			_, err := s.SetStatus(ctx, m.Number, media.StatusDestroyed, event.KindMediumDestroy,
+				event.MediumStatus{ApprovedBy: "boss", Witness: "wit", Method: strings.Repeat("x", 2001)}, "boss", "wit")
+			return err
+		}, "method"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var e *Error
+			if err := c.do(); !errors.As(err, &e) || !errors.Is(err, ErrInvalid) || e.Subject != c.field {
+				t.Errorf("err = %v; want an invalid %s", err, c.field)
+			}
+			if eventCount(t, s) != before {
+				t.Error("a refused change wrote a row")
+			}
+		})
+	}
+	if got, _ := s.Medium(ctx, m.Number); got.Status != media.StatusActive || got.Level != media.Secret {
+		t.Errorf("medium changed: %+v", got)
 	}
 }
