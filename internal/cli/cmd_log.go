@@ -92,7 +92,7 @@ func runLog(ctx context.Context, app *App, o logOptions) error {
 		w := csv.NewWriter(app.Out)
 		w.Write([]string{"seq", "id", "time", "host_id", "kind", "medium", "actor_uid", "actor_user", "actor_login", "details", "prev_hash", "hash"})
 		for _, e := range events {
-			w.Write([]string{fmt.Sprint(e.Seq), e.ID, e.Time.UTC().Format(audit.TimeLayout), e.HostID, e.Kind, csvSafe(e.Medium),
+			w.Write([]string{fmt.Sprint(e.Seq), e.ID, e.Time.UTC().Format(audit.TimeLayout), e.HostID, csvSafe(string(e.Kind)), csvSafe(e.Medium),
 				fmt.Sprint(e.Actor.UID), csvSafe(e.Actor.User), csvSafe(e.Actor.Login), csvSafe(string(e.Details)), e.PrevHash, e.Hash})
 		}
 		w.Flush()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"mediagate/internal/enforce"
+	"mediagate/internal/event"
 	"mediagate/internal/identity"
 	"mediagate/internal/media"
 	"mediagate/internal/policy"
@@ -103,7 +104,7 @@ func (b *bed) lastReason() policy.Reason {
 	if len(ds) == 0 {
 		b.t.Fatal("no decision recorded")
 	}
-	return ds[len(ds)-1]["reason"].(policy.Reason)
+	return policy.Reason(ds[len(ds)-1].Reason)
 }
 
 func TestStartLocksRootHubs(t *testing.T) {
@@ -221,8 +222,8 @@ func TestAuditModeBlocksNothing(t *testing.T) {
 		t.Error("audit mode blocked a stick")
 	}
 	d := b.store.decisions()[0]
-	if d["verdict"] != policy.Block || d["effective"] != policy.Allow || d["enforce"] != false {
-		t.Errorf("audit row %v", d)
+	if d.Verdict != string(policy.Block) || d.Effective != string(policy.Allow) || d.Enforce {
+		t.Errorf("audit row %+v", d)
 	}
 }
 
@@ -453,16 +454,16 @@ func TestRescanJudgesPresentMediaByTheNewRecord(t *testing.T) {
 	}
 }
 
-func (s *memStore) failNext(kind string, n int) {
+func (s *memStore) failNext(kind event.Kind, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failures == nil {
-		s.failures = map[string]int{}
+		s.failures = map[event.Kind]int{}
 	}
 	s.failures[kind] = n
 }
 
-func (s *memStore) count(kind string) (rows, attempts int) {
+func (s *memStore) count(kind event.Kind) (rows, attempts int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, e := range s.events {
@@ -549,7 +550,7 @@ func TestLegacyDiscRegistrationUpgraded(t *testing.T) {
 	}
 	upgrades := 0
 	for _, e := range b.store.events {
-		if e.kind == "medium.identity-upgrade" && e.medium == "D-1" {
+		if e.kind == event.KindMediumIdentityUpgrade && e.medium == "D-1" {
 			upgrades++
 		}
 	}

@@ -37,15 +37,11 @@ func TestDetachRowRecordsOnlyWhatSucceeded(t *testing.T) {
 			}
 			ds := b.store.decisions()
 			row := ds[len(ds)-1]
-			var actions []string
-			if a, ok := row["actions"]; ok {
-				actions = a.([]string)
+			if !slices.Equal(row.Actions, c.wantActions) {
+				t.Errorf("actions %q, want %q", row.Actions, c.wantActions)
 			}
-			if !slices.Equal(actions, c.wantActions) {
-				t.Errorf("actions %q, want %q", actions, c.wantActions)
-			}
-			if _, hasErr := row["error"]; hasErr != c.wantError {
-				t.Errorf("error in row = %v (%v), want %v", hasErr, row["error"], c.wantError)
+			if hasErr := row.Error != ""; hasErr != c.wantError {
+				t.Errorf("error in row = %v (%q), want %v", hasErr, row.Error, c.wantError)
 			}
 			if st := b.d.Status(); c.wantError && st.Counts.Errors != 1 {
 				t.Errorf("errors counted: %d", st.Counts.Errors)

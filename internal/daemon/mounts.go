@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"mediagate/internal/enforce"
+	"mediagate/internal/event"
 	"mediagate/internal/identity"
 	"mediagate/internal/mountlog"
 	"mediagate/internal/mountwatch"
@@ -70,7 +71,7 @@ func (d *Daemon) hostNumber() string {
 // mountEnv is the daemon as the mount log sees it.
 type mountEnv struct{ d *Daemon }
 
-func (e mountEnv) Record(ctx context.Context, kind, medium string, details map[string]any) error {
+func (e mountEnv) Record(ctx context.Context, kind event.Kind, medium string, details event.Mount) error {
 	return e.d.record(ctx, kind, medium, details)
 }
 

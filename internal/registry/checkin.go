@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"mediagate/internal/checkin"
+	"mediagate/internal/event"
 	"mediagate/internal/media"
 )
 
@@ -79,8 +80,8 @@ func (s *Store) OpenCampaign(ctx context.Context, year int, deadline time.Time) 
 		}
 		rows, _ := res.RowsAffected()
 		n = int(rows)
-		_, err = s.appendEvent(ctx, tx, "checkin.open", "", map[string]any{"campaign_id": c.ID, "year": year,
-			"deadline": c.Deadline.Format(timeLayout), "expected": n})
+		_, err = s.appendEvent(ctx, tx, event.KindCheckinOpen, "", event.CheckinOpen{CampaignID: c.ID,
+			Deadline: c.Deadline.Format(timeLayout), Expected: n, Year: year})
 		return err
 	})
 	if err != nil {
@@ -242,18 +243,12 @@ func (s *Store) checkInTx(ctx context.Context, tx *sql.Tx, ci *checkin.CheckIn, 
 		return fmt.Errorf("record check-in of %s: %w", m.Number, err)
 	}
 	ci.Seq, _ = res.LastInsertId()
-	d := map[string]any{"campaign_id": c.ID, "year": c.Year, "medium_id": m.ID, "custodian": m.Custodian, "status": m.Status,
-		"source": ci.Source, "manual": ci.Manual, "cabinet": ci.Cabinet, "slot": ci.Slot}
+	d := event.CheckinIn{Away: ci.Away, Cabinet: ci.Cabinet, CampaignID: c.ID, Custodian: m.Custodian, IdentityKey: ci.IdentityKey,
+		Manual: ci.Manual, MediumID: m.ID, Slot: ci.Slot, Source: string(ci.Source), Status: m.Status, Year: c.Year}
 	if ci.Manual {
-		d["reason"], d["by"] = ci.Reason, ci.By
+		d.Reason, d.By = ci.Reason, ci.By
 	}
-	if ci.Away {
-		d["away"] = true
-	}
-	if ci.IdentityKey != "" {
-		d["identity_key"] = ci.IdentityKey
-	}
-	_, err = s.appendEvent(ctx, tx, "checkin.in", m.Number, d)
+	_, err = s.appendEvent(ctx, tx, event.KindCheckinIn, m.Number, d)
 	return err
 }
 
@@ -261,7 +256,7 @@ func (s *Store) checkInTx(ctx context.Context, tx *sql.Tx, ci *checkin.CheckIn, 
 // does not match its registration, or a medium not expected. number is "" when the
 // device is not registered.
 func (s *Store) RefuseCheckIn(ctx context.Context, number string, seen media.Identity, reason string) error {
-	_, err := s.RecordEvent(ctx, "checkin.refused", number, map[string]any{"identity": seen, "reason": reason})
+	_, err := s.RecordEvent(ctx, event.KindCheckinRefused, number, event.CheckinRefused{Identity: seen, Reason: reason})
 	return err
 }
 
@@ -409,14 +404,18 @@ func (s *Store) CloseCampaign(ctx context.Context, report func(c checkin.Campaig
 				string(to), now, mediumID); err != nil {
 				return fmt.Errorf("close campaign: %s: %w", it.Number, err)
 			}
-			kind := "checkin.vault"
-			d := map[string]any{"campaign_id": c.ID, "year": c.Year, "medium_id": mediumID, "custodian": it.Custodian,
-				"from": it.Status, "to": to}
+			kind := event.KindCheckinVault
+			var d any
 			if outcome == checkin.OutcomeMissing {
-				kind = "checkin.missing"
-				d["deadline"] = c.Deadline.Format(timeLayout)
-			} else if ci := it.CheckIn; ci != nil {
-				d["source"], d["manual"] = ci.Source, ci.Manual
+				kind = event.KindCheckinMissing
+				d = event.CheckinMissing{CampaignID: c.ID, Custodian: it.Custodian, Deadline: c.Deadline.Format(timeLayout),
+					From: it.Status, MediumID: mediumID, To: to, Year: c.Year}
+			} else {
+				v := event.CheckinVault{CampaignID: c.ID, Custodian: it.Custodian, From: it.Status, MediumID: mediumID, To: to, Year: c.Year}
+				if ci := it.CheckIn; ci != nil {
+					v.Source, v.Manual = string(ci.Source), &ci.Manual
+				}
+				d = v
 			}
 			if _, err := s.appendEvent(ctx, tx, kind, it.Number, d); err != nil {
 				return err
@@ -439,9 +438,9 @@ func (s *Store) CloseCampaign(ctx context.Context, report func(c checkin.Campaig
 			return fmt.Errorf("save final report: %w", err)
 		}
 		r.Campaign = c
-		_, err = s.appendEvent(ctx, tx, "checkin.close", "", map[string]any{"campaign_id": c.ID, "year": c.Year,
-			"expected": len(items), "vault": r.Vault, "away": r.Away, "missing": r.Missing, "withdrawn": r.Withdrawn,
-			"report_sha256": c.ReportSHA256, "report_bytes": len(r.Report)})
+		_, err = s.appendEvent(ctx, tx, event.KindCheckinClose, "", event.CheckinClose{Away: r.Away, CampaignID: c.ID,
+			Expected: len(items), Missing: r.Missing, ReportBytes: len(r.Report), ReportSHA256: c.ReportSHA256, Vault: r.Vault,
+			Withdrawn: r.Withdrawn, Year: c.Year})
 		return err
 	})
 	if err != nil {
@@ -468,7 +467,7 @@ func (s *Store) FinalReport(ctx context.Context, year int) ([]byte, checkin.Camp
 // active. A medium checked in to a campaign that is still open is refused: close the
 // campaign first.
 func (s *Store) Issue(ctx context.Context, number, to, note string) (media.Medium, error) {
-	return s.change(ctx, number, "medium.issue", func(tx *sql.Tx, m *media.Medium) (map[string]any, error) {
+	return s.change(ctx, number, event.KindMediumIssue, func(tx *sql.Tx, m *media.Medium) (func(event.Change) any, error) {
 		note, err := cleanText("note", note, 2000)
 		if err != nil {
 			return nil, err
@@ -494,6 +493,9 @@ func (s *Store) Issue(ctx context.Context, number, to, note string) (media.Mediu
 		}
 		from := m.Custodian
 		m.Custodian, m.Holder, m.DueAt = p.Handle, "", time.Time{}
-		return map[string]any{"from_custodian": from, "to_custodian": p.Handle, "to_name": p.Name, "note": note}, nil
+		return func(c event.Change) any {
+			return event.MediumIssue{Custodian: c.Custodian, From: c.From, FromCustodian: from, MediumID: c.MediumID, Note: note,
+				To: c.To, ToCustodian: p.Handle, ToName: p.Name}
+		}, nil
 	})
 }

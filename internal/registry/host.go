@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"mediagate/internal/event"
 	"mediagate/internal/media"
 )
 
@@ -35,10 +36,10 @@ func (s *Store) InitHost(ctx context.Context, h media.Host) (media.Host, error) 
 	h.ID = s.hostID
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		old, err := hostTx(ctx, tx)
-		kind := "host.update"
+		kind := event.KindHostUpdate
 		switch {
 		case errors.Is(err, ErrNoHost):
-			kind = "host.init"
+			kind = event.KindHostInit
 			h.Created = parseStamp(s.stamp())
 		case err != nil:
 			return err
@@ -58,7 +59,7 @@ func (s *Store) InitHost(ctx context.Context, h media.Host) (media.Host, error) 
 		if err != nil {
 			return fmt.Errorf("save host profile: %w", err)
 		}
-		_, err = s.appendEvent(ctx, tx, kind, "", h)
+		_, err = s.appendEvent(ctx, tx, kind, "", event.HostOf(h))
 		return err
 	})
 	return h, err

@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
+	"mediagate/internal/event"
 	"mediagate/internal/media"
 )
 
@@ -114,9 +114,9 @@ func (s *Store) Register(ctx context.Context, r Registration) (media.Medium, err
 		if _, err := tx.ExecContext(ctx, `INSERT INTO numbers_used (number) VALUES (?)`, m.Number); err != nil {
 			return fmt.Errorf("reserve number: %w", err)
 		}
-		_, err = s.appendEvent(ctx, tx, "medium.register", m.Number, map[string]any{
-			"medium_id": m.ID, "identity": id, "level": m.Level, "custodian": m.Custodian, "department": m.Department,
-			"access": m.Access, "note": m.Note, "allowed_hosts": m.AllowedHosts})
+		_, err = s.appendEvent(ctx, tx, event.KindMediumRegister, m.Number, event.MediumRegister{
+			Access: m.Access, AllowedHosts: m.AllowedHosts, Custodian: m.Custodian, Department: m.Department,
+			Identity: id, Level: m.Level, MediumID: m.ID, Note: m.Note})
 		return err
 	})
 	if err != nil {
@@ -202,8 +202,8 @@ func (s *Store) UpgradeIdentityKey(ctx context.Context, oldKey, newKey string) (
 			return fmt.Errorf("upgrade identity of %s: %w", m.Number, err)
 		}
 		m.Identity.Key, m.Updated = newKey, parseStamp(now)
-		_, err = s.appendEvent(ctx, tx, "medium.identity-upgrade", m.Number, map[string]any{
-			"medium_id": m.ID, "from_identity": oldKey, "identity": newKey, "custodian": m.Custodian})
+		_, err = s.appendEvent(ctx, tx, event.KindMediumIdentityUpgrade, m.Number, event.MediumIdentityUpgrade{
+			Custodian: m.Custodian, FromIdentity: oldKey, Identity: newKey, MediumID: m.ID})
 		return err
 	})
 	if err != nil {
@@ -257,8 +257,10 @@ func (s *Store) ListMedia(ctx context.Context, f MediaFilter) ([]media.Medium, e
 }
 
 // change applies f to the medium inside one transaction, writes the result and logs
-// an event of the given kind with f's details plus the status before and after.
-func (s *Store) change(ctx context.Context, number, kind string, f func(tx *sql.Tx, m *media.Medium) (map[string]any, error)) (media.Medium, error) {
+// an event of the given kind. f returns a function that builds the row's details
+// (package event) from what every change records: the medium, its custodian and the
+// status before and after.
+func (s *Store) change(ctx context.Context, number string, kind event.Kind, f func(tx *sql.Tx, m *media.Medium) (func(event.Change) any, error)) (media.Medium, error) {
 	var m media.Medium
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -266,18 +268,22 @@ func (s *Store) change(ctx context.Context, number, kind string, f func(tx *sql.
 			return err
 		}
 		from := m.Status
-		details, err := f(tx, &m)
+		build, err := f(tx, &m)
 		if err != nil {
 			return err
 		}
+		c := event.Change{MediumID: m.ID, Custodian: m.Custodian}
+		if from != m.Status {
+			c.From, c.To = from, m.Status
+		}
+		details := build(c)
 		// Free text given with a change (note, method …) goes into the log as typed:
 		// refuse what would make the log read differently from what is stored.
-		for _, k := range sortedStringKeys(details) {
-			v := details[k].(string)
-			if len(v) > 2000 {
-				return errf(ErrInvalid, k, "longer than 2000 bytes", "超过 2000 字节")
+		for _, t := range event.Texts(details) {
+			if len(t.Value) > 2000 {
+				return errf(ErrInvalid, t.Name, "longer than 2000 bytes", "超过 2000 字节")
 			}
-			if err := checkRunes(k, v); err != nil {
+			if err := checkRunes(t.Name, t.Value); err != nil {
 				return err
 			}
 		}
@@ -305,14 +311,6 @@ func (s *Store) change(ctx context.Context, number, kind string, f func(tx *sql.
 			return fmt.Errorf("%s %s: %w", kind, number, err)
 		}
 		m.Updated = parseStamp(now)
-		if details == nil {
-			details = map[string]any{}
-		}
-		details["medium_id"] = m.ID
-		details["custodian"] = m.Custodian
-		if from != m.Status {
-			details["from"], details["to"] = from, m.Status
-		}
 		_, err = s.appendEvent(ctx, tx, kind, m.Number, details)
 		return err
 	})
@@ -320,19 +318,6 @@ func (s *Store) change(ctx context.Context, number, kind string, f func(tx *sql.
 		return media.Medium{}, err
 	}
 	return m, nil
-}
-
-// sortedStringKeys lists the keys of d whose values are strings, sorted, so the first
-// bad field reported is always the same one.
-func sortedStringKeys(d map[string]any) []string {
-	var keys []string
-	for k, v := range d {
-		if _, ok := v.(string); ok {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func personIDTx(ctx context.Context, q querier, handle string) (string, error) {
@@ -352,7 +337,7 @@ func setStatus(m *media.Medium, to media.Status) error {
 // Handover makes another person the custodian: the signed handover record names both
 // people and a witness. The medium must be active (return a lent medium first).
 func (s *Store) Handover(ctx context.Context, number, to, witness, note string) (media.Medium, error) {
-	return s.change(ctx, number, "medium.handover", func(tx *sql.Tx, m *media.Medium) (map[string]any, error) {
+	return s.change(ctx, number, event.KindMediumHandover, func(tx *sql.Tx, m *media.Medium) (func(event.Change) any, error) {
 		if m.Status != media.StatusActive && m.Status != media.StatusInVault {
 			return nil, &Error{Kind: ErrTransition, Subject: m.Number, Detail: fmt.Sprintf("handover needs status active or in-vault, not %s", m.Status), DetailZH: fmt.Sprintf("交接要求状态为在用或入柜保存，当前为%s", m.Status.Name("zh"))}
 		}
@@ -384,14 +369,16 @@ func (s *Store) Handover(ctx context.Context, number, to, witness, note string) 
 			return nil, fmt.Errorf("record handover: %w", err)
 		}
 		m.Custodian = toP.Handle
-		return map[string]any{"from_custodian": from.Handle, "from_name": from.Name, "to_custodian": toP.Handle,
-			"to_name": toP.Name, "witness": wit.Handle, "witness_name": wit.Name, "note": note}, nil
+		return func(c event.Change) any {
+			return event.MediumHandover{Custodian: c.Custodian, FromCustodian: from.Handle, FromName: from.Name, MediumID: c.MediumID,
+				Note: note, ToCustodian: toP.Handle, ToName: toP.Name, Witness: wit.Handle, WitnessName: wit.Name}
+		}, nil
 	})
 }
 
 // Lend records an approved loan to another person until due.
 func (s *Store) Lend(ctx context.Context, number, to string, due time.Time, approvedBy, note string) (media.Medium, error) {
-	return s.change(ctx, number, "medium.lend", func(tx *sql.Tx, m *media.Medium) (map[string]any, error) {
+	return s.change(ctx, number, event.KindMediumLend, func(tx *sql.Tx, m *media.Medium) (func(event.Change) any, error) {
 		p, err := activePersonTx(ctx, tx, to)
 		if err != nil {
 			return nil, err
@@ -411,13 +398,16 @@ func (s *Store) Lend(ctx context.Context, number, to string, due time.Time, appr
 			return nil, err
 		}
 		m.Holder, m.DueAt = p.Handle, due
-		return map[string]any{"holder": p.Handle, "due": due.UTC().Format(timeLayout), "approved_by": approvedBy, "note": note}, nil
+		return func(c event.Change) any {
+			return event.MediumLend{ApprovedBy: approvedBy, Custodian: c.Custodian, Due: due.UTC().Format(timeLayout), From: c.From,
+				Holder: p.Handle, MediumID: c.MediumID, Note: note, To: c.To}
+		}, nil
 	})
 }
 
 // Return ends a loan.
 func (s *Store) Return(ctx context.Context, number, note string) (media.Medium, error) {
-	return s.change(ctx, number, "medium.return", func(tx *sql.Tx, m *media.Medium) (map[string]any, error) {
+	return s.change(ctx, number, event.KindMediumReturn, func(tx *sql.Tx, m *media.Medium) (func(event.Change) any, error) {
 		if m.Status != media.StatusLent {
 			return nil, &Error{Kind: ErrTransition, Subject: m.Number, Detail: fmt.Sprintf("not lent (status %s)", m.Status), DetailZH: fmt.Sprintf("未借出（当前状态%s）", m.Status.Name("zh"))}
 		}
@@ -426,18 +416,19 @@ func (s *Store) Return(ctx context.Context, number, note string) (media.Medium, 
 			return nil, err
 		}
 		m.Holder, m.DueAt = "", time.Time{}
-		d := map[string]any{"holder": holder, "note": note}
-		if s.now().After(due) {
-			d["overdue"] = true
-		}
-		return d, nil
+		overdue := s.now().After(due)
+		return func(c event.Change) any {
+			return event.MediumReturn{Custodian: c.Custodian, From: c.From, Holder: holder, MediumID: c.MediumID, Note: note,
+				Overdue: overdue, To: c.To}
+		}, nil
 	})
 }
 
-// SetStatus performs a simple status change (lost, found, repair, repaired, retire)
-// with free-form details such as the approver.
-func (s *Store) SetStatus(ctx context.Context, number string, to media.Status, kind string, details map[string]any, people ...string) (media.Medium, error) {
-	return s.change(ctx, number, kind, func(tx *sql.Tx, m *media.Medium) (map[string]any, error) {
+// SetStatus performs a simple status change (lost, found, repair, repaired, destroy,
+// retire) with its details (approver, witness, method, note); the store fills in the
+// medium, its custodian and the statuses. people must be active.
+func (s *Store) SetStatus(ctx context.Context, number string, to media.Status, kind event.Kind, details event.MediumStatus, people ...string) (media.Medium, error) {
+	return s.change(ctx, number, kind, func(tx *sql.Tx, m *media.Medium) (func(event.Change) any, error) {
 		for _, p := range people {
 			if _, err := activePersonTx(ctx, tx, p); err != nil {
 				return nil, err
@@ -449,14 +440,18 @@ func (s *Store) SetStatus(ctx context.Context, number string, to media.Status, k
 		if to != media.StatusLent {
 			m.Holder, m.DueAt = "", time.Time{}
 		}
-		return details, nil
+		return func(c event.Change) any {
+			d := details
+			d.Custodian, d.MediumID, d.From, d.To = c.Custodian, c.MediumID, c.From, c.To
+			return d
+		}, nil
 	})
 }
 
 // Relevel raises a medium's level. Lowering is refused: a medium's level is never
 // lowered while it exists.
 func (s *Store) Relevel(ctx context.Context, number string, level media.Level, note string) (media.Medium, error) {
-	return s.change(ctx, number, "medium.relevel", func(tx *sql.Tx, m *media.Medium) (map[string]any, error) {
+	return s.change(ctx, number, event.KindMediumRelevel, func(tx *sql.Tx, m *media.Medium) (func(event.Change) any, error) {
 		if !level.Valid() {
 			return nil, errf(ErrInvalid, "level", level.String(), level.String())
 		}
@@ -468,7 +463,9 @@ func (s *Store) Relevel(ctx context.Context, number string, level media.Level, n
 		}
 		from := m.Level
 		m.Level = level
-		return map[string]any{"from_level": from, "to_level": level, "note": note}, nil
+		return func(c event.Change) any {
+			return event.MediumRelevel{Custodian: c.Custodian, FromLevel: from, MediumID: c.MediumID, Note: note, ToLevel: level}
+		}, nil
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"mediagate/internal/event"
 	"mediagate/internal/media"
 )
 
@@ -164,7 +165,8 @@ func (s *Store) SetNumbering(ctx context.Context, pattern string, codes map[medi
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, string(b)); err != nil {
 			return err
 		}
-		_, err = s.appendEvent(ctx, tx, "numbering.set", "", map[string]any{"before": before, "after": n})
+		_, err = s.appendEvent(ctx, tx, event.KindNumberingSet, "", event.NumberingSet{
+			After: event.Numbering{Pattern: n.Pattern, Codes: n.Codes}, Before: before})
 		return err
 	})
 	return n, err

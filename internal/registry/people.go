@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 
+	"mediagate/internal/event"
 	"mediagate/internal/media"
 )
 
@@ -68,14 +69,10 @@ func (s *Store) AddPerson(ctx context.Context, p media.Person) (media.Person, er
 		if err != nil {
 			return fmt.Errorf("add person: %w", err)
 		}
-		_, err = s.appendEvent(ctx, tx, "person.add", "", personDetails(p))
+		_, err = s.appendEvent(ctx, tx, event.KindPersonAdd, "", event.PersonOf(p))
 		return err
 	})
 	return p, err
-}
-
-func personDetails(p media.Person) map[string]any {
-	return map[string]any{"person_id": p.ID, "handle": p.Handle, "name": p.Name, "department": p.Department, "email": p.Email, "login": p.Login, "active": p.Active}
 }
 
 const personCols = `id, handle, name, department, email, login, active, created, updated`
@@ -155,7 +152,7 @@ func (s *Store) UpdatePerson(ctx context.Context, handle string, u PersonUpdate)
 		if p, err = personTx(ctx, tx, handle); err != nil {
 			return err
 		}
-		before := personDetails(p)
+		before := event.PersonOf(p)
 		for _, f := range []struct {
 			name string
 			in   *string
@@ -178,7 +175,7 @@ func (s *Store) UpdatePerson(ctx context.Context, handle string, u PersonUpdate)
 			return fmt.Errorf("update person: %w", err)
 		}
 		p.Updated = parseStamp(s.stamp())
-		_, err = s.appendEvent(ctx, tx, "person.update", "", map[string]any{"before": before, "after": personDetails(p)})
+		_, err = s.appendEvent(ctx, tx, event.KindPersonUpdate, "", event.PersonUpdate{After: event.PersonOf(p), Before: before})
 		return err
 	})
 	return p, err
@@ -207,7 +204,7 @@ func (s *Store) DeactivatePerson(ctx context.Context, handle string) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE people SET active = 0, updated = ? WHERE id = ?`, s.stamp(), p.ID); err != nil {
 			return err
 		}
-		_, err = s.appendEvent(ctx, tx, "person.deactivate", "", map[string]any{"person_id": p.ID, "handle": p.Handle})
+		_, err = s.appendEvent(ctx, tx, event.KindPersonDeactivate, "", event.PersonDeactivate{Handle: p.Handle, PersonID: p.ID})
 		return err
 	})
 }

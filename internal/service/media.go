@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"mediagate/internal/audit"
+	"mediagate/internal/event"
 	"mediagate/internal/identity"
 	"mediagate/internal/media"
 )
@@ -282,15 +283,15 @@ const (
 var statusChanges = map[StatusChange]struct {
 	to                        media.Status
 	act                       media.Action
-	kind                      string
+	kind                      event.Kind
 	approver, witness, method bool
 }{
-	ChangeLost:     {media.StatusLost, media.ActLose, "medium.lost", false, false, false},
-	ChangeFound:    {media.StatusActive, media.ActFound, "medium.found", false, false, false},
-	ChangeRepair:   {media.StatusRepair, media.ActRepair, "medium.repair", true, false, false},
-	ChangeRepaired: {media.StatusActive, media.ActRepaired, "medium.repaired", false, false, false},
-	ChangeDestroy:  {media.StatusDestroyed, media.ActDestroy, "medium.destroy", true, true, true},
-	ChangeRetire:   {media.StatusRetired, media.ActRetire, "medium.retire", false, false, false},
+	ChangeLost:     {media.StatusLost, media.ActLose, event.KindMediumLost, false, false, false},
+	ChangeFound:    {media.StatusActive, media.ActFound, event.KindMediumFound, false, false, false},
+	ChangeRepair:   {media.StatusRepair, media.ActRepair, event.KindMediumRepair, true, false, false},
+	ChangeRepaired: {media.StatusActive, media.ActRepaired, event.KindMediumRepaired, false, false, false},
+	ChangeDestroy:  {media.StatusDestroyed, media.ActDestroy, event.KindMediumDestroy, true, true, true},
+	ChangeRetire:   {media.StatusRetired, media.ActRetire, event.KindMediumRetire, false, false, false},
 }
 
 // StatusRequest is one simple status change. Repair needs ApprovedBy; destroy needs
@@ -336,18 +337,13 @@ func (s *Service) SetStatus(ctx context.Context, r StatusRequest) (media.Medium,
 			Detail:   fmt.Sprintf("%s → %s is %s, not %s", m.Status, sc.to, act, r.Change),
 			DetailZH: fmt.Sprintf("%s → %s", m.Status.Name("zh"), sc.to.Name("zh"))}
 	}
-	details := map[string]any{"note": r.Note}
+	details := event.MediumStatus{ApprovedBy: r.ApprovedBy, Method: r.Method, Note: r.Note, Witness: r.Witness}
 	var people []string
 	if r.ApprovedBy != "" {
-		details["approved_by"] = r.ApprovedBy
 		people = append(people, r.ApprovedBy)
 	}
 	if r.Witness != "" {
-		details["witness"] = r.Witness
 		people = append(people, r.Witness)
-	}
-	if r.Method != "" {
-		details["method"] = r.Method
 	}
 	return s.apply(ctx, func() (media.Medium, error) {
 		return s.store.SetStatus(ctx, r.Number, sc.to, sc.kind, details, people...)

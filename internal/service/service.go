@@ -17,6 +17,7 @@ import (
 
 	"mediagate/internal/audit"
 	"mediagate/internal/checkin"
+	"mediagate/internal/event"
 	"mediagate/internal/media"
 	"mediagate/internal/registry"
 )
@@ -47,11 +48,13 @@ type Store interface {
 	Handover(ctx context.Context, number, to, witness, note string) (media.Medium, error)
 	Lend(ctx context.Context, number, to string, due time.Time, approvedBy, note string) (media.Medium, error)
 	Return(ctx context.Context, number, note string) (media.Medium, error)
-	SetStatus(ctx context.Context, number string, to media.Status, kind string, details map[string]any, people ...string) (media.Medium, error)
+	SetStatus(ctx context.Context, number string, to media.Status, kind event.Kind, details event.MediumStatus, people ...string) (media.Medium, error)
 	Relevel(ctx context.Context, number string, level media.Level, note string) (media.Medium, error)
 	Issue(ctx context.Context, number, to, note string) (media.Medium, error)
 
-	RecordEvent(ctx context.Context, kind, medium string, details any) (*audit.Event, error)
+	// RecordEvent writes a free-standing row; details must be kind's type in package
+	// event.
+	RecordEvent(ctx context.Context, kind event.Kind, medium string, details any) (*audit.Event, error)
 	Events(ctx context.Context, f EventFilter) ([]*audit.Event, error)
 	SearchEvents(ctx context.Context, q EventQuery) ([]*audit.Event, error)
 	VerifyLog(ctx context.Context) (int64, error)
