@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mediagate/internal/catalog"
 	"mediagate/internal/checkin"
 	"mediagate/internal/identity"
 	"mediagate/internal/service"
@@ -34,34 +34,6 @@ in the vault and flags the rest missing (lost).`,
 	cmd.AddCommand(newCheckinOpenCommand(app), newCheckinMarkCommand(app), newCheckinPlugCommand(app),
 		newCheckinStatusCommand(app), newCheckinReportCommand(app), newCheckinCloseCommand(app), newCheckinWatchCommand(app))
 	return cmd
-}
-
-// checkinError turns the registry's campaign errors into one localized line.
-func checkinError(err error) error {
-	var re *service.StoreError
-	if !errors.As(err, &re) {
-		return err
-	}
-	switch {
-	case errors.Is(err, service.ErrNoCampaign) && re.Subject != "":
-		return lerr("err.ci-no-campaign-year", re.Subject)
-	case errors.Is(err, service.ErrNoCampaign):
-		return lerr("err.ci-no-campaign")
-	case errors.Is(err, service.ErrCampaignExists):
-		return lerr("err.ci-exists", re.Subject)
-	case errors.Is(err, service.ErrCampaignOpen):
-		return lerr("err.ci-open", re.Subject)
-	case errors.Is(err, service.ErrNotExpected):
-		return lerr("err.ci-not-expected", re.Subject, re.Detail)
-	case errors.Is(err, service.ErrAlreadyCheckedIn):
-		at, _ := time.Parse(time.RFC3339Nano, re.Detail)
-		return lerr("err.ci-already", re.Subject, localTime(at))
-	case errors.Is(err, service.ErrIdentityDiffers):
-		return lerr("err.ci-mismatch", re.Detail, re.Subject, "identity key differs")
-	case errors.Is(err, service.ErrCheckedInCampaign):
-		return lerr("err.ci-issue-open", re.Subject, re.Detail)
-	}
-	return err
 }
 
 func newCheckinOpenCommand(app *App) *cobra.Command {
@@ -99,7 +71,7 @@ func runCheckinOpen(ctx context.Context, app *App, year int, deadline string) er
 	}
 	res, err := svc.OpenCampaign(ctx, service.OpenCampaignRequest{Year: year, Deadline: dl})
 	if err != nil {
-		return checkinError(err)
+		return err
 	}
 	c, n := res.Campaign, res.Expected
 	if app.JSON {
@@ -154,7 +126,7 @@ func runCheckinMark(ctx context.Context, app *App, o markOptions) error {
 	}
 	res, err := svc.CheckInManual(ctx, service.ManualCheckIn{Number: o.Number, Reason: o.Reason, By: o.By, Cabinet: o.Cabinet, Slot: o.Slot, Away: o.Away})
 	if err != nil {
-		return checkinError(err)
+		return err
 	}
 	return printCheckIn(app, res)
 }
@@ -229,7 +201,7 @@ func runCheckinPlug(ctx context.Context, app *App, o plugOptions) error {
 		return err
 	}
 	if _, err := svc.OpenCampaignNow(ctx); err != nil {
-		return checkinError(err)
+		return err
 	}
 	ref := o.Device
 	if ref == "" {
@@ -257,7 +229,7 @@ func runCheckinPlug(ctx context.Context, app *App, o plugOptions) error {
 	}
 	res, err := svc.CheckInPlug(ctx, service.PlugRequest{Seen: seen, Device: ref, Number: o.Number, Cabinet: o.Cabinet, Slot: o.Slot})
 	if err != nil {
-		return checkinError(err)
+		return err
 	}
 	return printCheckIn(app, res.CheckInResult)
 }
@@ -271,7 +243,7 @@ func campaignReport(ctx context.Context, app *App, year int, by checkin.GroupBy)
 	}
 	r, err := svc.CampaignReport(ctx, year, by)
 	if err != nil {
-		return checkin.Report{}, checkinError(err)
+		return checkin.Report{}, err
 	}
 	return r, nil
 }
@@ -374,7 +346,7 @@ func runCheckinReport(ctx context.Context, app *App, o reportOptions) error {
 		}
 		b, _, err := svc.FinalReport(ctx, o.Year)
 		if err != nil {
-			return checkinError(err)
+			return err
 		}
 		_, err = app.Out.Write(b)
 		return err
@@ -430,7 +402,7 @@ func writeReportText(app *App, r checkin.Report, onlyPending bool) error {
 			if r.By == checkin.ByDepartment {
 				remarks = strings.TrimSpace(ln.Custodian + " " + remarks)
 			}
-			tb.row(ln.Number, ln.Kind.Name(l), ln.Level.Name(l), ln.Status.Name(l), state, at, place, remarks)
+			tb.row(ln.Number, catalog.Kind(l, ln.Kind), catalog.Level(l, ln.Level), catalog.Status(l, ln.Status), state, at, place, remarks)
 		}
 		if err := tb.flush(); err != nil {
 			return err
@@ -485,7 +457,7 @@ func runCheckinClose(ctx context.Context, app *App) error {
 	}
 	res, err := svc.CloseCampaign(ctx)
 	if err != nil {
-		return checkinError(err)
+		return err
 	}
 	final := res.Final
 	if app.JSON {
@@ -537,7 +509,7 @@ func runCheckinWatch(ctx context.Context, app *App, interval time.Duration) erro
 	}
 	c, err := s.OpenCampaignNow(ctx)
 	if err != nil {
-		return checkinError(err)
+		return err
 	}
 	seen, err := s.CheckInsSince(ctx, c.ID, 0)
 	if err != nil {

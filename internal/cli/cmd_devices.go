@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mediagate/internal/catalog"
 	"mediagate/internal/control"
 	"mediagate/internal/daemon"
 	"mediagate/internal/identity"
@@ -113,7 +114,7 @@ func runDevices(ctx context.Context, app *App) error {
 	for _, a := range out {
 		reg := T(l, "no")
 		if m := a.Registered; m != nil {
-			reg = fmt.Sprintf("%s %s %s %s", m.Number, m.Level.Name(l), m.Custodian, m.Status.Name(l))
+			reg = fmt.Sprintf("%s %s %s %s", m.Number, catalog.Level(l, m.Level), m.Custodian, catalog.Status(l, m.Status))
 			if a.Mismatch != "" {
 				reg += " " + T(l, "out.mismatch")
 			}
@@ -140,7 +141,7 @@ func runDevices(ctx context.Context, app *App) error {
 		if r := a.Decision; r != nil {
 			decision = string(r.Effective) + " (" + string(r.Decision.Reason) + ")"
 		}
-		t.row(a.Ref, a.Identity.Kind.Name(l), key, quality, size, a.Label, reg, decision)
+		t.row(a.Ref, catalog.Kind(l, a.Identity.Kind), key, quality, size, a.Label, reg, decision)
 	}
 	return t.flush()
 }

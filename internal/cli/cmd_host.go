@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mediagate/internal/catalog"
 	"mediagate/internal/identity"
 	"mediagate/internal/service"
 )
@@ -88,7 +89,7 @@ func runHostInit(ctx context.Context, app *App, o hostInitOptions) error {
 	if app.JSON {
 		return printJSON(app.Out, h)
 	}
-	fmt.Fprintln(app.Out, T(app.Lang, "out.host-saved", h.Number, h.Level.Name(app.Lang), h.Mode))
+	fmt.Fprintln(app.Out, T(app.Lang, "out.host-saved", h.Number, catalog.Level(app.Lang, h.Level), h.Mode))
 	for _, d := range disks {
 		name := "/dev/" + d.Name
 		if d.Label != "" {
@@ -125,7 +126,7 @@ func runHostShow(ctx context.Context, app *App) error {
 	}
 	l := app.Lang
 	field(app.Out, l, "field.number", h.Number)
-	field(app.Out, l, "field.level", h.Level.Name(l))
+	field(app.Out, l, "field.level", catalog.Level(l, h.Level))
 	field(app.Out, l, "field.department", h.Department)
 	field(app.Out, l, "field.mode", string(h.Mode))
 	field(app.Out, l, "field.vault", yesNo(l, h.VaultStation))

@@ -21,7 +21,7 @@ campaign that is still open cannot be issued until the campaign is closed.`,
 			err := runChange(cmd.Context(), app, func(svc *service.Service) (media.Medium, error) {
 				return svc.Issue(cmd.Context(), service.IssueRequest{Number: args[0], To: to, Note: note})
 			})
-			return checkinError(err)
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&to, "to", "", "the custodian who receives it (required)")

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mediagate/internal/audit"
+	"mediagate/internal/catalog"
 	"mediagate/internal/media"
 	"mediagate/internal/service"
 )
@@ -201,7 +202,7 @@ func runMediaList(ctx context.Context, app *App, o listOptions) error {
 	l := app.Lang
 	t := newTable(app.Out, T(l, "hdr.media"))
 	for _, m := range list {
-		t.row(m.Number, m.Kind.Name(l), m.Level.Name(l), m.Custodian, m.Status.Name(l), string(m.Access), m.Identity.Key)
+		t.row(m.Number, catalog.Kind(l, m.Kind), catalog.Level(l, m.Level), m.Custodian, catalog.Status(l, m.Status), string(m.Access), m.Identity.Key)
 	}
 	return t.flush()
 }
@@ -236,11 +237,11 @@ func runMediaShow(ctx context.Context, app *App, number string) error {
 	}
 	l, w := app.Lang, app.Out
 	field(w, l, "field.number", m.Number)
-	field(w, l, "field.kind", m.Kind.Name(l))
-	field(w, l, "field.level", m.Level.Name(l))
+	field(w, l, "field.kind", catalog.Kind(l, m.Kind))
+	field(w, l, "field.level", catalog.Level(l, m.Level))
 	field(w, l, "field.custodian", m.Custodian)
 	field(w, l, "field.department", m.Department)
-	field(w, l, "field.status", m.Status.Name(l))
+	field(w, l, "field.status", catalog.Status(l, m.Status))
 	field(w, l, "field.access", string(m.Access))
 	field(w, l, "field.holder", m.Holder)
 	field(w, l, "field.due", localTime(m.DueAt))
@@ -468,7 +469,7 @@ func runChange(ctx context.Context, app *App, f func(svc *service.Service) (medi
 		return printJSON(app.Out, m)
 	}
 	l := app.Lang
-	state := fmt.Sprintf("%s, %s, %s", m.Status.Name(l), m.Level.Name(l), m.Custodian)
+	state := fmt.Sprintf("%s, %s, %s", catalog.Status(l, m.Status), catalog.Level(l, m.Level), m.Custodian)
 	if m.Holder != "" {
 		state += fmt.Sprintf(" → %s (%s)", m.Holder, localTime(m.DueAt))
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mediagate/internal/catalog"
 	"mediagate/internal/media"
 	"mediagate/internal/service"
 )
@@ -89,7 +90,7 @@ func printNumbering(app *App, n service.Numbering) error {
 	}
 	var codes []string
 	for _, l := range media.Levels() {
-		codes = append(codes, fmt.Sprintf("%s=%s", l.Name(app.Lang), n.Codes[l]))
+		codes = append(codes, fmt.Sprintf("%s=%s", catalog.Level(app.Lang, l), n.Codes[l]))
 	}
 	fmt.Fprintln(app.Out, T(app.Lang, "out.numbering", n.Pattern, strings.Join(codes, " "), n.Format(media.Secret, app.Now().Year(), 1)))
 	return nil

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mediagate/internal/catalog"
 	"mediagate/internal/media"
 	"mediagate/internal/service"
 )
@@ -134,7 +135,7 @@ func runPersonShow(ctx context.Context, app *App, handle string) error {
 	field(app.Out, l, "field.active", yesNo(l, p.Active))
 	var nums []string
 	for _, m := range held {
-		nums = append(nums, fmt.Sprintf("%s (%s, %s)", m.Number, m.Level.Name(l), m.Status.Name(l)))
+		nums = append(nums, fmt.Sprintf("%s (%s, %s)", m.Number, catalog.Level(l, m.Level), catalog.Status(l, m.Status)))
 	}
 	if len(nums) == 0 {
 		nums = []string{T(l, "out.none")}

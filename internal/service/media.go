@@ -315,9 +315,7 @@ func (s *Service) SetStatus(ctx context.Context, r StatusRequest) (media.Medium,
 		return media.Medium{}, err
 	}
 	if act, ok := media.ActionOf(m.Status, sc.to); ok && act != sc.act {
-		return media.Medium{}, &StoreError{Kind: ErrTransition, Subject: m.Number,
-			Detail:   fmt.Sprintf("%s → %s is %s, not %s", m.Status, sc.to, act, r.Change),
-			DetailZH: fmt.Sprintf("%s → %s", m.Status.Name("zh"), sc.to.Name("zh"))}
+		return media.Medium{}, &StoreError{Kind: ErrTransition, Code: "transition.action", Args: []any{m.Number, m.Status, sc.to, string(act), string(r.Change)}}
 	}
 	details := map[string]any{"note": r.Note}
 	var people []string

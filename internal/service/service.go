@@ -121,7 +121,9 @@ var (
 )
 
 // Error is a refusal by a rule of the service. Code names the message in the
-// front-end's catalogue (e.g. "err.weak-serial"); Args are its arguments.
+// catalogue (internal/catalog, e.g. "err.weak-serial"); Args are its arguments.
+// badRequest and refused take the code as a string literal: the catalogue's test
+// finds every code the service can return by reading the calls.
 type Error struct {
 	Kind error // ErrBadRequest or ErrRefused
 	Code string
@@ -136,6 +138,9 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Kind }
+
+// MessageCode returns the catalogue key and its arguments.
+func (e *Error) MessageCode() (string, []any) { return e.Code, e.Args }
 
 func badRequest(code string, args ...any) error {
 	return &Error{Kind: ErrBadRequest, Code: code, Args: args}
