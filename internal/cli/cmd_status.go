@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mediagate/internal/catalog"
 	"mediagate/internal/checkin"
 	"mediagate/internal/control"
 	"mediagate/internal/daemon"
@@ -86,10 +87,6 @@ func runStatus(ctx context.Context, app *App, o statusOptions) error {
 	for _, p := range st.Problems {
 		field(w, lang, "field.problem", p)
 	}
-	verdictIdx := 0
-	if lang == "zh" {
-		verdictIdx = 1
-	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, T(lang, "out.daemon-present"))
 	t := newTable(w, T(lang, "hdr.decisions"))
@@ -107,7 +104,7 @@ func runStatus(ctx context.Context, app *App, o statusOptions) error {
 	}
 	for _, r := range recent {
 		fmt.Fprintf(w, "%s  %s  %s  %s\n", r.Time.Local().Format("01-02 15:04:05"), safe(r.Name), r.Effective,
-			safe(r.Message[verdictIdx]))
+			safe(catalog.Decision(lang, r.Decision)))
 	}
 	return nil
 }
