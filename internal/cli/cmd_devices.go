@@ -19,12 +19,7 @@ import (
 
 func newDevicesCommand(app *App) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "devices",
-		Short: "List the storage devices and media attached to this host",
-		Long: `List the removable storage devices, media and USB devices attached to this host,
-with their kind, identity key, serial quality, size, and whether they are registered
-(number, custodian, level). Internal disks are left out. When the daemon runs, its
-live decision for each device is shown as well.`,
+		Use:     "devices",
 		Example: "  mediagate devices\n  mediagate devices --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

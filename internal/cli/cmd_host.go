@@ -15,8 +15,7 @@ import (
 
 func newHostCommand(app *App) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "host",
-		Short: "This host's profile: number, classification level, mode",
+		Use: "host",
 	}
 	cmd.AddCommand(newHostInitCommand(app), newHostShowCommand(app))
 	return cmd
@@ -31,17 +30,7 @@ type hostInitOptions struct {
 func newHostInitCommand(app *App) *cobra.Command {
 	var o hostInitOptions
 	cmd := &cobra.Command{
-		Use:   "init --number N --level L",
-		Short: "Record (or change) this host's profile",
-		Long: `Record this host's registered number and classification level. Running it again
-changes the profile; every change is in the audit log.
-
-The internal disks present now are recorded as the host's baseline; any other non-USB
-disk that appears later is treated as removable media. Run it again after changing
-the internal disks.
-
-Mode "enforce" blocks what policy blocks; "audit" decides and logs everything but
-blocks nothing, for rollout.`,
+		Use: "init --number N --level L",
 		Example: `  mediagate host init --number HOST-01 --level secret --department 办公室
   mediagate host init --number VAULT-01 --level top-secret --vault-station
   mediagate host init --number HOST-02 --level 机密 --mode audit --allow-class audio --allow-device 046d:0825`,
@@ -103,7 +92,6 @@ func runHostInit(ctx context.Context, app *App, o hostInitOptions) error {
 func newHostShowCommand(app *App) *cobra.Command {
 	return &cobra.Command{
 		Use:     "show",
-		Short:   "Show this host's profile",
 		Example: "  mediagate host show\n  mediagate host show --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -22,12 +22,7 @@ type statusOptions struct {
 func newStatusCommand(app *App) *cobra.Command {
 	var o statusOptions
 	cmd := &cobra.Command{
-		Use:   "status",
-		Short: "Show the running daemon: state, counts, devices present and recent decisions",
-		Long: `Ask the running daemon over its control socket for its state, its counts, the
-decision standing for every device present and the most recent decisions. Any local user
-may ask; --rescan (decide every present device again) needs root or the officer group.
-Every call is written to the audit log with the caller's uid.`,
+		Use: "status",
 		Example: `  mediagate status
   mediagate status --json
   sudo mediagate status --rescan`,
@@ -115,5 +110,3 @@ type checkinSummary struct {
 	Deadline time.Time      `json:"deadline"`
 	Totals   checkin.Totals `json:"totals"`
 }
-
-func init() { zhShort["status"] = "查看守护进程：状态、计数、当前设备与最近判定" }
