@@ -31,6 +31,12 @@ func Lang(tag string) string {
 // and the service's refusals. Code is a key of the catalogue; Args are its arguments.
 type Coded interface {
 	error
+	Phrase
+}
+
+// Phrase is a part of a message named by code, such as the reason a serial is weak:
+// an argument that implements it is rendered as the text of its code.
+type Phrase interface {
 	MessageCode() (code string, args []any)
 }
 
@@ -80,7 +86,8 @@ func Text(lang, key string) (string, bool) {
 }
 
 // T returns the text of key in lang, formatted with args. Arguments that are levels,
-// statuses, kinds, access modes, Terms or Coded errors are rendered in lang first. An
+// statuses, kinds, access modes, Terms or Phrases (Coded errors among them) are
+// rendered in lang first. An
 // unknown key is returned as it is, followed by its arguments, so nothing is lost.
 func T(lang, key string, args ...any) string {
 	f, ok := Text(lang, key)
@@ -110,9 +117,20 @@ func localize(lang string, args []any) []any {
 		case media.Access:
 			out[i] = Access(lang, v)
 		case Term:
-			out[i] = T(lang, v.MessageKey())
-		case Coded:
-			out[i] = Error(lang, v)
+			// a word the catalogue lacks shows as written: "field-name.method" → "method"
+			if k := v.MessageKey(); Has(k) {
+				out[i] = T(lang, k)
+			} else if _, word, ok := strings.Cut(k, "."); ok {
+				out[i] = word
+			} else {
+				out[i] = k
+			}
+		case Phrase:
+			if code, pargs := v.MessageCode(); Has(code) {
+				out[i] = T(lang, code, pargs...)
+			} else {
+				out[i] = fmt.Sprint(a)
+			}
 		case time.Time:
 			out[i] = LocalTime(v)
 		default:
@@ -127,8 +145,9 @@ func localize(lang string, args []any) []any {
 func Error(lang string, err error) string {
 	var c Coded
 	if errors.As(err, &c) {
-		code, args := c.MessageCode()
-		return T(lang, code, args...)
+		if code, args := c.MessageCode(); Has(code) {
+			return T(lang, code, args...)
+		}
 	}
 	return err.Error()
 }

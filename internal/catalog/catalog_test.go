@@ -13,6 +13,7 @@ import (
 	"unicode"
 
 	"mediagate/internal/catalog"
+	"mediagate/internal/identity"
 	"mediagate/internal/media"
 	"mediagate/internal/policy"
 	"mediagate/internal/registry"
@@ -174,10 +175,14 @@ func codesIn(t *testing.T, dir string, funcs map[string]int) (codes, terms []str
 func TestEveryCodeHasAnEntry(t *testing.T) {
 	regCodes, regTerms := codesIn(t, "../registry", map[string]int{"errf": 1})
 	svcCodes, svcTerms := codesIn(t, "../service", map[string]int{"badRequest": 0, "refused": 0})
+	polCodes, _ := codesIn(t, "../policy", nil)
 	if len(regCodes) < 40 || len(svcCodes) < 20 {
 		t.Fatalf("found only %d registry and %d service codes: the scan is broken", len(regCodes), len(svcCodes))
 	}
-	for _, c := range slices.Concat(regCodes, svcCodes, regTerms, svcTerms) {
+	if len(polCodes) < 3 {
+		t.Errorf("found only %d policy codes", len(polCodes))
+	}
+	for _, c := range slices.Concat(regCodes, svcCodes, polCodes, regTerms, svcTerms) {
 		if !catalog.Has(c) {
 			t.Errorf("code %q has no catalogue entry", c)
 		}
@@ -190,6 +195,20 @@ func TestEveryCodeHasAnEntry(t *testing.T) {
 	for _, c := range policy.Classes() {
 		if !catalog.Has("class." + c.Key) {
 			t.Errorf("USB class %q has no catalogue entry", c.Key)
+		}
+	}
+	weakCodes, _ := codesIn(t, "../identity", map[string]int{"weak": 0})
+	if len(weakCodes) < 10 {
+		t.Errorf("found only %d weak serial codes", len(weakCodes))
+	}
+	for _, c := range weakCodes {
+		if !slices.Contains(identity.WeakCodes(), c) {
+			t.Errorf("weak serial code %q is not in identity.WeakCodes", c)
+		}
+	}
+	for _, c := range identity.WeakCodes() {
+		if !catalog.Has("serial-weak." + c) {
+			t.Errorf("weak serial code %q has no catalogue entry", c)
 		}
 	}
 	for _, f := range catalog.MismatchFields {
@@ -259,6 +278,17 @@ func TestErrorRendering(t *testing.T) {
 		{&service.Error{Kind: service.ErrRefused, Code: "err.serial-known", Args: []any{"ABC", "S-2"}},
 			`serial "ABC" is already registered for S-2: bind extra identity with --capacity and --descriptor-hash`,
 			`序列号 "ABC" 已被 S-2 使用：请用 --capacity 和 --descriptor-hash 绑定额外标识`},
+		{&service.Error{Kind: service.ErrRefused, Code: "err.weak-serial", Args: []any{"AAAAAAAA", identity.CheckSerial("AAAAAAAA")}},
+			`serial "AAAAAAAA" is weak (one repeated character): bind extra identity with --capacity and --descriptor-hash, or register from the attached device`,
+			`序列号 "AAAAAAAA" 不可靠（同一字符重复）：请用 --capacity 和 --descriptor-hash 绑定额外标识，或从已接入的设备登记`},
+		{&service.Error{Kind: service.ErrBadRequest, Code: "err.allow-list", Args: []any{policy.CheckAllowLists(&media.Host{AllowClasses: []string{"toaster"}})}},
+			`invalid host allow list entry: unknown USB class "toaster" (see the class table for keys such as audio, video, wireless)`,
+			`外设允许列表有误：未知的 USB 类别 "toaster"（类别键见类别表，如 audio、video、wireless）`},
+		{&service.Error{Kind: service.ErrRefused, Code: "err.ci-mismatch", Args: []any{"/dev/sdb", "S-1", service.Phrase{Code: "why.registered-as", Args: []any{"S-2"}}}},
+			"refused: /dev/sdb is not medium S-1: registered as S-2; the refusal is logged",
+			"拒绝：/dev/sdb 与介质 S-1 不符：已登记为 S-2；已记入日志"},
+		{&registry.Error{Kind: registry.ErrInvalid, Code: "invalid.required", Args: []any{registry.Field("nonesuch")}},
+			"invalid nonesuch: required", "nonesuch 无效：必须填写"},
 	} {
 		if got := catalog.Error(catalog.EN, tc.err); got != tc.en {
 			t.Errorf("en:\n got %q\nwant %q", got, tc.en)

@@ -205,6 +205,11 @@ var messages = map[string][2]string{
 	// desktop notifications (internal/notify); the body is the decision's message
 	"notify.title": {"mediagate", "mediagate 介质管控"},
 
+	// allow lists of the host profile (policy.AllowListError)
+	"allow-list.class":        {"invalid host allow list entry: unknown USB class %q (see the class table for keys such as audio, video, wireless)", "未知的 USB 类别 %q（类别键见类别表，如 audio、video、wireless）"},
+	"allow-list.mass-storage": {"invalid host allow list entry: class %q: mass storage is allowed by registering each medium, not by class", "类别 %q：大容量存储设备只能逐件登记介质放行，不能按类别放行"},
+	"allow-list.device":       {"invalid host allow list entry: device %q (want VID:PID in hex, such as 046d:c52b)", "设备 %q（应为十六进制 VID:PID，如 046d:c52b）"},
+
 	// refusals of the register: the codes of registry.Error
 	"not-found.person":          {"person %s not found", "未找到人员 %s"},
 	"not-found.medium":          {"medium %s not found", "未找到介质 %s"},

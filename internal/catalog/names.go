@@ -54,8 +54,27 @@ var names = map[string][2]string{
 	"field-name.approved_by": {"approved_by", "审批人"},
 	"field-name.method":      {"method", "销毁方式"},
 
-	// reasons inside messages (registry.Why)
-	"why.key-differs": {"identity key differs", "标识不符"},
+	// reasons inside messages (registry.Why, service.Phrase)
+	"why.key-differs":      {"identity key differs", "标识不符"},
+	"why.no-key":           {"no identity key", "没有标识"},
+	"why.registered-as":    {"registered as %s", "已登记为 %s"},
+	"why.identity-differs": {"identity differs: %s", "标识不符：%s"},
+	"why.bound-unreadable": {"bound %s not readable yet", "绑定的 %s 尚不可读"},
+
+	// why a serial is weak (identity.Quality)
+	"serial-weak.empty":           {"empty", "为空"},
+	"serial-weak.blank":           {"only white space", "只有空白字符"},
+	"serial-weak.too-long":        {"longer than 126 bytes", "超过 126 字节"},
+	"serial-weak.not-utf8":        {"not valid UTF-8", "不是有效的 UTF-8"},
+	"serial-weak.non-printable":   {"contains non-printable characters", "含有不可打印字符"},
+	"serial-weak.too-short":       {"shorter than 4 characters", "少于 4 个字符"},
+	"serial-weak.placeholder":     {"known placeholder serial shared by many devices", "已知的占位序列号，许多设备共用"},
+	"serial-weak.repeated":        {"one repeated character", "同一字符重复"},
+	"serial-weak.counting":        {"a counting sequence, not a serial", "是递增序列，不是序列号"},
+	"serial-weak.zeros":           {"zeros", "全为零"},
+	"serial-weak.card-reader":     {"the serial identifies the card reader, not the card in it", "该序列号标识的是读卡器，而不是其中的卡"},
+	"serial-weak.optical":         {"optical discs are identified by content, not serial", "光盘按内容识别，不按序列号"},
+	"serial-weak.disc-no-content": {"%s disc: no content to identify it by", "%s 光盘：没有可用于识别的内容"},
 
 	// USB interface classes (policy.Classes), by key
 	"class.audio":                {"audio", "音频设备"},

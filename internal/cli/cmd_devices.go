@@ -123,7 +123,7 @@ func runDevices(ctx context.Context, app *App) error {
 		case a.Identity.Kind == media.KindOpticalDisc:
 			quality = T(l, "out.content-signed")
 		case !a.Quality.Good:
-			quality = T(l, "out.serial-weak", a.Quality.Reason)
+			quality = T(l, "out.serial-weak", a.Quality)
 		}
 		if a.Disc != nil && a.Identity.Key == "" {
 			key = string(a.Disc.Format)

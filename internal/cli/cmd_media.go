@@ -118,7 +118,7 @@ func runMediaRegister(ctx context.Context, app *App, o registerOptions) error {
 		return printJSON(app.Out, res.Medium)
 	}
 	if res.WeakSerial != "" {
-		fmt.Fprintln(app.Err, T(app.Lang, "out.weak-bound", id.Serial, res.WeakSerial))
+		fmt.Fprintln(app.Err, T(app.Lang, "out.weak-bound", id.Serial, res.Weak))
 	}
 	fmt.Fprintln(app.Out, res.Medium.Number)
 	return nil

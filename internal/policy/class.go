@@ -158,6 +158,22 @@ func containsInt(s []int, v int) bool {
 // ErrAllowList is returned by CheckAllowLists for an entry Decide would not understand.
 var ErrAllowList = errors.New("invalid host allow list entry")
 
+// AllowListError is an entry of a host profile's allow lists that Decide would not
+// understand. Code names its message in the catalogue; Entry is the entry as written.
+type AllowListError struct {
+	Code  string
+	Entry string
+}
+
+func (e *AllowListError) Error() string {
+	return fmt.Sprintf("%s: %s %q", ErrAllowList, e.Code, e.Entry)
+}
+
+func (e *AllowListError) Unwrap() error { return ErrAllowList }
+
+// MessageCode returns the catalogue key and its argument, the entry.
+func (e *AllowListError) MessageCode() (string, []any) { return e.Code, []any{e.Entry} }
+
 // CheckAllowLists reports the first entry of a host profile's AllowClasses or
 // AllowDevices that Decide would ignore: a class ParseClass does not know, mass storage
 // (storage is allowed only by registering the medium), or a device that is not
@@ -166,15 +182,15 @@ func CheckAllowLists(h *media.Host) error {
 	for _, name := range h.AllowClasses {
 		c, err := ParseClass(name)
 		if err != nil {
-			return fmt.Errorf("%w: %w", ErrAllowList, err)
+			return &AllowListError{Code: "allow-list.class", Entry: name}
 		}
 		if c == ClassMassStorage {
-			return fmt.Errorf("%w: class %q: mass storage is allowed by registering each medium, not by class", ErrAllowList, name)
+			return &AllowListError{Code: "allow-list.mass-storage", Entry: name}
 		}
 	}
 	for _, dev := range h.AllowDevices {
 		if _, err := media.ParseUSBID(dev); err != nil {
-			return fmt.Errorf("%w: device %q (want VID:PID in hex, such as 046d:c52b)", ErrAllowList, dev)
+			return &AllowListError{Code: "allow-list.device", Entry: dev}
 		}
 	}
 	return nil

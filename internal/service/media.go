@@ -114,6 +114,8 @@ type RegisterResult struct {
 	// WeakSerial is why the serial is weak when it was accepted only because extra
 	// identity is bound ("" when the serial is good).
 	WeakSerial string
+	// Weak is the serial's quality when WeakSerial is set, for messages.
+	Weak identity.Quality
 }
 
 // Register registers a medium. A weak serial (empty, repeated, known bogus) or one
@@ -142,9 +144,9 @@ func (s *Service) Register(ctx context.Context, r RegisterRequest) (RegisterResu
 		q := identity.CheckSerial(id.Serial)
 		if !q.Good {
 			if !HasExtraIdentity(id) {
-				return res, refused("err.weak-serial", id.Serial, q.Reason)
+				return res, refused("err.weak-serial", id.Serial, q)
 			}
-			res.WeakSerial = q.Reason
+			res.WeakSerial, res.Weak = q.Reason, q
 		}
 		other, err := s.store.SerialInUse(ctx, id.Serial, id.Key)
 		if err != nil {

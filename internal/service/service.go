@@ -142,6 +142,19 @@ func (e *Error) Unwrap() error { return e.Kind }
 // MessageCode returns the catalogue key and its arguments.
 func (e *Error) MessageCode() (string, []any) { return e.Code, e.Args }
 
+// Phrase is a part of a message that the catalogue renders in the reader's language,
+// such as why a plugged medium was refused: Code is its key, Args its arguments.
+type Phrase struct {
+	Code string
+	Args []any
+}
+
+// MessageCode returns the catalogue key and its arguments.
+func (p Phrase) MessageCode() (string, []any) { return p.Code, p.Args }
+
+// String describes the phrase for logs.
+func (p Phrase) String() string { return fmt.Sprintf("%s %v", p.Code, p.Args) }
+
 func badRequest(code string, args ...any) error {
 	return &Error{Kind: ErrBadRequest, Code: code, Args: args}
 }
