@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -104,10 +103,7 @@ func (e exitError) Unwrap() error { return e.err }
 func DetectLang(getenv func(string) string) string {
 	for _, k := range []string{"MEDIAGATE_LANG", "LC_ALL", "LC_MESSAGES", "LANG"} {
 		if v := getenv(k); v != "" {
-			if strings.HasPrefix(strings.ToLower(v), "zh") {
-				return "zh"
-			}
-			return "en"
+			return catalog.Lang(v)
 		}
 	}
 	return "en"
