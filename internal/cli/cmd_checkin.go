@@ -182,7 +182,7 @@ func runCheckinPlug(ctx context.Context, app *App, o plugOptions) error {
 		if err != nil {
 			return err
 		}
-		devs, scanErr := identity.Scan(app.Paths)
+		devs, scanErr := identity.Scan(app.roots())
 		for _, d := range devs {
 			if d.Identity.Key != "" && d.Identity.Key == m.Identity.Key {
 				ref = deviceRef(d)
@@ -196,7 +196,7 @@ func runCheckinPlug(ctx context.Context, app *App, o plugOptions) error {
 			return lerr("err.ci-not-attached", o.Number)
 		}
 	}
-	seen, err := identityFromDevice(app, ref, "")
+	seen, _, err := identityFromDevice(app, ref, "")
 	if err != nil {
 		return err
 	}

@@ -56,7 +56,7 @@ type daemonWiring struct {
 func wireDaemon(app *App) daemonWiring {
 	p := app.Paths
 	return daemonWiring{
-		Roots:       p,
+		Roots:       app.roots(),
 		Enforce:     enforce.ConfigFrom(p),
 		ProcRoot:    p.Proc,
 		UdevControl: filepath.Join(filepath.Dir(p.UdevData), "control"),
@@ -76,6 +76,9 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 	}
 	store := local.Store()
 	w := wireDaemon(app)
+	if _, err := w.Roots.DiscKey(); err != nil {
+		log.Error("optical discs cannot be identified and will be blocked", "err", err)
+	}
 	enf := enforce.New(w.Enforce, enforce.Ops{}, log)
 	d := daemon.New(daemon.Config{
 		Store:    store,

@@ -64,7 +64,7 @@ func runHostInit(ctx context.Context, app *App, o hostInitOptions) error {
 		VaultStation: o.VaultStation, AllowClasses: o.AllowClasses, AllowDevices: o.AllowDevices}
 	// The internal disks present now are the host's baseline: every other non-USB disk
 	// that appears later is treated as removable media.
-	disks, err := identity.InternalDisks(app.Paths)
+	disks, err := identity.InternalDisks(app.roots())
 	if err != nil && len(disks) == 0 {
 		return fmt.Errorf("list internal disks: %w", err)
 	}

@@ -81,6 +81,7 @@ func identityFromFlags(o registerOptions) (media.Identity, error) {
 func runMediaRegister(ctx context.Context, app *App, o registerOptions) error {
 	var id media.Identity
 	var err error
+	var former string // the device's key under an earlier release, if any
 	if o.FromDevice != "" {
 		for flag, v := range map[string]string{"--serial": o.Serial, "--vendor": o.Vendor, "--product": o.Product, "--wwn": o.WWN,
 			"--model": o.Model, "--key": o.Key, "--descriptor-hash": o.DescriptorHash} {
@@ -91,7 +92,7 @@ func runMediaRegister(ctx context.Context, app *App, o registerOptions) error {
 		if o.Capacity != 0 {
 			return usageError{lerr("err.from-device-flags", "--capacity")}
 		}
-		id, err = identityFromDevice(app, o.FromDevice, o.Kind)
+		id, former, err = identityFromDevice(app, o.FromDevice, o.Kind)
 	} else {
 		if o.Kind == "" {
 			return usageMsg("usage.identity-needed")
@@ -110,7 +111,7 @@ func runMediaRegister(ctx context.Context, app *App, o registerOptions) error {
 		return err
 	}
 	res, err := svc.Register(ctx, service.RegisterRequest{Identity: id, Level: level, Custodian: o.Custodian, Department: o.Department,
-		Number: o.Number, Note: o.Note, ReadOnly: o.ReadOnly, AllowedHosts: o.AllowedHosts})
+		Number: o.Number, Note: o.Note, ReadOnly: o.ReadOnly, AllowedHosts: o.AllowedHosts, FormerKey: former})
 	if err != nil {
 		return err
 	}

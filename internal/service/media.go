@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -106,6 +107,10 @@ type RegisterRequest struct {
 	Note         string
 	ReadOnly     bool
 	AllowedHosts []string
+	// FormerKey is the key an earlier release identified this medium by (a disc's
+	// version 1 key, read from the device). A medium registered under it is the same
+	// medium: registering it again would give it two numbers.
+	FormerKey string
 }
 
 // RegisterResult is the registered medium.
@@ -138,6 +143,18 @@ func (s *Service) Register(ctx context.Context, r RegisterRequest) (RegisterResu
 	hosts, err := cleanHosts(r.AllowedHosts)
 	if err != nil {
 		return RegisterResult{}, err
+	}
+	if identity.IsLegacyDiscKey(id.Key) {
+		return RegisterResult{}, badRequest("usage.disc-v1-key", id.Key)
+	}
+	if r.FormerKey != "" {
+		m, err := s.store.MediumByIdentity(ctx, r.FormerKey)
+		switch {
+		case err == nil:
+			return RegisterResult{}, refused("err.dup-disc-v1", m.Number, r.FormerKey)
+		case !errors.Is(err, ErrNotFound):
+			return RegisterResult{}, err
+		}
 	}
 	var res RegisterResult
 	if id.Kind != media.KindOpticalDisc && id.WWN == "" && !strings.HasPrefix(id.Key, "nvme:") {

@@ -39,6 +39,9 @@ type Store interface {
 	Register(ctx context.Context, r Registration) (media.Medium, error)
 	Medium(ctx context.Context, number string) (media.Medium, error)
 	MediumByIdentity(ctx context.Context, key string) (media.Medium, error)
+	// UpgradeIdentityKey moves a registration from an identity key of an earlier
+	// release to the current one, with its audit row (a disc's version 1 key).
+	UpgradeIdentityKey(ctx context.Context, oldKey, newKey string) (media.Medium, error)
 	ListMedia(ctx context.Context, f MediaFilter) ([]media.Medium, error)
 	SerialInUse(ctx context.Context, serial, exceptKey string) (string, error)
 	Handover(ctx context.Context, number, to, witness, note string) (media.Medium, error)
