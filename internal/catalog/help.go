@@ -6,6 +6,15 @@ package catalog
 // own commands (help, completion) keep their English long text. Examples stay with
 // the commands: they are command lines.
 var help = map[string][2]string{
+	// the words of the usage template (Chinese only; English help uses cobra's own)
+	"help.word.usage":            {"Usage:", "用法："},
+	"help.word.command":          {"[command]", "[命令]"},
+	"help.word.aliases":          {"Aliases:", "别名："},
+	"help.word.examples":         {"Examples:", "示例："},
+	"help.word.commands":         {"Available Commands:", "可用命令："},
+	"help.word.flags":            {"Flags:", "选项："},
+	"help.word.global-flags":     {"Global Flags:", "全局选项："},
+	"help.word.more":             {`Use "{{.CommandPath}} [command] --help" for more information about a command.`, `使用 "{{.CommandPath}} [命令] --help" 查看命令的详细说明。`},
 	"help.mediagate":             {"Control removable storage media on classified hosts", "在涉密主机上管控移动存储介质"},
 	"help.mediagate.long":        {"mediagate keeps the register of classified storage media (USB sticks, disks,\nSD cards, optical discs), lets only registered media work on this host, and\nlogs every change tamper-evidently.\n\nThe registry is an SQLite file: --db, or MEDIAGATE_DB, or %s.", "mediagate 管理涉密存储介质（U盘、硬盘、存储卡、光盘）的登记台账，只允许已登记的介质在本机使用，\n并以防篡改的方式记录每一次变更。\n\n登记库是一个 SQLite 文件：--db，或环境变量 MEDIAGATE_DB，默认 %s。"},
 	"help.audit":                 {"Check the tamper-evident audit log", "检查防篡改审计日志"},

@@ -9,27 +9,38 @@ import (
 	"mediagate/internal/service"
 )
 
-const zhUsageTemplate = `用法：{{if .Runnable}}
+// usageLayout is the layout of a command's help under a language other than cobra's
+// English; its words come from the catalogue ("help.word.*") through usageTemplate.
+const usageLayout = `{{usage}}{{if .Runnable}}
   {{.UseLine}}{{end}}{{if .HasAvailableSubCommands}}
-  {{.CommandPath}} [命令]{{end}}{{if gt (len .Aliases) 0}}
+  {{.CommandPath}} {{command}}{{end}}{{if gt (len .Aliases) 0}}
 
-别名：
+{{aliases}}
   {{.NameAndAliases}}{{end}}{{if .HasExample}}
 
-示例：
+{{examples}}
 {{.Example}}{{end}}{{if .HasAvailableSubCommands}}
 
-可用命令：{{range .Commands}}{{if (or .IsAvailableCommand (eq .Name "help"))}}
+{{commands}}{{range .Commands}}{{if (or .IsAvailableCommand (eq .Name "help"))}}
   {{rpad .Name .NamePadding }} {{.Short}}{{end}}{{end}}{{end}}{{if .HasAvailableLocalFlags}}
 
-选项：
+{{flags}}
 {{.LocalFlags.FlagUsages | trimTrailingWhitespaces}}{{end}}{{if .HasAvailableInheritedFlags}}
 
-全局选项：
+{{global-flags}}
 {{.InheritedFlags.FlagUsages | trimTrailingWhitespaces}}{{end}}{{if .HasAvailableSubCommands}}
 
-使用 "{{.CommandPath}} [命令] --help" 查看命令的详细说明。{{end}}
+{{more}}{{end}}
 `
+
+// usageTemplate is the usage template in lang: the layout with the catalogue's words.
+func usageTemplate(lang string) string {
+	var pairs []string
+	for _, w := range []string{"usage", "command", "aliases", "examples", "commands", "flags", "global-flags", "more"} {
+		pairs = append(pairs, "{{"+w+"}}", T(lang, "help.word."+w))
+	}
+	return strings.NewReplacer(pairs...).Replace(usageLayout)
+}
 
 // commandKey is a command's path without the root's name.
 func commandKey(c *cobra.Command) string {
@@ -59,7 +70,7 @@ func applyHelp(root *cobra.Command, lang string) {
 	root.InitDefaultCompletionCmd()
 	root.InitDefaultHelpCmd()
 	if lang == catalog.ZH {
-		root.SetUsageTemplate(zhUsageTemplate)
+		root.SetUsageTemplate(usageTemplate(lang))
 	}
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
