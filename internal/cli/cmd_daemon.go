@@ -25,12 +25,7 @@ type daemonOptions struct {
 func newDaemonCommand(app *App) *cobra.Command {
 	var o daemonOptions
 	cmd := &cobra.Command{
-		Use:   "daemon",
-		Short: "Run the enforcement service (as root, normally from systemd)",
-		Long: `Run the enforcement service: lock every USB root hub (authorized_default=0), decide
-every USB device, disk and disc present and every one plugged later, authorize or block
-it, and write one audit row per decision. The control socket answers 'mediagate status'.
-Stops cleanly on SIGTERM. See docs/daemon.md.`,
+		Use: "daemon",
 		Example: `  mediagate daemon
   mediagate daemon --socket /run/mediagate/control.sock --officer-group mediagate`,
 		Args: cobra.NoArgs,
@@ -131,8 +126,6 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 	}
 	return nil
 }
-
-func init() { zhShort["daemon"] = "运行管控服务（以 root 身份，通常由 systemd 启动）" }
 
 // desktopNotifier tells desktop users, in the background and best effort, why a medium
 // was blocked (see internal/notify).

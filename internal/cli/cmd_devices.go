@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mediagate/internal/catalog"
 	"mediagate/internal/control"
 	"mediagate/internal/daemon"
 	"mediagate/internal/identity"
@@ -18,12 +19,7 @@ import (
 
 func newDevicesCommand(app *App) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "devices",
-		Short: "List the storage devices and media attached to this host",
-		Long: `List the removable storage devices, media and USB devices attached to this host,
-with their kind, identity key, serial quality, size, and whether they are registered
-(number, custodian, level). Internal disks are left out. When the daemon runs, its
-live decision for each device is shown as well.`,
+		Use:     "devices",
 		Example: "  mediagate devices\n  mediagate devices --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -120,7 +116,7 @@ func runDevices(ctx context.Context, app *App) error {
 	for _, a := range out {
 		reg := T(l, "no")
 		if m := a.Registered; m != nil {
-			reg = fmt.Sprintf("%s %s %s %s", m.Number, m.Level.Name(l), m.Custodian, m.Status.Name(l))
+			reg = fmt.Sprintf("%s %s %s %s", m.Number, catalog.Level(l, m.Level), m.Custodian, catalog.Status(l, m.Status))
 			if a.Mismatch != "" {
 				reg += " " + T(l, "out.mismatch")
 			}
@@ -134,7 +130,7 @@ func runDevices(ctx context.Context, app *App) error {
 		case a.Identity.Kind == media.KindOpticalDisc:
 			quality = T(l, "out.content-signed")
 		case !a.Quality.Good:
-			quality = T(l, "out.serial-weak", a.Quality.Reason)
+			quality = T(l, "out.serial-weak", a.Quality)
 		}
 		if a.Disc != nil && a.Identity.Key == "" {
 			key = string(a.Disc.Format)
@@ -147,7 +143,7 @@ func runDevices(ctx context.Context, app *App) error {
 		if r := a.Decision; r != nil {
 			decision = string(r.Effective) + " (" + string(r.Decision.Reason) + ")"
 		}
-		t.row(a.Ref, a.Identity.Kind.Name(l), key, quality, size, a.Label, reg, decision)
+		t.row(a.Ref, catalog.Kind(l, a.Identity.Kind), key, quality, size, a.Label, reg, decision)
 	}
 	return t.flush()
 }

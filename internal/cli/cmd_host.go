@@ -8,14 +8,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mediagate/internal/catalog"
 	"mediagate/internal/identity"
 	"mediagate/internal/service"
 )
 
 func newHostCommand(app *App) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "host",
-		Short: "This host's profile: number, classification level, mode",
+		Use: "host",
 	}
 	cmd.AddCommand(newHostInitCommand(app), newHostShowCommand(app))
 	return cmd
@@ -30,17 +30,7 @@ type hostInitOptions struct {
 func newHostInitCommand(app *App) *cobra.Command {
 	var o hostInitOptions
 	cmd := &cobra.Command{
-		Use:   "init --number N --level L",
-		Short: "Record (or change) this host's profile",
-		Long: `Record this host's registered number and classification level. Running it again
-changes the profile; every change is in the audit log.
-
-The internal disks present now are recorded as the host's baseline; any other non-USB
-disk that appears later is treated as removable media. Run it again after changing
-the internal disks.
-
-Mode "enforce" blocks what policy blocks; "audit" decides and logs everything but
-blocks nothing, for rollout.`,
+		Use: "init --number N --level L",
 		Example: `  mediagate host init --number HOST-01 --level secret --department 办公室
   mediagate host init --number VAULT-01 --level top-secret --vault-station
   mediagate host init --number HOST-02 --level 机密 --mode audit --allow-class audio --allow-device 046d:0825`,
@@ -88,7 +78,7 @@ func runHostInit(ctx context.Context, app *App, o hostInitOptions) error {
 	if app.JSON {
 		return printJSON(app.Out, h)
 	}
-	fmt.Fprintln(app.Out, T(app.Lang, "out.host-saved", h.Number, h.Level.Name(app.Lang), h.Mode))
+	fmt.Fprintln(app.Out, T(app.Lang, "out.host-saved", h.Number, catalog.Level(app.Lang, h.Level), h.Mode))
 	for _, d := range disks {
 		name := "/dev/" + d.Name
 		if d.Label != "" {
@@ -102,7 +92,6 @@ func runHostInit(ctx context.Context, app *App, o hostInitOptions) error {
 func newHostShowCommand(app *App) *cobra.Command {
 	return &cobra.Command{
 		Use:     "show",
-		Short:   "Show this host's profile",
 		Example: "  mediagate host show\n  mediagate host show --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -125,7 +114,7 @@ func runHostShow(ctx context.Context, app *App) error {
 	}
 	l := app.Lang
 	field(app.Out, l, "field.number", h.Number)
-	field(app.Out, l, "field.level", h.Level.Name(l))
+	field(app.Out, l, "field.level", catalog.Level(l, h.Level))
 	field(app.Out, l, "field.department", h.Department)
 	field(app.Out, l, "field.mode", string(h.Mode))
 	field(app.Out, l, "field.vault", yesNo(l, h.VaultStation))

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"mediagate/internal/audit"
+	"mediagate/internal/catalog"
 	"mediagate/internal/enforce"
 	"mediagate/internal/event"
 	"mediagate/internal/identity"
@@ -533,7 +534,7 @@ func joinErr(prev string, err error) string {
 
 // finish stores, counts, logs and audits a decision.
 func (d *Daemon) finish(ctx context.Context, r *Record) {
-	r.Message = [2]string{r.message("en"), r.message("zh")}
+	r.Message = catalog.Messages(r.Decision)
 	d.mu.Lock()
 	cp := *r
 	d.present[r.DevPath] = &cp
@@ -568,8 +569,6 @@ func (d *Daemon) finish(ctx context.Context, r *Record) {
 		d.cfg.Notify(cp)
 	}
 }
-
-func (r *Record) message(lang string) string { return r.Decision.Message(lang) }
 
 func (r *Record) details() event.DeviceDecision {
 	m := event.DeviceDecision{

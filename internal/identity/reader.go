@@ -177,7 +177,7 @@ func readBlock(r Roots, sysRoot, abs string, uevent map[string]string) Device {
 		}
 		if isCardReader(u.Manufacturer, u.Product, scsiModel, props) {
 			d.Identity.Kind = media.KindSD
-			d.Quality = weak(cardReaderReason)
+			d.Quality = weak("card-reader", cardReaderReason)
 		}
 		d.Identity.Capacity = d.Size
 	case mmcDir != "":
@@ -249,7 +249,7 @@ func readBlock(r Roots, sysRoot, abs string, uevent map[string]string) Device {
 func readDisc(r Roots, d *Device) {
 	d.Internal = false
 	d.Identity = media.Identity{Kind: media.KindOpticalDisc}
-	d.Quality = weak("optical discs are identified by content, not serial")
+	d.Quality = weak("optical", "optical discs are identified by content, not serial")
 	props := d.Properties
 	if props["ID_CDROM_MEDIA"] != "1" && d.Size == 0 {
 		d.NoMedium = true
@@ -257,7 +257,8 @@ func readDisc(r Roots, d *Device) {
 	}
 	if disc, ok := DiscFromProperties(props); ok {
 		d.Disc = &disc
-		d.Quality = weak(string(disc.Format) + " disc: no content to identify it by")
+		d.Quality = weak("disc-no-content", string(disc.Format)+" disc: no content to identify it by")
+		d.Quality.arg = string(disc.Format)
 		return
 	}
 	if d.DevNode == "" {
@@ -316,7 +317,7 @@ func readUSBDevice(r Roots, sysRoot, abs string, uevent map[string]string) Devic
 	}
 	if isCardReader(u.Manufacturer, u.Product, "", d.Properties) {
 		d.Identity.Kind = media.KindSD
-		d.Quality = weak(cardReaderReason)
+		d.Quality = weak("card-reader", cardReaderReason)
 	}
 	return d
 }

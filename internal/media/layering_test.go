@@ -27,17 +27,20 @@ var allowed = map[string][]string{
 	"internal/udev":       {},
 	"internal/enforce":    {"sysfs"},
 	"internal/mountwatch": {"sysfs"},
-	"internal/notify":     {},
-	"internal/registry":   {"media", "audit", "checkin", "event"},
-	"internal/testbed":    {},
-	"scripts":             {}, // tests of the install scripts only
-	"internal/e2e":        {},
+	// The message catalogue sits above policy and below every front-end that renders
+	// text: cli, daemon, notify and the office server.
+	"internal/catalog":  {"media", "policy"},
+	"internal/notify":   {"catalog"},
+	"internal/registry": {"media", "audit", "checkin", "event"},
+	"internal/testbed":  {},
+	"scripts":           {}, // tests of the install scripts only
+	"internal/e2e":      {},
 	// The service owns the rules of the register; it works on its Store interface and
 	// opens the SQLite registry only in OpenLocal, for the wiring.
 	"internal/service": {"media", "audit", "policy", "identity", "checkin", "registry", "event"},
-	"internal/daemon":  {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin", "sysfs", "control", "mountlog", "service", "event"},
+	"internal/daemon":  {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin", "sysfs", "control", "mountlog", "service", "catalog", "event"},
 	// cli reaches the register only through the service: never registry.
-	"internal/cli": {"media", "audit", "policy", "identity", "service", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control", "event"},
+	"internal/cli": {"media", "audit", "policy", "identity", "service", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control", "catalog", "event"},
 }
 
 // owners names the one package that may import each fenced-in dependency.

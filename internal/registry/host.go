@@ -19,19 +19,19 @@ func (s *Store) InitHost(ctx context.Context, h media.Host) (media.Host, error) 
 		return h, err
 	}
 	if h.Number == "" {
-		return h, errf(ErrInvalid, "number", "required", "必须填写")
+		return h, errf(ErrInvalid, "invalid.required", Field("number"))
 	}
 	if h.Department, err = cleanText("department", h.Department, 200); err != nil {
 		return h, err
 	}
 	if !h.Level.Valid() {
-		return h, errf(ErrInvalid, "level", h.Level.String(), h.Level.String())
+		return h, errf(ErrInvalid, "invalid.value", Field("level"), h.Level.String())
 	}
 	if h.Mode == "" {
 		h.Mode = media.ModeEnforce
 	}
 	if _, err := media.ParseMode(string(h.Mode)); err != nil {
-		return h, errf(ErrInvalid, "mode", string(h.Mode), string(h.Mode))
+		return h, errf(ErrInvalid, "invalid.value", Field("mode"), string(h.Mode))
 	}
 	h.ID = s.hostID
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
@@ -76,7 +76,7 @@ func hostTx(ctx context.Context, q querier) (media.Host, error) {
 		allow_devices, baseline, created, updated FROM host WHERE singleton = 1`).Scan(
 		&h.ID, &h.Number, &level, &h.Department, &mode, &h.Hostname, &h.VaultStation, &classes, &devices, &baseline, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
-		return h, errf(ErrNoHost, "", "run 'mediagate host init' first", "请先运行 mediagate host init")
+		return h, errf(ErrNoHost, "no-host")
 	}
 	if err != nil {
 		return h, fmt.Errorf("read host profile: %w", err)

@@ -30,16 +30,16 @@ func (s *Store) Register(ctx context.Context, r Registration) (media.Medium, err
 	var m media.Medium
 	id := r.Identity
 	if !id.Kind.Valid() {
-		return m, errf(ErrInvalid, "kind", string(id.Kind), string(id.Kind))
+		return m, errf(ErrInvalid, "invalid.value", Field("kind"), string(id.Kind))
 	}
 	if id.Key == "" || len(id.Key) > 512 {
-		return m, errf(ErrInvalid, "identity", "an identity key of 1 to 512 bytes is required", "需要 1 到 512 字节的介质标识")
+		return m, errf(ErrInvalid, "invalid.identity-key")
 	}
 	if !r.Level.Valid() {
-		return m, errf(ErrInvalid, "level", r.Level.String(), r.Level.String())
+		return m, errf(ErrInvalid, "invalid.value", Field("level"), r.Level.String())
 	}
 	if id.Capacity < 0 {
-		return m, errf(ErrInvalid, "capacity", "negative", "不能为负数")
+		return m, errf(ErrInvalid, "invalid.negative", Field("capacity"))
 	}
 	for field, v := range map[string]string{"serial": id.Serial, "identity": id.Key} {
 		if err := checkRunes(field, v); err != nil {
@@ -57,7 +57,7 @@ func (s *Store) Register(ctx context.Context, r Registration) (media.Medium, err
 		return m, err
 	}
 	if strings.ContainsAny(r.Number, " \t/\\{}") {
-		return m, errf(ErrInvalid, "number", "no spaces, slashes or braces", "不能含空格、斜杠或花括号")
+		return m, errf(ErrInvalid, "invalid.number-chars")
 	}
 	if r.Note, err = cleanText("note", r.Note, 2000); err != nil {
 		return m, err
@@ -73,7 +73,7 @@ func (s *Store) Register(ctx context.Context, r Registration) (media.Medium, err
 		var other string
 		err = tx.QueryRowContext(ctx, `SELECT number FROM media WHERE identity_key = ?`, id.Key).Scan(&other)
 		if err == nil {
-			return errf(ErrDuplicateIdentity, id.Key, "registered as "+other, "已登记为 "+other)
+			return errf(ErrDuplicateIdentity, "dup-identity.as", id.Key, other)
 		} else if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
@@ -87,7 +87,7 @@ func (s *Store) Register(ctx context.Context, r Registration) (media.Medium, err
 				return err
 			}
 			if used > 0 {
-				return errf(ErrDuplicateNumber, r.Number, "numbers are never reused", "编号永不重复使用")
+				return errf(ErrDuplicateNumber, "dup-number.reuse", r.Number)
 			}
 		}
 		if r.Department == "" {
@@ -105,9 +105,9 @@ func (s *Store) Register(ctx context.Context, r Registration) (media.Medium, err
 			jsonList(m.AllowedHosts), now, now)
 		switch {
 		case isUnique(err, "media.number"):
-			return errf(ErrDuplicateNumber, m.Number, "", "")
+			return errf(ErrDuplicateNumber, "err.dup-number", m.Number)
 		case isUnique(err, "media.identity_key"):
-			return errf(ErrDuplicateIdentity, id.Key, "", "")
+			return errf(ErrDuplicateIdentity, "err.dup-identity", id.Key)
 		case err != nil:
 			return fmt.Errorf("register medium: %w", err)
 		}
@@ -160,7 +160,7 @@ func (s *Store) Medium(ctx context.Context, number string) (media.Medium, error)
 func mediumTx(ctx context.Context, q querier, number string) (media.Medium, error) {
 	m, err := scanMedium(q.QueryRowContext(ctx, `SELECT `+mediumCols+mediumFrom+` WHERE m.number = ?`, number))
 	if errors.Is(err, sql.ErrNoRows) {
-		return m, errf(ErrNotFound, "medium "+number, "", "")
+		return m, errf(ErrNotFound, "not-found.medium", number)
 	}
 	return m, err
 }
@@ -169,7 +169,7 @@ func mediumTx(ctx context.Context, q querier, number string) (media.Medium, erro
 func (s *Store) MediumByIdentity(ctx context.Context, key string) (media.Medium, error) {
 	m, err := scanMedium(s.db.QueryRowContext(ctx, `SELECT `+mediumCols+mediumFrom+` WHERE m.identity_key = ?`, key))
 	if errors.Is(err, sql.ErrNoRows) {
-		return m, errf(ErrNotFound, "identity "+key, "", "")
+		return m, errf(ErrNotFound, "not-found.identity", key)
 	}
 	return m, err
 }
@@ -183,13 +183,13 @@ func (s *Store) MediumByIdentity(ctx context.Context, key string) (media.Medium,
 func (s *Store) UpgradeIdentityKey(ctx context.Context, oldKey, newKey string) (media.Medium, error) {
 	var m media.Medium
 	if newKey == "" || len(newKey) > 512 || newKey == oldKey {
-		return m, errf(ErrInvalid, "identity", "a new identity key of 1 to 512 bytes is required", "需要 1 到 512 字节的新介质标识")
+		return m, errf(ErrInvalid, "invalid.new-identity-key")
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		m, err = scanMedium(tx.QueryRowContext(ctx, `SELECT `+mediumCols+mediumFrom+` WHERE m.identity_key = ?`, oldKey))
 		if errors.Is(err, sql.ErrNoRows) {
-			return errf(ErrNotFound, "identity "+oldKey, "", "")
+			return errf(ErrNotFound, "not-found.identity", oldKey)
 		} else if err != nil {
 			return err
 		}
@@ -197,7 +197,7 @@ func (s *Store) UpgradeIdentityKey(ctx context.Context, oldKey, newKey string) (
 		_, err = tx.ExecContext(ctx, `UPDATE media SET identity_key = ?, updated = ? WHERE id = ?`, newKey, now, m.ID)
 		switch {
 		case isUnique(err, "media.identity_key"):
-			return errf(ErrDuplicateIdentity, newKey, "", "")
+			return errf(ErrDuplicateIdentity, "err.dup-identity", newKey)
 		case err != nil:
 			return fmt.Errorf("upgrade identity of %s: %w", m.Number, err)
 		}
@@ -281,7 +281,7 @@ func (s *Store) change(ctx context.Context, number string, kind event.Kind, f fu
 		// refuse what would make the log read differently from what is stored.
 		for _, t := range event.Texts(details) {
 			if len(t.Value) > 2000 {
-				return errf(ErrInvalid, t.Name, "longer than 2000 bytes", "超过 2000 字节")
+				return errf(ErrInvalid, "invalid.too-long", Field(t.Name), 2000)
 			}
 			if err := checkRunes(t.Name, t.Value); err != nil {
 				return err
@@ -328,7 +328,7 @@ func personIDTx(ctx context.Context, q querier, handle string) (string, error) {
 // setStatus checks and applies a status change.
 func setStatus(m *media.Medium, to media.Status) error {
 	if err := media.CheckTransition(m.Status, to); err != nil {
-		return &Error{Kind: ErrTransition, Subject: m.Number, Detail: fmt.Sprintf("%s → %s", m.Status, to), DetailZH: fmt.Sprintf("%s → %s", m.Status.Name("zh"), to.Name("zh"))}
+		return errf(ErrTransition, "transition", m.Number, m.Status, to)
 	}
 	m.Status = to
 	return nil
@@ -339,7 +339,7 @@ func setStatus(m *media.Medium, to media.Status) error {
 func (s *Store) Handover(ctx context.Context, number, to, witness, note string) (media.Medium, error) {
 	return s.change(ctx, number, event.KindMediumHandover, func(tx *sql.Tx, m *media.Medium) (func(event.Change) any, error) {
 		if m.Status != media.StatusActive && m.Status != media.StatusInVault {
-			return nil, &Error{Kind: ErrTransition, Subject: m.Number, Detail: fmt.Sprintf("handover needs status active or in-vault, not %s", m.Status), DetailZH: fmt.Sprintf("交接要求状态为在用或入柜保存，当前为%s", m.Status.Name("zh"))}
+			return nil, errf(ErrTransition, "transition.handover", m.Number, m.Status)
 		}
 		note, err := cleanText("note", note, 2000)
 		if err != nil {
@@ -358,10 +358,10 @@ func (s *Store) Handover(ctx context.Context, number, to, witness, note string) 
 			return nil, err
 		}
 		if toP.ID == from.ID {
-			return nil, errf(ErrInvalid, "to", to+" is already the custodian", to+" 已是责任人")
+			return nil, errf(ErrInvalid, "invalid.already-custodian", Field("to"), to)
 		}
 		if wit.ID == toP.ID || wit.ID == from.ID {
-			return nil, errf(ErrInvalid, "witness", "the witness must be a third person", "见证人必须是第三人")
+			return nil, errf(ErrInvalid, "invalid.witness", Field("witness"))
 		}
 		at := s.stamp()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO handovers (id, medium_id, from_id, to_id, witness_id, at, note) VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -384,7 +384,7 @@ func (s *Store) Lend(ctx context.Context, number, to string, due time.Time, appr
 			return nil, err
 		}
 		if p.Handle == m.Custodian {
-			return nil, errf(ErrInvalid, "to", "cannot lend to the custodian", "不能借给责任人本人")
+			return nil, errf(ErrInvalid, "invalid.lend-to-custodian", Field("to"))
 		}
 		if approvedBy != "" {
 			if _, err := activePersonTx(ctx, tx, approvedBy); err != nil {
@@ -392,7 +392,7 @@ func (s *Store) Lend(ctx context.Context, number, to string, due time.Time, appr
 			}
 		}
 		if !due.After(s.now()) {
-			return nil, errf(ErrInvalid, "due", "must be in the future", "必须是将来的日期")
+			return nil, errf(ErrInvalid, "invalid.past-date", Field("due"))
 		}
 		if err := setStatus(m, media.StatusLent); err != nil {
 			return nil, err
@@ -409,7 +409,7 @@ func (s *Store) Lend(ctx context.Context, number, to string, due time.Time, appr
 func (s *Store) Return(ctx context.Context, number, note string) (media.Medium, error) {
 	return s.change(ctx, number, event.KindMediumReturn, func(tx *sql.Tx, m *media.Medium) (func(event.Change) any, error) {
 		if m.Status != media.StatusLent {
-			return nil, &Error{Kind: ErrTransition, Subject: m.Number, Detail: fmt.Sprintf("not lent (status %s)", m.Status), DetailZH: fmt.Sprintf("未借出（当前状态%s）", m.Status.Name("zh"))}
+			return nil, errf(ErrTransition, "transition.not-lent", m.Number, m.Status)
 		}
 		holder, due := m.Holder, m.DueAt
 		if err := setStatus(m, media.StatusActive); err != nil {
@@ -453,13 +453,13 @@ func (s *Store) SetStatus(ctx context.Context, number string, to media.Status, k
 func (s *Store) Relevel(ctx context.Context, number string, level media.Level, note string) (media.Medium, error) {
 	return s.change(ctx, number, event.KindMediumRelevel, func(tx *sql.Tx, m *media.Medium) (func(event.Change) any, error) {
 		if !level.Valid() {
-			return nil, errf(ErrInvalid, "level", level.String(), level.String())
+			return nil, errf(ErrInvalid, "invalid.value", Field("level"), level.String())
 		}
 		if level <= m.Level {
-			return nil, &Error{Kind: ErrRelevelDown, Subject: m.Number, Detail: fmt.Sprintf("%s → %s", m.Level, level), DetailZH: fmt.Sprintf("%s → %s", m.Level.Chinese(), level.Chinese())}
+			return nil, errf(ErrRelevelDown, "relevel-down", m.Number, m.Level, level)
 		}
 		if m.Status.Terminal() {
-			return nil, &Error{Kind: ErrTransition, Subject: m.Number, Detail: fmt.Sprintf("status %s", m.Status), DetailZH: fmt.Sprintf("状态%s", m.Status.Name("zh"))}
+			return nil, errf(ErrTransition, "transition.status", m.Number, m.Status)
 		}
 		from := m.Level
 		m.Level = level

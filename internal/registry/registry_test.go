@@ -522,7 +522,7 @@ func TestChangeTextIsChecked(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var e *Error
-			if err := c.do(); !errors.As(err, &e) || !errors.Is(err, ErrInvalid) || e.Subject != c.field {
+			if err := c.do(); !errors.As(err, &e) || !errors.Is(err, ErrInvalid) || len(e.Args) == 0 || e.Args[0] != Field(c.field) {
 				t.Errorf("err = %v; want an invalid %s", err, c.field)
 			}
 			if eventCount(t, s) != before {

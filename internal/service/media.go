@@ -120,6 +120,8 @@ type RegisterResult struct {
 	// WeakSerial is why the serial is weak when it was accepted only because extra
 	// identity is bound ("" when the serial is good).
 	WeakSerial string
+	// Weak is the serial's quality when WeakSerial is set, for messages.
+	Weak identity.Quality
 }
 
 // Register registers a medium. A weak serial (empty, repeated, known bogus) or one
@@ -160,9 +162,9 @@ func (s *Service) Register(ctx context.Context, r RegisterRequest) (RegisterResu
 		q := identity.CheckSerial(id.Serial)
 		if !q.Good {
 			if !HasExtraIdentity(id) {
-				return res, refused("err.weak-serial", id.Serial, q.Reason)
+				return res, refused("err.weak-serial", id.Serial, q)
 			}
-			res.WeakSerial = q.Reason
+			res.WeakSerial, res.Weak = q.Reason, q
 		}
 		other, err := s.store.SerialInUse(ctx, id.Serial, id.Key)
 		if err != nil {
@@ -333,9 +335,7 @@ func (s *Service) SetStatus(ctx context.Context, r StatusRequest) (media.Medium,
 		return media.Medium{}, err
 	}
 	if act, ok := media.ActionOf(m.Status, sc.to); ok && act != sc.act {
-		return media.Medium{}, &StoreError{Kind: ErrTransition, Subject: m.Number,
-			Detail:   fmt.Sprintf("%s → %s is %s, not %s", m.Status, sc.to, act, r.Change),
-			DetailZH: fmt.Sprintf("%s → %s", m.Status.Name("zh"), sc.to.Name("zh"))}
+		return media.Medium{}, &StoreError{Kind: ErrTransition, Code: "transition.action", Args: []any{m.Number, m.Status, sc.to, string(act), string(r.Change)}}
 	}
 	details := event.MediumStatus{ApprovedBy: r.ApprovedBy, Method: r.Method, Note: r.Note, Witness: r.Witness}
 	var people []string

@@ -127,7 +127,9 @@ var (
 )
 
 // Error is a refusal by a rule of the service. Code names the message in the
-// front-end's catalogue (e.g. "err.weak-serial"); Args are its arguments.
+// catalogue (internal/catalog, e.g. "err.weak-serial"); Args are its arguments.
+// badRequest and refused take the code as a string literal: the catalogue's test
+// finds every code the service can return by reading the calls.
 type Error struct {
 	Kind error // ErrBadRequest or ErrRefused
 	Code string
@@ -142,6 +144,22 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Kind }
+
+// MessageCode returns the catalogue key and its arguments.
+func (e *Error) MessageCode() (string, []any) { return e.Code, e.Args }
+
+// Phrase is a part of a message that the catalogue renders in the reader's language,
+// such as why a plugged medium was refused: Code is its key, Args its arguments.
+type Phrase struct {
+	Code string
+	Args []any
+}
+
+// MessageCode returns the catalogue key and its arguments.
+func (p Phrase) MessageCode() (string, []any) { return p.Code, p.Args }
+
+// String describes the phrase for logs.
+func (p Phrase) String() string { return fmt.Sprintf("%s %v", p.Code, p.Args) }
 
 func badRequest(code string, args ...any) error {
 	return &Error{Kind: ErrBadRequest, Code: code, Args: args}
