@@ -121,6 +121,7 @@ func (d *Daemon) decideBlock(ctx context.Context, disk string) {
 		pd.USB, pd.Block, pd.Behind = true, false, true
 		pd.VendorID, pd.ProductID = dev.USB.VendorID, dev.USB.ProductID
 		pd.Classes = dev.Identity.InterfaceClasses
+		r.Behind, pd.Disks = d.disksBehind(parent.DevPath, disk)
 		in.Device = pd
 		if parent.Decision.Reason != ReasonContainer || optical {
 			// A registered USB medium is checked again now that capacity and kind are
@@ -138,10 +139,21 @@ func (d *Daemon) decideBlock(ctx context.Context, disk string) {
 		r.Effective = r.Decision.Effective()
 		if r.Effective == policy.Block && parent.Decision.Reason != ReasonContainer {
 			// The medium is not what was registered (or its record changed): unmount
-			// anything mounted from it (a mount in the window before this decision),
-			// then take the whole USB device away and let that decision stand.
+			// anything mounted from it or from another disk behind the same USB device
+			// (a mount in the window before this decision), then take the whole USB
+			// device away and let that decision stand.
 			if err := d.cfg.Enforcer.Detach(target(dev)); err != nil {
 				r.Error = joinErr(r.Error, err)
+			}
+			for _, other := range d.disksUnder(parent.DevPath) {
+				if other == disk {
+					continue
+				}
+				if err := d.cfg.Enforcer.Detach(enforce.Target{SysPath: other}); err != nil {
+					r.Error = joinErr(r.Error, err)
+				} else {
+					r.Actions = append(r.Actions, "detached "+filepath.Base(other))
+				}
 			}
 			changed, err := d.cfg.Enforcer.AuthorizeUSB(parent.DevPath, false)
 			if err != nil {

@@ -75,12 +75,16 @@ type Config struct {
 
 // Record is one decision as the daemon took and carried it out.
 type Record struct {
-	Time      time.Time       `json:"time"`
-	Stage     string          `json:"stage"` // usb-device, block-device, disc
-	DevPath   string          `json:"devpath"`
-	Name      string          `json:"name"`
-	Label     string          `json:"label,omitempty"`
-	Parent    string          `json:"parent,omitempty"` // devpath of the USB device a block device sits behind
+	Time    time.Time `json:"time"`
+	Stage   string    `json:"stage"` // usb-device, block-device, disc
+	DevPath string    `json:"devpath"`
+	Name    string    `json:"name"`
+	Label   string    `json:"label,omitempty"`
+	Parent  string    `json:"parent,omitempty"` // devpath of the USB device a block device sits behind
+	// Behind names the disks (or logical units without a disk yet) seen behind a USB
+	// device when there is more than one: the anomaly of an extra disk behind a
+	// registered identity.
+	Behind    []string        `json:"behind,omitempty"`
 	Identity  media.Identity  `json:"identity"`
 	Decision  policy.Decision `json:"decision"`
 	Effective policy.Verdict  `json:"effective"`
@@ -356,6 +360,7 @@ func (d *Daemon) decideUSB(ctx context.Context, devpath string) *Record {
 	} else {
 		r.Name, r.Label, r.Identity = dev.Name, dev.Label, dev.Identity
 		pd := usbPolicyDevice(dev)
+		r.Behind, pd.Disks = d.disksBehind(devpath, "")
 		in := policy.Input{Host: hostp, Device: pd, Now: d.cfg.Now(), Twin: d.twin(devpath, dev.Identity)}
 		if pd.Storage || pd.Identity.Kind == media.KindUSBDisk || pd.Identity.Kind == media.KindSD {
 			d.lookup(ctx, &in, r)
@@ -390,6 +395,35 @@ func (d *Daemon) decideUSB(ctx context.Context, devpath string) *Record {
 
 // disksUnder lists the devpaths of the whole disks below a USB device in sysfs.
 func (d *Daemon) disksUnder(devpath string) []string { return sysfs.DisksUnder(d.cfg.Sys, devpath) }
+
+// disksBehind counts the disks behind a USB device for policy.Device.Disks: its
+// logical units or its whole disks (with disk, the one being decided), whichever are
+// more, so a unit whose disk is not announced yet counts too. When there is more
+// than one it also returns their names, for the audit row.
+func (d *Daemon) disksBehind(usb, disk string) ([]string, int) {
+	disks := d.disksUnder(usb)
+	if disk != "" && !slices.Contains(disks, disk) {
+		disks = append(disks, disk)
+	}
+	units := sysfs.UnitsUnder(d.cfg.Sys, usb)
+	n := max(len(disks), len(units))
+	if n < 2 {
+		return nil, n
+	}
+	var names []string
+	covered := map[string]bool{}
+	for _, p := range disks {
+		names = append(names, filepath.Base(p))
+		covered[filepath.Dir(filepath.Dir(p))] = true // the unit it sits on
+	}
+	for _, u := range units {
+		if !covered[u] {
+			names = append(names, filepath.Base(u))
+		}
+	}
+	slices.Sort(names)
+	return names, n
+}
 
 // twin returns the devpath of another present USB device with the same identity key,
 // or "".
@@ -558,6 +592,9 @@ func (r *Record) details() map[string]any {
 	}
 	if len(r.Decision.Classes) > 0 {
 		m["classes"] = r.Decision.Classes
+	}
+	if len(r.Behind) > 0 {
+		m["behind"] = r.Behind
 	}
 	if len(r.Actions) > 0 {
 		m["actions"] = r.Actions

@@ -515,3 +515,83 @@ func TestAuditWritesAreRetriedAndFailuresReported(t *testing.T) {
 		}
 	}
 }
+
+// mkSys creates devpaths (directories) in the bed's fake sysfs.
+func (b *bed) mkSys(devpaths ...string) {
+	b.t.Helper()
+	for _, p := range devpaths {
+		if err := os.MkdirAll(filepath.Join(b.d.cfg.Sys, p), 0o755); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+}
+
+// A USB device presenting a registered stick's identity with a second logical unit:
+// the registration covers one disk, so the whole device is blocked, every disk behind
+// it detached, and the decision row names the anomaly.
+func TestExtraLUNBehindRegisteredIdentity(t *testing.T) {
+	lun1 := stickP + "/2-1:1.0/host0/target0:0:0/0:0:0:1"
+	sdbP := lun1 + "/block/sdb"
+	for _, tc := range []struct {
+		name   string
+		early  bool // LUN 1 and its disk are in sysfs before sda is decided
+		before []string
+	}{
+		{name: "both units scanned before the first disk is decided", early: true},
+		{name: "second disk appears after the first was allowed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBed(t, secretHost())
+			b.register("LUN1", media.Secret, media.StatusActive, media.AccessReadWrite, 64<<20)
+			b.mkSys(diskP)
+			if tc.early {
+				b.mkSys(sdbP)
+			}
+			u, sda := stick("LUN1", 64<<20)
+			b.devs.set(u)
+			b.ev("add", stickP, "usb", "usb_device")
+			b.devs.set(sda)
+			b.ev("add", diskP, "block", "disk")
+			sdb := sda
+			sdb.Name, sdb.SysPath, sdb.DevNode = "sdb", sdbP, "/dev/sdb"
+			b.devs.set(sdb)
+			if !tc.early {
+				if on, _ := b.rec.USBAuthorized(stickP); !on {
+					t.Fatal("the stick was blocked before its second unit existed")
+				}
+				b.mkSys(sdbP)
+			}
+			b.ev("add", sdbP, "block", "disk")
+			if on, _ := b.rec.USBAuthorized(stickP); on {
+				t.Errorf("the USB device with two disks stays authorized; ops %q", b.rec.Ops())
+			}
+			ops := b.rec.Ops()
+			for _, want := range []string{"detach " + diskP, "detach " + sdbP, "deauthorize " + stickP} {
+				if !slices.Contains(ops, want) {
+					t.Errorf("ops %q lack %q", ops, want)
+				}
+			}
+			if slices.Contains(ops, "release "+sdbP) {
+				t.Errorf("the second disk was released to the automounter: %q", ops)
+			}
+			ds := b.store.decisions()
+			last := ds[len(ds)-1]
+			if last["reason"] != policy.ReasonIdentityMismatch || last["detail"] != policy.DetailExtraDisk {
+				t.Errorf("last decision %v", last)
+			}
+			if got, _ := last["behind"].([]string); !slices.Equal(got, []string{"sda", "sdb"}) {
+				t.Errorf("row names the disks behind the device as %v", got)
+			}
+			// The disk events after the block add no decisions and authorize nothing.
+			n := len(ds)
+			b.ev("add", sdbP+"/sdb1", "block", "partition")
+			b.ev("change", stickP, "usb", "usb_device")
+			if len(b.store.decisions()) != n {
+				t.Errorf("%d more decisions after the block", len(b.store.decisions())-n)
+			}
+			if on, _ := b.rec.USBAuthorized(stickP); on {
+				t.Error("re-authorized after the block")
+			}
+		})
+	}
+}

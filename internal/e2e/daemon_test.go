@@ -330,3 +330,33 @@ mediagate media show %s`, vault, vault))
 	v.PlugStick(t, "MGVAULT01", nil)
 	expectBlocked(t, g, "MGVAULT01", "status-in-vault")
 }
+
+// A USB device that presents a registered stick's VID:PID, serial and capacity with the
+// stick's disk as LUN 0 and a second disk as LUN 1 (usb-bot with two scsi-hd): a
+// registration covers exactly one disk, so the whole device is deauthorized, no disk of
+// it stays, and the decision row names the anomaly (issue 13, item 1).
+func TestDaemonExtraLUNBehindRegisteredStickBlocked(t *testing.T) {
+	v, g := needDaemon(t)
+	const serial = "MGLUNTWO1"
+	num := register(t, g, serial, "secret", "--capacity", fmt.Sprint(64<<20))
+	v.PlugMultiLUN(t, serial, testbed.Files{"lun0.txt": []byte("registered\n")}, testbed.Files{"lun1.txt": []byte("smuggled\n")})
+	row := g.WaitFor(t, 30*time.Second, `mediagate log --kind device.decision --medium `+num+` --json | tr -d ' \n' | grep -o '"behind":\[[^]]*\][^{]*"detail":"extra-disk"' | tail -1 | grep .`)
+	t.Logf("decision: %s", row)
+	if !strings.Contains(row, ",") {
+		t.Errorf("the row names fewer than two disks behind the device: %s", row)
+	}
+	dev := g.WaitFor(t, 30*time.Second, testbed.USBDeviceBySerial(serial))
+	g.WaitFor(t, 30*time.Second, "test \"$(cat "+dev+"/authorized)\" = 0")
+	// Neither disk stays: no block device with the serial, nothing mounted from it.
+	g.WaitFor(t, 30*time.Second, testbed.Not(testbed.PartitionBySerial(serial, "")))
+	time.Sleep(2 * time.Second)
+	if res := g.Exec(t, testbed.PartitionBySerial(serial, "")); res.ExitCode == 0 {
+		t.Errorf("a disk of the two-disk device is back: %s", res.Stdout)
+	}
+	if got := g.MustRun(t, "cat "+dev+"/authorized"); got != "0" {
+		t.Errorf("authorized = %q after the block", got)
+	}
+	if res := g.Exec(t, "ls /dev/disk/by-id/ | grep "+serial); res.ExitCode == 0 {
+		t.Errorf("by-id links remain:\n%s", res.Stdout)
+	}
+}

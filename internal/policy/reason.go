@@ -215,6 +215,7 @@ func fieldName(f string, zh bool) string {
 		FieldCapacity:         {"capacity differs", "容量不符"},
 		FieldDescriptorHash:   {"USB descriptors differ", "USB描述符不符"},
 		FieldInterfaceClasses: {"USB interface classes differ", "USB接口类别不符"},
+		DetailExtraDisk:       {"the USB device presents more than one disk; a registration covers exactly one", "该USB设备包含多个磁盘，一项登记只对应一个磁盘"},
 	}
 	n, ok := names[f]
 	if !ok {
