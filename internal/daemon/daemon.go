@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -148,6 +149,9 @@ type Daemon struct {
 	mode    media.Mode
 	host    media.Host
 	probs   []string
+
+	// scan is the rescan under way, nil outside one; only touched while work is held.
+	scan *rescanRun
 }
 
 // New returns a Daemon; call Run.
@@ -273,7 +277,10 @@ func (d *Daemon) Handle(ctx context.Context, ev udev.Event) {
 	d.mu.Unlock()
 	switch {
 	case ev.Action == udev.ActionRescan:
-		d.rescan(ctx)
+		d.mu.Lock()
+		before := maps.Clone(d.present)
+		d.mu.Unlock()
+		d.rescan(ctx, "overflow", before)
 	case ev.IsUSBDevice():
 		d.handleUSB(ctx, ev)
 	case ev.IsBlock():
@@ -361,6 +368,7 @@ func (d *Daemon) decideUSB(ctx context.Context, devpath string) *Record {
 		r.Name, r.Label, r.Identity = dev.Name, dev.Label, dev.Identity
 		pd := usbPolicyDevice(dev)
 		r.Behind, pd.Disks = d.disksBehind(devpath, "")
+		d.rememberBehind(devpath, &pd, r)
 		in := policy.Input{Host: hostp, Device: pd, Now: d.cfg.Now(), Twin: d.twin(devpath, dev.Identity)}
 		if pd.Storage || pd.Identity.Kind == media.KindUSBDisk || pd.Identity.Kind == media.KindSD {
 			d.lookup(ctx, &in, r)
@@ -395,6 +403,28 @@ func (d *Daemon) decideUSB(ctx context.Context, devpath string) *Record {
 
 // disksUnder lists the devpaths of the whole disks below a USB device in sysfs.
 func (d *Daemon) disksUnder(devpath string) []string { return sysfs.DisksUnder(d.cfg.Sys, devpath) }
+
+// rememberBehind fills in, during a rescan, what was last seen behind a USB device that
+// is still the same device: the capacity of its disk and how many disks it had. A
+// device blocked for them was deauthorized, so they are gone from sysfs now; without
+// them the rescan would authorize it again only to block it once more.
+func (d *Daemon) rememberBehind(devpath string, pd *policy.Device, r *Record) {
+	if d.scan == nil {
+		return
+	}
+	prev := d.scan.before[devpath]
+	if prev == nil || prev.Stage != "usb-device" || prev.Identity.Key != pd.Identity.Key ||
+		prev.Identity.DescriptorHash != pd.Identity.DescriptorHash {
+		return
+	}
+	if pd.Identity.Capacity == 0 && prev.Identity.Capacity > 0 {
+		pd.Identity.Capacity = prev.Identity.Capacity
+		r.Identity.Capacity = prev.Identity.Capacity
+	}
+	if len(prev.Behind) > pd.Disks {
+		pd.Disks, r.Behind = len(prev.Behind), prev.Behind
+	}
+}
 
 // disksBehind counts the disks behind a USB device for policy.Device.Disks: its
 // logical units or its whole disks (with disk, the one being decided), whichever are
@@ -531,9 +561,21 @@ func joinErr(prev string, err error) string {
 	return prev + "; " + err.Error()
 }
 
-// finish stores, counts, logs and audits a decision.
+// finish stores, counts, logs and audits a decision. During a rescan, a decision that
+// is the same as the one standing before it is stored but neither logged, audited,
+// added to the recent decisions nor notified again: the rescan's summary row counts it.
 func (d *Daemon) finish(ctx context.Context, r *Record) {
 	r.Message = [2]string{r.message("en"), r.message("zh")}
+	if d.scan != nil {
+		if prev := d.scan.before[r.DevPath]; prev != nil && sameDecision(prev, r) {
+			d.mu.Lock()
+			cp := *r
+			d.present[r.DevPath] = &cp
+			d.mu.Unlock()
+			return
+		}
+		d.scan.changed++
+	}
 	d.mu.Lock()
 	cp := *r
 	d.present[r.DevPath] = &cp

@@ -592,6 +592,113 @@ func TestExtraLUNBehindRegisteredIdentity(t *testing.T) {
 			if on, _ := b.rec.USBAuthorized(stickP); on {
 				t.Error("re-authorized after the block")
 			}
+			// The kernel removed both disks with the deauthorization. A rescan (after a
+			// register change) remembers what was behind the device and does not
+			// authorize it again to find out.
+			if err := os.RemoveAll(filepath.Join(b.d.cfg.Sys, stickP, "2-1:1.0")); err != nil {
+				t.Fatal(err)
+			}
+			os.MkdirAll(filepath.Join(b.d.cfg.Sys, "bus/usb/devices"), 0o755)
+			os.Symlink(filepath.Join(b.d.cfg.Sys, stickP), filepath.Join(b.d.cfg.Sys, "bus/usb/devices/2-1"))
+			b.devs.del(diskP)
+			b.devs.del(sdbP)
+			b.rec.Reset()
+			b.d.Rescan(b.ctx)
+			if ops := b.rec.Ops(); slices.Contains(ops, "authorize "+stickP) {
+				t.Errorf("the rescan authorized the two-disk device again: %q", ops)
+			}
+			if got := len(b.store.decisions()) - n; got != 0 {
+				t.Errorf("the rescan wrote %d decision rows for an unchanged block", got)
+			}
 		})
+	}
+}
+
+// rescanBed is a bed whose fake sysfs lists a registered stick (with its disk), an
+// unregistered one and a keyboard, all plugged, so rescans find them.
+func rescanBed(t *testing.T) (*bed, string) {
+	b := newBed(t, secretHost())
+	otherP := hub + "/2-5"
+	b.mkSys(diskP+"/sda1", otherP, kbdP)
+	for p, name := range map[string]string{stickP: "2-1", otherP: "2-5", kbdP: "2-2"} {
+		os.MkdirAll(filepath.Join(b.d.cfg.Sys, "bus/usb/devices"), 0o755)
+		if err := os.Symlink(filepath.Join(b.d.cfg.Sys, p), filepath.Join(b.d.cfg.Sys, "bus/usb/devices", name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.MkdirAll(filepath.Join(b.d.cfg.Sys, "class/block"), 0o755)
+	if err := os.Symlink(filepath.Join(b.d.cfg.Sys, diskP), filepath.Join(b.d.cfg.Sys, "class/block/sda")); err != nil {
+		t.Fatal(err)
+	}
+	b.register("RN1", media.Secret, media.StatusActive, media.AccessReadOnly, 0)
+	b.plugStick("RN1", 64<<20)
+	u, _ := stick("RN2", 64<<20)
+	u.SysPath, u.Name = otherP, "2-5"
+	b.devs.set(u)
+	b.ev("add", otherP, "usb", "usb_device")
+	b.devs.set(peripheral(kbdP, "2-2", []int{3}, identity.FuncKeyboard))
+	b.ev("add", kbdP, "usb", "usb_device")
+	return b, otherP
+}
+
+func (s *memStore) rows(kind string) []map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []map[string]any
+	for _, e := range s.events {
+		if e.kind == kind {
+			out = append(out, e.details.(map[string]any))
+		}
+	}
+	return out
+}
+
+// A rescan writes a decision row only for a device whose decision changed, and one
+// summary row with its counts.
+func TestRescanWritesOnlyChangedDecisions(t *testing.T) {
+	b, otherP := rescanBed(t)
+	before := len(b.store.decisions())
+	if before != 4 { // stick, its disk, the unregistered stick, the keyboard
+		t.Fatalf("%d decisions after plugging", before)
+	}
+	b.d.Rescan(b.ctx)
+	if n := len(b.store.decisions()) - before; n != 0 {
+		t.Errorf("a rescan without changes wrote %d decision rows: %v", n, b.store.decisions()[before:])
+	}
+	sum := b.store.rows("daemon.rescan")
+	if len(sum) != 1 {
+		t.Fatalf("%d rescan rows, want 1", len(sum))
+	}
+	if sum[0]["devices"] != 4 || sum[0]["changed"] != 0 || sum[0]["unchanged"] != 4 || sum[0]["allowed"] != 3 || sum[0]["blocked"] != 1 {
+		t.Errorf("summary %v", sum[0])
+	}
+	if on, _ := b.rec.USBAuthorized(stickP); !on {
+		t.Error("the registered stick lost its authorization in a rescan")
+	}
+	recent := len(b.d.Status().Recent)
+
+	// The unregistered stick is registered now: only its decision changes.
+	b.register("RN2", media.Secret, media.StatusActive, media.AccessReadWrite, 0)
+	b.d.Rescan(b.ctx)
+	ds := b.store.decisions()[before:]
+	if len(ds) != 1 || ds[0]["reason"] != policy.ReasonAllowed || ds[0]["device"].(map[string]any)["devpath"] != otherP {
+		t.Errorf("decision rows of the second rescan: %v", ds)
+	}
+	if got := len(b.d.Status().Recent) - recent; got != 1 {
+		t.Errorf("%d recent decisions added by the second rescan, want 1", got)
+	}
+	sum = b.store.rows("daemon.rescan")
+	if len(sum) != 2 || sum[1]["changed"] != 1 || sum[1]["unchanged"] != 3 || sum[1]["blocked"] != 0 {
+		t.Errorf("summaries %v", sum)
+	}
+
+	// A queue overflow's rescan (present decisions kept) is as quiet.
+	n := len(b.store.decisions())
+	b.ev(udev.ActionRescan, "", "", "")
+	if got := len(b.store.decisions()) - n; got != 0 {
+		t.Errorf("an overflow rescan without changes wrote %d decision rows", got)
+	}
+	if sum = b.store.rows("daemon.rescan"); len(sum) != 3 || sum[2]["trigger"] != "overflow" || sum[2]["changed"] != 0 {
+		t.Errorf("summaries %v", sum)
 	}
 }
