@@ -72,6 +72,17 @@ type Config struct {
 	CheckIn CheckInStore
 	// Mounts wires the mount log (mounts.go); zero logs no mounts.
 	Mounts MountConfig
+	// Ready, when set, is called once by Run when every device present at start has
+	// been decided: after the source's settled marker (udev.ActionSettled), or after
+	// a rescan that replaced a start-up backlog lost to a queue overflow. The service
+	// tells systemd READY=1 here.
+	Ready func()
+	// Watchdog, when positive, is how often Run calls Ping (systemd's WATCHDOG=1,
+	// at half of WatchdogSec; see WatchdogInterval). The pings come from the event
+	// loop itself, between events, so a loop stuck in one stops them and systemd
+	// restarts the service; an idle loop wakes only to ping.
+	Watchdog time.Duration
+	Ping     func()
 }
 
 // Record is one decision as the daemon took and carried it out.
@@ -250,8 +261,28 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}()
 	stopMounts := d.startMounts(ctx)
 	defer stopMounts()
+	ready := d.cfg.Ready == nil
+	watchdog := d.cfg.Watchdog > 0 && d.cfg.Ping != nil
+	var lastPing time.Time
+	ping := func() {
+		if watchdog {
+			d.cfg.Ping()
+			lastPing = time.Now()
+		}
+	}
 	for {
-		ev, err := d.cfg.Source.Receive(ctx)
+		rctx, cancel := ctx, context.CancelFunc(func() {})
+		if watchdog {
+			if time.Since(lastPing) >= d.cfg.Watchdog {
+				ping()
+			}
+			rctx, cancel = context.WithDeadline(ctx, lastPing.Add(d.cfg.Watchdog))
+		}
+		ev, err := d.cfg.Source.Receive(rctx)
+		cancel()
+		if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			continue // idle: time to ping
+		}
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, udev.ErrClosed) {
 				if !d.cfg.NoAudit {
@@ -263,7 +294,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 			}
 			return fmt.Errorf("device events: %w", err)
 		}
-		d.Handle(ctx, ev)
+		if ev.Action != udev.ActionSettled {
+			d.Handle(ctx, ev)
+		}
+		if !ready && (ev.Action == udev.ActionSettled || ev.Action == udev.ActionRescan) {
+			ready = true
+			d.log.Info("devices present at start decided", "decisions", d.Status().Counts.Decisions)
+			d.cfg.Ready()
+			ping()
+		}
 	}
 }
 
