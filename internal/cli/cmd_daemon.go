@@ -85,7 +85,7 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 	d := daemon.New(daemon.Config{
 		Store:    store,
 		Enforcer: enf,
-		Read:     func(p string) (identity.Device, error) { return identity.ReadDevice(w.Roots, p) },
+		Read:     func(p string) (identity.Device, error) { return identity.ReadDeviceHeld(w.Roots, p) },
 		Sys:      w.Roots.Sys,
 		Now:      app.Now,
 		Log:      log,

@@ -36,7 +36,11 @@ type Store interface {
 // Enforcer carries out decisions; *enforce.Enforcer and *enforce.Recorder are two.
 type Enforcer interface {
 	LockUSBDefault() ([]string, error)
+	// AuthorizeUSB writes to whatever device is at devpath: the daemon uses it only
+	// to deauthorize. AuthorizeExact writes to exactly the device that was read, or
+	// returns enforce.ErrDeviceChanged.
 	AuthorizeUSB(devpath string, on bool) (changed bool, err error)
+	AuthorizeExact(u enforce.USBDevice, on bool) (changed bool, err error)
 	ReadOnly(t enforce.Target) error
 	Detach(t enforce.Target) error
 	Eject(t enforce.Target) error
@@ -55,7 +59,9 @@ type Config struct {
 	Source   udev.Source
 	Store    Store
 	Enforcer Enforcer
-	// Read reads one device (identity.ReadDevice with the system's roots).
+	// Read reads one device (identity.ReadDeviceHeld with the system's roots): a USB
+	// device comes with its sysfs directory held open (Device.Held), which the daemon
+	// authorizes through and closes.
 	Read func(devpath string) (identity.Device, error)
 	// Sys is the sysfs root, for rescans.
 	Sys string
@@ -102,7 +108,14 @@ type Record struct {
 	Effective policy.Verdict  `json:"effective"`
 	Actions   []string        `json:"actions,omitempty"`
 	Error     string          `json:"error,omitempty"`
-	Message   [2]string       `json:"message"` // English, Chinese
+	// Note says what else happened, such as another device taking the port between
+	// reading a device and authorizing it (then the record is about the newcomer).
+	Note    string    `json:"note,omitempty"`
+	Message [2]string `json:"message"` // English, Chinese
+
+	// stamp is what was read of a USB device (bus and device number, descriptors),
+	// so that re-applying an allow reaches only that device.
+	stamp sysfs.USBStamp
 }
 
 // Counts are totals since start.
@@ -356,14 +369,15 @@ func (d *Daemon) handleUSB(ctx context.Context, ev udev.Event) {
 	}
 	if r := d.standing(ev.DevPath); r != nil {
 		if ev.Action != udev.ActionAdd {
-			d.reapplyUSB(r) // change/bind/unbind, often caused by our own write
+			d.reapplyUSB(ctx, r) // change/bind/unbind, often caused by our own write
 			return
 		}
 		// A repeated add (enumeration and queued event): the same device keeps its
 		// decision; a different one at the same port is decided afresh.
-		if dev, err := d.cfg.Read(ev.DevPath); err == nil && dev.Identity.Key == r.Identity.Key &&
-			dev.Identity.DescriptorHash == r.Identity.DescriptorHash {
-			d.reapplyUSB(r)
+		dev, err := d.cfg.Read(ev.DevPath)
+		dev.Close()
+		if err == nil && dev.Identity.Key == r.Identity.Key && dev.Identity.DescriptorHash == r.Identity.DescriptorHash {
+			d.reapplyUSB(ctx, r)
 			return
 		}
 	}
@@ -371,10 +385,24 @@ func (d *Daemon) handleUSB(ctx context.Context, ev udev.Event) {
 }
 
 // reapplyUSB writes the standing decision again if sysfs disagrees (someone wrote
-// authorized behind our back); normally it writes nothing.
-func (d *Daemon) reapplyUSB(r *Record) {
+// authorized behind our back); normally it writes nothing. An allow is written only to
+// the device it was decided for (its stamp): if another device is at the port now,
+// that one is decided afresh.
+func (d *Daemon) reapplyUSB(ctx context.Context, r *Record) {
 	on := r.Effective != policy.Block
-	changed, err := d.cfg.Enforcer.AuthorizeUSB(r.DevPath, on)
+	var changed bool
+	var err error
+	if on {
+		changed, err = d.cfg.Enforcer.AuthorizeExact(enforce.USBDevice{DevPath: r.DevPath, Stamp: r.stamp}, true)
+		if errors.Is(err, enforce.ErrDeviceChanged) {
+			d.log.Warn("another device is at the port of an allowed one; deciding it", "devpath", r.DevPath, "err", err)
+			d.drop(r.DevPath)
+			d.decideUSB(ctx, r.DevPath)
+			return
+		}
+	} else {
+		changed, err = d.cfg.Enforcer.AuthorizeUSB(r.DevPath, false)
+	}
 	if err != nil && !os.IsNotExist(errors.Unwrap(err)) && !errors.Is(err, os.ErrNotExist) {
 		d.log.Warn("re-apply decision", "devpath", r.DevPath, "err", err)
 	}
@@ -390,15 +418,40 @@ func (d *Daemon) reapplyUSB(r *Record) {
 	}
 }
 
-// decideUSB decides a usb_device and carries the decision out.
+// maxReads bounds how often decideUSB reads a device again when another device took
+// its place before it was authorized.
+const maxReads = 3
+
+// decideUSB decides a usb_device and carries the decision out on exactly the device
+// that was read: if another device took the port before the write, it is read and
+// decided again.
 func (d *Daemon) decideUSB(ctx context.Context, devpath string) *Record {
+	note := ""
+	for attempt := 1; ; attempt++ {
+		r, again := d.decideUSBOnce(ctx, devpath, note, attempt == maxReads)
+		if !again {
+			return r
+		}
+		d.log.Warn("the USB device changed between reading and authorizing it; deciding again", "devpath", devpath, "attempt", attempt)
+		note = fmt.Sprintf("another device took the port between reading and authorizing (%d time(s)); decided again", attempt)
+	}
+}
+
+// decideUSBOnce reads, decides and carries out once. again reports that the device
+// changed before the authorized write (enforce.ErrDeviceChanged) and nothing was
+// recorded; on the last attempt the change is an error and the port is deauthorized.
+func (d *Daemon) decideUSBOnce(ctx context.Context, devpath, note string, last bool) (*Record, bool) {
 	dev, err := d.cfg.Read(devpath)
+	defer dev.Close()
 	if errors.Is(err, identity.ErrNotFound) {
 		d.drop(devpath)
-		return nil
+		return nil, false
 	}
 	host, hostp := d.hostProfile(ctx)
-	r := &Record{Time: d.cfg.Now(), Stage: "usb-device", DevPath: devpath, Name: filepath.Base(devpath)}
+	r := &Record{Time: d.cfg.Now(), Stage: "usb-device", DevPath: devpath, Name: filepath.Base(devpath), Note: note}
+	if dev.USB != nil {
+		r.stamp = dev.USB.Stamp
+	}
 	if err != nil {
 		// Unreadable: policy blocks it, whatever the mode.
 		r.Decision = policy.Decide(policy.Input{Host: hostp, Device: policy.Device{USB: true, Unreadable: true}, Now: d.cfg.Now()})
@@ -427,7 +480,21 @@ func (d *Daemon) decideUSB(ctx context.Context, devpath string) *Record {
 			}
 		}
 	}
-	changed, err := d.cfg.Enforcer.AuthorizeUSB(devpath, r.Effective != policy.Block)
+	var changed bool
+	if r.Effective == policy.Block {
+		changed, err = d.cfg.Enforcer.AuthorizeUSB(devpath, false)
+	} else {
+		changed, err = d.cfg.Enforcer.AuthorizeExact(enforce.USBDevice{DevPath: devpath, Dir: dev.Held, Stamp: r.stamp}, true)
+		if errors.Is(err, enforce.ErrDeviceChanged) && !last {
+			return nil, true
+		}
+		if err != nil {
+			// Not authorized: make sure whatever is at the port stays off.
+			if _, derr := d.cfg.Enforcer.AuthorizeUSB(devpath, false); derr != nil {
+				err = errors.Join(err, derr)
+			}
+		}
+	}
 	switch {
 	case err != nil:
 		r.Error = joinErr(r.Error, err)
@@ -437,7 +504,7 @@ func (d *Daemon) decideUSB(ctx context.Context, devpath string) *Record {
 		r.Actions = append(r.Actions, "authorized")
 	}
 	d.finish(ctx, r)
-	return r
+	return r, false
 }
 
 // disksUnder lists the devpaths of the whole disks below a USB device in sysfs.
@@ -682,6 +749,9 @@ func (r *Record) details() map[string]any {
 	}
 	if r.Error != "" {
 		m["error"] = r.Error
+	}
+	if r.Note != "" {
+		m["note"] = r.Note
 	}
 	return m
 }
