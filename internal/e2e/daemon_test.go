@@ -310,27 +310,6 @@ func TestDaemonStoppedThenRestarted(t *testing.T) {
 	expectBlocked(t, g, "MGRESTUN1", "unregistered")
 }
 
-// TestDaemonLostAndInVaultBlocked runs last: closing the check-in campaign moves every
-// medium that was not checked in to missing.
-func TestDaemonLostAndInVaultBlocked(t *testing.T) {
-	v, g := needDaemon(t)
-	lost := register(t, g, "MGLOST001", "secret")
-	vault := register(t, g, "MGVAULT01", "secret")
-	g.MustRun(t, "mediagate media lost "+lost)
-	res := g.Exec(t, fmt.Sprintf(`set -e
-mediagate checkin open --year $(date +%%Y) >/dev/null
-mediagate checkin mark %s --reason e2e --by zhang >/dev/null
-mediagate checkin close >/dev/null
-mediagate media show %s`, vault, vault))
-	if res.ExitCode != 0 || !strings.Contains(res.Stdout, "in-vault") {
-		t.Fatalf("could not put %s in the vault:\n%s", vault, res)
-	}
-	v.PlugStick(t, "MGLOST001", nil)
-	expectBlocked(t, g, "MGLOST001", "status-lost")
-	v.PlugStick(t, "MGVAULT01", nil)
-	expectBlocked(t, g, "MGVAULT01", "status-in-vault")
-}
-
 // A USB device that presents a registered stick's VID:PID, serial and capacity with the
 // stick's disk as LUN 0 and a second disk as LUN 1 (usb-bot with two scsi-hd): a
 // registration covers exactly one disk, so the whole device is deauthorized, no disk of
@@ -420,4 +399,25 @@ mediagate log --kind device.decision --json`)
 	if usec != "30s" || stamp == "0" || stamp == "" {
 		t.Errorf("watchdog: WatchdogUSec=%q, last ping (monotonic) %q", usec, stamp)
 	}
+}
+
+// TestDaemonLostAndInVaultBlocked runs last: closing the check-in campaign moves every
+// medium that was not checked in to missing.
+func TestDaemonLostAndInVaultBlocked(t *testing.T) {
+	v, g := needDaemon(t)
+	lost := register(t, g, "MGLOST001", "secret")
+	vault := register(t, g, "MGVAULT01", "secret")
+	g.MustRun(t, "mediagate media lost "+lost)
+	res := g.Exec(t, fmt.Sprintf(`set -e
+mediagate checkin open --year $(date +%%Y) >/dev/null
+mediagate checkin mark %s --reason e2e --by zhang >/dev/null
+mediagate checkin close >/dev/null
+mediagate media show %s`, vault, vault))
+	if res.ExitCode != 0 || !strings.Contains(res.Stdout, "in-vault") {
+		t.Fatalf("could not put %s in the vault:\n%s", vault, res)
+	}
+	v.PlugStick(t, "MGLOST001", nil)
+	expectBlocked(t, g, "MGLOST001", "status-lost")
+	v.PlugStick(t, "MGVAULT01", nil)
+	expectBlocked(t, g, "MGVAULT01", "status-in-vault")
 }
