@@ -13,7 +13,14 @@ import (
 )
 
 func main() {
+	// Ctrl-C or SIGTERM cancels the command: its change is rolled back and it exits
+	// 130 (the daemon and `checkin watch` stop cleanly with 0). A second signal, once
+	// the first has been seen, kills the process the default way.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	code := cli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)

@@ -82,7 +82,10 @@ func (e *env) run(args ...string) (string, string, int) {
 		// Never look at this machine's own devices: an empty system by default.
 		args = append(emptyRoots(e.t), args...)
 	}
+	// Run as Main does, with a fixed actor; the post-change nudge dials this test's own
+	// socket (MEDIAGATE_SOCKET above), never the system's.
 	app := &App{Out: &out, Err: &errb, Now: time.Now, Getenv: getenv, Actor: audit.Actor{UID: 0, User: "root", Login: "officer"}}
+	app.Changed = func(ctx context.Context) { nudgeDaemon(ctx, app) }
 	code := Run(context.Background(), app, args)
 	return out.String(), errb.String(), code
 }

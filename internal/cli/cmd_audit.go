@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mediagate/internal/audit"
-	"mediagate/internal/registry"
+	"mediagate/internal/service"
 )
 
 func newAuditCommand(app *App) *cobra.Command {
@@ -40,7 +40,7 @@ type verifyResult struct {
 }
 
 func runAuditVerify(ctx context.Context, app *App) error {
-	s, err := app.Store(ctx)
+	s, err := app.Service(ctx)
 	if err != nil {
 		return err
 	}
@@ -52,7 +52,7 @@ func runAuditVerify(ctx context.Context, app *App) error {
 	res := verifyResult{Intact: err == nil, Rows: n}
 	if be != nil {
 		res.FirstBad, res.Reason = be.Seq, be.Reason
-	} else if last, err := s.Events(ctx, registry.EventFilter{Limit: 1}); err == nil && len(last) == 1 {
+	} else if last, err := s.Events(ctx, service.EventFilter{Limit: 1}); err == nil && len(last) == 1 {
 		res.Head = last[0].Hash
 	}
 	if app.JSON {

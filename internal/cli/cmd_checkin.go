@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -14,7 +13,7 @@ import (
 
 	"mediagate/internal/checkin"
 	"mediagate/internal/identity"
-	"mediagate/internal/registry"
+	"mediagate/internal/service"
 )
 
 func newCheckinCommand(app *App) *cobra.Command {
@@ -39,27 +38,27 @@ in the vault and flags the rest missing (lost).`,
 
 // checkinError turns the registry's campaign errors into one localized line.
 func checkinError(err error) error {
-	var re *registry.Error
+	var re *service.StoreError
 	if !errors.As(err, &re) {
 		return err
 	}
 	switch {
-	case errors.Is(err, registry.ErrNoCampaign) && re.Subject != "":
+	case errors.Is(err, service.ErrNoCampaign) && re.Subject != "":
 		return lerr("err.ci-no-campaign-year", re.Subject)
-	case errors.Is(err, registry.ErrNoCampaign):
+	case errors.Is(err, service.ErrNoCampaign):
 		return lerr("err.ci-no-campaign")
-	case errors.Is(err, registry.ErrCampaignExists):
+	case errors.Is(err, service.ErrCampaignExists):
 		return lerr("err.ci-exists", re.Subject)
-	case errors.Is(err, registry.ErrCampaignOpen):
+	case errors.Is(err, service.ErrCampaignOpen):
 		return lerr("err.ci-open", re.Subject)
-	case errors.Is(err, registry.ErrNotExpected):
+	case errors.Is(err, service.ErrNotExpected):
 		return lerr("err.ci-not-expected", re.Subject, re.Detail)
-	case errors.Is(err, registry.ErrAlreadyCheckedIn):
+	case errors.Is(err, service.ErrAlreadyCheckedIn):
 		at, _ := time.Parse(time.RFC3339Nano, re.Detail)
 		return lerr("err.ci-already", re.Subject, localTime(at))
-	case errors.Is(err, registry.ErrIdentityDiffers):
+	case errors.Is(err, service.ErrIdentityDiffers):
 		return lerr("err.ci-mismatch", re.Detail, re.Subject, "identity key differs")
-	case errors.Is(err, registry.ErrCheckedInCampaign):
+	case errors.Is(err, service.ErrCheckedInCampaign):
 		return lerr("err.ci-issue-open", re.Subject, re.Detail)
 	}
 	return err
@@ -87,24 +86,22 @@ The deadline is the end of 31 December of that year unless --deadline says other
 }
 
 func runCheckinOpen(ctx context.Context, app *App, year int, deadline string) error {
-	if year == 0 {
-		year = app.Now().Year()
-	}
-	dl := time.Date(year, 12, 31, 23, 59, 59, 999e6, time.Local)
+	var dl time.Time
 	if deadline != "" {
 		var err error
 		if dl, err = parseTime(deadline, true); err != nil {
 			return err
 		}
 	}
-	s, err := app.Store(ctx)
+	svc, err := app.Service(ctx)
 	if err != nil {
 		return err
 	}
-	c, n, err := s.OpenCampaign(ctx, year, dl)
+	res, err := svc.OpenCampaign(ctx, service.OpenCampaignRequest{Year: year, Deadline: dl})
 	if err != nil {
 		return checkinError(err)
 	}
+	c, n := res.Campaign, res.Expected
 	if app.JSON {
 		return printJSON(app.Out, struct {
 			checkin.Campaign
@@ -151,27 +148,20 @@ not in the vault and keeps its status when the campaign closes.`,
 }
 
 func runCheckinMark(ctx context.Context, app *App, o markOptions) error {
-	s, err := app.Store(ctx)
+	svc, err := app.Service(ctx)
 	if err != nil {
 		return err
 	}
-	ci, err := s.CheckInManual(ctx, registry.ManualCheckIn{Number: o.Number, Reason: o.Reason, By: o.By, Cabinet: o.Cabinet, Slot: o.Slot, Away: o.Away})
+	res, err := svc.CheckInManual(ctx, service.ManualCheckIn{Number: o.Number, Reason: o.Reason, By: o.By, Cabinet: o.Cabinet, Slot: o.Slot, Away: o.Away})
 	if err != nil {
 		return checkinError(err)
 	}
-	return printCheckIn(ctx, app, s, ci)
+	return printCheckIn(app, res)
 }
 
 // printCheckIn prints one check-in with what is left, as `plug`, `mark` and `watch` do.
-func printCheckIn(ctx context.Context, app *App, s *registry.Store, ci checkin.CheckIn) error {
-	c, err := s.OpenCampaignNow(ctx)
-	if err != nil {
-		return checkinError(err)
-	}
-	total, ofCust, err := s.Outstanding(ctx, c.ID, ci.Custodian)
-	if err != nil {
-		return err
-	}
+func printCheckIn(app *App, res service.CheckInResult) error {
+	ci, total, ofCust := res.CheckIn, res.Left, res.LeftCustodian
 	if app.JSON {
 		return printJSON(app.Out, struct {
 			checkin.CheckIn
@@ -234,20 +224,20 @@ func runCheckinPlug(ctx context.Context, app *App, o plugOptions) error {
 	if o.Number == "" && o.Device == "" {
 		return usageError{lerr("err.ci-plug-args")}
 	}
-	s, err := app.Store(ctx)
+	svc, err := app.Service(ctx)
 	if err != nil {
 		return err
 	}
-	if _, err := s.OpenCampaignNow(ctx); err != nil {
+	if _, err := svc.OpenCampaignNow(ctx); err != nil {
 		return checkinError(err)
 	}
 	ref := o.Device
 	if ref == "" {
-		m, err := s.Medium(ctx, o.Number)
+		m, err := svc.Medium(ctx, o.Number)
 		if err != nil {
 			return err
 		}
-		devs, scanErr := identity.Scan(app.Paths)
+		devs, scanErr := identity.Scan(app.roots())
 		for _, d := range devs {
 			if d.Identity.Key != "" && d.Identity.Key == m.Identity.Key {
 				ref = deviceRef(d)
@@ -261,54 +251,29 @@ func runCheckinPlug(ctx context.Context, app *App, o plugOptions) error {
 			return lerr("err.ci-not-attached", o.Number)
 		}
 	}
-	seen, err := identityFromDevice(app, ref, "")
+	seen, _, err := identityFromDevice(app, ref, "")
 	if err != nil {
 		return err
 	}
-	refuse := func(number, why string, e error) error {
-		if err := s.RefuseCheckIn(ctx, number, seen, why); err != nil {
-			return err
-		}
-		return e
-	}
-	reg, err := s.MediumByIdentity(ctx, seen.Key)
-	if errors.Is(err, registry.ErrNotFound) {
-		return refuse(o.Number, "not registered", lerr("err.ci-unregistered", ref, seen.Key))
-	} else if err != nil {
-		return err
-	}
-	if o.Number != "" && reg.Number != o.Number {
-		why := "registered as " + reg.Number
-		return refuse(o.Number, why, lerr("err.ci-mismatch", ref, o.Number, why))
-	}
-	if ok, why, _ := identity.Confirms(reg.Identity, seen); !ok {
-		return refuse(reg.Number, why, lerr("err.ci-mismatch", ref, reg.Number, why))
-	}
-	ci, err := s.CheckInPlugged(ctx, reg.Number, seen, o.Cabinet, o.Slot)
-	if errors.Is(err, registry.ErrNotExpected) {
-		return refuse(reg.Number, "not expected in this campaign", checkinError(err))
-	} else if err != nil {
+	res, err := svc.CheckInPlug(ctx, service.PlugRequest{Seen: seen, Device: ref, Number: o.Number, Cabinet: o.Cabinet, Slot: o.Slot})
+	if err != nil {
 		return checkinError(err)
 	}
-	return printCheckIn(ctx, app, s, ci)
+	return printCheckIn(app, res.CheckInResult)
 }
 
 // campaignReport loads a campaign (the open one, else the latest, or the year's) and
 // builds its report.
 func campaignReport(ctx context.Context, app *App, year int, by checkin.GroupBy) (checkin.Report, error) {
-	s, err := app.Store(ctx)
+	svc, err := app.Service(ctx)
 	if err != nil {
 		return checkin.Report{}, err
 	}
-	c, err := s.Campaign(ctx, year)
+	r, err := svc.CampaignReport(ctx, year, by)
 	if err != nil {
 		return checkin.Report{}, checkinError(err)
 	}
-	items, err := s.CampaignItems(ctx, c.ID)
-	if err != nil {
-		return checkin.Report{}, err
-	}
-	return checkin.Build(c, items, by, app.Now()), nil
+	return r, nil
 }
 
 func newCheckinStatusCommand(app *App) *cobra.Command {
@@ -403,11 +368,11 @@ func runCheckinReport(ctx context.Context, app *App, o reportOptions) error {
 		return usageError{lerr("err.ci-format", o.Format)}
 	}
 	if o.Saved {
-		s, err := app.Store(ctx)
+		svc, err := app.Service(ctx)
 		if err != nil {
 			return err
 		}
-		b, _, err := s.FinalReport(ctx, o.Year)
+		b, _, err := svc.FinalReport(ctx, o.Year)
 		if err != nil {
 			return checkinError(err)
 		}
@@ -514,18 +479,15 @@ written to the audit log.`,
 }
 
 func runCheckinClose(ctx context.Context, app *App) error {
-	s, err := app.Store(ctx)
+	svc, err := app.Service(ctx)
 	if err != nil {
 		return err
 	}
-	var final checkin.Report
-	res, err := s.CloseCampaign(ctx, func(c checkin.Campaign, items []checkin.Item) ([]byte, error) {
-		final = checkin.Build(c, items, checkin.ByCustodian, c.Closed)
-		return json.MarshalIndent(final, "", "  ")
-	})
+	res, err := svc.CloseCampaign(ctx)
 	if err != nil {
 		return checkinError(err)
 	}
+	final := res.Final
 	if app.JSON {
 		return printJSON(app.Out, struct {
 			Campaign  checkin.Campaign `json:"campaign"`
@@ -569,7 +531,7 @@ campaign is closed, or on Ctrl-C.`,
 }
 
 func runCheckinWatch(ctx context.Context, app *App, interval time.Duration) error {
-	s, err := app.Store(ctx)
+	s, err := app.Service(ctx)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"mediagate/internal/enforce"
 	"mediagate/internal/identity"
 	"mediagate/internal/notify"
+	"mediagate/internal/service"
 	"mediagate/internal/udev"
 )
 
@@ -61,7 +62,7 @@ type daemonWiring struct {
 func wireDaemon(app *App) daemonWiring {
 	p := app.Paths
 	return daemonWiring{
-		Roots:       p,
+		Roots:       app.roots(),
 		Enforce:     enforce.ConfigFrom(p),
 		ProcRoot:    p.Proc,
 		UdevControl: filepath.Join(filepath.Dir(p.UdevData), "control"),
@@ -75,11 +76,15 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 		lvl = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(app.Err, &slog.HandlerOptions{Level: lvl}))
-	store, err := app.Store(ctx)
+	local, err := app.open(ctx)
 	if err != nil {
 		return err
 	}
+	store := local.Store()
 	w := wireDaemon(app)
+	if _, err := w.Roots.DiscKey(); err != nil {
+		log.Error("optical discs cannot be identified and will be blocked", "err", err)
+	}
 	enf := enforce.New(w.Enforce, enforce.Ops{}, log)
 	wd := daemon.WatchdogInterval(os.Getenv, os.Getpid())
 	d := daemon.New(daemon.Config{
@@ -89,9 +94,11 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 		Sys:      w.Roots.Sys,
 		Now:      app.Now,
 		Log:      log,
-		CheckIn:  store,
-		Mounts:   daemon.MountConfig{ProcRoot: w.ProcRoot, UdevData: w.Roots.UdevData},
-		Notify:   desktopNotifier(ctx, o, log),
+		// The vault station runs the check-in of the service, without the post-change
+		// nudge: the daemon is the one that would be nudged.
+		CheckIn: service.New(store, service.Config{Now: app.Now}),
+		Mounts:  daemon.MountConfig{ProcRoot: w.ProcRoot, UdevData: w.Roots.UdevData},
+		Notify:  desktopNotifier(ctx, o, log),
 		// Type=notify: READY=1 only once every device present at start is decided,
 		// so `systemctl start mediagate` returns with all of them decided.
 		Ready: func() {

@@ -12,7 +12,8 @@ import (
 	"mediagate/internal/daemon"
 	"mediagate/internal/identity"
 	"mediagate/internal/media"
-	"mediagate/internal/registry"
+	"mediagate/internal/policy"
+	"mediagate/internal/service"
 )
 
 func newDevicesCommand(app *App) *cobra.Command {
@@ -72,11 +73,11 @@ func deviceRef(d identity.Device) string {
 }
 
 func runDevices(ctx context.Context, app *App) error {
-	devs, scanErr := identity.Scan(app.Paths)
+	devs, scanErr := identity.Scan(app.roots())
 	if scanErr != nil && len(devs) == 0 {
 		return fmt.Errorf("list devices: %w", scanErr)
 	}
-	s, err := app.Store(ctx)
+	s, err := app.Service(ctx)
 	if err != nil {
 		return err
 	}
@@ -92,11 +93,18 @@ func runDevices(ctx context.Context, app *App) error {
 			switch {
 			case err == nil:
 				a.Registered = &m
-				if ok, why := identity.Matches(m.Identity, d.Identity); !ok {
-					a.Mismatch = why
+				if f := policy.IdentityMismatch(m.Identity, d.Identity); f != "" {
+					a.Mismatch = "identity differs: " + f
 				}
-			case !errors.Is(err, registry.ErrNotFound):
+			case !errors.Is(err, service.ErrNotFound):
 				return err
+			case d.Disc != nil && d.Disc.LegacyKey() != "":
+				// Registered before the whole-disc identity: the daemon moves the
+				// registration to the new key when it next sees the disc.
+				if m, err := s.MediumByIdentity(ctx, d.Disc.LegacyKey()); err == nil {
+					a.Registered = &m
+					a.Mismatch = "registered under the version 1 disc key " + m.Identity.Key + "; the daemon upgrades it when the disc is next inserted"
+				}
 			}
 		}
 		out = append(out, a)
@@ -161,35 +169,39 @@ func humanSize(n int64) string {
 	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
 }
 
-// identityFromDevice reads the identity of an attached device for registration.
-func identityFromDevice(app *App, ref string, kindFlag string) (media.Identity, error) {
-	d, err := identity.Resolve(app.Paths, ref)
+// identityFromDevice reads the identity of an attached device for registration, and the
+// key an earlier release identified it by (a disc's version 1 key), if any.
+func identityFromDevice(app *App, ref string, kindFlag string) (id media.Identity, former string, err error) {
+	d, err := identity.Resolve(app.roots(), ref)
 	if err != nil {
-		return media.Identity{}, lerr("err.no-device", ref, err.Error())
+		return media.Identity{}, "", lerr("err.no-device", ref, err.Error())
 	}
-	id := d.Identity
+	id = d.Identity
 	switch {
 	case d.NoMedium:
-		return id, lerr("err.no-medium", ref)
+		return id, "", lerr("err.no-medium", ref)
 	case d.Disc != nil && (d.Disc.Format == identity.DiscBlank || d.Disc.Format == identity.DiscAudio):
-		return id, lerr("err.disc-no-data", ref, string(d.Disc.Format))
+		return id, "", lerr("err.disc-no-data", ref, string(d.Disc.Format))
 	case id.Key == "" || d.Problem != "":
 		problem := d.Problem
 		if problem == "" {
 			problem = "no identity key"
 		}
-		return id, lerr("err.device-unreadable", ref, problem)
+		return id, "", lerr("err.device-unreadable", ref, problem)
 	case d.Subsystem == "usb" && !d.HasFunction(identity.FuncStorage):
-		return id, lerr("err.not-storage", ref, d.Label)
+		return id, "", lerr("err.not-storage", ref, d.Label)
 	}
 	if kindFlag != "" {
 		k, err := media.ParseKind(kindFlag)
 		if err != nil {
-			return id, usageError{lerr("err.unknown-kind", kindFlag)}
+			return id, "", usageError{lerr("err.unknown-kind", kindFlag)}
 		}
 		if k != id.Kind {
-			return id, lerr("err.kind-differs", ref, id.Kind, k)
+			return id, "", lerr("err.kind-differs", ref, id.Kind, k)
 		}
 	}
-	return id, nil
+	if d.Disc != nil {
+		former = d.Disc.LegacyKey()
+	}
+	return id, former, nil
 }

@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"regexp"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"mediagate/internal/identity"
-	"mediagate/internal/media"
-	"mediagate/internal/policy"
+	"mediagate/internal/service"
 )
 
 func newHostCommand(app *App) *cobra.Command {
@@ -62,47 +60,28 @@ blocks nothing, for rollout.`,
 	return cmd
 }
 
-var vidpidRE = regexp.MustCompile(`^[0-9a-f]{4}:[0-9a-f]{4}$`)
-
 func runHostInit(ctx context.Context, app *App, o hostInitOptions) error {
 	level, err := parseLevel(o.Level)
 	if err != nil {
 		return err
 	}
-	mode, err := media.ParseMode(o.Mode)
-	if err != nil {
-		return usageMsg("usage.mode", o.Mode)
-	}
-	for i, d := range o.AllowDevices {
-		d = strings.ToLower(strings.TrimSpace(d))
-		if !vidpidRE.MatchString(d) {
-			return usageMsg("usage.allow-device", o.AllowDevices[i])
-		}
-		o.AllowDevices[i] = d
-	}
-	for i, c := range o.AllowClasses {
-		o.AllowClasses[i] = strings.ToLower(strings.TrimSpace(c))
-	}
-	if err := policy.CheckAllowLists(&media.Host{AllowClasses: o.AllowClasses, AllowDevices: o.AllowDevices}); err != nil {
-		return usageMsg("err.allow-list", err.Error()) // policy would silently ignore it
-	}
-	s, err := app.Store(ctx)
+	svc, err := app.Service(ctx)
 	if err != nil {
 		return err
 	}
 	hostname, _ := os.Hostname()
-	h := media.Host{Number: o.Number, Level: level, Department: o.Department, Mode: mode, Hostname: hostname,
+	r := service.HostRequest{Number: o.Number, Level: level, Department: o.Department, Mode: o.Mode, Hostname: hostname,
 		VaultStation: o.VaultStation, AllowClasses: o.AllowClasses, AllowDevices: o.AllowDevices}
 	// The internal disks present now are the host's baseline: every other non-USB disk
 	// that appears later is treated as removable media.
-	disks, err := identity.InternalDisks(app.Paths)
+	disks, err := identity.InternalDisks(app.roots())
 	if err != nil && len(disks) == 0 {
 		return fmt.Errorf("list internal disks: %w", err)
 	}
 	for _, d := range disks {
-		h.Baseline = append(h.Baseline, identity.BaselineKey(d))
+		r.Baseline = append(r.Baseline, identity.BaselineKey(d))
 	}
-	h, err = s.InitHost(ctx, h)
+	h, err := svc.InitHost(ctx, r)
 	if err != nil {
 		return err
 	}
@@ -133,7 +112,7 @@ func newHostShowCommand(app *App) *cobra.Command {
 }
 
 func runHostShow(ctx context.Context, app *App) error {
-	s, err := app.Store(ctx)
+	s, err := app.Service(ctx)
 	if err != nil {
 		return err
 	}

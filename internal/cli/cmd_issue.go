@@ -4,7 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mediagate/internal/media"
-	"mediagate/internal/registry"
+	"mediagate/internal/service"
 )
 
 func newMediaIssueCommand(app *App) *cobra.Command {
@@ -18,8 +18,8 @@ campaign that is still open cannot be issued until the campaign is closed.`,
 		Example: "  mediagate media issue S-2026-0001 --to zhangsan\n  mediagate media issue S-2026-0002 --to lisi --note 2027年度发放",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			err := runChange(cmd.Context(), app, args[0], "issue", func(s *registry.Store) (media.Medium, error) {
-				return s.Issue(cmd.Context(), args[0], to, note)
+			err := runChange(cmd.Context(), app, func(svc *service.Service) (media.Medium, error) {
+				return svc.Issue(cmd.Context(), service.IssueRequest{Number: args[0], To: to, Note: note})
 			})
 			return checkinError(err)
 		},

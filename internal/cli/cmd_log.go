@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mediagate/internal/audit"
-	"mediagate/internal/registry"
+	"mediagate/internal/service"
 )
 
 type logOptions struct {
@@ -54,7 +54,7 @@ Times are YYYY-MM-DD, "YYYY-MM-DD HH:MM" (local time) or RFC 3339.`,
 }
 
 func runLog(ctx context.Context, app *App, o logOptions) error {
-	q := registry.EventQuery{EventFilter: registry.EventFilter{Medium: o.Medium, Kind: o.Kind, Limit: o.Limit},
+	q := service.EventQuery{EventFilter: service.EventFilter{Medium: o.Medium, Kind: o.Kind, Limit: o.Limit},
 		Custodian: o.Custodian, Person: o.Person, Host: o.Host}
 	f := &q.EventFilter
 	var err error
@@ -74,7 +74,7 @@ func runLog(ctx context.Context, app *App, o logOptions) error {
 	if o.CSV && app.JSON {
 		return usageMsg("usage.json-csv")
 	}
-	s, err := app.Store(ctx)
+	s, err := app.Service(ctx)
 	if err != nil {
 		return err
 	}

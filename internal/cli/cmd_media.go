@@ -4,16 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
 	"mediagate/internal/audit"
-	"mediagate/internal/identity"
 	"mediagate/internal/media"
-	"mediagate/internal/registry"
+	"mediagate/internal/service"
 )
 
 func newMediaCommand(app *App) *cobra.Command {
@@ -89,70 +88,16 @@ unless --number gives one that was never used.`,
 	return cmd
 }
 
-var (
-	sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	hex4RE   = regexp.MustCompile(`^[0-9a-f]{4}$`)
-)
-
-var keyKind = map[string]media.Kind{"usb": media.KindUSBDisk, "wwn": media.KindDisk, "disk": media.KindDisk,
-	"nvme": media.KindDisk, "mmc": media.KindSD, "disc": media.KindOpticalDisc}
-
 // identityFromFlags builds the identity of a medium registered by hand.
 func identityFromFlags(o registerOptions) (media.Identity, error) {
-	kind, err := media.ParseKind(o.Kind)
-	if err != nil {
-		return media.Identity{}, usageError{lerr("err.unknown-kind", o.Kind)}
-	}
-	id := media.Identity{Kind: kind, Serial: identity.TrimSerial(o.Serial), Capacity: o.Capacity}
-	if o.Capacity < 0 {
-		return id, usageMsg("usage.capacity")
-	}
-	if o.DescriptorHash != "" {
-		id.DescriptorHash = strings.ToLower(strings.TrimSpace(o.DescriptorHash))
-		if !sha256RE.MatchString(id.DescriptorHash) {
-			return id, usageMsg("usage.descriptor-hash")
-		}
-	}
-	if o.Key != "" {
-		prefix, _, err := identity.SplitKey(o.Key)
-		if err != nil || keyKind[prefix] != kind && !(kind == media.KindOther) {
-			return id, usageMsg("usage.key", o.Key, kind)
-		}
-		id.Key = o.Key
-		return id, nil
-	}
-	switch kind {
-	case media.KindUSBDisk:
-		if o.Vendor == "" || o.Product == "" {
-			return id, usageMsg("usage.usb-needs")
-		}
-		id.VendorID, id.ProductID = strings.ToLower(o.Vendor), strings.ToLower(o.Product)
-		if !hex4RE.MatchString(id.VendorID) || !hex4RE.MatchString(id.ProductID) {
-			return id, usageMsg("usage.vidpid")
-		}
-		id.Key = identity.USBKey(id.VendorID, id.ProductID, o.Serial)
-	case media.KindDisk:
-		if o.WWN != "" {
-			k, ok := identity.WWNKey(o.WWN)
-			if !ok {
-				return id, usageMsg("usage.wwn", o.WWN)
-			}
-			id.Key, id.WWN = k, strings.TrimPrefix(k, "wwn:")
-			return id, nil
-		}
-		if o.Model == "" {
-			return id, usageMsg("usage.disk-needs")
-		}
-		id.Key = identity.DiskKey(o.Model, o.Serial)
-	default:
-		return id, usageMsg("usage.key-needed", kind)
-	}
-	return id, nil
+	return service.IdentityFromFields(service.IdentityFields{Kind: o.Kind, Serial: o.Serial, Vendor: o.Vendor, Product: o.Product,
+		WWN: o.WWN, Model: o.Model, Key: o.Key, DescriptorHash: o.DescriptorHash, Capacity: o.Capacity})
 }
 
 func runMediaRegister(ctx context.Context, app *App, o registerOptions) error {
 	var id media.Identity
 	var err error
+	var former string // the device's key under an earlier release, if any
 	if o.FromDevice != "" {
 		for flag, v := range map[string]string{"--serial": o.Serial, "--vendor": o.Vendor, "--product": o.Product, "--wwn": o.WWN,
 			"--model": o.Model, "--key": o.Key, "--descriptor-hash": o.DescriptorHash} {
@@ -163,7 +108,7 @@ func runMediaRegister(ctx context.Context, app *App, o registerOptions) error {
 		if o.Capacity != 0 {
 			return usageError{lerr("err.from-device-flags", "--capacity")}
 		}
-		id, err = identityFromDevice(app, o.FromDevice, o.Kind)
+		id, former, err = identityFromDevice(app, o.FromDevice, o.Kind)
 	} else {
 		if o.Kind == "" {
 			return usageMsg("usage.identity-needed")
@@ -177,48 +122,22 @@ func runMediaRegister(ctx context.Context, app *App, o registerOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := app.Store(ctx)
+	svc, err := app.Service(ctx)
 	if err != nil {
 		return err
 	}
-	return registerIdentity(ctx, app, s, id, level, o)
-}
-
-// registerIdentity applies the serial rules and registers the medium.
-func registerIdentity(ctx context.Context, app *App, s *registry.Store, id media.Identity, level media.Level, o registerOptions) error {
-	var notes []string
-	if id.Kind != media.KindOpticalDisc && id.WWN == "" && !strings.HasPrefix(id.Key, "nvme:") {
-		q := identity.CheckSerial(id.Serial)
-		if !q.Good {
-			if !identity.HasExtraIdentity(id) {
-				return lerr("err.weak-serial", id.Serial, q.Reason)
-			}
-			notes = append(notes, T(app.Lang, "out.weak-bound", id.Serial, q.Reason))
-		}
-		other, err := s.SerialInUse(ctx, id.Serial, id.Key)
-		if err != nil {
-			return err
-		}
-		if other != "" && !identity.HasExtraIdentity(id) {
-			return lerr("err.serial-known", id.Serial, other)
-		}
-	}
-	access := media.AccessReadWrite
-	if o.ReadOnly {
-		access = media.AccessReadOnly
-	}
-	m, err := s.Register(ctx, registry.Registration{Number: o.Number, Identity: id, Level: level, Custodian: o.Custodian,
-		Department: o.Department, Access: access, Note: o.Note, AllowedHosts: o.AllowedHosts})
+	res, err := svc.Register(ctx, service.RegisterRequest{Identity: id, Level: level, Custodian: o.Custodian, Department: o.Department,
+		Number: o.Number, Note: o.Note, ReadOnly: o.ReadOnly, AllowedHosts: o.AllowedHosts, FormerKey: former})
 	if err != nil {
 		return err
 	}
 	if app.JSON {
-		return printJSON(app.Out, m)
+		return printJSON(app.Out, res.Medium)
 	}
-	for _, n := range notes {
-		fmt.Fprintln(app.Err, n)
+	if res.WeakSerial != "" {
+		fmt.Fprintln(app.Err, T(app.Lang, "out.weak-bound", id.Serial, res.WeakSerial))
 	}
-	fmt.Fprintln(app.Out, m.Number)
+	fmt.Fprintln(app.Out, res.Medium.Number)
 	return nil
 }
 
@@ -246,7 +165,7 @@ func newMediaListCommand(app *App) *cobra.Command {
 }
 
 func runMediaList(ctx context.Context, app *App, o listOptions) error {
-	var f registry.MediaFilter
+	var f service.MediaFilter
 	if o.Status != "" {
 		st, err := media.ParseStatus(o.Status)
 		if err != nil {
@@ -269,11 +188,11 @@ func runMediaList(ctx context.Context, app *App, o listOptions) error {
 		f.Kind = k
 	}
 	f.Custodian = o.Custodian
-	s, err := app.Store(ctx)
+	svc, err := app.Service(ctx)
 	if err != nil {
 		return err
 	}
-	list, err := s.ListMedia(ctx, f)
+	list, err := svc.ListMedia(ctx, f)
 	if err != nil {
 		return err
 	}
@@ -301,18 +220,15 @@ func newMediaShowCommand(app *App) *cobra.Command {
 }
 
 func runMediaShow(ctx context.Context, app *App, number string) error {
-	s, err := app.Store(ctx)
+	svc, err := app.Service(ctx)
 	if err != nil {
 		return err
 	}
-	m, err := s.Medium(ctx, number)
+	mh, err := svc.ShowMedium(ctx, number)
 	if err != nil {
 		return err
 	}
-	history, err := s.Events(ctx, registry.EventFilter{Medium: m.Number})
-	if err != nil {
-		return err
-	}
+	m, history := mh.Medium, mh.History
 	if app.JSON {
 		return printJSON(app.Out, struct {
 			media.Medium
@@ -412,8 +328,8 @@ received it, who witnessed it, when. The old custodian's responsibility ends.`,
 		Example: "  mediagate media handover S-2026-0001 --to lisi --witness wangwu --note 岗位调整",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runChange(cmd.Context(), app, args[0], "handover", func(s *registry.Store) (media.Medium, error) {
-				return s.Handover(cmd.Context(), args[0], hTo, hWitness, hNote)
+			return runChange(cmd.Context(), app, func(svc *service.Service) (media.Medium, error) {
+				return svc.Handover(cmd.Context(), service.HandoverRequest{Number: args[0], To: hTo, Witness: hWitness, Note: hNote})
 			})
 		},
 	}
@@ -435,8 +351,8 @@ received it, who witnessed it, when. The old custodian's responsibility ends.`,
 			if err != nil {
 				return err
 			}
-			return runChange(cmd.Context(), app, args[0], "lend", func(s *registry.Store) (media.Medium, error) {
-				return s.Lend(cmd.Context(), args[0], lTo, due, lApproved, lNote)
+			return runChange(cmd.Context(), app, func(svc *service.Service) (media.Medium, error) {
+				return svc.Lend(cmd.Context(), service.LendRequest{Number: args[0], To: lTo, Due: due, ApprovedBy: lApproved, Note: lNote})
 			})
 		},
 	}
@@ -455,36 +371,36 @@ received it, who witnessed it, when. The old custodian's responsibility ends.`,
 		Example: "  mediagate media return S-2026-0001",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runChange(cmd.Context(), app, args[0], "return", func(s *registry.Store) (media.Medium, error) {
-				return s.Return(cmd.Context(), args[0], rNote)
+			return runChange(cmd.Context(), app, func(svc *service.Service) (media.Medium, error) {
+				return svc.Return(cmd.Context(), service.ReturnRequest{Number: args[0], Note: rNote})
 			})
 		},
 	}
 	ret.Flags().StringVar(&rNote, "note", "", "remarks")
 	cmds = append(cmds, ret)
 
-	// Simple status changes: name, target status, event kind, required approver/witness flags.
+	// Simple status changes (the service knows their target status and what they need);
+	// here only the flags.
 	simple := []struct {
 		use, short, example string
-		to                  media.Status
-		kind                string
+		change              service.StatusChange
 		approver, witness   bool
 		method              bool
 	}{
 		{"lost NUMBER", "Report a medium lost (it is blocked everywhere)", "  mediagate media lost S-2026-0001 --note 出差途中遗失",
-			media.StatusLost, "medium.lost", false, false, false},
+			service.ChangeLost, false, false, false},
 		{"found NUMBER", "Record that a lost medium was found", "  mediagate media found S-2026-0001",
-			media.StatusActive, "medium.found", false, false, false},
+			service.ChangeFound, false, false, false},
 		{"repair NUMBER --approved-by PERSON", "Send a medium for repair (approved; erase it first)",
 			"  mediagate media repair S-2026-0001 --approved-by wangwu --note 接口松动，已不可逆删除",
-			media.StatusRepair, "medium.repair", true, false, false},
+			service.ChangeRepair, true, false, false},
 		{"repaired NUMBER", "Record that a medium came back from repair", "  mediagate media repaired S-2026-0001",
-			media.StatusActive, "medium.repaired", false, false, false},
+			service.ChangeRepaired, false, false, false},
 		{"destroy NUMBER --method M --approved-by PERSON --witness PERSON", "Record the destruction of a medium",
 			"  mediagate media destroy S-2026-0001 --method shredded --approved-by wangwu --witness zhaoliu",
-			media.StatusDestroyed, "medium.destroy", true, true, true},
+			service.ChangeDestroy, true, true, true},
 		{"retire NUMBER", "Take a medium out of use", "  mediagate media retire S-2026-0001 --note 容量过小",
-			media.StatusRetired, "medium.retire", false, false, false},
+			service.ChangeRetire, false, false, false},
 	}
 	for _, sc := range simple {
 		var approver, witness, method, note string
@@ -494,21 +410,9 @@ received it, who witnessed it, when. The old custodian's responsibility ends.`,
 			Example: sc.example,
 			Args:    cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				details := map[string]any{"note": note}
-				var people []string
-				if approver != "" {
-					details["approved_by"] = approver
-					people = append(people, approver)
-				}
-				if witness != "" {
-					details["witness"] = witness
-					people = append(people, witness)
-				}
-				if method != "" {
-					details["method"] = method
-				}
-				return runChange(cmd.Context(), app, args[0], strings.Fields(sc.use)[0], func(s *registry.Store) (media.Medium, error) {
-					return s.SetStatus(cmd.Context(), args[0], sc.to, sc.kind, details, people...)
+				return runChange(cmd.Context(), app, func(svc *service.Service) (media.Medium, error) {
+					return svc.SetStatus(cmd.Context(), service.StatusRequest{Number: args[0], Change: sc.change,
+						ApprovedBy: approver, Witness: witness, Method: method, Note: note})
 				})
 			},
 		}
@@ -539,8 +443,8 @@ received it, who witnessed it, when. The old custodian's responsibility ends.`,
 			if err != nil {
 				return err
 			}
-			return runChange(cmd.Context(), app, args[0], "relevel", func(s *registry.Store) (media.Medium, error) {
-				return s.Relevel(cmd.Context(), args[0], level, rlNote)
+			return runChange(cmd.Context(), app, func(svc *service.Service) (media.Medium, error) {
+				return svc.Relevel(cmd.Context(), service.RelevelRequest{Number: args[0], Level: level, Note: rlNote})
 			})
 		},
 	}
@@ -552,12 +456,12 @@ received it, who witnessed it, when. The old custodian's responsibility ends.`,
 }
 
 // runChange runs one lifecycle change and prints the medium's new state.
-func runChange(ctx context.Context, app *App, number, verb string, f func(s *registry.Store) (media.Medium, error)) error {
-	s, err := app.Store(ctx)
+func runChange(ctx context.Context, app *App, f func(svc *service.Service) (media.Medium, error)) error {
+	svc, err := app.Service(ctx)
 	if err != nil {
 		return err
 	}
-	m, err := f(s)
+	m, err := f(svc)
 	if err != nil {
 		return err
 	}
@@ -607,11 +511,17 @@ func summarize(d json.RawMessage) string {
 		}
 		parts = append(parts, fmt.Sprintf("%s=%v", k, v))
 	}
-	s := strings.Join(parts, " ")
-	if len(s) > 160 {
-		s = s[:157] + "..."
+	return cutRunes(strings.Join(parts, " "), 160)
+}
+
+// cutRunes shortens s to at most n characters (runes, never splitting one), ending
+// in "..." when it was cut.
+func cutRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
 	}
-	return s
+	r := []rune(s)
+	return string(r[:n-3]) + "..."
 }
 
 func sortedKeys(m map[string]any) []string {

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mediagate/internal/media"
-	"mediagate/internal/registry"
+	"mediagate/internal/service"
 )
 
 func newNumberingCommand(app *App) *cobra.Command {
@@ -16,7 +16,7 @@ func newNumberingCommand(app *App) *cobra.Command {
 		Use:   "numbering",
 		Short: "Show or set how media numbers are made",
 		Long: `Media get a unified number by classification level from a pattern. The default is
-` + registry.DefaultPattern + ` with level codes U, C, S, TS, e.g. S-2026-0007 for the
+` + service.DefaultPattern + ` with level codes U, C, S, TS, e.g. S-2026-0007 for the
 seventh secret medium registered in 2026. The fields are {level_code}, {year} and
 {seq} (zero-padded as {seq:04}); all three are required. The sequence counts per
 level per year and numbers are never reused, not even after destruction.`,
@@ -27,7 +27,7 @@ level per year and numbers are never reused, not even after destruction.`,
 		Example: "  mediagate numbering show",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := app.Store(cmd.Context())
+			s, err := app.Service(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -72,7 +72,7 @@ func runNumberingSet(ctx context.Context, app *App, pattern string, codes []stri
 		}
 		m[l] = strings.TrimSpace(code)
 	}
-	s, err := app.Store(ctx)
+	s, err := app.Service(ctx)
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func runNumberingSet(ctx context.Context, app *App, pattern string, codes []stri
 	return printNumbering(app, n)
 }
 
-func printNumbering(app *App, n registry.Numbering) error {
+func printNumbering(app *App, n service.Numbering) error {
 	if app.JSON {
 		return printJSON(app.Out, n)
 	}

@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mediagate/internal/media"
-	"mediagate/internal/registry"
+	"mediagate/internal/service"
 )
 
 func newPersonCommand(app *App) *cobra.Command {
@@ -48,7 +48,7 @@ func newPersonAddCommand(app *App) *cobra.Command {
 }
 
 func runPersonAdd(ctx context.Context, app *App, o personAddOptions) error {
-	s, err := app.Store(ctx)
+	s, err := app.Service(ctx)
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func newPersonListCommand(app *App) *cobra.Command {
 }
 
 func runPersonList(ctx context.Context, app *App, all bool) error {
-	s, err := app.Store(ctx)
+	s, err := app.Service(ctx)
 	if err != nil {
 		return err
 	}
@@ -110,18 +110,15 @@ func newPersonShowCommand(app *App) *cobra.Command {
 }
 
 func runPersonShow(ctx context.Context, app *App, handle string) error {
-	s, err := app.Store(ctx)
+	s, err := app.Service(ctx)
 	if err != nil {
 		return err
 	}
-	p, err := s.Person(ctx, handle)
+	pm, err := s.ShowPerson(ctx, handle)
 	if err != nil {
 		return err
 	}
-	held, err := s.ListMedia(ctx, registry.MediaFilter{Custodian: handle})
-	if err != nil {
-		return err
-	}
+	p, held := pm.Person, pm.Media
 	if app.JSON {
 		return printJSON(app.Out, struct {
 			media.Person
@@ -160,7 +157,7 @@ func newPersonUpdateCommand(app *App) *cobra.Command {
 		Example: "  mediagate person update zhangsan --department 保密办",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var u registry.PersonUpdate
+			var u service.PersonUpdate
 			for flag, dst := range map[string]**string{"name": &u.Name, "department": &u.Department, "email": &u.Email, "login": &u.Login} {
 				if cmd.Flags().Changed(flag) {
 					v, _ := cmd.Flags().GetString(flag)
@@ -177,8 +174,8 @@ func newPersonUpdateCommand(app *App) *cobra.Command {
 	return cmd
 }
 
-func runPersonUpdate(ctx context.Context, app *App, handle string, u registry.PersonUpdate) error {
-	s, err := app.Store(ctx)
+func runPersonUpdate(ctx context.Context, app *App, handle string, u service.PersonUpdate) error {
+	s, err := app.Service(ctx)
 	if err != nil {
 		return err
 	}
@@ -200,7 +197,7 @@ func newPersonDeactivateCommand(app *App) *cobra.Command {
 		Example: "  mediagate person deactivate zhangsan",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := app.Store(cmd.Context())
+			s, err := app.Service(cmd.Context())
 			if err != nil {
 				return err
 			}

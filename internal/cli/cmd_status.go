@@ -57,7 +57,7 @@ func runStatus(ctx context.Context, app *App, o statusOptions) error {
 	}
 	// An open check-in campaign shows here too (from the registry, not the daemon).
 	var campaign *checkinSummary
-	if s, err := app.Store(ctx); err == nil {
+	if s, err := app.Service(ctx); err == nil {
 		if c, err := s.OpenCampaignNow(ctx); err == nil {
 			if r, err := campaignReport(ctx, app, c.Year, checkin.ByCustodian); err == nil {
 				campaign = &checkinSummary{Year: c.Year, Deadline: c.Deadline, Totals: r.Totals}

@@ -7,7 +7,7 @@ import (
 
 	"mediagate/internal/audit"
 	"mediagate/internal/media"
-	"mediagate/internal/registry"
+	"mediagate/internal/service"
 )
 
 // msgs is the catalogue of user-facing text: every key has an English and a Chinese form.
@@ -28,6 +28,11 @@ var msgs = map[string][2]string{
 	"err.unknown-status":    {"unknown status %q (use active, lent, in-vault, repair, lost, destroyed, retired)", "未知状态 %q（可用 active、lent、in-vault、repair、lost、destroyed、retired）"},
 	"err.unknown-kind":      {"unknown medium kind %q (use usb-disk, disk, sd, optical-disc, other)", "未知介质类型 %q（可用 usb-disk、disk、sd、optical-disc、other）"},
 	"err.usage":             {"%s (see --help)", "用法错误：%s（见 --help）"},
+	"err.interrupted":       {"interrupted; nothing was changed by the unfinished command", "已中断；未完成的命令没有做任何更改"},
+	"usage.required":        {"--%s is required", "必须给出 --%s"},
+	"usage.allowed-host":    {"bad --allowed-host %q (a host number of at most 64 bytes, no control or format characters)", "--allowed-host 有误 %q（主机编号，最多 64 字节，不含控制或格式字符）"},
+	"usage.change":          {"unknown status change %q", "未知的状态变更 %q"},
+	"err.bad-year":          {"bad year %d", "年份有误 %d"},
 	"err.audit-broken":      {"audit log broken at row %d: %s", "审计日志在第 %d 行被破坏：%s"},
 	"err.bad-date":          {"bad date %q (use YYYY-MM-DD or RFC 3339, e.g. 2026-12-31 or 2026-12-31T17:00:00+08:00)", "日期格式有误 %q（用 YYYY-MM-DD 或 RFC 3339，如 2026-12-31）"},
 	"err.weak-serial":       {"serial %q is weak (%s): bind extra identity with --capacity and --descriptor-hash, or register from the attached device", "序列号 %q 不可靠（%s）：请用 --capacity 和 --descriptor-hash 绑定额外标识，或从已接入的设备登记"},
@@ -36,6 +41,7 @@ var msgs = map[string][2]string{
 	"err.open-registry":     {"cannot open the registry %s: %s", "无法打开登记库 %s：%s"},
 	"err.no-device":         {"no device %s: %s", "找不到设备 %s：%s"},
 	"err.no-medium":         {"%s has no medium in it", "%s 中没有介质"},
+	"err.dup-disc-v1":       {"this disc is already registered as %s under its version 1 key %s: insert it on a host running the daemon, which moves the registration to the whole-disc key", "该光盘已按第 1 版标识 %[2]s 登记为 %[1]s：在运行管控服务的主机上插入该光盘，即可将登记升级为整盘标识"},
 	"err.device-unreadable": {"cannot identify %s: %s", "无法识别 %s：%s"},
 	"err.not-storage":       {"%s is not a storage device (%s)", "%s 不是存储设备（%s）"},
 	"err.kind-differs":      {"%s is a %s medium, not %s", "%s 是 %s 介质，不是 %s"},
@@ -54,6 +60,7 @@ var msgs = map[string][2]string{
 	"usage.capacity":        {"--capacity must not be negative", "--capacity 不能为负数"},
 	"usage.descriptor-hash": {"--descriptor-hash must be 64 hex digits (SHA-256)", "--descriptor-hash 应为 64 位十六进制（SHA-256）"},
 	"usage.key":             {"--key %q is not an identity key of a %s medium", "--key %q 不是 %s 介质的标识"},
+	"usage.disc-v1-key":     {"--key %q is a version 1 disc key, which covers only the volume descriptors: register the disc with --from-device", "--key %q 是第 1 版光盘标识，只涵盖卷描述符：请用 --from-device 登记光盘"},
 	"usage.usb-needs":       {"a usb-disk needs --vendor and --product (or --key)", "usb-disk 需要 --vendor 和 --product（或 --key）"},
 	"usage.vidpid":          {"--vendor and --product are 4 hex digits, e.g. 0781 and 5567", "--vendor 和 --product 应为 4 位十六进制，如 0781 和 5567"},
 	"usage.wwn":             {"--wwn %q is not a World Wide Name (16 or 32 hex digits)", "--wwn %q 不是 WWN（16 或 32 位十六进制）"},
@@ -249,31 +256,31 @@ func subject(lang, s string) string {
 
 // describe renders any error as one line in lang.
 func describe(err error, lang string) string {
-	var re *registry.Error
+	var re *service.StoreError
 	if errors.As(err, &re) {
 		var line string
 		switch {
-		case errors.Is(re, registry.ErrNotFound):
+		case errors.Is(re, service.ErrNotFound):
 			line = T(lang, "err.not-found", subject(lang, re.Subject))
-		case errors.Is(re, registry.ErrDuplicateHandle):
+		case errors.Is(re, service.ErrDuplicateHandle):
 			line = T(lang, "err.dup-handle", re.Subject)
-		case errors.Is(re, registry.ErrDuplicateNumber):
+		case errors.Is(re, service.ErrDuplicateNumber):
 			line = T(lang, "err.dup-number", re.Subject)
-		case errors.Is(re, registry.ErrDuplicateIdentity):
+		case errors.Is(re, service.ErrDuplicateIdentity):
 			line = T(lang, "err.dup-identity", re.Subject)
-		case errors.Is(re, registry.ErrNoHost):
+		case errors.Is(re, service.ErrNoHost):
 			line = T(lang, "err.no-host")
-		case errors.Is(re, registry.ErrInactivePerson):
+		case errors.Is(re, service.ErrInactivePerson):
 			line = T(lang, "err.inactive", re.Subject)
-		case errors.Is(re, registry.ErrPersonHoldsMedia):
+		case errors.Is(re, service.ErrPersonHoldsMedia):
 			line = T(lang, "err.holds-media", re.Subject)
-		case errors.Is(re, registry.ErrRelevelDown):
+		case errors.Is(re, service.ErrRelevelDown):
 			line = T(lang, "err.relevel-down", re.Subject)
-		case errors.Is(re, registry.ErrBadPattern):
+		case errors.Is(re, service.ErrBadPattern):
 			line = T(lang, "err.bad-pattern", re.Subject)
-		case errors.Is(re, registry.ErrTransition):
+		case errors.Is(re, service.ErrTransition):
 			line = T(lang, "err.transition", re.Subject)
-		case errors.Is(re, registry.ErrInvalid):
+		case errors.Is(re, service.ErrInvalid):
 			line = T(lang, "err.invalid", fieldName(lang, re.Subject))
 		default:
 			line = re.Error()
@@ -294,6 +301,10 @@ func describe(err error, lang string) string {
 	var le localError
 	if errors.As(err, &le) {
 		return T(lang, le.key, le.args...)
+	}
+	var se *service.Error
+	if errors.As(err, &se) {
+		return T(lang, se.Code, se.Args...)
 	}
 	var be *audit.BrokenError
 	if errors.As(err, &be) {

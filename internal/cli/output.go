@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"mediagate/internal/media"
 )
 
 // printJSON writes v as indented JSON.
@@ -122,7 +124,7 @@ func parseTime(s string, endOfDay bool) (time.Time, error) {
 	}
 	if t, err := time.ParseInLocation("2006-01-02", s, time.Local); err == nil {
 		if endOfDay {
-			return t.AddDate(0, 0, 1).Add(-time.Millisecond), nil
+			return media.EndOfDay(t), nil
 		}
 		return t, nil
 	}

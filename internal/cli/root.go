@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mediagate/internal/audit"
-	"mediagate/internal/registry"
+	"mediagate/internal/service"
 	"mediagate/internal/sysfs"
 )
 
@@ -27,6 +27,9 @@ const (
 	ExitError  = 1 // the command failed; the message says why
 	ExitUsage  = 2 // bad flags or arguments
 	ExitBroken = 3 // audit verify found a broken log
+	// ExitInterrupted: Ctrl-C or SIGTERM stopped the command (128 + SIGINT). A change
+	// it was making was not committed.
+	ExitInterrupted = 130
 )
 
 // App is the state shared by all commands of one invocation.
@@ -44,27 +47,40 @@ type App struct {
 	Now      func() time.Time
 	Actor    audit.Actor
 	Getenv   func(string) string
+	// Changed is called after a committed change that can alter the daemon's decision
+	// about a medium already plugged in (service.Config.Changed). Main asks the running
+	// daemon to rescan; nil does nothing (tests).
+	Changed func(ctx context.Context)
 
-	store *registry.Store
+	local *service.Local
 }
 
-// Store opens the registry on first use.
-func (a *App) Store(ctx context.Context) (*registry.Store, error) {
-	if a.store != nil {
-		return a.store, nil
-	}
-	s, err := registry.Open(ctx, a.DBPath, registry.WithClock(a.Now), registry.WithActor(a.Actor))
+// Service opens the registry on first use and returns the service on it.
+func (a *App) Service(ctx context.Context) (*service.Service, error) {
+	l, err := a.open(ctx)
 	if err != nil {
 		return nil, err
 	}
-	a.store = s
-	return s, nil
+	return l.Service, nil
+}
+
+func (a *App) open(ctx context.Context) (*service.Local, error) {
+	if a.local != nil {
+		return a.local, nil
+	}
+	l, err := service.OpenLocal(ctx, a.DBPath, service.LocalOptions{Now: a.Now, Actor: a.Actor,
+		Service: service.Config{Changed: a.Changed}})
+	if err != nil {
+		return nil, err
+	}
+	a.local = l
+	return l, nil
 }
 
 func (a *App) close() {
-	if a.store != nil {
-		a.store.Close()
-		a.store = nil
+	if a.local != nil {
+		a.local.Close()
+		a.local = nil
 	}
 }
 
@@ -117,7 +133,7 @@ The registry is an SQLite file: --db, or MEDIAGATE_DB, or ` + DefaultDB + `.`,
 			if app.Lang != "en" && app.Lang != "zh" {
 				return usageMsg("usage.lang", app.Lang)
 			}
-			return nil
+			return checkRequiredFlags(cmd)
 		},
 	}
 	getenv := app.Getenv
@@ -130,42 +146,52 @@ The registry is an SQLite file: --db, or MEDIAGATE_DB, or ` + DefaultDB + `.`,
 	root.PersistentFlags().StringVar(&app.Lang, "lang", DetectLang(getenv), "language of messages: en or zh (env MEDIAGATE_LANG)")
 	bindPathFlags(root.PersistentFlags(), app)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
+	// An unknown command under the root is a usage error of its own type.
+	root.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usageError{fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath())}
+		}
+		return nil
+	}
+	root.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
 
 	root.AddCommand(newPersonCommand(app), newHostCommand(app), newMediaCommand(app), newDevicesCommand(app), newNumberingCommand(app),
 		newLogCommand(app), newAuditCommand(app), newVersionCommand(app))
 	root.AddCommand(newDaemonCommand(app), newStatusCommand(app))
 	root.AddCommand(newCheckinCommand(app))
 	markGroups(root)
-	for _, path := range [][]string{{"media"}, {"host", "init"}, {"checkin", "close"}, {"checkin", "plug"}} {
-		c, _, err := root.Find(path)
-		if err != nil {
-			continue
-		}
-		if len(path) == 1 {
-			rescanAfter(c.Commands()...) // every media sub-command but list and show
-			for _, ro := range []string{"list", "show"} {
-				if sub, _, err := c.Find([]string{ro}); err == nil && sub != c {
-					delete(sub.Annotations, annotRescan)
-				}
-			}
-			continue
-		}
-		rescanAfter(c)
-	}
+	typedUsage(root)
 	return root
 }
 
-// annotRescan marks commands whose change can alter the daemon's decision about a
-// medium already plugged in (a registration, a status change, the host profile).
-const annotRescan = "mediagate/rescan"
-
-func rescanAfter(cmds ...*cobra.Command) {
-	for _, c := range cmds {
-		if c.Annotations == nil {
-			c.Annotations = map[string]string{}
-		}
-		c.Annotations[annotRescan] = "yes"
+// typedUsage makes every way cobra refuses a command line return a usageError: the
+// argument validators are wrapped, and required flags are checked here (before cobra's
+// own check, whose error is untyped).
+func typedUsage(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
+		typedUsage(c)
 	}
+	if args := cmd.Args; args != nil {
+		cmd.Args = func(c *cobra.Command, a []string) error {
+			if err := args(c, a); err != nil {
+				var ue usageError
+				if errors.As(err, &ue) {
+					return err
+				}
+				return usageError{err}
+			}
+			return nil
+		}
+	}
+}
+
+// checkRequiredFlags refuses a command whose flags marked required were not given, as
+// cobra would later, but with a usageError.
+func checkRequiredFlags(cmd *cobra.Command) error {
+	if err := cmd.ValidateRequiredFlags(); err != nil {
+		return usageError{err}
+	}
+	return nil
 }
 
 // markGroups makes every command that only groups sub-commands refuse unknown
@@ -197,7 +223,9 @@ func newVersionCommand(app *App) *cobra.Command {
 
 // Main runs mediagate with args and returns the exit code. It is all that main calls.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	return Run(ctx, &App{Out: stdout, Err: stderr, Now: time.Now, Getenv: getenv, Actor: CurrentActor("/proc")}, args)
+	app := &App{Out: stdout, Err: stderr, Now: time.Now, Getenv: getenv, Actor: CurrentActor("/proc")}
+	app.Changed = func(ctx context.Context) { nudgeDaemon(ctx, app) }
+	return Run(ctx, app, args)
 }
 
 // Run runs one command line with a prepared App and returns the exit code.
@@ -215,19 +243,19 @@ func Run(ctx context.Context, app *App, args []string) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	cmd, err := root.ExecuteContextC(ctx)
+	_, err := root.ExecuteContextC(ctx)
 	if err == nil {
-		if cmd != nil && cmd.Annotations[annotRescan] != "" {
-			nudgeDaemon(ctx, app)
-		}
-		return ExitOK
-	}
-	if errors.Is(err, context.Canceled) {
-		return ExitOK // a cancelled context at shutdown is a clean stop
+		return ExitOK // a command that stops cleanly when cancelled (daemon, watch) succeeded
 	}
 	lang = app.Lang
 	if lang != "zh" {
 		lang = "en"
+	}
+	if errors.Is(err, context.Canceled) || ctx.Err() != nil {
+		// Interrupted: whatever the command was changing was rolled back with its
+		// transaction; a script must not take this for success.
+		fmt.Fprintln(stderr, "mediagate: "+T(lang, "err.interrupted"))
+		return ExitInterrupted
 	}
 	fmt.Fprintln(stderr, "mediagate: "+describe(err, lang))
 	var ee exitError
@@ -240,17 +268,10 @@ func Run(ctx context.Context, app *App, args []string) int {
 	return ExitError
 }
 
+// isUsage reports whether err is about how the command was called: a usageError (every
+// cobra refusal is wrapped in one at its source) or a malformed request the service
+// refused.
 func isUsage(err error) bool {
 	var ue usageError
-	if errors.As(err, &ue) {
-		return true
-	}
-	// cobra's own argument and command errors
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "accepts ", "requires at least", "required flag", "invalid argument", "flag needs an argument"} {
-		if strings.Contains(msg, p) {
-			return true
-		}
-	}
-	return false
+	return errors.As(err, &ue) || errors.Is(err, service.ErrBadRequest)
 }

@@ -5,18 +5,14 @@ import (
 	"errors"
 	"sync"
 
-	"mediagate/internal/checkin"
-	"mediagate/internal/identity"
 	"mediagate/internal/media"
-	"mediagate/internal/registry"
+	"mediagate/internal/service"
 )
 
-// CheckInStore is what the vault station's physical check-in needs; *registry.Store
-// has it.
-type CheckInStore interface {
-	OpenCampaignNow(ctx context.Context) (checkin.Campaign, error)
-	CheckInPlugged(ctx context.Context, number string, seen media.Identity, cabinet, slot string) (checkin.CheckIn, error)
-	RefuseCheckIn(ctx context.Context, number string, seen media.Identity, reason string) error
+// VaultStation checks in media plugged into a vault station; *service.Service is one.
+// It is the same operation as `mediagate checkin plug`.
+type VaultStation interface {
+	CheckInPlug(ctx context.Context, r service.PlugRequest) (service.PlugResult, error)
 }
 
 // vaultState remembers which plugged devices were already answered, so a device seen
@@ -52,54 +48,31 @@ func (v *vaultState) forget(devpath string) {
 }
 
 // vaultCheckIn checks in a registered medium plugged into a vault station while a
-// campaign is open, or logs why it was refused. The medium must be confirmed by the
-// identity rules (identity.Confirms, with the weak-serial rules); when bound identity
-// is not readable yet (capacity before the block device exists), it waits for the
-// block-device stage. devpath is the plugged USB device, or the block device.
+// campaign is open, or logs why it was refused: the service's plug check-in, with the
+// one identity comparator (policy.ConfirmIdentity). When bound identity is not
+// readable yet (capacity before the block device exists), it waits for the
+// block-device stage. devpath is the plugged USB device, or the block device; each is
+// answered once until it goes away.
 func (d *Daemon) vaultCheckIn(ctx context.Context, host media.Host, devpath string, rec *media.Medium, seen media.Identity) {
-	store := d.cfg.CheckIn
-	if store == nil || !host.VaultStation || seen.Key == "" {
+	station := d.cfg.CheckIn
+	if station == nil || !host.VaultStation || seen.Key == "" {
 		return
 	}
-	if _, err := store.OpenCampaignNow(ctx); err != nil {
-		if !errors.Is(err, registry.ErrNoCampaign) {
-			d.problem("check-in: %v", err)
+	res, err := station.CheckInPlug(ctx, service.PlugRequest{Seen: seen, Device: devpath, WaitPending: true,
+		Claim: func() bool { return d.vault.first(devpath, seen.Key) }})
+	var refusal *service.Error
+	switch {
+	case err == nil && (res.Pending || res.Dropped):
+	case err == nil:
+		d.log.Info("checked in", "medium", res.CheckIn.Number, "devpath", devpath)
+	case errors.Is(err, service.ErrNoCampaign), errors.Is(err, service.ErrAlreadyCheckedIn):
+	case errors.As(err, &refusal), errors.Is(err, service.ErrNotExpected):
+		number := ""
+		if rec != nil {
+			number = rec.Number
 		}
-		return
-	}
-	number, why := "", ""
-	if rec == nil {
-		why = "not registered"
-	} else {
-		number = rec.Number
-		ok, mismatch, pending := identity.Confirms(rec.Identity, seen)
-		if pending {
-			return // decided again when the block device appears
-		}
-		if !ok {
-			why = mismatch
-		}
-	}
-	if !d.vault.first(devpath, seen.Key) {
-		return
-	}
-	if why == "" {
-		ci, err := store.CheckInPlugged(ctx, number, seen, "", "")
-		switch {
-		case err == nil:
-			d.log.Info("checked in", "medium", ci.Number, "devpath", devpath)
-			return
-		case errors.Is(err, registry.ErrAlreadyCheckedIn):
-			return
-		case errors.Is(err, registry.ErrNotExpected), errors.Is(err, registry.ErrIdentityDiffers):
-			why = err.Error()
-		default:
-			d.problem("check in %s: %v", number, err)
-			return
-		}
-	}
-	d.log.Warn("check-in refused", "medium", number, "key", seen.Key, "why", why)
-	if err := store.RefuseCheckIn(ctx, number, seen, why); err != nil {
-		d.problem("log refused check-in: %v", err)
+		d.log.Warn("check-in refused", "medium", number, "key", seen.Key, "err", err)
+	default:
+		d.problem("check in %s: %v", devpath, err)
 	}
 }

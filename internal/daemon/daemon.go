@@ -27,6 +27,9 @@ import (
 type Store interface {
 	Host(ctx context.Context) (media.Host, error)
 	MediumByIdentity(ctx context.Context, key string) (media.Medium, error)
+	// UpgradeIdentityKey moves a registration to a newer identity key (an optical
+	// disc registered under its version 1 key), with an audit row.
+	UpgradeIdentityKey(ctx context.Context, oldKey, newKey string) (media.Medium, error)
 	Person(ctx context.Context, handle string) (media.Person, error)
 	RecordEvent(ctx context.Context, kind, medium string, details any) (*audit.Event, error)
 	// OpenMounts lists the mounts the log last saw mounted (see mounts.go).
@@ -75,7 +78,7 @@ type Config struct {
 	Notify func(Record)
 	// CheckIn, when set, checks in registered media plugged into a vault station
 	// during an open campaign (see checkin.go).
-	CheckIn CheckInStore
+	CheckIn VaultStation
 	// Mounts wires the mount log (mounts.go); zero logs no mounts.
 	Mounts MountConfig
 	// Ready, when set, is called once by Run when every device present at start has
@@ -658,6 +661,35 @@ func (d *Daemon) lookup(ctx context.Context, in *policy.Input, r *Record) {
 			r.Error = joinErr(r.Error, fmt.Errorf("custodian lookup: %w", err))
 		}
 	}
+}
+
+// lookupDevice is lookup for a whole block device. An optical disc not registered
+// under its whole-disc key but registered under its version 1 key (a registration
+// made before the whole-disc identity) is that registration: its key is upgraded to
+// the whole-disc key now, with an audit row, so that from this plug on only this
+// disc matches. If the upgrade fails the disc stays unregistered (blocked).
+func (d *Daemon) lookupDevice(ctx context.Context, in *policy.Input, r *Record, dev identity.Device) {
+	d.lookup(ctx, in, r)
+	if in.Record != nil || dev.Disc == nil || in.Device.Identity.Key == "" {
+		return
+	}
+	legacy := dev.Disc.LegacyKey()
+	if legacy == "" || legacy == in.Device.Identity.Key {
+		return
+	}
+	if _, err := d.cfg.Store.MediumByIdentity(ctx, legacy); err != nil {
+		if !errors.Is(err, registry.ErrNotFound) {
+			r.Error = joinErr(r.Error, fmt.Errorf("registry lookup: %w", err))
+		}
+		return
+	}
+	m, err := d.cfg.Store.UpgradeIdentityKey(ctx, legacy, in.Device.Identity.Key)
+	if err != nil {
+		r.Error = joinErr(r.Error, fmt.Errorf("upgrade disc identity %s: %w", legacy, err))
+		return
+	}
+	d.log.Info("disc registration upgraded to the whole-disc identity", "medium", m.Number, "from", legacy, "to", m.Identity.Key)
+	d.lookup(ctx, in, r)
 }
 
 func joinErr(prev string, err error) string {

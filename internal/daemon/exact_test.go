@@ -95,7 +95,7 @@ func TestAuthorizeExactlyTheDeviceThatWasRead(t *testing.T) {
 			copyTree(t, filepath.Join(qemuFixtures, "sys"), sys)
 			dir := filepath.Join(sys, qemuStickP)
 			writeAttr(t, dir, "authorized", "0")
-			roots := sysfs.Paths{Sys: sys, Dev: filepath.Join(t.TempDir(), "dev"), UdevData: filepath.Join(qemuFixtures, "run/udev/data")}
+			roots := identity.Roots{Paths: sysfs.Paths{Sys: sys, Dev: filepath.Join(t.TempDir(), "dev"), UdevData: filepath.Join(qemuFixtures, "run/udev/data")}}
 			reg, err := identity.ReadDevice(roots, qemuStickP)
 			if err != nil {
 				t.Fatal(err)
@@ -174,7 +174,7 @@ func TestAuthorizeExactlyTheDeviceThatWasRead(t *testing.T) {
 	}
 }
 
-func readHeld(roots sysfs.Paths) func(string) (identity.Device, error) {
+func readHeld(roots identity.Roots) func(string) (identity.Device, error) {
 	return func(p string) (identity.Device, error) { return identity.ReadDeviceHeld(roots, p) }
 }
 

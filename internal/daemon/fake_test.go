@@ -59,6 +59,23 @@ func (s *memStore) MediumByIdentity(_ context.Context, key string) (media.Medium
 	return m, nil
 }
 
+func (s *memStore) UpgradeIdentityKey(_ context.Context, oldKey, newKey string) (media.Medium, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.media[oldKey]
+	if !ok {
+		return m, registry.ErrNotFound
+	}
+	if _, taken := s.media[newKey]; taken {
+		return m, registry.ErrDuplicateIdentity
+	}
+	delete(s.media, oldKey)
+	m.Identity.Key = newKey
+	s.media[newKey] = m
+	s.events = append(s.events, memEvent{"medium.identity-upgrade", m.Number, map[string]any{"from_identity": oldKey, "identity": newKey}})
+	return m, nil
+}
+
 func (s *memStore) Person(_ context.Context, h string) (media.Person, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -113,7 +113,11 @@ func (e mountEnv) Undo(_ context.Context, dev mountlog.Device) (actions []string
 		actions = append(actions, "unmounted", "ejected")
 	} else {
 		err = d.cfg.Enforcer.Detach(t)
-		actions = append(actions, "unmounted", "detached")
+		if err == nil {
+			actions = append(actions, "unmounted", "detached")
+		} else {
+			actions = append(actions, enforce.DetachActions(err)...)
+		}
 	}
 	if dev.Decision.Parent != "" {
 		if _, aerr := d.cfg.Enforcer.AuthorizeUSB(dev.Decision.Parent, false); aerr != nil {

@@ -124,6 +124,13 @@ var transitions = map[Status]map[Status]Action{
 	StatusRetired:   {},
 }
 
+// ActionOf returns the one action that takes a medium from one status to another, if
+// any: in-vault → active is an issue, never a "found" or "repaired".
+func ActionOf(from, to Status) (Action, bool) {
+	a, ok := transitions[from][to]
+	return a, ok
+}
+
 // CanTransition reports whether a medium may go from one status to another.
 func CanTransition(from, to Status) bool {
 	_, ok := transitions[from][to]

@@ -156,3 +156,11 @@ type Medium struct {
 	Created      time.Time `json:"created"`
 	Updated      time.Time `json:"updated"`
 }
+
+// EndOfDay is the last millisecond of t's calendar day in t's location: what a date
+// without a time means as a due date or deadline ("until 2026-12-20"). Times are
+// stored with millisecond precision, so nothing falls between it and the next day.
+func EndOfDay(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d+1, 0, 0, 0, 0, t.Location()).Add(-time.Millisecond)
+}

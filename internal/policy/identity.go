@@ -87,3 +87,27 @@ func classesDiffer(registered, seen []int) bool {
 	}
 	return !slices.Equal(classSet(registered), s)
 }
+
+// ConfirmIdentity is the one comparison of a seen device with its registration, used
+// by the daemon's decisions and by the check-in (CLI and vault station) alike.
+// mismatch is the first field that differs (IdentityMismatch). When nothing differs
+// but a bound field could not be compared yet — capacity, before the block device
+// exists — pending is true: the device is not confirmed, and the caller may compare
+// again once the field is known (the daemon decides again at the block-device stage).
+func ConfirmIdentity(registered, seen media.Identity) (mismatch string, pending bool) {
+	if f := IdentityMismatch(registered, seen); f != "" {
+		return f, false
+	}
+	return "", len(UnverifiedIdentity(registered, seen)) > 0
+}
+
+// UnverifiedIdentity lists the fields bound in the registration that the seen identity
+// does not carry yet, so they were not compared. IdentityMismatch already counts an
+// unreadable descriptor hash as a difference; only capacity can be unverified.
+func UnverifiedIdentity(registered, seen media.Identity) []string {
+	var out []string
+	if registered.Capacity > 0 && seen.Capacity <= 0 {
+		out = append(out, FieldCapacity)
+	}
+	return out
+}

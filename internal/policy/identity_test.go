@@ -57,3 +57,42 @@ func TestIdentityMismatch(t *testing.T) {
 		})
 	}
 }
+
+// TestConfirmIdentity is the table both the daemon and the check-in rely on: a device
+// is confirmed only when nothing differs and everything bound was compared.
+func TestConfirmIdentity(t *testing.T) {
+	reg := stickIdentity()
+	weak := media.Identity{Kind: media.KindUSBDisk, Key: "usb:090c:1000:0123456789ABCDEF", Serial: "0123456789ABCDEF",
+		VendorID: "090c", ProductID: "1000", Capacity: 16 << 30, DescriptorHash: "aa"}
+	with := func(id media.Identity, f func(*media.Identity)) media.Identity {
+		id.InterfaceClasses = append([]int(nil), id.InterfaceClasses...)
+		f(&id)
+		return id
+	}
+	for _, tc := range []struct {
+		name      string
+		reg, seen media.Identity
+		mismatch  string
+		pending   bool
+	}{
+		{"same", reg, reg, "", false},
+		{"stick now also presents a wireless interface", with(reg, func(r *media.Identity) { r.InterfaceClasses = nil }),
+			with(reg, func(s *media.Identity) { s.InterfaceClasses = []int{ClassMassStorage, ClassWireless} }), FieldInterfaceClasses, false},
+		{"clone: registered serial, capacity not known yet", reg, with(reg, func(s *media.Identity) { s.Capacity = 0 }), "", true},
+		{"clone: registered serial, other capacity", reg, with(reg, func(s *media.Identity) { s.Capacity = 8 << 30 }), FieldCapacity, false},
+		{"weak serial, all seen", weak, weak, "", false},
+		{"weak serial, capacity not yet", weak, with(weak, func(s *media.Identity) { s.Capacity = 0 }), "", true},
+		{"weak serial, descriptors unreadable", weak, with(weak, func(s *media.Identity) { s.DescriptorHash = "" }), FieldDescriptorHash, false},
+		{"other key", reg, with(reg, func(s *media.Identity) { s.Key = "usb:0781:5567:X" }), FieldKey, false},
+		{"no capacity registered", with(reg, func(r *media.Identity) { r.Capacity = 0 }), with(reg, func(s *media.Identity) { s.Capacity = 0 }), "", false},
+		{"disc", media.Identity{Kind: media.KindOpticalDisc, Key: "disc:iso9660:ab"}, media.Identity{Kind: media.KindOpticalDisc, Key: "disc:iso9660:ab"}, "", false},
+		{"disc, other content", media.Identity{Kind: media.KindOpticalDisc, Key: "disc:iso9660:ab"}, media.Identity{Kind: media.KindOpticalDisc, Key: "disc:iso9660:cd"}, FieldKey, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, p := ConfirmIdentity(tc.reg, tc.seen)
+			if m != tc.mismatch || p != tc.pending {
+				t.Errorf("ConfirmIdentity = %q, pending %v; want %q, pending %v", m, p, tc.mismatch, tc.pending)
+			}
+		})
+	}
+}

@@ -291,7 +291,7 @@ func Decide(in Input) Decision {
 			return d.with(Block, ReasonLentOverdue)
 		}
 		d.DueAt = rec.DueAt.In(in.Now.Location())
-		if in.Now.IsZero() || !in.Now.Before(endOfDay(d.DueAt)) {
+		if in.Now.IsZero() || !in.Now.Before(media.EndOfDay(d.DueAt).Add(time.Millisecond)) {
 			return d.with(Block, ReasonLentOverdue)
 		}
 	}
@@ -394,10 +394,4 @@ func containsFold(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// endOfDay returns midnight after t's calendar day, in t's location.
-func endOfDay(t time.Time) time.Time {
-	y, m, dd := t.Date()
-	return time.Date(y, m, dd+1, 0, 0, 0, 0, t.Location())
 }

@@ -234,7 +234,7 @@ func (s *Store) checkInTx(ctx context.Context, tx *sql.Tx, ci *checkin.CheckIn, 
 	}
 	now := s.stamp()
 	ci.At, ci.Custodian = parseStamp(now), m.Custodian
-	actor := s.actor.String()
+	actor := s.actorOf(ctx).String()
 	res, err := tx.ExecContext(ctx, `INSERT INTO checkins (id, campaign_id, medium_id, at, source, manual, away, reason, by_id, cabinet, slot, identity_key, actor)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		NewID(), c.ID, m.ID, now, string(ci.Source), ci.Manual, ci.Away, ci.Reason, byID, ci.Cabinet, ci.Slot, ci.IdentityKey, actor)

@@ -174,6 +174,44 @@ func (s *Store) MediumByIdentity(ctx context.Context, key string) (media.Medium,
 	return m, err
 }
 
+// UpgradeIdentityKey moves the medium registered under oldKey to newKey and logs a
+// medium.identity-upgrade row naming both. The daemon calls it when an optical disc
+// registered under its version 1 key is seen with its whole-disc (version 2) key: from
+// then on only the disc seen at that plug matches. It fails with ErrNotFound when no
+// medium holds oldKey (another process upgraded it first) and ErrDuplicateIdentity
+// when newKey is already registered.
+func (s *Store) UpgradeIdentityKey(ctx context.Context, oldKey, newKey string) (media.Medium, error) {
+	var m media.Medium
+	if newKey == "" || len(newKey) > 512 || newKey == oldKey {
+		return m, errf(ErrInvalid, "identity", "a new identity key of 1 to 512 bytes is required", "需要 1 到 512 字节的新介质标识")
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		m, err = scanMedium(tx.QueryRowContext(ctx, `SELECT `+mediumCols+mediumFrom+` WHERE m.identity_key = ?`, oldKey))
+		if errors.Is(err, sql.ErrNoRows) {
+			return errf(ErrNotFound, "identity "+oldKey, "", "")
+		} else if err != nil {
+			return err
+		}
+		now := s.stamp()
+		_, err = tx.ExecContext(ctx, `UPDATE media SET identity_key = ?, updated = ? WHERE id = ?`, newKey, now, m.ID)
+		switch {
+		case isUnique(err, "media.identity_key"):
+			return errf(ErrDuplicateIdentity, newKey, "", "")
+		case err != nil:
+			return fmt.Errorf("upgrade identity of %s: %w", m.Number, err)
+		}
+		m.Identity.Key, m.Updated = newKey, parseStamp(now)
+		_, err = s.appendEvent(ctx, tx, "medium.identity-upgrade", m.Number, map[string]any{
+			"medium_id": m.ID, "from_identity": oldKey, "identity": newKey, "custodian": m.Custodian})
+		return err
+	})
+	if err != nil {
+		return media.Medium{}, err
+	}
+	return m, nil
+}
+
 // MediaFilter selects media; zero fields match everything.
 type MediaFilter struct {
 	Status    media.Status

@@ -435,3 +435,50 @@ func TestOpenMounts(t *testing.T) {
 		t.Errorf("OpenMounts = %+v; want /mnt/b and /mnt/c", got)
 	}
 }
+
+func TestUpgradeIdentityKey(t *testing.T) {
+	s, _ := open(t)
+	seed(t, s, "alice")
+	ctx := context.Background()
+	old := media.Identity{Kind: media.KindOpticalDisc, Key: "disc:iso9660:" + fmt.Sprintf("%064x", 1)}
+	m, err := s.Register(ctx, Registration{Identity: old, Level: media.Secret, Custodian: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := s.Register(ctx, Registration{Identity: media.Identity{Kind: media.KindOpticalDisc, Key: "disc:v2-iso9660:taken"}, Level: media.Secret, Custodian: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := eventCount(t, s)
+	if _, err := s.UpgradeIdentityKey(ctx, old.Key, other.Identity.Key); !errors.Is(err, ErrDuplicateIdentity) {
+		t.Errorf("upgrade onto a registered key: %v", err)
+	}
+	if _, err := s.UpgradeIdentityKey(ctx, "disc:iso9660:none", "disc:v2-iso9660:new"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("upgrade of an unregistered key: %v", err)
+	}
+	if eventCount(t, s) != before {
+		t.Fatal("a refused upgrade wrote an audit row")
+	}
+	const v2 = "disc:v2-iso9660:new"
+	up, err := s.UpgradeIdentityKey(ctx, old.Key, v2)
+	if err != nil || up.Number != m.Number || up.Identity.Key != v2 {
+		t.Fatalf("upgrade: %+v, %v", up, err)
+	}
+	if got, err := s.MediumByIdentity(ctx, v2); err != nil || got.Number != m.Number || got.Access != media.AccessReadOnly {
+		t.Errorf("by the new key: %+v, %v", got, err)
+	}
+	if _, err := s.MediumByIdentity(ctx, old.Key); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the old key still finds the medium: %v", err)
+	}
+	ev, err := s.Events(ctx, EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := ev[len(ev)-1]
+	if last.Kind != "medium.identity-upgrade" || last.Medium != m.Number {
+		t.Errorf("last audit row %s %s", last.Kind, last.Medium)
+	}
+	if _, err := s.VerifyLog(ctx); err != nil {
+		t.Errorf("audit chain after the upgrade: %v", err)
+	}
+}

@@ -47,7 +47,8 @@ type Option func(*Store)
 // WithClock sets the clock used for timestamps and numbering years.
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
-// WithActor sets who is recorded as the actor of every change made through the store.
+// WithActor sets who is recorded as the actor of every change made through the store,
+// unless the context of the change names one (audit.WithActor).
 func WithActor(a audit.Actor) Option { return func(s *Store) { s.actor = a } }
 
 // Open opens (creating if needed) the registry at path and applies pending migrations.
@@ -180,6 +181,15 @@ func NewID() string {
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
 
+// actorOf is the actor of a change made with ctx: the context's (audit.WithActor),
+// else the store's (WithActor).
+func (s *Store) actorOf(ctx context.Context) audit.Actor {
+	if a, ok := audit.ActorFrom(ctx); ok {
+		return a
+	}
+	return s.actor
+}
+
 func (s *Store) stamp() string { return s.now().UTC().Format(timeLayout) }
 
 func parseStamp(v string) time.Time {
@@ -217,7 +227,7 @@ func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, kind, medium string
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("read audit head: %w", err)
 	}
-	e := &audit.Event{ID: NewID(), Time: s.now(), HostID: s.hostID, Kind: kind, Medium: medium, Actor: s.actor, Details: d}
+	e := &audit.Event{ID: NewID(), Time: s.now(), HostID: s.hostID, Kind: kind, Medium: medium, Actor: s.actorOf(ctx), Details: d}
 	audit.Seal(e, head.Seq, head.Hash)
 	_, err = tx.ExecContext(ctx, `INSERT INTO events (seq, id, time, host_id, kind, medium, actor_uid, actor_user, actor_sudo, details, prev_hash, hash)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -1,0 +1,422 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"mediagate/internal/audit"
+	"mediagate/internal/identity"
+	"mediagate/internal/media"
+)
+
+var (
+	sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	hex4RE   = regexp.MustCompile(`^[0-9a-f]{4}$`)
+)
+
+// keyKind is the kind of medium each identity key prefix stands for.
+var keyKind = map[string]media.Kind{"usb": media.KindUSBDisk, "wwn": media.KindDisk, "disk": media.KindDisk,
+	"nvme": media.KindDisk, "mmc": media.KindSD, "disc": media.KindOpticalDisc}
+
+// IdentityFields is the identity of a medium registered by hand (not read from the
+// device): what an officer types or a spreadsheet holds.
+type IdentityFields struct {
+	Kind, Serial, Vendor, Product, WWN, Model, Key, DescriptorHash string
+	Capacity                                                       int64
+}
+
+// IdentityFromFields builds the identity of a medium registered by hand, checking
+// every field: a usb-disk needs VID and PID, a disk a WWN or a model, other kinds an
+// identity key of their kind.
+func IdentityFromFields(f IdentityFields) (media.Identity, error) {
+	kind, err := media.ParseKind(f.Kind)
+	if err != nil {
+		return media.Identity{}, badRequest("err.unknown-kind", f.Kind)
+	}
+	id := media.Identity{Kind: kind, Serial: identity.TrimSerial(f.Serial), Capacity: f.Capacity}
+	if f.Capacity < 0 {
+		return id, badRequest("usage.capacity")
+	}
+	if f.DescriptorHash != "" {
+		id.DescriptorHash = strings.ToLower(strings.TrimSpace(f.DescriptorHash))
+		if !sha256RE.MatchString(id.DescriptorHash) {
+			return id, badRequest("usage.descriptor-hash")
+		}
+	}
+	if f.Key != "" {
+		prefix, _, err := identity.SplitKey(f.Key)
+		if err != nil || keyKind[prefix] != kind && kind != media.KindOther {
+			return id, badRequest("usage.key", f.Key, kind)
+		}
+		id.Key = f.Key
+		return id, nil
+	}
+	switch kind {
+	case media.KindUSBDisk:
+		if f.Vendor == "" || f.Product == "" {
+			return id, badRequest("usage.usb-needs")
+		}
+		id.VendorID, id.ProductID = strings.ToLower(f.Vendor), strings.ToLower(f.Product)
+		if !hex4RE.MatchString(id.VendorID) || !hex4RE.MatchString(id.ProductID) {
+			return id, badRequest("usage.vidpid")
+		}
+		id.Key = identity.USBKey(id.VendorID, id.ProductID, f.Serial)
+	case media.KindDisk:
+		if f.WWN != "" {
+			k, ok := identity.WWNKey(f.WWN)
+			if !ok {
+				return id, badRequest("usage.wwn", f.WWN)
+			}
+			id.Key, id.WWN = k, strings.TrimPrefix(k, "wwn:")
+			return id, nil
+		}
+		if f.Model == "" {
+			return id, badRequest("usage.disk-needs")
+		}
+		id.Key = identity.DiskKey(f.Model, f.Serial)
+	default:
+		return id, badRequest("usage.key-needed", kind)
+	}
+	return id, nil
+}
+
+// HasExtraIdentity reports whether an identity binds both capacity and descriptor hash
+// (USB) or capacity (other kinds): what a weak or shared serial needs before it may be
+// registered.
+func HasExtraIdentity(id media.Identity) bool {
+	if id.Capacity <= 0 {
+		return false
+	}
+	if strings.HasPrefix(id.Key, "usb:") {
+		return id.DescriptorHash != ""
+	}
+	return true
+}
+
+// RegisterRequest registers one medium.
+type RegisterRequest struct {
+	Identity     media.Identity // read from the device, or IdentityFromFields
+	Level        media.Level
+	Custodian    string // person handle
+	Department   string // default: the custodian's
+	Number       string // default: the next from the numbering pattern
+	Note         string
+	ReadOnly     bool
+	AllowedHosts []string
+	// FormerKey is the key an earlier release identified this medium by (a disc's
+	// version 1 key, read from the device). A medium registered under it is the same
+	// medium: registering it again would give it two numbers.
+	FormerKey string
+}
+
+// RegisterResult is the registered medium.
+type RegisterResult struct {
+	Medium media.Medium
+	// WeakSerial is why the serial is weak when it was accepted only because extra
+	// identity is bound ("" when the serial is good).
+	WeakSerial string
+}
+
+// Register registers a medium. A weak serial (empty, repeated, known bogus) or one
+// already registered under another identity is refused unless extra identity is bound
+// (HasExtraIdentity); optical discs, WWN and NVMe identities carry no serial rule.
+func (s *Service) Register(ctx context.Context, r RegisterRequest) (RegisterResult, error) {
+	id := r.Identity
+	if !id.Kind.Valid() {
+		return RegisterResult{}, badRequest("err.unknown-kind", string(id.Kind))
+	}
+	if !r.Level.Valid() {
+		return RegisterResult{}, badRequest("err.unknown-level", r.Level.String())
+	}
+	if id.Capacity < 0 {
+		return RegisterResult{}, badRequest("usage.capacity")
+	}
+	if id.DescriptorHash != "" && !sha256RE.MatchString(id.DescriptorHash) {
+		return RegisterResult{}, badRequest("usage.descriptor-hash")
+	}
+	hosts, err := cleanHosts(r.AllowedHosts)
+	if err != nil {
+		return RegisterResult{}, err
+	}
+	if identity.IsLegacyDiscKey(id.Key) {
+		return RegisterResult{}, badRequest("usage.disc-v1-key", id.Key)
+	}
+	if r.FormerKey != "" {
+		m, err := s.store.MediumByIdentity(ctx, r.FormerKey)
+		switch {
+		case err == nil:
+			return RegisterResult{}, refused("err.dup-disc-v1", m.Number, r.FormerKey)
+		case !errors.Is(err, ErrNotFound):
+			return RegisterResult{}, err
+		}
+	}
+	var res RegisterResult
+	if id.Kind != media.KindOpticalDisc && id.WWN == "" && !strings.HasPrefix(id.Key, "nvme:") {
+		q := identity.CheckSerial(id.Serial)
+		if !q.Good {
+			if !HasExtraIdentity(id) {
+				return res, refused("err.weak-serial", id.Serial, q.Reason)
+			}
+			res.WeakSerial = q.Reason
+		}
+		other, err := s.store.SerialInUse(ctx, id.Serial, id.Key)
+		if err != nil {
+			return res, err
+		}
+		if other != "" && !HasExtraIdentity(id) {
+			return res, refused("err.serial-known", id.Serial, other)
+		}
+	}
+	access := media.AccessReadWrite
+	if r.ReadOnly {
+		access = media.AccessReadOnly
+	}
+	m, err := s.store.Register(ctx, Registration{Number: r.Number, Identity: id, Level: r.Level, Custodian: r.Custodian,
+		Department: r.Department, Access: access, Note: r.Note, AllowedHosts: hosts})
+	if err != nil {
+		return RegisterResult{}, err
+	}
+	s.changed(ctx)
+	res.Medium = m
+	return res, nil
+}
+
+// Medium returns a registered medium.
+func (s *Service) Medium(ctx context.Context, number string) (media.Medium, error) {
+	return s.store.Medium(ctx, number)
+}
+
+// MediumByIdentity returns the medium registered with an identity key.
+func (s *Service) MediumByIdentity(ctx context.Context, key string) (media.Medium, error) {
+	return s.store.MediumByIdentity(ctx, key)
+}
+
+// ListMedia lists media by number.
+func (s *Service) ListMedia(ctx context.Context, f MediaFilter) ([]media.Medium, error) {
+	return s.store.ListMedia(ctx, f)
+}
+
+// MediumHistory is a medium with its audit rows.
+type MediumHistory struct {
+	Medium  media.Medium
+	History []*audit.Event
+}
+
+// ShowMedium returns a medium with its history.
+func (s *Service) ShowMedium(ctx context.Context, number string) (MediumHistory, error) {
+	m, err := s.store.Medium(ctx, number)
+	if err != nil {
+		return MediumHistory{}, err
+	}
+	h, err := s.store.Events(ctx, EventFilter{Medium: m.Number})
+	if err != nil {
+		return MediumHistory{}, err
+	}
+	return MediumHistory{Medium: m, History: h}, nil
+}
+
+// HandoverRequest hands a medium to a new custodian before a witness.
+type HandoverRequest struct {
+	Number, To, Witness, Note string
+}
+
+// Handover records the signed handover of a medium to a new custodian.
+func (s *Service) Handover(ctx context.Context, r HandoverRequest) (media.Medium, error) {
+	if err := need(map[string]string{"number": r.Number, "to": r.To, "witness": r.Witness}); err != nil {
+		return media.Medium{}, err
+	}
+	return s.apply(ctx, func() (media.Medium, error) { return s.store.Handover(ctx, r.Number, r.To, r.Witness, r.Note) })
+}
+
+// LendRequest lends a medium to another person until Due.
+type LendRequest struct {
+	Number, To string
+	Due        time.Time
+	ApprovedBy string
+	Note       string
+}
+
+// Lend records an approved loan.
+func (s *Service) Lend(ctx context.Context, r LendRequest) (media.Medium, error) {
+	if err := need(map[string]string{"number": r.Number, "to": r.To}); err != nil {
+		return media.Medium{}, err
+	}
+	if r.Due.IsZero() {
+		return media.Medium{}, badRequest("usage.required", "due")
+	}
+	return s.apply(ctx, func() (media.Medium, error) {
+		return s.store.Lend(ctx, r.Number, r.To, r.Due, r.ApprovedBy, r.Note)
+	})
+}
+
+// ReturnRequest ends a loan.
+type ReturnRequest struct{ Number, Note string }
+
+// Return records that a lent medium came back.
+func (s *Service) Return(ctx context.Context, r ReturnRequest) (media.Medium, error) {
+	if err := need(map[string]string{"number": r.Number}); err != nil {
+		return media.Medium{}, err
+	}
+	return s.apply(ctx, func() (media.Medium, error) { return s.store.Return(ctx, r.Number, r.Note) })
+}
+
+// StatusChange is a simple change of a medium's status.
+type StatusChange string
+
+// The simple status changes.
+const (
+	ChangeLost     StatusChange = "lost"
+	ChangeFound    StatusChange = "found"
+	ChangeRepair   StatusChange = "repair"
+	ChangeRepaired StatusChange = "repaired"
+	ChangeDestroy  StatusChange = "destroy"
+	ChangeRetire   StatusChange = "retire"
+)
+
+// statusChanges says, for each simple change, the status it leads to, the audit kind
+// and which people it needs named.
+var statusChanges = map[StatusChange]struct {
+	to                        media.Status
+	act                       media.Action
+	kind                      string
+	approver, witness, method bool
+}{
+	ChangeLost:     {media.StatusLost, media.ActLose, "medium.lost", false, false, false},
+	ChangeFound:    {media.StatusActive, media.ActFound, "medium.found", false, false, false},
+	ChangeRepair:   {media.StatusRepair, media.ActRepair, "medium.repair", true, false, false},
+	ChangeRepaired: {media.StatusActive, media.ActRepaired, "medium.repaired", false, false, false},
+	ChangeDestroy:  {media.StatusDestroyed, media.ActDestroy, "medium.destroy", true, true, true},
+	ChangeRetire:   {media.StatusRetired, media.ActRetire, "medium.retire", false, false, false},
+}
+
+// StatusRequest is one simple status change. Repair needs ApprovedBy; destroy needs
+// ApprovedBy, Witness and Method.
+type StatusRequest struct {
+	Number     string
+	Change     StatusChange
+	ApprovedBy string
+	Witness    string
+	Method     string
+	Note       string
+}
+
+// SetStatus applies a simple status change; the status table (media.CheckTransition)
+// refuses what may not happen.
+func (s *Service) SetStatus(ctx context.Context, r StatusRequest) (media.Medium, error) {
+	sc, ok := statusChanges[r.Change]
+	if !ok {
+		return media.Medium{}, badRequest("usage.change", string(r.Change))
+	}
+	req := map[string]string{"number": r.Number}
+	if sc.approver {
+		req["approved-by"] = r.ApprovedBy
+	}
+	if sc.witness {
+		req["witness"] = r.Witness
+	}
+	if sc.method {
+		req["method"] = r.Method
+	}
+	if err := need(req); err != nil {
+		return media.Medium{}, err
+	}
+	// The status table names the action of each change: a medium in the vault comes
+	// out by issue, not by "found" or "repaired"; a lost one is found, not repaired.
+	// (The store checks the target status again inside its transaction.)
+	m, err := s.store.Medium(ctx, r.Number)
+	if err != nil {
+		return media.Medium{}, err
+	}
+	if act, ok := media.ActionOf(m.Status, sc.to); ok && act != sc.act {
+		return media.Medium{}, &StoreError{Kind: ErrTransition, Subject: m.Number,
+			Detail:   fmt.Sprintf("%s → %s is %s, not %s", m.Status, sc.to, act, r.Change),
+			DetailZH: fmt.Sprintf("%s → %s", m.Status.Name("zh"), sc.to.Name("zh"))}
+	}
+	details := map[string]any{"note": r.Note}
+	var people []string
+	if r.ApprovedBy != "" {
+		details["approved_by"] = r.ApprovedBy
+		people = append(people, r.ApprovedBy)
+	}
+	if r.Witness != "" {
+		details["witness"] = r.Witness
+		people = append(people, r.Witness)
+	}
+	if r.Method != "" {
+		details["method"] = r.Method
+	}
+	return s.apply(ctx, func() (media.Medium, error) {
+		return s.store.SetStatus(ctx, r.Number, sc.to, sc.kind, details, people...)
+	})
+}
+
+// RelevelRequest raises a medium's level.
+type RelevelRequest struct {
+	Number string
+	Level  media.Level
+	Note   string
+}
+
+// Relevel raises a medium's level; a level is never lowered.
+func (s *Service) Relevel(ctx context.Context, r RelevelRequest) (media.Medium, error) {
+	if err := need(map[string]string{"number": r.Number}); err != nil {
+		return media.Medium{}, err
+	}
+	if !r.Level.Valid() {
+		return media.Medium{}, badRequest("err.unknown-level", r.Level.String())
+	}
+	return s.apply(ctx, func() (media.Medium, error) { return s.store.Relevel(ctx, r.Number, r.Level, r.Note) })
+}
+
+// IssueRequest issues a medium from the vault to a custodian.
+type IssueRequest struct{ Number, To, Note string }
+
+// Issue takes a medium out of the vault (in-vault → active). A medium checked in to a
+// campaign still open cannot be issued.
+func (s *Service) Issue(ctx context.Context, r IssueRequest) (media.Medium, error) {
+	if err := need(map[string]string{"number": r.Number, "to": r.To}); err != nil {
+		return media.Medium{}, err
+	}
+	return s.apply(ctx, func() (media.Medium, error) { return s.store.Issue(ctx, r.Number, r.To, r.Note) })
+}
+
+// apply runs one change of a medium and tells the hook when it committed.
+func (s *Service) apply(ctx context.Context, f func() (media.Medium, error)) (media.Medium, error) {
+	m, err := f()
+	if err != nil {
+		return media.Medium{}, err
+	}
+	s.changed(ctx)
+	return m, nil
+}
+
+// cleanHosts checks the host numbers a medium is limited to: each non-empty, at most
+// 64 bytes, without control or format characters (media.UnsafeRune); at most 256.
+func cleanHosts(in []string) ([]string, error) {
+	if len(in) > 256 {
+		return nil, badRequest("usage.allowed-host", fmt.Sprintf("%d hosts", len(in)))
+	}
+	var out []string
+	for _, h := range in {
+		c := strings.TrimSpace(h)
+		if _, unsafe := media.UnsafeRune(c); c == "" || len(c) > 64 || unsafe {
+			return nil, badRequest("usage.allowed-host", h)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// need refuses a request with an empty required field (named as the flag is).
+func need(fields map[string]string) error {
+	for _, name := range []string{"number", "to", "witness", "approved-by", "method"} {
+		if v, ok := fields[name]; ok && strings.TrimSpace(v) == "" {
+			return badRequest("usage.required", name)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,458 @@
+package service_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"mediagate/internal/audit"
+	"mediagate/internal/identity"
+	"mediagate/internal/media"
+	"mediagate/internal/service"
+)
+
+// recorder counts the service's Changed calls; tests never reach a control socket.
+type recorder struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (r *recorder) changed(context.Context) { r.mu.Lock(); r.n++; r.mu.Unlock() }
+
+func (r *recorder) count() int { r.mu.Lock(); defer r.mu.Unlock(); return r.n }
+
+type bed struct {
+	t   *testing.T
+	svc *service.Local
+	rec *recorder
+	now time.Time
+	ctx context.Context
+}
+
+func newBed(t *testing.T) *bed {
+	t.Helper()
+	b := &bed{t: t, rec: &recorder{}, now: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC), ctx: context.Background()}
+	svc, err := service.OpenLocal(b.ctx, filepath.Join(t.TempDir(), "reg.db"), service.LocalOptions{
+		Now:     func() time.Time { return b.now },
+		Actor:   audit.Actor{UID: 0, User: "root", Login: "officer"},
+		Service: service.Config{Changed: b.rec.changed, Location: time.UTC},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	b.svc = svc
+	for _, h := range []string{"zhang", "li", "wang", "zhao"} {
+		if _, err := svc.AddPerson(b.ctx, media.Person{Handle: h, Name: h}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b
+}
+
+func stick(serial string, capacity int64) media.Identity {
+	return media.Identity{Kind: media.KindUSBDisk, Key: identity.USBKey("0781", "5567", serial), Serial: serial,
+		VendorID: "0781", ProductID: "5567", Capacity: capacity}
+}
+
+// register registers a stick and fails the test on error.
+func (b *bed) register(serial string, capacity int64) media.Medium {
+	b.t.Helper()
+	res, err := b.svc.Register(b.ctx, service.RegisterRequest{Identity: stick(serial, capacity), Level: media.Secret, Custodian: "zhang"})
+	if err != nil {
+		b.t.Fatalf("register %s: %v", serial, err)
+	}
+	return res.Medium
+}
+
+func code(err error) string {
+	var se *service.Error
+	if errors.As(err, &se) {
+		return se.Code
+	}
+	return ""
+}
+
+func TestRegisterSerialRules(t *testing.T) {
+	const weak = "0123456789ABCDEF"
+	hash := strings.Repeat("ab", 32)
+	for _, tc := range []struct {
+		name    string
+		before  []media.Identity // registered first
+		id      media.Identity
+		hosts   []string
+		code    string // "" when accepted
+		weakLog bool   // accepted with a weak-serial note
+	}{
+		{name: "good serial", id: stick("4C530001231120109142", 0)},
+		{name: "weak serial refused", id: stick(weak, 0), code: "err.weak-serial"},
+		{name: "empty serial refused", id: stick("", 0), code: "err.weak-serial"},
+		{name: "weak serial with capacity only refused (USB needs descriptors too)", id: stick(weak, 16<<30), code: "err.weak-serial"},
+		{name: "weak serial with extra identity accepted", id: func() media.Identity {
+			id := stick(weak, 16<<30)
+			id.DescriptorHash = hash
+			return id
+		}(), weakLog: true},
+		{name: "duplicate serial refused", before: []media.Identity{stick("4C530001231120109142", 0)},
+			id: func() media.Identity {
+				id := stick("4C530001231120109142", 0)
+				id.Key = identity.USBKey("0951", "1666", id.Serial)
+				id.VendorID = "0951"
+				return id
+			}(), code: "err.serial-known"},
+		{name: "duplicate serial with extra identity accepted", before: []media.Identity{stick("4C530001231120109142", 0)},
+			id: func() media.Identity {
+				id := stick("4C530001231120109142", 8<<30)
+				id.Key = identity.USBKey("0951", "1666", id.Serial)
+				id.DescriptorHash = hash
+				return id
+			}()},
+		{name: "disc has no serial rule", id: media.Identity{Kind: media.KindOpticalDisc, Key: "disc:v2-iso9660:" + hash}},
+		{name: "malformed descriptor hash", id: func() media.Identity { id := stick("4C530001231120109142", 1); id.DescriptorHash = "xyz"; return id }(),
+			code: "usage.descriptor-hash"},
+		{name: "negative capacity", id: stick("4C530001231120109142", -1), code: "usage.capacity"},
+		{name: "unknown kind", id: media.Identity{Kind: "floppy", Key: "usb:0781:5567:X"}, code: "err.unknown-kind"},
+		{name: "allowed host with an escape sequence", id: stick("4C530001231120109142", 0), hosts: []string{"HOST-01", "\x1b[2J"}, code: "usage.allowed-host"},
+		{name: "allowed host with a right-to-left override", id: stick("4C530001231120109142", 0), hosts: []string{"HOST\u202e-01"}, code: "usage.allowed-host"},
+		{name: "empty allowed host", id: stick("4C530001231120109142", 0), hosts: []string{" "}, code: "usage.allowed-host"},
+		{name: "allowed hosts trimmed", id: stick("4C530001231120109142", 0), hosts: []string{" HOST-01 "}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBed(t)
+			for _, id := range tc.before {
+				if _, err := b.svc.Register(b.ctx, service.RegisterRequest{Identity: id, Level: media.Secret, Custodian: "zhang"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			n0 := b.rec.count()
+			res, err := b.svc.Register(b.ctx, service.RegisterRequest{Identity: tc.id, Level: media.Secret, Custodian: "zhang", AllowedHosts: tc.hosts})
+			if tc.code != "" {
+				if code(err) != tc.code {
+					t.Fatalf("Register = %v; want %s", err, tc.code)
+				}
+				if b.rec.count() != n0 {
+					t.Error("a refused registration told the daemon to decide again")
+				}
+				if list, _ := b.svc.ListMedia(b.ctx, service.MediaFilter{}); len(list) != len(tc.before) {
+					t.Errorf("refused, yet %d media registered", len(list))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Register: %v", err)
+			}
+			for _, h := range res.Medium.AllowedHosts {
+				if h != strings.TrimSpace(h) {
+					t.Errorf("allowed host %q saved untrimmed", h)
+				}
+			}
+			if res.Medium.Number == "" || (res.WeakSerial != "") != tc.weakLog {
+				t.Errorf("result %+v; weak note wanted %v", res, tc.weakLog)
+			}
+			if b.rec.count() != n0+1 {
+				t.Errorf("Changed called %d times; want once", b.rec.count()-n0)
+			}
+		})
+	}
+}
+
+func TestIdentityFromFields(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		f    service.IdentityFields
+		key  string
+		code string
+	}{
+		{"usb", service.IdentityFields{Kind: "usb-disk", Vendor: "0781", Product: "5567", Serial: " 4C53 "}, "usb:0781:5567:4C53", ""},
+		{"usb upper-case ids", service.IdentityFields{Kind: "usb-disk", Vendor: "0A5C", Product: "5567", Serial: "X1"}, "usb:0a5c:5567:X1", ""},
+		{"usb without product", service.IdentityFields{Kind: "usb-disk", Vendor: "0781", Serial: "X"}, "", "usage.usb-needs"},
+		{"usb bad vid", service.IdentityFields{Kind: "usb-disk", Vendor: "07g1", Product: "5567", Serial: "X"}, "", "usage.vidpid"},
+		{"disk by wwn", service.IdentityFields{Kind: "disk", WWN: "0x5000c500a1b2c3d4"}, "wwn:0x5000c500a1b2c3d4", ""},
+		{"disk bad wwn", service.IdentityFields{Kind: "disk", WWN: "nope"}, "", "usage.wwn"},
+		{"disk without model", service.IdentityFields{Kind: "disk", Serial: "S"}, "", "usage.disk-needs"},
+		{"sd needs key", service.IdentityFields{Kind: "sd", Serial: "S"}, "", "usage.key-needed"},
+		{"key of another kind", service.IdentityFields{Kind: "sd", Key: "usb:0781:5567:X"}, "", "usage.key"},
+		{"malformed key", service.IdentityFields{Kind: "other", Key: "usb:0781"}, "", "usage.key"},
+		{"other takes any key", service.IdentityFields{Kind: "other", Key: "mmc:1:2:3:4"}, "mmc:1:2:3:4", ""},
+		{"bad descriptor hash", service.IdentityFields{Kind: "usb-disk", Vendor: "0781", Product: "5567", DescriptorHash: "abc"}, "", "usage.descriptor-hash"},
+		{"unknown kind", service.IdentityFields{Kind: "floppy"}, "", "err.unknown-kind"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id, err := service.IdentityFromFields(tc.f)
+			if code(err) != tc.code || (tc.code == "" && id.Key != tc.key) {
+				t.Errorf("IdentityFromFields = %q, %v; want %q, %q", id.Key, err, tc.key, tc.code)
+			}
+			if tc.code != "" && !errors.Is(err, service.ErrBadRequest) {
+				t.Errorf("error %v is not a bad request", err)
+			}
+		})
+	}
+}
+
+func TestLevelNeverLowered(t *testing.T) {
+	b := newBed(t)
+	m := b.register("4C530001231120109142", 0)
+	for _, l := range []media.Level{media.Confidential, media.Secret} {
+		if _, err := b.svc.Relevel(b.ctx, service.RelevelRequest{Number: m.Number, Level: l}); !errors.Is(err, service.ErrRelevelDown) {
+			t.Errorf("relevel %s → %s: %v; want ErrRelevelDown", m.Level, l, err)
+		}
+	}
+	got, err := b.svc.Relevel(b.ctx, service.RelevelRequest{Number: m.Number, Level: media.TopSecret})
+	if err != nil || got.Level != media.TopSecret {
+		t.Fatalf("relevel up: %v %v", got.Level, err)
+	}
+	if _, err := b.svc.Relevel(b.ctx, service.RelevelRequest{Number: m.Number, Level: media.Level(9)}); !errors.Is(err, service.ErrBadRequest) {
+		t.Errorf("relevel to an unknown level: %v", err)
+	}
+}
+
+// changeTarget is the status each change of the matrix leads to, and its action in
+// the status table.
+var changeTarget = map[string]struct {
+	to  media.Status
+	act media.Action
+}{
+	"lend": {media.StatusLent, media.ActLend}, "return": {media.StatusActive, media.ActReturn},
+	"lost": {media.StatusLost, media.ActLose}, "found": {media.StatusActive, media.ActFound},
+	"repair": {media.StatusRepair, media.ActRepair}, "repaired": {media.StatusActive, media.ActRepaired},
+	"destroy": {media.StatusDestroyed, media.ActDestroy}, "retire": {media.StatusRetired, media.ActRetire},
+}
+
+func (b *bed) apply(number, change string) (media.Medium, error) {
+	ctx := b.ctx
+	switch change {
+	case "lend":
+		return b.svc.Lend(ctx, service.LendRequest{Number: number, To: "li", Due: b.now.Add(72 * time.Hour)})
+	case "return":
+		return b.svc.Return(ctx, service.ReturnRequest{Number: number})
+	}
+	return b.svc.SetStatus(ctx, service.StatusRequest{Number: number, Change: service.StatusChange(change), ApprovedBy: "wang",
+		Witness: "zhao", Method: "shredded"})
+}
+
+// TestTransitionsFollowTheStatusTable brings a medium into every status reachable by
+// the lifecycle (and in-vault through a check-in campaign) and tries every change: the
+// service allows exactly the changes the status table lists with that action.
+func TestTransitionsFollowTheStatusTable(t *testing.T) {
+	b := newBed(t)
+	paths := map[media.Status][]string{
+		media.StatusActive: nil, media.StatusLent: {"lend"}, media.StatusLost: {"lost"}, media.StatusRepair: {"repair"},
+		media.StatusDestroyed: {"destroy"}, media.StatusRetired: {"retire"},
+	}
+	serial := 0
+	fresh := func(t *testing.T, st media.Status) string {
+		serial++
+		m := b.register("4C53000123112010"+string(rune('A'+serial/26))+string(rune('A'+serial%26)), 0)
+		for _, c := range paths[st] {
+			if _, err := b.apply(m.Number, c); err != nil {
+				t.Fatalf("bring %s to %s: %v", m.Number, st, err)
+			}
+		}
+		return m.Number
+	}
+	for from := range paths {
+		for change, ct := range changeTarget {
+			to := ct.to
+			t.Run(string(from)+"/"+change, func(t *testing.T) {
+				number := fresh(t, from)
+				act, ok := media.ActionOf(from, to)
+				want := ok && act == ct.act
+				n0 := b.rec.count()
+				m, err := b.apply(number, change)
+				switch {
+				case want && err != nil:
+					t.Errorf("%s of a medium %s refused: %v", change, from, err)
+				case want && m.Status != to:
+					t.Errorf("%s of a medium %s gave %s; want %s", change, from, m.Status, to)
+				case !want && !errors.Is(err, service.ErrTransition):
+					t.Errorf("%s of a medium %s: %v; want ErrTransition", change, from, err)
+				case !want && b.rec.count() != n0:
+					t.Errorf("refused %s told the daemon to decide again", change)
+				case want && b.rec.count() != n0+1:
+					t.Errorf("%s: Changed called %d times; want once", change, b.rec.count()-n0)
+				}
+			})
+		}
+	}
+	// in-vault: issue is the only way out to active; lend and return are refused.
+	number := fresh(t, media.StatusActive)
+	if _, err := b.svc.OpenCampaign(b.ctx, service.OpenCampaignRequest{Year: 2026}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.svc.CheckInManual(b.ctx, service.ManualCheckIn{Number: number, Reason: "no reader", By: "zhang"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.svc.CloseCampaign(b.ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"lend", "return", "found", "repaired"} {
+		if _, err := b.apply(number, c); !errors.Is(err, service.ErrTransition) {
+			t.Errorf("%s of a medium in the vault: %v; want ErrTransition", c, err)
+		}
+	}
+	if m, err := b.svc.Issue(b.ctx, service.IssueRequest{Number: number, To: "li"}); err != nil || m.Status != media.StatusActive || m.Custodian != "li" {
+		t.Errorf("issue from the vault: %+v, %v", m, err)
+	}
+}
+
+func TestRequiredFieldsOfChanges(t *testing.T) {
+	b := newBed(t)
+	m := b.register("4C530001231120109142", 0)
+	for name, f := range map[string]func() error{
+		"repair without approver": func() error {
+			_, err := b.svc.SetStatus(b.ctx, service.StatusRequest{Number: m.Number, Change: service.ChangeRepair})
+			return err
+		},
+		"destroy without method": func() error {
+			_, err := b.svc.SetStatus(b.ctx, service.StatusRequest{Number: m.Number, Change: service.ChangeDestroy, ApprovedBy: "wang", Witness: "zhao"})
+			return err
+		},
+		"unknown change": func() error {
+			_, err := b.svc.SetStatus(b.ctx, service.StatusRequest{Number: m.Number, Change: "melt"})
+			return err
+		},
+		"handover without witness": func() error {
+			_, err := b.svc.Handover(b.ctx, service.HandoverRequest{Number: m.Number, To: "li"})
+			return err
+		},
+		"lend without due date": func() error {
+			_, err := b.svc.Lend(b.ctx, service.LendRequest{Number: m.Number, To: "li"})
+			return err
+		},
+	} {
+		if err := f(); !errors.Is(err, service.ErrBadRequest) {
+			t.Errorf("%s: %v; want a bad request", name, err)
+		}
+	}
+	if got, _ := b.svc.Medium(b.ctx, m.Number); got.Status != media.StatusActive {
+		t.Errorf("status %s after refused changes", got.Status)
+	}
+}
+
+func TestHostAllowLists(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		classes, devices []string
+		code             string
+		wantDevices      []string
+	}{
+		{name: "none"},
+		{name: "audio and a webcam", classes: []string{" Audio "}, devices: []string{"046D:0825"}, wantDevices: []string{"046d:0825"}},
+		{name: "mass storage may not be allowed by class", classes: []string{"mass-storage"}, code: "err.allow-list"},
+		{name: "unknown class", classes: []string{"teleporter"}, code: "err.allow-list"},
+		{name: "device not VID:PID", devices: []string{"046d"}, code: "usage.allow-device"},
+		{name: "device with junk", devices: []string{"046d:0825;rm"}, code: "usage.allow-device"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBed(t)
+			h, err := b.svc.InitHost(b.ctx, service.HostRequest{Number: "HOST-01", Level: media.Secret, AllowClasses: tc.classes, AllowDevices: tc.devices})
+			if code(err) != tc.code {
+				t.Fatalf("InitHost = %v; want %q", err, tc.code)
+			}
+			if tc.code != "" {
+				if _, err := b.svc.Host(b.ctx); !errors.Is(err, service.ErrNoHost) {
+					t.Errorf("refused profile was saved: %v", err)
+				}
+				if b.rec.count() != 0 {
+					t.Error("refused profile told the daemon to decide again")
+				}
+				return
+			}
+			if strings.Join(h.AllowDevices, ",") != strings.Join(tc.wantDevices, ",") || h.Mode != media.ModeEnforce {
+				t.Errorf("saved %+v", h)
+			}
+			if b.rec.count() != 1 {
+				t.Errorf("Changed called %d times; want once", b.rec.count())
+			}
+		})
+	}
+	b := newBed(t)
+	if _, err := b.svc.InitHost(b.ctx, service.HostRequest{Number: "H", Level: media.Secret, Mode: "permissive"}); code(err) != "usage.mode" {
+		t.Errorf("unknown mode: %v", err)
+	}
+}
+
+// TestChangedOnlyForDecidingChanges runs every kind of operation once and checks which
+// told the daemon to decide again.
+func TestChangedOnlyForDecidingChanges(t *testing.T) {
+	b := newBed(t)
+	m := b.register("4C530001231120109142", 0)
+	other := b.register("4C530001231120109143", 0)
+	steps := []struct {
+		name    string
+		changes bool
+		run     func() error
+	}{
+		{"list media", false, func() error { _, err := b.svc.ListMedia(b.ctx, service.MediaFilter{}); return err }},
+		{"show medium", false, func() error { _, err := b.svc.ShowMedium(b.ctx, m.Number); return err }},
+		{"show person", false, func() error { _, err := b.svc.ShowPerson(b.ctx, "zhang"); return err }},
+		{"add person", false, func() error { _, err := b.svc.AddPerson(b.ctx, media.Person{Handle: "sun", Name: "孙"}); return err }},
+		{"numbering", false, func() error {
+			_, err := b.svc.SetNumbering(b.ctx, "", map[media.Level]string{media.Secret: "JM"})
+			return err
+		}},
+		{"log", false, func() error { _, err := b.svc.SearchEvents(b.ctx, service.EventQuery{}); return err }},
+		{"verify", false, func() error { _, err := b.svc.VerifyLog(b.ctx); return err }},
+		{"host init", true, func() error {
+			_, err := b.svc.InitHost(b.ctx, service.HostRequest{Number: "VAULT-01", Level: media.TopSecret, VaultStation: true})
+			return err
+		}},
+		{"handover", true, func() error {
+			_, err := b.svc.Handover(b.ctx, service.HandoverRequest{Number: m.Number, To: "li", Witness: "wang"})
+			return err
+		}},
+		{"relevel", true, func() error {
+			_, err := b.svc.Relevel(b.ctx, service.RelevelRequest{Number: m.Number, Level: media.TopSecret})
+			return err
+		}},
+		{"open campaign", false, func() error { _, err := b.svc.OpenCampaign(b.ctx, service.OpenCampaignRequest{}); return err }},
+		{"report", false, func() error { _, err := b.svc.CampaignReport(b.ctx, 0, "custodian"); return err }},
+		{"plug", true, func() error {
+			_, err := b.svc.CheckInPlug(b.ctx, service.PlugRequest{Seen: stick("4C530001231120109142", 0), Device: "/dev/sdb"})
+			return err
+		}},
+		{"mark", false, func() error {
+			_, err := b.svc.CheckInManual(b.ctx, service.ManualCheckIn{Number: other.Number, Reason: "cracked", By: "zhang"})
+			return err
+		}},
+		{"close", true, func() error { _, err := b.svc.CloseCampaign(b.ctx); return err }},
+		{"issue", true, func() error {
+			_, err := b.svc.Issue(b.ctx, service.IssueRequest{Number: m.Number, To: "li"})
+			return err
+		}},
+	}
+	for _, st := range steps {
+		n0 := b.rec.count()
+		if err := st.run(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		want := 0
+		if st.changes {
+			want = 1
+		}
+		if got := b.rec.count() - n0; got != want {
+			t.Errorf("%s: Changed called %d times; want %d", st.name, got, want)
+		}
+	}
+}
+
+func TestActorFromContext(t *testing.T) {
+	b := newBed(t)
+	ctx := audit.WithActor(b.ctx, audit.Actor{UID: 1000, User: "api:li"})
+	res, err := b.svc.Register(ctx, service.RegisterRequest{Identity: stick("4C530001231120109142", 0), Level: media.Secret, Custodian: "zhang"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.register("4C530001231120109143", 0)
+	ev, err := b.svc.Events(b.ctx, service.EventFilter{Kind: "medium.register"})
+	if err != nil || len(ev) != 2 {
+		t.Fatalf("events %d, %v", len(ev), err)
+	}
+	if ev[0].Medium != res.Medium.Number || ev[0].Actor.User != "api:li" || ev[1].Actor.User != "root" {
+		t.Errorf("actors %v, %v; want the context's, then the store's", ev[0].Actor, ev[1].Actor)
+	}
+}
