@@ -85,6 +85,7 @@ var reasons = map[string][2]string{
 	"mismatch.capacity":          {"capacity differs", "容量不符"},
 	"mismatch.descriptor-hash":   {"USB descriptors differ", "USB描述符不符"},
 	"mismatch.interface-classes": {"USB interface classes differ", "USB接口类别不符"},
+	"mismatch.extra-disk":        {"the USB device presents more than one disk; a registration covers exactly one", "该USB设备包含多个磁盘，一项登记只对应一个磁盘"},
 	"mismatch.other":             {"%s differs", "%s不符"},
 
 	"record.status": {"unknown status", "状态未知"},
@@ -94,7 +95,7 @@ var reasons = map[string][2]string{
 
 // MismatchFields lists the identity fields policy can name in identity-mismatch.
 var MismatchFields = []string{policy.FieldKind, policy.FieldKey, policy.FieldSerial, policy.FieldVendorID,
-	policy.FieldProductID, policy.FieldWWN, policy.FieldCapacity, policy.FieldDescriptorHash, policy.FieldInterfaceClasses}
+	policy.FieldProductID, policy.FieldWWN, policy.FieldCapacity, policy.FieldDescriptorHash, policy.FieldInterfaceClasses, policy.DetailExtraDisk}
 
 // Class names a USB interface class code in lang.
 func Class(lang string, code int) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -80,10 +81,11 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 		log.Error("optical discs cannot be identified and will be blocked", "err", err)
 	}
 	enf := enforce.New(w.Enforce, enforce.Ops{}, log)
+	wd := daemon.WatchdogInterval(os.Getenv, os.Getpid())
 	d := daemon.New(daemon.Config{
 		Store:    store,
 		Enforcer: enf,
-		Read:     func(p string) (identity.Device, error) { return identity.ReadDevice(w.Roots, p) },
+		Read:     func(p string) (identity.Device, error) { return identity.ReadDeviceHeld(w.Roots, p) },
 		Sys:      w.Roots.Sys,
 		Now:      app.Now,
 		Log:      log,
@@ -92,6 +94,19 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 		CheckIn: service.New(store, service.Config{Now: app.Now}),
 		Mounts:  daemon.MountConfig{ProcRoot: w.ProcRoot, UdevData: w.Roots.UdevData},
 		Notify:  desktopNotifier(ctx, o, log),
+		// Type=notify: READY=1 only once every device present at start is decided,
+		// so `systemctl start mediagate` returns with all of them decided.
+		Ready: func() {
+			if err := daemon.Notify("READY=1\nSTATUS=enforcing"); err != nil {
+				log.Warn("notify systemd", "err", err)
+			}
+		},
+		Watchdog: wd,
+		Ping: func() {
+			if err := daemon.Notify("WATCHDOG=1"); err != nil {
+				log.Warn("watchdog ping", "err", err)
+			}
+		},
 	})
 	// Lock the root hubs before listening, so nothing plugged from now on slips through.
 	if err := d.Start(ctx); err != nil {
@@ -116,9 +131,6 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 			log.Error("control socket", "err", err)
 		}
 	}()
-	if err := daemon.Notify("READY=1\nSTATUS=enforcing"); err != nil {
-		log.Warn("notify systemd", "err", err)
-	}
 	err = d.Run(ctx)
 	_ = daemon.Notify("STOPPING=1")
 	if err != nil {

@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"slices"
 
+	"mediagate/internal/catalog"
 	"mediagate/internal/enforce"
+	"mediagate/internal/event"
 	"mediagate/internal/identity"
 	"mediagate/internal/media"
 	"mediagate/internal/policy"
@@ -121,6 +123,7 @@ func (d *Daemon) decideBlock(ctx context.Context, disk string) {
 		pd.USB, pd.Block, pd.Behind = true, false, true
 		pd.VendorID, pd.ProductID = dev.USB.VendorID, dev.USB.ProductID
 		pd.Classes = dev.Identity.InterfaceClasses
+		r.Behind, pd.Disks = d.disksBehind(parent.DevPath, disk)
 		in.Device = pd
 		if parent.Decision.Reason != ReasonContainer || optical {
 			// A registered USB medium is checked again now that capacity and kind are
@@ -138,10 +141,21 @@ func (d *Daemon) decideBlock(ctx context.Context, disk string) {
 		r.Effective = r.Decision.Effective()
 		if r.Effective == policy.Block && parent.Decision.Reason != ReasonContainer {
 			// The medium is not what was registered (or its record changed): unmount
-			// anything mounted from it (a mount in the window before this decision),
-			// then take the whole USB device away and let that decision stand.
+			// anything mounted from it or from another disk behind the same USB device
+			// (a mount in the window before this decision), then take the whole USB
+			// device away and let that decision stand.
 			if err := d.cfg.Enforcer.Detach(target(dev)); err != nil {
 				r.Error = joinErr(r.Error, err)
+			}
+			for _, other := range d.disksUnder(parent.DevPath) {
+				if other == disk {
+					continue
+				}
+				if err := d.cfg.Enforcer.Detach(enforce.Target{SysPath: other}); err != nil {
+					r.Error = joinErr(r.Error, err)
+				} else {
+					r.Actions = append(r.Actions, "detached "+filepath.Base(other))
+				}
 			}
 			changed, err := d.cfg.Enforcer.AuthorizeUSB(parent.DevPath, false)
 			if err != nil {
@@ -150,7 +164,8 @@ func (d *Daemon) decideBlock(ctx context.Context, disk string) {
 				r.Actions = append(r.Actions, "deauthorized "+parent.Name)
 			}
 			blocked := *r
-			blocked.Stage, blocked.DevPath, blocked.Name = "usb-device", parent.DevPath, parent.Name
+			blocked.Stage, blocked.DevPath, blocked.Name, blocked.Parent = "usb-device", parent.DevPath, parent.Name, ""
+			blocked.Message = catalog.Messages(r.Decision)
 			d.mu.Lock()
 			d.present[parent.DevPath] = &blocked
 			d.mu.Unlock()
@@ -247,14 +262,46 @@ func (d *Daemon) applyBlock(ctx context.Context, r *Record, newPartition bool) {
 	}
 }
 
+// rescanRun is the state of one rescan: the decisions that stood before it, and how
+// many decisions it changed.
+type rescanRun struct {
+	before  map[string]*Record
+	changed int
+}
+
+// sameDecision reports whether a decision taken again in a rescan is the one that
+// stood: same device, verdict, reason, medium and context, no error, and nothing done
+// but re-applying read-only (BLKROSET is idempotent). Anything else gets its row.
+func sameDecision(prev, r *Record) bool {
+	a, b := prev.Decision, r.Decision
+	if prev.Stage != r.Stage || prev.Effective != r.Effective || prev.Parent != r.Parent || r.Error != "" ||
+		prev.Identity.Key != r.Identity.Key || prev.Identity.Capacity != r.Identity.Capacity ||
+		prev.Identity.DescriptorHash != r.Identity.DescriptorHash || !slices.Equal(prev.Behind, r.Behind) ||
+		a.Verdict != b.Verdict || a.Reason != b.Reason || a.Detail != b.Detail || a.Enforce != b.Enforce ||
+		a.Medium != b.Medium || a.MediumLevel != b.MediumLevel || a.Custodian != b.Custodian ||
+		a.HostNumber != b.HostNumber || a.HostLevel != b.HostLevel || !slices.Equal(a.Classes, b.Classes) ||
+		!a.DueAt.Equal(b.DueAt) {
+		return false
+	}
+	for _, act := range r.Actions {
+		if act != "read-only" {
+			return false
+		}
+	}
+	return true
+}
+
 // rescan looks at every present device again (after an event queue overflow, or on
 // request): USB devices first, then block devices; decisions of devices that are gone
-// are dropped.
-func (d *Daemon) rescan(ctx context.Context) {
+// are dropped. before holds the decisions that stood: a device decided the same way
+// again gets no decision row. One daemon.rescan row sums the rescan up.
+func (d *Daemon) rescan(ctx context.Context, trigger string, before map[string]*Record) {
 	if _, err := filepath.EvalSymlinks(d.cfg.Sys); err != nil {
 		d.problem("rescan: %v", err)
 		return
 	}
+	d.scan = &rescanRun{before: before}
+	defer func() { d.scan = nil }()
 	seen := map[string]bool{}
 	usbs, err := sysfs.USBDevices(d.cfg.Sys)
 	if err != nil {
@@ -282,9 +329,32 @@ func (d *Daemon) rescan(ctx context.Context) {
 			}
 		}
 	}
+	allowed, blocked := 0, 0
+	for _, r := range d.present {
+		if r.Effective == policy.Block {
+			blocked++
+		} else {
+			allowed++
+		}
+	}
 	d.mu.Unlock()
 	for _, name := range gone {
 		d.cfg.Enforcer.Forget(name) // its remove event was lost: drop its markers too
+	}
+	vanished := 0
+	for p := range before {
+		if !seen[p] {
+			vanished++
+		}
+	}
+	devices := len(seen)
+	sum := event.DaemonRescan{Trigger: trigger, Devices: devices, Changed: d.scan.changed,
+		Unchanged: max(devices-d.scan.changed, 0), Gone: vanished, Allowed: allowed, Blocked: blocked}
+	d.log.Info("rescan", "trigger", trigger, "devices", devices, "changed", d.scan.changed, "gone", vanished)
+	if !d.cfg.NoAudit {
+		if err := d.record(ctx, event.KindDaemonRescan, "", sum); err != nil {
+			d.problem("audit row for the rescan: %v", err)
+		}
 	}
 }
 
@@ -297,7 +367,7 @@ func (d *Daemon) Rescan(ctx context.Context) {
 	old := d.present
 	d.present = map[string]*Record{}
 	d.mu.Unlock()
-	d.rescan(ctx)
+	d.rescan(ctx, "request", old)
 	var gone []string
 	d.mu.Lock()
 	for p, r := range old {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -41,7 +42,11 @@ type Store interface {
 // Enforcer carries out decisions; *enforce.Enforcer and *enforce.Recorder are two.
 type Enforcer interface {
 	LockUSBDefault() ([]string, error)
+	// AuthorizeUSB writes to whatever device is at devpath: the daemon uses it only
+	// to deauthorize. AuthorizeExact writes to exactly the device that was read, or
+	// returns enforce.ErrDeviceChanged.
 	AuthorizeUSB(devpath string, on bool) (changed bool, err error)
+	AuthorizeExact(u enforce.USBDevice, on bool) (changed bool, err error)
 	ReadOnly(t enforce.Target) error
 	Detach(t enforce.Target) error
 	Eject(t enforce.Target) error
@@ -60,7 +65,9 @@ type Config struct {
 	Source   udev.Source
 	Store    Store
 	Enforcer Enforcer
-	// Read reads one device (identity.ReadDevice with the system's roots).
+	// Read reads one device (identity.ReadDeviceHeld with the system's roots): a USB
+	// device comes with its sysfs directory held open (Device.Held), which the daemon
+	// authorizes through and closes.
 	Read func(devpath string) (identity.Device, error)
 	// Sys is the sysfs root, for rescans.
 	Sys string
@@ -77,22 +84,44 @@ type Config struct {
 	CheckIn VaultStation
 	// Mounts wires the mount log (mounts.go); zero logs no mounts.
 	Mounts MountConfig
+	// Ready, when set, is called once by Run when every device present at start has
+	// been decided: after the source's settled marker (udev.ActionSettled), or after
+	// a rescan that replaced a start-up backlog lost to a queue overflow. The service
+	// tells systemd READY=1 here.
+	Ready func()
+	// Watchdog, when positive, is how often Run calls Ping (systemd's WATCHDOG=1,
+	// at half of WatchdogSec; see WatchdogInterval). The pings come from the event
+	// loop itself, between events, so a loop stuck in one stops them and systemd
+	// restarts the service; an idle loop wakes only to ping.
+	Watchdog time.Duration
+	Ping     func()
 }
 
 // Record is one decision as the daemon took and carried it out.
 type Record struct {
-	Time      time.Time       `json:"time"`
-	Stage     string          `json:"stage"` // usb-device, block-device, disc
-	DevPath   string          `json:"devpath"`
-	Name      string          `json:"name"`
-	Label     string          `json:"label,omitempty"`
-	Parent    string          `json:"parent,omitempty"` // devpath of the USB device a block device sits behind
+	Time    time.Time `json:"time"`
+	Stage   string    `json:"stage"` // usb-device, block-device, disc
+	DevPath string    `json:"devpath"`
+	Name    string    `json:"name"`
+	Label   string    `json:"label,omitempty"`
+	Parent  string    `json:"parent,omitempty"` // devpath of the USB device a block device sits behind
+	// Behind names the disks (or logical units without a disk yet) seen behind a USB
+	// device when there is more than one: the anomaly of an extra disk behind a
+	// registered identity.
+	Behind    []string        `json:"behind,omitempty"`
 	Identity  media.Identity  `json:"identity"`
 	Decision  policy.Decision `json:"decision"`
 	Effective policy.Verdict  `json:"effective"`
 	Actions   []string        `json:"actions,omitempty"`
 	Error     string          `json:"error,omitempty"`
-	Message   [2]string       `json:"message"` // English, Chinese
+	// Note says what else happened, such as another device taking the port between
+	// reading a device and authorizing it (then the record is about the newcomer).
+	Note    string    `json:"note,omitempty"`
+	Message [2]string `json:"message"` // English, Chinese
+
+	// stamp is what was read of a USB device (bus and device number, descriptors),
+	// so that re-applying an allow reaches only that device.
+	stamp sysfs.USBStamp
 }
 
 // Counts are totals since start.
@@ -150,6 +179,9 @@ type Daemon struct {
 	mode    media.Mode
 	host    media.Host
 	probs   []string
+
+	// scan is the rescan under way, nil outside one; only touched while work is held.
+	scan *rescanRun
 }
 
 // New returns a Daemon; call Run.
@@ -248,8 +280,28 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}()
 	stopMounts := d.startMounts(ctx)
 	defer stopMounts()
+	ready := d.cfg.Ready == nil
+	watchdog := d.cfg.Watchdog > 0 && d.cfg.Ping != nil
+	var lastPing time.Time
+	ping := func() {
+		if watchdog {
+			d.cfg.Ping()
+			lastPing = time.Now()
+		}
+	}
 	for {
-		ev, err := d.cfg.Source.Receive(ctx)
+		rctx, cancel := ctx, context.CancelFunc(func() {})
+		if watchdog {
+			if time.Since(lastPing) >= d.cfg.Watchdog {
+				ping()
+			}
+			rctx, cancel = context.WithDeadline(ctx, lastPing.Add(d.cfg.Watchdog))
+		}
+		ev, err := d.cfg.Source.Receive(rctx)
+		cancel()
+		if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			continue // idle: time to ping
+		}
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, udev.ErrClosed) {
 				if !d.cfg.NoAudit {
@@ -261,7 +313,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 			}
 			return fmt.Errorf("device events: %w", err)
 		}
-		d.Handle(ctx, ev)
+		if ev.Action != udev.ActionSettled {
+			d.Handle(ctx, ev)
+		}
+		if !ready && (ev.Action == udev.ActionSettled || ev.Action == udev.ActionRescan) {
+			ready = true
+			d.log.Info("devices present at start decided", "decisions", d.Status().Counts.Decisions)
+			d.cfg.Ready()
+			ping()
+		}
 	}
 }
 
@@ -275,7 +335,10 @@ func (d *Daemon) Handle(ctx context.Context, ev udev.Event) {
 	d.mu.Unlock()
 	switch {
 	case ev.Action == udev.ActionRescan:
-		d.rescan(ctx)
+		d.mu.Lock()
+		before := maps.Clone(d.present)
+		d.mu.Unlock()
+		d.rescan(ctx, "overflow", before)
 	case ev.IsUSBDevice():
 		d.handleUSB(ctx, ev)
 	case ev.IsBlock():
@@ -312,14 +375,15 @@ func (d *Daemon) handleUSB(ctx context.Context, ev udev.Event) {
 	}
 	if r := d.standing(ev.DevPath); r != nil {
 		if ev.Action != udev.ActionAdd {
-			d.reapplyUSB(r) // change/bind/unbind, often caused by our own write
+			d.reapplyUSB(ctx, r) // change/bind/unbind, often caused by our own write
 			return
 		}
 		// A repeated add (enumeration and queued event): the same device keeps its
 		// decision; a different one at the same port is decided afresh.
-		if dev, err := d.cfg.Read(ev.DevPath); err == nil && dev.Identity.Key == r.Identity.Key &&
-			dev.Identity.DescriptorHash == r.Identity.DescriptorHash {
-			d.reapplyUSB(r)
+		dev, err := d.cfg.Read(ev.DevPath)
+		dev.Close()
+		if err == nil && dev.Identity.Key == r.Identity.Key && dev.Identity.DescriptorHash == r.Identity.DescriptorHash {
+			d.reapplyUSB(ctx, r)
 			return
 		}
 	}
@@ -327,10 +391,24 @@ func (d *Daemon) handleUSB(ctx context.Context, ev udev.Event) {
 }
 
 // reapplyUSB writes the standing decision again if sysfs disagrees (someone wrote
-// authorized behind our back); normally it writes nothing.
-func (d *Daemon) reapplyUSB(r *Record) {
+// authorized behind our back); normally it writes nothing. An allow is written only to
+// the device it was decided for (its stamp): if another device is at the port now,
+// that one is decided afresh.
+func (d *Daemon) reapplyUSB(ctx context.Context, r *Record) {
 	on := r.Effective != policy.Block
-	changed, err := d.cfg.Enforcer.AuthorizeUSB(r.DevPath, on)
+	var changed bool
+	var err error
+	if on {
+		changed, err = d.cfg.Enforcer.AuthorizeExact(enforce.USBDevice{DevPath: r.DevPath, Stamp: r.stamp}, true)
+		if errors.Is(err, enforce.ErrDeviceChanged) {
+			d.log.Warn("another device is at the port of an allowed one; deciding it", "devpath", r.DevPath, "err", err)
+			d.drop(r.DevPath)
+			d.decideUSB(ctx, r.DevPath)
+			return
+		}
+	} else {
+		changed, err = d.cfg.Enforcer.AuthorizeUSB(r.DevPath, false)
+	}
 	if err != nil && !os.IsNotExist(errors.Unwrap(err)) && !errors.Is(err, os.ErrNotExist) {
 		d.log.Warn("re-apply decision", "devpath", r.DevPath, "err", err)
 	}
@@ -346,15 +424,40 @@ func (d *Daemon) reapplyUSB(r *Record) {
 	}
 }
 
-// decideUSB decides a usb_device and carries the decision out.
+// maxReads bounds how often decideUSB reads a device again when another device took
+// its place before it was authorized.
+const maxReads = 3
+
+// decideUSB decides a usb_device and carries the decision out on exactly the device
+// that was read: if another device took the port before the write, it is read and
+// decided again.
 func (d *Daemon) decideUSB(ctx context.Context, devpath string) *Record {
+	note := ""
+	for attempt := 1; ; attempt++ {
+		r, again := d.decideUSBOnce(ctx, devpath, note, attempt == maxReads)
+		if !again {
+			return r
+		}
+		d.log.Warn("the USB device changed between reading and authorizing it; deciding again", "devpath", devpath, "attempt", attempt)
+		note = fmt.Sprintf("another device took the port between reading and authorizing (%d time(s)); decided again", attempt)
+	}
+}
+
+// decideUSBOnce reads, decides and carries out once. again reports that the device
+// changed before the authorized write (enforce.ErrDeviceChanged) and nothing was
+// recorded; on the last attempt the change is an error and the port is deauthorized.
+func (d *Daemon) decideUSBOnce(ctx context.Context, devpath, note string, last bool) (*Record, bool) {
 	dev, err := d.cfg.Read(devpath)
+	defer dev.Close()
 	if errors.Is(err, identity.ErrNotFound) {
 		d.drop(devpath)
-		return nil
+		return nil, false
 	}
 	host, hostp := d.hostProfile(ctx)
-	r := &Record{Time: d.cfg.Now(), Stage: "usb-device", DevPath: devpath, Name: filepath.Base(devpath)}
+	r := &Record{Time: d.cfg.Now(), Stage: "usb-device", DevPath: devpath, Name: filepath.Base(devpath), Note: note}
+	if dev.USB != nil {
+		r.stamp = dev.USB.Stamp
+	}
 	if err != nil {
 		// Unreadable: policy blocks it, whatever the mode.
 		r.Decision = policy.Decide(policy.Input{Host: hostp, Device: policy.Device{USB: true, Unreadable: true}, Now: d.cfg.Now()})
@@ -362,6 +465,8 @@ func (d *Daemon) decideUSB(ctx context.Context, devpath string) *Record {
 	} else {
 		r.Name, r.Label, r.Identity = dev.Name, dev.Label, dev.Identity
 		pd := usbPolicyDevice(dev)
+		r.Behind, pd.Disks = d.disksBehind(devpath, "")
+		d.rememberBehind(devpath, &pd, r)
 		in := policy.Input{Host: hostp, Device: pd, Now: d.cfg.Now(), Twin: d.twin(devpath, dev.Identity)}
 		if pd.Storage || pd.Identity.Kind == media.KindUSBDisk || pd.Identity.Kind == media.KindSD {
 			d.lookup(ctx, &in, r)
@@ -381,7 +486,21 @@ func (d *Daemon) decideUSB(ctx context.Context, devpath string) *Record {
 			}
 		}
 	}
-	changed, err := d.cfg.Enforcer.AuthorizeUSB(devpath, r.Effective != policy.Block)
+	var changed bool
+	if r.Effective == policy.Block {
+		changed, err = d.cfg.Enforcer.AuthorizeUSB(devpath, false)
+	} else {
+		changed, err = d.cfg.Enforcer.AuthorizeExact(enforce.USBDevice{DevPath: devpath, Dir: dev.Held, Stamp: r.stamp}, true)
+		if errors.Is(err, enforce.ErrDeviceChanged) && !last {
+			return nil, true
+		}
+		if err != nil {
+			// Not authorized: make sure whatever is at the port stays off.
+			if _, derr := d.cfg.Enforcer.AuthorizeUSB(devpath, false); derr != nil {
+				err = errors.Join(err, derr)
+			}
+		}
+	}
 	switch {
 	case err != nil:
 		r.Error = joinErr(r.Error, err)
@@ -391,11 +510,62 @@ func (d *Daemon) decideUSB(ctx context.Context, devpath string) *Record {
 		r.Actions = append(r.Actions, "authorized")
 	}
 	d.finish(ctx, r)
-	return r
+	return r, false
 }
 
 // disksUnder lists the devpaths of the whole disks below a USB device in sysfs.
 func (d *Daemon) disksUnder(devpath string) []string { return sysfs.DisksUnder(d.cfg.Sys, devpath) }
+
+// rememberBehind fills in, during a rescan, what was last seen behind a USB device that
+// is still the same device: the capacity of its disk and how many disks it had. A
+// device blocked for them was deauthorized, so they are gone from sysfs now; without
+// them the rescan would authorize it again only to block it once more.
+func (d *Daemon) rememberBehind(devpath string, pd *policy.Device, r *Record) {
+	if d.scan == nil {
+		return
+	}
+	prev := d.scan.before[devpath]
+	if prev == nil || prev.Stage != "usb-device" || prev.Identity.Key != pd.Identity.Key ||
+		prev.Identity.DescriptorHash != pd.Identity.DescriptorHash {
+		return
+	}
+	if pd.Identity.Capacity == 0 && prev.Identity.Capacity > 0 {
+		pd.Identity.Capacity = prev.Identity.Capacity
+		r.Identity.Capacity = prev.Identity.Capacity
+	}
+	if len(prev.Behind) > pd.Disks {
+		pd.Disks, r.Behind = len(prev.Behind), prev.Behind
+	}
+}
+
+// disksBehind counts the disks behind a USB device for policy.Device.Disks: its
+// logical units or its whole disks (with disk, the one being decided), whichever are
+// more, so a unit whose disk is not announced yet counts too. When there is more
+// than one it also returns their names, for the audit row.
+func (d *Daemon) disksBehind(usb, disk string) ([]string, int) {
+	disks := d.disksUnder(usb)
+	if disk != "" && !slices.Contains(disks, disk) {
+		disks = append(disks, disk)
+	}
+	units := sysfs.UnitsUnder(d.cfg.Sys, usb)
+	n := max(len(disks), len(units))
+	if n < 2 {
+		return nil, n
+	}
+	var names []string
+	covered := map[string]bool{}
+	for _, p := range disks {
+		names = append(names, filepath.Base(p))
+		covered[filepath.Dir(filepath.Dir(p))] = true // the unit it sits on
+	}
+	for _, u := range units {
+		if !covered[u] {
+			names = append(names, filepath.Base(u))
+		}
+	}
+	slices.Sort(names)
+	return names, n
+}
 
 // twin returns the devpath of another present USB device with the same identity key,
 // or "".
@@ -532,9 +702,21 @@ func joinErr(prev string, err error) string {
 	return prev + "; " + err.Error()
 }
 
-// finish stores, counts, logs and audits a decision.
+// finish stores, counts, logs and audits a decision. During a rescan, a decision that
+// is the same as the one standing before it is stored but neither logged, audited,
+// added to the recent decisions nor notified again: the rescan's summary row counts it.
 func (d *Daemon) finish(ctx context.Context, r *Record) {
 	r.Message = catalog.Messages(r.Decision)
+	if d.scan != nil {
+		if prev := d.scan.before[r.DevPath]; prev != nil && sameDecision(prev, r) {
+			d.mu.Lock()
+			cp := *r
+			d.present[r.DevPath] = &cp
+			d.mu.Unlock()
+			return
+		}
+		d.scan.changed++
+	}
 	d.mu.Lock()
 	cp := *r
 	d.present[r.DevPath] = &cp
@@ -582,6 +764,8 @@ func (r *Record) details() event.DeviceDecision {
 		Host:      r.Decision.HostNumber,
 		HostLevel: r.Decision.HostLevel.String(),
 		Identity:  r.Identity,
+		Behind:    r.Behind,
+		Note:      r.Note,
 		Reason:    string(r.Decision.Reason),
 		Stage:     r.Stage,
 		Verdict:   string(r.Decision.Verdict),

@@ -517,6 +517,193 @@ func TestAuditWritesAreRetriedAndFailuresReported(t *testing.T) {
 	}
 }
 
+// mkSys creates devpaths (directories) in the bed's fake sysfs.
+func (b *bed) mkSys(devpaths ...string) {
+	b.t.Helper()
+	for _, p := range devpaths {
+		if err := os.MkdirAll(filepath.Join(b.d.cfg.Sys, p), 0o755); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+}
+
+// A USB device presenting a registered stick's identity with a second logical unit:
+// the registration covers one disk, so the whole device is blocked, every disk behind
+// it detached, and the decision row names the anomaly.
+func TestExtraLUNBehindRegisteredIdentity(t *testing.T) {
+	lun1 := stickP + "/2-1:1.0/host0/target0:0:0/0:0:0:1"
+	sdbP := lun1 + "/block/sdb"
+	for _, tc := range []struct {
+		name   string
+		early  bool // LUN 1 and its disk are in sysfs before sda is decided
+		before []string
+	}{
+		{name: "both units scanned before the first disk is decided", early: true},
+		{name: "second disk appears after the first was allowed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBed(t, secretHost())
+			b.register("LUN1", media.Secret, media.StatusActive, media.AccessReadWrite, 64<<20)
+			b.mkSys(diskP)
+			if tc.early {
+				b.mkSys(sdbP)
+			}
+			u, sda := stick("LUN1", 64<<20)
+			b.devs.set(u)
+			b.ev("add", stickP, "usb", "usb_device")
+			b.devs.set(sda)
+			b.ev("add", diskP, "block", "disk")
+			sdb := sda
+			sdb.Name, sdb.SysPath, sdb.DevNode = "sdb", sdbP, "/dev/sdb"
+			b.devs.set(sdb)
+			if !tc.early {
+				if on, _ := b.rec.USBAuthorized(stickP); !on {
+					t.Fatal("the stick was blocked before its second unit existed")
+				}
+				b.mkSys(sdbP)
+			}
+			b.ev("add", sdbP, "block", "disk")
+			if on, _ := b.rec.USBAuthorized(stickP); on {
+				t.Errorf("the USB device with two disks stays authorized; ops %q", b.rec.Ops())
+			}
+			ops := b.rec.Ops()
+			for _, want := range []string{"detach " + diskP, "detach " + sdbP, "deauthorize " + stickP} {
+				if !slices.Contains(ops, want) {
+					t.Errorf("ops %q lack %q", ops, want)
+				}
+			}
+			if slices.Contains(ops, "release "+sdbP) {
+				t.Errorf("the second disk was released to the automounter: %q", ops)
+			}
+			ds := b.store.decisions()
+			last := ds[len(ds)-1]
+			if last.Reason != string(policy.ReasonIdentityMismatch) || last.Detail != policy.DetailExtraDisk {
+				t.Errorf("last decision %v", last)
+			}
+			if got := last.Behind; !slices.Equal(got, []string{"sda", "sdb"}) {
+				t.Errorf("row names the disks behind the device as %v", got)
+			}
+			// The disk events after the block add no decisions and authorize nothing.
+			n := len(ds)
+			b.ev("add", sdbP+"/sdb1", "block", "partition")
+			b.ev("change", stickP, "usb", "usb_device")
+			if len(b.store.decisions()) != n {
+				t.Errorf("%d more decisions after the block", len(b.store.decisions())-n)
+			}
+			if on, _ := b.rec.USBAuthorized(stickP); on {
+				t.Error("re-authorized after the block")
+			}
+			// The kernel removed both disks with the deauthorization. A rescan (after a
+			// register change) remembers what was behind the device and does not
+			// authorize it again to find out.
+			if err := os.RemoveAll(filepath.Join(b.d.cfg.Sys, stickP, "2-1:1.0")); err != nil {
+				t.Fatal(err)
+			}
+			os.MkdirAll(filepath.Join(b.d.cfg.Sys, "bus/usb/devices"), 0o755)
+			os.Symlink(filepath.Join(b.d.cfg.Sys, stickP), filepath.Join(b.d.cfg.Sys, "bus/usb/devices/2-1"))
+			b.devs.del(diskP)
+			b.devs.del(sdbP)
+			b.rec.Reset()
+			b.d.Rescan(b.ctx)
+			if ops := b.rec.Ops(); slices.Contains(ops, "authorize "+stickP) {
+				t.Errorf("the rescan authorized the two-disk device again: %q", ops)
+			}
+			if got := len(b.store.decisions()) - n; got != 0 {
+				t.Errorf("the rescan wrote %d decision rows for an unchanged block", got)
+			}
+		})
+	}
+}
+
+// rescanBed is a bed whose fake sysfs lists a registered stick (with its disk), an
+// unregistered one and a keyboard, all plugged, so rescans find them.
+func rescanBed(t *testing.T) (*bed, string) {
+	b := newBed(t, secretHost())
+	otherP := hub + "/2-5"
+	b.mkSys(diskP+"/sda1", otherP, kbdP)
+	for p, name := range map[string]string{stickP: "2-1", otherP: "2-5", kbdP: "2-2"} {
+		os.MkdirAll(filepath.Join(b.d.cfg.Sys, "bus/usb/devices"), 0o755)
+		if err := os.Symlink(filepath.Join(b.d.cfg.Sys, p), filepath.Join(b.d.cfg.Sys, "bus/usb/devices", name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.MkdirAll(filepath.Join(b.d.cfg.Sys, "class/block"), 0o755)
+	if err := os.Symlink(filepath.Join(b.d.cfg.Sys, diskP), filepath.Join(b.d.cfg.Sys, "class/block/sda")); err != nil {
+		t.Fatal(err)
+	}
+	b.register("RN1", media.Secret, media.StatusActive, media.AccessReadOnly, 0)
+	b.plugStick("RN1", 64<<20)
+	u, _ := stick("RN2", 64<<20)
+	u.SysPath, u.Name = otherP, "2-5"
+	b.devs.set(u)
+	b.ev("add", otherP, "usb", "usb_device")
+	b.devs.set(peripheral(kbdP, "2-2", []int{3}, identity.FuncKeyboard))
+	b.ev("add", kbdP, "usb", "usb_device")
+	return b, otherP
+}
+
+func (s *memStore) rescans() []event.DaemonRescan {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []event.DaemonRescan
+	for _, e := range s.events {
+		if e.kind == event.KindDaemonRescan {
+			out = append(out, e.details.(event.DaemonRescan))
+		}
+	}
+	return out
+}
+
+// A rescan writes a decision row only for a device whose decision changed, and one
+// summary row with its counts.
+func TestRescanWritesOnlyChangedDecisions(t *testing.T) {
+	b, otherP := rescanBed(t)
+	before := len(b.store.decisions())
+	if before != 4 { // stick, its disk, the unregistered stick, the keyboard
+		t.Fatalf("%d decisions after plugging", before)
+	}
+	b.d.Rescan(b.ctx)
+	if n := len(b.store.decisions()) - before; n != 0 {
+		t.Errorf("a rescan without changes wrote %d decision rows: %v", n, b.store.decisions()[before:])
+	}
+	sum := b.store.rescans()
+	if len(sum) != 1 {
+		t.Fatalf("%d rescan rows, want 1", len(sum))
+	}
+	if want := (event.DaemonRescan{Trigger: sum[0].Trigger, Devices: 4, Unchanged: 4, Allowed: 3, Blocked: 1}); sum[0] != want {
+		t.Errorf("summary %v", sum[0])
+	}
+	if on, _ := b.rec.USBAuthorized(stickP); !on {
+		t.Error("the registered stick lost its authorization in a rescan")
+	}
+	recent := len(b.d.Status().Recent)
+
+	// The unregistered stick is registered now: only its decision changes.
+	b.register("RN2", media.Secret, media.StatusActive, media.AccessReadWrite, 0)
+	b.d.Rescan(b.ctx)
+	ds := b.store.decisions()[before:]
+	if len(ds) != 1 || ds[0].Reason != string(policy.ReasonAllowed) || ds[0].Device.DevPath != otherP {
+		t.Errorf("decision rows of the second rescan: %v", ds)
+	}
+	if got := len(b.d.Status().Recent) - recent; got != 1 {
+		t.Errorf("%d recent decisions added by the second rescan, want 1", got)
+	}
+	sum = b.store.rescans()
+	if len(sum) != 2 || sum[1].Changed != 1 || sum[1].Unchanged != 3 || sum[1].Blocked != 0 {
+		t.Errorf("summaries %v", sum)
+	}
+
+	// A queue overflow's rescan (present decisions kept) is as quiet.
+	n := len(b.store.decisions())
+	b.ev(udev.ActionRescan, "", "", "")
+	if got := len(b.store.decisions()) - n; got != 0 {
+		t.Errorf("an overflow rescan without changes wrote %d decision rows", got)
+	}
+	if sum = b.store.rescans(); len(sum) != 3 || sum[2].Trigger != "overflow" || sum[2].Changed != 0 {
+		t.Errorf("summaries %v", sum)
+	}
+}
+
 // TestLegacyDiscRegistrationUpgraded: a disc registered under its version 1 key is
 // recognised by that key once, its registration moves to the whole-disc key with an
 // audit row, and from then on a look-alike with the same version 1 key is not it.

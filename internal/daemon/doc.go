@@ -9,12 +9,16 @@
 //     from its descriptors, before the kernel binds any driver: root hubs are set to
 //     authorized_default=0 at start, so every new device waits unauthorized. The daemon
 //     writes authorized=1 only when the effective verdict allows it, and authorized=0
-//     otherwise. Interface events and the change/bind/unbind events that our own
+//     otherwise. The write goes to exactly the device that was read (its sysfs
+//     directory held open, its stamp checked); if another device took the port in
+//     between, that one is read and decided instead. Interface events and the change/bind/unbind events that our own
 //     writes cause never re-decide a device: they only re-apply the decision already
 //     taken for it (which writes nothing when sysfs already agrees).
 //   - A block device behind a USB device is decided again when it appears, because
-//     only then is its capacity (and, for a card reader, its kind) known. If that
-//     decision blocks, the USB device is deauthorized. Read-only registrations get
+//     only then is its capacity (and, for a card reader, its kind) known, and how
+//     many disks (logical units) sit behind the USB device: a registration covers
+//     exactly one. If that decision blocks, every disk behind the USB device is
+//     detached and the USB device is deauthorized. Read-only registrations get
 //     BLKROSET on the disk and every partition before the automounter markers are set.
 //   - Containers: a USB card reader or optical drive presents mass storage itself and
 //     has no identity of the medium in it. On a classified host, a USB storage device
@@ -35,6 +39,11 @@
 //   - Audit mode: every decision is taken and logged with Enforce=false; the effective
 //     verdict is allow, root hubs are not locked, nothing is blocked.
 //
-// Every decision is one audit row of kind device.decision. Every control-socket call is
+// At start, Run decides the devices present (the source's enumeration, ended by
+// udev.ActionSettled) before it calls Config.Ready (READY=1 to systemd); it pings the
+// systemd watchdog from the loop itself (Config.Watchdog).
+//
+// Every decision is one audit row of kind device.decision, except that a rescan writes
+// rows only for changed decisions and one daemon.rescan row with its counts. Every control-socket call is
 // one audit row of kind daemon.control with the caller's uid.
 package daemon

@@ -310,6 +310,97 @@ func TestDaemonStoppedThenRestarted(t *testing.T) {
 	expectBlocked(t, g, "MGRESTUN1", "unregistered")
 }
 
+// A USB device that presents a registered stick's VID:PID, serial and capacity with the
+// stick's disk as LUN 0 and a second disk as LUN 1 (usb-bot with two scsi-hd): a
+// registration covers exactly one disk, so the whole device is deauthorized, no disk of
+// it stays, and the decision row names the anomaly (issue 13, item 1).
+func TestDaemonExtraLUNBehindRegisteredStickBlocked(t *testing.T) {
+	v, g := needDaemon(t)
+	const serial = "MGLUNTWO1"
+	num := register(t, g, serial, "secret", "--capacity", fmt.Sprint(64<<20))
+	v.PlugMultiLUN(t, serial, testbed.Files{"lun0.txt": []byte("registered\n")}, testbed.Files{"lun1.txt": []byte("smuggled\n")})
+	row := g.WaitFor(t, 30*time.Second, `mediagate log --kind device.decision --medium `+num+` --json | tr -d ' \n' | grep -o '"behind":\[[^]]*\][^{]*"detail":"extra-disk"' | tail -1 | grep .`)
+	t.Logf("decision: %s", row)
+	if !strings.Contains(row, ",") {
+		t.Errorf("the row names fewer than two disks behind the device: %s", row)
+	}
+	dev := g.WaitFor(t, 30*time.Second, testbed.USBDeviceBySerial(serial))
+	g.WaitFor(t, 30*time.Second, "test \"$(cat "+dev+"/authorized)\" = 0")
+	// Neither disk stays: no block device with the serial, nothing mounted from it.
+	g.WaitFor(t, 30*time.Second, testbed.Not(testbed.PartitionBySerial(serial, "")))
+	time.Sleep(2 * time.Second)
+	if res := g.Exec(t, testbed.PartitionBySerial(serial, "")); res.ExitCode == 0 {
+		t.Errorf("a disk of the two-disk device is back: %s", res.Stdout)
+	}
+	if got := g.MustRun(t, "cat "+dev+"/authorized"); got != "0" {
+		t.Errorf("authorized = %q after the block", got)
+	}
+	if res := g.Exec(t, "ls /dev/disk/by-id/ | grep "+serial); res.ExitCode == 0 {
+		t.Errorf("by-id links remain:\n%s", res.Stdout)
+	}
+}
+
+// Type=notify: `systemctl start mediagate` returns once the daemon has sent READY=1,
+// and the daemon sends it only after every device plugged while it was down has been
+// decided (issue 13, item 9). The decision rows exist when start returns, and were
+// written before systemd saw READY. The watchdog is armed and fed by the daemon.
+func TestDaemonReadyOnlyAfterPresentDevicesDecided(t *testing.T) {
+	v, g := needDaemon(t)
+	register(t, g, "MGREADY01", "confidential")
+	g.MustRun(t, "systemctl stop mediagate.service")
+	t.Cleanup(func() { g.Exec(t, "systemctl start mediagate.service") })
+	v.PlugStick(t, "MGREADY01", nil)
+	v.PlugStick(t, "MGREADYU1", nil)
+	for _, s := range []string{"MGREADY01", "MGREADYU1"} {
+		g.WaitFor(t, 30*time.Second, testbed.USBDeviceBySerial(s))
+	}
+	out := g.MustRun(t, `systemctl start mediagate.service
+systemctl show -p ActiveEnterTimestamp --timestamp=us+utc --value mediagate.service
+mediagate log --kind device.decision --json`)
+	readyLine, rows, _ := strings.Cut(out, "\n")
+	ready, err := time.Parse("Mon 2006-01-02 15:04:05.000000 MST", strings.TrimSpace(readyLine))
+	if err != nil {
+		t.Fatalf("ActiveEnterTimestamp %q: %v", readyLine, err)
+	}
+	var events []struct {
+		Time    time.Time `json:"time"`
+		Details struct {
+			Reason   string `json:"reason"`
+			Identity struct {
+				Serial string `json:"serial"`
+			} `json:"identity"`
+		} `json:"details"`
+	}
+	if err := json.Unmarshal([]byte(rows), &events); err != nil {
+		t.Fatalf("decision rows: %v\n%s", err, rows)
+	}
+	for _, s := range []string{"MGREADY01", "MGREADYU1"} {
+		var first *time.Time
+		for i, e := range events {
+			if e.Details.Identity.Serial == s {
+				first = &events[i].Time
+				t.Logf("%s: %s at %s (READY at %s)", s, e.Details.Reason, e.Time.Format(time.StampMicro), ready.Format(time.StampMicro))
+				break
+			}
+		}
+		switch {
+		case first == nil:
+			t.Errorf("no decision row for %s when systemctl start returned", s)
+		case first.After(ready):
+			t.Errorf("%s decided at %s, after READY at %s", s, first.Format(time.StampMicro), ready.Format(time.StampMicro))
+		}
+	}
+	if got := authorized(t, g, "MGREADYU1"); got != "0" {
+		t.Errorf("the unregistered stick: authorized = %q", got)
+	}
+	g.WaitFor(t, 30*time.Second, testbed.PartitionBySerial("MGREADY01", "vfat"))
+	wd := g.MustRun(t, "systemctl show -p WatchdogUSec --value mediagate.service; systemctl show -p WatchdogTimestampMonotonic --value mediagate.service")
+	usec, stamp, _ := strings.Cut(wd, "\n")
+	if usec != "30s" || stamp == "0" || stamp == "" {
+		t.Errorf("watchdog: WatchdogUSec=%q, last ping (monotonic) %q", usec, stamp)
+	}
+}
+
 // TestDaemonLostAndInVaultBlocked runs last: closing the check-in campaign moves every
 // medium that was not checked in to missing.
 func TestDaemonLostAndInVaultBlocked(t *testing.T) {

@@ -3,8 +3,11 @@
 //
 //   - USB: LockUSBDefault writes authorized_default=0 on every root hub, so that every
 //     USB device plugged from then on stays unauthorized (no interfaces bound, no block
-//     device) until AuthorizeUSB writes authorized=1 for it. The setting lives in the
-//     kernel and survives the daemon: if mediagate stops, new devices stay blocked.
+//     device) until AuthorizeExact writes authorized=1 for it — through the device's
+//     sysfs directory held open since it was read, and only if its bus number, device
+//     number and descriptors are still those that were read (else ErrDeviceChanged).
+//     AuthorizeUSB writes by path and is used to deauthorize. The setting lives in
+//     the kernel and survives the daemon: if mediagate stops, new devices stay blocked.
 //   - Block devices that must not be used (non-USB disks outside the host baseline,
 //     media behind an authorized container): Detach makes the disk and its partitions
 //     read-only (BLKROSET), lazily unmounts everything mounted from them (and from

@@ -154,7 +154,9 @@ func (e *Enforcer) LockUSBDefault() ([]string, error) {
 
 // AuthorizeUSB writes authorized=1 (on) or 0 to the USB device at devpath, unless it
 // already has that value; changed tells whether it wrote. Deauthorizing unbinds every
-// interface, which removes the device's block devices and network interfaces.
+// interface, which removes the device's block devices and network interfaces. It
+// writes to whatever device is at devpath now: the daemon uses it only to deauthorize
+// and authorizes with AuthorizeExact.
 func (e *Enforcer) AuthorizeUSB(devpath string, on bool) (changed bool, err error) {
 	dir, err := e.devDir(devpath)
 	if err != nil {
@@ -169,6 +171,66 @@ func (e *Enforcer) AuthorizeUSB(devpath string, on bool) (changed bool, err erro
 		return false, nil
 	}
 	if err := writeAttr(p, want); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// USBDevice names exactly one USB device: the one whose attributes were read to decide
+// it. Dir is its sysfs directory held open since then (identity.ReadDeviceHeld), or nil
+// to open it now; Stamp is what was read (bus and device number, descriptors).
+type USBDevice struct {
+	DevPath string
+	Dir     *sysfs.Dir
+	Stamp   sysfs.USBStamp
+}
+
+// ErrDeviceChanged is returned by AuthorizeExact when the device that was read is no
+// longer the one at its place: it went away, or another device now answers there. The
+// caller decides again from a fresh read.
+var ErrDeviceChanged = errors.New("the USB device is not the one that was read")
+
+// AuthorizeExact writes authorized=1 (on) or 0 to exactly the device u names, unless it
+// already has that value; changed tells whether it wrote. Through the held directory
+// (or one opened now) it first reads the stamp again, and writes only if it is the
+// stamp that was read; the write itself goes through that directory too (openat), so
+// it cannot reach a device that took the place in between. Anything else is
+// ErrDeviceChanged. Without a stamp nothing is written.
+func (e *Enforcer) AuthorizeExact(u USBDevice, on bool) (changed bool, err error) {
+	if u.Stamp.IsZero() {
+		return false, fmt.Errorf("authorize %s: no stamp of the device that was read", u.DevPath)
+	}
+	dir := u.Dir
+	if dir == nil {
+		d, err := sysfs.OpenDir(e.cfg.Sys, u.DevPath)
+		if errors.Is(err, sysfs.ErrGone) {
+			return false, fmt.Errorf("authorize %s: %w: %w", u.DevPath, ErrDeviceChanged, err)
+		}
+		if err != nil {
+			return false, fmt.Errorf("authorize %s: %w", u.DevPath, err)
+		}
+		defer d.Close()
+		dir = d
+	}
+	now, err := dir.USBStamp()
+	if err != nil {
+		return false, fmt.Errorf("authorize %s: %w: %w", u.DevPath, ErrDeviceChanged, err)
+	}
+	if now != u.Stamp {
+		return false, fmt.Errorf("authorize %s: %w (bus %s device %s now, %s %s read)", u.DevPath, ErrDeviceChanged,
+			now.Busnum, now.Devnum, u.Stamp.Busnum, u.Stamp.Devnum)
+	}
+	want := "0"
+	if on {
+		want = "1"
+	}
+	if b, err := dir.ReadFile("authorized", 16); err == nil && strings.TrimSpace(string(b)) == want {
+		return false, nil
+	}
+	if err := dir.WriteFile("authorized", want); err != nil {
+		if errors.Is(err, sysfs.ErrGone) {
+			return false, fmt.Errorf("authorize %s: %w: %w", u.DevPath, ErrDeviceChanged, err)
+		}
 		return false, err
 	}
 	return true, nil

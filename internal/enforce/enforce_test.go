@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"mediagate/internal/sysfs"
 )
 
 // fakeSys builds a small fake sysfs: two root hubs, a USB device, a SCSI disk with two
@@ -235,8 +237,73 @@ func TestRecorderAuthorizedState(t *testing.T) {
 		t.Error("second authorize a change")
 	}
 	r.AuthorizeUSB("/devices/x", false)
-	if got := r.Ops(); !slices.Equal(got, []string{"authorize /devices/x", "deauthorize /devices/x"}) {
+	if ch, _ := r.AuthorizeExact(USBDevice{DevPath: "/devices/x"}, true); !ch {
+		t.Error("exact authorize not a change")
+	}
+	if got := r.Ops(); !slices.Equal(got, []string{"authorize-by-path /devices/x", "deauthorize /devices/x", "authorize /devices/x"}) {
 		t.Errorf("ops %q", got)
+	}
+}
+
+// AuthorizeExact writes only to the device whose stamp was read, through its held
+// directory; a device that took its place is never written.
+func TestAuthorizeExact(t *testing.T) {
+	s := newSysfs(t)
+	dir := filepath.Join(s.root, usbDev)
+	for name, v := range map[string]string{"busnum": "2\n", "devnum": "7\n", "descriptors": "\x12\x01", "authorized": "0\n"} {
+		write(t, filepath.Join(dir, name), v)
+	}
+	e := New(Config{Sys: s.root, Dev: s.dev, Mountinfo: s.mountinfo, RunDir: s.run}, Ops{}, nil)
+	held, err := sysfs.OpenDir(s.root, usbDev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	stamp, err := held.USBStamp()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.AuthorizeExact(USBDevice{DevPath: usbDev, Dir: held}, true); err == nil || read(t, filepath.Join(dir, "authorized")) != "0" {
+		t.Errorf("authorized without a stamp: %v", err)
+	}
+	// By a directory opened now, and by the held one.
+	if ch, err := e.AuthorizeExact(USBDevice{DevPath: usbDev, Stamp: stamp}, true); !ch || err != nil || read(t, filepath.Join(dir, "authorized")) != "1" {
+		t.Errorf("authorize by stamp: %v %v", ch, err)
+	}
+	if ch, err := e.AuthorizeExact(USBDevice{DevPath: usbDev, Dir: held, Stamp: stamp}, true); ch || err != nil {
+		t.Errorf("authorize again: %v %v", ch, err)
+	}
+	if ch, err := e.AuthorizeExact(USBDevice{DevPath: usbDev, Dir: held, Stamp: stamp}, false); !ch || err != nil || read(t, filepath.Join(dir, "authorized")) != "0" {
+		t.Errorf("deauthorize: %v %v", ch, err)
+	}
+
+	// Re-enumerated at the same place: new device number.
+	write(t, filepath.Join(dir, "devnum"), "8\n")
+	if _, err := e.AuthorizeExact(USBDevice{DevPath: usbDev, Stamp: stamp}, true); !errors.Is(err, ErrDeviceChanged) {
+		t.Errorf("after re-enumeration: %v", err)
+	}
+	if _, err := e.AuthorizeExact(USBDevice{DevPath: usbDev, Dir: held, Stamp: stamp}, true); !errors.Is(err, ErrDeviceChanged) {
+		t.Errorf("after re-enumeration, held: %v", err)
+	}
+	write(t, filepath.Join(dir, "devnum"), "7\n")
+
+	// Unplugged, and another device at the same path: the held directory is gone.
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range map[string]string{"busnum": "2\n", "devnum": "7\n", "descriptors": "\x12\x01", "authorized": "0\n"} {
+		write(t, filepath.Join(dir, name), v) // even with the same stamp
+	}
+	if _, err := e.AuthorizeExact(USBDevice{DevPath: usbDev, Dir: held, Stamp: stamp}, true); !errors.Is(err, ErrDeviceChanged) {
+		t.Errorf("through the directory of an unplugged device: %v", err)
+	}
+	if got := read(t, filepath.Join(dir, "authorized")); got != "0" {
+		t.Errorf("the device that took the place got authorized = %s", got)
+	}
+	// Gone without a successor.
+	os.RemoveAll(dir)
+	if _, err := e.AuthorizeExact(USBDevice{DevPath: usbDev, Stamp: stamp}, true); !errors.Is(err, ErrDeviceChanged) {
+		t.Errorf("unplugged: %v", err)
 	}
 }
 

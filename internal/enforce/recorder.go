@@ -8,7 +8,7 @@ import (
 
 // Action is one thing the Recorder was asked to do.
 type Action struct {
-	Op     string // lock-usb-default, authorize, deauthorize, read-only, detach, eject, release, forget
+	Op     string // lock-usb-default, authorize, authorize-by-path, deauthorize, changed, read-only, detach, eject, release, forget
 	Target string // devpath or kernel name
 	At     time.Time
 }
@@ -84,8 +84,13 @@ func (r *Recorder) LockUSBDefault() ([]string, error) {
 	return []string{"usb1"}, r.record("lock-usb-default", "")
 }
 
-// AuthorizeUSB records a change of the authorized state, if it is one.
+// AuthorizeUSB records a change of the authorized state, if it is one. Authorizing by
+// path is recorded as "authorize-by-path", so tests see which way a device was let in.
 func (r *Recorder) AuthorizeUSB(devpath string, on bool) (bool, error) {
+	return r.authorize(devpath, on, "authorize-by-path")
+}
+
+func (r *Recorder) authorize(devpath string, on bool, onOp string) (bool, error) {
 	r.mu.Lock()
 	cur, known := r.authorized[devpath]
 	r.mu.Unlock()
@@ -94,13 +99,26 @@ func (r *Recorder) AuthorizeUSB(devpath string, on bool) (bool, error) {
 	}
 	op := "deauthorize"
 	if on {
-		op = "authorize"
+		op = onOp
 	}
 	if err := r.record(op, devpath); err != nil {
 		return false, err
 	}
 	r.SetAuthorized(devpath, on)
 	return true, nil
+}
+
+// AuthorizeExact is AuthorizeUSB for exactly the device u names: with a held directory
+// and a stamp it checks the stamp through the directory like the real one
+// (enforce.ErrDeviceChanged); without them it trusts the caller.
+func (r *Recorder) AuthorizeExact(u USBDevice, on bool) (bool, error) {
+	if u.Dir != nil && !u.Stamp.IsZero() {
+		if now, err := u.Dir.USBStamp(); err != nil || now != u.Stamp {
+			_ = r.record("changed", u.DevPath)
+			return false, fmt.Errorf("authorize %s: %w", u.DevPath, ErrDeviceChanged)
+		}
+	}
+	return r.authorize(u.DevPath, on, "authorize")
 }
 
 // USBAuthorized returns the recorded state (a device never written is unauthorized).

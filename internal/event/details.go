@@ -271,6 +271,19 @@ type DaemonLock struct {
 	LockedHubs []string `json:"locked_hubs"`
 }
 
+// DaemonRescan sums up one rescan: what set it off and how many present devices it
+// decided, changed, found gone, allowed and blocked. Unchanged decisions get no row of
+// their own.
+type DaemonRescan struct {
+	Allowed   int    `json:"allowed"`
+	Blocked   int    `json:"blocked"`
+	Changed   int    `json:"changed"`
+	Devices   int    `json:"devices"`
+	Gone      int    `json:"gone"`
+	Trigger   string `json:"trigger"`
+	Unchanged int    `json:"unchanged"`
+}
+
 // DaemonControl is one call on the control socket.
 type DaemonControl struct {
 	Allowed bool   `json:"allowed"`
@@ -286,6 +299,7 @@ type DaemonControl struct {
 // medium; Verdict, Effective and Reason are policy's.
 type DeviceDecision struct {
 	Actions     []string       `json:"actions,omitempty"`
+	Behind      []string       `json:"behind,omitempty"` // the disks behind a USB device presenting more than one
 	Classes     []int          `json:"classes,omitempty"`
 	Custodian   string         `json:"custodian,omitempty" event:"custodian"`
 	Detail      string         `json:"detail,omitempty"`
@@ -297,6 +311,7 @@ type DeviceDecision struct {
 	HostLevel   string         `json:"host_level"`
 	Identity    media.Identity `json:"identity"`
 	MediumLevel string         `json:"medium_level,omitempty"`
+	Note        string         `json:"note,omitempty"` // e.g. another device took the port before the authorized write
 	Reason      string         `json:"reason"`
 	Stage       string         `json:"stage"`
 	Tamper      string         `json:"tamper,omitempty"`

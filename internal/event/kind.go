@@ -52,6 +52,7 @@ const (
 	KindDaemonStart    Kind = "daemon.start"
 	KindDaemonStop     Kind = "daemon.stop"
 	KindDaemonLock     Kind = "daemon.lock"
+	KindDaemonRescan   Kind = "daemon.rescan"
 	KindDaemonControl  Kind = "daemon.control"
 	KindDeviceDecision Kind = "device.decision"
 	KindDeviceTamper   Kind = "device.tamper"
@@ -99,6 +100,7 @@ var kinds = map[Kind]reflect.Type{
 	KindDaemonStart:    typeOf[DaemonStart](),
 	KindDaemonStop:     typeOf[DaemonStop](),
 	KindDaemonLock:     typeOf[DaemonLock](),
+	KindDaemonRescan:   typeOf[DaemonRescan](),
 	KindDaemonControl:  typeOf[DaemonControl](),
 	KindDeviceDecision: typeOf[DeviceDecision](),
 	KindDeviceTamper:   typeOf[DeviceDecision](),

@@ -406,3 +406,39 @@ func TestDiscSignatureXorriso(t *testing.T) {
 		t.Errorf("walked %d directories, %d records; want 6 and 10", d.Directories, d.Records)
 	}
 }
+
+// ReadDeviceHeld keeps the USB device's directory open with the stamp of what was read;
+// ReadDevice keeps nothing open.
+func TestReadDeviceHeld(t *testing.T) {
+	r := fixtureRoots(t, "qemu-usb-storage")
+	const p = "/devices/pci0000:00/0000:00:14.0/usb2/2-1"
+	plain, err := ReadDevice(r, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Held != nil || plain.USB.Stamp.IsZero() || plain.USB.Busnum != "2" || plain.USB.Devnum != "2" {
+		t.Errorf("ReadDevice: held %v, stamp %+v, bus %q dev %q", plain.Held, plain.USB.Stamp, plain.USB.Busnum, plain.USB.Devnum)
+	}
+	held, err := ReadDeviceHeld(r, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	if held.Held == nil {
+		t.Fatal("no held directory")
+	}
+	if now, err := held.Held.USBStamp(); err != nil || now != held.USB.Stamp || now != plain.USB.Stamp {
+		t.Errorf("stamp through the held directory %+v (%v), read %+v", now, err, held.USB.Stamp)
+	}
+	if held.Identity.Key != plain.Identity.Key {
+		t.Errorf("keys %q and %q", held.Identity.Key, plain.Identity.Key)
+	}
+	// A disk behind the USB device holds nothing.
+	disk, err := ReadDeviceHeld(r, r.Sys+"/class/block/sda")
+	if err != nil || disk.Held != nil {
+		t.Errorf("disk: held %v, %v", disk.Held, err)
+	}
+	if _, err := ReadDeviceHeld(r, "/devices/pci0000:00/0000:00:14.0/usb2/2-9"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing device: %v", err)
+	}
+}

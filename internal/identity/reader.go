@@ -58,7 +58,15 @@ type Device struct {
 	Problem string `json:"problem,omitempty"`
 
 	Properties map[string]string `json:"-"` // udev properties of the device
+
+	// Held is, for a USB device read with ReadDeviceHeld, its sysfs directory held
+	// open since it was read: authorize through it (internal/enforce) and Close the
+	// Device when done. Nil otherwise.
+	Held *sysfs.Dir `json:"-"`
 }
+
+// Close releases the held directory, if any.
+func (d Device) Close() error { return d.Held.Close() }
 
 // USBInfo is what sysfs and the raw descriptors say about a USB device.
 type USBInfo struct {
@@ -79,6 +87,13 @@ type USBInfo struct {
 	// RawDescriptorHash is the SHA-256 of the descriptors file as read.
 	DescriptorHash    string `json:"descriptor_hash,omitempty"`
 	RawDescriptorHash string `json:"raw_descriptor_hash,omitempty"`
+	// Busnum and Devnum are the kernel's bus and device numbers; the device number is
+	// new for every enumeration.
+	Busnum string `json:"-"`
+	Devnum string `json:"-"`
+	// Stamp tells this device from another at the same port later: bus and device
+	// number and the raw descriptors as read. Zero when they could not be read.
+	Stamp sysfs.USBStamp `json:"-"`
 }
 
 // HasFunction reports whether the USB device (or the USB device behind a block
@@ -91,7 +106,15 @@ func (d Device) HasFunction(f Function) bool {
 // ("/devices/pci0000:00/…/block/sdb"), or a path under r.Sys such as
 // r.Sys+"/class/block/sdb". A partition resolves to its whole disk. Symbolic links
 // are followed only within r.Sys.
-func ReadDevice(r Roots, syspath string) (Device, error) {
+func ReadDevice(r Roots, syspath string) (Device, error) { return readDevice(r, syspath, false) }
+
+// ReadDeviceHeld is ReadDevice that, for a USB device (usb_device), keeps the sysfs
+// directory it read the device through open in Device.Held, so that a decision is
+// carried out on exactly the device that was read; the caller must Close the Device.
+// Every attribute of the USB device is read through that one directory.
+func ReadDeviceHeld(r Roots, syspath string) (Device, error) { return readDevice(r, syspath, true) }
+
+func readDevice(r Roots, syspath string, hold bool) (Device, error) {
 	sysRoot, err := filepath.EvalSymlinks(r.Sys)
 	if err != nil {
 		return Device{}, fmt.Errorf("sysfs root %s: %w", r.Sys, err)
@@ -121,9 +144,9 @@ func ReadDevice(r Roots, syspath string) (Device, error) {
 	case "disk":
 		return readBlock(r, sysRoot, abs, uevent), nil
 	case "usb_device":
-		return readUSBDevice(r, sysRoot, abs, uevent), nil
+		return readUSBDevice(r, sysRoot, abs, hold)
 	case "usb_interface":
-		return readUSBDevice(r, sysRoot, filepath.Dir(abs), readUevent(filepath.Dir(abs))), nil
+		return readUSBDevice(r, sysRoot, filepath.Dir(abs), hold)
 	}
 	return Device{}, fmt.Errorf("%s is neither a block device nor a USB device (DEVTYPE %q)", syspath, uevent["DEVTYPE"])
 }
@@ -169,7 +192,7 @@ func readBlock(r Roots, sysRoot, abs string, uevent map[string]string) Device {
 	switch {
 	case usbDir != "":
 		d.Bus = "usb"
-		u, id, q, prob := usbIdentity(r, sysRoot, usbDir)
+		u, id, q, prob := usbIdentity(r, sysRoot, usbDir, pathFiles(usbDir))
 		d.USB, d.Identity, d.Quality, d.Problem = u, id, q, prob
 		d.Label = joinLabel(scsiVendor, scsiModel)
 		if d.Label == "" {
@@ -303,8 +326,31 @@ func readDisc(r Roots, d *Device) {
 	}
 }
 
-func readUSBDevice(r Roots, sysRoot, abs string, uevent map[string]string) Device {
-	u, id, q, prob := usbIdentity(r, sysRoot, abs)
+// readUSBDevice reads a usb_device through its directory, opened once; with hold the
+// directory stays open in Device.Held.
+func readUSBDevice(r Roots, sysRoot, abs string, hold bool) (Device, error) {
+	dir, err := sysfs.OpenDir(sysRoot, devpath(sysRoot, abs))
+	if errors.Is(err, sysfs.ErrGone) {
+		return Device{}, fmt.Errorf("%w: %s", ErrNotFound, devpath(sysRoot, abs))
+	}
+	if err != nil {
+		return Device{}, err
+	}
+	d := readUSBDir(r, sysRoot, abs, dir)
+	if hold {
+		d.Held = dir
+	} else {
+		dir.Close()
+	}
+	return d, nil
+}
+
+func readUSBDir(r Roots, sysRoot, abs string, dir *sysfs.Dir) Device {
+	uevent := map[string]string{}
+	if b, err := dir.ReadFile("uevent", maxUdevDBSize); err == nil {
+		uevent, _ = ParseProperties(b)
+	}
+	u, id, q, prob := usbIdentity(r, sysRoot, abs, dir)
 	d := Device{
 		Name: filepath.Base(abs), Subsystem: "usb", SysPath: devpath(sysRoot, abs), Bus: "usb",
 		Identity: id, Quality: q, USB: u, Problem: prob,
@@ -322,34 +368,67 @@ func readUSBDevice(r Roots, sysRoot, abs string, uevent map[string]string) Devic
 	return d
 }
 
-// usbIdentity reads the usb_device directory dir.
-func usbIdentity(r Roots, sysRoot, dir string) (*USBInfo, media.Identity, Quality, string) {
+// attrFiles reads the attribute files of one sysfs directory: *sysfs.Dir (a held
+// directory) or pathFiles (by path).
+type attrFiles interface {
+	ReadFile(name string, limit int64) ([]byte, error)
+}
+
+// pathFiles reads attributes by path below a directory.
+type pathFiles string
+
+func (p pathFiles) ReadFile(name string, limit int64) ([]byte, error) {
+	return readCapped(filepath.Join(string(p), name), limit)
+}
+
+// fileAttr reads a text attribute trimmed of surrounding white space; raw keeps all
+// but the trailing newline.
+func fileAttr(f attrFiles, name string) string {
+	s, _ := fileAttrRaw(f, name)
+	return strings.TrimSpace(s)
+}
+
+func fileAttrRaw(f attrFiles, name string) (string, bool) {
+	b, err := f.ReadFile(name, maxAttrSize)
+	if err != nil {
+		return "", false
+	}
+	return strings.TrimSuffix(string(b), "\n"), true
+}
+
+// usbIdentity reads the usb_device directory dir through f.
+func usbIdentity(r Roots, sysRoot, dir string, f attrFiles) (*USBInfo, media.Identity, Quality, string) {
 	u := &USBInfo{
 		Port:         filepath.Base(dir),
 		SysPath:      devpath(sysRoot, dir),
-		VendorID:     hexID(attr(dir, "idVendor"), 4),
-		ProductID:    hexID(attr(dir, "idProduct"), 4),
-		BcdDevice:    EscapeComponent(attr(dir, "bcdDevice")),
-		BcdUSB:       EscapeComponent(attr(dir, "version")),
-		Speed:        EscapeComponent(attr(dir, "speed")),
-		Manufacturer: clean(attr(dir, "manufacturer")),
-		Product:      clean(attr(dir, "product")),
-		Authorized:   attr(dir, "authorized") != "0",
+		VendorID:     hexID(fileAttr(f, "idVendor"), 4),
+		ProductID:    hexID(fileAttr(f, "idProduct"), 4),
+		BcdDevice:    EscapeComponent(fileAttr(f, "bcdDevice")),
+		BcdUSB:       EscapeComponent(fileAttr(f, "version")),
+		Speed:        EscapeComponent(fileAttr(f, "speed")),
+		Manufacturer: clean(fileAttr(f, "manufacturer")),
+		Product:      clean(fileAttr(f, "product")),
+		Authorized:   fileAttr(f, "authorized") != "0",
 	}
-	serial, hasSerial := attrRaw(dir, "serial")
+	busnum, devnum := fileAttr(f, "busnum"), fileAttr(f, "devnum")
+	u.Busnum, u.Devnum = EscapeComponent(busnum), EscapeComponent(devnum)
+	serial, hasSerial := fileAttrRaw(f, "serial")
 	if !hasSerial {
 		serial = ""
 	}
 	id := media.Identity{
 		Kind:      media.KindOther,
-		Key:       USBKey(attr(dir, "idVendor"), attr(dir, "idProduct"), serial),
+		Key:       USBKey(fileAttr(f, "idVendor"), fileAttr(f, "idProduct"), serial),
 		Serial:    displaySerial(serial),
 		VendorID:  u.VendorID,
 		ProductID: u.ProductID,
 	}
 	q := CheckSerial(serial)
 	var problem string
-	raw, err := readCapped(filepath.Join(dir, "descriptors"), maxDescriptors)
+	raw, err := f.ReadFile("descriptors", maxDescriptors)
+	if err == nil && busnum != "" && devnum != "" {
+		u.Stamp = sysfs.MakeUSBStamp(busnum, devnum, raw)
+	}
 	if err == nil {
 		var desc USBDescriptors
 		desc, err = ParseDescriptors(raw)

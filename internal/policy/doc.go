@@ -37,7 +37,11 @@
 //     AllowDevices is a container (storage-container, allow): a card reader or
 //     optical drive. The medium behind it (Device.Behind) is judged on its own.
 //  6. identity-mismatch (block): see IdentityMismatch. It comes before status because
-//     a swapped or altered device is the most urgent thing to report.
+//     a swapped or altered device is the most urgent thing to report. A registered
+//     USB medium that presents more than one disk (Device.Disks > 1: a second logical
+//     unit behind the registered identity) is identity-mismatch with detail
+//     extra-disk: a registration covers exactly one disk. Containers are never
+//     registered media, so each card in a multi-slot reader is judged on its own.
 //  7. record-invalid (block): the record has an unknown status, level or access mode.
 //  8. status-lost, status-in-vault, status-repair, status-destroyed, status-retired
 //     (block): only active and lent media work anywhere.

@@ -20,6 +20,11 @@ const (
 	FieldInterfaceClasses = "interface-classes"
 )
 
+// DetailExtraDisk is the detail of identity-mismatch for a registered USB medium
+// that presents more than one disk (Device.Disks): a second logical unit behind a
+// registered stick's identity is not the registered medium.
+const DetailExtraDisk = "extra-disk"
+
 // IdentityMismatch compares what a medium was registered as with what is seen now and
 // returns the first field that differs, or "" when they match. Fields are checked in
 // the order kind, key, serial, vendor-id, product-id, wwn, descriptor-hash,

@@ -53,6 +53,13 @@ type Device struct {
 	// the host's mode (fail closed), except an internal disk the caller matched to
 	// the baseline (InBaseline) by its place.
 	Unreadable bool
+	// Disks is, for a USB device or what sits behind one, the number of disks (SCSI
+	// logical units or whole block devices, whichever is more) the caller sees
+	// behind the USB device, this one included; 0 when none is known yet. A
+	// registration covers exactly one disk: more than one behind a registered
+	// medium blocks it (DetailExtraDisk). Containers are not registered, so the
+	// cards in a multi-slot reader are each judged on their own.
+	Disks int
 }
 
 // Input is everything Decide looks at. Decide does no I/O and reads no clock.
@@ -213,6 +220,13 @@ func Decide(in Input) Decision {
 			}
 			d.Classes = notInList(classes, reg)
 		}
+		return d.with(Block, ReasonIdentityMismatch)
+	}
+	// A registration covers exactly one disk: a second logical unit behind the
+	// registered USB identity (a device posing as the stick with an extra disk) is
+	// not the registered medium, and nothing tells which unit is.
+	if dev.USB && !dev.Optical && dev.Disks > 1 {
+		d.Detail = DetailExtraDisk
 		return d.with(Block, ReasonIdentityMismatch)
 	}
 

@@ -151,6 +151,16 @@ func decideCases() []decideCase {
 			in.Record.Identity.InterfaceClasses = nil
 			in.Device.Identity.InterfaceClasses = []int{ClassHID, ClassMassStorage}
 		}), verdict: Block, reason: ReasonIdentityMismatch, detail: FieldInterfaceClasses, classes: []int{ClassHID}},
+		// 6. one registration covers exactly one disk
+		{name: "second disk behind a registered stick", in: with(func(in *Input) { in.Device.Behind, in.Device.Disks = true, 2 }), verdict: Block, reason: ReasonIdentityMismatch, detail: DetailExtraDisk},
+		{name: "registered USB device presents two disks on a rescan", in: with(func(in *Input) { in.Device.Disks = 2 }), verdict: Block, reason: ReasonIdentityMismatch, detail: DetailExtraDisk},
+		{name: "lost stick with a second disk reports the anomaly", in: with(status(media.StatusLost), func(in *Input) { in.Device.Behind, in.Device.Disks = true, 3 }), verdict: Block, reason: ReasonIdentityMismatch, detail: DetailExtraDisk},
+		{name: "one disk behind a registered stick", in: with(func(in *Input) { in.Device.Behind, in.Device.Disks = true, 1 }), verdict: Allow, reason: ReasonAllowed},
+		{name: "several cards in an allowed reader: each is unregistered", in: with(noRecord, dev(func() Device { d := cardReader(); d.Behind, d.Disks = true, 4; return d }()), allowDevice("05e3:0751")), verdict: Block, reason: ReasonUnregistered},
+		{name: "multi-slot reader allowed as a container", in: with(noRecord, dev(func() Device { d := cardReader(); d.Disks = 4; return d }()), allowDevice("05e3:0751")), verdict: Allow, reason: ReasonContainer},
+		{name: "registered disc in a drive with more units", in: with(dev(func() Device { d := opticalDisc(); d.USB, d.Behind, d.Disks = true, true, 2; return d }()), func(in *Input) {
+			in.Record.Kind, in.Record.Identity = media.KindOpticalDisc, opticalDisc().Identity
+		}), verdict: AllowReadOnly, reason: ReasonAllowedReadOnly},
 		{name: "lost medium with other identity reports the mismatch", in: with(status(media.StatusLost), func(in *Input) { in.Device.Identity.Serial = "X" }), verdict: Block, reason: ReasonIdentityMismatch, detail: FieldSerial},
 
 		// 7. record invalid

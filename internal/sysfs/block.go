@@ -86,6 +86,47 @@ func DisksUnder(sys, devpath string) []string {
 	return out
 }
 
+// UnitsUnder lists the devpaths of the SCSI devices (logical units, named
+// host:channel:target:lun, such as 0:0:0:1) below a device, sorted. A USB mass-storage
+// device has one per LUN, whether or not a disk driver has announced a block device
+// for it yet.
+func UnitsUnder(sys, devpath string) []string {
+	root, err := filepath.EvalSymlinks(sys)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	base := filepath.Join(root, devpath)
+	_ = filepath.WalkDir(base, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || !e.IsDir() {
+			return nil
+		}
+		if strings.Count(strings.TrimPrefix(p, base), "/") > 6 {
+			return fs.SkipDir
+		}
+		if isSCSIAddress(e.Name()) && strings.HasPrefix(filepath.Base(filepath.Dir(p)), "target") {
+			out = append(out, strings.TrimPrefix(p, root))
+			return fs.SkipDir // its block devices and attributes belong to it
+		}
+		return nil
+	})
+	return out
+}
+
+// isSCSIAddress reports whether name is four colon-separated decimal numbers.
+func isSCSIAddress(name string) bool {
+	parts := strings.Split(name, ":")
+	if len(parts) != 4 {
+		return false
+	}
+	for _, p := range parts {
+		if p == "" || len(p) > 20 || strings.Trim(p, "0123456789") != "" {
+			return false
+		}
+	}
+	return true
+}
+
 // BlockNode is the block device behind a device number.
 type BlockNode struct {
 	DevPath   string // of the node itself (disk or partition)

@@ -172,6 +172,25 @@ func TestDisksAndUSBDevices(t *testing.T) {
 	if len(under) != 1 || under[0] != disks[0].DevPath {
 		t.Errorf("disks under 2-1: %q", under)
 	}
+	if units := UnitsUnder(sys, usbs[0].DevPath); !slices.Equal(units, []string{"/devices/pci0000:00/0000:00:14.0/usb2/2-1/2-1:1.0/host0/target0:0:0/0:0:0:0"}) {
+		t.Errorf("units under 2-1: %q", units)
+	}
+	// A second logical unit whose disk is not announced yet counts as a unit only.
+	lun1 := filepath.Join(sys, "devices/pci0000:00/0000:00:14.0/usb2/2-1/2-1:1.0/host0/target0:0:0/0:0:0:1")
+	if err := os.MkdirAll(lun1, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if units := UnitsUnder(sys, usbs[0].DevPath); len(units) != 2 || !strings.HasSuffix(units[1], "/0:0:0:1") {
+		t.Errorf("units under 2-1 with a second LUN: %q", units)
+	}
+	if under := DisksUnder(sys, usbs[0].DevPath); len(under) != 1 {
+		t.Errorf("disks under 2-1 with a second LUN without a disk: %q", under)
+	}
+	for name, want := range map[string]bool{"0:0:0:1": true, "10:0:2:31": true, "0:0:0": false, "a:0:0:0": false, "0:0::0": false, "target0:0:0": false} {
+		if got := isSCSIAddress(name); got != want {
+			t.Errorf("isSCSIAddress(%q) = %v", name, got)
+		}
+	}
 	n, ok := BlockByDevnum(sys, "8:1")
 	if !ok || n.Name != "sda1" || n.Partition != "sda1" || n.Disk != disks[0].DevPath {
 		t.Errorf("8:1 → %+v %v", n, ok)

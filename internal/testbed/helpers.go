@@ -126,6 +126,29 @@ func (v *VM) PlugCD(t testing.TB, serial string, files Files) *Device {
 	return &Device{ID: id, Serial: serial, Image: iso}
 }
 
+// PlugMultiLUN makes one 64 MiB vfat stick image per file set and hot-plugs them as the
+// logical units (LUN 0, 1, …) of one USB mass-storage device with the given serial. It
+// is unplugged when the test ends.
+func (v *VM) PlugMultiLUN(t testing.TB, serial string, luns ...Files) *Device {
+	t.Helper()
+	var imgs []string
+	for i, files := range luns {
+		img := filepath.Join(t.TempDir(), fmt.Sprintf("lun%d.img", i))
+		if err := MakeStickImage(img, 64, fmt.Sprintf("MGLUN%d", i), files); err != nil {
+			t.Fatalf("make stick image: %v", err)
+		}
+		imgs = append(imgs, img)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	id, err := v.AddMultiLUN(ctx, MultiLUNSpec{Serial: serial, Images: imgs})
+	if err != nil {
+		t.Fatalf("plug multi-LUN device %q: %v", serial, err)
+	}
+	v.unplugAtEnd(t, id)
+	return &Device{ID: id, Serial: serial, Image: imgs[0]}
+}
+
 // PlugKeyboard hot-plugs a USB keyboard (usb-kbd). It is unplugged when the test ends.
 func (v *VM) PlugKeyboard(t testing.TB) *Device {
 	t.Helper()

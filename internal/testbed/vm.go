@@ -324,6 +324,56 @@ func (v *VM) AddCD(ctx context.Context, s CDSpec) (string, error) {
 	return s.ID, nil
 }
 
+// MultiLUNSpec describes a USB mass-storage device with several disks (logical units)
+// behind one USB identity: a usb-bot with one scsi-hd per image, LUN 0 first.
+type MultiLUNSpec struct {
+	ID     string // QEMU id of the usb-bot device; empty: one is chosen
+	Serial string
+	Images []string // raw disk images, one per LUN
+}
+
+// AddMultiLUN hot-plugs a usb-bot with one scsi-hd per image (LUN 0, 1, …) and attaches
+// it, and returns the id of the usb-bot device. With the default usb-storage
+// descriptors it presents the same VID:PID (46f4:0001) as AddStick.
+func (v *VM) AddMultiLUN(ctx context.Context, s MultiLUNSpec) (string, error) {
+	if s.ID == "" {
+		s.ID = v.newID("multi")
+	}
+	if len(s.Images) == 0 {
+		return "", fmt.Errorf("multi-LUN device %s: no images", s.ID)
+	}
+	var nodes []string
+	for i, img := range s.Images {
+		node := fmt.Sprintf("%s-lun%d", s.ID, i)
+		if err := v.addNode(ctx, node, img, false); err != nil {
+			v.delNodes(ctx, nodes)
+			return "", err
+		}
+		nodes = append(nodes, node)
+	}
+	bot := map[string]any{"driver": "usb-bot", "bus": "xhci.0", "id": s.ID}
+	if s.Serial != "" {
+		bot["serial"] = s.Serial
+	}
+	if _, err := v.qmp.Execute(ctx, "device_add", bot); err != nil {
+		v.delNodes(ctx, nodes)
+		return "", err
+	}
+	v.track(s.ID, nodes...)
+	for i, node := range nodes {
+		hd := map[string]any{"driver": "scsi-hd", "bus": s.ID + ".0", "drive": node, "lun": i, "id": fmt.Sprintf("%s-hd%d", s.ID, i)}
+		if _, err := v.qmp.Execute(ctx, "device_add", hd); err != nil {
+			v.Remove(ctx, s.ID)
+			return "", err
+		}
+	}
+	if _, err := v.qmp.Execute(ctx, "qom-set", map[string]any{"path": "/machine/peripheral/" + s.ID, "property": "attached", "value": true}); err != nil {
+		v.Remove(ctx, s.ID)
+		return "", err
+	}
+	return s.ID, nil
+}
+
 // AddUSB hot-plugs a USB device without a backing block node, such as "usb-kbd",
 // "usb-mouse", "usb-tablet" or "usb-net" (a network card with no network behind it), with
 // extra properties, and returns its id.

@@ -7,7 +7,9 @@
 // otherwise. At start it opens the monitor first, then enumerates the devices already
 // present and hands them out as Enumerated "add" events, then the events that arrived
 // meanwhile, in the order the kernel sent them: no event is lost and none is applied
-// out of order. A device seen both by the enumeration and by a queued event is handed
+// out of order. One Settled event (no device) stands between the enumeration and the
+// events that arrived meanwhile, so the consumer knows when it has seen every device
+// present at start (the daemon reports readiness to systemd only then). A device seen both by the enumeration and by a queued event is handed
 // out twice; consumers must be idempotent.
 //
 // libudev's DeviceChan sends on an unbuffered channel and notices cancellation about

@@ -9,7 +9,7 @@ import (
 )
 
 // Actions of an Event. Add, Remove, Change, Bind, Unbind and Move are the kernel's;
-// Rescan is ours (see the package documentation).
+// Rescan and Settled are ours (see the package documentation).
 const (
 	ActionAdd    = "add"
 	ActionRemove = "remove"
@@ -18,6 +18,10 @@ const (
 	ActionUnbind = "unbind"
 	ActionMove   = "move"
 	ActionRescan = "rescan"
+	// ActionSettled follows the last device of the enumeration at start (and comes
+	// first when there is none): every device present at start was handed out
+	// before it. It carries no device.
+	ActionSettled = "settled"
 )
 
 // ErrClosed is returned by Receive after Close.

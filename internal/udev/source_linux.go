@@ -80,14 +80,15 @@ func Open(opts Options) (*Monitor, error) {
 	// From here on every event is drained into the queue while the enumeration runs.
 	go m.drain(devs, errs)
 
+	var present []Event
 	if !opts.NoEnumerate {
-		present, err := enumerate(u)
+		present, err = enumerate(u)
 		if err != nil {
 			m.Close()
 			return nil, err
 		}
-		m.q.pushFront(present)
 	}
+	m.q.pushFront(append(present, Event{Action: ActionSettled, Received: time.Now()}))
 	return m, nil
 }
 

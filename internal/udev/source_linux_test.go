@@ -28,6 +28,9 @@ func TestOpenEnumerates(t *testing.T) {
 			break
 		}
 		if !e.Enumerated {
+			if e.Action != ActionSettled {
+				t.Errorf("the enumeration ended with %+v, not with a settled event", e)
+			}
 			break
 		}
 		if !Interesting(e.Subsystem) || e.Action != ActionAdd || e.DevPath == "" {

@@ -1,0 +1,183 @@
+package daemon
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"mediagate/internal/enforce"
+	"mediagate/internal/identity"
+	"mediagate/internal/media"
+	"mediagate/internal/policy"
+	"mediagate/internal/sysfs"
+	"mediagate/internal/udev"
+)
+
+// The recorded QEMU stick (testdata/devices/qemu-usb-storage): its usb_device.
+const (
+	qemuStickP   = "/devices/pci0000:00/0000:00:14.0/usb2/2-1"
+	qemuFixtures = "../../testdata/devices/qemu-usb-storage"
+)
+
+// copyTree copies a recorded device tree, symbolic links included.
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		out := filepath.Join(dst, rel)
+		switch {
+		case e.Type()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(target, out)
+		case e.IsDir():
+			return os.MkdirAll(out, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(out, b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeAttr(t *testing.T, dir, name, value string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(value+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// swapEnforcer is the real enforcer with a hook that runs once, just before the first
+// write of authorized=1: the place where another device can take the port.
+type swapEnforcer struct {
+	*enforce.Enforcer
+	swap func()
+}
+
+func (s *swapEnforcer) hook(on bool) {
+	if on && s.swap != nil {
+		s.swap()
+		s.swap = nil
+	}
+}
+
+func (s *swapEnforcer) AuthorizeUSB(devpath string, on bool) (bool, error) {
+	s.hook(on)
+	return s.Enforcer.AuthorizeUSB(devpath, on)
+}
+
+func (s *swapEnforcer) AuthorizeExact(u enforce.USBDevice, on bool) (bool, error) {
+	s.hook(on)
+	return s.Enforcer.AuthorizeExact(u, on)
+}
+
+// Between reading a registered stick and writing authorized=1, it is unplugged and
+// another stick enumerates at the same port and sysfs path. The write must not reach
+// the newcomer: the daemon writes through the directory it read, finds the device
+// changed, and decides the newcomer on its own (unregistered: it stays blocked).
+func TestAuthorizeExactlyTheDeviceThatWasRead(t *testing.T) {
+	for _, swap := range []string{"replaced", "moved away", "attributes rewritten in place"} {
+		t.Run(swap, func(t *testing.T) {
+			sys := filepath.Join(t.TempDir(), "sys")
+			copyTree(t, filepath.Join(qemuFixtures, "sys"), sys)
+			dir := filepath.Join(sys, qemuStickP)
+			writeAttr(t, dir, "authorized", "0")
+			roots := identity.Roots{Paths: sysfs.Paths{Sys: sys, Dev: filepath.Join(t.TempDir(), "dev"), UdevData: filepath.Join(qemuFixtures, "run/udev/data")}}
+			reg, err := identity.ReadDevice(roots, qemuStickP)
+			if err != nil {
+				t.Fatal(err)
+			}
+			store := newMemStore(secretHost())
+			store.media[reg.Identity.Key] = media.Medium{Number: "S-EXACT", Kind: media.KindUSBDisk, Level: media.Secret,
+				Status: media.StatusActive, Access: media.AccessReadWrite, Custodian: "zhang", Identity: reg.Identity}
+
+			newcomer := func(at string) {
+				copyTree(t, filepath.Join(qemuFixtures, "sys", qemuStickP), at)
+				writeAttr(t, at, "serial", "INTRUDER01")
+				writeAttr(t, at, "devnum", "3")
+				writeAttr(t, at, "authorized", "0")
+			}
+			mountinfo := filepath.Join(t.TempDir(), "mountinfo")
+			os.WriteFile(mountinfo, nil, 0o644)
+			enf := &swapEnforcer{Enforcer: enforce.New(enforce.Config{Sys: sys, Dev: roots.Dev, Mountinfo: mountinfo}, enforce.Ops{}, nil)}
+			enf.swap = func() {
+				switch swap {
+				case "replaced":
+					if err := os.RemoveAll(dir); err != nil {
+						t.Fatal(err)
+					}
+					newcomer(dir)
+				case "moved away":
+					if err := os.Rename(dir, dir+".gone"); err != nil {
+						t.Fatal(err)
+					}
+					newcomer(dir)
+				default:
+					writeAttr(t, dir, "serial", "INTRUDER01")
+					writeAttr(t, dir, "devnum", "3")
+				}
+			}
+			d := New(Config{Store: store, Enforcer: enf, Sys: sys, Read: readHeld(roots),
+				Now: func() time.Time { return time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC) }})
+			ctx := context.Background()
+			d.Handle(ctx, usbAdd(qemuStickP))
+
+			got, _ := os.ReadFile(filepath.Join(dir, "authorized"))
+			if strings.TrimSpace(string(got)) != "0" {
+				t.Errorf("the stick that took the port is authorized (%q)", got)
+			}
+			if swap == "moved away" {
+				// The held directory still names the registered stick (only a fake sysfs
+				// can move a device's directory): the write went there, not to the
+				// newcomer, which is decided on its own add event.
+				if old, _ := os.ReadFile(filepath.Join(dir+".gone", "authorized")); strings.TrimSpace(string(old)) != "1" {
+					t.Errorf("the stick that was read: authorized %q", old)
+				}
+				d.Handle(ctx, usbAdd(qemuStickP))
+				store.mu.Lock()
+				store.events = store.events[1:] // the registered stick's own row
+				store.mu.Unlock()
+			}
+			ds := store.decisions()
+			if len(ds) == 0 {
+				t.Fatal("no decision")
+			}
+			last := ds[len(ds)-1]
+			if last.Reason != string(policy.ReasonUnregistered) || last.Identity.Serial != "INTRUDER01" {
+				t.Errorf("decision on the newcomer: %v", last)
+			}
+			if note := last.Note; swap != "moved away" && !strings.Contains(note, "another device took the port") {
+				t.Errorf("the row does not say the device changed: note %q", note)
+			}
+			for _, row := range ds {
+				if row.Effective != string(policy.Block) {
+					t.Errorf("a decision row says the registered stick was allowed although it was gone: %v", row)
+				}
+			}
+			if r := d.standing(qemuStickP); r == nil || r.Identity.Serial != "INTRUDER01" || r.Effective != policy.Block {
+				t.Errorf("standing decision %+v", r)
+			}
+		})
+	}
+}
+
+func readHeld(roots identity.Roots) func(string) (identity.Device, error) {
+	return func(p string) (identity.Device, error) { return identity.ReadDeviceHeld(roots, p) }
+}
+
+func usbAdd(p string) udev.Event {
+	return udev.Event{Action: udev.ActionAdd, DevPath: p, Subsystem: "usb", DevType: "usb_device"}
+}

@@ -1,0 +1,126 @@
+package sysfs
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func usbTree(t *testing.T, sys, devpath, devnum string) string {
+	t.Helper()
+	dir := filepath.Join(sys, devpath)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range map[string]string{"busnum": "2\n", "devnum": devnum + "\n", "descriptors": "\x12\x01\x00\x02", "authorized": "0\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestDirReadsAndWritesTheDirectoryItOpened(t *testing.T) {
+	sys := t.TempDir()
+	const dp = "/devices/pci0000:00/usb2/2-1"
+	dir := usbTree(t, sys, dp, "5")
+	d, err := OpenDir(sys, dp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	st, err := d.USBStamp()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := MakeUSBStamp("2", "5", []byte("\x12\x01\x00\x02")); st != want || st.IsZero() {
+		t.Errorf("stamp %+v, want %+v", st, want)
+	}
+	if !d.Exists("authorized") || d.Exists("nope") || d.Exists("../2-1") {
+		t.Error("Exists")
+	}
+	if err := d.WriteFile("authorized", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "authorized")); string(b) != "1" {
+		t.Errorf("authorized = %q", b)
+	}
+	for _, bad := range []string{"", "..", "a/b", "x\x00"} {
+		if _, err := d.ReadFile(bad, 10); err == nil {
+			t.Errorf("ReadFile(%q) succeeded", bad)
+		}
+		if err := d.WriteFile(bad, "1"); err == nil {
+			t.Errorf("WriteFile(%q) succeeded", bad)
+		}
+	}
+	if _, err := d.ReadFile("descriptors", 2); err == nil {
+		t.Error("a file above the limit was read")
+	}
+
+	// Another device takes the path: the held directory still names the old one.
+	if err := os.Rename(dir, dir+".old"); err != nil {
+		t.Fatal(err)
+	}
+	usbTree(t, sys, dp, "6")
+	if err := d.WriteFile("authorized", "0"); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "authorized")); string(b) != "0\n" { // as usbTree wrote it
+		t.Errorf("the write reached the new device: authorized = %q", b)
+	}
+	if again, err := d.USBStamp(); err != nil || again != st {
+		t.Errorf("stamp through the held directory %+v, %v", again, err)
+	}
+	fresh, err := OpenDir(sys, dp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	if st2, _ := fresh.USBStamp(); st2 == st {
+		t.Error("the new device has the old device's stamp")
+	}
+
+	// The old device goes away entirely: everything through its directory fails.
+	if err := os.RemoveAll(dir + ".old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.WriteFile("authorized", "1"); !errors.Is(err, ErrGone) {
+		t.Errorf("write to a removed device: %v", err)
+	}
+	if _, err := d.USBStamp(); !errors.Is(err, ErrGone) {
+		t.Errorf("stamp of a removed device: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "authorized")); string(b) != "0\n" {
+		t.Errorf("authorized of the new device = %q", b)
+	}
+	if err := d.Close(); err != nil {
+		t.Error(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Errorf("second close: %v", err)
+	}
+	var nilDir *Dir
+	if err := nilDir.Close(); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestOpenDirRefusesPathsOutsideDevices(t *testing.T) {
+	sys := t.TempDir()
+	usbTree(t, sys, "/devices/x/2-1", "1")
+	os.MkdirAll(filepath.Join(sys, "class"), 0o755)
+	os.Symlink("/", filepath.Join(sys, "devices", "escape"))
+	for _, p := range []string{"/class", "devices/x/2-1", "/devices/../class", "/devices/escape", "/devices/x/2-9"} {
+		if d, err := OpenDir(sys, p); err == nil {
+			d.Close()
+			t.Errorf("OpenDir(%q) succeeded", p)
+		}
+	}
+	if _, err := OpenDir(sys, "/devices/x/2-9"); !errors.Is(err, ErrGone) {
+		t.Errorf("a missing device: %v", err)
+	}
+	if _, err := OpenDir(sys, "/devices/x/2-1/busnum"); err == nil {
+		t.Error("a file opened as a directory")
+	}
+}
