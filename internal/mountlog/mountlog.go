@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -95,6 +96,27 @@ type Device struct {
 	Level     media.Level
 	Holder    string
 	LookupErr string
+	// Stack is set for a mount of a virtual device (dm-crypt/LUKS, LVM, md …) built
+	// on block devices: the fields above then describe the primary medium below it
+	// (see the daemon's Resolve), the mounted node keeps DevPath and Name.
+	Stack *Stack
+}
+
+// Stack is what a mounted virtual device stands on.
+type Stack struct {
+	Via   []string // kernel names of the virtual devices, the mounted one first
+	Under []Device // every non-virtual device at the bottom, the primary among them
+}
+
+// Media lists the registered numbers of the devices under a stack, each once, in order.
+func (s *Stack) Media() []string {
+	var out []string
+	for _, u := range s.Under {
+		if u.Medium != "" && !slices.Contains(out, u.Medium) {
+			out = append(out, u.Medium)
+		}
+	}
+	return out
 }
 
 // OpenMount is a mount the log last saw mounted (an attach or seen-at-start row with
@@ -382,6 +404,20 @@ func (l *Log) attributeUdisks(ctx context.Context, ev *mountwatch.Event) {
 	}
 }
 
+// mediumName is what a row's details say the medium is.
+func mediumName(dev Device) string {
+	switch {
+	case dev.Medium != "":
+		return dev.Medium
+	case dev.Virtual:
+		return "virtual"
+	case dev.Baseline:
+		return "baseline"
+	default:
+		return "unregistered"
+	}
+}
+
 // Details is the row of one mount event.
 func Details(ev mountwatch.Event, dev Device, hostNumber, hostname, method string) map[string]any {
 	m := map[string]any{
@@ -409,23 +445,31 @@ func Details(ev mountwatch.Event, dev Device, hostNumber, hostname, method strin
 	if ev.Kind == mountwatch.KindRemountRO || ev.Kind == mountwatch.KindRemountRW || ev.Kind == mountwatch.KindRemount {
 		m["prev_options"] = ev.PrevOptions
 	}
-	switch {
-	case dev.Medium != "":
-		m["medium"] = dev.Medium
+	m["medium"] = mediumName(dev)
+	if dev.Medium != "" {
 		m["medium_level"] = dev.Level.String()
 		m["custodian"] = dev.Custodian
 		if dev.Holder != "" {
 			m["holder"] = dev.Holder
 		}
-	case dev.Virtual:
-		m["medium"] = "virtual"
-	case dev.Baseline:
-		m["medium"] = "baseline"
-	default:
-		m["medium"] = "unregistered"
 	}
 	if dev.Identity.Key != "" {
 		m["identity"] = dev.Identity
+	}
+	if st := dev.Stack; st != nil {
+		under := make([]map[string]any, 0, len(st.Under))
+		for _, u := range st.Under {
+			e := map[string]any{"name": u.Name, "disk": filepath.Base(u.Disk), "medium": mediumName(u)}
+			if u.Partition != "" {
+				e["partition"] = u.Partition
+			}
+			under = append(under, e)
+		}
+		m["stack"] = map[string]any{"via": st.Via, "under": under}
+		if all := st.Media(); len(all) > 1 {
+			m["media"] = all
+			m["note"] = "mounted over several registered media; the row is filed under the first, media names all"
+		}
 	}
 	if d := dev.Decision; d != nil {
 		m["decision"] = map[string]any{"reason": d.Reason, "effective": d.Effective}
