@@ -185,9 +185,9 @@ func (m AuditMount) Names(p string) bool {
 // mount-related syscall numbers. Numbers from 424 up are the same on every
 // architecture.
 var auditSyscalls = map[string]map[int]string{
-	"c000003e": {165: "mount", 166: "umount2", 428: "open_tree", 429: "move_mount", 430: "fsopen", 431: "fsconfig", 432: "fsmount", 442: "mount_setattr"}, // x86_64
-	"40000003": {21: "mount", 22: "umount", 52: "umount2", 428: "open_tree", 429: "move_mount", 430: "fsopen", 431: "fsconfig", 432: "fsmount", 442: "mount_setattr"},      // i386
-	"c00000b7": {40: "mount", 39: "umount2", 428: "open_tree", 429: "move_mount", 430: "fsopen", 431: "fsconfig", 432: "fsmount", 442: "mount_setattr"},             // aarch64
+	"c000003e": {165: "mount", 166: "umount2", 428: "open_tree", 429: "move_mount", 430: "fsopen", 431: "fsconfig", 432: "fsmount", 442: "mount_setattr"},             // x86_64
+	"40000003": {21: "mount", 22: "umount", 52: "umount2", 428: "open_tree", 429: "move_mount", 430: "fsopen", 431: "fsconfig", 432: "fsmount", 442: "mount_setattr"}, // i386
+	"c00000b7": {40: "mount", 39: "umount2", 428: "open_tree", 429: "move_mount", 430: "fsopen", 431: "fsconfig", 432: "fsmount", 442: "mount_setattr"},               // aarch64
 }
 
 // AuditSyscallNumbers returns the numbers of the syscalls the mount log audits on an

@@ -106,7 +106,9 @@ func TestAuditAssemblerCaptured(t *testing.T) {
 func TestAuditMatches(t *testing.T) {
 	ms := assemble(t, auditFixture(t, "mount-remount-umount.txt"))
 	mp := "/tmp/TestKernelAuditRealMounts2875524093/001/audited"
-	ev := func(k Kind, p string) Event { return Event{Kind: k, MountPoint: p, UID: UnknownID, LoginUID: UnknownID} }
+	ev := func(k Kind, p string) Event {
+		return Event{Kind: k, MountPoint: p, UID: UnknownID, LoginUID: UnknownID}
+	}
 	for _, tc := range []struct {
 		ev   Event
 		want []bool // matches ms[0], ms[1], ms[2]
