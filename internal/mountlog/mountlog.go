@@ -67,6 +67,24 @@ type Config struct {
 	Hostname string
 	// LookupUser turns a uid into a user name (default mountwatch.LookupUserName).
 	LookupUser func(uid int) string
+	// Audit finds the process behind a mount, unmount or remount in the kernel's
+	// audit records where nothing else named it (the poll watcher; remounts). When
+	// it is nil and ProcRoot is set, Open opens the kernel's (mountwatch.OpenAudit),
+	// unless NoKernelAudit is set.
+	Audit         Auditor
+	NoKernelAudit bool
+	// AuditWait bounds how long an event waits for its audit record (default 1 s;
+	// the record normally follows within milliseconds).
+	AuditWait time.Duration
+}
+
+// Auditor attributes mount events from the kernel's audit records;
+// *mountwatch.KernelAudit is one.
+type Auditor interface {
+	// Attribute fills ev's who-fields from the record of the syscall that made it,
+	// waiting up to wait for it, and reports whether it found one.
+	Attribute(ctx context.Context, ev *mountwatch.Event, wait time.Duration) bool
+	Close() error
 }
 
 // Decision is the standing decision for the disk behind a mount, as the daemon took it.
@@ -156,6 +174,8 @@ type Log struct {
 	// NoAudit writes no rows (benchmarks of the daemon without the database).
 	NoAudit bool
 	opened  bool
+	// ownAudit is set when Open opened the Auditor (Start's stop closes it).
+	ownAudit bool
 }
 
 // New returns the mount log; zero fields of cfg are used as they are (Start fills
@@ -186,6 +206,17 @@ func (l *Log) Open() {
 	if mc.Source == nil {
 		return
 	}
+	if mc.Audit == nil && mc.ProcRoot != "" && !mc.NoKernelAudit {
+		if a, err := openAudit(mc, l.log); err != nil {
+			l.log.Info("mount log: kernel audit records not used", "err", err)
+		} else {
+			mc.Audit, l.ownAudit = a, true
+			l.log.Info("mount log: kernel audit records attribute mounts", "key", mountwatch.AuditKey)
+		}
+	}
+	if mc.AuditWait == 0 {
+		mc.AuditWait = time.Second
+	}
 	if mc.UdisksWait == 0 {
 		mc.UdisksWait = 2 * time.Second
 	}
@@ -215,7 +246,16 @@ func (l *Log) Start(ctx context.Context) func() {
 			l.env.Problem("mount log stopped: %v", err)
 		}
 	})
-	return func() { cancel(); wg.Wait(); mc.Source.Close() }
+	return func() {
+		cancel()
+		wg.Wait()
+		mc.Source.Close()
+		if l.ownAudit && mc.Audit != nil {
+			if err := mc.Audit.Close(); err != nil {
+				l.log.Warn("mount log: close kernel audit", "err", err)
+			}
+		}
+	}
 }
 
 // watch logs the mounts present at start, then every change. Each event's row is
@@ -332,6 +372,7 @@ func (l *Log) Handle(ctx context.Context, ev mountwatch.Event) {
 		// system disk is rare and worth a row); the rest is the system at work.
 		return
 	}
+	l.attributeAudit(ctx, &ev)
 	l.attributeUdisks(ctx, &ev)
 	kind, violation := Classify(ev, dev)
 	var actions []string
@@ -362,6 +403,18 @@ func (l *Log) Handle(ctx context.Context, ev mountwatch.Event) {
 	}
 }
 
+// attributeAudit fills the who-fields of an event nothing attributed (the poll
+// watcher; every remount; a process gone before fanotify's pid was read) from the
+// kernel audit record of its syscall.
+func (l *Log) attributeAudit(ctx context.Context, ev *mountwatch.Event) {
+	a := l.cfg.Audit
+	if a == nil || ev.Kind == mountwatch.KindSeenAtStart ||
+		(ev.Attribution != mountwatch.AttributionNone && ev.Attribution != mountwatch.AttributionFanotifyExited) {
+		return
+	}
+	a.Attribute(ctx, ev, l.cfg.AuditWait)
+}
+
 // attributeUdisks fills the who-fields of a mount that udisksd did on a user's behalf,
 // from udisks' state file. The kernel (and fanotify) see only root/udisksd there.
 func (l *Log) attributeUdisks(ctx context.Context, ev *mountwatch.Event) {
@@ -369,7 +422,8 @@ func (l *Log) attributeUdisks(ctx context.Context, ev *mountwatch.Event) {
 	if mc.UdisksState == "-" || (ev.Kind != mountwatch.KindMount && ev.Kind != mountwatch.KindSeenAtStart) {
 		return
 	}
-	if ev.Attribution == mountwatch.AttributionFanotify && !strings.HasPrefix(ev.Comm, "udisks") {
+	if (ev.Attribution == mountwatch.AttributionFanotify || ev.Attribution == mountwatch.AttributionAudit) &&
+		!strings.HasPrefix(ev.Comm, "udisks") {
 		return // the kernel named the process, and it is not udisks
 	}
 	// udisks writes its state after the mount call returns: wait for it only where
@@ -482,6 +536,15 @@ func Details(ev mountwatch.Event, dev Device, hostNumber, hostname, method strin
 	}
 	if ev.Comm != "" {
 		m["command"] = ev.Comm
+	}
+	if ev.Exe != "" {
+		m["exe"] = ev.Exe
+	}
+	if ev.Syscall != "" {
+		m["syscall"] = ev.Syscall
+	}
+	if ev.AuditID != "" {
+		m["audit_id"] = ev.AuditID
 	}
 	if ev.UID != mountwatch.UnknownID {
 		m["uid"] = ev.UID

@@ -176,3 +176,74 @@ func TestUdisksAttribution(t *testing.T) {
 		t.Errorf("mount udisks does not know %v", d)
 	}
 }
+
+// bufferAuditor is an Auditor over a mountwatch.AuditBuffer filled from records.
+type bufferAuditor struct {
+	buf   mountwatch.AuditBuffer
+	asked []time.Duration
+}
+
+func (a *bufferAuditor) Attribute(_ context.Context, ev *mountwatch.Event, wait time.Duration) bool {
+	a.asked = append(a.asked, wait)
+	m, ok := a.buf.Take(*ev, time.Now())
+	if ok {
+		m.Apply(ev, func(uid int) string { return map[int]string{0: "root", 1000: "alice"}[uid] })
+	}
+	return ok
+}
+func (a *bufferAuditor) Close() error { return nil }
+
+func (a *bufferAuditor) feed(t *testing.T, recs ...[2]any) {
+	var asm mountwatch.AuditAssembler
+	for _, r := range recs {
+		if m, ok := asm.Add(uint16(r[0].(int)), []byte(r[1].(string))); ok {
+			a.buf.Add(m, time.Now())
+		}
+	}
+}
+
+// TestAuditAttribution: on the poll watcher, a root mount(8) run from alice's login
+// and its umount(8) are attributed "audit" with pid, command, exe, uid and login uid;
+// an event fanotify attributed is not asked about; one with no record stays "none".
+func TestAuditAttribution(t *testing.T) {
+	a := &bufferAuditor{}
+	a.feed(t,
+		[2]any{1300, `audit(1796015119.708:14): arch=c000003e syscall=165 success=yes exit=0 a3=0 items=2 ppid=900 pid=1234 auid=1000 uid=0 tty=pts0 comm="mount" exe="/usr/bin/mount" key="mediagate-mount"`},
+		[2]any{1307, `audit(1796015119.708:14): cwd="/root"`},
+		[2]any{1302, `audit(1796015119.708:14): item=0 name="/mnt/x" inode=1 nametype=NORMAL`},
+		[2]any{1302, `audit(1796015119.708:14): item=1 name="/dev/sda1" inode=2 nametype=NORMAL`},
+		[2]any{1320, `audit(1796015119.708:14): `},
+		[2]any{1300, `audit(1796015120.001:15): arch=c000003e syscall=166 success=yes exit=0 a3=0 items=1 ppid=900 pid=1240 auid=1000 uid=0 tty=pts0 comm="umount" exe="/usr/bin/umount" key="mediagate-mount"`},
+		[2]any{1307, `audit(1796015120.001:15): cwd="/mnt"`},
+		[2]any{1302, `audit(1796015120.001:15): item=0 name="x" inode=1 nametype=NORMAL`},
+		[2]any{1320, `audit(1796015120.001:15): `},
+	)
+	e := &fakeEnv{dev: Device{Name: "sda1", Disk: "/devices/x/block/sda", Partition: "sda1", Medium: "S-1", Level: media.Secret, Custodian: "zhang"}}
+	l := New(Config{UdisksState: "-", Method: "poll", Audit: a, AuditWait: 50 * time.Millisecond}, e, nil, nil)
+	ctx := context.Background()
+	l.Handle(ctx, ev(mountwatch.KindMount, "/mnt/x", false))
+	l.Handle(ctx, ev(mountwatch.KindUnmount, "/mnt/x", false))
+	fan := ev(mountwatch.KindMount, "/mnt/y", false)
+	fan.Attribution, fan.PID, fan.Comm = mountwatch.AttributionFanotify, 55, "mount"
+	l.Handle(ctx, fan)
+	l.Handle(ctx, ev(mountwatch.KindMount, "/mnt/z", false))
+	if len(e.rows) != 4 {
+		t.Fatalf("rows %+v", e.rows)
+	}
+	for i, want := range []map[string]any{
+		{"attribution": "audit", "pid": 1234, "command": "mount", "exe": "/usr/bin/mount", "uid": 0, "user": "root",
+			"login_uid": 1000, "login_user": "alice", "syscall": "mount", "audit_id": "1796015119.708:14"},
+		{"attribution": "audit", "pid": 1240, "command": "umount", "uid": 0, "login_user": "alice", "syscall": "umount2"},
+		{"attribution": "fanotify", "pid": 55},
+		{"attribution": "none", "pid": nil, "uid": nil},
+	} {
+		for k, v := range want {
+			if got := e.rows[i].details[k]; got != v {
+				t.Errorf("row %d (%s): %s = %v, want %v", i, e.rows[i].details["mount_point"], k, got, v)
+			}
+		}
+	}
+	if len(a.asked) != 3 || a.asked[0] != 50*time.Millisecond {
+		t.Errorf("asked %v (fanotify's event must not be)", a.asked)
+	}
+}
