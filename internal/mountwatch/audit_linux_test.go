@@ -77,7 +77,10 @@ func TestKernelAuditRealMounts(t *testing.T) {
 	for _, s := range steps {
 		s.run()
 		ev := next(s.kind)
-		if !k.Attribute(context.Background(), &ev, 2*time.Second) {
+		start := time.Now()
+		found := k.Attribute(context.Background(), &ev, 2*time.Second)
+		waited := time.Since(start)
+		if !found {
 			mu.Lock()
 			t.Fatalf("%v of %s: no audit record; records seen:\n%s", ev.Kind, ev.MountPoint, strings.Join(raw, "\n"))
 		}
@@ -85,7 +88,8 @@ func TestKernelAuditRealMounts(t *testing.T) {
 			!strings.Contains(strings.Join(s.syscall, " "), ev.Syscall) || !strings.HasSuffix(ev.Exe, "mount") {
 			t.Errorf("%v: %+v", ev.Kind, ev)
 		}
-		t.Logf("%v: syscall %s comm %q exe %q pid %d uid %d auid %d id %s", ev.Kind, ev.Syscall, ev.Comm, ev.Exe, ev.PID, ev.UID, ev.LoginUID, ev.AuditID)
+		t.Logf("%v: syscall %s comm %q exe %q pid %d uid %d auid %d id %s; record waited for %v after the event", ev.Kind, ev.Syscall,
+			ev.Comm, ev.Exe, ev.PID, ev.UID, ev.LoginUID, ev.AuditID, waited)
 	}
 	if *updateAudit {
 		mu.Lock()
