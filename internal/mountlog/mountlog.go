@@ -422,15 +422,18 @@ func (l *Log) attributeUdisks(ctx context.Context, ev *mountwatch.Event) {
 	if mc.UdisksState == "-" || (ev.Kind != mountwatch.KindMount && ev.Kind != mountwatch.KindSeenAtStart) {
 		return
 	}
+	udisksPlace := strings.HasPrefix(ev.MountPoint, "/media/") || strings.HasPrefix(ev.MountPoint, "/run/media/")
 	if (ev.Attribution == mountwatch.AttributionFanotify || ev.Attribution == mountwatch.AttributionAudit) &&
-		!strings.HasPrefix(ev.Comm, "udisks") {
-		return // the kernel named the process, and it is not udisks
+		!strings.HasPrefix(ev.Comm, "udisks") && !udisksPlace {
+		// The kernel named the process, it is not udisks, and the mount is not where
+		// udisks mounts. (Where it does, the process the kernel names is often the
+		// mount(8) udisksd ran; udisks' record then names the user.)
+		return
 	}
 	// udisks writes its state after the mount call returns: wait for it only where
 	// udisks mounts (it mounts nowhere else unless fstab says so).
 	wait := time.Duration(0)
-	if ev.Kind == mountwatch.KindMount && (strings.HasPrefix(ev.MountPoint, "/media/") || strings.HasPrefix(ev.MountPoint, "/run/media/") ||
-		strings.HasPrefix(ev.Comm, "udisks")) {
+	if ev.Kind == mountwatch.KindMount && (udisksPlace || strings.HasPrefix(ev.Comm, "udisks")) {
 		wait = mc.UdisksWait
 	}
 	lookup := mc.LookupUser
@@ -442,6 +445,8 @@ func (l *Log) attributeUdisks(ctx context.Context, ev *mountwatch.Event) {
 	for {
 		for _, e := range mountwatch.UdisksEntries(mc.UdisksState) {
 			if e.MountPoint == ev.MountPoint && (e.Device == 0 || e.Device == devt) {
+				// The kernel's process fields (pid, command, exe …) stay: udisksd or
+				// the mount(8) it ran. The user is udisks' caller.
 				ev.Attribution = AttributionUdisks
 				ev.UID = int(e.UID)
 				ev.User = lookup(ev.UID)

@@ -247,3 +247,39 @@ func TestAuditAttribution(t *testing.T) {
 		t.Errorf("asked %v (fanotify's event must not be)", a.asked)
 	}
 }
+
+// TestUdisksWinsOverTheMountItRan: udisksd runs mount(8), which the kernel audit
+// names (root, "mount"); udisks' state names the user, and that is the attribution,
+// with the process fields of the audit record kept.
+func TestUdisksWinsOverTheMountItRan(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "mounted-fs")
+	if err := os.WriteFile(state, mountwatch.EncodeUdisksMounts([]mountwatch.UdisksMount{
+		{MountPoint: "/media/alice/STICK", Device: mountwatch.Makedev(8, 1), UID: 1000},
+	}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := &bufferAuditor{}
+	a.feed(t,
+		[2]any{1300, `audit(10.000:1): arch=c000003e syscall=165 success=yes exit=0 a3=0 items=2 ppid=300 pid=1234 auid=4294967295 uid=0 comm="mount" exe="/usr/bin/mount" key="mediagate-mount"`},
+		[2]any{1302, `audit(10.000:1): item=0 name="/media/alice/STICK" inode=1 nametype=NORMAL`},
+		[2]any{1320, `audit(10.000:1): `},
+		[2]any{1300, `audit(11.000:2): arch=c000003e syscall=165 success=yes exit=0 a3=0 items=2 ppid=300 pid=1300 auid=0 uid=0 comm="mount" exe="/usr/bin/mount" key="mediagate-mount"`},
+		[2]any{1302, `audit(11.000:2): item=0 name="/mnt/root" inode=1 nametype=NORMAL`},
+		[2]any{1320, `audit(11.000:2): `},
+	)
+	e := &fakeEnv{}
+	l := New(Config{UdisksState: state, UdisksWait: 10 * time.Millisecond, Audit: a, AuditWait: 10 * time.Millisecond,
+		LookupUser: func(uid int) string { return map[int]string{0: "root", 1000: "alice"}[uid] }}, e, nil, nil)
+	l.Handle(context.Background(), ev(mountwatch.KindMount, "/media/alice/STICK", false))
+	l.Handle(context.Background(), ev(mountwatch.KindMount, "/mnt/root", false))
+	if len(e.rows) != 2 {
+		t.Fatalf("rows %+v", e.rows)
+	}
+	if d := e.rows[0].details; d["attribution"] != AttributionUdisks || d["user"] != "alice" || d["uid"] != 1000 ||
+		d["command"] != "mount" || d["exe"] != "/usr/bin/mount" || d["pid"] != 1234 {
+		t.Errorf("udisks mount %v", d)
+	}
+	if d := e.rows[1].details; d["attribution"] != mountwatch.AttributionAudit || d["user"] != "root" || d["login_user"] != "root" {
+		t.Errorf("root mount %v", d)
+	}
+}
