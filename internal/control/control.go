@@ -73,10 +73,13 @@ type CallRecord struct {
 	// (Server.AuditInterval); First and Last are the times of the first and last.
 	Count       int
 	First, Last time.Time
+	// Tallied is set for a record written after the calls it counts (a summary):
+	// its audit row carries count, first and last.
+	Tallied bool
 }
 
-// Summary reports whether the record stands for more than one call.
-func (c CallRecord) Summary() bool { return c.Count > 1 }
+// Summary reports whether the record was counted and written later (Tallied).
+func (c CallRecord) Summary() bool { return c.Tallied }
 
 // Viewer is who asks for the status.
 type Viewer struct {

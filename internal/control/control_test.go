@@ -333,7 +333,7 @@ func TestUnprivilegedCallsAreCounted(t *testing.T) {
 	got := append([]CallRecord(nil), h.calls...)
 	h.mu.Unlock()
 	// alice's first status, her first refused rescan, root's two calls
-	if len(got) != 4 || got[0].Op != OpStatus || got[0].Count != 1 || got[1].Op != OpRescan || got[1].Allowed ||
+	if len(got) != 4 || got[0].Op != OpStatus || got[0].Count != 1 || got[0].Summary() || got[1].Op != OpRescan || got[1].Allowed ||
 		got[2].Peer.UID != 0 || got[3].Peer.UID != 0 {
 		t.Fatalf("rows before the interval ends: %+v", got)
 	}
@@ -358,7 +358,7 @@ func TestUnprivilegedCallsAreCounted(t *testing.T) {
 		t.Fatalf("a call within the new interval was written at once: %+v", h.calls[7:])
 	}
 	s.Flush(ctx)
-	if len(h.calls) != 8 || h.calls[7].Count != 1 || h.calls[7].Peer.UID != 1000 {
+	if len(h.calls) != 8 || h.calls[7].Count != 1 || !h.calls[7].Summary() || h.calls[7].Peer.UID != 1000 {
 		t.Fatalf("flush: %+v", h.calls[7:])
 	}
 	total := 0

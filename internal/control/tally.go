@@ -102,9 +102,10 @@ func (s *Server) tallyCall(c CallRecord, officer bool, now time.Time) []CallReco
 	}
 	if e.pending.Count == 0 {
 		e.pending = c
+		e.pending.Tallied = true
 	} else {
 		first := e.pending.First
-		e.pending = CallRecord{Op: c.Op, Peer: c.Peer, Allowed: c.Allowed, Count: e.pending.Count + 1, First: first, Last: now}
+		e.pending = CallRecord{Op: c.Op, Peer: c.Peer, Allowed: c.Allowed, Count: e.pending.Count + 1, First: first, Last: now, Tallied: true}
 	}
 	return out
 }
