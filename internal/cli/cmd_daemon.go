@@ -125,8 +125,10 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 	}
 	ctl := control.NewServer(d.ControlHandler(), o.OfficerGroup, log)
 	sctx, stop := context.WithCancel(ctx)
-	defer stop()
+	served := make(chan struct{})
+	defer func() { stop(); <-served }() // Serve writes the counted calls' summary rows as it ends
 	go func() {
+		defer close(served)
 		if err := ctl.Serve(sctx, ln); err != nil {
 			log.Error("control socket", "err", err)
 		}

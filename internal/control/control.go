@@ -4,8 +4,11 @@
 // daemon implements; the package knows nothing of decisions itself.
 //
 // Status is open to every local user (a caller who is neither root nor an officer gets
-// a redacted status); every other operation needs root or the officer group. Every
-// call, allowed or not, is handed to Handler.Audit.
+// a status of their own media only, without serials); every other operation needs
+// root or the officer group. Every call, allowed or not, is handed to Handler.Audit:
+// each call of root or an officer on its own, the calls of other users one row per
+// user, operation and interval (see Server.AuditInterval), so that no local user can
+// fill the disk with audit rows.
 package control
 
 import (
@@ -59,18 +62,40 @@ type Peer struct {
 	UID, GID, PID int
 }
 
-// CallRecord is one request as the server handled it, for the audit log.
+// CallRecord is one request, or a run of one user's requests, as the server handled
+// it, for the audit log.
 type CallRecord struct {
 	Op      string // cut to 64 bytes
-	Peer    Peer
+	Peer    Peer   // of the last call when Count > 1
 	Allowed bool
+	// Count is the number of calls the record stands for: 1 for a call audited on its
+	// own, more for the summary of one user's repeated calls of one operation
+	// (Server.AuditInterval); First and Last are the times of the first and last.
+	Count       int
+	First, Last time.Time
+	// Tallied is set for a record written after the calls it counts (a summary):
+	// its audit row carries count, first and last.
+	Tallied bool
+}
+
+// Summary reports whether the record was counted and written later (Tallied).
+func (c CallRecord) Summary() bool { return c.Tallied }
+
+// Viewer is who asks for the status.
+type Viewer struct {
+	UID int
+	// Login is the caller's login name (from the uid); "" when the uid has none.
+	Login string
+	// Officer is set for root and the officer group: they see everything.
+	Officer bool
 }
 
 // Handler is what the server serves.
 type Handler interface {
-	// Status returns the status to send; redacted is set for callers who are neither
-	// root nor officers (no serials, identity keys or hashes).
-	Status(redacted bool) any
+	// Status returns the status to send to v. A viewer who is not an officer must
+	// see only devices that are theirs (registered to v.Login as custodian or holder)
+	// or registered to nobody, and no serials, identity keys or hashes.
+	Status(ctx context.Context, v Viewer) any
 	// Rescan decides every present device again.
 	Rescan(ctx context.Context)
 	// Audit records one call.
@@ -92,11 +117,22 @@ type Server struct {
 	// ReadTimeout bounds how long a client may take to send its request (default 5 s);
 	// WriteTimeout how long it may take to read the answer (default 30 s).
 	ReadTimeout, WriteTimeout time.Duration
-	Log                       *slog.Logger
+	// AuditInterval is how often at most a user who is neither root nor an officer
+	// gets an audit row of its own for one operation (default one minute): the first
+	// call in an interval is audited at once, the calls after it are counted and
+	// written as one summary row when that user's next call or any call after the
+	// interval comes, or at Flush (Serve calls it when it ends).
+	AuditInterval time.Duration
+	// LoginOf names the login of a uid ("" if none); default: the user database.
+	LoginOf func(uid int) string
+	// Now is the clock of the audit summaries (default time.Now).
+	Now func() time.Time
+	Log *slog.Logger
 
 	groupsOf    func(uid int) []string
 	lookupGroup func(name string) (gid string, err error)
 	sleep       func(time.Duration)
+	tally       tally
 }
 
 // NewServer returns a server of h with the default limits.
@@ -105,8 +141,16 @@ func NewServer(h Handler, officerGroup string, log *slog.Logger) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Server{h: h, OfficerGroup: officerGroup, MaxConns: 16, ReadTimeout: 5 * time.Second,
-		WriteTimeout: 30 * time.Second, Log: log.With("component", "control"),
-		groupsOf: userGroups, lookupGroup: groupID, sleep: time.Sleep}
+		WriteTimeout: 30 * time.Second, AuditInterval: time.Minute, LoginOf: loginName, Now: time.Now,
+		Log: log.With("component", "control"), groupsOf: userGroups, lookupGroup: groupID, sleep: time.Sleep}
+}
+
+func loginName(uid int) string {
+	u, err := user.LookupId(strconv.Itoa(uid))
+	if err != nil {
+		return ""
+	}
+	return u.Username
 }
 
 func userGroups(uid int) []string {
@@ -173,9 +217,13 @@ type Listener interface {
 // closed. An accept error (too many open files, a connection aborted before it was
 // accepted …) does not end the socket: Serve waits a little, longer each time up to a
 // second, and accepts again.
+//
+// When Serve returns, the counted calls of other users are written (Flush), and calls
+// still being answered are audited one row each.
 func (s *Server) Serve(ctx context.Context, ln Listener) error {
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
+	defer s.flush(context.WithoutCancel(ctx), true)
 	limit := s.MaxConns
 	if limit <= 0 {
 		limit = 16
@@ -241,16 +289,21 @@ func (s *Server) handle(ctx context.Context, conn *net.UnixConn) {
 func (s *Server) Do(ctx context.Context, peer Peer, req Request) Response {
 	var resp Response
 	allowed := true
+	officer := s.MayChange(peer)
 	switch req.Op {
 	case OpStatus:
-		b, err := json.Marshal(s.h.Status(!s.MayChange(peer)))
+		v := Viewer{UID: peer.UID, Officer: officer}
+		if !officer && s.LoginOf != nil {
+			v.Login = s.LoginOf(peer.UID)
+		}
+		b, err := json.Marshal(s.h.Status(ctx, v))
 		if err != nil {
 			resp = Response{Error: fmt.Sprintf("encode status: %v", err)}
 		} else {
 			resp = Response{OK: true, Status: b}
 		}
 	case OpRescan:
-		if allowed = s.MayChange(peer); allowed {
+		if allowed = officer; allowed {
 			s.h.Rescan(ctx)
 			resp = Response{OK: true}
 		} else {
@@ -261,8 +314,8 @@ func (s *Server) Do(ctx context.Context, peer Peer, req Request) Response {
 		resp = Response{Error: fmt.Sprintf("unknown operation %q", cut(req.Op, 64))}
 	}
 	op := cut(req.Op, 64)
-	s.Log.Info("control call", "op", op, "uid", peer.UID, "pid", peer.PID, "allowed", allowed)
-	s.h.Audit(ctx, CallRecord{Op: op, Peer: peer, Allowed: allowed})
+	s.Log.Debug("control call", "op", op, "uid", peer.UID, "pid", peer.PID, "allowed", allowed)
+	s.audit(ctx, CallRecord{Op: op, Peer: peer, Allowed: allowed}, officer)
 	return resp
 }
 

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,20 +18,20 @@ import (
 
 // fakeHandler is an in-memory Handler.
 type fakeHandler struct {
-	mu       sync.Mutex
-	calls    []CallRecord
-	redacted []bool
-	rescans  atomic.Int32
-	running  atomic.Int32
-	peak     atomic.Int32
-	hold     chan struct{} // when set, Rescan waits for it to be closed
+	mu      sync.Mutex
+	calls   []CallRecord
+	viewers []Viewer
+	rescans atomic.Int32
+	running atomic.Int32
+	peak    atomic.Int32
+	hold    chan struct{} // when set, Rescan waits for it to be closed
 }
 
-func (h *fakeHandler) Status(redacted bool) any {
+func (h *fakeHandler) Status(_ context.Context, v Viewer) any {
 	h.mu.Lock()
-	h.redacted = append(h.redacted, redacted)
+	h.viewers = append(h.viewers, v)
 	h.mu.Unlock()
-	return map[string]any{"state": "running", "redacted": redacted}
+	return map[string]any{"state": "running", "redacted": !v.Officer}
 }
 
 func (h *fakeHandler) Rescan(ctx context.Context) {
@@ -140,11 +141,18 @@ func TestOnlyRootAndOfficersChange(t *testing.T) {
 	if r := s.Do(ctx, Peer{UID: 1000, GID: 1000}, Request{Op: OpRescan}); r.OK || r.Error != ErrDenied.Error() {
 		t.Errorf("non-root rescan: %+v", r)
 	}
-	if r := s.Do(ctx, Peer{UID: 1000, GID: 1000}, Request{Op: OpStatus}); !r.OK || h.redacted[len(h.redacted)-1] != true {
-		t.Errorf("non-root status: %+v, redacted %v", r, h.redacted)
+	s.LoginOf = func(uid int) string {
+		if uid == 1000 {
+			return "alice"
+		}
+		return ""
 	}
-	if r := s.Do(ctx, Peer{UID: 0}, Request{Op: OpStatus}); !r.OK || h.redacted[len(h.redacted)-1] != false {
-		t.Errorf("root status: %+v, redacted %v", r, h.redacted)
+	if r := s.Do(ctx, Peer{UID: 1000, GID: 1000}, Request{Op: OpStatus}); !r.OK ||
+		h.viewers[len(h.viewers)-1] != (Viewer{UID: 1000, Login: "alice"}) {
+		t.Errorf("non-root status: %+v, viewers %v", r, h.viewers)
+	}
+	if r := s.Do(ctx, Peer{UID: 0}, Request{Op: OpStatus}); !r.OK || !h.viewers[len(h.viewers)-1].Officer {
+		t.Errorf("root status: %+v, viewers %v", r, h.viewers)
 	}
 	if r := s.Do(ctx, Peer{UID: 0}, Request{Op: OpRescan}); !r.OK {
 		t.Errorf("root rescan refused: %+v", r)
@@ -295,5 +303,104 @@ func TestSilentClientIsDropped(t *testing.T) {
 	}
 	if _, err := call(t, sock, OpStatus); err != nil {
 		t.Errorf("status after the silent client: %v", err)
+	}
+}
+
+// TestUnprivilegedCallsAreCounted: a flood of calls by one user who is neither root nor
+// an officer is audited as one row at once and one summary row per interval, with the
+// count; root's calls get a row each; Flush and the end of Serve write what is pending.
+func TestUnprivilegedCallsAreCounted(t *testing.T) {
+	h := &fakeHandler{}
+	s := NewServer(h, "", nil)
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	s.Now = func() time.Time { return now }
+	s.AuditInterval = time.Minute
+	ctx := context.Background()
+	alice := Peer{UID: 1000, GID: 1000, PID: 77}
+	const n = 5000
+	for i := range n {
+		if i == n/2 {
+			now = now.Add(10 * time.Second)
+		}
+		s.Do(ctx, alice, Request{Op: OpStatus})
+	}
+	for range 3 {
+		s.Do(ctx, alice, Request{Op: OpRescan}) // refused: counted apart from status
+	}
+	s.Do(ctx, Peer{UID: 0}, Request{Op: OpStatus})
+	s.Do(ctx, Peer{UID: 0}, Request{Op: OpStatus})
+	h.mu.Lock()
+	got := append([]CallRecord(nil), h.calls...)
+	h.mu.Unlock()
+	// alice's first status, her first refused rescan, root's two calls
+	if len(got) != 4 || got[0].Op != OpStatus || got[0].Count != 1 || got[0].Summary() || got[1].Op != OpRescan || got[1].Allowed ||
+		got[2].Peer.UID != 0 || got[3].Peer.UID != 0 {
+		t.Fatalf("rows before the interval ends: %+v", got)
+	}
+
+	now = now.Add(time.Minute) // the next call of anyone writes the summaries that are due
+	s.Do(ctx, Peer{UID: 0}, Request{Op: OpStatus})
+	h.mu.Lock()
+	got = append([]CallRecord(nil), h.calls[4:]...)
+	h.mu.Unlock()
+	counts := map[string]CallRecord{}
+	for _, c := range got {
+		counts[c.Op+"/"+strconv.Itoa(c.Peer.UID)] = c
+	}
+	st, rs := counts["status/1000"], counts["rescan/1000"]
+	if len(got) != 3 || st.Count != n-1 || !st.Summary() || st.Peer.PID != 77 || !st.Last.After(st.First) ||
+		rs.Count != 2 || rs.Allowed {
+		t.Fatalf("rows after the interval: %+v", got)
+	}
+
+	s.Do(ctx, alice, Request{Op: OpStatus}) // counted again: alice had a row just now
+	if len(h.calls) != 7 {
+		t.Fatalf("a call within the new interval was written at once: %+v", h.calls[7:])
+	}
+	s.Flush(ctx)
+	if len(h.calls) != 8 || h.calls[7].Count != 1 || !h.calls[7].Summary() || h.calls[7].Peer.UID != 1000 {
+		t.Fatalf("flush: %+v", h.calls[7:])
+	}
+	total := 0
+	for _, c := range h.calls {
+		if c.Peer.UID == 1000 && c.Op == OpStatus {
+			total += c.Count
+		}
+	}
+	if total != n+1 {
+		t.Errorf("alice's status calls add up to %d, want %d", total, n+1)
+	}
+}
+
+// TestServeFlushesAtTheEnd: counted calls reach the handler when Serve stops, and a
+// call answered after that gets its own row.
+func TestServeFlushesAtTheEnd(t *testing.T) {
+	h := &fakeHandler{}
+	sock := filepath.Join(t.TempDir(), "c.sock")
+	ln, err := Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(h, "", nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	alice := Peer{UID: 1000, GID: 1000}
+	for range 10 {
+		s.Do(ctx, alice, Request{Op: OpStatus})
+	}
+	if len(h.calls) != 1 {
+		t.Fatalf("before the end: %+v", h.calls)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(h.calls) != 2 || h.calls[0].Count+h.calls[1].Count != 10 {
+		t.Errorf("after Serve: %+v", h.calls)
+	}
+	s.Do(context.Background(), alice, Request{Op: OpStatus})
+	if len(h.calls) != 3 {
+		t.Errorf("a call after the end was not written: %+v", h.calls)
 	}
 }

@@ -143,6 +143,8 @@ func mountDecision(r *Record) *mountlog.Decision {
 
 // Resolve links a mount to its device by device number: the daemon's standing
 // decision for the disk when there is one, else the registry by the disk's identity.
+// A virtual device (dm-crypt/LUKS, LVM, md …) is followed down its slaves to the
+// media it is built on (see resolveStack).
 func (e mountEnv) Resolve(ctx context.Context, ev mountwatch.Event) mountlog.Device {
 	d := e.d
 	var md mountlog.Device
@@ -160,9 +162,67 @@ func (e mountEnv) Resolve(ctx context.Context, ev mountwatch.Event) mountlog.Dev
 		}
 	}
 	if sysfs.IsVirtualBlock(filepath.Base(md.Disk)) {
-		md.Virtual = true
+		e.resolveStack(ctx, &md)
 		return md
 	}
+	e.resolveMedium(ctx, &md)
+	return md
+}
+
+// resolveStack follows a virtual device down to the block devices it stands on and
+// fills md with the primary one's medium, keeping the mounted node's name and devpath.
+// The primary is, failing closed, the first one whose standing decision blocks, else
+// the first allowed read-only, else the first registered, else the first that is not
+// a baseline disk, else the first. A stack only over the host's own disks (root on
+// LVM) counts as baseline. A loop device, RAM disk … (no slaves) stays "virtual"; an
+// unreadable, looping or too deep stack too, with lookup_error.
+func (e mountEnv) resolveStack(ctx context.Context, md *mountlog.Device) {
+	md.Virtual = true
+	st, err := sysfs.Underlying(e.d.cfg.Sys, md.Disk)
+	if err != nil {
+		md.LookupErr = "stack: " + err.Error()
+		return
+	}
+	if len(st.Under) == 0 {
+		return
+	}
+	under := make([]mountlog.Device, len(st.Under))
+	for i, n := range st.Under {
+		u := mountlog.Device{DevPath: n.DevPath, Name: n.Name, Disk: n.Disk, Partition: n.Partition}
+		e.resolveMedium(ctx, &u)
+		under[i] = u
+	}
+	p := primary(under)
+	devPath, name := md.DevPath, md.Name
+	fsUUID, fsLabel := md.FSUUID, md.FSLabel
+	*md = under[p]
+	md.DevPath, md.Name, md.FSUUID, md.FSLabel = devPath, name, fsUUID, fsLabel
+	md.Baseline = true
+	for _, u := range under {
+		md.Baseline = md.Baseline && u.Baseline
+	}
+	md.Stack = &mountlog.Stack{Via: st.Via, Under: under}
+}
+
+// primary picks the device of a stack the mount is filed under (see resolveStack).
+func primary(under []mountlog.Device) int {
+	for _, f := range []func(mountlog.Device) bool{
+		func(u mountlog.Device) bool { return u.Decision != nil && u.Decision.Blocked },
+		func(u mountlog.Device) bool { return u.Decision != nil && u.Decision.ReadOnly },
+		func(u mountlog.Device) bool { return u.Medium != "" },
+		func(u mountlog.Device) bool { return !u.Baseline },
+	} {
+		if i := slices.IndexFunc(under, f); i >= 0 {
+			return i
+		}
+	}
+	return 0
+}
+
+// resolveMedium fills in the medium of md.Disk (a non-virtual disk): the standing
+// decision, else the registry.
+func (e mountEnv) resolveMedium(ctx context.Context, md *mountlog.Device) {
+	d := e.d
 	if r := d.standing(md.Disk); r != nil {
 		md.Decision = mountDecision(r)
 		md.Identity = r.Identity
@@ -173,25 +233,25 @@ func (e mountEnv) Resolve(ctx context.Context, ev mountwatch.Event) mountlog.Dev
 				md.Holder = m.Holder
 			}
 		}
-		return md
+		return
 	}
 	// Not decided (yet): a mount seen before the device events of the start, or a
 	// device the daemon does not decide. Look the identity up directly.
 	if d.cfg.Read == nil {
-		return md
+		return
 	}
 	dev, err := d.cfg.Read(md.Disk)
 	if err != nil {
 		md.LookupErr = err.Error()
-		return md
+		return
 	}
 	md.Identity = dev.Identity
 	if host, hostp := d.hostProfile(ctx); hostp != nil && dev.USB == nil && slices.Contains(host.Baseline, identity.BaselineKey(dev)) {
 		md.Baseline = true
-		return md
+		return
 	}
 	if dev.Identity.Key == "" {
-		return md
+		return
 	}
 	m, err := d.cfg.Store.MediumByIdentity(ctx, dev.Identity.Key)
 	switch {
@@ -200,5 +260,4 @@ func (e mountEnv) Resolve(ctx context.Context, ev mountwatch.Event) mountlog.Dev
 	case !errors.Is(err, registry.ErrNotFound):
 		md.LookupErr = err.Error()
 	}
-	return md
 }

@@ -313,7 +313,7 @@ func TestDaemonStoppedThenRestarted(t *testing.T) {
 // A USB device that presents a registered stick's VID:PID, serial and capacity with the
 // stick's disk as LUN 0 and a second disk as LUN 1 (usb-bot with two scsi-hd): a
 // registration covers exactly one disk, so the whole device is deauthorized, no disk of
-// it stays, and the decision row names the anomaly (issue 13, item 1).
+// it stays, and the decision row names the anomaly.
 func TestDaemonExtraLUNBehindRegisteredStickBlocked(t *testing.T) {
 	v, g := needDaemon(t)
 	const serial = "MGLUNTWO1"
@@ -342,7 +342,7 @@ func TestDaemonExtraLUNBehindRegisteredStickBlocked(t *testing.T) {
 
 // Type=notify: `systemctl start mediagate` returns once the daemon has sent READY=1,
 // and the daemon sends it only after every device plugged while it was down has been
-// decided (issue 13, item 9). The decision rows exist when start returns, and were
+// decided. The decision rows exist when start returns, and were
 // written before systemd saw READY. The watchdog is armed and fed by the daemon.
 func TestDaemonReadyOnlyAfterPresentDevicesDecided(t *testing.T) {
 	v, g := needDaemon(t)

@@ -26,11 +26,28 @@ type mountRow struct {
 		Attribution string `json:"attribution"`
 		User        string `json:"user"`
 		UID         *int   `json:"uid"`
+		LoginUser   string `json:"login_user"`
+		LoginUID    *int   `json:"login_uid"`
+		Command     string `json:"command"`
+		Exe         string `json:"exe"`
+		PID         int    `json:"pid"`
+		Syscall     string `json:"syscall"`
+		AuditID     string `json:"audit_id"`
+		Watcher     string `json:"watcher"`
 		FSUUID      string `json:"fs_uuid"`
 		RO          bool   `json:"ro"`
 		Device      struct {
+			Name      string `json:"name"`
 			Partition string `json:"partition"`
+			Disk      string `json:"disk"`
 		} `json:"device"`
+		Stack *struct {
+			Via   []string `json:"via"`
+			Under []struct {
+				Name   string `json:"name"`
+				Medium string `json:"medium"`
+			} `json:"under"`
+		} `json:"stack"`
 	} `json:"details"`
 }
 
@@ -74,10 +91,11 @@ func TestMountLogRegisteredStick(t *testing.T) {
 		if r.Medium != num || d.MountPoint != "/mnt/mlog" || d.Custodian != "zhang" || d.Device.Partition != wantPart || d.FSUUID == "" {
 			t.Errorf("%s row: medium %q mount point %q custodian %q partition %q uuid %q", r.Kind, r.Medium, d.MountPoint, d.Custodian, d.Device.Partition, d.FSUUID)
 		}
-		// mount(8) by root: fanotify names root; the poll watcher (Debian 12's 6.1
-		// kernel) knows nobody, and says so.
+		// mount(8) by root: fanotify or the kernel audit record (the daemon's audit
+		// rule; Debian 12's 6.1 kernel has no fanotify mount events) names root;
+		// without either the poll watcher knows nobody, and says so.
 		switch d.Attribution {
-		case "fanotify":
+		case "fanotify", "audit":
 			if d.User != "root" {
 				t.Errorf("%s: user %q, want root", r.Kind, d.User)
 			}
@@ -182,5 +200,79 @@ mount `+part+` /mnt/k2 && umount /mnt/k1`)
 	}
 	if seenK2 != 1 || detachK1 != 1 || againK1 != 0 {
 		t.Errorf("seen-at-start /mnt/k2: %d, detach /mnt/k1: %d, /mnt/k1 logged again: %d; want 1, 1, 0\n%+v", seenK2, detachK1, againK1, rows)
+	}
+}
+
+// TestMountLogKernelAudit: on the guest's kernel 6.1 (no fanotify mount events) a root
+// mount(8) from a session whose login uid is alice's, and its umount(8), are
+// attributed from the kernel audit record: attribution audit, command, exe, uid 0 and
+// login uid 1500 (alice).
+func TestMountLogKernelAudit(t *testing.T) {
+	v, g := needDaemon(t)
+	g.MustRun(t, "id alice >/dev/null 2>&1 || useradd -m -u 1500 alice")
+	if out := g.Exec(t, "journalctl -u mediagate --no-pager | grep -c 'kernel audit records attribute mounts'").Stdout; strings.TrimSpace(out) == "0" {
+		t.Fatalf("the daemon does not use the kernel audit records:\n%s", g.Exec(t, "journalctl -u mediagate --no-pager | grep -i audit | tail -5").Stdout)
+	}
+	num := register(t, g, "MGMLOG05", "confidential")
+	v.PlugStick(t, "MGMLOG05", testbed.Files{"e.txt": []byte("e\n")})
+	if got := decided(t, g, "MGMLOG05"); got != "allowed" {
+		t.Fatalf("reason = %q", got)
+	}
+	part := g.WaitFor(t, 30*time.Second, testbed.PartitionBySerial("MGMLOG05", "vfat"))
+	// As if alice had logged in and become root: the shell's login uid is hers, the
+	// mount runs as uid 0.
+	g.MustRun(t, "mkdir -p /mnt/audit && echo 1500 > /proc/self/loginuid && mount "+part+" /mnt/audit")
+	t.Cleanup(func() { g.Exec(t, "umount /mnt/audit 2>/dev/null") })
+	waitRows(t, g, num, 1)
+	g.MustRun(t, "echo 1500 > /proc/self/loginuid && umount /mnt/audit")
+	rows := waitRows(t, g, num, 2)
+	if len(rows) != 2 || rows[0].Kind != "mount.attach" || rows[1].Kind != "mount.detach" {
+		t.Fatalf("rows %+v", rows)
+	}
+	for i, want := range []struct{ command, syscall string }{{"mount", "mount"}, {"umount", "umount2"}} {
+		d := rows[i].Details
+		if d.Watcher == "fanotify" {
+			t.Skipf("this guest kernel has fanotify mount events; audit is not asked")
+		}
+		if d.Attribution != "audit" || d.User != "root" || d.UID == nil || *d.UID != 0 || d.LoginUID == nil || *d.LoginUID != 1500 ||
+			d.LoginUser != "alice" || d.Command != want.command || !strings.HasSuffix(d.Exe, "/"+want.command) || d.PID == 0 ||
+			d.Syscall != want.syscall || d.AuditID == "" {
+			t.Errorf("%s row: %+v\n%s", rows[i].Kind, d, g.Exec(t, "journalctl -u mediagate --no-pager | grep -i audit | tail -5").Stdout)
+		}
+		t.Logf("%s: attribution %s user %s login %s command %s exe %s syscall %s audit id %s", rows[i].Kind, d.Attribution, d.User,
+			d.LoginUser, d.Command, d.Exe, d.Syscall, d.AuditID)
+	}
+}
+
+// TestMountLogStackedMedium: a device-mapper device over the registered stick's
+// partition (dm-linear, what LUKS and LVM build on) is logged against the stick's
+// number, with the stack, not as "virtual".
+func TestMountLogStackedMedium(t *testing.T) {
+	v, g := needDaemon(t)
+	if res := g.Exec(t, "modprobe dm_mod && command -v dmsetup"); res.ExitCode != 0 {
+		t.Fatalf("the guest has no device-mapper (dm_mod, dmsetup): %s", res)
+	}
+	num := register(t, g, "MGMLOG06", "confidential")
+	v.PlugStick(t, "MGMLOG06", testbed.Files{"f.txt": []byte("f\n")})
+	if got := decided(t, g, "MGMLOG06"); got != "allowed" {
+		t.Fatalf("reason = %q", got)
+	}
+	part := g.WaitFor(t, 30*time.Second, testbed.PartitionBySerial("MGMLOG06", "vfat"))
+	g.MustRun(t, `dmsetup create mgstack --table "0 $(blockdev --getsz `+part+`) linear `+part+` 0" && udevadm settle`)
+	t.Cleanup(func() { g.Exec(t, "umount /mnt/stack 2>/dev/null; dmsetup remove --retry mgstack 2>/dev/null") })
+	dm := strings.TrimSpace(g.MustRun(t, "basename $(readlink -f /dev/mapper/mgstack)"))
+	g.MustRun(t, "mkdir -p /mnt/stack && mount -t vfat /dev/mapper/mgstack /mnt/stack && cat /mnt/stack/f.txt && umount /mnt/stack")
+	rows := waitRows(t, g, num, 2)
+	if len(rows) != 2 || rows[0].Kind != "mount.attach" || rows[1].Kind != "mount.detach" {
+		t.Fatalf("rows of %s: %+v\n%s", num, rows, g.Exec(t, "mediagate log --kind mount. --json | tail -40").Stdout)
+	}
+	wantPart := strings.TrimPrefix(part, "/dev/")
+	for _, r := range rows {
+		d := r.Details
+		if r.Medium != num || d.Medium != num || d.Custodian != "zhang" || d.MountPoint != "/mnt/stack" || d.Device.Name != dm ||
+			d.Device.Partition != wantPart || d.Stack == nil || len(d.Stack.Via) != 1 || d.Stack.Via[0] != dm ||
+			len(d.Stack.Under) != 1 || d.Stack.Under[0].Name != wantPart || d.Stack.Under[0].Medium != num {
+			t.Errorf("%s row: medium %q %+v", r.Kind, r.Medium, d)
+		}
 	}
 }

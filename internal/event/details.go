@@ -286,11 +286,16 @@ type DaemonRescan struct {
 
 // DaemonControl is one call on the control socket.
 type DaemonControl struct {
-	Allowed bool   `json:"allowed"`
-	GID     int    `json:"gid"`
-	Op      string `json:"op"`
-	PID     int    `json:"pid"`
-	UID     int    `json:"uid"`
+	Allowed bool `json:"allowed"`
+	// Count, First and Last sum up the calls of one non-officer user counted into one
+	// row (control.Server aggregates them); absent on a row for a single call.
+	Count int       `json:"count,omitempty"`
+	First time.Time `json:"first,omitzero"`
+	GID   int       `json:"gid"`
+	Last  time.Time `json:"last,omitzero"`
+	Op    string    `json:"op"`
+	PID   int       `json:"pid"`
+	UID   int       `json:"uid"`
 }
 
 // DeviceDecision is the daemon's decision on a device (device.decision), or its
@@ -338,12 +343,14 @@ type Mount struct {
 	Actions     []string        `json:"actions,omitempty"`
 	AttachSeq   int64           `json:"attach_seq,omitempty"`
 	Attribution string          `json:"attribution"`
+	AuditID     string          `json:"audit_id,omitempty"` // the kernel audit record that attributed it
 	Command     string          `json:"command,omitempty"`
 	Custodian   string          `json:"custodian,omitempty" event:"custodian"`
 	Decision    *MountDecision  `json:"decision,omitempty"`
 	Device      MountDevice     `json:"device"`
 	Error       string          `json:"error,omitempty"`
 	Event       string          `json:"event"`
+	Exe         string          `json:"exe,omitempty"`
 	FSLabel     string          `json:"fs_label,omitempty"`
 	FSRoot      string          `json:"fs_root,omitempty"`
 	FSType      string          `json:"fs_type"`
@@ -355,19 +362,38 @@ type Mount struct {
 	LoginUID    *int            `json:"login_uid,omitempty"`
 	LoginUser   string          `json:"login_user,omitempty" event:"person"`
 	LookupError string          `json:"lookup_error,omitempty"`
+	Media       []string        `json:"media,omitempty"` // every registered medium under a stack, when more than one
 	Medium      string          `json:"medium"`
 	MediumLevel string          `json:"medium_level,omitempty"`
 	MountPoint  string          `json:"mount_point"`
+	Note        string          `json:"note,omitempty"`
 	Options     string          `json:"options"`
 	PID         int             `json:"pid,omitempty"`
 	PrevOptions *string         `json:"prev_options,omitempty"`
 	Reason      string          `json:"reason,omitempty"`
 	RO          bool            `json:"ro"`
 	SeenAtStart string          `json:"seen_at_start,omitempty"`
+	Stack       *MountStack     `json:"stack,omitempty"`
+	Syscall     string          `json:"syscall,omitempty"`
 	Time        string          `json:"time"`
 	UID         *int            `json:"uid,omitempty"`
 	User        string          `json:"user,omitempty" event:"person"`
 	Watcher     string          `json:"watcher"`
+}
+
+// MountStack is the device-mapper or md stack a mount sits on: the virtual devices,
+// the mounted one first, and every physical device at the bottom.
+type MountStack struct {
+	Under []MountUnder `json:"under"`
+	Via   []string     `json:"via"`
+}
+
+// MountUnder is one physical device at the bottom of a stack.
+type MountUnder struct {
+	Disk      string `json:"disk"`
+	Medium    string `json:"medium"`
+	Name      string `json:"name"`
+	Partition string `json:"partition,omitempty"`
 }
 
 // MountDecision is the standing decision for the device behind a mount.

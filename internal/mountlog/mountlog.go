@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -68,6 +69,24 @@ type Config struct {
 	Hostname string
 	// LookupUser turns a uid into a user name (default mountwatch.LookupUserName).
 	LookupUser func(uid int) string
+	// Audit finds the process behind a mount, unmount or remount in the kernel's
+	// audit records where nothing else named it (the poll watcher; remounts). When
+	// it is nil and ProcRoot is set, Open opens the kernel's (mountwatch.OpenAudit),
+	// unless NoKernelAudit is set.
+	Audit         Auditor
+	NoKernelAudit bool
+	// AuditWait bounds how long an event waits for its audit record (default 1 s;
+	// the record normally follows within milliseconds).
+	AuditWait time.Duration
+}
+
+// Auditor attributes mount events from the kernel's audit records;
+// *mountwatch.KernelAudit is one.
+type Auditor interface {
+	// Attribute fills ev's who-fields from the record of the syscall that made it,
+	// waiting up to wait for it, and reports whether it found one.
+	Attribute(ctx context.Context, ev *mountwatch.Event, wait time.Duration) bool
+	Close() error
 }
 
 // Decision is the standing decision for the disk behind a mount, as the daemon took it.
@@ -97,6 +116,27 @@ type Device struct {
 	Level     media.Level
 	Holder    string
 	LookupErr string
+	// Stack is set for a mount of a virtual device (dm-crypt/LUKS, LVM, md …) built
+	// on block devices: the fields above then describe the primary medium below it
+	// (see the daemon's Resolve), the mounted node keeps DevPath and Name.
+	Stack *Stack
+}
+
+// Stack is what a mounted virtual device stands on.
+type Stack struct {
+	Via   []string // kernel names of the virtual devices, the mounted one first
+	Under []Device // every non-virtual device at the bottom, the primary among them
+}
+
+// Media lists the registered numbers of the devices under a stack, each once, in order.
+func (s *Stack) Media() []string {
+	var out []string
+	for _, u := range s.Under {
+		if u.Medium != "" && !slices.Contains(out, u.Medium) {
+			out = append(out, u.Medium)
+		}
+	}
+	return out
 }
 
 // OpenMount is a mount the log last saw mounted (an attach or seen-at-start row with
@@ -136,6 +176,8 @@ type Log struct {
 	// NoAudit writes no rows (benchmarks of the daemon without the database).
 	NoAudit bool
 	opened  bool
+	// ownAudit is set when Open opened the Auditor (Start's stop closes it).
+	ownAudit bool
 }
 
 // New returns the mount log; zero fields of cfg are used as they are (Start fills
@@ -166,6 +208,17 @@ func (l *Log) Open() {
 	if mc.Source == nil {
 		return
 	}
+	if mc.Audit == nil && mc.ProcRoot != "" && !mc.NoKernelAudit {
+		if a, err := openAudit(mc, l.log); err != nil {
+			l.log.Info("mount log: kernel audit records not used", "err", err)
+		} else {
+			mc.Audit, l.ownAudit = a, true
+			l.log.Info("mount log: kernel audit records attribute mounts", "key", mountwatch.AuditKey)
+		}
+	}
+	if mc.AuditWait == 0 {
+		mc.AuditWait = time.Second
+	}
 	if mc.UdisksWait == 0 {
 		mc.UdisksWait = 2 * time.Second
 	}
@@ -195,7 +248,16 @@ func (l *Log) Start(ctx context.Context) func() {
 			l.env.Problem("mount log stopped: %v", err)
 		}
 	})
-	return func() { cancel(); wg.Wait(); mc.Source.Close() }
+	return func() {
+		cancel()
+		wg.Wait()
+		mc.Source.Close()
+		if l.ownAudit && mc.Audit != nil {
+			if err := mc.Audit.Close(); err != nil {
+				l.log.Warn("mount log: close kernel audit", "err", err)
+			}
+		}
+	}
 }
 
 // watch logs the mounts present at start, then every change. Each event's row is
@@ -311,6 +373,7 @@ func (l *Log) Handle(ctx context.Context, ev mountwatch.Event) {
 		// system disk is rare and worth a row); the rest is the system at work.
 		return
 	}
+	l.attributeAudit(ctx, &ev)
 	l.attributeUdisks(ctx, &ev)
 	kind, violation := Classify(ev, dev)
 	var actions []string
@@ -336,6 +399,18 @@ func (l *Log) Handle(ctx context.Context, ev mountwatch.Event) {
 	}
 }
 
+// attributeAudit fills the who-fields of an event nothing attributed (the poll
+// watcher; every remount; a process gone before fanotify's pid was read) from the
+// kernel audit record of its syscall.
+func (l *Log) attributeAudit(ctx context.Context, ev *mountwatch.Event) {
+	a := l.cfg.Audit
+	if a == nil || ev.Kind == mountwatch.KindSeenAtStart ||
+		(ev.Attribution != mountwatch.AttributionNone && ev.Attribution != mountwatch.AttributionFanotifyExited) {
+		return
+	}
+	a.Attribute(ctx, ev, l.cfg.AuditWait)
+}
+
 // attributeUdisks fills the who-fields of a mount that udisksd did on a user's behalf,
 // from udisks' state file. The kernel (and fanotify) see only root/udisksd there.
 func (l *Log) attributeUdisks(ctx context.Context, ev *mountwatch.Event) {
@@ -343,14 +418,18 @@ func (l *Log) attributeUdisks(ctx context.Context, ev *mountwatch.Event) {
 	if mc.UdisksState == "-" || (ev.Kind != mountwatch.KindMount && ev.Kind != mountwatch.KindSeenAtStart) {
 		return
 	}
-	if ev.Attribution == mountwatch.AttributionFanotify && !strings.HasPrefix(ev.Comm, "udisks") {
-		return // the kernel named the process, and it is not udisks
+	udisksPlace := strings.HasPrefix(ev.MountPoint, "/media/") || strings.HasPrefix(ev.MountPoint, "/run/media/")
+	if (ev.Attribution == mountwatch.AttributionFanotify || ev.Attribution == mountwatch.AttributionAudit) &&
+		!strings.HasPrefix(ev.Comm, "udisks") && !udisksPlace {
+		// The kernel named the process, it is not udisks, and the mount is not where
+		// udisks mounts. (Where it does, the process the kernel names is often the
+		// mount(8) udisksd ran; udisks' record then names the user.)
+		return
 	}
 	// udisks writes its state after the mount call returns: wait for it only where
 	// udisks mounts (it mounts nowhere else unless fstab says so).
 	wait := time.Duration(0)
-	if ev.Kind == mountwatch.KindMount && (strings.HasPrefix(ev.MountPoint, "/media/") || strings.HasPrefix(ev.MountPoint, "/run/media/") ||
-		strings.HasPrefix(ev.Comm, "udisks")) {
+	if ev.Kind == mountwatch.KindMount && (udisksPlace || strings.HasPrefix(ev.Comm, "udisks")) {
 		wait = mc.UdisksWait
 	}
 	lookup := mc.LookupUser
@@ -362,6 +441,8 @@ func (l *Log) attributeUdisks(ctx context.Context, ev *mountwatch.Event) {
 	for {
 		for _, e := range mountwatch.UdisksEntries(mc.UdisksState) {
 			if e.MountPoint == ev.MountPoint && (e.Device == 0 || e.Device == devt) {
+				// The kernel's process fields (pid, command, exe …) stay: udisksd or
+				// the mount(8) it ran. The user is udisks' caller.
 				ev.Attribution = AttributionUdisks
 				ev.UID = int(e.UID)
 				ev.User = lookup(ev.UID)
@@ -375,6 +456,20 @@ func (l *Log) attributeUdisks(ctx context.Context, ev *mountwatch.Event) {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// mediumName is what a row's details say the medium is.
+func mediumName(dev Device) string {
+	switch {
+	case dev.Medium != "":
+		return dev.Medium
+	case dev.Virtual:
+		return "virtual"
+	case dev.Baseline:
+		return "baseline"
+	default:
+		return "unregistered"
 	}
 }
 
@@ -405,23 +500,29 @@ func Details(ev mountwatch.Event, dev Device, hostNumber, hostname, method strin
 	if ev.Kind == mountwatch.KindRemountRO || ev.Kind == mountwatch.KindRemountRW || ev.Kind == mountwatch.KindRemount {
 		m.PrevOptions = &ev.PrevOptions
 	}
-	switch {
-	case dev.Medium != "":
-		m.Medium, m.MediumLevel, m.Custodian, m.Holder = dev.Medium, dev.Level.String(), dev.Custodian, dev.Holder
-	case dev.Virtual:
-		m.Medium = "virtual"
-	case dev.Baseline:
-		m.Medium = "baseline"
-	default:
-		m.Medium = "unregistered"
+	m.Medium = mediumName(dev)
+	if dev.Medium != "" {
+		m.MediumLevel, m.Custodian, m.Holder = dev.Level.String(), dev.Custodian, dev.Holder
 	}
 	if dev.Identity.Key != "" {
 		id := dev.Identity
 		m.Identity = &id
 	}
+	if st := dev.Stack; st != nil {
+		stack := &event.MountStack{Via: st.Via, Under: make([]event.MountUnder, 0, len(st.Under))}
+		for _, u := range st.Under {
+			stack.Under = append(stack.Under, event.MountUnder{Name: u.Name, Disk: filepath.Base(u.Disk), Medium: mediumName(u), Partition: u.Partition})
+		}
+		m.Stack = stack
+		if all := st.Media(); len(all) > 1 {
+			m.Media = all
+			m.Note = "mounted over several registered media; the row is filed under the first, media names all"
+		}
+	}
 	if d := dev.Decision; d != nil {
 		m.Decision = &event.MountDecision{Effective: d.Effective, Reason: d.Reason}
 	}
+	m.Exe, m.Syscall, m.AuditID = ev.Exe, ev.Syscall, ev.AuditID
 	if ev.UID != mountwatch.UnknownID {
 		uid := ev.UID
 		m.UID, m.User = &uid, ev.User

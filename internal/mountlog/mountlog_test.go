@@ -1,7 +1,9 @@
 package mountlog
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -178,4 +180,127 @@ func TestUdisksAttribution(t *testing.T) {
 	if d := e.rows[1].details; d.Attribution != mountwatch.AttributionNone || d.UID != nil {
 		t.Errorf("mount udisks does not know %+v", d)
 	}
+}
+
+// bufferAuditor is an Auditor over a mountwatch.AuditBuffer filled from records.
+type bufferAuditor struct {
+	buf   mountwatch.AuditBuffer
+	asked []time.Duration
+}
+
+func (a *bufferAuditor) Attribute(_ context.Context, ev *mountwatch.Event, wait time.Duration) bool {
+	a.asked = append(a.asked, wait)
+	m, ok := a.buf.Take(*ev, time.Now())
+	if ok {
+		m.Apply(ev, func(uid int) string { return map[int]string{0: "root", 1000: "alice"}[uid] })
+	}
+	return ok
+}
+func (a *bufferAuditor) Close() error { return nil }
+
+func (a *bufferAuditor) feed(t *testing.T, recs ...[2]any) {
+	var asm mountwatch.AuditAssembler
+	for _, r := range recs {
+		if m, ok := asm.Add(uint16(r[0].(int)), []byte(r[1].(string))); ok {
+			a.buf.Add(m, time.Now())
+		}
+	}
+}
+
+// TestAuditAttribution: on the poll watcher, a root mount(8) run from alice's login
+// and its umount(8) are attributed "audit" with pid, command, exe, uid and login uid;
+// an event fanotify attributed is not asked about; one with no record stays "none".
+func TestAuditAttribution(t *testing.T) {
+	a := &bufferAuditor{}
+	a.feed(t,
+		[2]any{1300, `audit(1796015119.708:14): arch=c000003e syscall=165 success=yes exit=0 a3=0 items=2 ppid=900 pid=1234 auid=1000 uid=0 tty=pts0 comm="mount" exe="/usr/bin/mount" key="mediagate-mount"`},
+		[2]any{1307, `audit(1796015119.708:14): cwd="/root"`},
+		[2]any{1302, `audit(1796015119.708:14): item=0 name="/mnt/x" inode=1 nametype=NORMAL`},
+		[2]any{1302, `audit(1796015119.708:14): item=1 name="/dev/sda1" inode=2 nametype=NORMAL`},
+		[2]any{1320, `audit(1796015119.708:14): `},
+		[2]any{1300, `audit(1796015120.001:15): arch=c000003e syscall=166 success=yes exit=0 a3=0 items=1 ppid=900 pid=1240 auid=1000 uid=0 tty=pts0 comm="umount" exe="/usr/bin/umount" key="mediagate-mount"`},
+		[2]any{1307, `audit(1796015120.001:15): cwd="/mnt"`},
+		[2]any{1302, `audit(1796015120.001:15): item=0 name="x" inode=1 nametype=NORMAL`},
+		[2]any{1320, `audit(1796015120.001:15): `},
+	)
+	e := &fakeEnv{dev: Device{Name: "sda1", Disk: "/devices/x/block/sda", Partition: "sda1", Medium: "S-1", Level: media.Secret, Custodian: "zhang"}}
+	l := New(Config{UdisksState: "-", Method: "poll", Audit: a, AuditWait: 50 * time.Millisecond}, e, nil, nil)
+	ctx := context.Background()
+	l.Handle(ctx, ev(mountwatch.KindMount, "/mnt/x", false))
+	l.Handle(ctx, ev(mountwatch.KindUnmount, "/mnt/x", false))
+	fan := ev(mountwatch.KindMount, "/mnt/y", false)
+	fan.Attribution, fan.PID, fan.Comm = mountwatch.AttributionFanotify, 55, "mount"
+	l.Handle(ctx, fan)
+	l.Handle(ctx, ev(mountwatch.KindMount, "/mnt/z", false))
+	if len(e.rows) != 4 {
+		t.Fatalf("rows %+v", e.rows)
+	}
+	for i, want := range []map[string]any{
+		{"attribution": "audit", "pid": 1234, "command": "mount", "exe": "/usr/bin/mount", "uid": 0, "user": "root",
+			"login_uid": 1000, "login_user": "alice", "syscall": "mount", "audit_id": "1796015119.708:14"},
+		{"attribution": "audit", "pid": 1240, "command": "umount", "uid": 0, "login_user": "alice", "syscall": "umount2"},
+		{"attribution": "fanotify", "pid": 55},
+		{"attribution": "none", "pid": nil, "uid": nil},
+	} {
+		for k, v := range want {
+			if got := asMap(t, e.rows[i].details)[k]; fmt.Sprint(got) != fmt.Sprint(v) {
+				t.Errorf("row %d (%s): %s = %v, want %v", i, e.rows[i].details.MountPoint, k, got, v)
+			}
+		}
+	}
+	if len(a.asked) != 3 || a.asked[0] != 50*time.Millisecond {
+		t.Errorf("asked %v (fanotify's event must not be)", a.asked)
+	}
+}
+
+// TestUdisksWinsOverTheMountItRan: udisksd runs mount(8), which the kernel audit
+// names (root, "mount"); udisks' state names the user, and that is the attribution,
+// with the process fields of the audit record kept.
+func TestUdisksWinsOverTheMountItRan(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "mounted-fs")
+	if err := os.WriteFile(state, mountwatch.EncodeUdisksMounts([]mountwatch.UdisksMount{
+		{MountPoint: "/media/alice/STICK", Device: mountwatch.Makedev(8, 1), UID: 1000},
+	}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := &bufferAuditor{}
+	a.feed(t,
+		[2]any{1300, `audit(10.000:1): arch=c000003e syscall=165 success=yes exit=0 a3=0 items=2 ppid=300 pid=1234 auid=4294967295 uid=0 comm="mount" exe="/usr/bin/mount" key="mediagate-mount"`},
+		[2]any{1302, `audit(10.000:1): item=0 name="/media/alice/STICK" inode=1 nametype=NORMAL`},
+		[2]any{1320, `audit(10.000:1): `},
+		[2]any{1300, `audit(11.000:2): arch=c000003e syscall=165 success=yes exit=0 a3=0 items=2 ppid=300 pid=1300 auid=0 uid=0 comm="mount" exe="/usr/bin/mount" key="mediagate-mount"`},
+		[2]any{1302, `audit(11.000:2): item=0 name="/mnt/root" inode=1 nametype=NORMAL`},
+		[2]any{1320, `audit(11.000:2): `},
+	)
+	e := &fakeEnv{}
+	l := New(Config{UdisksState: state, UdisksWait: 10 * time.Millisecond, Audit: a, AuditWait: 10 * time.Millisecond,
+		LookupUser: func(uid int) string { return map[int]string{0: "root", 1000: "alice"}[uid] }}, e, nil, nil)
+	l.Handle(context.Background(), ev(mountwatch.KindMount, "/media/alice/STICK", false))
+	l.Handle(context.Background(), ev(mountwatch.KindMount, "/mnt/root", false))
+	if len(e.rows) != 2 {
+		t.Fatalf("rows %+v", e.rows)
+	}
+	if d := e.rows[0].details; d.Attribution != AttributionUdisks || d.User != "alice" || d.UID == nil || *d.UID != 1000 ||
+		d.Command != "mount" || d.Exe != "/usr/bin/mount" || d.PID != 1234 {
+		t.Errorf("udisks mount %+v", d)
+	}
+	if d := e.rows[1].details; d.Attribution != mountwatch.AttributionAudit || d.User != "root" || d.LoginUser != "root" {
+		t.Errorf("root mount %+v", d)
+	}
+}
+
+// asMap is a row's details as its JSON object, numbers kept as written.
+func asMap(t *testing.T, v any) map[string]any {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var m map[string]any
+	if err := d.Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

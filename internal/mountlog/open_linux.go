@@ -20,3 +20,9 @@ func openWatcher(mc *Config, now func() time.Time, log *slog.Logger) error {
 	mc.Source, mc.Initial, mc.Method = w, w.Initial(), string(w.Method())
 	return nil
 }
+
+// openAudit opens the kernel's audit records of mount syscalls, switching audit on
+// when it is off (and off again when the log stops).
+func openAudit(mc *Config, log *slog.Logger) (Auditor, error) {
+	return mountwatch.OpenAudit(mountwatch.AuditOptions{Enable: true, LookupUser: mc.LookupUser, Logger: log})
+}

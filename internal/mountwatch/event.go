@@ -73,7 +73,10 @@ type Event struct {
 	User        string // user name of UID, "" if unknown
 	LoginUID    int    // /proc/<pid>/loginuid (audit auid), or UnknownID when unset
 	LoginUser   string // user name of LoginUID
-	Attribution string // AttributionNone, AttributionFanotify, …
+	Attribution string // AttributionNone, AttributionFanotify, AttributionAudit, …
+	// Set by the kernel audit attribution only: the executable, the syscall and the
+	// audit event id ("SECONDS.MILLIS:SERIAL", as ausearch names it).
+	Exe, Syscall, AuditID string
 }
 
 // Device returns "major:minor".

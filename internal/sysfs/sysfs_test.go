@@ -1,6 +1,8 @@
 package sysfs
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -204,5 +206,91 @@ func TestDisksAndUSBDevices(t *testing.T) {
 	}
 	if d, err := Disks(filepath.Join(sys, "missing")); err != nil || d != nil {
 		t.Errorf("missing root: %v %v", d, err)
+	}
+}
+
+// stackTree is a fake sysfs: sdb1 and sdc1 (partitions of two sticks), md0 over both,
+// dm-0 (LUKS) over md0p1, dm-1 (LVM) over dm-0, and loop0 with no slaves.
+func stackTree(t *testing.T) string {
+	t.Helper()
+	sys := t.TempDir()
+	mk := func(p string, files ...string) string {
+		d := filepath.Join(sys, p)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			os.WriteFile(filepath.Join(d, f), []byte("1\n"), 0o644)
+		}
+		return d
+	}
+	link := func(from, slave string) {
+		mk(filepath.Join(from, "slaves"))
+		if err := os.Symlink(filepath.Join(sys, slave), filepath.Join(sys, from, "slaves", filepath.Base(slave))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("/devices/usb/sdb/sdb1", "partition")
+	mk("/devices/usb/sdc/sdc1", "partition")
+	mk("/devices/virtual/block/md0/md0p1", "partition")
+	mk("/devices/virtual/block/dm-0")
+	mk("/devices/virtual/block/dm-1")
+	mk("/devices/virtual/block/loop0")
+	link("/devices/virtual/block/md0", "/devices/usb/sdc/sdc1")
+	link("/devices/virtual/block/md0", "/devices/usb/sdb/sdb1")
+	link("/devices/virtual/block/dm-0", "/devices/virtual/block/md0/md0p1")
+	link("/devices/virtual/block/dm-1", "/devices/virtual/block/dm-0")
+	return sys
+}
+
+func TestUnderlying(t *testing.T) {
+	sys := stackTree(t)
+	st, err := Underlying(sys, "/devices/virtual/block/dm-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(st.Via, " "); got != "dm-1 dm-0 md0" {
+		t.Errorf("via %q", got)
+	}
+	if len(st.Under) != 2 || st.Under[0].Name != "sdb1" || st.Under[0].Disk != "/devices/usb/sdb" ||
+		st.Under[0].Partition != "sdb1" || st.Under[1].Name != "sdc1" {
+		t.Errorf("under %+v", st.Under)
+	}
+	if st, err := Underlying(sys, "/devices/virtual/block/loop0"); err != nil || len(st.Under) != 0 || len(st.Via) != 1 {
+		t.Errorf("loop0: %+v, %v", st, err)
+	}
+
+	// A loop: dm-0's slaves lead back to dm-1.
+	if err := os.Symlink(filepath.Join(sys, "/devices/virtual/block/dm-1"), filepath.Join(sys, "/devices/virtual/block/dm-0/slaves/dm-1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Underlying(sys, "/devices/virtual/block/dm-1"); !errors.Is(err, ErrStackLoop) {
+		t.Errorf("loop: %v", err)
+	}
+}
+
+func TestUnderlyingIsBounded(t *testing.T) {
+	sys := t.TempDir()
+	// dm-0 → dm-1 → … → dm-19: deeper than MaxStackDepth
+	for i := range 20 {
+		os.MkdirAll(filepath.Join(sys, "devices/virtual/block", fmt.Sprintf("dm-%d", i), "slaves"), 0o755)
+	}
+	for i := range 19 {
+		os.Symlink(filepath.Join(sys, "devices/virtual/block", fmt.Sprintf("dm-%d", i+1)),
+			filepath.Join(sys, "devices/virtual/block", fmt.Sprintf("dm-%d", i), "slaves", fmt.Sprintf("dm-%d", i+1)))
+	}
+	if _, err := Underlying(sys, "/devices/virtual/block/dm-0"); !errors.Is(err, ErrStackTooDeep) {
+		t.Errorf("deep: %v", err)
+	}
+	// one dm over 100 disks: more than MaxStackNodes
+	wide := t.TempDir()
+	os.MkdirAll(filepath.Join(wide, "devices/virtual/block/dm-0/slaves"), 0o755)
+	for i := range 100 {
+		d := filepath.Join(wide, "devices/pci/sd"+fmt.Sprint(i))
+		os.MkdirAll(d, 0o755)
+		os.Symlink(d, filepath.Join(wide, "devices/virtual/block/dm-0/slaves", "sd"+fmt.Sprint(i)))
+	}
+	if _, err := Underlying(wide, "/devices/virtual/block/dm-0"); !errors.Is(err, ErrStackTooDeep) {
+		t.Errorf("wide: %v", err)
 	}
 }
