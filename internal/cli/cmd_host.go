@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mediagate/internal/identity"
+	"mediagate/internal/media"
 	"mediagate/internal/service"
 )
 
@@ -23,6 +24,7 @@ func newHostCommand(app *App) *cobra.Command {
 
 type hostInitOptions struct {
 	Number, Level, Department, Mode string
+	LowerMedia                      string
 	VaultStation                    bool
 	AllowClasses, AllowDevices      []string
 }
@@ -40,8 +42,12 @@ disk that appears later is treated as removable media. Run it again after changi
 the internal disks.
 
 Mode "enforce" blocks what policy blocks; "audit" decides and logs everything but
-blocks nothing, for rollout.`,
+blocks nothing, for rollout.
+
+No write-down: a registered medium whose level is below the host's is read-only on
+this host (--lower-media read-only, the default), or refused (--lower-media refuse).`,
 		Example: `  mediagate host init --number HOST-01 --level secret --department 办公室
+  mediagate host init --number HOST-03 --level top-secret --lower-media refuse
   mediagate host init --number VAULT-01 --level top-secret --vault-station
   mediagate host init --number HOST-02 --level 机密 --mode audit --allow-class audio --allow-device 046d:0825`,
 		Args: cobra.NoArgs,
@@ -52,6 +58,7 @@ blocks nothing, for rollout.`,
 	f.StringVar(&o.Level, "level", "", "the host's classification level (required)")
 	f.StringVar(&o.Department, "department", "", "department the host belongs to")
 	f.StringVar(&o.Mode, "mode", "enforce", "enforce or audit")
+	f.StringVar(&o.LowerMedia, "lower-media", "read-only", "registered media below this host's level: read-only or refuse")
 	f.BoolVar(&o.VaultStation, "vault-station", false, "this host is the office's vault check-in station")
 	f.StringSliceVar(&o.AllowClasses, "allow-class", nil, "extra USB peripheral class to allow (e.g. audio, video, printer); repeatable")
 	f.StringSliceVar(&o.AllowDevices, "allow-device", nil, "extra USB peripheral to allow as VID:PID (hex); repeatable")
@@ -71,7 +78,7 @@ func runHostInit(ctx context.Context, app *App, o hostInitOptions) error {
 	}
 	hostname, _ := os.Hostname()
 	r := service.HostRequest{Number: o.Number, Level: level, Department: o.Department, Mode: o.Mode, Hostname: hostname,
-		VaultStation: o.VaultStation, AllowClasses: o.AllowClasses, AllowDevices: o.AllowDevices}
+		VaultStation: o.VaultStation, AllowClasses: o.AllowClasses, AllowDevices: o.AllowDevices, LowerMedia: o.LowerMedia}
 	// The internal disks present now are the host's baseline: every other non-USB disk
 	// that appears later is treated as removable media.
 	disks, err := identity.InternalDisks(app.Paths)
@@ -129,6 +136,11 @@ func runHostShow(ctx context.Context, app *App) error {
 	field(app.Out, l, "field.department", h.Department)
 	field(app.Out, l, "field.mode", string(h.Mode))
 	field(app.Out, l, "field.vault", yesNo(l, h.VaultStation))
+	lower := h.LowerMedia
+	if lower == "" {
+		lower = media.LowerReadOnly
+	}
+	field(app.Out, l, "field.lower-media", string(lower))
 	field(app.Out, l, "field.allow-classes", strings.Join(h.AllowClasses, ", "))
 	field(app.Out, l, "field.allow-devices", strings.Join(h.AllowDevices, ", "))
 	field(app.Out, l, "field.baseline", strings.Join(h.Baseline, ", "))

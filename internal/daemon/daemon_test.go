@@ -131,8 +131,11 @@ func TestUSBSticks(t *testing.T) {
 		reason   policy.Reason
 	}{
 		{"unregistered", func(b *bed) {}, 64 << 20, []string{"deauthorize " + stickP}, policy.ReasonUnregistered},
-		{"registered", func(b *bed) { b.register("S1", media.Confidential, media.StatusActive, media.AccessReadWrite, 0) },
+		{"registered", func(b *bed) { b.register("S1", media.Secret, media.StatusActive, media.AccessReadWrite, 0) },
 			64 << 20, []string{"authorize " + stickP, "release " + diskP, "release " + diskP}, policy.ReasonAllowed},
+		{"read-write registration below the host's level is made read-only", func(b *bed) {
+			b.register("S1", media.Confidential, media.StatusActive, media.AccessReadWrite, 0)
+		}, 64 << 20, []string{"authorize " + stickP, "read-only " + diskP, "release " + diskP, "read-only " + diskP, "release " + diskP}, policy.ReasonReadOnlyBelowHost},
 		{"read-only", func(b *bed) { b.register("S1", media.Secret, media.StatusActive, media.AccessReadOnly, 0) },
 			64 << 20, []string{"authorize " + stickP, "read-only " + diskP, "release " + diskP, "read-only " + diskP, "release " + diskP}, policy.ReasonAllowedReadOnly},
 		{"level above host", func(b *bed) { b.register("S1", media.TopSecret, media.StatusActive, media.AccessReadWrite, 0) },
@@ -166,7 +169,7 @@ func TestUSBSticks(t *testing.T) {
 			if n := len(b.store.decisions()); n != before {
 				t.Errorf("change events made %d new decisions", n-before)
 			}
-			wantOn := tt.reason == policy.ReasonAllowed || tt.reason == policy.ReasonAllowedReadOnly
+			wantOn := tt.reason == policy.ReasonAllowed || tt.reason == policy.ReasonAllowedReadOnly || tt.reason == policy.ReasonReadOnlyBelowHost
 			if on, _ := b.rec.USBAuthorized(stickP); on != wantOn {
 				t.Errorf("authorized = %v at the end", on)
 			}

@@ -59,7 +59,7 @@ func (s *memStore) mountRows() []memEvent {
 
 func TestMountRowsOfARegisteredStick(t *testing.T) {
 	b := mountBed(t)
-	b.register("MOUNT1", media.Confidential, media.StatusActive, media.AccessReadWrite, 64<<20)
+	b.register("MOUNT1", media.Secret, media.StatusActive, media.AccessReadWrite, 64<<20)
 	b.plugStick("MOUNT1", 64<<20)
 	if r := b.lastReason(); r != "allowed" {
 		t.Fatalf("reason %q", r)
@@ -82,7 +82,7 @@ func TestMountRowsOfARegisteredStick(t *testing.T) {
 	d := rows[0].details.(map[string]any)
 	dev := d["device"].(map[string]any)
 	for k, want := range map[string]any{"mount_point": "/mnt/x", "fs_uuid": "1234-ABCD", "fs_type": "vfat", "ro": false,
-		"host": "H-01", "hostname": "pc-01", "custodian": "zhang", "medium": "S-MOUNT1", "attribution": "none", "medium_level": "confidential"} {
+		"host": "H-01", "hostname": "pc-01", "custodian": "zhang", "medium": "S-MOUNT1", "attribution": "none", "medium_level": "secret"} {
 		if d[k] != want {
 			t.Errorf("%s = %v, want %v", k, d[k], want)
 		}
@@ -147,7 +147,7 @@ func TestMountOfBlockedMediumIsAViolation(t *testing.T) {
 
 func TestUdisksMountAttributedToTheUser(t *testing.T) {
 	b := mountBed(t)
-	b.register("MOUNT4", media.Confidential, media.StatusActive, media.AccessReadWrite, 64<<20)
+	b.register("MOUNT4", media.Secret, media.StatusActive, media.AccessReadWrite, 64<<20)
 	b.plugStick("MOUNT4", 64<<20)
 	state := mountwatch.EncodeUdisksMounts([]mountwatch.UdisksMount{
 		{MountPoint: "/media/bob/OTHER", Device: mountwatch.Makedev(8, 17), UID: 1001},
@@ -207,5 +207,30 @@ func TestReconcileMountsAtStart(t *testing.T) {
 	b.d.reconcileMounts(b.ctx, []mountwatch.Event{still, fresh})
 	if got := len(b.store.mountRows()); got != n {
 		t.Errorf("a second start logged %d rows again", got-n)
+	}
+}
+
+// TestWriteDownRemountIsAViolation: a read-write medium below the host's level is
+// read-only on it; mounting it read-only is an ordinary row, a read-write remount a
+// violation the daemon undoes.
+func TestWriteDownRemountIsAViolation(t *testing.T) {
+	b := mountBed(t)
+	b.register("MOUNT5", media.Confidential, media.StatusActive, media.AccessReadWrite, 64<<20)
+	b.plugStick("MOUNT5", 64<<20)
+	if r := b.lastReason(); r != "read-only-below-host" {
+		t.Fatalf("reason %q", r)
+	}
+	b.rec.Reset()
+	b.d.HandleMount(b.ctx, mountEv(mountwatch.KindMount, "/mnt/w", true))
+	b.d.HandleMount(b.ctx, mountEv(mountwatch.KindRemountRW, "/mnt/w", false))
+	var kinds []string
+	for _, r := range b.store.mountRows() {
+		kinds = append(kinds, r.kind)
+	}
+	if want := []string{KindMountAttach, KindMountViolation}; !slices.Equal(kinds, want) {
+		t.Fatalf("kinds %v, want %v", kinds, want)
+	}
+	if len(b.rec.Ops()) == 0 {
+		t.Error("the read-write remount was not undone")
 	}
 }

@@ -254,6 +254,12 @@ func Decide(in Input) Decision {
 	if rec.Level.Rank() > host.Level.Rank() {
 		return d.with(Block, ReasonLevelAboveHost)
 	}
+	// No write-down: a medium below the host's level is read-only here, or refused
+	// when the host profile says so (an unknown setting refuses: fail closed).
+	lower := rec.Level.Rank() < host.Level.Rank()
+	if lower && host.LowerMedia != "" && host.LowerMedia != media.LowerReadOnly {
+		return d.with(Block, ReasonLevelBelowHost)
+	}
 
 	// 11. Media limited to named hosts.
 	if len(rec.AllowedHosts) > 0 && !containsFold(rec.AllowedHosts, host.Number) {
@@ -294,7 +300,11 @@ func Decide(in Input) Decision {
 		return d.with(Block, ReasonIdentityMismatch)
 	}
 
-	// 15. Allowed, read-only for read-only registrations and all optical discs.
+	// 15. Allowed, read-only for media below the host's level, read-only registrations
+	// and all optical discs.
+	if lower {
+		return d.with(AllowReadOnly, ReasonReadOnlyBelowHost)
+	}
 	if rec.Access == media.AccessReadOnly || dev.Optical || rec.Kind == media.KindOpticalDisc {
 		return d.with(AllowReadOnly, ReasonAllowedReadOnly)
 	}

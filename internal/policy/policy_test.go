@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -176,7 +177,12 @@ func decideCases() []decideCase {
 		// 10. levels
 		{name: "secret medium on unclassified host", in: with(unclassifiedHost), verdict: Block, reason: ReasonHostUnclassified},
 		{name: "top-secret medium on secret host", in: with(func(in *Input) { in.Record.Level = media.TopSecret }), verdict: Block, reason: ReasonLevelAboveHost},
-		{name: "confidential medium on secret host", in: with(func(in *Input) { in.Record.Level = media.Confidential }), verdict: Allow, reason: ReasonAllowed},
+		{name: "confidential medium on secret host is read-only (no write-down)", in: with(func(in *Input) { in.Record.Level = media.Confidential }), verdict: AllowReadOnly, reason: ReasonReadOnlyBelowHost},
+		{name: "unclassified registered medium on secret host is read-only", in: with(func(in *Input) { in.Record.Level = media.Unclassified }), verdict: AllowReadOnly, reason: ReasonReadOnlyBelowHost},
+		{name: "lower medium refused by host profile", in: with(func(in *Input) { in.Record.Level = media.Confidential; in.Host.LowerMedia = media.LowerRefuse }), verdict: Block, reason: ReasonLevelBelowHost},
+		{name: "unknown lower-media setting refuses (fail closed)", in: with(func(in *Input) { in.Record.Level = media.Confidential; in.Host.LowerMedia = "bogus" }), verdict: Block, reason: ReasonLevelBelowHost},
+		{name: "refuse setting leaves same-level media alone", in: with(func(in *Input) { in.Host.LowerMedia = media.LowerRefuse }), verdict: Allow, reason: ReasonAllowed},
+		{name: "lower medium limited to another host keeps that reason", in: with(func(in *Input) { in.Record.Level = media.Confidential; in.Record.AllowedHosts = []string{"JM-H-002"} }), verdict: Block, reason: ReasonHostNotAllowed},
 
 		// 11. allowed hosts
 		{name: "limited to another host", in: with(func(in *Input) { in.Record.AllowedHosts = []string{"JM-H-002"} }), verdict: Block, reason: ReasonHostNotAllowed},
@@ -305,23 +311,32 @@ func TestEveryReasonCovered(t *testing.T) {
 }
 
 func TestLevelMatrix(t *testing.T) {
-	for _, hl := range media.Levels() {
-		for _, ml := range media.Levels() {
-			t.Run("medium "+ml.String()+" on host "+hl.String(), func(t *testing.T) {
-				in := registered()
-				in.Host.Level, in.Record.Level = hl, ml
-				want := ReasonAllowed
-				switch {
-				case hl == media.Unclassified && ml != media.Unclassified:
-					want = ReasonHostUnclassified
-				case ml.Rank() > hl.Rank():
-					want = ReasonLevelAboveHost
-				}
-				got := Decide(in)
-				if got.Reason != want || got.Blocked() != (want != ReasonAllowed) {
-					t.Errorf("got %s/%s; want %s", got.Verdict, got.Reason, want)
-				}
-			})
+	// Every pair of medium and host level, for both lower-media settings of the host:
+	// never above the host, never classified on an unclassified host, and no
+	// write-down (a medium below the host's level is read-only there, or refused).
+	for _, lower := range []media.LowerMedia{"", media.LowerReadOnly, media.LowerRefuse} {
+		for _, hl := range media.Levels() {
+			for _, ml := range media.Levels() {
+				t.Run(fmt.Sprintf("medium %s on host %s, lower media %q", ml, hl, lower), func(t *testing.T) {
+					in := registered()
+					in.Host.Level, in.Record.Level, in.Host.LowerMedia = hl, ml, lower
+					want, verdict := ReasonAllowed, Allow
+					switch {
+					case hl == media.Unclassified && ml != media.Unclassified:
+						want, verdict = ReasonHostUnclassified, Block
+					case ml.Rank() > hl.Rank():
+						want, verdict = ReasonLevelAboveHost, Block
+					case ml.Rank() < hl.Rank() && lower == media.LowerRefuse:
+						want, verdict = ReasonLevelBelowHost, Block
+					case ml.Rank() < hl.Rank():
+						want, verdict = ReasonReadOnlyBelowHost, AllowReadOnly
+					}
+					got := Decide(in)
+					if got.Reason != want || got.Verdict != verdict {
+						t.Errorf("got %s/%s; want %s/%s", got.Verdict, got.Reason, verdict, want)
+					}
+				})
+			}
 		}
 	}
 }

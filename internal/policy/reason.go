@@ -29,8 +29,10 @@ const (
 	ReasonNoCustodian                  Reason = "no-custodian"                      // block: no active responsible person
 	ReasonHostUnclassified             Reason = "host-unclassified"                 // block: classified medium, unclassified host
 	ReasonLevelAboveHost               Reason = "level-above-host"                  // block: medium level above host level
+	ReasonLevelBelowHost               Reason = "level-below-host"                  // block: medium below the host level, host refuses lower media
 	ReasonHostNotAllowed               Reason = "host-not-allowed"                  // block: medium limited to other hosts
 	ReasonLentOverdue                  Reason = "lent-overdue"                      // block: lent past the due date
+	ReasonReadOnlyBelowHost            Reason = "read-only-below-host"              // allow read-only: medium below the host level (no write-down)
 	ReasonAllowedReadOnly              Reason = "allowed-read-only"                 // allow read-only
 	ReasonAllowed                      Reason = "allowed"                           // allow
 )
@@ -42,7 +44,8 @@ func Reasons() []Reason {
 		ReasonBaseline, ReasonUnregistered, ReasonUnregisteredUnclassifiedHost, ReasonContainer, ReasonIdentityMismatch,
 		ReasonRecordInvalid, ReasonStatusLost, ReasonStatusInVault, ReasonStatusRepair,
 		ReasonStatusDestroyed, ReasonStatusRetired, ReasonNoCustodian, ReasonHostUnclassified,
-		ReasonLevelAboveHost, ReasonHostNotAllowed, ReasonLentOverdue, ReasonAllowedReadOnly, ReasonAllowed,
+		ReasonLevelAboveHost, ReasonLevelBelowHost, ReasonHostNotAllowed, ReasonLentOverdue, ReasonReadOnlyBelowHost,
+		ReasonAllowedReadOnly, ReasonAllowed,
 	}
 }
 
@@ -132,6 +135,14 @@ func (d Decision) Message(lang string) string {
 	case ReasonLevelAboveHost:
 		s = fmt.Sprintf(t("Blocked: %s is %s, above this host's level (%s). A medium may only be used on a host of at least its level.",
 			"已阻止：%s密级为%s，高于本机密级（%s）。涉密介质只能在密级不低于其密级的计算机上使用。"),
+			m, d.MediumLevel.Name(langKey(zh)), d.HostLevel.Name(langKey(zh)))
+	case ReasonLevelBelowHost:
+		s = fmt.Sprintf(t("Blocked: %s is %s, below this host's level (%s), and this host refuses media of a lower level, so that its data cannot be written down to them.",
+			"已阻止：%s密级为%s，低于本机密级（%s）；本机不允许使用低密级介质，以防高密级信息写入低密级介质。"),
+			m, d.MediumLevel.Name(langKey(zh)), d.HostLevel.Name(langKey(zh)))
+	case ReasonReadOnlyBelowHost:
+		s = fmt.Sprintf(t("Allowed read-only: %s is %s, below this host's level (%s); it may be read here but never written, so that data of this host cannot walk down a level.",
+			"允许只读：%s密级为%s，低于本机密级（%s）；在本机只能读取，不能写入，以防高密级信息写入低密级介质。"),
 			m, d.MediumLevel.Name(langKey(zh)), d.HostLevel.Name(langKey(zh)))
 	case ReasonHostNotAllowed:
 		s = fmt.Sprintf(t("Blocked: %s is limited to other hosts; this host (%s) is not one of them.",

@@ -23,6 +23,9 @@ type HostRequest struct {
 	AllowClasses []string // extra USB peripheral classes (policy names)
 	AllowDevices []string // extra USB peripherals as VID:PID (hex)
 	Baseline     []string // baseline keys of the internal disks present now
+	// LowerMedia is what the host does with registered media below its level:
+	// "read-only" (also "") or "refuse".
+	LowerMedia string
 }
 
 // InitHost validates and saves the host profile. Allow-list entries policy would not
@@ -41,6 +44,10 @@ func (s *Service) InitHost(ctx context.Context, r HostRequest) (media.Host, erro
 	if err != nil {
 		return media.Host{}, badRequest("usage.mode", r.Mode)
 	}
+	lower, err := media.ParseLowerMedia(r.LowerMedia)
+	if err != nil {
+		return media.Host{}, badRequest("usage.lower-media", r.LowerMedia)
+	}
 	var devices, classes []string
 	if len(r.AllowDevices) > 0 {
 		devices = make([]string, len(r.AllowDevices))
@@ -58,7 +65,7 @@ func (s *Service) InitHost(ctx context.Context, r HostRequest) (media.Host, erro
 		classes[i] = strings.ToLower(strings.TrimSpace(c))
 	}
 	h := media.Host{Number: r.Number, Level: r.Level, Department: r.Department, Mode: mode, Hostname: r.Hostname,
-		VaultStation: r.VaultStation, AllowClasses: classes, AllowDevices: devices, Baseline: r.Baseline}
+		VaultStation: r.VaultStation, AllowClasses: classes, AllowDevices: devices, Baseline: r.Baseline, LowerMedia: lower}
 	if err := policy.CheckAllowLists(&h); err != nil {
 		return media.Host{}, badRequest("err.allow-list", err.Error())
 	}

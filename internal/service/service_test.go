@@ -456,3 +456,27 @@ func TestActorFromContext(t *testing.T) {
 		t.Errorf("actors %v, %v; want the context's, then the store's", ev[0].Actor, ev[1].Actor)
 	}
 }
+
+func TestHostLowerMedia(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want media.LowerMedia
+		code string
+	}{
+		{in: "", want: media.LowerReadOnly},
+		{in: "read-only", want: media.LowerReadOnly},
+		{in: " Refuse ", want: media.LowerRefuse},
+		{in: "write", code: "usage.lower-media"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			b := newBed(t)
+			h, err := b.svc.InitHost(b.ctx, service.HostRequest{Number: "HOST-01", Level: media.Secret, LowerMedia: tc.in})
+			if code(err) != tc.code {
+				t.Fatalf("InitHost = %v; want %q", err, tc.code)
+			}
+			if tc.code == "" && h.LowerMedia != tc.want {
+				t.Errorf("lower media %q; want %q", h.LowerMedia, tc.want)
+			}
+		})
+	}
+}
