@@ -79,6 +79,20 @@ func runHostInit(ctx context.Context, app *App, o hostInitOptions) error {
 	hostname, _ := os.Hostname()
 	r := service.HostRequest{Number: o.Number, Level: level, Department: o.Department, Mode: o.Mode, Hostname: hostname,
 		VaultStation: o.VaultStation, AllowClasses: o.AllowClasses, AllowDevices: o.AllowDevices, LowerMedia: o.LowerMedia}
+	// Allowed devices are pinned to the interfaces and descriptors of the USB devices
+	// with their VID:PID plugged in now.
+	if len(o.AllowDevices) > 0 {
+		present, err := identity.Scan(app.Paths)
+		if err != nil && len(present) == 0 {
+			return fmt.Errorf("list USB devices: %w", err)
+		}
+		for _, d := range present {
+			if d.USB != nil {
+				r.PresentUSB = append(r.PresentUSB, media.DevicePin{Device: d.USB.VendorID + ":" + d.USB.ProductID,
+					Interfaces: d.USB.Interfaces, Hash: d.USB.DescriptorHash})
+			}
+		}
+	}
 	// The internal disks present now are the host's baseline: every other non-USB disk
 	// that appears later is treated as removable media.
 	disks, err := identity.InternalDisks(app.Paths)
@@ -96,6 +110,9 @@ func runHostInit(ctx context.Context, app *App, o hostInitOptions) error {
 		return printJSON(app.Out, h)
 	}
 	fmt.Fprintln(app.Out, T(app.Lang, "out.host-saved", h.Number, h.Level.Name(app.Lang), h.Mode))
+	for _, p := range h.DevicePins {
+		fmt.Fprintln(app.Out, T(app.Lang, "out.device-pinned", p.Device, pinText(app.Lang, p)))
+	}
 	for _, d := range disks {
 		name := "/dev/" + d.Name
 		if d.Label != "" {
@@ -142,8 +159,32 @@ func runHostShow(ctx context.Context, app *App) error {
 	}
 	field(app.Out, l, "field.lower-media", string(lower))
 	field(app.Out, l, "field.allow-classes", strings.Join(h.AllowClasses, ", "))
-	field(app.Out, l, "field.allow-devices", strings.Join(h.AllowDevices, ", "))
+	var devices []string
+	for _, d := range h.AllowDevices {
+		if id, err := media.ParseUSBID(d); err == nil {
+			if p, ok := h.PinFor(id.Vendor, id.Product); ok {
+				d += " (" + pinText(l, p) + ")"
+			} else {
+				d += " (" + T(l, "out.not-pinned") + ")"
+			}
+		}
+		devices = append(devices, d)
+	}
+	field(app.Out, l, "field.allow-devices", strings.Join(devices, ", "))
 	field(app.Out, l, "field.baseline", strings.Join(h.Baseline, ", "))
 	field(app.Out, l, "field.host-id", h.ID)
 	return nil
+}
+
+// pinText describes what an allowed device is pinned to: "03/01/01 03/01/02, descriptors 1a2b3c4d5e6f".
+func pinText(lang string, p media.DevicePin) string {
+	t := strings.Join(p.Interfaces, " ")
+	if p.Hash != "" {
+		h := p.Hash
+		if len(h) > 12 {
+			h = h[:12]
+		}
+		t += ", " + T(lang, "out.pin-descriptors", h)
+	}
+	return t
 }

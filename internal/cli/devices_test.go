@@ -102,3 +102,34 @@ func TestHostInitRecordsBaseline(t *testing.T) {
 		t.Errorf("baseline = %q", h.Baseline)
 	}
 }
+
+// TestHostInitPinsAllowedDevice: an allowed VID:PID is pinned to the interfaces and
+// descriptors of the device plugged in; host show says so; without the device and
+// without an earlier pin the entry is refused.
+func TestHostInitPinsAllowedDevice(t *testing.T) {
+	e := newEnv(t)
+	if _, errs, code := e.run("host", "init", "--number", "H1", "--level", "secret", "--allow-device", "413c:2113"); code == 0 || !strings.Contains(errs, "413c:2113") {
+		t.Fatalf("allowing an absent device without interfaces: exit %d, %s", code, errs)
+	}
+	out := e.ok(append(fixtureFlags("usb-keyboard"), "host", "init", "--number", "H1", "--level", "secret", "--allow-device", "413C:2113")...)
+	if !strings.Contains(out, "allowed device 413c:2113: only with interfaces 03/00/00 03/01/01") {
+		t.Errorf("host init output:\n%s", out)
+	}
+	var h struct {
+		DevicePins []struct {
+			Device     string
+			Interfaces []string
+			Hash       string
+		} `json:"device_pins"`
+	}
+	json.Unmarshal([]byte(e.ok("--json", "host", "show")), &h)
+	if len(h.DevicePins) != 1 || h.DevicePins[0].Device != "413c:2113" || len(h.DevicePins[0].Hash) != 64 ||
+		len(h.DevicePins[0].Interfaces) == 0 || strings.Join(h.DevicePins[0].Interfaces, " ") != "03/00/00 03/01/01" {
+		t.Errorf("pins = %+v", h.DevicePins)
+	}
+	// Run again without the device: the pin recorded before stays.
+	e.ok("host", "init", "--number", "H1", "--level", "secret", "--allow-device", "413c:2113")
+	if show := e.ok("host", "show"); !strings.Contains(show, "413c:2113 (03/00/00 03/01/01, descriptors") {
+		t.Errorf("host show:\n%s", show)
+	}
+}

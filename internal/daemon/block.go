@@ -120,7 +120,7 @@ func (d *Daemon) decideBlock(ctx context.Context, disk string) {
 		}
 		pd.USB, pd.Block, pd.Behind = true, false, true
 		pd.VendorID, pd.ProductID = dev.USB.VendorID, dev.USB.ProductID
-		pd.Classes = dev.Identity.InterfaceClasses
+		pd.Classes, pd.Interfaces = dev.Identity.InterfaceClasses, dev.USB.Interfaces
 		in.Device = pd
 		if parent.Decision.Reason != ReasonContainer || optical {
 			// A registered USB medium is checked again now that capacity and kind are

@@ -43,10 +43,24 @@ func stick(serial string, capacity int64) (identity.Device, identity.Device) {
 	return u, b
 }
 
+// peripheral is a USB device with one interface per class; its HID interface is a
+// boot keyboard for FuncKeyboard, a boot mouse for FuncMouse, else a non-boot HID
+// (a tablet).
 func peripheral(p, name string, classes []int, fn identity.Function) identity.Device {
+	var ifs []string
+	for _, c := range classes {
+		i := media.USBInterface{Class: uint8(c)}
+		switch {
+		case c == 3 && fn == identity.FuncKeyboard:
+			i.SubClass, i.Protocol = 1, 1
+		case c == 3 && fn == identity.FuncMouse:
+			i.SubClass, i.Protocol = 1, 2
+		}
+		ifs = append(ifs, i.String())
+	}
 	return identity.Device{Name: name, Subsystem: "usb", SysPath: p, Bus: "usb",
 		Identity: media.Identity{Kind: media.KindOther, Key: identity.USBKey("0627", "0001", name), VendorID: "0627", ProductID: "0001", InterfaceClasses: classes},
-		USB:      &identity.USBInfo{Port: name, SysPath: p, VendorID: "0627", ProductID: "0001", Functions: []identity.Function{fn}}}
+		USB:      &identity.USBInfo{Port: name, SysPath: p, VendorID: "0627", ProductID: "0001", Functions: []identity.Function{fn}, Interfaces: ifs}}
 }
 
 type bed struct {
@@ -257,8 +271,10 @@ func TestUnreadableDeviceBlocked(t *testing.T) {
 func TestContainerAndMediaInside(t *testing.T) {
 	h := secretHost()
 	h.AllowDevices = []string{"05e3:0751"}
+	h.DevicePins = []media.DevicePin{{Device: "05e3:0751", Interfaces: []string{"08/06/50"}}}
 	b := newBed(t, h)
-	usb := &identity.USBInfo{Port: "2-4", SysPath: readerP, VendorID: "05e3", ProductID: "0751", Functions: []identity.Function{identity.FuncStorage}}
+	usb := &identity.USBInfo{Port: "2-4", SysPath: readerP, VendorID: "05e3", ProductID: "0751", Functions: []identity.Function{identity.FuncStorage},
+		Interfaces: []string{"08/06/50"}}
 	rid := media.Identity{Kind: media.KindSD, Key: identity.USBKey("05e3", "0751", "000000001"), VendorID: "05e3", ProductID: "0751", InterfaceClasses: []int{8}}
 	b.devs.set(identity.Device{Name: "2-4", Subsystem: "usb", SysPath: readerP, Bus: "usb", Identity: rid, USB: usb})
 	b.ev("add", readerP, "usb", "usb_device")

@@ -41,3 +41,31 @@ func TestDaemonNoWriteDown(t *testing.T) {
 		t.Error("raw write to the lower-level stick succeeded")
 	}
 }
+
+// TestDaemonNonBootHIDBlocked: on a classified host only boot-protocol keyboards and
+// mice work; QEMU's usb-tablet (a HID without the boot protocol) stays unauthorized
+// and gets no input device, a usb-kbd is authorized and becomes a keyboard.
+func TestDaemonNonBootHIDBlocked(t *testing.T) {
+	v, g := needDaemon(t)
+	v.PlugHID(t, "usb-tablet", "MGTABLET1")
+	v.PlugHID(t, "usb-kbd", "MGKBDBOOT1")
+	if got := decided(t, g, "MGTABLET1"); got != "peripheral-not-allowed" {
+		t.Errorf("usb-tablet reason = %q, want peripheral-not-allowed", got)
+	}
+	if got := authorized(t, g, "MGTABLET1"); got != "0" {
+		t.Errorf("usb-tablet authorized = %q, want 0", got)
+	}
+	if got := decided(t, g, "MGKBDBOOT1"); got != "peripheral-allowed" {
+		t.Errorf("usb-kbd reason = %q, want peripheral-allowed", got)
+	}
+	if got := authorized(t, g, "MGKBDBOOT1"); got != "1" {
+		t.Errorf("usb-kbd authorized = %q, want 1", got)
+	}
+	g.WaitFor(t, 30*time.Second, `for d in /sys/class/input/input*; do
+	grep -q 'QEMU USB Keyboard' "$d/name" 2>/dev/null && exit 0
+done; exit 1`)
+	time.Sleep(2 * time.Second)
+	if res := g.Exec(t, `grep -l 'QEMU USB Tablet' /sys/class/input/input*/name 2>/dev/null`); strings.TrimSpace(res.Stdout) != "" {
+		t.Errorf("the blocked tablet is an input device: %s", res.Stdout)
+	}
+}

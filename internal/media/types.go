@@ -134,6 +134,10 @@ type Host struct {
 	// storage, hubs and HID (e.g. "audio", "video"); AllowDevices lists VID:PID pairs.
 	AllowClasses []string `json:"allow_classes,omitempty"`
 	AllowDevices []string `json:"allow_devices,omitempty"`
+	// DevicePins pins AllowDevices entries to the interfaces (and descriptors) the
+	// device presented when it was allowed. An entry without a pin (recorded before
+	// pins existed) allows the VID:PID only as a peripheral, never with mass storage.
+	DevicePins []DevicePin `json:"device_pins,omitempty"`
 	// LowerMedia says what happens to a registered medium whose level is below the
 	// host's: read-only (default, also when empty) or refuse. Any other value refuses.
 	LowerMedia LowerMedia `json:"lower_media,omitempty"`

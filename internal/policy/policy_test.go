@@ -47,8 +47,18 @@ func registered() Input {
 	return Input{Host: newHost(media.Secret), Device: stick(), Record: newMedium(media.Secret), Custodian: alice(), Now: now}
 }
 
+// peripheral is a USB device presenting one interface of each class; its HID
+// interface is a boot keyboard (03/01/01).
 func peripheral(vid, pid string, classes ...int) Device {
-	return Device{USB: true, VendorID: vid, ProductID: pid, Classes: classes}
+	d := Device{USB: true, VendorID: vid, ProductID: pid, Classes: classes}
+	for _, c := range classes {
+		i := media.USBInterface{Class: uint8(c)}
+		if c == ClassHID {
+			i.SubClass, i.Protocol = 1, 1
+		}
+		d.Interfaces = append(d.Interfaces, i.String())
+	}
+	return d
 }
 
 func internalDisk() Device {
@@ -190,10 +200,16 @@ func decideCases() []decideCase {
 		{name: "limited, host has no number", in: with(func(in *Input) { in.Record.AllowedHosts = []string{"JM-H-001"}; in.Host.Number = "" }), verdict: Block, reason: ReasonHostNotAllowed},
 
 		// 12. registered storage with extra classes
-		{name: "stick with registered HID interface", in: with(comboClasses(ClassHID, ClassMassStorage)), verdict: Allow, reason: ReasonAllowed},
+		{name: "stick with registered boot keyboard interface", in: with(comboClasses(ClassHID, ClassMassStorage), func(in *Input) { in.Device.Interfaces = []string{"03/01/01", "08/06/50"} }), verdict: Allow, reason: ReasonAllowed},
+		{name: "stick with registered non-boot HID interface", in: with(comboClasses(ClassHID, ClassMassStorage), func(in *Input) { in.Device.Interfaces = []string{"03/00/00", "08/06/50"} }), verdict: Block, reason: ReasonPeripheralNotAllowed, detail: DetailHIDNotBoot, classes: []int{ClassHID}},
 		{name: "stick with registered Wi-Fi interface", in: with(comboClasses(ClassMassStorage, ClassWireless)), verdict: Block, reason: ReasonPeripheralNotAllowed, classes: []int{ClassWireless}},
 		{name: "stick with registered Wi-Fi interface, class allowed", in: with(comboClasses(ClassMassStorage, ClassWireless), func(in *Input) { in.Host.AllowClasses = []string{"wireless"} }), verdict: Allow, reason: ReasonAllowed},
-		{name: "stick with registered Wi-Fi interface, device allowed", in: with(comboClasses(ClassMassStorage, ClassWireless), func(in *Input) { in.Host.AllowDevices = []string{"0781:5567"} }), verdict: Allow, reason: ReasonAllowed},
+		{name: "stick with registered Wi-Fi interface, device allowed and pinned", in: with(comboClasses(ClassMassStorage, ClassWireless), func(in *Input) {
+			in.Device.Interfaces = []string{"08/06/50", "e0/01/01"}
+			in.Host.AllowDevices = []string{"0781:5567"}
+			in.Host.DevicePins = []media.DevicePin{{Device: "0781:5567", Interfaces: []string{"08/06/50", "e0/01/01"}}}
+		}), verdict: Allow, reason: ReasonAllowed},
+		{name: "stick with registered Wi-Fi interface, unpinned device entry is not enough", in: with(comboClasses(ClassMassStorage, ClassWireless), func(in *Input) { in.Host.AllowDevices = []string{"0781:5567"} }), verdict: Block, reason: ReasonPeripheralNotAllowed, classes: []int{ClassWireless}},
 		{name: "mass storage in AllowClasses changes nothing", in: with(noRecord, func(in *Input) { in.Host.AllowClasses = []string{"mass-storage"} }), verdict: Block, reason: ReasonUnregistered},
 
 		// 13. lending
@@ -223,10 +239,15 @@ func decideCases() []decideCase {
 		{name: "unreadable disk with no host", in: with(noRecord, func(in *Input) { in.Host = nil }, dev(Device{Block: true, Unreadable: true})), verdict: Block, reason: ReasonIdentityMismatch, detail: "unreadable"},
 
 		// 5. containers: card readers and optical drives allowed by VID:PID
-		{name: "card reader allowed by VID:PID", in: with(noRecord, dev(cardReader()), allowDevice("05e3:0751")), verdict: Allow, reason: ReasonContainer},
-		{name: "card reader allowed by short VID:PID", in: with(noRecord, dev(cardReader()), allowDevice("5e3:751")), verdict: Allow, reason: ReasonContainer},
-		{name: "card reader not listed", in: with(noRecord, dev(cardReader()), allowDevice("05e3:0752")), verdict: Block, reason: ReasonUnregistered},
-		{name: "card reader with a wireless interface", in: with(noRecord, dev(func() Device { d := cardReader(); d.Classes = []int{ClassMassStorage, ClassWireless}; return d }()), allowDevice("05e3:0751")), verdict: Block, reason: ReasonUnregistered},
+		{name: "card reader allowed by VID:PID", in: with(noRecord, dev(cardReader()), pinReader("05e3:0751")), verdict: Allow, reason: ReasonContainer},
+		{name: "card reader allowed by short VID:PID", in: with(noRecord, dev(cardReader()), pinReader("5e3:751")), verdict: Allow, reason: ReasonContainer},
+		{name: "card reader allowed without a pin (old entry)", in: with(noRecord, dev(cardReader()), allowDevice("05e3:0751")), verdict: Block, reason: ReasonAllowEntryMismatch, detail: DetailNotPinned},
+		{name: "card reader not listed", in: with(noRecord, dev(cardReader()), pinReader("05e3:0752")), verdict: Block, reason: ReasonUnregistered},
+		{name: "card reader with a wireless interface", in: with(noRecord, dev(func() Device {
+			d := cardReader()
+			d.Classes, d.Interfaces = []int{ClassMassStorage, ClassWireless}, []string{"08/06/50", "e0/01/01"}
+			return d
+		}()), pinReader("05e3:0751")), verdict: Block, reason: ReasonAllowEntryMismatch, detail: DetailPinInterfaces, classes: []int{ClassWireless}},
 		{name: "card in an allowed reader", in: with(noRecord, dev(func() Device { d := cardReader(); d.Behind = true; return d }()), allowDevice("05e3:0751")), verdict: Block, reason: ReasonUnregistered},
 		{name: "container on unclassified host", in: with(noRecord, unclassifiedHost, dev(cardReader()), allowDevice("05e3:0751")), verdict: Allow, reason: ReasonUnregisteredUnclassifiedHost},
 		{name: "registered stick with a listed VID:PID is judged as registered", in: with(allowDevice("0781:5567"), func(in *Input) { in.Record.Status = media.StatusLost }), verdict: Block, reason: ReasonStatusLost},
@@ -252,8 +273,16 @@ func decideCases() []decideCase {
 
 // cardReader is an unregistered USB card reader (Genesys 05e3:0751).
 func cardReader() Device {
-	return Device{USB: true, Storage: true, VendorID: "05e3", ProductID: "0751", Classes: []int{ClassMassStorage},
+	return Device{USB: true, Storage: true, VendorID: "05e3", ProductID: "0751", Classes: []int{ClassMassStorage}, Interfaces: []string{"08/06/50"},
 		Identity: media.Identity{Kind: media.KindSD, Key: "usb:05e3:0751:000000001", VendorID: "05e3", ProductID: "0751", InterfaceClasses: []int{ClassMassStorage}}}
+}
+
+// pinReader allows the card reader by VID:PID, pinned to its one mass-storage interface.
+func pinReader(id string) func(*Input) {
+	return func(in *Input) {
+		in.Host.AllowDevices = []string{id}
+		in.Host.DevicePins = []media.DevicePin{{Device: id, Interfaces: []string{"08/06/50"}}}
+	}
 }
 
 func allowDevice(ids ...string) func(*Input) {
@@ -297,7 +326,7 @@ func TestEveryReasonCovered(t *testing.T) {
 		listed[r] = true
 	}
 	seen := map[Reason]bool{}
-	for _, tc := range decideCases() {
+	for _, tc := range append(decideCases(), hidCases()...) {
 		seen[tc.reason] = true
 		if !listed[tc.reason] {
 			t.Errorf("case %q expects %q, which Reasons does not list", tc.name, tc.reason)
@@ -445,7 +474,7 @@ func TestLentOverdueBoundary(t *testing.T) {
 // TestMessages checks that every reason has a real message in both languages.
 func TestMessages(t *testing.T) {
 	byReason := map[Reason]Decision{}
-	for _, tc := range decideCases() {
+	for _, tc := range append(decideCases(), hidCases()...) {
 		d := Decide(tc.in)
 		if _, ok := byReason[d.Reason]; !ok {
 			byReason[d.Reason] = d

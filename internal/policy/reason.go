@@ -15,6 +15,8 @@ const (
 	ReasonHostNotInitialised           Reason = "host-not-initialised"              // block: no usable host profile
 	ReasonPeripheralAllowed            Reason = "peripheral-allowed"                // allow: hub, HID or allowed class/device
 	ReasonPeripheralNotAllowed         Reason = "peripheral-not-allowed"            // block: a USB class this host refuses
+	ReasonAllowEntryMismatch           Reason = "allow-entry-mismatch"              // block: VID:PID allowed, but other interfaces or descriptors than pinned
+	ReasonUnexpectedNode               Reason = "unexpected-node"                   // block: a driver made a net, tty or hidraw node the device was not allowed for
 	ReasonBaseline                     Reason = "baseline"                          // allow: internal disk recorded at host init
 	ReasonUnregistered                 Reason = "unregistered"                      // block: storage not in the register
 	ReasonUnregisteredUnclassifiedHost Reason = "unregistered-on-unclassified-host" // allow: unregistered storage, unclassified host
@@ -41,6 +43,7 @@ const (
 func Reasons() []Reason {
 	return []Reason{
 		ReasonNotMedia, ReasonHostNotInitialised, ReasonPeripheralAllowed, ReasonPeripheralNotAllowed,
+		ReasonAllowEntryMismatch, ReasonUnexpectedNode,
 		ReasonBaseline, ReasonUnregistered, ReasonUnregisteredUnclassifiedHost, ReasonContainer, ReasonIdentityMismatch,
 		ReasonRecordInvalid, ReasonStatusLost, ReasonStatusInVault, ReasonStatusRepair,
 		ReasonStatusDestroyed, ReasonStatusRetired, ReasonNoCustodian, ReasonHostUnclassified,
@@ -75,11 +78,30 @@ func (d Decision) Message(lang string) string {
 		if len(d.Classes) == 0 {
 			s = t("Blocked: this USB device presents no interface class that can be checked. Only hubs, keyboards and mice work unless the security officer allows the device (VID:PID) in the host profile.",
 				"已阻止：无法识别该USB设备的接口类别。除集线器、键盘和鼠标外，其他外设须由保密员在主机配置中按设备（VID:PID）放行。")
+		} else if d.Detail == DetailHIDNotBoot {
+			s = fmt.Sprintf(t("Blocked: %s presents %s other than a boot-protocol keyboard or mouse (such as a tablet, a security key or a device that can inject keystrokes or open a raw HID channel). Only boot keyboards and mice work unless the security officer allows the device (VID:PID) in the host profile.",
+				"已阻止：%s包含%s，且不是标准（引导协议）键盘或鼠标（例如手写板、安全密钥或可注入按键、开启原始HID通道的设备）。除标准键盘和鼠标外，须由保密员在主机配置中按设备（VID:PID）放行。"),
+				d.subject(zh), formatClasses(d.Classes, lang))
 		} else {
 			s = fmt.Sprintf(t("Blocked: %s presents %s, which this host does not allow. Only hubs, keyboards and mice work unless the security officer allows the class or the device (VID:PID) in the host profile.",
 				"已阻止：%s包含%s，本机不允许使用。除集线器、键盘和鼠标外，其他外设须由保密员在主机配置中按类别或设备（VID:PID）放行。"),
 				d.subject(zh), formatClasses(d.Classes, lang))
 		}
+	case ReasonAllowEntryMismatch:
+		var why string
+		switch d.Detail {
+		case DetailPinDescriptors:
+			why = t("its USB descriptors differ from those recorded when it was allowed", "其USB描述符与放行时记录的不一致")
+		case DetailNotPinned:
+			why = t("it presents mass storage, and the allow entry was recorded without the device's interfaces", "其包含大容量存储接口，而该放行条目未记录设备接口")
+		default:
+			why = fmt.Sprintf(t("it presents %s, not the interfaces recorded when it was allowed", "其包含%s，与放行时记录的接口不一致"), formatClasses(d.Classes, lang))
+		}
+		s = fmt.Sprintf(t("Blocked: this USB device has the VID:PID of a device allowed on this host, but %s. The whole device stays blocked; if it is the allowed device, the security officer allows it again with it plugged in (mediagate host init … --allow-device VID:PID).",
+			"已阻止：该USB设备的VID:PID属于本机放行的设备，但%s。整个设备保持阻止；如确为放行设备，请保密员在插入该设备后重新放行（mediagate host init … --allow-device VID:PID）。"), why)
+	case ReasonUnexpectedNode:
+		s = fmt.Sprintf(t("Blocked: a driver gave this USB device a %s device node, which it was not allowed for (a keyboard or a medium does not get a network interface, serial port or raw HID channel); the device was taken away.",
+			"已阻止：驱动为该USB设备创建了 %s 设备节点，而该设备未被允许用于此用途（键盘或存储介质不应出现网络接口、串口或原始HID通道），已将其断开。"), d.Detail)
 	case ReasonBaseline:
 		s = t("Allowed: internal disk recorded when this host was initialised.",
 			"允许：本机初始化时登记的内置硬盘。")

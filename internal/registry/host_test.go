@@ -67,7 +67,20 @@ func TestHostProfileOfSchema2(t *testing.T) {
 		t.Fatal(err)
 	}
 	if h.Number != "OLD-01" || h.Level != media.Secret || h.LowerMedia != media.LowerReadOnly ||
-		len(h.AllowDevices) != 1 || len(h.Baseline) != 1 {
+		len(h.AllowDevices) != 1 || len(h.Baseline) != 1 || len(h.DevicePins) != 0 {
 		t.Errorf("old profile read as %+v", h)
+	}
+}
+
+func TestHostDevicePins(t *testing.T) {
+	s, _ := open(t)
+	ctx := context.Background()
+	pins := []media.DevicePin{{Device: "046d:c52b", Interfaces: []string{"03/00/00", "03/01/01"}, Hash: "ab12"}}
+	if _, err := s.InitHost(ctx, media.Host{Number: "HOST-01", Level: media.Secret, AllowDevices: []string{"046d:c52b"}, DevicePins: pins}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := s.Host(ctx)
+	if err != nil || len(h.DevicePins) != 1 || h.DevicePins[0].Hash != "ab12" || len(h.DevicePins[0].Interfaces) != 2 {
+		t.Errorf("Host = %+v, %v", h, err)
 	}
 }
