@@ -118,7 +118,15 @@ func runHostInit(ctx context.Context, app *App, o hostInitOptions) error {
 		if d.Label != "" {
 			name += " (" + d.Label + ")"
 		}
-		fmt.Fprintln(app.Out, T(app.Lang, "out.baseline-disk", name, identity.BaselineKey(d)))
+		if key := identity.BaselineKey(d); identity.SlotOnly(key) {
+			model := d.Label
+			if model == "" {
+				model = "-"
+			}
+			fmt.Fprintln(app.Out, T(app.Lang, "out.baseline-weak", name, d.SysPath, d.Size, model))
+		} else {
+			fmt.Fprintln(app.Out, T(app.Lang, "out.baseline-disk", name, key))
+		}
 	}
 	return nil
 }

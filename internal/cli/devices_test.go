@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -131,5 +132,39 @@ func TestHostInitPinsAllowedDevice(t *testing.T) {
 	e.ok("host", "init", "--number", "H1", "--level", "secret", "--allow-device", "413c:2113")
 	if show := e.ok("host", "show"); !strings.Contains(show, "413c:2113 (03/00/00 03/01/01, descriptors") {
 		t.Errorf("host show:\n%s", show)
+	}
+}
+
+// TestHostInitSaysWhichBaselineDisksAreWeak: a virtio disk without a serial is
+// recorded by its slot with capacity and model, and host init says so plainly.
+func TestHostInitSaysWhichBaselineDisksAreWeak(t *testing.T) {
+	root := t.TempDir()
+	sys := filepath.Join(root, "sys")
+	disk := filepath.Join(sys, "devices/pci0000:00/0000:00:04.0/virtio1/block/vda")
+	if err := os.MkdirAll(disk, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range map[string]string{"uevent": "MAJOR=254\nMINOR=0\nDEVNAME=vda\nDEVTYPE=disk\n", "size": "20971520\n", "removable": "0\n"} {
+		if err := os.WriteFile(filepath.Join(disk, name), []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.MkdirAll(filepath.Join(sys, "class/block"), 0o755)
+	if err := os.Symlink("../../devices/pci0000:00/0000:00:04.0/virtio1/block/vda", filepath.Join(sys, "class/block/vda")); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"run/udev/data", "dev"} {
+		os.MkdirAll(filepath.Join(root, d), 0o755)
+	}
+	e := newEnv(t)
+	out := e.ok("--sysfs-root", sys, "--udev-root", filepath.Join(root, "run/udev/data"), "--dev-root", filepath.Join(root, "dev"),
+		"host", "init", "--number", "H1", "--level", "secret")
+	if !strings.Contains(out, "internal disk /dev/vda: WEAKLY IDENTIFIED") || !strings.Contains(out, "capacity 10737418240 bytes") {
+		t.Errorf("host init output:\n%s", out)
+	}
+	var h struct{ Baseline []string }
+	json.Unmarshal([]byte(e.ok("--json", "host", "show")), &h)
+	if len(h.Baseline) != 1 || !strings.HasPrefix(h.Baseline[0], "devpath:/devices/pci0000:00/0000:00:04.0/virtio1/block/vda#capacity=10737418240#model=") {
+		t.Errorf("baseline = %q", h.Baseline)
 	}
 }

@@ -85,6 +85,7 @@ var msgs = map[string][2]string{
 	"out.device-pinned":          {"allowed device %s: only with interfaces %s", "放行设备 %s：仅限接口 %s"},
 	"out.pin-descriptors":        {"descriptors %s…", "描述符 %s…"},
 	"out.not-pinned":             {"not pinned: allowed as a peripheral only, never with mass storage; run host init again with it plugged in", "未记录接口：仅作为外设放行，不得含存储接口；请插入该设备后重新运行 host init"},
+	"out.baseline-weak":          {"internal disk %s: WEAKLY IDENTIFIED — no serial or WWN, recorded by its slot %s with capacity %d bytes and model %q; a disk of the same capacity and model put into that slot would pass as this one", "内置磁盘 %s：标识较弱——无序列号或WWN，按槽位 %s 记录，容量 %d 字节，型号 %q；放入该槽位的同容量同型号磁盘将被视为此盘"},
 	"out.baseline-disk":          {"internal disk %s: %s", "内置磁盘 %s：%s"},
 	"out.status-campaign":        {"%d open until %s: %d of %d checked in, %d outstanding", "%d 年度收缴进行中，截止 %s：已收 %d / %d，未交 %d"},
 	"out.changed":                {"%s: %s", "%s：%s"},

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"slices"
 
 	"mediagate/internal/enforce"
 	"mediagate/internal/identity"
@@ -181,7 +180,7 @@ func (e mountEnv) Resolve(ctx context.Context, ev mountwatch.Event) mountlog.Dev
 		return md
 	}
 	md.Identity = dev.Identity
-	if host, hostp := d.hostProfile(ctx); hostp != nil && dev.USB == nil && slices.Contains(host.Baseline, identity.BaselineKey(dev)) {
+	if host, hostp := d.hostProfile(ctx); hostp != nil && dev.USB == nil && baselineDisk(host.Baseline, dev) {
 		md.Baseline = true
 		return md
 	}
@@ -196,4 +195,9 @@ func (e mountEnv) Resolve(ctx context.Context, ev mountwatch.Event) mountlog.Dev
 		md.LookupErr = err.Error()
 	}
 	return md
+}
+
+func baselineDisk(baseline []string, dev identity.Device) bool {
+	in, _ := identity.MatchBaseline(baseline, dev)
+	return in
 }

@@ -84,3 +84,40 @@ func TestAllowedNetworkAdapterKeepsItsInterface(t *testing.T) {
 		t.Errorf("allowed network adapter lost its authorization: %v", b.store.decisions())
 	}
 }
+
+// TestBaselineSlotOtherDisk: a key-less internal disk is recorded by its slot with its
+// capacity and model; the same disk passes, another disk put into that bay is detached.
+func TestBaselineSlotOtherDisk(t *testing.T) {
+	recorded := identity.Device{Name: "vda", Subsystem: "block", SysPath: vdaP, Bus: "virtio", Internal: true, Size: 10 << 30,
+		Label: "QEMU disk"}
+	for _, tc := range []struct {
+		name    string
+		seen    func(d *identity.Device)
+		blocked bool
+	}{
+		{"the recorded disk", func(*identity.Device) {}, false},
+		{"bigger disk in the bay", func(d *identity.Device) { d.Size = 20 << 30 }, true},
+		{"other model in the bay", func(d *identity.Device) { d.Label = "Other disk" }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			host := secretHost()
+			host.Baseline = []string{identity.BaselineKey(recorded)}
+			b := newBed(t, host)
+			seen := recorded
+			tc.seen(&seen)
+			b.devs.set(seen)
+			b.ev("add", vdaP, "block", "disk")
+			detached := slices.Contains(b.rec.Ops(), "detach "+vdaP)
+			if detached != tc.blocked {
+				t.Errorf("ops %q; detached %v, want %v", b.rec.Ops(), detached, tc.blocked)
+			}
+			want := policy.ReasonBaseline
+			if tc.blocked {
+				want = policy.ReasonIdentityMismatch
+			}
+			if r := b.lastReason(); r != want {
+				t.Errorf("reason %s, want %s", r, want)
+			}
+		})
+	}
+}

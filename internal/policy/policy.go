@@ -60,6 +60,11 @@ type Device struct {
 	// decided already (the disk of a stick, the card in a reader, the disc in a
 	// drive). USB is set too. The container rule judges only the USB device itself.
 	Behind bool
+	// BaselineSlotDiffers is set for a non-USB disk in the slot of a baseline disk
+	// recorded by its slot (no serial or WWN) whose capacity or model differ from the
+	// recorded ones: "capacity" or "model". Another disk sits in that bay; unregistered,
+	// it is blocked as identity-mismatch.
+	BaselineSlotDiffers string
 	// Unreadable is set when the device could not be read: it is blocked whatever
 	// the host's mode (fail closed), except an internal disk the caller matched to
 	// the baseline (InBaseline) by its place.
@@ -231,6 +236,13 @@ func decide(in Input) Decision {
 		if !classified {
 			return d.with(Allow, ReasonUnregisteredUnclassifiedHost)
 		}
+		if !dev.USB && !dev.Optical && dev.BaselineSlotDiffers != "" {
+			d.Detail = DetailBaselineModel
+			if dev.BaselineSlotDiffers == "capacity" {
+				d.Detail = DetailBaselineCapacity
+			}
+			return d.with(Block, ReasonIdentityMismatch)
+		}
 		if dev.USB && !dev.Behind && !dev.Block && !dev.Optical {
 			allowed, listed, mismatch := allowEntry(host, dev, classes)
 			switch {
@@ -381,6 +393,10 @@ const (
 	DetailPinInterfaces  = "pin-interfaces"  // interfaces differ from the pinned allow entry
 	DetailPinDescriptors = "pin-descriptors" // descriptors differ from the pinned allow entry
 	DetailNotPinned      = "not-pinned"      // mass storage behind an allow entry recorded without a pin
+
+	// Details of identity-mismatch for a disk in the slot of a baseline disk.
+	DetailBaselineCapacity = "baseline-capacity" // capacity differs from the disk recorded in the slot
+	DetailBaselineModel    = "baseline-model"    // model differs from the disk recorded in the slot
 )
 
 // refusedClasses returns the classes a classified host does not accept from dev:

@@ -144,6 +144,10 @@ func decideCases() []decideCase {
 		{name: "internal disk in host baseline", in: with(dev(internalDisk()), noRecord, func(in *Input) { in.Host.Baseline = []string{"disk:wwn-0x5000c500a1b2c3d4"} }), verdict: Allow, reason: ReasonBaseline},
 		{name: "internal disk flagged by caller", in: with(dev(func() Device { d := internalDisk(); d.InBaseline = true; return d }()), noRecord), verdict: Allow, reason: ReasonBaseline},
 		{name: "USB stick is never baseline", in: with(noRecord, func(in *Input) { in.Host.Baseline = []string{stickIdentity().Key}; in.Device.InBaseline = true }), verdict: Block, reason: ReasonUnregistered},
+		{name: "other disk in a baseline disk's slot: capacity", in: with(dev(func() Device { d := internalDisk(); d.BaselineSlotDiffers = "capacity"; return d }()), noRecord), verdict: Block, reason: ReasonIdentityMismatch, detail: DetailBaselineCapacity},
+		{name: "other disk in a baseline disk's slot: model", in: with(dev(func() Device { d := internalDisk(); d.BaselineSlotDiffers = "model"; return d }()), noRecord), verdict: Block, reason: ReasonIdentityMismatch, detail: DetailBaselineModel},
+		{name: "other disk in a baseline slot on an unclassified host", in: with(unclassifiedHost, dev(func() Device { d := internalDisk(); d.BaselineSlotDiffers = "model"; return d }()), noRecord), verdict: Allow, reason: ReasonUnregisteredUnclassifiedHost},
+		{name: "registered disk in a baseline slot is judged as registered", in: with(dev(func() Device { d := internalDisk(); d.BaselineSlotDiffers = "capacity"; return d }()), func(in *Input) { in.Record.Kind, in.Record.Identity = media.KindDisk, internalDisk().Identity }), verdict: Allow, reason: ReasonAllowed},
 		{name: "optical disc is never baseline", in: with(dev(opticalDisc()), noRecord, func(in *Input) { in.Host.Baseline = []string{opticalDisc().Identity.Key} }), verdict: Block, reason: ReasonUnregistered},
 
 		// 5. unregistered

@@ -115,6 +115,11 @@ func (d Decision) Message(lang string) string {
 		s = t("Allowed: a card reader or optical drive this host allows by VID:PID (a container); each medium in it is decided on its own.",
 			"允许：本机配置允许的读卡器或光驱（容器），其中的介质将单独判定。")
 	case ReasonIdentityMismatch:
+		if d.Detail == DetailBaselineCapacity || d.Detail == DetailBaselineModel {
+			s = fmt.Sprintf(t("Blocked: this disk sits in the slot of an internal disk of this host but is not that disk (%s). Another disk may have been put into the bay; report it to the security officer.",
+				"已阻止：该磁盘位于本机内置磁盘的槽位，但并非该磁盘（%s）。可能有人更换了硬盘，请报告保密员。"), fieldName(d.Detail, zh))
+			break
+		}
 		field := fieldName(d.Detail, zh)
 		if d.Detail == FieldInterfaceClasses && len(d.Classes) > 0 {
 			field += t(", now also presents ", "，现增加了") + formatClasses(d.Classes, lang)
@@ -239,15 +244,17 @@ func (d Decision) hostLabel(zh bool) string {
 
 func fieldName(f string, zh bool) string {
 	names := map[string][2]string{
-		FieldKind:             {"kind differs", "类型不符"},
-		FieldKey:              {"identity key differs", "标识不符"},
-		FieldSerial:           {"serial number differs", "序列号不符"},
-		FieldVendorID:         {"vendor id differs", "厂商ID不符"},
-		FieldProductID:        {"product id differs", "产品ID不符"},
-		FieldWWN:              {"WWN differs", "WWN不符"},
-		FieldCapacity:         {"capacity differs", "容量不符"},
-		FieldDescriptorHash:   {"USB descriptors differ", "USB描述符不符"},
-		FieldInterfaceClasses: {"USB interface classes differ", "USB接口类别不符"},
+		FieldKind:              {"kind differs", "类型不符"},
+		FieldKey:               {"identity key differs", "标识不符"},
+		FieldSerial:            {"serial number differs", "序列号不符"},
+		FieldVendorID:          {"vendor id differs", "厂商ID不符"},
+		FieldProductID:         {"product id differs", "产品ID不符"},
+		FieldWWN:               {"WWN differs", "WWN不符"},
+		FieldCapacity:          {"capacity differs", "容量不符"},
+		FieldDescriptorHash:    {"USB descriptors differ", "USB描述符不符"},
+		FieldInterfaceClasses:  {"USB interface classes differ", "USB接口类别不符"},
+		DetailBaselineCapacity: {"capacity differs from the internal disk recorded in this slot at host init", "容量与主机初始化时该槽位记录的内置磁盘不符"},
+		DetailBaselineModel:    {"model differs from the internal disk recorded in this slot at host init", "型号与主机初始化时该槽位记录的内置磁盘不符"},
 	}
 	n, ok := names[f]
 	if !ok {
