@@ -69,3 +69,20 @@ func TestBaselineSlots(t *testing.T) {
 		t.Error("BaselineSlot")
 	}
 }
+
+// FuzzMatchBaseline: baseline entries come from the register (and, later, from the
+// office's signed policy): no entry may panic the matcher, and a disk always matches
+// its own baseline key.
+func FuzzMatchBaseline(f *testing.F) {
+	f.Add("devpath:/devices/x/block/vda#capacity=10#model=M", "/devices/x/block/vda", int64(10), "M")
+	f.Add("devpath:#capacity=#model=", "", int64(0), "")
+	f.Add("wwn:0x1", "/devices/y", int64(-1), "#capacity=")
+	f.Fuzz(func(t *testing.T, entry, devpath string, size int64, label string) {
+		d := Device{SysPath: devpath, Size: size, Label: label}
+		MatchBaseline([]string{entry}, d)
+		BaselineSlot([]string{entry}, devpath)
+		if in, differs := MatchBaseline([]string{BaselineKey(d)}, d); !in || differs != "" {
+			t.Fatalf("disk does not match its own key %q: %v %q", BaselineKey(d), in, differs)
+		}
+	})
+}

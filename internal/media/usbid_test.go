@@ -124,3 +124,21 @@ func TestNormInterfacesAndPinFor(t *testing.T) {
 		t.Error("PinFor matched another device")
 	}
 }
+
+// FuzzParseUSBInterface: whatever is typed or stored, a triple that parses prints
+// back to a canonical form that parses to the same triple.
+func FuzzParseUSBInterface(f *testing.F) {
+	for _, s := range []string{"03/01/01", "3:1:2", "ff/ff/ff", "03/01", "", "0x3/1/1", "03//01/01"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		i, err := ParseUSBInterface(s)
+		if err != nil {
+			return
+		}
+		j, err := ParseUSBInterface(i.String())
+		if err != nil || j != i || len(i.String()) != 8 {
+			t.Fatalf("%q → %v → %q → %v, %v", s, i, i.String(), j, err)
+		}
+	})
+}
