@@ -52,7 +52,7 @@ func waitRows(t *testing.T, g *testbed.Guest, number string, n int) []mountRow {
 
 func TestMountLogRegisteredStick(t *testing.T) {
 	v, g := needDaemon(t)
-	num := register(t, g, "MGMLOG01", "confidential")
+	num := register(t, g, "MGMLOG01", "secret")
 	v.PlugStick(t, "MGMLOG01", testbed.Files{"a.txt": []byte("a\n")})
 	if got := decided(t, g, "MGMLOG01"); got != "allowed" {
 		t.Fatalf("reason = %q", got)
@@ -104,7 +104,7 @@ polkit.addRule(function(action, subject) {
     }
 });
 EOF2`)
-	num := register(t, g, "MGMLOG02", "confidential")
+	num := register(t, g, "MGMLOG02", "secret")
 	v.PlugStick(t, "MGMLOG02", testbed.Files{"b.txt": []byte("b\n")})
 	if got := decided(t, g, "MGMLOG02"); got != "allowed" {
 		t.Fatalf("reason = %q", got)
@@ -138,7 +138,7 @@ EOF2`)
 
 func TestMountLogSurvivesKill9(t *testing.T) {
 	v, g := needDaemon(t)
-	num := register(t, g, "MGMLOG03", "confidential")
+	num := register(t, g, "MGMLOG03", "secret")
 	v.PlugStick(t, "MGMLOG03", testbed.Files{"c.txt": []byte("c\n")})
 	if got := decided(t, g, "MGMLOG03"); got != "allowed" {
 		t.Fatalf("reason = %q", got)
