@@ -1,47 +1,69 @@
 #!/usr/bin/env bash
 # Installs mediagate on this Debian/Ubuntu machine: build dependencies, a Go toolchain if
 # needed, the binary at /usr/local/bin/mediagate and the registry directory.
-# Usage: sudo scripts/install.sh [--prefix DIR]
+# Usage: sudo scripts/install.sh [--prefix DIR] [--root DIR] [--bin FILE]
+#   --root DIR  install into DIR (a chroot, an image, a test) and start nothing there
+#   --bin FILE  install this mediagate binary instead of building one (no apt, no Go)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/lib.sh
 . "$repo/scripts/lib.sh"
 
 prefix=/usr/local
+root=/
+bin=
 while (($#)); do
 	case $1 in
 	--prefix) prefix=${2:?--prefix needs a directory}; shift ;;
-	-h | --help) sed -n '2,4p' "$0"; exit 0 ;;
+	--root) root=${2:?--root needs a directory}; shift ;;
+	--bin) bin=${2:?--bin needs a file}; shift ;;
+	-h | --help) sed -n '2,6p' "$0"; exit 0 ;;
 	*) echo "install: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
 done
+root=${root%/}
+# sudo only for the real system; a --root tree belongs to whoever runs this.
+as_target() {
+	if [[ -z $root ]]; then as_root "$@"; else "$@"; fi
+}
 
-ensure_apt "${MEDIAGATE_BUILD_DEPS[@]}"
-ensure_go
-version=$(git -C "$repo" describe --always --dirty 2>/dev/null || echo dev)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-(cd "$repo" && go build -trimpath -ldflags "-X mediagate/internal/cli.Version=$version" -o "$out/mediagate" ./cmd/mediagate)
-as_root install -D -m 0755 "$out/mediagate" "$prefix/bin/mediagate"
-as_root install -d -m 0750 /var/lib/mediagate
-echo "installed $prefix/bin/mediagate ($("$prefix/bin/mediagate" version))"
+if [[ -z $bin ]]; then
+	ensure_apt "${MEDIAGATE_BUILD_DEPS[@]}"
+	ensure_go
+	version=$(git -C "$repo" describe --always --dirty 2>/dev/null || echo dev)
+	(cd "$repo" && go build -trimpath -ldflags "-X mediagate/internal/cli.Version=$version" -o "$out/mediagate" ./cmd/mediagate)
+	bin=$out/mediagate
+fi
+as_target install -D -m 0755 "$bin" "$root$prefix/bin/mediagate"
+as_target install -d -m 0750 "$root/var/lib/mediagate"
+echo "installed $root$prefix/bin/mediagate ($("$root$prefix/bin/mediagate" version))"
 
 # --- the daemon: udev rules and systemd unit (docs/daemon.md) -------------------------------
 # MEDIAGATE_NO_DAEMON=1 installs the binary only. Without a running systemd (a container,
 # a chroot) the files are installed but nothing is started.
 if [[ ${MEDIAGATE_NO_DAEMON:-0} != 1 ]]; then
-	as_root install -D -m 0644 "$repo/rules/71-mediagate.rules" /etc/udev/rules.d/71-mediagate.rules
+	as_target install -D -m 0644 "$repo/rules/71-mediagate.rules" "$root/etc/udev/rules.d/71-mediagate.rules"
 	unit=$(mktemp)
 	sed "s|/usr/local/bin/mediagate|$prefix/bin/mediagate|g" "$repo/scripts/systemd/mediagate.service" >"$unit"
-	as_root install -D -m 0644 "$unit" /etc/systemd/system/mediagate.service
+	as_target install -D -m 0644 "$unit" "$root/etc/systemd/system/mediagate.service"
 	rm -f "$unit"
-	if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
+	# Close the boot window: usbcore.authorized_default=0 on the kernel command line
+	# (a GRUB drop-in; without GRUB this says what it could not do and goes on).
+	# MEDIAGATE_NO_BOOTPARAM=1 leaves the kernel command line alone.
+	if [[ ${MEDIAGATE_NO_BOOTPARAM:-0} != 1 ]]; then
+		as_target "$repo/scripts/bootparam.sh" install --root "${root:-/}"
+	fi
+	if [[ -z $root && -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
 		as_root udevadm control --reload 2>/dev/null || true
 		as_root systemctl daemon-reload
 		as_root systemctl enable --now mediagate.service
 		echo "mediagate.service enabled and started; 'mediagate status' shows it"
 		echo "note: until 'mediagate host init' runs, the daemon blocks all storage (fail closed)"
+	elif [[ -n $root ]]; then
+		echo "installed into $root: rules and unit in place, nothing started"
 	else
 		echo "systemd is not running here: rules and unit installed, daemon not started"
 		echo "(start it with 'systemctl enable --now mediagate' on a systemd host, or run 'mediagate daemon')"

@@ -4,7 +4,8 @@
 // edited, deleted, inserted or reordered.
 //
 // The package holds the chain logic only; the registry stores the rows in the same
-// transaction as the change they record.
+// transaction as the change they record, and package event owns the kinds of rows
+// and what their details say.
 package audit
 
 import (
@@ -17,6 +18,8 @@ import (
 	"fmt"
 	"iter"
 	"time"
+
+	"mediagate/internal/event"
 )
 
 // TimeLayout is how event times are stored: UTC with milliseconds.
@@ -52,7 +55,7 @@ type Event struct {
 	ID       string          `json:"id"` // globally unique, so logs of many hosts can be merged
 	Time     time.Time       `json:"time"`
 	HostID   string          `json:"host_id"`
-	Kind     string          `json:"kind"`
+	Kind     event.Kind      `json:"kind"`
 	Medium   string          `json:"medium,omitempty"` // medium number, if any
 	Actor    Actor           `json:"actor"`
 	Details  json.RawMessage `json:"details,omitempty"` // canonical JSON object
@@ -60,8 +63,11 @@ type Event struct {
 	Hash     string          `json:"hash"`
 }
 
-// Details encodes v as the canonical details of an event. Maps are encoded with sorted
-// keys by encoding/json, so the same value always gives the same bytes.
+// Details encodes v, the details struct of the event's kind (package event), as the
+// event's details. encoding/json writes struct fields in declaration order, which
+// package event keeps in the order of the JSON names, so the bytes are those a map
+// with sorted keys gives. The hash covers the bytes as stored: nothing re-encodes
+// the details of a row once written.
 func Details(v any) (json.RawMessage, error) {
 	if v == nil {
 		return nil, nil
@@ -91,7 +97,7 @@ func canonical(e *Event) []byte {
 	field(e.ID)
 	field(e.Time.UTC().Format(TimeLayout))
 	field(e.HostID)
-	field(e.Kind)
+	field(string(e.Kind))
 	field(e.Medium)
 	field(fmt.Sprint(e.Actor.UID))
 	field(e.Actor.User)

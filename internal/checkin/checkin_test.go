@@ -155,7 +155,7 @@ func TestWriteHTML(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{`<html lang="zh-CN">`, "@page { size: A4", "sheet.sign-custodian", "sheet.sign-officer", "机密",
+	for _, want := range []string{`<html lang="zh-CN">`, "@page { size: A4", "sheet.sign-custodian", "sheet.sign-officer", "level.secret",
 		"&lt;cracked&gt;", "A / 3", "state.manual", `class="pending"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("sheet lacks %q", want)

@@ -14,7 +14,8 @@ import (
 var sheetHTML string
 
 // Translate returns the text of a message key in the sheet's language, formatted
-// with args. The caller's message catalogue provides it (keys "sheet.*", "state.*").
+// with args. The caller's message catalogue provides it (keys "sheet.*", "state.*",
+// and the names "level.*", "kind.*", "status.*").
 type Translate func(key string, args ...any) string
 
 // WriteHTML writes the report as a printable A4 checklist: a summary, then one
@@ -27,9 +28,9 @@ func WriteHTML(w io.Writer, r Report, lang string, loc *time.Location, tr Transl
 	}
 	funcs := template.FuncMap{
 		"t":      func(key string, args ...any) string { return tr(key, args...) },
-		"level":  func(l media.Level) string { return l.Name(lang) },
-		"kind":   func(k media.Kind) string { return k.Name(lang) },
-		"status": func(s media.Status) string { return s.Name(lang) },
+		"level":  func(l media.Level) string { return tr("level." + l.String()) },
+		"kind":   func(k media.Kind) string { return tr("kind." + string(k)) },
+		"status": func(s media.Status) string { return tr("status." + string(s)) },
 		"state":  func(s State) string { return tr("state." + string(s)) },
 		"date": func(t time.Time) string {
 			if t.IsZero() {

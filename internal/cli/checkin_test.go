@@ -17,6 +17,7 @@ import (
 
 	"mediagate/internal/audit"
 	"mediagate/internal/checkin"
+	"mediagate/internal/event"
 )
 
 // registerUSB registers a USB stick by flags and returns its number.
@@ -161,15 +162,18 @@ func TestCheckinCampaign(t *testing.T) {
 		}
 	}
 	saved := e.ok("checkin", "report", "--year", itoa(year), "--saved")
-	var closeRow map[string]any
+	var closeRow event.CheckinClose
 	var events []audit.Event
 	json.Unmarshal([]byte(e.ok("log", "--json")), &events)
 	for _, ev := range events {
-		if ev.Kind == "checkin.close" {
-			json.Unmarshal(ev.Details, &closeRow)
+		if ev.Kind == event.KindCheckinClose {
+			var err error
+			if closeRow, err = event.As[event.CheckinClose](ev.Kind, ev.Details); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	if closeRow["report_sha256"] != sha256hex(saved) || !strings.Contains(e.ok("checkin", "status"), sha256hex(saved)) {
+	if closeRow.ReportSHA256 != sha256hex(saved) || closeRow.ReportBytes != len(saved) || !strings.Contains(e.ok("checkin", "status"), sha256hex(saved)) {
 		t.Errorf("saved report hash %s; close row %v", sha256hex(saved), closeRow)
 	}
 	if !strings.Contains(e.ok("audit", "verify"), "audit log intact") {

@@ -246,7 +246,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown peripheral class", []string{"host", "init", "--number", "H", "--level", "secret", "--allow-class", "toaster"}, 2, "toaster", "外设允许列表有误"},
 		{"json and csv", []string{"log", "--json", "--csv"}, 2, "choose one of --json and --csv", "只能选一个"},
 		{"no identity", []string{"media", "register", "--level", "secret", "--custodian", "lisi"}, 2, "give --from-device", "请给出 --from-device"},
-		{"storage as a peripheral class", []string{"host", "init", "--number", "H", "--level", "secret", "--allow-class", "mass-storage"}, 2, "registering each medium", "registering each medium"},
+		{"storage as a peripheral class", []string{"host", "init", "--number", "H", "--level", "secret", "--allow-class", "mass-storage"}, 2, "registering each medium", "逐件登记介质放行"},
 		{"bad status filter", []string{"media", "list", "--status", "gone"}, 2, "unknown status", "未知状态"},
 		{"control chars in name", []string{"person", "add", "eve", "--name", "Eve\x1b[31m"}, 1, "control or format character U+001B", "控制或格式字符 U+001B"},
 		{"right-to-left override in name", []string{"person", "add", "eve", "--name", "Eve\u202egpj.exe"}, 1, "format character U+202E", "格式字符 U+202E"},

@@ -13,15 +13,10 @@ import (
 
 func newAuditCommand(app *App) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "audit",
-		Short: "Check the tamper-evident audit log",
+		Use: "audit",
 	}
 	cmd.AddCommand(&cobra.Command{
-		Use:   "verify",
-		Short: "Verify the audit log's hash chain",
-		Long: `Walk the whole audit log and check every row against the hash chain. Exit status 0
-means intact; 3 means a row was edited, deleted, inserted or reordered, and the
-first bad row is named.`,
+		Use:     "verify",
 		Example: "  mediagate audit verify\n  mediagate audit verify --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mediagate/internal/catalog"
 	"mediagate/internal/checkin"
 	"mediagate/internal/identity"
 	"mediagate/internal/service"
@@ -18,13 +18,7 @@ import (
 
 func newCheckinCommand(app *App) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "checkin",
-		Short: "Year-end check-in of all media to the office vault",
-		Long: `Every year-end all classified media are handed to the office and kept in its
-iron cabinet. A campaign lists the media that must come back (active, lent or in
-repair when it opens), records each one plugged in at the vault station or marked by
-hand, reports what is outstanding and overdue, and at close puts the checked-in media
-in the vault and flags the rest missing (lost).`,
+		Use: "checkin",
 		Example: `  mediagate checkin open --year 2026 --deadline 2026-12-31
   mediagate checkin plug --from-device /dev/sdb --cabinet A --slot 3
   mediagate checkin mark S-2026-0007 --reason "disc cracked" --by zhangsan --cabinet A --slot 4
@@ -36,44 +30,11 @@ in the vault and flags the rest missing (lost).`,
 	return cmd
 }
 
-// checkinError turns the registry's campaign errors into one localized line.
-func checkinError(err error) error {
-	var re *service.StoreError
-	if !errors.As(err, &re) {
-		return err
-	}
-	switch {
-	case errors.Is(err, service.ErrNoCampaign) && re.Subject != "":
-		return lerr("err.ci-no-campaign-year", re.Subject)
-	case errors.Is(err, service.ErrNoCampaign):
-		return lerr("err.ci-no-campaign")
-	case errors.Is(err, service.ErrCampaignExists):
-		return lerr("err.ci-exists", re.Subject)
-	case errors.Is(err, service.ErrCampaignOpen):
-		return lerr("err.ci-open", re.Subject)
-	case errors.Is(err, service.ErrNotExpected):
-		return lerr("err.ci-not-expected", re.Subject, re.Detail)
-	case errors.Is(err, service.ErrAlreadyCheckedIn):
-		at, _ := time.Parse(time.RFC3339Nano, re.Detail)
-		return lerr("err.ci-already", re.Subject, localTime(at))
-	case errors.Is(err, service.ErrIdentityDiffers):
-		return lerr("err.ci-mismatch", re.Detail, re.Subject, "identity key differs")
-	case errors.Is(err, service.ErrCheckedInCampaign):
-		return lerr("err.ci-issue-open", re.Subject, re.Detail)
-	}
-	return err
-}
-
 func newCheckinOpenCommand(app *App) *cobra.Command {
 	var year int
 	var deadline string
 	cmd := &cobra.Command{
-		Use:   "open --year YEAR [--deadline DATE]",
-		Short: "Open the year's check-in campaign and list the media that must come back",
-		Long: `Open the check-in campaign of a year. The media that must come back are listed
-now: every medium active, lent or in repair. Media already in the vault, lost,
-destroyed or retired are not expected. One campaign per year, one open at a time.
-The deadline is the end of 31 December of that year unless --deadline says otherwise.`,
+		Use:     "open --year YEAR [--deadline DATE]",
 		Example: "  mediagate checkin open --year 2026\n  mediagate checkin open --year 2026 --deadline 2026-12-20",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -99,7 +60,7 @@ func runCheckinOpen(ctx context.Context, app *App, year int, deadline string) er
 	}
 	res, err := svc.OpenCampaign(ctx, service.OpenCampaignRequest{Year: year, Deadline: dl})
 	if err != nil {
-		return checkinError(err)
+		return err
 	}
 	c, n := res.Campaign, res.Expected
 	if app.JSON {
@@ -120,14 +81,7 @@ type markOptions struct {
 func newCheckinMarkCommand(app *App) *cobra.Command {
 	var o markOptions
 	cmd := &cobra.Command{
-		Use:   "mark NUMBER --reason TEXT --by PERSON [--cabinet C --slot S] [--away]",
-		Short: "Check in by hand a medium that cannot be plugged in (flagged manual)",
-		Long: `Check in a medium by hand, for media that cannot be plugged in at the vault
-station (a cracked disc, a disk without a reader). The check-in is flagged manual in
-the log, the reports and the printed sheet. --by names who handed it in.
-
-A medium in repair that stays at the repairer is accounted for with --away: it is
-not in the vault and keeps its status when the campaign closes.`,
+		Use: "mark NUMBER --reason TEXT --by PERSON [--cabinet C --slot S] [--away]",
 		Example: `  mediagate checkin mark S-2026-0007 --reason "disc cracked, kept in sleeve" --by zhangsan --cabinet A --slot 4
   mediagate checkin mark C-2026-0002 --reason "at the repairer, approval 2026-31" --by wangwu --away`,
 		Args: cobra.ExactArgs(1),
@@ -154,7 +108,7 @@ func runCheckinMark(ctx context.Context, app *App, o markOptions) error {
 	}
 	res, err := svc.CheckInManual(ctx, service.ManualCheckIn{Number: o.Number, Reason: o.Reason, By: o.By, Cabinet: o.Cabinet, Slot: o.Slot, Away: o.Away})
 	if err != nil {
-		return checkinError(err)
+		return err
 	}
 	return printCheckIn(app, res)
 }
@@ -194,16 +148,7 @@ type plugOptions struct {
 func newCheckinPlugCommand(app *App) *cobra.Command {
 	var o plugOptions
 	cmd := &cobra.Command{
-		Use:   "plug [NUMBER] [--from-device DEV] [--cabinet C --slot S]",
-		Short: "Check in a medium plugged in at this station, by the identity the device presents",
-		Long: `Check in a medium that is plugged in, by the identity read from the device (the
-same identity rules as everywhere, weak serials included). --from-device names the
-device (/dev/sdb, /dev/sr0, usb:2-1); with only NUMBER the attached devices are
-searched for that medium. An unregistered device, or one that does not match its
-registration or the NUMBER given, is refused and the refusal is logged.
-
-On a vault station the daemon does this for every medium plugged in during an open
-campaign; this command works without it.`,
+		Use:     "plug [NUMBER] [--from-device DEV] [--cabinet C --slot S]",
 		Example: "  mediagate checkin plug --from-device /dev/sdb --cabinet A --slot 3\n  mediagate checkin plug S-2026-0001",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -229,7 +174,7 @@ func runCheckinPlug(ctx context.Context, app *App, o plugOptions) error {
 		return err
 	}
 	if _, err := svc.OpenCampaignNow(ctx); err != nil {
-		return checkinError(err)
+		return err
 	}
 	ref := o.Device
 	if ref == "" {
@@ -237,7 +182,7 @@ func runCheckinPlug(ctx context.Context, app *App, o plugOptions) error {
 		if err != nil {
 			return err
 		}
-		devs, scanErr := identity.Scan(app.Paths)
+		devs, scanErr := identity.Scan(app.roots())
 		for _, d := range devs {
 			if d.Identity.Key != "" && d.Identity.Key == m.Identity.Key {
 				ref = deviceRef(d)
@@ -251,13 +196,13 @@ func runCheckinPlug(ctx context.Context, app *App, o plugOptions) error {
 			return lerr("err.ci-not-attached", o.Number)
 		}
 	}
-	seen, err := identityFromDevice(app, ref, "")
+	seen, _, err := identityFromDevice(app, ref, "")
 	if err != nil {
 		return err
 	}
 	res, err := svc.CheckInPlug(ctx, service.PlugRequest{Seen: seen, Device: ref, Number: o.Number, Cabinet: o.Cabinet, Slot: o.Slot})
 	if err != nil {
-		return checkinError(err)
+		return err
 	}
 	return printCheckIn(app, res.CheckInResult)
 }
@@ -271,7 +216,7 @@ func campaignReport(ctx context.Context, app *App, year int, by checkin.GroupBy)
 	}
 	r, err := svc.CampaignReport(ctx, year, by)
 	if err != nil {
-		return checkin.Report{}, checkinError(err)
+		return checkin.Report{}, err
 	}
 	return r, nil
 }
@@ -280,7 +225,6 @@ func newCheckinStatusCommand(app *App) *cobra.Command {
 	var year int
 	cmd := &cobra.Command{
 		Use:     "status [--year YEAR]",
-		Short:   "Show the open (or latest) campaign: expected, checked in, outstanding, overdue",
 		Example: "  mediagate checkin status\n  mediagate checkin status --year 2025 --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -330,12 +274,7 @@ type reportOptions struct {
 func newCheckinReportCommand(app *App) *cobra.Command {
 	var o reportOptions
 	cmd := &cobra.Command{
-		Use:   "report [--by custodian|department] [--format text|csv|json|html] [--year YEAR]",
-		Short: "Report a campaign: every expected medium, checked in, outstanding, overdue",
-		Long: `Report a campaign grouped by custodian or department. --format html writes a
-printable A4 checklist (in the --lang language) with signature lines for the
-custodian and the security officer. --saved prints the final report saved when the
-campaign was closed, byte for byte; its SHA-256 is in the audit log (checkin.close).`,
+		Use: "report [--by custodian|department] [--format text|csv|json|html] [--year YEAR]",
 		Example: `  mediagate checkin report
   mediagate checkin report --outstanding
   mediagate checkin report --by department --format csv > 2026.csv
@@ -374,7 +313,7 @@ func runCheckinReport(ctx context.Context, app *App, o reportOptions) error {
 		}
 		b, _, err := svc.FinalReport(ctx, o.Year)
 		if err != nil {
-			return checkinError(err)
+			return err
 		}
 		_, err = app.Out.Write(b)
 		return err
@@ -430,7 +369,7 @@ func writeReportText(app *App, r checkin.Report, onlyPending bool) error {
 			if r.By == checkin.ByDepartment {
 				remarks = strings.TrimSpace(ln.Custodian + " " + remarks)
 			}
-			tb.row(ln.Number, ln.Kind.Name(l), ln.Level.Name(l), ln.Status.Name(l), state, at, place, remarks)
+			tb.row(ln.Number, catalog.Kind(l, ln.Kind), catalog.Level(l, ln.Level), catalog.Status(l, ln.Status), state, at, place, remarks)
 		}
 		if err := tb.flush(); err != nil {
 			return err
@@ -465,13 +404,7 @@ func writeReportCSV(app *App, r checkin.Report, onlyPending bool) error {
 
 func newCheckinCloseCommand(app *App) *cobra.Command {
 	return &cobra.Command{
-		Use:   "close",
-		Short: "Close the campaign: checked-in media into the vault, the rest flagged missing",
-		Long: `Close the open campaign. Checked-in media become in-vault (blocked on every host);
-media accounted for at the repairer keep their status; media still outstanding are
-flagged missing: their status becomes lost, with an audit row each ('mediagate media
-found' brings one back). The final report is saved with the campaign and its SHA-256
-written to the audit log.`,
+		Use:     "close",
 		Example: "  mediagate checkin close",
 		Args:    cobra.NoArgs,
 		RunE:    func(cmd *cobra.Command, args []string) error { return runCheckinClose(cmd.Context(), app) },
@@ -485,7 +418,7 @@ func runCheckinClose(ctx context.Context, app *App) error {
 	}
 	res, err := svc.CloseCampaign(ctx)
 	if err != nil {
-		return checkinError(err)
+		return err
 	}
 	final := res.Final
 	if app.JSON {
@@ -513,12 +446,7 @@ func runCheckinClose(ctx context.Context, app *App) error {
 func newCheckinWatchCommand(app *App) *cobra.Command {
 	var interval time.Duration
 	cmd := &cobra.Command{
-		Use:   "watch",
-		Short: "Print check-ins as they arrive: number, custodian, what is left",
-		Long: `Print each check-in of the open campaign as it arrives (plugged at the vault
-station or marked by hand) with the number, the custodian and how many media are
-left, of that custodian and in all. Stops when everything is accounted for, when the
-campaign is closed, or on Ctrl-C.`,
+		Use:     "watch",
 		Example: "  mediagate checkin watch",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -537,7 +465,7 @@ func runCheckinWatch(ctx context.Context, app *App, interval time.Duration) erro
 	}
 	c, err := s.OpenCampaignNow(ctx)
 	if err != nil {
-		return checkinError(err)
+		return err
 	}
 	seen, err := s.CheckInsSince(ctx, c.ID, 0)
 	if err != nil {
@@ -591,20 +519,5 @@ func runCheckinWatch(ctx context.Context, app *App, interval time.Duration) erro
 				return err
 			}
 		}
-	}
-}
-
-func init() {
-	for k, v := range map[string]string{
-		"checkin":        "年终交存：全部介质年底交由办公室入柜保存",
-		"checkin open":   "开始本年度年终交存，列出应交回的介质",
-		"checkin mark":   "手工登记交存无法接入的介质（标记为手工）",
-		"checkin plug":   "按接入设备的标识登记交存本工作站上的介质",
-		"checkin status": "查看进行中（或最近）的年终交存：应交、已交、未交、逾期",
-		"checkin report": "年终交存报告：逐件列出已交、未交、逾期；可打印 A4 清点表",
-		"checkin close":  "结束年终交存：已交介质入柜，未交介质标记为缺失",
-		"checkin watch":  "实时显示交存情况：编号、责任人、剩余件数",
-	} {
-		zhShort[k] = v
 	}
 }

@@ -25,12 +25,7 @@ type daemonOptions struct {
 func newDaemonCommand(app *App) *cobra.Command {
 	var o daemonOptions
 	cmd := &cobra.Command{
-		Use:   "daemon",
-		Short: "Run the enforcement service (as root, normally from systemd)",
-		Long: `Run the enforcement service: lock every USB root hub (authorized_default=0), decide
-every USB device, disk and disc present and every one plugged later, authorize or block
-it, and write one audit row per decision. The control socket answers 'mediagate status'.
-Stops cleanly on SIGTERM. See docs/daemon.md.`,
+		Use: "daemon",
 		Example: `  mediagate daemon
   mediagate daemon --socket /run/mediagate/control.sock --officer-group mediagate`,
 		Args: cobra.NoArgs,
@@ -61,7 +56,7 @@ type daemonWiring struct {
 func wireDaemon(app *App) daemonWiring {
 	p := app.Paths
 	return daemonWiring{
-		Roots:       p,
+		Roots:       app.roots(),
 		Enforce:     enforce.ConfigFrom(p),
 		ProcRoot:    p.Proc,
 		UdevControl: filepath.Join(filepath.Dir(p.UdevData), "control"),
@@ -81,6 +76,9 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 	}
 	store := local.Store()
 	w := wireDaemon(app)
+	if _, err := w.Roots.DiscKey(); err != nil {
+		log.Error("optical discs cannot be identified and will be blocked", "err", err)
+	}
 	enf := enforce.New(w.Enforce, enforce.Ops{}, log)
 	d := daemon.New(daemon.Config{
 		Store:    store,
@@ -128,8 +126,6 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 	}
 	return nil
 }
-
-func init() { zhShort["daemon"] = "运行管控服务（以 root 身份，通常由 systemd 启动）" }
 
 // desktopNotifier tells desktop users, in the background and best effort, why a medium
 // was blocked (see internal/notify).

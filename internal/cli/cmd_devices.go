@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mediagate/internal/catalog"
 	"mediagate/internal/control"
 	"mediagate/internal/daemon"
 	"mediagate/internal/identity"
@@ -18,12 +19,7 @@ import (
 
 func newDevicesCommand(app *App) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "devices",
-		Short: "List the storage devices and media attached to this host",
-		Long: `List the removable storage devices, media and USB devices attached to this host,
-with their kind, identity key, serial quality, size, and whether they are registered
-(number, custodian, level). Internal disks are left out. When the daemon runs, its
-live decision for each device is shown as well.`,
+		Use:     "devices",
 		Example: "  mediagate devices\n  mediagate devices --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -73,7 +69,7 @@ func deviceRef(d identity.Device) string {
 }
 
 func runDevices(ctx context.Context, app *App) error {
-	devs, scanErr := identity.Scan(app.Paths)
+	devs, scanErr := identity.Scan(app.roots())
 	if scanErr != nil && len(devs) == 0 {
 		return fmt.Errorf("list devices: %w", scanErr)
 	}
@@ -98,6 +94,13 @@ func runDevices(ctx context.Context, app *App) error {
 				}
 			case !errors.Is(err, service.ErrNotFound):
 				return err
+			case d.Disc != nil && d.Disc.LegacyKey() != "":
+				// Registered before the whole-disc identity: the daemon moves the
+				// registration to the new key when it next sees the disc.
+				if m, err := s.MediumByIdentity(ctx, d.Disc.LegacyKey()); err == nil {
+					a.Registered = &m
+					a.Mismatch = "registered under the version 1 disc key " + m.Identity.Key + "; the daemon upgrades it when the disc is next inserted"
+				}
 			}
 		}
 		out = append(out, a)
@@ -113,7 +116,7 @@ func runDevices(ctx context.Context, app *App) error {
 	for _, a := range out {
 		reg := T(l, "no")
 		if m := a.Registered; m != nil {
-			reg = fmt.Sprintf("%s %s %s %s", m.Number, m.Level.Name(l), m.Custodian, m.Status.Name(l))
+			reg = fmt.Sprintf("%s %s %s %s", m.Number, catalog.Level(l, m.Level), m.Custodian, catalog.Status(l, m.Status))
 			if a.Mismatch != "" {
 				reg += " " + T(l, "out.mismatch")
 			}
@@ -127,7 +130,7 @@ func runDevices(ctx context.Context, app *App) error {
 		case a.Identity.Kind == media.KindOpticalDisc:
 			quality = T(l, "out.content-signed")
 		case !a.Quality.Good:
-			quality = T(l, "out.serial-weak", a.Quality.Reason)
+			quality = T(l, "out.serial-weak", a.Quality)
 		}
 		if a.Disc != nil && a.Identity.Key == "" {
 			key = string(a.Disc.Format)
@@ -140,7 +143,7 @@ func runDevices(ctx context.Context, app *App) error {
 		if r := a.Decision; r != nil {
 			decision = string(r.Effective) + " (" + string(r.Decision.Reason) + ")"
 		}
-		t.row(a.Ref, a.Identity.Kind.Name(l), key, quality, size, a.Label, reg, decision)
+		t.row(a.Ref, catalog.Kind(l, a.Identity.Kind), key, quality, size, a.Label, reg, decision)
 	}
 	return t.flush()
 }
@@ -162,35 +165,39 @@ func humanSize(n int64) string {
 	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
 }
 
-// identityFromDevice reads the identity of an attached device for registration.
-func identityFromDevice(app *App, ref string, kindFlag string) (media.Identity, error) {
-	d, err := identity.Resolve(app.Paths, ref)
+// identityFromDevice reads the identity of an attached device for registration, and the
+// key an earlier release identified it by (a disc's version 1 key), if any.
+func identityFromDevice(app *App, ref string, kindFlag string) (id media.Identity, former string, err error) {
+	d, err := identity.Resolve(app.roots(), ref)
 	if err != nil {
-		return media.Identity{}, lerr("err.no-device", ref, err.Error())
+		return media.Identity{}, "", lerr("err.no-device", ref, err.Error())
 	}
-	id := d.Identity
+	id = d.Identity
 	switch {
 	case d.NoMedium:
-		return id, lerr("err.no-medium", ref)
+		return id, "", lerr("err.no-medium", ref)
 	case d.Disc != nil && (d.Disc.Format == identity.DiscBlank || d.Disc.Format == identity.DiscAudio):
-		return id, lerr("err.disc-no-data", ref, string(d.Disc.Format))
+		return id, "", lerr("err.disc-no-data", ref, string(d.Disc.Format))
 	case id.Key == "" || d.Problem != "":
 		problem := d.Problem
 		if problem == "" {
 			problem = "no identity key"
 		}
-		return id, lerr("err.device-unreadable", ref, problem)
+		return id, "", lerr("err.device-unreadable", ref, problem)
 	case d.Subsystem == "usb" && !d.HasFunction(identity.FuncStorage):
-		return id, lerr("err.not-storage", ref, d.Label)
+		return id, "", lerr("err.not-storage", ref, d.Label)
 	}
 	if kindFlag != "" {
 		k, err := media.ParseKind(kindFlag)
 		if err != nil {
-			return id, usageError{lerr("err.unknown-kind", kindFlag)}
+			return id, "", usageError{lerr("err.unknown-kind", kindFlag)}
 		}
 		if k != id.Kind {
-			return id, lerr("err.kind-differs", ref, id.Kind, k)
+			return id, "", lerr("err.kind-differs", ref, id.Kind, k)
 		}
 	}
-	return id, nil
+	if d.Disc != nil {
+		former = d.Disc.LegacyKey()
+	}
+	return id, former, nil
 }

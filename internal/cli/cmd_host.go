@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mediagate/internal/catalog"
 	"mediagate/internal/identity"
 	"mediagate/internal/media"
 	"mediagate/internal/service"
@@ -15,8 +16,7 @@ import (
 
 func newHostCommand(app *App) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "host",
-		Short: "This host's profile: number, classification level, mode",
+		Use: "host",
 	}
 	cmd.AddCommand(newHostInitCommand(app), newHostShowCommand(app))
 	return cmd
@@ -32,20 +32,7 @@ type hostInitOptions struct {
 func newHostInitCommand(app *App) *cobra.Command {
 	var o hostInitOptions
 	cmd := &cobra.Command{
-		Use:   "init --number N --level L",
-		Short: "Record (or change) this host's profile",
-		Long: `Record this host's registered number and classification level. Running it again
-changes the profile; every change is in the audit log.
-
-The internal disks present now are recorded as the host's baseline; any other non-USB
-disk that appears later is treated as removable media. Run it again after changing
-the internal disks.
-
-Mode "enforce" blocks what policy blocks; "audit" decides and logs everything but
-blocks nothing, for rollout.
-
-No write-down: a registered medium whose level is below the host's is read-only on
-this host (--lower-media read-only, the default), or refused (--lower-media refuse).`,
+		Use: "init --number N --level L",
 		Example: `  mediagate host init --number HOST-01 --level secret --department 办公室
   mediagate host init --number HOST-03 --level top-secret --lower-media refuse
   mediagate host init --number VAULT-01 --level top-secret --vault-station
@@ -82,7 +69,7 @@ func runHostInit(ctx context.Context, app *App, o hostInitOptions) error {
 	// Allowed devices are pinned to the interfaces and descriptors of the USB devices
 	// with their VID:PID plugged in now.
 	if len(o.AllowDevices) > 0 {
-		present, err := identity.Scan(app.Paths)
+		present, err := identity.Scan(app.roots())
 		if err != nil && len(present) == 0 {
 			return fmt.Errorf("list USB devices: %w", err)
 		}
@@ -95,7 +82,7 @@ func runHostInit(ctx context.Context, app *App, o hostInitOptions) error {
 	}
 	// The internal disks present now are the host's baseline: every other non-USB disk
 	// that appears later is treated as removable media.
-	disks, err := identity.InternalDisks(app.Paths)
+	disks, err := identity.InternalDisks(app.roots())
 	if err != nil && len(disks) == 0 {
 		return fmt.Errorf("list internal disks: %w", err)
 	}
@@ -109,7 +96,7 @@ func runHostInit(ctx context.Context, app *App, o hostInitOptions) error {
 	if app.JSON {
 		return printJSON(app.Out, h)
 	}
-	fmt.Fprintln(app.Out, T(app.Lang, "out.host-saved", h.Number, h.Level.Name(app.Lang), h.Mode))
+	fmt.Fprintln(app.Out, T(app.Lang, "out.host-saved", h.Number, catalog.Level(app.Lang, h.Level), h.Mode))
 	for _, p := range h.DevicePins {
 		fmt.Fprintln(app.Out, T(app.Lang, "out.device-pinned", p.Device, pinText(app.Lang, p)))
 	}
@@ -134,7 +121,6 @@ func runHostInit(ctx context.Context, app *App, o hostInitOptions) error {
 func newHostShowCommand(app *App) *cobra.Command {
 	return &cobra.Command{
 		Use:     "show",
-		Short:   "Show this host's profile",
 		Example: "  mediagate host show\n  mediagate host show --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -157,7 +143,7 @@ func runHostShow(ctx context.Context, app *App) error {
 	}
 	l := app.Lang
 	field(app.Out, l, "field.number", h.Number)
-	field(app.Out, l, "field.level", h.Level.Name(l))
+	field(app.Out, l, "field.level", catalog.Level(l, h.Level))
 	field(app.Out, l, "field.department", h.Department)
 	field(app.Out, l, "field.mode", string(h.Mode))
 	field(app.Out, l, "field.vault", yesNo(l, h.VaultStation))

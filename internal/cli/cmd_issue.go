@@ -10,18 +10,14 @@ import (
 func newMediaIssueCommand(app *App) *cobra.Command {
 	var to, note string
 	cmd := &cobra.Command{
-		Use:   "issue NUMBER --to PERSON",
-		Short: "Issue a medium from the vault to a custodian (in the new year)",
-		Long: `Take a medium out of the vault and give it to a custodian: in-vault → active.
---to may name the same custodian as before or a new one. A medium checked in to a
-campaign that is still open cannot be issued until the campaign is closed.`,
+		Use:     "issue NUMBER --to PERSON",
 		Example: "  mediagate media issue S-2026-0001 --to zhangsan\n  mediagate media issue S-2026-0002 --to lisi --note 2027年度发放",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			err := runChange(cmd.Context(), app, func(svc *service.Service) (media.Medium, error) {
 				return svc.Issue(cmd.Context(), service.IssueRequest{Number: args[0], To: to, Note: note})
 			})
-			return checkinError(err)
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&to, "to", "", "the custodian who receives it (required)")
@@ -29,5 +25,3 @@ campaign that is still open cannot be issued until the campaign is closed.`,
 	cmd.MarkFlagRequired("to")
 	return cmd
 }
-
-func init() { zhShort["media issue"] = "从保密柜发放介质给责任人（新年度）" }

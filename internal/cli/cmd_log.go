@@ -22,16 +22,7 @@ type logOptions struct {
 func newLogCommand(app *App) *cobra.Command {
 	var o logOptions
 	cmd := &cobra.Command{
-		Use:   "log [--medium N] [--custodian H] [--person P] [--host H] [--since T] [--until T] [--kind K]",
-		Short: "Show the audit log",
-		Long: `Show the audit log: every registration change (and later every device event), oldest
-first. --kind takes an exact kind (medium.handover) or a prefix ending in a dot (medium.,
-mount.). Mount rows (mount.attach, mount.detach, mount.remount, mount.seen-at-start,
-mount.violation) carry the medium number, device, mount point and who mounted it.
---custodian selects rows about media a person is custodian of; --person every row where
-a person acted, mounted, holds or is custodian; --host the host number (or id, or the
-system host name of mount rows).
-Times are YYYY-MM-DD, "YYYY-MM-DD HH:MM" (local time) or RFC 3339.`,
+		Use: "log [--medium N] [--custodian H] [--person P] [--host H] [--since T] [--until T] [--kind K]",
 		Example: `  mediagate log --medium S-2026-0001
   mediagate log --since 2026-12-01 --kind medium.
   mediagate log --kind mount. --person alice
@@ -92,7 +83,7 @@ func runLog(ctx context.Context, app *App, o logOptions) error {
 		w := csv.NewWriter(app.Out)
 		w.Write([]string{"seq", "id", "time", "host_id", "kind", "medium", "actor_uid", "actor_user", "actor_login", "details", "prev_hash", "hash"})
 		for _, e := range events {
-			w.Write([]string{fmt.Sprint(e.Seq), e.ID, e.Time.UTC().Format(audit.TimeLayout), e.HostID, e.Kind, csvSafe(e.Medium),
+			w.Write([]string{fmt.Sprint(e.Seq), e.ID, e.Time.UTC().Format(audit.TimeLayout), e.HostID, csvSafe(string(e.Kind)), csvSafe(e.Medium),
 				fmt.Sprint(e.Actor.UID), csvSafe(e.Actor.User), csvSafe(e.Actor.Login), csvSafe(string(e.Details)), e.PrevHash, e.Hash})
 		}
 		w.Flush()

@@ -11,14 +11,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"mediagate/internal/audit"
+	"mediagate/internal/catalog"
+	"mediagate/internal/event"
 	"mediagate/internal/media"
 	"mediagate/internal/service"
 )
 
 func newMediaCommand(app *App) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "media",
-		Short: "Register media and record their life: handover, lending, repair, loss, destruction",
+		Use: "media",
 	}
 	cmd.AddCommand(newMediaRegisterCommand(app), newMediaListCommand(app), newMediaShowCommand(app))
 	cmd.AddCommand(newLifecycleCommands(app)...)
@@ -38,23 +39,7 @@ type registerOptions struct {
 func newMediaRegisterCommand(app *App) *cobra.Command {
 	var o registerOptions
 	cmd := &cobra.Command{
-		Use:   "register (--from-device DEV | --kind K --serial S ... | --kind K --key KEY) --level L --custodian PERSON",
-		Short: "Register a medium and print its number",
-		Long: `Register a medium. Its identity is read from the attached device with
---from-device (/dev/sdb, /dev/sr0, usb:2-1, as 'mediagate devices' shows), or given
-by flags:
-
-  usb-disk      --vendor VID --product PID --serial S   (as in lsusb / udev)
-  disk          --wwn W, or --model M --serial S
-  sd, optical-disc, other
-                --key KEY (the identity key 'mediagate devices' shows)
-
-A weak serial (empty, repeated characters, known bogus values such as
-0123456789ABCDEF) or one already registered for another medium is refused unless
-extra identity is bound: --capacity BYTES and --descriptor-hash SHA256.
-
-The number is made from the numbering pattern (see 'mediagate numbering show')
-unless --number gives one that was never used.`,
+		Use: "register (--from-device DEV | --kind K --serial S ... | --kind K --key KEY) --level L --custodian PERSON",
 		Example: `  mediagate media register --from-device /dev/sdb --level secret --custodian zhangsan
   mediagate media register --from-device /dev/sr0 --level 秘密 --custodian lisi
   mediagate media register --kind usb-disk --vendor 0781 --product 5567 --serial 4C530001231120109142 \
@@ -97,6 +82,7 @@ func identityFromFlags(o registerOptions) (media.Identity, error) {
 func runMediaRegister(ctx context.Context, app *App, o registerOptions) error {
 	var id media.Identity
 	var err error
+	var former string // the device's key under an earlier release, if any
 	if o.FromDevice != "" {
 		for flag, v := range map[string]string{"--serial": o.Serial, "--vendor": o.Vendor, "--product": o.Product, "--wwn": o.WWN,
 			"--model": o.Model, "--key": o.Key, "--descriptor-hash": o.DescriptorHash} {
@@ -107,7 +93,7 @@ func runMediaRegister(ctx context.Context, app *App, o registerOptions) error {
 		if o.Capacity != 0 {
 			return usageError{lerr("err.from-device-flags", "--capacity")}
 		}
-		id, err = identityFromDevice(app, o.FromDevice, o.Kind)
+		id, former, err = identityFromDevice(app, o.FromDevice, o.Kind)
 	} else {
 		if o.Kind == "" {
 			return usageMsg("usage.identity-needed")
@@ -126,7 +112,7 @@ func runMediaRegister(ctx context.Context, app *App, o registerOptions) error {
 		return err
 	}
 	res, err := svc.Register(ctx, service.RegisterRequest{Identity: id, Level: level, Custodian: o.Custodian, Department: o.Department,
-		Number: o.Number, Note: o.Note, ReadOnly: o.ReadOnly, AllowedHosts: o.AllowedHosts})
+		Number: o.Number, Note: o.Note, ReadOnly: o.ReadOnly, AllowedHosts: o.AllowedHosts, FormerKey: former})
 	if err != nil {
 		return err
 	}
@@ -134,7 +120,7 @@ func runMediaRegister(ctx context.Context, app *App, o registerOptions) error {
 		return printJSON(app.Out, res.Medium)
 	}
 	if res.WeakSerial != "" {
-		fmt.Fprintln(app.Err, T(app.Lang, "out.weak-bound", id.Serial, res.WeakSerial))
+		fmt.Fprintln(app.Err, T(app.Lang, "out.weak-bound", id.Serial, res.Weak))
 	}
 	fmt.Fprintln(app.Out, res.Medium.Number)
 	return nil
@@ -147,8 +133,7 @@ type listOptions struct {
 func newMediaListCommand(app *App) *cobra.Command {
 	var o listOptions
 	cmd := &cobra.Command{
-		Use:   "list [--status S] [--custodian P] [--level L] [--kind K]",
-		Short: "List registered media",
+		Use: "list [--status S] [--custodian P] [--level L] [--kind K]",
 		Example: `  mediagate media list
   mediagate media list --status lent
   mediagate media list --custodian zhangsan --level 机密 --json`,
@@ -201,7 +186,7 @@ func runMediaList(ctx context.Context, app *App, o listOptions) error {
 	l := app.Lang
 	t := newTable(app.Out, T(l, "hdr.media"))
 	for _, m := range list {
-		t.row(m.Number, m.Kind.Name(l), m.Level.Name(l), m.Custodian, m.Status.Name(l), string(m.Access), m.Identity.Key)
+		t.row(m.Number, catalog.Kind(l, m.Kind), catalog.Level(l, m.Level), m.Custodian, catalog.Status(l, m.Status), string(m.Access), m.Identity.Key)
 	}
 	return t.flush()
 }
@@ -209,7 +194,6 @@ func runMediaList(ctx context.Context, app *App, o listOptions) error {
 func newMediaShowCommand(app *App) *cobra.Command {
 	return &cobra.Command{
 		Use:     "show NUMBER",
-		Short:   "Show a medium with its history",
 		Example: "  mediagate media show S-2026-0001\n  mediagate media show S-2026-0001 --json",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -236,11 +220,11 @@ func runMediaShow(ctx context.Context, app *App, number string) error {
 	}
 	l, w := app.Lang, app.Out
 	field(w, l, "field.number", m.Number)
-	field(w, l, "field.kind", m.Kind.Name(l))
-	field(w, l, "field.level", m.Level.Name(l))
+	field(w, l, "field.kind", catalog.Kind(l, m.Kind))
+	field(w, l, "field.level", catalog.Level(l, m.Level))
 	field(w, l, "field.custodian", m.Custodian)
 	field(w, l, "field.department", m.Department)
-	field(w, l, "field.status", m.Status.Name(l))
+	field(w, l, "field.status", catalog.Status(l, m.Status))
 	field(w, l, "field.access", string(m.Access))
 	field(w, l, "field.holder", m.Holder)
 	field(w, l, "field.due", localTime(m.DueAt))
@@ -264,26 +248,14 @@ func printMounts(app *App, events []*audit.Event) error {
 	t := newTable(app.Out, T(l, "hdr.mounts"))
 	n := 0
 	for _, e := range events {
-		if !strings.HasPrefix(e.Kind, "mount.") {
+		if e.Kind.Area() != "mount" {
 			continue
 		}
-		var d struct {
-			Event       string `json:"event"`
-			MountPoint  string `json:"mount_point"`
-			RO          bool   `json:"ro"`
-			Host        string `json:"host"`
-			Hostname    string `json:"hostname"`
-			User        string `json:"user"`
-			UID         *int   `json:"uid"`
-			Command     string `json:"command"`
-			Attribution string `json:"attribution"`
-			Device      struct {
-				Source string `json:"source"`
-			} `json:"device"`
-		}
-		_ = json.Unmarshal(e.Details, &d)
-		what := T(l, e.Kind)
-		if e.Kind == "mount.remount" && d.Event != "" {
+		// A mount row of a kind this release does not know is shown by its time and
+		// kind only.
+		d, _ := event.As[event.Mount](e.Kind, e.Details)
+		what := T(l, string(e.Kind))
+		if e.Kind == event.KindMountRemount && d.Event != "" {
 			what += " (" + d.Event + ")"
 		}
 		mode := "rw"
@@ -320,10 +292,7 @@ func newLifecycleCommands(app *App) []*cobra.Command {
 
 	var hTo, hWitness, hNote string
 	handover := &cobra.Command{
-		Use:   "handover NUMBER --to PERSON --witness PERSON",
-		Short: "Hand a medium over to a new custodian (the signed handover record)",
-		Long: `Record the signed handover of a medium to a new custodian: who gave it, who
-received it, who witnessed it, when. The old custodian's responsibility ends.`,
+		Use:     "handover NUMBER --to PERSON --witness PERSON",
 		Example: "  mediagate media handover S-2026-0001 --to lisi --witness wangwu --note 岗位调整",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -342,7 +311,6 @@ received it, who witnessed it, when. The old custodian's responsibility ends.`,
 	var lTo, lDue, lApproved, lNote string
 	lend := &cobra.Command{
 		Use:     "lend NUMBER --to PERSON --due DATE",
-		Short:   "Lend a medium to another person until a date",
 		Example: "  mediagate media lend S-2026-0001 --to lisi --due 2026-12-20 --approved-by wangwu",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -366,7 +334,6 @@ received it, who witnessed it, when. The old custodian's responsibility ends.`,
 	var rNote string
 	ret := &cobra.Command{
 		Use:     "return NUMBER",
-		Short:   "Record that a lent medium came back",
 		Example: "  mediagate media return S-2026-0001",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -381,31 +348,28 @@ received it, who witnessed it, when. The old custodian's responsibility ends.`,
 	// Simple status changes (the service knows their target status and what they need);
 	// here only the flags.
 	simple := []struct {
-		use, short, example string
-		change              service.StatusChange
-		approver, witness   bool
-		method              bool
+		use, example      string
+		change            service.StatusChange
+		approver, witness bool
+		method            bool
 	}{
-		{"lost NUMBER", "Report a medium lost (it is blocked everywhere)", "  mediagate media lost S-2026-0001 --note 出差途中遗失",
+		{"lost NUMBER", "  mediagate media lost S-2026-0001 --note 出差途中遗失",
 			service.ChangeLost, false, false, false},
-		{"found NUMBER", "Record that a lost medium was found", "  mediagate media found S-2026-0001",
+		{"found NUMBER", "  mediagate media found S-2026-0001",
 			service.ChangeFound, false, false, false},
-		{"repair NUMBER --approved-by PERSON", "Send a medium for repair (approved; erase it first)",
-			"  mediagate media repair S-2026-0001 --approved-by wangwu --note 接口松动，已不可逆删除",
+		{"repair NUMBER --approved-by PERSON", "  mediagate media repair S-2026-0001 --approved-by wangwu --note 接口松动，已不可逆删除",
 			service.ChangeRepair, true, false, false},
-		{"repaired NUMBER", "Record that a medium came back from repair", "  mediagate media repaired S-2026-0001",
+		{"repaired NUMBER", "  mediagate media repaired S-2026-0001",
 			service.ChangeRepaired, false, false, false},
-		{"destroy NUMBER --method M --approved-by PERSON --witness PERSON", "Record the destruction of a medium",
-			"  mediagate media destroy S-2026-0001 --method shredded --approved-by wangwu --witness zhaoliu",
+		{"destroy NUMBER --method M --approved-by PERSON --witness PERSON", "  mediagate media destroy S-2026-0001 --method shredded --approved-by wangwu --witness zhaoliu",
 			service.ChangeDestroy, true, true, true},
-		{"retire NUMBER", "Take a medium out of use", "  mediagate media retire S-2026-0001 --note 容量过小",
+		{"retire NUMBER", "  mediagate media retire S-2026-0001 --note 容量过小",
 			service.ChangeRetire, false, false, false},
 	}
 	for _, sc := range simple {
 		var approver, witness, method, note string
 		c := &cobra.Command{
 			Use:     sc.use,
-			Short:   sc.short,
 			Example: sc.example,
 			Args:    cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
@@ -434,7 +398,6 @@ received it, who witnessed it, when. The old custodian's responsibility ends.`,
 	var rlLevel, rlNote string
 	relevel := &cobra.Command{
 		Use:     "relevel NUMBER --level L",
-		Short:   "Raise a medium's classification level (never lowered)",
 		Example: "  mediagate media relevel C-2026-0003 --level secret",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -468,7 +431,7 @@ func runChange(ctx context.Context, app *App, f func(svc *service.Service) (medi
 		return printJSON(app.Out, m)
 	}
 	l := app.Lang
-	state := fmt.Sprintf("%s, %s, %s", m.Status.Name(l), m.Level.Name(l), m.Custodian)
+	state := fmt.Sprintf("%s, %s, %s", catalog.Status(l, m.Status), catalog.Level(l, m.Level), m.Custodian)
 	if m.Holder != "" {
 		state += fmt.Sprintf(" → %s (%s)", m.Holder, localTime(m.DueAt))
 	}
@@ -480,7 +443,7 @@ func runChange(ctx context.Context, app *App, f func(svc *service.Service) (medi
 func printEvents(app *App, events []*audit.Event) error {
 	t := newTable(app.Out, T(app.Lang, "hdr.log"))
 	for _, e := range events {
-		t.row(fmt.Sprint(e.Seq), localTime(e.Time), e.Kind, e.Medium, e.Actor.String(), summarize(e.Details))
+		t.row(fmt.Sprint(e.Seq), localTime(e.Time), string(e.Kind), e.Medium, e.Actor.String(), summarize(e.Details))
 	}
 	return t.flush()
 }

@@ -7,23 +7,17 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mediagate/internal/catalog"
 	"mediagate/internal/media"
 	"mediagate/internal/service"
 )
 
 func newNumberingCommand(app *App) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "numbering",
-		Short: "Show or set how media numbers are made",
-		Long: `Media get a unified number by classification level from a pattern. The default is
-` + service.DefaultPattern + ` with level codes U, C, S, TS, e.g. S-2026-0007 for the
-seventh secret medium registered in 2026. The fields are {level_code}, {year} and
-{seq} (zero-padded as {seq:04}); all three are required. The sequence counts per
-level per year and numbers are never reused, not even after destruction.`,
+		Use: "numbering",
 	}
 	show := &cobra.Command{
 		Use:     "show",
-		Short:   "Show the numbering pattern and level codes",
 		Example: "  mediagate numbering show",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -41,8 +35,7 @@ level per year and numbers are never reused, not even after destruction.`,
 	var pattern string
 	var codes []string
 	set := &cobra.Command{
-		Use:   "set [--pattern P] [--code LEVEL=CODE ...]",
-		Short: "Change the numbering pattern or level codes",
+		Use: "set [--pattern P] [--code LEVEL=CODE ...]",
 		Example: `  mediagate numbering set --pattern "{level_code}{year}-{seq:05}"
   mediagate numbering set --code secret=JM --code top-secret=JUEM --code 秘密=MM`,
 		Args: cobra.NoArgs,
@@ -89,7 +82,7 @@ func printNumbering(app *App, n service.Numbering) error {
 	}
 	var codes []string
 	for _, l := range media.Levels() {
-		codes = append(codes, fmt.Sprintf("%s=%s", l.Name(app.Lang), n.Codes[l]))
+		codes = append(codes, fmt.Sprintf("%s=%s", catalog.Level(app.Lang, l), n.Codes[l]))
 	}
 	fmt.Fprintln(app.Out, T(app.Lang, "out.numbering", n.Pattern, strings.Join(codes, " "), n.Format(media.Secret, app.Now().Year(), 1)))
 	return nil

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mediagate/internal/catalog"
 	"mediagate/internal/media"
 	"mediagate/internal/service"
 )
@@ -14,7 +15,6 @@ func newPersonCommand(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "person",
 		Aliases: []string{"people"},
-		Short:   "Manage people: custodians, borrowers, witnesses, approvers",
 	}
 	cmd.AddCommand(newPersonAddCommand(app), newPersonListCommand(app), newPersonShowCommand(app),
 		newPersonUpdateCommand(app), newPersonDeactivateCommand(app))
@@ -28,9 +28,7 @@ type personAddOptions struct {
 func newPersonAddCommand(app *App) *cobra.Command {
 	var o personAddOptions
 	cmd := &cobra.Command{
-		Use:   "add HANDLE --name NAME",
-		Short: "Add a person",
-		Long:  "Add a person. HANDLE is the short name used on the command line (letters, digits, '.', '_', '-').",
+		Use: "add HANDLE --name NAME",
 		Example: `  mediagate person add zhangsan --name 张三 --department 办公室
   mediagate person add li.si --name "Li Si" --email lisi@example.org --login lisi`,
 		Args: cobra.ExactArgs(1),
@@ -67,7 +65,6 @@ func newPersonListCommand(app *App) *cobra.Command {
 	var all bool
 	cmd := &cobra.Command{
 		Use:     "list",
-		Short:   "List people",
 		Example: "  mediagate person list\n  mediagate person list --all --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -100,7 +97,6 @@ func runPersonList(ctx context.Context, app *App, all bool) error {
 func newPersonShowCommand(app *App) *cobra.Command {
 	return &cobra.Command{
 		Use:     "show HANDLE",
-		Short:   "Show a person and the media they are responsible for",
 		Example: "  mediagate person show zhangsan",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -134,7 +130,7 @@ func runPersonShow(ctx context.Context, app *App, handle string) error {
 	field(app.Out, l, "field.active", yesNo(l, p.Active))
 	var nums []string
 	for _, m := range held {
-		nums = append(nums, fmt.Sprintf("%s (%s, %s)", m.Number, m.Level.Name(l), m.Status.Name(l)))
+		nums = append(nums, fmt.Sprintf("%s (%s, %s)", m.Number, catalog.Level(l, m.Level), catalog.Status(l, m.Status)))
 	}
 	if len(nums) == 0 {
 		nums = []string{T(l, "out.none")}
@@ -153,7 +149,6 @@ func newPersonUpdateCommand(app *App) *cobra.Command {
 	var name, dept, email, login string
 	cmd := &cobra.Command{
 		Use:     "update HANDLE [--name N] [--department D] [--email E] [--login L]",
-		Short:   "Change a person's details",
 		Example: "  mediagate person update zhangsan --department 保密办",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -193,7 +188,6 @@ func runPersonUpdate(ctx context.Context, app *App, handle string, u service.Per
 func newPersonDeactivateCommand(app *App) *cobra.Command {
 	return &cobra.Command{
 		Use:     "deactivate HANDLE",
-		Short:   "Deactivate a person (after all their media were handed over)",
 		Example: "  mediagate person deactivate zhangsan",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mediagate/internal/catalog"
 	"mediagate/internal/checkin"
 	"mediagate/internal/control"
 	"mediagate/internal/daemon"
@@ -21,12 +22,7 @@ type statusOptions struct {
 func newStatusCommand(app *App) *cobra.Command {
 	var o statusOptions
 	cmd := &cobra.Command{
-		Use:   "status",
-		Short: "Show the running daemon: state, counts, devices present and recent decisions",
-		Long: `Ask the running daemon over its control socket for its state, its counts, the
-decision standing for every device present and the most recent decisions. Any local user
-may ask; --rescan (decide every present device again) needs root or the officer group.
-Every call is written to the audit log with the caller's uid.`,
+		Use: "status",
 		Example: `  mediagate status
   mediagate status --json
   sudo mediagate status --rescan`,
@@ -86,10 +82,6 @@ func runStatus(ctx context.Context, app *App, o statusOptions) error {
 	for _, p := range st.Problems {
 		field(w, lang, "field.problem", p)
 	}
-	verdictIdx := 0
-	if lang == "zh" {
-		verdictIdx = 1
-	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, T(lang, "out.daemon-present"))
 	t := newTable(w, T(lang, "hdr.decisions"))
@@ -107,7 +99,7 @@ func runStatus(ctx context.Context, app *App, o statusOptions) error {
 	}
 	for _, r := range recent {
 		fmt.Fprintf(w, "%s  %s  %s  %s\n", r.Time.Local().Format("01-02 15:04:05"), safe(r.Name), r.Effective,
-			safe(r.Message[verdictIdx]))
+			safe(catalog.Decision(lang, r.Decision)))
 	}
 	return nil
 }
@@ -118,5 +110,3 @@ type checkinSummary struct {
 	Deadline time.Time      `json:"deadline"`
 	Totals   checkin.Totals `json:"totals"`
 }
-
-func init() { zhShort["status"] = "查看守护进程：状态、计数、当前设备与最近判定" }

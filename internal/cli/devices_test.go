@@ -1,11 +1,18 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"mediagate/internal/identity"
+	"mediagate/internal/media"
+	"mediagate/internal/registry"
+	"mediagate/internal/testbed"
 )
 
 func fixtureFlags(name string) []string {
@@ -166,5 +173,64 @@ func TestHostInitSaysWhichBaselineDisksAreWeak(t *testing.T) {
 	json.Unmarshal([]byte(e.ok("--json", "host", "show")), &h)
 	if len(h.Baseline) != 1 || !strings.HasPrefix(h.Baseline[0], "devpath:/devices/pci0000:00/0000:00:04.0/virtio1/block/vda#capacity=10737418240#model=") {
 		t.Errorf("baseline = %q", h.Baseline)
+	}
+}
+
+// TestDiscRegisteredUnderV1Key: a disc registered before the whole-disc identity is
+// shown as registered by devices, cannot be registered a second time under its new
+// key, and no new registration may use a v1 key.
+func TestDiscRegisteredUnderV1Key(t *testing.T) {
+	e := newEnv(t)
+	e.setup()
+	dev := t.TempDir()
+	iso := filepath.Join(dev, "sr0")
+	if err := testbed.MakeLargeISO(iso, "OLDDISC", 2, 3, 5000); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(iso)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := f.Stat()
+	disc, err := identity.DiscSignature(f, st.Size(), nil)
+	f.Close()
+	if !errors.Is(err, identity.ErrNoDiscKey) || disc.LegacyKey() == "" {
+		t.Fatalf("v1 signature: %+v, %v", disc, err)
+	}
+	s, err := registry.Open(context.Background(), e.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := s.Register(context.Background(), registry.Registration{Identity: media.Identity{Kind: media.KindOpticalDisc, Key: disc.LegacyKey()},
+		Level: media.Secret, Custodian: "lisi"})
+	s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	roots := fixtureFlags("usb-dvd-iso")
+	roots[len(roots)-1] = dev
+	var devs []AttachedDevice
+	if err := json.Unmarshal([]byte(e.ok(append(roots, "devices", "--json")...)), &devs); err != nil {
+		t.Fatal(err)
+	}
+	if len(devs) != 1 || !strings.HasPrefix(devs[0].Identity.Key, "disc:v2-iso9660:") || devs[0].Registered == nil ||
+		devs[0].Registered.Number != old.Number || !strings.Contains(devs[0].Mismatch, "version 1") {
+		t.Fatalf("devices = %+v", devs)
+	}
+	if st, err := os.Stat(identity.DiscKeyPath(e.db)); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("disc sample key: %v, %v", st, err)
+	}
+	before := e.rows()
+	_, errs, code := e.run(append(roots, "media", "register", "--from-device", "/dev/sr0", "--level", "secret", "--custodian", "lisi")...)
+	if code != 1 || !strings.Contains(errs, old.Number) || !strings.Contains(errs, "version 1 key") {
+		t.Errorf("second registration of a v1-registered disc: exit %d, %q", code, errs)
+	}
+	_, errs, code = e.run("media", "register", "--kind", "optical-disc", "--key", disc.LegacyKey(), "--level", "secret", "--custodian", "lisi")
+	if code != 2 || !strings.Contains(errs, "version 1 disc key") {
+		t.Errorf("registration by a v1 key: exit %d, %q", code, errs)
+	}
+	if e.rows() != before {
+		t.Error("a refused registration wrote audit rows")
 	}
 }

@@ -6,11 +6,12 @@ import (
 	"strings"
 	"testing"
 
+	"mediagate/internal/event"
 	"mediagate/internal/registry"
 )
 
 // mountRow writes a mount row as the daemon does.
-func (e *env) mountRow(kind, medium string, details map[string]any) {
+func (e *env) mountRow(kind event.Kind, medium string, details event.Mount) {
 	e.t.Helper()
 	s, err := registry.Open(context.Background(), e.db)
 	if err != nil {
@@ -27,14 +28,15 @@ func TestLogFiltersAndMountHistory(t *testing.T) {
 	e.setup()
 	e.ok("media", "register", "--kind", "usb-disk", "--vendor", "0781", "--product", "5567", "--serial", "4C530001231120109142",
 		"--level", "secret", "--custodian", "zhangsan", "--number", "S-1")
-	e.mountRow("mount.attach", "S-1", map[string]any{"event": "mount", "mount_point": "/media/alice/STICK", "ro": false,
-		"host": "HOST-01", "hostname": "pc-7", "user": "alice", "uid": 1000, "attribution": "udisks", "custodian": "zhangsan",
-		"device": map[string]any{"source": "/dev/sdb1", "partition": "sdb1"}})
-	e.mountRow("mount.detach", "S-1", map[string]any{"event": "unmount", "mount_point": "/media/alice/STICK", "ro": false,
-		"host": "HOST-01", "hostname": "pc-7", "attribution": "none", "custodian": "zhangsan",
-		"device": map[string]any{"source": "/dev/sdb1"}})
-	e.mountRow("mount.attach", "", map[string]any{"event": "mount", "mount_point": "/mnt/x", "host": "HOST-01", "hostname": "pc-7",
-		"medium": "unregistered", "attribution": "none"})
+	uid := 1000
+	e.mountRow(event.KindMountAttach, "S-1", event.Mount{Event: "mount", MountPoint: "/media/alice/STICK",
+		Host: "HOST-01", Hostname: "pc-7", User: "alice", UID: &uid, Attribution: "udisks", Custodian: "zhangsan",
+		Device: event.MountDevice{Source: "/dev/sdb1", Partition: "sdb1"}})
+	e.mountRow(event.KindMountDetach, "S-1", event.Mount{Event: "unmount", MountPoint: "/media/alice/STICK",
+		Host: "HOST-01", Hostname: "pc-7", Attribution: "none", Custodian: "zhangsan",
+		Device: event.MountDevice{Source: "/dev/sdb1"}})
+	e.mountRow(event.KindMountAttach, "", event.Mount{Event: "mount", MountPoint: "/mnt/x", Host: "HOST-01", Hostname: "pc-7",
+		Medium: "unregistered", Attribution: "none"})
 
 	count := func(args ...string) int {
 		t.Helper()

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"mediagate/internal/control"
+	"mediagate/internal/identity"
 	"mediagate/internal/sysfs"
 )
 
@@ -59,4 +60,10 @@ func nudgeDaemon(ctx context.Context, app *App) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	_, _ = app.callDaemon(ctx, control.Request{Op: control.OpRescan})
+}
+
+// roots are where the identity reader looks, with the register's disc sample key (read,
+// or created, only when a disc is read).
+func (a *App) roots() identity.Roots {
+	return identity.Roots{Paths: a.Paths, DiscKey: identity.DiscKeyFile(identity.DiscKeyPath(a.DBPath))}
 }

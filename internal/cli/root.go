@@ -8,12 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"mediagate/internal/audit"
+	"mediagate/internal/catalog"
 	"mediagate/internal/service"
 	"mediagate/internal/sysfs"
 )
@@ -103,10 +103,7 @@ func (e exitError) Unwrap() error { return e.err }
 func DetectLang(getenv func(string) string) string {
 	for _, k := range []string{"MEDIAGATE_LANG", "LC_ALL", "LC_MESSAGES", "LANG"} {
 		if v := getenv(k); v != "" {
-			if strings.HasPrefix(strings.ToLower(v), "zh") {
-				return "zh"
-			}
-			return "en"
+			return catalog.Lang(v)
 		}
 	}
 	return "en"
@@ -115,13 +112,7 @@ func DetectLang(getenv func(string) string) string {
 // NewRootCommand builds the command tree around app.
 func NewRootCommand(app *App) *cobra.Command {
 	root := &cobra.Command{
-		Use:   "mediagate",
-		Short: "Control removable storage media on classified hosts",
-		Long: `mediagate keeps the register of classified storage media (USB sticks, disks,
-SD cards, optical discs), lets only registered media work on this host, and
-logs every change tamper-evidently.
-
-The registry is an SQLite file: --db, or MEDIAGATE_DB, or ` + DefaultDB + `.`,
+		Use: "mediagate",
 		Example: `  mediagate host init --number HOST-01 --level secret
   mediagate person add zhangsan --name 张三 --department 办公室
   mediagate media register --kind usb-disk --vendor 0781 --product 5567 --serial 4C530001 --level secret --custodian zhangsan
@@ -161,6 +152,7 @@ The registry is an SQLite file: --db, or MEDIAGATE_DB, or ` + DefaultDB + `.`,
 	root.AddCommand(newCheckinCommand(app))
 	markGroups(root)
 	typedUsage(root)
+	applyHelp(root, catalog.EN)
 	return root
 }
 
@@ -211,9 +203,8 @@ var Version = "dev"
 
 func newVersionCommand(app *App) *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the mediagate version",
-		Args:  cobra.NoArgs,
+		Use:  "version",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fmt.Fprintln(app.Out, "mediagate", Version)
 			return nil
@@ -237,8 +228,8 @@ func Run(ctx context.Context, app *App, args []string) int {
 	if lang == "" {
 		lang = DetectLang(app.Getenv)
 	}
-	if lang == "zh" {
-		localizeHelp(root)
+	if lang == catalog.ZH {
+		applyHelp(root, catalog.ZH)
 	}
 	root.SetArgs(args)
 	root.SetOut(stdout)

@@ -126,7 +126,7 @@ func (d *Daemon) decideBlock(ctx context.Context, disk string) {
 			// known; a disc in a container drive is decided by its content. A card in a
 			// reader (or a stick posing as one) has only the container's identity and
 			// stays unregistered.
-			d.lookup(ctx, &in, r)
+			d.lookupDevice(ctx, &in, r, dev)
 			plugged := parent.DevPath
 			if optical {
 				plugged = disk
@@ -163,7 +163,7 @@ func (d *Daemon) decideBlock(ctx context.Context, disk string) {
 		}
 		in.Device = pd
 		if !pd.InBaseline {
-			d.lookup(ctx, &in, r)
+			d.lookupDevice(ctx, &in, r, dev)
 			d.vaultCheckIn(ctx, host, disk, in.Record, dev.Identity)
 		}
 		r.Decision = policy.Decide(in)
@@ -185,10 +185,12 @@ func (d *Daemon) carryOut(ctx context.Context, r *Record, dev identity.Device) {
 			r.Actions = append(r.Actions, "ejected")
 			return
 		}
-		if err := d.cfg.Enforcer.Detach(t); err != nil {
+		// Only what was done is recorded: "detached" when the disk is gone.
+		err := d.cfg.Enforcer.Detach(t)
+		if err != nil {
 			r.Error = joinErr(r.Error, err)
 		}
-		r.Actions = append(r.Actions, "detached")
+		r.Actions = append(r.Actions, enforce.DetachActions(err)...)
 	}
 	switch r.Effective {
 	case policy.Block:

@@ -41,10 +41,10 @@ func (f *fakeVault) CheckInPlugged(_ context.Context, number string, _ media.Ide
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.expected[number] {
-		return checkin.CheckIn{}, &registry.Error{Kind: registry.ErrNotExpected, Subject: number}
+		return checkin.CheckIn{}, &registry.Error{Kind: registry.ErrNotExpected, Code: "err.ci-not-expected", Args: []any{number, "2026"}}
 	}
 	if slices.Contains(f.in, number) {
-		return checkin.CheckIn{}, &registry.Error{Kind: registry.ErrAlreadyCheckedIn, Subject: number}
+		return checkin.CheckIn{}, &registry.Error{Kind: registry.ErrAlreadyCheckedIn, Code: "err.ci-already", Args: []any{number, "2026-12-01 09:00"}}
 	}
 	f.in = append(f.in, number)
 	return checkin.CheckIn{Number: number, Source: checkin.SourcePlugged}, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"mediagate/internal/control"
+	"mediagate/internal/event"
 )
 
 // ControlHandler is what the control socket (internal/control) serves from d: its
@@ -26,8 +27,8 @@ func (h controlHandler) Audit(ctx context.Context, c control.CallRecord) {
 	if h.d.cfg.NoAudit {
 		return
 	}
-	if err := h.d.record(ctx, "daemon.control", "", map[string]any{
-		"op": c.Op, "uid": c.Peer.UID, "gid": c.Peer.GID, "pid": c.Peer.PID, "allowed": c.Allowed,
+	if err := h.d.record(ctx, event.KindDaemonControl, "", event.DaemonControl{
+		Allowed: c.Allowed, GID: c.Peer.GID, Op: c.Op, PID: c.Peer.PID, UID: c.Peer.UID,
 	}); err != nil {
 		h.d.problem("audit row for control call: %v", err)
 	}

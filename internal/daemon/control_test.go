@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"mediagate/internal/control"
+	"mediagate/internal/event"
 	"mediagate/internal/media"
 )
 
@@ -45,13 +46,13 @@ func TestControlSocket(t *testing.T) {
 	if _, err := control.Call(cctx, sock, control.Request{Op: "format-disk"}); err == nil || !strings.Contains(err.Error(), "unknown") {
 		t.Errorf("unknown op: %v", err)
 	}
-	var calls []map[string]any
+	var calls []event.DaemonControl
 	for _, e := range b.store.events {
-		if e.kind == "daemon.control" {
-			calls = append(calls, e.details.(map[string]any))
+		if e.kind == event.KindDaemonControl {
+			calls = append(calls, e.details.(event.DaemonControl))
 		}
 	}
-	if len(calls) != 3 || calls[0]["uid"] != os.Getuid() || calls[0]["op"] != "status" {
+	if len(calls) != 3 || calls[0].UID != os.Getuid() || calls[0].Op != "status" || calls[0].PID != os.Getpid() {
 		t.Errorf("audit rows of control calls: %v", calls)
 	}
 }

@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"mediagate/internal/audit"
+	"mediagate/internal/catalog"
 	"mediagate/internal/enforce"
+	"mediagate/internal/event"
 	"mediagate/internal/identity"
 	"mediagate/internal/media"
 	"mediagate/internal/policy"
@@ -26,8 +28,12 @@ import (
 type Store interface {
 	Host(ctx context.Context) (media.Host, error)
 	MediumByIdentity(ctx context.Context, key string) (media.Medium, error)
+	// UpgradeIdentityKey moves a registration to a newer identity key (an optical
+	// disc registered under its version 1 key), with an audit row.
+	UpgradeIdentityKey(ctx context.Context, oldKey, newKey string) (media.Medium, error)
 	Person(ctx context.Context, handle string) (media.Person, error)
-	RecordEvent(ctx context.Context, kind, medium string, details any) (*audit.Event, error)
+	// RecordEvent writes one audit row; details are kind's type in package event.
+	RecordEvent(ctx context.Context, kind event.Kind, medium string, details any) (*audit.Event, error)
 	// OpenMounts lists the mounts the log last saw mounted (see mounts.go).
 	OpenMounts(ctx context.Context) ([]registry.OpenMount, error)
 }
@@ -199,7 +205,7 @@ func (d *Daemon) Start(ctx context.Context) error {
 	d.mu.Unlock()
 	d.log.Info("mediagate daemon started", "mode", mode, "host", host.Number, "level", host.Level, "locked_hubs", hubs)
 	if !d.cfg.NoAudit {
-		if err := d.record(ctx, "daemon.start", "", map[string]any{"mode": mode, "locked_hubs": hubs, "pid": os.Getpid()}); err != nil {
+		if err := d.record(ctx, event.KindDaemonStart, "", event.DaemonStart{LockedHubs: hubs, Mode: mode, PID: os.Getpid()}); err != nil {
 			d.problem("audit row for the start: %v", err)
 		}
 	}
@@ -208,7 +214,7 @@ func (d *Daemon) Start(ctx context.Context) error {
 
 // record appends an audit row, retrying briefly when the database is busy; a row that
 // is being written is finished even when the daemon is told to stop.
-func (d *Daemon) record(ctx context.Context, kind, medium string, details any) error {
+func (d *Daemon) record(ctx context.Context, kind event.Kind, medium string, details any) error {
 	ctx = context.WithoutCancel(ctx)
 	var err error
 	for i := range 3 {
@@ -247,7 +253,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, udev.ErrClosed) {
 				if !d.cfg.NoAudit {
-					if err := d.record(ctx, "daemon.stop", "", map[string]any{"pid": os.Getpid()}); err != nil {
+					if err := d.record(ctx, event.KindDaemonStop, "", event.DaemonStop{PID: os.Getpid()}); err != nil {
 						d.problem("audit row for the stop: %v", err)
 					}
 				}
@@ -334,8 +340,8 @@ func (d *Daemon) reapplyUSB(r *Record) {
 		d.log.Warn("authorized state changed behind mediagate; decision re-applied", "devpath", r.DevPath, "authorized", on)
 		if !d.cfg.NoAudit {
 			details := r.details()
-			details["tamper"] = "authorized written behind mediagate; decision re-applied"
-			if err := d.record(context.Background(), "device.tamper", r.Decision.Medium, details); err != nil {
+			details.Tamper = "authorized written behind mediagate; decision re-applied"
+			if err := d.record(context.Background(), event.KindDeviceTamper, r.Decision.Medium, details); err != nil {
 				d.problem("audit row for tampering with %s: %v", r.Name, err)
 			}
 		}
@@ -461,7 +467,7 @@ func (d *Daemon) lockHubs(ctx context.Context) {
 	if changed {
 		d.log.Info("USB root hubs locked", "hubs", hubs)
 		if !d.cfg.NoAudit {
-			if err := d.record(ctx, "daemon.lock", "", map[string]any{"locked_hubs": hubs}); err != nil {
+			if err := d.record(ctx, event.KindDaemonLock, "", event.DaemonLock{LockedHubs: hubs}); err != nil {
 				d.problem("audit row for locking the root hubs: %v", err)
 			}
 		}
@@ -493,6 +499,35 @@ func (d *Daemon) lookup(ctx context.Context, in *policy.Input, r *Record) {
 	}
 }
 
+// lookupDevice is lookup for a whole block device. An optical disc not registered
+// under its whole-disc key but registered under its version 1 key (a registration
+// made before the whole-disc identity) is that registration: its key is upgraded to
+// the whole-disc key now, with an audit row, so that from this plug on only this
+// disc matches. If the upgrade fails the disc stays unregistered (blocked).
+func (d *Daemon) lookupDevice(ctx context.Context, in *policy.Input, r *Record, dev identity.Device) {
+	d.lookup(ctx, in, r)
+	if in.Record != nil || dev.Disc == nil || in.Device.Identity.Key == "" {
+		return
+	}
+	legacy := dev.Disc.LegacyKey()
+	if legacy == "" || legacy == in.Device.Identity.Key {
+		return
+	}
+	if _, err := d.cfg.Store.MediumByIdentity(ctx, legacy); err != nil {
+		if !errors.Is(err, registry.ErrNotFound) {
+			r.Error = joinErr(r.Error, fmt.Errorf("registry lookup: %w", err))
+		}
+		return
+	}
+	m, err := d.cfg.Store.UpgradeIdentityKey(ctx, legacy, in.Device.Identity.Key)
+	if err != nil {
+		r.Error = joinErr(r.Error, fmt.Errorf("upgrade disc identity %s: %w", legacy, err))
+		return
+	}
+	d.log.Info("disc registration upgraded to the whole-disc identity", "medium", m.Number, "from", legacy, "to", m.Identity.Key)
+	d.lookup(ctx, in, r)
+}
+
 func joinErr(prev string, err error) string {
 	if prev == "" {
 		return err.Error()
@@ -502,7 +537,7 @@ func joinErr(prev string, err error) string {
 
 // finish stores, counts, logs and audits a decision.
 func (d *Daemon) finish(ctx context.Context, r *Record) {
-	r.Message = [2]string{r.message("en"), r.message("zh")}
+	r.Message = catalog.Messages(r.Decision)
 	d.mu.Lock()
 	cp := *r
 	d.present[r.DevPath] = &cp
@@ -529,7 +564,7 @@ func (d *Daemon) finish(ctx context.Context, r *Record) {
 		"effective", r.Effective, "reason", r.Decision.Reason, "detail", r.Decision.Detail, "medium", r.Decision.Medium,
 		"actions", r.Actions, "err", r.Error)
 	if !d.cfg.NoAudit {
-		if err := d.record(ctx, "device.decision", r.Decision.Medium, r.details()); err != nil {
+		if err := d.record(ctx, event.KindDeviceDecision, r.Decision.Medium, r.details()); err != nil {
 			d.problem("audit row for %s: %v", r.Name, err)
 		}
 	}
@@ -538,35 +573,24 @@ func (d *Daemon) finish(ctx context.Context, r *Record) {
 	}
 }
 
-func (r *Record) message(lang string) string { return r.Decision.Message(lang) }
-
-func (r *Record) details() map[string]any {
-	m := map[string]any{
-		"stage":      r.Stage,
-		"device":     map[string]any{"name": r.Name, "devpath": r.DevPath, "label": r.Label},
-		"identity":   r.Identity,
-		"verdict":    r.Decision.Verdict,
-		"effective":  r.Effective,
-		"reason":     r.Decision.Reason,
-		"enforce":    r.Decision.Enforce,
-		"host":       r.Decision.HostNumber,
-		"host_level": r.Decision.HostLevel.String(),
-	}
-	if r.Decision.Detail != "" {
-		m["detail"] = r.Decision.Detail
+func (r *Record) details() event.DeviceDecision {
+	m := event.DeviceDecision{
+		Actions:   r.Actions,
+		Classes:   r.Decision.Classes,
+		Detail:    r.Decision.Detail,
+		Device:    event.DecisionDevice{DevPath: r.DevPath, Label: r.Label, Name: r.Name},
+		Effective: string(r.Effective),
+		Enforce:   r.Decision.Enforce,
+		Error:     r.Error,
+		Host:      r.Decision.HostNumber,
+		HostLevel: r.Decision.HostLevel.String(),
+		Identity:  r.Identity,
+		Reason:    string(r.Decision.Reason),
+		Stage:     r.Stage,
+		Verdict:   string(r.Decision.Verdict),
 	}
 	if r.Decision.Medium != "" {
-		m["medium_level"] = r.Decision.MediumLevel.String()
-		m["custodian"] = r.Decision.Custodian
-	}
-	if len(r.Decision.Classes) > 0 {
-		m["classes"] = r.Decision.Classes
-	}
-	if len(r.Actions) > 0 {
-		m["actions"] = r.Actions
-	}
-	if r.Error != "" {
-		m["error"] = r.Error
+		m.MediumLevel, m.Custodian = r.Decision.MediumLevel.String(), r.Decision.Custodian
 	}
 	return m
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"mediagate/internal/enforce"
+	"mediagate/internal/event"
 	"mediagate/internal/identity"
 	"mediagate/internal/media"
 	"mediagate/internal/policy"
@@ -117,7 +118,7 @@ func (b *bed) lastReason() policy.Reason {
 	if len(ds) == 0 {
 		b.t.Fatal("no decision recorded")
 	}
-	return ds[len(ds)-1]["reason"].(policy.Reason)
+	return policy.Reason(ds[len(ds)-1].Reason)
 }
 
 func TestStartLocksRootHubs(t *testing.T) {
@@ -238,8 +239,8 @@ func TestAuditModeBlocksNothing(t *testing.T) {
 		t.Error("audit mode blocked a stick")
 	}
 	d := b.store.decisions()[0]
-	if d["verdict"] != policy.Block || d["effective"] != policy.Allow || d["enforce"] != false {
-		t.Errorf("audit row %v", d)
+	if d.Verdict != string(policy.Block) || d.Effective != string(policy.Allow) || d.Enforce {
+		t.Errorf("audit row %+v", d)
 	}
 }
 
@@ -472,16 +473,16 @@ func TestRescanJudgesPresentMediaByTheNewRecord(t *testing.T) {
 	}
 }
 
-func (s *memStore) failNext(kind string, n int) {
+func (s *memStore) failNext(kind event.Kind, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failures == nil {
-		s.failures = map[string]int{}
+		s.failures = map[event.Kind]int{}
 	}
 	s.failures[kind] = n
 }
 
-func (s *memStore) count(kind string) (rows, attempts int) {
+func (s *memStore) count(kind event.Kind) (rows, attempts int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, e := range s.events {
@@ -532,5 +533,64 @@ func TestAuditWritesAreRetriedAndFailuresReported(t *testing.T) {
 		if n == 5 && (rows != 0 || attempts != 3 || !hasProblem(b.d, "audit row for locking the root hubs")) {
 			t.Errorf("lasting failure: %d lock rows after %d attempts, problems %q", rows, attempts, b.d.Status().Problems)
 		}
+	}
+}
+
+// TestLegacyDiscRegistrationUpgraded: a disc registered under its version 1 key is
+// recognised by that key once, its registration moves to the whole-disc key with an
+// audit row, and from then on a look-alike with the same version 1 key is not it.
+func TestLegacyDiscRegistrationUpgraded(t *testing.T) {
+	h := secretHost()
+	h.AllowDevices = []string{"05e3:0751"}
+	h.DevicePins = []media.DevicePin{{Device: "05e3:0751", Interfaces: []string{"08/02/50"}}}
+	b := newBed(t, h)
+	usb := &identity.USBInfo{Port: "2-4", SysPath: readerP, VendorID: "05e3", ProductID: "0751", Functions: []identity.Function{identity.FuncStorage},
+		Interfaces: []string{"08/02/50"}}
+	rid := media.Identity{Kind: media.KindOther, Key: identity.USBKey("05e3", "0751", "000000001"), VendorID: "05e3", ProductID: "0751", InterfaceClasses: []int{8}}
+	b.devs.set(identity.Device{Name: "2-4", Subsystem: "usb", SysPath: readerP, Bus: "usb", Identity: rid, USB: usb})
+	b.ev("add", readerP, "usb", "usb_device")
+
+	old := media.Identity{Kind: media.KindOpticalDisc, Key: "disc:iso9660:aa"}
+	b.store.media[old.Key] = media.Medium{Number: "D-1", Kind: media.KindOpticalDisc, Level: media.Secret, Status: media.StatusActive, Custodian: "zhang", Identity: old}
+	disc := func(v2 string) identity.Device {
+		return identity.Device{Name: "sr0", Subsystem: "block", SysPath: srP, Bus: "usb", USB: usb,
+			Identity: media.Identity{Kind: media.KindOpticalDisc, Key: "disc:v2-iso9660:" + v2},
+			Disc:     &identity.Disc{Format: identity.DiscISO9660, Signature: v2, LegacySignature: "aa"}}
+	}
+	b.devs.set(disc("11"))
+	b.rec.Reset()
+	b.ev("add", srP, "block", "disk")
+	if got := b.rec.Ops(); !slices.Equal(got, []string{"read-only " + srP, "release " + srP}) {
+		t.Errorf("disc registered under its v1 key: %q (reason %s)", got, b.lastReason())
+	}
+	if m, ok := b.store.media["disc:v2-iso9660:11"]; !ok || m.Number != "D-1" {
+		t.Fatalf("registration not moved to the whole-disc key: %v", b.store.media)
+	}
+	if _, ok := b.store.media[old.Key]; ok {
+		t.Error("the v1 key is still registered")
+	}
+	upgrades := 0
+	for _, e := range b.store.events {
+		if e.kind == event.KindMediumIdentityUpgrade && e.medium == "D-1" {
+			upgrades++
+		}
+	}
+	if upgrades != 1 {
+		t.Errorf("%d identity-upgrade rows, want 1", upgrades)
+	}
+
+	// A look-alike: same volume descriptors (v1 key), other tree or data.
+	b.devs.set(disc("22"))
+	b.rec.Reset()
+	b.ev("change", srP, "block", "disk")
+	if got := b.rec.Ops(); !slices.Equal(got, []string{"eject " + srP}) || b.lastReason() != policy.ReasonUnregistered {
+		t.Errorf("look-alike of an upgraded disc: %q (reason %s)", got, b.lastReason())
+	}
+	// The registered disc still works by its whole-disc key.
+	b.devs.set(disc("11"))
+	b.rec.Reset()
+	b.ev("change", srP, "block", "disk")
+	if got := b.rec.Ops(); !slices.Equal(got, []string{"read-only " + srP, "release " + srP}) {
+		t.Errorf("upgraded disc again: %q", got)
 	}
 }

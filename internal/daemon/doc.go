@@ -20,14 +20,16 @@
 //     has no identity of the medium in it. On a classified host, a USB storage device
 //     that is not registered but whose VID:PID the host profile lists in AllowDevices
 //     is authorized as a container (policy's reason storage-container). Each medium behind it
-//     is then decided on its own: an optical disc by its content signature (registered
-//     discs work read-only, others are ejected); any other block device (a card in a
+//     is then decided on its own: an optical disc by its whole-disc identity
+//     (registered discs work read-only, others are ejected; a disc registered under its
+//     version 1 key is moved to the whole-disc key at that plug, see lookupDevice); any
+//     other block device (a card in a
 //     reader, or a stick pretending to be the reader) has only the container's identity
 //     and is treated as unregistered, so it is detached. Register SD cards in a native
 //     slot, where their CID identifies them.
 //   - Non-USB block devices (SATA/SAS/NVMe, SD/MMC slots, optical drives): disks in the
 //     host baseline recorded at host init (identity.BaselineKey) are allowed; the
-//     enforcer never detaches the disk holding the root file system.
+//     enforcer never detaches a disk holding a mounted system file system or swap.
 //     Removable ones are media: blocked ones are made read-only, unmounted and detached;
 //     blocked discs are ejected.
 //   - Audit mode: every decision is taken and logged with Enforce=false; the effective

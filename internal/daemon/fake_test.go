@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"mediagate/internal/audit"
+	"mediagate/internal/event"
 	"mediagate/internal/identity"
 	"mediagate/internal/media"
 	"mediagate/internal/registry"
@@ -22,13 +23,14 @@ type memStore struct {
 	events  []memEvent
 	hostErr error
 	// failures makes the next n writes of a kind fail (a busy or full database).
-	failures map[string]int
-	attempts map[string]int
+	failures map[event.Kind]int
+	attempts map[event.Kind]int
 }
 
 type memEvent struct {
-	kind, medium string
-	details      any
+	kind    event.Kind
+	medium  string
+	details any // the kind's type in package event, as the registry requires
 }
 
 func newMemStore(h *media.Host) *memStore {
@@ -59,6 +61,24 @@ func (s *memStore) MediumByIdentity(_ context.Context, key string) (media.Medium
 	return m, nil
 }
 
+func (s *memStore) UpgradeIdentityKey(_ context.Context, oldKey, newKey string) (media.Medium, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.media[oldKey]
+	if !ok {
+		return m, registry.ErrNotFound
+	}
+	if _, taken := s.media[newKey]; taken {
+		return m, registry.ErrDuplicateIdentity
+	}
+	delete(s.media, oldKey)
+	m.Identity.Key = newKey
+	s.media[newKey] = m
+	s.events = append(s.events, memEvent{event.KindMediumIdentityUpgrade, m.Number, event.MediumIdentityUpgrade{
+		Custodian: m.Custodian, FromIdentity: oldKey, Identity: newKey, MediumID: m.ID}})
+	return m, nil
+}
+
 func (s *memStore) Person(_ context.Context, h string) (media.Person, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -69,11 +89,14 @@ func (s *memStore) Person(_ context.Context, h string) (media.Person, error) {
 	return p, nil
 }
 
-func (s *memStore) RecordEvent(_ context.Context, kind, medium string, details any) (*audit.Event, error) {
+func (s *memStore) RecordEvent(_ context.Context, kind event.Kind, medium string, details any) (*audit.Event, error) {
+	if err := event.Check(kind, details); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.attempts == nil {
-		s.attempts = map[string]int{}
+		s.attempts = map[event.Kind]int{}
 	}
 	s.attempts[kind]++
 	if s.failures[kind] > 0 {
@@ -89,18 +112,15 @@ func (s *memStore) OpenMounts(context.Context) ([]registry.OpenMount, error) {
 	defer s.mu.Unlock()
 	open := map[[2]string]registry.OpenMount{}
 	for i, e := range s.events {
-		d, ok := e.details.(map[string]any)
+		d, ok := e.details.(event.Mount)
 		if !ok {
 			continue
 		}
-		dev, _ := d["device"].(map[string]any)
-		src, _ := dev["source"].(string)
-		mp, _ := d["mount_point"].(string)
-		k := [2]string{src, mp}
-		switch e.kind {
-		case "mount.attach", "mount.seen-at-start":
-			open[k] = registry.OpenMount{Seq: int64(i + 1), Medium: e.medium, Source: src, MountPoint: mp}
-		case "mount.detach", "mount.violation":
+		k := [2]string{d.Device.Source, d.MountPoint}
+		switch {
+		case event.OpensMount(e.kind):
+			open[k] = registry.OpenMount{Seq: int64(i + 1), Medium: e.medium, Source: d.Device.Source, MountPoint: d.MountPoint}
+		case event.ClosesMount(e.kind):
 			delete(open, k)
 		}
 	}
@@ -112,13 +132,13 @@ func (s *memStore) OpenMounts(context.Context) ([]registry.OpenMount, error) {
 	return out, nil
 }
 
-func (s *memStore) decisions() []map[string]any {
+func (s *memStore) decisions() []event.DeviceDecision {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []map[string]any
+	var out []event.DeviceDecision
 	for _, e := range s.events {
-		if e.kind == "device.decision" {
-			out = append(out, e.details.(map[string]any))
+		if e.kind == event.KindDeviceDecision {
+			out = append(out, e.details.(event.DeviceDecision))
 		}
 	}
 	return out

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"mediagate/internal/enforce"
+	"mediagate/internal/event"
 	"mediagate/internal/identity"
 	"mediagate/internal/mountlog"
 	"mediagate/internal/mountwatch"
@@ -69,7 +70,7 @@ func (d *Daemon) hostNumber() string {
 // mountEnv is the daemon as the mount log sees it.
 type mountEnv struct{ d *Daemon }
 
-func (e mountEnv) Record(ctx context.Context, kind, medium string, details map[string]any) error {
+func (e mountEnv) Record(ctx context.Context, kind event.Kind, medium string, details event.Mount) error {
 	return e.d.record(ctx, kind, medium, details)
 }
 
@@ -112,7 +113,11 @@ func (e mountEnv) Undo(_ context.Context, dev mountlog.Device) (actions []string
 		actions = append(actions, "unmounted", "ejected")
 	} else {
 		err = d.cfg.Enforcer.Detach(t)
-		actions = append(actions, "unmounted", "detached")
+		if err == nil {
+			actions = append(actions, "unmounted", "detached")
+		} else {
+			actions = append(actions, enforce.DetachActions(err)...)
+		}
 	}
 	if dev.Decision.Parent != "" {
 		if _, aerr := d.cfg.Enforcer.AuthorizeUSB(dev.Decision.Parent, false); aerr != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"mediagate/internal/event"
 	"mediagate/internal/media"
 	"mediagate/internal/mountwatch"
 )
@@ -50,7 +51,7 @@ func (s *memStore) mountRows() []memEvent {
 	defer s.mu.Unlock()
 	var out []memEvent
 	for _, e := range s.events {
-		if len(e.kind) > 6 && e.kind[:6] == "mount." {
+		if e.kind.Area() == "mount" {
 			out = append(out, e)
 		}
 	}
@@ -69,26 +70,26 @@ func TestMountRowsOfARegisteredStick(t *testing.T) {
 	b.d.HandleMount(b.ctx, mountEv(mountwatch.KindRemountRO, "/mnt/x", true))
 	b.d.HandleMount(b.ctx, mountEv(mountwatch.KindUnmount, "/mnt/x", true))
 	rows := b.store.mountRows()
-	var kinds []string
+	var kinds []event.Kind
 	for _, r := range rows {
 		kinds = append(kinds, r.kind)
 		if r.medium != "S-MOUNT1" {
 			t.Errorf("%s: medium %q", r.kind, r.medium)
 		}
 	}
-	if want := []string{KindMountAttach, KindMountRemount, KindMountDetach}; !slices.Equal(kinds, want) {
+	if want := []event.Kind{KindMountAttach, KindMountRemount, KindMountDetach}; !slices.Equal(kinds, want) {
 		t.Fatalf("kinds %v, want %v", kinds, want)
 	}
-	d := rows[0].details.(map[string]any)
-	dev := d["device"].(map[string]any)
-	for k, want := range map[string]any{"mount_point": "/mnt/x", "fs_uuid": "1234-ABCD", "fs_type": "vfat", "ro": false,
-		"host": "H-01", "hostname": "pc-01", "custodian": "zhang", "medium": "S-MOUNT1", "attribution": "none", "medium_level": "secret"} {
-		if d[k] != want {
-			t.Errorf("%s = %v, want %v", k, d[k], want)
-		}
+	d := rows[0].details.(event.Mount)
+	if d.MountPoint != "/mnt/x" || d.FSUUID != "1234-ABCD" || d.FSType != "vfat" || d.RO || d.Host != "H-01" || d.Hostname != "pc-01" ||
+		d.Custodian != "zhang" || d.Medium != "S-MOUNT1" || d.Attribution != "none" || d.MediumLevel != "secret" {
+		t.Errorf("attach row %+v", d)
 	}
-	if dev["partition"] != "sda1" || dev["disk"] != "sda" || dev["devnum"] != "8:1" {
-		t.Errorf("device %v", dev)
+	if dev := d.Device; dev.Partition != "sda1" || dev.Disk != "sda" || dev.DevNum != "8:1" {
+		t.Errorf("device %+v", dev)
+	}
+	if r := rows[1].details.(event.Mount); r.PrevOptions == nil || *r.PrevOptions != "" || !r.RO {
+		t.Errorf("remount row %+v", r)
 	}
 	if len(b.rec.Ops()) != 0 {
 		t.Errorf("an allowed mount made the enforcer act: %v", b.rec.Ops())
@@ -155,9 +156,9 @@ func TestUdisksMountAttributedToTheUser(t *testing.T) {
 	})
 	os.WriteFile(b.d.cfg.Mounts.UdisksState, state, 0o644)
 	b.d.HandleMount(b.ctx, mountEv(mountwatch.KindMount, "/media/alice/STICK", false))
-	d := b.store.mountRows()[0].details.(map[string]any)
-	if d["attribution"] != AttributionUdisks || d["user"] != "alice" || d["uid"] != 1000 {
-		t.Errorf("attribution %v user %v uid %v", d["attribution"], d["user"], d["uid"])
+	d := b.store.mountRows()[0].details.(event.Mount)
+	if d.Attribution != AttributionUdisks || d.User != "alice" || d.UID == nil || *d.UID != 1000 {
+		t.Errorf("attribution %v user %v uid %v", d.Attribution, d.User, d.UID)
 	}
 }
 
@@ -184,7 +185,9 @@ func TestMountLogRunsFromTheSource(t *testing.T) {
 func TestReconcileMountsAtStart(t *testing.T) {
 	b := mountBed(t)
 	logged := func(src, mp string) {
-		b.store.RecordEvent(b.ctx, KindMountAttach, "S-X", map[string]any{"device": map[string]any{"source": src}, "mount_point": mp})
+		if _, err := b.store.RecordEvent(b.ctx, KindMountAttach, "S-X", event.Mount{Device: event.MountDevice{Source: src}, MountPoint: mp}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	logged("/dev/sda1", "/mnt/still")
 	logged("/dev/sdb1", "/mnt/gone")
@@ -195,11 +198,11 @@ func TestReconcileMountsAtStart(t *testing.T) {
 	if len(rows) != 2 {
 		t.Fatalf("rows %+v; want one seen-at-start and one detach", rows)
 	}
-	if rows[0].kind != KindMountSeenAtStart || rows[0].details.(map[string]any)["mount_point"] != "/mnt/new" {
+	if rows[0].kind != KindMountSeenAtStart || rows[0].details.(event.Mount).MountPoint != "/mnt/new" {
 		t.Errorf("first row %+v; want seen-at-start of /mnt/new", rows[0])
 	}
-	d := rows[1].details.(map[string]any)
-	if rows[1].kind != KindMountDetach || d["mount_point"] != "/mnt/gone" || d["seen_at_start"] == nil || rows[1].medium != "S-X" {
+	d := rows[1].details.(event.Mount)
+	if rows[1].kind != KindMountDetach || d.MountPoint != "/mnt/gone" || d.SeenAtStart == "" || d.AttachSeq != 3 || rows[1].medium != "S-X" {
 		t.Errorf("second row %+v; want the detach of /mnt/gone found at start", rows[1])
 	}
 	// Started again with the same table: nothing new to log.
@@ -223,11 +226,11 @@ func TestWriteDownRemountIsAViolation(t *testing.T) {
 	b.rec.Reset()
 	b.d.HandleMount(b.ctx, mountEv(mountwatch.KindMount, "/mnt/w", true))
 	b.d.HandleMount(b.ctx, mountEv(mountwatch.KindRemountRW, "/mnt/w", false))
-	var kinds []string
+	var kinds []event.Kind
 	for _, r := range b.store.mountRows() {
 		kinds = append(kinds, r.kind)
 	}
-	if want := []string{KindMountAttach, KindMountViolation}; !slices.Equal(kinds, want) {
+	if want := []event.Kind{KindMountAttach, KindMountViolation}; !slices.Equal(kinds, want) {
 		t.Fatalf("kinds %v, want %v", kinds, want)
 	}
 	if len(b.rec.Ops()) == 0 {

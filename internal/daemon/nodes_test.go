@@ -56,7 +56,7 @@ func TestNodesAfterBind(t *testing.T) {
 				}
 				return
 			}
-			if len(rows) != before+1 || rows[len(rows)-1]["reason"] != policy.ReasonUnexpectedNode {
+			if len(rows) != before+1 || rows[len(rows)-1].Reason != string(policy.ReasonUnexpectedNode) {
 				t.Fatalf("rows %v", rows[before:])
 			}
 			if st := b.d.standing(kbdP); st == nil || st.Effective != policy.Block {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"mediagate/internal/event"
 	"mediagate/internal/identity"
 	"mediagate/internal/media"
 	"mediagate/internal/registry"
@@ -149,8 +150,16 @@ func testStoreContract(t *testing.T, open openStore) {
 	t.Run("record event", func(t *testing.T) {
 		s := open(t, fixture)
 		var last int64 = -1
-		for _, kind := range []string{"device.decision", "daemon.control", "device.decision"} {
-			e, err := s.RecordEvent(ctx, kind, "S-2026-0001", map[string]any{"reason": "allowed", "uid": 0})
+		for _, r := range []struct {
+			kind    event.Kind
+			details any
+		}{
+			{event.KindDeviceDecision, event.DeviceDecision{Reason: "allowed"}},
+			{event.KindDaemonControl, event.DaemonControl{Op: "status"}},
+			{event.KindDeviceDecision, event.DeviceDecision{Reason: "allowed"}},
+		} {
+			kind := r.kind
+			e, err := s.RecordEvent(ctx, kind, "S-2026-0001", r.details)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -159,6 +168,19 @@ func testStoreContract(t *testing.T, open openStore) {
 			}
 			last = e.Seq
 		}
+		// Details that are not the kind's type in package event are refused.
+		for _, bad := range []struct {
+			kind    event.Kind
+			details any
+		}{
+			{event.KindDeviceDecision, map[string]any{"reason": "allowed"}},
+			{event.KindDeviceDecision, event.DaemonControl{}},
+			{"device.unheard-of", event.DeviceDecision{}},
+		} {
+			if e, err := s.RecordEvent(ctx, bad.kind, "", bad.details); err == nil {
+				t.Errorf("RecordEvent(%s, %T) wrote row %d", bad.kind, bad.details, e.Seq)
+			}
+		}
 	})
 
 	t.Run("open mounts", func(t *testing.T) {
@@ -166,10 +188,13 @@ func testStoreContract(t *testing.T, open openStore) {
 		if open, err := s.OpenMounts(ctx); err != nil || len(open) != 0 {
 			t.Fatalf("OpenMounts of a store without mount rows = %+v, %v", open, err)
 		}
-		row := func(kind, medium, src, mp string) int64 {
+		row := func(kind event.Kind, medium, src, mp string) int64 {
 			t.Helper()
-			e, err := s.RecordEvent(ctx, kind, medium, map[string]any{"event": kind, "device": map[string]any{"name": filepath.Base(src), "source": src},
-				"mount_point": mp, "medium": medium})
+			var d any = event.Mount{Event: string(kind), Device: event.MountDevice{Name: filepath.Base(src), Source: src}, MountPoint: mp, Medium: medium}
+			if kind.Area() != "mount" {
+				d = event.DeviceDecision{Device: event.DecisionDevice{Name: filepath.Base(src)}}
+			}
+			e, err := s.RecordEvent(ctx, kind, medium, d)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -180,7 +205,7 @@ func testStoreContract(t *testing.T, open openStore) {
 		row(KindMountAttach, "", "/dev/sdc1", "/mnt/c")
 		row(KindMountDetach, "S-2026-0001", "/dev/sda1", "/mnt/a")
 		row(KindMountViolation, "", "/dev/sdc1", "/mnt/c")
-		row("device.decision", "S-2026-0001", "/dev/sda1", "/mnt/a") // not a mount row
+		row(event.KindDeviceDecision, "S-2026-0001", "/dev/sda1", "/mnt/a") // not a mount row
 		again := row(KindMountAttach, "S-2026-0001", "/dev/sda1", "/mnt/a")
 		row(KindMountRemount, "S-2026-0001", "/dev/sda1", "/mnt/a") // a remount leaves it open
 		row(KindMountAttach, "", "/dev/sdb1", "/mnt/elsewhere")

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"strings"
@@ -125,19 +126,29 @@ func TestDevicesRegisterDiscFromDevice(t *testing.T) {
 	echo "/dev/${d##*/}"; exit 0
 done; exit 1`)
 
-	// The guest must compute the same content signature as the host does from the ISO file.
+	// Listing the devices creates the register's disc sample key (root only); with it,
+	// the guest must compute the same whole-disc identity as the host does from the
+	// ISO file.
+	listed := devicesIn(t, g, db)
+	if mode := g.MustRun(t, "stat -c %a "+identity.DiscKeyPath(db)); mode != "600" {
+		t.Errorf("disc sample key mode %s, want 600", mode)
+	}
+	sampleKey, err := hex.DecodeString(g.MustRun(t, "cat "+identity.DiscKeyPath(db)))
+	if err != nil || len(sampleKey) != identity.DiscKeySize {
+		t.Fatalf("disc sample key in the guest: %x, %v", sampleKey, err)
+	}
 	f, err := os.Open(cd.Image)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	st, _ := f.Stat()
-	disc, err := identity.DiscSignature(f, st.Size())
+	disc, err := identity.DiscSignature(f, st.Size(), sampleKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	key := disc.Key()
-	d, ok := devicesIn(t, g, db)[key]
+	d, ok := listed[key]
 	if !ok || d.Ref != sr || d.Identity.Kind != "optical-disc" {
 		t.Fatalf("devices does not list the disc as %s at %s:\n%s", key, sr, mg(t, g, db, "devices --json"))
 	}

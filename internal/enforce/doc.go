@@ -7,8 +7,15 @@
 //     kernel and survives the daemon: if mediagate stops, new devices stay blocked.
 //   - Block devices that must not be used (non-USB disks outside the host baseline,
 //     media behind an authorized container): Detach makes the disk and its partitions
-//     read-only (BLKROSET), lazily unmounts everything mounted from them, and removes
-//     the device (SCSI device/delete, or unbinding the MMC card from its driver).
+//     read-only (BLKROSET), lazily unmounts everything mounted from them (and from
+//     device-mapper or md devices stacked on them), and removes the device so that no
+//     block device remains: SCSI device/delete, the MMC card unbound from its driver, a
+//     virtio-blk disk's virtio device unbound, or the PCI function of a virtio or NVMe
+//     disk unbound from its driver or removed (remove.go). A removal counts only when
+//     the disk has left sysfs; a failed one is a *DetachError saying which steps did
+//     succeed (DetachActions gives them as audit actions). Disks holding a mounted
+//     system file system or swap, and PCI functions that carry any other disk, are
+//     never removed.
 //   - Optical discs: Eject makes the drive read-only, unmounts and ejects the disc.
 //   - Read-only media: ReadOnly sets BLKROSET on the disk and every partition.
 //   - Release tells udev rules (rules/) that a block device may be shown to desktop

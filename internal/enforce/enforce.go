@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"mediagate/internal/sysfs"
 )
@@ -19,6 +20,7 @@ type Config struct {
 	Sys       string // sysfs, normally /sys
 	Dev       string // device nodes, normally /dev
 	Mountinfo string // normally /proc/self/mountinfo
+	Swaps     string // active swap, normally /proc/swaps ("": none known)
 	RunDir    string // markers for the udev rules, normally /run/mediagate/allow
 }
 
@@ -27,7 +29,7 @@ func DefaultConfig() Config { return ConfigFrom(sysfs.DefaultPaths()) }
 
 // ConfigFrom returns the roots below the given paths.
 func ConfigFrom(p sysfs.Paths) Config {
-	return Config{Sys: p.Sys, Dev: p.Dev, Mountinfo: p.SelfMountinfo(), RunDir: p.AllowDir()}
+	return Config{Sys: p.Sys, Dev: p.Dev, Mountinfo: p.SelfMountinfo(), Swaps: filepath.Join(p.Proc, "swaps"), RunDir: p.AllowDir()}
 }
 
 // Target is one whole block device.
@@ -41,13 +43,17 @@ type Ops struct {
 	SetReadOnly func(devnode string) error // BLKROSET 1
 	Eject       func(devnode string) error // CDROMEJECT
 	Unmount     func(target string) error  // lazy unmount
+	// Write writes a sysfs attribute that removes a device (device/delete, driver/unbind,
+	// remove); tests give a fake that also plays the kernel's part.
+	Write func(path, value string) error
 }
 
 // Enforcer writes decisions to sysfs and block devices.
 type Enforcer struct {
-	cfg Config
-	ops Ops
-	log *slog.Logger
+	cfg    Config
+	ops    Ops
+	log    *slog.Logger
+	settle time.Duration // how long a removed disk may take to leave sysfs
 }
 
 // New returns an Enforcer; zero fields of ops get the real Linux operations.
@@ -62,10 +68,13 @@ func New(cfg Config, ops Ops, log *slog.Logger) *Enforcer {
 	if ops.Unmount == nil {
 		ops.Unmount = real.Unmount
 	}
+	if ops.Write == nil {
+		ops.Write = writeAttr
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Enforcer{cfg: cfg, ops: ops, log: log.With("component", "enforce")}
+	return &Enforcer{cfg: cfg, ops: ops, log: log.With("component", "enforce"), settle: 2 * time.Second}
 }
 
 // ErrBadPath is returned for a devpath that does not name a device below the sysfs root.
@@ -246,8 +255,10 @@ func (e *Enforcer) ReadOnly(t Target) error {
 	return errors.Join(errs...)
 }
 
-// ErrSystemDisk is returned by Detach for a disk that holds the root file system.
-var ErrSystemDisk = errors.New("refusing to detach the disk that holds the root file system")
+// ErrSystemDisk is returned by Detach for a disk that holds a mounted system file system
+// or swap (also through device-mapper or md), or whose removal would take such a disk
+// with it.
+var ErrSystemDisk = errors.New("refusing to detach a disk that holds the system")
 
 // mountsOf returns the mount points of every mount whose source is one of ns.
 func (e *Enforcer) mountsOf(ns []blockNode) ([]string, error) {
@@ -297,53 +308,59 @@ func (e *Enforcer) unmount(targets []string) error {
 	return errors.Join(errs...)
 }
 
-// Detach makes a block device unusable: read-only, unmounted, then removed from the
-// system (SCSI device/delete, or the MMC card unbound from its driver). Every step is
-// tried even when an earlier one failed; the errors are joined.
+// Detach makes a block device unusable: read-only, everything mounted from it (and from
+// device-mapper or md devices stacked on it) unmounted, then removed from the system so
+// that no block device remains (see remove.go for how, per kind of disk). Every step is
+// tried even when an earlier one failed. It returns nil only when the disk is gone;
+// otherwise a *DetachError that says which steps did succeed (DetachActions).
 //
-// A disk holding the root file system is never touched (ErrSystemDisk): a baseline that
-// missed it must not take the host down.
+// A disk holding a mounted system file system or swap is never touched (ErrSystemDisk):
+// a baseline that missed it must not take the host down.
 func (e *Enforcer) Detach(t Target) error {
 	ns, err := e.nodes(t)
 	if err != nil {
-		return err
+		return &DetachError{Disk: filepath.Base(t.SysPath), Err: err}
 	}
-	targets, mountsErr := e.mountsOf(ns)
-	if slices.Contains(targets, "/") {
-		return fmt.Errorf("%s: %w", t.SysPath, ErrSystemDisk)
+	fail := func(done []string, err error) error { return &DetachError{Disk: ns[0].name, Done: done, Err: err} }
+	what, sys, err := e.systemUse(ns)
+	if sys {
+		return fail(nil, fmt.Errorf("%s: %s: %w", t.SysPath, what, ErrSystemDisk))
 	}
-	var errs []error
-	for _, n := range ns {
+	if err != nil {
+		// Without the mount table nothing tells that this is not the system disk.
+		return fail(nil, fmt.Errorf("cannot tell whether %s holds the system: %w", t.SysPath, err))
+	}
+	all := append(slices.Clone(ns), e.stacked(ns)...)
+	targets, mountsErr := e.mountsOf(all)
+	var errs, roErrs []error
+	var done []string
+	for _, n := range all {
 		if n.node != "" {
 			if err := e.ops.SetReadOnly(n.node); err != nil {
-				errs = append(errs, fmt.Errorf("read-only %s: %w", n.node, err))
+				roErrs = append(roErrs, fmt.Errorf("read-only %s: %w", n.node, err))
 			}
 		}
 	}
+	if len(roErrs) == 0 {
+		done = append(done, "read-only")
+	}
+	errs = append(errs, roErrs...)
 	if mountsErr != nil {
 		errs = append(errs, mountsErr)
 	} else if err := e.unmount(targets); err != nil {
 		errs = append(errs, err)
+	} else if len(targets) > 0 {
+		done = append(done, "unmounted")
 	}
 	e.forget(ns)
-	if err := e.remove(ns[0].dir); err != nil {
-		errs = append(errs, err)
+	if _, err := e.remove(ns[0]); err != nil {
+		return fail(done, errors.Join(append(errs, err)...))
 	}
-	return errors.Join(errs...)
-}
-
-// remove deletes the SCSI device behind the disk, or unbinds the MMC card.
-func (e *Enforcer) remove(diskDir string) error {
-	root, _ := filepath.EvalSymlinks(e.cfg.Sys)
-	if del := filepath.Join(diskDir, "device", "delete"); exists(del) {
-		return writeAttr(del, "1")
+	if len(errs) > 0 {
+		// Removed, but something on the way failed (a mount that would not go): say both.
+		return fail(append(done, "detached"), errors.Join(errs...))
 	}
-	for dir := filepath.Dir(diskDir); strings.HasPrefix(dir, root+"/devices/"); dir = filepath.Dir(dir) {
-		if exists(filepath.Join(dir, "cid")) && exists(filepath.Join(dir, "driver", "unbind")) {
-			return writeAttr(filepath.Join(dir, "driver", "unbind"), filepath.Base(dir))
-		}
-	}
-	return fmt.Errorf("detach %s: neither a SCSI device nor an MMC card", filepath.Base(diskDir))
+	return nil
 }
 
 func exists(p string) bool {

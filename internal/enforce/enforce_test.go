@@ -2,11 +2,14 @@ package enforce
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fakeSys builds a small fake sysfs: two root hubs, a USB device, a SCSI disk with two
@@ -59,13 +62,48 @@ func newSysfs(t *testing.T) fakeSys {
 	return s
 }
 
-type opLog struct{ ops []string }
+// opLog records the operations and plays the kernel's part for sysfs writes: writing
+// device/delete removes the disk, writing a device name to a driver's unbind removes
+// what gone[name] says, writing remove removes the PCI function.
+type opLog struct {
+	ops  []string
+	gone map[string]string // device name -> sysfs directory its unbinding removes
+	fail map[string]error  // base name of the written path (or "name:unbind") -> error
+	stay bool              // writes succeed but nothing goes away
+}
 
 func (l *opLog) ops_() Ops {
 	return Ops{
 		SetReadOnly: func(n string) error { l.ops = append(l.ops, "ro "+filepath.Base(n)); return nil },
 		Eject:       func(n string) error { l.ops = append(l.ops, "eject "+filepath.Base(n)); return nil },
 		Unmount:     func(m string) error { l.ops = append(l.ops, "umount "+m); return nil },
+		Write: func(p, v string) error {
+			attr := filepath.Base(p)
+			l.ops = append(l.ops, "write "+attr+" "+v)
+			if err := l.fail[attr]; err != nil {
+				return err
+			}
+			if err := l.fail[v+":"+attr]; err != nil {
+				return err
+			}
+			if err := os.WriteFile(p, []byte(v), 0o644); err != nil {
+				return err
+			}
+			if l.stay {
+				return nil
+			}
+			switch attr {
+			case "delete":
+				return os.RemoveAll(filepath.Dir(filepath.Dir(p)))
+			case "unbind":
+				if d := l.gone[v]; d != "" {
+					return os.RemoveAll(d)
+				}
+			case "remove":
+				return os.RemoveAll(filepath.Dir(p))
+			}
+			return nil
+		},
 	}
 }
 
@@ -105,35 +143,45 @@ func TestLockAndAuthorize(t *testing.T) {
 	}
 }
 
+func newEnforcer(s fakeSys, l *opLog) *Enforcer {
+	e := New(Config{Sys: s.root, Dev: "/dev", Mountinfo: s.mountinfo, Swaps: filepath.Join(filepath.Dir(s.root), "swaps"), RunDir: s.run}, l.ops_(), nil)
+	e.settle = 10 * time.Millisecond
+	return e
+}
+
 func TestDetachSCSI(t *testing.T) {
 	s := newSysfs(t)
 	var l opLog
-	e := New(Config{Sys: s.root, Dev: "/dev", Mountinfo: s.mountinfo, RunDir: s.run}, l.ops_(), nil)
+	e := newEnforcer(s, &l)
 	write(t, filepath.Join(s.run, "sdb1.7"), "8:17\n")
-	if err := e.Detach(Target{SysPath: scsiDsk}); err != nil {
+	err := e.Detach(Target{SysPath: scsiDsk})
+	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"ro sdb", "ro sdb1", "ro sdb2", "umount /media/user/MY STICK"}
+	want := []string{"ro sdb", "ro sdb1", "ro sdb2", "umount /media/user/MY STICK", "write delete 1"}
 	if !slices.Equal(l.ops, want) {
 		t.Errorf("ops %q, want %q", l.ops, want)
 	}
-	if got := read(t, filepath.Join(s.root, scsiDsk, "device", "delete")); got != "1" {
-		t.Errorf("device/delete = %q", got)
+	if _, err := os.Stat(filepath.Join(s.root, scsiDsk)); err == nil {
+		t.Error("the disk is still there")
 	}
 	if _, err := os.Stat(filepath.Join(s.run, "sdb1.7")); err == nil {
 		t.Error("allow marker left behind")
+	}
+	if got := DetachActions(err); !slices.Equal(got, []string{"detached"}) {
+		t.Errorf("actions %q", got)
 	}
 }
 
 func TestDetachMMCUnbinds(t *testing.T) {
 	s := newSysfs(t)
-	var l opLog
-	e := New(Config{Sys: s.root, Dev: "/dev", Mountinfo: s.mountinfo}, l.ops_(), nil)
+	l := opLog{gone: map[string]string{"mmc0:aaaa": filepath.Join(s.root, mmcDsk)}}
+	e := newEnforcer(s, &l)
 	if err := e.Detach(Target{SysPath: mmcDsk}); err != nil {
 		t.Fatal(err)
 	}
-	if got := read(t, filepath.Join(s.root, "bus/mmc/drivers/mmcblk/unbind")); got != "mmc0:aaaa" {
-		t.Errorf("unbind = %q", got)
+	if !slices.Contains(l.ops, "write unbind mmc0:aaaa") {
+		t.Errorf("ops %q: the card was not unbound", l.ops)
 	}
 }
 
@@ -193,17 +241,281 @@ func TestRecorderAuthorizedState(t *testing.T) {
 }
 
 func TestDetachRefusesTheSystemDisk(t *testing.T) {
+	for name, c := range map[string]struct{ mountinfo, swaps string }{
+		"root on a partition":       {"23 1 8:27 / / rw - ext4 /dev/sdb2 rw\n", ""},
+		"/usr on a partition":       {"23 1 8:2 / / rw - ext4 /dev/sda2 rw\n24 23 8:27 / /usr rw - ext4 /dev/sdb2 rw\n", ""},
+		"root on LVM over the disk": {"23 1 253:0 / / rw - ext4 /dev/mapper/vg-root rw\n", ""},
+		"swap on a partition":       {"23 1 8:2 / / rw - ext4 /dev/sda2 rw\n", "Filename Type Size Used Priority\n/dev/sdb2 partition 1000 0 -2\n"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := newSysfs(t)
+			var l opLog
+			write(t, s.mountinfo, "22 1 8:17 / /media/user/MY\\040STICK rw - vfat /dev/sdb1 rw\n"+c.mountinfo)
+			write(t, filepath.Join(filepath.Dir(s.root), "swaps"), c.swaps)
+			// dm-0 (a logical volume) sits on sdb2.
+			dm := filepath.Join(s.root, "devices/virtual/block/dm-0")
+			write(t, filepath.Join(dm, "dev"), "253:0\n")
+			write(t, filepath.Join(dm, "uevent"), "DEVNAME=dm-0\n")
+			os.MkdirAll(filepath.Join(s.root, scsiDsk, "sdb2", "holders"), 0o755)
+			os.Symlink(dm, filepath.Join(s.root, scsiDsk, "sdb2", "holders", "dm-0"))
+			e := newEnforcer(s, &l)
+			err := e.Detach(Target{SysPath: scsiDsk})
+			if !errors.Is(err, ErrSystemDisk) {
+				t.Fatalf("Detach of the system disk = %v; want ErrSystemDisk", err)
+			}
+			if len(l.ops) != 0 {
+				t.Errorf("ops on the system disk: %q", l.ops)
+			}
+			if got := DetachActions(err); len(got) != 0 {
+				t.Errorf("actions %q for a refused detach", got)
+			}
+			if _, err := os.Stat(filepath.Join(s.root, scsiDsk)); err != nil {
+				t.Error("the system disk was removed")
+			}
+		})
+	}
+}
+
+func TestDetachUnmountsWhatIsStackedOnTheDisk(t *testing.T) {
 	s := newSysfs(t)
 	var l opLog
-	write(t, s.mountinfo, "22 1 8:17 / /media/user/MY\\040STICK rw - vfat /dev/sdb1 rw\n23 1 8:27 / / rw - ext4 /dev/sdb2 rw\n")
-	e := New(Config{Sys: s.root, Dev: "/dev", Mountinfo: s.mountinfo, RunDir: s.run}, l.ops_(), nil)
-	if err := e.Detach(Target{SysPath: scsiDsk}); !errors.Is(err, ErrSystemDisk) {
-		t.Fatalf("Detach of the root disk = %v; want ErrSystemDisk", err)
+	dm := filepath.Join(s.root, "devices/virtual/block/dm-3")
+	write(t, filepath.Join(dm, "dev"), "253:3\n")
+	write(t, filepath.Join(dm, "uevent"), "DEVNAME=dm-3\n")
+	os.MkdirAll(filepath.Join(s.root, scsiDsk, "sdb1", "holders"), 0o755)
+	os.Symlink(dm, filepath.Join(s.root, scsiDsk, "sdb1", "holders", "dm-3"))
+	write(t, s.mountinfo, "23 1 8:2 / / rw - ext4 /dev/sda2 rw\n30 23 253:3 / /media/user/LUKS rw - ext4 /dev/mapper/luks-x rw\n")
+	e := newEnforcer(s, &l)
+	if err := e.Detach(Target{SysPath: scsiDsk}); err != nil {
+		t.Fatal(err)
 	}
-	if len(l.ops) != 0 {
-		t.Errorf("ops on the system disk: %q", l.ops)
+	if !slices.Contains(l.ops, "umount /media/user/LUKS") || !slices.Contains(l.ops, "ro dm-3") {
+		t.Errorf("ops %q: the encrypted volume on the disk was not made read-only and unmounted", l.ops)
 	}
-	if got := read(t, filepath.Join(s.root, scsiDsk, "device", "delete")); got == "1" {
-		t.Error("the system disk was deleted")
+}
+
+// PCI disks: a virtio-blk disk on its own PCI function behind a root port, an NVMe
+// controller with one or two namespaces, and the system disk vda on another function.
+const (
+	pciPort   = "/devices/pci0000:00/0000:00:1c.0"
+	virtioFn  = pciPort + "/0000:01:00.0"
+	virtioDev = virtioFn + "/virtio3"
+	vdb       = virtioDev + "/block/vdb"
+	vda       = "/devices/pci0000:00/0000:00:02.0/virtio1/block/vda"
+	nvmeFn    = "/devices/pci0000:00/0000:00:1d.0/0000:02:00.0"
+	nvme0n1   = nvmeFn + "/nvme/nvme0/nvme0n1"
+	usbDisk   = "/devices/pci0000:00/0000:00:04.0/usb2/2-1/2-1:1.0/host1/target1:0:0/1:0:0:0/block/sdc"
+)
+
+func link(t *testing.T, target, name string) {
+	t.Helper()
+	os.MkdirAll(filepath.Dir(name), 0o755)
+	os.MkdirAll(target, 0o755)
+	if err := os.Symlink(target, name); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// disk adds a whole disk (and one partition) at devpath.
+func (s fakeSys) disk(t *testing.T, devpath, name, majmin string) {
+	d := filepath.Join(s.root, devpath)
+	write(t, filepath.Join(d, "dev"), majmin+"\n")
+	write(t, filepath.Join(d, "uevent"), "DEVNAME="+name+"\nDEVTYPE=disk\nDISKSEQ=9\n")
+	link(t, filepath.Join(s.root, "class/block"), filepath.Join(d, "subsystem"))
+	write(t, filepath.Join(d, name+"1", "partition"), "1\n")
+	major, minor, _ := strings.Cut(majmin, ":")
+	m, _ := strconv.Atoi(minor)
+	write(t, filepath.Join(d, name+"1", "dev"), fmt.Sprintf("%s:%d\n", major, m+1))
+	write(t, filepath.Join(d, name+"1", "uevent"), "DEVNAME="+name+"1\n")
+}
+
+// bind makes the device at devpath a member of bus, bound to driver.
+func (s fakeSys) bind(t *testing.T, devpath, bus, driver string) {
+	d := filepath.Join(s.root, devpath)
+	link(t, filepath.Join(s.root, "bus", bus), filepath.Join(d, "subsystem"))
+	if driver != "" {
+		drv := filepath.Join(s.root, "bus", bus, "drivers", driver)
+		write(t, filepath.Join(drv, "unbind"), "")
+		link(t, drv, filepath.Join(d, "driver"))
+	}
+	write(t, filepath.Join(d, "remove"), "")
+}
+
+func newPCISysfs(t *testing.T) fakeSys {
+	s := newSysfs(t)
+	s.bind(t, pciPort, "pci", "pcieport")
+	s.bind(t, virtioFn, "pci", "virtio-pci")
+	s.bind(t, virtioDev, "virtio", "virtio_blk")
+	s.disk(t, vdb, "vdb", "254:16")
+	s.bind(t, "/devices/pci0000:00/0000:00:02.0", "pci", "virtio-pci")
+	s.bind(t, "/devices/pci0000:00/0000:00:02.0/virtio1", "virtio", "virtio_blk")
+	s.disk(t, vda, "vda", "254:0")
+	s.bind(t, nvmeFn, "pci", "nvme")
+	s.disk(t, nvme0n1, "nvme0n1", "259:0")
+	write(t, s.mountinfo, "23 1 254:0 / / rw - ext4 /dev/vda rw\n40 23 254:17 / /mnt/x rw - vfat /dev/vdb1 rw\n")
+	return s
+}
+
+func TestDetachVirtioUnbindsItsVirtioDevice(t *testing.T) {
+	s := newPCISysfs(t)
+	l := opLog{gone: map[string]string{"virtio3": filepath.Join(s.root, virtioDev, "block")}}
+	e := newEnforcer(s, &l)
+	err := e.Detach(Target{SysPath: vdb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"ro vdb", "ro vdb1", "umount /mnt/x", "write unbind virtio3"}
+	if !slices.Equal(l.ops, want) {
+		t.Errorf("ops %q, want %q", l.ops, want)
+	}
+	if _, err := os.Stat(filepath.Join(s.root, vda)); err != nil {
+		t.Error("the system disk went too")
+	}
+}
+
+func TestDetachVirtioFallsBackToThePCIFunction(t *testing.T) {
+	s := newPCISysfs(t)
+	l := opLog{
+		gone: map[string]string{"0000:01:00.0": filepath.Join(s.root, virtioDev)},
+		fail: map[string]error{"virtio3:unbind": errors.New("no such device")},
+	}
+	e := newEnforcer(s, &l)
+	if err := e.Detach(Target{SysPath: vdb}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(l.ops, "write unbind 0000:01:00.0") || slices.Contains(l.ops, "write remove 1") {
+		t.Errorf("ops %q: want the PCI function unbound (and not removed)", l.ops)
+	}
+}
+
+func TestDetachNVMeUnbindsThenRemovesThePCIFunction(t *testing.T) {
+	s := newPCISysfs(t)
+	// The driver lets go but the namespace stays (nothing in gone): the function is removed.
+	var l opLog
+	e := newEnforcer(s, &l)
+	if err := e.Detach(Target{SysPath: nvme0n1}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"ro nvme0n1", "ro nvme0n11", "write unbind 0000:02:00.0", "write remove 1"}; !slices.Equal(l.ops, want) {
+		t.Errorf("ops %q, want %q", l.ops, want)
+	}
+	if _, err := os.Stat(filepath.Join(s.root, nvmeFn)); err == nil {
+		t.Error("the PCI function is still there")
+	}
+}
+
+func TestDetachNVMeMultipathNamespace(t *testing.T) {
+	s := newPCISysfs(t)
+	const subsys = "/devices/virtual/nvme-subsystem/nvme-subsys0"
+	ns := subsys + "/nvme0n1"
+	s.disk(t, ns, "nvme0n1", "259:4")
+	// The controller is linked from its subsystem; its hidden path device nvme0c0n1 is
+	// the same namespace. Drop the non-multipath namespace of newPCISysfs.
+	os.RemoveAll(filepath.Join(s.root, nvme0n1))
+	ctrl := filepath.Join(s.root, nvmeFn, "nvme/nvme0")
+	s.disk(t, nvmeFn+"/nvme/nvme0/nvme0c0n1", "nvme0c0n1", "259:1")
+	link(t, ctrl, filepath.Join(s.root, subsys, "nvme0"))
+	l := opLog{gone: map[string]string{"0000:02:00.0": filepath.Join(s.root, ns)}}
+	e := newEnforcer(s, &l)
+	if err := e.Detach(Target{SysPath: ns}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(l.ops, "write unbind 0000:02:00.0") {
+		t.Errorf("ops %q: the controller's function was not unbound", l.ops)
+	}
+}
+
+func TestDetachNeverTakesOtherDisksWithThePCIFunction(t *testing.T) {
+	for name, c := range map[string]struct {
+		mountinfo string
+		want      error
+	}{
+		"another namespace":               {"23 1 254:0 / / rw - ext4 /dev/vda rw\n", ErrSharedDevice},
+		"the root file system next to it": {"23 1 259:2 / / rw - ext4 /dev/nvme0n2 rw\n", ErrSystemDisk},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := newPCISysfs(t)
+			s.disk(t, nvmeFn+"/nvme/nvme0/nvme0n2", "nvme0n2", "259:2")
+			write(t, s.mountinfo, c.mountinfo)
+			var l opLog
+			e := newEnforcer(s, &l)
+			err := e.Detach(Target{SysPath: nvme0n1})
+			if !errors.Is(err, c.want) {
+				t.Fatalf("Detach = %v; want %v", err, c.want)
+			}
+			for _, op := range l.ops {
+				if strings.HasPrefix(op, "write ") {
+					t.Errorf("wrote to sysfs: %q", l.ops)
+				}
+			}
+			// What was done is said, and "detached" is not.
+			if got := DetachActions(err); !slices.Equal(got, []string{"read-only"}) {
+				t.Errorf("actions %q, want [read-only]", got)
+			}
+		})
+	}
+}
+
+func TestDetachNeverRemovesTheControllerOfAUSBDisk(t *testing.T) {
+	s := newSysfs(t)
+	s.bind(t, "/devices/pci0000:00/0000:00:04.0", "pci", "xhci_hcd")
+	s.disk(t, usbDisk, "sdc", "8:32")
+	var l opLog
+	e := newEnforcer(s, &l)
+	err := e.Detach(Target{SysPath: usbDisk})
+	if err == nil {
+		t.Fatal("Detach of a disk with no way to remove it succeeded")
+	}
+	for _, op := range l.ops {
+		if strings.HasPrefix(op, "write ") {
+			t.Errorf("wrote to sysfs: %q", l.ops)
+		}
+	}
+}
+
+// A removal that fails is a failure: the error says so, the disk is still there, and
+// the actions are only what did work.
+func TestDetachFailureIsReportedAsFailure(t *testing.T) {
+	for name, l := range map[string]*opLog{
+		"writes refused":        {fail: map[string]error{"unbind": errors.New("permission denied"), "remove": errors.New("permission denied")}},
+		"writes without effect": {stay: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := newPCISysfs(t)
+			e := newEnforcer(s, l)
+			err := e.Detach(Target{SysPath: vdb})
+			var de *DetachError
+			if !errors.As(err, &de) {
+				t.Fatalf("Detach = %v; want a DetachError", err)
+			}
+			if got := DetachActions(err); !slices.Equal(got, []string{"read-only", "unmounted"}) {
+				t.Errorf("actions %q, want [read-only unmounted]", got)
+			}
+			if _, serr := os.Stat(filepath.Join(s.root, vdb)); serr != nil {
+				t.Fatal("the fake lost the disk")
+			}
+			if !strings.Contains(err.Error(), "vdb") {
+				t.Errorf("error %q does not name the disk", err)
+			}
+			tries := 0
+			for _, op := range l.ops {
+				if strings.HasPrefix(op, "write ") {
+					tries++
+				}
+			}
+			if tries != 3 { // virtio unbind, PCI unbind, PCI remove
+				t.Errorf("%d removal attempts (%q), want 3", tries, l.ops)
+			}
+		})
+	}
+}
+
+func TestDetachActionsOfOtherErrors(t *testing.T) {
+	if got := DetachActions(errors.New("boom")); got != nil {
+		t.Errorf("actions %q for an error that is not a DetachError", got)
+	}
+	wrapped := fmt.Errorf("x: %w", &DetachError{Disk: "vdb", Done: []string{"read-only"}, Err: errors.New("y")})
+	if got := DetachActions(wrapped); !slices.Equal(got, []string{"read-only"}) {
+		t.Errorf("actions %q", got)
 	}
 }

@@ -5,7 +5,8 @@
 // Everything a device presents is hostile until checked. The parsers of outside input
 // — ParseUdevDB and ParseProperties (udev database files, uevent and udevadm output),
 // ParseDescriptors (the raw sysfs USB descriptors) and DiscSignature (ISO 9660 and UDF
-// volume descriptors) — bound every length and are fuzzed. Serials are judged by
+// volume descriptors, ISO 9660 directory trees) — bound every length, depth and count
+// and are fuzzed. Serials are judged by
 // CheckSerial and escaped into keys by EscapeComponent, so a key never holds a
 // component separator, a control character or unbounded length.
 //
@@ -16,7 +17,7 @@
 //	disk:MODEL:SERIAL               other disks
 //	nvme:WWID                       NVMe namespaces
 //	mmc:MANFID:OEMID:NAME:SERIAL    SD/MMC cards in a native slot
-//	disc:iso9660:SHA256, disc:udf:SHA256   optical discs, by content
+//	disc:v2-iso9660:HMAC, disc:v2-udf:HMAC  optical discs, by content (v1: disc:iso9660:SHA256)
 //
 // The reader (ReadDevice, Scan, Resolve) reads sysfs, the udev database and, for
 // optical discs, the device node, all under injectable Roots; it never writes and

@@ -100,10 +100,11 @@ func (s sectorImage) ReadAt(p []byte, off int64) (int, error) {
 	return len(p), nil
 }
 
-// udfFuzzSeed lays out BEA01, NSR02, TEA01, a PVD at sector 19, a terminator at 20
-// and the anchor (pointing at 19) as the last sector.
+// udfFuzzSeed lays out BEA01, NSR02, TEA01, a PVD at sector 19, a partition
+// descriptor at 20, a terminator at 21 and the anchor (pointing at 19) as the last
+// sector.
 func udfFuzzSeed() []byte {
-	img := make([]byte, 6*sectorSize)
+	img := make([]byte, 7*sectorSize)
 	for i, id := range []string{"BEA01", "NSR02", "TEA01"} {
 		copy(img[i*sectorSize+1:], id)
 		img[i*sectorSize+6] = 1
@@ -113,25 +114,43 @@ func udfFuzzSeed() []byte {
 	copy(pvd[25:], "SEED")
 	pvd[55] = 5
 	udfTag(pvd, 1, 19)
-	udfTag(img[4*sectorSize:], 8, 20)
-	anchor := img[5*sectorSize:]
+	pd := img[4*sectorSize:]
+	binary.LittleEndian.PutUint32(pd[188:], 22)
+	binary.LittleEndian.PutUint32(pd[192:], 200)
+	udfTag(pd, 5, 20)
+	udfTag(img[5*sectorSize:], 8, 21)
+	anchor := img[6*sectorSize:]
 	binary.LittleEndian.PutUint32(anchor[16:], 4*sectorSize)
 	binary.LittleEndian.PutUint32(anchor[20:], 19)
 	udfTag(anchor, 2, 256)
 	return img
 }
 
+// FuzzDiscSignature: run with -fuzzminimizetime 1s; minimizing its multi-sector
+// inputs takes the default minute each, which leaves almost no time for new inputs.
 func FuzzDiscSignature(f *testing.F) {
-	f.Add(buildISO("SEED", 18)[16*sectorSize:], int64(-1))
+	f.Add(buildISO("SEED", 21)[16*sectorSize:], int64(-1))
+	tree := buildISOTree("SEED", isoDir("", isoFile("A.TXT;1", []byte("a")),
+		isoDir("SUB", isoFile("B.TXT;1", []byte("b")), isoDir("DEEP"))))
+	f.Add(tree[16*sectorSize:], int64(-1))
 	f.Add(udfFuzzSeed(), int64(-1))
 	f.Add([]byte{}, int64(0))
 	f.Fuzz(func(t *testing.T, sectors []byte, size int64) {
 		if len(sectors) > 8*sectorSize {
 			return
 		}
-		d, err := DiscSignature(sectorImage(sectors), size)
-		if err == nil && d.Key() != "" && !strings.HasPrefix(d.Key(), "disc:") {
+		d, err := DiscSignature(sectorImage(sectors), size, testDiscKey)
+		if err == nil && d.Key() != "" && !strings.HasPrefix(d.Key(), "disc:v2-") {
 			t.Fatalf("bad key %q", d.Key())
+		}
+		if err != nil && d.Signature != "" {
+			t.Fatalf("signature %q with error %v", d.Signature, err)
+		}
+		if k := d.LegacyKey(); k != "" && !IsLegacyDiscKey(k) {
+			t.Fatalf("bad legacy key %q", k)
+		}
+		if d.Directories > maxDirs || d.Records > maxDirRecords {
+			t.Fatalf("walk beyond its bounds: %d directories, %d records", d.Directories, d.Records)
 		}
 		if !utf8.ValidString(d.Label) {
 			t.Fatalf("label not UTF-8: %q", d.Label)
@@ -141,16 +160,25 @@ func FuzzDiscSignature(f *testing.F) {
 				t.Fatalf("control character in label %q", d.Label)
 			}
 		}
+		// Without a key only the legacy signature is computed.
+		if n, err := DiscSignature(sectorImage(sectors), size, nil); n.Signature != "" || (err == nil && n.LegacySignature != "") {
+			t.Fatalf("keyless identity %+v, %v", n, err)
+		}
 	})
 }
 
 // TestFuzzSeedsParse keeps the disc fuzz seeds meaningful.
 func TestFuzzSeedsParse(t *testing.T) {
-	if d, err := DiscSignature(sectorImage(udfFuzzSeed()), -1); err != nil || d.Format != DiscUDF {
+	if d, err := DiscSignature(sectorImage(udfFuzzSeed()), -1, testDiscKey); err != nil || d.Format != DiscUDF || d.Signature == "" {
 		t.Errorf("udf seed: %+v %v", d, err)
 	}
-	if d, err := DiscSignature(sectorImage(buildISO("SEED", 18)[16*sectorSize:]), -1); err != nil || d.Format != DiscISO9660 {
+	if d, err := DiscSignature(sectorImage(buildISO("SEED", 21)[16*sectorSize:]), -1, testDiscKey); err != nil || d.Format != DiscISO9660 {
 		t.Errorf("iso seed: %+v %v", d, err)
+	}
+	tree := buildISOTree("SEED", isoDir("", isoFile("A.TXT;1", []byte("a")),
+		isoDir("SUB", isoFile("B.TXT;1", []byte("b")), isoDir("DEEP"))))
+	if d, err := DiscSignature(sectorImage(tree[16*sectorSize:]), -1, testDiscKey); err != nil || d.Directories != 3 || d.Records != 4 {
+		t.Errorf("tree seed: %+v %v", d, err)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"mediagate/internal/media"
 	"mediagate/internal/policy"
+	"mediagate/internal/sysfs"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden.json files in testdata/devices")
@@ -32,7 +33,8 @@ func fixtureRoots(t *testing.T, name string) Roots {
 			t.Fatal(err)
 		}
 	}
-	return Roots{Sys: filepath.Join(dir, "sys"), UdevData: filepath.Join(dir, "run", "udev", "data"), Dev: dev}
+	return Roots{Paths: sysfs.Paths{Sys: filepath.Join(dir, "sys"), UdevData: filepath.Join(dir, "run", "udev", "data"), Dev: dev},
+		DiscKey: func() ([]byte, error) { return testDiscKey, nil }}
 }
 
 type fixtureCase struct {
@@ -52,7 +54,7 @@ var fixtureCases = []fixtureCase{
 	{name: "stick-with-hid", ref: "usb:2-1", scanned: 1, kind: media.KindUSBDisk, key: "usb:0951:1666:60A44C4138B7F2B0A9D2013F", good: true, funcs: []Function{FuncKeyboard, FuncStorage}},
 	{name: "card-reader-sd", ref: "/dev/sdd", scanned: 1, kind: media.KindSD, key: "usb:05e3:0749:000000001532", good: false, funcs: []Function{FuncStorage}},
 	{name: "usb-hdd-sata-bridge", ref: "/dev/sde", scanned: 1, kind: media.KindUSBDisk, key: "usb:152d:0578:0123456789ABCDEF", good: false, funcs: []Function{FuncStorage}},
-	{name: "usb-dvd-iso", ref: "/dev/sr0", scanned: 1, kind: media.KindOpticalDisc, key: "disc:iso9660:", good: true, funcs: []Function{FuncStorage}},
+	{name: "usb-dvd-iso", ref: "/dev/sr0", scanned: 1, kind: media.KindOpticalDisc, key: "disc:v2-iso9660:", good: true, funcs: []Function{FuncStorage}},
 	{name: "usb-dvd-blank", ref: "/dev/sr0", scanned: 1, kind: media.KindOpticalDisc, key: "", good: false, funcs: []Function{FuncStorage}},
 	{name: "internal-sata", ref: "/dev/sda", scanned: 0, kind: media.KindDisk, key: "wwn:0x5002538e40a1b2c3", good: true, internal: true},
 	{name: "nvme", ref: "/dev/nvme0n1", scanned: 0, kind: media.KindDisk, key: "nvme:eui.0025385b91b2c3d4", good: true, internal: true},
@@ -61,7 +63,7 @@ var fixtureCases = []fixtureCase{
 	{name: "usb-ethernet", ref: "2-4", scanned: 1, kind: media.KindOther, key: "usb:0bda:8153:000001000000", good: false, funcs: []Function{FuncNetwork, FuncVendorSpecific}},
 	{name: "phone-mtp", ref: "usb:1-5", scanned: 1, kind: media.KindOther, key: "usb:18d1:4ee2:29031FDH2006LZ", good: true, funcs: []Function{FuncMTP, FuncVendorSpecific}},
 	{name: "qemu-usb-storage", ref: "/dev/sda", scanned: 1, kind: media.KindUSBDisk, key: "usb:46f4:0001:MEDIA0001", good: true, funcs: []Function{FuncStorage}},
-	{name: "qemu-usb-cd", ref: "/dev/sr0", scanned: 1, kind: media.KindOpticalDisc, key: "disc:iso9660:", good: true, funcs: []Function{FuncStorage}},
+	{name: "qemu-usb-cd", ref: "/dev/sr0", scanned: 1, kind: media.KindOpticalDisc, key: "disc:v2-iso9660:", good: true, funcs: []Function{FuncStorage}},
 }
 
 func TestFixtures(t *testing.T) {
@@ -149,15 +151,15 @@ func checkGolden(t *testing.T, name string, r Roots, v any) {
 func TestScanEmptyAndMissingRoots(t *testing.T) {
 	empty := t.TempDir()
 	for _, r := range []Roots{
-		{Sys: filepath.Join(empty, "nope"), UdevData: empty, Dev: empty},
-		{Sys: empty, UdevData: empty, Dev: empty},
+		{Paths: sysfs.Paths{Sys: filepath.Join(empty, "nope"), UdevData: empty, Dev: empty}},
+		{Paths: sysfs.Paths{Sys: empty, UdevData: empty, Dev: empty}},
 	} {
 		ds, err := Scan(r)
 		if err != nil || ds == nil || len(ds) != 0 {
 			t.Errorf("Scan(%v) = %v, %v; want an empty list", r, ds, err)
 		}
 	}
-	if _, err := Resolve(Roots{Sys: empty, Dev: empty}, "/dev/sdz"); !errors.Is(err, ErrNotFound) {
+	if _, err := Resolve(Roots{Paths: sysfs.Paths{Sys: empty, Dev: empty}}, "/dev/sdz"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Resolve of a missing device: %v", err)
 	}
 	if _, err := Resolve(fixtureRoots(t, "usb2-stick"), "../../etc"); !errors.Is(err, ErrNotFound) {
@@ -332,28 +334,30 @@ func TestEscapeComponent(t *testing.T) {
 
 func TestDiscSignature(t *testing.T) {
 	iso := buildISO("REPORTS_2026", isoTestSectors)
-	d, err := DiscSignature(bytes.NewReader(iso), int64(len(iso)))
-	if err != nil || d.Format != DiscISO9660 || d.Label != "REPORTS_2026" || d.Blocks != isoTestSectors || len(d.Signature) != 64 {
+	d, err := DiscSignature(bytes.NewReader(iso), int64(len(iso)), testDiscKey)
+	if err != nil || d.Format != DiscISO9660 || d.Label != "REPORTS_2026" || d.Blocks != isoTestSectors || len(d.Signature) != 64 ||
+		!strings.HasPrefix(d.Key(), "disc:v2-iso9660:") || !strings.HasPrefix(d.LegacyKey(), "disc:iso9660:") {
 		t.Fatalf("iso: %+v, %v", d, err)
 	}
 	other := buildISO("REPORTS_2027", isoTestSectors)
-	d2, _ := DiscSignature(bytes.NewReader(other), int64(len(other)))
+	d2, _ := DiscSignature(bytes.NewReader(other), int64(len(other)), testDiscKey)
 	if d2.Signature == d.Signature {
 		t.Error("different volumes share a signature")
 	}
 	udf := buildUDF("DVDVIDEO")
-	u, err := DiscSignature(bytes.NewReader(udf), int64(len(udf)))
-	if err != nil || u.Format != DiscUDF || u.Label != "DVDVIDEO" || !strings.HasPrefix(u.Key(), "disc:udf:") {
+	u, err := DiscSignature(bytes.NewReader(udf), int64(len(udf)), testDiscKey)
+	if err != nil || u.Format != DiscUDF || u.Label != "DVDVIDEO" || !strings.HasPrefix(u.Key(), "disc:v2-udf:") ||
+		!strings.HasPrefix(u.LegacyKey(), "disc:udf:") || u.Sampled != 260 {
 		t.Fatalf("udf: %+v, %v", u, err)
 	}
-	if b, err := DiscSignature(bytes.NewReader(nil), 0); err != nil || b.Format != DiscBlank {
+	if b, err := DiscSignature(bytes.NewReader(nil), 0, testDiscKey); err != nil || b.Format != DiscBlank {
 		t.Errorf("empty: %+v, %v", b, err)
 	}
-	if b, err := DiscSignature(bytes.NewReader(make([]byte, 20*sectorSize)), -1); err != nil || b.Format != DiscBlank || b.Key() != "" {
+	if b, err := DiscSignature(bytes.NewReader(make([]byte, 20*sectorSize)), -1, testDiscKey); err != nil || b.Format != DiscBlank || b.Key() != "" {
 		t.Errorf("zeros: %+v, %v", b, err)
 	}
 	junk := bytes.Repeat([]byte("junk"), 10*sectorSize)
-	if _, err := DiscSignature(bytes.NewReader(junk), int64(len(junk))); !errors.Is(err, ErrNoVolume) {
+	if _, err := DiscSignature(bytes.NewReader(junk), int64(len(junk)), testDiscKey); !errors.Is(err, ErrNoVolume) {
 		t.Errorf("junk: %v", err)
 	}
 	if d, ok := DiscFromProperties(map[string]string{"ID_CDROM_MEDIA_TRACK_COUNT_AUDIO": "12"}); !ok || d.Format != DiscAudio {
@@ -372,11 +376,18 @@ func TestDiscSignatureXorriso(t *testing.T) {
 		t.Skip("xorriso not installed")
 	}
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "a.txt"), []byte("hello"), 0o644); err != nil {
-		t.Fatal(err)
+	src := filepath.Join(dir, "src")
+	for name, data := range map[string]string{"a.txt": "hello", "sub/b.txt": "bee", "sub/deeper/c.txt": "sea"} {
+		p := filepath.Join(src, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	img := filepath.Join(dir, "x.iso")
-	if out, err := runCmd(xorriso, "-as", "mkisofs", "-quiet", "-V", "XORRISO_TEST", "-o", img, filepath.Join(dir, "a.txt")); err != nil {
+	if out, err := runCmd(xorriso, "-as", "mkisofs", "-quiet", "-R", "-J", "-V", "XORRISO_TEST", "-o", img, src); err != nil {
 		t.Fatalf("xorriso: %v\n%s", err, out)
 	}
 	f, err := os.Open(img)
@@ -385,8 +396,13 @@ func TestDiscSignatureXorriso(t *testing.T) {
 	}
 	defer f.Close()
 	st, _ := f.Stat()
-	d, err := DiscSignature(f, st.Size())
+	d, err := DiscSignature(f, st.Size(), testDiscKey)
 	if err != nil || d.Format != DiscISO9660 || d.Label != "XORRISO_TEST" || d.Blocks*sectorSize != st.Size() {
-		t.Errorf("%+v, %v (size %d)", d, err, st.Size())
+		t.Fatalf("%+v, %v (size %d)", d, err, st.Size())
+	}
+	// Both the primary (Rock Ridge) and the Joliet tree are walked: 3 directories and
+	// 5 records (a.txt, sub, b.txt, deeper, c.txt) each.
+	if d.Directories != 6 || d.Records != 10 {
+		t.Errorf("walked %d directories, %d records; want 6 and 10", d.Directories, d.Records)
 	}
 }

@@ -13,8 +13,10 @@ import (
 //	disk:MODEL:SERIAL               SATA/SAS/SCSI disk without WWN
 //	nvme:WWID                       NVMe namespace (sysfs wwid, e.g. eui.0025385b71b07e2f)
 //	mmc:MANFID:OEMID:NAME:SERIAL    SD/MMC card on a native slot (CID fields, hex without 0x)
-//	disc:iso9660:SHA256             optical disc content signature (see Disc)
-//	disc:udf:SHA256
+//	disc:v2-iso9660:HMAC            optical disc, whole-disc identity (see Disc.Signature)
+//	disc:v2-udf:HMAC
+//	disc:iso9660:SHA256             version 1 (volume descriptors only): old registrations,
+//	disc:udf:SHA256                 upgraded by the daemon at the disc's next plug
 
 // USBKey returns "usb:vid:pid:serial". vid and pid are the sysfs idVendor/idProduct
 // values; anything that is not 1-4 hex digits is escaped like a serial.

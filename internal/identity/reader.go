@@ -17,11 +17,17 @@ import (
 )
 
 // Roots are the file system roots the reader looks under (it uses Sys, UdevData and
-// Dev). Tests point them at a recorded tree in testdata/devices/<name>/.
-type Roots = sysfs.Paths
+// Dev) and the register's disc sample key. Tests point them at a recorded tree in
+// testdata/devices/<name>/.
+type Roots struct {
+	sysfs.Paths
+	// DiscKey gives the register's disc sample key (see DiscKeyFile). Without it,
+	// or when it fails, optical discs get no identity key and are blocked.
+	DiscKey func() ([]byte, error)
+}
 
 // DefaultRoots returns the roots of a running Linux system.
-func DefaultRoots() Roots { return sysfs.DefaultPaths() }
+func DefaultRoots() Roots { return Roots{Paths: sysfs.DefaultPaths()} }
 
 // ErrNotFound is returned by Resolve and ReadDevice for a device that is not there.
 var ErrNotFound = errors.New("device not found")
@@ -171,7 +177,7 @@ func readBlock(r Roots, sysRoot, abs string, uevent map[string]string) Device {
 		}
 		if isCardReader(u.Manufacturer, u.Product, scsiModel, props) {
 			d.Identity.Kind = media.KindSD
-			d.Quality = weak(cardReaderReason)
+			d.Quality = weak("card-reader", cardReaderReason)
 		}
 		d.Identity.Capacity = d.Size
 	case mmcDir != "":
@@ -231,7 +237,7 @@ func readBlock(r Roots, sysRoot, abs string, uevent map[string]string) Device {
 		d.Internal = !d.Removable && !optical
 	}
 	if optical {
-		readDisc(&d)
+		readDisc(r, &d)
 	} else if d.Size == 0 && d.Removable {
 		d.NoMedium = true
 	}
@@ -240,10 +246,10 @@ func readBlock(r Roots, sysRoot, abs string, uevent map[string]string) Device {
 
 // readDisc replaces the identity of an optical drive's block device with the
 // identity of the disc in it.
-func readDisc(d *Device) {
+func readDisc(r Roots, d *Device) {
 	d.Internal = false
 	d.Identity = media.Identity{Kind: media.KindOpticalDisc}
-	d.Quality = weak("optical discs are identified by content, not serial")
+	d.Quality = weak("optical", "optical discs are identified by content, not serial")
 	props := d.Properties
 	if props["ID_CDROM_MEDIA"] != "1" && d.Size == 0 {
 		d.NoMedium = true
@@ -251,11 +257,27 @@ func readDisc(d *Device) {
 	}
 	if disc, ok := DiscFromProperties(props); ok {
 		d.Disc = &disc
-		d.Quality = weak(string(disc.Format) + " disc: no content to identify it by")
+		d.Quality = weak("disc-no-content", string(disc.Format)+" disc: no content to identify it by")
+		d.Quality.arg = string(disc.Format)
 		return
 	}
 	if d.DevNode == "" {
 		d.Problem = "no device node to read the disc from"
+		return
+	}
+	if n, _ := strconv.Atoi(props["ID_CDROM_MEDIA_SESSION_COUNT"]); n > 1 {
+		// The kernel mounts the last session; the descriptors at sector 16 are the
+		// first one's. Only single-session discs are identified.
+		d.Problem = fmt.Sprintf("multi-session disc (%d sessions): only single-session discs can be identified", n)
+		return
+	}
+	if r.DiscKey == nil {
+		d.Problem = "read disc: " + ErrNoDiscKey.Error()
+		return
+	}
+	key, err := r.DiscKey()
+	if err != nil {
+		d.Problem = fmt.Sprintf("read disc: %v", err)
 		return
 	}
 	f, err := openDisc(d.DevNode)
@@ -268,7 +290,7 @@ func readDisc(d *Device) {
 	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
 		size = st.Size()
 	}
-	disc, err := DiscSignature(f, size)
+	disc, err := DiscSignature(f, size, key)
 	d.Disc = &disc
 	if err != nil {
 		d.Problem = fmt.Sprintf("read disc: %v", err)
@@ -295,7 +317,7 @@ func readUSBDevice(r Roots, sysRoot, abs string, uevent map[string]string) Devic
 	}
 	if isCardReader(u.Manufacturer, u.Product, "", d.Properties) {
 		d.Identity.Kind = media.KindSD
-		d.Quality = weak(cardReaderReason)
+		d.Quality = weak("card-reader", cardReaderReason)
 	}
 	return d
 }

@@ -20,7 +20,26 @@ const maxComponentLen = 128
 // Quality says whether a serial can identify one physical medium by itself.
 type Quality struct {
 	Good   bool   `json:"good"`
-	Reason string `json:"reason,omitempty"` // why it is weak; empty when good
+	Reason string `json:"reason,omitempty"` // why it is weak, in English; empty when good
+	// Code names the reason for the message catalogue ("serial-weak.<code>"), one of
+	// WeakCodes; empty when good.
+	Code string `json:"-"`
+	arg  string // the argument of the message, if it has one
+}
+
+// WeakCodes lists every Code CheckSerial and the device reader can return.
+func WeakCodes() []string {
+	return []string{"empty", "blank", "too-long", "not-utf8", "non-printable", "too-short", "placeholder", "repeated", "counting", "zeros",
+		"card-reader", "optical", "disc-no-content"}
+}
+
+// MessageCode names the reason in the message catalogue, so that a message about a
+// weak serial shows the reason in the reader's language.
+func (q Quality) MessageCode() (string, []any) {
+	if q.arg != "" {
+		return "serial-weak." + q.Code, []any{q.arg}
+	}
+	return "serial-weak." + q.Code, nil
 }
 
 // String returns "good" or "weak: <reason>".
@@ -31,7 +50,7 @@ func (q Quality) String() string {
 	return "weak: " + q.Reason
 }
 
-func weak(reason string) Quality { return Quality{Reason: reason} }
+func weak(code, reason string) Quality { return Quality{Reason: reason, Code: code} }
 
 // knownBogusSerials are serials that many different units share, so they identify
 // nothing. Compared after trimming, case-insensitively. Sources:
@@ -89,34 +108,34 @@ func CheckSerial(raw string) Quality {
 	s := TrimSerial(raw)
 	switch {
 	case raw == "":
-		return weak("empty")
+		return weak("empty", "empty")
 	case s == "":
-		return weak("only white space")
+		return weak("blank", "only white space")
 	case len(s) > MaxSerialLen:
-		return weak("longer than 126 bytes")
+		return weak("too-long", "longer than 126 bytes")
 	case !utf8.ValidString(s):
-		return weak("not valid UTF-8")
+		return weak("not-utf8", "not valid UTF-8")
 	}
 	for _, r := range s {
 		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == utf8.RuneError {
-			return weak("contains non-printable characters")
+			return weak("non-printable", "contains non-printable characters")
 		}
 	}
 	if len(s) < 4 {
-		return weak("shorter than 4 characters")
+		return weak("too-short", "shorter than 4 characters")
 	}
 	up := strings.ToUpper(s)
 	if knownBogusSerials[up] {
-		return weak("known placeholder serial shared by many devices")
+		return weak("placeholder", "known placeholder serial shared by many devices")
 	}
 	if strings.Count(up, up[:1]) == len(up) {
-		return weak("one repeated character")
+		return weak("repeated", "one repeated character")
 	}
 	if isCountingRun(up) {
-		return weak("a counting sequence, not a serial")
+		return weak("counting", "a counting sequence, not a serial")
 	}
 	if strings.Trim(up, "0") == "1" || strings.Trim(up, "0") == "" {
-		return weak("zeros")
+		return weak("zeros", "zeros")
 	}
 	return Quality{Good: true}
 }

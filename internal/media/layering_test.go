@@ -13,28 +13,34 @@ import (
 // Imports flow downward: domain types at the bottom, pure logic next, adapters beside it
 // (never importing policy or registry), and only daemon and cli wiring things together.
 var allowed = map[string][]string{
-	"cmd/mediagate":       {"cli"},
-	"internal/media":      {},
-	"internal/audit":      {},
+	"cmd/mediagate":  {"cli"},
+	"internal/media": {},
+	"internal/audit": {"event"},
+	// event owns the audit kinds and their typed details.
+	"internal/event":      {"media"},
 	"internal/policy":     {"media"},
 	"internal/identity":   {"media", "sysfs"},
 	"internal/checkin":    {"media"},
 	"internal/sysfs":      {},
 	"internal/control":    {},
-	"internal/mountlog":   {"media", "mountwatch"},
+	"internal/mountlog":   {"media", "mountwatch", "event"},
 	"internal/udev":       {},
 	"internal/enforce":    {"sysfs"},
 	"internal/mountwatch": {"sysfs"},
-	"internal/notify":     {},
-	"internal/registry":   {"media", "audit", "checkin"},
-	"internal/testbed":    {},
-	"internal/e2e":        {},
+	// The message catalogue sits above policy and below every front-end that renders
+	// text: cli, daemon, notify and the office server.
+	"internal/catalog":  {"media", "policy"},
+	"internal/notify":   {"catalog"},
+	"internal/registry": {"media", "audit", "checkin", "event"},
+	"internal/testbed":  {},
+	"scripts":           {}, // tests of the install scripts only
+	"internal/e2e":      {},
 	// The service owns the rules of the register; it works on its Store interface and
 	// opens the SQLite registry only in OpenLocal, for the wiring.
-	"internal/service": {"media", "audit", "policy", "identity", "checkin", "registry"},
-	"internal/daemon":  {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin", "sysfs", "control", "mountlog", "service"},
+	"internal/service": {"media", "audit", "policy", "identity", "checkin", "registry", "event"},
+	"internal/daemon":  {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin", "sysfs", "control", "mountlog", "service", "catalog", "event"},
 	// cli reaches the register only through the service: never registry.
-	"internal/cli": {"media", "audit", "policy", "identity", "service", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control"},
+	"internal/cli": {"media", "audit", "policy", "identity", "service", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control", "catalog", "event"},
 }
 
 // owners names the one package that may import each fenced-in dependency.

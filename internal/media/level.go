@@ -48,20 +48,13 @@ func (l Level) String() string {
 	return levelNames[l].key
 }
 
-// Chinese returns the level's Chinese name, such as "机密".
+// Chinese returns the level's Chinese name, such as "机密", which ParseLevel accepts
+// on input. Messages name levels through the catalogue (internal/catalog).
 func (l Level) Chinese() string {
 	if !l.Valid() {
 		return l.String()
 	}
 	return levelNames[l].zh
-}
-
-// Name returns the level's name in the given language ("zh" or anything else for English).
-func (l Level) Name(lang string) string {
-	if lang == "zh" {
-		return l.Chinese()
-	}
-	return l.String()
 }
 
 // ParseLevel accepts a level key ("top-secret"), its Chinese name ("绝密") or

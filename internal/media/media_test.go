@@ -91,7 +91,7 @@ func TestTransitionTable(t *testing.T) {
 
 func TestParseStatusKindMode(t *testing.T) {
 	for _, s := range Statuses() {
-		for _, in := range []string{string(s), s.Name("zh")} {
+		for _, in := range []string{string(s), statusZH[s]} {
 			if got, err := ParseStatus(in); err != nil || got != s {
 				t.Errorf("ParseStatus(%q) = %v, %v", in, got, err)
 			}

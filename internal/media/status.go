@@ -30,6 +30,8 @@ func Statuses() []Status {
 	return []Status{StatusActive, StatusLent, StatusInVault, StatusRepair, StatusLost, StatusDestroyed, StatusRetired}
 }
 
+// statusZH are the Chinese names ParseStatus accepts on input; messages name
+// statuses through the catalogue (internal/catalog).
 var statusZH = map[Status]string{
 	StatusActive:    "在用",
 	StatusLent:      "借出",
@@ -41,16 +43,12 @@ var statusZH = map[Status]string{
 }
 
 // Valid reports whether s is a defined status.
-func (s Status) Valid() bool { _, ok := statusZH[s]; return ok }
-
-// Name returns the status in the given language ("zh" or English otherwise).
-func (s Status) Name(lang string) string {
-	if lang == "zh" {
-		if n, ok := statusZH[s]; ok {
-			return n
-		}
+func (s Status) Valid() bool {
+	switch s {
+	case StatusActive, StatusLent, StatusInVault, StatusRepair, StatusLost, StatusDestroyed, StatusRetired:
+		return true
 	}
-	return string(s)
+	return false
 }
 
 // Usable reports whether a medium in this status may work on any host at all.

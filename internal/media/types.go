@@ -24,25 +24,13 @@ var ErrUnknownKind = errors.New("unknown medium kind")
 // Kinds lists all medium kinds.
 func Kinds() []Kind { return []Kind{KindUSBDisk, KindDisk, KindSD, KindOpticalDisc, KindOther} }
 
-var kindZH = map[Kind]string{
-	KindUSBDisk:     "U盘/移动硬盘",
-	KindDisk:        "硬盘",
-	KindSD:          "存储卡",
-	KindOpticalDisc: "光盘",
-	KindOther:       "其他",
-}
-
-// Valid reports whether k is a defined kind.
-func (k Kind) Valid() bool { _, ok := kindZH[k]; return ok }
-
-// Name returns the kind in the given language.
-func (k Kind) Name(lang string) string {
-	if lang == "zh" {
-		if n, ok := kindZH[k]; ok {
-			return n
-		}
+// Valid reports whether k is a defined kind. Names for people are the catalogue's.
+func (k Kind) Valid() bool {
+	switch k {
+	case KindUSBDisk, KindDisk, KindSD, KindOpticalDisc, KindOther:
+		return true
 	}
-	return string(k)
+	return false
 }
 
 // ParseKind accepts a kind key (also "usb" for usb-disk and "optical"/"cd"/"dvd" for optical-disc).

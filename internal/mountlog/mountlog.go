@@ -17,17 +17,19 @@ import (
 	"sync"
 	"time"
 
+	"mediagate/internal/event"
 	"mediagate/internal/media"
 	"mediagate/internal/mountwatch"
 )
 
-// Audit kinds of the mount log.
+// Audit kinds of the mount log (package event; every row's details are an
+// event.Mount).
 const (
-	KindAttach      = "mount.attach"
-	KindDetach      = "mount.detach"
-	KindRemount     = "mount.remount"
-	KindSeenAtStart = "mount.seen-at-start"
-	KindViolation   = "mount.violation"
+	KindAttach      = event.KindMountAttach
+	KindDetach      = event.KindMountDetach
+	KindRemount     = event.KindMountRemount
+	KindSeenAtStart = event.KindMountSeenAtStart
+	KindViolation   = event.KindMountViolation
 )
 
 // AttributionUdisks is added to mountwatch's attribution sources: udisksd mounted on
@@ -114,7 +116,7 @@ type Env interface {
 	// and says what it did.
 	Undo(ctx context.Context, dev Device) (actions []string, errText string)
 	// Record writes one audit row (retrying as the daemon does).
-	Record(ctx context.Context, kind, medium string, details map[string]any) error
+	Record(ctx context.Context, kind event.Kind, medium string, details event.Mount) error
 	// OpenMounts lists the mounts the log last saw mounted.
 	OpenMounts(ctx context.Context) ([]OpenMount, error)
 	// HostNumber is the registered number of this host.
@@ -263,18 +265,17 @@ func (l *Log) Reconcile(ctx context.Context, present []mountwatch.Event) {
 }
 
 // GoneDetails is the detach row of a mount that went away while the daemon was down.
-func GoneDetails(m OpenMount, hostNumber, hostname string, now time.Time) map[string]any {
-	return map[string]any{"event": "unmount", "device": map[string]any{"source": m.Source},
-		"mount_point": m.MountPoint, "host": hostNumber, "hostname": hostname,
-		"time": now.UTC().Format(time.RFC3339Nano), "attribution": mountwatch.AttributionNone,
-		"seen_at_start": "unmounted while the daemon was not running", "attach_seq": m.Seq}
+func GoneDetails(m OpenMount, hostNumber, hostname string, now time.Time) event.Mount {
+	return event.Mount{AttachSeq: m.Seq, Attribution: mountwatch.AttributionNone, Device: event.MountDevice{Source: m.Source},
+		Event: mountwatch.KindUnmount.String(), Host: hostNumber, Hostname: hostname, MountPoint: m.MountPoint,
+		SeenAtStart: "unmounted while the daemon was not running", Time: now.UTC().Format(time.RFC3339Nano)}
 }
 
 // Classify says which row an event of a device gets, and whether it is a violation
 // the daemon must undo: a mount (or a remount, or one found at start) of a medium
 // whose standing decision blocks it, or a read-write mount of a medium allowed only
 // read-only. Unmounts are never violations.
-func Classify(ev mountwatch.Event, dev Device) (kind string, violation bool) {
+func Classify(ev mountwatch.Event, dev Device) (kind event.Kind, violation bool) {
 	if d := dev.Decision; d != nil && ev.Kind != mountwatch.KindUnmount {
 		switch {
 		case d.Blocked && (ev.Kind == mountwatch.KindMount || ev.Kind == mountwatch.KindSeenAtStart ||
@@ -319,12 +320,7 @@ func (l *Log) Handle(ctx context.Context, ev mountwatch.Event) {
 	}
 	details := Details(ev, dev, l.env.HostNumber(), l.cfg.Hostname, l.cfg.Method)
 	if violation {
-		details["event"] = ev.Kind.String()
-		details["reason"] = dev.Decision.Reason
-		details["actions"] = actions
-		if undoErr != "" {
-			details["error"] = undoErr
-		}
+		details.Reason, details.Actions, details.Error = dev.Decision.Reason, actions, undoErr
 	}
 	if l.NoAudit {
 		return
@@ -383,69 +379,56 @@ func (l *Log) attributeUdisks(ctx context.Context, ev *mountwatch.Event) {
 }
 
 // Details is the row of one mount event.
-func Details(ev mountwatch.Event, dev Device, hostNumber, hostname, method string) map[string]any {
-	m := map[string]any{
-		"event":       ev.Kind.String(),
-		"device":      map[string]any{"name": dev.Name, "source": ev.Source, "devnum": ev.Device(), "devpath": dev.DevPath, "disk": filepath.Base(dev.Disk), "partition": dev.Partition},
-		"fs_type":     ev.FSType,
-		"mount_point": ev.MountPoint,
-		"ro":          ev.ReadOnly,
-		"options":     ev.Options,
-		"host":        hostNumber,
-		"hostname":    hostname,
-		"time":        ev.Time.UTC().Format(time.RFC3339Nano),
-		"attribution": ev.Attribution,
-		"watcher":     method,
+func Details(ev mountwatch.Event, dev Device, hostNumber, hostname, method string) event.Mount {
+	m := event.Mount{
+		Event: ev.Kind.String(),
+		Device: event.MountDevice{DevNum: ev.Device(), DevPath: dev.DevPath, Disk: filepath.Base(dev.Disk), Name: dev.Name,
+			Partition: dev.Partition, Source: ev.Source},
+		FSType:      ev.FSType,
+		MountPoint:  ev.MountPoint,
+		RO:          ev.ReadOnly,
+		Options:     ev.Options,
+		Host:        hostNumber,
+		Hostname:    hostname,
+		Time:        ev.Time.UTC().Format(time.RFC3339Nano),
+		Attribution: ev.Attribution,
+		Watcher:     method,
+		FSUUID:      dev.FSUUID,
+		FSLabel:     dev.FSLabel,
+		LookupError: dev.LookupErr,
+		PID:         ev.PID,
+		Command:     ev.Comm,
 	}
 	if ev.Root != "" && ev.Root != "/" {
-		m["fs_root"] = ev.Root // a bind mount of a subtree
-	}
-	if dev.FSUUID != "" {
-		m["fs_uuid"] = dev.FSUUID
-	}
-	if dev.FSLabel != "" {
-		m["fs_label"] = dev.FSLabel
+		m.FSRoot = ev.Root // a bind mount of a subtree
 	}
 	if ev.Kind == mountwatch.KindRemountRO || ev.Kind == mountwatch.KindRemountRW || ev.Kind == mountwatch.KindRemount {
-		m["prev_options"] = ev.PrevOptions
+		m.PrevOptions = &ev.PrevOptions
 	}
 	switch {
 	case dev.Medium != "":
-		m["medium"] = dev.Medium
-		m["medium_level"] = dev.Level.String()
-		m["custodian"] = dev.Custodian
-		if dev.Holder != "" {
-			m["holder"] = dev.Holder
-		}
+		m.Medium, m.MediumLevel, m.Custodian, m.Holder = dev.Medium, dev.Level.String(), dev.Custodian, dev.Holder
 	case dev.Virtual:
-		m["medium"] = "virtual"
+		m.Medium = "virtual"
 	case dev.Baseline:
-		m["medium"] = "baseline"
+		m.Medium = "baseline"
 	default:
-		m["medium"] = "unregistered"
+		m.Medium = "unregistered"
 	}
 	if dev.Identity.Key != "" {
-		m["identity"] = dev.Identity
+		id := dev.Identity
+		m.Identity = &id
 	}
 	if d := dev.Decision; d != nil {
-		m["decision"] = map[string]any{"reason": d.Reason, "effective": d.Effective}
-	}
-	if dev.LookupErr != "" {
-		m["lookup_error"] = dev.LookupErr
-	}
-	if ev.PID != 0 {
-		m["pid"] = ev.PID
-	}
-	if ev.Comm != "" {
-		m["command"] = ev.Comm
+		m.Decision = &event.MountDecision{Effective: d.Effective, Reason: d.Reason}
 	}
 	if ev.UID != mountwatch.UnknownID {
-		m["uid"] = ev.UID
-		m["user"] = ev.User
+		uid := ev.UID
+		m.UID, m.User = &uid, ev.User
 	}
 	if ev.LoginUID != mountwatch.UnknownID {
-		m["login_uid"] = ev.LoginUID
-		m["login_user"] = ev.LoginUser
+		uid := ev.LoginUID
+		m.LoginUID, m.LoginUser = &uid, ev.LoginUser
 	}
 	return m
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"mediagate/internal/event"
 	"mediagate/internal/media"
 	"mediagate/internal/mountwatch"
 )
@@ -28,7 +29,7 @@ func TestClassify(t *testing.T) {
 		kind      mountwatch.Kind
 		ro        bool
 		dec       *Decision
-		want      string
+		want      event.Kind
 		violation bool
 	}{
 		{mountwatch.KindMount, false, nil, KindAttach, false},
@@ -81,8 +82,9 @@ type fakeEnv struct {
 }
 
 type row struct {
-	kind, medium string
-	details      map[string]any
+	kind    event.Kind
+	medium  string
+	details event.Mount
 }
 
 func (e *fakeEnv) Resolve(context.Context, mountwatch.Event) Device { return e.dev }
@@ -90,7 +92,7 @@ func (e *fakeEnv) Undo(context.Context, Device) ([]string, string) {
 	e.undone++
 	return []string{"unmounted", "detached"}, ""
 }
-func (e *fakeEnv) Record(_ context.Context, kind, medium string, d map[string]any) error {
+func (e *fakeEnv) Record(_ context.Context, kind event.Kind, medium string, d event.Mount) error {
 	if e.failRecord != nil {
 		return e.failRecord
 	}
@@ -112,16 +114,17 @@ func TestHandle(t *testing.T) {
 		t.Fatalf("rows %+v undone %d violations %d", e.rows, e.undone, e.violations)
 	}
 	d := e.rows[0].details
-	if d["reason"] != "not-registered" || !slices.Equal(d["actions"].([]string), []string{"unmounted", "detached"}) ||
-		d["medium"] != "S-1" || d["medium_level"] != "secret" || d["host"] != "HOST-01" || d["hostname"] != "pc-01" || d["event"] != "mount" {
-		t.Errorf("violation row %v", d)
+	if d.Reason != "not-registered" || !slices.Equal(d.Actions, []string{"unmounted", "detached"}) ||
+		d.Medium != "S-1" || d.MediumLevel != "secret" || d.Host != "HOST-01" || d.Hostname != "pc-01" || d.Event != "mount" ||
+		d.Custodian != "zhang" || d.Decision == nil || d.Decision.Effective != "block" || d.Device.Partition != "sda1" || d.Device.Disk != "sda" {
+		t.Errorf("violation row %+v", d)
 	}
 	// The host's own disks: only new mounts are logged.
 	e = &fakeEnv{dev: Device{Baseline: true}}
 	l = New(Config{UdisksState: "-"}, e, nil, nil)
 	l.Handle(ctx, ev(mountwatch.KindUnmount, "/boot", false))
 	l.Handle(ctx, ev(mountwatch.KindMount, "/boot", false))
-	if len(e.rows) != 1 || e.rows[0].kind != KindAttach || e.rows[0].details["medium"] != "baseline" {
+	if len(e.rows) != 1 || e.rows[0].kind != KindAttach || e.rows[0].details.Medium != "baseline" {
 		t.Errorf("baseline rows %+v", e.rows)
 	}
 	// Not a block device: nothing.
@@ -148,8 +151,8 @@ func TestReconcile(t *testing.T) {
 		t.Fatalf("rows %+v", e.rows)
 	}
 	d := e.rows[1].details
-	if d["attach_seq"] != int64(7) || d["mount_point"] != "/mnt/gone" || d["time"] != "2026-12-02T00:00:00Z" || d["seen_at_start"] == nil {
-		t.Errorf("detach row %v", d)
+	if d.AttachSeq != 7 || d.MountPoint != "/mnt/gone" || d.Time != "2026-12-02T00:00:00Z" || d.SeenAtStart == "" || d.Device.Source != "/dev/sdb1" {
+		t.Errorf("detach row %+v", d)
 	}
 }
 
@@ -169,10 +172,10 @@ func TestUdisksAttribution(t *testing.T) {
 	if len(e.rows) != 2 {
 		t.Fatalf("rows %+v", e.rows)
 	}
-	if d := e.rows[0].details; d["attribution"] != AttributionUdisks || d["user"] != "alice" || d["uid"] != 1000 || d["command"] != "udisksd" {
-		t.Errorf("udisks mount %v", d)
+	if d := e.rows[0].details; d.Attribution != AttributionUdisks || d.User != "alice" || d.UID == nil || *d.UID != 1000 || d.Command != "udisksd" {
+		t.Errorf("udisks mount %+v", d)
 	}
-	if d := e.rows[1].details; d["attribution"] != mountwatch.AttributionNone || d["uid"] != nil {
-		t.Errorf("mount udisks does not know %v", d)
+	if d := e.rows[1].details; d.Attribution != mountwatch.AttributionNone || d.UID != nil {
+		t.Errorf("mount udisks does not know %+v", d)
 	}
 }

@@ -21,6 +21,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"mediagate/internal/catalog"
 )
 
 // Sender sends desktop notifications to the users with a session bus.
@@ -93,10 +95,7 @@ func (s *Sender) lang(ctx context.Context, name string) string {
 	for _, line := range strings.Split(string(out), "\n") {
 		for _, k := range []string{"LC_ALL=", "LC_MESSAGES=", "LANG="} {
 			if v, ok := strings.CutPrefix(line, k); ok && v != "" {
-				if strings.HasPrefix(strings.ToLower(v), "zh") {
-					return "zh"
-				}
-				return "en"
+				return catalog.Lang(v)
 			}
 		}
 	}
@@ -116,9 +115,10 @@ func (s *Sender) Send(ctx context.Context, message [2]string) error {
 			continue
 		}
 		cctx, cancel := context.WithTimeout(ctx, s.Timeout)
-		title, body := "mediagate", message[0]
-		if s.lang(cctx, name) == "zh" {
-			title, body = "mediagate 介质管控", message[1]
+		lang := s.lang(cctx, name)
+		title, body := catalog.T(lang, "notify.title"), message[0]
+		if lang == catalog.ZH {
+			body = message[1]
 		}
 		_, err = s.Run(cctx, "systemd-run", "--user", "--machine="+name+"@", "--quiet", "--collect",
 			"notify-send", "--app-name=mediagate", "--urgency=critical", "--", title, body)

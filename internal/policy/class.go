@@ -27,21 +27,12 @@ const (
 	ClassVendorSpecific = 0xFF
 )
 
-// Class describes one USB interface class for people: its code, the key an officer
-// writes in a host profile's AllowClasses, and its names in English and Chinese.
+// Class describes one USB interface class: its code and the key an officer writes in
+// a host profile's AllowClasses. Its name for people is the catalogue's
+// ("class.<key>").
 type Class struct {
 	Code int    `json:"code"`
 	Key  string `json:"key"`
-	EN   string `json:"en"`
-	ZH   string `json:"zh"`
-}
-
-// Name returns the class's name in the given language ("zh", "zh-CN" or English otherwise).
-func (c Class) Name(lang string) string {
-	if isZH(lang) {
-		return c.ZH
-	}
-	return c.EN
 }
 
 // String returns the key and code, such as "audio (0x01)".
@@ -49,27 +40,27 @@ func (c Class) String() string { return fmt.Sprintf("%s (0x%02x)", c.Key, c.Code
 
 // classTable is the one list of known USB interface classes (usb.org defined class codes).
 var classTable = []Class{
-	{0x01, "audio", "audio", "音频设备"},
-	{0x02, "cdc", "communications / network (CDC)", "通信/网络设备(CDC)"},
-	{0x03, "hid", "human interface (keyboard, mouse)", "人机接口设备(键盘、鼠标)"},
-	{0x05, "physical", "physical interface", "物理接口设备"},
-	{0x06, "still-image", "still image / phone (PTP, MTP)", "静态图像/手机(PTP、MTP)"},
-	{0x07, "printer", "printer", "打印机"},
-	{0x08, "mass-storage", "mass storage", "大容量存储设备"},
-	{0x09, "hub", "hub", "集线器"},
-	{0x0A, "cdc-data", "communications data (CDC data)", "通信数据设备(CDC数据)"},
-	{0x0B, "smart-card", "smart card reader", "智能卡读卡器"},
-	{0x0D, "content-security", "content security", "内容安全设备"},
-	{0x0E, "video", "video (camera)", "视频设备(摄像头)"},
-	{0x0F, "personal-healthcare", "personal healthcare", "个人医疗设备"},
-	{0x10, "audio-video", "audio/video", "音视频设备"},
-	{0x11, "billboard", "billboard", "Billboard设备"},
-	{0x12, "usb-c-bridge", "USB Type-C bridge", "USB Type-C桥接设备"},
-	{0xDC, "diagnostic", "diagnostic", "诊断设备"},
-	{0xE0, "wireless", "wireless controller (Bluetooth, Wi-Fi)", "无线控制器(蓝牙、无线网卡)"},
-	{0xEF, "misc", "miscellaneous", "杂项设备"},
-	{0xFE, "application-specific", "application specific (firmware update, IrDA)", "特定应用设备(固件升级、红外)"},
-	{0xFF, "vendor-specific", "vendor specific", "厂商自定义设备"},
+	{0x01, "audio"},
+	{0x02, "cdc"},
+	{0x03, "hid"},
+	{0x05, "physical"},
+	{0x06, "still-image"},
+	{0x07, "printer"},
+	{0x08, "mass-storage"},
+	{0x09, "hub"},
+	{0x0A, "cdc-data"},
+	{0x0B, "smart-card"},
+	{0x0D, "content-security"},
+	{0x0E, "video"},
+	{0x0F, "personal-healthcare"},
+	{0x10, "audio-video"},
+	{0x11, "billboard"},
+	{0x12, "usb-c-bridge"},
+	{0xDC, "diagnostic"},
+	{0xE0, "wireless"},
+	{0xEF, "misc"},
+	{0xFE, "application-specific"},
+	{0xFF, "vendor-specific"},
 }
 
 // classAliases are other names accepted by ParseClass.
@@ -103,13 +94,7 @@ func LookupClass(code int) (c Class, ok bool) {
 		}
 	}
 	k := fmt.Sprintf("0x%02x", code)
-	return Class{Code: code, Key: k, EN: "unknown class " + k, ZH: "未知类别 " + k}, false
-}
-
-// ClassName returns the name of a class code in the given language.
-func ClassName(code int, lang string) string {
-	c, _ := LookupClass(code)
-	return c.Name(lang)
+	return Class{Code: code, Key: k}, false
 }
 
 // ParseClass reads a class as written in a host profile: a key ("audio"), an alias
@@ -170,32 +155,24 @@ func containsInt(s []int, v int) bool {
 	return false
 }
 
-// formatClasses renders class codes as "mass storage [0x08], hub [0x09]" for messages.
-func formatClasses(codes []int, lang string) string {
-	if len(codes) == 0 {
-		if isZH(lang) {
-			return "无"
-		}
-		return "none"
-	}
-	parts := make([]string, len(codes))
-	for i, code := range codes {
-		parts[i] = fmt.Sprintf("%s [0x%02x]", ClassName(code, lang), code)
-	}
-	sep := ", "
-	if isZH(lang) {
-		sep = "、"
-	}
-	return strings.Join(parts, sep)
-}
-
-func isZH(lang string) bool {
-	l := strings.ToLower(lang)
-	return l == "zh" || strings.HasPrefix(l, "zh-") || strings.HasPrefix(l, "zh_")
-}
-
 // ErrAllowList is returned by CheckAllowLists for an entry Decide would not understand.
 var ErrAllowList = errors.New("invalid host allow list entry")
+
+// AllowListError is an entry of a host profile's allow lists that Decide would not
+// understand. Code names its message in the catalogue; Entry is the entry as written.
+type AllowListError struct {
+	Code  string
+	Entry string
+}
+
+func (e *AllowListError) Error() string {
+	return fmt.Sprintf("%s: %s %q", ErrAllowList, e.Code, e.Entry)
+}
+
+func (e *AllowListError) Unwrap() error { return ErrAllowList }
+
+// MessageCode returns the catalogue key and its argument, the entry.
+func (e *AllowListError) MessageCode() (string, []any) { return e.Code, []any{e.Entry} }
 
 // CheckAllowLists reports the first entry of a host profile's AllowClasses or
 // AllowDevices that Decide would ignore: a class ParseClass does not know, mass storage
@@ -205,15 +182,15 @@ func CheckAllowLists(h *media.Host) error {
 	for _, name := range h.AllowClasses {
 		c, err := ParseClass(name)
 		if err != nil {
-			return fmt.Errorf("%w: %w", ErrAllowList, err)
+			return &AllowListError{Code: "allow-list.class", Entry: name}
 		}
 		if c == ClassMassStorage {
-			return fmt.Errorf("%w: class %q: mass storage is allowed by registering each medium, not by class", ErrAllowList, name)
+			return &AllowListError{Code: "allow-list.mass-storage", Entry: name}
 		}
 	}
 	for _, dev := range h.AllowDevices {
 		if _, err := media.ParseUSBID(dev); err != nil {
-			return fmt.Errorf("%w: device %q (want VID:PID in hex, such as 046d:c52b)", ErrAllowList, dev)
+			return &AllowListError{Code: "allow-list.device", Entry: dev}
 		}
 	}
 	seen := map[string]bool{}

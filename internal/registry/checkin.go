@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"mediagate/internal/checkin"
+	"mediagate/internal/event"
 	"mediagate/internal/media"
 )
 
@@ -50,19 +51,19 @@ func (s *Store) OpenCampaign(ctx context.Context, year int, deadline time.Time) 
 	var c checkin.Campaign
 	var n int
 	if year < 2000 || year > 9999 {
-		return c, 0, errf(ErrInvalid, "year", strconv.Itoa(year), strconv.Itoa(year))
+		return c, 0, errf(ErrInvalid, "invalid.value", Field("year"), strconv.Itoa(year))
 	}
 	if !deadline.After(s.now()) {
-		return c, 0, errf(ErrInvalid, "deadline", "must be in the future", "必须是将来的时间")
+		return c, 0, errf(ErrInvalid, "invalid.past-time", Field("deadline"))
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var other int
 		err := tx.QueryRowContext(ctx, `SELECT year FROM campaigns WHERE year = ? OR closed = '' ORDER BY year = ? DESC LIMIT 1`, year, year).Scan(&other)
 		switch {
 		case err == nil && other == year:
-			return errf(ErrCampaignExists, strconv.Itoa(year), "", "")
+			return errf(ErrCampaignExists, "err.ci-exists", strconv.Itoa(year))
 		case err == nil:
-			return errf(ErrCampaignOpen, strconv.Itoa(other), "", "")
+			return errf(ErrCampaignOpen, "err.ci-open", strconv.Itoa(other))
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
@@ -79,8 +80,8 @@ func (s *Store) OpenCampaign(ctx context.Context, year int, deadline time.Time) 
 		}
 		rows, _ := res.RowsAffected()
 		n = int(rows)
-		_, err = s.appendEvent(ctx, tx, "checkin.open", "", map[string]any{"campaign_id": c.ID, "year": year,
-			"deadline": c.Deadline.Format(timeLayout), "expected": n})
+		_, err = s.appendEvent(ctx, tx, event.KindCheckinOpen, "", event.CheckinOpen{CampaignID: c.ID,
+			Deadline: c.Deadline.Format(timeLayout), Expected: n, Year: year})
 		return err
 	})
 	if err != nil {
@@ -105,7 +106,7 @@ func (s *Store) OpenCampaignNow(ctx context.Context) (checkin.Campaign, error) {
 func openCampaignTx(ctx context.Context, q querier) (checkin.Campaign, error) {
 	c, err := scanCampaign(q.QueryRowContext(ctx, `SELECT `+campaignCols+` FROM campaigns WHERE closed = ''`))
 	if errors.Is(err, sql.ErrNoRows) {
-		return c, errf(ErrNoCampaign, "", "", "")
+		return c, errf(ErrNoCampaign, "err.ci-no-campaign")
 	}
 	return c, err
 }
@@ -121,11 +122,10 @@ func (s *Store) Campaign(ctx context.Context, year int) (checkin.Campaign, error
 	}
 	c, err := scanCampaign(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		subject := ""
-		if year != 0 {
-			subject = strconv.Itoa(year)
+		if year == 0 {
+			return c, errf(ErrNoCampaign, "err.ci-no-campaign")
 		}
-		return c, errf(ErrNoCampaign, subject, "", "")
+		return c, errf(ErrNoCampaign, "err.ci-no-campaign-year", strconv.Itoa(year))
 	}
 	return c, err
 }
@@ -149,7 +149,7 @@ func (s *Store) CheckInManual(ctx context.Context, m ManualCheckIn) (checkin.Che
 		return checkin.CheckIn{}, err
 	}
 	if reason == "" {
-		return checkin.CheckIn{}, errf(ErrInvalid, "reason", "required for a manual check-in", "手工登记必须说明原因")
+		return checkin.CheckIn{}, errf(ErrInvalid, "invalid.manual-reason", Field("reason"))
 	}
 	ci := checkin.CheckIn{Number: m.Number, Source: checkin.SourceManual, Manual: true, Away: m.Away, Reason: reason}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
@@ -184,7 +184,7 @@ func (s *Store) CheckInPlugged(ctx context.Context, number string, seen media.Id
 			return err
 		}
 		if seen.Key == "" || seen.Key != m.Identity.Key {
-			return errf(ErrIdentityDiffers, number, seen.Key, seen.Key)
+			return errf(ErrIdentityDiffers, "err.ci-mismatch", seen.Key, number, Why("key-differs"))
 		}
 		return s.checkInTx(ctx, tx, &ci, cabinet, slot, nil)
 	})
@@ -214,23 +214,23 @@ func (s *Store) checkInTx(ctx context.Context, tx *sql.Tx, ci *checkin.CheckIn, 
 	var atOpen string
 	err = tx.QueryRowContext(ctx, `SELECT status_at_open FROM campaign_media WHERE campaign_id = ? AND medium_id = ?`, c.ID, m.ID).Scan(&atOpen)
 	if errors.Is(err, sql.ErrNoRows) {
-		return errf(ErrNotExpected, m.Number, strconv.Itoa(c.Year), strconv.Itoa(c.Year))
+		return errf(ErrNotExpected, "err.ci-not-expected", m.Number, strconv.Itoa(c.Year))
 	} else if err != nil {
 		return err
 	}
 	var at string
 	err = tx.QueryRowContext(ctx, `SELECT at FROM checkins WHERE campaign_id = ? AND medium_id = ?`, c.ID, m.ID).Scan(&at)
 	if err == nil {
-		return errf(ErrAlreadyCheckedIn, m.Number, at, at)
+		t, _ := time.Parse(time.RFC3339Nano, at)
+		return errf(ErrAlreadyCheckedIn, "err.ci-already", m.Number, t)
 	} else if !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
 	if ci.Away && m.Status != media.StatusRepair {
-		return errf(ErrInvalid, "away", "only a medium in repair can be accounted for away from the vault",
-			"只有送修中的介质可以登记为不在柜中")
+		return errf(ErrInvalid, "invalid.away", Field("away"))
 	}
 	if !checkin.MustReturn(m.Status) {
-		return &Error{Kind: ErrTransition, Subject: m.Number, Detail: fmt.Sprintf("status %s", m.Status), DetailZH: "状态" + m.Status.Name("zh")}
+		return errf(ErrTransition, "transition.status", m.Number, m.Status)
 	}
 	now := s.stamp()
 	ci.At, ci.Custodian = parseStamp(now), m.Custodian
@@ -242,18 +242,12 @@ func (s *Store) checkInTx(ctx context.Context, tx *sql.Tx, ci *checkin.CheckIn, 
 		return fmt.Errorf("record check-in of %s: %w", m.Number, err)
 	}
 	ci.Seq, _ = res.LastInsertId()
-	d := map[string]any{"campaign_id": c.ID, "year": c.Year, "medium_id": m.ID, "custodian": m.Custodian, "status": m.Status,
-		"source": ci.Source, "manual": ci.Manual, "cabinet": ci.Cabinet, "slot": ci.Slot}
+	d := event.CheckinIn{Away: ci.Away, Cabinet: ci.Cabinet, CampaignID: c.ID, Custodian: m.Custodian, IdentityKey: ci.IdentityKey,
+		Manual: ci.Manual, MediumID: m.ID, Slot: ci.Slot, Source: string(ci.Source), Status: m.Status, Year: c.Year}
 	if ci.Manual {
-		d["reason"], d["by"] = ci.Reason, ci.By
+		d.Reason, d.By = ci.Reason, ci.By
 	}
-	if ci.Away {
-		d["away"] = true
-	}
-	if ci.IdentityKey != "" {
-		d["identity_key"] = ci.IdentityKey
-	}
-	_, err = s.appendEvent(ctx, tx, "checkin.in", m.Number, d)
+	_, err = s.appendEvent(ctx, tx, event.KindCheckinIn, m.Number, d)
 	return err
 }
 
@@ -261,7 +255,7 @@ func (s *Store) checkInTx(ctx context.Context, tx *sql.Tx, ci *checkin.CheckIn, 
 // does not match its registration, or a medium not expected. number is "" when the
 // device is not registered.
 func (s *Store) RefuseCheckIn(ctx context.Context, number string, seen media.Identity, reason string) error {
-	_, err := s.RecordEvent(ctx, "checkin.refused", number, map[string]any{"identity": seen, "reason": reason})
+	_, err := s.RecordEvent(ctx, event.KindCheckinRefused, number, event.CheckinRefused{Identity: seen, Reason: reason})
 	return err
 }
 
@@ -403,20 +397,24 @@ func (s *Store) CloseCampaign(ctx context.Context, report func(c checkin.Campaig
 				continue
 			}
 			if err := media.CheckTransition(it.Status, to); err != nil {
-				return &Error{Kind: ErrTransition, Subject: it.Number, Detail: err.Error(), DetailZH: err.Error()}
+				return errf(ErrTransition, "transition", it.Number, it.Status, to)
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE media SET status = ?, holder_id = NULL, due_at = '', updated = ? WHERE id = ?`,
 				string(to), now, mediumID); err != nil {
 				return fmt.Errorf("close campaign: %s: %w", it.Number, err)
 			}
-			kind := "checkin.vault"
-			d := map[string]any{"campaign_id": c.ID, "year": c.Year, "medium_id": mediumID, "custodian": it.Custodian,
-				"from": it.Status, "to": to}
+			kind := event.KindCheckinVault
+			var d any
 			if outcome == checkin.OutcomeMissing {
-				kind = "checkin.missing"
-				d["deadline"] = c.Deadline.Format(timeLayout)
-			} else if ci := it.CheckIn; ci != nil {
-				d["source"], d["manual"] = ci.Source, ci.Manual
+				kind = event.KindCheckinMissing
+				d = event.CheckinMissing{CampaignID: c.ID, Custodian: it.Custodian, Deadline: c.Deadline.Format(timeLayout),
+					From: it.Status, MediumID: mediumID, To: to, Year: c.Year}
+			} else {
+				v := event.CheckinVault{CampaignID: c.ID, Custodian: it.Custodian, From: it.Status, MediumID: mediumID, To: to, Year: c.Year}
+				if ci := it.CheckIn; ci != nil {
+					v.Source, v.Manual = string(ci.Source), &ci.Manual
+				}
+				d = v
 			}
 			if _, err := s.appendEvent(ctx, tx, kind, it.Number, d); err != nil {
 				return err
@@ -439,9 +437,9 @@ func (s *Store) CloseCampaign(ctx context.Context, report func(c checkin.Campaig
 			return fmt.Errorf("save final report: %w", err)
 		}
 		r.Campaign = c
-		_, err = s.appendEvent(ctx, tx, "checkin.close", "", map[string]any{"campaign_id": c.ID, "year": c.Year,
-			"expected": len(items), "vault": r.Vault, "away": r.Away, "missing": r.Missing, "withdrawn": r.Withdrawn,
-			"report_sha256": c.ReportSHA256, "report_bytes": len(r.Report)})
+		_, err = s.appendEvent(ctx, tx, event.KindCheckinClose, "", event.CheckinClose{Away: r.Away, CampaignID: c.ID,
+			Expected: len(items), Missing: r.Missing, ReportBytes: len(r.Report), ReportSHA256: c.ReportSHA256, Vault: r.Vault,
+			Withdrawn: r.Withdrawn, Year: c.Year})
 		return err
 	})
 	if err != nil {
@@ -457,7 +455,7 @@ func (s *Store) FinalReport(ctx context.Context, year int) ([]byte, checkin.Camp
 		return nil, c, err
 	}
 	if c.IsOpen() {
-		return nil, c, errf(ErrCampaignOpen, strconv.Itoa(c.Year), "", "")
+		return nil, c, errf(ErrCampaignOpen, "err.ci-open", strconv.Itoa(c.Year))
 	}
 	var b []byte
 	err = s.db.QueryRowContext(ctx, `SELECT report FROM campaigns WHERE id = ?`, c.ID).Scan(&b)
@@ -468,7 +466,7 @@ func (s *Store) FinalReport(ctx context.Context, year int) ([]byte, checkin.Camp
 // active. A medium checked in to a campaign that is still open is refused: close the
 // campaign first.
 func (s *Store) Issue(ctx context.Context, number, to, note string) (media.Medium, error) {
-	return s.change(ctx, number, "medium.issue", func(tx *sql.Tx, m *media.Medium) (map[string]any, error) {
+	return s.change(ctx, number, event.KindMediumIssue, func(tx *sql.Tx, m *media.Medium) (func(event.Change) any, error) {
 		note, err := cleanText("note", note, 2000)
 		if err != nil {
 			return nil, err
@@ -481,19 +479,21 @@ func (s *Store) Issue(ctx context.Context, number, to, note string) (media.Mediu
 		err = tx.QueryRowContext(ctx, `SELECT c.year FROM checkins ci JOIN campaigns c ON c.id = ci.campaign_id
 			WHERE ci.medium_id = ? AND c.closed = ''`, m.ID).Scan(&year)
 		if err == nil {
-			return nil, errf(ErrCheckedInCampaign, m.Number, strconv.Itoa(year), strconv.Itoa(year))
+			return nil, errf(ErrCheckedInCampaign, "err.ci-issue-open", m.Number, strconv.Itoa(year))
 		} else if !errors.Is(err, sql.ErrNoRows) {
 			return nil, err
 		}
 		if m.Status != media.StatusInVault {
-			return nil, &Error{Kind: ErrTransition, Subject: m.Number, Detail: fmt.Sprintf("issue needs status in-vault, not %s", m.Status),
-				DetailZH: fmt.Sprintf("发放要求状态为入柜保存，当前为%s", m.Status.Name("zh"))}
+			return nil, errf(ErrTransition, "transition.issue", m.Number, m.Status)
 		}
 		if err := setStatus(m, media.StatusActive); err != nil {
 			return nil, err
 		}
 		from := m.Custodian
 		m.Custodian, m.Holder, m.DueAt = p.Handle, "", time.Time{}
-		return map[string]any{"from_custodian": from, "to_custodian": p.Handle, "to_name": p.Name, "note": note}, nil
+		return func(c event.Change) any {
+			return event.MediumIssue{Custodian: c.Custodian, From: c.From, FromCustodian: from, MediumID: c.MediumID, Note: note,
+				To: c.To, ToCustodian: p.Handle, ToName: p.Name}
+		}, nil
 	})
 }

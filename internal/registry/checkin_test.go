@@ -14,6 +14,7 @@ import (
 
 	"mediagate/internal/audit"
 	"mediagate/internal/checkin"
+	"mediagate/internal/event"
 	"mediagate/internal/media"
 )
 
@@ -30,10 +31,10 @@ func TestCampaignLifecycle(t *testing.T) {
 	if _, err := s.Lend(ctx, b.Number, "li", clk.t.AddDate(0, 1, 0), "", ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SetStatus(ctx, d.Number, media.StatusRepair, "medium.repair", nil); err != nil {
+	if _, err := s.SetStatus(ctx, d.Number, media.StatusRepair, event.KindMediumRepair, event.MediumStatus{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SetStatus(ctx, gone.Number, media.StatusRetired, "medium.retire", nil); err != nil {
+	if _, err := s.SetStatus(ctx, gone.Number, media.StatusRetired, event.KindMediumRetire, event.MediumStatus{}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -163,19 +164,22 @@ func TestCampaignLifecycle(t *testing.T) {
 		t.Error("saved report does not hash to the recorded SHA-256")
 	}
 	ev, _ := s.Events(ctx, EventFilter{Kind: "checkin."})
-	kinds := map[string]int{}
-	var closeRow map[string]any
+	kinds := map[event.Kind]int{}
+	var closeRow event.CheckinClose
 	for _, e := range ev {
 		kinds[e.Kind]++
-		if e.Kind == "checkin.close" {
-			json.Unmarshal(e.Details, &closeRow)
+		if e.Kind == event.KindCheckinClose {
+			if closeRow, err = event.As[event.CheckinClose](e.Kind, e.Details); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	if kinds["checkin.open"] != 1 || kinds["checkin.in"] != 3 || kinds["checkin.vault"] != 2 || kinds["checkin.missing"] != 2 || kinds["checkin.close"] != 1 {
+	if kinds[event.KindCheckinOpen] != 1 || kinds[event.KindCheckinIn] != 3 || kinds[event.KindCheckinVault] != 2 ||
+		kinds[event.KindCheckinMissing] != 2 || kinds[event.KindCheckinClose] != 1 {
 		t.Errorf("audit rows = %v", kinds)
 	}
-	if closeRow["report_sha256"] != closed.ReportSHA256 {
-		t.Errorf("close row = %v", closeRow)
+	if closeRow.ReportSHA256 != closed.ReportSHA256 || closeRow.ReportBytes != len(saved) || closeRow.Missing != 2 {
+		t.Errorf("close row = %+v", closeRow)
 	}
 	if _, err := s.VerifyLog(ctx); err != nil {
 		t.Errorf("verify: %v", err)

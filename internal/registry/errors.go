@@ -2,6 +2,7 @@ package registry
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"mediagate/internal/media"
@@ -24,33 +25,56 @@ var (
 	ErrTransition        = media.ErrTransition
 )
 
-// Error is a store error about one subject (a handle, a number, a serial …).
+// Error is a store refusal. Kind is one of the sentinels above, for errors.Is; Code
+// names its message in the catalogue (internal/catalog) and Args are the message's
+// arguments. The store holds no prose of its own: the front-end renders the code in
+// the reader's language. Arguments that are words (field names, levels, statuses) are
+// typed (Field, media.Level, media.Status) so that they are translated as well.
 type Error struct {
-	Kind     error  // one of the sentinels above
-	Subject  string // what it is about, as the user typed it
-	Detail   string // extra detail in English, optional
-	DetailZH string // the same in Chinese
+	Kind error
+	Code string
+	Args []any
 }
 
+// Error describes the refusal for logs: the sentinel's text, the code and arguments.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Kind.Error())
-	if e.Subject != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Subject)
+	b.WriteString(" (")
+	b.WriteString(e.Code)
+	for _, a := range e.Args {
+		fmt.Fprintf(&b, " %v", a)
 	}
-	if e.Detail != "" {
-		b.WriteString(" (")
-		b.WriteString(e.Detail)
-		b.WriteString(")")
-	}
+	b.WriteString(")")
 	return b.String()
 }
 
 func (e *Error) Unwrap() error { return e.Kind }
 
-func errf(kind error, subject, detail, detailZH string) error {
-	return &Error{Kind: kind, Subject: subject, Detail: detail, DetailZH: detailZH}
+// MessageCode returns the catalogue key and its arguments.
+func (e *Error) MessageCode() (string, []any) { return e.Code, e.Args }
+
+// Field names a field of a request in a message ("name", "due"); the catalogue
+// renders it as the key "field-name.<field>".
+type Field string
+
+// MessageKey is the catalogue key of the field's name.
+func (f Field) MessageKey() string { return "field-name." + string(f) }
+
+// String returns the field as written in code.
+func (f Field) String() string { return string(f) }
+
+// Why is a reason inside a message ("identity key differs"); the catalogue renders
+// it as the key "why.<why>".
+type Why string
+
+// MessageKey is the catalogue key of the reason.
+func (w Why) MessageKey() string { return "why." + string(w) }
+
+// errf returns a store refusal. code must be a string literal: the catalogue's test
+// finds every code this package can return by reading the calls.
+func errf(kind error, code string, args ...any) error {
+	return &Error{Kind: kind, Code: code, Args: args}
 }
 
 // isUnique reports whether err is a UNIQUE constraint failure on the given column.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"mediagate/internal/event"
 	"mediagate/internal/media"
 )
 
@@ -18,33 +19,33 @@ func (s *Store) InitHost(ctx context.Context, h media.Host) (media.Host, error) 
 		return h, err
 	}
 	if h.Number == "" {
-		return h, errf(ErrInvalid, "number", "required", "必须填写")
+		return h, errf(ErrInvalid, "invalid.required", Field("number"))
 	}
 	if h.Department, err = cleanText("department", h.Department, 200); err != nil {
 		return h, err
 	}
 	if !h.Level.Valid() {
-		return h, errf(ErrInvalid, "level", h.Level.String(), h.Level.String())
+		return h, errf(ErrInvalid, "invalid.value", Field("level"), h.Level.String())
 	}
 	if h.Mode == "" {
 		h.Mode = media.ModeEnforce
 	}
 	if _, err := media.ParseMode(string(h.Mode)); err != nil {
-		return h, errf(ErrInvalid, "mode", string(h.Mode), string(h.Mode))
+		return h, errf(ErrInvalid, "invalid.value", Field("mode"), string(h.Mode))
 	}
 	if h.LowerMedia == "" {
 		h.LowerMedia = media.LowerReadOnly
 	}
 	if _, err := media.ParseLowerMedia(string(h.LowerMedia)); err != nil || (h.LowerMedia != media.LowerReadOnly && h.LowerMedia != media.LowerRefuse) {
-		return h, errf(ErrInvalid, "lower_media", string(h.LowerMedia), string(h.LowerMedia))
+		return h, errf(ErrInvalid, "invalid.value", Field("lower_media"), string(h.LowerMedia))
 	}
 	h.ID = s.hostID
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		old, err := hostTx(ctx, tx)
-		kind := "host.update"
+		kind := event.KindHostUpdate
 		switch {
 		case errors.Is(err, ErrNoHost):
-			kind = "host.init"
+			kind = event.KindHostInit
 			h.Created = parseStamp(s.stamp())
 		case err != nil:
 			return err
@@ -64,7 +65,7 @@ func (s *Store) InitHost(ctx context.Context, h media.Host) (media.Host, error) 
 		if err != nil {
 			return fmt.Errorf("save host profile: %w", err)
 		}
-		_, err = s.appendEvent(ctx, tx, kind, "", h)
+		_, err = s.appendEvent(ctx, tx, kind, "", event.HostOf(h))
 		return err
 	})
 	return h, err
@@ -82,7 +83,7 @@ func hostTx(ctx context.Context, q querier) (media.Host, error) {
 		&h.ID, &h.Number, &level, &h.Department, &mode, &h.Hostname, &h.VaultStation, &classes, &devices, &baseline, &lower, &pins,
 		&created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
-		return h, errf(ErrNoHost, "", "run 'mediagate host init' first", "请先运行 mediagate host init")
+		return h, errf(ErrNoHost, "no-host")
 	}
 	if err != nil {
 		return h, fmt.Errorf("read host profile: %w", err)

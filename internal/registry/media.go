@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
+	"mediagate/internal/event"
 	"mediagate/internal/media"
 )
 
@@ -30,16 +30,16 @@ func (s *Store) Register(ctx context.Context, r Registration) (media.Medium, err
 	var m media.Medium
 	id := r.Identity
 	if !id.Kind.Valid() {
-		return m, errf(ErrInvalid, "kind", string(id.Kind), string(id.Kind))
+		return m, errf(ErrInvalid, "invalid.value", Field("kind"), string(id.Kind))
 	}
 	if id.Key == "" || len(id.Key) > 512 {
-		return m, errf(ErrInvalid, "identity", "an identity key of 1 to 512 bytes is required", "需要 1 到 512 字节的介质标识")
+		return m, errf(ErrInvalid, "invalid.identity-key")
 	}
 	if !r.Level.Valid() {
-		return m, errf(ErrInvalid, "level", r.Level.String(), r.Level.String())
+		return m, errf(ErrInvalid, "invalid.value", Field("level"), r.Level.String())
 	}
 	if id.Capacity < 0 {
-		return m, errf(ErrInvalid, "capacity", "negative", "不能为负数")
+		return m, errf(ErrInvalid, "invalid.negative", Field("capacity"))
 	}
 	for field, v := range map[string]string{"serial": id.Serial, "identity": id.Key} {
 		if err := checkRunes(field, v); err != nil {
@@ -57,7 +57,7 @@ func (s *Store) Register(ctx context.Context, r Registration) (media.Medium, err
 		return m, err
 	}
 	if strings.ContainsAny(r.Number, " \t/\\{}") {
-		return m, errf(ErrInvalid, "number", "no spaces, slashes or braces", "不能含空格、斜杠或花括号")
+		return m, errf(ErrInvalid, "invalid.number-chars")
 	}
 	if r.Note, err = cleanText("note", r.Note, 2000); err != nil {
 		return m, err
@@ -73,7 +73,7 @@ func (s *Store) Register(ctx context.Context, r Registration) (media.Medium, err
 		var other string
 		err = tx.QueryRowContext(ctx, `SELECT number FROM media WHERE identity_key = ?`, id.Key).Scan(&other)
 		if err == nil {
-			return errf(ErrDuplicateIdentity, id.Key, "registered as "+other, "已登记为 "+other)
+			return errf(ErrDuplicateIdentity, "dup-identity.as", id.Key, other)
 		} else if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
@@ -87,7 +87,7 @@ func (s *Store) Register(ctx context.Context, r Registration) (media.Medium, err
 				return err
 			}
 			if used > 0 {
-				return errf(ErrDuplicateNumber, r.Number, "numbers are never reused", "编号永不重复使用")
+				return errf(ErrDuplicateNumber, "dup-number.reuse", r.Number)
 			}
 		}
 		if r.Department == "" {
@@ -105,18 +105,18 @@ func (s *Store) Register(ctx context.Context, r Registration) (media.Medium, err
 			jsonList(m.AllowedHosts), now, now)
 		switch {
 		case isUnique(err, "media.number"):
-			return errf(ErrDuplicateNumber, m.Number, "", "")
+			return errf(ErrDuplicateNumber, "err.dup-number", m.Number)
 		case isUnique(err, "media.identity_key"):
-			return errf(ErrDuplicateIdentity, id.Key, "", "")
+			return errf(ErrDuplicateIdentity, "err.dup-identity", id.Key)
 		case err != nil:
 			return fmt.Errorf("register medium: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO numbers_used (number) VALUES (?)`, m.Number); err != nil {
 			return fmt.Errorf("reserve number: %w", err)
 		}
-		_, err = s.appendEvent(ctx, tx, "medium.register", m.Number, map[string]any{
-			"medium_id": m.ID, "identity": id, "level": m.Level, "custodian": m.Custodian, "department": m.Department,
-			"access": m.Access, "note": m.Note, "allowed_hosts": m.AllowedHosts})
+		_, err = s.appendEvent(ctx, tx, event.KindMediumRegister, m.Number, event.MediumRegister{
+			Access: m.Access, AllowedHosts: m.AllowedHosts, Custodian: m.Custodian, Department: m.Department,
+			Identity: id, Level: m.Level, MediumID: m.ID, Note: m.Note})
 		return err
 	})
 	if err != nil {
@@ -160,7 +160,7 @@ func (s *Store) Medium(ctx context.Context, number string) (media.Medium, error)
 func mediumTx(ctx context.Context, q querier, number string) (media.Medium, error) {
 	m, err := scanMedium(q.QueryRowContext(ctx, `SELECT `+mediumCols+mediumFrom+` WHERE m.number = ?`, number))
 	if errors.Is(err, sql.ErrNoRows) {
-		return m, errf(ErrNotFound, "medium "+number, "", "")
+		return m, errf(ErrNotFound, "not-found.medium", number)
 	}
 	return m, err
 }
@@ -169,9 +169,47 @@ func mediumTx(ctx context.Context, q querier, number string) (media.Medium, erro
 func (s *Store) MediumByIdentity(ctx context.Context, key string) (media.Medium, error) {
 	m, err := scanMedium(s.db.QueryRowContext(ctx, `SELECT `+mediumCols+mediumFrom+` WHERE m.identity_key = ?`, key))
 	if errors.Is(err, sql.ErrNoRows) {
-		return m, errf(ErrNotFound, "identity "+key, "", "")
+		return m, errf(ErrNotFound, "not-found.identity", key)
 	}
 	return m, err
+}
+
+// UpgradeIdentityKey moves the medium registered under oldKey to newKey and logs a
+// medium.identity-upgrade row naming both. The daemon calls it when an optical disc
+// registered under its version 1 key is seen with its whole-disc (version 2) key: from
+// then on only the disc seen at that plug matches. It fails with ErrNotFound when no
+// medium holds oldKey (another process upgraded it first) and ErrDuplicateIdentity
+// when newKey is already registered.
+func (s *Store) UpgradeIdentityKey(ctx context.Context, oldKey, newKey string) (media.Medium, error) {
+	var m media.Medium
+	if newKey == "" || len(newKey) > 512 || newKey == oldKey {
+		return m, errf(ErrInvalid, "invalid.new-identity-key")
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		m, err = scanMedium(tx.QueryRowContext(ctx, `SELECT `+mediumCols+mediumFrom+` WHERE m.identity_key = ?`, oldKey))
+		if errors.Is(err, sql.ErrNoRows) {
+			return errf(ErrNotFound, "not-found.identity", oldKey)
+		} else if err != nil {
+			return err
+		}
+		now := s.stamp()
+		_, err = tx.ExecContext(ctx, `UPDATE media SET identity_key = ?, updated = ? WHERE id = ?`, newKey, now, m.ID)
+		switch {
+		case isUnique(err, "media.identity_key"):
+			return errf(ErrDuplicateIdentity, "err.dup-identity", newKey)
+		case err != nil:
+			return fmt.Errorf("upgrade identity of %s: %w", m.Number, err)
+		}
+		m.Identity.Key, m.Updated = newKey, parseStamp(now)
+		_, err = s.appendEvent(ctx, tx, event.KindMediumIdentityUpgrade, m.Number, event.MediumIdentityUpgrade{
+			Custodian: m.Custodian, FromIdentity: oldKey, Identity: newKey, MediumID: m.ID})
+		return err
+	})
+	if err != nil {
+		return media.Medium{}, err
+	}
+	return m, nil
 }
 
 // MediaFilter selects media; zero fields match everything.
@@ -219,8 +257,10 @@ func (s *Store) ListMedia(ctx context.Context, f MediaFilter) ([]media.Medium, e
 }
 
 // change applies f to the medium inside one transaction, writes the result and logs
-// an event of the given kind with f's details plus the status before and after.
-func (s *Store) change(ctx context.Context, number, kind string, f func(tx *sql.Tx, m *media.Medium) (map[string]any, error)) (media.Medium, error) {
+// an event of the given kind. f returns a function that builds the row's details
+// (package event) from what every change records: the medium, its custodian and the
+// status before and after.
+func (s *Store) change(ctx context.Context, number string, kind event.Kind, f func(tx *sql.Tx, m *media.Medium) (func(event.Change) any, error)) (media.Medium, error) {
 	var m media.Medium
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -228,18 +268,22 @@ func (s *Store) change(ctx context.Context, number, kind string, f func(tx *sql.
 			return err
 		}
 		from := m.Status
-		details, err := f(tx, &m)
+		build, err := f(tx, &m)
 		if err != nil {
 			return err
 		}
+		c := event.Change{MediumID: m.ID, Custodian: m.Custodian}
+		if from != m.Status {
+			c.From, c.To = from, m.Status
+		}
+		details := build(c)
 		// Free text given with a change (note, method …) goes into the log as typed:
 		// refuse what would make the log read differently from what is stored.
-		for _, k := range sortedStringKeys(details) {
-			v := details[k].(string)
-			if len(v) > 2000 {
-				return errf(ErrInvalid, k, "longer than 2000 bytes", "超过 2000 字节")
+		for _, t := range event.Texts(details) {
+			if len(t.Value) > 2000 {
+				return errf(ErrInvalid, "invalid.too-long", Field(t.Name), 2000)
 			}
-			if err := checkRunes(k, v); err != nil {
+			if err := checkRunes(t.Name, t.Value); err != nil {
 				return err
 			}
 		}
@@ -267,14 +311,6 @@ func (s *Store) change(ctx context.Context, number, kind string, f func(tx *sql.
 			return fmt.Errorf("%s %s: %w", kind, number, err)
 		}
 		m.Updated = parseStamp(now)
-		if details == nil {
-			details = map[string]any{}
-		}
-		details["medium_id"] = m.ID
-		details["custodian"] = m.Custodian
-		if from != m.Status {
-			details["from"], details["to"] = from, m.Status
-		}
 		_, err = s.appendEvent(ctx, tx, kind, m.Number, details)
 		return err
 	})
@@ -282,19 +318,6 @@ func (s *Store) change(ctx context.Context, number, kind string, f func(tx *sql.
 		return media.Medium{}, err
 	}
 	return m, nil
-}
-
-// sortedStringKeys lists the keys of d whose values are strings, sorted, so the first
-// bad field reported is always the same one.
-func sortedStringKeys(d map[string]any) []string {
-	var keys []string
-	for k, v := range d {
-		if _, ok := v.(string); ok {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func personIDTx(ctx context.Context, q querier, handle string) (string, error) {
@@ -305,7 +328,7 @@ func personIDTx(ctx context.Context, q querier, handle string) (string, error) {
 // setStatus checks and applies a status change.
 func setStatus(m *media.Medium, to media.Status) error {
 	if err := media.CheckTransition(m.Status, to); err != nil {
-		return &Error{Kind: ErrTransition, Subject: m.Number, Detail: fmt.Sprintf("%s → %s", m.Status, to), DetailZH: fmt.Sprintf("%s → %s", m.Status.Name("zh"), to.Name("zh"))}
+		return errf(ErrTransition, "transition", m.Number, m.Status, to)
 	}
 	m.Status = to
 	return nil
@@ -314,9 +337,9 @@ func setStatus(m *media.Medium, to media.Status) error {
 // Handover makes another person the custodian: the signed handover record names both
 // people and a witness. The medium must be active (return a lent medium first).
 func (s *Store) Handover(ctx context.Context, number, to, witness, note string) (media.Medium, error) {
-	return s.change(ctx, number, "medium.handover", func(tx *sql.Tx, m *media.Medium) (map[string]any, error) {
+	return s.change(ctx, number, event.KindMediumHandover, func(tx *sql.Tx, m *media.Medium) (func(event.Change) any, error) {
 		if m.Status != media.StatusActive && m.Status != media.StatusInVault {
-			return nil, &Error{Kind: ErrTransition, Subject: m.Number, Detail: fmt.Sprintf("handover needs status active or in-vault, not %s", m.Status), DetailZH: fmt.Sprintf("交接要求状态为在用或入柜保存，当前为%s", m.Status.Name("zh"))}
+			return nil, errf(ErrTransition, "transition.handover", m.Number, m.Status)
 		}
 		note, err := cleanText("note", note, 2000)
 		if err != nil {
@@ -335,10 +358,10 @@ func (s *Store) Handover(ctx context.Context, number, to, witness, note string) 
 			return nil, err
 		}
 		if toP.ID == from.ID {
-			return nil, errf(ErrInvalid, "to", to+" is already the custodian", to+" 已是责任人")
+			return nil, errf(ErrInvalid, "invalid.already-custodian", Field("to"), to)
 		}
 		if wit.ID == toP.ID || wit.ID == from.ID {
-			return nil, errf(ErrInvalid, "witness", "the witness must be a third person", "见证人必须是第三人")
+			return nil, errf(ErrInvalid, "invalid.witness", Field("witness"))
 		}
 		at := s.stamp()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO handovers (id, medium_id, from_id, to_id, witness_id, at, note) VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -346,20 +369,22 @@ func (s *Store) Handover(ctx context.Context, number, to, witness, note string) 
 			return nil, fmt.Errorf("record handover: %w", err)
 		}
 		m.Custodian = toP.Handle
-		return map[string]any{"from_custodian": from.Handle, "from_name": from.Name, "to_custodian": toP.Handle,
-			"to_name": toP.Name, "witness": wit.Handle, "witness_name": wit.Name, "note": note}, nil
+		return func(c event.Change) any {
+			return event.MediumHandover{Custodian: c.Custodian, FromCustodian: from.Handle, FromName: from.Name, MediumID: c.MediumID,
+				Note: note, ToCustodian: toP.Handle, ToName: toP.Name, Witness: wit.Handle, WitnessName: wit.Name}
+		}, nil
 	})
 }
 
 // Lend records an approved loan to another person until due.
 func (s *Store) Lend(ctx context.Context, number, to string, due time.Time, approvedBy, note string) (media.Medium, error) {
-	return s.change(ctx, number, "medium.lend", func(tx *sql.Tx, m *media.Medium) (map[string]any, error) {
+	return s.change(ctx, number, event.KindMediumLend, func(tx *sql.Tx, m *media.Medium) (func(event.Change) any, error) {
 		p, err := activePersonTx(ctx, tx, to)
 		if err != nil {
 			return nil, err
 		}
 		if p.Handle == m.Custodian {
-			return nil, errf(ErrInvalid, "to", "cannot lend to the custodian", "不能借给责任人本人")
+			return nil, errf(ErrInvalid, "invalid.lend-to-custodian", Field("to"))
 		}
 		if approvedBy != "" {
 			if _, err := activePersonTx(ctx, tx, approvedBy); err != nil {
@@ -367,39 +392,43 @@ func (s *Store) Lend(ctx context.Context, number, to string, due time.Time, appr
 			}
 		}
 		if !due.After(s.now()) {
-			return nil, errf(ErrInvalid, "due", "must be in the future", "必须是将来的日期")
+			return nil, errf(ErrInvalid, "invalid.past-date", Field("due"))
 		}
 		if err := setStatus(m, media.StatusLent); err != nil {
 			return nil, err
 		}
 		m.Holder, m.DueAt = p.Handle, due
-		return map[string]any{"holder": p.Handle, "due": due.UTC().Format(timeLayout), "approved_by": approvedBy, "note": note}, nil
+		return func(c event.Change) any {
+			return event.MediumLend{ApprovedBy: approvedBy, Custodian: c.Custodian, Due: due.UTC().Format(timeLayout), From: c.From,
+				Holder: p.Handle, MediumID: c.MediumID, Note: note, To: c.To}
+		}, nil
 	})
 }
 
 // Return ends a loan.
 func (s *Store) Return(ctx context.Context, number, note string) (media.Medium, error) {
-	return s.change(ctx, number, "medium.return", func(tx *sql.Tx, m *media.Medium) (map[string]any, error) {
+	return s.change(ctx, number, event.KindMediumReturn, func(tx *sql.Tx, m *media.Medium) (func(event.Change) any, error) {
 		if m.Status != media.StatusLent {
-			return nil, &Error{Kind: ErrTransition, Subject: m.Number, Detail: fmt.Sprintf("not lent (status %s)", m.Status), DetailZH: fmt.Sprintf("未借出（当前状态%s）", m.Status.Name("zh"))}
+			return nil, errf(ErrTransition, "transition.not-lent", m.Number, m.Status)
 		}
 		holder, due := m.Holder, m.DueAt
 		if err := setStatus(m, media.StatusActive); err != nil {
 			return nil, err
 		}
 		m.Holder, m.DueAt = "", time.Time{}
-		d := map[string]any{"holder": holder, "note": note}
-		if s.now().After(due) {
-			d["overdue"] = true
-		}
-		return d, nil
+		overdue := s.now().After(due)
+		return func(c event.Change) any {
+			return event.MediumReturn{Custodian: c.Custodian, From: c.From, Holder: holder, MediumID: c.MediumID, Note: note,
+				Overdue: overdue, To: c.To}
+		}, nil
 	})
 }
 
-// SetStatus performs a simple status change (lost, found, repair, repaired, retire)
-// with free-form details such as the approver.
-func (s *Store) SetStatus(ctx context.Context, number string, to media.Status, kind string, details map[string]any, people ...string) (media.Medium, error) {
-	return s.change(ctx, number, kind, func(tx *sql.Tx, m *media.Medium) (map[string]any, error) {
+// SetStatus performs a simple status change (lost, found, repair, repaired, destroy,
+// retire) with its details (approver, witness, method, note); the store fills in the
+// medium, its custodian and the statuses. people must be active.
+func (s *Store) SetStatus(ctx context.Context, number string, to media.Status, kind event.Kind, details event.MediumStatus, people ...string) (media.Medium, error) {
+	return s.change(ctx, number, kind, func(tx *sql.Tx, m *media.Medium) (func(event.Change) any, error) {
 		for _, p := range people {
 			if _, err := activePersonTx(ctx, tx, p); err != nil {
 				return nil, err
@@ -411,26 +440,32 @@ func (s *Store) SetStatus(ctx context.Context, number string, to media.Status, k
 		if to != media.StatusLent {
 			m.Holder, m.DueAt = "", time.Time{}
 		}
-		return details, nil
+		return func(c event.Change) any {
+			d := details
+			d.Custodian, d.MediumID, d.From, d.To = c.Custodian, c.MediumID, c.From, c.To
+			return d
+		}, nil
 	})
 }
 
 // Relevel raises a medium's level. Lowering is refused: a medium's level is never
 // lowered while it exists.
 func (s *Store) Relevel(ctx context.Context, number string, level media.Level, note string) (media.Medium, error) {
-	return s.change(ctx, number, "medium.relevel", func(tx *sql.Tx, m *media.Medium) (map[string]any, error) {
+	return s.change(ctx, number, event.KindMediumRelevel, func(tx *sql.Tx, m *media.Medium) (func(event.Change) any, error) {
 		if !level.Valid() {
-			return nil, errf(ErrInvalid, "level", level.String(), level.String())
+			return nil, errf(ErrInvalid, "invalid.value", Field("level"), level.String())
 		}
 		if level <= m.Level {
-			return nil, &Error{Kind: ErrRelevelDown, Subject: m.Number, Detail: fmt.Sprintf("%s → %s", m.Level, level), DetailZH: fmt.Sprintf("%s → %s", m.Level.Chinese(), level.Chinese())}
+			return nil, errf(ErrRelevelDown, "relevel-down", m.Number, m.Level, level)
 		}
 		if m.Status.Terminal() {
-			return nil, &Error{Kind: ErrTransition, Subject: m.Number, Detail: fmt.Sprintf("status %s", m.Status), DetailZH: fmt.Sprintf("状态%s", m.Status.Name("zh"))}
+			return nil, errf(ErrTransition, "transition.status", m.Number, m.Status)
 		}
 		from := m.Level
 		m.Level = level
-		return map[string]any{"from_level": from, "to_level": level, "note": note}, nil
+		return func(c event.Change) any {
+			return event.MediumRelevel{Custodian: c.Custodian, FromLevel: from, MediumID: c.MediumID, Note: note, ToLevel: level}
+		}, nil
 	})
 }
 

@@ -7,27 +7,44 @@ import (
 	"strings"
 
 	"mediagate/internal/audit"
+	"mediagate/internal/event"
 )
 
 // EventQuery adds to EventFilter the filters of `mediagate log` that look into a row's
 // details: custodian, person and host. Zero fields match everything.
 type EventQuery struct {
 	EventFilter
-	// Custodian matches rows whose details name this custodian handle (custodian,
-	// from_custodian, to_custodian): decisions and mount rows of the person's media,
-	// registrations and handovers.
+	// Custodian matches rows whose details name this custodian handle (the fields of
+	// role custodian in package event: custodian, from_custodian, to_custodian):
+	// decisions and mount rows of the person's media, registrations and handovers.
 	Custodian string
-	// Person matches rows where this person acted or is named: the actor (or the sudo
-	// user behind it), the mounting user (user, login_user), the custodian, the
-	// holder of a lent medium, or the person of a person.* row.
+	// Person matches rows where this person acted or is named: the actor (or the
+	// login behind it), or a field of role custodian or person (the mounting user,
+	// the holder of a lent medium, a witness, the person of a person.* row).
 	Person string
-	// Host matches the recording host's number or id, or the system host name a mount
-	// row carries.
+	// Host matches the recording host's number or id, or a field of role host (the
+	// host number of a decision or mount row, the system host name of a mount row).
 	Host string
 }
 
-// personPaths are the details fields that name a person by handle or user name.
-var personPaths = []string{"$.custodian", "$.from_custodian", "$.to_custodian", "$.holder", "$.user", "$.login_user", "$.handle", "$.witness"}
+// The details fields the searches look into, from the roles in package event's
+// struct tags.
+var (
+	custodianPaths = event.Paths(event.RoleCustodian)
+	personPaths    = append(event.Paths(event.RoleCustodian), event.Paths(event.RolePerson)...)
+	hostPaths      = event.Paths(event.RoleHost)
+)
+
+// anyPathIs is a condition that one of paths in the details equals the next
+// argument, with the arguments it takes.
+func anyPathIs(paths []string, v string) (string, []any) {
+	var ors []string
+	var args []any
+	for _, p := range paths {
+		ors, args = append(ors, "json_extract("+detailsJSON+", ?) = ?"), append(args, p, v)
+	}
+	return strings.Join(ors, " OR "), args
+}
 
 // detailsJSON is the details column as JSON: rows without details have ”.
 const detailsJSON = `(CASE WHEN json_valid(details) THEN details ELSE '{}' END)`
@@ -55,24 +72,17 @@ func (s *Store) SearchEvents(ctx context.Context, q EventQuery) ([]*audit.Event,
 		where, args = append(where, "time < ?"), append(args, f.Until.UTC().Format(timeLayout))
 	}
 	if q.Custodian != "" {
-		var ors []string
-		for _, p := range []string{"$.custodian", "$.from_custodian", "$.to_custodian"} {
-			ors, args = append(ors, "json_extract("+detailsJSON+", '"+p+"') = ?"), append(args, q.Custodian)
-		}
-		where = append(where, "("+strings.Join(ors, " OR ")+")")
+		cond, a := anyPathIs(custodianPaths, q.Custodian)
+		where, args = append(where, "("+cond+")"), append(args, a...)
 	}
 	if q.Person != "" {
-		ors := []string{"actor_user = ?", "actor_sudo = ?"}
-		args = append(args, q.Person, q.Person)
-		for _, p := range personPaths {
-			ors, args = append(ors, "json_extract("+detailsJSON+", '"+p+"') = ?"), append(args, q.Person)
-		}
-		where = append(where, "("+strings.Join(ors, " OR ")+")")
+		cond, a := anyPathIs(personPaths, q.Person)
+		where, args = append(where, "(actor_user = ? OR actor_sudo = ? OR "+cond+")"), append(append(args, q.Person, q.Person), a...)
 	}
 	if q.Host != "" {
-		where = append(where, `(host_id = ? OR host_id IN (SELECT id FROM host WHERE number = ?)
-			OR json_extract(`+detailsJSON+`, '$.host') = ? OR json_extract(`+detailsJSON+`, '$.hostname') = ?)`)
-		args = append(args, q.Host, q.Host, q.Host, q.Host)
+		cond, a := anyPathIs(hostPaths, q.Host)
+		where = append(where, `(host_id = ? OR host_id IN (SELECT id FROM host WHERE number = ?) OR `+cond+`)`)
+		args = append(append(args, q.Host, q.Host), a...)
 	}
 	query := `SELECT ` + eventCols + ` FROM events`
 	if len(where) > 0 {
@@ -110,14 +120,27 @@ type OpenMount struct {
 	MountPoint string `json:"mount_point"`
 }
 
+// Where a mount row names its mount (package event's Mount).
+var (
+	mountSourcePath = event.Path[event.Mount]("Device", "Source")
+	mountPointPath  = event.Path[event.Mount]("MountPoint")
+)
+
 // OpenMounts lists the mounts the log last saw mounted, oldest first. The daemon
 // compares them with the mount table at start: what is still mounted is not logged
 // again, what is gone was unmounted while the daemon was down.
 func (s *Store) OpenMounts(ctx context.Context) ([]OpenMount, error) {
+	args := []any{mountSourcePath, mountPointPath}
+	var marks []string
+	for _, k := range event.Kinds() {
+		if event.OpensMount(k) || event.ClosesMount(k) {
+			marks, args = append(marks, "?"), append(args, string(k))
+		}
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT seq, kind, medium,
-		COALESCE(json_extract(`+detailsJSON+`, '$.device.source'), ''),
-		COALESCE(json_extract(`+detailsJSON+`, '$.mount_point'), '')
-		FROM events WHERE kind IN ('mount.attach', 'mount.seen-at-start', 'mount.detach', 'mount.violation') ORDER BY seq`)
+		COALESCE(json_extract(`+detailsJSON+`, ?), ''),
+		COALESCE(json_extract(`+detailsJSON+`, ?), '')
+		FROM events WHERE kind IN (`+strings.Join(marks, ", ")+`) ORDER BY seq`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read mount rows: %w", err)
 	}
@@ -125,15 +148,14 @@ func (s *Store) OpenMounts(ctx context.Context) ([]OpenMount, error) {
 	open := map[[2]string]OpenMount{}
 	for rows.Next() {
 		var m OpenMount
-		var kind string
+		var kind event.Kind
 		if err := rows.Scan(&m.Seq, &kind, &m.Medium, &m.Source, &m.MountPoint); err != nil {
 			return nil, err
 		}
 		key := [2]string{m.Source, m.MountPoint}
-		switch kind {
-		case "mount.attach", "mount.seen-at-start":
+		if event.OpensMount(kind) {
 			open[key] = m
-		default: // a detach, or a violation (unmounted at once)
+		} else { // a detach, or a violation (unmounted at once)
 			delete(open, key)
 		}
 	}

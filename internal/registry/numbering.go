@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"mediagate/internal/event"
 	"mediagate/internal/media"
 )
 
@@ -42,7 +43,7 @@ var tokenRE = regexp.MustCompile(`\{([a-z_]+)(?::0([1-9]))?\}`)
 // spaces, braces or slashes.
 func ValidatePattern(p string) error {
 	if len(p) == 0 || len(p) > 64 {
-		return errf(ErrBadPattern, p, "must be 1 to 64 characters", "长度须为 1 到 64 个字符")
+		return errf(ErrBadPattern, "bad-pattern.length", p)
 	}
 	seen := map[string]int{}
 	for _, m := range tokenRE.FindAllStringSubmatch(p, -1) {
@@ -50,20 +51,20 @@ func ValidatePattern(p string) error {
 		case "level_code", "year", "seq":
 			seen[m[1]]++
 		default:
-			return errf(ErrBadPattern, p, fmt.Sprintf("unknown field {%s}; use {level_code}, {year}, {seq} or {seq:04}", m[1]), fmt.Sprintf("未知字段 {%s}；可用 {level_code}、{year}、{seq} 或 {seq:04}", m[1]))
+			return errf(ErrBadPattern, "bad-pattern.field", p, m[1])
 		}
 		if m[2] != "" && m[1] != "seq" {
-			return errf(ErrBadPattern, p, "only {seq} takes a width", "只有 {seq} 可以指定位数")
+			return errf(ErrBadPattern, "bad-pattern.width", p)
 		}
 	}
 	for _, need := range []string{"level_code", "year", "seq"} {
 		if seen[need] != 1 {
-			return errf(ErrBadPattern, p, fmt.Sprintf("must contain {%s} exactly once", need), fmt.Sprintf("必须恰好包含一次 {%s}", need))
+			return errf(ErrBadPattern, "bad-pattern.once", p, need)
 		}
 	}
 	for _, r := range tokenRE.ReplaceAllString(p, "") {
 		if !unicode.IsPrint(r) || unicode.IsSpace(r) || strings.ContainsRune("{}/\\", r) {
-			return errf(ErrBadPattern, p, fmt.Sprintf("character %q not allowed", r), fmt.Sprintf("不允许的字符 %q", r))
+			return errf(ErrBadPattern, "bad-pattern.char", p, r)
 		}
 	}
 	return nil
@@ -72,11 +73,11 @@ func ValidatePattern(p string) error {
 // ValidateLevelCode checks a level code: 1 to 8 letters or digits.
 func ValidateLevelCode(c string) error {
 	if c == "" || utf8.RuneCountInString(c) > 8 {
-		return errf(ErrBadPattern, c, "level code must be 1 to 8 letters or digits", "密级代码须为 1 到 8 个字母或数字")
+		return errf(ErrBadPattern, "bad-code.length", c)
 	}
 	for _, r := range c {
 		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
-			return errf(ErrBadPattern, c, "level code must be letters or digits", "密级代码只能是字母或数字")
+			return errf(ErrBadPattern, "bad-code.chars", c)
 		}
 	}
 	return nil
@@ -155,7 +156,7 @@ func (s *Store) SetNumbering(ctx context.Context, pattern string, codes map[medi
 		seen := map[string]media.Level{}
 		for l, c := range n.Codes {
 			if other, dup := seen[c]; dup {
-				return errf(ErrBadPattern, c, fmt.Sprintf("level code used for both %s and %s", other, l), fmt.Sprintf("密级代码同时用于%s和%s", other.Chinese(), l.Chinese()))
+				return errf(ErrBadPattern, "bad-code.twice", c, other, l)
 			}
 			seen[c] = l
 		}
@@ -164,7 +165,8 @@ func (s *Store) SetNumbering(ctx context.Context, pattern string, codes map[medi
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, string(b)); err != nil {
 			return err
 		}
-		_, err = s.appendEvent(ctx, tx, "numbering.set", "", map[string]any{"before": before, "after": n})
+		_, err = s.appendEvent(ctx, tx, event.KindNumberingSet, "", event.NumberingSet{
+			After: event.Numbering{Pattern: n.Pattern, Codes: n.Codes}, Before: before})
 		return err
 	})
 	return n, err

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 
+	"mediagate/internal/event"
 	"mediagate/internal/media"
 )
 
@@ -22,7 +23,7 @@ func ValidHandle(h string) bool { return handleRE.MatchString(h) }
 func cleanText(field, s string, max int) (string, error) {
 	s = strings.TrimSpace(s)
 	if len(s) > max {
-		return "", errf(ErrInvalid, field, fmt.Sprintf("longer than %d bytes", max), fmt.Sprintf("超过 %d 字节", max))
+		return "", errf(ErrInvalid, "invalid.too-long", Field(field), max)
 	}
 	if err := checkRunes(field, s); err != nil {
 		return "", err
@@ -33,7 +34,7 @@ func cleanText(field, s string, max int) (string, error) {
 // checkRunes refuses text with control or format characters (media.UnsafeRune).
 func checkRunes(field, s string) error {
 	if r, bad := media.UnsafeRune(s); bad {
-		return errf(ErrInvalid, field, fmt.Sprintf("contains the control or format character %U", r), fmt.Sprintf("含有控制或格式字符 %U", r))
+		return errf(ErrInvalid, "invalid.control-char", Field(field), r)
 	}
 	return nil
 }
@@ -41,7 +42,7 @@ func checkRunes(field, s string) error {
 // AddPerson registers a person. Handle and name are required.
 func (s *Store) AddPerson(ctx context.Context, p media.Person) (media.Person, error) {
 	if !ValidHandle(p.Handle) {
-		return media.Person{}, errf(ErrInvalid, "handle", fmt.Sprintf("%q: use letters, digits, '.', '_' or '-', at most 64", p.Handle), fmt.Sprintf("%q：只能用字母、数字、点、下划线或连字符，最多 64 个", p.Handle))
+		return media.Person{}, errf(ErrInvalid, "invalid.handle", p.Handle)
 	}
 	var err error
 	for _, f := range []struct {
@@ -54,7 +55,7 @@ func (s *Store) AddPerson(ctx context.Context, p media.Person) (media.Person, er
 		}
 	}
 	if p.Name == "" {
-		return media.Person{}, errf(ErrInvalid, "name", "required", "必须填写")
+		return media.Person{}, errf(ErrInvalid, "invalid.required", Field("name"))
 	}
 	p.ID, p.Active = NewID(), true
 	p.Created = parseStamp(s.stamp())
@@ -63,19 +64,15 @@ func (s *Store) AddPerson(ctx context.Context, p media.Person) (media.Person, er
 		_, err := tx.ExecContext(ctx, `INSERT INTO people (id, handle, name, department, email, login, active, created, updated)
 			VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)`, p.ID, p.Handle, p.Name, p.Department, p.Email, p.Login, s.stamp(), s.stamp())
 		if isUnique(err, "people.handle") {
-			return errf(ErrDuplicateHandle, p.Handle, "", "")
+			return errf(ErrDuplicateHandle, "err.dup-handle", p.Handle)
 		}
 		if err != nil {
 			return fmt.Errorf("add person: %w", err)
 		}
-		_, err = s.appendEvent(ctx, tx, "person.add", "", personDetails(p))
+		_, err = s.appendEvent(ctx, tx, event.KindPersonAdd, "", event.PersonOf(p))
 		return err
 	})
 	return p, err
-}
-
-func personDetails(p media.Person) map[string]any {
-	return map[string]any{"person_id": p.ID, "handle": p.Handle, "name": p.Name, "department": p.Department, "email": p.Email, "login": p.Login, "active": p.Active}
 }
 
 const personCols = `id, handle, name, department, email, login, active, created, updated`
@@ -100,7 +97,7 @@ type querier interface {
 func personTx(ctx context.Context, q querier, handle string) (media.Person, error) {
 	p, err := scanPerson(q.QueryRowContext(ctx, `SELECT `+personCols+` FROM people WHERE handle = ?`, handle))
 	if errors.Is(err, sql.ErrNoRows) {
-		return p, errf(ErrNotFound, "person "+handle, "", "")
+		return p, errf(ErrNotFound, "not-found.person", handle)
 	}
 	return p, err
 }
@@ -108,14 +105,14 @@ func personTx(ctx context.Context, q querier, handle string) (media.Person, erro
 // activePersonTx returns the person if they exist and are active.
 func activePersonTx(ctx context.Context, q querier, handle string) (media.Person, error) {
 	if strings.TrimSpace(handle) == "" {
-		return media.Person{}, errf(ErrInvalid, "person", "required", "必须填写")
+		return media.Person{}, errf(ErrInvalid, "invalid.required", Field("person"))
 	}
 	p, err := personTx(ctx, q, handle)
 	if err != nil {
 		return p, err
 	}
 	if !p.Active {
-		return p, errf(ErrInactivePerson, handle, "", "")
+		return p, errf(ErrInactivePerson, "err.inactive", handle)
 	}
 	return p, nil
 }
@@ -155,7 +152,7 @@ func (s *Store) UpdatePerson(ctx context.Context, handle string, u PersonUpdate)
 		if p, err = personTx(ctx, tx, handle); err != nil {
 			return err
 		}
-		before := personDetails(p)
+		before := event.PersonOf(p)
 		for _, f := range []struct {
 			name string
 			in   *string
@@ -170,7 +167,7 @@ func (s *Store) UpdatePerson(ctx context.Context, handle string, u PersonUpdate)
 			}
 		}
 		if p.Name == "" {
-			return errf(ErrInvalid, "name", "required", "必须填写")
+			return errf(ErrInvalid, "invalid.required", Field("name"))
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE people SET name = ?, department = ?, email = ?, login = ?, updated = ? WHERE id = ?`,
 			p.Name, p.Department, p.Email, p.Login, s.stamp(), p.ID)
@@ -178,7 +175,7 @@ func (s *Store) UpdatePerson(ctx context.Context, handle string, u PersonUpdate)
 			return fmt.Errorf("update person: %w", err)
 		}
 		p.Updated = parseStamp(s.stamp())
-		_, err = s.appendEvent(ctx, tx, "person.update", "", map[string]any{"before": before, "after": personDetails(p)})
+		_, err = s.appendEvent(ctx, tx, event.KindPersonUpdate, "", event.PersonUpdate{After: event.PersonOf(p), Before: before})
 		return err
 	})
 	return p, err
@@ -193,7 +190,7 @@ func (s *Store) DeactivatePerson(ctx context.Context, handle string) error {
 			return err
 		}
 		if !p.Active {
-			return errf(ErrInactivePerson, handle, "already", "已停用")
+			return errf(ErrInactivePerson, "inactive.already", handle)
 		}
 		var n int
 		err = tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM media WHERE (custodian_id = ? OR holder_id = ?)
@@ -202,12 +199,12 @@ func (s *Store) DeactivatePerson(ctx context.Context, handle string) error {
 			return err
 		}
 		if n > 0 {
-			return errf(ErrPersonHoldsMedia, handle, fmt.Sprintf("%d media; hand them over first", n), fmt.Sprintf("仍有 %d 件介质，请先办理交接", n))
+			return errf(ErrPersonHoldsMedia, "holds-media", handle, n)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE people SET active = 0, updated = ? WHERE id = ?`, s.stamp(), p.ID); err != nil {
 			return err
 		}
-		_, err = s.appendEvent(ctx, tx, "person.deactivate", "", map[string]any{"person_id": p.ID, "handle": p.Handle})
+		_, err = s.appendEvent(ctx, tx, event.KindPersonDeactivate, "", event.PersonDeactivate{Handle: p.Handle, PersonID: p.ID})
 		return err
 	})
 }

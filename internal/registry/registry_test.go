@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"mediagate/internal/audit"
+	"mediagate/internal/event"
 	"mediagate/internal/media"
 )
 
@@ -169,7 +171,7 @@ func TestNumberNeverReused(t *testing.T) {
 	seed(t, s, "alice", "boss", "wit")
 	ctx := context.Background()
 	m := register(t, s, "D1", media.Secret, "alice")
-	if _, err := s.SetStatus(ctx, m.Number, media.StatusDestroyed, "medium.destroy", map[string]any{"method": "shred"}, "boss", "wit"); err != nil {
+	if _, err := s.SetStatus(ctx, m.Number, media.StatusDestroyed, event.KindMediumDestroy, event.MediumStatus{Method: "shred"}, "boss", "wit"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Register(ctx, Registration{Number: m.Number, Identity: usb("D2"), Level: media.Secret, Custodian: "alice"}); !errors.Is(err, ErrDuplicateNumber) {
@@ -209,7 +211,7 @@ func TestLifecycle(t *testing.T) {
 	if _, err := s.Handover(ctx, m.Number, "alice", "carol", ""); !errors.Is(err, ErrTransition) {
 		t.Errorf("handover while lent = %v", err)
 	}
-	if _, err := s.SetStatus(ctx, m.Number, media.StatusRepair, "medium.repair", nil); !errors.Is(err, ErrTransition) {
+	if _, err := s.SetStatus(ctx, m.Number, media.StatusRepair, event.KindMediumRepair, event.MediumStatus{}); !errors.Is(err, ErrTransition) {
 		t.Errorf("lent → repair = %v", err)
 	}
 	r, err := s.Return(ctx, m.Number, "")
@@ -225,12 +227,16 @@ func TestLifecycle(t *testing.T) {
 	if up, err := s.Relevel(ctx, m.Number, media.TopSecret, ""); err != nil || up.Level != media.TopSecret {
 		t.Errorf("relevel up = %+v, %v", up, err)
 	}
-	for _, step := range []media.Status{media.StatusLost, media.StatusActive, media.StatusRepair, media.StatusActive, media.StatusRetired} {
-		if _, err := s.SetStatus(ctx, m.Number, step, "medium.status", nil); err != nil {
-			t.Fatalf("→ %s: %v", step, err)
+	for _, step := range []struct {
+		to   media.Status
+		kind event.Kind
+	}{{media.StatusLost, event.KindMediumLost}, {media.StatusActive, event.KindMediumFound}, {media.StatusRepair, event.KindMediumRepair},
+		{media.StatusActive, event.KindMediumRepaired}, {media.StatusRetired, event.KindMediumRetire}} {
+		if _, err := s.SetStatus(ctx, m.Number, step.to, step.kind, event.MediumStatus{}); err != nil {
+			t.Fatalf("→ %s: %v", step.to, err)
 		}
 	}
-	if _, err := s.SetStatus(ctx, m.Number, media.StatusActive, "medium.found", nil); !errors.Is(err, ErrTransition) {
+	if _, err := s.SetStatus(ctx, m.Number, media.StatusActive, event.KindMediumFound, event.MediumStatus{}); !errors.Is(err, ErrTransition) {
 		t.Errorf("retired → active = %v", err)
 	}
 	if _, err := s.Relevel(ctx, m.Number, media.TopSecret+0, ""); err == nil {
@@ -416,22 +422,115 @@ func TestNewRegistryIsNotWorldReadable(t *testing.T) {
 func TestOpenMounts(t *testing.T) {
 	s, _ := open(t)
 	ctx := context.Background()
-	row := func(kind, src, mp string) {
-		if _, err := s.RecordEvent(ctx, kind, "S-1", map[string]any{"device": map[string]any{"source": src}, "mount_point": mp}); err != nil {
+	row := func(kind event.Kind, src, mp string) {
+		if _, err := s.RecordEvent(ctx, kind, "S-1", event.Mount{Device: event.MountDevice{Source: src}, MountPoint: mp}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	row("mount.attach", "/dev/sda1", "/mnt/a")
-	row("mount.attach", "/dev/sdb1", "/mnt/b")
-	row("mount.detach", "/dev/sda1", "/mnt/a")
-	row("mount.seen-at-start", "/dev/sdc1", "/mnt/c")
-	row("mount.violation", "/dev/sdd1", "/mnt/d")
-	row("device.decision", "/dev/sde1", "/mnt/e")
+	row(event.KindMountAttach, "/dev/sda1", "/mnt/a")
+	row(event.KindMountAttach, "/dev/sdb1", "/mnt/b")
+	row(event.KindMountDetach, "/dev/sda1", "/mnt/a")
+	row(event.KindMountSeenAtStart, "/dev/sdc1", "/mnt/c")
+	row(event.KindMountViolation, "/dev/sdd1", "/mnt/d")
+	row(event.KindMountRemount, "/dev/sde1", "/mnt/e")
+	if _, err := s.RecordEvent(ctx, event.KindDeviceDecision, "S-1", event.DeviceDecision{Device: event.DecisionDevice{Name: "sdf"}}); err != nil {
+		t.Fatal(err)
+	}
 	got, err := s.OpenMounts(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 2 || got[0].MountPoint != "/mnt/b" || got[1].MountPoint != "/mnt/c" || got[0].Medium != "S-1" || got[0].Source != "/dev/sdb1" {
 		t.Errorf("OpenMounts = %+v; want /mnt/b and /mnt/c", got)
+	}
+}
+
+func TestUpgradeIdentityKey(t *testing.T) {
+	s, _ := open(t)
+	seed(t, s, "alice")
+	ctx := context.Background()
+	old := media.Identity{Kind: media.KindOpticalDisc, Key: "disc:iso9660:" + fmt.Sprintf("%064x", 1)}
+	m, err := s.Register(ctx, Registration{Identity: old, Level: media.Secret, Custodian: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := s.Register(ctx, Registration{Identity: media.Identity{Kind: media.KindOpticalDisc, Key: "disc:v2-iso9660:taken"}, Level: media.Secret, Custodian: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := eventCount(t, s)
+	if _, err := s.UpgradeIdentityKey(ctx, old.Key, other.Identity.Key); !errors.Is(err, ErrDuplicateIdentity) {
+		t.Errorf("upgrade onto a registered key: %v", err)
+	}
+	if _, err := s.UpgradeIdentityKey(ctx, "disc:iso9660:none", "disc:v2-iso9660:new"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("upgrade of an unregistered key: %v", err)
+	}
+	if eventCount(t, s) != before {
+		t.Fatal("a refused upgrade wrote an audit row")
+	}
+	const v2 = "disc:v2-iso9660:new"
+	up, err := s.UpgradeIdentityKey(ctx, old.Key, v2)
+	if err != nil || up.Number != m.Number || up.Identity.Key != v2 {
+		t.Fatalf("upgrade: %+v, %v", up, err)
+	}
+	if got, err := s.MediumByIdentity(ctx, v2); err != nil || got.Number != m.Number || got.Access != media.AccessReadOnly {
+		t.Errorf("by the new key: %+v, %v", got, err)
+	}
+	if _, err := s.MediumByIdentity(ctx, old.Key); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the old key still finds the medium: %v", err)
+	}
+	ev, err := s.Events(ctx, EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := ev[len(ev)-1]
+	if last.Kind != "medium.identity-upgrade" || last.Medium != m.Number {
+		t.Errorf("last audit row %s %s", last.Kind, last.Medium)
+	}
+	if _, err := s.VerifyLog(ctx); err != nil {
+		t.Errorf("audit chain after the upgrade: %v", err)
+	}
+}
+
+// TestChangeTextIsChecked: the free text of a change (note, method, approver …) goes
+// into the log as typed, so text with control or format characters, or longer than
+// 2000 bytes, is refused with the field's name and nothing is written.
+func TestChangeTextIsChecked(t *testing.T) {
+	s, _ := open(t)
+	seed(t, s, "alice", "bob", "boss", "wit")
+	ctx := context.Background()
+	m := register(t, s, "T1", media.Secret, "alice")
+	before := eventCount(t, s)
+	for _, c := range []struct {
+		name  string
+		do    func() error
+		field string
+	}{
+		{"lend note with a right-to-left override", func() error {
+			_, err := s.Lend(ctx, m.Number, "bob", time.Now().Add(48*time.Hour), "", "ok\u202etxt.exe")
+			return err
+		}, "note"},
+		{"relevel note with an escape", func() error {
+			_, err := s.Relevel(ctx, m.Number, media.TopSecret, "\x1b[2J")
+			return err
+		}, "note"},
+		{"destroy method too long", func() error {
+			_, err := s.SetStatus(ctx, m.Number, media.StatusDestroyed, event.KindMediumDestroy,
+				event.MediumStatus{ApprovedBy: "boss", Witness: "wit", Method: strings.Repeat("x", 2001)}, "boss", "wit")
+			return err
+		}, "method"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var e *Error
+			if err := c.do(); !errors.As(err, &e) || !errors.Is(err, ErrInvalid) || len(e.Args) == 0 || e.Args[0] != Field(c.field) {
+				t.Errorf("err = %v; want an invalid %s", err, c.field)
+			}
+			if eventCount(t, s) != before {
+				t.Error("a refused change wrote a row")
+			}
+		})
+	}
+	if got, _ := s.Medium(ctx, m.Number); got.Status != media.StatusActive || got.Level != media.Secret {
+		t.Errorf("medium changed: %+v", got)
 	}
 }

@@ -25,6 +25,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"mediagate/internal/audit"
+	"mediagate/internal/event"
 )
 
 //go:embed migrations/*.sql
@@ -216,8 +217,12 @@ func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	return nil
 }
 
-// appendEvent adds one audit row inside tx.
-func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, kind, medium string, details any) (*audit.Event, error) {
+// appendEvent adds one audit row inside tx. details must be the details type of
+// kind (package event); anything else is refused before anything is written.
+func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, kind event.Kind, medium string, details any) (*audit.Event, error) {
+	if err := event.Check(kind, details); err != nil {
+		return nil, fmt.Errorf("append audit row: %w", err)
+	}
 	d, err := audit.Details(details)
 	if err != nil {
 		return nil, err
@@ -244,7 +249,8 @@ func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, kind, medium string
 }
 
 // RecordEvent appends a free-standing audit row (a device decision, a check-in, …).
-func (s *Store) RecordEvent(ctx context.Context, kind, medium string, details any) (*audit.Event, error) {
+// details must be the details type of kind (package event).
+func (s *Store) RecordEvent(ctx context.Context, kind event.Kind, medium string, details any) (*audit.Event, error) {
 	var e *audit.Event
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error

@@ -147,7 +147,7 @@ const (
 func (s *Service) CheckInPlug(ctx context.Context, r PlugRequest) (PlugResult, error) {
 	seen := r.Seen
 	if seen.Key == "" {
-		return PlugResult{}, badRequest("err.device-unreadable", r.Device, "no identity key")
+		return PlugResult{}, badRequest("err.device-unreadable", r.Device, Phrase{Code: "why.no-key"})
 	}
 	if _, err := s.store.OpenCampaignNow(ctx); err != nil {
 		return PlugResult{}, err
@@ -170,18 +170,19 @@ func (s *Service) CheckInPlug(ctx context.Context, r PlugRequest) (PlugResult, e
 	}
 	if r.Number != "" && reg.Number != r.Number {
 		why := "registered as " + reg.Number
-		return refuse(r.Number, why, refused("err.ci-mismatch", r.Device, r.Number, why))
+		return refuse(r.Number, why, refused("err.ci-mismatch", r.Device, r.Number, Phrase{Code: "why.registered-as", Args: []any{reg.Number}}))
 	}
 	field, pending := policy.ConfirmIdentity(reg.Identity, seen)
 	switch {
 	case field != "":
 		why := "identity differs: " + field
-		return refuse(reg.Number, why, refused("err.ci-mismatch", r.Device, reg.Number, why))
+		return refuse(reg.Number, why, refused("err.ci-mismatch", r.Device, reg.Number, Phrase{Code: "why.identity-differs", Args: []any{field}}))
 	case pending && r.WaitPending:
 		return PlugResult{Pending: true}, nil
 	case pending:
-		why := "bound " + policy.UnverifiedIdentity(reg.Identity, seen)[0] + " not readable yet"
-		return refuse(reg.Number, why, refused("err.ci-mismatch", r.Device, reg.Number, why))
+		bound := policy.UnverifiedIdentity(reg.Identity, seen)[0]
+		why := "bound " + bound + " not readable yet"
+		return refuse(reg.Number, why, refused("err.ci-mismatch", r.Device, reg.Number, Phrase{Code: "why.bound-unreadable", Args: []any{bound}}))
 	}
 	if !claim() {
 		return PlugResult{Dropped: true}, nil

@@ -67,7 +67,7 @@ func (s *Service) InitHost(ctx context.Context, r HostRequest) (media.Host, erro
 	h := media.Host{Number: r.Number, Level: r.Level, Department: r.Department, Mode: mode, Hostname: r.Hostname,
 		VaultStation: r.VaultStation, AllowClasses: classes, AllowDevices: devices, DevicePins: pins, Baseline: r.Baseline, LowerMedia: lower}
 	if err := policy.CheckAllowLists(&h); err != nil {
-		return media.Host{}, badRequest("err.allow-list", err.Error())
+		return media.Host{}, badRequest("err.allow-list", err)
 	}
 	h, err = s.store.InitHost(ctx, h)
 	if err != nil {

@@ -2,12 +2,14 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 	"time"
 
 	"mediagate/internal/audit"
+	"mediagate/internal/event"
 	"mediagate/internal/identity"
 	"mediagate/internal/media"
 )
@@ -106,6 +108,10 @@ type RegisterRequest struct {
 	Note         string
 	ReadOnly     bool
 	AllowedHosts []string
+	// FormerKey is the key an earlier release identified this medium by (a disc's
+	// version 1 key, read from the device). A medium registered under it is the same
+	// medium: registering it again would give it two numbers.
+	FormerKey string
 }
 
 // RegisterResult is the registered medium.
@@ -114,6 +120,8 @@ type RegisterResult struct {
 	// WeakSerial is why the serial is weak when it was accepted only because extra
 	// identity is bound ("" when the serial is good).
 	WeakSerial string
+	// Weak is the serial's quality when WeakSerial is set, for messages.
+	Weak identity.Quality
 }
 
 // Register registers a medium. A weak serial (empty, repeated, known bogus) or one
@@ -137,14 +145,26 @@ func (s *Service) Register(ctx context.Context, r RegisterRequest) (RegisterResu
 	if err != nil {
 		return RegisterResult{}, err
 	}
+	if identity.IsLegacyDiscKey(id.Key) {
+		return RegisterResult{}, badRequest("usage.disc-v1-key", id.Key)
+	}
+	if r.FormerKey != "" {
+		m, err := s.store.MediumByIdentity(ctx, r.FormerKey)
+		switch {
+		case err == nil:
+			return RegisterResult{}, refused("err.dup-disc-v1", m.Number, r.FormerKey)
+		case !errors.Is(err, ErrNotFound):
+			return RegisterResult{}, err
+		}
+	}
 	var res RegisterResult
 	if id.Kind != media.KindOpticalDisc && id.WWN == "" && !strings.HasPrefix(id.Key, "nvme:") {
 		q := identity.CheckSerial(id.Serial)
 		if !q.Good {
 			if !HasExtraIdentity(id) {
-				return res, refused("err.weak-serial", id.Serial, q.Reason)
+				return res, refused("err.weak-serial", id.Serial, q)
 			}
-			res.WeakSerial = q.Reason
+			res.WeakSerial, res.Weak = q.Reason, q
 		}
 		other, err := s.store.SerialInUse(ctx, id.Serial, id.Key)
 		if err != nil {
@@ -265,15 +285,15 @@ const (
 var statusChanges = map[StatusChange]struct {
 	to                        media.Status
 	act                       media.Action
-	kind                      string
+	kind                      event.Kind
 	approver, witness, method bool
 }{
-	ChangeLost:     {media.StatusLost, media.ActLose, "medium.lost", false, false, false},
-	ChangeFound:    {media.StatusActive, media.ActFound, "medium.found", false, false, false},
-	ChangeRepair:   {media.StatusRepair, media.ActRepair, "medium.repair", true, false, false},
-	ChangeRepaired: {media.StatusActive, media.ActRepaired, "medium.repaired", false, false, false},
-	ChangeDestroy:  {media.StatusDestroyed, media.ActDestroy, "medium.destroy", true, true, true},
-	ChangeRetire:   {media.StatusRetired, media.ActRetire, "medium.retire", false, false, false},
+	ChangeLost:     {media.StatusLost, media.ActLose, event.KindMediumLost, false, false, false},
+	ChangeFound:    {media.StatusActive, media.ActFound, event.KindMediumFound, false, false, false},
+	ChangeRepair:   {media.StatusRepair, media.ActRepair, event.KindMediumRepair, true, false, false},
+	ChangeRepaired: {media.StatusActive, media.ActRepaired, event.KindMediumRepaired, false, false, false},
+	ChangeDestroy:  {media.StatusDestroyed, media.ActDestroy, event.KindMediumDestroy, true, true, true},
+	ChangeRetire:   {media.StatusRetired, media.ActRetire, event.KindMediumRetire, false, false, false},
 }
 
 // StatusRequest is one simple status change. Repair needs ApprovedBy; destroy needs
@@ -315,22 +335,15 @@ func (s *Service) SetStatus(ctx context.Context, r StatusRequest) (media.Medium,
 		return media.Medium{}, err
 	}
 	if act, ok := media.ActionOf(m.Status, sc.to); ok && act != sc.act {
-		return media.Medium{}, &StoreError{Kind: ErrTransition, Subject: m.Number,
-			Detail:   fmt.Sprintf("%s → %s is %s, not %s", m.Status, sc.to, act, r.Change),
-			DetailZH: fmt.Sprintf("%s → %s", m.Status.Name("zh"), sc.to.Name("zh"))}
+		return media.Medium{}, &StoreError{Kind: ErrTransition, Code: "transition.action", Args: []any{m.Number, m.Status, sc.to, string(act), string(r.Change)}}
 	}
-	details := map[string]any{"note": r.Note}
+	details := event.MediumStatus{ApprovedBy: r.ApprovedBy, Method: r.Method, Note: r.Note, Witness: r.Witness}
 	var people []string
 	if r.ApprovedBy != "" {
-		details["approved_by"] = r.ApprovedBy
 		people = append(people, r.ApprovedBy)
 	}
 	if r.Witness != "" {
-		details["witness"] = r.Witness
 		people = append(people, r.Witness)
-	}
-	if r.Method != "" {
-		details["method"] = r.Method
 	}
 	return s.apply(ctx, func() (media.Medium, error) {
 		return s.store.SetStatus(ctx, r.Number, sc.to, sc.kind, details, people...)

@@ -17,6 +17,7 @@ import (
 
 	"mediagate/internal/audit"
 	"mediagate/internal/checkin"
+	"mediagate/internal/event"
 	"mediagate/internal/media"
 	"mediagate/internal/registry"
 )
@@ -39,16 +40,21 @@ type Store interface {
 	Register(ctx context.Context, r Registration) (media.Medium, error)
 	Medium(ctx context.Context, number string) (media.Medium, error)
 	MediumByIdentity(ctx context.Context, key string) (media.Medium, error)
+	// UpgradeIdentityKey moves a registration from an identity key of an earlier
+	// release to the current one, with its audit row (a disc's version 1 key).
+	UpgradeIdentityKey(ctx context.Context, oldKey, newKey string) (media.Medium, error)
 	ListMedia(ctx context.Context, f MediaFilter) ([]media.Medium, error)
 	SerialInUse(ctx context.Context, serial, exceptKey string) (string, error)
 	Handover(ctx context.Context, number, to, witness, note string) (media.Medium, error)
 	Lend(ctx context.Context, number, to string, due time.Time, approvedBy, note string) (media.Medium, error)
 	Return(ctx context.Context, number, note string) (media.Medium, error)
-	SetStatus(ctx context.Context, number string, to media.Status, kind string, details map[string]any, people ...string) (media.Medium, error)
+	SetStatus(ctx context.Context, number string, to media.Status, kind event.Kind, details event.MediumStatus, people ...string) (media.Medium, error)
 	Relevel(ctx context.Context, number string, level media.Level, note string) (media.Medium, error)
 	Issue(ctx context.Context, number, to, note string) (media.Medium, error)
 
-	RecordEvent(ctx context.Context, kind, medium string, details any) (*audit.Event, error)
+	// RecordEvent writes a free-standing row; details must be kind's type in package
+	// event.
+	RecordEvent(ctx context.Context, kind event.Kind, medium string, details any) (*audit.Event, error)
 	Events(ctx context.Context, f EventFilter) ([]*audit.Event, error)
 	SearchEvents(ctx context.Context, q EventQuery) ([]*audit.Event, error)
 	VerifyLog(ctx context.Context) (int64, error)
@@ -121,7 +127,9 @@ var (
 )
 
 // Error is a refusal by a rule of the service. Code names the message in the
-// front-end's catalogue (e.g. "err.weak-serial"); Args are its arguments.
+// catalogue (internal/catalog, e.g. "err.weak-serial"); Args are its arguments.
+// badRequest and refused take the code as a string literal: the catalogue's test
+// finds every code the service can return by reading the calls.
 type Error struct {
 	Kind error // ErrBadRequest or ErrRefused
 	Code string
@@ -136,6 +144,22 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Kind }
+
+// MessageCode returns the catalogue key and its arguments.
+func (e *Error) MessageCode() (string, []any) { return e.Code, e.Args }
+
+// Phrase is a part of a message that the catalogue renders in the reader's language,
+// such as why a plugged medium was refused: Code is its key, Args its arguments.
+type Phrase struct {
+	Code string
+	Args []any
+}
+
+// MessageCode returns the catalogue key and its arguments.
+func (p Phrase) MessageCode() (string, []any) { return p.Code, p.Args }
+
+// String describes the phrase for logs.
+func (p Phrase) String() string { return fmt.Sprintf("%s %v", p.Code, p.Args) }
 
 func badRequest(code string, args ...any) error {
 	return &Error{Kind: ErrBadRequest, Code: code, Args: args}

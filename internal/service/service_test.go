@@ -111,7 +111,7 @@ func TestRegisterSerialRules(t *testing.T) {
 				id.DescriptorHash = hash
 				return id
 			}()},
-		{name: "disc has no serial rule", id: media.Identity{Kind: media.KindOpticalDisc, Key: "disc:iso9660:" + hash[:16]}},
+		{name: "disc has no serial rule", id: media.Identity{Kind: media.KindOpticalDisc, Key: "disc:v2-iso9660:" + hash}},
 		{name: "malformed descriptor hash", id: func() media.Identity { id := stick("4C530001231120109142", 1); id.DescriptorHash = "xyz"; return id }(),
 			code: "usage.descriptor-hash"},
 		{name: "negative capacity", id: stick("4C530001231120109142", -1), code: "usage.capacity"},

@@ -89,6 +89,25 @@ func (v *VM) PlugStickImage(t testing.TB, serial, img string) *Device {
 	return d
 }
 
+// PlugPCIDisk makes a 64 MiB disk image with one vfat partition holding files and
+// hot-plugs it as a virtio-blk PCI disk with the given serial (see AddPCIDisk). It is
+// unplugged when the test ends; PCIe hot-unplug takes the guest about 5 seconds.
+func (v *VM) PlugPCIDisk(t testing.TB, serial string, files Files) *Device {
+	t.Helper()
+	img := filepath.Join(t.TempDir(), "pcidisk.img")
+	if err := MakeStickImage(img, 64, "MGPCI", files); err != nil {
+		t.Fatalf("make disk image: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	id, err := v.AddPCIDisk(ctx, PCIDiskSpec{Serial: serial, Image: img})
+	if err != nil {
+		t.Fatalf("plug PCI disk %q: %v", serial, err)
+	}
+	v.unplugAtEnd(t, id)
+	return &Device{ID: id, Serial: serial, Image: img}
+}
+
 // PlugCD makes an ISO 9660 image holding files and hot-plugs a USB CD drive with that
 // disc and the given serial. It is unplugged when the test ends.
 func (v *VM) PlugCD(t testing.TB, serial string, files Files) *Device {

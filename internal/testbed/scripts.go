@@ -31,3 +31,11 @@ done; exit 1`, shellQuote(serial), shellQuote(fstype), shellQuote(fstype))
 func Not(cond string) string {
 	return "! (\n" + cond + "\n)"
 }
+
+// DiskBySerial prints the /dev node of a whole disk whose sysfs serial attribute (virtio
+// and NVMe disks have one) is serial.
+func DiskBySerial(serial string) string {
+	return fmt.Sprintf(`for d in /sys/class/block/*; do
+	[ -r "$d/serial" ] && [ "$(cat "$d/serial")" = %s ] && { echo "/dev/${d##*/}"; exit 0; }
+done; exit 1`, shellQuote(serial))
+}

@@ -45,6 +45,7 @@ type VM struct {
 
 	mu      sync.Mutex
 	nodes   map[string][]string // device id -> block nodes to delete after it
+	ports   map[string]string   // PCIe root port -> id of the device plugged into it
 	nextDev int
 	stopped bool
 }
@@ -120,6 +121,10 @@ func Start(ctx context.Context, cfg Config) (*VM, error) {
 		"-drive", "file=" + overlay + ",if=virtio,format=qcow2,cache=unsafe,discard=unmap",
 		"-device", "virtio-rng-pci",
 		"-device", "qemu-xhci,id=xhci",
+		// PCIe root ports for hot-plugging PCI disks (see AddPCIDisk); after the boot
+		// disk so that its PCI address (and the baseline recorded from it) is unchanged.
+		"-device", "pcie-root-port,id=rp1,chassis=1,slot=1",
+		"-device", "pcie-root-port,id=rp2,chassis=2,slot=2",
 		"-virtfs", "local,path=" + share + ",mount_tag=hostshare,security_model=none,id=hostshare",
 		"-serial", "file:" + filepath.Join(cfg.WorkDir, "console.log"),
 		"-qmp", "unix:" + qmpSock + ",server=on,wait=off",
@@ -137,7 +142,7 @@ func Start(ctx context.Context, cfg Config) (*VM, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start qemu: %w", err)
 	}
-	v := &VM{cfg: cfg, cmd: cmd, exited: make(chan struct{}), nodes: map[string][]string{}}
+	v := &VM{cfg: cfg, cmd: cmd, exited: make(chan struct{}), nodes: map[string][]string{}, ports: map[string]string{}}
 	go func() {
 		v.waitErr = cmd.Wait()
 		close(v.exited)
@@ -339,6 +344,65 @@ func (v *VM) AddUSB(ctx context.Context, driver string, props map[string]any) (s
 	return id, nil
 }
 
+// PCIPorts are the PCIe root ports the guest boots with; each takes one hot-plugged PCI
+// device (q35 has no hot-plug on its root bus).
+var PCIPorts = []string{"rp1", "rp2"}
+
+// PCIDiskSpec describes a virtio-blk PCI disk to hot-plug: the guest sees /dev/vdX, a
+// disk on its own PCI function with no SCSI layer, the way it sees NVMe, Thunderbolt
+// NVMe and other PCI storage.
+type PCIDiskSpec struct {
+	ID       string // QEMU device id; empty: one is chosen
+	Serial   string // the disk's serial (sysfs block/vdX/serial, udev ID_SERIAL)
+	Image    string // raw disk image (see MakeStickImage)
+	ReadOnly bool
+}
+
+// ErrNoFreePort is returned by AddPCIDisk when every root port holds a device.
+var ErrNoFreePort = errors.New("no free PCIe root port")
+
+// AddPCIDisk hot-plugs a virtio-blk-pci disk into a free PCIe root port and returns its
+// device id.
+func (v *VM) AddPCIDisk(ctx context.Context, s PCIDiskSpec) (string, error) {
+	if s.ID == "" {
+		s.ID = v.newID("pcidisk")
+	}
+	v.mu.Lock()
+	port := ""
+	for _, p := range PCIPorts {
+		if _, used := v.ports[p]; !used {
+			port = p
+			v.ports[p] = s.ID
+			break
+		}
+	}
+	v.mu.Unlock()
+	if port == "" {
+		return "", ErrNoFreePort
+	}
+	release := func() {
+		v.mu.Lock()
+		delete(v.ports, port)
+		v.mu.Unlock()
+	}
+	node := s.ID + "-disk"
+	if err := v.addNode(ctx, node, s.Image, s.ReadOnly); err != nil {
+		release()
+		return "", err
+	}
+	dev := map[string]any{"driver": "virtio-blk-pci", "bus": port, "drive": node, "id": s.ID}
+	if s.Serial != "" {
+		dev["serial"] = s.Serial
+	}
+	if _, err := v.qmp.Execute(ctx, "device_add", dev); err != nil {
+		v.delNodes(ctx, []string{node})
+		release()
+		return "", err
+	}
+	v.track(s.ID, node)
+	return s.ID, nil
+}
+
 // Remove unplugs a device: device_del, wait for QEMU's DEVICE_DELETED (the guest has
 // let go of it), then delete its block nodes.
 func (v *VM) Remove(ctx context.Context, id string) error {
@@ -352,6 +416,11 @@ func (v *VM) Remove(ctx context.Context, id string) error {
 	v.mu.Lock()
 	nodes := v.nodes[id]
 	delete(v.nodes, id)
+	for port, dev := range v.ports {
+		if dev == id {
+			delete(v.ports, port)
+		}
+	}
 	v.mu.Unlock()
 	return v.delNodes(ctx, nodes)
 }
