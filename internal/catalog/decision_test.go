@@ -27,6 +27,9 @@ func decisions() map[string]policy.Decision {
 			r == policy.ReasonBaseline || r == policy.ReasonContainer || r == policy.ReasonUnregisteredUnclassifiedHost {
 			v = policy.Allow
 		}
+		if r == policy.ReasonReadOnlyBelowHost {
+			v = policy.AllowReadOnly
+		}
 		d := reg(r, v)
 		switch r {
 		case policy.ReasonNotMedia, policy.ReasonHostNotInitialised, policy.ReasonBaseline, policy.ReasonUnregistered,
@@ -39,6 +42,9 @@ func decisions() map[string]policy.Decision {
 			d = bare(r, v)
 			d.Classes = []int{policy.ClassWireless, 0x42}
 			out["peripheral-not-allowed/no class"] = bare(r, v)
+			hid := bare(r, v)
+			hid.Classes, hid.Detail = []int{policy.ClassHID}, policy.DetailHIDNotBoot
+			out["peripheral-not-allowed/hid-not-boot"] = hid
 			registered := reg(r, v)
 			registered.Classes = []int{policy.ClassVideo}
 			out["peripheral-not-allowed/registered"] = registered
@@ -50,6 +56,22 @@ func decisions() map[string]policy.Decision {
 				m.Detail = f
 				out["identity-mismatch/"+f] = m
 			}
+			for _, f := range []string{policy.DetailBaselineCapacity, policy.DetailBaselineModel} {
+				m := bare(r, v)
+				m.Detail = f
+				out["identity-mismatch/"+f] = m
+			}
+		case policy.ReasonAllowEntryMismatch:
+			d = bare(r, v)
+			d.Detail, d.Classes = policy.DetailPinInterfaces, []int{policy.ClassMassStorage}
+			for _, why := range []string{policy.DetailPinDescriptors, policy.DetailNotPinned} {
+				m := bare(r, v)
+				m.Detail = why
+				out["allow-entry-mismatch/"+why] = m
+			}
+		case policy.ReasonUnexpectedNode:
+			d = bare(r, v)
+			d.Detail = "net"
 		case policy.ReasonRecordInvalid:
 			d.Detail = "status"
 		case policy.ReasonNoCustodian:
@@ -129,6 +151,14 @@ func TestDecisionMessageFacts(t *testing.T) {
 		{"host-not-allowed/no number", "en", []string{"this host (no number)"}},
 		{"allowed", "zh", []string{"允许：介质 S-2026-0001（机密，责任人 zhangsan）。"}},
 		{"record-invalid", "en", []string{"(unknown status)"}},
+		{"read-only-below-host", "en", []string{"Allowed read-only: medium S-2026-0001 is secret, below this host's level"}},
+		{"read-only-below-host", "zh", []string{"允许只读", "低于本机密级"}},
+		{"level-below-host", "en", []string{"refuses media of a lower level"}},
+		{"peripheral-not-allowed/hid-not-boot", "en", []string{"other than a boot-protocol keyboard or mouse"}},
+		{"allow-entry-mismatch", "en", []string{"it presents mass storage [0x08], not the interfaces recorded"}},
+		{"allow-entry-mismatch/pin-descriptors", "zh", []string{"USB描述符与放行时记录的不一致"}},
+		{"unexpected-node", "en", []string{"a net device node"}},
+		{"identity-mismatch/baseline-capacity", "en", []string{"slot of an internal disk", "(capacity differs from the internal disk recorded"}},
 	} {
 		d, ok := ds[tc.name]
 		if !ok {

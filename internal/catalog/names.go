@@ -31,6 +31,7 @@ var names = map[string][2]string{
 	// fields named by "invalid …" refusals (registry.Field)
 	"field-name.number":      {"number", "编号"},
 	"field-name.level":       {"level", "密级"},
+	"field-name.lower_media": {"lower-media setting", "低密级介质设置"},
 	"field-name.mode":        {"mode", "模式"},
 	"field-name.kind":        {"kind", "类型"},
 	"field-name.identity":    {"identity", "标识"},

@@ -20,6 +20,15 @@ var reasons = map[string][2]string{
 		"已阻止：%s包含%s，本机不允许使用。除集线器、键盘和鼠标外，其他外设须由保密员在主机配置中按类别或设备（VID:PID）放行。"},
 	"reason.peripheral-not-allowed.no-class": {"Blocked: this USB device presents no interface class that can be checked. Only hubs, keyboards and mice work unless the security officer allows the device (VID:PID) in the host profile.",
 		"已阻止：无法识别该USB设备的接口类别。除集线器、键盘和鼠标外，其他外设须由保密员在主机配置中按设备（VID:PID）放行。"},
+	"reason.peripheral-not-allowed.hid-not-boot": {"Blocked: %s presents %s other than a boot-protocol keyboard or mouse (such as a tablet, a security key or a device that can inject keystrokes or open a raw HID channel). Only boot keyboards and mice work unless the security officer allows the device (VID:PID) in the host profile.",
+		"已阻止：%s包含%s，且不是标准（引导协议）键盘或鼠标（例如手写板、安全密钥或可注入按键、开启原始HID通道的设备）。除标准键盘和鼠标外，须由保密员在主机配置中按设备（VID:PID）放行。"},
+	"reason.allow-entry-mismatch": {"Blocked: this USB device has the VID:PID of a device allowed on this host, but %s. The whole device stays blocked; if it is the allowed device, the security officer allows it again with it plugged in (mediagate host init … --allow-device VID:PID).",
+		"已阻止：该USB设备的VID:PID属于本机放行的设备，但%s。整个设备保持阻止；如确为放行设备，请保密员在插入该设备后重新放行（mediagate host init … --allow-device VID:PID）。"},
+	"pin.interfaces":  {"it presents %s, not the interfaces recorded when it was allowed", "其包含%s，与放行时记录的接口不一致"},
+	"pin.descriptors": {"its USB descriptors differ from those recorded when it was allowed", "其USB描述符与放行时记录的不一致"},
+	"pin.not-pinned":  {"it presents mass storage, and the allow entry was recorded without the device's interfaces", "其包含大容量存储接口，而该放行条目未记录设备接口"},
+	"reason.unexpected-node": {"Blocked: a driver gave this USB device a %s device node, which it was not allowed for (a keyboard or a medium does not get a network interface, serial port or raw HID channel); the device was taken away.",
+		"已阻止：驱动为该USB设备创建了 %s 设备节点，而该设备未被允许用于此用途（键盘或存储介质不应出现网络接口、串口或原始HID通道），已将其断开。"},
 	"reason.baseline": {"Allowed: internal disk recorded when this host was initialised.",
 		"允许：本机初始化时登记的内置硬盘。"},
 	"reason.unregistered": {"Blocked: this storage medium is not registered. Unregistered media may never be used on a classified host; ask the security officer to register it.",
@@ -30,6 +39,8 @@ var reasons = map[string][2]string{
 		"允许：本机配置允许的读卡器或光驱（容器），其中的介质将单独判定。"},
 	"reason.identity-mismatch": {"Blocked: %s does not match its registration (%s). It may have been altered or swapped; do not use it and report it to the security officer.",
 		"已阻止：%s与登记信息不符（%s）。该介质可能已被改动或调换，请停止使用并报告保密员。"},
+	"reason.identity-mismatch.baseline-slot": {"Blocked: this disk sits in the slot of an internal disk of this host but is not that disk (%s). Another disk may have been put into the bay; report it to the security officer.",
+		"已阻止：该磁盘位于本机内置磁盘的槽位，但并非该磁盘（%s）。可能有人更换了硬盘，请报告保密员。"},
 	"reason.record-invalid": {"Blocked: the registration of %s is invalid (%s). The security officer must correct the register.",
 		"已阻止：%s的登记信息无效（%s），请保密员更正登记。"},
 	"reason.status-lost": {"Blocked: %s is registered as lost. Report it to the security officer at once.",
@@ -48,6 +59,10 @@ var reasons = map[string][2]string{
 		"已阻止：%s为%s级涉密介质，严禁在非涉密计算机上使用。"},
 	"reason.level-above-host": {"Blocked: %s is %s, above this host's level (%s). A medium may only be used on a host of at least its level.",
 		"已阻止：%s密级为%s，高于本机密级（%s）。涉密介质只能在密级不低于其密级的计算机上使用。"},
+	"reason.level-below-host": {"Blocked: %s is %s, below this host's level (%s), and this host refuses media of a lower level, so that its data cannot be written down to them.",
+		"已阻止：%s密级为%s，低于本机密级（%s）；本机不允许使用低密级介质，以防高密级信息写入低密级介质。"},
+	"reason.read-only-below-host": {"Allowed read-only: %s is %s, below this host's level (%s); it may be read here but never written, so that data of this host cannot walk down a level.",
+		"允许只读：%s密级为%s，低于本机密级（%s）；在本机只能读取，不能写入，以防高密级信息写入低密级介质。"},
 	"reason.host-not-allowed": {"Blocked: %s is limited to other hosts; this host (%s) is not one of them.",
 		"已阻止：%s仅限在指定计算机上使用，本机（%s）不在其列。"},
 	"reason.lent-overdue": {"Blocked: %s was lent and was due back on %s. Return it to its custodian or ask the security officer to extend the loan.",
@@ -86,6 +101,8 @@ var reasons = map[string][2]string{
 	"mismatch.descriptor-hash":   {"USB descriptors differ", "USB描述符不符"},
 	"mismatch.interface-classes": {"USB interface classes differ", "USB接口类别不符"},
 	"mismatch.extra-disk":        {"the USB device presents more than one disk; a registration covers exactly one", "该USB设备包含多个磁盘，一项登记只对应一个磁盘"},
+	"mismatch.baseline-capacity": {"capacity differs from the internal disk recorded in this slot at host init", "容量与主机初始化时该槽位记录的内置磁盘不符"},
+	"mismatch.baseline-model":    {"model differs from the internal disk recorded in this slot at host init", "型号与主机初始化时该槽位记录的内置磁盘不符"},
 	"mismatch.other":             {"%s differs", "%s不符"},
 
 	"record.status": {"unknown status", "状态未知"},
@@ -135,13 +152,30 @@ func Decision(lang string, d policy.Decision) string {
 		if len(d.Classes) == 0 {
 			key += ".no-class"
 		} else {
+			if d.Detail == policy.DetailHIDNotBoot {
+				key += ".hid-not-boot"
+			}
 			subject := m
 			if d.Medium == "" {
 				subject = T(lang, "decision.this-usb")
 			}
 			args = []any{subject, Classes(lang, d.Classes)}
 		}
+	case policy.ReasonAllowEntryMismatch:
+		switch d.Detail {
+		case policy.DetailPinDescriptors:
+			args = []any{T(lang, "pin.descriptors")}
+		case policy.DetailNotPinned:
+			args = []any{T(lang, "pin.not-pinned")}
+		default:
+			args = []any{T(lang, "pin.interfaces", Classes(lang, d.Classes))}
+		}
+	case policy.ReasonUnexpectedNode:
+		args = []any{d.Detail}
 	case policy.ReasonIdentityMismatch:
+		if d.Detail == policy.DetailBaselineCapacity || d.Detail == policy.DetailBaselineModel {
+			key += ".baseline-slot"
+		}
 		field := T(lang, "mismatch.other", d.Detail)
 		if Has("mismatch." + d.Detail) {
 			field = T(lang, "mismatch."+d.Detail)
@@ -150,6 +184,9 @@ func Decision(lang string, d policy.Decision) string {
 			field = T(lang, "decision.also", field, Classes(lang, d.Classes))
 		}
 		args = []any{m, field}
+		if strings.HasSuffix(key, ".baseline-slot") {
+			args = []any{field}
+		}
 	case policy.ReasonRecordInvalid:
 		field := d.Detail
 		if Has("record." + d.Detail) {
@@ -172,7 +209,7 @@ func Decision(lang string, d policy.Decision) string {
 		args = []any{m, why}
 	case policy.ReasonHostUnclassified:
 		args = []any{m, d.MediumLevel}
-	case policy.ReasonLevelAboveHost:
+	case policy.ReasonLevelAboveHost, policy.ReasonLevelBelowHost, policy.ReasonReadOnlyBelowHost:
 		args = []any{m, d.MediumLevel, d.HostLevel}
 	case policy.ReasonHostNotAllowed:
 		host := d.HostNumber

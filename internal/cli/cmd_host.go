@@ -10,6 +10,7 @@ import (
 
 	"mediagate/internal/catalog"
 	"mediagate/internal/identity"
+	"mediagate/internal/media"
 	"mediagate/internal/service"
 )
 
@@ -23,6 +24,7 @@ func newHostCommand(app *App) *cobra.Command {
 
 type hostInitOptions struct {
 	Number, Level, Department, Mode string
+	LowerMedia                      string
 	VaultStation                    bool
 	AllowClasses, AllowDevices      []string
 }
@@ -32,6 +34,7 @@ func newHostInitCommand(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "init --number N --level L",
 		Example: `  mediagate host init --number HOST-01 --level secret --department 办公室
+  mediagate host init --number HOST-03 --level top-secret --lower-media refuse
   mediagate host init --number VAULT-01 --level top-secret --vault-station
   mediagate host init --number HOST-02 --level 机密 --mode audit --allow-class audio --allow-device 046d:0825`,
 		Args: cobra.NoArgs,
@@ -42,6 +45,7 @@ func newHostInitCommand(app *App) *cobra.Command {
 	f.StringVar(&o.Level, "level", "", "the host's classification level (required)")
 	f.StringVar(&o.Department, "department", "", "department the host belongs to")
 	f.StringVar(&o.Mode, "mode", "enforce", "enforce or audit")
+	f.StringVar(&o.LowerMedia, "lower-media", "read-only", "registered media below this host's level: read-only or refuse")
 	f.BoolVar(&o.VaultStation, "vault-station", false, "this host is the office's vault check-in station")
 	f.StringSliceVar(&o.AllowClasses, "allow-class", nil, "extra USB peripheral class to allow (e.g. audio, video, printer); repeatable")
 	f.StringSliceVar(&o.AllowDevices, "allow-device", nil, "extra USB peripheral to allow as VID:PID (hex); repeatable")
@@ -61,7 +65,21 @@ func runHostInit(ctx context.Context, app *App, o hostInitOptions) error {
 	}
 	hostname, _ := os.Hostname()
 	r := service.HostRequest{Number: o.Number, Level: level, Department: o.Department, Mode: o.Mode, Hostname: hostname,
-		VaultStation: o.VaultStation, AllowClasses: o.AllowClasses, AllowDevices: o.AllowDevices}
+		VaultStation: o.VaultStation, AllowClasses: o.AllowClasses, AllowDevices: o.AllowDevices, LowerMedia: o.LowerMedia}
+	// Allowed devices are pinned to the interfaces and descriptors of the USB devices
+	// with their VID:PID plugged in now.
+	if len(o.AllowDevices) > 0 {
+		present, err := identity.Scan(app.roots())
+		if err != nil && len(present) == 0 {
+			return fmt.Errorf("list USB devices: %w", err)
+		}
+		for _, d := range present {
+			if d.USB != nil {
+				r.PresentUSB = append(r.PresentUSB, media.DevicePin{Device: d.USB.VendorID + ":" + d.USB.ProductID,
+					Interfaces: d.USB.Interfaces, Hash: d.USB.DescriptorHash})
+			}
+		}
+	}
 	// The internal disks present now are the host's baseline: every other non-USB disk
 	// that appears later is treated as removable media.
 	disks, err := identity.InternalDisks(app.roots())
@@ -79,12 +97,23 @@ func runHostInit(ctx context.Context, app *App, o hostInitOptions) error {
 		return printJSON(app.Out, h)
 	}
 	fmt.Fprintln(app.Out, T(app.Lang, "out.host-saved", h.Number, catalog.Level(app.Lang, h.Level), h.Mode))
+	for _, p := range h.DevicePins {
+		fmt.Fprintln(app.Out, T(app.Lang, "out.device-pinned", p.Device, pinText(app.Lang, p)))
+	}
 	for _, d := range disks {
 		name := "/dev/" + d.Name
 		if d.Label != "" {
 			name += " (" + d.Label + ")"
 		}
-		fmt.Fprintln(app.Out, T(app.Lang, "out.baseline-disk", name, identity.BaselineKey(d)))
+		if key := identity.BaselineKey(d); identity.SlotOnly(key) {
+			model := d.Label
+			if model == "" {
+				model = "-"
+			}
+			fmt.Fprintln(app.Out, T(app.Lang, "out.baseline-weak", name, d.SysPath, d.Size, model))
+		} else {
+			fmt.Fprintln(app.Out, T(app.Lang, "out.baseline-disk", name, key))
+		}
 	}
 	return nil
 }
@@ -118,9 +147,38 @@ func runHostShow(ctx context.Context, app *App) error {
 	field(app.Out, l, "field.department", h.Department)
 	field(app.Out, l, "field.mode", string(h.Mode))
 	field(app.Out, l, "field.vault", yesNo(l, h.VaultStation))
+	lower := h.LowerMedia
+	if lower == "" {
+		lower = media.LowerReadOnly
+	}
+	field(app.Out, l, "field.lower-media", string(lower))
 	field(app.Out, l, "field.allow-classes", strings.Join(h.AllowClasses, ", "))
-	field(app.Out, l, "field.allow-devices", strings.Join(h.AllowDevices, ", "))
+	var devices []string
+	for _, d := range h.AllowDevices {
+		if id, err := media.ParseUSBID(d); err == nil {
+			if p, ok := h.PinFor(id.Vendor, id.Product); ok {
+				d += " (" + pinText(l, p) + ")"
+			} else {
+				d += " (" + T(l, "out.not-pinned") + ")"
+			}
+		}
+		devices = append(devices, d)
+	}
+	field(app.Out, l, "field.allow-devices", strings.Join(devices, ", "))
 	field(app.Out, l, "field.baseline", strings.Join(h.Baseline, ", "))
 	field(app.Out, l, "field.host-id", h.ID)
 	return nil
+}
+
+// pinText describes what an allowed device is pinned to: "03/01/01 03/01/02, descriptors 1a2b3c4d5e6f".
+func pinText(lang string, p media.DevicePin) string {
+	t := strings.Join(p.Interfaces, " ")
+	if p.Hash != "" {
+		h := p.Hash
+		if len(h) > 12 {
+			h = h[:12]
+		}
+		t += ", " + T(lang, "out.pin-descriptors", h)
+	}
+	return t
 }

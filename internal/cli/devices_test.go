@@ -111,6 +111,71 @@ func TestHostInitRecordsBaseline(t *testing.T) {
 	}
 }
 
+// TestHostInitPinsAllowedDevice: an allowed VID:PID is pinned to the interfaces and
+// descriptors of the device plugged in; host show says so; without the device and
+// without an earlier pin the entry is refused.
+func TestHostInitPinsAllowedDevice(t *testing.T) {
+	e := newEnv(t)
+	if _, errs, code := e.run("host", "init", "--number", "H1", "--level", "secret", "--allow-device", "413c:2113"); code == 0 || !strings.Contains(errs, "413c:2113") {
+		t.Fatalf("allowing an absent device without interfaces: exit %d, %s", code, errs)
+	}
+	out := e.ok(append(fixtureFlags("usb-keyboard"), "host", "init", "--number", "H1", "--level", "secret", "--allow-device", "413C:2113")...)
+	if !strings.Contains(out, "allowed device 413c:2113: only with interfaces 03/00/00 03/01/01") {
+		t.Errorf("host init output:\n%s", out)
+	}
+	var h struct {
+		DevicePins []struct {
+			Device     string
+			Interfaces []string
+			Hash       string
+		} `json:"device_pins"`
+	}
+	json.Unmarshal([]byte(e.ok("--json", "host", "show")), &h)
+	if len(h.DevicePins) != 1 || h.DevicePins[0].Device != "413c:2113" || len(h.DevicePins[0].Hash) != 64 ||
+		len(h.DevicePins[0].Interfaces) == 0 || strings.Join(h.DevicePins[0].Interfaces, " ") != "03/00/00 03/01/01" {
+		t.Errorf("pins = %+v", h.DevicePins)
+	}
+	// Run again without the device: the pin recorded before stays.
+	e.ok("host", "init", "--number", "H1", "--level", "secret", "--allow-device", "413c:2113")
+	if show := e.ok("host", "show"); !strings.Contains(show, "413c:2113 (03/00/00 03/01/01, descriptors") {
+		t.Errorf("host show:\n%s", show)
+	}
+}
+
+// TestHostInitSaysWhichBaselineDisksAreWeak: a virtio disk without a serial is
+// recorded by its slot with capacity and model, and host init says so plainly.
+func TestHostInitSaysWhichBaselineDisksAreWeak(t *testing.T) {
+	root := t.TempDir()
+	sys := filepath.Join(root, "sys")
+	disk := filepath.Join(sys, "devices/pci0000:00/0000:00:04.0/virtio1/block/vda")
+	if err := os.MkdirAll(disk, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range map[string]string{"uevent": "MAJOR=254\nMINOR=0\nDEVNAME=vda\nDEVTYPE=disk\n", "size": "20971520\n", "removable": "0\n"} {
+		if err := os.WriteFile(filepath.Join(disk, name), []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.MkdirAll(filepath.Join(sys, "class/block"), 0o755)
+	if err := os.Symlink("../../devices/pci0000:00/0000:00:04.0/virtio1/block/vda", filepath.Join(sys, "class/block/vda")); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"run/udev/data", "dev"} {
+		os.MkdirAll(filepath.Join(root, d), 0o755)
+	}
+	e := newEnv(t)
+	out := e.ok("--sysfs-root", sys, "--udev-root", filepath.Join(root, "run/udev/data"), "--dev-root", filepath.Join(root, "dev"),
+		"host", "init", "--number", "H1", "--level", "secret")
+	if !strings.Contains(out, "internal disk /dev/vda: WEAKLY IDENTIFIED") || !strings.Contains(out, "capacity 10737418240 bytes") {
+		t.Errorf("host init output:\n%s", out)
+	}
+	var h struct{ Baseline []string }
+	json.Unmarshal([]byte(e.ok("--json", "host", "show")), &h)
+	if len(h.Baseline) != 1 || !strings.HasPrefix(h.Baseline[0], "devpath:/devices/pci0000:00/0000:00:04.0/virtio1/block/vda#capacity=10737418240#model=") {
+		t.Errorf("baseline = %q", h.Baseline)
+	}
+}
+
 // TestDiscRegisteredUnderV1Key: a disc registered before the whole-disc identity is
 // shown as registered by devices, cannot be registered a second time under its new
 // key, and no new registration may use a v1 key.

@@ -71,7 +71,7 @@ func (d *Daemon) decideBlock(ctx context.Context, disk string) {
 		// recorded by its place.
 		d.problem("read block device %s: %v", disk, err)
 		host, hostp := d.hostProfile(ctx)
-		pd := policy.Device{Block: true, Storage: true, Unreadable: true, InBaseline: slices.Contains(host.Baseline, "devpath:"+disk)}
+		pd := policy.Device{Block: true, Storage: true, Unreadable: true, InBaseline: identity.BaselineSlot(host.Baseline, disk)}
 		r := &Record{Time: d.cfg.Now(), Stage: "block-device", DevPath: disk, Name: filepath.Base(disk), Error: err.Error(),
 			Decision: policy.Decide(policy.Input{Host: hostp, Device: pd, Now: d.cfg.Now()})}
 		r.Effective = r.Decision.Effective()
@@ -122,7 +122,7 @@ func (d *Daemon) decideBlock(ctx context.Context, disk string) {
 		}
 		pd.USB, pd.Block, pd.Behind = true, false, true
 		pd.VendorID, pd.ProductID = dev.USB.VendorID, dev.USB.ProductID
-		pd.Classes = dev.Identity.InterfaceClasses
+		pd.Classes, pd.Interfaces = dev.Identity.InterfaceClasses, dev.USB.Interfaces
 		r.Behind, pd.Disks = d.disksBehind(parent.DevPath, disk)
 		in.Device = pd
 		if parent.Decision.Reason != ReasonContainer || optical {
@@ -173,8 +173,9 @@ func (d *Daemon) decideBlock(ctx context.Context, disk string) {
 			return
 		}
 	} else {
-		if !optical && slices.Contains(host.Baseline, identity.BaselineKey(dev)) {
-			pd.InBaseline = true // an internal disk recorded at host init
+		if !optical {
+			// An internal disk recorded at host init; or another disk in its slot.
+			pd.InBaseline, pd.BaselineSlotDiffers = identity.MatchBaseline(host.Baseline, dev)
 		}
 		in.Device = pd
 		if !pd.InBaseline {

@@ -343,6 +343,8 @@ func (d *Daemon) Handle(ctx context.Context, ev udev.Event) {
 		d.handleUSB(ctx, ev)
 	case ev.IsBlock():
 		d.handleBlock(ctx, ev)
+	case udev.IsNode(ev.Subsystem):
+		d.handleNode(ctx, ev)
 	}
 	// usb_interface and everything else: the decision on the usb_device stands.
 }
@@ -587,6 +589,7 @@ func usbPolicyDevice(dev identity.Device) policy.Device {
 	pd := policy.Device{Identity: dev.Identity, USB: true, Classes: dev.Identity.InterfaceClasses}
 	if dev.USB != nil {
 		pd.VendorID, pd.ProductID = dev.USB.VendorID, dev.USB.ProductID
+		pd.Interfaces = dev.USB.Interfaces
 		pd.Storage = dev.HasFunction(identity.FuncStorage)
 		pd.MTP = dev.HasFunction(identity.FuncMTP)
 	}

@@ -44,10 +44,24 @@ func stick(serial string, capacity int64) (identity.Device, identity.Device) {
 	return u, b
 }
 
+// peripheral is a USB device with one interface per class; its HID interface is a
+// boot keyboard for FuncKeyboard, a boot mouse for FuncMouse, else a non-boot HID
+// (a tablet).
 func peripheral(p, name string, classes []int, fn identity.Function) identity.Device {
+	var ifs []string
+	for _, c := range classes {
+		i := media.USBInterface{Class: uint8(c)}
+		switch {
+		case c == 3 && fn == identity.FuncKeyboard:
+			i.SubClass, i.Protocol = 1, 1
+		case c == 3 && fn == identity.FuncMouse:
+			i.SubClass, i.Protocol = 1, 2
+		}
+		ifs = append(ifs, i.String())
+	}
 	return identity.Device{Name: name, Subsystem: "usb", SysPath: p, Bus: "usb",
 		Identity: media.Identity{Kind: media.KindOther, Key: identity.USBKey("0627", "0001", name), VendorID: "0627", ProductID: "0001", InterfaceClasses: classes},
-		USB:      &identity.USBInfo{Port: name, SysPath: p, VendorID: "0627", ProductID: "0001", Functions: []identity.Function{fn}}}
+		USB:      &identity.USBInfo{Port: name, SysPath: p, VendorID: "0627", ProductID: "0001", Functions: []identity.Function{fn}, Interfaces: ifs}}
 }
 
 type bed struct {
@@ -132,8 +146,11 @@ func TestUSBSticks(t *testing.T) {
 		reason   policy.Reason
 	}{
 		{"unregistered", func(b *bed) {}, 64 << 20, []string{"deauthorize " + stickP}, policy.ReasonUnregistered},
-		{"registered", func(b *bed) { b.register("S1", media.Confidential, media.StatusActive, media.AccessReadWrite, 0) },
+		{"registered", func(b *bed) { b.register("S1", media.Secret, media.StatusActive, media.AccessReadWrite, 0) },
 			64 << 20, []string{"authorize " + stickP, "release " + diskP, "release " + diskP}, policy.ReasonAllowed},
+		{"read-write registration below the host's level is made read-only", func(b *bed) {
+			b.register("S1", media.Confidential, media.StatusActive, media.AccessReadWrite, 0)
+		}, 64 << 20, []string{"authorize " + stickP, "read-only " + diskP, "release " + diskP, "read-only " + diskP, "release " + diskP}, policy.ReasonReadOnlyBelowHost},
 		{"read-only", func(b *bed) { b.register("S1", media.Secret, media.StatusActive, media.AccessReadOnly, 0) },
 			64 << 20, []string{"authorize " + stickP, "read-only " + diskP, "release " + diskP, "read-only " + diskP, "release " + diskP}, policy.ReasonAllowedReadOnly},
 		{"level above host", func(b *bed) { b.register("S1", media.TopSecret, media.StatusActive, media.AccessReadWrite, 0) },
@@ -167,7 +184,7 @@ func TestUSBSticks(t *testing.T) {
 			if n := len(b.store.decisions()); n != before {
 				t.Errorf("change events made %d new decisions", n-before)
 			}
-			wantOn := tt.reason == policy.ReasonAllowed || tt.reason == policy.ReasonAllowedReadOnly
+			wantOn := tt.reason == policy.ReasonAllowed || tt.reason == policy.ReasonAllowedReadOnly || tt.reason == policy.ReasonReadOnlyBelowHost
 			if on, _ := b.rec.USBAuthorized(stickP); on != wantOn {
 				t.Errorf("authorized = %v at the end", on)
 			}
@@ -255,8 +272,10 @@ func TestUnreadableDeviceBlocked(t *testing.T) {
 func TestContainerAndMediaInside(t *testing.T) {
 	h := secretHost()
 	h.AllowDevices = []string{"05e3:0751"}
+	h.DevicePins = []media.DevicePin{{Device: "05e3:0751", Interfaces: []string{"08/06/50"}}}
 	b := newBed(t, h)
-	usb := &identity.USBInfo{Port: "2-4", SysPath: readerP, VendorID: "05e3", ProductID: "0751", Functions: []identity.Function{identity.FuncStorage}}
+	usb := &identity.USBInfo{Port: "2-4", SysPath: readerP, VendorID: "05e3", ProductID: "0751", Functions: []identity.Function{identity.FuncStorage},
+		Interfaces: []string{"08/06/50"}}
 	rid := media.Identity{Kind: media.KindSD, Key: identity.USBKey("05e3", "0751", "000000001"), VendorID: "05e3", ProductID: "0751", InterfaceClasses: []int{8}}
 	b.devs.set(identity.Device{Name: "2-4", Subsystem: "usb", SysPath: readerP, Bus: "usb", Identity: rid, USB: usb})
 	b.ev("add", readerP, "usb", "usb_device")
@@ -710,8 +729,10 @@ func TestRescanWritesOnlyChangedDecisions(t *testing.T) {
 func TestLegacyDiscRegistrationUpgraded(t *testing.T) {
 	h := secretHost()
 	h.AllowDevices = []string{"05e3:0751"}
+	h.DevicePins = []media.DevicePin{{Device: "05e3:0751", Interfaces: []string{"08/02/50"}}}
 	b := newBed(t, h)
-	usb := &identity.USBInfo{Port: "2-4", SysPath: readerP, VendorID: "05e3", ProductID: "0751", Functions: []identity.Function{identity.FuncStorage}}
+	usb := &identity.USBInfo{Port: "2-4", SysPath: readerP, VendorID: "05e3", ProductID: "0751", Functions: []identity.Function{identity.FuncStorage},
+		Interfaces: []string{"08/02/50"}}
 	rid := media.Identity{Kind: media.KindOther, Key: identity.USBKey("05e3", "0751", "000000001"), VendorID: "05e3", ProductID: "0751", InterfaceClasses: []int{8}}
 	b.devs.set(identity.Device{Name: "2-4", Subsystem: "usb", SysPath: readerP, Bus: "usb", Identity: rid, USB: usb})
 	b.ev("add", readerP, "usb", "usb_device")

@@ -246,7 +246,7 @@ func (e mountEnv) resolveMedium(ctx context.Context, md *mountlog.Device) {
 		return
 	}
 	md.Identity = dev.Identity
-	if host, hostp := d.hostProfile(ctx); hostp != nil && dev.USB == nil && slices.Contains(host.Baseline, identity.BaselineKey(dev)) {
+	if host, hostp := d.hostProfile(ctx); hostp != nil && dev.USB == nil && baselineDisk(host.Baseline, dev) {
 		md.Baseline = true
 		return
 	}
@@ -260,4 +260,9 @@ func (e mountEnv) resolveMedium(ctx context.Context, md *mountlog.Device) {
 	case !errors.Is(err, registry.ErrNotFound):
 		md.LookupErr = err.Error()
 	}
+}
+
+func baselineDisk(baseline []string, dev identity.Device) bool {
+	in, _ := identity.MatchBaseline(baseline, dev)
+	return in
 }

@@ -60,7 +60,7 @@ func (s *memStore) mountRows() []memEvent {
 
 func TestMountRowsOfARegisteredStick(t *testing.T) {
 	b := mountBed(t)
-	b.register("MOUNT1", media.Confidential, media.StatusActive, media.AccessReadWrite, 64<<20)
+	b.register("MOUNT1", media.Secret, media.StatusActive, media.AccessReadWrite, 64<<20)
 	b.plugStick("MOUNT1", 64<<20)
 	if r := b.lastReason(); r != "allowed" {
 		t.Fatalf("reason %q", r)
@@ -82,7 +82,7 @@ func TestMountRowsOfARegisteredStick(t *testing.T) {
 	}
 	d := rows[0].details.(event.Mount)
 	if d.MountPoint != "/mnt/x" || d.FSUUID != "1234-ABCD" || d.FSType != "vfat" || d.RO || d.Host != "H-01" || d.Hostname != "pc-01" ||
-		d.Custodian != "zhang" || d.Medium != "S-MOUNT1" || d.Attribution != "none" || d.MediumLevel != "confidential" {
+		d.Custodian != "zhang" || d.Medium != "S-MOUNT1" || d.Attribution != "none" || d.MediumLevel != "secret" {
 		t.Errorf("attach row %+v", d)
 	}
 	if dev := d.Device; dev.Partition != "sda1" || dev.Disk != "sda" || dev.DevNum != "8:1" {
@@ -148,7 +148,7 @@ func TestMountOfBlockedMediumIsAViolation(t *testing.T) {
 
 func TestUdisksMountAttributedToTheUser(t *testing.T) {
 	b := mountBed(t)
-	b.register("MOUNT4", media.Confidential, media.StatusActive, media.AccessReadWrite, 64<<20)
+	b.register("MOUNT4", media.Secret, media.StatusActive, media.AccessReadWrite, 64<<20)
 	b.plugStick("MOUNT4", 64<<20)
 	state := mountwatch.EncodeUdisksMounts([]mountwatch.UdisksMount{
 		{MountPoint: "/media/bob/OTHER", Device: mountwatch.Makedev(8, 17), UID: 1001},
@@ -210,5 +210,30 @@ func TestReconcileMountsAtStart(t *testing.T) {
 	b.d.reconcileMounts(b.ctx, []mountwatch.Event{still, fresh})
 	if got := len(b.store.mountRows()); got != n {
 		t.Errorf("a second start logged %d rows again", got-n)
+	}
+}
+
+// TestWriteDownRemountIsAViolation: a read-write medium below the host's level is
+// read-only on it; mounting it read-only is an ordinary row, a read-write remount a
+// violation the daemon undoes.
+func TestWriteDownRemountIsAViolation(t *testing.T) {
+	b := mountBed(t)
+	b.register("MOUNT5", media.Confidential, media.StatusActive, media.AccessReadWrite, 64<<20)
+	b.plugStick("MOUNT5", 64<<20)
+	if r := b.lastReason(); r != "read-only-below-host" {
+		t.Fatalf("reason %q", r)
+	}
+	b.rec.Reset()
+	b.d.HandleMount(b.ctx, mountEv(mountwatch.KindMount, "/mnt/w", true))
+	b.d.HandleMount(b.ctx, mountEv(mountwatch.KindRemountRW, "/mnt/w", false))
+	var kinds []event.Kind
+	for _, r := range b.store.mountRows() {
+		kinds = append(kinds, r.kind)
+	}
+	if want := []event.Kind{KindMountAttach, KindMountViolation}; !slices.Equal(kinds, want) {
+		t.Fatalf("kinds %v, want %v", kinds, want)
+	}
+	if len(b.rec.Ops()) == 0 {
+		t.Error("the read-write remount was not undone")
 	}
 }

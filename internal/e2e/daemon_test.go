@@ -181,7 +181,7 @@ func TestDaemonUnregisteredStickNeverGetsBlockDevice(t *testing.T) {
 
 func TestDaemonRegisteredStickMounts(t *testing.T) {
 	v, g := needDaemon(t)
-	register(t, g, "MGREGOK01", "confidential")
+	register(t, g, "MGREGOK01", "secret")
 	v.PlugStick(t, "MGREGOK01", testbed.Files{"report.txt": []byte("allowed\n")})
 	if got := decided(t, g, "MGREGOK01"); got != "allowed" {
 		t.Errorf("reason = %q", got)

@@ -28,7 +28,7 @@ func TestDiscIdentityTiming(t *testing.T) {
 	withoutDaemon(t, g)
 	db := "/var/tmp/disc-timing.db"
 	g.MustRun(t, "rm -f "+db+"*")
-	mg(t, g, db, "host init --number E2E-DISC --level secret --allow-device 46f4:0001")
+	mg(t, g, db, "host init --number E2E-DISC --level secret --allow-device 46f4:0001=08/06/50")
 	mg(t, g, db, "person add officer --name Officer")
 
 	for _, c := range []struct {

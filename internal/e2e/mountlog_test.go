@@ -69,7 +69,7 @@ func waitRows(t *testing.T, g *testbed.Guest, number string, n int) []mountRow {
 
 func TestMountLogRegisteredStick(t *testing.T) {
 	v, g := needDaemon(t)
-	num := register(t, g, "MGMLOG01", "confidential")
+	num := register(t, g, "MGMLOG01", "secret")
 	v.PlugStick(t, "MGMLOG01", testbed.Files{"a.txt": []byte("a\n")})
 	if got := decided(t, g, "MGMLOG01"); got != "allowed" {
 		t.Fatalf("reason = %q", got)
@@ -122,7 +122,7 @@ polkit.addRule(function(action, subject) {
     }
 });
 EOF2`)
-	num := register(t, g, "MGMLOG02", "confidential")
+	num := register(t, g, "MGMLOG02", "secret")
 	v.PlugStick(t, "MGMLOG02", testbed.Files{"b.txt": []byte("b\n")})
 	if got := decided(t, g, "MGMLOG02"); got != "allowed" {
 		t.Fatalf("reason = %q", got)
@@ -156,7 +156,7 @@ EOF2`)
 
 func TestMountLogSurvivesKill9(t *testing.T) {
 	v, g := needDaemon(t)
-	num := register(t, g, "MGMLOG03", "confidential")
+	num := register(t, g, "MGMLOG03", "secret")
 	v.PlugStick(t, "MGMLOG03", testbed.Files{"c.txt": []byte("c\n")})
 	if got := decided(t, g, "MGMLOG03"); got != "allowed" {
 		t.Fatalf("reason = %q", got)
@@ -213,7 +213,7 @@ func TestMountLogKernelAudit(t *testing.T) {
 	if out := g.Exec(t, "journalctl -u mediagate --no-pager | grep -c 'kernel audit records attribute mounts'").Stdout; strings.TrimSpace(out) == "0" {
 		t.Fatalf("the daemon does not use the kernel audit records:\n%s", g.Exec(t, "journalctl -u mediagate --no-pager | grep -i audit | tail -5").Stdout)
 	}
-	num := register(t, g, "MGMLOG05", "confidential")
+	num := register(t, g, "MGMLOG05", "secret")
 	v.PlugStick(t, "MGMLOG05", testbed.Files{"e.txt": []byte("e\n")})
 	if got := decided(t, g, "MGMLOG05"); got != "allowed" {
 		t.Fatalf("reason = %q", got)
@@ -252,7 +252,7 @@ func TestMountLogStackedMedium(t *testing.T) {
 	if res := g.Exec(t, "modprobe dm_mod && command -v dmsetup"); res.ExitCode != 0 {
 		t.Fatalf("the guest has no device-mapper (dm_mod, dmsetup): %s", res)
 	}
-	num := register(t, g, "MGMLOG06", "confidential")
+	num := register(t, g, "MGMLOG06", "secret")
 	v.PlugStick(t, "MGMLOG06", testbed.Files{"f.txt": []byte("f\n")})
 	if got := decided(t, g, "MGMLOG06"); got != "allowed" {
 		t.Fatalf("reason = %q", got)

@@ -75,6 +75,26 @@ func ParseMode(s string) (Mode, error) {
 	return "", fmt.Errorf("unknown mode %q (want enforce or audit)", s)
 }
 
+// LowerMedia is what a classified host does with a registered medium whose level is
+// below the host's own (no write-down): make it read-only (the default) or refuse it.
+type LowerMedia string
+
+const (
+	LowerReadOnly LowerMedia = "read-only" // readable, never writable (the default; "" means this)
+	LowerRefuse   LowerMedia = "refuse"    // blocked
+)
+
+// ParseLowerMedia accepts "read-only" (also "ro", "") or "refuse" (also "block").
+func ParseLowerMedia(s string) (LowerMedia, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "read-only", "readonly", "ro":
+		return LowerReadOnly, nil
+	case "refuse", "block":
+		return LowerRefuse, nil
+	}
+	return "", fmt.Errorf("unknown lower-media setting %q (want read-only or refuse)", s)
+}
+
 // Person is someone who can be a custodian, borrower, witness or approver.
 type Person struct {
 	ID         string    `json:"id"`     // globally unique
@@ -102,6 +122,13 @@ type Host struct {
 	// storage, hubs and HID (e.g. "audio", "video"); AllowDevices lists VID:PID pairs.
 	AllowClasses []string `json:"allow_classes,omitempty"`
 	AllowDevices []string `json:"allow_devices,omitempty"`
+	// DevicePins pins AllowDevices entries to the interfaces (and descriptors) the
+	// device presented when it was allowed. An entry without a pin (recorded before
+	// pins existed) allows the VID:PID only as a peripheral, never with mass storage.
+	DevicePins []DevicePin `json:"device_pins,omitempty"`
+	// LowerMedia says what happens to a registered medium whose level is below the
+	// host's: read-only (default, also when empty) or refuse. Any other value refuses.
+	LowerMedia LowerMedia `json:"lower_media,omitempty"`
 	// Baseline holds the identity keys of the internal disks recorded at host init;
 	// other non-USB block devices are treated as removable media.
 	Baseline []string  `json:"baseline,omitempty"`

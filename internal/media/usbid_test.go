@@ -81,3 +81,64 @@ func FuzzParseUSBID(f *testing.F) {
 		}
 	})
 }
+
+func TestParseUSBInterface(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		boot     bool
+	}{
+		{"03/01/01", "03/01/01", true},
+		{"3:1:2", "03/01/02", true},
+		{" 03/00/00 ", "03/00/00", false},
+		{"08/06/50", "08/06/50", false},
+		{"03/01", "", false},
+		{"03/01/01/01", "", false},
+		{"103/01/01", "", false},
+		{"zz/01/01", "", false},
+		{"03/01:01:", "", false},
+		{"", "", false},
+	} {
+		got, err := ParseUSBInterface(tc.in)
+		if (err == nil) != (tc.want != "") || (err == nil && got.String() != tc.want) {
+			t.Errorf("ParseUSBInterface(%q) = %v, %v; want %q", tc.in, got, err, tc.want)
+		}
+		if err == nil && got.IsBootHID() != tc.boot {
+			t.Errorf("%q boot HID = %v", tc.in, got.IsBootHID())
+		}
+	}
+}
+
+func TestNormInterfacesAndPinFor(t *testing.T) {
+	got, err := NormInterfaces([]string{"03/01/01", "3:0:0", "03/01/01"})
+	if err != nil || len(got) != 2 || got[0] != "03/00/00" || got[1] != "03/01/01" {
+		t.Errorf("NormInterfaces = %v, %v", got, err)
+	}
+	if _, err := NormInterfaces([]string{"x"}); err == nil {
+		t.Error("bad triple accepted")
+	}
+	h := &Host{DevicePins: []DevicePin{{Device: "046d:c52b", Interfaces: []string{"03/01/01"}}}}
+	if p, ok := h.PinFor("46d", "C52B"); !ok || p.Device != "046d:c52b" {
+		t.Errorf("PinFor = %v, %v", p, ok)
+	}
+	if _, ok := h.PinFor("046d", "c52c"); ok {
+		t.Error("PinFor matched another device")
+	}
+}
+
+// FuzzParseUSBInterface: whatever is typed or stored, a triple that parses prints
+// back to a canonical form that parses to the same triple.
+func FuzzParseUSBInterface(f *testing.F) {
+	for _, s := range []string{"03/01/01", "3:1:2", "ff/ff/ff", "03/01", "", "0x3/1/1", "03//01/01"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		i, err := ParseUSBInterface(s)
+		if err != nil {
+			return
+		}
+		j, err := ParseUSBInterface(i.String())
+		if err != nil || j != i || len(i.String()) != 8 {
+			t.Fatalf("%q → %v → %q → %v, %v", s, i, i.String(), j, err)
+		}
+	})
+}

@@ -193,5 +193,40 @@ func CheckAllowLists(h *media.Host) error {
 			return &AllowListError{Code: "allow-list.device", Entry: dev}
 		}
 	}
+	seen := map[string]bool{}
+	for _, p := range h.DevicePins {
+		id, err := media.ParseUSBID(p.Device)
+		if err != nil {
+			return fmt.Errorf("%w: pinned device %q (want VID:PID in hex)", ErrAllowList, p.Device)
+		}
+		if !media.USBIDListed(h.AllowDevices, id.Vendor, id.Product) {
+			return fmt.Errorf("%w: pinned device %s is not an allowed device", ErrAllowList, id)
+		}
+		if seen[id.String()] {
+			return fmt.Errorf("%w: device %s pinned twice", ErrAllowList, id)
+		}
+		seen[id.String()] = true
+		if len(p.Interfaces) == 0 {
+			return fmt.Errorf("%w: device %s pinned to no interfaces", ErrAllowList, id)
+		}
+		if _, err := media.NormInterfaces(p.Interfaces); err != nil {
+			return fmt.Errorf("%w: device %s: %w", ErrAllowList, id, err)
+		}
+		if p.Hash != "" && !isHex(p.Hash, 64) {
+			return fmt.Errorf("%w: device %s: descriptor hash %q is not 64 hex digits", ErrAllowList, id, p.Hash)
+		}
+	}
 	return nil
+}
+
+func isHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }

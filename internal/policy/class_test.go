@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"sort"
+	"strings"
 	"testing"
 
 	"mediagate/internal/media"
@@ -68,7 +69,8 @@ func TestLookupUnknownClass(t *testing.T) {
 }
 
 func TestCheckAllowLists(t *testing.T) {
-	good := &media.Host{AllowClasses: []string{"audio", "0x0e", "Bluetooth"}, AllowDevices: []string{"046d:c52b", "0X76B:3021"}}
+	good := &media.Host{AllowClasses: []string{"audio", "0x0e", "Bluetooth"}, AllowDevices: []string{"046d:c52b", "0X76B:3021"},
+		DevicePins: []media.DevicePin{{Device: "046d:c52b", Interfaces: []string{"03/01/01", "03/00/00"}, Hash: strings.Repeat("ab", 32)}}}
 	if err := CheckAllowLists(good); err != nil {
 		t.Errorf("CheckAllowLists(good) = %v", err)
 	}
@@ -80,6 +82,12 @@ func TestCheckAllowLists(t *testing.T) {
 		{AllowDevices: []string{"046d:"}},
 		{AllowDevices: []string{"0046d:c52b"}},
 		{AllowDevices: []string{"zz:c52b"}},
+		{DevicePins: []media.DevicePin{{Device: "046d:c52b", Interfaces: []string{"03/01/01"}}}}, // pin of a device not allowed
+		{AllowDevices: []string{"046d:c52b"}, DevicePins: []media.DevicePin{{Device: "046d:c52b"}}},
+		{AllowDevices: []string{"046d:c52b"}, DevicePins: []media.DevicePin{{Device: "046d:c52b", Interfaces: []string{"03/01"}}}},
+		{AllowDevices: []string{"046d:c52b"}, DevicePins: []media.DevicePin{{Device: "046d:c52b", Interfaces: []string{"03/01/01"}, Hash: "xyz"}}},
+		{AllowDevices: []string{"046d:c52b"}, DevicePins: []media.DevicePin{
+			{Device: "046d:c52b", Interfaces: []string{"03/01/01"}}, {Device: "046D:C52B", Interfaces: []string{"03/01/02"}}}},
 	} {
 		if err := CheckAllowLists(h); !errors.Is(err, ErrAllowList) {
 			t.Errorf("CheckAllowLists(%v %v) = %v; want ErrAllowList", h.AllowClasses, h.AllowDevices, err)

@@ -20,9 +20,14 @@
 //     blocked, so the officer can still type to initialise the host. Always
 //     enforced, even though no mode is known yet.
 //  3. peripheral-allowed / peripheral-not-allowed: a USB device that is not storage.
-//     A classified host accepts hubs (0x09) and HID (0x03), plus the classes its
-//     profile names in AllowClasses and the devices it names by VID:PID in
-//     AllowDevices. Any other class blocks the whole device. A device with no
+//     A classified host accepts hubs (0x09) and HID (0x03) as boot-protocol keyboards
+//     and mice only (03/01/01, 03/01/02; any other HID interface blocks with detail
+//     hid-not-boot), plus the classes its profile names in AllowClasses and the
+//     devices it names by VID:PID in AllowDevices. An allowed VID:PID counts only if
+//     the device presents exactly the interfaces (and descriptor hash) of its pin in
+//     Host.DevicePins; otherwise allow-entry-mismatch (block) for the whole device.
+//     An entry without a pin (recorded before pins existed) allows a peripheral but
+//     never a device with mass storage. Any other class blocks the whole device. A device with no
 //     readable class is blocked. An MTP interface counts as still-image (0x06) even
 //     when it hides in a vendor-specific (0xFF) interface. An unclassified host accepts
 //     every peripheral.
@@ -34,8 +39,11 @@
 //     where ordinary media are used. mediagate on an unclassified host exists to
 //     keep classified media off it. On a classified host, an unregistered USB device
 //     that presents only mass storage (and hubs) and whose VID:PID the profile lists in
-//     AllowDevices is a container (storage-container, allow): a card reader or
-//     optical drive. The medium behind it (Device.Behind) is judged on its own.
+//     AllowDevices, pinned to exactly what it presents, is a container
+//     (storage-container, allow): a card reader or optical drive. A device with an
+//     allowed VID:PID that does not match its pin (a stick posing as an allowed
+//     keyboard) is allow-entry-mismatch (block). The medium behind a container
+//     (Device.Behind) is judged on its own.
 //  6. identity-mismatch (block): see IdentityMismatch. It comes before status because
 //     a swapped or altered device is the most urgent thing to report. A registered
 //     USB medium that presents more than one disk (Device.Disks > 1: a second logical
@@ -48,7 +56,9 @@
 //  9. no-custodian (block): the record names no custodian, or one who is not a known,
 //     active person.
 //  10. host-unclassified (block): a classified medium on an unclassified host; then
-//     level-above-host (block): the medium's level ranks above the host's.
+//     level-above-host (block): the medium's level ranks above the host's; then
+//     level-below-host (block) for a medium below the host's level on a host whose
+//     profile refuses lower media (Host.LowerMedia "refuse", or any unknown value).
 //  11. host-not-allowed (block): the medium lists AllowedHosts and this host's number
 //     is not among them (compared ignoring case).
 //  12. peripheral-not-allowed (block): registered storage that also presents a class
@@ -61,9 +71,19 @@
 //  14. identity-mismatch (block) of what would otherwise be allowed: another USB
 //     device with the same identity is present (Input.Twin), or a disk behind a USB
 //     device reports no capacity while the registration binds one.
-//  15. allowed-read-only (allow read-only): registered with Access "ro", or an optical
-//     disc (by device or by registered kind), which is always read-only. Otherwise
-//     allowed.
+//  15. read-only-below-host (allow read-only): no write-down, the medium's level is
+//     below the host's. allowed-read-only (allow read-only): registered with Access
+//     "ro", or an optical disc (by device or by registered kind), which is always
+//     read-only. Otherwise allowed.
+//
+// # Nodes after a driver binds
+//
+// When Device.Node is set (a net, tty or hidraw node appeared below a USB device
+// already allowed), a device Decide would allow is blocked with unexpected-node
+// unless it was allowed for such a node: hidraw for a device whose HID passed, net and
+// tty for a device allowed by its pinned entry or presenting a communications class
+// (net also wireless) that AllowClasses names. Containers get none; an unclassified
+// host allows all.
 //
 // # Audit mode
 //

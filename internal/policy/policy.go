@@ -2,6 +2,7 @@ package policy
 
 import (
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -42,6 +43,16 @@ type Device struct {
 	// Classes are the USB interface classes the device presents. Policy judges the
 	// union of these and Identity.InterfaceClasses.
 	Classes []int
+	// Interfaces are the class/subclass/protocol triples ("03/01/01") of every
+	// interface the USB device presents. On a classified host HID is a default
+	// peripheral only as a boot-protocol keyboard (03/01/01) or mouse (03/01/02), and
+	// a pinned allow entry compares them; HID or a pinned entry without readable
+	// triples does not pass (fail closed).
+	Interfaces []string
+	// Node is set when a driver bound to this already decided USB device created a
+	// device node of the named subsystem ("net", "tty", "hidraw"). The device is then
+	// blocked (ReasonUnexpectedNode) unless it was allowed for such nodes.
+	Node string
 	// MTP is set when an interface speaks MTP (phones often hide it in a
 	// vendor-specific 0xFF interface); it is then judged as still-image (0x06) too.
 	MTP bool
@@ -49,6 +60,11 @@ type Device struct {
 	// decided already (the disk of a stick, the card in a reader, the disc in a
 	// drive). USB is set too. The container rule judges only the USB device itself.
 	Behind bool
+	// BaselineSlotDiffers is set for a non-USB disk in the slot of a baseline disk
+	// recorded by its slot (no serial or WWN) whose capacity or model differ from the
+	// recorded ones: "capacity" or "model". Another disk sits in that bay; unregistered,
+	// it is blocked as identity-mismatch.
+	BaselineSlotDiffers string
 	// Unreadable is set when the device could not be read: it is blocked whatever
 	// the host's mode (fail closed), except an internal disk the caller matched to
 	// the baseline (InBaseline) by its place.
@@ -128,6 +144,20 @@ func (d Decision) Blocked() bool { return d.Verdict != Allow && d.Verdict != All
 // gives the same Decision. The checks run in a fixed order and the first that applies
 // gives the reason; the package documentation lists the order and explains it.
 func Decide(in Input) Decision {
+	d := decide(in)
+	if in.Device.Node == "" || d.Blocked() {
+		return d
+	}
+	// A node a driver created after the device was allowed: a device allowed as a
+	// keyboard that grows a network interface or a serial port is taken away.
+	if !nodeJustified(in.Host, in.Device, d) {
+		d.Detail, d.Classes = in.Device.Node, nil
+		return d.with(Block, ReasonUnexpectedNode)
+	}
+	return d
+}
+
+func decide(in Input) Decision {
 	dev := in.Device
 	classes := classSet(dev.Classes, dev.Identity.InterfaceClasses)
 	if dev.MTP {
@@ -181,8 +211,20 @@ func Decide(in Input) Decision {
 			d.Classes = classes
 			return d.with(Allow, ReasonPeripheralAllowed)
 		}
-		if bad := refusedClasses(host, dev, classes); len(bad) > 0 || (len(classes) == 0 && !deviceAllowed(host.AllowDevices, dev)) {
+		allowed, listed, mismatch := allowEntry(host, dev, classes)
+		switch {
+		case listed && mismatch != "":
+			d.Detail, d.Classes = mismatch, unpinnedClasses(host, dev)
+			return d.with(Block, ReasonAllowEntryMismatch)
+		case allowed:
+			d.Classes = classes
+			return d.with(Allow, ReasonPeripheralAllowed)
+		}
+		if bad := refusedClasses(host, dev, classes); len(bad) > 0 || len(classes) == 0 {
 			d.Classes = bad
+			if containsInt(bad, ClassHID) {
+				d.Detail = DetailHIDNotBoot
+			}
 			return d.with(Block, ReasonPeripheralNotAllowed)
 		}
 		d.Classes = classes
@@ -201,8 +243,24 @@ func Decide(in Input) Decision {
 		if !classified {
 			return d.with(Allow, ReasonUnregisteredUnclassifiedHost)
 		}
-		if isContainer(host, dev, classes) {
-			return d.with(Allow, ReasonContainer)
+		if !dev.USB && !dev.Optical && dev.BaselineSlotDiffers != "" {
+			d.Detail = DetailBaselineModel
+			if dev.BaselineSlotDiffers == "capacity" {
+				d.Detail = DetailBaselineCapacity
+			}
+			return d.with(Block, ReasonIdentityMismatch)
+		}
+		if dev.USB && !dev.Behind && !dev.Block && !dev.Optical {
+			allowed, listed, mismatch := allowEntry(host, dev, classes)
+			switch {
+			case listed && mismatch != "":
+				// A device with the VID:PID of an allowed device that presents other
+				// interfaces (a stick posing as an allowed keyboard): the whole device.
+				d.Detail, d.Classes = mismatch, unpinnedClasses(host, dev)
+				return d.with(Block, ReasonAllowEntryMismatch)
+			case allowed && onlyStorage(classes):
+				return d.with(Allow, ReasonContainer)
+			}
 		}
 		return d.with(Block, ReasonUnregistered)
 	}
@@ -268,6 +326,12 @@ func Decide(in Input) Decision {
 	if rec.Level.Rank() > host.Level.Rank() {
 		return d.with(Block, ReasonLevelAboveHost)
 	}
+	// No write-down: a medium below the host's level is read-only here, or refused
+	// when the host profile says so (an unknown setting refuses: fail closed).
+	lower := rec.Level.Rank() < host.Level.Rank()
+	if lower && host.LowerMedia != "" && host.LowerMedia != media.LowerReadOnly {
+		return d.with(Block, ReasonLevelBelowHost)
+	}
 
 	// 11. Media limited to named hosts.
 	if len(rec.AllowedHosts) > 0 && !containsFold(rec.AllowedHosts, host.Number) {
@@ -278,9 +342,14 @@ func Decide(in Input) Decision {
 	// subject to this host's peripheral rules.
 	if classified {
 		extra := notInList(classes, []int{ClassMassStorage})
-		if bad := refusedClasses(host, dev, extra); len(bad) > 0 {
-			d.Classes = bad
-			return d.with(Block, ReasonPeripheralNotAllowed)
+		if allowed, _, _ := allowEntry(host, dev, classes); !allowed {
+			if bad := refusedClasses(host, dev, extra); len(bad) > 0 {
+				d.Classes = bad
+				if containsInt(bad, ClassHID) {
+					d.Detail = DetailHIDNotBoot
+				}
+				return d.with(Block, ReasonPeripheralNotAllowed)
+			}
 		}
 	}
 
@@ -308,7 +377,11 @@ func Decide(in Input) Decision {
 		return d.with(Block, ReasonIdentityMismatch)
 	}
 
-	// 15. Allowed, read-only for read-only registrations and all optical discs.
+	// 15. Allowed, read-only for media below the host's level, read-only registrations
+	// and all optical discs.
+	if lower {
+		return d.with(AllowReadOnly, ReasonReadOnlyBelowHost)
+	}
 	if rec.Access == media.AccessReadOnly || dev.Optical || rec.Kind == media.KindOpticalDisc {
 		return d.with(AllowReadOnly, ReasonAllowedReadOnly)
 	}
@@ -328,49 +401,163 @@ var statusReasons = map[media.Status]Reason{
 	media.StatusRetired:   ReasonStatusRetired,
 }
 
+// Details of peripheral-not-allowed and allow-entry-mismatch.
+const (
+	DetailHIDNotBoot     = "hid-not-boot"    // a HID interface that is not a boot keyboard or mouse
+	DetailPinInterfaces  = "pin-interfaces"  // interfaces differ from the pinned allow entry
+	DetailPinDescriptors = "pin-descriptors" // descriptors differ from the pinned allow entry
+	DetailNotPinned      = "not-pinned"      // mass storage behind an allow entry recorded without a pin
+
+	// Details of identity-mismatch for a disk in the slot of a baseline disk.
+	DetailBaselineCapacity = "baseline-capacity" // capacity differs from the disk recorded in the slot
+	DetailBaselineModel    = "baseline-model"    // model differs from the disk recorded in the slot
+)
+
 // refusedClasses returns the classes a classified host does not accept from dev:
-// everything but hubs, HID and the host's AllowClasses, unless the host allows the
-// device itself by VID:PID in AllowDevices.
+// everything but hubs, boot-protocol keyboards and mice, and the host's AllowClasses.
+// HID other than boot keyboards and mice is accepted only when AllowClasses names it.
 func refusedClasses(host *media.Host, dev Device, classes []int) []int {
-	if len(classes) == 0 || deviceAllowed(host.AllowDevices, dev) {
-		return nil
-	}
 	var allowed [256]bool
 	for _, name := range host.AllowClasses {
 		if c, err := ParseClass(name); err == nil && c != ClassMassStorage {
 			allowed[c] = true
 		}
 	}
+	hidOK := allowed[ClassHID] || onlyBootHID(dev.Interfaces)
 	var out []int
 	for _, c := range classes {
-		if !isDefaultPeripheral(c) && (c < 0 || c > 255 || !allowed[c]) {
+		switch {
+		case c == ClassHub:
+		case c == ClassHID:
+			if !hidOK {
+				out = append(out, c)
+			}
+		case c < 0 || c > 255 || !allowed[c]:
 			out = append(out, c)
 		}
 	}
 	return out
 }
 
-// isContainer reports whether an unregistered USB storage device (not a medium behind
-// one) is a card reader or optical drive the host allows by VID:PID: it presents only
-// mass storage (and hubs) and is listed in AllowDevices.
-func isContainer(host *media.Host, dev Device, classes []int) bool {
-	if !dev.USB || dev.Behind || dev.Block || dev.Optical {
-		return false
+// onlyBootHID reports whether the interfaces include HID and every HID interface is a
+// boot keyboard or mouse. Unreadable triples count as not boot.
+func onlyBootHID(ifs []string) bool {
+	hid := false
+	for _, s := range ifs {
+		i, err := media.ParseUSBInterface(s)
+		if err != nil {
+			return false
+		}
+		if i.Class == ClassHID {
+			if !i.IsBootHID() {
+				return false
+			}
+			hid = true
+		}
 	}
+	return hid
+}
+
+// allowEntry judges dev against the host's AllowDevices: listed when its VID:PID is
+// there; allowed when it also presents exactly the interfaces (and descriptors) its
+// pin recorded, or, for an entry recorded without a pin, when it presents no mass
+// storage. mismatch says why a listed device is not allowed.
+func allowEntry(host *media.Host, dev Device, classes []int) (allowed, listed bool, mismatch string) {
+	vid, pid := dev.VendorID, dev.ProductID
+	if vid == "" && pid == "" {
+		vid, pid = dev.Identity.VendorID, dev.Identity.ProductID
+	}
+	if !media.USBIDListed(host.AllowDevices, vid, pid) {
+		return false, false, ""
+	}
+	p, pinned := host.PinFor(vid, pid)
+	if !pinned {
+		if containsInt(classes, ClassMassStorage) {
+			return false, true, DetailNotPinned
+		}
+		return true, true, ""
+	}
+	seen, err := media.NormInterfaces(dev.Interfaces)
+	want, werr := media.NormInterfaces(p.Interfaces)
+	if err != nil || werr != nil || len(seen) == 0 || !slices.Equal(seen, want) {
+		return false, true, DetailPinInterfaces
+	}
+	if p.Hash != "" && !strings.EqualFold(p.Hash, dev.Identity.DescriptorHash) {
+		return false, true, DetailPinDescriptors
+	}
+	return true, true, ""
+}
+
+// unpinnedClasses returns the classes of dev's interfaces that its pin does not list
+// (for messages); nil when there is no pin.
+func unpinnedClasses(host *media.Host, dev Device) []int {
+	vid, pid := dev.VendorID, dev.ProductID
+	if vid == "" && pid == "" {
+		vid, pid = dev.Identity.VendorID, dev.Identity.ProductID
+	}
+	p, ok := host.PinFor(vid, pid)
+	if !ok {
+		return nil
+	}
+	want, _ := media.NormInterfaces(p.Interfaces)
+	var out []int
+	for _, s := range dev.Interfaces {
+		i, err := media.ParseUSBInterface(s)
+		if err == nil && !slices.Contains(want, i.String()) && !containsInt(out, int(i.Class)) {
+			out = append(out, int(i.Class))
+		}
+	}
+	sort.Ints(out)
+	return out
+}
+
+// onlyStorage reports whether a container presents nothing but mass storage and hubs.
+func onlyStorage(classes []int) bool {
 	for _, c := range classes {
 		if c != ClassMassStorage && c != ClassHub {
 			return false
 		}
 	}
-	return deviceAllowed(host.AllowDevices, dev)
+	return len(classes) > 0
 }
 
-func deviceAllowed(list []string, dev Device) bool {
-	vid, pid := dev.VendorID, dev.ProductID
-	if vid == "" && pid == "" {
-		vid, pid = dev.Identity.VendorID, dev.Identity.ProductID
+// nodeJustified reports whether an allowed device may have a node of dev.Node: any
+// on an unclassified host; on a classified host hidraw for a device whose HID passed,
+// net and tty only for a device allowed by its (pinned) allow entry or presenting a
+// communications class the host allows by name. Containers never.
+func nodeJustified(host *media.Host, dev Device, d Decision) bool {
+	if host != nil && host.Level == media.Unclassified {
+		return true
 	}
-	return media.USBIDListed(list, vid, pid)
+	if d.Reason == ReasonContainer {
+		return false
+	}
+	classes := classSet(dev.Classes, dev.Identity.InterfaceClasses)
+	if host != nil {
+		if allowed, _, _ := allowEntry(host, dev, classes); allowed {
+			return true
+		}
+	}
+	named := func(codes ...int) bool {
+		if host == nil {
+			return false
+		}
+		for _, name := range host.AllowClasses {
+			if c, err := ParseClass(name); err == nil && containsInt(codes, c) && containsInt(classes, c) {
+				return true
+			}
+		}
+		return false
+	}
+	switch dev.Node {
+	case "hidraw":
+		return containsInt(classes, ClassHID)
+	case "net":
+		return named(ClassCDC, ClassCDCData, ClassWireless)
+	case "tty":
+		return named(ClassCDC, ClassCDCData)
+	}
+	return false
 }
 
 func notInList(classes, list []int) []int {

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -45,8 +46,18 @@ func registered() Input {
 	return Input{Host: newHost(media.Secret), Device: stick(), Record: newMedium(media.Secret), Custodian: alice(), Now: now}
 }
 
+// peripheral is a USB device presenting one interface of each class; its HID
+// interface is a boot keyboard (03/01/01).
 func peripheral(vid, pid string, classes ...int) Device {
-	return Device{USB: true, VendorID: vid, ProductID: pid, Classes: classes}
+	d := Device{USB: true, VendorID: vid, ProductID: pid, Classes: classes}
+	for _, c := range classes {
+		i := media.USBInterface{Class: uint8(c)}
+		if c == ClassHID {
+			i.SubClass, i.Protocol = 1, 1
+		}
+		d.Interfaces = append(d.Interfaces, i.String())
+	}
+	return d
 }
 
 func internalDisk() Device {
@@ -132,6 +143,10 @@ func decideCases() []decideCase {
 		{name: "internal disk in host baseline", in: with(dev(internalDisk()), noRecord, func(in *Input) { in.Host.Baseline = []string{"disk:wwn-0x5000c500a1b2c3d4"} }), verdict: Allow, reason: ReasonBaseline},
 		{name: "internal disk flagged by caller", in: with(dev(func() Device { d := internalDisk(); d.InBaseline = true; return d }()), noRecord), verdict: Allow, reason: ReasonBaseline},
 		{name: "USB stick is never baseline", in: with(noRecord, func(in *Input) { in.Host.Baseline = []string{stickIdentity().Key}; in.Device.InBaseline = true }), verdict: Block, reason: ReasonUnregistered},
+		{name: "other disk in a baseline disk's slot: capacity", in: with(dev(func() Device { d := internalDisk(); d.BaselineSlotDiffers = "capacity"; return d }()), noRecord), verdict: Block, reason: ReasonIdentityMismatch, detail: DetailBaselineCapacity},
+		{name: "other disk in a baseline disk's slot: model", in: with(dev(func() Device { d := internalDisk(); d.BaselineSlotDiffers = "model"; return d }()), noRecord), verdict: Block, reason: ReasonIdentityMismatch, detail: DetailBaselineModel},
+		{name: "other disk in a baseline slot on an unclassified host", in: with(unclassifiedHost, dev(func() Device { d := internalDisk(); d.BaselineSlotDiffers = "model"; return d }()), noRecord), verdict: Allow, reason: ReasonUnregisteredUnclassifiedHost},
+		{name: "registered disk in a baseline slot is judged as registered", in: with(dev(func() Device { d := internalDisk(); d.BaselineSlotDiffers = "capacity"; return d }()), func(in *Input) { in.Record.Kind, in.Record.Identity = media.KindDisk, internalDisk().Identity }), verdict: Allow, reason: ReasonAllowed},
 		{name: "optical disc is never baseline", in: with(dev(opticalDisc()), noRecord, func(in *Input) { in.Host.Baseline = []string{opticalDisc().Identity.Key} }), verdict: Block, reason: ReasonUnregistered},
 
 		// 5. unregistered
@@ -156,8 +171,8 @@ func decideCases() []decideCase {
 		{name: "registered USB device presents two disks on a rescan", in: with(func(in *Input) { in.Device.Disks = 2 }), verdict: Block, reason: ReasonIdentityMismatch, detail: DetailExtraDisk},
 		{name: "lost stick with a second disk reports the anomaly", in: with(status(media.StatusLost), func(in *Input) { in.Device.Behind, in.Device.Disks = true, 3 }), verdict: Block, reason: ReasonIdentityMismatch, detail: DetailExtraDisk},
 		{name: "one disk behind a registered stick", in: with(func(in *Input) { in.Device.Behind, in.Device.Disks = true, 1 }), verdict: Allow, reason: ReasonAllowed},
-		{name: "several cards in an allowed reader: each is unregistered", in: with(noRecord, dev(func() Device { d := cardReader(); d.Behind, d.Disks = true, 4; return d }()), allowDevice("05e3:0751")), verdict: Block, reason: ReasonUnregistered},
-		{name: "multi-slot reader allowed as a container", in: with(noRecord, dev(func() Device { d := cardReader(); d.Disks = 4; return d }()), allowDevice("05e3:0751")), verdict: Allow, reason: ReasonContainer},
+		{name: "several cards in an allowed reader: each is unregistered", in: with(noRecord, dev(func() Device { d := cardReader(); d.Behind, d.Disks = true, 4; return d }()), pinReader("05e3:0751")), verdict: Block, reason: ReasonUnregistered},
+		{name: "multi-slot reader allowed as a container", in: with(noRecord, dev(func() Device { d := cardReader(); d.Disks = 4; return d }()), pinReader("05e3:0751")), verdict: Allow, reason: ReasonContainer},
 		{name: "registered disc in a drive with more units", in: with(dev(func() Device { d := opticalDisc(); d.USB, d.Behind, d.Disks = true, true, 2; return d }()), func(in *Input) {
 			in.Record.Kind, in.Record.Identity = media.KindOpticalDisc, opticalDisc().Identity
 		}), verdict: AllowReadOnly, reason: ReasonAllowedReadOnly},
@@ -185,7 +200,12 @@ func decideCases() []decideCase {
 		// 10. levels
 		{name: "secret medium on unclassified host", in: with(unclassifiedHost), verdict: Block, reason: ReasonHostUnclassified},
 		{name: "top-secret medium on secret host", in: with(func(in *Input) { in.Record.Level = media.TopSecret }), verdict: Block, reason: ReasonLevelAboveHost},
-		{name: "confidential medium on secret host", in: with(func(in *Input) { in.Record.Level = media.Confidential }), verdict: Allow, reason: ReasonAllowed},
+		{name: "confidential medium on secret host is read-only (no write-down)", in: with(func(in *Input) { in.Record.Level = media.Confidential }), verdict: AllowReadOnly, reason: ReasonReadOnlyBelowHost},
+		{name: "unclassified registered medium on secret host is read-only", in: with(func(in *Input) { in.Record.Level = media.Unclassified }), verdict: AllowReadOnly, reason: ReasonReadOnlyBelowHost},
+		{name: "lower medium refused by host profile", in: with(func(in *Input) { in.Record.Level = media.Confidential; in.Host.LowerMedia = media.LowerRefuse }), verdict: Block, reason: ReasonLevelBelowHost},
+		{name: "unknown lower-media setting refuses (fail closed)", in: with(func(in *Input) { in.Record.Level = media.Confidential; in.Host.LowerMedia = "bogus" }), verdict: Block, reason: ReasonLevelBelowHost},
+		{name: "refuse setting leaves same-level media alone", in: with(func(in *Input) { in.Host.LowerMedia = media.LowerRefuse }), verdict: Allow, reason: ReasonAllowed},
+		{name: "lower medium limited to another host keeps that reason", in: with(func(in *Input) { in.Record.Level = media.Confidential; in.Record.AllowedHosts = []string{"JM-H-002"} }), verdict: Block, reason: ReasonHostNotAllowed},
 
 		// 11. allowed hosts
 		{name: "limited to another host", in: with(func(in *Input) { in.Record.AllowedHosts = []string{"JM-H-002"} }), verdict: Block, reason: ReasonHostNotAllowed},
@@ -193,10 +213,16 @@ func decideCases() []decideCase {
 		{name: "limited, host has no number", in: with(func(in *Input) { in.Record.AllowedHosts = []string{"JM-H-001"}; in.Host.Number = "" }), verdict: Block, reason: ReasonHostNotAllowed},
 
 		// 12. registered storage with extra classes
-		{name: "stick with registered HID interface", in: with(comboClasses(ClassHID, ClassMassStorage)), verdict: Allow, reason: ReasonAllowed},
+		{name: "stick with registered boot keyboard interface", in: with(comboClasses(ClassHID, ClassMassStorage), func(in *Input) { in.Device.Interfaces = []string{"03/01/01", "08/06/50"} }), verdict: Allow, reason: ReasonAllowed},
+		{name: "stick with registered non-boot HID interface", in: with(comboClasses(ClassHID, ClassMassStorage), func(in *Input) { in.Device.Interfaces = []string{"03/00/00", "08/06/50"} }), verdict: Block, reason: ReasonPeripheralNotAllowed, detail: DetailHIDNotBoot, classes: []int{ClassHID}},
 		{name: "stick with registered Wi-Fi interface", in: with(comboClasses(ClassMassStorage, ClassWireless)), verdict: Block, reason: ReasonPeripheralNotAllowed, classes: []int{ClassWireless}},
 		{name: "stick with registered Wi-Fi interface, class allowed", in: with(comboClasses(ClassMassStorage, ClassWireless), func(in *Input) { in.Host.AllowClasses = []string{"wireless"} }), verdict: Allow, reason: ReasonAllowed},
-		{name: "stick with registered Wi-Fi interface, device allowed", in: with(comboClasses(ClassMassStorage, ClassWireless), func(in *Input) { in.Host.AllowDevices = []string{"0781:5567"} }), verdict: Allow, reason: ReasonAllowed},
+		{name: "stick with registered Wi-Fi interface, device allowed and pinned", in: with(comboClasses(ClassMassStorage, ClassWireless), func(in *Input) {
+			in.Device.Interfaces = []string{"08/06/50", "e0/01/01"}
+			in.Host.AllowDevices = []string{"0781:5567"}
+			in.Host.DevicePins = []media.DevicePin{{Device: "0781:5567", Interfaces: []string{"08/06/50", "e0/01/01"}}}
+		}), verdict: Allow, reason: ReasonAllowed},
+		{name: "stick with registered Wi-Fi interface, unpinned device entry is not enough", in: with(comboClasses(ClassMassStorage, ClassWireless), func(in *Input) { in.Host.AllowDevices = []string{"0781:5567"} }), verdict: Block, reason: ReasonPeripheralNotAllowed, classes: []int{ClassWireless}},
 		{name: "mass storage in AllowClasses changes nothing", in: with(noRecord, func(in *Input) { in.Host.AllowClasses = []string{"mass-storage"} }), verdict: Block, reason: ReasonUnregistered},
 
 		// 13. lending
@@ -226,10 +252,15 @@ func decideCases() []decideCase {
 		{name: "unreadable disk with no host", in: with(noRecord, func(in *Input) { in.Host = nil }, dev(Device{Block: true, Unreadable: true})), verdict: Block, reason: ReasonIdentityMismatch, detail: "unreadable"},
 
 		// 5. containers: card readers and optical drives allowed by VID:PID
-		{name: "card reader allowed by VID:PID", in: with(noRecord, dev(cardReader()), allowDevice("05e3:0751")), verdict: Allow, reason: ReasonContainer},
-		{name: "card reader allowed by short VID:PID", in: with(noRecord, dev(cardReader()), allowDevice("5e3:751")), verdict: Allow, reason: ReasonContainer},
-		{name: "card reader not listed", in: with(noRecord, dev(cardReader()), allowDevice("05e3:0752")), verdict: Block, reason: ReasonUnregistered},
-		{name: "card reader with a wireless interface", in: with(noRecord, dev(func() Device { d := cardReader(); d.Classes = []int{ClassMassStorage, ClassWireless}; return d }()), allowDevice("05e3:0751")), verdict: Block, reason: ReasonUnregistered},
+		{name: "card reader allowed by VID:PID", in: with(noRecord, dev(cardReader()), pinReader("05e3:0751")), verdict: Allow, reason: ReasonContainer},
+		{name: "card reader allowed by short VID:PID", in: with(noRecord, dev(cardReader()), pinReader("5e3:751")), verdict: Allow, reason: ReasonContainer},
+		{name: "card reader allowed without a pin (old entry)", in: with(noRecord, dev(cardReader()), allowDevice("05e3:0751")), verdict: Block, reason: ReasonAllowEntryMismatch, detail: DetailNotPinned},
+		{name: "card reader not listed", in: with(noRecord, dev(cardReader()), pinReader("05e3:0752")), verdict: Block, reason: ReasonUnregistered},
+		{name: "card reader with a wireless interface", in: with(noRecord, dev(func() Device {
+			d := cardReader()
+			d.Classes, d.Interfaces = []int{ClassMassStorage, ClassWireless}, []string{"08/06/50", "e0/01/01"}
+			return d
+		}()), pinReader("05e3:0751")), verdict: Block, reason: ReasonAllowEntryMismatch, detail: DetailPinInterfaces, classes: []int{ClassWireless}},
 		{name: "card in an allowed reader", in: with(noRecord, dev(func() Device { d := cardReader(); d.Behind = true; return d }()), allowDevice("05e3:0751")), verdict: Block, reason: ReasonUnregistered},
 		{name: "container on unclassified host", in: with(noRecord, unclassifiedHost, dev(cardReader()), allowDevice("05e3:0751")), verdict: Allow, reason: ReasonUnregisteredUnclassifiedHost},
 		{name: "registered stick with a listed VID:PID is judged as registered", in: with(allowDevice("0781:5567"), func(in *Input) { in.Record.Status = media.StatusLost }), verdict: Block, reason: ReasonStatusLost},
@@ -255,8 +286,16 @@ func decideCases() []decideCase {
 
 // cardReader is an unregistered USB card reader (Genesys 05e3:0751).
 func cardReader() Device {
-	return Device{USB: true, Storage: true, VendorID: "05e3", ProductID: "0751", Classes: []int{ClassMassStorage},
+	return Device{USB: true, Storage: true, VendorID: "05e3", ProductID: "0751", Classes: []int{ClassMassStorage}, Interfaces: []string{"08/06/50"},
 		Identity: media.Identity{Kind: media.KindSD, Key: "usb:05e3:0751:000000001", VendorID: "05e3", ProductID: "0751", InterfaceClasses: []int{ClassMassStorage}}}
+}
+
+// pinReader allows the card reader by VID:PID, pinned to its one mass-storage interface.
+func pinReader(id string) func(*Input) {
+	return func(in *Input) {
+		in.Host.AllowDevices = []string{id}
+		in.Host.DevicePins = []media.DevicePin{{Device: id, Interfaces: []string{"08/06/50"}}}
+	}
 }
 
 func allowDevice(ids ...string) func(*Input) {
@@ -300,7 +339,7 @@ func TestEveryReasonCovered(t *testing.T) {
 		listed[r] = true
 	}
 	seen := map[Reason]bool{}
-	for _, tc := range decideCases() {
+	for _, tc := range append(decideCases(), hidCases()...) {
 		seen[tc.reason] = true
 		if !listed[tc.reason] {
 			t.Errorf("case %q expects %q, which Reasons does not list", tc.name, tc.reason)
@@ -314,23 +353,32 @@ func TestEveryReasonCovered(t *testing.T) {
 }
 
 func TestLevelMatrix(t *testing.T) {
-	for _, hl := range media.Levels() {
-		for _, ml := range media.Levels() {
-			t.Run("medium "+ml.String()+" on host "+hl.String(), func(t *testing.T) {
-				in := registered()
-				in.Host.Level, in.Record.Level = hl, ml
-				want := ReasonAllowed
-				switch {
-				case hl == media.Unclassified && ml != media.Unclassified:
-					want = ReasonHostUnclassified
-				case ml.Rank() > hl.Rank():
-					want = ReasonLevelAboveHost
-				}
-				got := Decide(in)
-				if got.Reason != want || got.Blocked() != (want != ReasonAllowed) {
-					t.Errorf("got %s/%s; want %s", got.Verdict, got.Reason, want)
-				}
-			})
+	// Every pair of medium and host level, for both lower-media settings of the host:
+	// never above the host, never classified on an unclassified host, and no
+	// write-down (a medium below the host's level is read-only there, or refused).
+	for _, lower := range []media.LowerMedia{"", media.LowerReadOnly, media.LowerRefuse} {
+		for _, hl := range media.Levels() {
+			for _, ml := range media.Levels() {
+				t.Run(fmt.Sprintf("medium %s on host %s, lower media %q", ml, hl, lower), func(t *testing.T) {
+					in := registered()
+					in.Host.Level, in.Record.Level, in.Host.LowerMedia = hl, ml, lower
+					want, verdict := ReasonAllowed, Allow
+					switch {
+					case hl == media.Unclassified && ml != media.Unclassified:
+						want, verdict = ReasonHostUnclassified, Block
+					case ml.Rank() > hl.Rank():
+						want, verdict = ReasonLevelAboveHost, Block
+					case ml.Rank() < hl.Rank() && lower == media.LowerRefuse:
+						want, verdict = ReasonLevelBelowHost, Block
+					case ml.Rank() < hl.Rank():
+						want, verdict = ReasonReadOnlyBelowHost, AllowReadOnly
+					}
+					got := Decide(in)
+					if got.Reason != want || got.Verdict != verdict {
+						t.Errorf("got %s/%s; want %s/%s", got.Verdict, got.Reason, verdict, want)
+					}
+				})
+			}
 		}
 	}
 }

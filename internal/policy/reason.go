@@ -10,6 +10,8 @@ const (
 	ReasonHostNotInitialised           Reason = "host-not-initialised"              // block: no usable host profile
 	ReasonPeripheralAllowed            Reason = "peripheral-allowed"                // allow: hub, HID or allowed class/device
 	ReasonPeripheralNotAllowed         Reason = "peripheral-not-allowed"            // block: a USB class this host refuses
+	ReasonAllowEntryMismatch           Reason = "allow-entry-mismatch"              // block: VID:PID allowed, but other interfaces or descriptors than pinned
+	ReasonUnexpectedNode               Reason = "unexpected-node"                   // block: a driver made a net, tty or hidraw node the device was not allowed for
 	ReasonBaseline                     Reason = "baseline"                          // allow: internal disk recorded at host init
 	ReasonUnregistered                 Reason = "unregistered"                      // block: storage not in the register
 	ReasonUnregisteredUnclassifiedHost Reason = "unregistered-on-unclassified-host" // allow: unregistered storage, unclassified host
@@ -24,8 +26,10 @@ const (
 	ReasonNoCustodian                  Reason = "no-custodian"                      // block: no active responsible person
 	ReasonHostUnclassified             Reason = "host-unclassified"                 // block: classified medium, unclassified host
 	ReasonLevelAboveHost               Reason = "level-above-host"                  // block: medium level above host level
+	ReasonLevelBelowHost               Reason = "level-below-host"                  // block: medium below the host level, host refuses lower media
 	ReasonHostNotAllowed               Reason = "host-not-allowed"                  // block: medium limited to other hosts
 	ReasonLentOverdue                  Reason = "lent-overdue"                      // block: lent past the due date
+	ReasonReadOnlyBelowHost            Reason = "read-only-below-host"              // allow read-only: medium below the host level (no write-down)
 	ReasonAllowedReadOnly              Reason = "allowed-read-only"                 // allow read-only
 	ReasonAllowed                      Reason = "allowed"                           // allow
 )
@@ -34,9 +38,11 @@ const (
 func Reasons() []Reason {
 	return []Reason{
 		ReasonNotMedia, ReasonHostNotInitialised, ReasonPeripheralAllowed, ReasonPeripheralNotAllowed,
+		ReasonAllowEntryMismatch, ReasonUnexpectedNode,
 		ReasonBaseline, ReasonUnregistered, ReasonUnregisteredUnclassifiedHost, ReasonContainer, ReasonIdentityMismatch,
 		ReasonRecordInvalid, ReasonStatusLost, ReasonStatusInVault, ReasonStatusRepair,
 		ReasonStatusDestroyed, ReasonStatusRetired, ReasonNoCustodian, ReasonHostUnclassified,
-		ReasonLevelAboveHost, ReasonHostNotAllowed, ReasonLentOverdue, ReasonAllowedReadOnly, ReasonAllowed,
+		ReasonLevelAboveHost, ReasonLevelBelowHost, ReasonHostNotAllowed, ReasonLentOverdue, ReasonReadOnlyBelowHost,
+		ReasonAllowedReadOnly, ReasonAllowed,
 	}
 }

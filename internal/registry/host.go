@@ -33,6 +33,12 @@ func (s *Store) InitHost(ctx context.Context, h media.Host) (media.Host, error) 
 	if _, err := media.ParseMode(string(h.Mode)); err != nil {
 		return h, errf(ErrInvalid, "invalid.value", Field("mode"), string(h.Mode))
 	}
+	if h.LowerMedia == "" {
+		h.LowerMedia = media.LowerReadOnly
+	}
+	if _, err := media.ParseLowerMedia(string(h.LowerMedia)); err != nil || (h.LowerMedia != media.LowerReadOnly && h.LowerMedia != media.LowerRefuse) {
+		return h, errf(ErrInvalid, "invalid.value", Field("lower_media"), string(h.LowerMedia))
+	}
 	h.ID = s.hostID
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		old, err := hostTx(ctx, tx)
@@ -48,14 +54,14 @@ func (s *Store) InitHost(ctx context.Context, h media.Host) (media.Host, error) 
 		}
 		h.Updated = parseStamp(s.stamp())
 		_, err = tx.ExecContext(ctx, `INSERT INTO host (singleton, id, number, level, department, mode, hostname, vault_station,
-			allow_classes, allow_devices, baseline, created, updated) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			allow_classes, allow_devices, baseline, lower_media, device_pins, created, updated) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (singleton) DO UPDATE SET number = excluded.number, level = excluded.level, department = excluded.department,
 			mode = excluded.mode, hostname = excluded.hostname, vault_station = excluded.vault_station,
 			allow_classes = excluded.allow_classes, allow_devices = excluded.allow_devices, baseline = excluded.baseline,
-			updated = excluded.updated`,
+			lower_media = excluded.lower_media, device_pins = excluded.device_pins, updated = excluded.updated`,
 			h.ID, h.Number, int(h.Level), h.Department, string(h.Mode), h.Hostname, h.VaultStation,
-			jsonList(h.AllowClasses), jsonList(h.AllowDevices), jsonList(h.Baseline),
-			h.Created.Format(timeLayout), h.Updated.Format(timeLayout))
+			jsonList(h.AllowClasses), jsonList(h.AllowDevices), jsonList(h.Baseline), string(h.LowerMedia),
+			jsonList(h.DevicePins), h.Created.Format(timeLayout), h.Updated.Format(timeLayout))
 		if err != nil {
 			return fmt.Errorf("save host profile: %w", err)
 		}
@@ -71,18 +77,22 @@ func (s *Store) Host(ctx context.Context) (media.Host, error) { return hostTx(ct
 func hostTx(ctx context.Context, q querier) (media.Host, error) {
 	var h media.Host
 	var level int
-	var mode, classes, devices, baseline, created, updated string
+	var mode, classes, devices, baseline, lower, pins, created, updated string
 	err := q.QueryRowContext(ctx, `SELECT id, number, level, department, mode, hostname, vault_station, allow_classes,
-		allow_devices, baseline, created, updated FROM host WHERE singleton = 1`).Scan(
-		&h.ID, &h.Number, &level, &h.Department, &mode, &h.Hostname, &h.VaultStation, &classes, &devices, &baseline, &created, &updated)
+		allow_devices, baseline, lower_media, device_pins, created, updated FROM host WHERE singleton = 1`).Scan(
+		&h.ID, &h.Number, &level, &h.Department, &mode, &h.Hostname, &h.VaultStation, &classes, &devices, &baseline, &lower, &pins,
+		&created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return h, errf(ErrNoHost, "no-host")
 	}
 	if err != nil {
 		return h, fmt.Errorf("read host profile: %w", err)
 	}
-	h.Level, h.Mode = media.Level(level), media.Mode(mode)
+	h.Level, h.Mode, h.LowerMedia = media.Level(level), media.Mode(mode), media.LowerMedia(lower)
 	h.AllowClasses, h.AllowDevices, h.Baseline = parseList(classes), parseList(devices), parseList(baseline)
+	if err := json.Unmarshal([]byte(pins), &h.DevicePins); err != nil {
+		return h, fmt.Errorf("read host profile: device pins: %w", err)
+	}
 	h.Created, h.Updated = parseStamp(created), parseStamp(updated)
 	return h, nil
 }

@@ -2,15 +2,13 @@ package service
 
 import (
 	"context"
-	"regexp"
+	"slices"
 	"strings"
 
 	"mediagate/internal/audit"
 	"mediagate/internal/media"
 	"mediagate/internal/policy"
 )
-
-var vidpidRE = regexp.MustCompile(`^[0-9a-f]{4}:[0-9a-f]{4}$`)
 
 // HostRequest records (or changes) this host's profile.
 type HostRequest struct {
@@ -21,8 +19,18 @@ type HostRequest struct {
 	Hostname     string
 	VaultStation bool
 	AllowClasses []string // extra USB peripheral classes (policy names)
-	AllowDevices []string // extra USB peripherals as VID:PID (hex)
-	Baseline     []string // baseline keys of the internal disks present now
+	// AllowDevices are extra USB peripherals as VID:PID (hex), each pinned to the
+	// interfaces and descriptors of the device with that VID:PID in PresentUSB; or
+	// "VID:PID=cc/ss/pp+cc/ss/pp…" pinned to the interfaces given (no hash). An entry
+	// whose device is absent keeps the pin it had in the saved profile.
+	AllowDevices []string
+	// PresentUSB is what the USB devices present now show: VID:PID, interface
+	// triples and descriptor hash of each.
+	PresentUSB []media.DevicePin
+	Baseline   []string // baseline keys of the internal disks present now
+	// LowerMedia is what the host does with registered media below its level:
+	// "read-only" (also "") or "refuse".
+	LowerMedia string
 }
 
 // InitHost validates and saves the host profile. Allow-list entries policy would not
@@ -41,15 +49,14 @@ func (s *Service) InitHost(ctx context.Context, r HostRequest) (media.Host, erro
 	if err != nil {
 		return media.Host{}, badRequest("usage.mode", r.Mode)
 	}
-	var devices, classes []string
-	if len(r.AllowDevices) > 0 {
-		devices = make([]string, len(r.AllowDevices))
+	lower, err := media.ParseLowerMedia(r.LowerMedia)
+	if err != nil {
+		return media.Host{}, badRequest("usage.lower-media", r.LowerMedia)
 	}
-	for i, d := range r.AllowDevices {
-		devices[i] = strings.ToLower(strings.TrimSpace(d))
-		if !vidpidRE.MatchString(devices[i]) {
-			return media.Host{}, badRequest("usage.allow-device", d)
-		}
+	var classes []string
+	devices, pins, err := s.pinDevices(ctx, r.AllowDevices, r.PresentUSB)
+	if err != nil {
+		return media.Host{}, err
 	}
 	if len(r.AllowClasses) > 0 {
 		classes = make([]string, len(r.AllowClasses))
@@ -58,7 +65,7 @@ func (s *Service) InitHost(ctx context.Context, r HostRequest) (media.Host, erro
 		classes[i] = strings.ToLower(strings.TrimSpace(c))
 	}
 	h := media.Host{Number: r.Number, Level: r.Level, Department: r.Department, Mode: mode, Hostname: r.Hostname,
-		VaultStation: r.VaultStation, AllowClasses: classes, AllowDevices: devices, Baseline: r.Baseline}
+		VaultStation: r.VaultStation, AllowClasses: classes, AllowDevices: devices, DevicePins: pins, Baseline: r.Baseline, LowerMedia: lower}
 	if err := policy.CheckAllowLists(&h); err != nil {
 		return media.Host{}, badRequest("err.allow-list", err)
 	}
@@ -68,6 +75,70 @@ func (s *Service) InitHost(ctx context.Context, r HostRequest) (media.Host, erro
 	}
 	s.changed(ctx)
 	return h, nil
+}
+
+// pinDevices turns allow-device entries into the VID:PID list and its pins: each
+// device is pinned to what it presents now (PresentUSB), to the interfaces given by
+// hand, or to its earlier pin; an entry that can be pinned to none of these is
+// refused, as is a VID:PID present as two devices that differ.
+func (s *Service) pinDevices(ctx context.Context, entries []string, present []media.DevicePin) ([]string, []media.DevicePin, error) {
+	var old media.Host
+	if len(entries) > 0 {
+		old, _ = s.store.Host(ctx) // no profile yet: no earlier pins
+	}
+	var devices []string
+	var pins []media.DevicePin
+	for _, e := range entries {
+		idText, ifText, byHand := strings.Cut(strings.TrimSpace(e), "=")
+		id, err := media.ParseUSBID(strings.TrimSpace(idText))
+		if err != nil {
+			return nil, nil, badRequest("usage.allow-device", e)
+		}
+		if slices.Contains(devices, id.String()) {
+			return nil, nil, badRequest("usage.allow-device", e)
+		}
+		devices = append(devices, id.String())
+		if byHand {
+			ifs, err := media.NormInterfaces(strings.Split(ifText, "+"))
+			if err != nil || len(ifs) == 0 {
+				return nil, nil, badRequest("usage.allow-interfaces", e)
+			}
+			pins = append(pins, media.DevicePin{Device: id.String(), Interfaces: ifs})
+			continue
+		}
+		var seen []media.DevicePin
+		for _, p := range present {
+			pid, err := media.ParseUSBID(p.Device)
+			if err != nil || pid != id {
+				continue
+			}
+			ifs, err := media.NormInterfaces(p.Interfaces)
+			if err != nil || len(ifs) == 0 {
+				continue // nothing readable to pin it to
+			}
+			pin := media.DevicePin{Device: id.String(), Interfaces: ifs, Hash: strings.ToLower(p.Hash)}
+			if !slices.ContainsFunc(seen, func(q media.DevicePin) bool { return samePin(q, pin) }) {
+				seen = append(seen, pin)
+			}
+		}
+		switch len(seen) {
+		case 1:
+			pins = append(pins, seen[0])
+		case 0:
+			p, ok := old.PinFor(id.Vendor, id.Product)
+			if !ok {
+				return nil, nil, refused("err.allow-device-absent", id.String())
+			}
+			pins = append(pins, p)
+		default:
+			return nil, nil, refused("err.allow-device-ambiguous", id.String())
+		}
+	}
+	return devices, pins, nil
+}
+
+func samePin(a, b media.DevicePin) bool {
+	return a.Device == b.Device && a.Hash == b.Hash && slices.Equal(a.Interfaces, b.Interfaces)
 }
 
 // Host returns this host's profile.

@@ -341,7 +341,7 @@ func TestHostAllowLists(t *testing.T) {
 		wantDevices      []string
 	}{
 		{name: "none"},
-		{name: "audio and a webcam", classes: []string{" Audio "}, devices: []string{"046D:0825"}, wantDevices: []string{"046d:0825"}},
+		{name: "audio and a webcam", classes: []string{" Audio "}, devices: []string{"046D:0825=0e/01/00+0e/02/00"}, wantDevices: []string{"046d:0825"}},
 		{name: "mass storage may not be allowed by class", classes: []string{"mass-storage"}, code: "err.allow-list"},
 		{name: "unknown class", classes: []string{"teleporter"}, code: "err.allow-list"},
 		{name: "device not VID:PID", devices: []string{"046d"}, code: "usage.allow-device"},
@@ -454,5 +454,89 @@ func TestActorFromContext(t *testing.T) {
 	}
 	if ev[0].Medium != res.Medium.Number || ev[0].Actor.User != "api:li" || ev[1].Actor.User != "root" {
 		t.Errorf("actors %v, %v; want the context's, then the store's", ev[0].Actor, ev[1].Actor)
+	}
+}
+
+func TestHostLowerMedia(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want media.LowerMedia
+		code string
+	}{
+		{in: "", want: media.LowerReadOnly},
+		{in: "read-only", want: media.LowerReadOnly},
+		{in: " Refuse ", want: media.LowerRefuse},
+		{in: "write", code: "usage.lower-media"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			b := newBed(t)
+			h, err := b.svc.InitHost(b.ctx, service.HostRequest{Number: "HOST-01", Level: media.Secret, LowerMedia: tc.in})
+			if code(err) != tc.code {
+				t.Fatalf("InitHost = %v; want %q", err, tc.code)
+			}
+			if tc.code == "" && h.LowerMedia != tc.want {
+				t.Errorf("lower media %q; want %q", h.LowerMedia, tc.want)
+			}
+		})
+	}
+}
+
+func TestHostDevicePins(t *testing.T) {
+	hash := strings.Repeat("ab", 32)
+	tablet := media.DevicePin{Device: "0627:0001", Interfaces: []string{"03/00/00"}, Hash: hash}
+	kbd := media.DevicePin{Device: "0627:0001", Interfaces: []string{"03/01/01"}, Hash: strings.Repeat("cd", 32)}
+	for _, tc := range []struct {
+		name    string
+		entries []string
+		present []media.DevicePin
+		old     []media.DevicePin // pins of the profile saved before
+		code    string
+		want    []media.DevicePin
+	}{
+		{name: "pinned to the device present", entries: []string{"0627:0001"}, present: []media.DevicePin{tablet},
+			want: []media.DevicePin{tablet}},
+		{name: "present twice with the same descriptors", entries: []string{"627:1"}, present: []media.DevicePin{tablet, tablet},
+			want: []media.DevicePin{tablet}},
+		{name: "two different devices with one VID:PID", entries: []string{"0627:0001"}, present: []media.DevicePin{tablet, kbd},
+			code: "err.allow-device-ambiguous"},
+		{name: "absent and never pinned", entries: []string{"0627:0001"}, code: "err.allow-device-absent"},
+		{name: "absent, earlier pin kept", entries: []string{"0627:0001"}, old: []media.DevicePin{tablet},
+			want: []media.DevicePin{tablet}},
+		{name: "interfaces given by hand", entries: []string{"0627:0001=3/1/1+03/01/02"}, present: []media.DevicePin{tablet},
+			want: []media.DevicePin{{Device: "0627:0001", Interfaces: []string{"03/01/01", "03/01/02"}}}},
+		{name: "bad interface by hand", entries: []string{"0627:0001=03/01"}, code: "usage.allow-interfaces"},
+		{name: "no interface by hand", entries: []string{"0627:0001="}, code: "usage.allow-interfaces"},
+		{name: "same device twice", entries: []string{"0627:0001=03/00/00", "0627:0001=03/01/01"}, code: "usage.allow-device"},
+		{name: "device present without readable interfaces", entries: []string{"0627:0001"},
+			present: []media.DevicePin{{Device: "0627:0001"}}, code: "err.allow-device-absent"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBed(t)
+			if tc.old != nil {
+				if _, err := b.svc.InitHost(b.ctx, service.HostRequest{Number: "HOST-01", Level: media.Secret,
+					AllowDevices: []string{"0627:0001"}, PresentUSB: tc.old}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h, err := b.svc.InitHost(b.ctx, service.HostRequest{Number: "HOST-01", Level: media.Secret, AllowDevices: tc.entries, PresentUSB: tc.present})
+			if code(err) != tc.code {
+				t.Fatalf("InitHost = %v; want %q", err, tc.code)
+			}
+			if tc.code != "" {
+				return
+			}
+			if len(h.DevicePins) != len(tc.want) {
+				t.Fatalf("pins %+v; want %+v", h.DevicePins, tc.want)
+			}
+			for i, p := range h.DevicePins {
+				w := tc.want[i]
+				if p.Device != w.Device || p.Hash != w.Hash || strings.Join(p.Interfaces, " ") != strings.Join(w.Interfaces, " ") {
+					t.Errorf("pin %+v; want %+v", p, w)
+				}
+			}
+			if len(h.AllowDevices) != 1 || h.AllowDevices[0] != "0627:0001" {
+				t.Errorf("allow devices %v", h.AllowDevices)
+			}
+		})
 	}
 }

@@ -155,6 +155,14 @@ func (v *VM) PlugKeyboard(t testing.TB) *Device {
 	return v.plugUSB(t, "usb-kbd", nil)
 }
 
+// PlugHID hot-plugs a QEMU HID device ("usb-kbd", "usb-mouse": boot protocol;
+// "usb-tablet": not) with the given serial, so scenarios can find it (all three are
+// 0627:0001). It is unplugged when the test ends.
+func (v *VM) PlugHID(t testing.TB, driver, serial string) *Device {
+	t.Helper()
+	return v.plugUSB(t, driver, map[string]any{"serial": serial})
+}
+
 // PlugNet hot-plugs a USB network card (usb-net) with no network behind it. It is
 // unplugged when the test ends.
 func (v *VM) PlugNet(t testing.TB) *Device {

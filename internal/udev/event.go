@@ -57,8 +57,28 @@ type Source interface {
 	Close() error
 }
 
-// Interesting reports whether a subsystem is one mediagate decides about.
-func Interesting(subsystem string) bool { return subsystem == "usb" || subsystem == "block" }
+// Interesting reports whether a subsystem is one mediagate decides about or watches:
+// usb and block devices, and the nodes a driver creates for an allowed USB device
+// (IsNode).
+func Interesting(subsystem string) bool {
+	return subsystem == "usb" || subsystem == "block" || IsNode(subsystem)
+}
+
+// NodeSubsystems are the subsystems of device nodes a driver creates for a USB
+// device that can carry data or keystrokes past the decision on the device: network
+// interfaces, serial ports and raw HID channels. The daemon checks each new one
+// against the decision on its USB device.
+var NodeSubsystems = []string{"net", "tty", "hidraw"}
+
+// IsNode reports whether a subsystem is one of NodeSubsystems.
+func IsNode(subsystem string) bool {
+	for _, s := range NodeSubsystems {
+		if s == subsystem {
+			return true
+		}
+	}
+	return false
+}
 
 // queue is an ordered, bounded, blocking queue of events shared by the fake and the
 // libudev adapter.

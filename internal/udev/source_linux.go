@@ -63,7 +63,7 @@ func Open(opts Options) (*Monitor, error) {
 	if mon == nil {
 		return nil, fmt.Errorf("open %s netlink monitor (needs root)", name)
 	}
-	for _, s := range []string{"usb", "block"} {
+	for _, s := range append([]string{"usb", "block"}, NodeSubsystems...) {
 		if err := mon.FilterAddMatchSubsystem(s); err != nil {
 			return nil, fmt.Errorf("udev filter %s: %w", s, err)
 		}

@@ -1,0 +1,5 @@
+-- mediagate registry, schema version 4: allowed devices pinned to what they presented.
+-- A JSON list of {"device": "vid:pid", "interfaces": ["03/01/01", …], "hash": "…"}:
+-- the interface triples and descriptor hash of each allowed VID:PID when it was
+-- allowed. Hosts recorded before this version have none (their entries are unpinned).
+ALTER TABLE host ADD COLUMN device_pins TEXT NOT NULL DEFAULT '[]';
