@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -25,6 +27,7 @@ type decisionRow struct {
 		} `json:"identity"`
 		Effective string   `json:"effective"`
 		Reason    string   `json:"reason"`
+		Detail    string   `json:"detail"`
 		Actions   []string `json:"actions"`
 		Error     string   `json:"error"`
 	} `json:"details"`
@@ -109,4 +112,57 @@ func TestDaemonPCIDiskOutsideBaselineRemoved(t *testing.T) {
 	if got := g.MustRun(t, "test -b /dev/vda && findmnt -n -o SOURCE /"); got != "/dev/vda" {
 		t.Errorf("root file system on %q", got)
 	}
+}
+
+// TestDaemonBaselineSlotOtherDisk: an internal disk without a serial is recorded at host
+// init by its slot, with its capacity and model. Another disk put into that slot — the
+// same PCI root port, so the same device path — is not taken for the baseline disk: it
+// is blocked as an identity mismatch and removed from the system.
+func TestDaemonBaselineSlotOtherDisk(t *testing.T) {
+	v, g := needDaemon(t)
+	ctx := t.Context()
+	plug := func(sizeMiB int) string {
+		t.Helper()
+		img := filepath.Join(t.TempDir(), "bay.img")
+		if err := testbed.MakeStickImage(img, sizeMiB, "MGBAY", testbed.Files{"bay.txt": []byte("bay\n")}); err != nil {
+			t.Fatal(err)
+		}
+		id, err := v.AddPCIDisk(ctx, testbed.PCIDiskSpec{Image: img}) // no serial: a slot baseline
+		if err != nil {
+			t.Fatalf("plug PCI disk: %v", err)
+		}
+		t.Cleanup(func() { v.Remove(context.Background(), id) })
+		return id
+	}
+
+	// The disk in the bay is there at host init, while the daemon is stopped.
+	g.MustRun(t, "systemctl stop mediagate.service")
+	t.Cleanup(func() {
+		g.Exec(t, "mediagate host init --number VM-01 --level secret >/dev/null; systemctl start mediagate.service")
+	})
+	first := plug(64)
+	g.WaitFor(t, 30*time.Second, "test -b /dev/vdb")
+	out := g.MustRun(t, "mediagate host init --number VM-01 --level secret")
+	if !strings.Contains(out, "internal disk /dev/vdb: WEAKLY IDENTIFIED") {
+		t.Errorf("host init does not name the slot-recorded disk as weakly identified:\n%s", out)
+	}
+	g.MustRun(t, "systemctl start mediagate.service")
+	time.Sleep(3 * time.Second)
+	if res := g.Exec(t, "test -b /dev/vdb"); res.ExitCode != 0 {
+		t.Fatalf("the baseline disk in the bay was removed:\n%s", g.MustRun(t, "mediagate log --kind device.decision | tail -3"))
+	}
+
+	// Another disk in the same bay: a different capacity.
+	if err := v.Remove(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	g.WaitFor(t, 30*time.Second, "! test -e /sys/class/block/vdb")
+	after := lastSeq(t, g)
+	plug(128)
+	row := newVirtioDiskRow(t, g, after).Details
+	if row.Effective != "block" || row.Reason != "identity-mismatch" || row.Detail != "baseline-capacity" {
+		t.Errorf("decision for the other disk in the bay: %s %s (%s), want block identity-mismatch (baseline-capacity)",
+			row.Effective, row.Reason, row.Detail)
+	}
+	g.WaitFor(t, 15*time.Second, "! test -e /sys/class/block/"+row.Device.Name)
 }
