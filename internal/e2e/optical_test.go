@@ -83,8 +83,20 @@ func TestDaemonOpticalDriveHeldAndDiscEjected(t *testing.T) {
 	g.MustRun(t, "mediagate host init --number VM-01 --level secret --allow-device 46f4:0001")
 	t.Cleanup(func() { g.Exec(t, "mediagate host init --number VM-01 --level secret") })
 
-	// A registered disc: its whole-disc key under the register's sample key.
-	g.MustRun(t, "mediagate devices >/dev/null")
+	// 1. An unregistered disc: ejected; the drive's nodes stay root's.
+	unreg := v.PlugCD(t, "MGCDUNRG2", testbed.Files{"OTHER.TXT": []byte("not registered\n")})
+	sr := cdNode(t, g, "MGCDUNRG2")
+	name := filepath.Base(sr)
+	reason, actions, errText := waitDisc(t, g, name, "unregistered")
+	if reason != "unregistered" || !slices.Contains(actions, "ejected") || errText != "" {
+		t.Errorf("unregistered disc: reason %q, actions %q, error %q", reason, actions, errText)
+	}
+	discOut(t, g, sr)
+	checkRootOnly(t, g, sr)
+	v.Unplug(t, unreg.ID)
+
+	// A registered disc: its whole-disc key under the register's sample key (the daemon
+	// created the key when it read the first disc).
 	sampleKey, err := hex.DecodeString(g.MustRun(t, "cat "+identity.DiscKeyPath("/var/lib/mediagate/mediagate.db")))
 	if err != nil {
 		t.Fatalf("disc sample key: %v", err)
@@ -105,18 +117,6 @@ func TestDaemonOpticalDriveHeldAndDiscEjected(t *testing.T) {
 	}
 	num := "T-DISCREG1"
 	g.MustRun(t, "mediagate media register --kind optical-disc --key "+disc.Key()+" --level secret --custodian zhang --number "+num)
-
-	// 1. An unregistered disc: ejected; the drive's nodes stay root's.
-	unreg := v.PlugCD(t, "MGCDUNRG2", testbed.Files{"OTHER.TXT": []byte("not registered\n")})
-	sr := cdNode(t, g, "MGCDUNRG2")
-	name := filepath.Base(sr)
-	reason, actions, errText := waitDisc(t, g, name, "unregistered")
-	if reason != "unregistered" || !slices.Contains(actions, "ejected") || errText != "" {
-		t.Errorf("unregistered disc: reason %q, actions %q, error %q", reason, actions, errText)
-	}
-	g.WaitFor(t, 30*time.Second, "test \"$(cat /sys/class/block/"+name+"/size)\" = 0")
-	checkRootOnly(t, g, sr)
-	v.Unplug(t, unreg.ID)
 
 	// 2. The registered disc: readable by group cdrom, never writable.
 	reg, err := v.AddCD(t.Context(), testbed.CDSpec{Serial: "MGCDREG02", ISO: regISO})
@@ -156,7 +156,7 @@ func TestDaemonOpticalDriveHeldAndDiscEjected(t *testing.T) {
 	}
 	g.MustRun(t, "mediagate media lost "+num)
 	reason, actions, errText = waitDisc(t, g, name, "status-lost")
-	g.WaitFor(t, 60*time.Second, "test \"$(cat /sys/class/block/"+name+"/size)\" = 0")
+	discOut(t, g, sr)
 	if reason != "status-lost" || !slices.Contains(actions, "ejected") || errText != "" {
 		t.Errorf("lost disc held open by a user: reason %q, actions %q, error %q", reason, actions, errText)
 	}
@@ -167,6 +167,14 @@ func TestDaemonOpticalDriveHeldAndDiscEjected(t *testing.T) {
 	if st := g.MustRun(t, "mediagate status"); strings.Contains(st, "still in the drive") {
 		t.Errorf("status reports a disc still in:\n%s", st)
 	}
+}
+
+// discOut waits until udev sees no disc in the drive.
+func discOut(t *testing.T, g *testbed.Guest, sr string) {
+	t.Helper()
+	g.WaitFor(t, 30*time.Second, "! udevadm info --query=property --name="+sr+" | grep -qx ID_CDROM_MEDIA=1")
+	t.Logf("%s after the eject: size %s, %s", sr, g.MustRun(t, "cat /sys/class/block/"+filepath.Base(sr)+"/size"),
+		g.MustRun(t, "udevadm info --query=property --name="+sr+" | grep -E '^(DISK_MEDIA_CHANGE|ID_CDROM_MEDIA|MEDIAGATE)' | tr '\\n' ' '"))
 }
 
 // checkRootOnly checks that only root may open the drive's block and SCSI generic nodes.
