@@ -32,8 +32,11 @@ func discDecision(t *testing.T, g *testbed.Guest, name string) (reason string, a
 			Device struct {
 				Name string `json:"name"`
 			} `json:"device"`
-			Actions []string `json:"actions"`
-			Error   string   `json:"error"`
+			Actions  []string `json:"actions"`
+			Error    string   `json:"error"`
+			Identity struct {
+				Key string `json:"key"`
+			} `json:"identity"`
 		} `json:"details"`
 	}
 	if err := json.Unmarshal([]byte(g.MustRun(t, "mediagate log --kind device.decision --json")), &rows); err != nil {
@@ -41,6 +44,11 @@ func discDecision(t *testing.T, g *testbed.Guest, name string) (reason string, a
 	}
 	for i := len(rows) - 1; i >= 0; i-- {
 		if d := rows[i].Details; d.Stage == "disc" && d.Device.Name == name {
+			if d.Identity.Key == "" {
+				// An empty drive is no disc: a row about it would claim an eject that
+				// never happened.
+				t.Errorf("decision row about the empty drive %s: %+v", name, d)
+			}
 			return d.Reason, d.Actions, d.Error
 		}
 	}
@@ -92,6 +100,10 @@ func TestDaemonOpticalDriveHeldAndDiscEjected(t *testing.T) {
 		t.Errorf("unregistered disc: reason %q, actions %q, error %q", reason, actions, errText)
 	}
 	discOut(t, g, sr)
+	time.Sleep(2 * time.Second) // the drive's change events after the eject
+	if reason, _, _ := discDecision(t, g, name); reason != "unregistered" {
+		t.Errorf("after the eject the last row says %q", reason)
+	}
 	checkRootOnly(t, g, sr)
 	v.Unplug(t, unreg.ID)
 
@@ -157,6 +169,8 @@ func TestDaemonOpticalDriveHeldAndDiscEjected(t *testing.T) {
 	g.MustRun(t, "mediagate media lost "+num)
 	reason, actions, errText = waitDisc(t, g, name, "status-lost")
 	discOut(t, g, sr)
+	time.Sleep(2 * time.Second)
+	reason, actions, errText = discDecision(t, g, name)
 	if reason != "status-lost" || !slices.Contains(actions, "ejected") || errText != "" {
 		t.Errorf("lost disc held open by a user: reason %q, actions %q, error %q", reason, actions, errText)
 	}
