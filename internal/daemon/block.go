@@ -43,9 +43,12 @@ func (d *Daemon) handleBlock(ctx context.Context, ev udev.Event) {
 		// A change event: optical drives report a new disc this way, card readers and
 		// removable-cartridge drives a new medium, and a resize a new capacity. Decide
 		// again if what is there now is not what was decided (our own Release, Eject
-		// and BLKROSET cause change events too: those find the same medium).
+		// and BLKROSET cause change events too: those find the same medium). A blocked
+		// disc the kernel reports as newly inserted (the same disc pushed back in before
+		// the drive was seen empty) is ejected again.
 		dev, err := d.cfg.Read(disk)
-		if err != nil || dev.NoMedium || dev.Identity.Key != r.Identity.Key || dev.Identity.Capacity != r.Identity.Capacity {
+		reinserted := r.Stage == "disc" && r.Effective == policy.Block && ev.Properties["DISK_MEDIA_CHANGE"] == "1"
+		if err != nil || dev.NoMedium || dev.Identity.Key != r.Identity.Key || dev.Identity.Capacity != r.Identity.Capacity || reinserted {
 			d.decideBlock(ctx, disk)
 			return
 		}
@@ -195,10 +198,13 @@ func (d *Daemon) carryOut(ctx context.Context, r *Record, dev identity.Device) {
 	t := target(dev)
 	block := func() {
 		if r.Stage == "disc" {
-			if err := d.cfg.Enforcer.Eject(t); err != nil {
+			// Only what was done is recorded: "ejected" when the drive reports no disc.
+			err := d.cfg.Enforcer.Eject(t)
+			if err != nil {
 				r.Error = joinErr(r.Error, err)
+				d.problem("blocked disc %s is still in the drive: %v", r.Name, err)
 			}
-			r.Actions = append(r.Actions, "ejected")
+			r.Actions = append(r.Actions, enforce.EjectActions(err)...)
 			return
 		}
 		// Only what was done is recorded: "detached" when the disk is gone.

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +26,53 @@ type reportLine struct {
 		Manual bool   `json:"manual"`
 		Source string `json:"source"`
 	} `json:"check_in"`
+}
+
+// TestVaultStationRefusesClone: a stick registered with its capacity bound, and a clone
+// with the same VID, PID and serial but another size plugged into the vault station
+// during a campaign: the station refuses it (checkin.refused, capacity) and the medium
+// stays expected; the genuine stick is then checked in. It closes its own campaign
+// before the year-end scenario opens one.
+func TestVaultStationRefusesClone(t *testing.T) {
+	v, g := needDaemon(t)
+	t.Cleanup(func() {
+		g.Exec(t, "mediagate checkin close >/dev/null 2>&1; mediagate host init --number VM-01 --level secret")
+	})
+	g.MustRun(t, "mediagate host init --number VAULT-02 --level top-secret --vault-station")
+	const serial = "VLTCLONE1"
+	num := register(t, g, serial, "secret", fmt.Sprintf("--capacity %d", 64<<20))
+	g.MustRun(t, "mediagate checkin open --year 2091 --deadline 2091-12-31")
+
+	img := filepath.Join(t.TempDir(), "clone.img")
+	if err := testbed.MakeStickImage(img, 32, "MGCLONE", nil); err != nil {
+		t.Fatal(err)
+	}
+	clone := v.PlugStickImage(t, serial, img)
+	g.WaitFor(t, 60*time.Second, `mediagate log --kind checkin.refused --json | tr -d ' \n' | grep -q '`+num+`'`)
+	refused := g.MustRun(t, "mediagate log --kind checkin.refused | grep "+num)
+	if !strings.Contains(refused, "capacity") {
+		t.Errorf("refusal of the clone does not name the capacity:\n%s", refused)
+	}
+	if out := g.MustRun(t, "mediagate log --kind checkin.in"); strings.Contains(out, num) {
+		t.Errorf("the clone was checked in:\n%s", out)
+	}
+	if out := g.MustRun(t, "mediagate media show "+num); !strings.Contains(out, "active") || strings.Contains(out, "in-vault") {
+		t.Errorf("after the clone %s is not still expected:\n%s", num, out)
+	}
+	// `checkin plug` with the clone attached does not check it in either.
+	if res := g.Exec(t, "mediagate checkin plug "+num); res.ExitCode == 0 {
+		t.Errorf("checkin plug accepted the clone:\n%s", res)
+	}
+	if out := g.MustRun(t, "mediagate media show "+num); strings.Contains(out, "in-vault") {
+		t.Errorf("after checkin plug of the clone %s is in the vault:\n%s", num, out)
+	}
+
+	// The genuine stick is checked in.
+	v.Unplug(t, clone.ID)
+	g.WaitFor(t, 15*time.Second, "! ("+usbBySerial(serial)+")")
+	v.PlugStick(t, serial, nil)
+	g.WaitFor(t, 60*time.Second, "mediagate log --kind checkin.in | grep -q "+num)
+	g.MustRun(t, "mediagate checkin close")
 }
 
 func TestVaultStationYearEndCheckIn(t *testing.T) {

@@ -19,7 +19,12 @@
 //     succeed (DetachActions gives them as audit actions). Disks holding a mounted
 //     system file system or swap, and PCI functions that carry any other disk, are
 //     never removed.
-//   - Optical discs: Eject makes the drive read-only, unmounts and ejects the disc.
+//   - Optical discs: Eject takes users' access to the drive away (allow markers removed,
+//     udev rules applied again), makes it read-only, unmounts the disc, unlocks the door
+//     and ejects it — through SCSI commands to the drive when the kernel refuses because
+//     someone holds the drive open or locked it — and tries again until the drive reports
+//     no disc (bounded). A disc still in is an *EjectError saying which steps did succeed
+//     (EjectActions), as for Detach (eject.go).
 //   - Read-only media: ReadOnly sets BLKROSET on the disk and every partition.
 //   - Release tells udev rules (rules/) that a block device may be shown to desktop
 //     automounters: a marker file per kernel name in the run directory and a "change"

@@ -41,8 +41,14 @@ type Target struct {
 // Ops are the operations that need a real kernel; tests replace them.
 type Ops struct {
 	SetReadOnly func(devnode string) error // BLKROSET 1
-	Eject       func(devnode string) error // CDROMEJECT
-	Unmount     func(target string) error  // lazy unmount
+	// Eject unlocks an optical drive's door and ejects the disc: CDROM_LOCKDOOR 0 and
+	// CDROMEJECT, and when the kernel refuses that (another opener, a locked door) the
+	// SCSI commands ALLOW MEDIUM REMOVAL and START STOP UNIT straight to the drive.
+	Eject func(devnode string) error
+	// MediumPresent tells whether a disc is in the drive (CDROM_DRIVE_STATUS); a drive
+	// that cannot tell counts as holding one.
+	MediumPresent func(devnode string) (bool, error)
+	Unmount       func(target string) error // lazy unmount
 	// Write writes a sysfs attribute that removes a device (device/delete, driver/unbind,
 	// remove); tests give a fake that also plays the kernel's part.
 	Write func(path, value string) error
@@ -54,6 +60,9 @@ type Enforcer struct {
 	ops    Ops
 	log    *slog.Logger
 	settle time.Duration // how long a removed disk may take to leave sysfs
+	// ejectWait bounds how long Eject keeps trying to get a disc out.
+	ejectWait time.Duration
+	sleep     func(time.Duration)
 }
 
 // New returns an Enforcer; zero fields of ops get the real Linux operations.
@@ -65,6 +74,9 @@ func New(cfg Config, ops Ops, log *slog.Logger) *Enforcer {
 	if ops.Eject == nil {
 		ops.Eject = real.Eject
 	}
+	if ops.MediumPresent == nil {
+		ops.MediumPresent = real.MediumPresent
+	}
 	if ops.Unmount == nil {
 		ops.Unmount = real.Unmount
 	}
@@ -74,7 +86,8 @@ func New(cfg Config, ops Ops, log *slog.Logger) *Enforcer {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Enforcer{cfg: cfg, ops: ops, log: log.With("component", "enforce"), settle: 2 * time.Second}
+	return &Enforcer{cfg: cfg, ops: ops, log: log.With("component", "enforce"), settle: 2 * time.Second,
+		ejectWait: 10 * time.Second, sleep: time.Sleep}
 }
 
 // ErrBadPath is returned for a devpath that does not name a device below the sysfs root.
@@ -428,30 +441,6 @@ func (e *Enforcer) Detach(t Target) error {
 func exists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
-}
-
-// Eject makes an optical drive read-only, unmounts the disc and ejects it.
-func (e *Enforcer) Eject(t Target) error {
-	ns, err := e.nodes(t)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	node := ns[0].node
-	if node == "" {
-		return fmt.Errorf("eject %s: no device node", t.SysPath)
-	}
-	if err := e.ops.SetReadOnly(node); err != nil {
-		errs = append(errs, fmt.Errorf("read-only %s: %w", node, err))
-	}
-	if err := e.unmountAll(ns); err != nil {
-		errs = append(errs, err)
-	}
-	e.forget(ns)
-	if err := e.ops.Eject(node); err != nil {
-		errs = append(errs, fmt.Errorf("eject %s: %w", node, err))
-	}
-	return errors.Join(errs...)
 }
 
 // Release writes the allow markers of the disk and its partitions and asks udev to

@@ -72,13 +72,23 @@ type opLog struct {
 	gone map[string]string // device name -> sysfs directory its unbinding removes
 	fail map[string]error  // base name of the written path (or "name:unbind") -> error
 	stay bool              // writes succeed but nothing goes away
+	// discIn is how many MediumPresent calls still report a disc (negative: always).
+	discIn   int
+	ejectErr error // what Eject returns
 }
 
 func (l *opLog) ops_() Ops {
 	return Ops{
 		SetReadOnly: func(n string) error { l.ops = append(l.ops, "ro "+filepath.Base(n)); return nil },
-		Eject:       func(n string) error { l.ops = append(l.ops, "eject "+filepath.Base(n)); return nil },
-		Unmount:     func(m string) error { l.ops = append(l.ops, "umount "+m); return nil },
+		Eject:       func(n string) error { l.ops = append(l.ops, "eject "+filepath.Base(n)); return l.ejectErr },
+		MediumPresent: func(n string) (bool, error) {
+			if l.discIn == 0 {
+				return false, nil
+			}
+			l.discIn--
+			return true, nil
+		},
+		Unmount: func(m string) error { l.ops = append(l.ops, "umount "+m); return nil },
 		Write: func(p, v string) error {
 			attr := filepath.Base(p)
 			l.ops = append(l.ops, "write "+attr+" "+v)
@@ -219,12 +229,79 @@ func TestReleaseWritesMarkersAndChange(t *testing.T) {
 func TestEject(t *testing.T) {
 	s := newSysfs(t)
 	var l opLog
-	e := New(Config{Sys: s.root, Dev: "/dev", Mountinfo: s.mountinfo}, l.ops_(), nil)
-	if err := e.Eject(Target{SysPath: scsiDsk}); err != nil {
+	e := New(Config{Sys: s.root, Dev: "/dev", Mountinfo: s.mountinfo, RunDir: s.run}, l.ops_(), nil)
+	// The disc was allowed before (a marker); it is now blocked.
+	write(t, filepath.Join(s.run, "sdb.7"), "8:16\n")
+	err := e.Eject(Target{SysPath: scsiDsk})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Contains(l.ops, "eject sdb") || l.ops[0] != "ro sdb" {
-		t.Errorf("ops %q", l.ops)
+	if want := []string{"ro sdb", "umount /media/user/MY STICK", "eject sdb"}; !slices.Equal(l.ops, want) {
+		t.Errorf("ops %q, want %q", l.ops, want)
+	}
+	if got := EjectActions(err); !slices.Equal(got, []string{"ejected"}) {
+		t.Errorf("actions %q", got)
+	}
+	// Users' access went first: the marker is gone and udev was asked to apply its rules.
+	if _, err := os.Stat(filepath.Join(s.run, "sdb.7")); !os.IsNotExist(err) {
+		t.Errorf("allow marker still there: %v", err)
+	}
+	if got := read(t, filepath.Join(s.root, scsiDsk, "uevent")); got != "change" {
+		t.Errorf("uevent not triggered: %q", got)
+	}
+}
+
+// A drive that keeps its disc (another opener, a locked door) is tried again with a
+// growing pause until the disc is out.
+func TestEjectRetriedUntilOut(t *testing.T) {
+	s := newSysfs(t)
+	l := opLog{discIn: 3, ejectErr: errors.New("device or resource busy")}
+	e := New(Config{Sys: s.root, Dev: "/dev", Mountinfo: s.mountinfo}, l.ops_(), nil)
+	var pauses []time.Duration
+	e.sleep = func(d time.Duration) { pauses = append(pauses, d) }
+	err := e.Eject(Target{SysPath: scsiDsk})
+	if err != nil {
+		t.Fatalf("disc out at the fourth attempt: %v", err)
+	}
+	if n := strings.Count(strings.Join(l.ops, "\n"), "eject sdb"); n != 4 {
+		t.Errorf("%d eject attempts, want 4: %q", n, l.ops)
+	}
+	if want := []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond}; !slices.Equal(pauses, want) {
+		t.Errorf("pauses %v, want %v", pauses, want)
+	}
+}
+
+// A disc that never comes out is a failure after a bounded time, and the actions do
+// not claim it was ejected.
+func TestEjectGivesUp(t *testing.T) {
+	s := newSysfs(t)
+	l := opLog{discIn: -1, ejectErr: errors.New("device or resource busy")}
+	e := New(Config{Sys: s.root, Dev: "/dev", Mountinfo: s.mountinfo}, l.ops_(), nil)
+	var waited time.Duration
+	e.sleep = func(d time.Duration) { waited += d }
+	err := e.Eject(Target{SysPath: scsiDsk})
+	var ee *EjectError
+	if !errors.As(err, &ee) {
+		t.Fatalf("error %v (%T), want *EjectError", err, err)
+	}
+	if waited > e.ejectWait || waited < e.ejectWait/2 {
+		t.Errorf("waited %v in all, bound %v", waited, e.ejectWait)
+	}
+	if ee.Attempts < 5 || !strings.Contains(err.Error(), "device or resource busy") || !strings.Contains(err.Error(), "disc still in /dev/sdb") {
+		t.Errorf("attempts %d, error %v", ee.Attempts, err)
+	}
+	if got := EjectActions(err); !slices.Equal(got, []string{"read-only", "unmounted"}) {
+		t.Errorf("actions %q: only what succeeded", got)
+	}
+	// An eject the ioctl reports as done is not believed while the drive still has the disc.
+	l = opLog{discIn: -1}
+	e = New(Config{Sys: s.root, Dev: "/dev", Mountinfo: s.mountinfo}, l.ops_(), nil)
+	e.sleep = func(time.Duration) {}
+	if err := e.Eject(Target{SysPath: scsiDsk}); err == nil || slices.Contains(EjectActions(err), "ejected") {
+		t.Errorf("eject with the disc still in: %v, actions %q", err, EjectActions(err))
+	}
+	if got := EjectActions(errors.New("other")); got != nil {
+		t.Errorf("actions of a plain error: %q", got)
 	}
 }
 

@@ -8,5 +8,6 @@ var errNotLinux = errors.New("block device control needs Linux")
 
 func linuxOps() Ops {
 	fail := func(string) error { return errNotLinux }
-	return Ops{SetReadOnly: fail, Eject: fail, Unmount: fail}
+	return Ops{SetReadOnly: fail, Eject: fail, Unmount: fail,
+		MediumPresent: func(string) (bool, error) { return true, errNotLinux }}
 }

@@ -288,6 +288,12 @@ func readDisc(r Roots, d *Device) {
 		d.Problem = "no device node to read the disc from"
 		return
 	}
+	if props["ID_CDROM_MEDIA"] != "1" && driveEmpty(d.DevNode) {
+		// Ejected: the kernel may still report the last disc's size until the drive is
+		// opened again, but the drive itself says it is empty.
+		d.NoMedium = true
+		return
+	}
 	if n, _ := strconv.Atoi(props["ID_CDROM_MEDIA_SESSION_COUNT"]); n > 1 {
 		// The kernel mounts the last session; the descriptors at sector 16 are the
 		// first one's. Only single-session discs are identified.

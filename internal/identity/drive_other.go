@@ -1,0 +1,5 @@
+//go:build !linux
+
+package identity
+
+func driveEmpty(string) bool { return false }
