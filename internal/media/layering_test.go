@@ -26,6 +26,7 @@ var allowed = map[string][]string{
 	"internal/registry":   {"media", "audit", "checkin"},
 	"internal/testbed":    {},
 	"internal/e2e":        {},
+	"internal/bench":      {},
 	"internal/daemon":     {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin"},
 	"internal/cli":        {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify"},
 }
