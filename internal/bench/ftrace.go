@@ -38,8 +38,12 @@ type Trace struct {
 
 // "   comm-pid   (tgid)? [cpu] flags? 123.456789: name: text"
 var (
-	traceLine = regexp.MustCompile(`^\s*(.+)-(\d+)\s+(?:\(\s*(?:\d+|-+)\)\s+)?\[(\d+)\]\s+(?:\S{4,6}\s+)?(\d+)\.(\d{1,9}):\s+([^\s:]+):\s?(.*)$`)
-	lostLine  = regexp.MustCompile(`^CPU:\d+ \[LOST (\d+) EVENTS\]$`)
+	traceLine = regexp.MustCompile(`^\s*(.+)-(\d+)\s+(?:\(\s*(?:\d+|-+)\)\s+)?\[(\d+)\]\s+(?:\S{4,6}\s+)?(\d+)\.(\d{1,9}):\s+(.*)$`)
+	// "name: text", or a system call's entry "sys_pwrite64(fd: e, …)" or exit "sys_pwrite64 -> 0x18".
+	namedBody   = regexp.MustCompile(`^([A-Za-z0-9_]+):\s?(.*)$`)
+	probePoint  = regexp.MustCompile(`^[A-Za-z0-9_.]+\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[[A-Za-z0-9_]+\])?$`)
+	syscallBody = regexp.MustCompile(`^(sys_[a-z0-9_]+)(?:\((.*)\)| -> (.*))$`)
+	lostLine    = regexp.MustCompile(`^CPU:\d+ \[LOST (\d+) EVENTS\]$`)
 )
 
 // ParseTrace reads ftrace text output. Comment and empty lines are skipped; any other
@@ -88,10 +92,20 @@ func parseTraceLine(line string) (TraceEvent, error) {
 	frac := m[5] + strings.Repeat("0", 9-len(m[5]))
 	ns, _ := strconv.ParseInt(frac, 10, 64)
 	ev.Time = time.Duration(sec)*time.Second + time.Duration(ns)
-	ev.Name = m[6]
-	ev.Text = m[7]
+	switch body := m[6]; {
+	case namedBody.MatchString(body):
+		b := namedBody.FindStringSubmatch(body)
+		ev.Name, ev.Text = b[1], b[2]
+	case syscallBody.MatchString(body):
+		b := syscallBody.FindStringSubmatch(body)
+		ev.Name, ev.Text = b[1], b[2]+b[3]
+	default:
+		return TraceEvent{}, fmt.Errorf("no event name in %.120q", line)
+	}
 	if rest, ok := strings.CutPrefix(ev.Text, "("); ok {
-		if probe, args, ok := strings.Cut(rest, ")"); ok && !strings.ContainsAny(probe, " ()") {
+		// "(usb_dev_uevent+0x0/0x50 [usbcore]) name="2-1"": the probe point, with the
+		// module for a symbol in one.
+		if probe, args, ok := strings.Cut(rest, ")"); ok && probePoint.MatchString(probe) {
 			ev.Probe = probe
 			ev.Args = parseArgs(strings.TrimSpace(args))
 		}

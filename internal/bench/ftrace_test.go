@@ -12,10 +12,10 @@ func TestParseTraceLine(t *testing.T) {
 #
 #           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION
 #              | |         |   |||||     |         |
-     kworker/0:2-48      [000] d..1.   153.017433: mg_uevent: (usb_dev_uevent+0x0/0x80) name="2-1"
+     kworker/0:2-48      [000] d..1.   153.017433: mg_uevent: (usb_dev_uevent+0x0/0x50 [usbcore]) name="2-1"
  (udev-worker)-318     [001] .....   153.071000: mg_authorize: (usb_authorize_device+0x0/0x110) devpath="1"
             bash-512     [001] .....   152.900001: tracing_mark_write: mgbench plug=3 serial=MGBENCHNO0002 expect=block
-       mediagate-401     ( 399) [000] ..... 153.1: sys_enter_pwrite64: fd: 0x00000007, buf: 0x00c000200000, count: 0x00001018, pos: 0x00000000
+       mediagate-401     ( 399) [000] ...1. 153.1: sys_pwrite64(fd: e, buf: 7fc5b5023420, count: 18, pos: f188)
 CPU:1 [LOST 12 EVENTS]
 `))
 	if err != nil {
@@ -26,7 +26,7 @@ CPU:1 [LOST 12 EVENTS]
 	}
 	e := tr.Events[0]
 	if e.Comm != "kworker/0:2" || e.PID != 48 || e.CPU != 0 || e.Time != 153*time.Second+17433*time.Microsecond ||
-		e.Name != EvUevent || e.Probe != "usb_dev_uevent+0x0/0x80" || e.Args["name"] != "2-1" {
+		e.Name != EvUevent || e.Probe != "usb_dev_uevent+0x0/0x50 [usbcore]" || e.Args["name"] != "2-1" {
 		t.Errorf("uevent line = %+v", e)
 	}
 	if e := tr.Events[1]; e.Comm != "(udev-worker)" || e.PID != 318 || e.Args["devpath"] != "1" {
@@ -35,7 +35,7 @@ CPU:1 [LOST 12 EVENTS]
 	if m, ok := ParseMarker(tr.Events[2].Text); !ok || m.Plug != 3 || m.Serial != "MGBENCHNO0002" || m.Allow {
 		t.Errorf("marker = %+v, %v", m, ok)
 	}
-	if e := tr.Events[3]; e.Comm != "mediagate" || e.PID != 401 || e.Name != EvDBWrite || e.Time != 153*time.Second+100*time.Millisecond || e.Probe != "" {
+	if e := tr.Events[3]; e.Comm != "mediagate" || e.PID != 401 || e.Name != EvDBWrite || e.Time != 153*time.Second+100*time.Millisecond || e.Probe != "" || e.Text != "fd: e, buf: 7fc5b5023420, count: 18, pos: f188" {
 		t.Errorf("syscall line = %+v", e)
 	}
 }
@@ -45,6 +45,7 @@ func TestParseTraceRejectsGarbage(t *testing.T) {
 		"not a trace line\n",
 		"  bash-1 [000] ..... 12.x: ev: text\n",
 		"  bash-1 [000] ..... 99999999999999999999.1: ev: text\n",
+		"  bash-1 [000] ..... 12.5: (no name)\n",
 	} {
 		if _, err := ParseTrace(strings.NewReader(s)); err == nil {
 			t.Errorf("ParseTrace(%q) succeeded", s)
@@ -67,9 +68,9 @@ func TestParseArgs(t *testing.T) {
 
 func TestMarkerRoundTrip(t *testing.T) {
 	for _, m := range []Marker{{Plug: 1, Serial: "MGBENCHOK01", Allow: true}, {Plug: 40, Serial: "MGBENCHNO0020"}} {
-		got, ok := ParseMarker(m.String())
+		got, ok := ParseMarker(m.Text())
 		if !ok || got != m {
-			t.Errorf("ParseMarker(%q) = %+v, %v", m.String(), got, ok)
+			t.Errorf("ParseMarker(%q) = %+v, %v", m.Text(), got, ok)
 		}
 	}
 	for _, s := range []string{"hello", "mgbench plug=x serial=A expect=allow", "mgbench plug=1 serial=A expect=maybe", "mgbench plug=1 expect=allow"} {

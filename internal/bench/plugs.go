@@ -10,11 +10,12 @@ import (
 
 // Names of the trace events the benchmark defines (see TraceSetupScript).
 const (
-	EvUevent      = "mg_uevent"          // usb_dev_uevent: the kernel builds a usb_device uevent
-	EvAuthorize   = "mg_authorize"       // usb_authorize_device: authorized=1 written
-	EvDeauthorize = "mg_deauthorize"     // usb_deauthorize_device: authorized=0 written
-	EvIfProbe     = "mg_ifprobe"         // usb_probe_interface: a driver binds an interface
-	EvDBWrite     = "sys_enter_pwrite64" // a process writes a file at an offset (SQLite's WAL)
+	EvUevent      = "mg_uevent"      // usb_dev_uevent: the kernel builds a usb_device uevent
+	EvAuthorize   = "mg_authorize"   // usb_authorize_device: authorized=1 written
+	EvDeauthorize = "mg_deauthorize" // usb_deauthorize_device: authorized=0 written
+	EvIfProbe     = "mg_ifprobe"     // usb_probe_interface: a driver binds an interface
+	EvKobjUevent  = "mg_kobj_uevent" // kobject_uevent_env: the kernel starts a uevent (name, action)
+	EvDBWrite     = "sys_pwrite64"   // a process writes a file at an offset (SQLite's WAL)
 	EvMarker      = "tracing_mark_write"
 	MarkerPrefix  = "mgbench "
 )
@@ -26,8 +27,8 @@ type Marker struct {
 	Allow  bool
 }
 
-// String is the marker text.
-func (m Marker) String() string {
+// Text is the marker's text.
+func (m Marker) Text() string {
 	exp := "block"
 	if m.Allow {
 		exp = "allow"
@@ -94,10 +95,12 @@ func Plugs(tr Trace, daemonComm string) []PlugTiming {
 	var out []PlugTiming
 	var cur *PlugTiming
 	var addAt time.Duration
+	var pending map[int]TraceEvent // kobject add uevents started, by task
 	rel := func(t time.Duration) time.Duration { return t - addAt }
 	for _, ev := range evs {
 		if ev.Name == EvMarker {
 			if m, ok := ParseMarker(ev.Text); ok {
+				pending = nil
 				out = append(out, PlugTiming{Marker: m, Add: Missing, Authorize: Missing, Deauthorize: Missing, Bind: Missing, DBWrite: Missing})
 				cur = &out[len(out)-1]
 			}
@@ -107,9 +110,20 @@ func Plugs(tr Trace, daemonComm string) []PlugTiming {
 			continue
 		}
 		if cur.Add == Missing {
-			// The add uevent of a device (not a root hub "usbN", not an interface "2-1:1.0").
-			if name := ev.Args["name"]; ev.Name == EvUevent && strings.Contains(name, "-") && !strings.Contains(name, ":") {
+			// The add uevent of a USB device (not a root hub "usbN", not an interface
+			// "2-1:1.0"): kobject_uevent_env(kobj, KOBJ_ADD) and, in it on the same task,
+			// usb_dev_uevent. Reads of the device's uevent file (by udevd, journald, the
+			// daemons) also call usb_dev_uevent, even before the add uevent is sent.
+			name := ev.Args["name"]
+			switch {
+			case ev.Name == EvKobjUevent && ev.Args["action"] == "0" && isUSBDeviceName(name):
+				if pending == nil {
+					pending = map[int]TraceEvent{}
+				}
+				pending[ev.PID] = ev
+			case ev.Name == EvUevent && pending != nil && pending[ev.PID].Args["name"] == name && name != "":
 				cur.Device, cur.Add, addAt = name, ev.Time, ev.Time
+				pending = nil
 			}
 			continue
 		}
@@ -147,4 +161,19 @@ func sameDevice(dev, devpath string) bool {
 	}
 	_, port, ok := strings.Cut(dev, "-")
 	return ok && port == devpath
+}
+
+// isUSBDeviceName tells whether name is the kernel name of a USB device behind a root
+// hub: "2-1", "1-1.4.2" (not "usb2", not an interface "2-1:1.0").
+func isUSBDeviceName(name string) bool {
+	bus, path, ok := strings.Cut(name, "-")
+	if !ok || bus == "" || path == "" || strings.Trim(bus, "0123456789") != "" {
+		return false
+	}
+	for _, part := range strings.Split(path, ".") {
+		if part == "" || strings.Trim(part, "0123456789") != "" {
+			return false
+		}
+	}
+	return true
 }

@@ -175,8 +175,10 @@ mediagate person add zhang --name 张三 --department 办公室 >/dev/null
 mediagate media register --kind usb-disk --vendor 46f4 --product 0001 --serial `+allowSerial+` --level secret --custodian zhang --number S-BENCH-1 >/dev/null`)
 }
 
-// traceSetup defines the kprobes: the kernel building a usb_device uevent (name: the
-// kobject's name, dev->kobj.name, at offset 0 of struct device and of struct kobject),
+// traceSetup defines the kprobes: the kernel starting a uevent (kobject_uevent_env:
+// the kobject's name, at offset 0 of struct kobject, and the action, 0 for add) and
+// building a usb_device's (usb_dev_uevent: dev->kobj.name, struct device starts with
+// its kobject),
 // authorized=1 and authorized=0 writes (devpath: struct usb_device's char devpath[16]
 // after int devnum), an interface probe (its kobject's name), and pwrite64 calls.
 const traceSetup = `set -e
@@ -185,6 +187,7 @@ echo 0 > tracing_on
 echo > kprobe_events
 echo mono > trace_clock
 echo 8192 > buffer_size_kb
+echo 'p:mg_kobj_uevent kobject_uevent_env name=+0(+0(%di)):string action=%si:u32' >> kprobe_events
 echo 'p:mg_uevent usb_dev_uevent name=+0(+0(%di)):string' >> kprobe_events
 echo 'p:mg_authorize usb_authorize_device devpath=+4(%di):string' >> kprobe_events
 echo 'p:mg_deauthorize usb_deauthorize_device devpath=+4(%di):string' >> kprobe_events
@@ -234,6 +237,7 @@ type daemonSpec struct {
 	comm    string
 	unit    string
 	prepare string // guest script run before the daemon starts
+	diag    string // guest script whose output helps when a decision is not seen
 }
 
 // USBGuard: one allowed serial, everything else blocked by the implicit policy, the
@@ -245,6 +249,7 @@ var usbguard = daemonSpec{
 	},
 	comm: "usbguard-daemon",
 	unit: "usbguard.service",
+	diag: "usbguard list-devices; usbguard list-rules; journalctl -u usbguard -n 10 --no-pager -o cat",
 	prepare: `set -e
 systemctl stop mediagate.service 2>/dev/null || true
 rm -f /etc/udev/rules.d/71-mediagate.rules
@@ -287,6 +292,7 @@ var mediagateD = daemonSpec{
 	},
 	comm: "mediagate",
 	unit: "mediagate.service",
+	diag: "mediagate status; journalctl -u mediagate -n 10 --no-pager -o cat",
 	prepare: `set -e
 systemctl stop usbguard.service 2>/dev/null || true
 ! systemctl is-active --quiet usbguard.service
@@ -311,7 +317,7 @@ func (b *benchRun) runDaemon(d daemonSpec, firstPlug int) DaemonResult {
 		if !m.Allow {
 			m.Serial = fmt.Sprintf("%sNO%04d", serialPrefix, i/2+1)
 		}
-		b.plug(m, d.comm)
+		b.plug(m, d)
 	}
 	b.waitNoStick()
 	res.AfterPlugs = b.sample(pid)
@@ -365,12 +371,13 @@ done; exit 0`)
 
 // plug writes the plug's trace marker once the previous stick is gone, hot-plugs the
 // stick, waits until the trace shows the decision (or 20 s), and unplugs it.
-func (b *benchRun) plug(m Marker, comm string) {
+func (b *benchRun) plug(m Marker, d daemonSpec) {
+	comm := d.comm
 	t := b.t
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	b.waitNoStick()
-	off := b.g.MustRun(t, fmt.Sprintf("stat -c %%s %s; echo '%s' > %s/trace_marker", traceFile, m, traceDir))
+	off := b.g.MustRun(t, fmt.Sprintf("stat -c %%s %s; echo '%s' > %s/trace_marker", traceFile, m.Text(), traceDir))
 	id, err := b.vm.AddStick(ctx, testbed.StickSpec{Serial: m.Serial, Image: b.img})
 	if err != nil {
 		t.Fatalf("plug %d: %v", m.Plug, err)
@@ -379,7 +386,7 @@ func (b *benchRun) plug(m Marker, comm string) {
 	// the daemon's first database write (its decision row) when it writes no sysfs.
 	want := `/ mg_authorize:/{a=1} / mg_ifprobe:/{p=1} END{exit !(a&&p)}`
 	if !m.Allow {
-		want = fmt.Sprintf(`/ mg_deauthorize:/{d=1} $1 ~ /^%s-[0-9]+$/ && / %s:/{d=1} END{exit !d}`, comm, EvDBWrite)
+		want = fmt.Sprintf(`/ mg_deauthorize:/{d=1} $1 ~ /^%s-[0-9]+$/ && / %s\(/{d=1} END{exit !d}`, comm, EvDBWrite)
 	}
 	size, err := strconv.ParseInt(off, 10, 64)
 	if err != nil {
@@ -393,6 +400,9 @@ func (b *benchRun) plug(m Marker, comm string) {
 	}
 	if res.ExitCode != 0 {
 		fmt.Printf("bench: plug %d (%s): no decision seen in the trace within 20 s\n", m.Plug, m.Serial)
+		if d.diag != "" {
+			fmt.Println(b.g.Exec(t, d.diag).Stdout)
+		}
 	}
 	if err := b.vm.Remove(ctx, id); err != nil {
 		t.Fatalf("unplug %d: %v", m.Plug, err)
@@ -424,7 +434,7 @@ func (b *benchRun) soak(w io.Writer) {
 		if !m.Allow {
 			m.Serial = fmt.Sprintf("%sNO%04d", serialPrefix, i/2+1)
 		}
-		b.plug(m, mediagateD.comm)
+		b.plug(m, mediagateD)
 		if (i+1)%100 == 0 || i+1 == b.cfg.soak {
 			b.waitNoStick()
 			line(i + 1)
