@@ -8,13 +8,13 @@ import (
 	"time"
 )
 
-// Names of the trace events the benchmark defines (see TraceSetupScript).
+// Names of the trace events the benchmark defines (see traceSetup in vm_test.go).
 const (
 	EvUevent      = "mg_uevent"      // usb_dev_uevent: the kernel builds a usb_device uevent
 	EvAuthorize   = "mg_authorize"   // usb_authorize_device: authorized=1 written
 	EvDeauthorize = "mg_deauthorize" // usb_deauthorize_device: authorized=0 written
 	EvIfProbe     = "mg_ifprobe"     // usb_probe_interface: a driver binds an interface
-	EvKobjUevent  = "mg_kobj_uevent" // kobject_uevent_env: the kernel starts a uevent (name, action)
+	EvProbeDevice = "mg_probedev"    // usb_probe_device: a driver probes a usb_device
 	EvDBWrite     = "sys_pwrite64"   // a process writes a file at an offset (SQLite's WAL)
 	EvMarker      = "tracing_mark_write"
 	MarkerPrefix  = "mgbench "
@@ -95,12 +95,12 @@ func Plugs(tr Trace, daemonComm string) []PlugTiming {
 	var out []PlugTiming
 	var cur *PlugTiming
 	var addAt time.Duration
-	var pending map[int]TraceEvent // kobject add uevents started, by task
+	var last map[int]TraceEvent // the latest usb_dev_uevent of each task
 	rel := func(t time.Duration) time.Duration { return t - addAt }
 	for _, ev := range evs {
 		if ev.Name == EvMarker {
 			if m, ok := ParseMarker(ev.Text); ok {
-				pending = nil
+				last = nil
 				out = append(out, PlugTiming{Marker: m, Add: Missing, Authorize: Missing, Deauthorize: Missing, Bind: Missing, DBWrite: Missing})
 				cur = &out[len(out)-1]
 			}
@@ -110,20 +110,24 @@ func Plugs(tr Trace, daemonComm string) []PlugTiming {
 			continue
 		}
 		if cur.Add == Missing {
-			// The add uevent of a USB device (not a root hub "usbN", not an interface
-			// "2-1:1.0"): kobject_uevent_env(kobj, KOBJ_ADD) and, in it on the same task,
-			// usb_dev_uevent. Reads of the device's uevent file (by udevd, journald, the
-			// daemons) also call usb_dev_uevent, even before the add uevent is sent.
+			// The add uevent of a USB device: device_add() sends it (kobject_uevent,
+			// which calls usb_dev_uevent) and then probes the device's driver
+			// (usb_probe_device), both on the hub's worker. Reads of the device's
+			// uevent file (udevd, journald, the daemons) also call usb_dev_uevent,
+			// even before the add is sent, but on their own tasks. So the add is the
+			// last usb_dev_uevent of the task that first probes the device.
 			name := ev.Args["name"]
 			switch {
-			case ev.Name == EvKobjUevent && ev.Args["action"] == "0" && isUSBDeviceName(name):
-				if pending == nil {
-					pending = map[int]TraceEvent{}
+			case ev.Name == EvUevent && isUSBDeviceName(name):
+				if last == nil {
+					last = map[int]TraceEvent{}
 				}
-				pending[ev.PID] = ev
-			case ev.Name == EvUevent && pending != nil && pending[ev.PID].Args["name"] == name && name != "":
-				cur.Device, cur.Add, addAt = name, ev.Time, ev.Time
-				pending = nil
+				last[ev.PID] = ev
+			case ev.Name == EvProbeDevice && isUSBDeviceName(name):
+				if u, ok := last[ev.PID]; ok && u.Args["name"] == name {
+					cur.Device, cur.Add, addAt = name, u.Time, u.Time
+					last = nil
+				}
 			}
 			continue
 		}

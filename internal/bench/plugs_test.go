@@ -11,10 +11,9 @@ const plugTrace = `
             bash-488     [000] .....    50.000000: tracing_mark_write: mgbench plug=1 serial=MGBENCHOK01 expect=allow
  systemd-udevd-200     [001] .....    50.100000: mg_uevent: (usb_dev_uevent+0x0/0x50 [usbcore]) name="usb2"
  systemd-journal-139   [000] .....    50.150000: mg_uevent: (usb_dev_uevent+0x0/0x50 [usbcore]) name="2-1"
-     kworker/0:2-48      [000] .....    50.199000: mg_kobj_uevent: (kobject_uevent_env+0x0/0x5d0) name="2-1:1.0" action=0
-     kworker/0:2-48      [000] .....    50.199500: mg_kobj_uevent: (kobject_uevent_env+0x0/0x5d0) name="2-1" action=0
- systemd-journal-139   [001] .....    50.199700: mg_uevent: (usb_dev_uevent+0x0/0x50 [usbcore]) name="2-1"
      kworker/0:2-48      [000] .....    50.200000: mg_uevent: (usb_dev_uevent+0x0/0x50 [usbcore]) name="2-1"
+ systemd-journal-139   [001] .....    50.200700: mg_uevent: (usb_dev_uevent+0x0/0x50 [usbcore]) name="2-1"
+     kworker/0:2-48      [000] .....    50.201000: mg_probedev: (usb_probe_device+0x0/0x70 [usbcore]) name="2-1"
        mediagate-401     [001] ...1.    50.240000: sys_pwrite64(fd: e, buf: 7fc5b5023420, count: 18, pos: f188)
  systemd-journal-150     [000] ...1.    50.230000: sys_pwrite64(fd: 9, buf: 7fc5b5023420, count: 18, pos: 0)
        mediagate-401     [001] ...1.    50.241000: sys_pwrite64(fd: e, buf: 7fc5b4fbc028, count: 1000, pos: f1a0)
@@ -23,17 +22,17 @@ const plugTrace = `
        mediagate-402     [000] .....    50.270000: mg_authorize: (usb_authorize_device+0x0/0x110) devpath="1"
             bash-733     [000] .....    60.000000: tracing_mark_write: mgbench plug=2 serial=MGBENCHNO0001 expect=block
        mediagate-401     [001] ...1.    60.400000: sys_pwrite64(fd: e, buf: 7fc5b5023420, count: 18, pos: 101a0)
+     kworker/1:0-20      [001] .....    60.300200: mg_probedev: (usb_probe_device+0x0/0x70 [usbcore]) name="2-1"
      kworker/1:0-20      [001] .....    60.300100: mg_uevent: (usb_dev_uevent+0x0/0x50 [usbcore]) name="2-1"
-     kworker/1:0-20      [001] .....    60.300000: mg_kobj_uevent: (kobject_uevent_env+0x0/0x5d0) name="2-1" action=0
             bash-900     [000] .....    70.000000: tracing_mark_write: mgbench plug=3 serial=MGBENCHNO0002 expect=block
-     kworker/1:0-20      [001] .....    70.100000: mg_kobj_uevent: (kobject_uevent_env+0x0/0x5d0) name="2-2" action=0
      kworker/1:0-20      [001] .....    70.100000: mg_uevent: (usb_dev_uevent+0x0/0x50 [usbcore]) name="2-2"
+     kworker/1:0-20      [001] .....    70.100001: mg_probedev: (usb_probe_device+0x0/0x70 [usbcore]) name="2-2"
  usbguard-daemon-300     [001] .....    70.150000: mg_deauthorize: (usb_deauthorize_device+0x0/0x80) devpath="2"
  usbguard-daemon-300     [001] .....    70.160000: mg_authorize: (usb_authorize_device+0x0/0x110) devpath="1"
  usbguard-daemon-300     [001] .....    70.170000: mg_authorize: (usb_authorize_device+0x0/0x110) devpath="2"
             bash-901     [000] .....    80.000000: tracing_mark_write: mgbench plug=4 serial=MGBENCHOK01 expect=allow
-     kworker/0:2-48      [000] .....    80.100000: mg_kobj_uevent: (kobject_uevent_env+0x0/0x5d0) name="2-1" action=1
      kworker/0:2-48      [000] .....    80.100100: mg_uevent: (usb_dev_uevent+0x0/0x50 [usbcore]) name="2-1"
+ systemd-journal-139   [001] .....    80.100200: mg_probedev: (usb_probe_device+0x0/0x70 [usbcore]) name="2-1"
 `
 
 func TestPlugsAttribution(t *testing.T) {
@@ -59,8 +58,7 @@ func TestPlugsAttribution(t *testing.T) {
 		t.Errorf("plug 1 decision = %v", p.Decision())
 	}
 
-	// Lines out of order in the file are ordered by timestamp: the add comes first, and
-	// it is usb_dev_uevent's time, after kobject_uevent_env's.
+	// Lines out of order in the file are ordered by timestamp.
 	p = ps[1]
 	if p.Allow || p.Add != 60*time.Second+300100*time.Microsecond || p.DBWrite != ms(99.9) || p.Decision() != ms(99.9) || p.AuthorizedCount != 0 {
 		t.Errorf("plug 2: %+v, decision %v", p, p.Decision())
@@ -73,7 +71,7 @@ func TestPlugsAttribution(t *testing.T) {
 		t.Errorf("plug 3: %+v", p)
 	}
 
-	// No add uevent (a remove, action 1): nothing is measured.
+	// No probe on the task that built the uevent: no add, nothing is measured.
 	if p := ps[3]; p.Add != Missing || p.Authorize != Missing || p.Decision() != Missing {
 		t.Errorf("plug 4: %+v", p)
 	}

@@ -59,6 +59,12 @@ func TestUSBGuardSideBySide(t *testing.T) {
 	}
 
 	b := bootBench(t, cfg)
+	// MEDIAGATE_BENCH_HOLD=DURATION keeps the fresh guest waiting before anything is set
+	// up, to look at it through the share (cmd/N.sh, see scripts/vm/guest/runner.sh).
+	if d, err := time.ParseDuration(os.Getenv("MEDIAGATE_BENCH_HOLD")); err == nil && d > 0 {
+		fmt.Printf("bench: holding the guest for %s; share %s\n", d, b.vm.ShareDir())
+		time.Sleep(d)
+	}
 	b.installMediagate(bin)
 	b.startTrace()
 	var out bytes.Buffer
@@ -175,20 +181,21 @@ mediagate person add zhang --name 张三 --department 办公室 >/dev/null
 mediagate media register --kind usb-disk --vendor 46f4 --product 0001 --serial `+allowSerial+` --level secret --custodian zhang --number S-BENCH-1 >/dev/null`)
 }
 
-// traceSetup defines the kprobes: the kernel starting a uevent (kobject_uevent_env:
-// the kobject's name, at offset 0 of struct kobject, and the action, 0 for add) and
-// building a usb_device's (usb_dev_uevent: dev->kobj.name, struct device starts with
-// its kobject),
+// traceSetup defines the kprobes, all on functions of usbcore (in this guest kprobes on
+// functions of the kernel image itself are refused): the kernel building a usb_device's
+// uevent (usb_dev_uevent; name: dev->kobj.name, struct device starts with its kobject
+// and the kobject with its name) and probing its driver (usb_probe_device),
 // authorized=1 and authorized=0 writes (devpath: struct usb_device's char devpath[16]
-// after int devnum), an interface probe (its kobject's name), and pwrite64 calls.
+// after int devnum), an interface probe (its kobject's name), and the pwrite64 system
+// call (a tracepoint).
 const traceSetup = `set -e
 cd ` + traceDir + `
 echo 0 > tracing_on
 echo > kprobe_events
 echo mono > trace_clock
 echo 8192 > buffer_size_kb
-echo 'p:mg_kobj_uevent kobject_uevent_env name=+0(+0(%di)):string action=%si:u32' >> kprobe_events
 echo 'p:mg_uevent usb_dev_uevent name=+0(+0(%di)):string' >> kprobe_events
+echo 'p:mg_probedev usb_probe_device name=+0(+0(%di)):string' >> kprobe_events
 echo 'p:mg_authorize usb_authorize_device devpath=+4(%di):string' >> kprobe_events
 echo 'p:mg_deauthorize usb_deauthorize_device devpath=+4(%di):string' >> kprobe_events
 echo 'p:mg_ifprobe usb_probe_interface name=+0(+0(%di)):string' >> kprobe_events
