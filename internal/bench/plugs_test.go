@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -143,6 +144,49 @@ func TestWriteTable(t *testing.T) {
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestPlugsCapturedTrace(t *testing.T) {
+	// trace_pipe of a run with 2 + 2 plugs into USBGuard (plugs 1-4; its rule for
+	// the allowed serial did not load, so it blocked all four) and into mediagate (5-8).
+	f, err := os.Open("testdata/trace-usbguard-mediagate.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tr, err := ParseTrace(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Lost != 0 || len(tr.Events) < 200 {
+		t.Fatalf("%d events, %d lost", len(tr.Events), tr.Lost)
+	}
+	us := func(n int64) time.Duration { return time.Duration(n) * time.Microsecond }
+	ug := Plugs(tr, "usbguard-daemon")[:4]
+	mg := Plugs(tr, "mediagate")[4:]
+	// Worked out by hand from the file.
+	// Plug 2: the hub worker's usb_dev_uevent for 2-2 at 104.539516 (then it probes the
+	// device at 104.553661); usbguard-daemon writes authorized=0 at 104.639609.
+	if p := ug[1]; p.Device != "2-2" || p.Add != 104*time.Second+us(539516) || p.Deauthorize != us(100093) ||
+		p.Authorize != Missing || p.DBWrite != Missing || p.Decision() != us(100093) {
+		t.Errorf("plug 2: %+v", p)
+	}
+	// Plug 5: add of 2-1 at 155.883926 (journald reads its uevent file at 155.895150
+	// before the worker probes it at 155.902102); mediagate writes authorized=1 at
+	// 156.102607, usb-storage probes 2-1:1.0 at 156.242407, the WAL write at 156.131569.
+	if p := mg[0]; p.Plug != 5 || p.Device != "2-1" || p.Add != 155*time.Second+us(883926) || p.Authorize != us(218681) ||
+		p.Bind != us(358481) || p.DBWrite != us(247643) || p.AuthorizedCount != 1 {
+		t.Errorf("plug 5: %+v", p)
+	}
+	for _, p := range append(ug, mg...) {
+		// Every plug has its add; every one has a decision but USBGuard's allowed ones.
+		if p.Add == Missing || (p.Decision() == Missing) != (p.Allow && p.Plug <= 4) {
+			t.Errorf("plug %d: add or decision wrong: %+v", p.Plug, p)
+		}
+		if !p.Allow && p.AuthorizedCount != 0 {
+			t.Errorf("blocked plug %d authorized", p.Plug)
 		}
 	}
 }

@@ -245,6 +245,7 @@ type daemonSpec struct {
 	unit    string
 	prepare string // guest script run before the daemon starts
 	diag    string // guest script whose output helps when a decision is not seen
+	check   string // guest script that must succeed once the daemon runs
 }
 
 // USBGuard: one allowed serial, everything else blocked by the implicit policy, the
@@ -256,7 +257,7 @@ var usbguard = daemonSpec{
 	},
 	comm: "usbguard-daemon",
 	unit: "usbguard.service",
-	diag: "usbguard list-devices; usbguard list-rules; journalctl -u usbguard -n 10 --no-pager -o cat",
+	diag: "usbguard list-devices; usbguard list-rules 2>&1; journalctl -u usbguard -n 10 --no-pager -o cat",
 	prepare: `set -e
 systemctl stop mediagate.service 2>/dev/null || true
 rm -f /etc/udev/rules.d/71-mediagate.rules
@@ -285,6 +286,12 @@ usbguard generate-policy > /etc/usbguard/rules.conf
 printf 'allow id 46f4:0001 serial "` + allowSerial + `"\n' >> /etc/usbguard/rules.conf
 chmod 0600 /etc/usbguard/rules.conf
 ! systemctl is-active --quiet mediagate.service`,
+	check: `for i in $(seq 50); do usbguard list-rules >/dev/null 2>&1 && break; sleep 0.1; done
+if ! usbguard list-rules | grep -q 'serial "` + allowSerial + `"'; then
+	echo "usbguard list-rules lacks the allowed serial:"; usbguard list-rules; cat -A /etc/usbguard/rules.conf
+	systemctl stop usbguard; timeout 3 usbguard-daemon -d -k -c /etc/usbguard/usbguard-daemon.conf 2>&1 | grep -v Trace | head -80
+	exit 1
+fi`,
 }
 
 // mediagate as installed: its udev rule and mediagate.service, the allowed serial
@@ -350,6 +357,11 @@ func (b *benchRun) start(d daemonSpec) int {
 	}
 	if got := b.g.MustRun(t, "cat /sys/bus/usb/devices/usb*/authorized_default | sort -u | paste -sd,"); got != "0" {
 		t.Fatalf("%s running: authorized_default of the root hubs = %q, want 0 (new devices held)", d.unit, got)
+	}
+	if d.check != "" {
+		if res := b.g.Exec(t, d.check); res.ExitCode != 0 {
+			t.Fatalf("%s: %s", d.unit, res)
+		}
 	}
 	if got := b.g.MustRun(t, "cat /sys/bus/usb/devices/usb*/authorized | sort -u | paste -sd,"); got != "1" {
 		t.Fatalf("%s running: authorized of the root hubs = %q, want 1", d.unit, got)
