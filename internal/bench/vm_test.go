@@ -259,7 +259,7 @@ var usbguard = daemonSpec{
 	unit: "usbguard.service",
 	diag: "usbguard list-devices; usbguard list-rules 2>&1; journalctl -u usbguard -n 10 --no-pager -o cat",
 	prepare: `set -e
-systemctl stop mediagate.service 2>/dev/null || true
+systemctl stop mediagate.service usbguard-dbus.service usbguard.service 2>/dev/null || true
 rm -f /etc/udev/rules.d/71-mediagate.rules
 udevadm control --reload
 mkdir -p /etc/usbguard /var/log/usbguard
@@ -312,7 +312,7 @@ var mediagateD = daemonSpec{
 	unit: "mediagate.service",
 	diag: "mediagate status; journalctl -u mediagate -n 10 --no-pager -o cat",
 	prepare: `set -e
-systemctl stop usbguard.service 2>/dev/null || true
+systemctl stop usbguard-dbus.service usbguard.service 2>/dev/null || true
 ! systemctl is-active --quiet usbguard.service
 install -m 0644 /usr/local/share/mediagate/71-mediagate.rules /etc/udev/rules.d/71-mediagate.rules
 udevadm control --reload`,
@@ -353,7 +353,9 @@ func (b *benchRun) start(d daemonSpec) int {
 	if res := b.g.Exec(t, d.prepare); res.ExitCode != 0 {
 		t.Fatalf("prepare %s:\n%s", d.unit, res)
 	}
-	b.g.MustRun(t, "systemctl start "+d.unit+" && systemctl is-active --quiet "+d.unit)
+	// Started by the benchmark, with the configuration just written (not a daemon
+	// that was already running).
+	b.g.MustRun(t, "! systemctl is-active --quiet "+d.unit+" && systemctl start "+d.unit+" && systemctl is-active --quiet "+d.unit)
 	time.Sleep(b.cfg.settle)
 	pid, err := strconv.Atoi(b.g.MustRun(t, "systemctl show -p MainPID --value "+d.unit))
 	if err != nil || pid <= 0 {
