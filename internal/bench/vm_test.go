@@ -216,7 +216,7 @@ func (b *benchRun) startTrace() {
 	b.facts = append(b.facts,
 		"guest kernel: "+b.g.MustRun(t, "uname -rv"),
 		"guest: Debian "+b.g.MustRun(t, "cat /etc/debian_version")+", 2 vCPUs, 1 GiB, systemd "+b.g.MustRun(t, "systemctl --version | head -1 | cut -d' ' -f2"),
-		"trace clock: "+b.g.MustRun(t, "cat "+traceDir+"/trace_clock"))
+		"trace clock: "+b.g.MustRun(t, "grep -o '\\[[a-z_0-9-]*\\]' "+traceDir+"/trace_clock | tr -d '[]'"))
 	if out, err := exec.Command("qemu-system-x86_64", "--version").Output(); err == nil {
 		b.facts = append(b.facts, "QEMU: "+strings.SplitN(string(out), "\n", 2)[0]+", TCG (-accel tcg -cpu max), q35, qemu-xhci")
 	}
