@@ -35,6 +35,7 @@ var allowed = map[string][]string{
 	"internal/testbed":  {},
 	"scripts":           {}, // tests of the install scripts only
 	"internal/e2e":      {},
+	"internal/bench":    {},
 	// The service owns the rules of the register; it works on its Store interface and
 	// opens the SQLite registry only in OpenLocal, for the wiring.
 	"internal/service": {"media", "audit", "policy", "identity", "checkin", "registry", "event"},

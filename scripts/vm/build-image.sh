@@ -51,6 +51,10 @@ printf '9pnet_virtio\n9p\n' >"$root/etc/modules-load.d/mediagate-e2e.conf"
 install -m 0644 "$here/image/mediagate-e2e-runner.service" "$root/etc/systemd/system/"
 ln -sf /etc/systemd/system/mediagate-e2e-runner.service \
 	"$root/etc/systemd/system/multi-user.target.wants/mediagate-e2e-runner.service"
+# USBGuard is in the image only for scripts/bench-usbguard.sh, which starts it itself:
+# at boot it would block the sticks of every other scenario. usbguard-dbus.service
+# (enabled by the package) requires usbguard.service, so it goes too.
+rm -f "$root"/etc/systemd/system/*.wants/usbguard*.service "$root"/etc/systemd/system/dbus-org.usbguard*.service
 # Timers that only cost boot time in a throw-away VM.
 for u in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer \
 	systemd-tmpfiles-clean.timer; do

@@ -1,0 +1,183 @@
+package bench
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Names of the trace events the benchmark defines (see traceSetup in vm_test.go).
+const (
+	EvUevent      = "mg_uevent"      // usb_dev_uevent: the kernel builds a usb_device uevent
+	EvAuthorize   = "mg_authorize"   // usb_authorize_device: authorized=1 written
+	EvDeauthorize = "mg_deauthorize" // usb_deauthorize_device: authorized=0 written
+	EvIfProbe     = "mg_ifprobe"     // usb_probe_interface: a driver binds an interface
+	EvProbeDevice = "mg_probedev"    // usb_probe_device: a driver probes a usb_device
+	EvDBWrite     = "sys_pwrite64"   // a process writes a file at an offset (SQLite's WAL)
+	EvMarker      = "tracing_mark_write"
+	MarkerPrefix  = "mgbench "
+)
+
+// Marker is the trace marker written before each plug: "mgbench plug=N serial=S expect=allow".
+type Marker struct {
+	Plug   int
+	Serial string
+	Allow  bool
+}
+
+// Text is the marker's text.
+func (m Marker) Text() string {
+	exp := "block"
+	if m.Allow {
+		exp = "allow"
+	}
+	return fmt.Sprintf("%splug=%d serial=%s expect=%s", MarkerPrefix, m.Plug, m.Serial, exp)
+}
+
+// ParseMarker reads a marker's text; ok is false for other trace_marker writes.
+func ParseMarker(text string) (Marker, bool) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(text), MarkerPrefix)
+	if !ok {
+		return Marker{}, false
+	}
+	a := parseArgs(rest)
+	n, err := strconv.Atoi(a["plug"])
+	if err != nil || a["serial"] == "" || (a["expect"] != "allow" && a["expect"] != "block") {
+		return Marker{}, false
+	}
+	return Marker{Plug: n, Serial: a["serial"], Allow: a["expect"] == "allow"}, true
+}
+
+// Missing marks a step that was not seen in a plug's window.
+const Missing time.Duration = -1
+
+// PlugTiming is what the kernel saw of one plug, as durations after the kernel built the
+// device's add uevent (Missing when not seen).
+type PlugTiming struct {
+	Marker
+	Device string        // kernel name of the USB device, such as "2-1"
+	Add    time.Duration // CLOCK_MONOTONIC of the add uevent; Missing if none was seen
+	// Authorize and Deauthorize: the first authorized=1 / authorized=0 write.
+	Authorize, Deauthorize time.Duration
+	// Bind: the first driver probe of one of the device's interfaces (usb-storage).
+	Bind time.Duration
+	// DBWrite: the daemon's first pwrite64 (SQLite writes its WAL so at commit: the
+	// decision row).
+	DBWrite time.Duration
+	// AuthorizedCount counts authorized=1 writes in the window (for a blocked stick:
+	// the number of times it was let in, which must be 0).
+	AuthorizedCount int
+}
+
+// Decision is the time of the daemon's decision: for an allowed stick the
+// authorized=1 write; for a blocked one the authorized=0 write, or, for a daemon that
+// leaves an already unauthorized device alone, its first database write (the decision
+// row). Missing if neither was seen.
+func (p PlugTiming) Decision() time.Duration {
+	if p.Allow {
+		return p.Authorize
+	}
+	if p.Deauthorize != Missing {
+		return p.Deauthorize
+	}
+	return p.DBWrite
+}
+
+// Plugs splits a trace into plug windows at the benchmark's markers (each window runs
+// from its marker to the next one, by timestamp) and finds in each the USB device's
+// add uevent and what followed it. daemonComm is the command name whose pwrite64 calls
+// count as the daemon's database writes ("" for none).
+func Plugs(tr Trace, daemonComm string) []PlugTiming {
+	evs := slices.Clone(tr.Events)
+	slices.SortStableFunc(evs, func(a, b TraceEvent) int { return int(a.Time - b.Time) })
+	var out []PlugTiming
+	var cur *PlugTiming
+	var addAt time.Duration
+	var last map[int]TraceEvent // the latest usb_dev_uevent of each task
+	rel := func(t time.Duration) time.Duration { return t - addAt }
+	for _, ev := range evs {
+		if ev.Name == EvMarker {
+			if m, ok := ParseMarker(ev.Text); ok {
+				last = nil
+				out = append(out, PlugTiming{Marker: m, Add: Missing, Authorize: Missing, Deauthorize: Missing, Bind: Missing, DBWrite: Missing})
+				cur = &out[len(out)-1]
+			}
+			continue
+		}
+		if cur == nil {
+			continue
+		}
+		if cur.Add == Missing {
+			// The add uevent of a USB device: device_add() sends it (kobject_uevent,
+			// which calls usb_dev_uevent) and then probes the device's driver
+			// (usb_probe_device), both on the hub's worker. Reads of the device's
+			// uevent file (udevd, journald, the daemons) also call usb_dev_uevent,
+			// even before the add is sent, but on their own tasks. So the add is the
+			// last usb_dev_uevent of the task that first probes the device.
+			name := ev.Args["name"]
+			switch {
+			case ev.Name == EvUevent && isUSBDeviceName(name):
+				if last == nil {
+					last = map[int]TraceEvent{}
+				}
+				last[ev.PID] = ev
+			case ev.Name == EvProbeDevice && isUSBDeviceName(name):
+				if u, ok := last[ev.PID]; ok && u.Args["name"] == name {
+					cur.Device, cur.Add, addAt = name, u.Time, u.Time
+					last = nil
+				}
+			}
+			continue
+		}
+		switch ev.Name {
+		case EvAuthorize, EvDeauthorize:
+			if !sameDevice(cur.Device, ev.Args["devpath"]) {
+				continue
+			}
+			if ev.Name == EvAuthorize {
+				cur.AuthorizedCount++
+				if cur.Authorize == Missing {
+					cur.Authorize = rel(ev.Time)
+				}
+			} else if cur.Deauthorize == Missing {
+				cur.Deauthorize = rel(ev.Time)
+			}
+		case EvIfProbe:
+			if cur.Bind == Missing && strings.HasPrefix(ev.Args["name"], cur.Device+":") {
+				cur.Bind = rel(ev.Time)
+			}
+		case EvDBWrite:
+			if cur.DBWrite == Missing && daemonComm != "" && ev.Comm == daemonComm {
+				cur.DBWrite = rel(ev.Time)
+			}
+		}
+	}
+	return out
+}
+
+// sameDevice tells whether devpath (struct usb_device's devpath, "1" or "1.3") belongs
+// to the kernel name dev ("2-1"); an empty devpath (not fetched) matches.
+func sameDevice(dev, devpath string) bool {
+	if devpath == "" {
+		return true
+	}
+	_, port, ok := strings.Cut(dev, "-")
+	return ok && port == devpath
+}
+
+// isUSBDeviceName tells whether name is the kernel name of a USB device behind a root
+// hub: "2-1", "1-1.4.2" (not "usb2", not an interface "2-1:1.0").
+func isUSBDeviceName(name string) bool {
+	bus, path, ok := strings.Cut(name, "-")
+	if !ok || bus == "" || path == "" || strings.Trim(bus, "0123456789") != "" {
+		return false
+	}
+	for _, part := range strings.Split(path, ".") {
+		if part == "" || strings.Trim(part, "0123456789") != "" {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,151 @@
+package bench
+
+import (
+	"bufio"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// ProcSample is what /proc says about a process at one moment.
+type ProcSample struct {
+	PID int
+	// RSSKiB is VmRSS of /proc/PID/status.
+	RSSKiB int64
+	// CPUTicks is utime+stime of /proc/PID/stat (all threads), in clock ticks.
+	CPUTicks int64
+	// CtxSwitches is voluntary+nonvoluntary context switches summed over the threads
+	// (/proc/PID/task/*/status).
+	CtxSwitches int64
+	Threads     int
+}
+
+// ParseStat returns utime+stime (clock ticks) from the text of /proc/PID/stat. The
+// command name in parentheses may hold spaces and parentheses; the fields are counted
+// after its last ")".
+func ParseStat(text string) (int64, error) {
+	i := strings.LastIndexByte(text, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("proc stat: no command name")
+	}
+	f := strings.Fields(text[i+1:])
+	// After the name: state(3) ppid(4) … utime(14) stime(15); f[0] is field 3.
+	if len(f) < 13 {
+		return 0, fmt.Errorf("proc stat: %d fields after the name, want at least 13", len(f))
+	}
+	var sum int64
+	for _, s := range f[11:13] {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || v < 0 {
+			return 0, fmt.Errorf("proc stat: bad cpu time %q", s)
+		}
+		sum += v
+	}
+	return sum, nil
+}
+
+// Status holds the fields of /proc/PID/status the benchmark uses.
+type Status struct {
+	RSSKiB      int64
+	CtxSwitches int64 // voluntary + nonvoluntary
+	HasRSS      bool
+}
+
+// ParseStatus reads VmRSS and the context switch counters from the text of
+// /proc/PID/status (or /proc/PID/task/TID/status).
+func ParseStatus(text string) (Status, error) {
+	var st Status
+	seen := 0
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		switch k {
+		case "VmRSS":
+			n, err := strconv.ParseInt(strings.TrimSuffix(v, " kB"), 10, 64)
+			if err != nil || !strings.HasSuffix(v, " kB") {
+				return st, fmt.Errorf("proc status: bad VmRSS %q", v)
+			}
+			st.RSSKiB, st.HasRSS = n, true
+		case "voluntary_ctxt_switches", "nonvoluntary_ctxt_switches":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return st, fmt.Errorf("proc status: bad %s %q", k, v)
+			}
+			st.CtxSwitches += n
+			seen++
+		}
+	}
+	if seen != 2 {
+		return st, fmt.Errorf("proc status: context switch counters missing")
+	}
+	return st, nil
+}
+
+// SampleScript is the guest shell script whose output ParseSample reads: the stat and
+// status of the process and the status of each of its threads, between marker lines.
+func SampleScript(pid int) string {
+	return fmt.Sprintf(`p=/proc/%d
+[ -d $p ] || { echo "no process %d" >&2; exit 1; }
+echo "== stat"; cat $p/stat
+echo "== status"; cat $p/status
+for t in $p/task/*; do echo "== task"; cat $t/status; done
+echo "== end"`, pid, pid)
+}
+
+// ParseSample reads the output of SampleScript.
+func ParseSample(pid int, out string) (ProcSample, error) {
+	s := ProcSample{PID: pid}
+	var section string
+	var body strings.Builder
+	var haveStat, haveStatus bool
+	flush := func() error {
+		text := body.String()
+		body.Reset()
+		switch section {
+		case "stat":
+			t, err := ParseStat(text)
+			if err != nil {
+				return err
+			}
+			s.CPUTicks, haveStat = t, true
+		case "status":
+			st, err := ParseStatus(text)
+			if err != nil {
+				return err
+			}
+			if !st.HasRSS {
+				return fmt.Errorf("proc status of %d: no VmRSS (a kernel thread or a zombie)", pid)
+			}
+			s.RSSKiB, haveStatus = st.RSSKiB, true
+		case "task":
+			st, err := ParseStatus(text)
+			if err != nil {
+				return err
+			}
+			s.CtxSwitches += st.CtxSwitches
+			s.Threads++
+		}
+		return nil
+	}
+	for _, line := range strings.SplitAfter(out, "\n") {
+		if name, ok := strings.CutPrefix(strings.TrimSpace(line), "== "); ok {
+			if err := flush(); err != nil {
+				return s, err
+			}
+			section = name
+			continue
+		}
+		body.WriteString(line)
+	}
+	if section != "end" {
+		return s, fmt.Errorf("sample of %d: output cut short", pid)
+	}
+	if !haveStat || !haveStatus || s.Threads == 0 {
+		return s, fmt.Errorf("sample of %d: stat, status or tasks missing", pid)
+	}
+	return s, nil
+}

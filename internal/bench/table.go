@@ -1,0 +1,174 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// DaemonResult is one daemon's part of a run.
+type DaemonResult struct {
+	Name    string // "USBGuard 1.1.2+ds-3+b1", "mediagate e132827"
+	Comm    string // command name in the trace ("usbguard-daemon", "mediagate")
+	Plugs   []PlugTiming
+	Lost    int // trace events the ring buffer dropped
+	TickHz  int // clock ticks per second of the guest (getconf CLK_TCK)
+	Started ProcSample
+	// Idle is the sample after the idle window that follows Started; AfterPlugs the one
+	// after the plug plan (which follows the idle window).
+	Idle, AfterPlugs ProcSample
+	IdleWindow       time.Duration
+}
+
+func (d DaemonResult) cpu(ticks int64) time.Duration {
+	if d.TickHz <= 0 {
+		return 0
+	}
+	return time.Duration(ticks) * time.Second / time.Duration(d.TickHz)
+}
+
+// StartCPU is the CPU time the daemon used from its start until the first sample.
+func (d DaemonResult) StartCPU() time.Duration { return d.cpu(d.Started.CPUTicks) }
+
+// PlugCPU is the CPU time per plug over the plug plan.
+func (d DaemonResult) PlugCPU() time.Duration {
+	if len(d.Plugs) == 0 {
+		return 0
+	}
+	return d.cpu(d.AfterPlugs.CPUTicks-d.Idle.CPUTicks) / time.Duration(len(d.Plugs))
+}
+
+// IdleCPU and IdleSwitches are what the daemon did in the idle window.
+func (d DaemonResult) IdleCPU() time.Duration { return d.cpu(d.Idle.CPUTicks - d.Started.CPUTicks) }
+func (d DaemonResult) IdleSwitches() int64    { return d.Idle.CtxSwitches - d.Started.CtxSwitches }
+
+// authorizedBlocked counts blocked plugs that were authorized at some moment.
+func (d DaemonResult) authorizedBlocked() (bad, of int) {
+	for _, p := range d.Plugs {
+		if !p.Allow {
+			of++
+			if p.AuthorizedCount > 0 {
+				bad++
+			}
+		}
+	}
+	return bad, of
+}
+
+type figure struct {
+	p50, p90 time.Duration
+	n, miss  int
+	ok       bool
+}
+
+func quantiles(ps []PlugTiming, keep func(PlugTiming) bool, f func(PlugTiming) time.Duration) figure {
+	ds, miss := Collect(ps, keep, f)
+	var fg figure
+	fg.n, fg.miss = len(ds), miss
+	fg.p50, fg.ok = Percentile(ds, 0.5)
+	fg.p90, _ = Percentile(ds, 0.9)
+	return fg
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Millisecond)) }
+
+func (f figure) String() string {
+	if !f.ok {
+		return "—"
+	}
+	s := ms(f.p50) + " / " + ms(f.p90) + " ms"
+	if f.miss > 0 {
+		s += fmt.Sprintf(" (%d of %d not seen)", f.miss, f.n+f.miss)
+	}
+	return s
+}
+
+func ratio(a, b float64) string {
+	if a <= 0 || b <= 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f×", b/a)
+}
+
+func (f figure) ratio(g figure) string {
+	if !f.ok || !g.ok {
+		return "—"
+	}
+	return ratio(float64(f.p50), float64(g.p50)) + " / " + ratio(float64(f.p90), float64(g.p90))
+}
+
+func mb(kib int64) string { return fmt.Sprintf("%.1f", float64(kib)/1024) }
+
+// WriteTable prints the side-by-side table as Markdown: base (USBGuard) and other
+// (mediagate) and the ratio other/base (below 1 means mediagate is faster or smaller).
+func WriteTable(w io.Writer, base, other DaemonResult) error {
+	type row struct{ name, a, b, r string }
+	var rows []row
+	add := func(name string, f func(d DaemonResult) figure) {
+		fa, fb := f(base), f(other)
+		rows = append(rows, row{name, fa.String(), fb.String(), fa.ratio(fb)})
+	}
+	add("allowed stick: kernel `add` uevent → `authorized=1` written, p50 / p90", func(d DaemonResult) figure {
+		return quantiles(d.Plugs, Allowed, func(p PlugTiming) time.Duration { return p.Authorize })
+	})
+	add("allowed stick: `add` → usb-storage interface probe, p50 / p90", func(d DaemonResult) figure {
+		return quantiles(d.Plugs, Allowed, func(p PlugTiming) time.Duration { return p.Bind })
+	})
+	add("blocked stick: `add` → decision¹, p50 / p90", func(d DaemonResult) figure {
+		return quantiles(d.Plugs, Blocked, PlugTiming.Decision)
+	})
+	add("any stick: `add` → daemon's first database write², p50 / p90", func(d DaemonResult) figure {
+		return quantiles(d.Plugs, func(PlugTiming) bool { return true }, func(p PlugTiming) time.Duration { return p.DBWrite })
+	})
+	ba, oa := base.authorizedBlocked()
+	bb, ob := other.authorizedBlocked()
+	rows = append(rows, row{"blocked sticks authorized at any moment", fmt.Sprintf("%d of %d", ba, oa), fmt.Sprintf("%d of %d", bb, ob), ""})
+	rows = append(rows, row{"daemon RSS after start → after the plugs",
+		mb(base.Started.RSSKiB) + " → " + mb(base.AfterPlugs.RSSKiB) + " MB",
+		mb(other.Started.RSSKiB) + " → " + mb(other.AfterPlugs.RSSKiB) + " MB",
+		ratio(float64(base.Started.RSSKiB), float64(other.Started.RSSKiB)) + " → " + ratio(float64(base.AfterPlugs.RSSKiB), float64(other.AfterPlugs.RSSKiB))})
+	rows = append(rows, row{"CPU at start-up (until the first sample)",
+		fmt.Sprintf("%.2f s", base.StartCPU().Seconds()), fmt.Sprintf("%.2f s", other.StartCPU().Seconds()),
+		ratio(float64(base.StartCPU()), float64(other.StartCPU()))})
+	rows = append(rows, row{"CPU per plug",
+		ms(base.PlugCPU()) + " ms", ms(other.PlugCPU()) + " ms", ratio(float64(base.PlugCPU()), float64(other.PlugCPU()))})
+	rows = append(rows, row{fmt.Sprintf("idle %s: context switches (all threads), CPU", other.IdleWindow.Round(time.Second)),
+		fmt.Sprintf("%d, %s ms", base.IdleSwitches(), ms(base.IdleCPU())),
+		fmt.Sprintf("%d, %s ms", other.IdleSwitches(), ms(other.IdleCPU())), ""})
+	rows = append(rows, row{"threads after the plugs", fmt.Sprint(base.AfterPlugs.Threads), fmt.Sprint(other.AfterPlugs.Threads), ""})
+	rows = append(rows, row{"plugs (allowed + blocked); trace events lost",
+		plugCount(base) + fmt.Sprintf("; %d", base.Lost), plugCount(other) + fmt.Sprintf("; %d", other.Lost), ""})
+
+	fmt.Fprintf(w, "| figure | %s | %s | ratio |\n|---|---|---|---|\n", base.Name, other.Name)
+	for _, r := range rows {
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", r.name, r.a, r.b, r.r)
+	}
+	_, err := fmt.Fprintf(w, "\n¹ the `authorized=0` write; a daemon that leaves an already unauthorized device alone "+
+		"(authorized_default=0) writes nothing to sysfs, so its first database write (the decision row) counts.\n"+
+		"² first `pwrite64` by the daemon's process (%s / %s) after `add`: SQLite writes its WAL at commit.\n"+
+		"Ratio: %s ÷ %s (below 1: %s is faster or smaller).\n",
+		base.Comm, other.Comm, other.Name, base.Name, other.Name)
+	return err
+}
+
+func plugCount(d DaemonResult) string {
+	var a, b int
+	for _, p := range d.Plugs {
+		if p.Allow {
+			a++
+		} else {
+			b++
+		}
+	}
+	return fmt.Sprintf("%d + %d", a, b)
+}
+
+// SoakLine is one line of the soak report.
+func SoakLine(plugs int, s ProcSample, tickHz int) string {
+	cpu := time.Duration(0)
+	if tickHz > 0 {
+		cpu = time.Duration(s.CPUTicks) * time.Second / time.Duration(tickHz)
+	}
+	return strings.TrimSpace(fmt.Sprintf("after %5d plugs: RSS %s MB, CPU %.2f s, threads %d", plugs, mb(s.RSSKiB), cpu.Seconds(), s.Threads))
+}
