@@ -64,26 +64,9 @@ func USBDevices(sys string) ([]Entry, error) {
 // DisksUnder lists the devpaths of the whole disks below a device (a USB device:
 // …/host0/target0:0:0/0:0:0:0/block/sda), not following symbolic links.
 func DisksUnder(sys, devpath string) []string {
-	root, err := filepath.EvalSymlinks(sys)
-	if err != nil {
-		return nil
-	}
-	var out []string
-	base := filepath.Join(root, devpath)
-	_ = filepath.WalkDir(base, func(p string, e fs.DirEntry, err error) error {
-		if err != nil || !e.IsDir() {
-			return nil
-		}
-		if strings.Count(strings.TrimPrefix(p, base), "/") > 8 {
-			return fs.SkipDir
-		}
-		if filepath.Base(filepath.Dir(p)) == "block" {
-			out = append(out, strings.TrimPrefix(p, root))
-			return fs.SkipDir // its partitions belong to it
-		}
-		return nil
+	return findUnder(sys, devpath, 8, func(p string) bool {
+		return filepath.Base(filepath.Dir(p)) == "block" // its partitions belong to it
 	})
-	return out
 }
 
 // UnitsUnder lists the devpaths of the SCSI devices (logical units, named
@@ -91,6 +74,16 @@ func DisksUnder(sys, devpath string) []string {
 // device has one per LUN, whether or not a disk driver has announced a block device
 // for it yet.
 func UnitsUnder(sys, devpath string) []string {
+	return findUnder(sys, devpath, 6, func(p string) bool {
+		// its block devices and attributes belong to it
+		return isSCSIAddress(filepath.Base(p)) && strings.HasPrefix(filepath.Base(filepath.Dir(p)), "target")
+	})
+}
+
+// findUnder walks the directories below sys/devpath, at most depth levels down and
+// without following symbolic links, and lists the devpaths of those match accepts,
+// in walk (sorted) order, not looking inside them.
+func findUnder(sys, devpath string, depth int, match func(p string) bool) []string {
 	root, err := filepath.EvalSymlinks(sys)
 	if err != nil {
 		return nil
@@ -101,12 +94,12 @@ func UnitsUnder(sys, devpath string) []string {
 		if err != nil || !e.IsDir() {
 			return nil
 		}
-		if strings.Count(strings.TrimPrefix(p, base), "/") > 6 {
+		if strings.Count(strings.TrimPrefix(p, base), "/") > depth {
 			return fs.SkipDir
 		}
-		if isSCSIAddress(e.Name()) && strings.HasPrefix(filepath.Base(filepath.Dir(p)), "target") {
+		if match(p) {
 			out = append(out, strings.TrimPrefix(p, root))
-			return fs.SkipDir // its block devices and attributes belong to it
+			return fs.SkipDir
 		}
 		return nil
 	})
