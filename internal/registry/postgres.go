@@ -174,3 +174,34 @@ func validDBName(n string) bool {
 	}
 	return true
 }
+
+// DiscKey returns the register's disc sample key on PostgreSQL, making a new random
+// one of size bytes (16 to 64) on first use: two processes doing so at once both end
+// up with the one that was stored first. An SQLite register keeps its key in a file
+// next to the database (identity.DiscKeyPath) and refuses here.
+func (s *Store) DiscKey(ctx context.Context, size int) ([]byte, error) {
+	if s.d.engine != PostgreSQL {
+		return nil, fmt.Errorf("disc sample key: the %s register keeps it in a file beside the database", s.d.engine)
+	}
+	if size < 16 || size > 64 {
+		return nil, fmt.Errorf("disc sample key: size %d not in 16..64", size)
+	}
+	var key []byte
+	err := s.db.QueryRowContext(ctx, `SELECT key FROM disc_key WHERE singleton = 1`).Scan(&key)
+	if err == nil {
+		return key, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("disc sample key: %w", err)
+	}
+	fresh := make([]byte, size)
+	rand.Read(fresh)
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO disc_key (singleton, key, created) VALUES (1, ?, ?) ON CONFLICT (singleton) DO NOTHING`,
+		fresh, s.stamp()); err != nil {
+		return nil, fmt.Errorf("create disc sample key: %w", err)
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT key FROM disc_key WHERE singleton = 1`).Scan(&key); err != nil {
+		return nil, fmt.Errorf("disc sample key: %w", err)
+	}
+	return key, nil
+}
