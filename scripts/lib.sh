@@ -75,7 +75,8 @@ start_test_postgres() {
 		echo "test: no initdb under /usr/lib/postgresql/*/bin" >&2
 		return 1
 	fi
-	MEDIAGATE_PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mediagate-pg.XXXXXX")
+	# In /tmp, not $TMPDIR: nobody must reach it, and a unix socket path must stay short.
+	MEDIAGATE_PG_DIR=$(mktemp -d /tmp/mediagate-pg.XXXXXX)
 	export MEDIAGATE_PG_DIR
 	local as=()
 	if ((EUID == 0)); then
@@ -97,7 +98,7 @@ start_test_postgres() {
 		return 1
 	}
 	export MEDIAGATE_PG_DSN="postgres://mediagate@/postgres?host=$MEDIAGATE_PG_DIR&port=$port&sslmode=disable"
-	echo "PostgreSQL $("$bin/postgres" --version | awk '{print $NF}') test cluster on $MEDIAGATE_PG_DIR/.s.PGSQL.$port" >&2
+	echo "== PostgreSQL $("$bin/postgres" --version | awk '{print $3}') test cluster on $MEDIAGATE_PG_DIR/.s.PGSQL.$port"
 }
 
 # stop_test_postgres stops the cluster of start_test_postgres, if any, and removes it.
