@@ -41,6 +41,18 @@ func TestCommandsOnPostgreSQL(t *testing.T) {
 	if out := e.ok("log", "--custodian", "zhangsan"); !strings.Contains(out, "medium.register") || !strings.Contains(out, "medium.handover") {
 		t.Errorf("log --custodian on PostgreSQL:\n%s", out)
 	}
+	// Every filter of the log: by kind prefix, time, person, host and the newest N.
+	var rows []struct {
+		Seq  int64  `json:"seq"`
+		Kind string `json:"kind"`
+	}
+	if err := json.Unmarshal([]byte(e.ok("log", "--json", "--kind", "medium.", "--since", "2000-01-01", "--person", "wangwu",
+		"--host", "HOST-01", "--limit", "1")), &rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].Kind != "medium.handover" || rows[0].Seq != 6 {
+		t.Errorf("log with every filter on PostgreSQL = %+v; want the handover, row 6", rows)
+	}
 	if out := e.ok("audit", "verify"); !strings.Contains(out, "audit log intact: 6 rows") {
 		t.Errorf("audit verify on PostgreSQL: %s", out)
 	}
