@@ -140,3 +140,22 @@ func TestDiscKey(t *testing.T) {
 		}
 	})
 }
+
+// TestUniqueViolation: a refused duplicate is told apart by its column on both engines.
+func TestUniqueViolation(t *testing.T) {
+	forEngines(t, func(t *testing.T, eng testEngine) {
+		s, _ := eng.open(t)
+		ctx := context.Background()
+		ins := `INSERT INTO people (id, handle, name, created, updated) VALUES (?, 'same', 'N', '', '')`
+		if _, err := s.db.ExecContext(ctx, ins, NewID()); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.db.ExecContext(ctx, ins, NewID())
+		if !isUnique(err, "people.handle") || !isUnique(err, "handle") {
+			t.Errorf("duplicate handle not recognised: %v", err)
+		}
+		if isUnique(err, "media.number") || isUnique(err, "number") || isUnique(nil, "handle") {
+			t.Errorf("duplicate handle taken for another column: %v", err)
+		}
+	})
+}

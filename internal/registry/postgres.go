@@ -86,11 +86,15 @@ func (c *pgConn) CheckNamedValue(v *driver.NamedValue) error {
 }
 
 // pgUniqueViolation reports whether err is PostgreSQL's unique violation of the
-// constraint PostgreSQL names for a UNIQUE column "table.column": table_column_key.
+// constraint PostgreSQL names for a UNIQUE column "table.column": table_column_key
+// (for a bare "column", of that column in any table).
 func pgUniqueViolation(err error, column string) bool {
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) || pe.Code != "23505" {
 		return false
+	}
+	if !strings.Contains(column, ".") {
+		return strings.HasSuffix(pe.ConstraintName, "_"+column+"_key")
 	}
 	return pe.ConstraintName == strings.ReplaceAll(column, ".", "_")+"_key"
 }
