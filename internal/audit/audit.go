@@ -150,26 +150,57 @@ type Head struct {
 // Verify checks rows given in stored order against the chain and the recorded head.
 // It returns the number of rows checked, and a *BrokenError for the first bad row.
 func Verify(rows iter.Seq2[*Event, error], head Head) (int64, error) {
-	var n int64
-	prevHash := GenesisHash
-	var prevSeq int64
+	var c Chain
 	for e, err := range rows {
 		if err != nil {
-			return n, fmt.Errorf("read audit log: %w", err)
+			return c.Rows(), fmt.Errorf("read audit log: %w", err)
 		}
-		n++
-		switch {
-		case e.Seq != prevSeq+1:
-			return n, &BrokenError{Seq: prevSeq + 1, Reason: fmt.Sprintf("sequence gap or reorder: found row %d after row %d", e.Seq, prevSeq)}
-		case e.PrevHash != prevHash:
-			return n, &BrokenError{Seq: e.Seq, Reason: "previous hash does not match the row before it (row inserted, deleted or reordered)"}
-		case ComputeHash(e) != e.Hash:
-			return n, &BrokenError{Seq: e.Seq, Reason: "content does not match its hash (row edited)"}
+		if err := c.Add(e); err != nil {
+			return c.Rows(), err
 		}
-		prevSeq, prevHash = e.Seq, e.Hash
 	}
-	if prevSeq != head.Seq || (head.Seq > 0 && prevHash != head.Hash) {
-		return n, &BrokenError{Seq: prevSeq + 1, Reason: fmt.Sprintf("log ends at row %d but its recorded head is row %d (rows removed from the end, or head edited)", prevSeq, head.Seq)}
+	return c.Rows(), c.End(head)
+}
+
+// Chain checks rows one at a time, in stored order, for a reader that walks the log
+// once for several purposes (audit verify replays the register in the same pass).
+// The zero value expects the first row.
+type Chain struct {
+	n        int64
+	prevSeq  int64
+	prevHash string
+}
+
+// Add checks the next row; it returns a *BrokenError when the row does not continue
+// the chain.
+func (c *Chain) Add(e *Event) error {
+	prevHash := c.prevHash
+	if prevHash == "" {
+		prevHash = GenesisHash
 	}
-	return n, nil
+	c.n++
+	switch {
+	case e.Seq != c.prevSeq+1:
+		return &BrokenError{Seq: c.prevSeq + 1, Reason: fmt.Sprintf("sequence gap or reorder: found row %d after row %d", e.Seq, c.prevSeq)}
+	case e.PrevHash != prevHash:
+		return &BrokenError{Seq: e.Seq, Reason: "previous hash does not match the row before it (row inserted, deleted or reordered)"}
+	case ComputeHash(e) != e.Hash:
+		return &BrokenError{Seq: e.Seq, Reason: "content does not match its hash (row edited)"}
+	}
+	c.prevSeq, c.prevHash = e.Seq, e.Hash
+	return nil
+}
+
+// Rows is the number of rows given to Add.
+func (c *Chain) Rows() int64 { return c.n }
+
+// Last is the last good row's sequence number and hash.
+func (c *Chain) Last() Head { return Head{Seq: c.prevSeq, Hash: c.prevHash} }
+
+// End checks, after the last row, that the log ends at its recorded head.
+func (c *Chain) End(head Head) error {
+	if c.prevSeq != head.Seq || (head.Seq > 0 && c.prevHash != head.Hash) {
+		return &BrokenError{Seq: c.prevSeq + 1, Reason: fmt.Sprintf("log ends at row %d but its recorded head is row %d (rows removed from the end, or head edited)", c.prevSeq, head.Seq)}
+	}
+	return nil
 }
