@@ -34,6 +34,8 @@ type Report struct {
 	Unverifiable []Unverifiable
 	// Anchored is set when the log holds the acknowledged row.
 	Anchored bool
+	// People, Media and Campaigns count the register's rows that were checked.
+	People, Media, Campaigns int
 }
 
 // Intact reports whether nothing was found.
@@ -82,15 +84,16 @@ func Verify(ctx context.Context, r Reader, opts Options) (Report, error) {
 		return rep, err
 	}
 	rep.Findings, rep.Unverifiable = Compare(s, tables)
+	rep.People, rep.Media, rep.Campaigns = len(tables.People), len(tables.Media), len(tables.Campaigns)
 	if a := opts.Ack; a != nil {
 		key := "row " + strconv.FormatInt(a.Seq, 10)
 		switch {
 		case tables.HostID != a.Host:
 			rep.Findings = append(rep.Findings, Finding{Table: "acknowledgement", Key: key, Field: "host", Problem: ProblemAnchor,
-				Register: tables.HostID, Log: a.Host})
+				Register: tables.HostID, Log: a.Host, Row: a.Seq})
 		case !ackSeen:
 			rep.Findings = append(rep.Findings, Finding{Table: "acknowledgement", Key: key, Problem: ProblemAnchor,
-				Register: fmt.Sprintf("log ends at row %d", rep.Head.Seq), Log: a.Hash, Row: a.Seq})
+				Register: strconv.FormatInt(rep.Head.Seq, 10), Log: a.Hash, Row: a.Seq})
 		case ackHash != a.Hash:
 			rep.Findings = append(rep.Findings, Finding{Table: "acknowledgement", Key: key, Field: "hash", Problem: ProblemAnchor,
 				Register: ackHash, Log: a.Hash, Row: a.Seq})
