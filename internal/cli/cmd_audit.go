@@ -155,13 +155,14 @@ func printVerify(app *App, rep replay.Report, res verifyResult, noKey string) {
 	for _, u := range rep.Unverifiable {
 		fmt.Fprintln(app.Out, T(l, "out.verify-unverifiable", u.Release, u.Table, u.Field, u.Row))
 	}
-	switch {
-	case res.Ack == nil:
+	if res.Ack == nil {
 		fmt.Fprintln(app.Out, T(l, "out.ack-none"))
-	case rep.Anchored:
-		if noKey != "" {
-			fmt.Fprintln(app.Out, T(l, "out.ack-unsigned", noKey))
-		}
+		return
+	}
+	if noKey != "" {
+		fmt.Fprintln(app.Out, T(l, "out.ack-unsigned", noKey))
+	}
+	if rep.Anchored {
 		fmt.Fprintln(app.Out, T(l, "out.ack-ok", res.Ack.Seq, res.Ack.Hash))
 	}
 }
