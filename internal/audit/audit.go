@@ -9,14 +9,15 @@
 package audit
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
+	"strconv"
 	"time"
 
 	"mediagate/internal/event"
@@ -82,35 +83,43 @@ func Details(v any) (json.RawMessage, error) {
 	return b, nil
 }
 
-// canonical is the byte string the hash covers: every field except Hash, each written
-// as a length-prefixed value so that no two different rows can encode the same.
-func canonical(e *Event) []byte {
-	var buf bytes.Buffer
+// writeCanonical writes the byte string the hash covers to w (a hash, which never
+// fails): every field except Hash, each written as a length-prefixed value so that no
+// two different rows can encode the same.
+func writeCanonical(w io.Writer, e *Event) {
+	var scratch [64]byte
 	field := func(s string) {
-		var n [8]byte
-		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-		buf.Write(n[:])
-		buf.WriteString(s)
+		binary.BigEndian.PutUint64(scratch[:8], uint64(len(s)))
+		w.Write(scratch[:8])
+		io.WriteString(w, s)
+	}
+	num := func(n int64) {
+		b := strconv.AppendInt(scratch[8:8], n, 10)
+		binary.BigEndian.PutUint64(scratch[:8], uint64(len(b)))
+		w.Write(scratch[:8+len(b)])
 	}
 	field("mediagate-audit-v1")
-	field(fmt.Sprint(e.Seq))
+	num(e.Seq)
 	field(e.ID)
-	field(e.Time.UTC().Format(TimeLayout))
+	field(string(e.Time.UTC().AppendFormat(scratch[8:8], TimeLayout)))
 	field(e.HostID)
 	field(string(e.Kind))
 	field(e.Medium)
-	field(fmt.Sprint(e.Actor.UID))
+	num(int64(e.Actor.UID))
 	field(e.Actor.User)
 	field(e.Actor.Login)
-	field(string(e.Details))
+	binary.BigEndian.PutUint64(scratch[:8], uint64(len(e.Details)))
+	w.Write(scratch[:8])
+	w.Write(e.Details)
 	field(e.PrevHash)
-	return buf.Bytes()
 }
 
 // ComputeHash returns the hash a row must carry.
 func ComputeHash(e *Event) string {
-	sum := sha256.Sum256(canonical(e))
-	return hex.EncodeToString(sum[:])
+	h := sha256.New()
+	writeCanonical(h, e)
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0]))
 }
 
 // Seal links e to the previous row (seq prevSeq, hash prevHash) and sets its hash.
