@@ -30,5 +30,7 @@ var verify = map[string][2]string{
 		"登记簿与审计日志不符：共 %d 处（疑被篡改）"},
 	"err.ack-signature": {"the office acknowledgement %s does not verify with the office key %s",
 		"办公室确认 %s 无法用办公室公钥 %s 验证"},
+	"err.cannot-read-register": {"this register cannot be read whole, so it cannot be checked against its audit log",
+		"无法完整读取该登记簿，因此无法以审计日志核对"},
 	"err.ack-unreadable": {"the office acknowledgement cannot be read: %s", "无法读取办公室确认：%s"},
 }

@@ -3,12 +3,14 @@ package cli
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"mediagate/internal/anchor"
 	"mediagate/internal/replay"
+	"mediagate/internal/service"
 )
 
 type auditVerifyOptions struct {
@@ -106,6 +108,9 @@ func runAuditVerify(ctx context.Context, app *App, o auditVerifyOptions) error {
 		return err
 	}
 	rep, err := replay.Verify(ctx, s, replay.Options{Ack: ack})
+	if errors.Is(err, service.ErrCannotReadRegister) {
+		return lerr("err.cannot-read-register")
+	}
 	if err != nil {
 		return err
 	}
