@@ -97,7 +97,7 @@ type CheckInRow struct {
 func (s *Store) ReadRegister(ctx context.Context, each func(*audit.Event) error) (Tables, audit.Head, error) {
 	var t Tables
 	var head audit.Head
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: s.d.snapshot})
 	if err != nil {
 		return t, head, fmt.Errorf("read register: %w", err)
 	}

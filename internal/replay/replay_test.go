@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,9 +19,63 @@ import (
 	"mediagate/internal/checkin"
 	"mediagate/internal/event"
 	"mediagate/internal/media"
+	"mediagate/internal/registry"
 	"mediagate/internal/replay"
 	"mediagate/internal/service"
 )
+
+// engine is a store the replay runs on: SQLite always, PostgreSQL when
+// MEDIAGATE_PG_DSN names a server where the tests may create databases
+// (scripts/test.sh starts one).
+type engine struct{ pg bool }
+
+func forEngines(t *testing.T, f func(t *testing.T, e engine)) {
+	for _, e := range []engine{{false}, {true}} {
+		name := map[bool]string{false: "sqlite", true: "postgres"}[e.pg]
+		t.Run(name, func(t *testing.T) {
+			if e.pg && os.Getenv("MEDIAGATE_PG_DSN") == "" {
+				t.Skip("PostgreSQL run skipped: MEDIAGATE_PG_DSN is not set (scripts/test.sh starts a server and sets it)")
+			}
+			f(t, e)
+		})
+	}
+}
+
+// newDB is an empty register's location: a file, or a database created on the
+// server and dropped when t ends.
+func (e engine) newDB(t *testing.T) string {
+	t.Helper()
+	if !e.pg {
+		return filepath.Join(t.TempDir(), "mediagate.db")
+	}
+	server := os.Getenv("MEDIAGATE_PG_DSN")
+	name, dsn, err := registry.CreateDatabase(context.Background(), server, "mg_replay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := registry.DropDatabase(context.Background(), server, name); err != nil {
+			t.Errorf("drop test database: %v", err)
+		}
+	})
+	return dsn
+}
+
+// raw opens the register's database without the registry, as root with the sqlite3
+// tool or psql would.
+func raw(t *testing.T, db string) *sql.DB {
+	t.Helper()
+	driver := "sqlite"
+	if strings.HasPrefix(db, "postgres") {
+		driver = "pgx"
+	}
+	d, err := sql.Open(driver, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
 
 // clock advances by a second on every read, so that every stamp has its own time.
 type clock struct{ t time.Time }
@@ -36,10 +91,9 @@ func usb(serial string) media.Identity {
 // profile, numbering, registrations (numbered and given), every change of a medium,
 // and a check-in campaign opened, checked in and closed. It returns the register's
 // path.
-func build(t *testing.T) string {
+func build(t *testing.T, path string) string {
 	t.Helper()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "mediagate.db")
 	c := &clock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 	l, err := service.OpenLocal(ctx, path, service.LocalOptions{Now: c.now, Actor: audit.Actor{UID: 0, User: "root", Login: "officer"}})
 	if err != nil {
@@ -129,21 +183,19 @@ func verify(t *testing.T, path string, opts replay.Options) replay.Report {
 	return rep
 }
 
-// tamper runs SQL on the register as root with the sqlite3 tool or database/sql would.
-func tamper(t *testing.T, path, query string, args ...any) {
+// tamper runs SQL on the register as root with the sqlite3 tool or psql would.
+func tamper(t *testing.T, path, query string) {
 	t.Helper()
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec(query, args...); err != nil {
+	if _, err := raw(t, path).Exec(query); err != nil {
 		t.Fatalf("%s: %v", query, err)
 	}
 }
 
 func TestReplayOfEveryWriterIsClean(t *testing.T) {
-	path := build(t)
+	forEngines(t, func(t *testing.T, e engine) { replayClean(t, build(t, e.newDB(t))) })
+}
+
+func replayClean(t *testing.T, path string) {
 	rep := verify(t, path, replay.Options{})
 	if !rep.Intact() {
 		t.Fatalf("fresh register not intact: broken %v, findings %+v", rep.Broken, rep.Findings)
@@ -213,61 +265,80 @@ func TestTamperingCaught(t *testing.T) {
 			"campaign_media", "2026 GIVEN-1", "outcome", replay.ProblemDiffers, true},
 		{"report replaced", `UPDATE campaigns SET report = X'7b7d'`, "campaigns", "2026", "report", replay.ProblemDiffers, true},
 	}
-	base := build(t)
-	orig, err := os.ReadFile(base)
-	if err != nil {
-		t.Fatal(err)
+	// The same edits on PostgreSQL, where its SQL differs.
+	pgSQL := map[string]string{
+		"medium removed": `SET session_replication_role = replica;
+			DELETE FROM campaign_media WHERE medium_id = (SELECT id FROM media WHERE number = 'C-2026-0001');
+			DELETE FROM media WHERE number = 'C-2026-0001'`,
+		"report replaced": `UPDATE campaigns SET report = '\x7b7d'::bytea`,
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "copy.db")
-			if err := os.WriteFile(path, orig, 0o600); err != nil {
+	forEngines(t, func(t *testing.T, eng engine) {
+		var orig []byte
+		if !eng.pg { // SQLite: edit copies of one register
+			b, err := os.ReadFile(build(t, eng.newDB(t)))
+			if err != nil {
 				t.Fatal(err)
 			}
-			tamper(t, path, tt.sql)
-			rep := verify(t, path, replay.Options{})
-			if rep.Broken != nil {
-				t.Fatalf("the chain broke (%v); this edit leaves it intact", rep.Broken)
-			}
-			if !has(rep.Findings, tt.table, tt.key, tt.field, tt.problem) {
-				t.Errorf("no %s finding for %s %q field %q; findings: %+v", tt.problem, tt.table, tt.key, tt.field, rep.Findings)
-			}
-			if rep.Intact() {
-				t.Error("reported intact")
-			}
-		})
-	}
+			orig = b
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				path, query := eng.newDB(t), tt.sql
+				if eng.pg {
+					build(t, path)
+					if q, ok := pgSQL[tt.name]; ok {
+						query = q
+					}
+				} else if err := os.WriteFile(path, orig, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				tamper(t, path, query)
+				rep := verify(t, path, replay.Options{})
+				if rep.Broken != nil {
+					t.Fatalf("the chain broke (%v); this edit leaves it intact", rep.Broken)
+				}
+				if !has(rep.Findings, tt.table, tt.key, tt.field, tt.problem) {
+					t.Errorf("no %s finding for %s %q field %q; findings: %+v", tt.problem, tt.table, tt.key, tt.field, rep.Findings)
+				}
+				if rep.Intact() {
+					t.Error("reported intact")
+				}
+			})
+		}
+	})
 }
 
 // TestCutLogCaught deletes the last rows of the log together with what they did and
 // moves event_head to the new last row: the chain is intact, but the register still
 // holds what the cut rows made.
 func TestCutLogCaught(t *testing.T) {
-	path := build(t)
-	// The last rows: found (E1 active again), daemon.start. Cut from the issue of A1 on.
-	var cut int64
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.QueryRow(`SELECT seq FROM events WHERE kind = 'medium.issue'`).Scan(&cut); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	tamper(t, path, `DROP TRIGGER events_no_delete; DELETE FROM events WHERE seq >= ?;
-		UPDATE event_head SET seq = (SELECT MAX(seq) FROM events), hash = (SELECT hash FROM events ORDER BY seq DESC LIMIT 1)`, cut)
-	rep := verify(t, path, replay.Options{})
-	if rep.Broken != nil {
-		t.Fatalf("chain broken after a clean cut: %v", rep.Broken)
-	}
-	if rep.Head.Seq != cut-1 {
-		t.Errorf("head %d; want %d", rep.Head.Seq, cut-1)
-	}
-	for _, f := range []struct{ key, field string }{{"JM-2026-0001", "status"}, {"JM-2026-0001", "custodian"}, {"JM-2026-0003", "status"}, {"JM-2026-0003", "updated"}} {
-		if !has(rep.Findings, "media", f.key, f.field, replay.ProblemDiffers) {
-			t.Errorf("no finding for media %s %s after the cut: %+v", f.key, f.field, rep.Findings)
+	forEngines(t, func(t *testing.T, e engine) {
+		path := build(t, e.newDB(t))
+		// The last rows: issue of JM-2026-0001, found (JM-2026-0003 active again),
+		// daemon.start. Cut from the issue on.
+		var cut int64
+		if err := raw(t, path).QueryRow(`SELECT seq FROM events WHERE kind = 'medium.issue'`).Scan(&cut); err != nil {
+			t.Fatal(err)
 		}
-	}
+		drop := "DROP TRIGGER events_no_delete"
+		if e.pg {
+			drop += " ON events"
+		}
+		tamper(t, path, drop+`; DELETE FROM events WHERE seq >= `+itoa(cut)+`;
+			UPDATE event_head SET seq = (SELECT MAX(seq) FROM events), hash = (SELECT hash FROM events ORDER BY seq DESC LIMIT 1)`)
+		rep := verify(t, path, replay.Options{})
+		if rep.Broken != nil {
+			t.Fatalf("chain broken after a clean cut: %v", rep.Broken)
+		}
+		if rep.Head.Seq != cut-1 {
+			t.Errorf("head %d; want %d", rep.Head.Seq, cut-1)
+		}
+		for _, f := range []struct{ key, field string }{{"JM-2026-0001", "status"}, {"JM-2026-0001", "custodian"}, {"JM-2026-0003", "status"}, {"JM-2026-0003", "updated"}} {
+			if !has(rep.Findings, "media", f.key, f.field, replay.ProblemDiffers) {
+				t.Errorf("no finding for media %s %s after the cut: %+v", f.key, f.field, rep.Findings)
+			}
+		}
+	})
 }
 
 // TestRollbackCaughtByAcknowledgement copies an older file of the register back: it
@@ -277,7 +348,7 @@ func TestRollbackCaughtByAcknowledgement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := build(t)
+	path := build(t, filepath.Join(t.TempDir(), "mediagate.db"))
 	old, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -337,7 +408,7 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // TestBrokenChainNotReplayed: an edited row stops the check at the chain.
 func TestBrokenChainNotReplayed(t *testing.T) {
-	path := build(t)
+	path := build(t, filepath.Join(t.TempDir(), "mediagate.db"))
 	tamper(t, path, `DROP TRIGGER events_no_update; UPDATE events SET details = replace(details, 'li', 'wang') WHERE kind = 'medium.handover'`)
 	rep := verify(t, path, replay.Options{})
 	if rep.Broken == nil || rep.Intact() {
