@@ -39,9 +39,13 @@ var allowed = map[string][]string{
 	// The service owns the rules of the register; it works on its Store interface and
 	// opens the SQLite registry only in OpenLocal, for the wiring.
 	"internal/service": {"media", "audit", "policy", "identity", "checkin", "registry", "event"},
-	"internal/daemon":  {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin", "sysfs", "control", "mountlog", "service", "catalog", "event"},
+	// replay rebuilds the register from the log through the service's reads; anchor is
+	// the office's signed acknowledgement of a chain (standard library only).
+	"internal/anchor": {},
+	"internal/replay": {"media", "audit", "checkin", "event", "service", "anchor"},
+	"internal/daemon": {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin", "sysfs", "control", "mountlog", "service", "catalog", "event"},
 	// cli reaches the register only through the service: never registry.
-	"internal/cli": {"media", "audit", "policy", "identity", "service", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control", "catalog", "event"},
+	"internal/cli": {"media", "audit", "policy", "identity", "service", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control", "catalog", "event", "replay", "anchor"},
 }
 
 // owners names the one package that may import each fenced-in dependency.
