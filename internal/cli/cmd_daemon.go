@@ -35,7 +35,7 @@ func newDaemonCommand(app *App) *cobra.Command {
 	// The paths (sysfs, /dev, udev database, /proc, run directory, socket) are the
 	// root command's flags: app.Paths.
 	f := cmd.Flags()
-	f.StringVar(&o.Source, "source", "", "event source: udev or kernel (default: udev when udevd runs)")
+	f.StringVar(&o.Source, "source", "", "event source: udev (USB devices from the kernel's uevents, the rest from udevd) or kernel (everything from the kernel); default udev when udevd runs")
 	f.StringVar(&o.OfficerGroup, "officer-group", "", "group whose members may change the running daemon besides root")
 	f.BoolVar(&o.Debug, "debug", false, "log debug messages")
 	f.BoolVar(&o.NoNotify, "no-notify", false, "do not tell desktop users when a medium is blocked")
@@ -101,6 +101,9 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 				log.Warn("notify systemd", "err", err)
 			}
 		},
+		// Decisions read the register from memory; the index follows the register's
+		// audit log and reloads on every rescan.
+		Index:    local.DecisionIndex(),
 		Watchdog: wd,
 		Ping: func() {
 			if err := daemon.Notify("WATCHDOG=1"); err != nil {
@@ -112,7 +115,7 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 	if err := d.Start(ctx); err != nil {
 		return err
 	}
-	src, err := udev.Open(udev.Options{Source: o.Source, UdevControl: w.UdevControl})
+	src, err := udev.Open(udev.Options{Source: o.Source, UdevControl: w.UdevControl, Log: log})
 	if err != nil {
 		return err
 	}

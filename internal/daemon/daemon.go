@@ -20,6 +20,7 @@ import (
 	"mediagate/internal/identity"
 	"mediagate/internal/media"
 	"mediagate/internal/policy"
+	"mediagate/internal/regindex"
 	"mediagate/internal/registry"
 	"mediagate/internal/sysfs"
 	"mediagate/internal/udev"
@@ -95,6 +96,11 @@ type Config struct {
 	// restarts the service; an idle loop wakes only to ping.
 	Watchdog time.Duration
 	Ping     func()
+	// Index, when set, answers the decisions' register reads (host profile, media,
+	// custodians) from memory instead of the store: it is brought up to date before
+	// every event (regindex.Index.Fresh) and reloaded on every rescan. The store
+	// stays the source of truth and still takes every audit row.
+	Index *regindex.Index
 }
 
 // Record is one decision as the daemon took and carried it out.
@@ -182,6 +188,9 @@ type Daemon struct {
 
 	// scan is the rescan under way, nil outside one; only touched while work is held.
 	scan *rescanRun
+
+	// reads answers the register reads of decisions: Config.Index or the store.
+	reads registerReads
 }
 
 // New returns a Daemon; call Run.
@@ -195,7 +204,12 @@ func New(cfg Config) *Daemon {
 	if cfg.Recent <= 0 {
 		cfg.Recent = 100
 	}
-	return &Daemon{cfg: cfg, log: cfg.Log.With("component", "daemon"), state: "starting", present: map[string]*Record{}}
+	d := &Daemon{cfg: cfg, log: cfg.Log.With("component", "daemon"), state: "starting", present: map[string]*Record{},
+		reads: cfg.Store}
+	if cfg.Index != nil {
+		d.reads = indexReads{cfg.Index}
+	}
+	return d
 }
 
 // SetSource sets the event source (when it is opened after Start) and its name for
@@ -213,7 +227,8 @@ func (d *Daemon) Start(ctx context.Context) error {
 	d.mu.Lock()
 	d.started = d.cfg.Now()
 	d.mu.Unlock()
-	host, hostErr := d.cfg.Store.Host(ctx)
+	d.refreshIndex(ctx)
+	host, hostErr := d.reads.Host(ctx)
 	mode := media.ModeEnforce
 	if hostErr == nil && host.Mode == media.ModeAudit {
 		mode = media.ModeAudit
@@ -333,6 +348,11 @@ func (d *Daemon) Handle(ctx context.Context, ev udev.Event) {
 	d.mu.Lock()
 	d.counts.Events++
 	d.mu.Unlock()
+	if ev.Action == udev.ActionRescan {
+		d.refreshIndex(ctx)
+	} else {
+		d.freshIndex(ctx)
+	}
 	switch {
 	case ev.Action == udev.ActionRescan:
 		d.mu.Lock()
@@ -599,7 +619,7 @@ func usbPolicyDevice(dev identity.Device) policy.Device {
 // hostProfile reads the host profile on every decision, so changes apply at once.
 // Any error gives nil: policy then blocks (host-not-initialised).
 func (d *Daemon) hostProfile(ctx context.Context) (media.Host, *media.Host) {
-	h, err := d.cfg.Store.Host(ctx)
+	h, err := d.reads.Host(ctx)
 	if err != nil {
 		if !errors.Is(err, registry.ErrNoHost) {
 			d.log.Error("read host profile", "err", err)
@@ -651,7 +671,7 @@ func (d *Daemon) lookup(ctx context.Context, in *policy.Input, r *Record) {
 	if key == "" {
 		return
 	}
-	m, err := d.cfg.Store.MediumByIdentity(ctx, key)
+	m, err := d.reads.MediumByIdentity(ctx, key)
 	if err != nil {
 		if !errors.Is(err, registry.ErrNotFound) {
 			r.Error = joinErr(r.Error, fmt.Errorf("registry lookup: %w", err))
@@ -660,7 +680,7 @@ func (d *Daemon) lookup(ctx context.Context, in *policy.Input, r *Record) {
 	}
 	in.Record = &m
 	if m.Custodian != "" {
-		p, err := d.cfg.Store.Person(ctx, m.Custodian)
+		p, err := d.reads.Person(ctx, m.Custodian)
 		if err == nil {
 			in.Custodian = &p
 		} else if !errors.Is(err, registry.ErrNotFound) {
@@ -683,7 +703,7 @@ func (d *Daemon) lookupDevice(ctx context.Context, in *policy.Input, r *Record, 
 	if legacy == "" || legacy == in.Device.Identity.Key {
 		return
 	}
-	if _, err := d.cfg.Store.MediumByIdentity(ctx, legacy); err != nil {
+	if _, err := d.reads.MediumByIdentity(ctx, legacy); err != nil {
 		if !errors.Is(err, registry.ErrNotFound) {
 			r.Error = joinErr(r.Error, fmt.Errorf("registry lookup: %w", err))
 		}
@@ -694,6 +714,7 @@ func (d *Daemon) lookupDevice(ctx context.Context, in *policy.Input, r *Record, 
 		r.Error = joinErr(r.Error, fmt.Errorf("upgrade disc identity %s: %w", legacy, err))
 		return
 	}
+	d.refreshIndex(ctx)
 	d.log.Info("disc registration upgraded to the whole-disc identity", "medium", m.Number, "from", legacy, "to", m.Identity.Key)
 	d.lookup(ctx, in, r)
 }
