@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"mediagate/internal/audit"
@@ -191,6 +192,9 @@ type Daemon struct {
 
 	// reads answers the register reads of decisions: Config.Index or the store.
 	reads registerReads
+	// freshDue asks the index reads to bring the index up to date at their first
+	// read in the current event (see indexReads).
+	freshDue atomic.Bool
 }
 
 // New returns a Daemon; call Run.
@@ -207,7 +211,7 @@ func New(cfg Config) *Daemon {
 	d := &Daemon{cfg: cfg, log: cfg.Log.With("component", "daemon"), state: "starting", present: map[string]*Record{},
 		reads: cfg.Store}
 	if cfg.Index != nil {
-		d.reads = indexReads{cfg.Index}
+		d.reads = indexReads{x: cfg.Index, due: &d.freshDue, d: d}
 	}
 	return d
 }
@@ -351,7 +355,7 @@ func (d *Daemon) Handle(ctx context.Context, ev udev.Event) {
 	if ev.Action == udev.ActionRescan {
 		d.refreshIndex(ctx)
 	} else {
-		d.freshIndex(ctx)
+		d.freshDue.Store(true) // checked at the event's first register read, if any
 	}
 	switch {
 	case ev.Action == udev.ActionRescan:

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	"mediagate/internal/media"
 	"mediagate/internal/regindex"
@@ -19,10 +20,23 @@ type registerReads interface {
 
 // indexReads answers from the index with the store's errors: registry.ErrNoHost and
 // registry.ErrNotFound for what is not there, the load error when the index holds
-// nothing (every device is then blocked).
-type indexReads struct{ x *regindex.Index }
+// nothing (every device is then blocked). With due set, the first read after
+// Handle armed it brings the index up to date first: only an event that reads the
+// register pays for the check.
+type indexReads struct {
+	x   *regindex.Index
+	due *atomic.Bool
+	d   *Daemon
+}
 
-func (r indexReads) Host(context.Context) (media.Host, error) {
+func (r indexReads) fresh(ctx context.Context) {
+	if r.due != nil && r.due.CompareAndSwap(true, false) {
+		r.d.freshIndex(ctx)
+	}
+}
+
+func (r indexReads) Host(ctx context.Context) (media.Host, error) {
+	r.fresh(ctx)
 	if h, ok := r.x.Host(); ok {
 		return h, nil
 	}
@@ -32,7 +46,8 @@ func (r indexReads) Host(context.Context) (media.Host, error) {
 	return media.Host{}, fmt.Errorf("%w (in-memory register)", registry.ErrNoHost)
 }
 
-func (r indexReads) MediumByIdentity(_ context.Context, key string) (media.Medium, error) {
+func (r indexReads) MediumByIdentity(ctx context.Context, key string) (media.Medium, error) {
+	r.fresh(ctx)
 	if m, ok := r.x.MediumByIdentity(key); ok {
 		return m, nil
 	}
@@ -42,7 +57,8 @@ func (r indexReads) MediumByIdentity(_ context.Context, key string) (media.Mediu
 	return media.Medium{}, fmt.Errorf("%w: identity %s (in-memory register)", registry.ErrNotFound, key)
 }
 
-func (r indexReads) Person(_ context.Context, handle string) (media.Person, error) {
+func (r indexReads) Person(ctx context.Context, handle string) (media.Person, error) {
+	r.fresh(ctx)
 	if p, ok := r.x.Person(handle); ok {
 		return p, nil
 	}
@@ -72,4 +88,13 @@ func (d *Daemon) refreshIndex(ctx context.Context) {
 	if err := d.cfg.Index.Refresh(ctx); err != nil {
 		d.problem("register: %v", err)
 	}
+}
+
+// viewReads are the register reads of the control socket's answers, outside the
+// event loop: the index as it is (or the store), never a reload.
+func (d *Daemon) viewReads() registerReads {
+	if d.cfg.Index != nil {
+		return indexReads{x: d.cfg.Index}
+	}
+	return d.cfg.Store
 }
