@@ -69,7 +69,9 @@ func BenchmarkEventStormRealStore(b *testing.B) {
 		rec := enforce.NewRecorder()
 		rec.Keep = 64
 		d := New(Config{Store: s, Enforcer: rec, Sys: roots.Sys, Index: regindex.New(&regindex.Registry{Store: s}),
-			Read: func(p string) (identity.Device, error) { return identity.ReadDeviceHeld(roots, filepath.Join(roots.Sys, p)) }})
+			Read: func(p string) (identity.Device, error) {
+				return identity.ReadDeviceHeld(roots, filepath.Join(roots.Sys, p))
+			}})
 		if err := d.Start(ctx); err != nil {
 			b.Fatal(err)
 		}
