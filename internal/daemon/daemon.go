@@ -102,6 +102,9 @@ type Config struct {
 	// every event (regindex.Index.Fresh) and reloaded on every rescan. The store
 	// stays the source of truth and still takes every audit row.
 	Index *regindex.Index
+	// IndexLoaded, when set, is told how many media the index holds after every
+	// successful load (the service sizes the runtime's memory limit by it).
+	IndexLoaded func(media int)
 }
 
 // Record is one decision as the daemon took and carried it out.
@@ -192,6 +195,10 @@ type Daemon struct {
 
 	// reads answers the register reads of decisions: Config.Index or the store.
 	reads registerReads
+	// received is when the source got the event being handled (work held), and
+	// enforced how long after it the decision was carried out: logged with it.
+	received time.Time
+	enforced time.Duration
 	// freshDue asks the index reads to bring the index up to date at their first
 	// read in the current event (see indexReads).
 	freshDue atomic.Bool
@@ -352,6 +359,7 @@ func (d *Daemon) Handle(ctx context.Context, ev udev.Event) {
 	d.mu.Lock()
 	d.counts.Events++
 	d.mu.Unlock()
+	d.received, d.enforced = ev.Received, 0
 	if ev.Action == udev.ActionRescan {
 		d.refreshIndex(ctx)
 	} else {
@@ -526,6 +534,9 @@ func (d *Daemon) decideUSBOnce(ctx context.Context, devpath, note string, last b
 				err = errors.Join(err, derr)
 			}
 		}
+	}
+	if !d.received.IsZero() {
+		d.enforced = time.Since(d.received)
 	}
 	switch {
 	case err != nil:
@@ -767,9 +778,14 @@ func (d *Daemon) finish(ctx context.Context, r *Record) {
 	if r.Effective == policy.Block || r.Error != "" {
 		lvl = slog.LevelWarn
 	}
-	d.log.Log(ctx, lvl, "decision", "stage", r.Stage, "name", r.Name, "key", r.Identity.Key, "verdict", r.Decision.Verdict,
+	args := []any{"stage", r.Stage, "name", r.Name, "key", r.Identity.Key, "verdict", r.Decision.Verdict,
 		"effective", r.Effective, "reason", r.Decision.Reason, "detail", r.Decision.Detail, "medium", r.Decision.Medium,
-		"actions", r.Actions, "err", r.Error)
+		"actions", r.Actions, "err", r.Error}
+	if d.enforced > 0 {
+		// from the source's receipt of the event to the authorized write
+		args = append(args, "enforced_after", d.enforced)
+	}
+	d.log.Log(ctx, lvl, "decision", args...)
 	if !d.cfg.NoAudit {
 		if err := d.record(ctx, event.KindDeviceDecision, r.Decision.Medium, r.details()); err != nil {
 			d.problem("audit row for %s: %v", r.Name, err)

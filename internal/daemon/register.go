@@ -77,6 +77,14 @@ func (d *Daemon) freshIndex(ctx context.Context) {
 	}
 	if err := d.cfg.Index.Fresh(ctx); err != nil {
 		d.problem("register: %v", err)
+		return
+	}
+	d.indexLoaded()
+}
+
+func (d *Daemon) indexLoaded() {
+	if d.cfg.IndexLoaded != nil {
+		d.cfg.IndexLoaded(d.cfg.Index.Len())
 	}
 }
 
@@ -87,7 +95,9 @@ func (d *Daemon) refreshIndex(ctx context.Context) {
 	}
 	if err := d.cfg.Index.Refresh(ctx); err != nil {
 		d.problem("register: %v", err)
+		return
 	}
+	d.indexLoaded()
 }
 
 // viewReads are the register reads of the control socket's answers, outside the
