@@ -17,8 +17,11 @@ var allowed = map[string][]string{
 	"internal/media": {},
 	"internal/audit": {"event"},
 	// event owns the audit kinds and their typed details.
-	"internal/event":      {"media"},
-	"internal/policy":     {"media"},
+	"internal/event":  {"media"},
+	"internal/policy": {"media"},
+	// policydoc is the signed per-host policy of the office: daemon, cli and the
+	// office server read and write it.
+	"internal/policydoc":  {"media"},
 	"internal/identity":   {"media", "sysfs"},
 	"internal/checkin":    {"media"},
 	"internal/sysfs":      {},
