@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"mediagate/internal/media"
@@ -45,6 +44,17 @@ type Document struct {
 	IssuedAt time.Time `json:"issued_at"`
 	Profile  Profile   `json:"profile"`
 	Media    []Medium  `json:"media"`
+	// People are the custodians and holders of Media: who is responsible (policy
+	// refuses a medium whose custodian is unknown or inactive) and their logins (a
+	// user's own media in `mediagate status`).
+	People []Person `json:"people,omitempty"`
+}
+
+// Person is the part of a person record the host uses.
+type Person struct {
+	Handle string `json:"handle"`
+	Active bool   `json:"active"`
+	Login  string `json:"login,omitempty"`
 }
 
 // Profile is the part of the host profile (media.Host) the daemon uses.
@@ -61,21 +71,19 @@ type Profile struct {
 	VaultStation bool              `json:"vault_station,omitempty"`
 }
 
-// Medium is one medium the host may see, with the fields policy.Decide reads. The
-// custodian's record is reduced to its handle and whether the person is active.
+// Medium is one medium the host may see, with the fields policy.Decide reads.
 type Medium struct {
-	Number          string         `json:"number"`
-	Kind            media.Kind     `json:"kind"`
-	Level           media.Level    `json:"level"`
-	Access          media.Access   `json:"access"`
-	Custodian       string         `json:"custodian"`
-	CustodianActive bool           `json:"custodian_active"`
-	Status          media.Status   `json:"status"`
-	Identity        media.Identity `json:"identity"`
-	Department      string         `json:"department,omitempty"`
-	Holder          string         `json:"holder,omitempty"`
-	DueAt           time.Time      `json:"due_at,omitzero"`
-	AllowedHosts    []string       `json:"allowed_hosts,omitempty"`
+	Number       string         `json:"number"`
+	Kind         media.Kind     `json:"kind"`
+	Level        media.Level    `json:"level"`
+	Access       media.Access   `json:"access"`
+	Custodian    string         `json:"custodian"`
+	Status       media.Status   `json:"status"`
+	Identity     media.Identity `json:"identity"`
+	Department   string         `json:"department,omitempty"`
+	Holder       string         `json:"holder,omitempty"`
+	DueAt        time.Time      `json:"due_at,omitzero"`
+	AllowedHosts []string       `json:"allowed_hosts,omitempty"`
 }
 
 // Envelope carries the document bytes and their signature.
@@ -118,31 +126,33 @@ func (p Profile) Host() media.Host {
 	}
 }
 
-// FromMedium takes the fields policy.Decide reads from a register record and its
-// custodian's person record (nil when there is none).
-func FromMedium(m media.Medium, custodian *media.Person) Medium {
-	active := custodian != nil && custodian.Active && custodian.Handle == m.Custodian
+// FromMedium takes the fields policy.Decide reads from a register record.
+func FromMedium(m media.Medium) Medium {
 	return Medium{
 		Number: m.Number, Kind: m.Kind, Level: m.Level, Access: m.Access,
-		Custodian: m.Custodian, CustodianActive: active, Status: m.Status,
-		Identity: m.Identity, Department: m.Department, Holder: m.Holder,
-		DueAt: m.DueAt, AllowedHosts: m.AllowedHosts,
+		Custodian: m.Custodian, Status: m.Status, Identity: m.Identity,
+		Department: m.Department, Holder: m.Holder, DueAt: m.DueAt, AllowedHosts: m.AllowedHosts,
 	}
 }
 
-// Record returns the medium as the register record policy.Decide reads, and the
-// custodian's person record (nil when the medium names no custodian).
-func (m Medium) Record() (media.Medium, *media.Person) {
-	rec := media.Medium{
+// FromPerson takes the fields the host uses from a person record.
+func FromPerson(p media.Person) Person {
+	return Person{Handle: p.Handle, Active: p.Active, Login: p.Login}
+}
+
+// Record returns the medium as the register record policy.Decide reads.
+func (m Medium) Record() media.Medium {
+	return media.Medium{
 		ID: "policy:" + m.Number, Number: m.Number, Kind: m.Kind, Identity: m.Identity,
 		Level: m.Level, Custodian: m.Custodian, Department: m.Department,
 		Status: m.Status, Access: m.Access, Holder: m.Holder, DueAt: m.DueAt,
 		AllowedHosts: m.AllowedHosts,
 	}
-	if strings.TrimSpace(m.Custodian) == "" {
-		return rec, nil
-	}
-	return rec, &media.Person{ID: "policy:" + m.Custodian, Handle: m.Custodian, Active: m.CustodianActive}
+}
+
+// Record returns the person as the person record policy.Decide reads.
+func (p Person) Record() media.Person {
+	return media.Person{ID: "policy:" + p.Handle, Handle: p.Handle, Active: p.Active, Login: p.Login}
 }
 
 // Sign encodes doc (its Format is set when empty) and signs it with priv. It returns
@@ -279,8 +289,8 @@ func decodeStrict(b []byte, v any) error {
 
 // check refuses a document the daemon could not enforce safely: no host number, a
 // profile for another host, an unknown level or mode, a medium without a number or
-// identity key, and two media with one identity key (which one decides would be
-// undefined).
+// identity key, two media with one identity key (which one decides would be
+// undefined), and a person listed twice.
 func (d Document) check() error {
 	switch {
 	case d.Host == "":
@@ -303,6 +313,13 @@ func (d Document) check() error {
 			return fmt.Errorf("%w: media %s and %s share identity %q", ErrInvalid, other, m.Number, clip(m.Identity.Key))
 		}
 		keys[m.Identity.Key] = m.Number
+	}
+	handles := make(map[string]bool, len(d.People))
+	for _, p := range d.People {
+		if p.Handle == "" || handles[p.Handle] {
+			return fmt.Errorf("%w: person %q empty or listed twice", ErrInvalid, clip(p.Handle))
+		}
+		handles[p.Handle] = true
 	}
 	return nil
 }

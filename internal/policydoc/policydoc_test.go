@@ -27,13 +27,14 @@ func testDoc(host string, version uint64) Document {
 			AllowClasses: []string{"audio"}, Baseline: []string{"ata:WD-1"}},
 		Media: []Medium{{
 			Number: "S-001", Kind: media.KindUSBDisk, Level: media.Secret, Access: media.AccessReadWrite,
-			Custodian: "alice", CustodianActive: true, Status: media.StatusActive,
+			Custodian: "alice", Status: media.StatusActive,
 			Identity: media.Identity{Kind: media.KindUSBDisk, Key: "usb:0781:5567:4C530001", Serial: "4C530001"},
 		}, {
 			Number: "S-002", Kind: media.KindUSBDisk, Level: media.Secret, Access: media.AccessReadWrite,
 			Custodian: "bob", Status: media.StatusLost,
 			Identity: media.Identity{Kind: media.KindUSBDisk, Key: "usb:0781:5567:4C530002"},
 		}},
+		People: []Person{{Handle: "alice", Active: true, Login: "alice"}, {Handle: "bob"}},
 	}
 }
 
@@ -71,12 +72,15 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 	if !bytes.Equal(p.Envelope, env) {
 		t.Error("Policy.Envelope is not the envelope verified")
 	}
-	rec, cust := p.Document.Media[0].Record()
-	if rec.Number != "S-001" || rec.Identity.Key != "usb:0781:5567:4C530001" || cust == nil || !cust.Active || cust.Handle != "alice" {
-		t.Errorf("Record() = %+v, %+v", rec, cust)
+	rec := p.Document.Media[0].Record()
+	if rec.Number != "S-001" || rec.Identity.Key != "usb:0781:5567:4C530001" || rec.Custodian != "alice" || rec.Status != media.StatusActive {
+		t.Errorf("Record() = %+v", rec)
 	}
-	if _, cust := p.Document.Media[1].Record(); cust == nil || cust.Active {
-		t.Errorf("inactive custodian came back as %+v", cust)
+	if len(p.Document.People) != 2 {
+		t.Fatalf("people = %+v", p.Document.People)
+	}
+	if a, b := p.Document.People[0].Record(), p.Document.People[1].Record(); !a.Active || a.Login != "alice" || b.Active || b.Handle != "bob" {
+		t.Errorf("people records = %+v, %+v", a, b)
 	}
 	h := p.Document.Profile.Host()
 	if h.Number != "HOST-07" || h.Level != media.Secret || h.Mode != media.ModeEnforce || len(h.Baseline) != 1 {
@@ -162,6 +166,10 @@ func TestVerifyRefusals(t *testing.T) {
 		{"two media with one identity", resign(docJSON(func(m map[string]any) {
 			ms := m["media"].([]any)
 			ms[1].(map[string]any)["identity"] = ms[0].(map[string]any)["identity"]
+		}), priv), pub, "HOST-07", 1, ErrInvalid},
+		{"person listed twice", resign(docJSON(func(m map[string]any) {
+			ps := m["people"].([]any)
+			m["people"] = append(ps, ps[0])
 		}), priv), pub, "HOST-07", 1, ErrInvalid},
 		{"version zero", resign(docJSON(func(m map[string]any) { m["version"] = 0 }), priv), pub, "HOST-07", 0, ErrInvalid},
 		{"empty", nil, pub, "HOST-07", 1, ErrMalformed},
