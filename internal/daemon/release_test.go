@@ -33,7 +33,7 @@ import (
 var genRelease = flag.Bool("gen-release", false, "write testdata/registry/release-N.db for the current release")
 
 // currentRelease numbers the shape of the audit details this code writes.
-const currentRelease = 2
+const currentRelease = 3
 
 func TestGenerateReleaseDB(t *testing.T) {
 	if !*genRelease {
@@ -196,6 +196,9 @@ func genReleaseDB(t *testing.T, path string) {
 	src.Close()
 	bd.d.Rescan(ctx) // release 2: one summary row per rescan
 	must(bd.d.Run(ctx))
+
+	// Release 3: an enrolled host's policy rows (applied, refused).
+	writePolicyRows(t, s)
 
 	// The last person leaves.
 	must(s.DeactivatePerson(ctx, "zhao"))

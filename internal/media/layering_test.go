@@ -21,7 +21,10 @@ var allowed = map[string][]string{
 	"internal/policy": {"media"},
 	// policydoc is the signed per-host policy of the office: daemon, cli and the
 	// office server read and write it.
-	"internal/policydoc":  {"media"},
+	"internal/policydoc": {"media"},
+	// hostclient is the enrolled host's side of the office: enrolment, the mTLS
+	// client, the policy cache and the follower.
+	"internal/hostclient": {"media", "policydoc", "event"},
 	"internal/identity":   {"media", "sysfs"},
 	"internal/checkin":    {"media"},
 	"internal/sysfs":      {},
@@ -42,9 +45,9 @@ var allowed = map[string][]string{
 	// The service owns the rules of the register; it works on its Store interface and
 	// opens the SQLite registry only in OpenLocal, for the wiring.
 	"internal/service": {"media", "audit", "policy", "identity", "checkin", "registry", "event"},
-	"internal/daemon":  {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin", "sysfs", "control", "mountlog", "service", "catalog", "event"},
+	"internal/daemon":  {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin", "sysfs", "control", "mountlog", "service", "catalog", "event", "policydoc"},
 	// cli reaches the register only through the service: never registry.
-	"internal/cli": {"media", "audit", "policy", "identity", "service", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control", "catalog", "event"},
+	"internal/cli": {"media", "audit", "policy", "identity", "service", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control", "catalog", "event", "policydoc", "hostclient"},
 }
 
 // owners names the one package that may import each fenced-in dependency.

@@ -331,3 +331,22 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// Reason gives the short name of the refusal err wraps (for audit rows and reports):
+// bad-signature, other-key, other-host, old-version, version-conflict, format,
+// too-large, malformed or invalid; "" for any other error.
+func Reason(err error) string {
+	for _, r := range []struct {
+		err  error
+		name string
+	}{
+		{ErrBadSignature, "bad-signature"}, {ErrOtherKey, "other-key"}, {ErrOtherHost, "other-host"},
+		{ErrOldVersion, "old-version"}, {ErrVersionConflict, "version-conflict"}, {ErrFormat, "format"},
+		{ErrTooLarge, "too-large"}, {ErrMalformed, "malformed"}, {ErrInvalid, "invalid"},
+	} {
+		if errors.Is(err, r.err) {
+			return r.name
+		}
+	}
+	return ""
+}

@@ -249,3 +249,14 @@ func TestKeyID(t *testing.T) {
 		t.Errorf("KeyID = %q / %q", id, KeyID(pub2))
 	}
 }
+
+func TestReason(t *testing.T) {
+	pub, priv := testKey(t, 1)
+	_, err := Verify(sign(t, testDoc("HOST-07", 1), priv), pub, "HOST-08", 0)
+	if got := Reason(err); got != "other-host" {
+		t.Errorf("Reason = %q", got)
+	}
+	if got := Reason(errors.New("x")); got != "" {
+		t.Errorf("Reason of another error = %q", got)
+	}
+}
