@@ -55,12 +55,8 @@ func newHostEnrollCommand(app *App) *cobra.Command {
 func runHostEnroll(ctx context.Context, app *App, o enrollOptions) error {
 	dir := app.officeDir()
 	if hostclient.Enrolled(dir) && !o.Force {
-		st, _ := hostclient.Load(dir)
-		server := ""
-		if st != nil {
-			server = st.Server
-		}
-		return usageMsg("usage.enrolled-twice", server)
+		e, _ := hostclient.ReadEnrolment(dir)
+		return usageMsg("usage.enrolled-twice", e.Server)
 	}
 	host := o.Host
 	if host == "" {
@@ -221,8 +217,8 @@ func refuseEnrolled(app *App, command string) error {
 		return nil
 	}
 	server := "?"
-	if st, err := hostclient.Load(dir); err == nil {
-		server = st.Server
+	if e, err := hostclient.ReadEnrolment(dir); err == nil && e.Server != "" {
+		server = e.Server
 	}
 	hint := "usage.enrolled-register"
 	if command == "media register" {

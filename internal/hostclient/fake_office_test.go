@@ -37,10 +37,10 @@ type fakeOffice struct {
 	mu       sync.Mutex
 	token    string
 	host     string
-	requests int                     // every request received
-	policy   map[string][]byte       // host → envelope served
-	version  map[string]uint64       // host → version of that envelope
-	changed  chan struct{}           // closed and replaced when a policy changes
+	requests int               // every request received
+	policy   map[string][]byte // host → envelope served
+	version  map[string]uint64 // host → version of that envelope
+	changed  chan struct{}     // closed and replaced when a policy changes
 	reports  []Report
 	regs     []Request
 	answer   func(map[string]string) // rewrites the enrolment answer (tests of bad answers)

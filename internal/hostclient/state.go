@@ -78,6 +78,22 @@ func NormFingerprint(s string) string {
 	return strings.ToLower(strings.NewReplacer(":", "", " ", "", "-", "").Replace(strings.TrimSpace(s)))
 }
 
+// ReadEnrolment reads only enrolment.json: where the host is enrolled, for messages.
+func ReadEnrolment(dir string) (Enrolment, error) {
+	var e Enrolment
+	raw, err := os.ReadFile(filepath.Join(dir, FileEnrolment))
+	if errors.Is(err, os.ErrNotExist) {
+		return e, ErrNotEnrolled
+	}
+	if err != nil {
+		return e, fmt.Errorf("read enrolment: %w", err)
+	}
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return e, fmt.Errorf("read enrolment %s: %w", FileEnrolment, err)
+	}
+	return e, nil
+}
+
 // Load reads the enrolment in dir and checks that its parts fit together: the key is
 // the certificate's, the certificate was issued by the CA to the recorded host, the
 // CA has the recorded fingerprint, and the policy key has the recorded id.
