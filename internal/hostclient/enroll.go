@@ -44,6 +44,15 @@ type EnrollOptions struct {
 	Now         func() time.Time
 }
 
+// enrollRequest is the body of POST /v1/enroll. Baseline (the internal disks, for
+// the office's host register) is optional.
+type enrollRequest struct {
+	Token    string   `json:"token"`
+	Host     string   `json:"host"`
+	CSR      string   `json:"csr"`
+	Baseline []string `json:"baseline,omitempty"`
+}
+
 // EnrollResult is an enrolment done: the state stored, and the first policy or why
 // it could not be fetched (the daemon fetches it then).
 type EnrollResult struct {
@@ -100,10 +109,8 @@ func Enroll(ctx context.Context, o EnrollOptions) (*EnrollResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("enrol: make certificate request: %w", err)
 	}
-	body, _ := json.Marshal(map[string]string{
-		"token": o.Token, "host": o.Host,
-		"csr": string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csrDER})),
-	})
+	body, _ := json.Marshal(enrollRequest{Token: o.Token, Host: o.Host, Baseline: o.Baseline,
+		CSR: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csrDER}))})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, server+"/v1/enroll", bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("enrol: %w", err)
@@ -253,6 +260,10 @@ func (p *caPin) check(cs tls.ConnectionState) error {
 		if Fingerprint(c) == p.fingerprint {
 			ca = c
 		}
+	}
+	if ca == nil && len(cs.PeerCertificates) == 1 {
+		return fmt.Errorf("%w: the server presented only its own certificate; it must present the office CA after it (its chain: server certificate, then CA certificate)",
+			ErrFingerprint)
 	}
 	if ca == nil {
 		return fmt.Errorf("%w: no certificate in the server's chain has fingerprint %s (the chain's last is %s)",

@@ -33,6 +33,7 @@ type fakeOffice struct {
 	caKey     ed25519.PrivateKey
 	ca        *x509.Certificate
 	policyKey ed25519.PrivateKey
+	chain     [][]byte // the server's certificate chain as presented
 
 	mu       sync.Mutex
 	token    string
@@ -43,6 +44,7 @@ type fakeOffice struct {
 	changed  chan struct{}     // closed and replaced when a policy changes
 	reports  []Report
 	regs     []Request
+	baseline []string                // of the last enrolment
 	answer   func(map[string]string) // rewrites the enrolment answer (tests of bad answers)
 }
 
@@ -72,8 +74,18 @@ func newFakeOffice(t *testing.T) *fakeOffice {
 	pool := x509.NewCertPool()
 	pool.AddCert(o.ca)
 	o.srv = httptest.NewUnstartedServer(http.HandlerFunc(o.serve))
+	o.chain = [][]byte{srvDER, der}
 	o.srv.TLS = &tls.Config{MinVersion: tls.VersionTLS13, ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: pool,
 		Certificates: []tls.Certificate{{Certificate: [][]byte{srvDER, der}, PrivateKey: srvKey}}}
+	base := o.srv.TLS
+	base.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		c := base.Clone()
+		c.GetConfigForClient = nil
+		c.Certificates = []tls.Certificate{{Certificate: o.chain, PrivateKey: srvKey}}
+		return c, nil
+	}
 	o.srv.StartTLS()
 	t.Cleanup(o.srv.Close)
 	return o
@@ -185,13 +197,16 @@ func (o *fakeOffice) serve(w http.ResponseWriter, r *http.Request) {
 
 func (o *fakeOffice) enroll(w http.ResponseWriter, r *http.Request) {
 	b, _ := io.ReadAll(r.Body)
-	var req struct{ Token, Host, CSR string }
-	if err := json.Unmarshal(b, &req); err != nil {
+	var req enrollRequest
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
 		http.Error(w, `{"error":"malformed"}`, http.StatusBadRequest)
 		return
 	}
 	o.mu.Lock()
 	ok := req.Token == o.token && req.Host == o.host
+	o.baseline = req.Baseline
 	if ok {
 		o.token = "" // single use
 	}

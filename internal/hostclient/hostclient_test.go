@@ -48,6 +48,9 @@ func TestEnrollStoresStateAndFirstPolicy(t *testing.T) {
 	if st.Host != "HOST-07" || st.Server != o.url() || st.CAFingerprint != o.fingerprint() || len(st.Baseline) != 1 {
 		t.Errorf("state = %+v", st.Enrolment)
 	}
+	if len(o.baseline) != 1 || o.baseline[0] != "wwn:0x5000c500a1b2c3d4" {
+		t.Errorf("baseline sent = %q", o.baseline)
+	}
 	p, _, err := st.CachedPolicy()
 	if err != nil || p == nil || p.Document.Version != 3 {
 		t.Errorf("cached policy: %v", err)
@@ -92,6 +95,21 @@ func TestEnrollChecksTheCABeforeSendingAnything(t *testing.T) {
 		b.WriteString(fp[i : i+2])
 	}
 	opts.Fingerprint = b.String()
+
+	// A server that presents only its own certificate cannot be checked: refused
+	// with a message that says what the server must send.
+	o.mu.Lock()
+	o.chain = o.chain[:1]
+	o.mu.Unlock()
+	if _, err := Enroll(t.Context(), opts); !errors.Is(err, ErrFingerprint) || !strings.Contains(err.Error(), "only its own certificate") {
+		t.Errorf("leaf-only chain: %v", err)
+	}
+	if n := o.count(); n != 0 {
+		t.Errorf("the server received %d requests", n)
+	}
+	o.mu.Lock()
+	o.chain = append(o.chain, o.ca.Raw)
+	o.mu.Unlock()
 	if _, err := Enroll(t.Context(), opts); err != nil {
 		t.Errorf("colon-separated fingerprint: %v", err)
 	}
