@@ -17,7 +17,7 @@ import (
 )
 
 func enrollOpts(o *fakeOffice, dir string) EnrollOptions {
-	return EnrollOptions{Server: o.url(), Token: "tok-1", Fingerprint: o.fingerprint(), Host: "HOST-07", Dir: dir,
+	return EnrollOptions{Server: o.url(), Token: o.Token("HOST-07"), Fingerprint: o.fingerprint(), Host: "HOST-07", Dir: dir,
 		Baseline: []string{"wwn:0x5000c500a1b2c3d4"}}
 }
 
@@ -48,8 +48,8 @@ func TestEnrollStoresStateAndFirstPolicy(t *testing.T) {
 	if st.Host != "HOST-07" || st.Server != o.url() || st.CAFingerprint != o.fingerprint() || len(st.Baseline) != 1 {
 		t.Errorf("state = %+v", st.Enrolment)
 	}
-	if len(o.baseline) != 1 || o.baseline[0] != "wwn:0x5000c500a1b2c3d4" {
-		t.Errorf("baseline sent = %q", o.baseline)
+	if b := o.Baseline("HOST-07"); len(b) != 1 || b[0] != "wwn:0x5000c500a1b2c3d4" {
+		t.Errorf("baseline sent = %q", b)
 	}
 	p, _, err := st.CachedPolicy()
 	if err != nil || p == nil || p.Document.Version != 3 {
@@ -60,11 +60,8 @@ func TestEnrollStoresStateAndFirstPolicy(t *testing.T) {
 	if _, err := Enroll(t.Context(), enrollOpts(o, dir)); !errors.Is(err, ErrAlreadyEnrolled) {
 		t.Errorf("second enrolment: %v", err)
 	}
-	o.mu.Lock()
-	o.token = "tok-2"
-	o.mu.Unlock()
 	opts := enrollOpts(o, dir)
-	opts.Token, opts.Force = "tok-2", true
+	opts.Force = true
 	if _, err := Enroll(t.Context(), opts); err != nil {
 		t.Errorf("forced enrolment: %v", err)
 	}
@@ -98,18 +95,14 @@ func TestEnrollChecksTheCABeforeSendingAnything(t *testing.T) {
 
 	// A server that presents only its own certificate cannot be checked: refused
 	// with a message that says what the server must send.
-	o.mu.Lock()
-	o.chain = o.chain[:1]
-	o.mu.Unlock()
+	o.LeafOnly(true)
 	if _, err := Enroll(t.Context(), opts); !errors.Is(err, ErrFingerprint) || !strings.Contains(err.Error(), "only its own certificate") {
 		t.Errorf("leaf-only chain: %v", err)
 	}
 	if n := o.count(); n != 0 {
 		t.Errorf("the server received %d requests", n)
 	}
-	o.mu.Lock()
-	o.chain = append(o.chain, o.ca.Raw)
-	o.mu.Unlock()
+	o.LeafOnly(false)
 	if _, err := Enroll(t.Context(), opts); err != nil {
 		t.Errorf("colon-separated fingerprint: %v", err)
 	}
@@ -132,7 +125,7 @@ func TestEnrollRefusesBadInputAndAnswers(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			o := newFakeOffice(t)
-			o.answer = tt.answer
+			o.AnswerWith(tt.answer)
 			dir := filepath.Join(t.TempDir(), "office")
 			opts := enrollOpts(o, dir)
 			if tt.opts != nil {
@@ -292,7 +285,7 @@ func TestFollowerPutsBackATamperedCache(t *testing.T) {
 	good, _ := os.ReadFile(path)
 	// Someone marks themselves active in the cache: the signature no longer holds.
 	d := o.doc("HOST-07", 4, "A1", "EVIL")
-	forged := (&fakeOffice{t: t, policyKey: newFakeOffice(t).policyKey}).sign(d)
+	forged := newFakeOffice(t).sign(d)
 	if err := os.WriteFile(path, forged, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -331,8 +324,7 @@ func TestFollowerKeepsEnforcingWhileTheServerIsDown(t *testing.T) {
 	if err := fw.f.LoadCache(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	o.srv.CloseClientConnections()
-	o.srv.Close()
+	o.Stop()
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() { defer close(done); fw.f.Run(ctx) }()
@@ -361,9 +353,7 @@ func TestReportsAndRequests(t *testing.T) {
 	go func() { defer close(done); fw.f.Run(ctx) }()
 	fw.f.Seen(Seen{Medium: "S-A1", Key: "usb:0781:5567:A1", Decision: "allow", Reason: "allowed", Time: time.Now().UTC()})
 	waitFor(t, "a report with the medium", func() bool {
-		o.mu.Lock()
-		defer o.mu.Unlock()
-		for _, r := range o.reports {
+		for _, r := range o.Reports() {
 			if len(r.Seen) == 1 && r.Seen[0].Medium == "S-A1" && r.PolicyVersion == 2 && r.Daemon == "running" {
 				return true
 			}
@@ -372,9 +362,8 @@ func TestReportsAndRequests(t *testing.T) {
 	})
 	cancel()
 	<-done
-	o.mu.Lock()
-	last := o.reports[len(o.reports)-1]
-	o.mu.Unlock()
+	reps := o.Reports()
+	last := reps[len(reps)-1]
 	if last.Daemon != "stopped" {
 		t.Errorf("last report says the daemon is %q", last.Daemon)
 	}
@@ -389,9 +378,7 @@ func TestReportsAndRequests(t *testing.T) {
 	if err != nil || id != "REQ-1" {
 		t.Fatalf("Request = %q, %v", id, err)
 	}
-	o.mu.Lock()
-	got := o.regs[0]
-	o.mu.Unlock()
+	got := o.Requests()[0]
 	if got.Requester != "alice" || got.Level != media.Secret || got.Identity.Key != "usb:0781:5567:N1" {
 		t.Errorf("request received = %+v", got)
 	}

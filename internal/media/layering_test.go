@@ -25,6 +25,8 @@ var allowed = map[string][]string{
 	// hostclient is the enrolled host's side of the office: enrolment, the mTLS
 	// client, the policy cache and the follower.
 	"internal/hostclient": {"media", "policydoc", "event"},
+	// officefake is a fake office server (host endpoints only) for the host side's tests.
+	"internal/officefake": {"media", "policydoc"},
 	"internal/identity":   {"media", "sysfs"},
 	"internal/checkin":    {"media"},
 	"internal/sysfs":      {},
