@@ -18,7 +18,8 @@ var hostside = map[string][2]string{
 	"out.enrolled":         {"enrolled as %s with %s (state in %s)", "已作为 %s 登记到 %s（状态保存在 %s）"},
 	"out.enroll-policy":    {"policy version %d in force: %d media", "策略版本 %d 已生效：%d 件介质"},
 	"out.enroll-no-policy": {"no policy yet (%v): the daemon fetches it and blocks every medium until then", "尚无策略（%v）：守护进程将自动获取，在此之前阻止所有介质"},
-	"out.enroll-restart":   {"restart the daemon (systemctl restart mediagate) to enforce the office's policy", "请重启守护进程（systemctl restart mediagate）以执行办公室策略"},
+	"out.enroll-restart":   {"restart the daemon (systemctl daemon-reload; systemctl restart mediagate) to enforce the office's policy", "请重启守护进程（systemctl daemon-reload; systemctl restart mediagate）以执行办公室策略"},
+	"out.enroll-dropin":    {"the daemon may reach the server: %s", "已允许守护进程连接服务器：%s"},
 	"out.request-sent":     {"registration request %s sent to %s for %s", "登记申请 %s 已发送到 %s，申请人 %s"},
 
 	"field.office":           {"Office server", "办公室服务器"},

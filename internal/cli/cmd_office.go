@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -28,6 +30,7 @@ func (a *App) officeDir() string { return hostclient.Dir(a.DBPath) }
 
 type enrollOptions struct {
 	Server, Token, Fingerprint, Host string
+	UnitDropIn                       string
 	Force                            bool
 }
 
@@ -46,6 +49,7 @@ func newHostEnrollCommand(app *App) *cobra.Command {
 	f.StringVar(&o.Fingerprint, "ca-fingerprint", "", "SHA-256 fingerprint of the office CA, as `server init` printed it (required)")
 	f.StringVar(&o.Host, "host", "", "this host's number in the office register (default: the number of its local profile)")
 	f.BoolVar(&o.Force, "force", false, "replace this host's enrolment")
+	f.StringVar(&o.UnitDropIn, "unit-dropin", hostclient.DefaultUnitDropIn, "systemd drop-in that lets the daemon reach the server (\"\" to write none)")
 	cmd.MarkFlagRequired("server")
 	cmd.MarkFlagRequired("token")
 	cmd.MarkFlagRequired("ca-fingerprint")
@@ -84,6 +88,23 @@ func runHostEnroll(ctx context.Context, app *App, o enrollOptions) error {
 	if err != nil {
 		return err
 	}
+	// The sandboxed unit reaches no IP address: let it reach the server.
+	dropIn := ""
+	if o.UnitDropIn != "" {
+		if _, err := os.Stat(filepath.Dir(filepath.Dir(o.UnitDropIn))); err == nil {
+			ips, err := hostclient.ServerAddresses(ctx, res.State.Server)
+			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(filepath.Dir(o.UnitDropIn), 0o755); err != nil {
+				return fmt.Errorf("write %s: %w", o.UnitDropIn, err)
+			}
+			if err := os.WriteFile(o.UnitDropIn, []byte(hostclient.UnitDropIn(res.State.Server, ips)), 0o644); err != nil {
+				return fmt.Errorf("write %s: %w", o.UnitDropIn, err)
+			}
+			dropIn = o.UnitDropIn
+		}
+	}
 	// The running daemon (if any) is still deciding from the local register: it
 	// follows the office after a restart.
 	if app.JSON {
@@ -105,6 +126,9 @@ func runHostEnroll(ctx context.Context, app *App, o enrollOptions) error {
 		fmt.Fprintln(app.Out, T(app.Lang, "out.enroll-policy", res.Policy.Document.Version, len(res.Policy.Document.Media)))
 	} else {
 		fmt.Fprintln(app.Err, T(app.Lang, "out.enroll-no-policy", res.PolicyErr))
+	}
+	if dropIn != "" {
+		fmt.Fprintln(app.Out, T(app.Lang, "out.enroll-dropin", dropIn))
 	}
 	fmt.Fprintln(app.Out, T(app.Lang, "out.enroll-restart"))
 	return nil

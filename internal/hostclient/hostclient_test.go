@@ -398,3 +398,19 @@ func TestBackoffGrowsWithJitterAndStaysBounded(t *testing.T) {
 		prev = d
 	}
 }
+
+func TestUnitDropInAllowsOnlyTheServer(t *testing.T) {
+	ips, err := ServerAddresses(t.Context(), "https://10.0.2.2:8443")
+	if err != nil || len(ips) != 1 || ips[0].String() != "10.0.2.2" {
+		t.Fatalf("ServerAddresses = %v, %v", ips, err)
+	}
+	got := UnitDropIn("https://10.0.2.2:8443", append(ips, ips[0]))
+	for _, want := range []string{"[Service]\n", "RestrictAddressFamilies=AF_INET AF_INET6\n", "IPAddressAllow=10.0.2.2\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("drop-in lacks %q:\n%s", want, got)
+		}
+	}
+	if _, err := ServerAddresses(t.Context(), "not a url"); err == nil {
+		t.Error("a bad address resolved")
+	}
+}
