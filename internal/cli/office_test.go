@@ -1,10 +1,19 @@
 package cli
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"mediagate/internal/event"
+	"mediagate/internal/hostclient"
+	"mediagate/internal/media"
+	"mediagate/internal/officefake"
+	"mediagate/internal/policydoc"
+	"mediagate/internal/service"
 )
 
 // enrol marks e's host as enrolled with an office server (the marker the register
@@ -85,5 +94,68 @@ func TestEnrollRefusesTwiceAndNeedsAHostNumber(t *testing.T) {
 	_, stderr, code = e.run(append(args, "--host", "HOST-07")...)
 	if code != ExitUsage || !strings.Contains(stderr, "--force") || !strings.Contains(stderr, "https://office.example:8443") {
 		t.Errorf("second enrolment: exit %d: %s", code, stderr)
+	}
+}
+
+// TestDaemonWiringOnAnEnrolledHost enrols a host with the protocol fake and checks
+// what the daemon of that host decides from: the cached policy, re-verified, and the
+// follower's status.
+func TestDaemonWiringOnAnEnrolledHost(t *testing.T) {
+	o, err := officefake.New("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer o.Stop()
+	doc := policydoc.Document{Host: "HOST-07", Version: 4, Profile: policydoc.Profile{Number: "HOST-07", Level: media.TopSecret, Mode: media.ModeEnforce},
+		Media: []policydoc.Medium{{Number: "TS-1", Kind: media.KindUSBDisk, Level: media.TopSecret, Access: media.AccessReadWrite,
+			Custodian: "li", Status: media.StatusActive, Identity: media.Identity{Kind: media.KindUSBDisk, Key: "usb:46f4:0001:W1"}}},
+		People: []policydoc.Person{{Handle: "li", Active: true}}}
+	if err := o.PublishDoc(doc); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t)
+	app := &App{DBPath: e.db, Now: time.Now, Paths: testPaths(t)}
+	defer app.close()
+	if _, err := hostclient.Enroll(t.Context(), hostclient.EnrollOptions{Server: o.URL(), Token: o.Token("HOST-07"),
+		Fingerprint: o.Fingerprint(), Host: "HOST-07", Dir: app.officeDir()}); err != nil {
+		t.Fatal(err)
+	}
+	local, err := app.open(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	od, err := wireOffice(t.Context(), app, local.Store(), slog.New(slog.DiscardHandler))
+	if err != nil || od == nil || od.follower == nil {
+		t.Fatalf("wireOffice = %+v, %v", od, err)
+	}
+	h, err := od.store.Host(t.Context())
+	if err != nil || h.Number != "HOST-07" || h.Level != media.TopSecret {
+		t.Fatalf("host profile from the policy = %+v, %v", h, err)
+	}
+	if m, err := od.store.MediumByIdentity(t.Context(), "usb:46f4:0001:W1"); err != nil || m.Number != "TS-1" {
+		t.Errorf("medium from the policy = %+v, %v", m, err)
+	}
+	if st := od.status(); st.Server != o.URL() || st.PolicyVersion != 4 {
+		t.Errorf("office status = %+v", st)
+	}
+	// The policy.applied row of the cache load is in the local log.
+	svc, err := app.Service(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := svc.Events(t.Context(), service.EventFilter{Kind: string(event.KindPolicyApplied)})
+	if err != nil || len(evs) != 1 {
+		t.Errorf("policy.applied rows: %d, %v", len(evs), err)
+	}
+	// A tampered cache leaves the next daemon without a policy: it blocks every medium.
+	path := filepath.Join(app.officeDir(), hostclient.FilePolicy)
+	b, _ := os.ReadFile(path)
+	os.WriteFile(path, []byte(strings.Replace(string(b), `"signature":"`, `"signature":"AA`, 1)), 0o600)
+	od, _ = wireOffice(t.Context(), app, local.Store(), slog.New(slog.DiscardHandler))
+	if _, err := od.store.Host(t.Context()); err == nil {
+		t.Error("a tampered cache gave the daemon a host profile")
 	}
 }
