@@ -92,15 +92,58 @@ type Change struct {
 }
 
 // MediumRegister is a registration.
+//
+// The fields of the paper register (capacity_text … purpose) and identity_pending and
+// import were added in release 3; older rows have none of them.
 type MediumRegister struct {
-	Access       media.Access   `json:"access"`
-	AllowedHosts []string       `json:"allowed_hosts"`
+	Access       media.Access `json:"access"`
+	AllowedHosts []string     `json:"allowed_hosts"`
+	CapacityText string       `json:"capacity_text,omitempty"`
+	Custodian    string       `json:"custodian" event:"custodian"`
+	Department   string       `json:"department"`
+	// DepartmentSet: Department was set for the medium rather than taken from the
+	// custodian.
+	DepartmentSet bool           `json:"department_set,omitempty"`
+	Identity      media.Identity `json:"identity"`
+	// IdentityPending: registered without the identity the daemon needs (imported);
+	// it works nowhere until bound (medium.bind).
+	IdentityPending bool `json:"identity_pending,omitempty"`
+	// Import is the SHA-256 of the imported file, as in its medium.import row.
+	Import    string      `json:"import,omitempty"`
+	InService string      `json:"in_service,omitempty"`
+	Level     media.Level `json:"level"`
+	MediumID  string      `json:"medium_id"`
+	Model     string      `json:"model,omitempty"`
+	Note      string      `json:"note"`
+	Purpose   string      `json:"purpose,omitempty"`
+	// Status is set when the medium was registered in another status than active
+	// (imported from a register that holds it in the vault, lost, destroyed …).
+	Status media.Status `json:"status,omitempty"`
+}
+
+// MediumBind is the identity of a medium registered with its identity pending, read
+// from the device: FromIdentity is the placeholder key it had.
+type MediumBind struct {
 	Custodian    string         `json:"custodian" event:"custodian"`
-	Department   string         `json:"department"`
+	FromIdentity string         `json:"from_identity"`
 	Identity     media.Identity `json:"identity"`
-	Level        media.Level    `json:"level"`
 	MediumID     string         `json:"medium_id"`
-	Note         string         `json:"note"`
+	Model        string         `json:"model,omitempty"`
+	// Station is set when the vault station bound it during a check-in.
+	Station bool `json:"station,omitempty"`
+}
+
+// MediumImport is the summary of an import of the office's register from a file:
+// one medium.register row was written for each medium it registered.
+type MediumImport struct {
+	File    string `json:"file"`
+	Format  string `json:"format"`
+	Media   int    `json:"media"`
+	Pending int    `json:"pending"`
+	People  int    `json:"people"`
+	Rows    int    `json:"rows"`
+	SHA256  string `json:"sha256"`
+	Skipped int    `json:"skipped"`
 }
 
 // MediumHandover is the signed handover to a new custodian before a witness.

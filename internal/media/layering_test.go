@@ -36,12 +36,16 @@ var allowed = map[string][]string{
 	"scripts":           {}, // tests of the install scripts only
 	"internal/e2e":      {},
 	"internal/bench":    {},
+	// sheet reads and writes spreadsheet files (import, export); printout renders the
+	// printable register and label sheets. Neither knows the register's rules.
+	"internal/sheet":    {},
+	"internal/printout": {"media"},
 	// The service owns the rules of the register; it works on its Store interface and
 	// opens the SQLite registry only in OpenLocal, for the wiring.
-	"internal/service": {"media", "audit", "policy", "identity", "checkin", "registry", "event"},
+	"internal/service": {"media", "audit", "policy", "identity", "checkin", "registry", "event", "sheet"},
 	"internal/daemon":  {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin", "sysfs", "control", "mountlog", "service", "catalog", "event"},
 	// cli reaches the register only through the service: never registry.
-	"internal/cli": {"media", "audit", "policy", "identity", "service", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control", "catalog", "event"},
+	"internal/cli": {"media", "audit", "policy", "identity", "service", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control", "catalog", "event", "sheet", "printout"},
 }
 
 // owners names the one package that may import each fenced-in dependency.
@@ -50,6 +54,8 @@ var owners = map[string]string{
 	"modernc.org/sqlite":          "internal/registry",
 	"database/sql":                "internal/registry",
 	"github.com/spf13/cobra":      "internal/cli",
+	"github.com/xuri/excelize/v2": "internal/sheet",
+	"github.com/skip2/go-qrcode":  "internal/printout",
 }
 
 // TestLayering checks every package's imports (tests excluded) with go list.
