@@ -474,7 +474,7 @@ func (im *importer) custodian(v, department string) (media.Person, error) {
 func parseKindText(v string) (media.Kind, bool) {
 	n := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(v), " ", ""))
 	switch n {
-	case "u盘", "优盘", "移动u盘", "usb盘", "usb闪存盘", "闪存盘", "移动硬盘", "usb硬盘", "移动存储", "移动存储介质":
+	case "u盘", "u盘/移动硬盘", "优盘", "移动u盘", "usb盘", "usb闪存盘", "闪存盘", "移动硬盘", "usb硬盘", "移动存储", "移动存储介质":
 		return media.KindUSBDisk, true
 	case "硬盘", "磁盘", "固态硬盘", "机械硬盘":
 		return media.KindDisk, true

@@ -222,3 +222,46 @@ func (t *Table) add(line int, cells []string, lim Limits) error {
 	t.Rows = append(t.Rows, Row{Line: line, Cells: cells})
 	return nil
 }
+
+// WriteXLSX writes one sheet of text cells, header first, as an XLSX workbook; the
+// header row is bold and frozen.
+func WriteXLSX(w io.Writer, sheetName string, header []string, rows [][]string) error {
+	f := excelize.NewFile()
+	defer f.Close()
+	if err := f.SetSheetName("Sheet1", sheetName); err != nil {
+		return fmt.Errorf("xlsx: %w", err)
+	}
+	sw, err := f.NewStreamWriter(sheetName)
+	if err != nil {
+		return fmt.Errorf("xlsx: %w", err)
+	}
+	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
+	if err != nil {
+		return fmt.Errorf("xlsx: %w", err)
+	}
+	cells := func(vals []string, style int) []any {
+		out := make([]any, len(vals))
+		for i, v := range vals {
+			// Text stays text: a number such as 0012 or a date keeps its digits.
+			out[i] = excelize.Cell{StyleID: style, Value: v}
+		}
+		return out
+	}
+	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+		return fmt.Errorf("xlsx: %w", err)
+	}
+	if err := sw.SetRow("A1", cells(header, bold)); err != nil {
+		return fmt.Errorf("xlsx: %w", err)
+	}
+	for i, r := range rows {
+		cell, _ := excelize.CoordinatesToCellName(1, i+2)
+		if err := sw.SetRow(cell, cells(r, 0)); err != nil {
+			return fmt.Errorf("xlsx: %w", err)
+		}
+	}
+	if err := sw.Flush(); err != nil {
+		return fmt.Errorf("xlsx: %w", err)
+	}
+	_, err = f.WriteTo(w)
+	return err
+}
