@@ -349,7 +349,7 @@ func (im *importer) row(ctx context.Context, rec sheet.Record) (ImportLine, Regi
 	if pending {
 		if serial != "" {
 			if q := identity.CheckSerial(serial); !q.Good {
-				im.problem(&line, sheet.Serial, refused("err.weak-serial", serial, q))
+				im.problem(&line, sheet.Serial, refused("err.import-weak-serial", serial, q))
 				return line, reg, nil
 			}
 			other, err := im.s.store.SerialInUse(ctx, serial, "")
@@ -357,7 +357,7 @@ func (im *importer) row(ctx context.Context, rec sheet.Record) (ImportLine, Regi
 				return line, reg, err
 			}
 			if other != "" {
-				im.problem(&line, sheet.Serial, refused("err.serial-known", serial, other))
+				im.problem(&line, sheet.Serial, refused("err.import-serial-known", serial, other))
 				return line, reg, nil
 			}
 		}

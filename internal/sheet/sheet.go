@@ -140,16 +140,17 @@ func readCSV(data []byte, lim Limits) (*Table, error) {
 	r.LazyQuotes = true
 	r.ReuseRecord = false
 	t := &Table{Format: format}
-	for {
+	// A record is a row of the spreadsheet, whatever line breaks its cells hold: the
+	// row number is the record's, as a spreadsheet program shows it.
+	for line := 1; ; line++ {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := r.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				return nil, &Error{Row: pe.StartLine, Col: -1, Code: "file.bad-csv", Args: []any{pe.Err.Error()}}
+				return nil, &Error{Row: line, Col: -1, Code: "file.bad-csv", Args: []any{pe.Err.Error()}}
 			}
 			return nil, fmt.Errorf("read csv: %w", err)
 		}
