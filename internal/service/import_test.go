@@ -194,3 +194,49 @@ func TestImportAppliesAndBinds(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestVaultStationBindsPending: at the vault station a pending medium is bound while
+// it is checked in when that is simple (the only pending medium of the device's
+// serial, or the one the officer names), never when two share the serial.
+func TestVaultStationBindsPending(t *testing.T) {
+	b := newBed(t)
+	text := importHeader +
+		"S-2019-0001,机密,U盘,ab12cd34ef,,,zhang,,,\n" + // the device says AB12CD34EF
+		"S-2019-0002,机密,U盘,,,,zhang,,,\n" +
+		"S-2019-0003,机密,U盘,77AA88BB99,,,zhang,,,\n"
+	if _, err := b.importCSV(text, false, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.svc.OpenCampaign(b.ctx, service.OpenCampaignRequest{Year: 2026}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := b.svc.CheckInPlug(b.ctx, service.PlugRequest{Seen: stick("AB12CD34EF", 0), Device: "/dev/sdb", Cabinet: "A"})
+	if err != nil || res.CheckIn.Number != "S-2019-0001" {
+		t.Fatalf("plug by serial: %+v %v", res, err)
+	}
+	if m, _ := b.svc.Medium(b.ctx, "S-2019-0001"); m.IdentityPending || m.Identity.Serial != "AB12CD34EF" {
+		t.Errorf("not bound: %+v", m)
+	}
+	// No serial match and no number: refused as unregistered, nothing bound.
+	if _, err := b.svc.CheckInPlug(b.ctx, service.PlugRequest{Seen: stick("FFEE0011223344", 0), Device: "/dev/sdc"}); code(err) != "err.ci-unregistered" {
+		t.Errorf("unknown device: %v", err)
+	}
+	if m, _ := b.svc.Medium(b.ctx, "S-2019-0002"); !m.IdentityPending {
+		t.Error("a pending medium was bound to an unknown device")
+	}
+	// The officer names it.
+	if res, err := b.svc.CheckInPlug(b.ctx, service.PlugRequest{Seen: stick("FFEE0011223344", 0), Number: "S-2019-0002"}); err != nil || res.CheckIn.Number != "S-2019-0002" {
+		t.Errorf("named: %+v %v", res, err)
+	}
+	rows, _ := b.svc.Events(b.ctx, service.EventFilter{Medium: "S-2019-0002"})
+	var bound bool
+	for _, e := range rows {
+		if e.Kind == event.KindMediumBind {
+			d, _ := event.As[event.MediumBind](e.Kind, e.Details)
+			bound = d.Station && d.Identity.Serial == "FFEE0011223344"
+		}
+	}
+	if !bound {
+		t.Error("no medium.bind row by the station")
+	}
+}
