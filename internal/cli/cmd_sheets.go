@@ -366,9 +366,16 @@ func writeRegisterFile(ctx context.Context, app *App, svc *service.Service, o li
 		if marking == "" {
 			marking = registerMarking(l, list)
 		}
+		// The printed register is the paper one: no identity key (a device's
+		// business, and too wide for the page).
+		header = header[:len(header)-1]
+		for i := range rows {
+			rows[i] = rows[i][:len(rows[i])-1]
+		}
 		r := printout.Register{Lang: l, Title: T(l, "register.title"), Unit: unit, UnitLabel: T(l, "register.unit"),
 			Marking: marking, Date: app.Now().Local().Format("2006-01-02"), DateLabel: T(l, "register.date"),
 			Filter: listFilterText(l, o), Total: T(l, "register.total", len(list)), Header: header, Rows: rows,
+			NoWrap:     map[int]bool{1: true, 4: true, 8: true}, // level, capacity, date put into service
 			Empty:      T(l, "register.empty"),
 			Signatures: []string{T(l, "register.sign-officer"), T(l, "register.sign-inspector"), T(l, "register.sign-date")},
 			PageOf:     [3]string{T(l, "register.page-before"), T(l, "register.page-between"), T(l, "register.page-after")}}

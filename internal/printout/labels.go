@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Layout is a label sheet: an A4 sheet of Cols×Rows stickers of Width×Height mm,
@@ -91,6 +92,7 @@ func WriteLabels(w io.Writer, s LabelSheet) error {
 	}
 	tmpl, err := template.New("labels").Funcs(template.FuncMap{
 		"mm": func(v float64) template.CSS { return template.CSS(fmt.Sprintf("%gmm", v)) },
+		"pt": func(v float64) template.CSS { return template.CSS(fmt.Sprintf("%.1fpt", v)) },
 	}).Parse(labelsHTML)
 	if err != nil {
 		return fmt.Errorf("label template: %w", err)
@@ -99,7 +101,19 @@ func WriteLabels(w io.Writer, s LabelSheet) error {
 		LabelSheet
 		HTMLLang string
 		Pages    [][]labelCell
-	}{s, htmlLang(s.Lang), pages})
+		NumberPt float64
+	}{s, htmlLang(s.Lang), pages, numberSize(s)})
+}
+
+// numberSize is the font size (pt) at which the longest number fits beside the QR
+// code on one line in a monospaced font (0.6 em a character), at most 11 pt.
+func numberSize(s LabelSheet) float64 {
+	longest := 10
+	for _, l := range s.Labels {
+		longest = max(longest, utf8.RuneCountInString(l.Number))
+	}
+	text := s.Layout.Width - 4 - (s.Layout.Height - 4) - 2 // mm beside the QR code
+	return min(11, text/(0.62*float64(longest))*72/25.4)
 }
 
 func htmlLang(l string) string {

@@ -11,17 +11,19 @@ import (
 // date, a header and rows of text, and the signature lines. Every text is already in
 // the reader's language.
 type Register struct {
-	Lang       string // "zh" or "en"
-	Title      string // 涉密存储介质登记台账
-	Unit       string // the unit's name ("" leaves a line to write it on)
-	UnitLabel  string // 单位：
-	Marking    string // the classification marking, e.g. 机密★
-	Date       string // the date printed, YYYY-MM-DD
-	DateLabel  string // 打印日期：
-	Filter     string // what the list holds when filtered ("" for everything)
-	Total      string // 共 N 件
-	Header     []string
-	Rows       [][]string
+	Lang      string // "zh" or "en"
+	Title     string // 涉密存储介质登记台账
+	Unit      string // the unit's name ("" leaves a line to write it on)
+	UnitLabel string // 单位：
+	Marking   string // the classification marking, e.g. 机密★
+	Date      string // the date printed, YYYY-MM-DD
+	DateLabel string // 打印日期：
+	Filter    string // what the list holds when filtered ("" for everything)
+	Total     string // 共 N 件
+	Header    []string
+	Rows      [][]string
+	// NoWrap are the columns (0-based) whose cells never break: numbers, dates.
+	NoWrap     map[int]bool
 	Empty      string   // the text of an empty register
 	Signatures []string // 保密员（签字）, 检查人（签字）, 日期
 	// PageOf is the page counter's words: before the page number, between it and

@@ -228,6 +228,17 @@ func (im *importer) row(ctx context.Context, rec sheet.Record) (ImportLine, Regi
 			im.numbers[n] = rec.Line
 		}
 	}
+	// A number already registered: the register holds the medium, and the row is
+	// left as it is (an exported register imports back without a change).
+	if n := line.Number; n != "" && len(line.Problems) == 0 {
+		m, err := im.s.store.Medium(ctx, n)
+		if err == nil {
+			im.existsLine(&line, m, rec)
+			return line, reg, nil
+		} else if !errors.Is(err, ErrNotFound) {
+			return line, reg, err
+		}
+	}
 	// Level
 	if v := rec.Get(sheet.Level); v == "" {
 		im.problem(&line, sheet.Level, refused("err.import-required"))
@@ -389,6 +400,24 @@ func (im *importer) row(ctx context.Context, rec sheet.Record) (ImportLine, Regi
 		reg.Identity.Kind = line.Kind
 	}
 	return line, reg, nil
+}
+
+// existsLine records that a row is a medium already registered, with the fields the
+// row states otherwise.
+func (im *importer) existsLine(line *ImportLine, m media.Medium, rec sheet.Record) {
+	line.Action, line.ExistsAs, line.Number = ImportExists, m.Number, m.Number
+	line.Level, line.Kind, line.Status = m.Level, m.Kind, m.Status
+	line.Custodian, line.CustodianName = m.Custodian, m.CustodianName
+	if l, err := media.ParseLevel(strings.TrimRight(rec.Get(sheet.Level), "★*☆ ")); err != nil || l != m.Level {
+		line.Differs = append(line.Differs, string(sheet.Level))
+	}
+	if c := rec.Get(sheet.Custodian); c != m.Custodian && c != m.CustodianName {
+		line.Differs = append(line.Differs, string(sheet.Custodian))
+	}
+	st, _, _ := strings.Cut(rec.Get(sheet.Status), " → ")
+	if v, ok := parseStatusText(st); st != "" && (!ok || v != m.Status) {
+		line.Differs = append(line.Differs, string(sheet.Status))
+	}
 }
 
 // existing finds a registered medium the row describes: by its number, its identity
