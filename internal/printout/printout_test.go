@@ -101,7 +101,7 @@ func TestWriteLabelsPages(t *testing.T) {
 
 func TestCSSQuote(t *testing.T) {
 	for in, want := range map[string]string{
-		"机密★":      `"机密★"`,
+		"机密★":       `"机密★"`,
 		"Page ":     `"Page "`,
 		`"; } x {`:  `"\000022\00003b \00007d x \00007b"`,
 		"a\\b\n</s": `"a\00005cb\00000a\00003c\00002fs"`,
