@@ -87,12 +87,12 @@ var sheets = map[string][2]string{
 	"import.new-number":      {"(next number)", "（按规则编号）"},
 	"import.new-person":      {"[new]", "［新增］"},
 	"import.differs":         {"the register differs: %s (left as registered)", "与登记库不同：%s（保持登记库原样）"},
-	"import.total":           {"%d rows: %d registered, %d of them with identity pending; %d already registered, %d in error", "共 %d 行：已登记 %d 件，另有 %d 件身份待绑定；%d 件此前已登记，%d 行有误"},
+	"import.total":           {"%d rows: %d registered with their identity, %d with identity pending; %d already registered, %d in error", "共 %d 行：已登记 %d 件（带身份标识），%d 件身份待绑定；%d 件此前已登记，%d 行有误"},
 	"import.total-dry":       {"dry run, nothing changed: %d rows: %d to register, %d to register with identity pending, %d already registered, %d in error", "试运行，未做任何更改：共 %d 行：将登记 %d 件，将登记身份待绑定 %d 件，%d 件此前已登记，%d 行有误"},
 	"import.total-refused":   {"nothing imported: %d rows: %d could be registered, %d with identity pending, %d already registered, %d in error", "未导入：共 %d 行：可登记 %d 件，身份待绑定 %d 件，%d 件此前已登记，%d 行有误"},
 	"import.total-nothing":   {"nothing to import: %d rows, %d new, %d pending, %d already registered, %d in error", "无需导入：共 %d 行，新 %d 件，待绑定 %d 件，%d 件此前已登记，%d 行有误"},
-	"import.people":          {"%d people added: %s", "新增人员 %d 名：%s"},
-	"import.people-dry":      {"%d people to add: %s", "将新增人员 %d 名：%s"},
+	"import.people":          {"people added (%d): %s", "新增人员 %d 名：%s"},
+	"import.people-dry":      {"people to add (%d): %s", "将新增人员 %d 名：%s"},
 
 	// the exported and printed register; the column names are those import reads
 	"col.number":      {"Number", "编号"},

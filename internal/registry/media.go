@@ -310,7 +310,8 @@ type MediaFilter struct {
 	Custodian string
 	Level     *media.Level
 	Kind      media.Kind
-	// Pending selects the media whose identity is pending (imported, not yet bound).
+	// Pending selects the media whose identity is pending (imported, not yet bound)
+	// and that can still be bound: not destroyed or retired.
 	Pending bool
 	// Department selects the media of a department (as shown: the medium's own or its
 	// custodian's).
@@ -334,7 +335,7 @@ func (s *Store) ListMedia(ctx context.Context, f MediaFilter) ([]media.Medium, e
 		where, args = append(where, "m.kind = ?"), append(args, string(f.Kind))
 	}
 	if f.Pending {
-		where = append(where, "m.pending = 1")
+		where = append(where, "m.pending = 1 AND m.status NOT IN ('destroyed', 'retired')")
 	}
 	if f.Department != "" {
 		where, args = append(where, mediumDepartment+" = ?"), append(args, f.Department)
