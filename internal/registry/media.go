@@ -144,8 +144,10 @@ func (s *Store) registerTx(ctx context.Context, tx *sql.Tx, r Registration) (med
 	} else if !errors.Is(err, sql.ErrNoRows) {
 		return m, err
 	}
+	numbered := event.MediumRegister{Numbered: event.NumberedGiven}
 	if r.Number == "" {
-		if r.Number, err = s.nextNumber(ctx, tx, r.Level); err != nil {
+		numbered.Numbered = event.NumberedPattern
+		if r.Number, numbered.NumberYear, numbered.NumberSeq, err = s.nextNumber(ctx, tx, r.Level); err != nil {
 			return m, err
 		}
 	} else {
@@ -156,7 +158,7 @@ func (s *Store) registerTx(ctx context.Context, tx *sql.Tx, r Registration) (med
 		if used > 0 {
 			return m, errf(ErrDuplicateNumber, "dup-number.reuse", r.Number)
 		}
-		if err := s.reserveSeqTx(ctx, tx, r.Number); err != nil {
+		if numbered.NumberYear, numbered.NumberSeq, err = s.reserveSeqTx(ctx, tx, r.Number, r.Level); err != nil {
 			return m, err
 		}
 	}
@@ -192,7 +194,8 @@ func (s *Store) registerTx(ctx context.Context, tx *sql.Tx, r Registration) (med
 	_, err = s.appendEvent(ctx, tx, event.KindMediumRegister, m.Number, event.MediumRegister{
 		Access: m.Access, AllowedHosts: m.AllowedHosts, CapacityText: m.CapacityText, Custodian: m.Custodian,
 		Department: m.Department, DepartmentSet: deptSet, Identity: id, IdentityPending: r.Pending, Import: r.Import,
-		InService: m.InService, Level: m.Level, MediumID: m.ID, Model: m.Model, Note: m.Note, Purpose: m.Purpose,
+		InService: m.InService, Level: m.Level, MediumID: m.ID, Model: m.Model, Note: m.Note,
+		NumberSeq: numbered.NumberSeq, NumberYear: numbered.NumberYear, Numbered: numbered.Numbered, Purpose: m.Purpose,
 		Status: registerStatus(m.Status)})
 	return m, err
 }
@@ -408,9 +411,12 @@ func (s *Store) change(ctx context.Context, number string, kind event.Kind, f fu
 			due = m.DueAt.UTC().Format(timeLayout)
 		}
 		now := s.stamp()
+		// The department column is left as registered: a medium that follows its
+		// custodian's department shows the custodian's (m.Department), which is not
+		// stored.
 		_, err = tx.ExecContext(ctx, `UPDATE media SET status = ?, level = ?, custodian_id = ?, holder_id = ?, due_at = ?,
-			department = ?, access = ?, note = ?, updated = ? WHERE id = ?`,
-			string(m.Status), int(m.Level), custID, holderID, due, m.Department, string(m.Access), m.Note, now, m.ID)
+			access = ?, note = ?, updated = ? WHERE id = ?`,
+			string(m.Status), int(m.Level), custID, holderID, due, string(m.Access), m.Note, now, m.ID)
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", kind, number, err)
 		}

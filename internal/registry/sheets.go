@@ -70,25 +70,27 @@ func (n Numbering) parseNumber(number string) (level media.Level, year, seq int,
 	return level, year, seq, true
 }
 
-// reserveSeqTx moves the sequence of a number's level and year past the number when
-// the numbering pattern made it, so that the next generated number follows the
-// numbers already given out (an imported register keeps its numbers).
-func (s *Store) reserveSeqTx(ctx context.Context, tx *sql.Tx, number string) error {
+// reserveSeqTx moves the sequence of a given number's level and year past the
+// number when the numbering pattern made it (for the medium's own level), so that the
+// next generated number follows the numbers already given out (an imported register
+// keeps its numbers). It returns the year and sequence it read from the number (0, 0
+// for a number the pattern did not make), which the registration's audit row records.
+func (s *Store) reserveSeqTx(ctx context.Context, tx *sql.Tx, number string, level media.Level) (year, seq int, err error) {
 	n, err := numberingTx(ctx, tx)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
-	level, year, seq, ok := n.parseNumber(number)
-	if !ok {
-		return nil
+	l, year, seq, ok := n.parseNumber(number)
+	if !ok || l != level {
+		return 0, 0, nil
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO number_seq (level, year, next) VALUES (?, ?, ?)
 		ON CONFLICT (level, year) DO UPDATE SET next = excluded.next WHERE number_seq.next < excluded.next`,
 		int(level), year, seq+1)
 	if err != nil {
-		return fmt.Errorf("reserve number %s: %w", number, err)
+		return 0, 0, fmt.Errorf("reserve number %s: %w", number, err)
 	}
-	return nil
+	return year, seq, nil
 }
 
 // ImportBatch is one import of the office's register: the people to add, then the
