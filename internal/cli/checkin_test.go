@@ -69,7 +69,19 @@ func TestCheckinCampaign(t *testing.T) {
 	// A medium already in the vault before the campaign is not expected.
 	e.ok("checkin", "open", "--year", "2020", "--deadline", time.Now().AddDate(0, 0, 1).Format("2006-01-02"))
 	e.ok("checkin", "mark", vaulted, "--reason", "kept", "--by", "lisi")
+	// Before the deadline a close asks; a script without --yes, or a "no", changes nothing.
+	check([]string{"checkin", "close"}, ExitUsage, "--yes")
+	e.in = "n\n"
+	check([]string{"checkin", "close"}, ExitError, "not confirmed")
+	if out := e.ok("checkin", "close", "--dry-run"); !strings.Contains(out, "would put 1 in the vault") || !strings.Contains(out, "has not passed") {
+		t.Errorf("close --dry-run: %q", out)
+	}
+	if !strings.Contains(e.ok("checkin", "status"), "open") {
+		t.Fatal("a dry run closed the campaign")
+	}
+	e.in = "y\n"
 	e.ok("checkin", "close")
+	e.in = ""
 	if !strings.Contains(e.ok("media", "show", vaulted), "in-vault") {
 		t.Fatalf("%s not in the vault after close", vaulted)
 	}
@@ -149,7 +161,7 @@ func TestCheckinCampaign(t *testing.T) {
 		t.Errorf("zh report:\n%s", zh)
 	}
 
-	out = e.ok("checkin", "close")
+	out = e.ok("checkin", "close", "--yes")
 	if !strings.Contains(out, "2 in the vault") || !strings.Contains(out, "missing: "+missing+" (custodian lisi)") {
 		t.Errorf("close: %q", out)
 	}

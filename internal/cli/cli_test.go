@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,6 +18,7 @@ import (
 
 	"mediagate/internal/audit"
 	"mediagate/internal/media"
+	"mediagate/internal/registry"
 	"mediagate/internal/sysfs"
 )
 
@@ -46,6 +48,7 @@ type env struct {
 	t      *testing.T
 	db     string
 	socket string // the control socket this test's commands dial (nothing listens)
+	in     string // what the officer types at a confirmation ("": no input)
 }
 
 // emptyRoots returns root flags for a machine with no devices at all.
@@ -85,6 +88,9 @@ func (e *env) run(args ...string) (string, string, int) {
 	// Run as Main does, with a fixed actor; the post-change nudge dials this test's own
 	// socket (MEDIAGATE_SOCKET above), never the system's.
 	app := &App{Out: &out, Err: &errb, Now: time.Now, Getenv: getenv, Actor: audit.Actor{UID: 0, User: "root", Login: "officer"}}
+	if e.in != "" {
+		app.In = strings.NewReader(e.in)
+	}
 	app.Changed = func(ctx context.Context) { nudgeDaemon(ctx, app) }
 	code := Run(context.Background(), app, args)
 	return out.String(), errb.String(), code
@@ -107,6 +113,45 @@ func (e *env) rows() int {
 		e.t.Fatal(err)
 	}
 	return len(events)
+}
+
+// create makes an empty register file without a host profile, as a register made by
+// another tool would be.
+func (e *env) create() {
+	e.t.Helper()
+	createRegister(e.t, e.db)
+}
+
+func createRegister(t *testing.T, path string) {
+	t.Helper()
+	s, err := registry.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+}
+
+// TestMissingRegister: a mistyped --db is an error (usage, 2) for every command that
+// reads or changes the register, and creates nothing; only host init creates it.
+func TestMissingRegister(t *testing.T) {
+	e := newEnv(t)
+	for _, args := range [][]string{
+		{"media", "list"}, {"person", "add", "zhang", "--name", "张三"}, {"person", "list"}, {"log"}, {"audit", "verify"},
+		{"host", "show"}, {"numbering", "show"}, {"media", "show", "S-2026-0001"}, {"checkin", "status"}, {"devices"},
+	} {
+		_, errs, code := e.run(args...)
+		if code != ExitUsage || !strings.Contains(errs, "no register at "+e.db) {
+			t.Errorf("%v on a missing register: exit %d, %q; want %d and no register", args, code, errs, ExitUsage)
+		}
+		if _, err := os.Stat(e.db); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("%v created the register", args)
+		}
+	}
+	if _, errs, _ := e.run("--lang", "zh", "audit", "verify"); !strings.Contains(errs, "没有登记库") {
+		t.Errorf("zh: %q", errs)
+	}
+	e.ok("host", "init", "--number", "HOST-01", "--level", "secret")
+	e.ok("audit", "verify")
 }
 
 func (e *env) setup() {
@@ -293,6 +338,7 @@ func TestWeakSerialWithExtraIdentity(t *testing.T) {
 
 func TestEmptyListings(t *testing.T) {
 	e := newEnv(t)
+	e.create()
 	for _, args := range [][]string{{"media", "list", "--json"}, {"person", "list", "--json"}, {"log", "--json"}} {
 		if out := strings.TrimSpace(e.ok(args...)); out != "[]" {
 			t.Errorf("%v = %q; want []", args, out)

@@ -402,21 +402,60 @@ func writeReportCSV(app *App, r checkin.Report, onlyPending bool) error {
 	return cw.Error()
 }
 
-func newCheckinCloseCommand(app *App) *cobra.Command {
-	return &cobra.Command{
-		Use:     "close",
-		Example: "  mediagate checkin close",
-		Args:    cobra.NoArgs,
-		RunE:    func(cmd *cobra.Command, args []string) error { return runCheckinClose(cmd.Context(), app) },
-	}
+type closeOptions struct {
+	Yes, DryRun bool
 }
 
-func runCheckinClose(ctx context.Context, app *App) error {
+func newCheckinCloseCommand(app *App) *cobra.Command {
+	var o closeOptions
+	cmd := &cobra.Command{
+		Use:     "close [--dry-run] [--yes]",
+		Example: "  mediagate checkin close --dry-run\n  mediagate checkin close\n  mediagate checkin close --yes   # before the deadline, from a script",
+		Args:    cobra.NoArgs,
+		RunE:    func(cmd *cobra.Command, args []string) error { return runCheckinClose(cmd.Context(), app, o) },
+	}
+	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "say what closing now would do, and change nothing")
+	cmd.Flags().BoolVar(&o.Yes, "yes", false, "close before the deadline without asking")
+	return cmd
+}
+
+func runCheckinClose(ctx context.Context, app *App, o closeOptions) error {
 	svc, err := app.Service(ctx)
 	if err != nil {
 		return err
 	}
-	res, err := svc.CloseCampaign(ctx)
+	plan, err := svc.PlanClose(ctx)
+	if err != nil {
+		return err
+	}
+	l := app.Lang
+	if o.DryRun {
+		if app.JSON {
+			return printJSON(app.Out, struct {
+				Campaign       checkin.Campaign `json:"campaign"`
+				BeforeDeadline bool             `json:"before_deadline"`
+				Vault          int              `json:"vault"`
+				Away           int              `json:"away"`
+				Missing        int              `json:"missing"`
+				Withdrawn      int              `json:"withdrawn"`
+				MissingMedia   []checkin.Item   `json:"missing_media"`
+			}{plan.Campaign, plan.BeforeDeadline, plan.Vault, plan.Away, plan.Missing, plan.Withdrawn, nonNil(plan.MissingItems)})
+		}
+		fmt.Fprintln(app.Out, T(l, "out.ci-would-close", plan.Campaign.Year, plan.Vault, plan.Away, plan.Missing, plan.Withdrawn))
+		if plan.BeforeDeadline {
+			fmt.Fprintln(app.Out, T(l, "out.ci-before-deadline", localTime(plan.Campaign.Deadline)))
+		}
+		for _, it := range plan.MissingItems {
+			fmt.Fprintln(app.Out, safe(T(l, "out.ci-missing", it.Number, it.Custodian)))
+		}
+		return nil
+	}
+	if plan.BeforeDeadline && !o.Yes {
+		if err := confirm(app, "out.ci-close-confirm", plan.Campaign.Year, localTime(plan.Campaign.Deadline), plan.Missing); err != nil {
+			return err
+		}
+	}
+	res, err := svc.CloseCampaign(ctx, service.CloseRequest{Early: plan.BeforeDeadline})
 	if err != nil {
 		return err
 	}
@@ -430,7 +469,6 @@ func runCheckinClose(ctx context.Context, app *App) error {
 			Withdrawn int              `json:"withdrawn"`
 		}{res.Campaign, res.Vault, res.Away, res.Missing, res.Withdrawn})
 	}
-	l := app.Lang
 	fmt.Fprintln(app.Out, T(l, "out.ci-closed", res.Campaign.Year, res.Vault, res.Away, res.Missing, res.Withdrawn))
 	for _, g := range final.Groups {
 		for _, ln := range g.Lines {

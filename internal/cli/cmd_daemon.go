@@ -71,6 +71,10 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 		lvl = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(app.Err, &slog.HandlerOptions{Level: lvl}))
+	// The daemon starts at install, before host init, and blocks all storage until
+	// the host is initialised (fail closed): it may create the register, as host init
+	// may; every other command refuses a missing one.
+	app.createRegister = true
 	local, err := app.open(ctx)
 	if err != nil {
 		return err

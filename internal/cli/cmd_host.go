@@ -59,6 +59,7 @@ func runHostInit(ctx context.Context, app *App, o hostInitOptions) error {
 	if err != nil {
 		return err
 	}
+	app.createRegister = true // the one command that may create the register
 	svc, err := app.Service(ctx)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -44,15 +45,21 @@ type App struct {
 	Paths sysfs.Paths
 
 	Out, Err io.Writer
-	Now      func() time.Time
-	Actor    audit.Actor
-	Getenv   func(string) string
+	// In is where a confirmation is read from (confirm); nil is no input at all.
+	In     io.Reader
+	Now    func() time.Time
+	Actor  audit.Actor
+	Getenv func(string) string
 	// Changed is called after a committed change that can alter the daemon's decision
 	// about a medium already plugged in (service.Config.Changed). Main asks the running
 	// daemon to rescan; nil does nothing (tests).
 	Changed func(ctx context.Context)
 
 	local *service.Local
+	// createRegister lets this invocation create a missing register file (host init,
+	// and the daemon, which blocks everything until host init); every other command
+	// refuses a missing one.
+	createRegister bool
 }
 
 // Service opens the registry on first use and returns the service on it.
@@ -69,13 +76,16 @@ func (a *App) open(ctx context.Context) (*service.Local, error) {
 		return a.local, nil
 	}
 	l, err := service.OpenLocal(ctx, a.DBPath, service.LocalOptions{Now: a.Now, Actor: a.Actor,
-		Service: service.Config{Changed: a.Changed}})
+		Service: service.Config{Changed: a.Changed}, Create: a.createRegister})
 	if err != nil {
 		return nil, err
 	}
 	a.local = l
 	return l, nil
 }
+
+// Errf writes a message to stderr.
+func (a *App) Errf(format string, args ...any) { fmt.Fprintf(a.Err, format, args...) }
 
 func (a *App) close() {
 	if a.local != nil {
@@ -214,7 +224,7 @@ func newVersionCommand(app *App) *cobra.Command {
 
 // Main runs mediagate with args and returns the exit code. It is all that main calls.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	app := &App{Out: stdout, Err: stderr, Now: time.Now, Getenv: getenv, Actor: CurrentActor("/proc")}
+	app := &App{Out: stdout, Err: stderr, In: os.Stdin, Now: time.Now, Getenv: getenv, Actor: CurrentActor("/proc")}
 	app.Changed = func(ctx context.Context) { nudgeDaemon(ctx, app) }
 	return Run(ctx, app, args)
 }

@@ -131,7 +131,7 @@ var (
 // badRequest and refused take the code as a string literal: the catalogue's test
 // finds every code the service can return by reading the calls.
 type Error struct {
-	Kind error // ErrBadRequest or ErrRefused
+	Kind error // ErrBadRequest (or ErrNoRegister, one of them) or ErrRefused
 	Code string
 	Args []any
 }

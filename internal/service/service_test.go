@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -36,7 +37,7 @@ type bed struct {
 func newBed(t *testing.T) *bed {
 	t.Helper()
 	b := &bed{t: t, rec: &recorder{}, now: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC), ctx: context.Background()}
-	svc, err := service.OpenLocal(b.ctx, filepath.Join(t.TempDir(), "reg.db"), service.LocalOptions{
+	svc, err := service.OpenLocal(b.ctx, filepath.Join(t.TempDir(), "reg.db"), service.LocalOptions{Create: true,
 		Now:     func() time.Time { return b.now },
 		Actor:   audit.Actor{UID: 0, User: "root", Login: "officer"},
 		Service: service.Config{Changed: b.rec.changed, Location: time.UTC},
@@ -286,7 +287,7 @@ func TestTransitionsFollowTheStatusTable(t *testing.T) {
 	if _, err := b.svc.CheckInManual(b.ctx, service.ManualCheckIn{Number: number, Reason: "no reader", By: "zhang"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.svc.CloseCampaign(b.ctx); err != nil {
+	if _, err := b.svc.CloseCampaign(b.ctx, service.CloseRequest{Early: true}); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []string{"lend", "return", "found", "repaired"} {
@@ -419,7 +420,7 @@ func TestChangedOnlyForDecidingChanges(t *testing.T) {
 			_, err := b.svc.CheckInManual(b.ctx, service.ManualCheckIn{Number: other.Number, Reason: "cracked", By: "zhang"})
 			return err
 		}},
-		{"close", true, func() error { _, err := b.svc.CloseCampaign(b.ctx); return err }},
+		{"close", true, func() error { _, err := b.svc.CloseCampaign(b.ctx, service.CloseRequest{Early: true}); return err }},
 		{"issue", true, func() error {
 			_, err := b.svc.Issue(b.ctx, service.IssueRequest{Number: m.Number, To: "li"})
 			return err
@@ -539,4 +540,28 @@ func TestHostDevicePins(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A mistyped register path is an error, not a new empty register: only Create makes
+// one.
+func TestOpenLocalMissingRegister(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "typo.db")
+	_, err := service.OpenLocal(context.Background(), path, service.LocalOptions{})
+	var se *service.Error
+	if !errors.As(err, &se) || se.Code != "err.no-register" || !errors.Is(err, service.ErrBadRequest) || !errors.Is(err, service.ErrNoRegister) {
+		t.Fatalf("open missing register: %v, want err.no-register (a bad request)", err)
+	}
+	if _, statErr := os.Stat(path); !errors.Is(statErr, os.ErrNotExist) {
+		t.Fatalf("opening a missing register created %s (%v)", path, statErr)
+	}
+	l, err := service.OpenLocal(context.Background(), path, service.LocalOptions{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	l, err = service.OpenLocal(context.Background(), path, service.LocalOptions{})
+	if err != nil {
+		t.Fatalf("open existing register: %v", err)
+	}
+	l.Close()
 }

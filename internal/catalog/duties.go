@@ -1,0 +1,14 @@
+package catalog
+
+// duties holds the messages of separation of duties, the printable forms, guarded
+// actions and the command-line conventions (summary, completion, man pages).
+var duties = map[string][2]string{
+	"err.no-register":        {"no register at %s: run 'mediagate host init' to create one, or check --db / MEDIAGATE_DB", "%s 处没有登记库：请先运行 'mediagate host init' 创建，或检查 --db / MEDIAGATE_DB"},
+	"err.ci-close-early":     {"the %d check-in campaign runs until %s: confirm closing it early (checkin close asks, or --yes)", "%d 年度年终交存截止于 %s：提前结束须确认（checkin close 会询问，或加 --yes）"},
+	"out.ci-would-close":     {"closing the %d check-in campaign now would put %d in the vault, leave %d away at the repairer, flag %d missing (lost) and count %d withdrawn; nothing was changed", "现在结束 %d 年度年终交存将：入柜 %d 件，送修在外 %d 件，标记缺失（丢失）%d 件，注销 %d 件；未做任何更改"},
+	"out.ci-before-deadline": {"the deadline %s has not passed: closing now needs confirmation (or --yes)", "截止期限 %s 未到：现在结束须确认（或加 --yes）"},
+	"out.ci-close-confirm":   {"the %d campaign runs until %s; closing now flags %d media missing (lost).", "%d 年度年终交存截止于 %s；现在结束将把 %d 件介质标记为缺失（丢失）。"},
+	"out.confirm-prompt":     {"Go ahead? [y/N]", "是否继续？[y/N]"},
+	"usage.confirm-yes":      {"this needs confirmation: run it at a terminal, or give --yes", "此操作须确认：请在终端中运行，或加 --yes"},
+	"err.not-confirmed":      {"not confirmed; nothing was changed", "未确认；未做任何更改"},
+}
