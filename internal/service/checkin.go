@@ -222,7 +222,7 @@ type CloseRequest struct {
 type ClosePlan struct {
 	Campaign checkin.Campaign
 	// BeforeDeadline: the deadline has not passed; closing needs CloseRequest.Early.
-	BeforeDeadline                 bool
+	BeforeDeadline                  bool
 	Vault, Away, Missing, Withdrawn int
 	// MissingItems are the media that would be flagged missing (lost), by number.
 	MissingItems []checkin.Item
