@@ -11,4 +11,8 @@ var duties = map[string][2]string{
 	"out.confirm-prompt":     {"Go ahead? [y/N]", "是否继续？[y/N]"},
 	"usage.confirm-yes":      {"this needs confirmation: run it at a terminal, or give --yes", "此操作须确认：请在终端中运行，或加 --yes"},
 	"err.not-confirmed":      {"not confirmed; nothing was changed", "未确认；未做任何更改"},
+	"usage.key-form":         {"--key %q is not a well-formed key of a %s medium (want %s; copy it from 'mediagate devices')", "--key %q 不是格式正确的%s介质标识（应为 %s；请从 'mediagate devices' 复制）"},
+	"usage.key-serial":       {"--key %q holds another serial than --serial %q", "--key %q 中的序列号与 --serial %q 不一致"},
+	"err.baseline-disk":      {"%s is one of this host's own disks (its baseline, recorded at host init %s): it cannot be registered as a medium", "%s 是本机自身的磁盘（host init %s 时记录的基线）：不能作为介质登记"},
+	"err.filter-unknown":     {"--%s %q: no such one in the register", "--%s %q：登记库中没有"},
 }

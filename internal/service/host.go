@@ -2,10 +2,12 @@ package service
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 
 	"mediagate/internal/audit"
+	"mediagate/internal/event"
 	"mediagate/internal/media"
 	"mediagate/internal/policy"
 )
@@ -165,9 +167,57 @@ func (s *Service) Events(ctx context.Context, f EventFilter) ([]*audit.Event, er
 	return s.store.Events(ctx, f)
 }
 
-// SearchEvents returns the audit rows a query selects.
+// SearchEvents returns the audit rows a query selects. A query naming something the
+// register does not know is refused (err.filter-unknown) rather than answered with no
+// rows, which would read as "nothing happened": an unknown audit kind (or a prefix no
+// kind has), a medium number never registered, a custodian who is not registered, and
+// a person or host that no row names and that is neither a registered person nor this
+// host (a person may be a login name; rows of other hosts may be merged in).
 func (s *Service) SearchEvents(ctx context.Context, q EventQuery) ([]*audit.Event, error) {
-	return s.store.SearchEvents(ctx, q)
+	if q.Kind != "" && !knownKind(q.Kind) {
+		return nil, badRequest("err.filter-unknown", "kind", q.Kind)
+	}
+	if q.Medium != "" {
+		if _, err := s.store.Medium(ctx, q.Medium); errors.Is(err, ErrNotFound) {
+			return nil, badRequest("err.filter-unknown", "medium", q.Medium)
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	if q.Custodian != "" {
+		if err := s.knownPerson(ctx, "custodian", q.Custodian); err != nil {
+			return nil, err
+		}
+	}
+	events, err := s.store.SearchEvents(ctx, q)
+	if err != nil || len(events) > 0 {
+		return events, err
+	}
+	if q.Person != "" {
+		if err := s.knownPerson(ctx, "person", q.Person); err != nil {
+			return nil, err
+		}
+	}
+	if q.Host != "" {
+		h, err := s.store.Host(ctx)
+		if err != nil && !errors.Is(err, ErrNoHost) {
+			return nil, err
+		}
+		if err != nil || (q.Host != h.Number && q.Host != h.ID && q.Host != h.Hostname) {
+			return nil, badRequest("err.filter-unknown", "host", q.Host)
+		}
+	}
+	return events, nil
+}
+
+// knownKind reports whether k is an audit kind or a prefix ending in "." of one.
+func knownKind(k string) bool {
+	for _, known := range event.Kinds() {
+		if string(known) == k || strings.HasSuffix(k, ".") && strings.HasPrefix(string(known), k) {
+			return true
+		}
+	}
+	return false
 }
 
 // VerifyLog walks the audit chain; it returns the rows checked, or an

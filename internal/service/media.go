@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,12 +50,15 @@ func IdentityFromFields(f IdentityFields) (media.Identity, error) {
 		}
 	}
 	if f.Key != "" {
-		prefix, _, err := identity.SplitKey(f.Key)
+		prefix, parts, err := identity.SplitKey(f.Key)
 		if err != nil || keyKind[prefix] != kind && kind != media.KindOther {
 			return id, badRequest("usage.key", f.Key, kind)
 		}
 		id.Key = f.Key
-		return id, nil
+		if kind == media.KindOther {
+			return id, nil // the escape hatch: any well-formed key
+		}
+		return checkKey(id, prefix, parts)
 	}
 	switch kind {
 	case media.KindUSBDisk:
@@ -83,6 +87,67 @@ func IdentityFromFields(f IdentityFields) (media.Identity, error) {
 		return id, badRequest("usage.key-needed", kind)
 	}
 	return id, nil
+}
+
+var (
+	hex6RE       = regexp.MustCompile(`^[0-9a-f]{6}$`)
+	hex8RE       = regexp.MustCompile(`^[0-9a-f]{8}$`)
+	discFormatRE = regexp.MustCompile(`^v2-(iso9660|udf)$`)
+)
+
+// checkKey checks an identity key typed by hand against the form the device reader
+// makes for its kind, so that a typo cannot register a medium that then works nowhere:
+// an SD card's mmc:MANFID:OEMID:NAME:SERIAL with its hex fields of the right length
+// (and its serial, which becomes the medium's serial and must agree with --serial); a
+// disc's disc:v2-FORMAT:SIGNATURE with 64 hex digits; usb and disk keys with their
+// fields.
+func checkKey(id media.Identity, prefix string, parts []string) (media.Identity, error) {
+	bad := func() (media.Identity, error) { return id, badRequest("usage.key-form", id.Key, id.Kind, keyForms[prefix]) }
+	switch prefix {
+	case "mmc":
+		if !hex6RE.MatchString(parts[0]) || !hex4RE.MatchString(parts[1]) || parts[2] == "" || !hex8RE.MatchString(parts[3]) {
+			return bad()
+		}
+		serial := "0x" + parts[3]
+		if id.Serial != "" && !strings.EqualFold(strings.TrimPrefix(strings.ToLower(id.Serial), "0x"), parts[3]) {
+			return id, badRequest("usage.key-serial", id.Key, id.Serial)
+		}
+		id.Serial, id.VendorID, id.ProductID = serial, parts[0], parts[2]
+	case "disc":
+		if identity.IsLegacyDiscKey(id.Key) {
+			return id, badRequest("usage.disc-v1-key", id.Key)
+		}
+		if !discFormatRE.MatchString(parts[0]) || !sha256RE.MatchString(parts[1]) {
+			return bad()
+		}
+	case "usb":
+		if !hex4RE.MatchString(parts[0]) || !hex4RE.MatchString(parts[1]) {
+			return bad()
+		}
+		id.VendorID, id.ProductID = parts[0], parts[1]
+	case "wwn":
+		if k, ok := identity.WWNKey(parts[0]); !ok || k != id.Key {
+			return bad()
+		}
+		id.WWN = parts[0]
+	case "disk", "nvme":
+		for _, p := range parts {
+			if p == "" {
+				return bad()
+			}
+		}
+	}
+	return id, nil
+}
+
+// keyForms describes each key's form for the message of a malformed one.
+var keyForms = map[string]string{
+	"mmc":  "mmc:MANFID(6 hex):OEMID(4 hex):NAME:SERIAL(8 hex)",
+	"disc": "disc:v2-iso9660|v2-udf:SIGNATURE(64 hex)",
+	"usb":  "usb:VID(4 hex):PID(4 hex):SERIAL",
+	"wwn":  "wwn:0x(16 or 32 hex)",
+	"disk": "disk:MODEL:SERIAL",
+	"nvme": "nvme:WWID",
 }
 
 // HasExtraIdentity reports whether an identity binds both capacity and descriptor hash
@@ -157,6 +222,14 @@ func (s *Service) Register(ctx context.Context, r RegisterRequest) (RegisterResu
 			return RegisterResult{}, err
 		}
 	}
+	// The host's own disks (its baseline) are not media: registering one would let it
+	// be handed over, lent or checked in as if it could leave the host.
+	switch h, err := s.store.Host(ctx); {
+	case err == nil && slices.Contains(h.Baseline, id.Key):
+		return RegisterResult{}, refused("err.baseline-disk", id.Key, h.Number)
+	case err != nil && !errors.Is(err, ErrNoHost):
+		return RegisterResult{}, err
+	}
 	var res RegisterResult
 	if id.Kind != media.KindOpticalDisc && id.WWN == "" && !strings.HasPrefix(id.Key, "nvme:") {
 		q := identity.CheckSerial(id.Serial)
@@ -198,9 +271,24 @@ func (s *Service) MediumByIdentity(ctx context.Context, key string) (media.Mediu
 	return s.store.MediumByIdentity(ctx, key)
 }
 
-// ListMedia lists media by number.
+// ListMedia lists media by number. A filter naming a custodian who is not registered
+// is refused (err.filter-unknown), not answered with an empty list.
 func (s *Service) ListMedia(ctx context.Context, f MediaFilter) ([]media.Medium, error) {
+	if f.Custodian != "" {
+		if err := s.knownPerson(ctx, "custodian", f.Custodian); err != nil {
+			return nil, err
+		}
+	}
 	return s.store.ListMedia(ctx, f)
+}
+
+// knownPerson refuses a filter naming a person who is not registered.
+func (s *Service) knownPerson(ctx context.Context, flag, handle string) error {
+	_, err := s.store.Person(ctx, handle)
+	if errors.Is(err, ErrNotFound) {
+		return badRequest("err.filter-unknown", flag, handle)
+	}
+	return err
 }
 
 // MediumHistory is a medium with its audit rows.

@@ -178,6 +178,16 @@ func TestIdentityFromFields(t *testing.T) {
 		{"sd needs key", service.IdentityFields{Kind: "sd", Serial: "S"}, "", "usage.key-needed"},
 		{"key of another kind", service.IdentityFields{Kind: "sd", Key: "usb:0781:5567:X"}, "", "usage.key"},
 		{"malformed key", service.IdentityFields{Kind: "other", Key: "usb:0781"}, "", "usage.key"},
+		{"sd key", service.IdentityFields{Kind: "sd", Key: "mmc:000003:5344:SC32G:1234abcd"}, "mmc:000003:5344:SC32G:1234abcd", ""},
+		{"sd key with its serial", service.IdentityFields{Kind: "sd", Key: "mmc:000003:5344:SC32G:1234abcd", Serial: "0x1234ABCD"}, "mmc:000003:5344:SC32G:1234abcd", ""},
+		{"sd key with another serial", service.IdentityFields{Kind: "sd", Key: "mmc:000003:5344:SC32G:1234abcd", Serial: "0x1234abce"}, "", "usage.key-serial"},
+		{"sd key short serial", service.IdentityFields{Kind: "sd", Key: "mmc:000003:5344:SC32G:1234"}, "", "usage.key-form"},
+		{"sd key bad manfid", service.IdentityFields{Kind: "sd", Key: "mmc:3:5344:SC32G:1234abcd"}, "", "usage.key-form"},
+		{"disc key", service.IdentityFields{Kind: "optical-disc", Key: "disc:v2-iso9660:" + strings.Repeat("ab", 32)}, "disc:v2-iso9660:" + strings.Repeat("ab", 32), ""},
+		{"disc key short", service.IdentityFields{Kind: "optical-disc", Key: "disc:v2-iso9660:" + strings.Repeat("ab", 31)}, "", "usage.key-form"},
+		{"disc key not hex", service.IdentityFields{Kind: "optical-disc", Key: "disc:v2-udf:" + strings.Repeat("zz", 32)}, "", "usage.key-form"},
+		{"disc key unknown format", service.IdentityFields{Kind: "optical-disc", Key: "disc:v2-hfs:" + strings.Repeat("ab", 32)}, "", "usage.key-form"},
+		{"usb key bad vid", service.IdentityFields{Kind: "usb-disk", Key: "usb:781:5567:X"}, "", "usage.key-form"},
 		{"other takes any key", service.IdentityFields{Kind: "other", Key: "mmc:1:2:3:4"}, "mmc:1:2:3:4", ""},
 		{"bad descriptor hash", service.IdentityFields{Kind: "usb-disk", Vendor: "0781", Product: "5567", DescriptorHash: "abc"}, "", "usage.descriptor-hash"},
 		{"unknown kind", service.IdentityFields{Kind: "floppy"}, "", "err.unknown-kind"},
@@ -564,4 +574,29 @@ func TestOpenLocalMissingRegister(t *testing.T) {
 		t.Fatalf("open existing register: %v", err)
 	}
 	l.Close()
+}
+
+// TestRegisterGuards: the host's own disks are not media, and a serial that differs
+// from a registered one only in case is the same serial.
+func TestRegisterGuards(t *testing.T) {
+	b := newBed(t)
+	const wwn = "wwn:0x5000c500a1b2c3d4"
+	if _, err := b.svc.InitHost(b.ctx, service.HostRequest{Number: "HOST-01", Level: media.Secret, Baseline: []string{wwn}}); err != nil {
+		t.Fatal(err)
+	}
+	own, err := service.IdentityFromFields(service.IdentityFields{Kind: "disk", WWN: "0x5000C500A1B2C3D4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.svc.Register(b.ctx, service.RegisterRequest{Identity: own, Level: media.Secret, Custodian: "zhang"}); code(err) != "err.baseline-disk" || !errors.Is(err, service.ErrRefused) {
+		t.Errorf("register a baseline disk: %v; want err.baseline-disk", err)
+	}
+
+	first := b.register("4C530001231120109142", 0)
+	other := stick("4c530001231120109142", 0)
+	other.ProductID, other.Key = "5568", identity.USBKey("0781", "5568", "4c530001231120109142")
+	_, err = b.svc.Register(b.ctx, service.RegisterRequest{Identity: other, Level: media.Secret, Custodian: "zhang"})
+	if code(err) != "err.serial-known" {
+		t.Errorf("register serial %q after %q (%s): %v; want err.serial-known", other.Serial, first.Identity.Serial, first.Number, err)
+	}
 }
