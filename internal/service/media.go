@@ -102,7 +102,9 @@ var (
 // disc's disc:v2-FORMAT:SIGNATURE with 64 hex digits; usb and disk keys with their
 // fields.
 func checkKey(id media.Identity, prefix string, parts []string) (media.Identity, error) {
-	bad := func() (media.Identity, error) { return id, badRequest("usage.key-form", id.Key, id.Kind, keyForms[prefix]) }
+	bad := func() (media.Identity, error) {
+		return id, badRequest("usage.key-form", id.Key, id.Kind, keyForms[prefix])
+	}
 	switch prefix {
 	case "mmc":
 		if !hex6RE.MatchString(parts[0]) || !hex4RE.MatchString(parts[1]) || parts[2] == "" || !hex8RE.MatchString(parts[3]) {
