@@ -15,4 +15,8 @@ var duties = map[string][2]string{
 	"usage.key-serial":       {"--key %q holds another serial than --serial %q", "--key %q 中的序列号与 --serial %q 不一致"},
 	"err.baseline-disk":      {"%s is one of this host's own disks (its baseline, recorded at host init %s): it cannot be registered as a medium", "%s 是本机自身的磁盘（host init %s 时记录的基线）：不能作为介质登记"},
 	"err.filter-unknown":     {"--%s %q: no such one in the register", "--%s %q：登记库中没有"},
+	"out.numbering-next":     {"pattern %s; level codes: %s; next numbers: %s", "编号规则 %s；密级代码：%s；下一个编号：%s"},
+	"list.sep":               {", ", "、"},
+	"err.host-level-down":    {"host %s is %s: lowering it to %s stops media above that level working on it; confirm it (host init asks, or --yes)", "主机 %s 为%s：降为%s后，高于该密级的介质将无法在本机使用；须确认（host init 会询问，或加 --yes）"},
+	"out.host-lower-confirm": {"host %s is %s; lowering it to %s stops media above that level working on it.", "主机 %s 为%s；降为%s后，高于该密级的介质将无法在本机使用。"},
 }

@@ -33,10 +33,16 @@ type HostRequest struct {
 	// LowerMedia is what the host does with registered media below its level:
 	// "read-only" (also "") or "refuse".
 	LowerMedia string
+	// LowerLevel confirms lowering the level of a host already initialised: media of
+	// the old level stop working on it. Without it a lower level is refused
+	// (err.host-level-down).
+	LowerLevel bool
 }
 
 // InitHost validates and saves the host profile. Allow-list entries policy would not
-// understand are refused here, not silently ignored by the daemon.
+// understand are refused here, not silently ignored by the daemon. On a host already
+// initialised an empty Department keeps the one recorded, and a lower level needs
+// LowerLevel. A profile that changes nothing writes no audit row.
 func (s *Service) InitHost(ctx context.Context, r HostRequest) (media.Host, error) {
 	if strings.TrimSpace(r.Number) == "" {
 		return media.Host{}, badRequest("usage.required", "number")
@@ -54,6 +60,17 @@ func (s *Service) InitHost(ctx context.Context, r HostRequest) (media.Host, erro
 	lower, err := media.ParseLowerMedia(r.LowerMedia)
 	if err != nil {
 		return media.Host{}, badRequest("usage.lower-media", r.LowerMedia)
+	}
+	switch old, err := s.store.Host(ctx); {
+	case err == nil:
+		if strings.TrimSpace(r.Department) == "" {
+			r.Department = old.Department
+		}
+		if r.Level < old.Level && !r.LowerLevel {
+			return media.Host{}, refused("err.host-level-down", old.Number, old.Level, r.Level)
+		}
+	case !errors.Is(err, ErrNoHost):
+		return media.Host{}, err
 	}
 	var classes []string
 	devices, pins, err := s.pinDevices(ctx, r.AllowDevices, r.PresentUSB)
@@ -148,6 +165,11 @@ func (s *Service) Host(ctx context.Context) (media.Host, error) { return s.store
 
 // Numbering returns the numbering pattern and level codes.
 func (s *Service) Numbering(ctx context.Context) (Numbering, error) { return s.store.Numbering(ctx) }
+
+// NextNumbers returns the number the next registration of each level gets now.
+func (s *Service) NextNumbers(ctx context.Context) (map[media.Level]string, error) {
+	return s.store.NextNumbers(ctx)
+}
 
 // SetNumbering changes the pattern ("" keeps it) and the given level codes.
 func (s *Service) SetNumbering(ctx context.Context, pattern string, codes map[media.Level]string) (Numbering, error) {

@@ -36,6 +36,9 @@ type Store interface {
 	Host(ctx context.Context) (media.Host, error)
 	Numbering(ctx context.Context) (Numbering, error)
 	SetNumbering(ctx context.Context, pattern string, codes map[media.Level]string) (Numbering, error)
+	// NextNumbers is the number the next registration of each level gets now; it
+	// takes none.
+	NextNumbers(ctx context.Context) (map[media.Level]string, error)
 
 	Register(ctx context.Context, r Registration) (media.Medium, error)
 	Medium(ctx context.Context, number string) (media.Medium, error)

@@ -600,3 +600,60 @@ func TestRegisterGuards(t *testing.T) {
 		t.Errorf("register serial %q after %q (%s): %v; want err.serial-known", other.Serial, first.Identity.Serial, first.Number, err)
 	}
 }
+
+// TestNoOpChangesWriteNothing: a change that changes nothing writes no audit row; host
+// init without a department keeps it; lowering the host's level needs confirmation.
+func TestNoOpChangesWriteNothing(t *testing.T) {
+	b := newBed(t)
+	rows := func() int {
+		ev, err := b.svc.Events(b.ctx, service.EventFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ev)
+	}
+	h := service.HostRequest{Number: "HOST-01", Level: media.Secret, Department: "办公室", Baseline: []string{"wwn:0x5000c500a1b2c3d4"}}
+	if _, err := b.svc.InitHost(b.ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	n := rows()
+	h.Department = ""
+	got, err := b.svc.InitHost(b.ctx, h)
+	if err != nil || got.Department != "办公室" {
+		t.Errorf("host init without a department: %+v, %v; want 办公室 kept", got, err)
+	}
+	if rows() != n {
+		t.Errorf("host init with the same profile wrote %d rows", rows()-n)
+	}
+	h.Level = media.Confidential
+	if _, err := b.svc.InitHost(b.ctx, h); code(err) != "err.host-level-down" {
+		t.Errorf("lower the host's level: %v; want err.host-level-down", err)
+	}
+	if rows() != n {
+		t.Errorf("a refused host init wrote rows")
+	}
+	h.LowerLevel = true
+	if got, err := b.svc.InitHost(b.ctx, h); err != nil || got.Level != media.Confidential {
+		t.Errorf("confirmed lower: %+v, %v", got, err)
+	}
+	if rows() != n+1 {
+		t.Errorf("a real host change wrote %d rows; want 1", rows()-n)
+	}
+
+	n = rows()
+	if _, err := b.svc.UpdatePerson(b.ctx, "zhang", service.PersonUpdate{Name: ptr("zhang")}); err != nil {
+		t.Fatal(err)
+	}
+	nb, err := b.svc.Numbering(b.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.svc.SetNumbering(b.ctx, nb.Pattern, map[media.Level]string{media.Secret: nb.Codes[media.Secret]}); err != nil {
+		t.Fatal(err)
+	}
+	if rows() != n {
+		t.Errorf("person update and numbering set that change nothing wrote %d rows", rows()-n)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

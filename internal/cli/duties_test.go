@@ -1,0 +1,60 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestNumberingShowsRealNext: numbering show gives the number the next registration
+// of each level really gets, counting the sequence so far and numbers taken by hand.
+func TestNumberingShowsRealNext(t *testing.T) {
+	e := newEnv(t)
+	e.setup()
+	y := time.Now().Year()
+	e.registerUSB("AB12CD34EF01", "secret", "lisi")
+	e.registerUSB("AB12CD34EF02", "secret", "lisi")
+	want := fmt.Sprintf("S-%d-0003", y)
+	if out := e.ok("numbering", "show"); !strings.Contains(out, "secret "+want) || !strings.Contains(out, fmt.Sprintf("confidential C-%d-0001", y)) {
+		t.Errorf("numbering show = %q; want next secret %s", out, want)
+	}
+	e.ok("media", "register", "--kind", "usb", "--vendor", "0781", "--product", "5567", "--serial", "AB12CD34EF03",
+		"--level", "secret", "--custodian", "lisi", "--number", want)
+	if out := e.ok("numbering", "show"); !strings.Contains(out, fmt.Sprintf("secret S-%d-0004", y)) {
+		t.Errorf("after %s was taken by hand, numbering show = %q", want, out)
+	}
+	if got := e.registerUSB("AB12CD34EF04", "secret", "lisi"); got != fmt.Sprintf("S-%d-0004", y) {
+		t.Errorf("registered %s; numbering show promised S-%d-0004", got, y)
+	}
+	if out := e.ok("numbering", "show", "--json"); !strings.Contains(out, `"next"`) || !strings.Contains(out, fmt.Sprintf(`"secret": "S-%d-0005"`, y)) {
+		t.Errorf("numbering show --json = %s", out)
+	}
+}
+
+// TestHostInitGuards: re-running host init without --department keeps it, and
+// lowering the host's level asks (a script gives --yes).
+func TestHostInitGuards(t *testing.T) {
+	e := newEnv(t)
+	e.setup() // HOST-01, secret, department Office
+	e.ok("host", "init", "--number", "HOST-01", "--level", "secret")
+	if out := e.ok("host", "show"); !strings.Contains(out, "Office") {
+		t.Errorf("host init without --department dropped it:\n%s", out)
+	}
+	before := e.rows()
+	if _, errs, code := e.run("host", "init", "--number", "HOST-01", "--level", "confidential"); code != ExitUsage || !strings.Contains(errs, "--yes") {
+		t.Errorf("lower the level without --yes: exit %d, %q", code, errs)
+	}
+	e.in = "no\n"
+	if _, _, code := e.run("host", "init", "--number", "HOST-01", "--level", "confidential"); code != ExitError {
+		t.Errorf("lower the level, answered no: exit %d", code)
+	}
+	e.in = ""
+	if e.rows() != before {
+		t.Errorf("a refused lowering wrote audit rows")
+	}
+	e.ok("host", "init", "--number", "HOST-01", "--level", "confidential", "--yes")
+	if out := e.ok("host", "show"); !strings.Contains(out, "confidential") {
+		t.Errorf("host not lowered:\n%s", out)
+	}
+}
