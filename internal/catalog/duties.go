@@ -19,4 +19,11 @@ var duties = map[string][2]string{
 	"list.sep":               {", ", "、"},
 	"err.host-level-down":    {"host %s is %s: lowering it to %s stops media above that level working on it; confirm it (host init asks, or --yes)", "主机 %s 为%s：降为%s后，高于该密级的介质将无法在本机使用；须确认（host init 会询问，或加 --yes）"},
 	"out.host-lower-confirm": {"host %s is %s; lowering it to %s stops media above that level working on it.", "主机 %s 为%s；降为%s后，高于该密级的介质将无法在本机使用。"},
+	"err.duty-same":          {"%s cannot be both %s and %s of %s: the form needs different people", "%s 不能同时担任 %s 的%s和%s：表单须由不同人员签字"},
+	"role.approver":          {"approver", "审批人"},
+	"role.custodian":         {"custodian", "责任人"},
+	"role.borrower":          {"borrower", "借用人"},
+	"role.witness":           {"witness", "监销人"},
+	"hdr.media-lent":         {"NUMBER\tKIND\tLEVEL\tCUSTODIAN\tBORROWER\tDUE\tOVERDUE", "编号\t类型\t密级\t责任人\t借用人\t应还日期\t逾期"},
+	"usage.overdue-status":   {"--overdue lists lent media: leave out --status or give --status lent", "--overdue 列出借出的介质：请去掉 --status 或用 --status lent"},
 }

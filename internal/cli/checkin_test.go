@@ -291,7 +291,7 @@ func sheetEnv(t *testing.T) func(args ...string) string {
 		nums = append(nums, strings.TrimSpace(run("media", "register", "--kind", "usb", "--vendor", "0781", "--product", "5567",
 			"--serial", p.serial, "--level", p.level, "--custodian", p.cust)))
 	}
-	run("media", "repair", nums[3], "--approved-by", "wangwu")
+	run("media", "repair", nums[3], "--approved-by", "wangwu", "--repairer", "某数据恢复中心", "--place", "本单位")
 	run("checkin", "open", "--year", "2026", "--deadline", "2026-12-31")
 	run("checkin", "mark", nums[0], "--reason", "光盘破裂，无法读取", "--by", "zhangsan", "--cabinet", "A", "--slot", "1")
 	run("checkin", "mark", nums[2], "--reason", "reader broken", "--by", "lisi", "--cabinet", "A", "--slot", "2")

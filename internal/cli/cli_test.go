@@ -47,8 +47,9 @@ func TestMain(m *testing.M) {
 type env struct {
 	t      *testing.T
 	db     string
-	socket string // the control socket this test's commands dial (nothing listens)
-	in     string // what the officer types at a confirmation ("": no input)
+	socket string    // the control socket this test's commands dial (nothing listens)
+	in     string    // what the officer types at a confirmation ("": no input)
+	now    time.Time // the clock of the commands (zero: time.Now)
 }
 
 // emptyRoots returns root flags for a machine with no devices at all.
@@ -90,6 +91,9 @@ func (e *env) run(args ...string) (string, string, int) {
 	app := &App{Out: &out, Err: &errb, Now: time.Now, Getenv: getenv, Actor: audit.Actor{UID: 0, User: "root", Login: "officer"}}
 	if e.in != "" {
 		app.In = strings.NewReader(e.in)
+	}
+	if !e.now.IsZero() {
+		app.Now = func() time.Time { return e.now }
 	}
 	app.Changed = func(ctx context.Context) { nudgeDaemon(ctx, app) }
 	code := Run(context.Background(), app, args)
@@ -223,7 +227,7 @@ func TestLifecycleCommands(t *testing.T) {
 	}{
 		{[]string{"lend", num, "--to", "lisi", "--due", due, "--approved-by", "wangwu"}, media.StatusLent},
 		{[]string{"return", num}, media.StatusActive},
-		{[]string{"repair", num, "--approved-by", "wangwu"}, media.StatusRepair},
+		{[]string{"repair", num, "--approved-by", "wangwu", "--repairer", "Acme Data", "--place", "on site"}, media.StatusRepair},
 		{[]string{"repaired", num}, media.StatusActive},
 		{[]string{"lost", num, "--note", "left on a train"}, media.StatusLost},
 		{[]string{"found", num}, media.StatusActive},
@@ -279,8 +283,8 @@ func TestBadInput(t *testing.T) {
 		{"illegal transition", []string{"media", "return", num}, 1, "status change not allowed", "不允许此状态变更"},
 		{"downward relevel", []string{"media", "relevel", num, "--level", "confidential"}, 1, "can only be raised", "只能上调"},
 		{"handover to self", []string{"media", "handover", num, "--to", "zhangsan", "--witness", "wangwu"}, 1, "already the custodian", "已是责任人"},
-		{"bad due date", []string{"media", "lend", num, "--to", "lisi", "--due", "next week"}, 2, "bad date", "日期格式有误"},
-		{"past due date", []string{"media", "lend", num, "--to", "lisi", "--due", "2001-01-01"}, 1, "must be in the future", "必须是将来的日期"},
+		{"bad due date", []string{"media", "lend", num, "--to", "lisi", "--due", "next week", "--approved-by", "wangwu"}, 2, "bad date", "日期格式有误"},
+		{"past due date", []string{"media", "lend", num, "--to", "lisi", "--due", "2001-01-01", "--approved-by", "wangwu"}, 1, "must be in the future", "必须是将来的日期"},
 		{"unknown medium", []string{"media", "show", "S-1999-0001"}, 1, "medium S-1999-0001 not found", "未找到介质"},
 		{"deactivate holder", []string{"person", "deactivate", "zhangsan"}, 1, "still holds media", "仍持有介质"},
 		{"bad kind", []string{"media", "register", "--kind", "tape", "--serial", "X", "--level", "secret", "--custodian", "lisi"}, 2, "unknown medium kind", "未知介质类型"},

@@ -128,6 +128,7 @@ func runMediaRegister(ctx context.Context, app *App, o registerOptions) error {
 
 type listOptions struct {
 	Status, Custodian, Level, Kind string
+	Overdue                        bool
 }
 
 func newMediaListCommand(app *App) *cobra.Command {
@@ -136,6 +137,7 @@ func newMediaListCommand(app *App) *cobra.Command {
 		Use: "list [--status S] [--custodian P] [--level L] [--kind K]",
 		Example: `  mediagate media list
   mediagate media list --status lent
+  mediagate media list --overdue
   mediagate media list --custodian zhangsan --level 机密 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runMediaList(cmd.Context(), app, o) },
@@ -145,6 +147,7 @@ func newMediaListCommand(app *App) *cobra.Command {
 	f.StringVar(&o.Custodian, "custodian", "", "only media of this custodian")
 	f.StringVar(&o.Level, "level", "", "only media of this level")
 	f.StringVar(&o.Kind, "kind", "", "only media of this kind")
+	f.BoolVar(&o.Overdue, "overdue", false, "only lent media whose return date has passed")
 	return cmd
 }
 
@@ -176,17 +179,44 @@ func runMediaList(ctx context.Context, app *App, o listOptions) error {
 	if err != nil {
 		return err
 	}
-	list, err := svc.ListMedia(ctx, f)
+	var list []media.Medium
+	if o.Overdue {
+		if o.Status != "" && f.Status != media.StatusLent {
+			return usageMsg("usage.overdue-status")
+		}
+		list, err = svc.OverdueLoans(ctx, f)
+	} else {
+		list, err = svc.ListMedia(ctx, f)
+	}
 	if err != nil {
 		return err
 	}
 	if app.JSON {
-		return printJSON(app.Out, list)
+		return printJSON(app.Out, nonNil(list))
 	}
 	l := app.Lang
+	if o.Overdue || f.Status == media.StatusLent {
+		return printLoans(app, list)
+	}
 	t := newTable(app.Out, T(l, "hdr.media"))
 	for _, m := range list {
 		t.row(m.Number, catalog.Kind(l, m.Kind), catalog.Level(l, m.Level), m.Custodian, catalog.Status(l, m.Status), string(m.Access), m.Identity.Key)
+	}
+	return t.flush()
+}
+
+// printLoans lists lent media with the borrower, the return date and how many days it
+// is overdue.
+func printLoans(app *App, list []media.Medium) error {
+	l := app.Lang
+	now := app.Now()
+	t := newTable(app.Out, T(l, "hdr.media-lent"))
+	for _, m := range list {
+		overdue := ""
+		if !m.DueAt.IsZero() && m.DueAt.Before(now) {
+			overdue = T(l, "sheet.days-overdue", int(now.Sub(m.DueAt).Hours()/24)+1)
+		}
+		t.row(m.Number, catalog.Kind(l, m.Kind), catalog.Level(l, m.Level), m.Custodian, m.Holder, localTime(m.DueAt), overdue)
 	}
 	return t.flush()
 }
@@ -310,7 +340,7 @@ func newLifecycleCommands(app *App) []*cobra.Command {
 
 	var lTo, lDue, lApproved, lNote string
 	lend := &cobra.Command{
-		Use:     "lend NUMBER --to PERSON --due DATE",
+		Use:     "lend NUMBER --to PERSON --due DATE --approved-by PERSON",
 		Example: "  mediagate media lend S-2026-0001 --to lisi --due 2026-12-20 --approved-by wangwu",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -325,10 +355,11 @@ func newLifecycleCommands(app *App) []*cobra.Command {
 	}
 	lend.Flags().StringVar(&lTo, "to", "", "the borrower (required)")
 	lend.Flags().StringVar(&lDue, "due", "", "return date, YYYY-MM-DD (end of that day) or RFC 3339 (required)")
-	lend.Flags().StringVar(&lApproved, "approved-by", "", "who approved the loan")
+	lend.Flags().StringVar(&lApproved, "approved-by", "", "who approved the loan, neither custodian nor borrower (required)")
 	lend.Flags().StringVar(&lNote, "note", "", "remarks")
 	lend.MarkFlagRequired("to")
 	lend.MarkFlagRequired("due")
+	lend.MarkFlagRequired("approved-by")
 	cmds = append(cmds, lend)
 
 	var rNote string
@@ -357,7 +388,7 @@ func newLifecycleCommands(app *App) []*cobra.Command {
 			service.ChangeLost, false, false, false},
 		{"found NUMBER", "  mediagate media found S-2026-0001",
 			service.ChangeFound, false, false, false},
-		{"repair NUMBER --approved-by PERSON", "  mediagate media repair S-2026-0001 --approved-by wangwu --note 接口松动，已不可逆删除",
+		{"repair NUMBER --approved-by PERSON --repairer WHO --place WHERE", "  mediagate media repair S-2026-0001 --approved-by wangwu --repairer 某数据恢复中心 --place 本单位保密室 --note 接口松动，已不可逆删除",
 			service.ChangeRepair, true, false, false},
 		{"repaired NUMBER", "  mediagate media repaired S-2026-0001",
 			service.ChangeRepaired, false, false, false},
@@ -367,7 +398,7 @@ func newLifecycleCommands(app *App) []*cobra.Command {
 			service.ChangeRetire, false, false, false},
 	}
 	for _, sc := range simple {
-		var approver, witness, method, note string
+		var approver, witness, method, note, repairer, place string
 		c := &cobra.Command{
 			Use:     sc.use,
 			Example: sc.example,
@@ -375,17 +406,23 @@ func newLifecycleCommands(app *App) []*cobra.Command {
 			RunE: func(cmd *cobra.Command, args []string) error {
 				return runChange(cmd.Context(), app, func(svc *service.Service) (media.Medium, error) {
 					return svc.SetStatus(cmd.Context(), service.StatusRequest{Number: args[0], Change: sc.change,
-						ApprovedBy: approver, Witness: witness, Method: method, Note: note})
+						ApprovedBy: approver, Witness: witness, Method: method, Note: note, Repairer: repairer, Place: place})
 				})
 			},
 		}
 		c.Flags().StringVar(&note, "note", "", "remarks")
 		if sc.approver {
-			c.Flags().StringVar(&approver, "approved-by", "", "who approved it (required)")
+			c.Flags().StringVar(&approver, "approved-by", "", "who approved it, not the custodian (required)")
 			c.MarkFlagRequired("approved-by")
 		}
+		if sc.change == service.ChangeRepair {
+			c.Flags().StringVar(&repairer, "repairer", "", "who repairs it: company or person (required)")
+			c.Flags().StringVar(&place, "place", "", "where it is repaired (required)")
+			c.MarkFlagRequired("repairer")
+			c.MarkFlagRequired("place")
+		}
 		if sc.witness {
-			c.Flags().StringVar(&witness, "witness", "", "who witnessed it (required)")
+			c.Flags().StringVar(&witness, "witness", "", "who witnessed it, neither custodian nor approver (required)")
 			c.MarkFlagRequired("witness")
 		}
 		if sc.method {

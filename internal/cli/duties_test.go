@@ -58,3 +58,33 @@ func TestHostInitGuards(t *testing.T) {
 		t.Errorf("host not lowered:\n%s", out)
 	}
 }
+
+// TestLoansListed: media list --status lent shows borrower and return date; --overdue
+// only the loans past it.
+func TestLoansListed(t *testing.T) {
+	e := newEnv(t)
+	e.setup()
+	a := e.registerUSB("AB12CD34EF01", "secret", "zhangsan")
+	b := e.registerUSB("AB12CD34EF02", "secret", "zhangsan")
+	now := time.Now()
+	e.ok("media", "lend", a, "--to", "lisi", "--due", now.AddDate(0, 0, 2).Format("2006-01-02"), "--approved-by", "wangwu")
+	e.ok("media", "lend", b, "--to", "wangwu", "--due", now.AddDate(0, 0, 10).Format("2006-01-02"), "--approved-by", "lisi")
+	out := e.ok("media", "list", "--status", "lent")
+	if !strings.Contains(out, "BORROWER") || !strings.Contains(out, "lisi") || !strings.Contains(out, now.AddDate(0, 0, 2).Format("2006-01-02")) {
+		t.Errorf("list --status lent lacks borrower or due date:\n%s", out)
+	}
+	if out := strings.TrimSpace(e.ok("media", "list", "--overdue", "--json")); out != "[]" {
+		t.Errorf("nothing is overdue yet: %s", out)
+	}
+	e.now = now.AddDate(0, 0, 5)
+	out = e.ok("media", "list", "--overdue")
+	if !strings.Contains(out, a) || strings.Contains(out, b) || !strings.Contains(out, "3 days") {
+		t.Errorf("list --overdue five days on:\n%s", out)
+	}
+	if out := e.ok("--lang", "zh", "media", "list", "--overdue"); !strings.Contains(out, "借用人") || !strings.Contains(out, "逾期") {
+		t.Errorf("zh:\n%s", out)
+	}
+	if _, _, code := e.run("media", "list", "--overdue", "--status", "active"); code != ExitUsage {
+		t.Errorf("--overdue --status active: exit %d", code)
+	}
+}

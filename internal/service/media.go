@@ -284,6 +284,17 @@ func (s *Service) ListMedia(ctx context.Context, f MediaFilter) ([]media.Medium,
 	return s.store.ListMedia(ctx, f)
 }
 
+// OverdueLoans lists the lent media whose return date has passed, by number.
+func (s *Service) OverdueLoans(ctx context.Context, f MediaFilter) ([]media.Medium, error) {
+	f.Status = media.StatusLent
+	list, err := s.ListMedia(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	now := s.cfg.Now()
+	return slices.DeleteFunc(list, func(m media.Medium) bool { return !m.DueAt.Before(now) }), nil
+}
+
 // knownPerson refuses a filter naming a person who is not registered.
 func (s *Service) knownPerson(ctx context.Context, flag, handle string) error {
 	_, err := s.store.Person(ctx, handle)
@@ -333,13 +344,21 @@ type LendRequest struct {
 	Note       string
 }
 
-// Lend records an approved loan.
+// Lend records an approved loan. The approver is neither the custodian nor the
+// borrower (the loan form's two signatures).
 func (s *Service) Lend(ctx context.Context, r LendRequest) (media.Medium, error) {
-	if err := need(map[string]string{"number": r.Number, "to": r.To}); err != nil {
+	if err := need(map[string]string{"number": r.Number, "to": r.To, "approved-by": r.ApprovedBy}); err != nil {
 		return media.Medium{}, err
 	}
 	if r.Due.IsZero() {
 		return media.Medium{}, badRequest("usage.required", "due")
+	}
+	m, err := s.store.Medium(ctx, r.Number)
+	if err != nil {
+		return media.Medium{}, err
+	}
+	if err := distinct(m, duty{roleApprover, r.ApprovedBy}, duty{roleCustodian, m.Custodian}, duty{roleBorrower, r.To}); err != nil {
+		return media.Medium{}, err
 	}
 	return s.apply(ctx, func() (media.Medium, error) {
 		return s.store.Lend(ctx, r.Number, r.To, r.Due, r.ApprovedBy, r.Note)
@@ -377,17 +396,18 @@ var statusChanges = map[StatusChange]struct {
 	act                       media.Action
 	kind                      event.Kind
 	approver, witness, method bool
+	repairer                  bool // repairer and place
 }{
-	ChangeLost:     {media.StatusLost, media.ActLose, event.KindMediumLost, false, false, false},
-	ChangeFound:    {media.StatusActive, media.ActFound, event.KindMediumFound, false, false, false},
-	ChangeRepair:   {media.StatusRepair, media.ActRepair, event.KindMediumRepair, true, false, false},
-	ChangeRepaired: {media.StatusActive, media.ActRepaired, event.KindMediumRepaired, false, false, false},
-	ChangeDestroy:  {media.StatusDestroyed, media.ActDestroy, event.KindMediumDestroy, true, true, true},
-	ChangeRetire:   {media.StatusRetired, media.ActRetire, event.KindMediumRetire, false, false, false},
+	ChangeLost:     {media.StatusLost, media.ActLose, event.KindMediumLost, false, false, false, false},
+	ChangeFound:    {media.StatusActive, media.ActFound, event.KindMediumFound, false, false, false, false},
+	ChangeRepair:   {media.StatusRepair, media.ActRepair, event.KindMediumRepair, true, false, false, true},
+	ChangeRepaired: {media.StatusActive, media.ActRepaired, event.KindMediumRepaired, false, false, false, false},
+	ChangeDestroy:  {media.StatusDestroyed, media.ActDestroy, event.KindMediumDestroy, true, true, true, false},
+	ChangeRetire:   {media.StatusRetired, media.ActRetire, event.KindMediumRetire, false, false, false, false},
 }
 
-// StatusRequest is one simple status change. Repair needs ApprovedBy; destroy needs
-// ApprovedBy, Witness and Method.
+// StatusRequest is one simple status change. Repair needs ApprovedBy, Repairer and
+// Place; destroy needs ApprovedBy, Witness and Method.
 type StatusRequest struct {
 	Number     string
 	Change     StatusChange
@@ -395,6 +415,8 @@ type StatusRequest struct {
 	Witness    string
 	Method     string
 	Note       string
+	// Repairer and Place: who repairs the medium and where (repair).
+	Repairer, Place string
 }
 
 // SetStatus applies a simple status change; the status table (media.CheckTransition)
@@ -414,6 +436,9 @@ func (s *Service) SetStatus(ctx context.Context, r StatusRequest) (media.Medium,
 	if sc.method {
 		req["method"] = r.Method
 	}
+	if sc.repairer {
+		req["repairer"], req["place"] = r.Repairer, r.Place
+	}
 	if err := need(req); err != nil {
 		return media.Medium{}, err
 	}
@@ -427,7 +452,22 @@ func (s *Service) SetStatus(ctx context.Context, r StatusRequest) (media.Medium,
 	if act, ok := media.ActionOf(m.Status, sc.to); ok && act != sc.act {
 		return media.Medium{}, &StoreError{Kind: ErrTransition, Code: "transition.action", Args: []any{m.Number, m.Status, sc.to, string(act), string(r.Change)}}
 	}
-	details := event.MediumStatus{ApprovedBy: r.ApprovedBy, Method: r.Method, Note: r.Note, Witness: r.Witness}
+	// Separation of duties, as the paper forms' signatures: the approver is not the
+	// custodian; a destruction's witness is neither of them.
+	switch {
+	case sc.witness:
+		if err := distinct(m, duty{roleApprover, r.ApprovedBy}, duty{roleCustodian, m.Custodian}, duty{roleWitness, r.Witness}); err != nil {
+			return media.Medium{}, err
+		}
+	case sc.approver:
+		if err := distinct(m, duty{roleApprover, r.ApprovedBy}, duty{roleCustodian, m.Custodian}); err != nil {
+			return media.Medium{}, err
+		}
+	}
+	details := event.MediumStatus{ApprovedBy: r.ApprovedBy, Method: strings.TrimSpace(r.Method), Note: r.Note, Witness: r.Witness}
+	if sc.repairer {
+		details.Repairer, details.Place = strings.TrimSpace(r.Repairer), strings.TrimSpace(r.Place)
+	}
 	var people []string
 	if r.ApprovedBy != "" {
 		people = append(people, r.ApprovedBy)
@@ -497,9 +537,36 @@ func cleanHosts(in []string) ([]string, error) {
 	return out, nil
 }
 
+// The roles of the people a form names, as catalogue phrases.
+var (
+	roleApprover  = Phrase{Code: "role.approver"}
+	roleCustodian = Phrase{Code: "role.custodian"}
+	roleBorrower  = Phrase{Code: "role.borrower"}
+	roleWitness   = Phrase{Code: "role.witness"}
+)
+
+// duty is one signature of a form: the role and the person's handle.
+type duty struct {
+	role   Phrase
+	person string
+}
+
+// distinct refuses one person in two roles of the same form (err.duty-same): an
+// approver who is the custodian signs for himself.
+func distinct(m media.Medium, duties ...duty) error {
+	for i, a := range duties {
+		for _, b := range duties[i+1:] {
+			if strings.TrimSpace(a.person) != "" && strings.TrimSpace(a.person) == strings.TrimSpace(b.person) {
+				return refused("err.duty-same", a.person, a.role, b.role, m.Number)
+			}
+		}
+	}
+	return nil
+}
+
 // need refuses a request with an empty required field (named as the flag is).
 func need(fields map[string]string) error {
-	for _, name := range []string{"number", "to", "witness", "approved-by", "method"} {
+	for _, name := range []string{"number", "to", "witness", "approved-by", "method", "repairer", "place"} {
 		if v, ok := fields[name]; ok && strings.TrimSpace(v) == "" {
 			return badRequest("usage.required", name)
 		}

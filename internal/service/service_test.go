@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"mediagate/internal/audit"
+	"mediagate/internal/event"
 	"mediagate/internal/identity"
 	"mediagate/internal/media"
 	"mediagate/internal/service"
@@ -237,12 +238,12 @@ func (b *bed) apply(number, change string) (media.Medium, error) {
 	ctx := b.ctx
 	switch change {
 	case "lend":
-		return b.svc.Lend(ctx, service.LendRequest{Number: number, To: "li", Due: b.now.Add(72 * time.Hour)})
+		return b.svc.Lend(ctx, service.LendRequest{Number: number, To: "li", Due: b.now.Add(72 * time.Hour), ApprovedBy: "wang"})
 	case "return":
 		return b.svc.Return(ctx, service.ReturnRequest{Number: number})
 	}
 	return b.svc.SetStatus(ctx, service.StatusRequest{Number: number, Change: service.StatusChange(change), ApprovedBy: "wang",
-		Witness: "zhao", Method: "shredded"})
+		Witness: "zhao", Method: "shredded", Repairer: "某维修中心", Place: "本单位"})
 }
 
 // TestTransitionsFollowTheStatusTable brings a medium into every status reachable by
@@ -657,3 +658,79 @@ func TestNoOpChangesWriteNothing(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestSeparationOfDuties: the signatures of the paper forms are different people — a
+// destruction's approver is not the custodian and its witness neither; a repair's
+// approver is not the custodian; a loan's approver is neither custodian nor borrower.
+// Refusals change nothing; a repair records the repairer and place.
+func TestSeparationOfDuties(t *testing.T) {
+	b := newBed(t)
+	m := b.register("4C530001231120109142", 0) // custodian zhang
+	due := b.now.Add(72 * time.Hour)
+	for _, tc := range []struct {
+		name string
+		do   func() error
+		code string
+	}{
+		{"destroy approved by the custodian", func() error {
+			_, err := b.svc.SetStatus(b.ctx, service.StatusRequest{Number: m.Number, Change: service.ChangeDestroy, ApprovedBy: "zhang", Witness: "zhao", Method: "shredded"})
+			return err
+		}, "err.duty-same"},
+		{"destroy witnessed by the custodian", func() error {
+			_, err := b.svc.SetStatus(b.ctx, service.StatusRequest{Number: m.Number, Change: service.ChangeDestroy, ApprovedBy: "wang", Witness: "zhang", Method: "shredded"})
+			return err
+		}, "err.duty-same"},
+		{"destroy witnessed by the approver", func() error {
+			_, err := b.svc.SetStatus(b.ctx, service.StatusRequest{Number: m.Number, Change: service.ChangeDestroy, ApprovedBy: "wang", Witness: "wang", Method: "shredded"})
+			return err
+		}, "err.duty-same"},
+		{"destroy with a blank method", func() error {
+			_, err := b.svc.SetStatus(b.ctx, service.StatusRequest{Number: m.Number, Change: service.ChangeDestroy, ApprovedBy: "wang", Witness: "zhao", Method: "  "})
+			return err
+		}, "usage.required"},
+		{"repair approved by the custodian", func() error {
+			_, err := b.svc.SetStatus(b.ctx, service.StatusRequest{Number: m.Number, Change: service.ChangeRepair, ApprovedBy: "zhang", Repairer: "R", Place: "P"})
+			return err
+		}, "err.duty-same"},
+		{"repair without repairer", func() error {
+			_, err := b.svc.SetStatus(b.ctx, service.StatusRequest{Number: m.Number, Change: service.ChangeRepair, ApprovedBy: "wang", Place: "P"})
+			return err
+		}, "usage.required"},
+		{"repair without place", func() error {
+			_, err := b.svc.SetStatus(b.ctx, service.StatusRequest{Number: m.Number, Change: service.ChangeRepair, ApprovedBy: "wang", Repairer: "R"})
+			return err
+		}, "usage.required"},
+		{"loan without approver", func() error {
+			_, err := b.svc.Lend(b.ctx, service.LendRequest{Number: m.Number, To: "li", Due: due})
+			return err
+		}, "usage.required"},
+		{"loan approved by the custodian", func() error {
+			_, err := b.svc.Lend(b.ctx, service.LendRequest{Number: m.Number, To: "li", Due: due, ApprovedBy: "zhang"})
+			return err
+		}, "err.duty-same"},
+		{"loan approved by the borrower", func() error {
+			_, err := b.svc.Lend(b.ctx, service.LendRequest{Number: m.Number, To: "li", Due: due, ApprovedBy: "li"})
+			return err
+		}, "err.duty-same"},
+	} {
+		if err := tc.do(); code(err) != tc.code {
+			t.Errorf("%s: %v; want %s", tc.name, err, tc.code)
+		}
+	}
+	ev, _ := b.svc.Events(b.ctx, service.EventFilter{Medium: m.Number})
+	if got, _ := b.svc.Medium(b.ctx, m.Number); got.Status != media.StatusActive || len(ev) != 1 {
+		t.Fatalf("refused changes left status %s and %d rows", got.Status, len(ev))
+	}
+	if _, err := b.svc.SetStatus(b.ctx, service.StatusRequest{Number: m.Number, Change: service.ChangeRepair, ApprovedBy: "wang",
+		Repairer: "某数据恢复中心", Place: "本单位保密室"}); err != nil {
+		t.Fatal(err)
+	}
+	ev, _ = b.svc.Events(b.ctx, service.EventFilter{Medium: m.Number, Kind: "medium.repair"})
+	if len(ev) != 1 {
+		t.Fatalf("%d repair rows", len(ev))
+	}
+	d, err := event.As[event.MediumStatus](ev[0].Kind, ev[0].Details)
+	if err != nil || d.Repairer != "某数据恢复中心" || d.Place != "本单位保密室" || d.ApprovedBy != "wang" {
+		t.Errorf("repair row %+v, %v", d, err)
+	}
+}
