@@ -26,4 +26,9 @@ var duties = map[string][2]string{
 	"role.witness":           {"witness", "监销人"},
 	"hdr.media-lent":         {"NUMBER\tKIND\tLEVEL\tCUSTODIAN\tBORROWER\tDUE\tOVERDUE", "编号\t类型\t密级\t责任人\t借用人\t应还日期\t逾期"},
 	"usage.overdue-status":   {"--overdue lists lent media: leave out --status or give --status lent", "--overdue 列出借出的介质：请去掉 --status 或用 --status lent"},
+	"usage.follow-until":     {"--follow prints rows as they come: leave out --until", "--follow 持续输出新记录：请去掉 --until"},
+	"usage.no-json":          {"%s does not print JSON: leave out --json", "%s 不输出 JSON：请去掉 --json"},
+	"usage.json-format":      {"--json and --format %s ask for two formats: choose one", "--json 与 --format %s 要求两种格式：只能选一种"},
+	"usage.number-twice":     {"%s is given twice", "%s 重复给出"},
+	"err.batch-failed":       {"%d of %d were refused (see above); the others were done", "%d/%d 件被拒绝（见上）；其余已完成"},
 }

@@ -272,7 +272,7 @@ func TestBadInput(t *testing.T) {
 		en, zh   string // substrings of the message
 	}{
 		{"unknown level", reg("--serial", "NEW1", "--level", "ultra", "--custodian", "zhangsan"), 2, `unknown level "ultra"`, "未知密级"},
-		{"bad pattern", []string{"numbering", "set", "--pattern", "{year}-{seq}"}, 1, "bad numbering pattern", "编号规则"},
+		{"bad pattern", []string{"numbering", "set", "--pattern", "{year}-{seq}"}, 2, "bad numbering pattern", "编号规则"},
 		{"unknown custodian", reg("--serial", "NEW1", "--level", "secret", "--custodian", "nobody"), 1, "person nobody not found", "未找到人员 nobody"},
 		{"missing custodian", []string{"media", "register", "--kind", "usb-disk", "--vendor", "0781", "--product", "5567", "--serial", "NEW1", "--level", "secret"}, 2, "custodian", "custodian"},
 		{"duplicate serial", reg("--serial", "GOODSERIAL01", "--level", "secret", "--custodian", "lisi"), 1, "already registered", "已登记"},
@@ -282,9 +282,9 @@ func TestBadInput(t *testing.T) {
 		{"empty serial", reg("--serial", "", "--level", "secret", "--custodian", "lisi"), 1, "is weak", "不可靠"},
 		{"illegal transition", []string{"media", "return", num}, 1, "status change not allowed", "不允许此状态变更"},
 		{"downward relevel", []string{"media", "relevel", num, "--level", "confidential"}, 1, "can only be raised", "只能上调"},
-		{"handover to self", []string{"media", "handover", num, "--to", "zhangsan", "--witness", "wangwu"}, 1, "already the custodian", "已是责任人"},
+		{"handover to self", []string{"media", "handover", num, "--to", "zhangsan", "--witness", "wangwu"}, 2, "already the custodian", "已是责任人"},
 		{"bad due date", []string{"media", "lend", num, "--to", "lisi", "--due", "next week", "--approved-by", "wangwu"}, 2, "bad date", "日期格式有误"},
-		{"past due date", []string{"media", "lend", num, "--to", "lisi", "--due", "2001-01-01", "--approved-by", "wangwu"}, 1, "must be in the future", "必须是将来的日期"},
+		{"past due date", []string{"media", "lend", num, "--to", "lisi", "--due", "2001-01-01", "--approved-by", "wangwu"}, 2, "must be in the future", "必须是将来的日期"},
 		{"unknown medium", []string{"media", "show", "S-1999-0001"}, 1, "medium S-1999-0001 not found", "未找到介质"},
 		{"deactivate holder", []string{"person", "deactivate", "zhangsan"}, 1, "still holds media", "仍持有介质"},
 		{"bad kind", []string{"media", "register", "--kind", "tape", "--serial", "X", "--level", "secret", "--custodian", "lisi"}, 2, "unknown medium kind", "未知介质类型"},
@@ -297,11 +297,11 @@ func TestBadInput(t *testing.T) {
 		{"no identity", []string{"media", "register", "--level", "secret", "--custodian", "lisi"}, 2, "give --from-device", "请给出 --from-device"},
 		{"storage as a peripheral class", []string{"host", "init", "--number", "H", "--level", "secret", "--allow-class", "mass-storage"}, 2, "registering each medium", "逐件登记介质放行"},
 		{"bad status filter", []string{"media", "list", "--status", "gone"}, 2, "unknown status", "未知状态"},
-		{"control chars in name", []string{"person", "add", "eve", "--name", "Eve\x1b[31m"}, 1, "control or format character U+001B", "控制或格式字符 U+001B"},
-		{"right-to-left override in name", []string{"person", "add", "eve", "--name", "Eve\u202egpj.exe"}, 1, "format character U+202E", "格式字符 U+202E"},
-		{"zero-width space in note", []string{"media", "lost", num, "--note", "lost\u200b"}, 1, "format character U+200B", "格式字符 U+200B"},
-		{"line separator in department", []string{"person", "add", "eve", "--name", "Eve", "--department", "HR\u2028IT"}, 1, "format character U+2028", "格式字符 U+2028"},
-		{"right-to-left override in serial", []string{"media", "register", "--kind", "usb-disk", "--vendor", "0781", "--product", "5567", "--serial", "4C53000\u202e1231120", "--level", "secret", "--custodian", "lisi"}, 1, "format character U+202E", "格式字符 U+202E"},
+		{"control chars in name", []string{"person", "add", "eve", "--name", "Eve\x1b[31m"}, 2, "control or format character U+001B", "控制或格式字符 U+001B"},
+		{"right-to-left override in name", []string{"person", "add", "eve", "--name", "Eve\u202egpj.exe"}, 2, "format character U+202E", "格式字符 U+202E"},
+		{"zero-width space in note", []string{"media", "lost", num, "--note", "lost\u200b"}, 2, "format character U+200B", "格式字符 U+200B"},
+		{"line separator in department", []string{"person", "add", "eve", "--name", "Eve", "--department", "HR\u2028IT"}, 2, "format character U+2028", "格式字符 U+2028"},
+		{"right-to-left override in serial", []string{"media", "register", "--kind", "usb-disk", "--vendor", "0781", "--product", "5567", "--serial", "4C53000\u202e1231120", "--level", "secret", "--custodian", "lisi"}, 2, "format character U+202E", "格式字符 U+202E"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -74,19 +75,21 @@ func runCheckinOpen(ctx context.Context, app *App, year int, deadline string) er
 }
 
 type markOptions struct {
-	Number, Reason, By, Cabinet, Slot string
-	Away                              bool
+	Numbers                   []string
+	Reason, By, Cabinet, Slot string
+	Away                      bool
 }
 
 func newCheckinMarkCommand(app *App) *cobra.Command {
 	var o markOptions
 	cmd := &cobra.Command{
-		Use: "mark NUMBER --reason TEXT --by PERSON [--cabinet C --slot S] [--away]",
+		Use: "mark NUMBER... --reason TEXT --by PERSON [--cabinet C --slot S] [--away]",
 		Example: `  mediagate checkin mark S-2026-0007 --reason "disc cracked, kept in sleeve" --by zhangsan --cabinet A --slot 4
-  mediagate checkin mark C-2026-0002 --reason "at the repairer, approval 2026-31" --by wangwu --away`,
-		Args: cobra.ExactArgs(1),
+  mediagate checkin mark C-2026-0002 --reason "at the repairer, approval 2026-31" --by wangwu --away
+  mediagate checkin mark S-2026-0011 S-2026-0012 S-2026-0013 --reason "no reader at the station" --by lisi --cabinet B`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Number = args[0]
+			o.Numbers = args
 			return runCheckinMark(cmd.Context(), app, o)
 		},
 	}
@@ -101,16 +104,62 @@ func newCheckinMarkCommand(app *App) *cobra.Command {
 	return cmd
 }
 
+// runCheckinMark checks in each number given, one after the other: a number that is
+// refused is reported on stderr and the others are still checked in; the command
+// then fails (exit 1) naming how many were refused. A number given twice is a usage
+// error before anything is checked in.
 func runCheckinMark(ctx context.Context, app *App, o markOptions) error {
+	seen := map[string]bool{}
+	for _, n := range o.Numbers {
+		if seen[n] {
+			return usageMsg("usage.number-twice", n)
+		}
+		seen[n] = true
+	}
 	svc, err := app.Service(ctx)
 	if err != nil {
 		return err
 	}
-	res, err := svc.CheckInManual(ctx, service.ManualCheckIn{Number: o.Number, Reason: o.Reason, By: o.By, Cabinet: o.Cabinet, Slot: o.Slot, Away: o.Away})
-	if err != nil {
-		return err
+	var done []service.CheckInResult
+	failed := 0
+	for _, n := range o.Numbers {
+		res, err := svc.CheckInManual(ctx, service.ManualCheckIn{Number: n, Reason: o.Reason, By: o.By, Cabinet: o.Cabinet, Slot: o.Slot, Away: o.Away})
+		if err != nil {
+			if len(o.Numbers) == 1 || ctx.Err() != nil {
+				return err
+			}
+			failed++
+			fmt.Fprintln(app.Err, "mediagate: "+safe(n)+": "+describe(err, app.Lang))
+			continue
+		}
+		done = append(done, res)
+		if !app.JSON {
+			if err := printCheckIn(app, res); err != nil {
+				return err
+			}
+		}
 	}
-	return printCheckIn(app, res)
+	if app.JSON {
+		if len(o.Numbers) == 1 {
+			return printCheckIn(app, done[0])
+		}
+		type line struct {
+			checkin.CheckIn
+			Left          int `json:"left"`
+			LeftCustodian int `json:"left_custodian"`
+		}
+		out := []line{}
+		for _, r := range done {
+			out = append(out, line{r.CheckIn, r.Left, r.LeftCustodian})
+		}
+		if err := printJSON(app.Out, out); err != nil {
+			return err
+		}
+	}
+	if failed > 0 {
+		return lerr("err.batch-failed", failed, len(o.Numbers))
+	}
+	return nil
 }
 
 // printCheckIn prints one check-in with what is left, as `plug`, `mark` and `watch` do.
@@ -281,7 +330,12 @@ func newCheckinReportCommand(app *App) *cobra.Command {
   mediagate --lang zh checkin report --format html > 清点表.html
   mediagate checkin report --year 2026 --saved | sha256sum`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return runCheckinReport(cmd.Context(), app, o) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if app.JSON && cmd.Flags().Changed("format") && o.Format != "json" {
+				return usageMsg("usage.json-format", o.Format)
+			}
+			return runCheckinReport(cmd.Context(), app, o)
+		},
 	}
 	f := cmd.Flags()
 	f.IntVar(&o.Year, "year", 0, "the campaign of this year (default: the open one, else the latest)")
@@ -485,7 +539,7 @@ func newCheckinWatchCommand(app *App) *cobra.Command {
 	var interval time.Duration
 	cmd := &cobra.Command{
 		Use:     "watch",
-		Example: "  mediagate checkin watch",
+		Example: "  mediagate checkin watch\n  mediagate checkin watch --json   # one object per line",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCheckinWatch(cmd.Context(), app, interval)
@@ -518,7 +572,23 @@ func runCheckinWatch(ctx context.Context, app *App, interval time.Duration) erro
 		return err
 	}
 	l := app.Lang
-	fmt.Fprintln(app.Out, T(l, "out.ci-watch", c.Year, total))
+	// With --json every line is one object: "start", each "checkin", then "all-in" or
+	// "closed".
+	enc := json.NewEncoder(app.Out)
+	type watchLine struct {
+		Event string `json:"event"`
+		Year  int    `json:"year"`
+		Left  int    `json:"left"`
+		*checkin.CheckIn
+		LeftCustodian *int `json:"left_custodian,omitempty"`
+	}
+	if app.JSON {
+		if err := enc.Encode(watchLine{Event: "start", Year: c.Year, Left: total}); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintln(app.Out, T(l, "out.ci-watch", c.Year, total))
+	}
 	if interval <= 0 {
 		interval = time.Second
 	}
@@ -526,6 +596,9 @@ func runCheckinWatch(ctx context.Context, app *App, interval time.Duration) erro
 	defer tick.Stop()
 	for {
 		if total == 0 {
+			if app.JSON {
+				return enc.Encode(watchLine{Event: "all-in", Year: c.Year})
+			}
 			fmt.Fprintln(app.Out, T(l, "out.ci-all-in"))
 			return nil
 		}
@@ -534,28 +607,40 @@ func runCheckinWatch(ctx context.Context, app *App, interval time.Duration) erro
 			return nil
 		case <-tick.C:
 		}
+		// Count what is left before reading the new check-ins: every check-in this
+		// count misses is then in the list, so "all in" is never said before the last
+		// check-in was printed.
+		left, _, err := s.Outstanding(ctx, c.ID, "")
+		if err != nil {
+			return err
+		}
 		list, err := s.CheckInsSince(ctx, c.ID, seq)
 		if err != nil {
 			return err
 		}
 		for _, ci := range list {
 			seq = ci.Seq
-			var ofCust int
-			if total, ofCust, err = s.Outstanding(ctx, c.ID, ci.Custodian); err != nil {
+			total, ofCust, err := s.Outstanding(ctx, c.ID, ci.Custodian)
+			if err != nil {
 				return err
+			}
+			if app.JSON {
+				if err := enc.Encode(watchLine{Event: "checkin", Year: c.Year, Left: total, CheckIn: &ci, LeftCustodian: &ofCust}); err != nil {
+					return err
+				}
+				continue
 			}
 			fmt.Fprintln(app.Out, localTime(ci.At)+"  "+checkInLine(l, ci, total, ofCust))
 		}
 		if now, err := s.Campaign(ctx, c.Year); err != nil {
 			return err
 		} else if !now.IsOpen() {
+			if app.JSON {
+				return enc.Encode(watchLine{Event: "closed", Year: c.Year, Left: total})
+			}
 			fmt.Fprintln(app.Out, T(l, "out.ci-watch-closed"))
 			return nil
 		}
-		if len(list) == 0 {
-			if total, _, err = s.Outstanding(ctx, c.ID, ""); err != nil {
-				return err
-			}
-		}
+		total = left // the loop ends on this count, which every printed check-in is in
 	}
 }

@@ -32,6 +32,7 @@ func newDaemonCommand(app *App) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return startDaemon(cmd.Context(), app, o) },
 	}
+	refuseJSON(cmd) // it logs, as text for the journal
 	// The paths (sysfs, /dev, udev database, /proc, run directory, socket) are the
 	// root command's flags: app.Paths.
 	f := cmd.Flags()

@@ -477,12 +477,15 @@ func runChange(ctx context.Context, app *App, f func(svc *service.Service) (medi
 }
 
 // printEvents prints audit rows as a table.
-func printEvents(app *App, events []*audit.Event) error {
+func printEvents(app *App, events []*audit.Event) error { return eventTable(app, events).flush() }
+
+// eventTable is the table of audit rows, with its header.
+func eventTable(app *App, events []*audit.Event) *table {
 	t := newTable(app.Out, T(app.Lang, "hdr.log"))
 	for _, e := range events {
 		t.row(fmt.Sprint(e.Seq), localTime(e.Time), string(e.Kind), e.Medium, e.Actor.String(), summarize(e.Details))
 	}
-	return t.flush()
+	return t
 }
 
 // summarize shortens event details to one line of key=value pairs.

@@ -1,10 +1,16 @@
 package cli
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"mediagate/internal/audit"
 )
 
 // TestNumberingShowsRealNext: numbering show gives the number the next registration
@@ -86,5 +92,85 @@ func TestLoansListed(t *testing.T) {
 	}
 	if _, _, code := e.run("media", "list", "--overdue", "--status", "active"); code != ExitUsage {
 		t.Errorf("--overdue --status active: exit %d", code)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// follow starts `mediagate log --follow args…` and returns its output and a stop
+// function that cancels it and returns its exit code.
+func (e *env) follow(args ...string) (*syncBuffer, func() int) {
+	out, errb := &syncBuffer{}, &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	app := &App{Out: out, Err: errb, Now: time.Now, Getenv: func(k string) string {
+		if k == "MEDIAGATE_DB" {
+			return e.db
+		}
+		if k == "MEDIAGATE_SOCKET" {
+			return e.socket
+		}
+		return ""
+	}, Actor: audit.Actor{UID: 0, User: "root"}}
+	done := make(chan int)
+	go func() {
+		done <- Run(ctx, app, append(append(emptyRoots(e.t), "log", "--follow", "--interval", "20ms"), args...))
+	}()
+	return out, func() int { cancel(); return <-done }
+}
+
+func waitFor(t *testing.T, b *syncBuffer, want string) {
+	t.Helper()
+	for i := 0; i < 500 && !strings.Contains(b.String(), want); i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(b.String(), want) {
+		t.Fatalf("never printed %q:\n%s", want, b.String())
+	}
+}
+
+// TestLogFollow: log --follow prints the rows so far, then each new row as it is
+// written by another process, as a table or one JSON object per line; it stops
+// cleanly when interrupted.
+func TestLogFollow(t *testing.T) {
+	e := newEnv(t)
+	e.setup()
+	out, stop := e.follow("--kind", "medium.")
+	jsonOut, stopJSON := e.follow("--json")
+	waitFor(t, out, "SEQ")
+	num := e.registerUSB("AB12CD34EF01", "secret", "lisi")
+	waitFor(t, out, num)
+	waitFor(t, jsonOut, `"medium":"`+num+`"`)
+	e.ok("media", "lost", num)
+	waitFor(t, out, "medium.lost")
+	if code := stop(); code != 0 {
+		t.Errorf("follow stopped with exit %d", code)
+	}
+	stopJSON()
+	if strings.Count(out.String(), "SEQ") != 1 || strings.Contains(out.String(), "person.add") {
+		t.Errorf("follow output:\n%s", out)
+	}
+	lines := strings.Split(strings.TrimSpace(jsonOut.String()), "\n")
+	for _, l := range lines {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+			t.Errorf("--follow --json line %q: %v", l, err)
+		}
+	}
+	if len(lines) < e.rows()-1 {
+		t.Errorf("--follow --json printed %d rows of %d", len(lines), e.rows())
+	}
+	if _, _, code := e.run("log", "--follow", "--until", "2026-01-01"); code != ExitUsage {
+		t.Errorf("--follow --until: exit %d", code)
 	}
 }

@@ -134,6 +134,9 @@ func NewRootCommand(app *App) *cobra.Command {
 			if app.Lang != "en" && app.Lang != "zh" {
 				return usageMsg("usage.lang", app.Lang)
 			}
+			if err := checkJSON(app, cmd); err != nil {
+				return err
+			}
 			return checkRequiredFlags(cmd)
 		},
 	}
@@ -161,6 +164,7 @@ func NewRootCommand(app *App) *cobra.Command {
 	root.AddCommand(newDaemonCommand(app), newStatusCommand(app))
 	root.AddCommand(newCheckinCommand(app))
 	markGroups(root)
+	markJSONRefusals(root)
 	typedUsage(root)
 	applyHelp(root, catalog.EN)
 	return root
@@ -216,6 +220,11 @@ func newVersionCommand(app *App) *cobra.Command {
 		Use:  "version",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if app.JSON {
+				return printJSON(app.Out, struct {
+					Version string `json:"version"`
+				}{Version})
+			}
 			fmt.Fprintln(app.Out, "mediagate", Version)
 			return nil
 		},
@@ -270,9 +279,12 @@ func Run(ctx context.Context, app *App, args []string) int {
 }
 
 // isUsage reports whether err is about how the command was called: a usageError (every
-// cobra refusal is wrapped in one at its source) or a malformed request the service
-// refused.
+// cobra refusal is wrapped in one at its source), a malformed request the service
+// refused, or a value the register refused as such (a bad name, date or numbering
+// pattern). Every bad value is a usage error (exit 2); a refusal by a rule of the
+// register about a well-formed request is not (exit 1).
 func isUsage(err error) bool {
 	var ue usageError
-	return errors.As(err, &ue) || errors.Is(err, service.ErrBadRequest)
+	return errors.As(err, &ue) || errors.Is(err, service.ErrBadRequest) || errors.Is(err, service.ErrInvalid) ||
+		errors.Is(err, service.ErrBadPattern)
 }

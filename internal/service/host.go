@@ -212,8 +212,8 @@ func (s *Service) SearchEvents(ctx context.Context, q EventQuery) ([]*audit.Even
 		}
 	}
 	events, err := s.store.SearchEvents(ctx, q)
-	if err != nil || len(events) > 0 {
-		return events, err
+	if err != nil || len(events) > 0 || q.AfterSeq > 0 {
+		return events, err // no new rows after AfterSeq is no news, not an unknown name
 	}
 	if q.Person != "" {
 		if err := s.knownPerson(ctx, "person", q.Person); err != nil {
