@@ -102,6 +102,7 @@ func TestJSONEveryCommand(t *testing.T) {
 		"person deactivate":     {args: []string{"wangwu"}},
 		"status":                {skip: "needs a running daemon on the control socket; it prints the daemon's status as JSON (runStatus)"},
 		"version":               {},
+		"summary":               {prep: [][]string{open}},
 		"help":                  {},
 		"completion bash":       {},
 		"completion zsh":        {},

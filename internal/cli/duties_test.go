@@ -174,3 +174,57 @@ func TestLogFollow(t *testing.T) {
 		t.Errorf("--follow --until: exit %d", code)
 	}
 }
+
+// TestSummary: the overview counts by level × status × department (adding up to the
+// register), lists overdue loans, lost and in-repair media and the open campaign, in
+// both languages, without a daemon.
+func TestSummary(t *testing.T) {
+	e := newEnv(t)
+	e.setup()
+	a := e.registerUSB("AB12CD34EF01", "secret", "zhangsan") // 办公室
+	b := e.registerUSB("AB12CD34EF02", "secret", "zhangsan")
+	c := e.registerUSB("AB12CD34EF03", "confidential", "lisi")
+	d := e.registerUSB("AB12CD34EF04", "top-secret", "lisi")
+	e.ok("media", "lend", a, "--to", "lisi", "--due", time.Now().AddDate(0, 0, 1).Format("2006-01-02"), "--approved-by", "wangwu")
+	e.ok("media", "lost", c)
+	e.ok("media", "repair", d, "--approved-by", "wangwu", "--repairer", "R", "--place", "P")
+	e.ok("checkin", "open")
+	e.now = time.Now().AddDate(0, 0, 3)
+	var sum struct {
+		Total  int `json:"total"`
+		Counts []struct {
+			Level, Status, Department string
+			Count                     int
+		} `json:"counts"`
+		OverdueRaw []map[string]any    `json:"overdue"`
+		LostRaw    []map[string]any    `json:"lost"`
+		RepairRaw  []map[string]any    `json:"in_repair"`
+		Campaign   *struct{ Year int } `json:"campaign"`
+	}
+	if err := json.Unmarshal([]byte(e.ok("summary", "--json")), &sum); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range sum.Counts {
+		n += c.Count
+	}
+	if sum.Total != 4 || n != 4 || len(sum.OverdueRaw) != 1 || sum.OverdueRaw[0]["number"] != a || len(sum.LostRaw) != 1 ||
+		len(sum.RepairRaw) != 1 || sum.Campaign == nil {
+		t.Errorf("summary: %+v", sum)
+	}
+	found := false
+	for _, c := range sum.Counts {
+		if c.Level == "secret" && c.Status == "active" && c.Department == "办公室" && c.Count == 1 {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no count of 1 active secret medium of 办公室 (%s): %+v", b, sum.Counts)
+	}
+	out := e.ok("--lang", "zh", "summary")
+	for _, want := range []string{"登记库共有介质 4 件", "机密", "逾期未还：1 件", "丢失：1 件", "送修：1 件", "年终交存进行中", a} {
+		if !strings.Contains(out, want) {
+			t.Errorf("zh summary lacks %q:\n%s", want, out)
+		}
+	}
+}
