@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -226,5 +228,45 @@ func TestSummary(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("zh summary lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestCompletion: the shell completes medium numbers, handles, levels (also in
+// Chinese), statuses and the host number from the register.
+func TestCompletion(t *testing.T) {
+	e := newEnv(t)
+	e.setup()
+	num := e.registerUSB("AB12CD34EF01", "secret", "zhangsan")
+	for _, tc := range []struct {
+		args      []string
+		want, not []string
+	}{
+		{[]string{"media", "show", ""}, []string{num}, nil},
+		{[]string{"checkin", "mark", num, ""}, []string{num}, nil},
+		{[]string{"media", "handover", num, "--to", ""}, []string{"zhangsan", "lisi", "wangwu"}, nil},
+		{[]string{"media", "handover", num, "--to", "l"}, []string{"lisi"}, []string{"zhangsan"}},
+		{[]string{"media", "list", "--level", ""}, []string{"secret", "机密", "top-secret"}, nil},
+		{[]string{"media", "list", "--status", "l"}, []string{"lent", "lost"}, []string{"active"}},
+		{[]string{"log", "--host", ""}, []string{"HOST-01"}, nil},
+		{[]string{"log", "--kind", "medium.l"}, []string{"medium.lend", "medium.lost"}, nil},
+		{[]string{"person", "show", "zh"}, []string{"zhangsan"}, nil},
+	} {
+		out := e.ok(append([]string{"__complete"}, tc.args...)...)
+		for _, w := range tc.want {
+			if !slices.Contains(strings.Split(out, "\n"), w) {
+				t.Errorf("complete %v lacks %q:\n%s", tc.args, w, out)
+			}
+		}
+		for _, w := range tc.not {
+			if slices.Contains(strings.Split(out, "\n"), w) {
+				t.Errorf("complete %v offers %q:\n%s", tc.args, w, out)
+			}
+		}
+	}
+	// Completion never creates a register.
+	m := &env{t: t, db: e.db + ".typo", socket: e.socket}
+	m.ok("__complete", "media", "show", "")
+	if _, err := os.Stat(m.db); err == nil {
+		t.Errorf("completion created %s", m.db)
 	}
 }

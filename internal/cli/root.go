@@ -166,6 +166,7 @@ func NewRootCommand(app *App) *cobra.Command {
 	root.AddCommand(newSummaryCommand(app))
 	markGroups(root)
 	markJSONRefusals(root)
+	addCompletions(app, root)
 	typedUsage(root)
 	applyHelp(root, catalog.EN)
 	return root
