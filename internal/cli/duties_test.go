@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -268,5 +270,46 @@ func TestCompletion(t *testing.T) {
 	m.ok("__complete", "media", "show", "")
 	if _, err := os.Stat(m.db); err == nil {
 		t.Errorf("completion created %s", m.db)
+	}
+}
+
+// TestManPages: a page per command, in English and Chinese, that groff renders
+// without warnings when it is installed.
+func TestManPages(t *testing.T) {
+	e := newEnv(t)
+	for _, lang := range []string{"en", "zh"} {
+		dir := filepath.Join(t.TempDir(), lang)
+		e.ok("--lang", lang, "man", "--dir", dir)
+		for path := range runnable(t) {
+			if path == "help" {
+				continue
+			}
+			name := "mediagate-" + strings.ReplaceAll(path, " ", "-") + ".1"
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Errorf("%s: no page for %q: %v", lang, path, err)
+				continue
+			}
+			want := map[string]string{"en": ".SH NAME", "zh": ".SH 名称"}[lang]
+			if !strings.Contains(string(b), want) || !strings.Contains(string(b), ".B mediagate "+roff(path)) {
+				t.Errorf("%s page %s:\n%s", lang, name, b)
+			}
+		}
+		page := filepath.Join(dir, "mediagate-media-destroy.1")
+		b, _ := os.ReadFile(page)
+		for _, want := range map[string][]string{"en": {"\\-\\-witness", "EXAMPLES", "mediagate media destroy"}, "zh": {"\\-\\-witness", "示例", "登记介质销毁"}}[lang] {
+			if !strings.Contains(string(b), want) {
+				t.Errorf("%s destroy page lacks %q:\n%s", lang, want, b)
+			}
+		}
+		if groff, err := exec.LookPath("groff"); err == nil && lang == "en" {
+			out, err := exec.Command(groff, "-man", "-Tutf8", "-ww", "-z", page).CombinedOutput()
+			if err != nil || len(out) > 0 {
+				t.Errorf("groff on %s: %v\n%s", page, err, out)
+			}
+		}
+	}
+	if _, err := os.Stat(e.db); err == nil {
+		t.Errorf("man created a register")
 	}
 }
