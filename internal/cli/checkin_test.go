@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"html"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -296,14 +298,20 @@ func sheetEnv(t *testing.T) func(args ...string) string {
 	run("checkin", "mark", nums[0], "--reason", "光盘破裂，无法读取", "--by", "zhangsan", "--cabinet", "A", "--slot", "1")
 	run("checkin", "mark", nums[2], "--reason", "reader broken", "--by", "lisi", "--cabinet", "A", "--slot", "2")
 	run("checkin", "mark", nums[3], "--reason", "at the repairer", "--by", "wangwu", "--away")
+	run("media", "lost", nums[1], "--note", "出差途中遗失") // an incident: lost during the campaign
 	return run
 }
 
 func TestCheckinSheetGolden(t *testing.T) {
 	run := sheetEnv(t)
-	for _, lang := range []string{"en", "zh"} {
-		got := run("--lang", lang, "checkin", "report", "--format", "html")
-		golden := filepath.Join("testdata", "checkin-sheet."+lang+".html")
+	for _, tc := range []struct{ lang, by, golden string }{
+		{"en", "custodian", "checkin-sheet.en.html"},
+		{"zh", "custodian", "checkin-sheet.zh.html"},
+		{"en", "department", "checkin-sheet-department.en.html"},
+		{"zh", "department", "checkin-sheet-department.zh.html"},
+	} {
+		got := run("--lang", tc.lang, "checkin", "report", "--format", "html", "--by", tc.by, "--unit", "某某单位保密办")
+		golden := filepath.Join("testdata", tc.golden)
 		if *update {
 			if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
 				t.Fatal(err)
@@ -315,8 +323,42 @@ func TestCheckinSheetGolden(t *testing.T) {
 			t.Fatalf("%v (run with -update to create it)", err)
 		}
 		if got != string(want) {
-			t.Errorf("%s sheet differs from %s (run with -update after checking it):\n%s", lang, golden, got)
+			t.Errorf("%s sheet differs from %s (run with -update after checking it):\n%s", tc.lang, golden, got)
 		}
+	}
+}
+
+// TestCheckinSheetAddsUp: every format accounts for every expected medium: the
+// counts of the text report, the status, the HTML sheet and the JSON add up to the
+// expected total, the withdrawn one included.
+func TestCheckinSheetAddsUp(t *testing.T) {
+	run := sheetEnv(t)
+	var r struct {
+		Totals struct {
+			Expected    int `json:"expected"`
+			CheckedIn   int `json:"checked_in"`
+			Away        int `json:"away"`
+			Outstanding int `json:"outstanding"`
+			Missing     int `json:"missing"`
+			Withdrawn   int `json:"withdrawn"`
+		}
+	}
+	if err := json.Unmarshal([]byte(run("checkin", "report", "--format", "json")), &r); err != nil {
+		t.Fatal(err)
+	}
+	tt := r.Totals
+	if tt.Withdrawn != 1 || tt.Expected != tt.CheckedIn+tt.Away+tt.Outstanding+tt.Missing+tt.Withdrawn {
+		t.Fatalf("json totals do not add up: %+v", tt)
+	}
+	sum := fmt.Sprintf("%d expected = %d checked in + %d away + %d outstanding + %d missing + %d withdrawn", tt.Expected, tt.CheckedIn, tt.Away, tt.Outstanding, tt.Missing, tt.Withdrawn)
+	if page := html.UnescapeString(run("checkin", "report", "--format", "html")); !strings.Contains(page, sum) {
+		t.Errorf("html sheet lacks %q", sum)
+	}
+	if text := run("checkin", "report"); !strings.Contains(text, fmt.Sprintf("withdrawn during the campaign (lost, destroyed or retired): %d", tt.Withdrawn)) {
+		t.Errorf("text report lacks the withdrawn:\n%s", text)
+	}
+	if st := run("checkin", "status"); !strings.Contains(st, "Withdrawn       1") {
+		t.Errorf("status lacks the withdrawn:\n%s", st)
 	}
 }
 
@@ -330,7 +372,7 @@ func TestCheckinSheetPDF(t *testing.T) {
 	run := sheetEnv(t)
 	dir := t.TempDir()
 	html := filepath.Join(dir, "sheet.html")
-	if err := os.WriteFile(html, []byte(run("--lang", "zh", "checkin", "report", "--format", "html")), 0o644); err != nil {
+	if err := os.WriteFile(html, []byte(run("--lang", "zh", "checkin", "report", "--format", "html", "--unit", "某某单位保密办")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	pdf := filepath.Join(dir, "sheet.pdf")
@@ -351,6 +393,21 @@ func TestCheckinSheetPDF(t *testing.T) {
 	}
 	if len(b) < 1000 || !bytes.HasPrefix(b, []byte("%PDF-")) {
 		t.Errorf("chromium wrote %d bytes, not a PDF", len(b))
+	}
+	// What an inspector looks for on every printed page: the unit, the marking and
+	// "page x of y" in the margins, the inspector's signature line.
+	if pdftotext, err := exec.LookPath("pdftotext"); err == nil {
+		out, err := exec.Command(pdftotext, "-layout", pdf, "-").Output()
+		if err != nil {
+			t.Fatalf("pdftotext: %v", err)
+		}
+		text := strings.Join(strings.Fields(string(out)), "") // pdftotext spaces CJK text its own way
+		pages := strings.Count(string(out), "\f")
+		for _, want := range []string{"某某单位保密办", "绝密", fmt.Sprintf("第1页共%d页", pages), fmt.Sprintf("第%d页共%d页", pages, pages), "检查人（签字）", "交存期间的异常情况", "AB12CD34EF03"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("PDF text lacks %q:\n%s", want, out)
+			}
+		}
 	}
 }
 

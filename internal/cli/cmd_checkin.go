@@ -310,14 +310,15 @@ func runCheckinStatus(ctx context.Context, app *App, year int) error {
 	field(w, l, "field.ci-away", strconv.Itoa(t.Away))
 	field(w, l, "field.ci-outstanding", T(l, "out.ci-of-overdue", t.Outstanding, t.Overdue))
 	field(w, l, "field.ci-missing", strconv.Itoa(t.Missing))
+	field(w, l, "field.ci-withdrawn", strconv.Itoa(t.Withdrawn))
 	field(w, l, "field.ci-sha", c.ReportSHA256)
 	return nil
 }
 
 type reportOptions struct {
-	Year          int
-	By, Format    string
-	Saved, OnlyTo bool
+	Year             int
+	By, Format, Unit string
+	Saved, OnlyTo    bool
 }
 
 func newCheckinReportCommand(app *App) *cobra.Command {
@@ -343,6 +344,7 @@ func newCheckinReportCommand(app *App) *cobra.Command {
 	f.StringVar(&o.Format, "format", "text", "text, csv, json or html")
 	f.BoolVar(&o.Saved, "saved", false, "print the final report saved at close")
 	f.BoolVar(&o.OnlyTo, "outstanding", false, "list only media still to be handed in (text and csv)")
+	f.StringVar(&o.Unit, "unit", "", "the unit's name at the head of every page of the html sheet")
 	return cmd
 }
 
@@ -380,7 +382,8 @@ func runCheckinReport(ctx context.Context, app *App, o reportOptions) error {
 	case "json":
 		return printJSON(app.Out, r)
 	case "html":
-		return checkin.WriteHTML(app.Out, r, app.Lang, time.Local, func(key string, args ...any) string { return T(app.Lang, key, args...) })
+		return checkin.WriteHTML(app.Out, r, checkin.SheetOptions{Lang: app.Lang, Location: time.Local, Unit: o.Unit},
+			func(key string, args ...any) string { return T(app.Lang, key, args...) })
 	case "csv":
 		return writeReportCSV(app, r, o.OnlyTo)
 	}
@@ -391,6 +394,9 @@ func writeReportText(app *App, r checkin.Report, onlyPending bool) error {
 	l, w, t := app.Lang, app.Out, r.Totals
 	fmt.Fprintln(w, T(l, "out.ci-head", r.Campaign.Year, localTime(r.AsOf), localTime(r.Campaign.Deadline)))
 	fmt.Fprintln(w, T(l, "out.ci-summary", t.Expected, t.CheckedIn, t.Manual, t.Away, t.Outstanding, t.Overdue, t.Missing))
+	if t.Withdrawn > 0 {
+		fmt.Fprintln(w, T(l, "out.ci-withdrawn", t.Withdrawn))
+	}
 	for _, g := range r.Groups {
 		if onlyPending && g.Totals.Outstanding == 0 {
 			continue

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -99,23 +97,10 @@ func TestLoansListed(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // follow starts `mediagate log --follow args…` and returns its output and a stop
 // function that cancels it and returns its exit code.
-func (e *env) follow(args ...string) (*syncBuffer, func() int) {
-	out, errb := &syncBuffer{}, &syncBuffer{}
+func (e *env) follow(args ...string) (*lockedBuffer, func() int) {
+	out, errb := &lockedBuffer{}, &lockedBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	app := &App{Out: out, Err: errb, Now: time.Now, Getenv: func(k string) string {
 		if k == "MEDIAGATE_DB" {
@@ -133,7 +118,7 @@ func (e *env) follow(args ...string) (*syncBuffer, func() int) {
 	return out, func() int { cancel(); return <-done }
 }
 
-func waitFor(t *testing.T, b *syncBuffer, want string) {
+func waitFor(t *testing.T, b *lockedBuffer, want string) {
 	t.Helper()
 	for i := 0; i < 500 && !strings.Contains(b.String(), want); i++ {
 		time.Sleep(10 * time.Millisecond)
