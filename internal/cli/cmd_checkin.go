@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -439,18 +440,34 @@ func writeReportText(app *App, r checkin.Report, onlyPending bool) error {
 }
 
 func writeReportCSV(app *App, r checkin.Report, onlyPending bool) error {
+	// In English the header and the values are the register's keys (for scripts); in
+	// Chinese they are the words an officer reads, with a byte order mark so that a
+	// spreadsheet opens the file as UTF-8.
+	zh := app.Lang == catalog.ZH
+	if zh {
+		if _, err := io.WriteString(app.Out, "\ufeff"); err != nil {
+			return err
+		}
+	}
 	cw := csv.NewWriter(app.Out)
-	cw.Write([]string{"group", "number", "kind", "level", "custodian", "custodian_name", "department", "status", "state",
-		"days_overdue", "checked_in_at", "source", "manual", "by", "reason", "cabinet", "slot"})
+	cw.Write(strings.Split(T(app.Lang, "hdr.ci-csv"), "\t"))
 	for _, g := range r.Groups {
 		for _, ln := range g.Lines {
 			if onlyPending && !ln.State.Pending() {
 				continue
 			}
-			rec := []string{g.Key, ln.Number, string(ln.Kind), ln.Level.String(), ln.Custodian, ln.CustodianName, ln.Department,
-				string(ln.Status), string(ln.State), strconv.Itoa(ln.DaysOverdue), "", "", "", "", "", "", ""}
+			kind, level, status, state := string(ln.Kind), ln.Level.String(), string(ln.Status), string(ln.State)
+			if zh {
+				kind, level, status, state = catalog.Kind(app.Lang, ln.Kind), catalog.Level(app.Lang, ln.Level), catalog.Status(app.Lang, ln.Status), T(app.Lang, "state."+state)
+			}
+			rec := []string{g.Key, ln.Number, kind, level, ln.Serial, ln.Custodian, ln.CustodianName, ln.Department,
+				status, state, strconv.Itoa(ln.DaysOverdue), "", "", "", "", "", "", ""}
 			if ci := ln.CheckIn; ci != nil {
-				copy(rec[10:], []string{ci.At.UTC().Format(time.RFC3339), string(ci.Source), strconv.FormatBool(ci.Manual), ci.By, ci.Reason, ci.Cabinet, ci.Slot})
+				source, manual := string(ci.Source), strconv.FormatBool(ci.Manual)
+				if zh {
+					source, manual = T(app.Lang, "source."+source), catalog.YesNo(app.Lang, ci.Manual)
+				}
+				copy(rec[11:], []string{ci.At.UTC().Format(time.RFC3339), source, manual, ci.By, ci.Reason, ci.Cabinet, ci.Slot})
 			}
 			for i, v := range rec {
 				rec[i] = csvSafe(v)

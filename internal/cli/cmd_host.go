@@ -156,13 +156,13 @@ func runHostShow(ctx context.Context, app *App) error {
 	field(app.Out, l, "field.number", h.Number)
 	field(app.Out, l, "field.level", catalog.Level(l, h.Level))
 	field(app.Out, l, "field.department", h.Department)
-	field(app.Out, l, "field.mode", string(h.Mode))
+	field(app.Out, l, "field.mode", T(l, "mode."+string(h.Mode)))
 	field(app.Out, l, "field.vault", yesNo(l, h.VaultStation))
 	lower := h.LowerMedia
 	if lower == "" {
 		lower = media.LowerReadOnly
 	}
-	field(app.Out, l, "field.lower-media", string(lower))
+	field(app.Out, l, "field.lower-media", T(l, "lower-media."+string(lower)))
 	field(app.Out, l, "field.allow-classes", strings.Join(h.AllowClasses, ", "))
 	var devices []string
 	for _, d := range h.AllowDevices {

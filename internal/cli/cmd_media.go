@@ -200,7 +200,7 @@ func runMediaList(ctx context.Context, app *App, o listOptions) error {
 	}
 	t := newTable(app.Out, T(l, "hdr.media"))
 	for _, m := range list {
-		t.row(m.Number, catalog.Kind(l, m.Kind), catalog.Level(l, m.Level), m.Custodian, catalog.Status(l, m.Status), string(m.Access), m.Identity.Key)
+		t.row(m.Number, catalog.Kind(l, m.Kind), catalog.Level(l, m.Level), m.Custodian, catalog.Status(l, m.Status), catalog.Access(l, m.Access), m.Identity.Key)
 	}
 	return t.flush()
 }
@@ -255,7 +255,7 @@ func runMediaShow(ctx context.Context, app *App, number string) error {
 	field(w, l, "field.custodian", m.Custodian)
 	field(w, l, "field.department", m.Department)
 	field(w, l, "field.status", catalog.Status(l, m.Status))
-	field(w, l, "field.access", string(m.Access))
+	field(w, l, "field.access", catalog.Access(l, m.Access))
 	field(w, l, "field.holder", m.Holder)
 	field(w, l, "field.due", localTime(m.DueAt))
 	field(w, l, "field.identity", m.Identity.Key)
@@ -483,13 +483,41 @@ func printEvents(app *App, events []*audit.Event) error { return eventTable(app,
 func eventTable(app *App, events []*audit.Event) *table {
 	t := newTable(app.Out, T(app.Lang, "hdr.log"))
 	for _, e := range events {
-		t.row(fmt.Sprint(e.Seq), localTime(e.Time), string(e.Kind), e.Medium, e.Actor.String(), summarize(e.Details))
+		t.row(fmt.Sprint(e.Seq), localTime(e.Time), kindName(app.Lang, e.Kind), e.Medium, e.Actor.String(), summarizeIn(app.Lang, e.Details))
 	}
 	return t
 }
 
 // summarize shortens event details to one line of key=value pairs.
-func summarize(d json.RawMessage) string {
+func summarize(d json.RawMessage) string { return summarizeIn(catalog.EN, d) }
+
+// kindName names an audit kind: the kind itself in English (what --kind takes), its
+// name and the kind in Chinese.
+func kindName(lang string, k event.Kind) string {
+	if lang != catalog.ZH || !catalog.Has("event-kind."+string(k)) {
+		return string(k)
+	}
+	return T(lang, "event-kind."+string(k)) + "（" + string(k) + "）"
+}
+
+// detailValue renders a detail's value in lang: a status, level or kind of medium by
+// its name; anything else as it is.
+func detailValue(lang string, v any) any {
+	s, ok := v.(string)
+	if !ok || lang != catalog.ZH {
+		return v
+	}
+	for _, prefix := range []string{"status.", "level.", "kind.", "access."} {
+		if catalog.Has(prefix + s) {
+			return T(lang, prefix+s)
+		}
+	}
+	return v
+}
+
+// summarizeIn shortens event details to one line of key=value pairs, the keys and the
+// values that are words of the register in lang.
+func summarizeIn(lang string, d json.RawMessage) string {
 	if len(d) == 0 {
 		return ""
 	}
@@ -511,7 +539,11 @@ func summarize(d json.RawMessage) string {
 				v = string(b)
 			}
 		}
-		parts = append(parts, fmt.Sprintf("%s=%v", k, v))
+		key := k
+		if lang == catalog.ZH && catalog.Has("detail."+k) {
+			key = T(lang, "detail."+k)
+		}
+		parts = append(parts, fmt.Sprintf("%s=%v", key, detailValue(lang, v)))
 	}
 	return cutRunes(strings.Join(parts, " "), 160)
 }

@@ -119,6 +119,7 @@ func TestJSONEveryCommand(t *testing.T) {
 			continue
 		}
 		t.Run(path, func(t *testing.T) {
+			t.Parallel() // each on its own copy of the register
 			e := &env{t: t, db: copyDB(t, base.db), socket: base.socket}
 			for _, p := range tc.prep {
 				e.ok(p...)
