@@ -23,7 +23,7 @@ func newMediaCommand(app *App) *cobra.Command {
 	}
 	cmd.AddCommand(newMediaRegisterCommand(app), newMediaListCommand(app), newMediaShowCommand(app))
 	cmd.AddCommand(newLifecycleCommands(app)...)
-	cmd.AddCommand(newMediaIssueCommand(app))
+	cmd.AddCommand(newMediaIssueCommand(app), newMediaRequestCommand(app))
 	return cmd
 }
 
@@ -488,6 +488,10 @@ func eventTable(app *App, events []*audit.Event) *table {
 	return t
 }
 
+// hiddenDetail are the keys of details that summarize leaves out: ids, and how a
+// registration's number was allocated (the number itself is the row's medium).
+var hiddenDetail = map[string]bool{"medium_id": true, "person_id": true, "number_seq": true, "number_year": true, "numbered": true}
+
 // summarize shortens event details to one line of key=value pairs.
 func summarize(d json.RawMessage) string { return summarizeIn(catalog.EN, d) }
 
@@ -528,7 +532,7 @@ func summarizeIn(lang string, d json.RawMessage) string {
 	var parts []string
 	for _, k := range sortedKeys(m) {
 		v := m[k]
-		if k == "medium_id" || k == "person_id" || v == nil || v == "" {
+		if hiddenDetail[k] || v == nil || v == "" {
 			continue
 		}
 		if nested, ok := v.(map[string]any); ok {

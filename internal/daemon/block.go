@@ -100,6 +100,9 @@ func (d *Daemon) decideBlock(ctx context.Context, disk string) {
 	r := &Record{Time: d.cfg.Now(), Stage: "block-device", DevPath: disk, Name: dev.Name, Label: dev.Label, Identity: dev.Identity}
 	if optical {
 		r.Stage = "disc"
+		if dev.Identity.Key == "" && dev.Problem != "" {
+			r.Error = dev.Problem // a disc that could not be read is blocked, and the row says why
+		}
 	}
 	pd := policy.Device{Identity: dev.Identity, Storage: true, Optical: optical, Block: !optical}
 	in := policy.Input{Host: hostp, Now: d.cfg.Now()}
@@ -370,6 +373,7 @@ func (d *Daemon) rescan(ctx context.Context, trigger string, before map[string]*
 func (d *Daemon) Rescan(ctx context.Context) {
 	d.work.Lock()
 	defer d.work.Unlock()
+	d.refreshIndex(ctx)
 	d.mu.Lock()
 	old := d.present
 	d.present = map[string]*Record{}

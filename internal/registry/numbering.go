@@ -177,21 +177,22 @@ func (s *Store) SetNumbering(ctx context.Context, pattern string, codes map[medi
 	return n, err
 }
 
-// nextNumber allocates the next unused number for level in the current year. Sequences
-// only grow; a number found already taken (for example given explicitly) is skipped.
-func (s *Store) nextNumber(ctx context.Context, tx *sql.Tx, level media.Level) (string, error) {
+// nextNumber allocates the next unused number for level in the current year and
+// returns it with the year and sequence it took. Sequences only grow; a number found
+// already taken (for example given explicitly) is skipped.
+func (s *Store) nextNumber(ctx context.Context, tx *sql.Tx, level media.Level) (num string, year, seq int, err error) {
 	n, err := numberingTx(ctx, tx)
 	if err != nil {
-		return "", err
+		return "", 0, 0, err
 	}
-	year := s.now().Year()
-	num, seq, err := peekNumber(ctx, tx, n, level, year)
+	year = s.now().Year()
+	num, seq, err = peekNumber(ctx, tx, n, level, year)
 	if err != nil {
-		return "", err
+		return "", 0, 0, err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO number_seq (level, year, next) VALUES (?, ?, ?)
 		ON CONFLICT (level, year) DO UPDATE SET next = excluded.next`, int(level), year, seq+1)
-	return num, err
+	return num, year, seq, err
 }
 
 // peekNumber finds the number the next registration of level in year gets, and its
