@@ -7,6 +7,7 @@ import (
 
 	"mediagate/internal/audit"
 	"mediagate/internal/event"
+	"mediagate/internal/service"
 )
 
 // TestEveryKindReplayed keeps replay in step with package event: a kind is either
@@ -38,4 +39,28 @@ func TestLogProblems(t *testing.T) {
 	if len(s.problems) != 2 || s.problems[0].Problem != ProblemLog || !strings.Contains(s.problems[1].Log, "other") {
 		t.Errorf("problems = %+v", s.problems)
 	}
+}
+
+// FuzzApply: the log replayed comes from a register root may have edited; no row,
+// however odd its details, may stop the check with a panic.
+func FuzzApply(f *testing.F) {
+	kinds := event.Kinds()
+	for i, k := range kinds {
+		if d, err := event.Decode(k, nil); err == nil {
+			raw, _ := audit.Details(d)
+			f.Add(uint8(i), []byte(raw), "S-1")
+		}
+	}
+	f.Add(uint8(0), []byte(`{"medium_id":"x","from":"lost","to":"active"}`), "")
+	f.Fuzz(func(t *testing.T, k uint8, details []byte, medium string) {
+		s := NewState()
+		for seq, kind := range []event.Kind{event.KindPersonAdd, kinds[int(k)%len(kinds)], kinds[int(k)%len(kinds)]} {
+			raw := details
+			if seq == 0 {
+				raw = []byte(`{"handle":"a","person_id":"p"}`)
+			}
+			s.Apply(&audit.Event{Seq: int64(seq + 1), HostID: "h", Kind: kind, Medium: medium, Details: raw})
+		}
+		Compare(s, service.Tables{})
+	})
 }
