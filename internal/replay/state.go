@@ -131,6 +131,8 @@ var stateless = map[event.Kind]bool{
 	event.KindDaemonControl: true, event.KindDeviceDecision: true, event.KindDeviceTamper: true,
 	event.KindMountAttach: true, event.KindMountDetach: true, event.KindMountRemount: true, event.KindMountSeenAtStart: true,
 	event.KindMountViolation: true,
+	// An enrolled host's policy lives in its cache file, not in the register.
+	event.KindPolicyApplied: true, event.KindPolicyRefused: true,
 }
 
 // Apply replays one row of the log, in sequence order.
