@@ -319,8 +319,11 @@ func (s *State) register(e *audit.Event, d event.MediumRegister, created window)
 	case event.NumberedPattern:
 		s.seq[seqKey{int(d.Level), d.NumberYear}] = d.NumberSeq + 1
 	case event.NumberedGiven:
-		// A given number the pattern made moved its sequence past it.
-		if k := (seqKey{int(d.Level), d.NumberYear}); d.NumberSeq > 0 && s.seq[k] < d.NumberSeq+1 {
+		// A given number the pattern made moved its sequence past it (to the larger of
+		// the two). Where a registration of an earlier release may have moved the
+		// sequence unseen, the larger is not known: the sequence stays unverifiable.
+		k := seqKey{int(d.Level), d.NumberYear}
+		if cur, known := s.seq[k]; d.NumberSeq > 0 && (known || !s.seqOld) && cur < d.NumberSeq+1 {
 			s.seq[k] = d.NumberSeq + 1
 		}
 	default: // a registration of an earlier release: did it take a number from the sequence?

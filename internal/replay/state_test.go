@@ -64,3 +64,27 @@ func FuzzApply(f *testing.F) {
 		Compare(s, service.Tables{})
 	})
 }
+
+// TestGivenNumberAfterOldRegistrations: a given number the pattern made moves its
+// sequence; after a registration of an earlier release the sequence's value is not
+// known, so the log does not claim one.
+func TestGivenNumberAfterOldRegistrations(t *testing.T) {
+	reg := func(s *State, seq int64, d event.MediumRegister) {
+		d.Custodian, d.MediumID = "a", "m"+string(rune('0'+seq))
+		raw, _ := audit.Details(d)
+		s.Apply(&audit.Event{Seq: seq, HostID: "h", Kind: event.KindMediumRegister, Medium: d.MediumID, Details: raw})
+	}
+	person, _ := audit.Details(event.Person{Handle: "a", PersonID: "p"})
+	for _, old := range []bool{false, true} {
+		s := NewState()
+		s.Apply(&audit.Event{Seq: 1, HostID: "h", Kind: event.KindPersonAdd, Details: person})
+		if old {
+			reg(s, 2, event.MediumRegister{Level: 2})
+		}
+		reg(s, 3, event.MediumRegister{Level: 2, Numbered: event.NumberedGiven, NumberYear: 2026, NumberSeq: 7})
+		next, known := s.seq[seqKey{2, 2026}]
+		if known == old || (!old && next != 8) {
+			t.Errorf("after an old registration %v: next %d known %v", old, next, known)
+		}
+	}
+}
