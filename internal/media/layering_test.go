@@ -40,6 +40,12 @@ var allowed = map[string][]string{
 	// opens the SQLite registry only in OpenLocal, for the wiring.
 	"internal/service": {"media", "audit", "policy", "identity", "checkin", "registry", "event"},
 	"internal/daemon":  {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin", "sysfs", "control", "mountlog", "service", "catalog", "event"},
+	// The office server (mediagate server): the CA, the wire types of its protocol,
+	// the HTTPS server over the service, and the officer's remote client of it.
+	"internal/office/pki":    {},
+	"internal/office/wire":   {"media", "service", "checkin"},
+	"internal/office/server": {"media", "audit", "event", "service", "office/pki", "office/wire"},
+	"internal/office/remote": {"media", "audit", "checkin", "service", "office/wire"},
 	// cli reaches the register only through the service: never registry.
 	"internal/cli": {"media", "audit", "policy", "identity", "service", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control", "catalog", "event"},
 }
