@@ -29,3 +29,23 @@ var office = map[string][2]string{
 	"field-name.label":       {"label", "标签"},
 	"field-name.host":        {"host", "主机"},
 }
+
+// officeRefusals are the office server's own refusals (wire error kind "office").
+var officeRefusals = map[string][2]string{
+	"office.no-cert":      {"a client certificate from the office is required", "需要单位签发的客户端证书"},
+	"office.bad-cert":     {"client certificate not accepted", "客户端证书不被接受"},
+	"office.not-host":     {"this endpoint is for enrolled hosts, not officers", "此接口仅供已注册主机使用，不供保密员使用"},
+	"office.unknown-host": {"host %s is not in the office register", "主机 %s 不在单位登记簿中"},
+	"office.revoked":      {"the certificate of %s has been revoked", "%s 的证书已被吊销"},
+	"office.stale-cert":   {"this is not the current certificate of %s (enrolled again?)", "这不是 %s 的当前证书（是否已重新注册？）"},
+	"office.method":       {"method not allowed", "不允许的请求方法"},
+	"office.bad-body":     {"malformed request", "请求格式有误"},
+	"office.too-large":    {"request body too large (at most %d bytes)", "请求体过大（最多 %d 字节）"},
+	"office.bad-token":    {"enrolment refused", "注册被拒绝"},
+	"office.bad-csr":      {"bad certificate request", "证书请求有误"},
+	"office.bad-query":    {"bad query", "查询参数有误"},
+	"office.not-found":    {"no such endpoint", "没有此接口"},
+	"office.not-officer":  {"this certificate is not an officer's of this office", "此证书不是本单位保密员的证书"},
+	"office.unknown-op":   {"unknown operation", "未知操作"},
+	"office.unreachable":  {"office server %s unreachable: %s", "无法连接单位服务器 %s：%s"},
+}

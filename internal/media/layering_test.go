@@ -43,7 +43,7 @@ var allowed = map[string][]string{
 	// The office server (mediagate server): the CA, the wire types of its protocol,
 	// the HTTPS server over the service, and the officer's remote client of it.
 	"internal/office/pki":    {},
-	"internal/office/wire":   {"media", "service", "checkin"},
+	"internal/office/wire":   {"media", "audit", "service", "checkin"},
 	"internal/office/server": {"media", "audit", "event", "service", "office/pki", "office/wire"},
 	"internal/office/remote": {"media", "audit", "checkin", "service", "office/wire"},
 	// cli reaches the register only through the service: never registry.
