@@ -85,11 +85,11 @@ type hostPolicy struct {
 // snapshot is the media and people of one compute, shared by every host's document.
 type snapshot struct {
 	media  []media.Medium
-	frags  [][]byte            // encoded entry of each medium
-	byLvl  [4][]int            // media not limited to hosts, per level, by number
-	digest [4]string           // cumulative: media of levels ≤ L
-	people map[string][]byte   // handle → encoded person
-	perLvl [4][]string         // people of the media of levels ≤ L, sorted
+	frags  [][]byte          // encoded entry of each medium
+	byLvl  [4][]int          // media not limited to hosts, per level, by number
+	digest [4]string         // cumulative: media of levels ≤ L
+	people map[string][]byte // handle → encoded person
+	perLvl [4][]string       // people of the media of levels ≤ L, sorted
 }
 
 func newPolicyBook(svc *service.Service, key ed25519.PrivateKey, now func() time.Time, log *slog.Logger) *policyBook {

@@ -94,7 +94,9 @@ func fromMedium(m media.Medium) Medium {
 		Identity: m.Identity, Department: m.Department, Holder: m.Holder, DueAt: m.DueAt, AllowedHosts: m.AllowedHosts}
 }
 
-func fromPerson(p media.Person) Person { return Person{Handle: p.Handle, Active: p.Active, Login: p.Login} }
+func fromPerson(p media.Person) Person {
+	return Person{Handle: p.Handle, Active: p.Active, Login: p.Login}
+}
 
 // policySign encodes doc and signs it: policydoc.Sign.
 func policySign(doc Document, priv ed25519.PrivateKey) ([]byte, error) {

@@ -145,8 +145,8 @@ type (
 		Report   []byte
 		Campaign checkin.Campaign
 	}
-	Count     struct{ N int64 }
-	NewToken  struct {
+	Count    struct{ N int64 }
+	NewToken struct {
 		Number string
 		TTL    time.Duration
 	}
