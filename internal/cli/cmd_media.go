@@ -296,7 +296,7 @@ func newLifecycleCommands(app *App) []*cobra.Command {
 		Example: "  mediagate media handover S-2026-0001 --to lisi --witness wangwu --note 岗位调整",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runChange(cmd.Context(), app, func(svc *service.Service) (media.Medium, error) {
+			return runChange(cmd.Context(), app, func(svc service.API) (media.Medium, error) {
 				return svc.Handover(cmd.Context(), service.HandoverRequest{Number: args[0], To: hTo, Witness: hWitness, Note: hNote})
 			})
 		},
@@ -318,7 +318,7 @@ func newLifecycleCommands(app *App) []*cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runChange(cmd.Context(), app, func(svc *service.Service) (media.Medium, error) {
+			return runChange(cmd.Context(), app, func(svc service.API) (media.Medium, error) {
 				return svc.Lend(cmd.Context(), service.LendRequest{Number: args[0], To: lTo, Due: due, ApprovedBy: lApproved, Note: lNote})
 			})
 		},
@@ -337,7 +337,7 @@ func newLifecycleCommands(app *App) []*cobra.Command {
 		Example: "  mediagate media return S-2026-0001",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runChange(cmd.Context(), app, func(svc *service.Service) (media.Medium, error) {
+			return runChange(cmd.Context(), app, func(svc service.API) (media.Medium, error) {
 				return svc.Return(cmd.Context(), service.ReturnRequest{Number: args[0], Note: rNote})
 			})
 		},
@@ -373,7 +373,7 @@ func newLifecycleCommands(app *App) []*cobra.Command {
 			Example: sc.example,
 			Args:    cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				return runChange(cmd.Context(), app, func(svc *service.Service) (media.Medium, error) {
+				return runChange(cmd.Context(), app, func(svc service.API) (media.Medium, error) {
 					return svc.SetStatus(cmd.Context(), service.StatusRequest{Number: args[0], Change: sc.change,
 						ApprovedBy: approver, Witness: witness, Method: method, Note: note})
 				})
@@ -405,7 +405,7 @@ func newLifecycleCommands(app *App) []*cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runChange(cmd.Context(), app, func(svc *service.Service) (media.Medium, error) {
+			return runChange(cmd.Context(), app, func(svc service.API) (media.Medium, error) {
 				return svc.Relevel(cmd.Context(), service.RelevelRequest{Number: args[0], Level: level, Note: rlNote})
 			})
 		},
@@ -418,7 +418,7 @@ func newLifecycleCommands(app *App) []*cobra.Command {
 }
 
 // runChange runs one lifecycle change and prints the medium's new state.
-func runChange(ctx context.Context, app *App, f func(svc *service.Service) (media.Medium, error)) error {
+func runChange(ctx context.Context, app *App, f func(svc service.API) (media.Medium, error)) error {
 	svc, err := app.Service(ctx)
 	if err != nil {
 		return err
