@@ -478,18 +478,30 @@ func (s *Store) seen(ctx context.Context, where, arg string) ([]Seen, error) {
 	return out, rows.Err()
 }
 
-// SetPolicyVersion records a host's new policy version, document digest and issue
-// time. It refuses to go backwards or stay: the version only grows.
-func (s *Store) SetPolicyVersion(ctx context.Context, number string, version uint64, hash string, issued time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE office_hosts SET policy_version = ?, policy_hash = ?, policy_issued = ? WHERE number = ? AND policy_version < ?`,
-		int64(version), hash, issued.UTC().Format(timeLayout), number, int64(version))
-	if err != nil {
-		return fmt.Errorf("record policy version of %s: %w", number, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("record policy version %d of %s: %w", version, number, ErrInvalid)
-	}
-	return nil
+// PolicyVersion is a host's new policy version, its document's digest and issue time.
+type PolicyVersion struct {
+	Host    string
+	Version uint64
+	Hash    string
+	Issued  time.Time
+}
+
+// SetPolicyVersions records new policy versions in one transaction. It refuses to go
+// backwards or stay: a version only grows; then nothing is written.
+func (s *Store) SetPolicyVersions(ctx context.Context, vs []PolicyVersion) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, v := range vs {
+			res, err := tx.ExecContext(ctx, `UPDATE office_hosts SET policy_version = ?, policy_hash = ?, policy_issued = ? WHERE number = ? AND policy_version < ?`,
+				int64(v.Version), v.Hash, v.Issued.UTC().Format(timeLayout), v.Host, int64(v.Version))
+			if err != nil {
+				return fmt.Errorf("record policy version of %s: %w", v.Host, err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return fmt.Errorf("record policy version %d of %s: %w", v.Version, v.Host, ErrInvalid)
+			}
+		}
+		return nil
+	})
 }
 
 // AddRequest records a registration request from a host.

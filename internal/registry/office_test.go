@@ -121,14 +121,20 @@ func TestOfficeContactAndPolicyVersion(t *testing.T) {
 	if h.DaemonState != "running" || h.AppliedVersion != 3 || h.LastContact.IsZero() {
 		t.Errorf("host after contact = %+v", h)
 	}
-	if err := s.SetPolicyVersion(ctx, "H1", 2, "x", c.now()); err != nil {
+	set := func(v uint64, hash string) error {
+		return s.SetPolicyVersions(ctx, []PolicyVersion{{Host: "H1", Version: v, Hash: hash, Issued: c.now()}})
+	}
+	if err := set(2, "x"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetPolicyVersion(ctx, "H1", 2, "y", c.now()); err == nil {
+	if err := set(2, "y"); err == nil {
 		t.Error("policy version set twice to 2")
 	}
-	if err := s.SetPolicyVersion(ctx, "H1", 1, "y", c.now()); err == nil {
+	if err := set(1, "y"); err == nil {
 		t.Error("policy version went down")
+	}
+	if h, _ := s.OfficeHost(ctx, "H1"); h.PolicyVersion != 2 || h.PolicyHash != "x" {
+		t.Errorf("after refused updates: version %d hash %q", h.PolicyVersion, h.PolicyHash)
 	}
 }
 

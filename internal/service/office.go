@@ -24,6 +24,7 @@ type (
 	Seen                = registry.Seen
 	RegistrationRequest = registry.Request
 	Officer             = registry.Officer
+	PolicyVersion       = registry.PolicyVersion
 )
 
 // Request states.
@@ -55,7 +56,7 @@ type OfficeStore interface {
 	HostContact(ctx context.Context, number, daemonState string, applied uint64, seen []Seen) error
 	SeenOn(ctx context.Context, host string) ([]Seen, error)
 	SeenWhere(ctx context.Context, medium string) ([]Seen, error)
-	SetPolicyVersion(ctx context.Context, number string, version uint64, hash string, issued time.Time) error
+	SetPolicyVersions(ctx context.Context, vs []PolicyVersion) error
 	AddRequest(ctx context.Context, r RegistrationRequest) (RegistrationRequest, error)
 	Request(ctx context.Context, id string) (RegistrationRequest, error)
 	ListRequests(ctx context.Context, state string) ([]RegistrationRequest, error)
@@ -533,13 +534,13 @@ func (s *Service) Officer(ctx context.Context, handle string) (Officer, error) {
 	return o.Officer(ctx, handle)
 }
 
-// SetPolicyVersion records a host's new policy version (the server's policy builder).
-func (s *Service) SetPolicyVersion(ctx context.Context, number string, version uint64, hash string, issued time.Time) error {
+// SetPolicyVersions records hosts' new policy versions (the server's policy book).
+func (s *Service) SetPolicyVersions(ctx context.Context, vs []PolicyVersion) error {
 	o, err := s.office()
 	if err != nil {
 		return err
 	}
-	return o.SetPolicyVersion(ctx, number, version, hash, issued)
+	return o.SetPolicyVersions(ctx, vs)
 }
 
 // RecordRefusal writes the audit row of a request the server refused.

@@ -145,7 +145,12 @@ func (b *policyBook) compute(ctx context.Context) error {
 			own[h] = append(own[h], i)
 		}
 	}
-	bumped := 0
+	type bump struct {
+		host string
+		p    *hostPolicy
+	}
+	var bumps []bump
+	var versions []service.PolicyVersion
 	for _, h := range hosts {
 		mine := slices.DeleteFunc(slices.Clone(own[h.Number]), func(i int) bool { return snap.media[i].Level > h.Level })
 		prof, err := json.Marshal(fromHost(h.Host))
@@ -187,12 +192,21 @@ func (b *policyBook) compute(ctx context.Context) error {
 			next = st.version + 1
 		}
 		issued := b.now().UTC().Truncate(time.Millisecond)
-		if err := b.svc.SetPolicyVersion(ctx, h.Number, next, digest, issued); err != nil {
+		versions = append(versions, service.PolicyVersion{Host: h.Number, Version: next, Hash: digest, Issued: issued})
+		bumps = append(bumps, bump{h.Number, &hostPolicy{version: next, digest: digest, issued: issued, snap: snap, own: mine, people: ppl,
+			profile: prof, level: h.Level}})
+	}
+	// The new versions are stored before any host sees them: a restarted server
+	// never goes back to a version a host already holds.
+	if len(versions) > 0 {
+		if err := b.svc.SetPolicyVersions(ctx, versions); err != nil {
 			return err
 		}
-		b.publish(h.Number, &hostPolicy{version: next, digest: digest, issued: issued, snap: snap, own: mine, people: ppl, profile: prof, level: h.Level})
-		bumped++
 	}
+	for _, x := range bumps {
+		b.publish(x.host, x.p)
+	}
+	bumped := len(bumps)
 	b.mu.Lock()
 	b.stats = computeStats{Runs: b.stats.Runs + 1, Last: time.Since(start), Bumped: bumped, Media: len(all), LastDone: time.Now()}
 	if !b.nready {
