@@ -323,7 +323,7 @@ func (s *Server) authHost(w http.ResponseWriter, r *http.Request) (service.Offic
 		s.refuse(w, r, http.StatusForbidden, "not-host", "", "", p.cn)
 		return service.OfficeHost{}, false
 	}
-	h, err := s.svc.OfficeHost(r.Context(), p.cn)
+	h, err := s.lookupHost(r.Context(), p.cn)
 	switch {
 	case errors.Is(err, service.ErrNotFound):
 		s.refuse(w, r, http.StatusForbidden, "unknown-host", "", p.cn, p.cn, p.cn)
@@ -339,6 +339,19 @@ func (s *Server) authHost(w http.ResponseWriter, r *http.Request) (service.Offic
 		return h, false
 	}
 	return h, true
+}
+
+// lookupHost returns a host's record: from the last compute when no change is
+// pending, else from the register.
+func (s *Server) lookupHost(ctx context.Context, number string) (service.OfficeHost, error) {
+	h, found, cached := s.book.cachedHost(number)
+	switch {
+	case !cached:
+		return s.svc.OfficeHost(ctx, number)
+	case !found:
+		return h, &service.StoreError{Kind: service.ErrNotFound, Code: "err.no-office-host", Args: []any{number}}
+	}
+	return h, nil
 }
 
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
@@ -483,7 +496,7 @@ func (s *Server) handlePolicy(w http.ResponseWriter, r *http.Request, host servi
 		case <-changed:
 			start = time.Now()
 			// Woken: a revoked host's poll ends here.
-			h, err := s.svc.OfficeHost(ctx, host.Number)
+			h, err := s.lookupHost(ctx, host.Number)
 			if err != nil || !h.Revoked.IsZero() || h.CertSerial != host.CertSerial {
 				s.refuse(w, r, http.StatusForbidden, "revoked", "", host.Number, host.Number, host.Number)
 				return
