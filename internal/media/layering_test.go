@@ -53,10 +53,13 @@ var allowed = map[string][]string{
 
 // owners names the one package that may import each fenced-in dependency.
 var owners = map[string]string{
-	"github.com/jochenvg/go-udev": "internal/udev",
-	"modernc.org/sqlite":          "internal/registry",
-	"database/sql":                "internal/registry",
-	"github.com/spf13/cobra":      "internal/cli",
+	"github.com/jochenvg/go-udev":    "internal/udev",
+	"modernc.org/sqlite":             "internal/registry",
+	"github.com/jackc/pgx/v5":        "internal/registry",
+	"github.com/jackc/pgx/v5/pgconn": "internal/registry",
+	"github.com/jackc/pgx/v5/stdlib": "internal/registry",
+	"database/sql":                   "internal/registry",
+	"github.com/spf13/cobra":         "internal/cli",
 }
 
 // TestLayering checks every package's imports (tests excluded) with go list.
