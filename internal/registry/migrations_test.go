@@ -45,14 +45,22 @@ func TestMigrationsPairedAcrossEngines(t *testing.T) {
 				t.Errorf("migrations/%s/%s: want NNNN_name.sql", e, n)
 				continue
 			}
-			if v != i+1 {
-				t.Errorf("migrations/%s/%s: number %d, want %d (one migration per number, no gaps)", e, n, v, i+1)
+			// Numbers are handed out per branch (docs/registry.md), so one may be
+			// missing until its branch is merged; each number is used once.
+			if prev := i; v <= prev || i > 0 && v == numberOf(names[i-1]) {
+				t.Errorf("migrations/%s/%s: number %d after %d (one migration per number, increasing)", e, n, v, prev)
 			}
 		}
 	}
 	if diff := listDiff(byEngine[SQLite], byEngine[PostgreSQL]); diff != "" {
 		t.Errorf("migrations differ between sqlite (-) and postgres (+): every migration needs its twin:\n%s", diff)
 	}
+}
+
+func numberOf(name string) int {
+	num, _, _ := strings.Cut(name, "_")
+	v, _ := strconv.Atoi(num)
+	return v
 }
 
 // TestSchemasMatch opens a new register on each engine and compares what the
