@@ -47,6 +47,8 @@ var office = map[string][2]string{
 	"hdr.requests":           {"ID\tHOST\tLEVEL\tIDENTITY\tREQUESTER\tPURPOSE\tSTATE\tCREATED\tNUMBER", "编号\t主机\t密级\t标识\t申请人\t用途\t状态\t申请时间\t介质编号"},
 	"out.request-approved":   {"request %s approved: registered as %s", "申请 %s 已批准：登记为 %s"},
 	"out.request-rejected":   {"request %s rejected", "申请 %s 已驳回"},
+	"out.seen-where":         {"Last seen", "最近出现"},
+	"hdr.seen-where":         {"TIME\tHOST\tDECISION\tREASON", "时间\t主机\t判定\t原因"},
 	"field.location":         {"Location", "位置"},
 	"field.state":            {"State", "状态"},
 	"field.enrolled":         {"Enrolled", "注册时间"},

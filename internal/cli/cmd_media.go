@@ -212,11 +212,17 @@ func runMediaShow(ctx context.Context, app *App, number string) error {
 		return err
 	}
 	m, history := mh.Medium, mh.History
+	// In an office: where the medium was last seen (empty on a single host).
+	seen, err := svc.SeenWhere(ctx, m.Number)
+	if err != nil {
+		return err
+	}
 	if app.JSON {
 		return printJSON(app.Out, struct {
 			media.Medium
 			History []*audit.Event `json:"history"`
-		}{m, history})
+			Seen    []service.Seen `json:"seen,omitempty"`
+		}{m, history, seen})
 	}
 	l, w := app.Lang, app.Out
 	field(w, l, "field.number", m.Number)
@@ -234,6 +240,16 @@ func runMediaShow(ctx context.Context, app *App, number string) error {
 	field(w, l, "field.allowed-hosts", strings.Join(m.AllowedHosts, ", "))
 	field(w, l, "field.note", m.Note)
 	field(w, l, "field.registered", localTime(m.Created))
+	if len(seen) > 0 {
+		fmt.Fprintf(w, "\n%s\n", T(l, "out.seen-where"))
+		t := newTable(w, T(l, "hdr.seen-where"))
+		for _, x := range seen {
+			t.row(stamp(x.Time), x.Host, x.Decision, x.Reason)
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+	}
 	if err := printMounts(app, history); err != nil {
 		return err
 	}
