@@ -135,14 +135,10 @@ var ops = map[string]opFunc{
 	}),
 }
 
-// readOnly are the operations that change nothing (no policy compute after them).
-var readOnly = map[string]bool{
-	wire.OpPerson: true, wire.OpListPeople: true, wire.OpShowPerson: true, wire.OpHost: true, wire.OpNumbering: true,
-	wire.OpEvents: true, wire.OpSearchEvents: true, wire.OpVerifyLog: true, wire.OpMedium: true, wire.OpMediumByIdentity: true,
-	wire.OpListMedia: true, wire.OpShowMedium: true, wire.OpSeenWhere: true, wire.OpOpenCampaignNow: true, wire.OpCampaign: true,
-	wire.OpCampaignReport: true, wire.OpOutstanding: true, wire.OpCheckInsSince: true, wire.OpFinalReport: true,
-	wire.OpOfficeHosts: true, wire.OpShowHost: true, wire.OpRequests: true,
-}
+// peopleOps change people, which the service's change hook does not announce (a
+// person's active flag and login are in the policies): the server computes after
+// them itself. Every other change announces itself through the hook.
+var peopleOps = map[string]bool{wire.OpAddPerson: true, wire.OpUpdatePerson: true, wire.OpDeactivatePerson: true}
 
 // authOfficer admits the current certificate of a registered officer.
 func (s *Server) authOfficer(w http.ResponseWriter, r *http.Request) (string, bool) {
@@ -198,8 +194,8 @@ func (s *Server) handleOfficer(w http.ResponseWriter, r *http.Request) {
 		s.serviceRefusal(w, r, err, "", subject, false)
 		return
 	}
-	if !readOnly[name] {
-		s.book.Kick() // person changes and the like do not call the service's hook
+	if peopleOps[name] {
+		s.book.Kick()
 	}
 	writeJSON(w, http.StatusOK, res)
 }

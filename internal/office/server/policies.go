@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,7 @@ type policyBook struct {
 
 	kick  chan struct{}
 	ready chan struct{} // closed after the first compute
+	build chan struct{} // bounds the envelopes built at once
 	// changes counts the changes announced (Kick); auth holds the hosts as of the
 	// compute that started after authGen changes. While no change is pending
 	// (authGen == changes) a request is authenticated from auth, without the
@@ -60,6 +62,7 @@ type computeStats struct {
 type fragment struct {
 	entry Medium
 	json  []byte
+	sum   [sha256.Size]byte // of json: a host's digest hashes these, not the entries
 }
 
 // sameEntry reports whether two entries encode the same (no clock involved: two
@@ -86,23 +89,23 @@ type hostPolicy struct {
 	level   media.Level
 	changed chan struct{}
 
-	envMu sync.Mutex
-	env   []byte // the signed envelope of version, built on first fetch
-	envOf uint64
+	envMu sync.Mutex // held while the envelope is built from snap (compute swaps snap under it)
 }
 
 // snapshot is the media and people of one compute, shared by every host's document.
 type snapshot struct {
 	media  []media.Medium
-	frags  [][]byte          // encoded entry of each medium
-	byLvl  [4][]int          // media not limited to hosts, per level, by number
-	digest [4]string         // cumulative: media of levels ≤ L
-	people map[string][]byte // handle → encoded person
-	perLvl [4][]string       // people of the media of levels ≤ L, sorted
+	frags  [][]byte            // encoded entry of each medium
+	sums   [][sha256.Size]byte // their digests
+	byLvl  [4][]int            // media not limited to hosts, per level, by number
+	digest [4]string           // cumulative: media of levels ≤ L
+	people map[string][]byte   // handle → encoded person
+	perLvl [4][]string         // people of the media of levels ≤ L, sorted
 }
 
 func newPolicyBook(svc *service.Service, key ed25519.PrivateKey, now func() time.Time, log *slog.Logger) *policyBook {
 	return &policyBook{svc: svc, key: key, now: now, log: log, kick: make(chan struct{}, 1), ready: make(chan struct{}),
+		build: make(chan struct{}, runtime.GOMAXPROCS(0)),
 		hosts: map[string]*hostPolicy{}, frags: map[string]fragment{}, certs: map[string]string{}}
 }
 
@@ -271,7 +274,7 @@ func (b *policyBook) current(host string) (*hostPolicy, uint64, <-chan struct{})
 }
 
 func (b *policyBook) snapshot(all []media.Medium, people []media.Person) (*snapshot, error) {
-	s := &snapshot{media: all, frags: make([][]byte, len(all)), people: map[string][]byte{}}
+	s := &snapshot{media: all, frags: make([][]byte, len(all)), sums: make([][sha256.Size]byte, len(all)), people: map[string][]byte{}}
 	b.mu.Lock()
 	frags := b.frags
 	b.mu.Unlock()
@@ -284,10 +287,10 @@ func (b *policyBook) snapshot(all []media.Medium, people []media.Person) (*snaps
 			if err != nil {
 				return nil, fmt.Errorf("encode medium %s: %w", m.Number, err)
 			}
-			f = fragment{entry: e, json: j}
+			f = fragment{entry: e, json: j, sum: sha256.Sum256(j)}
 		}
 		next[m.Number] = f
-		s.frags[i] = f.json
+		s.frags[i], s.sums[i] = f.json, f.sum
 		if len(m.AllowedHosts) == 0 && m.Level.Valid() {
 			s.byLvl[m.Level] = append(s.byLvl[m.Level], i)
 		}
@@ -299,8 +302,7 @@ func (b *policyBook) snapshot(all []media.Medium, people []media.Person) (*snaps
 	sets := [4]map[string]bool{}
 	for l := range 4 {
 		for _, i := range s.byLvl[l] {
-			h.Write(s.frags[i])
-			h.Write([]byte{','})
+			h.Write(s.sums[i][:])
 		}
 		s.digest[l] = hex.EncodeToString(h.Sum(nil))
 		h.Write([]byte{'|'})
@@ -376,8 +378,7 @@ func docDigest(profile []byte, s *snapshot, level media.Level, own []int, people
 	}
 	h.Write([]byte{0})
 	for _, i := range own {
-		h.Write(s.frags[i])
-		h.Write([]byte{','})
+		h.Write(s.sums[i][:])
 	}
 	h.Write([]byte{0})
 	for _, p := range people {
@@ -387,15 +388,17 @@ func docDigest(profile []byte, s *snapshot, level media.Level, own []int, people
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// envelope returns the host's signed policy, building it on the first fetch of a
-// version. The payload is what json.Marshal of the Document gives (tested against
-// policySign), assembled from the snapshot's encoded entries.
+// envelope returns the host's signed policy. It is built for each answer and not
+// kept (a host fetches a version once; a thousand cached envelopes of a large office
+// would be gigabytes); at most GOMAXPROCS are built at once, so that a change waking
+// every host does not hold every host's document in memory at the same time. The
+// payload is what json.Marshal of the Document gives (TestSealMatchesSign), assembled
+// from the snapshot's encoded entries; one version is always the same bytes.
 func (b *policyBook) envelope(host string, p *hostPolicy) ([]byte, error) {
+	b.build <- struct{}{}
+	defer func() { <-b.build }()
 	p.envMu.Lock()
 	defer p.envMu.Unlock()
-	if p.env != nil && p.envOf == p.version {
-		return p.env, nil
-	}
 	payload, err := p.payload(host)
 	if err != nil {
 		return nil, err
@@ -404,7 +407,6 @@ func (b *policyBook) envelope(host string, p *hostPolicy) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sign policy for %s: %w", host, err)
 	}
-	p.env, p.envOf = env, p.version
 	return env, nil
 }
 

@@ -419,7 +419,6 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	s.book.Kick()
 	writeJSON(w, http.StatusOK, wire.EnrollResponse{Certificate: string(certPEM), CA: string(s.cfg.Office.CA.PEM),
 		PolicyKey: base64.StdEncoding.EncodeToString(s.pub)})
 }
