@@ -504,6 +504,26 @@ func (s *Store) SetPolicyVersions(ctx context.Context, vs []PolicyVersion) error
 	})
 }
 
+// MediaChangedSince lists the media registered or changed at or after since, by
+// number: the office server's incremental view of the register.
+func (s *Store) MediaChangedSince(ctx context.Context, since time.Time) ([]media.Medium, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+mediumCols+mediumFrom+` WHERE m.updated >= ? ORDER BY m.number`,
+		since.UTC().Format(timeLayout))
+	if err != nil {
+		return nil, fmt.Errorf("list changed media: %w", err)
+	}
+	defer rows.Close()
+	out := []media.Medium{}
+	for rows.Next() {
+		m, err := scanMedium(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
 // AddRequest records a registration request from a host.
 func (s *Store) AddRequest(ctx context.Context, r Request) (Request, error) {
 	var err error

@@ -63,6 +63,7 @@ type OfficeStore interface {
 	DecideRequest(ctx context.Context, id string, approve bool, number, custodian, reason string) (RegistrationRequest, error)
 	AddOfficer(ctx context.Context, handle, certSerial string) (Officer, error)
 	Officer(ctx context.Context, handle string) (Officer, error)
+	MediaChangedSince(ctx context.Context, since time.Time) ([]media.Medium, error)
 }
 
 func (s *Service) office() (OfficeStore, error) {
@@ -541,6 +542,16 @@ func (s *Service) SetPolicyVersions(ctx context.Context, vs []PolicyVersion) err
 		return err
 	}
 	return o.SetPolicyVersions(ctx, vs)
+}
+
+// MediaChangedSince lists the media registered or changed at or after since (the
+// office server's policy computation reads only these between full reads).
+func (s *Service) MediaChangedSince(ctx context.Context, since time.Time) ([]media.Medium, error) {
+	o, err := s.office()
+	if err != nil {
+		return nil, err
+	}
+	return o.MediaChangedSince(ctx, since)
 }
 
 // RecordRefusal writes the audit row of a request the server refused.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -29,7 +30,7 @@ func BenchmarkCompute(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer local.Close()
-	nHosts, nMedia := 1000, 2000
+	nHosts, nMedia := 1000, envIntInternal("MEDIAGATE_COMPUTE_MEDIA", 2000)
 	local.AddPerson(ctx, media.Person{Handle: "p", Name: "P"})
 	for i := range nHosts {
 		if _, err := local.AddOfficeHost(ctx, service.AddHostRequest{Number: fmt.Sprintf("H%04d", i), Level: media.Secret}); err != nil {
@@ -74,4 +75,12 @@ func BenchmarkCompute(b *testing.B) {
 			b.Fatalf("%d hosts bumped", book.stats.Bumped)
 		}
 	}
+}
+
+func envIntInternal(name string, def int) int {
+	var n int
+	if _, err := fmt.Sscan(os.Getenv(name), &n); err == nil && n > 0 {
+		return n
+	}
+	return def
 }

@@ -63,6 +63,7 @@ type childStats struct {
 	RSSKiB      int64   `json:"rss_kib"`
 	HWMKiB      int64   `json:"hwm_kib"`
 	Computes    int     `json:"computes"`
+	CPUSeconds  float64 `json:"cpu_seconds"`
 	LastCompute float64 `json:"last_compute_ms"`
 }
 
@@ -130,11 +131,17 @@ func loadChild(dir string) error {
 		st.MaxMs = float64(durs[len(durs)-1]) / 1e6
 	}
 	st.RSSKiB, st.HWMKiB = procStatus("VmRSS:"), procStatus("VmHWM:")
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		st.CPUSeconds = tv(ru.Utime) + tv(ru.Stime)
+	}
 	runs, last, _ := srv.Stats()
 	st.Computes, st.LastCompute = runs, float64(last)/1e6
 	b, _ := json.Marshal(st)
 	return os.WriteFile(filepath.Join(dir, "stats.json"), b, 0o600)
 }
+
+func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 
 func procStatus(key string) int64 {
 	b, err := os.ReadFile("/proc/self/status")
@@ -458,4 +465,7 @@ func TestOfficeLoad(t *testing.T) {
 		spreads[len(spreads)/2].Round(time.Millisecond), spreads[len(spreads)-1].Round(time.Millisecond), len(spreads))
 	fmt.Printf("policy compute after a change: %.0f ms (%d computes)\n", st.LastCompute, st.Computes)
 	fmt.Printf("server RSS at the end %d MiB, peak %d MiB\n", st.RSSKiB/1024, st.HWMKiB/1024)
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	fmt.Printf("CPU time: server %.0f s, load generator (the simulated hosts, same 2 cores) %.0f s\n", st.CPUSeconds, tv(ru.Utime)+tv(ru.Stime))
 }

@@ -43,6 +43,13 @@ type policyBook struct {
 	authGen int64
 	auth    map[string]service.OfficeHost
 
+	// The media as of the last compute (used by compute only).
+	media     map[string]media.Medium
+	sorted    []string
+	lastRead  time.Time // when the last read began
+	lastFull  time.Time
+	sinceFull int
+
 	mu     sync.Mutex
 	hosts  map[string]*hostPolicy
 	frags  map[string]fragment // medium number → its encoded entry
@@ -147,7 +154,7 @@ func (b *policyBook) compute(ctx context.Context) error {
 	b.mu.Lock()
 	b.auth, b.authGen = auth, gen
 	b.mu.Unlock()
-	all, err := b.svc.ListMedia(ctx, service.MediaFilter{})
+	all, err := b.readMedia(ctx, b.now())
 	if err != nil {
 		return err
 	}
@@ -237,6 +244,57 @@ func (b *policyBook) compute(ctx context.Context) error {
 	b.mu.Unlock()
 	b.log.Debug("host policies computed", "hosts", len(hosts), "media", len(all), "bumped", bumped, "took", time.Since(start))
 	return nil
+}
+
+// Reading the media: the whole register at the first compute, then only what changed
+// since the previous compute began (less a margin for transactions that stamped their
+// change before it and committed after, and for a clock stepped back), and the whole
+// register again every fullEvery computes or fullAfter — so that no change is missed
+// for long even if the clock was set back by more than the margin.
+const (
+	changedMargin = time.Minute
+	fullEvery     = 100
+	fullAfter     = 10 * time.Minute
+)
+
+func (b *policyBook) readMedia(ctx context.Context, start time.Time) ([]media.Medium, error) {
+	full := b.media == nil || b.sinceFull >= fullEvery || start.Sub(b.lastFull) >= fullAfter || start.Before(b.lastRead)
+	var changed []media.Medium
+	var err error
+	if full {
+		changed, err = b.svc.ListMedia(ctx, service.MediaFilter{})
+	} else {
+		changed, err = b.svc.MediaChangedSince(ctx, b.lastRead.Add(-changedMargin))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if full {
+		b.media = make(map[string]media.Medium, len(changed))
+		b.lastFull, b.sinceFull = start, 0
+	} else {
+		b.sinceFull++
+	}
+	b.lastRead = start
+	added := false
+	for _, m := range changed {
+		if _, ok := b.media[m.Number]; !ok {
+			added = true
+		}
+		b.media[m.Number] = m
+	}
+	if full || added || b.sorted == nil {
+		b.sorted = b.sorted[:0]
+		for n := range b.media {
+			b.sorted = append(b.sorted, n)
+		}
+		slices.Sort(b.sorted)
+	}
+	all := make([]media.Medium, len(b.sorted))
+	for i, n := range b.sorted {
+		all[i] = b.media[n]
+	}
+	return all, nil
 }
 
 // publish replaces a host's policy and wakes whoever waits for it.

@@ -591,3 +591,47 @@ func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(b)))
 	return len(b), nil
 }
+
+// TestIncrementalReadSeesEveryChange: between full reads the server reads only the
+// media changed since its last look; a registration and a status change made in
+// the same millisecond as the previous compute are still seen.
+func TestIncrementalReadSeesEveryChange(t *testing.T) {
+	o := startOffice(t)
+	h := o.mustEnroll("HOST-07", media.Secret)
+	_, env := h.policy(t, o, 0, 5)
+	v := openEnvelope(t, env, h.pub).Version
+	var first media.Medium
+	for i := range 5 {
+		o.advance(2 * time.Minute) // beyond the re-read margin: older media are not read again
+		m := o.register(t, fmt.Sprintf("4C53000123112010%04d", i), media.Secret)
+		if i == 0 {
+			first = m
+		}
+		status, env := h.policy(t, o, v, 5)
+		if status != http.StatusOK {
+			t.Fatalf("registration %d not in the policy: %d", i, status)
+		}
+		doc := openEnvelope(t, env, h.pub)
+		v = doc.Version
+		found := false
+		for _, e := range doc.Media {
+			found = found || e.Number == m.Number
+		}
+		if !found || len(doc.Media) != i+1 {
+			t.Fatalf("round %d: %d media, %s found %v", i, len(doc.Media), m.Number, found)
+		}
+	}
+	// A change of the oldest medium, read back incrementally.
+	o.advance(2 * time.Minute)
+	if _, err := o.local.SetStatus(context.Background(), service.StatusRequest{Number: first.Number, Change: service.ChangeLost}); err != nil {
+		t.Fatal(err)
+	}
+	status, env := h.policy(t, o, v, 5)
+	if status != http.StatusOK {
+		t.Fatalf("loss not in the policy: %d", status)
+	}
+	doc := openEnvelope(t, env, h.pub)
+	if len(doc.Media) != 5 || doc.Media[0].Number != first.Number || doc.Media[0].Status != media.StatusLost {
+		t.Errorf("after the loss: %+v", doc.Media)
+	}
+}

@@ -80,3 +80,6 @@ CREATE TABLE office_officers (
     revoked     TEXT COLLATE "C" NOT NULL DEFAULT '',
     created     TEXT COLLATE "C" NOT NULL
 );
+
+-- The office server reads the media changed since its last look (MediaChangedSince).
+CREATE INDEX media_updated ON media (updated);

@@ -79,3 +79,6 @@ CREATE TABLE office_officers (
     revoked     TEXT NOT NULL DEFAULT '',
     created     TEXT NOT NULL
 );
+
+-- The office server reads the media changed since its last look (MediaChangedSince).
+CREATE INDEX media_updated ON media (updated);
