@@ -107,3 +107,14 @@ func (a *App) officeClient() (service.API, error) {
 	a.remote = c
 	return c, nil
 }
+
+// localService is the local register's service, for the operations that work on a
+// register file itself (replaying the log, importing a spreadsheet); with an office
+// server configured they are refused: run them on the server's machine.
+func localService(api service.API) (*service.Service, error) {
+	s, ok := api.(*service.Service)
+	if !ok {
+		return nil, lerr("office.local-only")
+	}
+	return s, nil
+}

@@ -162,6 +162,7 @@ func NewRootCommand(app *App) *cobra.Command {
 	root.AddCommand(newCheckinCommand(app))
 	root.AddCommand(newServerCommand(app))
 	markGroups(root)
+	guardEnrolled(root, app)
 	typedUsage(root)
 	applyHelp(root, catalog.EN)
 	return root

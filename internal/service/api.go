@@ -30,6 +30,7 @@ type API interface {
 	VerifyLog(ctx context.Context) (int64, error)
 
 	Register(ctx context.Context, r RegisterRequest) (RegisterResult, error)
+	Bind(ctx context.Context, r BindRequest) (RegisterResult, error)
 	Medium(ctx context.Context, number string) (media.Medium, error)
 	MediumByIdentity(ctx context.Context, key string) (media.Medium, error)
 	ListMedia(ctx context.Context, f MediaFilter) ([]media.Medium, error)

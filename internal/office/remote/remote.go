@@ -163,6 +163,9 @@ func (c *Client) VerifyLog(ctx context.Context) (int64, error) {
 func (c *Client) Register(ctx context.Context, r service.RegisterRequest) (service.RegisterResult, error) {
 	return do[service.RegisterResult](c, ctx, wire.OpRegister, r)
 }
+func (c *Client) Bind(ctx context.Context, r service.BindRequest) (service.RegisterResult, error) {
+	return do[service.RegisterResult](c, ctx, wire.OpBind, r)
+}
 func (c *Client) Medium(ctx context.Context, number string) (media.Medium, error) {
 	return do[media.Medium](c, ctx, wire.OpMedium, wire.Number{Number: number})
 }

@@ -63,6 +63,7 @@ var ops = map[string]opFunc{
 	}),
 
 	wire.OpRegister: op((*service.Service).Register),
+	wire.OpBind:     op((*service.Service).Bind),
 	wire.OpMedium: op(func(s *service.Service, ctx context.Context, r wire.Number) (media.Medium, error) {
 		return s.Medium(ctx, r.Number)
 	}),

@@ -169,8 +169,10 @@ func (b *policyBook) compute(ctx context.Context) error {
 	// Media limited to some hosts go to those hosts only.
 	own := map[string][]int{}
 	for i, m := range snap.media {
-		for _, h := range m.AllowedHosts {
-			own[h] = append(own[h], i)
+		for j, h := range m.AllowedHosts {
+			if !slices.Contains(m.AllowedHosts[:j], h) { // a host named twice gets the medium once
+				own[h] = append(own[h], i)
+			}
 		}
 	}
 	type bump struct {

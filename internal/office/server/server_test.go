@@ -25,6 +25,7 @@ import (
 	"mediagate/internal/office/pki"
 	"mediagate/internal/office/server"
 	"mediagate/internal/office/wire"
+	"mediagate/internal/policydoc"
 	"mediagate/internal/service"
 )
 
@@ -221,6 +222,10 @@ func openEnvelope(t *testing.T, env []byte, pub ed25519.PublicKey) server.Docume
 	d.DisallowUnknownFields()
 	if err := d.Decode(&doc); err != nil {
 		t.Fatal(err)
+	}
+	// What a host does with it: policydoc.Verify accepts it.
+	if _, err := policydoc.Verify(env, pub, doc.Host, doc.Version); err != nil {
+		t.Fatalf("the host side refuses the policy: %v", err)
 	}
 	return doc
 }

@@ -19,6 +19,7 @@ const (
 	OpVerifyLog    = "verify-log"
 
 	OpRegister         = "register"
+	OpBind             = "bind"
 	OpMedium           = "medium"
 	OpMediumByIdentity = "medium-by-identity"
 	OpListMedia        = "list-media"
