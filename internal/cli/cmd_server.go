@@ -91,6 +91,7 @@ func runServerInit(ctx context.Context, app *App, o serverInitOptions) error {
 	if err != nil {
 		return err
 	}
+	app.createRegister = true // the office's register is made with its keys
 	offDir, err := issueOfficer(ctx, app, ca, o.Dir, o.Officer)
 	if err != nil {
 		return err
@@ -166,6 +167,9 @@ func newServerOfficerAddCommand(app *App, dir *string) *cobra.Command {
 			out, err := issueOfficer(cmd.Context(), app, o.CA, *dir, args[0])
 			if err != nil {
 				return err
+			}
+			if app.JSON {
+				return printJSON(app.Out, map[string]string{"officer": args[0], "officer_dir": out})
 			}
 			fmt.Fprintln(app.Out, T(app.Lang, "out.officer-added", args[0], out))
 			return nil

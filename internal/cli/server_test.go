@@ -22,8 +22,8 @@ import (
 func TestOfficeServerCommands(t *testing.T) {
 	e := newEnv(t)
 	dir := filepath.Join(t.TempDir(), "office")
-	e.ok("person", "add", "wangwu", "--name", "王五")
 	out := e.ok("server", "init", "--dir", dir, "--name", "localhost", "--addr", "127.0.0.1", "--officer", "wangwu")
+	e.ok("person", "add", "wangwu", "--name", "王五")
 	if !strings.Contains(out, "CA fingerprint") {
 		t.Fatalf("server init printed:\n%s", out)
 	}

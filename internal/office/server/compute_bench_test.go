@@ -25,7 +25,7 @@ func BenchmarkCompute(b *testing.B) {
 		b.Fatal(err)
 	}
 	keys, _ := pki.Load(dir)
-	local, err := service.OpenLocal(ctx, filepath.Join(dir, "office.db"), service.LocalOptions{Actor: audit.Actor{UID: 0, User: "root"}})
+	local, err := service.OpenLocal(ctx, filepath.Join(dir, "office.db"), service.LocalOptions{Create: true, Actor: audit.Actor{UID: 0, User: "root"}})
 	if err != nil {
 		b.Fatal(err)
 	}

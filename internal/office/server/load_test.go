@@ -270,7 +270,7 @@ func TestOfficeLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	local, err := service.OpenLocal(ctx, filepath.Join(dir, "office.db"), service.LocalOptions{Actor: audit.Actor{UID: 0, User: "root"}})
+	local, err := service.OpenLocal(ctx, filepath.Join(dir, "office.db"), service.LocalOptions{Create: true, Actor: audit.Actor{UID: 0, User: "root"}})
 	if err != nil {
 		t.Fatal(err)
 	}

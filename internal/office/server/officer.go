@@ -52,6 +52,16 @@ var ops = map[string]opFunc{
 	wire.OpNumbering: op(func(s *service.Service, ctx context.Context, _ wire.Empty) (service.Numbering, error) {
 		return s.Numbering(ctx)
 	}),
+	wire.OpNextNumbers: op(func(s *service.Service, ctx context.Context, _ wire.Empty) (map[media.Level]string, error) {
+		return s.NextNumbers(ctx)
+	}),
+	wire.OpSummary: op(func(s *service.Service, ctx context.Context, _ wire.Empty) (service.Summary, error) {
+		return s.Summary(ctx)
+	}),
+	wire.OpOverdueLoans: op((*service.Service).OverdueLoans),
+	wire.OpPlanClose: op(func(s *service.Service, ctx context.Context, _ wire.Empty) (service.ClosePlan, error) {
+		return s.PlanClose(ctx)
+	}),
 	wire.OpSetNumbering: op(func(s *service.Service, ctx context.Context, r wire.SetNumbering) (service.Numbering, error) {
 		return s.SetNumbering(ctx, r.Pattern, r.Codes)
 	}),
@@ -105,9 +115,7 @@ var ops = map[string]opFunc{
 	wire.OpCheckInPlug: op(func(s *service.Service, ctx context.Context, r wire.Plug) (service.PlugResult, error) {
 		return s.CheckInPlug(ctx, service.PlugRequest{Seen: r.Seen, Device: r.Device, Number: r.Number, Cabinet: r.Cabinet, Slot: r.Slot})
 	}),
-	wire.OpCloseCampaign: op(func(s *service.Service, ctx context.Context, _ wire.Empty) (service.ClosedCampaign, error) {
-		return s.CloseCampaign(ctx)
-	}),
+	wire.OpCloseCampaign: op((*service.Service).CloseCampaign),
 	wire.OpFinalReport: op(func(s *service.Service, ctx context.Context, r wire.Year) (wire.FinalReport, error) {
 		b, c, err := s.FinalReport(ctx, r.Year)
 		return wire.FinalReport{Report: b, Campaign: c}, err

@@ -13,6 +13,8 @@ const (
 
 	OpHost         = "host"
 	OpNumbering    = "numbering"
+	OpNextNumbers  = "next-numbers"
+	OpSummary      = "summary"
 	OpSetNumbering = "set-numbering"
 	OpEvents       = "events"
 	OpSearchEvents = "search-events"
@@ -23,6 +25,7 @@ const (
 	OpMedium           = "medium"
 	OpMediumByIdentity = "medium-by-identity"
 	OpListMedia        = "list-media"
+	OpOverdueLoans     = "overdue-loans"
 	OpShowMedium       = "show-medium"
 	OpHandover         = "handover"
 	OpLend             = "lend"
@@ -41,6 +44,7 @@ const (
 	OpCheckInsSince   = "check-ins-since"
 	OpCheckInPlug     = "check-in-plug"
 	OpCloseCampaign   = "close-campaign"
+	OpPlanClose       = "plan-close"
 	OpFinalReport     = "final-report"
 
 	OpAddHost     = "add-host"
