@@ -84,6 +84,7 @@ func runServerInit(ctx context.Context, app *App, o serverInitOptions) error {
 	if !validHandle(o.Officer) {
 		return usageMsg("usage.officer-handle", o.Officer)
 	}
+	app.createRegister = true // the office's register starts here, as a host's starts at host init
 	ca, err := pki.Init(pki.InitOptions{Dir: o.Dir, Name: o.Name, Addrs: o.Addrs, Now: app.Now()})
 	if errors.Is(err, pki.ErrExists) {
 		return lerr("err.office-exists", o.Dir)
@@ -91,7 +92,6 @@ func runServerInit(ctx context.Context, app *App, o serverInitOptions) error {
 	if err != nil {
 		return err
 	}
-	app.createRegister = true // the office's register is made with its keys
 	offDir, err := issueOfficer(ctx, app, ca, o.Dir, o.Officer)
 	if err != nil {
 		return err
@@ -196,6 +196,7 @@ func newServerRunCommand(app *App, dir *string) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&o.Listen, "listen", ":8443", "address to listen on")
 	cmd.Flags().IntVar(&o.MaxConns, "max-conns", server.DefaultMaxConns, "most connections open at once")
+	refuseJSON(cmd) // it logs, as text for the journal
 	return cmd
 }
 

@@ -66,7 +66,9 @@ func TestJSONEveryCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	imp := []string{"media", "import", sheet}
-	officeDir := filepath.Join(t.TempDir(), "office")
+	office := func() string { return filepath.Join(t.TempDir(), "office") }
+	officeDir := office()
+	serverInit := []string{"server", "init", "--dir", officeDir, "--name", "localhost", "--officer", "zhangsan"}
 	hostAdd := []string{"server", "host", "add", "HOST-09", "--level", "secret"}
 	cases := map[string]struct {
 		prep [][]string
@@ -113,19 +115,20 @@ func TestJSONEveryCommand(t *testing.T) {
 		"host enroll":             {skip: "needs an office server: it prints the enrolment as JSON (runHostEnroll)"},
 		"summary":                 {prep: [][]string{open}},
 		"media import":            {args: []string{sheet}},
-		"media bind":              {prep: [][]string{imp}, args: append([]string{"S-2026-0900", "--from-device", "/dev/sda"}, stick...)},
-		"media label":             {args: []string{num}},
-		"server init":             {args: []string{"--dir", filepath.Join(t.TempDir(), "office"), "--name", "localhost", "--officer", "zhangsan"}},
-		"server run":              {skip: "serves until stopped (TestOfficeServerCommands runs it); it prints no results"},
-		"server officer add":      {prep: [][]string{{"server", "init", "--dir", officeDir, "--name", "localhost", "--officer", "zhangsan"}}, args: []string{"lisi", "--dir", officeDir}},
+		"server init":             {args: []string{"--dir", office(), "--name", "localhost", "--officer", "zhangsan"}},
+		"server officer add":      {prep: [][]string{serverInit}, args: []string{"lisi", "--dir", officeDir}},
+		"server run":              {},
 		"server host add":         {args: []string{"HOST-09", "--level", "secret"}},
 		"server host list":        {prep: [][]string{hostAdd}},
 		"server host show":        {prep: [][]string{hostAdd}, args: []string{"HOST-09"}},
 		"server host token":       {prep: [][]string{hostAdd}, args: []string{"HOST-09"}},
-		"server host set":         {prep: [][]string{hostAdd}, args: []string{"HOST-09", "--level", "top-secret"}},
-		"server host revoke":      {prep: [][]string{hostAdd}, args: []string{"HOST-09", "--reason", "r"}},
-		"server requests approve": {skip: "needs a request sent by an enrolled host (internal/office/server TestRegistrationRequest); it prints the request and medium as JSON"},
-		"server requests reject":  {skip: "needs a request sent by an enrolled host (internal/office/server TestRegistrationRequest); it prints the request as JSON"},
+		"server host set":         {prep: [][]string{hostAdd}, args: []string{"HOST-09", "--location", "room 2"}},
+		"server host revoke":      {prep: [][]string{hostAdd}, args: []string{"HOST-09", "--reason", "replaced"}},
+		"server requests":         {},
+		"server requests approve": {skip: "needs a registration request sent by an enrolled host over mutual TLS (internal/office/server TestRegistrationRequest); it prints the approval as JSON (cmd_server.go)"},
+		"server requests reject":  {skip: "needs a registration request sent by an enrolled host over mutual TLS (internal/office/server TestRegistrationRequest); it prints the rejection as JSON (cmd_server.go)"},
+		"media bind":              {prep: [][]string{imp}, args: append([]string{"S-2026-0900", "--from-device", "/dev/sda"}, stick...)},
+		"media label":             {args: []string{num}},
 		"help":                    {},
 		"completion bash":         {},
 		"completion zsh":          {},

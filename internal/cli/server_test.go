@@ -22,6 +22,9 @@ import (
 func TestOfficeServerCommands(t *testing.T) {
 	e := newEnv(t)
 	dir := filepath.Join(t.TempDir(), "office")
+	if _, errs, code := e.run("person", "add", "wangwu", "--name", "王五"); code != ExitUsage || !strings.Contains(errs, "no register") {
+		t.Errorf("person add before server init: exit %d, %s", code, errs)
+	}
 	out := e.ok("server", "init", "--dir", dir, "--name", "localhost", "--addr", "127.0.0.1", "--officer", "wangwu")
 	e.ok("person", "add", "wangwu", "--name", "王五")
 	if !strings.Contains(out, "CA fingerprint") {

@@ -24,8 +24,6 @@ type API interface {
 	InitHost(ctx context.Context, r HostRequest) (media.Host, error)
 	Host(ctx context.Context) (media.Host, error)
 	Numbering(ctx context.Context) (Numbering, error)
-	NextNumbers(ctx context.Context) (map[media.Level]string, error)
-	Summary(ctx context.Context) (Summary, error)
 	SetNumbering(ctx context.Context, pattern string, codes map[media.Level]string) (Numbering, error)
 	Events(ctx context.Context, f EventFilter) ([]*audit.Event, error)
 	SearchEvents(ctx context.Context, q EventQuery) ([]*audit.Event, error)
@@ -36,7 +34,6 @@ type API interface {
 	Medium(ctx context.Context, number string) (media.Medium, error)
 	MediumByIdentity(ctx context.Context, key string) (media.Medium, error)
 	ListMedia(ctx context.Context, f MediaFilter) ([]media.Medium, error)
-	OverdueLoans(ctx context.Context, f MediaFilter) ([]media.Medium, error)
 	ShowMedium(ctx context.Context, number string) (MediumHistory, error)
 	Handover(ctx context.Context, r HandoverRequest) (media.Medium, error)
 	Lend(ctx context.Context, r LendRequest) (media.Medium, error)
@@ -45,6 +42,9 @@ type API interface {
 	Relevel(ctx context.Context, r RelevelRequest) (media.Medium, error)
 	Issue(ctx context.Context, r IssueRequest) (media.Medium, error)
 	SeenWhere(ctx context.Context, number string) ([]Seen, error)
+	OverdueLoans(ctx context.Context, f MediaFilter) ([]media.Medium, error)
+	NextNumbers(ctx context.Context) (map[media.Level]string, error)
+	Summary(ctx context.Context) (Summary, error)
 
 	OpenCampaign(ctx context.Context, r OpenCampaignRequest) (OpenCampaignResult, error)
 	OpenCampaignNow(ctx context.Context) (checkin.Campaign, error)
@@ -54,8 +54,8 @@ type API interface {
 	Outstanding(ctx context.Context, campaignID, custodian string) (total, ofCustodian int, err error)
 	CheckInsSince(ctx context.Context, campaignID string, seq int64) ([]checkin.CheckIn, error)
 	CheckInPlug(ctx context.Context, r PlugRequest) (PlugResult, error)
-	CloseCampaign(ctx context.Context, r CloseRequest) (ClosedCampaign, error)
 	PlanClose(ctx context.Context) (ClosePlan, error)
+	CloseCampaign(ctx context.Context, r CloseRequest) (ClosedCampaign, error)
 	FinalReport(ctx context.Context, year int) ([]byte, checkin.Campaign, error)
 	EndOfDay(year int, month time.Month, day int) time.Time
 

@@ -146,18 +146,6 @@ func (c *Client) Host(ctx context.Context) (media.Host, error) {
 func (c *Client) Numbering(ctx context.Context) (service.Numbering, error) {
 	return do[service.Numbering](c, ctx, wire.OpNumbering, wire.Empty{})
 }
-func (c *Client) NextNumbers(ctx context.Context) (map[media.Level]string, error) {
-	return do[map[media.Level]string](c, ctx, wire.OpNextNumbers, wire.Empty{})
-}
-func (c *Client) Summary(ctx context.Context) (service.Summary, error) {
-	return do[service.Summary](c, ctx, wire.OpSummary, wire.Empty{})
-}
-func (c *Client) OverdueLoans(ctx context.Context, f service.MediaFilter) ([]media.Medium, error) {
-	return do[[]media.Medium](c, ctx, wire.OpOverdueLoans, f)
-}
-func (c *Client) PlanClose(ctx context.Context) (service.ClosePlan, error) {
-	return do[service.ClosePlan](c, ctx, wire.OpPlanClose, wire.Empty{})
-}
 func (c *Client) SetNumbering(ctx context.Context, pattern string, codes map[media.Level]string) (service.Numbering, error) {
 	return do[service.Numbering](c, ctx, wire.OpSetNumbering, wire.SetNumbering{Pattern: pattern, Codes: codes})
 }
@@ -243,6 +231,18 @@ func (c *Client) CheckInPlug(ctx context.Context, r service.PlugRequest) (servic
 	}
 	return do[service.PlugResult](c, ctx, wire.OpCheckInPlug, wire.Plug{Seen: r.Seen, Device: r.Device, Number: r.Number,
 		Cabinet: r.Cabinet, Slot: r.Slot})
+}
+func (c *Client) PlanClose(ctx context.Context) (service.ClosePlan, error) {
+	return do[service.ClosePlan](c, ctx, wire.OpPlanClose, wire.Empty{})
+}
+func (c *Client) OverdueLoans(ctx context.Context, f service.MediaFilter) ([]media.Medium, error) {
+	return do[[]media.Medium](c, ctx, wire.OpOverdueLoans, f)
+}
+func (c *Client) NextNumbers(ctx context.Context) (map[media.Level]string, error) {
+	return do[map[media.Level]string](c, ctx, wire.OpNextNumbers, wire.Empty{})
+}
+func (c *Client) Summary(ctx context.Context) (service.Summary, error) {
+	return do[service.Summary](c, ctx, wire.OpSummary, wire.Empty{})
 }
 func (c *Client) CloseCampaign(ctx context.Context, r service.CloseRequest) (service.ClosedCampaign, error) {
 	return do[service.ClosedCampaign](c, ctx, wire.OpCloseCampaign, r)

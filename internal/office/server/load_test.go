@@ -89,7 +89,7 @@ func loadChild(dir string) error {
 		return err
 	}
 	var srv *server.Server
-	local, err := service.OpenLocal(ctx, filepath.Join(dir, "office.db"), service.LocalOptions{Actor: audit.Actor{UID: 0, User: "root"},
+	local, err := service.OpenLocal(ctx, filepath.Join(dir, "office.db"), service.LocalOptions{Create: true, Actor: audit.Actor{UID: 0, User: "root"},
 		Service: service.Config{Changed: func(ctx context.Context) { srv.Changed(ctx) }}})
 	if err != nil {
 		return err

@@ -52,16 +52,6 @@ var ops = map[string]opFunc{
 	wire.OpNumbering: op(func(s *service.Service, ctx context.Context, _ wire.Empty) (service.Numbering, error) {
 		return s.Numbering(ctx)
 	}),
-	wire.OpNextNumbers: op(func(s *service.Service, ctx context.Context, _ wire.Empty) (map[media.Level]string, error) {
-		return s.NextNumbers(ctx)
-	}),
-	wire.OpSummary: op(func(s *service.Service, ctx context.Context, _ wire.Empty) (service.Summary, error) {
-		return s.Summary(ctx)
-	}),
-	wire.OpOverdueLoans: op((*service.Service).OverdueLoans),
-	wire.OpPlanClose: op(func(s *service.Service, ctx context.Context, _ wire.Empty) (service.ClosePlan, error) {
-		return s.PlanClose(ctx)
-	}),
 	wire.OpSetNumbering: op(func(s *service.Service, ctx context.Context, r wire.SetNumbering) (service.Numbering, error) {
 		return s.SetNumbering(ctx, r.Pattern, r.Codes)
 	}),
@@ -84,12 +74,19 @@ var ops = map[string]opFunc{
 	wire.OpShowMedium: op(func(s *service.Service, ctx context.Context, r wire.Number) (service.MediumHistory, error) {
 		return s.ShowMedium(ctx, r.Number)
 	}),
-	wire.OpHandover:  op((*service.Service).Handover),
-	wire.OpLend:      op((*service.Service).Lend),
-	wire.OpReturn:    op((*service.Service).Return),
-	wire.OpSetStatus: op((*service.Service).SetStatus),
-	wire.OpRelevel:   op((*service.Service).Relevel),
-	wire.OpIssue:     op((*service.Service).Issue),
+	wire.OpHandover:     op((*service.Service).Handover),
+	wire.OpLend:         op((*service.Service).Lend),
+	wire.OpReturn:       op((*service.Service).Return),
+	wire.OpSetStatus:    op((*service.Service).SetStatus),
+	wire.OpRelevel:      op((*service.Service).Relevel),
+	wire.OpIssue:        op((*service.Service).Issue),
+	wire.OpOverdueLoans: op((*service.Service).OverdueLoans),
+	wire.OpNextNumbers: op(func(s *service.Service, ctx context.Context, _ wire.Empty) (map[media.Level]string, error) {
+		return s.NextNumbers(ctx)
+	}),
+	wire.OpSummary: op(func(s *service.Service, ctx context.Context, _ wire.Empty) (service.Summary, error) {
+		return s.Summary(ctx)
+	}),
 	wire.OpSeenWhere: op(func(s *service.Service, ctx context.Context, r wire.Number) ([]service.Seen, error) {
 		return s.SeenWhere(ctx, r.Number)
 	}),
@@ -114,6 +111,9 @@ var ops = map[string]opFunc{
 	}),
 	wire.OpCheckInPlug: op(func(s *service.Service, ctx context.Context, r wire.Plug) (service.PlugResult, error) {
 		return s.CheckInPlug(ctx, service.PlugRequest{Seen: r.Seen, Device: r.Device, Number: r.Number, Cabinet: r.Cabinet, Slot: r.Slot})
+	}),
+	wire.OpPlanClose: op(func(s *service.Service, ctx context.Context, _ wire.Empty) (service.ClosePlan, error) {
+		return s.PlanClose(ctx)
 	}),
 	wire.OpCloseCampaign: op((*service.Service).CloseCampaign),
 	wire.OpFinalReport: op(func(s *service.Service, ctx context.Context, r wire.Year) (wire.FinalReport, error) {

@@ -68,7 +68,7 @@ func startOffice(t *testing.T) *office {
 	o.keys = keys
 	var srv *server.Server
 	ctx := context.Background()
-	local, err := service.OpenLocal(ctx, filepath.Join(o.dir, "office.db"), service.LocalOptions{Now: o.clock, Create: true,
+	local, err := service.OpenLocal(ctx, filepath.Join(o.dir, "office.db"), service.LocalOptions{Create: true, Now: o.clock,
 		Actor:   audit.Actor{UID: 0, User: "root"},
 		Service: service.Config{Changed: func(ctx context.Context) { srv.Changed(ctx) }}})
 	if err != nil {

@@ -13,8 +13,6 @@ const (
 
 	OpHost         = "host"
 	OpNumbering    = "numbering"
-	OpNextNumbers  = "next-numbers"
-	OpSummary      = "summary"
 	OpSetNumbering = "set-numbering"
 	OpEvents       = "events"
 	OpSearchEvents = "search-events"
@@ -25,7 +23,6 @@ const (
 	OpMedium           = "medium"
 	OpMediumByIdentity = "medium-by-identity"
 	OpListMedia        = "list-media"
-	OpOverdueLoans     = "overdue-loans"
 	OpShowMedium       = "show-medium"
 	OpHandover         = "handover"
 	OpLend             = "lend"
@@ -34,6 +31,9 @@ const (
 	OpRelevel          = "relevel"
 	OpIssue            = "issue"
 	OpSeenWhere        = "seen-where"
+	OpOverdueLoans     = "overdue-loans"
+	OpNextNumbers      = "next-numbers"
+	OpSummary          = "summary"
 
 	OpOpenCampaign    = "open-campaign"
 	OpOpenCampaignNow = "open-campaign-now"
@@ -43,8 +43,8 @@ const (
 	OpOutstanding     = "outstanding"
 	OpCheckInsSince   = "check-ins-since"
 	OpCheckInPlug     = "check-in-plug"
-	OpCloseCampaign   = "close-campaign"
 	OpPlanClose       = "plan-close"
+	OpCloseCampaign   = "close-campaign"
 	OpFinalReport     = "final-report"
 
 	OpAddHost     = "add-host"
