@@ -2,10 +2,13 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"mediagate/internal/media"
 )
 
 func TestRebind(t *testing.T) {
@@ -158,4 +161,45 @@ func TestUniqueViolation(t *testing.T) {
 			t.Errorf("duplicate handle taken for another column: %v", err)
 		}
 	})
+}
+
+// TestWriterWaitsAtMostTheLockTimeout: on PostgreSQL a writer waits for another's
+// writer lock as long as lock_timeout (10 s unless the URL says otherwise), then fails
+// without writing, as a writer on SQLite does after its busy timeout.
+func TestWriterWaitsAtMostTheLockTimeout(t *testing.T) {
+	eng := testEngine{PostgreSQL}
+	dsn := eng.dsn(t)
+	ctx := context.Background()
+	holder, err := Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	var lt string
+	if err := holder.db.QueryRowContext(ctx, `SHOW lock_timeout`).Scan(&lt); err != nil || lt != "10s" {
+		t.Errorf("lock_timeout of a plain URL = %q, %v; want 10s", lt, err)
+	}
+	waiter, err := Open(ctx, dsn+"&options=-c%20lock_timeout%3D300ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer waiter.Close()
+	tx, err := holder.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if err := holder.lockWriters(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := waiter.AddPerson(ctx, media.Person{Handle: "late", Name: "Late"}); err == nil || !strings.Contains(err.Error(), "lock timeout") {
+		t.Errorf("writer behind a held lock: %v; want a lock timeout", err)
+	}
+	tx.Rollback()
+	if _, err := waiter.Person(ctx, "late"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the refused write left %v", err)
+	}
+	if _, err := waiter.AddPerson(ctx, media.Person{Handle: "late", Name: "Late"}); err != nil {
+		t.Errorf("writer after the lock was released: %v", err)
+	}
 }
