@@ -181,8 +181,12 @@ func engineOf(dsn string) (Engine, string, error) {
 	return SQLite, dsn, nil
 }
 
-// IsURL reports whether db names a database server rather than a local file.
-func IsURL(db string) bool {
-	e, _, err := engineOf(db)
-	return err == nil && e != SQLite
+// SQLiteFile returns the file of an SQLite register named by db (a path or
+// sqlite:PATH); ok is false for a database server's URL or a name Open refuses.
+func SQLiteFile(db string) (path string, ok bool) {
+	e, target, err := engineOf(db)
+	if err != nil || e != SQLite {
+		return "", false
+	}
+	return target, true
 }

@@ -93,6 +93,9 @@ func TestEngineOf(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "pw") {
 			t.Errorf("error shows the password: %v", err)
 		}
+		if file, ok := SQLiteFile(tt.dsn); ok != (tt.engine == SQLite) || file != map[bool]string{true: tt.target}[ok] {
+			t.Errorf("SQLiteFile(%q) = %q, %v", tt.dsn, file, ok)
+		}
 	}
 	if _, err := Open(context.Background(), "mysql://u:secret@h/db"); err == nil || strings.Contains(err.Error(), "secret") {
 		t.Errorf("Open of an unknown kind of database: %v", err)

@@ -26,9 +26,9 @@ type LocalOptions struct {
 	Service Config
 }
 
-// IsURL reports whether db (the --db value) names a database server, postgres://…,
-// rather than an SQLite file.
-func IsURL(db string) bool { return registry.IsURL(db) }
+// SQLiteFile returns the file of an SQLite register named by db (the --db value: a
+// path or sqlite:PATH); ok is false for a postgres://… URL.
+func SQLiteFile(db string) (path string, ok bool) { return registry.SQLiteFile(db) }
 
 // OpenLocal opens the registry db names and returns the service on it: a file path
 // (or sqlite:PATH) is an SQLite file, created if needed; a postgres://… URL is a
