@@ -32,16 +32,23 @@ var allowed = map[string][]string{
 	"internal/catalog":  {"media", "policy"},
 	"internal/notify":   {"catalog"},
 	"internal/registry": {"media", "audit", "checkin", "event"},
+	// The daemon's in-memory copy of the register's decision data, filled from the
+	// registry or (on an enrolled host) from the office's signed host policy.
+	"internal/regindex": {"media", "registry"},
 	"internal/testbed":  {},
 	"scripts":           {}, // tests of the install scripts only
 	"internal/e2e":      {},
 	"internal/bench":    {},
 	// The service owns the rules of the register; it works on its Store interface and
 	// opens the SQLite registry only in OpenLocal, for the wiring.
-	"internal/service": {"media", "audit", "policy", "identity", "checkin", "registry", "event"},
-	"internal/daemon":  {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin", "sysfs", "control", "mountlog", "service", "catalog", "event"},
+	"internal/service": {"media", "audit", "policy", "identity", "checkin", "registry", "regindex", "event"},
+	// replay rebuilds the register from the log through the service's reads; anchor is
+	// the office's signed acknowledgement of a chain (standard library only).
+	"internal/anchor": {},
+	"internal/replay": {"media", "audit", "checkin", "event", "service", "anchor"},
+	"internal/daemon": {"media", "audit", "policy", "identity", "registry", "regindex", "udev", "enforce", "mountwatch", "checkin", "sysfs", "control", "mountlog", "service", "catalog", "event"},
 	// cli reaches the register only through the service: never registry.
-	"internal/cli": {"media", "audit", "policy", "identity", "service", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control", "catalog", "event"},
+	"internal/cli": {"media", "audit", "policy", "identity", "service", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control", "catalog", "event", "replay", "anchor"},
 }
 
 // owners names the one package that may import each fenced-in dependency.
