@@ -3,11 +3,14 @@ package registry
 import (
 	"context"
 	"errors"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"mediagate/internal/audit"
 	"mediagate/internal/media"
 )
 
@@ -204,5 +207,66 @@ func TestWriterWaitsAtMostTheLockTimeout(t *testing.T) {
 	}
 	if _, err := waiter.AddPerson(ctx, media.Person{Handle: "late", Name: "Late"}); err != nil {
 		t.Errorf("writer after the lock was released: %v", err)
+	}
+}
+
+// TestLeastPrivilegeRole: once the register's owner has made the tables, a role with
+// only SELECT, INSERT, UPDATE on them and USAGE on their sequences opens it and does
+// every kind of write — and cannot delete a row.
+func TestLeastPrivilegeRole(t *testing.T) {
+	eng := testEngine{PostgreSQL}
+	dsn := eng.dsn(t)
+	ctx := context.Background()
+	owner, err := Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { owner.Close() }) // after the role's cleanup below
+	role := "mg_user_" + strings.ToLower(strings.ReplaceAll(NewID()[:8], "-", ""))
+	for _, q := range []string{
+		`CREATE ROLE ` + role + ` LOGIN`,
+		`GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO ` + role,
+		`GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO ` + role,
+	} {
+		if _, err := owner.db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, q := range []string{`DROP OWNED BY ` + role, `DROP ROLE ` + role} {
+			if _, err := owner.db.ExecContext(context.Background(), q); err != nil {
+				t.Errorf("%s: %v", q, err)
+			}
+		}
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(role)
+	s, err := Open(ctx, u.String(), WithActor(audit.Actor{UID: 0, User: "root"}))
+	if err != nil {
+		t.Fatalf("open as %s: %v", role, err)
+	}
+	defer s.Close()
+	if _, err := s.InitHost(ctx, media.Host{Number: "H-01", Level: media.Secret}); err != nil {
+		t.Fatal(err)
+	}
+	seed(t, s, "alice")
+	m := register(t, s, "LP1", media.Secret, "alice")
+	if _, _, err := s.OpenCampaign(ctx, 2026, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CheckInPlugged(ctx, m.Number, m.Identity, "A", "1"); err != nil {
+		t.Fatalf("check-in (a sequence-numbered row): %v", err)
+	}
+	if _, err := s.DiscKey(ctx, 32); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.VerifyLog(ctx); err != nil || n != 5 {
+		t.Errorf("VerifyLog = %d, %v", n, err)
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM people WHERE handle = 'nobody'`); err == nil {
+		t.Error("the least-privilege role may delete")
 	}
 }

@@ -159,8 +159,14 @@ func (s *Store) migrateFrom(ctx context.Context, fsys fs.FS, dir string) error {
 	if err := s.lockWriters(ctx, tx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied TEXT NOT NULL)`); err != nil {
+	var n int
+	if err := tx.QueryRowContext(ctx, s.d.hasTable, "schema_migrations").Scan(&n); err != nil {
 		return fmt.Errorf("migrate: %w", err)
+	}
+	if n == 0 {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied TEXT NOT NULL)`); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
 	}
 	applied := map[int]bool{}
 	rows, err := tx.QueryContext(ctx, `SELECT version FROM schema_migrations`)
