@@ -59,12 +59,6 @@ func TestMigrationsPairedAcrossEngines(t *testing.T) {
 	}
 }
 
-func numberOf(name string) int {
-	num, _, _ := strings.Cut(name, "_")
-	v, _ := strconv.Atoi(num)
-	return v
-}
-
 // TestSchemasMatch opens a new register on each engine and compares what the
 // migrations made: the same tables with the same columns (name, kind of type, NOT
 // NULL), indexes and triggers. Objects only PostgreSQL has are named here.
