@@ -143,6 +143,11 @@ func NewRootCommand(app *App) *cobra.Command {
 			if app.Lang != "en" && app.Lang != "zh" {
 				return usageMsg("usage.lang", app.Lang)
 			}
+			// --db sqlite:PATH is the file PATH: what lies beside the register (its
+			// disc sample key, the office's acknowledgement) lies beside PATH.
+			if file, ok := service.SQLiteFile(app.DBPath); ok {
+				app.DBPath = file
+			}
 			if err := checkJSON(app, cmd); err != nil {
 				return err
 			}
