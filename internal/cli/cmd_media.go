@@ -448,6 +448,10 @@ func printEvents(app *App, events []*audit.Event) error {
 	return t.flush()
 }
 
+// hiddenDetail are the keys of details that summarize leaves out: ids, and how a
+// registration's number was allocated (the number itself is the row's medium).
+var hiddenDetail = map[string]bool{"medium_id": true, "person_id": true, "number_seq": true, "number_year": true, "numbered": true}
+
 // summarize shortens event details to one line of key=value pairs.
 func summarize(d json.RawMessage) string {
 	if len(d) == 0 {
@@ -460,7 +464,7 @@ func summarize(d json.RawMessage) string {
 	var parts []string
 	for _, k := range sortedKeys(m) {
 		v := m[k]
-		if k == "medium_id" || k == "person_id" || v == nil || v == "" {
+		if hiddenDetail[k] || v == nil || v == "" {
 			continue
 		}
 		if nested, ok := v.(map[string]any); ok {

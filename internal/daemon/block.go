@@ -100,6 +100,9 @@ func (d *Daemon) decideBlock(ctx context.Context, disk string) {
 	r := &Record{Time: d.cfg.Now(), Stage: "block-device", DevPath: disk, Name: dev.Name, Label: dev.Label, Identity: dev.Identity}
 	if optical {
 		r.Stage = "disc"
+		if dev.Identity.Key == "" && dev.Problem != "" {
+			r.Error = dev.Problem // a disc that could not be read is blocked, and the row says why
+		}
 	}
 	pd := policy.Device{Identity: dev.Identity, Storage: true, Optical: optical, Block: !optical}
 	in := policy.Input{Host: hostp, Now: d.cfg.Now()}

@@ -33,7 +33,7 @@ import (
 var genRelease = flag.Bool("gen-release", false, "write testdata/registry/release-N.db for the current release")
 
 // currentRelease numbers the shape of the audit details this code writes.
-const currentRelease = 2
+const currentRelease = 3
 
 func TestGenerateReleaseDB(t *testing.T) {
 	if !*genRelease {
@@ -141,6 +141,11 @@ func genReleaseDB(t *testing.T, path string) {
 	must(err)
 	_, err = s.UpgradeIdentityKey(ctx, disc.Identity.Key, "disc:v2-iso9660:REL1DISC")
 	must(err)
+	// Release 3: a number given by hand (registrations say how their number came).
+	_, err = s.Register(ctx, registry.Registration{Number: "GIVEN-0001", Identity: media.Identity{Kind: media.KindUSBDisk,
+		Key: identity.USBKey("46f4", "0001", "REL3G"), Serial: "REL3G", VendorID: "46f4", ProductID: "0001"}, Level: media.Unclassified,
+		Custodian: "li"})
+	must(err)
 
 	// The year-end check-in: one plugged, one by hand, one missing; then issue.
 	_, _, err = s.OpenCampaign(ctx, 2026, now.Add(24*time.Hour))
@@ -168,7 +173,8 @@ func genReleaseDB(t *testing.T, path string) {
 	must(bd.d.Start(ctx))
 	bd.plugStick("REL1A", 64<<20) // registered (issued to zhang): allowed, audit mode
 	_, err = s.InitHost(ctx, media.Host{Number: "HOST-01", Level: media.Secret, Department: "办公室", Mode: media.ModeEnforce, Hostname: "pc-01",
-		VaultStation: true, AllowClasses: []string{"audio"}, AllowDevices: []string{"0627:0001"}, Baseline: []string{"wwn:0x5002538e40a1b2c3"}})
+		VaultStation: true, AllowClasses: []string{"audio"}, AllowDevices: []string{"0627:0001"}, Baseline: []string{"wwn:0x5002538e40a1b2c3"},
+		DevicePins: []media.DevicePin{{Device: "0627:0001", Interfaces: []string{"03/01/01"}}}, LowerMedia: media.LowerRefuse}) // release 3: in the row
 	must(err)
 	bd.plugStick("REL1A", 64<<20) // the hubs are locked on the way to enforce
 	bd.rec.SetAuthorized(stickP, false)

@@ -48,6 +48,7 @@ func discDecision(t *testing.T, g *testbed.Guest, name string) (reason string, a
 				// An empty drive is no disc: a row about it would claim an eject that
 				// never happened.
 				t.Errorf("decision row about the empty drive %s: %+v", name, d)
+				t.Log(g.Exec(t, "journalctl -u mediagate --no-pager -o short-monotonic | grep -E 'stage=disc|name=sr' | tail -20").Stdout)
 			}
 			return d.Reason, d.Actions, d.Error
 		}

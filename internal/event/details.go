@@ -47,7 +47,10 @@ type PersonDeactivate struct {
 }
 
 // Host is the host profile as saved (host.init, host.update); the order of
-// media.Host in release 1.
+// media.Host in release 1, with the fields release 3 added at the end. LowerMedia
+// and DevicePins are written on every row since release 3 (DevicePins as [] when
+// there are none); rows of earlier releases have neither, and say nothing about
+// them.
 type Host struct {
 	ID           string      `json:"id"`
 	Number       string      `json:"number"`
@@ -61,13 +64,20 @@ type Host struct {
 	Baseline     []string    `json:"baseline,omitempty"`
 	Created      time.Time   `json:"created"`
 	Updated      time.Time   `json:"updated"`
+	// Release 3.
+	LowerMedia media.LowerMedia   `json:"lower_media,omitempty"`
+	DevicePins *[]media.DevicePin `json:"device_pins,omitempty"`
 }
 
 // HostOf is h as the log records it.
 func HostOf(h media.Host) Host {
+	pins := h.DevicePins
+	if pins == nil {
+		pins = []media.DevicePin{}
+	}
 	return Host{ID: h.ID, Number: h.Number, Level: h.Level, Department: h.Department, Mode: h.Mode, Hostname: h.Hostname,
 		VaultStation: h.VaultStation, AllowClasses: h.AllowClasses, AllowDevices: h.AllowDevices, Baseline: h.Baseline,
-		Created: h.Created, Updated: h.Updated}
+		Created: h.Created, Updated: h.Updated, LowerMedia: h.LowerMedia, DevicePins: &pins}
 }
 
 // Numbering is a numbering scheme: the pattern and each level's code.
@@ -91,7 +101,10 @@ type Change struct {
 	From, To  media.Status
 }
 
-// MediumRegister is a registration.
+// MediumRegister is a registration. Since release 3 it says how the number was
+// given (Numbered): NumberedPattern with the year and sequence it took from the
+// numbering (NumberYear, NumberSeq), or NumberedGiven for a number given by hand;
+// rows of earlier releases leave all three out.
 type MediumRegister struct {
 	Access       media.Access   `json:"access"`
 	AllowedHosts []string       `json:"allowed_hosts"`
@@ -101,7 +114,16 @@ type MediumRegister struct {
 	Level        media.Level    `json:"level"`
 	MediumID     string         `json:"medium_id"`
 	Note         string         `json:"note"`
+	NumberSeq    int            `json:"number_seq,omitempty"`
+	NumberYear   int            `json:"number_year,omitempty"`
+	Numbered     string         `json:"numbered,omitempty"`
 }
+
+// How a registration's number was given (MediumRegister.Numbered).
+const (
+	NumberedPattern = "pattern" // taken from the numbering pattern's sequence
+	NumberedGiven   = "given"   // given by hand
+)
 
 // MediumHandover is the signed handover to a new custodian before a witness.
 type MediumHandover struct {

@@ -267,6 +267,9 @@ func readBlock(r Roots, sysRoot, abs string, uevent map[string]string) Device {
 	return d
 }
 
+// driveIsEmpty is driveEmpty; tests replace it to play a drive.
+var driveIsEmpty = driveEmpty
+
 // readDisc replaces the identity of an optical drive's block device with the
 // identity of the disc in it.
 func readDisc(r Roots, d *Device) {
@@ -278,6 +281,14 @@ func readDisc(r Roots, d *Device) {
 		d.NoMedium = true
 		return
 	}
+	if d.DevNode != "" && driveIsEmpty(d.DevNode) {
+		// Ejected: the kernel may still report the last disc's size until the drive is
+		// opened again, and udev's database may still hold the last disc's properties
+		// (ID_CDROM_MEDIA=1) while a change event is in flight; the drive itself says
+		// it is empty.
+		d.NoMedium = true
+		return
+	}
 	if disc, ok := DiscFromProperties(props); ok {
 		d.Disc = &disc
 		d.Quality = weak("disc-no-content", string(disc.Format)+" disc: no content to identify it by")
@@ -286,12 +297,6 @@ func readDisc(r Roots, d *Device) {
 	}
 	if d.DevNode == "" {
 		d.Problem = "no device node to read the disc from"
-		return
-	}
-	if props["ID_CDROM_MEDIA"] != "1" && driveEmpty(d.DevNode) {
-		// Ejected: the kernel may still report the last disc's size until the drive is
-		// opened again, but the drive itself says it is empty.
-		d.NoMedium = true
 		return
 	}
 	if n, _ := strconv.Atoi(props["ID_CDROM_MEDIA_SESSION_COUNT"]); n > 1 {
@@ -320,6 +325,11 @@ func readDisc(r Roots, d *Device) {
 		size = st.Size()
 	}
 	disc, err := DiscSignature(f, size, key)
+	if err != nil && driveIsEmpty(d.DevNode) {
+		// The disc left while it was read.
+		d.NoMedium = true
+		return
+	}
 	d.Disc = &disc
 	if err != nil {
 		d.Problem = fmt.Sprintf("read disc: %v", err)

@@ -42,17 +42,24 @@ var allowed = map[string][]string{
 	// The service owns the rules of the register; it works on its Store interface and
 	// opens the SQLite registry only in OpenLocal, for the wiring.
 	"internal/service": {"media", "audit", "policy", "identity", "checkin", "registry", "regindex", "event"},
-	"internal/daemon":  {"media", "audit", "policy", "identity", "registry", "regindex", "udev", "enforce", "mountwatch", "checkin", "sysfs", "control", "mountlog", "service", "catalog", "event"},
+	// replay rebuilds the register from the log through the service's reads; anchor is
+	// the office's signed acknowledgement of a chain (standard library only).
+	"internal/anchor": {},
+	"internal/replay": {"media", "audit", "checkin", "event", "service", "anchor"},
+	"internal/daemon": {"media", "audit", "policy", "identity", "registry", "regindex", "udev", "enforce", "mountwatch", "checkin", "sysfs", "control", "mountlog", "service", "catalog", "event"},
 	// cli reaches the register only through the service: never registry.
-	"internal/cli": {"media", "audit", "policy", "identity", "service", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control", "catalog", "event"},
+	"internal/cli": {"media", "audit", "policy", "identity", "service", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control", "catalog", "event", "replay", "anchor"},
 }
 
 // owners names the one package that may import each fenced-in dependency.
 var owners = map[string]string{
-	"github.com/jochenvg/go-udev": "internal/udev",
-	"modernc.org/sqlite":          "internal/registry",
-	"database/sql":                "internal/registry",
-	"github.com/spf13/cobra":      "internal/cli",
+	"github.com/jochenvg/go-udev":    "internal/udev",
+	"modernc.org/sqlite":             "internal/registry",
+	"github.com/jackc/pgx/v5":        "internal/registry",
+	"github.com/jackc/pgx/v5/pgconn": "internal/registry",
+	"github.com/jackc/pgx/v5/stdlib": "internal/registry",
+	"database/sql":                   "internal/registry",
+	"github.com/spf13/cobra":         "internal/cli",
 }
 
 // TestLayering checks every package's imports (tests excluded) with go list.

@@ -77,8 +77,10 @@ func (s *Store) Register(ctx context.Context, r Registration) (media.Medium, err
 		} else if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
+		numbered := event.MediumRegister{Numbered: event.NumberedGiven}
 		if r.Number == "" {
-			if r.Number, err = s.nextNumber(ctx, tx, r.Level); err != nil {
+			numbered.Numbered = event.NumberedPattern
+			if r.Number, numbered.NumberYear, numbered.NumberSeq, err = s.nextNumber(ctx, tx, r.Level); err != nil {
 				return err
 			}
 		} else {
@@ -116,7 +118,8 @@ func (s *Store) Register(ctx context.Context, r Registration) (media.Medium, err
 		}
 		_, err = s.appendEvent(ctx, tx, event.KindMediumRegister, m.Number, event.MediumRegister{
 			Access: m.Access, AllowedHosts: m.AllowedHosts, Custodian: m.Custodian, Department: m.Department,
-			Identity: id, Level: m.Level, MediumID: m.ID, Note: m.Note})
+			Identity: id, Level: m.Level, MediumID: m.ID, Note: m.Note,
+			NumberSeq: numbered.NumberSeq, NumberYear: numbered.NumberYear, Numbered: numbered.Numbered})
 		return err
 	})
 	if err != nil {

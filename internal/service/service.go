@@ -5,8 +5,9 @@
 //
 // Every front-end calls it: the CLI, the daemon's vault station, and later the office
 // server and spreadsheet import. Operations take typed requests and validate them as
-// hostile input. The register itself is behind Store; OpenLocal opens the SQLite
-// registry for the wiring (cli, daemon), which never needs the registry package.
+// hostile input. The register itself is behind Store; OpenLocal opens the registry
+// (an SQLite file, or a PostgreSQL database by URL) for the wiring (cli, daemon), which
+// never needs the registry package.
 package service
 
 import (
