@@ -25,7 +25,7 @@ type DecisionData struct {
 // DecisionData reads the decision data in one read transaction.
 func (s *Store) DecisionData(ctx context.Context) (DecisionData, error) {
 	var out DecisionData
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: s.d.snapshot})
 	if err != nil {
 		return out, fmt.Errorf("read decision data: begin: %w", err)
 	}
