@@ -76,7 +76,17 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 	if err != nil {
 		return err
 	}
-	store := local.Store()
+	var store daemon.Store = local.Store()
+	// On a host enrolled with an office server the daemon decides from the verified
+	// policy in force, never from the local register (see cmd_office.go).
+	office, err := wireOffice(ctx, app, store, log)
+	if err != nil {
+		return err
+	}
+	var checkIn daemon.VaultStation = service.New(local.Store(), service.Config{Now: app.Now})
+	if office != nil {
+		store, checkIn = office.store, nil
+	}
 	w := wireDaemon(app)
 	if _, err := w.Roots.DiscKey(); err != nil {
 		log.Error("optical discs cannot be identified and will be blocked", "err", err)
@@ -84,7 +94,7 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 	enf := enforce.New(w.Enforce, enforce.Ops{}, log)
 	mem := tuneMemory(app.Getenv, log)
 	wd := daemon.WatchdogInterval(os.Getenv, os.Getpid())
-	d := daemon.New(daemon.Config{
+	cfg := daemon.Config{
 		Store:    store,
 		Enforcer: enf,
 		Read:     func(p string) (identity.Device, error) { return identity.ReadDeviceHeld(w.Roots, p) },
@@ -93,7 +103,7 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 		Log:      log,
 		// The vault station runs the check-in of the service, without the post-change
 		// nudge: the daemon is the one that would be nudged.
-		CheckIn: service.New(store, service.Config{Now: app.Now}),
+		CheckIn: checkIn,
 		Mounts:  daemon.MountConfig{ProcRoot: w.ProcRoot, UdevData: w.Roots.UdevData},
 		Notify:  desktopNotifier(ctx, o, log),
 		// Type=notify: READY=1 only once every device present at start is decided,
@@ -114,7 +124,14 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 				log.Warn("watchdog ping", "err", err)
 			}
 		},
-	})
+	}
+	if office != nil {
+		// The policy in force is already in memory, and it, not the local register,
+		// answers the decisions' reads.
+		cfg.Index, cfg.IndexLoaded = nil, nil
+		cfg.Office, cfg.Decided = office.status, office.decided
+	}
+	d := daemon.New(cfg)
 	// Lock the root hubs before listening, so nothing plugged from now on slips through.
 	if err := d.Start(ctx); err != nil {
 		return err
@@ -140,6 +157,12 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 			log.Error("control socket", "err", err)
 		}
 	}()
+	if office != nil {
+		followed := make(chan struct{})
+		fctx, stopFollow := context.WithCancel(ctx)
+		defer func() { stopFollow(); <-followed }()
+		go func() { defer close(followed); office.run(fctx, d) }()
+	}
 	err = d.Run(ctx)
 	_ = daemon.Notify("STOPPING=1")
 	if err != nil {

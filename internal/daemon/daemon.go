@@ -105,6 +105,12 @@ type Config struct {
 	// IndexLoaded, when set, is told how many media the index holds after every
 	// successful load (the service sizes the runtime's memory limit by it).
 	IndexLoaded func(media int)
+	// Office, when set (a host enrolled with an office server), tells Status about the
+	// server and the policy in force.
+	Office func() *OfficeStatus
+	// Decided, when set, is told about every decision recorded (the office report of
+	// media seen).
+	Decided func(Record)
 }
 
 // Record is one decision as the daemon took and carried it out.
@@ -156,6 +162,8 @@ type Status struct {
 	Present    []Record  `json:"present"`
 	Recent     []Record  `json:"recent"`
 	Problems   []string  `json:"problems,omitempty"`
+	// Office is set on a host enrolled with an office server.
+	Office *OfficeStatus `json:"office,omitempty"`
 }
 
 // Redact removes from the status what identifies a medium beyond its number: serials,
@@ -794,6 +802,9 @@ func (d *Daemon) finish(ctx context.Context, r *Record) {
 	if r.Effective == policy.Block && d.cfg.Notify != nil {
 		d.cfg.Notify(cp)
 	}
+	if d.cfg.Decided != nil {
+		d.cfg.Decided(cp)
+	}
 }
 
 func (r *Record) details() event.DeviceDecision {
@@ -835,5 +846,8 @@ func (d *Daemon) Status() Status {
 	}
 	slices.SortFunc(s.Present, func(a, b Record) int { return strings.Compare(a.DevPath, b.DevPath) })
 	s.Recent = append([]Record{}, d.recent...)
+	if d.cfg.Office != nil {
+		s.Office = d.cfg.Office()
+	}
 	return s
 }

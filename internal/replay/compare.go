@@ -256,6 +256,12 @@ func (c *comparer) media(rows []service.MediumRow) {
 		c.field("media", k, "holder", c.who(r.HolderID), c.who(m.holderID), row)
 		c.field("media", k, "due_at", r.DueAt, m.due, row)
 		c.field("media", k, "allowed_hosts", r.AllowedHosts, jsonList(m.allowedHosts), row)
+		c.field("media", k, "model", r.Model, m.model, row)
+		c.field("media", k, "capacity_text", r.CapacityText, m.capacityText, row)
+		c.field("media", k, "purpose", r.Purpose, m.purpose, row)
+		c.field("media", k, "in_service", r.InService, m.inService, row)
+		c.field("media", k, "department_set", strconv.FormatBool(r.DepartmentSet), strconv.FormatBool(m.departmentSet), row)
+		c.field("media", k, "pending", strconv.FormatBool(r.Pending), strconv.FormatBool(m.pending), row)
 		c.stamp("media", k, "created", r.Created, m.created, row)
 		c.stamp("media", k, "updated", r.Updated, m.updated, row)
 	}

@@ -57,9 +57,12 @@ type medium struct {
 	access                                              media.Access
 	due                                                 string
 	allowedHosts                                        []string
-	created, updated                                    window
-	lastTouch                                           time.Time
-	row                                                 int64
+	// the paper register's fields and the identity pending flag (release 4)
+	model, capacityText, purpose, inService string
+	departmentSet, pending                  bool
+	created, updated                        window
+	lastTouch                               time.Time
+	row                                     int64
 }
 
 type handover struct {
@@ -147,6 +150,10 @@ var stateless = map[event.Kind]bool{
 	event.KindDaemonControl: true, event.KindDeviceDecision: true, event.KindDeviceTamper: true,
 	event.KindMountAttach: true, event.KindMountDetach: true, event.KindMountRemount: true, event.KindMountSeenAtStart: true,
 	event.KindMountViolation: true,
+	// An enrolled host's policy lives in its cache file, not in the register.
+	event.KindPolicyApplied: true, event.KindPolicyRefused: true,
+	// an import's summary: its people and media have rows of their own
+	event.KindMediumImport: true,
 }
 
 // Apply replays one row of the log, in sequence order.
@@ -251,6 +258,23 @@ func (s *State) Apply(e *audit.Event) {
 		s.status(e, m, d.From, d.To)
 		m.custodianID, m.holderID, m.due = s.personID(e, d.ToCustodian), "", ""
 		s.touch(m, e)
+	case event.MediumBind:
+		m := s.medium(e, d.MediumID)
+		if m == nil {
+			return
+		}
+		if !m.pending || m.identity.Key != d.FromIdentity {
+			s.logProblem(e, "%s bound from identity %s, but the log has it under %s (pending %t)", m.number, d.FromIdentity,
+				m.identity.Key, m.pending)
+		}
+		m.identity, m.pending = d.Identity, false
+		if m.model == "" {
+			m.model = d.Model
+		}
+		if d.Identity.Kind == media.KindOpticalDisc {
+			m.access = media.AccessReadOnly
+		}
+		s.touch(m, e)
 	case event.MediumIdentityUpgrade:
 		m := s.medium(e, d.MediumID)
 		if m == nil {
@@ -291,13 +315,30 @@ func (s *State) register(e *audit.Event, d event.MediumRegister, created window)
 	}
 	m := &medium{id: d.MediumID, number: e.Medium, custodianID: s.personID(e, d.Custodian), department: d.Department,
 		note: d.Note, identity: d.Identity, level: d.Level, status: media.StatusActive, access: d.Access,
-		allowedHosts: d.AllowedHosts, created: created, updated: created, lastTouch: e.Time, row: e.Seq}
+		allowedHosts: d.AllowedHosts, created: created, updated: created, lastTouch: e.Time, row: e.Seq,
+		model: d.Model, capacityText: d.CapacityText, purpose: d.Purpose, inService: d.InService,
+		departmentSet: d.DepartmentSet, pending: d.IdentityPending}
+	if d.Status != "" {
+		m.status = d.Status
+	}
+	if d.Numbered == "" {
+		// A registration of an earlier release does not say whether its department
+		// was set for it: it was when it differs from the custodian's then (as the
+		// migration of release 4 decided).
+		if p := s.people[m.custodianID]; p != nil && d.Department != "" && d.Department != p.department {
+			m.departmentSet = true
+		}
+	}
 	s.media[m.id] = m
 	s.numbers[m.number] = m.id
 	switch d.Numbered {
 	case event.NumberedPattern:
 		s.seq[seqKey{int(d.Level), d.NumberYear}] = d.NumberSeq + 1
 	case event.NumberedGiven:
+		// A given number the pattern made moved its sequence past it.
+		if k := (seqKey{int(d.Level), d.NumberYear}); d.NumberSeq > 0 && s.seq[k] < d.NumberSeq+1 {
+			s.seq[k] = d.NumberSeq + 1
+		}
 	default: // a registration of an earlier release: did it take a number from the sequence?
 		s.seqOld, s.seqOldAt = true, e.Seq
 		clear(s.seq)
