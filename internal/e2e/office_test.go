@@ -86,7 +86,7 @@ printf '[Service]\nEnvironment=%s\n' > %s
 	if res := g.Exec(t, officeEnv+" mediagate host enroll --server "+office.URL()+" --token x --ca-fingerprint "+office.Fingerprint()+" --host "+officeHost); res.ExitCode != 2 {
 		t.Errorf("second enrolment: %s", res)
 	}
-	if modes := g.MustRun(t, "stat -c '%a %U' "+officeDir+"/office "+officeDir+"/office/* | sort -u | tr '\\n' ' '"); modes != "600 root 700 root " {
+	if modes := g.MustRun(t, "stat -c '%a %U' "+officeDir+"/office "+officeDir+"/office/* | sort -u | tr '\\n' ' '"); modes != "600 root 700 root" {
 		t.Errorf("enrolment files: %q, want 0600 and 0700, root", modes)
 	}
 	g.MustRun(t, "systemctl daemon-reload && systemctl restart mediagate.service && systemctl is-active mediagate.service")
@@ -102,10 +102,14 @@ printf '[Service]\nEnvironment=%s\n' > %s
 	if r := officeDecided(t, g, serial); r != "unregistered" {
 		t.Fatalf("before registration: %s", r)
 	}
+	usbDev := g.WaitFor(t, 30*time.Second, testbed.USBDeviceBySerial(serial))
 	start := time.Now()
 	number := office.Register(t, officeHost, serial)
+	g.WaitFor(t, 30*time.Second, `grep -qx 1 `+usbDev+`/authorized && echo authorized`)
+	authorizedAfter := time.Since(start)
 	g.WaitFor(t, 30*time.Second, testbed.PartitionBySerial(serial, "vfat"))
-	t.Logf("FIGURE registration on the server → stick usable in the guest: %.2f s (target 5 s)", time.Since(start).Seconds())
+	t.Logf("FIGURE registration on the server → stick authorized in the guest: %.2f s, its vfat partition there: %.2f s (target 5 s)",
+		authorizedAfter.Seconds(), time.Since(start).Seconds())
 	if r := officeDecided(t, g, serial); r != "allowed" {
 		t.Errorf("after registration: %s", r)
 	}
@@ -155,8 +159,11 @@ sed -i 's/"signature":"./"signature":"A/' %[1]s/office/policy.json`, officeDir))
 	t.Logf("request: %s", out)
 	start = time.Now()
 	office.Approve(t, officeHost, identity.USBKey("46f4", "0001", newSerial))
+	g.WaitFor(t, 30*time.Second, `grep -qx 1 /sys/bus/usb/devices/`+port+`/authorized && echo authorized`)
+	authorizedAfter = time.Since(start)
 	g.WaitFor(t, 30*time.Second, testbed.PartitionBySerial(newSerial, "vfat"))
-	t.Logf("FIGURE request approved on the server → stick usable in the guest: %.2f s", time.Since(start).Seconds())
+	t.Logf("FIGURE request approved on the server → stick authorized in the guest: %.2f s, its vfat partition there: %.2f s",
+		authorizedAfter.Seconds(), time.Since(start).Seconds())
 	applied := g.MustRun(t, officeEnv+" mediagate log --kind policy.applied --json | grep -c '\"version\"'")
 	t.Logf("policies applied in the guest: %s", applied)
 }
