@@ -59,3 +59,71 @@ ensure_go() {
 
 # Build dependencies: cgo links libudev (github.com/jochenvg/go-udev).
 MEDIAGATE_BUILD_DEPS=(gcc libc6-dev pkg-config libudev-dev git ca-certificates)
+
+# start_test_postgres starts a throw-away PostgreSQL cluster for the tests: Debian's
+# postgresql package (installed if missing), initdb + pg_ctl from
+# /usr/lib/postgresql/*/bin on a new temporary directory, listening only on a unix
+# socket in that directory under a free port number, run as the calling user or, as
+# root (initdb refuses root), as nobody. It exports MEDIAGATE_PG_DSN (superuser
+# "mediagate", trusted on the socket) and MEDIAGATE_PG_DIR; stop_test_postgres stops
+# it and removes the directory — call it from an EXIT trap.
+start_test_postgres() {
+	ensure_apt postgresql
+	local bin
+	bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
+	if [[ -z $bin || ! -x $bin/initdb ]]; then
+		echo "test: no initdb under /usr/lib/postgresql/*/bin" >&2
+		return 1
+	fi
+	# In /tmp, not $TMPDIR: nobody must reach it, and a unix socket path must stay short.
+	MEDIAGATE_PG_DIR=$(mktemp -d /tmp/mediagate-pg.XXXXXX)
+	export MEDIAGATE_PG_DIR
+	local as=()
+	if ((EUID == 0)); then
+		chown nobody: "$MEDIAGATE_PG_DIR"
+		as=(runuser -u nobody --)
+	fi
+	local port
+	port=$(free_port) || return 1
+	# Durability is not wanted from a cluster thrown away after the run.
+	(cd "$MEDIAGATE_PG_DIR" && "${as[@]}" "$bin/initdb" -D "$MEDIAGATE_PG_DIR/data" -U mediagate --auth=trust \
+		--encoding=UTF8 --locale=C >"$MEDIAGATE_PG_DIR/initdb.log" 2>&1) || {
+		cat "$MEDIAGATE_PG_DIR/initdb.log" >&2
+		return 1
+	}
+	(cd "$MEDIAGATE_PG_DIR" && "${as[@]}" "$bin/pg_ctl" -D "$MEDIAGATE_PG_DIR/data" -l "$MEDIAGATE_PG_DIR/server.log" -w -t 60 \
+		-o "-k $MEDIAGATE_PG_DIR -p $port -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+		start >/dev/null) || {
+		cat "$MEDIAGATE_PG_DIR/server.log" >&2
+		return 1
+	}
+	export MEDIAGATE_PG_DSN="postgres://mediagate@/postgres?host=$MEDIAGATE_PG_DIR&port=$port&sslmode=disable"
+	echo "== PostgreSQL $("$bin/postgres" --version | awk '{print $3}') test cluster on $MEDIAGATE_PG_DIR/.s.PGSQL.$port"
+}
+
+# stop_test_postgres stops the cluster of start_test_postgres, if any, and removes it.
+stop_test_postgres() {
+	[[ -n ${MEDIAGATE_PG_DIR:-} && -d $MEDIAGATE_PG_DIR ]] || return 0
+	local bin as=()
+	bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
+	((EUID == 0)) && as=(runuser -u nobody --)
+	if [[ -f $MEDIAGATE_PG_DIR/data/postmaster.pid ]]; then
+		(cd "$MEDIAGATE_PG_DIR" && "${as[@]}" "$bin/pg_ctl" -D "$MEDIAGATE_PG_DIR/data" -m immediate -w stop >/dev/null 2>&1) || true
+	fi
+	rm -rf "$MEDIAGATE_PG_DIR"
+	unset MEDIAGATE_PG_DIR MEDIAGATE_PG_DSN
+}
+
+# free_port prints a TCP port on 127.0.0.1 that nothing listens on.
+free_port() {
+	local p i
+	for ((i = 0; i < 100; i++)); do
+		p=$((20000 + RANDOM % 40000))
+		if ! (: <"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	echo "test: no free port found" >&2
+	return 1
+}

@@ -9,14 +9,15 @@
 package audit
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
+	"strconv"
 	"time"
 
 	"mediagate/internal/event"
@@ -82,35 +83,43 @@ func Details(v any) (json.RawMessage, error) {
 	return b, nil
 }
 
-// canonical is the byte string the hash covers: every field except Hash, each written
-// as a length-prefixed value so that no two different rows can encode the same.
-func canonical(e *Event) []byte {
-	var buf bytes.Buffer
+// writeCanonical writes the byte string the hash covers to w (a hash, which never
+// fails): every field except Hash, each written as a length-prefixed value so that no
+// two different rows can encode the same.
+func writeCanonical(w io.Writer, e *Event) {
+	var scratch [64]byte
 	field := func(s string) {
-		var n [8]byte
-		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-		buf.Write(n[:])
-		buf.WriteString(s)
+		binary.BigEndian.PutUint64(scratch[:8], uint64(len(s)))
+		w.Write(scratch[:8])
+		io.WriteString(w, s)
+	}
+	num := func(n int64) {
+		b := strconv.AppendInt(scratch[8:8], n, 10)
+		binary.BigEndian.PutUint64(scratch[:8], uint64(len(b)))
+		w.Write(scratch[:8+len(b)])
 	}
 	field("mediagate-audit-v1")
-	field(fmt.Sprint(e.Seq))
+	num(e.Seq)
 	field(e.ID)
-	field(e.Time.UTC().Format(TimeLayout))
+	field(string(e.Time.UTC().AppendFormat(scratch[8:8], TimeLayout)))
 	field(e.HostID)
 	field(string(e.Kind))
 	field(e.Medium)
-	field(fmt.Sprint(e.Actor.UID))
+	num(int64(e.Actor.UID))
 	field(e.Actor.User)
 	field(e.Actor.Login)
-	field(string(e.Details))
+	binary.BigEndian.PutUint64(scratch[:8], uint64(len(e.Details)))
+	w.Write(scratch[:8])
+	w.Write(e.Details)
 	field(e.PrevHash)
-	return buf.Bytes()
 }
 
 // ComputeHash returns the hash a row must carry.
 func ComputeHash(e *Event) string {
-	sum := sha256.Sum256(canonical(e))
-	return hex.EncodeToString(sum[:])
+	h := sha256.New()
+	writeCanonical(h, e)
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0]))
 }
 
 // Seal links e to the previous row (seq prevSeq, hash prevHash) and sets its hash.
@@ -150,26 +159,57 @@ type Head struct {
 // Verify checks rows given in stored order against the chain and the recorded head.
 // It returns the number of rows checked, and a *BrokenError for the first bad row.
 func Verify(rows iter.Seq2[*Event, error], head Head) (int64, error) {
-	var n int64
-	prevHash := GenesisHash
-	var prevSeq int64
+	var c Chain
 	for e, err := range rows {
 		if err != nil {
-			return n, fmt.Errorf("read audit log: %w", err)
+			return c.Rows(), fmt.Errorf("read audit log: %w", err)
 		}
-		n++
-		switch {
-		case e.Seq != prevSeq+1:
-			return n, &BrokenError{Seq: prevSeq + 1, Reason: fmt.Sprintf("sequence gap or reorder: found row %d after row %d", e.Seq, prevSeq)}
-		case e.PrevHash != prevHash:
-			return n, &BrokenError{Seq: e.Seq, Reason: "previous hash does not match the row before it (row inserted, deleted or reordered)"}
-		case ComputeHash(e) != e.Hash:
-			return n, &BrokenError{Seq: e.Seq, Reason: "content does not match its hash (row edited)"}
+		if err := c.Add(e); err != nil {
+			return c.Rows(), err
 		}
-		prevSeq, prevHash = e.Seq, e.Hash
 	}
-	if prevSeq != head.Seq || (head.Seq > 0 && prevHash != head.Hash) {
-		return n, &BrokenError{Seq: prevSeq + 1, Reason: fmt.Sprintf("log ends at row %d but its recorded head is row %d (rows removed from the end, or head edited)", prevSeq, head.Seq)}
+	return c.Rows(), c.End(head)
+}
+
+// Chain checks rows one at a time, in stored order, for a reader that walks the log
+// once for several purposes (audit verify replays the register in the same pass).
+// The zero value expects the first row.
+type Chain struct {
+	n        int64
+	prevSeq  int64
+	prevHash string
+}
+
+// Add checks the next row; it returns a *BrokenError when the row does not continue
+// the chain.
+func (c *Chain) Add(e *Event) error {
+	prevHash := c.prevHash
+	if prevHash == "" {
+		prevHash = GenesisHash
 	}
-	return n, nil
+	c.n++
+	switch {
+	case e.Seq != c.prevSeq+1:
+		return &BrokenError{Seq: c.prevSeq + 1, Reason: fmt.Sprintf("sequence gap or reorder: found row %d after row %d", e.Seq, c.prevSeq)}
+	case e.PrevHash != prevHash:
+		return &BrokenError{Seq: e.Seq, Reason: "previous hash does not match the row before it (row inserted, deleted or reordered)"}
+	case ComputeHash(e) != e.Hash:
+		return &BrokenError{Seq: e.Seq, Reason: "content does not match its hash (row edited)"}
+	}
+	c.prevSeq, c.prevHash = e.Seq, e.Hash
+	return nil
+}
+
+// Rows is the number of rows given to Add.
+func (c *Chain) Rows() int64 { return c.n }
+
+// Last is the last good row's sequence number and hash.
+func (c *Chain) Last() Head { return Head{Seq: c.prevSeq, Hash: c.prevHash} }
+
+// End checks, after the last row, that the log ends at its recorded head.
+func (c *Chain) End(head Head) error {
+	if c.prevSeq != head.Seq || (head.Seq > 0 && c.prevHash != head.Hash) {
+		return &BrokenError{Seq: c.prevSeq + 1, Reason: fmt.Sprintf("log ends at row %d but its recorded head is row %d (rows removed from the end, or head edited)", c.prevSeq, head.Seq)}
+	}
+	return nil
 }

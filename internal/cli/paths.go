@@ -8,6 +8,7 @@ import (
 
 	"mediagate/internal/control"
 	"mediagate/internal/identity"
+	"mediagate/internal/service"
 	"mediagate/internal/sysfs"
 )
 
@@ -63,7 +64,17 @@ func nudgeDaemon(ctx context.Context, app *App) {
 }
 
 // roots are where the identity reader looks, with the register's disc sample key (read,
-// or created, only when a disc is read).
+// or created, only when a disc is read): the file beside an SQLite register, or kept in
+// a PostgreSQL register (service.Local.DiscKey).
 func (a *App) roots() identity.Roots {
-	return identity.Roots{Paths: a.Paths, DiscKey: identity.DiscKeyFile(identity.DiscKeyPath(a.DBPath))}
+	if !service.IsURL(a.DBPath) {
+		return identity.Roots{Paths: a.Paths, DiscKey: identity.DiscKeyFile(identity.DiscKeyPath(a.DBPath))}
+	}
+	return identity.Roots{Paths: a.Paths, DiscKey: func() ([]byte, error) {
+		l, err := a.open(context.Background())
+		if err != nil {
+			return nil, err
+		}
+		return l.DiscKey()
+	}}
 }

@@ -132,7 +132,7 @@ func NewRootCommand(app *App) *cobra.Command {
 	if dbDefault == "" {
 		dbDefault = DefaultDB
 	}
-	root.PersistentFlags().StringVar(&app.DBPath, "db", dbDefault, "registry database file (env MEDIAGATE_DB)")
+	root.PersistentFlags().StringVar(&app.DBPath, "db", dbDefault, "registry: a database file, or a postgres:// URL (env MEDIAGATE_DB)")
 	root.PersistentFlags().BoolVar(&app.JSON, "json", false, "print machine-readable JSON")
 	root.PersistentFlags().StringVar(&app.Lang, "lang", DetectLang(getenv), "language of messages: en or zh (env MEDIAGATE_LANG)")
 	bindPathFlags(root.PersistentFlags(), app)

@@ -50,7 +50,7 @@ func policyStick(serial string, status media.Status, custodian string) policydoc
 func officeBed(t *testing.T) (*bed, *PolicyStore) {
 	b := newBed(t, nil)
 	ps := NewPolicyStore(b.store, []string{"wwn:0x5000c500a1b2c3d4"})
-	b.d.cfg.Store = ps
+	b.d.cfg.Store, b.d.reads = ps, ps // as daemon.New would have set them from Config.Store
 	if err := os.MkdirAll(filepath.Join(b.d.cfg.Sys, diskP, "sda1"), 0o755); err != nil {
 		t.Fatal(err)
 	}

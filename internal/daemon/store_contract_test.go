@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -29,9 +30,36 @@ type storeFixture struct {
 type openStore func(t *testing.T, f storeFixture) Store
 
 func TestStoreContractRegistry(t *testing.T) {
-	testStoreContract(t, func(t *testing.T, f storeFixture) Store {
+	t.Run("sqlite", func(t *testing.T) {
+		testStoreContract(t, registryStore(func(t *testing.T) string { return filepath.Join(t.TempDir(), "contract.db") }))
+	})
+	// The registry on PostgreSQL when MEDIAGATE_PG_DSN names a server (scripts/test.sh
+	// starts one): each test on a database of its own.
+	t.Run("postgres", func(t *testing.T) {
+		server := os.Getenv("MEDIAGATE_PG_DSN")
+		if server == "" {
+			t.Skip("PostgreSQL run skipped: MEDIAGATE_PG_DSN is not set (scripts/test.sh starts a server and sets it)")
+		}
+		testStoreContract(t, registryStore(func(t *testing.T) string {
+			name, dsn, err := registry.CreateDatabase(context.Background(), server, "mg_daemon")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if err := registry.DropDatabase(context.Background(), server, name); err != nil {
+					t.Errorf("drop test database: %v", err)
+				}
+			})
+			return dsn
+		}))
+	})
+}
+
+// registryStore opens the real registry in a new database from newDB.
+func registryStore(newDB func(t *testing.T) string) openStore {
+	return func(t *testing.T, f storeFixture) Store {
 		ctx := context.Background()
-		s, err := registry.Open(ctx, filepath.Join(t.TempDir(), "contract.db"),
+		s, err := registry.Open(ctx, newDB(t),
 			registry.WithClock(func() time.Time { return time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC) }))
 		if err != nil {
 			t.Fatal(err)
@@ -60,7 +88,7 @@ func TestStoreContractRegistry(t *testing.T) {
 			}
 		}
 		return s
-	})
+	}
 }
 
 func TestStoreContractFake(t *testing.T) {

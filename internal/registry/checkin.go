@@ -235,13 +235,12 @@ func (s *Store) checkInTx(ctx context.Context, tx *sql.Tx, ci *checkin.CheckIn, 
 	now := s.stamp()
 	ci.At, ci.Custodian = parseStamp(now), m.Custodian
 	actor := s.actorOf(ctx).String()
-	res, err := tx.ExecContext(ctx, `INSERT INTO checkins (id, campaign_id, medium_id, at, source, manual, away, reason, by_id, cabinet, slot, identity_key, actor)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		NewID(), c.ID, m.ID, now, string(ci.Source), ci.Manual, ci.Away, ci.Reason, byID, ci.Cabinet, ci.Slot, ci.IdentityKey, actor)
+	err = tx.QueryRowContext(ctx, `INSERT INTO checkins (id, campaign_id, medium_id, at, source, manual, away, reason, by_id, cabinet, slot, identity_key, actor)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+		NewID(), c.ID, m.ID, now, string(ci.Source), ci.Manual, ci.Away, ci.Reason, byID, ci.Cabinet, ci.Slot, ci.IdentityKey, actor).Scan(&ci.Seq)
 	if err != nil {
 		return fmt.Errorf("record check-in of %s: %w", m.Number, err)
 	}
-	ci.Seq, _ = res.LastInsertId()
 	d := event.CheckinIn{Away: ci.Away, Cabinet: ci.Cabinet, CampaignID: c.ID, Custodian: m.Custodian, IdentityKey: ci.IdentityKey,
 		Manual: ci.Manual, MediumID: m.ID, Slot: ci.Slot, Source: string(ci.Source), Status: m.Status, Year: c.Year}
 	if ci.Manual {
@@ -270,7 +269,7 @@ type rowsQuerier interface {
 }
 
 func campaignItemsTx(ctx context.Context, q rowsQuerier, campaignID string) ([]checkin.Item, error) {
-	rows, err := q.QueryContext(ctx, `SELECT m.number, m.kind, m.level, c.handle, c.name, m.department, m.status,
+	rows, err := q.QueryContext(ctx, `SELECT m.number, m.kind, m.level, c.handle, c.name, `+mediumDepartment+`, m.status,
 		cm.status_at_open, cm.outcome, COALESCE(ci.seq, 0), COALESCE(ci.at, ''), COALESCE(ci.source, ''), COALESCE(ci.away, 0),
 		COALESCE(ci.reason, ''), COALESCE(b.handle, ''), COALESCE(ci.cabinet, ''), COALESCE(ci.slot, ''), COALESCE(ci.identity_key, '')
 		FROM campaign_media cm
@@ -337,7 +336,7 @@ func (s *Store) CheckInsSince(ctx context.Context, campaignID string, seq int64)
 // Outstanding counts the media of a campaign still to be handed in: in total and of
 // one custodian (by handle; "" for none).
 func (s *Store) Outstanding(ctx context.Context, campaignID, custodian string) (total, ofCustodian int, err error) {
-	err = s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(c.handle = ?), 0)
+	err = s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN c.handle = ? THEN 1 ELSE 0 END), 0)
 		FROM campaign_media cm JOIN media m ON m.id = cm.medium_id JOIN people c ON c.id = m.custodian_id
 		WHERE cm.campaign_id = ? AND m.status IN (`+expectedIn()+`)
 		AND NOT EXISTS (SELECT 1 FROM checkins ci WHERE ci.campaign_id = cm.campaign_id AND ci.medium_id = cm.medium_id)`,

@@ -77,7 +77,14 @@ func errf(kind error, code string, args ...any) error {
 	return &Error{Kind: kind, Code: code, Args: args}
 }
 
-// isUnique reports whether err is a UNIQUE constraint failure on the given column.
+// isUnique reports whether err is a UNIQUE constraint failure on the given column
+// ("table.column"), on either engine.
 func isUnique(err error, column string) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") && strings.Contains(err.Error(), column)
+	if err == nil {
+		return false
+	}
+	if pgUniqueViolation(err, column) {
+		return true
+	}
+	return strings.Contains(err.Error(), "UNIQUE constraint failed") && strings.Contains(err.Error(), column)
 }

@@ -45,7 +45,9 @@ func (s *Store) Events(ctx context.Context, f EventFilter) ([]*audit.Event, erro
 // VerifyLog checks the whole audit log against its hash chain and recorded head.
 // It returns the number of rows checked and an *audit.BrokenError for the first bad row.
 func (s *Store) VerifyLog(ctx context.Context) (int64, error) {
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	// One snapshot for the head and the rows: a row appended meanwhile must not
+	// look like a log longer than its head.
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: s.d.snapshot})
 	if err != nil {
 		return 0, fmt.Errorf("verify: %w", err)
 	}

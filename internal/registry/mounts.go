@@ -37,17 +37,15 @@ var (
 
 // anyPathIs is a condition that one of paths in the details equals the next
 // argument, with the arguments it takes.
-func anyPathIs(paths []string, v string) (string, []any) {
+func (s *Store) anyPathIs(paths []string, v string) (string, []any) {
 	var ors []string
 	var args []any
 	for _, p := range paths {
-		ors, args = append(ors, "json_extract("+detailsJSON+", ?) = ?"), append(args, p, v)
+		expr, arg := s.d.detailsText(p)
+		ors, args = append(ors, expr+" = ?"), append(args, arg, v)
 	}
 	return strings.Join(ors, " OR "), args
 }
-
-// detailsJSON is the details column as JSON: rows without details have ”.
-const detailsJSON = `(CASE WHEN json_valid(details) THEN details ELSE '{}' END)`
 
 // SearchEvents returns the audit rows q selects, in sequence order (the newest q.Limit
 // when limited).
@@ -72,15 +70,15 @@ func (s *Store) SearchEvents(ctx context.Context, q EventQuery) ([]*audit.Event,
 		where, args = append(where, "time < ?"), append(args, f.Until.UTC().Format(timeLayout))
 	}
 	if q.Custodian != "" {
-		cond, a := anyPathIs(custodianPaths, q.Custodian)
+		cond, a := s.anyPathIs(custodianPaths, q.Custodian)
 		where, args = append(where, "("+cond+")"), append(args, a...)
 	}
 	if q.Person != "" {
-		cond, a := anyPathIs(personPaths, q.Person)
+		cond, a := s.anyPathIs(personPaths, q.Person)
 		where, args = append(where, "(actor_user = ? OR actor_sudo = ? OR "+cond+")"), append(append(args, q.Person, q.Person), a...)
 	}
 	if q.Host != "" {
-		cond, a := anyPathIs(hostPaths, q.Host)
+		cond, a := s.anyPathIs(hostPaths, q.Host)
 		where = append(where, `(host_id = ? OR host_id IN (SELECT id FROM host WHERE number = ?) OR `+cond+`)`)
 		args = append(append(args, q.Host, q.Host), a...)
 	}
@@ -130,7 +128,9 @@ var (
 // compares them with the mount table at start: what is still mounted is not logged
 // again, what is gone was unmounted while the daemon was down.
 func (s *Store) OpenMounts(ctx context.Context) ([]OpenMount, error) {
-	args := []any{mountSourcePath, mountPointPath}
+	srcExpr, srcArg := s.d.detailsText(mountSourcePath)
+	pointExpr, pointArg := s.d.detailsText(mountPointPath)
+	args := []any{srcArg, pointArg}
 	var marks []string
 	for _, k := range event.Kinds() {
 		if event.OpensMount(k) || event.ClosesMount(k) {
@@ -138,8 +138,8 @@ func (s *Store) OpenMounts(ctx context.Context) ([]OpenMount, error) {
 		}
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT seq, kind, medium,
-		COALESCE(json_extract(`+detailsJSON+`, ?), ''),
-		COALESCE(json_extract(`+detailsJSON+`, ?), '')
+		COALESCE(`+srcExpr+`, ''),
+		COALESCE(`+pointExpr+`, '')
 		FROM events WHERE kind IN (`+strings.Join(marks, ", ")+`) ORDER BY seq`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read mount rows: %w", err)

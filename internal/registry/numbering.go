@@ -172,31 +172,31 @@ func (s *Store) SetNumbering(ctx context.Context, pattern string, codes map[medi
 	return n, err
 }
 
-// nextNumber allocates the next unused number for level in the current year. Sequences
-// only grow; a number found already taken (for example given explicitly) is skipped.
-func (s *Store) nextNumber(ctx context.Context, tx *sql.Tx, level media.Level) (string, error) {
+// nextNumber allocates the next unused number for level in the current year and
+// returns it with the year and sequence it took. Sequences only grow; a number found
+// already taken (for example given explicitly) is skipped.
+func (s *Store) nextNumber(ctx context.Context, tx *sql.Tx, level media.Level) (num string, year, seq int, err error) {
 	n, err := numberingTx(ctx, tx)
 	if err != nil {
-		return "", err
+		return "", 0, 0, err
 	}
-	year := s.now().Year()
-	var seq int
+	year = s.now().Year()
 	err = tx.QueryRowContext(ctx, `SELECT next FROM number_seq WHERE level = ? AND year = ?`, int(level), year).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		seq = 1
 	} else if err != nil {
-		return "", err
+		return "", 0, 0, err
 	}
 	for ; ; seq++ {
 		num := n.Format(level, year, seq)
 		var used int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM numbers_used WHERE number = ?`, num).Scan(&used); err != nil {
-			return "", err
+			return "", 0, 0, err
 		}
 		if used == 0 {
 			_, err := tx.ExecContext(ctx, `INSERT INTO number_seq (level, year, next) VALUES (?, ?, ?)
 				ON CONFLICT (level, year) DO UPDATE SET next = excluded.next`, int(level), year, seq+1)
-			return num, err
+			return num, year, seq, err
 		}
 	}
 }

@@ -1,5 +1,7 @@
-// Package registry is mediagate's embedded register of people, the host profile, media
-// and the audit log. It is the only package that talks SQL (modernc.org/sqlite, WAL).
+// Package registry is mediagate's register of people, the host profile, media and the
+// audit log. It is the only package that talks SQL: to an embedded SQLite file
+// (modernc.org/sqlite, WAL) by default, or to a PostgreSQL server (pgx) for an office
+// that outgrows one file; one implementation over database/sql serves both (dialect.go).
 //
 // Every change and its audit row are written in one transaction, so the log never
 // misses a committed change and never records one that did not happen.
@@ -28,7 +30,10 @@ import (
 	"mediagate/internal/event"
 )
 
-//go:embed migrations/*.sql
+// The schema of each engine: migrations/sqlite/NNNN_*.sql and their twins of the same
+// numbers and meaning in migrations/postgres/.
+//
+//go:embed migrations
 var migrations embed.FS
 
 const timeLayout = audit.TimeLayout
@@ -36,7 +41,8 @@ const timeLayout = audit.TimeLayout
 // Store is an open registry.
 type Store struct {
 	db     *sql.DB
-	path   string
+	path   string // the SQLite file, or the PostgreSQL URL (password hidden)
+	d      *dialect
 	now    func() time.Time
 	actor  audit.Actor
 	hostID string
@@ -52,12 +58,30 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // unless the context of the change names one (audit.WithActor).
 func WithActor(a audit.Actor) Option { return func(s *Store) { s.actor = a } }
 
-// Open opens (creating if needed) the registry at path and applies pending migrations.
-func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	s := &Store{path: path, now: time.Now, actor: audit.Actor{UID: -1, User: "unknown"}}
+// Open opens the registry db names and applies pending migrations: a file path or
+// "sqlite:PATH" is an SQLite file (created if needed), a "postgres://…" URL a
+// PostgreSQL database (which must exist; its tables are created).
+func Open(ctx context.Context, db string, opts ...Option) (*Store, error) {
+	engine, target, err := engineOf(db)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{path: target, d: dialects[engine], now: time.Now, actor: audit.Actor{UID: -1, User: "unknown"}}
 	for _, o := range opts {
 		o(s)
 	}
+	if engine == PostgreSQL {
+		s.path = redactDSN(target)
+		if s.db, err = openPostgres(target); err != nil {
+			return nil, fmt.Errorf("open registry: %w", err)
+		}
+		return s.start(ctx)
+	}
+	return s.openSQLite(ctx, target)
+}
+
+// openSQLite opens (creating if needed) the SQLite file at path.
+func (s *Store) openSQLite(ctx context.Context, path string) (*Store, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("open registry %s: %w", path, err)
@@ -81,13 +105,18 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("open registry %s: %w", path, err)
 	}
 	s.db = db
+	return s.start(ctx)
+}
+
+// start migrates the open database and loads the host id.
+func (s *Store) start(ctx context.Context) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open registry %s: %w", path, err)
+		s.db.Close()
+		return nil, fmt.Errorf("open registry %s: %w", s.path, err)
 	}
 	if err := s.loadHostID(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open registry %s: %w", path, err)
+		s.db.Close()
+		return nil, fmt.Errorf("open registry %s: %w", s.path, err)
 	}
 	return s, nil
 }
@@ -95,8 +124,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
-// Path is the database file.
+// Path is the SQLite database file, or the PostgreSQL URL with its password hidden.
 func (s *Store) Path() string { return s.path }
+
+// Engine is the database engine of the register.
+func (s *Store) Engine() Engine { return s.d.engine }
 
 // HostID is this registry's globally unique host id, used on every audit row.
 func (s *Store) HostID() string { return s.hostID }
@@ -114,6 +146,9 @@ func (s *Store) migrate(ctx context.Context) error {
 		return err
 	}
 	defer tx.Rollback()
+	if err := s.lockWriters(ctx, tx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
 	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -121,7 +156,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	files, err := fs.Glob(migrations, "migrations/*.sql")
+	files, err := fs.Glob(migrations, "migrations/"+string(s.d.engine)+"/*.sql")
 	if err != nil {
 		return err
 	}
@@ -164,7 +199,7 @@ func (s *Store) loadHostID(ctx context.Context) error {
 		return err
 	}
 	id := NewID()
-	if _, err := s.db.ExecContext(ctx, `INSERT OR IGNORE INTO settings (key, value) VALUES ('host_id', ?)`, id); err != nil {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('host_id', ?) ON CONFLICT (key) DO NOTHING`, id); err != nil {
 		return err
 	}
 	return s.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'host_id'`).Scan(&s.hostID)
@@ -201,13 +236,17 @@ func parseStamp(v string) time.Time {
 	return t
 }
 
-// inTx runs f in one immediate transaction.
+// inTx runs f in one writing transaction: immediate on SQLite, holding the writer
+// lock on PostgreSQL, so that writers take turns on both engines.
 func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
+	if err := s.lockWriters(ctx, tx); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
 	if err := f(tx); err != nil {
 		return err
 	}
@@ -215,6 +254,15 @@ func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// lockWriters takes the writer lock in tx where the engine needs one (dialect).
+func (s *Store) lockWriters(ctx context.Context, tx *sql.Tx) error {
+	if s.d.lockWriters == "" {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, s.d.lockWriters)
+	return err
 }
 
 // appendEvent adds one audit row inside tx. details must be the details type of
@@ -226,6 +274,11 @@ func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, kind event.Kind, me
 	d, err := audit.Details(details)
 	if err != nil {
 		return nil, err
+	}
+	// The head is read under the writer lock (again, should tx not come from inTx):
+	// two writers that read the same head would fork the chain.
+	if err := s.lockWriters(ctx, tx); err != nil {
+		return nil, fmt.Errorf("lock audit head: %w", err)
 	}
 	var head audit.Head
 	err = tx.QueryRowContext(ctx, `SELECT seq, hash FROM event_head WHERE singleton = 1`).Scan(&head.Seq, &head.Hash)

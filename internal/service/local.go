@@ -2,16 +2,21 @@ package service
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"mediagate/internal/audit"
+	"mediagate/internal/identity"
+	"mediagate/internal/regindex"
 	"mediagate/internal/registry"
 )
 
-// Local is the register in a local SQLite file with the service on it.
+// Local is the register — an SQLite file, or a PostgreSQL database — with the
+// service on it.
 type Local struct {
 	*Service
-	store *registry.Store
+	store   *registry.Store
+	discKey func() ([]byte, error)
 }
 
 // LocalOptions configures OpenLocal.
@@ -22,13 +27,18 @@ type LocalOptions struct {
 	Service Config
 }
 
-// OpenLocal opens (creating if needed) the SQLite registry at path and returns the
-// service on it. Close it when done.
-func OpenLocal(ctx context.Context, path string, o LocalOptions) (*Local, error) {
+// IsURL reports whether db (the --db value) names a database server, postgres://…,
+// rather than an SQLite file.
+func IsURL(db string) bool { return registry.IsURL(db) }
+
+// OpenLocal opens the registry db names and returns the service on it: a file path
+// (or sqlite:PATH) is an SQLite file, created if needed; a postgres://… URL is a
+// PostgreSQL database, whose tables are created if needed. Close it when done.
+func OpenLocal(ctx context.Context, db string, o LocalOptions) (*Local, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	st, err := registry.Open(ctx, path, registry.WithClock(o.Now), registry.WithActor(o.Actor))
+	st, err := registry.Open(ctx, db, registry.WithClock(o.Now), registry.WithActor(o.Actor))
 	if err != nil {
 		return nil, err
 	}
@@ -36,11 +46,49 @@ func OpenLocal(ctx context.Context, path string, o LocalOptions) (*Local, error)
 	if cfg.Now == nil {
 		cfg.Now = o.Now
 	}
-	return &Local{Service: New(st, cfg), store: st}, nil
+	l := &Local{Service: New(st, cfg), store: st}
+	l.discKey = discKeySource(st)
+	return l, nil
 }
+
+// discKeySource is where the register keeps its disc sample key: the file
+// <db>.disc-key beside an SQLite register (identity.DiscKeyFile), the disc_key table
+// of a PostgreSQL one. Either is created on first use and kept once loaded.
+func discKeySource(st *registry.Store) func() ([]byte, error) {
+	if st.Engine() == registry.SQLite {
+		return identity.DiscKeyFile(identity.DiscKeyPath(st.Path()))
+	}
+	var mu sync.Mutex
+	var key []byte
+	return func() ([]byte, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if key != nil {
+			return key, nil
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		k, err := st.DiscKey(ctx, identity.DiscKeySize)
+		if err != nil {
+			return nil, err
+		}
+		key = k
+		return key, nil
+	}
+}
+
+// DiscKey is the register's disc sample key source, for identity.Roots.
+func (l *Local) DiscKey() ([]byte, error) { return l.discKey() }
 
 // Close closes the registry.
 func (l *Local) Close() error { return l.store.Close() }
 
-// Path is the registry file.
+// Path is the registry file, or the PostgreSQL URL with its password hidden.
 func (l *Local) Path() string { return l.store.Path() }
+
+// DecisionIndex is the daemon's in-memory copy of the register's decision data,
+// filled from this registry and brought up to date from its audit log (see
+// internal/regindex).
+func (l *Local) DecisionIndex() *regindex.Index {
+	return regindex.New(&regindex.Registry{Store: l.store})
+}

@@ -34,11 +34,14 @@ run_one() { # id
 # Ready means the USB host controller's root hubs are there and udev has seen them: on a
 # loaded machine the guest's services can start before xhci has registered its buses, and
 # scenarios touch /sys/bus/usb/devices/usb* first thing.
-for _ in $(seq 600); do
-	compgen -G '/sys/bus/usb/devices/usb[0-9]*' >/dev/null && break
-	read -r -t 0.1 <&3
-done
-udevadm settle --timeout=30 || true
+# (Only where there is a USB host controller: the runner's own tests run it elsewhere.)
+if grep -qs '^0x0c03' /sys/bus/pci/devices/*/class; then
+	for _ in $(seq 600); do
+		compgen -G '/sys/bus/usb/devices/usb[0-9]*' >/dev/null && break
+		read -r -t 0.1 <&3
+	done
+	udevadm settle --timeout=30 || true
+fi
 
 {
 	echo "kernel=$(uname -r)"
