@@ -69,7 +69,11 @@ func runMediaImport(ctx context.Context, app *App, o importOptions) error {
 	if err != nil {
 		return sheetError(err)
 	}
-	svc, err := app.Service(ctx)
+	api, err := app.Service(ctx)
+	if err != nil {
+		return err
+	}
+	svc, err := localService(api)
 	if err != nil {
 		return err
 	}
@@ -330,7 +334,7 @@ func registerHeader(l string) []string {
 }
 
 // writeRegisterFile writes the listed media as CSV, XLSX or the printable register.
-func writeRegisterFile(ctx context.Context, app *App, svc *service.Service, o listOptions, list []media.Medium) error {
+func writeRegisterFile(ctx context.Context, app *App, svc service.API, o listOptions, list []media.Medium) error {
 	l := app.Lang
 	var buf bytes.Buffer
 	header := registerHeader(l)
@@ -476,6 +480,7 @@ func newMediaLabelCommand(app *App) *cobra.Command {
 	f.StringVar(&o.Layout, "layout", "3x8", "label sheet: 3x8 (70×37 mm), 4x10 (48.5×25.4 mm), 2x7 (99.1×38.1 mm), 3x7 (63.5×38.1 mm)")
 	f.StringVar(&o.Output, "output", "", "write to this file instead of standard output")
 	f.StringVar(&o.Unit, "unit", "", "the unit's name on each sticker (default: none)")
+	refuseJSON(cmd) // it prints an HTML sheet
 	return cmd
 }
 

@@ -36,7 +36,7 @@ type reportLine struct {
 func TestVaultStationRefusesClone(t *testing.T) {
 	v, g := needDaemon(t)
 	t.Cleanup(func() {
-		g.Exec(t, "mediagate checkin close >/dev/null 2>&1; mediagate host init --number VM-01 --level secret")
+		g.Exec(t, "mediagate checkin close --yes >/dev/null 2>&1; mediagate host init --yes --number VM-01 --level secret")
 	})
 	g.MustRun(t, "mediagate host init --number VAULT-02 --level top-secret --vault-station")
 	const serial = "VLTCLONE1"
@@ -72,12 +72,12 @@ func TestVaultStationRefusesClone(t *testing.T) {
 	g.WaitFor(t, 15*time.Second, "! ("+usbBySerial(serial)+")")
 	v.PlugStick(t, serial, nil)
 	g.WaitFor(t, 60*time.Second, "mediagate log --kind checkin.in | grep -q "+num)
-	g.MustRun(t, "mediagate checkin close")
+	g.MustRun(t, "mediagate checkin close --yes")
 }
 
 func TestVaultStationYearEndCheckIn(t *testing.T) {
 	v, g := needDaemon(t)
-	t.Cleanup(func() { g.Exec(t, "mediagate host init --number VM-01 --level secret") })
+	t.Cleanup(func() { g.Exec(t, "mediagate host init --yes --number VM-01 --level secret") })
 	g.MustRun(t, "mediagate host init --number VAULT-01 --level top-secret --vault-station")
 
 	plugged := []string{"VLT0001", "VLT0002", "VLT0003"}
@@ -103,7 +103,7 @@ func TestVaultStationYearEndCheckIn(t *testing.T) {
 	g.WaitFor(t, 30*time.Second, `mediagate log --kind checkin.refused | grep -q 'usb:46f4:0001:VLTSTRANGE.*not registered'`)
 
 	g.MustRun(t, "mediagate checkin mark "+manual+" --reason 'cracked case, cannot be plugged' --by zhang --cabinet C1 --slot 7")
-	g.MustRun(t, "mediagate checkin close")
+	g.MustRun(t, "mediagate checkin close --yes")
 
 	var report struct {
 		Groups []struct {
@@ -153,7 +153,7 @@ func TestVaultStationYearEndCheckIn(t *testing.T) {
 	}
 
 	// Back on a classified host profile, a stick from the vault is blocked.
-	g.MustRun(t, "mediagate host init --number VM-01 --level secret")
+	g.MustRun(t, "mediagate host init --yes --number VM-01 --level secret")
 	v.Unplug(t, sticks["VLT0001"])
 	g.WaitFor(t, 15*time.Second, "! ("+usbBySerial("VLT0001")+")")
 	v.PlugStick(t, "VLT0001", nil)

@@ -25,7 +25,9 @@ type DecisionData struct {
 // DecisionData reads the decision data in one read transaction.
 func (s *Store) DecisionData(ctx context.Context) (DecisionData, error) {
 	var out DecisionData
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	// One snapshot on both engines (SQLite's read transaction is one already): the
+	// media, people and Mark of one moment.
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: s.d.snapshot})
 	if err != nil {
 		return out, fmt.Errorf("read decision data: begin: %w", err)
 	}
