@@ -336,12 +336,14 @@ func newRealServer(t *testing.T, bin string) *realServer {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	s.local(t, "person", "add", "zhang", "--name", "张三")
+	// As docs/office.md sets a server up: init (which creates the register), then the
+	// officer as a person of it.
 	out := s.local(t, "server", "--dir", s.dir, "init", "--name", "office", "--addr", testbed.HostIP, "--addr", "127.0.0.1", "--officer", "zhang")
 	s.fingerprint = regexp.MustCompile(`[0-9a-f]{64}`).FindString(out)
 	if s.fingerprint == "" {
 		t.Fatalf("server init printed no CA fingerprint:\n%s", out)
 	}
+	s.local(t, "person", "add", "zhang", "--name", "张三")
 	s.Start(t)
 	t.Cleanup(func() { s.Stop(t) })
 	return s
