@@ -243,7 +243,8 @@ func guardEnrolled(root *cobra.Command, app *App) {
 // on a host that was never enrolled.
 func refuseEnrolled(app *App, command string) error {
 	dir := app.officeDir()
-	if !hostclient.Enrolled(dir) {
+	if !hostclient.Enrolled(dir) || app.Office.Server != "" {
+		// Never enrolled, or an officer's command that goes to the server (--server).
 		return nil
 	}
 	if app.Office.Server != "" {

@@ -93,7 +93,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Message == nil {
 		cfg.Message = func(code string, args []any) string { return code }
 	}
-	cert, err := tls.X509KeyPair(cfg.Office.ServerPEM, mustKeyPEM(cfg.Office.ServerKey))
+	// The chain presented is the server's certificate and then the office CA: an
+	// enrolling host finds the CA in it by its fingerprint before it sends its token.
+	chain := append(append([]byte{}, cfg.Office.ServerPEM...), cfg.Office.CA.PEM...)
+	cert, err := tls.X509KeyPair(chain, mustKeyPEM(cfg.Office.ServerKey))
 	if err != nil {
 		return nil, fmt.Errorf("office server: server certificate: %w", err)
 	}
