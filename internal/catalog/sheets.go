@@ -62,6 +62,7 @@ var sheets = map[string][2]string{
 	"usage.json-format":         {"--json and --format %s exclude each other", "--json 与 --format %s 不能同时使用"},
 	"usage.map":                 {"--map %q: want COLUMN=FIELD, e.g. \"Medium no.=number\" or F=serial", "--map %q：应为 列=字段，如 介质序号=number 或 F=serial"},
 	"usage.layout":              {"unknown --layout %q (one of %s)", "未知的 --layout %q（可用 %s）"},
+	"usage.json-labels":         {"labels are a printable page: --json does not apply", "标识是供打印的页面：不能使用 --json"},
 	"usage.label-what":          {"give the numbers of the media to label, or --all", "请给出要打印标识的介质编号，或 --all"},
 	"err.import-open":           {"cannot read %s: %s", "无法读取 %s：%s"},
 	"err.write-output":          {"cannot write %s: %s", "无法写入 %s：%s"},

@@ -487,6 +487,9 @@ func runMediaLabel(ctx context.Context, app *App, o labelOptions, numbers []stri
 	if o.All == (len(numbers) > 0) {
 		return usageMsg("usage.label-what")
 	}
+	if app.JSON {
+		return usageMsg("usage.json-labels")
+	}
 	svc, err := app.Service(ctx)
 	if err != nil {
 		return err
