@@ -246,6 +246,9 @@ type daemonSpec struct {
 	prepare string // guest script run before the daemon starts
 	diag    string // guest script whose output helps when a decision is not seen
 	check   string // guest script that must succeed once the daemon runs
+	// report is a guest script run after the plug plan, before the daemon stops
+	// (with $PID its main pid); its output is printed (where the time and memory went).
+	report string
 }
 
 // USBGuard: one allowed serial, everything else blocked by the implicit policy, the
@@ -311,6 +314,11 @@ var mediagateD = daemonSpec{
 	comm: "mediagate",
 	unit: "mediagate.service",
 	diag: "mediagate status; journalctl -u mediagate -n 10 --no-pager -o cat",
+	report: `echo "mediagate: from the event's receipt to the authorized write (daemon log):"
+journalctl -u mediagate --no-pager -o cat | grep -o 'name=[^ ]* .*reason=[^ ]* .*enforced_after=[^ ]*' | sed 's/name=\([^ ]*\).*reason=\([^ ]*\).*enforced_after=\([^ ]*\)/  \1 \2 \3/' | tail -40
+echo "mediagate: memory after the plugs:"
+grep -E '^(Rss|Pss_Anon|Pss_File|Anonymous|Private_Dirty)' /proc/$PID/smaps_rollup | sed 's/^/  /'
+grep -E '^(VmRSS|VmHWM|RssAnon|RssFile)' /proc/$PID/status | sed 's/^/  /'`,
 	prepare: `set -e
 systemctl stop usbguard-dbus.service usbguard.service 2>/dev/null || true
 ! systemctl is-active --quiet usbguard.service
@@ -339,6 +347,9 @@ func (b *benchRun) runDaemon(d daemonSpec, firstPlug int) DaemonResult {
 	}
 	b.waitNoStick()
 	res.AfterPlugs = b.sample(pid)
+	if d.report != "" {
+		fmt.Println(b.g.Exec(t, fmt.Sprintf("PID=%d\n%s", pid, d.report)).Stdout)
+	}
 	if res.AfterPlugs.PID != pid {
 		t.Errorf("%s restarted during the run", res.Name)
 	}

@@ -18,7 +18,7 @@ func newHostCommand(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "host",
 	}
-	cmd.AddCommand(newHostInitCommand(app), newHostShowCommand(app))
+	cmd.AddCommand(newHostInitCommand(app), newHostShowCommand(app), newHostEnrollCommand(app))
 	return cmd
 }
 

@@ -23,7 +23,7 @@ func newMediaCommand(app *App) *cobra.Command {
 	}
 	cmd.AddCommand(newMediaRegisterCommand(app), newMediaListCommand(app), newMediaShowCommand(app))
 	cmd.AddCommand(newLifecycleCommands(app)...)
-	cmd.AddCommand(newMediaIssueCommand(app))
+	cmd.AddCommand(newMediaIssueCommand(app), newMediaRequestCommand(app))
 	cmd.AddCommand(newMediaImportCommand(app), newMediaBindCommand(app), newMediaLabelCommand(app))
 	return cmd
 }

@@ -79,6 +79,16 @@ func runStatus(ctx context.Context, app *App, o statusOptions) error {
 		field(w, lang, "field.ci-campaign", T(lang, "out.status-campaign", c.Year, localTime(c.Deadline),
 			c.Totals.CheckedIn, c.Totals.Expected, c.Totals.Outstanding))
 	}
+	if o := st.Office; o != nil {
+		server, version := officeLine(lang, o)
+		field(w, lang, "field.office", server)
+		if version != "" {
+			field(w, lang, "field.office-policy", version)
+		}
+		if !o.RefusedAt.IsZero() {
+			field(w, lang, "field.office-refused", T(lang, "out.office-refused", localTimeOrDash(o.RefusedAt), o.RefusedSource, o.RefusedReason))
+		}
+	}
 	for _, p := range st.Problems {
 		field(w, lang, "field.problem", p)
 	}

@@ -151,6 +151,7 @@ func NewRootCommand(app *App) *cobra.Command {
 	root.AddCommand(newDaemonCommand(app), newStatusCommand(app))
 	root.AddCommand(newCheckinCommand(app))
 	markGroups(root)
+	guardEnrolled(root, app)
 	typedUsage(root)
 	applyHelp(root, catalog.EN)
 	return root

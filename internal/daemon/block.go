@@ -373,6 +373,7 @@ func (d *Daemon) rescan(ctx context.Context, trigger string, before map[string]*
 func (d *Daemon) Rescan(ctx context.Context) {
 	d.work.Lock()
 	defer d.work.Unlock()
+	d.refreshIndex(ctx)
 	d.mu.Lock()
 	old := d.present
 	d.present = map[string]*Record{}

@@ -67,7 +67,7 @@ func (o ownership) visible(r Record) bool {
 	}
 	handles := []string{r.Decision.Custodian}
 	if r.Identity.Key != "" {
-		m, err := o.d.cfg.Store.MediumByIdentity(o.ctx, r.Identity.Key)
+		m, err := o.d.viewReads().MediumByIdentity(o.ctx, r.Identity.Key)
 		switch {
 		case err == nil:
 			handles = []string{m.Custodian, m.Holder}
@@ -81,7 +81,7 @@ func (o ownership) visible(r Record) bool {
 		if hd == "" {
 			continue
 		}
-		if p, err := o.d.cfg.Store.Person(o.ctx, hd); err == nil && p.Login == o.login {
+		if p, err := o.d.viewReads().Person(o.ctx, hd); err == nil && p.Login == o.login {
 			v = true
 			break
 		}

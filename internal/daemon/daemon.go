@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"mediagate/internal/audit"
@@ -20,6 +21,7 @@ import (
 	"mediagate/internal/identity"
 	"mediagate/internal/media"
 	"mediagate/internal/policy"
+	"mediagate/internal/regindex"
 	"mediagate/internal/registry"
 	"mediagate/internal/sysfs"
 	"mediagate/internal/udev"
@@ -95,6 +97,20 @@ type Config struct {
 	// restarts the service; an idle loop wakes only to ping.
 	Watchdog time.Duration
 	Ping     func()
+	// Index, when set, answers the decisions' register reads (host profile, media,
+	// custodians) from memory instead of the store: it is brought up to date before
+	// every event (regindex.Index.Fresh) and reloaded on every rescan. The store
+	// stays the source of truth and still takes every audit row.
+	Index *regindex.Index
+	// IndexLoaded, when set, is told how many media the index holds after every
+	// successful load (the service sizes the runtime's memory limit by it).
+	IndexLoaded func(media int)
+	// Office, when set (a host enrolled with an office server), tells Status about the
+	// server and the policy in force.
+	Office func() *OfficeStatus
+	// Decided, when set, is told about every decision recorded (the office report of
+	// media seen).
+	Decided func(Record)
 }
 
 // Record is one decision as the daemon took and carried it out.
@@ -146,6 +162,8 @@ type Status struct {
 	Present    []Record  `json:"present"`
 	Recent     []Record  `json:"recent"`
 	Problems   []string  `json:"problems,omitempty"`
+	// Office is set on a host enrolled with an office server.
+	Office *OfficeStatus `json:"office,omitempty"`
 }
 
 // Redact removes from the status what identifies a medium beyond its number: serials,
@@ -182,6 +200,16 @@ type Daemon struct {
 
 	// scan is the rescan under way, nil outside one; only touched while work is held.
 	scan *rescanRun
+
+	// reads answers the register reads of decisions: Config.Index or the store.
+	reads registerReads
+	// received is when the source got the event being handled (work held), and
+	// enforced how long after it the decision was carried out: logged with it.
+	received time.Time
+	enforced time.Duration
+	// freshDue asks the index reads to bring the index up to date at their first
+	// read in the current event (see indexReads).
+	freshDue atomic.Bool
 }
 
 // New returns a Daemon; call Run.
@@ -195,7 +223,12 @@ func New(cfg Config) *Daemon {
 	if cfg.Recent <= 0 {
 		cfg.Recent = 100
 	}
-	return &Daemon{cfg: cfg, log: cfg.Log.With("component", "daemon"), state: "starting", present: map[string]*Record{}}
+	d := &Daemon{cfg: cfg, log: cfg.Log.With("component", "daemon"), state: "starting", present: map[string]*Record{},
+		reads: cfg.Store}
+	if cfg.Index != nil {
+		d.reads = indexReads{x: cfg.Index, due: &d.freshDue, d: d}
+	}
+	return d
 }
 
 // SetSource sets the event source (when it is opened after Start) and its name for
@@ -213,7 +246,8 @@ func (d *Daemon) Start(ctx context.Context) error {
 	d.mu.Lock()
 	d.started = d.cfg.Now()
 	d.mu.Unlock()
-	host, hostErr := d.cfg.Store.Host(ctx)
+	d.refreshIndex(ctx)
+	host, hostErr := d.reads.Host(ctx)
 	mode := media.ModeEnforce
 	if hostErr == nil && host.Mode == media.ModeAudit {
 		mode = media.ModeAudit
@@ -333,6 +367,12 @@ func (d *Daemon) Handle(ctx context.Context, ev udev.Event) {
 	d.mu.Lock()
 	d.counts.Events++
 	d.mu.Unlock()
+	d.received, d.enforced = ev.Received, 0
+	if ev.Action == udev.ActionRescan {
+		d.refreshIndex(ctx)
+	} else {
+		d.freshDue.Store(true) // checked at the event's first register read, if any
+	}
 	switch {
 	case ev.Action == udev.ActionRescan:
 		d.mu.Lock()
@@ -503,6 +543,9 @@ func (d *Daemon) decideUSBOnce(ctx context.Context, devpath, note string, last b
 			}
 		}
 	}
+	if !d.received.IsZero() {
+		d.enforced = time.Since(d.received)
+	}
 	switch {
 	case err != nil:
 		r.Error = joinErr(r.Error, err)
@@ -599,7 +642,7 @@ func usbPolicyDevice(dev identity.Device) policy.Device {
 // hostProfile reads the host profile on every decision, so changes apply at once.
 // Any error gives nil: policy then blocks (host-not-initialised).
 func (d *Daemon) hostProfile(ctx context.Context) (media.Host, *media.Host) {
-	h, err := d.cfg.Store.Host(ctx)
+	h, err := d.reads.Host(ctx)
 	if err != nil {
 		if !errors.Is(err, registry.ErrNoHost) {
 			d.log.Error("read host profile", "err", err)
@@ -651,7 +694,7 @@ func (d *Daemon) lookup(ctx context.Context, in *policy.Input, r *Record) {
 	if key == "" {
 		return
 	}
-	m, err := d.cfg.Store.MediumByIdentity(ctx, key)
+	m, err := d.reads.MediumByIdentity(ctx, key)
 	if err != nil {
 		if !errors.Is(err, registry.ErrNotFound) {
 			r.Error = joinErr(r.Error, fmt.Errorf("registry lookup: %w", err))
@@ -660,7 +703,7 @@ func (d *Daemon) lookup(ctx context.Context, in *policy.Input, r *Record) {
 	}
 	in.Record = &m
 	if m.Custodian != "" {
-		p, err := d.cfg.Store.Person(ctx, m.Custodian)
+		p, err := d.reads.Person(ctx, m.Custodian)
 		if err == nil {
 			in.Custodian = &p
 		} else if !errors.Is(err, registry.ErrNotFound) {
@@ -683,7 +726,7 @@ func (d *Daemon) lookupDevice(ctx context.Context, in *policy.Input, r *Record, 
 	if legacy == "" || legacy == in.Device.Identity.Key {
 		return
 	}
-	if _, err := d.cfg.Store.MediumByIdentity(ctx, legacy); err != nil {
+	if _, err := d.reads.MediumByIdentity(ctx, legacy); err != nil {
 		if !errors.Is(err, registry.ErrNotFound) {
 			r.Error = joinErr(r.Error, fmt.Errorf("registry lookup: %w", err))
 		}
@@ -694,6 +737,7 @@ func (d *Daemon) lookupDevice(ctx context.Context, in *policy.Input, r *Record, 
 		r.Error = joinErr(r.Error, fmt.Errorf("upgrade disc identity %s: %w", legacy, err))
 		return
 	}
+	d.refreshIndex(ctx)
 	d.log.Info("disc registration upgraded to the whole-disc identity", "medium", m.Number, "from", legacy, "to", m.Identity.Key)
 	d.lookup(ctx, in, r)
 }
@@ -742,9 +786,14 @@ func (d *Daemon) finish(ctx context.Context, r *Record) {
 	if r.Effective == policy.Block || r.Error != "" {
 		lvl = slog.LevelWarn
 	}
-	d.log.Log(ctx, lvl, "decision", "stage", r.Stage, "name", r.Name, "key", r.Identity.Key, "verdict", r.Decision.Verdict,
+	args := []any{"stage", r.Stage, "name", r.Name, "key", r.Identity.Key, "verdict", r.Decision.Verdict,
 		"effective", r.Effective, "reason", r.Decision.Reason, "detail", r.Decision.Detail, "medium", r.Decision.Medium,
-		"actions", r.Actions, "err", r.Error)
+		"actions", r.Actions, "err", r.Error}
+	if d.enforced > 0 {
+		// from the source's receipt of the event to the authorized write
+		args = append(args, "enforced_after", d.enforced)
+	}
+	d.log.Log(ctx, lvl, "decision", args...)
 	if !d.cfg.NoAudit {
 		if err := d.record(ctx, event.KindDeviceDecision, r.Decision.Medium, r.details()); err != nil {
 			d.problem("audit row for %s: %v", r.Name, err)
@@ -752,6 +801,9 @@ func (d *Daemon) finish(ctx context.Context, r *Record) {
 	}
 	if r.Effective == policy.Block && d.cfg.Notify != nil {
 		d.cfg.Notify(cp)
+	}
+	if d.cfg.Decided != nil {
+		d.cfg.Decided(cp)
 	}
 }
 
@@ -794,5 +846,8 @@ func (d *Daemon) Status() Status {
 	}
 	slices.SortFunc(s.Present, func(a, b Record) int { return strings.Compare(a.DevPath, b.DevPath) })
 	s.Recent = append([]Record{}, d.recent...)
+	if d.cfg.Office != nil {
+		s.Office = d.cfg.Office()
+	}
 	return s
 }

@@ -229,7 +229,7 @@ func (e mountEnv) resolveMedium(ctx context.Context, md *mountlog.Device) {
 		md.Medium, md.Custodian, md.Level = r.Decision.Medium, r.Decision.Custodian, r.Decision.MediumLevel
 		md.Baseline = r.Decision.Reason == policy.ReasonBaseline
 		if md.Medium != "" {
-			if m, err := d.cfg.Store.MediumByIdentity(ctx, r.Identity.Key); err == nil && m.Number == md.Medium {
+			if m, err := d.reads.MediumByIdentity(ctx, r.Identity.Key); err == nil && m.Number == md.Medium {
 				md.Holder = m.Holder
 			}
 		}
@@ -253,7 +253,7 @@ func (e mountEnv) resolveMedium(ctx context.Context, md *mountlog.Device) {
 	if dev.Identity.Key == "" {
 		return
 	}
-	m, err := d.cfg.Store.MediumByIdentity(ctx, dev.Identity.Key)
+	m, err := d.reads.MediumByIdentity(ctx, dev.Identity.Key)
 	switch {
 	case err == nil:
 		md.Medium, md.Custodian, md.Level, md.Holder = m.Number, m.Custodian, m.Level, m.Holder

@@ -224,6 +224,9 @@ func genReleaseDB(t *testing.T, path string) {
 	bd.d.Rescan(ctx) // release 2: one summary row per rescan
 	must(bd.d.Run(ctx))
 
+	// Release 3: an enrolled host's policy rows (applied, refused).
+	writePolicyRows(t, s)
+
 	// The last person leaves.
 	must(s.DeactivatePerson(ctx, "zhao"))
 	n, err := s.VerifyLog(ctx)

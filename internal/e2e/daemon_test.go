@@ -394,10 +394,9 @@ mediagate log --kind device.decision --json`)
 		t.Errorf("the unregistered stick: authorized = %q", got)
 	}
 	g.WaitFor(t, 30*time.Second, testbed.PartitionBySerial("MGREADY01", "vfat"))
-	wd := g.MustRun(t, "systemctl show -p WatchdogUSec --value mediagate.service; systemctl show -p WatchdogTimestampMonotonic --value mediagate.service")
-	usec, stamp, _ := strings.Cut(wd, "\n")
-	if usec != "30s" || stamp == "0" || stamp == "" {
-		t.Errorf("watchdog: WatchdogUSec=%q, last ping (monotonic) %q", usec, stamp)
+	// No watchdog: an idle daemon is not woken to ping it (docs/daemon.md).
+	if usec := g.MustRun(t, "systemctl show -p WatchdogUSec --value mediagate.service"); usec != "0" && usec != "infinity" {
+		t.Errorf("watchdog: WatchdogUSec=%q, want none", usec)
 	}
 }
 

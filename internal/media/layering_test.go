@@ -17,8 +17,16 @@ var allowed = map[string][]string{
 	"internal/media": {},
 	"internal/audit": {"event"},
 	// event owns the audit kinds and their typed details.
-	"internal/event":      {"media"},
-	"internal/policy":     {"media"},
+	"internal/event":  {"media"},
+	"internal/policy": {"media"},
+	// policydoc is the signed per-host policy of the office: daemon, cli and the
+	// office server read and write it.
+	"internal/policydoc": {"media"},
+	// hostclient is the enrolled host's side of the office: enrolment, the mTLS
+	// client, the policy cache and the follower.
+	"internal/hostclient": {"media", "policydoc", "event"},
+	// officefake is a fake office server (host endpoints only) for the host side's tests.
+	"internal/officefake": {"media", "policydoc"},
 	"internal/identity":   {"media", "sysfs"},
 	"internal/checkin":    {"media"},
 	"internal/sysfs":      {},
@@ -32,6 +40,9 @@ var allowed = map[string][]string{
 	"internal/catalog":  {"media", "policy"},
 	"internal/notify":   {"catalog"},
 	"internal/registry": {"media", "audit", "checkin", "event"},
+	// The daemon's in-memory copy of the register's decision data, filled from the
+	// registry or (on an enrolled host) from the office's signed host policy.
+	"internal/regindex": {"media", "registry"},
 	"internal/testbed":  {},
 	"scripts":           {}, // tests of the install scripts only
 	"internal/e2e":      {},
@@ -42,14 +53,14 @@ var allowed = map[string][]string{
 	"internal/printout": {"media"},
 	// The service owns the rules of the register; it works on its Store interface and
 	// opens the SQLite registry only in OpenLocal, for the wiring.
-	"internal/service": {"media", "audit", "policy", "identity", "checkin", "registry", "event", "sheet"},
+	"internal/service": {"media", "audit", "policy", "identity", "checkin", "registry", "regindex", "event", "sheet"},
 	// replay rebuilds the register from the log through the service's reads; anchor is
 	// the office's signed acknowledgement of a chain (standard library only).
 	"internal/anchor": {},
 	"internal/replay": {"media", "audit", "checkin", "event", "service", "anchor"},
-	"internal/daemon": {"media", "audit", "policy", "identity", "registry", "udev", "enforce", "mountwatch", "checkin", "sysfs", "control", "mountlog", "service", "catalog", "event"},
+	"internal/daemon": {"media", "audit", "policy", "identity", "registry", "regindex", "udev", "enforce", "mountwatch", "checkin", "sysfs", "control", "mountlog", "service", "catalog", "event", "policydoc"},
 	// cli reaches the register only through the service: never registry.
-	"internal/cli": {"media", "audit", "policy", "identity", "service", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control", "catalog", "event", "replay", "anchor", "sheet", "printout"},
+	"internal/cli": {"media", "audit", "policy", "identity", "service", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control", "catalog", "event", "replay", "anchor", "policydoc", "hostclient", "sheet", "printout"},
 }
 
 // owners names the one package that may import each fenced-in dependency.

@@ -152,6 +152,8 @@ var stateless = map[event.Kind]bool{
 	event.KindMountViolation: true,
 	// an import's summary: its people and media have rows of their own
 	event.KindMediumImport: true,
+	// An enrolled host's policy lives in its cache file, not in the register.
+	event.KindPolicyApplied: true, event.KindPolicyRefused: true,
 }
 
 // Apply replays one row of the log, in sequence order.

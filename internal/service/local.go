@@ -7,6 +7,7 @@ import (
 
 	"mediagate/internal/audit"
 	"mediagate/internal/identity"
+	"mediagate/internal/regindex"
 	"mediagate/internal/registry"
 )
 
@@ -84,3 +85,10 @@ func (l *Local) Close() error { return l.store.Close() }
 
 // Path is the registry file, or the PostgreSQL URL with its password hidden.
 func (l *Local) Path() string { return l.store.Path() }
+
+// DecisionIndex is the daemon's in-memory copy of the register's decision data,
+// filled from this registry and brought up to date from its audit log (see
+// internal/regindex).
+func (l *Local) DecisionIndex() *regindex.Index {
+	return regindex.New(&regindex.Registry{Store: l.store})
+}

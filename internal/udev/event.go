@@ -123,6 +123,18 @@ func (q *queue) push(evs ...Event) {
 	q.wake()
 }
 
+// lose records that events were lost before reaching the queue (a netlink
+// overflow): everything queued is dropped and the next Receive returns one Rescan.
+func (q *queue) lose() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return
+	}
+	q.items, q.head, q.overflow = q.items[:0], 0, true
+	q.wake()
+}
+
 // pushFront puts evs before everything queued (the enumeration, ahead of the events
 // that arrived while it ran).
 func (q *queue) pushFront(evs []Event) {

@@ -6,11 +6,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	goudev "github.com/jochenvg/go-udev"
+	"golang.org/x/sys/unix"
 )
 
 // Options configures Open.
@@ -24,21 +28,31 @@ type Options struct {
 	QueueLimit int
 	// NoEnumerate skips the enumeration of present devices at start.
 	NoEnumerate bool
+	// Log receives what the source drops (messages it cannot parse, overflows).
+	Log *slog.Logger
 }
 
-// Monitor is the libudev event source.
+// Monitor is the netlink event source: USB devices from the kernel's own uevents,
+// the rest from udevd's (or from the kernel's too when udevd does not run).
 type Monitor struct {
-	q      *queue
-	cancel context.CancelFunc
-	done   chan struct{}
-	name   string
+	q       *queue
+	name    string
+	socks   []*nlSocket
+	wg      sync.WaitGroup
+	closing atomic.Bool
+	log     *slog.Logger
 }
 
-// Name is the netlink source in use: "udev" or "kernel".
+// Name is the source in use: "kernel+udev" (USB devices from the kernel, block
+// devices and nodes from udevd) or "kernel".
 func (m *Monitor) Name() string { return m.name }
 
-// Open starts listening for usb and block events, enumerates the devices present and
-// queues them ahead of the events that arrived meanwhile.
+// rcvbuf is the receive buffer asked for each socket (an event storm is absorbed
+// there; beyond it the loss turns into a rescan).
+const rcvbuf = 32 << 20
+
+// Open starts listening, enumerates the devices present and queues them ahead of the
+// events that arrived meanwhile.
 func Open(opts Options) (*Monitor, error) {
 	name := opts.Source
 	if name == "" {
@@ -58,31 +72,35 @@ func Open(opts Options) (*Monitor, error) {
 	if limit <= 0 {
 		limit = 65536
 	}
-	u := &goudev.Udev{}
-	mon := u.NewMonitorFromNetlink(name)
-	if mon == nil {
-		return nil, fmt.Errorf("open %s netlink monitor (needs root)", name)
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
-	for _, s := range append([]string{"usb", "block"}, NodeSubsystems...) {
-		if err := mon.FilterAddMatchSubsystem(s); err != nil {
-			return nil, fmt.Errorf("udev filter %s: %w", s, err)
-		}
-	}
-	_ = mon.SetReceiveBufferSize(128 << 20) // best effort: needs CAP_NET_ADMIN
-
-	ctx, cancel := context.WithCancel(context.Background())
-	devs, errs, err := mon.DeviceChan(ctx)
+	m := &Monitor{q: newQueue(limit), name: "kernel", log: log.With("component", "uevents")}
+	ks, err := openNetlink(groupKernel, rcvbuf)
 	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("udev monitor: %w", err)
+		return nil, err
 	}
-	m := &Monitor{q: newQueue(limit), cancel: cancel, done: make(chan struct{}), name: name}
-	// From here on every event is drained into the queue while the enumeration runs.
-	go m.drain(devs, errs)
+	m.socks = append(m.socks, ks)
+	if name == "udev" {
+		us, err := openNetlink(groupUdev, rcvbuf)
+		if err != nil {
+			ks.close()
+			return nil, err
+		}
+		m.socks = append(m.socks, us)
+		m.name = "kernel+udev"
+		// USB devices are decided from the kernel's event: their descriptors and
+		// serial are in sysfs before udevd has run its rules (tens of ms later).
+		m.start(ks, parseKernelMessage, func(e Event) bool { return e.Subsystem == "usb" })
+		m.start(us, parseUdevMessage, func(e Event) bool { return e.Subsystem != "usb" && Interesting(e.Subsystem) })
+	} else {
+		m.start(ks, parseKernelMessage, func(e Event) bool { return Interesting(e.Subsystem) })
+	}
 
 	var present []Event
 	if !opts.NoEnumerate {
-		present, err = enumerate(u)
+		present, err = enumerate(&goudev.Udev{})
 		if err != nil {
 			m.Close()
 			return nil, err
@@ -92,33 +110,43 @@ func Open(opts Options) (*Monitor, error) {
 	return m, nil
 }
 
-func (m *Monitor) drain(devs <-chan *goudev.Device, errs <-chan error) {
-	defer close(m.done)
-	for {
-		select {
-		case d, ok := <-devs:
-			if !ok {
-				m.q.close(nil)
-				return
-			}
-			if d == nil {
+// start runs one reader: every message parsed, checked and, if keep says so, queued
+// in the order it arrived. A message lost (overflow, truncated, unparsable) becomes a
+// rescan: nothing is decided on half an event, and nothing is missed.
+func (m *Monitor) start(s *nlSocket, parse func([]byte) (Event, error), keep func(Event) bool) {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		buf := make([]byte, maxMessage+1)
+		oob := make([]byte, unix.CmsgSpace(unix.SizeofUcred))
+		for {
+			n, err := s.read(buf, oob)
+			switch {
+			case err == nil:
+			case errors.Is(err, errSender):
+				m.log.Warn("uevent from an untrusted sender dropped", "group", s.group)
 				continue
-			}
-			if e, ok := toEvent(d, false); ok {
-				m.q.push(e)
-			}
-		case err, ok := <-errs:
-			if ok && err != nil {
-				m.q.close(fmt.Errorf("udev monitor: %w", err))
-				m.cancel()
-				// keep draining devs so the libudev goroutine can exit
-				for range devs {
+			case errors.Is(err, errOverflow), errors.Is(err, errTruncated):
+				m.log.Warn("uevents lost; rescanning", "group", s.group, "err", err)
+				m.q.lose()
+				continue
+			default:
+				if !m.closing.Load() {
+					m.q.close(fmt.Errorf("uevent netlink group %d: %w", s.group, err))
 				}
 				return
 			}
-			errs = nil
+			e, err := parse(buf[:n])
+			if err != nil {
+				m.log.Warn("unreadable uevent; rescanning", "group", s.group, "err", err)
+				m.q.lose()
+				continue
+			}
+			if keep(e) {
+				m.q.push(e)
+			}
 		}
-	}
+	}()
 }
 
 // enumerate lists the usb and block devices present: USB devices first (hubs before
@@ -157,8 +185,6 @@ func enumerate(u *goudev.Udev) ([]Event, error) {
 	return out, nil
 }
 
-const maxProperties = 256
-
 func toEvent(d *goudev.Device, enumerated bool) (Event, bool) {
 	e := Event{
 		Seq:        d.Seqnum(),
@@ -187,14 +213,13 @@ func toEvent(d *goudev.Device, enumerated bool) (Event, bool) {
 // Receive returns the next event in order.
 func (m *Monitor) Receive(ctx context.Context) (Event, error) { return m.q.receive(ctx) }
 
-// Close stops the monitor. It waits for the libudev goroutine, which notices
-// cancellation within about a second.
+// Close stops the monitor: the sockets are closed, which ends their readers at once.
 func (m *Monitor) Close() error {
-	m.cancel()
+	m.closing.Store(true)
 	m.q.close(nil)
-	select {
-	case <-m.done:
-	case <-time.After(3 * time.Second):
+	for _, s := range m.socks {
+		s.close()
 	}
+	m.wg.Wait()
 	return nil
 }

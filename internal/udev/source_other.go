@@ -5,6 +5,7 @@ package udev
 import (
 	"context"
 	"errors"
+	"log/slog"
 )
 
 // Options configures Open (see the Linux version).
@@ -13,6 +14,7 @@ type Options struct {
 	Source      string
 	QueueLimit  int
 	NoEnumerate bool
+	Log         *slog.Logger
 }
 
 // Monitor is the libudev event source; it exists only on Linux with cgo.

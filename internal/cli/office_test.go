@@ -1,0 +1,161 @@
+package cli
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"mediagate/internal/event"
+	"mediagate/internal/hostclient"
+	"mediagate/internal/media"
+	"mediagate/internal/officefake"
+	"mediagate/internal/policydoc"
+	"mediagate/internal/service"
+)
+
+// enrol marks e's host as enrolled with an office server (the marker the register
+// commands look at; the rest of the enrolment is the hostclient package's).
+func (e *env) enrol(server string) {
+	e.t.Helper()
+	dir := filepath.Join(filepath.Dir(e.db), "office")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		e.t.Fatal(err)
+	}
+	body := `{"server":"` + server + `","host":"HOST-07"}`
+	if err := os.WriteFile(filepath.Join(dir, "enrolment.json"), []byte(body), 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func TestRegisterCommandsRefuseOnAnEnrolledHost(t *testing.T) {
+	e := newEnv(t)
+	if _, stderr, code := e.run("person", "add", "zhang", "--name", "张三"); code != 0 {
+		t.Fatalf("person add before enrolment: %d %s", code, stderr)
+	}
+	e.enrol("https://office.example:8443")
+	for _, args := range [][]string{
+		{"person", "add", "li", "--name", "李四"},
+		{"person", "list"},
+		{"host", "init", "--number", "H-1", "--level", "secret"},
+		{"media", "register", "--kind", "usb-disk", "--vendor", "0781", "--product", "5567", "--serial", "4C530001", "--level", "secret", "--custodian", "zhang"},
+		{"media", "list"},
+		{"media", "lost", "S-1"},
+		{"numbering", "set", "--pattern", "{LEVEL}-{SEQ}"},
+		{"checkin", "open", "--year", "2026"},
+	} {
+		t.Run(strings.Join(args[:2], " "), func(t *testing.T) {
+			_, stderr, code := e.run(args...)
+			if code != ExitUsage {
+				t.Fatalf("exit %d, want %d (%s)", code, ExitUsage, stderr)
+			}
+			if !strings.Contains(stderr, "office server https://office.example:8443") || !strings.Contains(stderr, "'"+strings.Join(args[:2], " ")+"'") {
+				t.Errorf("message: %s", stderr)
+			}
+		})
+	}
+	// media register points at media request too.
+	_, stderr, _ := e.run("media", "register", "--kind", "usb-disk", "--vendor", "0781", "--product", "5567", "--serial", "X1", "--level", "secret", "--custodian", "zhang")
+	if !strings.Contains(stderr, "media request") {
+		t.Errorf("media register does not point at media request: %s", stderr)
+	}
+	// What is this host's own stays: the log, the audit check.
+	if _, stderr, code := e.run("audit", "verify"); code != 0 {
+		t.Errorf("audit verify on an enrolled host: %d %s", code, stderr)
+	}
+	// In Chinese too.
+	if _, stderr, code := e.run("--lang", "zh", "media", "list"); code != ExitUsage || !strings.Contains(stderr, "办公室服务器") {
+		t.Errorf("zh: %d %s", code, stderr)
+	}
+}
+
+func TestMediaRequestNeedsAnEnrolment(t *testing.T) {
+	e := newEnv(t)
+	_, stderr, code := e.run("media", "request", "--from-device", "/dev/sdb", "--level", "secret", "--purpose", "x")
+	if code != ExitUsage || !strings.Contains(stderr, "not enrolled") {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+	_, stderr, code = e.run("media", "request", "--from-device", "/dev/sdb", "--level", "secret")
+	if code != ExitUsage || !strings.Contains(stderr, "purpose") {
+		t.Errorf("without --purpose: exit %d: %s", code, stderr)
+	}
+}
+
+func TestEnrollRefusesTwiceAndNeedsAHostNumber(t *testing.T) {
+	e := newEnv(t)
+	args := []string{"host", "enroll", "--server", "https://127.0.0.1:1", "--token", "t", "--ca-fingerprint", strings.Repeat("ab", 32)}
+	_, stderr, code := e.run(append(args, emptyRoots(t)...)...)
+	if code != ExitUsage || !strings.Contains(stderr, "--host") {
+		t.Errorf("no host number: exit %d: %s", code, stderr)
+	}
+	e.enrol("https://office.example:8443")
+	_, stderr, code = e.run(append(args, "--host", "HOST-07")...)
+	if code != ExitUsage || !strings.Contains(stderr, "--force") || !strings.Contains(stderr, "https://office.example:8443") {
+		t.Errorf("second enrolment: exit %d: %s", code, stderr)
+	}
+}
+
+// TestDaemonWiringOnAnEnrolledHost enrols a host with the protocol fake and checks
+// what the daemon of that host decides from: the cached policy, re-verified, and the
+// follower's status.
+func TestDaemonWiringOnAnEnrolledHost(t *testing.T) {
+	o, err := officefake.New("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer o.Stop()
+	doc := policydoc.Document{Host: "HOST-07", Version: 4, Profile: policydoc.Profile{Number: "HOST-07", Level: media.TopSecret, Mode: media.ModeEnforce},
+		Media: []policydoc.Medium{{Number: "TS-1", Kind: media.KindUSBDisk, Level: media.TopSecret, Access: media.AccessReadWrite,
+			Custodian: "li", Status: media.StatusActive, Identity: media.Identity{Kind: media.KindUSBDisk, Key: "usb:46f4:0001:W1"}}},
+		People: []policydoc.Person{{Handle: "li", Active: true}}}
+	if err := o.PublishDoc(doc); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t)
+	app := &App{DBPath: e.db, Now: time.Now, Paths: testPaths(t)}
+	defer app.close()
+	if _, err := hostclient.Enroll(t.Context(), hostclient.EnrollOptions{Server: o.URL(), Token: o.Token("HOST-07"),
+		Fingerprint: o.Fingerprint(), Host: "HOST-07", Dir: app.officeDir()}); err != nil {
+		t.Fatal(err)
+	}
+	local, err := app.open(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	od, err := wireOffice(t.Context(), app, local.Store(), slog.New(slog.DiscardHandler))
+	if err != nil || od == nil || od.follower == nil {
+		t.Fatalf("wireOffice = %+v, %v", od, err)
+	}
+	h, err := od.store.Host(t.Context())
+	if err != nil || h.Number != "HOST-07" || h.Level != media.TopSecret {
+		t.Fatalf("host profile from the policy = %+v, %v", h, err)
+	}
+	if m, err := od.store.MediumByIdentity(t.Context(), "usb:46f4:0001:W1"); err != nil || m.Number != "TS-1" {
+		t.Errorf("medium from the policy = %+v, %v", m, err)
+	}
+	if st := od.status(); st.Server != o.URL() || st.PolicyVersion != 4 {
+		t.Errorf("office status = %+v", st)
+	}
+	// The policy.applied row of the cache load is in the local log.
+	svc, err := app.Service(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := svc.Events(t.Context(), service.EventFilter{Kind: string(event.KindPolicyApplied)})
+	if err != nil || len(evs) != 1 {
+		t.Errorf("policy.applied rows: %d, %v", len(evs), err)
+	}
+	// A tampered cache leaves the next daemon without a policy: it blocks every medium.
+	path := filepath.Join(app.officeDir(), hostclient.FilePolicy)
+	b, _ := os.ReadFile(path)
+	os.WriteFile(path, []byte(strings.Replace(string(b), `"signature":"`, `"signature":"AA`, 1)), 0o600)
+	od, _ = wireOffice(t.Context(), app, local.Store(), slog.New(slog.DiscardHandler))
+	if _, err := od.store.Host(t.Context()); err == nil {
+		t.Error("a tampered cache gave the daemon a host profile")
+	}
+}

@@ -1,0 +1,52 @@
+package regindex
+
+import (
+	"context"
+	"sync"
+
+	"mediagate/internal/registry"
+)
+
+// RegistryStore is what Registry reads from the local register (*registry.Store).
+type RegistryStore interface {
+	DecisionData(ctx context.Context) (registry.DecisionData, error)
+	ChangedSince(ctx context.Context, mark int64) (bool, int64, error)
+}
+
+// Registry is the local register as a Source. Every change of the register commits
+// with its audit row, so the audit log is the change feed: Changed asks the store for
+// register rows after the log head seen at the last load (one indexed query). Rows
+// the daemon writes about itself (decisions, mounts) do not count.
+type Registry struct {
+	Store RegistryStore
+
+	mu   sync.Mutex
+	mark int64
+}
+
+// Load reads the decision data in one transaction and remembers the log head.
+func (r *Registry) Load(ctx context.Context) (Data, error) {
+	d, err := r.Store.DecisionData(ctx)
+	if err != nil {
+		return Data{}, err
+	}
+	r.mu.Lock()
+	r.mark = d.Mark
+	r.mu.Unlock()
+	return Data{Host: d.Host, Media: d.Media, People: d.People}, nil
+}
+
+// Changed reports register rows after the last load; rows that change nothing move
+// the mark on, so the next call reads only what is new.
+func (r *Registry) Changed(ctx context.Context) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	changed, head, err := r.Store.ChangedSince(ctx, r.mark)
+	if err != nil {
+		return true, err
+	}
+	if !changed {
+		r.mark = head
+	}
+	return changed, nil
+}

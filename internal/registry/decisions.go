@@ -1,0 +1,122 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"mediagate/internal/event"
+	"mediagate/internal/media"
+)
+
+// DecisionData is everything the daemon's decisions read from the register, read in
+// one transaction: the host profile (nil before host init), every medium, every
+// person, and Mark, the audit log's head sequence number at that moment. Every change
+// of the register commits together with its audit row, so ChangedSince(Mark) tells
+// whether this copy is still the register's state.
+type DecisionData struct {
+	Host   *media.Host
+	Media  []media.Medium
+	People []media.Person
+	Mark   int64
+}
+
+// DecisionData reads the decision data in one read transaction.
+func (s *Store) DecisionData(ctx context.Context) (DecisionData, error) {
+	var out DecisionData
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return out, fmt.Errorf("read decision data: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if out.Mark, err = headSeq(ctx, tx); err != nil {
+		return out, err
+	}
+	h, err := hostTx(ctx, tx)
+	switch {
+	case err == nil:
+		out.Host = &h
+	case !errors.Is(err, ErrNoHost):
+		return out, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+mediumCols+mediumFrom)
+	if err != nil {
+		return out, fmt.Errorf("read decision data: media: %w", err)
+	}
+	for rows.Next() {
+		m, err := scanMedium(rows)
+		if err != nil {
+			rows.Close()
+			return out, fmt.Errorf("read decision data: media: %w", err)
+		}
+		out.Media = append(out.Media, m)
+	}
+	if err := rows.Close(); err != nil {
+		return out, fmt.Errorf("read decision data: media: %w", err)
+	}
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("read decision data: media: %w", err)
+	}
+	prows, err := tx.QueryContext(ctx, `SELECT `+personCols+` FROM people`)
+	if err != nil {
+		return out, fmt.Errorf("read decision data: people: %w", err)
+	}
+	defer prows.Close()
+	for prows.Next() {
+		p, err := scanPerson(prows)
+		if err != nil {
+			return out, fmt.Errorf("read decision data: people: %w", err)
+		}
+		out.People = append(out.People, p)
+	}
+	if err := prows.Err(); err != nil {
+		return out, fmt.Errorf("read decision data: people: %w", err)
+	}
+	return out, nil
+}
+
+func headSeq(ctx context.Context, q querier) (int64, error) {
+	var seq int64
+	err := q.QueryRowContext(ctx, `SELECT seq FROM event_head WHERE singleton = 1`).Scan(&seq)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("read audit head: %w", err)
+	}
+	return seq, nil
+}
+
+// ChangedSince reports whether a row that can change a decision was appended to the
+// audit log after sequence number mark, and returns the head's sequence number, the
+// mark for the next call. Only the rows the daemon and the mount log write about
+// themselves (KindsOutsideRegister) are known not to change the register; any other
+// kind, including one this release does not know, counts as a change.
+func (s *Store) ChangedSince(ctx context.Context, mark int64) (changed bool, head int64, err error) {
+	var n int
+	err = s.db.QueryRowContext(ctx, `SELECT COALESCE((SELECT seq FROM event_head WHERE singleton = 1), 0),
+		(SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE seq > ? AND kind NOT IN (`+outsideList+`) LIMIT 1) AS c)`,
+		mark).Scan(&head, &n)
+	if err != nil {
+		return true, mark, fmt.Errorf("read register changes: %w", err)
+	}
+	return n > 0 || head < mark, head, nil
+}
+
+// KindsOutsideRegister are the audit kinds that record what a daemon saw or did, not
+// a change of the register: ChangedSince skips them.
+var KindsOutsideRegister = []event.Kind{
+	event.KindDaemonStart, event.KindDaemonStop, event.KindDaemonLock, event.KindDaemonRescan,
+	event.KindDaemonControl, event.KindDeviceDecision, event.KindDeviceTamper,
+	event.KindMountAttach, event.KindMountDetach, event.KindMountRemount, event.KindMountSeenAtStart,
+	event.KindMountViolation,
+}
+
+var outsideList = func() string {
+	s := ""
+	for i, k := range KindsOutsideRegister {
+		if i > 0 {
+			s += ", "
+		}
+		s += "'" + string(k) + "'"
+	}
+	return s
+}()

@@ -1,0 +1,110 @@
+//go:build linux
+
+package udev
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// nlSocket is one NETLINK_KOBJECT_UEVENT socket bound to one multicast group. It is
+// non-blocking and read through Go's poller, so a goroutine waiting on it costs no
+// wake-ups while nothing happens.
+type nlSocket struct {
+	f     *os.File
+	rc    syscall.RawConn
+	group uint32
+}
+
+func openNetlink(group uint32, rcvbuf int) (*nlSocket, error) {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, unix.NETLINK_KOBJECT_UEVENT)
+	if err != nil {
+		return nil, fmt.Errorf("uevent netlink socket: %w", err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: group}); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("bind uevent netlink group %d (needs root): %w", group, err)
+	}
+	// The sender's credentials come with every message: only root's count.
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_PASSCRED, 1); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("uevent netlink SO_PASSCRED: %w", err)
+	}
+	if rcvbuf > 0 {
+		// Best effort: SO_RCVBUFFORCE needs CAP_NET_ADMIN; without it the default
+		// buffer stays and an overflow ends in a rescan.
+		if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcvbuf) != nil {
+			_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, rcvbuf)
+		}
+	}
+	f := os.NewFile(uintptr(fd), fmt.Sprintf("uevent-netlink-%d", group))
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("uevent netlink: %w", err)
+	}
+	return &nlSocket{f: f, rc: rc, group: group}, nil
+}
+
+// Errors of nlSocket.read besides the socket's own.
+var (
+	errOverflow  = errors.New("uevent netlink receive buffer overflowed: events were lost")
+	errTruncated = errors.New("uevent netlink message truncated")
+	errSender    = errors.New("uevent netlink message from an untrusted sender")
+)
+
+// read receives one message into buf and returns its length. It returns
+// errOverflow when the kernel dropped messages (ENOBUFS), errTruncated for a
+// message longer than buf, and errSender for a message that is not from the kernel
+// (kernel group) or not from root (udev group); the caller drops those messages.
+func (s *nlSocket) read(buf, oob []byte) (int, error) {
+	var n, oobn, flags int
+	var from unix.Sockaddr
+	var rerr error
+	err := s.rc.Read(func(fd uintptr) bool {
+		n, oobn, flags, from, rerr = unix.Recvmsg(int(fd), buf, oob, 0)
+		return rerr != unix.EAGAIN && rerr != unix.EWOULDBLOCK
+	})
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case rerr == unix.ENOBUFS:
+		return 0, errOverflow
+	case rerr != nil:
+		return 0, fmt.Errorf("uevent netlink receive: %w", rerr)
+	case flags&unix.MSG_TRUNC != 0:
+		return 0, errTruncated
+	}
+	sa, ok := from.(*unix.SockaddrNetlink)
+	if !ok || sa.Groups != s.group {
+		return 0, errSender
+	}
+	if s.group == groupKernel && sa.Pid != 0 {
+		return 0, errSender // only the kernel sends on the kernel group
+	}
+	if !rootSent(oob[:oobn]) {
+		return 0, errSender
+	}
+	return n, nil
+}
+
+// rootSent reports whether the message's SCM_CREDENTIALS name uid 0.
+func rootSent(oob []byte) bool {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return false
+	}
+	for _, m := range msgs {
+		if c, err := unix.ParseUnixCredentials(&m); err == nil {
+			return c.Uid == 0
+		}
+	}
+	return false
+}
+
+func (s *nlSocket) close() error { return s.f.Close() }
