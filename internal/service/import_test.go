@@ -70,7 +70,7 @@ func TestImportRowRules(t *testing.T) {
 				}
 				return
 			}
-			if len(ln.Problems) == 0 || code(ln.Problems[0].Err) != c.code || ln.Problems[0].Column != c.column {
+			if len(ln.Problems) == 0 || code(ln.Problems[0].Err) != c.code || ln.Problems[0].Column+" ("+ln.Problems[0].Header+")" != c.column {
 				t.Errorf("problems %+v, want %s in %s", ln.Problems, c.code, c.column)
 			}
 		})
