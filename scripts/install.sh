@@ -41,6 +41,16 @@ as_target install -D -m 0755 "$bin" "$root$prefix/bin/mediagate"
 as_target install -d -m 0750 "$root/var/lib/mediagate"
 echo "installed $root$prefix/bin/mediagate ($("$root$prefix/bin/mediagate" version))"
 
+# --- man pages, generated from the commands: English and Chinese ----------------------------
+man=$(mktemp -d)
+"$bin" --lang en man --dir "$man/en" >/dev/null
+"$bin" --lang zh man --dir "$man/zh" >/dev/null
+as_target install -d -m 0755 "$root$prefix/share/man/man1" "$root$prefix/share/man/zh_CN/man1"
+as_target install -m 0644 "$man"/en/*.1 "$root$prefix/share/man/man1/"
+as_target install -m 0644 "$man"/zh/*.1 "$root$prefix/share/man/zh_CN/man1/"
+rm -rf "$man"
+echo "installed man pages in $root$prefix/share/man (man mediagate, LANG=zh_CN.UTF-8 man mediagate)"
+
 # --- the daemon: udev rules and systemd unit (docs/daemon.md) -------------------------------
 # MEDIAGATE_NO_DAEMON=1 installs the binary only. Without a running systemd (a container,
 # a chroot) the files are installed but nothing is started.

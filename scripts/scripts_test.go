@@ -27,7 +27,8 @@ func newTree(t *testing.T, withGrub bool) tree {
 	d := t.TempDir()
 	tr := tree{root: filepath.Join(d, "root"), bin: filepath.Join(d, "mediagate"), grubLog: filepath.Join(d, "update-grub.log")}
 	must(t, os.MkdirAll(tr.root, 0o755))
-	must(t, os.WriteFile(tr.bin, []byte("#!/bin/sh\necho mediagate test\n"), 0o755))
+	// The stand-in writes one page for "man --dir DIR", as the real one writes them all.
+	must(t, os.WriteFile(tr.bin, []byte("#!/bin/sh\ncase \" $* \" in *\" man \"*) for a; do :; done; mkdir -p \"$a\"; echo .TH >\"$a/mediagate.1\" ;; esac\necho mediagate test\n"), 0o755))
 	must(t, os.WriteFile(filepath.Join(d, "update-grub"), []byte("#!/bin/sh\necho called >>"+tr.grubLog+"\n"), 0o755))
 	t.Setenv("MEDIAGATE_UPDATE_GRUB", filepath.Join(d, "update-grub"))
 	t.Setenv("MEDIAGATE_AUTHORIZED_DEFAULT", "")
@@ -97,7 +98,8 @@ func TestInstallPutsTheKernelParameterAndTheDocumentedUndoRemovesIt(t *testing.T
 	tr := newTree(t, true)
 	out := run(t, 0, "install.sh", "--root", tr.root, "--bin", tr.bin)
 	for _, f := range []string{"usr/local/bin/mediagate", "etc/udev/rules.d/71-mediagate.rules",
-		"etc/systemd/system/mediagate.service", "etc/default/grub.d/mediagate.cfg", "var/lib/mediagate"} {
+		"etc/systemd/system/mediagate.service", "etc/default/grub.d/mediagate.cfg", "var/lib/mediagate",
+		"usr/local/share/man/man1/mediagate.1", "usr/local/share/man/zh_CN/man1/mediagate.1"} {
 		if _, err := os.Stat(filepath.Join(tr.root, f)); err != nil {
 			t.Errorf("install did not create %s:\n%s", f, out)
 		}

@@ -56,7 +56,7 @@ func (k Key) MessageKey() string { return string(k) }
 // of the other files of this package are merged into it.
 var all = func() map[string][2]string {
 	m := map[string][2]string{}
-	for _, t := range []map[string][2]string{messages, names, reasons, help, verify, hostside, sheets} {
+	for _, t := range []map[string][2]string{messages, names, reasons, help, verify, hostside, sheets, duties, flags} {
 		for k, v := range t {
 			if _, dup := m[k]; dup {
 				panic("catalog: key " + k + " defined twice")
@@ -170,8 +170,7 @@ func Status(lang string, s media.Status) string { return name(lang, "status.", s
 // Kind names a kind of medium: "usb-disk" or U盘/移动硬盘.
 func Kind(lang string, k media.Kind) string { return name(lang, "kind.", string(k)) }
 
-// Access names an access mode. Both languages show the key (rw, ro), as the register
-// listing always has.
+// Access names an access mode: rw, ro or 读写, 只读.
 func Access(lang string, a media.Access) string { return name(lang, "access.", string(a)) }
 
 // LocalTime renders a time argument as the front-ends show times: local time to the

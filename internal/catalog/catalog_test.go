@@ -32,7 +32,7 @@ func hasHan(s string) bool {
 // noChinese lists the keys whose Chinese text rightly has no Chinese character: the
 // text is a code, a format or a name that stays as it is.
 var noChinese = map[string]bool{
-	"access.rw": true, "access.ro": true, "decision.class": true, "notify.title": false,
+	"decision.class": true, "notify.title": false,
 }
 
 func TestEveryKeyHasBothLanguages(t *testing.T) {
@@ -299,5 +299,18 @@ func TestErrorRendering(t *testing.T) {
 	}
 	if got := catalog.T(catalog.EN, "no.such.key", 1); got != "no.such.key [1]" {
 		t.Errorf("unknown key rendered %q", got)
+	}
+}
+
+// TestFullWidthBrackets: Chinese text uses full-width brackets （）, not ASCII ones,
+// around or next to Chinese words. Placeholders and codes in ASCII brackets, such as
+// "(%s)" or "(CDC)", are fine when nothing Chinese is inside or right before them.
+func TestFullWidthBrackets(t *testing.T) {
+	bad := regexp.MustCompile(`\p{Han}\s?\(|\([^()]*\p{Han}[^()]*\)`)
+	for _, k := range catalog.Keys() {
+		zh, _ := catalog.Text(catalog.ZH, k)
+		if bad.MatchString(zh) {
+			t.Errorf("%s: %q uses ASCII brackets in Chinese text", k, zh)
+		}
 	}
 }

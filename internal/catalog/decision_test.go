@@ -143,7 +143,7 @@ func TestDecisionMessageFacts(t *testing.T) {
 		{"lent-overdue", "en", []string{"2025-06-15"}},
 		{"lent-overdue/no date", "zh", []string{"未登记归还日期"}},
 		{"peripheral-not-allowed", "en", []string{"this USB device presents wireless controller (Bluetooth, Wi-Fi) [0xe0], unknown class 0x42 [0x42]"}},
-		{"peripheral-not-allowed", "zh", []string{"无线控制器(蓝牙、无线网卡) [0xe0]、未知类别 0x42 [0x42]"}},
+		{"peripheral-not-allowed", "zh", []string{"无线控制器（蓝牙、无线网卡） [0xe0]、未知类别 0x42 [0x42]"}},
 		{"peripheral-not-allowed/registered", "en", []string{"medium S-2026-0001 presents video"}},
 		{"identity-mismatch", "en", []string{"(USB interface classes differ, now also presents wireless"}},
 		{"identity-mismatch", "zh", []string{"介质 S-2026-0001 与登记信息不符（USB接口类别不符，现增加了无线控制器"}},

@@ -69,7 +69,6 @@ var messages = map[string][2]string{
 	"out.status-campaign":        {"%d open until %s: %d of %d checked in, %d outstanding", "%d 年度收缴进行中，截止 %s：已收 %d / %d，未交 %d"},
 	"out.changed":                {"%s: %s", "%s：%s"},
 	"out.audit-ok":               {"audit log intact: %d rows, head %s", "审计日志完整：%d 行，末行哈希 %s"},
-	"out.numbering":              {"pattern %s; level codes: %s; next secret number looks like %s", "编号规则 %s；密级代码：%s；机密介质编号示例 %s"},
 	"out.none":                   {"(none)", "（无）"},
 	"hdr.media":                  {"NUMBER\tKIND\tLEVEL\tCUSTODIAN\tSTATUS\tACCESS\tIDENTITY", "编号\t类型\t密级\t责任人\t状态\t权限\t标识"},
 	"hdr.people":                 {"HANDLE\tNAME\tDEPARTMENT\tACTIVE", "代号\t姓名\t部门\t在职"},

@@ -25,8 +25,8 @@ var names = map[string][2]string{
 	"kind.other":        {"other", "其他"},
 
 	// The register listing shows the access key in both languages.
-	"access.rw": {"rw", "rw"},
-	"access.ro": {"ro", "ro"},
+	"access.rw": {"rw", "读写"},
+	"access.ro": {"ro", "只读"},
 
 	// fields named by "invalid …" refusals (registry.Field)
 	"field-name.number":      {"number", "编号"},
@@ -79,25 +79,25 @@ var names = map[string][2]string{
 
 	// USB interface classes (policy.Classes), by key
 	"class.audio":                {"audio", "音频设备"},
-	"class.cdc":                  {"communications / network (CDC)", "通信/网络设备(CDC)"},
-	"class.hid":                  {"human interface (keyboard, mouse)", "人机接口设备(键盘、鼠标)"},
+	"class.cdc":                  {"communications / network (CDC)", "通信/网络设备（CDC）"},
+	"class.hid":                  {"human interface (keyboard, mouse)", "人机接口设备（键盘、鼠标）"},
 	"class.physical":             {"physical interface", "物理接口设备"},
-	"class.still-image":          {"still image / phone (PTP, MTP)", "静态图像/手机(PTP、MTP)"},
+	"class.still-image":          {"still image / phone (PTP, MTP)", "静态图像/手机（PTP、MTP）"},
 	"class.printer":              {"printer", "打印机"},
 	"class.mass-storage":         {"mass storage", "大容量存储设备"},
 	"class.hub":                  {"hub", "集线器"},
-	"class.cdc-data":             {"communications data (CDC data)", "通信数据设备(CDC数据)"},
+	"class.cdc-data":             {"communications data (CDC data)", "通信数据设备（CDC数据）"},
 	"class.smart-card":           {"smart card reader", "智能卡读卡器"},
 	"class.content-security":     {"content security", "内容安全设备"},
-	"class.video":                {"video (camera)", "视频设备(摄像头)"},
+	"class.video":                {"video (camera)", "视频设备（摄像头）"},
 	"class.personal-healthcare":  {"personal healthcare", "个人医疗设备"},
 	"class.audio-video":          {"audio/video", "音视频设备"},
 	"class.billboard":            {"billboard", "Billboard设备"},
 	"class.usb-c-bridge":         {"USB Type-C bridge", "USB Type-C桥接设备"},
 	"class.diagnostic":           {"diagnostic", "诊断设备"},
-	"class.wireless":             {"wireless controller (Bluetooth, Wi-Fi)", "无线控制器(蓝牙、无线网卡)"},
+	"class.wireless":             {"wireless controller (Bluetooth, Wi-Fi)", "无线控制器（蓝牙、无线网卡）"},
 	"class.misc":                 {"miscellaneous", "杂项设备"},
-	"class.application-specific": {"application specific (firmware update, IrDA)", "特定应用设备(固件升级、红外)"},
+	"class.application-specific": {"application specific (firmware update, IrDA)", "特定应用设备（固件升级、红外）"},
 	"class.vendor-specific":      {"vendor specific", "厂商自定义设备"},
 	"class.unknown":              {"unknown class %s", "未知类别 %s"},
 }

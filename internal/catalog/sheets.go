@@ -59,7 +59,6 @@ var sheets = map[string][2]string{
 
 	// the command line
 	"usage.list-format":         {"--format must be text, csv, xlsx or html, not %q", "--format 只能是 text、csv、xlsx 或 html，不能是 %q"},
-	"usage.json-format":         {"--json and --format %s exclude each other", "--json 与 --format %s 不能同时使用"},
 	"usage.map":                 {"--map %q: want COLUMN=FIELD, e.g. \"Medium no.=number\" or F=serial", "--map %q：应为 列=字段，如 介质序号=number 或 F=serial"},
 	"usage.layout":              {"unknown --layout %q (one of %s)", "未知的 --layout %q（可用 %s）"},
 	"usage.json-labels":         {"labels are a printable page: --json does not apply", "标识是供打印的页面：不能使用 --json"},
@@ -134,4 +133,41 @@ var sheets = map[string][2]string{
 
 	"label.title":     {"Labels of classified storage media", "涉密存储介质密级标识"},
 	"label.custodian": {"Custodian: ", "责任人："},
+
+	// Flags of the sheet commands (see flags.go for the convention).
+	"flag:read the identity from this attached device (/dev/sdX, /dev/sr0, usb:PORT) (required)":      {"read the identity from this attached device (/dev/sdX, /dev/sr0, usb:PORT) (required)", "从此已接入的设备读取身份（/dev/sdX、/dev/sr0、usb:端口）（必填）"},
+	"flag:add custodians the register does not know (handle = their name)":                            {"add custodians the register does not know (handle = their name)", "添加登记簿中没有的责任人（账号 = 姓名）"},
+	"flag:print what would happen row by row, change nothing":                                         {"print what would happen row by row, change nothing", "逐行显示将会发生的变化，不做任何更改"},
+	"flag:every medium in use (active, lent, in the vault, in repair)":                                {"every medium in use (active, lent, in the vault, in repair)", "所有使用中的介质（在用、借出、入柜保存、维修中）"},
+	"flag:label sheet: 3x8 (70×37 mm), 4x10 (48.5×25.4 mm), 2x7 (99.1×38.1 mm), 3x7 (63.5×38.1 mm)":   {"label sheet: 3x8 (70×37 mm), 4x10 (48.5×25.4 mm), 2x7 (99.1×38.1 mm), 3x7 (63.5×38.1 mm)", "标签纸规格：3x8（70×37 毫米）、4x10（48.5×25.4 毫米）、2x7（99.1×38.1 毫米）、3x7（63.5×38.1 毫米）"},
+	"flag:write to this file instead of standard output":                                              {"write to this file instead of standard output", "写入此文件而不是标准输出"},
+	"flag:the unit's name on each sticker (default: none)":                                            {"the unit's name on each sticker (default: none)", "每张标签上的单位名称（默认：无）"},
+	"flag:only media of this department":                                                              {"only media of this department", "仅此部门的介质"},
+	"flag:text, csv (UTF-8 with BOM), xlsx or html (the printable A4 register)":                       {"text, csv (UTF-8 with BOM), xlsx or html (the printable A4 register)", "text、csv（带 BOM 的 UTF-8）、xlsx 或 html（可打印的 A4 台账）"},
+	"flag:classification marking of the printed register (default: the highest level listed, with ★)": {"classification marking of the printed register (default: the highest level listed, with ★)", "打印台账的密级标志（默认：所列最高密级，带★）"},
+	"flag:only media whose identity is pending (imported, not yet bound)":                             {"only media whose identity is pending (imported, not yet bound)", "仅身份待绑定的介质（已导入，尚未绑定）"},
+	"flag:the unit's name on the printed register (default: the host's department)":                   {"the unit's name on the printed register (default: the host's department)", "打印台账上的单位名称（默认：本机所属部门）"},
+	"flag:brand and model for the register (default with --from-device: the device's)":                {"brand and model for the register (default with --from-device: the device's)", "登记的品牌型号（使用 --from-device 时默认取自设备）"},
+	"flag:date put into service, YYYY-MM-DD (default: none)":                                          {"date put into service, YYYY-MM-DD (default: none)", "启用日期，YYYY-MM-DD（默认：无）"},
+	"flag:purpose or scope of use":                                                                    {"purpose or scope of use", "用途或使用范围"},
+	"flag:capacity as the register states it, e.g. 32GB (not identity)":                               {"capacity as the register states it, e.g. 32GB (not identity)", "台账上记载的容量，如 32GB（不作身份标识）"},
+
+	// Audit words of the sheet commands in log.
+	"event-kind.medium.bind":   {"medium.bind", "绑定介质身份"},
+	"event-kind.medium.import": {"medium.import", "导入台账"},
+	"detail.capacity_text":     {"capacity_text", "台账容量"},
+	"detail.department_set":    {"department_set", "单独指定部门"},
+	"detail.file":              {"file", "文件"},
+	"detail.format":            {"format", "格式"},
+	"detail.identity_pending":  {"identity_pending", "身份待绑定"},
+	"detail.import":            {"import", "导入批次"},
+	"detail.in_service":        {"in_service", "启用日期"},
+	"detail.model":             {"model", "品牌型号"},
+	"detail.pending":           {"pending", "待绑定"},
+	"detail.people":            {"people", "人员"},
+	"detail.purpose":           {"purpose", "用途"},
+	"detail.rows":              {"rows", "行数"},
+	"detail.sha256":            {"sha256", "SHA-256 摘要"},
+	"detail.skipped":           {"skipped", "跳过"},
+	"detail.station":           {"station", "工作站"},
 }

@@ -67,9 +67,13 @@ const (
 
 // Item is one expected medium with its current registry state and check-in.
 type Item struct {
-	Number        string       `json:"number"`
-	Kind          media.Kind   `json:"kind"`
-	Level         media.Level  `json:"level"`
+	Number string      `json:"number"`
+	Kind   media.Kind  `json:"kind"`
+	Level  media.Level `json:"level"`
+	// Serial and Model are what an inspector compares with the medium in hand: its
+	// serial and its brand and model (empty where the register does not hold them).
+	Serial        string       `json:"serial,omitempty"`
+	Model         string       `json:"model,omitempty"`
 	Custodian     string       `json:"custodian"`
 	CustodianName string       `json:"custodian_name"`
 	Department    string       `json:"department,omitempty"`

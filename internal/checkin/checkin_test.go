@@ -151,11 +151,11 @@ func TestWriteHTML(t *testing.T) {
 	}
 	var b bytes.Buffer
 	tr := func(key string, args ...any) string { return key + fmt.Sprint(args...) }
-	if err := WriteHTML(&b, Build(camp, items, ByCustodian, opened), "zh", time.UTC, tr); err != nil {
+	if err := WriteHTML(&b, Build(camp, items, ByCustodian, opened), SheetOptions{Lang: "zh", Location: time.UTC}, tr); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{`<html lang="zh-CN">`, "@page { size: A4", "sheet.sign-custodian", "sheet.sign-officer", "level.secret",
+	for _, want := range []string{`<html lang="zh-CN">`, "size: A4", "sheet.sign-custodian", "sheet.sign-inspector", "sheet.sign-officer", "level.secret",
 		"&lt;cracked&gt;", "A / 3", "state.manual", `class="pending"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("sheet lacks %q", want)

@@ -69,6 +69,7 @@ func TestActorNotFromEnvironment(t *testing.T) {
 		}
 		return out.String()
 	}
+	createRegister(t, db)
 	run("person", "add", "zhangsan", "--name", "张三")
 	var events []struct {
 		Actor struct {

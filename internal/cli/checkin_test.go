@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"html"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,7 +47,7 @@ func TestCheckinCampaign(t *testing.T) {
 		{[]string{"--lang", "zh", "checkin", "mark", vaulted, "--reason", "cracked", "--by", "lisi"}, 1, "没有进行中的年终交存"},
 		{[]string{"checkin", "close"}, 1, "no check-in campaign is open"},
 		{[]string{"checkin", "status"}, 1, "no check-in campaign is open"},
-		{[]string{"checkin", "open", "--year", "2026", "--deadline", "2001-01-01"}, 1, "invalid deadline"},
+		{[]string{"checkin", "open", "--year", "2026", "--deadline", "2001-01-01"}, 2, "invalid deadline"},
 		{[]string{"checkin", "open", "--deadline", "31.12."}, 2, "bad date"},
 		{[]string{"checkin", "report", "--format", "pdf"}, 2, "unknown --format"},
 		{[]string{"media", "issue", vaulted, "--to", "lisi"}, 1, "issue needs status in-vault"},
@@ -69,7 +71,19 @@ func TestCheckinCampaign(t *testing.T) {
 	// A medium already in the vault before the campaign is not expected.
 	e.ok("checkin", "open", "--year", "2020", "--deadline", time.Now().AddDate(0, 0, 1).Format("2006-01-02"))
 	e.ok("checkin", "mark", vaulted, "--reason", "kept", "--by", "lisi")
+	// Before the deadline a close asks; a script without --yes, or a "no", changes nothing.
+	check([]string{"checkin", "close"}, ExitUsage, "--yes")
+	e.in = "n\n"
+	check([]string{"checkin", "close"}, ExitError, "not confirmed")
+	if out := e.ok("checkin", "close", "--dry-run"); !strings.Contains(out, "would put 1 in the vault") || !strings.Contains(out, "has not passed") {
+		t.Errorf("close --dry-run: %q", out)
+	}
+	if !strings.Contains(e.ok("checkin", "status"), "open") {
+		t.Fatal("a dry run closed the campaign")
+	}
+	e.in = "y\n"
 	e.ok("checkin", "close")
+	e.in = ""
 	if !strings.Contains(e.ok("media", "show", vaulted), "in-vault") {
 		t.Fatalf("%s not in the vault after close", vaulted)
 	}
@@ -90,7 +104,7 @@ func TestCheckinCampaign(t *testing.T) {
 		{[]string{"--lang", "zh", "checkin", "open", "--year", itoa(year + 1)}, 1, "年度的年终交存尚未结束"},
 		{[]string{"checkin", "mark", "S-1999-0001", "--reason", "x", "--by", "lisi"}, 1, "medium S-1999-0001 not found"},
 		{[]string{"checkin", "mark", vaulted, "--reason", "x", "--by", "lisi"}, 1, "is not expected in the " + itoa(year)},
-		{[]string{"checkin", "mark", cracked, "--by", "lisi", "--reason", " "}, 1, "invalid reason"},
+		{[]string{"checkin", "mark", cracked, "--by", "lisi", "--reason", " "}, 2, "invalid reason"},
 		{[]string{"checkin", "mark", cracked, "--by", "nobody", "--reason", "x"}, 1, "person nobody not found"},
 		{[]string{"checkin", "plug"}, 2, "give a medium number or --from-device"},
 		{[]string{"checkin", "plug", cracked}, 1, "is not attached"},
@@ -149,7 +163,7 @@ func TestCheckinCampaign(t *testing.T) {
 		t.Errorf("zh report:\n%s", zh)
 	}
 
-	out = e.ok("checkin", "close")
+	out = e.ok("checkin", "close", "--yes")
 	if !strings.Contains(out, "2 in the vault") || !strings.Contains(out, "missing: "+missing+" (custodian lisi)") {
 		t.Errorf("close: %q", out)
 	}
@@ -279,19 +293,25 @@ func sheetEnv(t *testing.T) func(args ...string) string {
 		nums = append(nums, strings.TrimSpace(run("media", "register", "--kind", "usb", "--vendor", "0781", "--product", "5567",
 			"--serial", p.serial, "--level", p.level, "--custodian", p.cust)))
 	}
-	run("media", "repair", nums[3], "--approved-by", "wangwu")
+	run("media", "repair", nums[3], "--approved-by", "wangwu", "--repairer", "某数据恢复中心", "--place", "本单位")
 	run("checkin", "open", "--year", "2026", "--deadline", "2026-12-31")
 	run("checkin", "mark", nums[0], "--reason", "光盘破裂，无法读取", "--by", "zhangsan", "--cabinet", "A", "--slot", "1")
 	run("checkin", "mark", nums[2], "--reason", "reader broken", "--by", "lisi", "--cabinet", "A", "--slot", "2")
 	run("checkin", "mark", nums[3], "--reason", "at the repairer", "--by", "wangwu", "--away")
+	run("media", "lost", nums[1], "--note", "出差途中遗失") // an incident: lost during the campaign
 	return run
 }
 
 func TestCheckinSheetGolden(t *testing.T) {
 	run := sheetEnv(t)
-	for _, lang := range []string{"en", "zh"} {
-		got := run("--lang", lang, "checkin", "report", "--format", "html")
-		golden := filepath.Join("testdata", "checkin-sheet."+lang+".html")
+	for _, tc := range []struct{ lang, by, golden string }{
+		{"en", "custodian", "checkin-sheet.en.html"},
+		{"zh", "custodian", "checkin-sheet.zh.html"},
+		{"en", "department", "checkin-sheet-department.en.html"},
+		{"zh", "department", "checkin-sheet-department.zh.html"},
+	} {
+		got := run("--lang", tc.lang, "checkin", "report", "--format", "html", "--by", tc.by, "--unit", "某某单位保密办")
+		golden := filepath.Join("testdata", tc.golden)
 		if *update {
 			if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
 				t.Fatal(err)
@@ -303,8 +323,42 @@ func TestCheckinSheetGolden(t *testing.T) {
 			t.Fatalf("%v (run with -update to create it)", err)
 		}
 		if got != string(want) {
-			t.Errorf("%s sheet differs from %s (run with -update after checking it):\n%s", lang, golden, got)
+			t.Errorf("%s sheet differs from %s (run with -update after checking it):\n%s", tc.lang, golden, got)
 		}
+	}
+}
+
+// TestCheckinSheetAddsUp: every format accounts for every expected medium: the
+// counts of the text report, the status, the HTML sheet and the JSON add up to the
+// expected total, the withdrawn one included.
+func TestCheckinSheetAddsUp(t *testing.T) {
+	run := sheetEnv(t)
+	var r struct {
+		Totals struct {
+			Expected    int `json:"expected"`
+			CheckedIn   int `json:"checked_in"`
+			Away        int `json:"away"`
+			Outstanding int `json:"outstanding"`
+			Missing     int `json:"missing"`
+			Withdrawn   int `json:"withdrawn"`
+		}
+	}
+	if err := json.Unmarshal([]byte(run("checkin", "report", "--format", "json")), &r); err != nil {
+		t.Fatal(err)
+	}
+	tt := r.Totals
+	if tt.Withdrawn != 1 || tt.Expected != tt.CheckedIn+tt.Away+tt.Outstanding+tt.Missing+tt.Withdrawn {
+		t.Fatalf("json totals do not add up: %+v", tt)
+	}
+	sum := fmt.Sprintf("%d expected = %d checked in + %d away + %d outstanding + %d missing + %d withdrawn", tt.Expected, tt.CheckedIn, tt.Away, tt.Outstanding, tt.Missing, tt.Withdrawn)
+	if page := html.UnescapeString(run("checkin", "report", "--format", "html")); !strings.Contains(page, sum) {
+		t.Errorf("html sheet lacks %q", sum)
+	}
+	if text := run("checkin", "report"); !strings.Contains(text, fmt.Sprintf("withdrawn during the campaign (lost, destroyed or retired): %d", tt.Withdrawn)) {
+		t.Errorf("text report lacks the withdrawn:\n%s", text)
+	}
+	if st := run("checkin", "status"); !strings.Contains(st, "Withdrawn       1") {
+		t.Errorf("status lacks the withdrawn:\n%s", st)
 	}
 }
 
@@ -318,7 +372,7 @@ func TestCheckinSheetPDF(t *testing.T) {
 	run := sheetEnv(t)
 	dir := t.TempDir()
 	html := filepath.Join(dir, "sheet.html")
-	if err := os.WriteFile(html, []byte(run("--lang", "zh", "checkin", "report", "--format", "html")), 0o644); err != nil {
+	if err := os.WriteFile(html, []byte(run("--lang", "zh", "checkin", "report", "--format", "html", "--unit", "某某单位保密办")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	pdf := filepath.Join(dir, "sheet.pdf")
@@ -339,6 +393,21 @@ func TestCheckinSheetPDF(t *testing.T) {
 	}
 	if len(b) < 1000 || !bytes.HasPrefix(b, []byte("%PDF-")) {
 		t.Errorf("chromium wrote %d bytes, not a PDF", len(b))
+	}
+	// What an inspector looks for on every printed page: the unit, the marking and
+	// "page x of y" in the margins, the inspector's signature line.
+	if pdftotext, err := exec.LookPath("pdftotext"); err == nil {
+		out, err := exec.Command(pdftotext, "-layout", pdf, "-").Output()
+		if err != nil {
+			t.Fatalf("pdftotext: %v", err)
+		}
+		text := strings.Join(strings.Fields(string(out)), "") // pdftotext spaces CJK text its own way
+		pages := strings.Count(string(out), "\f")
+		for _, want := range []string{"某某单位保密办", "绝密", fmt.Sprintf("第1页共%d页", pages), fmt.Sprintf("第%d页共%d页", pages, pages), "检查人（签字）", "交存期间的异常情况", "AB12CD34EF03"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("PDF text lacks %q:\n%s", want, out)
+			}
+		}
 	}
 }
 

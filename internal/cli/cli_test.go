@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,6 +18,7 @@ import (
 
 	"mediagate/internal/audit"
 	"mediagate/internal/media"
+	"mediagate/internal/registry"
 	"mediagate/internal/sysfs"
 )
 
@@ -45,7 +47,9 @@ func TestMain(m *testing.M) {
 type env struct {
 	t      *testing.T
 	db     string
-	socket string // the control socket this test's commands dial (nothing listens)
+	socket string    // the control socket this test's commands dial (nothing listens)
+	in     string    // what the officer types at a confirmation ("": no input)
+	now    time.Time // the clock of the commands (zero: time.Now)
 }
 
 // emptyRoots returns root flags for a machine with no devices at all.
@@ -85,6 +89,12 @@ func (e *env) run(args ...string) (string, string, int) {
 	// Run as Main does, with a fixed actor; the post-change nudge dials this test's own
 	// socket (MEDIAGATE_SOCKET above), never the system's.
 	app := &App{Out: &out, Err: &errb, Now: time.Now, Getenv: getenv, Actor: audit.Actor{UID: 0, User: "root", Login: "officer"}}
+	if e.in != "" {
+		app.In = strings.NewReader(e.in)
+	}
+	if !e.now.IsZero() {
+		app.Now = func() time.Time { return e.now }
+	}
 	app.Changed = func(ctx context.Context) { nudgeDaemon(ctx, app) }
 	code := Run(context.Background(), app, args)
 	return out.String(), errb.String(), code
@@ -107,6 +117,45 @@ func (e *env) rows() int {
 		e.t.Fatal(err)
 	}
 	return len(events)
+}
+
+// create makes an empty register file without a host profile, as a register made by
+// another tool would be.
+func (e *env) create() {
+	e.t.Helper()
+	createRegister(e.t, e.db)
+}
+
+func createRegister(t *testing.T, path string) {
+	t.Helper()
+	s, err := registry.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+}
+
+// TestMissingRegister: a mistyped --db is an error (usage, 2) for every command that
+// reads or changes the register, and creates nothing; only host init creates it.
+func TestMissingRegister(t *testing.T) {
+	e := newEnv(t)
+	for _, args := range [][]string{
+		{"media", "list"}, {"person", "add", "zhang", "--name", "张三"}, {"person", "list"}, {"log"}, {"audit", "verify"},
+		{"host", "show"}, {"numbering", "show"}, {"media", "show", "S-2026-0001"}, {"checkin", "status"}, {"devices"},
+	} {
+		_, errs, code := e.run(args...)
+		if code != ExitUsage || !strings.Contains(errs, "no register at "+e.db) {
+			t.Errorf("%v on a missing register: exit %d, %q; want %d and no register", args, code, errs, ExitUsage)
+		}
+		if _, err := os.Stat(e.db); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("%v created the register", args)
+		}
+	}
+	if _, errs, _ := e.run("--lang", "zh", "audit", "verify"); !strings.Contains(errs, "没有登记库") {
+		t.Errorf("zh: %q", errs)
+	}
+	e.ok("host", "init", "--number", "HOST-01", "--level", "secret")
+	e.ok("audit", "verify")
 }
 
 func (e *env) setup() {
@@ -178,7 +227,7 @@ func TestLifecycleCommands(t *testing.T) {
 	}{
 		{[]string{"lend", num, "--to", "lisi", "--due", due, "--approved-by", "wangwu"}, media.StatusLent},
 		{[]string{"return", num}, media.StatusActive},
-		{[]string{"repair", num, "--approved-by", "wangwu"}, media.StatusRepair},
+		{[]string{"repair", num, "--approved-by", "wangwu", "--repairer", "Acme Data", "--place", "on site"}, media.StatusRepair},
 		{[]string{"repaired", num}, media.StatusActive},
 		{[]string{"lost", num, "--note", "left on a train"}, media.StatusLost},
 		{[]string{"found", num}, media.StatusActive},
@@ -223,7 +272,7 @@ func TestBadInput(t *testing.T) {
 		en, zh   string // substrings of the message
 	}{
 		{"unknown level", reg("--serial", "NEW1", "--level", "ultra", "--custodian", "zhangsan"), 2, `unknown level "ultra"`, "未知密级"},
-		{"bad pattern", []string{"numbering", "set", "--pattern", "{year}-{seq}"}, 1, "bad numbering pattern", "编号规则"},
+		{"bad pattern", []string{"numbering", "set", "--pattern", "{year}-{seq}"}, 2, "bad numbering pattern", "编号规则"},
 		{"unknown custodian", reg("--serial", "NEW1", "--level", "secret", "--custodian", "nobody"), 1, "person nobody not found", "未找到人员 nobody"},
 		{"missing custodian", []string{"media", "register", "--kind", "usb-disk", "--vendor", "0781", "--product", "5567", "--serial", "NEW1", "--level", "secret"}, 2, "custodian", "custodian"},
 		{"duplicate serial", reg("--serial", "GOODSERIAL01", "--level", "secret", "--custodian", "lisi"), 1, "already registered", "已登记"},
@@ -233,9 +282,9 @@ func TestBadInput(t *testing.T) {
 		{"empty serial", reg("--serial", "", "--level", "secret", "--custodian", "lisi"), 1, "is weak", "不可靠"},
 		{"illegal transition", []string{"media", "return", num}, 1, "status change not allowed", "不允许此状态变更"},
 		{"downward relevel", []string{"media", "relevel", num, "--level", "confidential"}, 1, "can only be raised", "只能上调"},
-		{"handover to self", []string{"media", "handover", num, "--to", "zhangsan", "--witness", "wangwu"}, 1, "already the custodian", "已是责任人"},
-		{"bad due date", []string{"media", "lend", num, "--to", "lisi", "--due", "next week"}, 2, "bad date", "日期格式有误"},
-		{"past due date", []string{"media", "lend", num, "--to", "lisi", "--due", "2001-01-01"}, 1, "must be in the future", "必须是将来的日期"},
+		{"handover to self", []string{"media", "handover", num, "--to", "zhangsan", "--witness", "wangwu"}, 2, "already the custodian", "已是责任人"},
+		{"bad due date", []string{"media", "lend", num, "--to", "lisi", "--due", "next week", "--approved-by", "wangwu"}, 2, "bad date", "日期格式有误"},
+		{"past due date", []string{"media", "lend", num, "--to", "lisi", "--due", "2001-01-01", "--approved-by", "wangwu"}, 2, "must be in the future", "必须是将来的日期"},
 		{"unknown medium", []string{"media", "show", "S-1999-0001"}, 1, "medium S-1999-0001 not found", "未找到介质"},
 		{"deactivate holder", []string{"person", "deactivate", "zhangsan"}, 1, "still holds media", "仍持有介质"},
 		{"bad kind", []string{"media", "register", "--kind", "tape", "--serial", "X", "--level", "secret", "--custodian", "lisi"}, 2, "unknown medium kind", "未知介质类型"},
@@ -248,11 +297,11 @@ func TestBadInput(t *testing.T) {
 		{"no identity", []string{"media", "register", "--level", "secret", "--custodian", "lisi"}, 2, "give --from-device", "请给出 --from-device"},
 		{"storage as a peripheral class", []string{"host", "init", "--number", "H", "--level", "secret", "--allow-class", "mass-storage"}, 2, "registering each medium", "逐件登记介质放行"},
 		{"bad status filter", []string{"media", "list", "--status", "gone"}, 2, "unknown status", "未知状态"},
-		{"control chars in name", []string{"person", "add", "eve", "--name", "Eve\x1b[31m"}, 1, "control or format character U+001B", "控制或格式字符 U+001B"},
-		{"right-to-left override in name", []string{"person", "add", "eve", "--name", "Eve\u202egpj.exe"}, 1, "format character U+202E", "格式字符 U+202E"},
-		{"zero-width space in note", []string{"media", "lost", num, "--note", "lost\u200b"}, 1, "format character U+200B", "格式字符 U+200B"},
-		{"line separator in department", []string{"person", "add", "eve", "--name", "Eve", "--department", "HR\u2028IT"}, 1, "format character U+2028", "格式字符 U+2028"},
-		{"right-to-left override in serial", []string{"media", "register", "--kind", "usb-disk", "--vendor", "0781", "--product", "5567", "--serial", "4C53000\u202e1231120", "--level", "secret", "--custodian", "lisi"}, 1, "format character U+202E", "格式字符 U+202E"},
+		{"control chars in name", []string{"person", "add", "eve", "--name", "Eve\x1b[31m"}, 2, "control or format character U+001B", "控制或格式字符 U+001B"},
+		{"right-to-left override in name", []string{"person", "add", "eve", "--name", "Eve\u202egpj.exe"}, 2, "format character U+202E", "格式字符 U+202E"},
+		{"zero-width space in note", []string{"media", "lost", num, "--note", "lost\u200b"}, 2, "format character U+200B", "格式字符 U+200B"},
+		{"line separator in department", []string{"person", "add", "eve", "--name", "Eve", "--department", "HR\u2028IT"}, 2, "format character U+2028", "格式字符 U+2028"},
+		{"right-to-left override in serial", []string{"media", "register", "--kind", "usb-disk", "--vendor", "0781", "--product", "5567", "--serial", "4C53000\u202e1231120", "--level", "secret", "--custodian", "lisi"}, 2, "format character U+202E", "格式字符 U+202E"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -293,6 +342,7 @@ func TestWeakSerialWithExtraIdentity(t *testing.T) {
 
 func TestEmptyListings(t *testing.T) {
 	e := newEnv(t)
+	e.create()
 	for _, args := range [][]string{{"media", "list", "--json"}, {"person", "list", "--json"}, {"log", "--json"}} {
 		if out := strings.TrimSpace(e.ok(args...)); out != "[]" {
 			t.Errorf("%v = %q; want []", args, out)

@@ -3,7 +3,9 @@ package cli
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -74,19 +76,21 @@ func runCheckinOpen(ctx context.Context, app *App, year int, deadline string) er
 }
 
 type markOptions struct {
-	Number, Reason, By, Cabinet, Slot string
-	Away                              bool
+	Numbers                   []string
+	Reason, By, Cabinet, Slot string
+	Away                      bool
 }
 
 func newCheckinMarkCommand(app *App) *cobra.Command {
 	var o markOptions
 	cmd := &cobra.Command{
-		Use: "mark NUMBER --reason TEXT --by PERSON [--cabinet C --slot S] [--away]",
+		Use: "mark NUMBER... --reason TEXT --by PERSON [--cabinet C --slot S] [--away]",
 		Example: `  mediagate checkin mark S-2026-0007 --reason "disc cracked, kept in sleeve" --by zhangsan --cabinet A --slot 4
-  mediagate checkin mark C-2026-0002 --reason "at the repairer, approval 2026-31" --by wangwu --away`,
-		Args: cobra.ExactArgs(1),
+  mediagate checkin mark C-2026-0002 --reason "at the repairer, approval 2026-31" --by wangwu --away
+  mediagate checkin mark S-2026-0011 S-2026-0012 S-2026-0013 --reason "no reader at the station" --by lisi --cabinet B`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Number = args[0]
+			o.Numbers = args
 			return runCheckinMark(cmd.Context(), app, o)
 		},
 	}
@@ -101,16 +105,62 @@ func newCheckinMarkCommand(app *App) *cobra.Command {
 	return cmd
 }
 
+// runCheckinMark checks in each number given, one after the other: a number that is
+// refused is reported on stderr and the others are still checked in; the command
+// then fails (exit 1) naming how many were refused. A number given twice is a usage
+// error before anything is checked in.
 func runCheckinMark(ctx context.Context, app *App, o markOptions) error {
+	seen := map[string]bool{}
+	for _, n := range o.Numbers {
+		if seen[n] {
+			return usageMsg("usage.number-twice", n)
+		}
+		seen[n] = true
+	}
 	svc, err := app.Service(ctx)
 	if err != nil {
 		return err
 	}
-	res, err := svc.CheckInManual(ctx, service.ManualCheckIn{Number: o.Number, Reason: o.Reason, By: o.By, Cabinet: o.Cabinet, Slot: o.Slot, Away: o.Away})
-	if err != nil {
-		return err
+	var done []service.CheckInResult
+	failed := 0
+	for _, n := range o.Numbers {
+		res, err := svc.CheckInManual(ctx, service.ManualCheckIn{Number: n, Reason: o.Reason, By: o.By, Cabinet: o.Cabinet, Slot: o.Slot, Away: o.Away})
+		if err != nil {
+			if len(o.Numbers) == 1 || ctx.Err() != nil {
+				return err
+			}
+			failed++
+			fmt.Fprintln(app.Err, "mediagate: "+safe(n)+": "+describe(err, app.Lang))
+			continue
+		}
+		done = append(done, res)
+		if !app.JSON {
+			if err := printCheckIn(app, res); err != nil {
+				return err
+			}
+		}
 	}
-	return printCheckIn(app, res)
+	if app.JSON {
+		if len(o.Numbers) == 1 {
+			return printCheckIn(app, done[0])
+		}
+		type line struct {
+			checkin.CheckIn
+			Left          int `json:"left"`
+			LeftCustodian int `json:"left_custodian"`
+		}
+		out := []line{}
+		for _, r := range done {
+			out = append(out, line{r.CheckIn, r.Left, r.LeftCustodian})
+		}
+		if err := printJSON(app.Out, out); err != nil {
+			return err
+		}
+	}
+	if failed > 0 {
+		return lerr("err.batch-failed", failed, len(o.Numbers))
+	}
+	return nil
 }
 
 // printCheckIn prints one check-in with what is left, as `plug`, `mark` and `watch` do.
@@ -261,14 +311,15 @@ func runCheckinStatus(ctx context.Context, app *App, year int) error {
 	field(w, l, "field.ci-away", strconv.Itoa(t.Away))
 	field(w, l, "field.ci-outstanding", T(l, "out.ci-of-overdue", t.Outstanding, t.Overdue))
 	field(w, l, "field.ci-missing", strconv.Itoa(t.Missing))
+	field(w, l, "field.ci-withdrawn", strconv.Itoa(t.Withdrawn))
 	field(w, l, "field.ci-sha", c.ReportSHA256)
 	return nil
 }
 
 type reportOptions struct {
-	Year          int
-	By, Format    string
-	Saved, OnlyTo bool
+	Year             int
+	By, Format, Unit string
+	Saved, OnlyTo    bool
 }
 
 func newCheckinReportCommand(app *App) *cobra.Command {
@@ -281,7 +332,12 @@ func newCheckinReportCommand(app *App) *cobra.Command {
   mediagate --lang zh checkin report --format html > 清点表.html
   mediagate checkin report --year 2026 --saved | sha256sum`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return runCheckinReport(cmd.Context(), app, o) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if app.JSON && cmd.Flags().Changed("format") && o.Format != "json" {
+				return usageMsg("usage.json-format", o.Format)
+			}
+			return runCheckinReport(cmd.Context(), app, o)
+		},
 	}
 	f := cmd.Flags()
 	f.IntVar(&o.Year, "year", 0, "the campaign of this year (default: the open one, else the latest)")
@@ -289,6 +345,7 @@ func newCheckinReportCommand(app *App) *cobra.Command {
 	f.StringVar(&o.Format, "format", "text", "text, csv, json or html")
 	f.BoolVar(&o.Saved, "saved", false, "print the final report saved at close")
 	f.BoolVar(&o.OnlyTo, "outstanding", false, "list only media still to be handed in (text and csv)")
+	f.StringVar(&o.Unit, "unit", "", "the unit's name at the head of every page of the html sheet")
 	return cmd
 }
 
@@ -326,7 +383,8 @@ func runCheckinReport(ctx context.Context, app *App, o reportOptions) error {
 	case "json":
 		return printJSON(app.Out, r)
 	case "html":
-		return checkin.WriteHTML(app.Out, r, app.Lang, time.Local, func(key string, args ...any) string { return T(app.Lang, key, args...) })
+		return checkin.WriteHTML(app.Out, r, checkin.SheetOptions{Lang: app.Lang, Location: time.Local, Unit: o.Unit},
+			func(key string, args ...any) string { return T(app.Lang, key, args...) })
 	case "csv":
 		return writeReportCSV(app, r, o.OnlyTo)
 	}
@@ -337,6 +395,9 @@ func writeReportText(app *App, r checkin.Report, onlyPending bool) error {
 	l, w, t := app.Lang, app.Out, r.Totals
 	fmt.Fprintln(w, T(l, "out.ci-head", r.Campaign.Year, localTime(r.AsOf), localTime(r.Campaign.Deadline)))
 	fmt.Fprintln(w, T(l, "out.ci-summary", t.Expected, t.CheckedIn, t.Manual, t.Away, t.Outstanding, t.Overdue, t.Missing))
+	if t.Withdrawn > 0 {
+		fmt.Fprintln(w, T(l, "out.ci-withdrawn", t.Withdrawn))
+	}
 	for _, g := range r.Groups {
 		if onlyPending && g.Totals.Outstanding == 0 {
 			continue
@@ -379,18 +440,34 @@ func writeReportText(app *App, r checkin.Report, onlyPending bool) error {
 }
 
 func writeReportCSV(app *App, r checkin.Report, onlyPending bool) error {
+	// In English the header and the values are the register's keys (for scripts); in
+	// Chinese they are the words an officer reads, with a byte order mark so that a
+	// spreadsheet opens the file as UTF-8.
+	zh := app.Lang == catalog.ZH
+	if zh {
+		if _, err := io.WriteString(app.Out, "\ufeff"); err != nil {
+			return err
+		}
+	}
 	cw := csv.NewWriter(app.Out)
-	cw.Write([]string{"group", "number", "kind", "level", "custodian", "custodian_name", "department", "status", "state",
-		"days_overdue", "checked_in_at", "source", "manual", "by", "reason", "cabinet", "slot"})
+	cw.Write(strings.Split(T(app.Lang, "hdr.ci-csv"), "\t"))
 	for _, g := range r.Groups {
 		for _, ln := range g.Lines {
 			if onlyPending && !ln.State.Pending() {
 				continue
 			}
-			rec := []string{g.Key, ln.Number, string(ln.Kind), ln.Level.String(), ln.Custodian, ln.CustodianName, ln.Department,
-				string(ln.Status), string(ln.State), strconv.Itoa(ln.DaysOverdue), "", "", "", "", "", "", ""}
+			kind, level, status, state := string(ln.Kind), ln.Level.String(), string(ln.Status), string(ln.State)
+			if zh {
+				kind, level, status, state = catalog.Kind(app.Lang, ln.Kind), catalog.Level(app.Lang, ln.Level), catalog.Status(app.Lang, ln.Status), T(app.Lang, "state."+state)
+			}
+			rec := []string{g.Key, ln.Number, kind, level, ln.Serial, ln.Custodian, ln.CustodianName, ln.Department,
+				status, state, strconv.Itoa(ln.DaysOverdue), "", "", "", "", "", "", ""}
 			if ci := ln.CheckIn; ci != nil {
-				copy(rec[10:], []string{ci.At.UTC().Format(time.RFC3339), string(ci.Source), strconv.FormatBool(ci.Manual), ci.By, ci.Reason, ci.Cabinet, ci.Slot})
+				source, manual := string(ci.Source), strconv.FormatBool(ci.Manual)
+				if zh {
+					source, manual = T(app.Lang, "source."+source), catalog.YesNo(app.Lang, ci.Manual)
+				}
+				copy(rec[11:], []string{ci.At.UTC().Format(time.RFC3339), source, manual, ci.By, ci.Reason, ci.Cabinet, ci.Slot})
 			}
 			for i, v := range rec {
 				rec[i] = csvSafe(v)
@@ -402,21 +479,60 @@ func writeReportCSV(app *App, r checkin.Report, onlyPending bool) error {
 	return cw.Error()
 }
 
-func newCheckinCloseCommand(app *App) *cobra.Command {
-	return &cobra.Command{
-		Use:     "close",
-		Example: "  mediagate checkin close",
-		Args:    cobra.NoArgs,
-		RunE:    func(cmd *cobra.Command, args []string) error { return runCheckinClose(cmd.Context(), app) },
-	}
+type closeOptions struct {
+	Yes, DryRun bool
 }
 
-func runCheckinClose(ctx context.Context, app *App) error {
+func newCheckinCloseCommand(app *App) *cobra.Command {
+	var o closeOptions
+	cmd := &cobra.Command{
+		Use:     "close [--dry-run] [--yes]",
+		Example: "  mediagate checkin close --dry-run\n  mediagate checkin close\n  mediagate checkin close --yes   # before the deadline, from a script",
+		Args:    cobra.NoArgs,
+		RunE:    func(cmd *cobra.Command, args []string) error { return runCheckinClose(cmd.Context(), app, o) },
+	}
+	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "say what closing now would do, and change nothing")
+	cmd.Flags().BoolVar(&o.Yes, "yes", false, "close before the deadline without asking")
+	return cmd
+}
+
+func runCheckinClose(ctx context.Context, app *App, o closeOptions) error {
 	svc, err := app.Service(ctx)
 	if err != nil {
 		return err
 	}
-	res, err := svc.CloseCampaign(ctx)
+	plan, err := svc.PlanClose(ctx)
+	if err != nil {
+		return err
+	}
+	l := app.Lang
+	if o.DryRun {
+		if app.JSON {
+			return printJSON(app.Out, struct {
+				Campaign       checkin.Campaign `json:"campaign"`
+				BeforeDeadline bool             `json:"before_deadline"`
+				Vault          int              `json:"vault"`
+				Away           int              `json:"away"`
+				Missing        int              `json:"missing"`
+				Withdrawn      int              `json:"withdrawn"`
+				MissingMedia   []checkin.Item   `json:"missing_media"`
+			}{plan.Campaign, plan.BeforeDeadline, plan.Vault, plan.Away, plan.Missing, plan.Withdrawn, nonNil(plan.MissingItems)})
+		}
+		fmt.Fprintln(app.Out, T(l, "out.ci-would-close", plan.Campaign.Year, plan.Vault, plan.Away, plan.Missing, plan.Withdrawn))
+		if plan.BeforeDeadline {
+			fmt.Fprintln(app.Out, T(l, "out.ci-before-deadline", localTime(plan.Campaign.Deadline)))
+		}
+		for _, it := range plan.MissingItems {
+			fmt.Fprintln(app.Out, safe(T(l, "out.ci-missing", it.Number, it.Custodian)))
+		}
+		return nil
+	}
+	if plan.BeforeDeadline && !o.Yes {
+		if err := confirm(app, "out.ci-close-confirm", plan.Campaign.Year, localTime(plan.Campaign.Deadline), plan.Missing); err != nil {
+			return err
+		}
+	}
+	res, err := svc.CloseCampaign(ctx, service.CloseRequest{Early: plan.BeforeDeadline})
 	if err != nil {
 		return err
 	}
@@ -430,7 +546,6 @@ func runCheckinClose(ctx context.Context, app *App) error {
 			Withdrawn int              `json:"withdrawn"`
 		}{res.Campaign, res.Vault, res.Away, res.Missing, res.Withdrawn})
 	}
-	l := app.Lang
 	fmt.Fprintln(app.Out, T(l, "out.ci-closed", res.Campaign.Year, res.Vault, res.Away, res.Missing, res.Withdrawn))
 	for _, g := range final.Groups {
 		for _, ln := range g.Lines {
@@ -447,7 +562,7 @@ func newCheckinWatchCommand(app *App) *cobra.Command {
 	var interval time.Duration
 	cmd := &cobra.Command{
 		Use:     "watch",
-		Example: "  mediagate checkin watch",
+		Example: "  mediagate checkin watch\n  mediagate checkin watch --json   # one object per line",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCheckinWatch(cmd.Context(), app, interval)
@@ -480,7 +595,23 @@ func runCheckinWatch(ctx context.Context, app *App, interval time.Duration) erro
 		return err
 	}
 	l := app.Lang
-	fmt.Fprintln(app.Out, T(l, "out.ci-watch", c.Year, total))
+	// With --json every line is one object: "start", each "checkin", then "all-in" or
+	// "closed".
+	enc := json.NewEncoder(app.Out)
+	type watchLine struct {
+		Event string `json:"event"`
+		Year  int    `json:"year"`
+		Left  int    `json:"left"`
+		*checkin.CheckIn
+		LeftCustodian *int `json:"left_custodian,omitempty"`
+	}
+	if app.JSON {
+		if err := enc.Encode(watchLine{Event: "start", Year: c.Year, Left: total}); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintln(app.Out, T(l, "out.ci-watch", c.Year, total))
+	}
 	if interval <= 0 {
 		interval = time.Second
 	}
@@ -488,6 +619,9 @@ func runCheckinWatch(ctx context.Context, app *App, interval time.Duration) erro
 	defer tick.Stop()
 	for {
 		if total == 0 {
+			if app.JSON {
+				return enc.Encode(watchLine{Event: "all-in", Year: c.Year})
+			}
 			fmt.Fprintln(app.Out, T(l, "out.ci-all-in"))
 			return nil
 		}
@@ -496,28 +630,40 @@ func runCheckinWatch(ctx context.Context, app *App, interval time.Duration) erro
 			return nil
 		case <-tick.C:
 		}
+		// Count what is left before reading the new check-ins: every check-in this
+		// count misses is then in the list, so "all in" is never said before the last
+		// check-in was printed.
+		left, _, err := s.Outstanding(ctx, c.ID, "")
+		if err != nil {
+			return err
+		}
 		list, err := s.CheckInsSince(ctx, c.ID, seq)
 		if err != nil {
 			return err
 		}
 		for _, ci := range list {
 			seq = ci.Seq
-			var ofCust int
-			if total, ofCust, err = s.Outstanding(ctx, c.ID, ci.Custodian); err != nil {
+			total, ofCust, err := s.Outstanding(ctx, c.ID, ci.Custodian)
+			if err != nil {
 				return err
+			}
+			if app.JSON {
+				if err := enc.Encode(watchLine{Event: "checkin", Year: c.Year, Left: total, CheckIn: &ci, LeftCustodian: &ofCust}); err != nil {
+					return err
+				}
+				continue
 			}
 			fmt.Fprintln(app.Out, localTime(ci.At)+"  "+checkInLine(l, ci, total, ofCust))
 		}
 		if now, err := s.Campaign(ctx, c.Year); err != nil {
 			return err
 		} else if !now.IsOpen() {
+			if app.JSON {
+				return enc.Encode(watchLine{Event: "closed", Year: c.Year, Left: total})
+			}
 			fmt.Fprintln(app.Out, T(l, "out.ci-watch-closed"))
 			return nil
 		}
-		if len(list) == 0 {
-			if total, _, err = s.Outstanding(ctx, c.ID, ""); err != nil {
-				return err
-			}
-		}
+		total = left // the loop ends on this count, which every printed check-in is in
 	}
 }

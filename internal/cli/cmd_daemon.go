@@ -33,6 +33,7 @@ func newDaemonCommand(app *App) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return startDaemon(cmd.Context(), app, o) },
 	}
+	refuseJSON(cmd) // it logs, as text for the journal
 	// The paths (sysfs, /dev, udev database, /proc, run directory, socket) are the
 	// root command's flags: app.Paths.
 	f := cmd.Flags()
@@ -72,6 +73,10 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 		lvl = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(app.Err, &slog.HandlerOptions{Level: lvl}))
+	// The daemon starts at install, before host init, and blocks all storage until
+	// the host is initialised (fail closed): it may create the register, as host init
+	// may; every other command refuses a missing one.
+	app.createRegister = true
 	local, err := app.open(ctx)
 	if err != nil {
 		return err

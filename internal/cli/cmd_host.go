@@ -25,7 +25,7 @@ func newHostCommand(app *App) *cobra.Command {
 type hostInitOptions struct {
 	Number, Level, Department, Mode string
 	LowerMedia                      string
-	VaultStation                    bool
+	VaultStation, Yes               bool
 	AllowClasses, AllowDevices      []string
 }
 
@@ -43,7 +43,8 @@ func newHostInitCommand(app *App) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&o.Number, "number", "", "the host's registered number (required)")
 	f.StringVar(&o.Level, "level", "", "the host's classification level (required)")
-	f.StringVar(&o.Department, "department", "", "department the host belongs to")
+	f.StringVar(&o.Department, "department", "", "department the host belongs to (default: as recorded)")
+	f.BoolVar(&o.Yes, "yes", false, "lower the host's level without asking")
 	f.StringVar(&o.Mode, "mode", "enforce", "enforce or audit")
 	f.StringVar(&o.LowerMedia, "lower-media", "read-only", "registered media below this host's level: read-only or refuse")
 	f.BoolVar(&o.VaultStation, "vault-station", false, "this host is the office's vault check-in station")
@@ -59,6 +60,7 @@ func runHostInit(ctx context.Context, app *App, o hostInitOptions) error {
 	if err != nil {
 		return err
 	}
+	app.createRegister = true // the one command that may create the register
 	svc, err := app.Service(ctx)
 	if err != nil {
 		return err
@@ -88,6 +90,15 @@ func runHostInit(ctx context.Context, app *App, o hostInitOptions) error {
 	}
 	for _, d := range disks {
 		r.Baseline = append(r.Baseline, identity.BaselineKey(d))
+	}
+	// Lowering a host's level stops media of the old level working on it: ask.
+	if old, err := svc.Host(ctx); err == nil && level < old.Level {
+		if !o.Yes {
+			if err := confirm(app, "out.host-lower-confirm", old.Number, old.Level, level); err != nil {
+				return err
+			}
+		}
+		r.LowerLevel = true
 	}
 	h, err := svc.InitHost(ctx, r)
 	if err != nil {
@@ -145,13 +156,13 @@ func runHostShow(ctx context.Context, app *App) error {
 	field(app.Out, l, "field.number", h.Number)
 	field(app.Out, l, "field.level", catalog.Level(l, h.Level))
 	field(app.Out, l, "field.department", h.Department)
-	field(app.Out, l, "field.mode", string(h.Mode))
+	field(app.Out, l, "field.mode", T(l, "mode."+string(h.Mode)))
 	field(app.Out, l, "field.vault", yesNo(l, h.VaultStation))
 	lower := h.LowerMedia
 	if lower == "" {
 		lower = media.LowerReadOnly
 	}
-	field(app.Out, l, "field.lower-media", string(lower))
+	field(app.Out, l, "field.lower-media", T(l, "lower-media."+string(lower)))
 	field(app.Out, l, "field.allow-classes", strings.Join(h.AllowClasses, ", "))
 	var devices []string
 	for _, d := range h.AllowDevices {

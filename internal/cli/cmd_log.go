@@ -3,8 +3,10 @@ package cli
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,7 +18,8 @@ type logOptions struct {
 	Medium, Since, Until, Kind string
 	Custodian, Person, Host    string
 	Limit                      int
-	CSV                        bool
+	CSV, Follow                bool
+	Interval                   time.Duration
 }
 
 func newLogCommand(app *App) *cobra.Command {
@@ -27,7 +30,9 @@ func newLogCommand(app *App) *cobra.Command {
   mediagate log --since 2026-12-01 --kind medium.
   mediagate log --kind mount. --person alice
   mediagate log --custodian zhang --host VM-01 --json
-  mediagate log --since 2026-01-01 --until 2027-01-01 --csv > log-2026.csv`,
+  mediagate log --since 2026-01-01 --until 2027-01-01 --csv > log-2026.csv
+  mediagate log --follow --kind device.
+  mediagate log --follow --json | jq .`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runLog(cmd.Context(), app, o) },
 	}
@@ -41,6 +46,9 @@ func newLogCommand(app *App) *cobra.Command {
 	f.StringVar(&o.Host, "host", "", "only rows of this host (number, id or host name)")
 	f.IntVar(&o.Limit, "limit", 0, "only the newest N rows")
 	f.BoolVar(&o.CSV, "csv", false, "print CSV")
+	f.BoolVar(&o.Follow, "follow", false, "keep printing new rows as they are written (checks once a second); with --json one object per line")
+	f.DurationVar(&o.Interval, "interval", time.Second, "how often --follow looks for new rows")
+	f.MarkHidden("interval")
 	return cmd
 }
 
@@ -65,6 +73,9 @@ func runLog(ctx context.Context, app *App, o logOptions) error {
 	if o.CSV && app.JSON {
 		return usageMsg("usage.json-csv")
 	}
+	if o.Follow && o.Until != "" {
+		return usageMsg("usage.follow-until")
+	}
 	s, err := app.Service(ctx)
 	if err != nil {
 		return err
@@ -72,6 +83,9 @@ func runLog(ctx context.Context, app *App, o logOptions) error {
 	events, err := s.SearchEvents(ctx, q)
 	if err != nil {
 		return err
+	}
+	if o.Follow {
+		return followLog(ctx, app, s, q, o, events)
 	}
 	switch {
 	case app.JSON:
@@ -81,15 +95,101 @@ func runLog(ctx context.Context, app *App, o logOptions) error {
 		return printJSON(app.Out, events)
 	case o.CSV:
 		w := csv.NewWriter(app.Out)
-		w.Write([]string{"seq", "id", "time", "host_id", "kind", "medium", "actor_uid", "actor_user", "actor_login", "details", "prev_hash", "hash"})
+		w.Write(logCSVHeader)
 		for _, e := range events {
-			w.Write([]string{fmt.Sprint(e.Seq), e.ID, e.Time.UTC().Format(audit.TimeLayout), e.HostID, csvSafe(string(e.Kind)), csvSafe(e.Medium),
-				fmt.Sprint(e.Actor.UID), csvSafe(e.Actor.User), csvSafe(e.Actor.Login), csvSafe(string(e.Details)), e.PrevHash, e.Hash})
+			w.Write(logCSVRecord(e))
 		}
 		w.Flush()
 		return w.Error()
 	}
 	return printEvents(app, events)
+}
+
+var logCSVHeader = []string{"seq", "id", "time", "host_id", "kind", "medium", "actor_uid", "actor_user", "actor_login", "details", "prev_hash", "hash"}
+
+func logCSVRecord(e *audit.Event) []string {
+	return []string{fmt.Sprint(e.Seq), e.ID, e.Time.UTC().Format(audit.TimeLayout), e.HostID, csvSafe(string(e.Kind)), csvSafe(e.Medium),
+		fmt.Sprint(e.Actor.UID), csvSafe(e.Actor.User), csvSafe(e.Actor.Login), csvSafe(string(e.Details)), e.PrevHash, e.Hash}
+}
+
+// followLog prints the rows found so far, then every new row that matches as it is
+// written, until interrupted. It polls the register (an indexed "seq > last" query)
+// every o.Interval, one second by default: the register is a file that other
+// processes (the daemon, other CLI runs) write, with nothing to wait on portably.
+// --json prints one object per line, --csv the header once.
+func followLog(ctx context.Context, app *App, s *service.Service, q service.EventQuery, o logOptions, events []*audit.Event) error {
+	var cw *csv.Writer
+	if o.CSV {
+		cw = csv.NewWriter(app.Out)
+		cw.Write(logCSVHeader)
+	}
+	header := true
+	emit := func(events []*audit.Event) error {
+		switch {
+		case app.JSON:
+			enc := json.NewEncoder(app.Out)
+			for _, e := range events {
+				if err := enc.Encode(e); err != nil {
+					return err
+				}
+			}
+		case cw != nil:
+			for _, e := range events {
+				cw.Write(logCSVRecord(e))
+			}
+			cw.Flush()
+			return cw.Error()
+		default:
+			if len(events) == 0 && !header {
+				return nil
+			}
+			t := eventTable(app, events)
+			if !header {
+				t.rows = t.rows[1:]
+			}
+			header = false
+			return t.flush()
+		}
+		return nil
+	}
+	if err := emit(events); err != nil {
+		return err
+	}
+	if len(events) > 0 {
+		q.AfterSeq = events[len(events)-1].Seq
+	} else if last, err := s.SearchEvents(ctx, service.EventQuery{EventFilter: service.EventFilter{Limit: 1}}); err != nil {
+		return err
+	} else if len(last) > 0 {
+		q.AfterSeq = last[0].Seq
+	}
+	q.Limit = 0
+	interval := o.Interval
+	if interval <= 0 {
+		interval = time.Second
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		events, err := s.SearchEvents(ctx, q)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if len(events) == 0 {
+			continue
+		}
+		if err := emit(events); err != nil {
+			return err
+		}
+		q.AfterSeq = events[len(events)-1].Seq
+	}
 }
 
 // csvSafe keeps a spreadsheet from reading a cell as a formula.

@@ -146,6 +146,7 @@ type listOptions struct {
 	Format, Output string
 	// Unit and Marking head the printed register (html).
 	Unit, Marking string
+	Overdue       bool
 }
 
 func newMediaListCommand(app *App) *cobra.Command {
@@ -154,6 +155,7 @@ func newMediaListCommand(app *App) *cobra.Command {
 		Use: "list [--status S] [--custodian P] [--level L] [--kind K]",
 		Example: `  mediagate media list
   mediagate media list --status lent
+  mediagate media list --overdue
   mediagate media list --custodian zhangsan --level 机密 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runMediaList(cmd.Context(), app, o) },
@@ -169,6 +171,7 @@ func newMediaListCommand(app *App) *cobra.Command {
 	f.StringVar(&o.Output, "output", "", "write to this file instead of standard output")
 	f.StringVar(&o.Unit, "unit", "", "the unit's name on the printed register (default: the host's department)")
 	f.StringVar(&o.Marking, "marking", "", "classification marking of the printed register (default: the highest level listed, with ★)")
+	f.BoolVar(&o.Overdue, "overdue", false, "only lent media whose return date has passed")
 	return cmd
 }
 
@@ -208,17 +211,28 @@ func runMediaList(ctx context.Context, app *App, o listOptions) error {
 	if err != nil {
 		return err
 	}
-	list, err := svc.ListMedia(ctx, f)
+	var list []media.Medium
+	if o.Overdue {
+		if o.Status != "" && f.Status != media.StatusLent {
+			return usageMsg("usage.overdue-status")
+		}
+		list, err = svc.OverdueLoans(ctx, f)
+	} else {
+		list, err = svc.ListMedia(ctx, f)
+	}
 	if err != nil {
 		return err
 	}
 	if app.JSON {
-		return printJSON(app.Out, list)
+		return printJSON(app.Out, nonNil(list))
 	}
 	if o.Format != "" && o.Format != "text" {
 		return writeRegisterFile(ctx, app, svc, o, list)
 	}
 	l := app.Lang
+	if o.Overdue || f.Status == media.StatusLent {
+		return printLoans(app, list)
+	}
 	t := newTable(app.Out, T(l, "hdr.media-list"))
 	for _, m := range list {
 		key := m.Identity.Key
@@ -226,7 +240,23 @@ func runMediaList(ctx context.Context, app *App, o listOptions) error {
 			key = T(l, "out.identity-pending")
 		}
 		t.row(m.Number, catalog.Kind(l, m.Kind), catalog.Level(l, m.Level), personName(m), departmentText(l, m),
-			catalog.Status(l, m.Status), string(m.Access), key)
+			catalog.Status(l, m.Status), catalog.Access(l, m.Access), key)
+	}
+	return t.flush()
+}
+
+// printLoans lists lent media with the borrower, the return date and how many days it
+// is overdue.
+func printLoans(app *App, list []media.Medium) error {
+	l := app.Lang
+	now := app.Now()
+	t := newTable(app.Out, T(l, "hdr.media-lent"))
+	for _, m := range list {
+		overdue := ""
+		if !m.DueAt.IsZero() && m.DueAt.Before(now) {
+			overdue = T(l, "sheet.days-overdue", int(now.Sub(m.DueAt).Hours()/24)+1)
+		}
+		t.row(m.Number, catalog.Kind(l, m.Kind), catalog.Level(l, m.Level), personName(m), m.Holder, localTime(m.DueAt), overdue)
 	}
 	return t.flush()
 }
@@ -289,7 +319,7 @@ func runMediaShow(ctx context.Context, app *App, number string) error {
 		field(w, l, "field.identity-pending", T(l, "out.identity-pending-long"))
 	}
 	field(w, l, "field.status", catalog.Status(l, m.Status))
-	field(w, l, "field.access", string(m.Access))
+	field(w, l, "field.access", catalog.Access(l, m.Access))
 	field(w, l, "field.holder", m.Holder)
 	field(w, l, "field.due", localTime(m.DueAt))
 	field(w, l, "field.identity", m.Identity.Key)
@@ -374,7 +404,7 @@ func newLifecycleCommands(app *App) []*cobra.Command {
 
 	var lTo, lDue, lApproved, lNote string
 	lend := &cobra.Command{
-		Use:     "lend NUMBER --to PERSON --due DATE",
+		Use:     "lend NUMBER --to PERSON --due DATE --approved-by PERSON",
 		Example: "  mediagate media lend S-2026-0001 --to lisi --due 2026-12-20 --approved-by wangwu",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -389,10 +419,11 @@ func newLifecycleCommands(app *App) []*cobra.Command {
 	}
 	lend.Flags().StringVar(&lTo, "to", "", "the borrower (required)")
 	lend.Flags().StringVar(&lDue, "due", "", "return date, YYYY-MM-DD (end of that day) or RFC 3339 (required)")
-	lend.Flags().StringVar(&lApproved, "approved-by", "", "who approved the loan")
+	lend.Flags().StringVar(&lApproved, "approved-by", "", "who approved the loan, neither custodian nor borrower (required)")
 	lend.Flags().StringVar(&lNote, "note", "", "remarks")
 	lend.MarkFlagRequired("to")
 	lend.MarkFlagRequired("due")
+	lend.MarkFlagRequired("approved-by")
 	cmds = append(cmds, lend)
 
 	var rNote string
@@ -421,7 +452,7 @@ func newLifecycleCommands(app *App) []*cobra.Command {
 			service.ChangeLost, false, false, false},
 		{"found NUMBER", "  mediagate media found S-2026-0001",
 			service.ChangeFound, false, false, false},
-		{"repair NUMBER --approved-by PERSON", "  mediagate media repair S-2026-0001 --approved-by wangwu --note 接口松动，已不可逆删除",
+		{"repair NUMBER --approved-by PERSON --repairer WHO --place WHERE", "  mediagate media repair S-2026-0001 --approved-by wangwu --repairer 某数据恢复中心 --place 本单位保密室 --note 接口松动，已不可逆删除",
 			service.ChangeRepair, true, false, false},
 		{"repaired NUMBER", "  mediagate media repaired S-2026-0001",
 			service.ChangeRepaired, false, false, false},
@@ -431,7 +462,7 @@ func newLifecycleCommands(app *App) []*cobra.Command {
 			service.ChangeRetire, false, false, false},
 	}
 	for _, sc := range simple {
-		var approver, witness, method, note string
+		var approver, witness, method, note, repairer, place string
 		c := &cobra.Command{
 			Use:     sc.use,
 			Example: sc.example,
@@ -439,17 +470,23 @@ func newLifecycleCommands(app *App) []*cobra.Command {
 			RunE: func(cmd *cobra.Command, args []string) error {
 				return runChange(cmd.Context(), app, func(svc *service.Service) (media.Medium, error) {
 					return svc.SetStatus(cmd.Context(), service.StatusRequest{Number: args[0], Change: sc.change,
-						ApprovedBy: approver, Witness: witness, Method: method, Note: note})
+						ApprovedBy: approver, Witness: witness, Method: method, Note: note, Repairer: repairer, Place: place})
 				})
 			},
 		}
 		c.Flags().StringVar(&note, "note", "", "remarks")
 		if sc.approver {
-			c.Flags().StringVar(&approver, "approved-by", "", "who approved it (required)")
+			c.Flags().StringVar(&approver, "approved-by", "", "who approved it, not the custodian (required)")
 			c.MarkFlagRequired("approved-by")
 		}
+		if sc.change == service.ChangeRepair {
+			c.Flags().StringVar(&repairer, "repairer", "", "who repairs it: company or person (required)")
+			c.Flags().StringVar(&place, "place", "", "where it is repaired (required)")
+			c.MarkFlagRequired("repairer")
+			c.MarkFlagRequired("place")
+		}
 		if sc.witness {
-			c.Flags().StringVar(&witness, "witness", "", "who witnessed it (required)")
+			c.Flags().StringVar(&witness, "witness", "", "who witnessed it, neither custodian nor approver (required)")
 			c.MarkFlagRequired("witness")
 		}
 		if sc.method {
@@ -504,12 +541,15 @@ func runChange(ctx context.Context, app *App, f func(svc *service.Service) (medi
 }
 
 // printEvents prints audit rows as a table.
-func printEvents(app *App, events []*audit.Event) error {
+func printEvents(app *App, events []*audit.Event) error { return eventTable(app, events).flush() }
+
+// eventTable is the table of audit rows, with its header.
+func eventTable(app *App, events []*audit.Event) *table {
 	t := newTable(app.Out, T(app.Lang, "hdr.log"))
 	for _, e := range events {
-		t.row(fmt.Sprint(e.Seq), localTime(e.Time), string(e.Kind), e.Medium, e.Actor.String(), summarize(e.Details))
+		t.row(fmt.Sprint(e.Seq), localTime(e.Time), kindName(app.Lang, e.Kind), e.Medium, e.Actor.String(), summarizeIn(app.Lang, e.Details))
 	}
-	return t.flush()
+	return t
 }
 
 // hiddenDetail are the keys of details that summarize leaves out: ids, and how a
@@ -517,7 +557,35 @@ func printEvents(app *App, events []*audit.Event) error {
 var hiddenDetail = map[string]bool{"medium_id": true, "person_id": true, "number_seq": true, "number_year": true, "numbered": true}
 
 // summarize shortens event details to one line of key=value pairs.
-func summarize(d json.RawMessage) string {
+func summarize(d json.RawMessage) string { return summarizeIn(catalog.EN, d) }
+
+// kindName names an audit kind: the kind itself in English (what --kind takes), its
+// name and the kind in Chinese.
+func kindName(lang string, k event.Kind) string {
+	if lang != catalog.ZH || !catalog.Has("event-kind."+string(k)) {
+		return string(k)
+	}
+	return T(lang, "event-kind."+string(k)) + "（" + string(k) + "）"
+}
+
+// detailValue renders a detail's value in lang: a status, level or kind of medium by
+// its name; anything else as it is.
+func detailValue(lang string, v any) any {
+	s, ok := v.(string)
+	if !ok || lang != catalog.ZH {
+		return v
+	}
+	for _, prefix := range []string{"status.", "level.", "kind.", "access."} {
+		if catalog.Has(prefix + s) {
+			return T(lang, prefix+s)
+		}
+	}
+	return v
+}
+
+// summarizeIn shortens event details to one line of key=value pairs, the keys and the
+// values that are words of the register in lang.
+func summarizeIn(lang string, d json.RawMessage) string {
 	if len(d) == 0 {
 		return ""
 	}
@@ -539,7 +607,11 @@ func summarize(d json.RawMessage) string {
 				v = string(b)
 			}
 		}
-		parts = append(parts, fmt.Sprintf("%s=%v", k, v))
+		key := k
+		if lang == catalog.ZH && catalog.Has("detail."+k) {
+			key = T(lang, "detail."+k)
+		}
+		parts = append(parts, fmt.Sprintf("%s=%v", key, detailValue(lang, v)))
 	}
 	return cutRunes(strings.Join(parts, " "), 160)
 }

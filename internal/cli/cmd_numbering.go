@@ -29,7 +29,11 @@ func newNumberingCommand(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printNumbering(app, n)
+			next, err := s.NextNumbers(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return printNumbering(app, n, next)
 		},
 	}
 	var pattern string
@@ -73,17 +77,28 @@ func runNumberingSet(ctx context.Context, app *App, pattern string, codes []stri
 	if err != nil {
 		return err
 	}
-	return printNumbering(app, n)
+	next, err := s.NextNumbers(ctx)
+	if err != nil {
+		return err
+	}
+	return printNumbering(app, n, next)
 }
 
-func printNumbering(app *App, n service.Numbering) error {
+// printNumbering prints the pattern, the level codes and the number the next
+// registration of each level gets (the real one: the sequence so far and numbers taken
+// by hand count).
+func printNumbering(app *App, n service.Numbering, next map[media.Level]string) error {
 	if app.JSON {
-		return printJSON(app.Out, n)
+		return printJSON(app.Out, struct {
+			service.Numbering
+			Next map[media.Level]string `json:"next"`
+		}{n, next})
 	}
-	var codes []string
+	var codes, nexts []string
 	for _, l := range media.Levels() {
 		codes = append(codes, fmt.Sprintf("%s=%s", catalog.Level(app.Lang, l), n.Codes[l]))
+		nexts = append(nexts, fmt.Sprintf("%s %s", catalog.Level(app.Lang, l), next[l]))
 	}
-	fmt.Fprintln(app.Out, T(app.Lang, "out.numbering", n.Pattern, strings.Join(codes, " "), n.Format(media.Secret, app.Now().Year(), 1)))
+	fmt.Fprintln(app.Out, T(app.Lang, "out.numbering-next", n.Pattern, strings.Join(codes, " "), strings.Join(nexts, T(app.Lang, "list.sep"))))
 	return nil
 }

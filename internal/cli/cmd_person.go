@@ -198,6 +198,13 @@ func newPersonDeactivateCommand(app *App) *cobra.Command {
 			if err := s.DeactivatePerson(cmd.Context(), args[0]); err != nil {
 				return err
 			}
+			if app.JSON {
+				p, err := s.Person(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				return printJSON(app.Out, p)
+			}
 			fmt.Fprintln(app.Out, T(app.Lang, "out.person-deact", args[0]))
 			return nil
 		},

@@ -487,6 +487,7 @@ func newMediaLabelCommand(app *App) *cobra.Command {
 	f.StringVar(&o.Layout, "layout", "3x8", "label sheet: 3x8 (70×37 mm), 4x10 (48.5×25.4 mm), 2x7 (99.1×38.1 mm), 3x7 (63.5×38.1 mm)")
 	f.StringVar(&o.Output, "output", "", "write to this file instead of standard output")
 	f.StringVar(&o.Unit, "unit", "", "the unit's name on each sticker (default: none)")
+	refuseJSON(cmd) // it prints an HTML sheet
 	return cmd
 }
 

@@ -92,6 +92,7 @@ func TestRegisterFromDeviceRefusals(t *testing.T) {
 
 func TestDevicesEmptyMachine(t *testing.T) {
 	e := newEnv(t)
+	e.create()
 	out := e.ok(append(emptyRoots(t), "devices", "--json")...)
 	if strings.TrimSpace(out) != "[]" {
 		t.Errorf("devices on an empty machine = %q", out)

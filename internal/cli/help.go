@@ -12,7 +12,7 @@ import (
 // usageLayout is the layout of a command's help under a language other than cobra's
 // English; its words come from the catalogue ("help.word.*") through usageTemplate.
 const usageLayout = `{{usage}}{{if .Runnable}}
-  {{.UseLine}}{{end}}{{if .HasAvailableSubCommands}}
+  {{zhUse .UseLine}}{{end}}{{if .HasAvailableSubCommands}}
   {{.CommandPath}} {{command}}{{end}}{{if gt (len .Aliases) 0}}
 
 {{aliases}}
@@ -25,10 +25,10 @@ const usageLayout = `{{usage}}{{if .Runnable}}
   {{rpad .Name .NamePadding }} {{.Short}}{{end}}{{end}}{{end}}{{if .HasAvailableLocalFlags}}
 
 {{flags}}
-{{.LocalFlags.FlagUsages | trimTrailingWhitespaces}}{{end}}{{if .HasAvailableInheritedFlags}}
+{{zhFlags .LocalFlags.FlagUsages | trimTrailingWhitespaces}}{{end}}{{if .HasAvailableInheritedFlags}}
 
 {{global-flags}}
-{{.InheritedFlags.FlagUsages | trimTrailingWhitespaces}}{{end}}{{if .HasAvailableSubCommands}}
+{{zhFlags .InheritedFlags.FlagUsages | trimTrailingWhitespaces}}{{end}}{{if .HasAvailableSubCommands}}
 
 {{more}}{{end}}
 `
@@ -83,6 +83,7 @@ func applyHelp(root *cobra.Command, lang string) {
 		} else if lang == catalog.ZH && c.Long != "" {
 			c.Long = c.Short + "。\n\n" + c.Long
 		}
+		translateFlags(c, lang)
 		for _, sub := range c.Commands() {
 			walk(sub)
 		}

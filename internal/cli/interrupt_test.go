@@ -18,6 +18,7 @@ import (
 // registered or logged.
 func TestInterruptedCommandExits130(t *testing.T) {
 	e := newEnv(t)
+	e.create()
 	e.ok("person", "add", "zhang", "--name", "张三")
 	before := e.ok("audit", "verify", "--json")
 	ctx, cancel := context.WithCancel(context.Background())

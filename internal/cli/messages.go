@@ -27,6 +27,9 @@ func describe(err error, lang string) string {
 		return T(lang, "err.audit-broken", be.Seq, be.Reason)
 	}
 	if isUsage(err) {
+		if msg, ok := cobraMessage(lang, err); ok {
+			return T(lang, "err.usage", msg)
+		}
 		return T(lang, "err.usage", err.Error())
 	}
 	return err.Error()

@@ -58,12 +58,21 @@ func TestLogFiltersAndMountHistory(t *testing.T) {
 		{[]string{"--person", "officer"}, count("--kind", "medium.") + count("--kind", "person.") + count("--kind", "host.")}, // the actor of every CLI change
 		{[]string{"--kind", "mount.", "--host", "pc-7"}, 3},
 		{[]string{"--kind", "mount.", "--host", "HOST-01"}, 3},
-		{[]string{"--host", "OTHER"}, 0},
 		{[]string{"--medium", "S-1", "--person", "alice"}, 1},
 	} {
 		if got := count(c.args...); got != c.want {
 			t.Errorf("log %v: %d rows, want %d", c.args, got, c.want)
 		}
+	}
+	// A filter naming what the register does not know is an error, not an empty log.
+	for _, args := range [][]string{{"--host", "OTHER"}, {"--person", "nobody"}, {"--custodian", "nobody"}, {"--medium", "S-404"},
+		{"--kind", "medium.registr"}, {"--kind", "nosuch."}} {
+		if _, errs, code := e.run(append([]string{"log"}, args...)...); code != ExitUsage || !strings.Contains(errs, "no such one") {
+			t.Errorf("log %v: exit %d, %q; want %d", args, code, errs, ExitUsage)
+		}
+	}
+	if _, errs, code := e.run("media", "list", "--custodian", "nobody"); code != ExitUsage {
+		t.Errorf("media list --custodian nobody: exit %d, %q; want %d", code, errs, ExitUsage)
 	}
 	csv := e.ok("log", "--csv", "--person", "alice")
 	if !strings.Contains(csv, "mount.attach") || strings.Count(csv, "\n") != 2 {

@@ -32,6 +32,7 @@ func (e *env) enrol(server string) {
 
 func TestRegisterCommandsRefuseOnAnEnrolledHost(t *testing.T) {
 	e := newEnv(t)
+	e.create()
 	if _, stderr, code := e.run("person", "add", "zhang", "--name", "张三"); code != 0 {
 		t.Fatalf("person add before enrolment: %d %s", code, stderr)
 	}
@@ -117,7 +118,7 @@ func TestDaemonWiringOnAnEnrolledHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := newEnv(t)
-	app := &App{DBPath: e.db, Now: time.Now, Paths: testPaths(t)}
+	app := &App{DBPath: e.db, Now: time.Now, Paths: testPaths(t), createRegister: true} // as the daemon opens it
 	defer app.close()
 	if _, err := hostclient.Enroll(t.Context(), hostclient.EnrollOptions{Server: o.URL(), Token: o.Token("HOST-07"),
 		Fingerprint: o.Fingerprint(), Host: "HOST-07", Dir: app.officeDir()}); err != nil {

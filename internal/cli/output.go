@@ -141,3 +141,11 @@ func humanBytes(n int64) string {
 	}
 	return fmt.Sprintf("%s (%d bytes)", humanSize(n), n)
 }
+
+// nonNil makes a nil slice print as [] in JSON.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -44,15 +45,21 @@ type App struct {
 	Paths sysfs.Paths
 
 	Out, Err io.Writer
-	Now      func() time.Time
-	Actor    audit.Actor
-	Getenv   func(string) string
+	// In is where a confirmation is read from (confirm); nil is no input at all.
+	In     io.Reader
+	Now    func() time.Time
+	Actor  audit.Actor
+	Getenv func(string) string
 	// Changed is called after a committed change that can alter the daemon's decision
 	// about a medium already plugged in (service.Config.Changed). Main asks the running
 	// daemon to rescan; nil does nothing (tests).
 	Changed func(ctx context.Context)
 
 	local *service.Local
+	// createRegister lets this invocation create a missing register file (host init,
+	// and the daemon, which blocks everything until host init); every other command
+	// refuses a missing one.
+	createRegister bool
 }
 
 // Service opens the registry on first use and returns the service on it.
@@ -69,13 +76,16 @@ func (a *App) open(ctx context.Context) (*service.Local, error) {
 		return a.local, nil
 	}
 	l, err := service.OpenLocal(ctx, a.DBPath, service.LocalOptions{Now: a.Now, Actor: a.Actor,
-		Service: service.Config{Changed: a.Changed}})
+		Service: service.Config{Changed: a.Changed}, Create: a.createRegister})
 	if err != nil {
 		return nil, err
 	}
 	a.local = l
 	return l, nil
 }
+
+// Errf writes a message to stderr.
+func (a *App) Errf(format string, args ...any) { fmt.Fprintf(a.Err, format, args...) }
 
 func (a *App) close() {
 	if a.local != nil {
@@ -124,6 +134,9 @@ func NewRootCommand(app *App) *cobra.Command {
 			if app.Lang != "en" && app.Lang != "zh" {
 				return usageMsg("usage.lang", app.Lang)
 			}
+			if err := checkJSON(app, cmd); err != nil {
+				return err
+			}
 			return checkRequiredFlags(cmd)
 		},
 	}
@@ -150,7 +163,10 @@ func NewRootCommand(app *App) *cobra.Command {
 		newLogCommand(app), newAuditCommand(app), newVersionCommand(app))
 	root.AddCommand(newDaemonCommand(app), newStatusCommand(app))
 	root.AddCommand(newCheckinCommand(app))
+	root.AddCommand(newSummaryCommand(app), newManCommand(app))
 	markGroups(root)
+	markJSONRefusals(root)
+	addCompletions(app, root)
 	guardEnrolled(root, app)
 	typedUsage(root)
 	applyHelp(root, catalog.EN)
@@ -207,6 +223,11 @@ func newVersionCommand(app *App) *cobra.Command {
 		Use:  "version",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if app.JSON {
+				return printJSON(app.Out, struct {
+					Version string `json:"version"`
+				}{Version})
+			}
 			fmt.Fprintln(app.Out, "mediagate", Version)
 			return nil
 		},
@@ -215,7 +236,7 @@ func newVersionCommand(app *App) *cobra.Command {
 
 // Main runs mediagate with args and returns the exit code. It is all that main calls.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	app := &App{Out: stdout, Err: stderr, Now: time.Now, Getenv: getenv, Actor: CurrentActor("/proc")}
+	app := &App{Out: stdout, Err: stderr, In: os.Stdin, Now: time.Now, Getenv: getenv, Actor: CurrentActor("/proc")}
 	app.Changed = func(ctx context.Context) { nudgeDaemon(ctx, app) }
 	return Run(ctx, app, args)
 }
@@ -261,9 +282,12 @@ func Run(ctx context.Context, app *App, args []string) int {
 }
 
 // isUsage reports whether err is about how the command was called: a usageError (every
-// cobra refusal is wrapped in one at its source) or a malformed request the service
-// refused.
+// cobra refusal is wrapped in one at its source), a malformed request the service
+// refused, or a value the register refused as such (a bad name, date or numbering
+// pattern). Every bad value is a usage error (exit 2); a refusal by a rule of the
+// register about a well-formed request is not (exit 1).
 func isUsage(err error) bool {
 	var ue usageError
-	return errors.As(err, &ue) || errors.Is(err, service.ErrBadRequest)
+	return errors.As(err, &ue) || errors.Is(err, service.ErrBadRequest) || errors.Is(err, service.ErrInvalid) ||
+		errors.Is(err, service.ErrBadPattern)
 }

@@ -410,7 +410,7 @@ func TestDaemonLostAndInVaultBlocked(t *testing.T) {
 	res := g.Exec(t, fmt.Sprintf(`set -e
 mediagate checkin open --year $(date +%%Y) >/dev/null
 mediagate checkin mark %s --reason e2e --by zhang >/dev/null
-mediagate checkin close >/dev/null
+mediagate checkin close --yes >/dev/null
 mediagate media show %s`, vault, vault))
 	if res.ExitCode != 0 || !strings.Contains(res.Stdout, "in-vault") {
 		t.Fatalf("could not put %s in the vault:\n%s", vault, res)

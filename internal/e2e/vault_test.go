@@ -36,7 +36,7 @@ type reportLine struct {
 func TestVaultStationRefusesClone(t *testing.T) {
 	v, g := needDaemon(t)
 	t.Cleanup(func() {
-		g.Exec(t, "mediagate checkin close >/dev/null 2>&1; mediagate host init --number VM-01 --level secret")
+		g.Exec(t, "mediagate checkin close --yes >/dev/null 2>&1; mediagate host init --number VM-01 --level secret")
 	})
 	g.MustRun(t, "mediagate host init --number VAULT-02 --level top-secret --vault-station")
 	const serial = "VLTCLONE1"
@@ -72,7 +72,7 @@ func TestVaultStationRefusesClone(t *testing.T) {
 	g.WaitFor(t, 15*time.Second, "! ("+usbBySerial(serial)+")")
 	v.PlugStick(t, serial, nil)
 	g.WaitFor(t, 60*time.Second, "mediagate log --kind checkin.in | grep -q "+num)
-	g.MustRun(t, "mediagate checkin close")
+	g.MustRun(t, "mediagate checkin close --yes")
 }
 
 func TestVaultStationYearEndCheckIn(t *testing.T) {
@@ -103,7 +103,7 @@ func TestVaultStationYearEndCheckIn(t *testing.T) {
 	g.WaitFor(t, 30*time.Second, `mediagate log --kind checkin.refused | grep -q 'usb:46f4:0001:VLTSTRANGE.*not registered'`)
 
 	g.MustRun(t, "mediagate checkin mark "+manual+" --reason 'cracked case, cannot be plugged' --by zhang --cabinet C1 --slot 7")
-	g.MustRun(t, "mediagate checkin close")
+	g.MustRun(t, "mediagate checkin close --yes")
 
 	var report struct {
 		Groups []struct {

@@ -246,8 +246,12 @@ type MediumStatus struct {
 	MediumID   string       `json:"medium_id"`
 	Method     string       `json:"method,omitempty"`
 	Note       string       `json:"note"`
-	To         media.Status `json:"to,omitempty"`
-	Witness    string       `json:"witness,omitempty" event:"person"`
+	// Place and Repairer say where and by whom a medium sent for repair is repaired
+	// (rows before they were recorded lack them).
+	Place    string       `json:"place,omitempty"`
+	Repairer string       `json:"repairer,omitempty"`
+	To       media.Status `json:"to,omitempty"`
+	Witness  string       `json:"witness,omitempty" event:"person"`
 }
 
 // CheckinOpen is the opening of a year's check-in; Deadline is in audit.TimeLayout.

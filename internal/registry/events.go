@@ -18,6 +18,8 @@ type EventFilter struct {
 	Since  time.Time // inclusive
 	Until  time.Time // exclusive
 	Limit  int       // 0 for no limit; the newest rows are kept when limited
+	// AfterSeq keeps only rows after this sequence number (log --follow).
+	AfterSeq int64
 }
 
 const eventCols = `seq, id, time, host_id, kind, medium, actor_uid, actor_user, actor_sudo, details, prev_hash, hash`

@@ -50,6 +50,10 @@ func (s *Store) InitHost(ctx context.Context, h media.Host) (media.Host, error) 
 		case err != nil:
 			return err
 		default:
+			if sameHost(old, h) {
+				h = old // nothing changes: no write, no audit row
+				return nil
+			}
 			h.Created = old.Created
 		}
 		h.Updated = parseStamp(s.stamp())
@@ -69,6 +73,14 @@ func (s *Store) InitHost(ctx context.Context, h media.Host) (media.Host, error) 
 		return err
 	})
 	return h, err
+}
+
+// sameHost reports whether a new profile records exactly what the old one does.
+func sameHost(old, h media.Host) bool {
+	return old.Number == h.Number && old.Level == h.Level && old.Department == h.Department && old.Mode == h.Mode &&
+		old.Hostname == h.Hostname && old.VaultStation == h.VaultStation && old.LowerMedia == h.LowerMedia &&
+		jsonList(old.AllowClasses) == jsonList(h.AllowClasses) && jsonList(old.AllowDevices) == jsonList(h.AllowDevices) &&
+		jsonList(old.Baseline) == jsonList(h.Baseline) && jsonList(old.DevicePins) == jsonList(h.DevicePins)
 }
 
 // Host returns this host's profile, or ErrNoHost before `host init`.

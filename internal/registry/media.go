@@ -580,13 +580,14 @@ func (s *Store) Relevel(ctx context.Context, number string, level media.Level, n
 }
 
 // SerialInUse returns the number of a medium registered with this serial under another
-// identity key, or "" when there is none. Empty serials are never "in use".
+// identity key, or "" when there is none. Serials are compared without regard to
+// ASCII letter case. Empty serials are never "in use".
 func (s *Store) SerialInUse(ctx context.Context, serial, exceptKey string) (string, error) {
 	if strings.TrimSpace(serial) == "" {
 		return "", nil
 	}
 	var num string
-	err := s.db.QueryRowContext(ctx, `SELECT number FROM media WHERE serial = ? AND identity_key <> ? ORDER BY number LIMIT 1`,
+	err := s.db.QueryRowContext(ctx, `SELECT number FROM media WHERE LOWER(serial) = LOWER(?) AND identity_key <> ? ORDER BY number LIMIT 1`,
 		serial, exceptKey).Scan(&num)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil

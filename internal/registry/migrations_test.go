@@ -38,16 +38,19 @@ func TestMigrationsPairedAcrossEngines(t *testing.T) {
 			t.Errorf("no migrations for %s", e)
 		}
 		slices.Sort(names)
-		for i, n := range names {
+		prev := 0
+		for _, n := range names {
 			num, rest, ok := strings.Cut(n, "_")
 			v, err := strconv.Atoi(num)
 			if !ok || err != nil || len(num) != 4 || !strings.HasSuffix(rest, ".sql") {
 				t.Errorf("migrations/%s/%s: want NNNN_name.sql", e, n)
 				continue
 			}
-			if v != i+1 {
-				t.Errorf("migrations/%s/%s: number %d, want %d (one migration per number, no gaps)", e, n, v, i+1)
+			// Numbers are handed out to branches in advance: a gap is one not merged yet.
+			if v <= prev {
+				t.Errorf("migrations/%s/%s: number %d, want more than %d (one migration per number)", e, n, v, prev)
 			}
+			prev = v
 		}
 	}
 	if diff := listDiff(byEngine[SQLite], byEngine[PostgreSQL]); diff != "" {

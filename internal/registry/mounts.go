@@ -56,6 +56,9 @@ func (s *Store) SearchEvents(ctx context.Context, q EventQuery) ([]*audit.Event,
 	if f.Medium != "" {
 		where, args = append(where, "medium = ?"), append(args, f.Medium)
 	}
+	if f.AfterSeq > 0 {
+		where, args = append(where, "seq > ?"), append(args, f.AfterSeq)
+	}
 	if f.Kind != "" {
 		if strings.HasSuffix(f.Kind, ".") {
 			where, args = append(where, "substr(kind, 1, ?) = ?"), append(args, len(f.Kind), f.Kind)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"strconv"
 	"strings"
@@ -141,6 +142,7 @@ func (s *Store) SetNumbering(ctx context.Context, pattern string, codes map[medi
 			return err
 		}
 		before := n.Pattern
+		beforeCodes := maps.Clone(n.Codes)
 		if pattern != "" {
 			if err := ValidatePattern(pattern); err != nil {
 				return err
@@ -159,6 +161,9 @@ func (s *Store) SetNumbering(ctx context.Context, pattern string, codes map[medi
 				return errf(ErrBadPattern, "bad-code.twice", c, other, l)
 			}
 			seen[c] = l
+		}
+		if n.Pattern == before && maps.Equal(n.Codes, beforeCodes) {
+			return nil // nothing changes: no write, no audit row
 		}
 		b, _ := json.Marshal(n)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('numbering', ?)
@@ -181,22 +186,51 @@ func (s *Store) nextNumber(ctx context.Context, tx *sql.Tx, level media.Level) (
 		return "", 0, 0, err
 	}
 	year = s.now().Year()
-	err = tx.QueryRowContext(ctx, `SELECT next FROM number_seq WHERE level = ? AND year = ?`, int(level), year).Scan(&seq)
+	num, seq, err = peekNumber(ctx, tx, n, level, year)
+	if err != nil {
+		return "", 0, 0, err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO number_seq (level, year, next) VALUES (?, ?, ?)
+		ON CONFLICT (level, year) DO UPDATE SET next = excluded.next`, int(level), year, seq+1)
+	return num, year, seq, err
+}
+
+// peekNumber finds the number the next registration of level in year gets, and its
+// sequence, without taking it.
+func peekNumber(ctx context.Context, q querier, n Numbering, level media.Level, year int) (string, int, error) {
+	var seq int
+	err := q.QueryRowContext(ctx, `SELECT next FROM number_seq WHERE level = ? AND year = ?`, int(level), year).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		seq = 1
 	} else if err != nil {
-		return "", 0, 0, err
+		return "", 0, err
 	}
 	for ; ; seq++ {
 		num := n.Format(level, year, seq)
 		var used int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM numbers_used WHERE number = ?`, num).Scan(&used); err != nil {
-			return "", 0, 0, err
+		if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM numbers_used WHERE number = ?`, num).Scan(&used); err != nil {
+			return "", 0, err
 		}
 		if used == 0 {
-			_, err := tx.ExecContext(ctx, `INSERT INTO number_seq (level, year, next) VALUES (?, ?, ?)
-				ON CONFLICT (level, year) DO UPDATE SET next = excluded.next`, int(level), year, seq+1)
-			return num, year, seq, err
+			return num, seq, nil
 		}
 	}
+}
+
+// NextNumbers returns, for every level, the number the next registration of that
+// level gets now (numbers taken by hand skipped). It takes none of them.
+func (s *Store) NextNumbers(ctx context.Context) (map[media.Level]string, error) {
+	n, err := numberingTx(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	out := map[media.Level]string{}
+	for _, l := range media.Levels() {
+		num, _, err := peekNumber(ctx, s.db, n, l, s.now().Year())
+		if err != nil {
+			return nil, fmt.Errorf("next number: %w", err)
+		}
+		out[l] = num
+	}
+	return out, nil
 }

@@ -177,6 +177,9 @@ func (s *Store) UpdatePerson(ctx context.Context, handle string, u PersonUpdate)
 		if p.Name == "" {
 			return errf(ErrInvalid, "invalid.required", Field("name"))
 		}
+		if event.PersonOf(p) == before {
+			return nil // nothing changes: no write, no audit row
+		}
 		_, err = tx.ExecContext(ctx, `UPDATE people SET name = ?, department = ?, email = ?, login = ?, updated = ? WHERE id = ?`,
 			p.Name, p.Department, p.Email, p.Login, s.stamp(), p.ID)
 		if err != nil {

@@ -42,7 +42,7 @@ func benchRegister(b *testing.B, nMedia, nEvents int) string {
 	} else if _, err := os.Stat(path); err == nil {
 		return path
 	}
-	l, err := service.OpenLocal(ctx, path, service.LocalOptions{})
+	l, err := service.OpenLocal(ctx, path, service.LocalOptions{Create: true})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -95,7 +95,7 @@ func build(t *testing.T, path string) string {
 	t.Helper()
 	ctx := context.Background()
 	c := &clock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
-	l, err := service.OpenLocal(ctx, path, service.LocalOptions{Now: c.now, Actor: audit.Actor{UID: 0, User: "root", Login: "officer"}})
+	l, err := service.OpenLocal(ctx, path, service.LocalOptions{Create: true, Now: c.now, Actor: audit.Actor{UID: 0, User: "root", Login: "officer"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,7 +375,7 @@ func TestRollbackCaughtByAcknowledgement(t *testing.T) {
 	// More happens, the office acknowledges the new head.
 	ctx := context.Background()
 	c := &clock{t: time.Date(2026, 12, 24, 9, 0, 0, 0, time.UTC)}
-	l, err := service.OpenLocal(ctx, path, service.LocalOptions{Now: c.now})
+	l, err := service.OpenLocal(ctx, path, service.LocalOptions{Create: true, Now: c.now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,19 +1,3 @@
-// Package replay rebuilds the register from its audit log and compares it with the
-// register's tables: every row of people, the host profile, the numbering, media,
-// handovers and the year-end check-in must be what the log's rows make of it, and
-// every row the log makes must be there. `audit verify` runs it after the hash
-// chain: a chain proves that the log was not edited; replay proves that the register
-// was not changed behind the log (a medium inserted with SQL, a lost medium set
-// active again, rows of the log cut off together with their changes).
-//
-// The register is read only through the service (Service.ReadRegister: the log and
-// every table in one snapshot), so the same check runs on every store.
-//
-// Rows of releases before 3 do not say everything the tables hold: the host's
-// lower_media and device pins, and how a registration's number was allocated
-// (number_seq). Those fields are taken from the table as they are and reported as
-// unverifiable before release 3 (Report.Unverifiable) until a row of release 3
-// rewrites them.
 package replay
 
 import (
@@ -150,10 +134,10 @@ var stateless = map[event.Kind]bool{
 	event.KindDaemonControl: true, event.KindDeviceDecision: true, event.KindDeviceTamper: true,
 	event.KindMountAttach: true, event.KindMountDetach: true, event.KindMountRemount: true, event.KindMountSeenAtStart: true,
 	event.KindMountViolation: true,
-	// an import's summary: its people and media have rows of their own
-	event.KindMediumImport: true,
 	// An enrolled host's policy lives in its cache file, not in the register.
 	event.KindPolicyApplied: true, event.KindPolicyRefused: true,
+	// an import's summary: its people and media have rows of their own
+	event.KindMediumImport: true,
 }
 
 // Apply replays one row of the log, in sequence order.
@@ -335,8 +319,11 @@ func (s *State) register(e *audit.Event, d event.MediumRegister, created window)
 	case event.NumberedPattern:
 		s.seq[seqKey{int(d.Level), d.NumberYear}] = d.NumberSeq + 1
 	case event.NumberedGiven:
-		// A given number the pattern made moved its sequence past it.
-		if k := (seqKey{int(d.Level), d.NumberYear}); d.NumberSeq > 0 && s.seq[k] < d.NumberSeq+1 {
+		// A given number the pattern made moved its sequence past it (to the larger of
+		// the two). Where a registration of an earlier release may have moved the
+		// sequence unseen, the larger is not known: the sequence stays unverifiable.
+		k := seqKey{int(d.Level), d.NumberYear}
+		if cur, known := s.seq[k]; d.NumberSeq > 0 && (known || !s.seqOld) && cur < d.NumberSeq+1 {
 			s.seq[k] = d.NumberSeq + 1
 		}
 	default: // a registration of an earlier release: did it take a number from the sequence?

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -267,10 +268,69 @@ type ClosedCampaign struct {
 	Final checkin.Report
 }
 
+// CloseRequest closes the open campaign.
+type CloseRequest struct {
+	// Early confirms closing before the deadline: media still outstanding are then
+	// flagged missing although their custodians still had time. Without it a close
+	// before the deadline is refused (err.ci-close-early).
+	Early bool
+}
+
+// ClosePlan is what closing the open campaign now would do, without doing it.
+type ClosePlan struct {
+	Campaign checkin.Campaign
+	// BeforeDeadline: the deadline has not passed; closing needs CloseRequest.Early.
+	BeforeDeadline                  bool
+	Vault, Away, Missing, Withdrawn int
+	// MissingItems are the media that would be flagged missing (lost), by number.
+	MissingItems []checkin.Item
+}
+
+// PlanClose says what CloseCampaign would do now: how many media go into the vault,
+// stay at the repairer, are flagged missing or were withdrawn, and which are missing.
+// It changes nothing.
+func (s *Service) PlanClose(ctx context.Context) (ClosePlan, error) {
+	c, err := s.store.OpenCampaignNow(ctx)
+	if err != nil {
+		return ClosePlan{}, err
+	}
+	items, err := s.store.CampaignItems(ctx, c.ID)
+	if err != nil {
+		return ClosePlan{}, err
+	}
+	now := s.cfg.Now()
+	p := ClosePlan{Campaign: c, BeforeDeadline: now.Before(c.Deadline)}
+	for _, it := range items {
+		switch _, outcome := checkin.ClosePlan(it); outcome {
+		case checkin.OutcomeVault:
+			p.Vault++
+		case checkin.OutcomeAway:
+			p.Away++
+		case checkin.OutcomeMissing:
+			p.Missing++
+			p.MissingItems = append(p.MissingItems, it)
+		case checkin.OutcomeWithdrawn:
+			p.Withdrawn++
+		}
+	}
+	slices.SortFunc(p.MissingItems, func(a, b checkin.Item) int { return strings.Compare(a.Number, b.Number) })
+	return p, nil
+}
+
 // CloseCampaign closes the open campaign: checked-in media go into the vault, media
 // at the repairer keep their status, the rest are flagged missing (lost). The final
-// report (FinalReportBytes) is saved with the campaign and its SHA-256 logged.
-func (s *Service) CloseCampaign(ctx context.Context) (ClosedCampaign, error) {
+// report (FinalReportBytes) is saved with the campaign and its SHA-256 logged. Before
+// the deadline it needs r.Early.
+func (s *Service) CloseCampaign(ctx context.Context, r CloseRequest) (ClosedCampaign, error) {
+	if !r.Early {
+		c, err := s.store.OpenCampaignNow(ctx)
+		if err != nil {
+			return ClosedCampaign{}, err
+		}
+		if s.cfg.Now().Before(c.Deadline) {
+			return ClosedCampaign{}, refused("err.ci-close-early", c.Year, c.Deadline)
+		}
+	}
 	var final checkin.Report
 	res, err := s.store.CloseCampaign(ctx, func(c checkin.Campaign, items []checkin.Item) ([]byte, error) {
 		final = checkin.Build(c, items, checkin.ByCustodian, c.Closed)

@@ -181,7 +181,7 @@ func TestCloseSavesCanonicalReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.now = b.now.Add(24 * time.Hour)
-	res, err := b.svc.CloseCampaign(b.ctx)
+	res, err := b.svc.CloseCampaign(b.ctx, service.CloseRequest{Early: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,5 +215,61 @@ func TestOpenCampaignDefaultDeadline(t *testing.T) {
 	}
 	if _, err := b.svc.OpenCampaign(context.Background(), service.OpenCampaignRequest{Year: 99999}); !errors.Is(err, service.ErrBadRequest) {
 		t.Errorf("year 99999: %v", err)
+	}
+}
+
+// TestCloseBeforeDeadline: before the deadline a close is refused unless confirmed
+// (Early) and changes nothing; PlanClose says exactly what the close then does.
+func TestCloseBeforeDeadline(t *testing.T) {
+	b := newBed(t)
+	in := b.register("4C530001231120109142", 0)
+	out := b.register("4C530001231120109143", 0)
+	if _, err := b.svc.OpenCampaign(b.ctx, service.OpenCampaignRequest{Year: 2026}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.svc.CheckInPlug(b.ctx, service.PlugRequest{Seen: in.Identity}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := b.svc.Events(b.ctx, service.EventFilter{})
+	_, err := b.svc.CloseCampaign(b.ctx, service.CloseRequest{})
+	var se *service.Error
+	if !errors.As(err, &se) || se.Code != "err.ci-close-early" || !errors.Is(err, service.ErrRefused) {
+		t.Fatalf("close before the deadline: %v; want err.ci-close-early", err)
+	}
+	after, _ := b.svc.Events(b.ctx, service.EventFilter{})
+	if len(after) != len(before) {
+		t.Errorf("a refused close wrote %d audit rows", len(after)-len(before))
+	}
+	plan, err := b.svc.PlanClose(b.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !plan.BeforeDeadline || plan.Vault != 1 || plan.Missing != 1 || len(plan.MissingItems) != 1 || plan.MissingItems[0].Number != out.Number {
+		t.Errorf("plan %+v; want before deadline, 1 in vault, %s missing", plan, out.Number)
+	}
+	if n, _ := b.svc.Events(b.ctx, service.EventFilter{}); len(n) != len(before) {
+		t.Errorf("PlanClose wrote audit rows")
+	}
+	res, err := b.svc.CloseCampaign(b.ctx, service.CloseRequest{Early: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Vault != plan.Vault || res.Missing != plan.Missing || res.Away != plan.Away || res.Withdrawn != plan.Withdrawn {
+		t.Errorf("close %+v differs from its plan %+v", res.CloseResult, plan)
+	}
+
+	// After the deadline no confirmation is needed.
+	if _, err := b.svc.Issue(b.ctx, service.IssueRequest{Number: in.Number, To: "zhang"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.svc.OpenCampaign(b.ctx, service.OpenCampaignRequest{Year: 2027}); err != nil {
+		t.Fatal(err)
+	}
+	b.now = time.Date(2028, 1, 2, 0, 0, 0, 0, time.UTC)
+	if plan, err := b.svc.PlanClose(b.ctx); err != nil || plan.BeforeDeadline {
+		t.Errorf("plan after the deadline: %+v, %v", plan, err)
+	}
+	if _, err := b.svc.CloseCampaign(b.ctx, service.CloseRequest{}); err != nil {
+		t.Errorf("close after the deadline: %v", err)
 	}
 }

@@ -2,10 +2,12 @@ package service
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 
 	"mediagate/internal/audit"
+	"mediagate/internal/event"
 	"mediagate/internal/media"
 	"mediagate/internal/policy"
 )
@@ -31,10 +33,16 @@ type HostRequest struct {
 	// LowerMedia is what the host does with registered media below its level:
 	// "read-only" (also "") or "refuse".
 	LowerMedia string
+	// LowerLevel confirms lowering the level of a host already initialised: media of
+	// the old level stop working on it. Without it a lower level is refused
+	// (err.host-level-down).
+	LowerLevel bool
 }
 
 // InitHost validates and saves the host profile. Allow-list entries policy would not
-// understand are refused here, not silently ignored by the daemon.
+// understand are refused here, not silently ignored by the daemon. On a host already
+// initialised an empty Department keeps the one recorded, and a lower level needs
+// LowerLevel. A profile that changes nothing writes no audit row.
 func (s *Service) InitHost(ctx context.Context, r HostRequest) (media.Host, error) {
 	if strings.TrimSpace(r.Number) == "" {
 		return media.Host{}, badRequest("usage.required", "number")
@@ -52,6 +60,17 @@ func (s *Service) InitHost(ctx context.Context, r HostRequest) (media.Host, erro
 	lower, err := media.ParseLowerMedia(r.LowerMedia)
 	if err != nil {
 		return media.Host{}, badRequest("usage.lower-media", r.LowerMedia)
+	}
+	switch old, err := s.store.Host(ctx); {
+	case err == nil:
+		if strings.TrimSpace(r.Department) == "" {
+			r.Department = old.Department
+		}
+		if r.Level < old.Level && !r.LowerLevel {
+			return media.Host{}, refused("err.host-level-down", old.Number, old.Level, r.Level)
+		}
+	case !errors.Is(err, ErrNoHost):
+		return media.Host{}, err
 	}
 	var classes []string
 	devices, pins, err := s.pinDevices(ctx, r.AllowDevices, r.PresentUSB)
@@ -147,6 +166,11 @@ func (s *Service) Host(ctx context.Context) (media.Host, error) { return s.store
 // Numbering returns the numbering pattern and level codes.
 func (s *Service) Numbering(ctx context.Context) (Numbering, error) { return s.store.Numbering(ctx) }
 
+// NextNumbers returns the number the next registration of each level gets now.
+func (s *Service) NextNumbers(ctx context.Context) (map[media.Level]string, error) {
+	return s.store.NextNumbers(ctx)
+}
+
 // SetNumbering changes the pattern ("" keeps it) and the given level codes.
 func (s *Service) SetNumbering(ctx context.Context, pattern string, codes map[media.Level]string) (Numbering, error) {
 	if pattern == "" && len(codes) == 0 {
@@ -165,9 +189,57 @@ func (s *Service) Events(ctx context.Context, f EventFilter) ([]*audit.Event, er
 	return s.store.Events(ctx, f)
 }
 
-// SearchEvents returns the audit rows a query selects.
+// SearchEvents returns the audit rows a query selects. A query naming something the
+// register does not know is refused (err.filter-unknown) rather than answered with no
+// rows, which would read as "nothing happened": an unknown audit kind (or a prefix no
+// kind has), a medium number never registered, a custodian who is not registered, and
+// a person or host that no row names and that is neither a registered person nor this
+// host (a person may be a login name; rows of other hosts may be merged in).
 func (s *Service) SearchEvents(ctx context.Context, q EventQuery) ([]*audit.Event, error) {
-	return s.store.SearchEvents(ctx, q)
+	if q.Kind != "" && !knownKind(q.Kind) {
+		return nil, badRequest("err.filter-unknown", "kind", q.Kind)
+	}
+	if q.Medium != "" {
+		if _, err := s.store.Medium(ctx, q.Medium); errors.Is(err, ErrNotFound) {
+			return nil, badRequest("err.filter-unknown", "medium", q.Medium)
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	if q.Custodian != "" {
+		if err := s.knownPerson(ctx, "custodian", q.Custodian); err != nil {
+			return nil, err
+		}
+	}
+	events, err := s.store.SearchEvents(ctx, q)
+	if err != nil || len(events) > 0 || q.AfterSeq > 0 {
+		return events, err // no new rows after AfterSeq is no news, not an unknown name
+	}
+	if q.Person != "" {
+		if err := s.knownPerson(ctx, "person", q.Person); err != nil {
+			return nil, err
+		}
+	}
+	if q.Host != "" {
+		h, err := s.store.Host(ctx)
+		if err != nil && !errors.Is(err, ErrNoHost) {
+			return nil, err
+		}
+		if err != nil || (q.Host != h.Number && q.Host != h.ID && q.Host != h.Hostname) {
+			return nil, badRequest("err.filter-unknown", "host", q.Host)
+		}
+	}
+	return events, nil
+}
+
+// knownKind reports whether k is an audit kind or a prefix ending in "." of one.
+func knownKind(k string) bool {
+	for _, known := range event.Kinds() {
+		if string(known) == k || strings.HasSuffix(k, ".") && strings.HasPrefix(string(known), k) {
+			return true
+		}
+	}
+	return false
 }
 
 // VerifyLog walks the audit chain; it returns the rows checked, or an

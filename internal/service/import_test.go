@@ -193,7 +193,6 @@ func TestImportAppliesAndBinds(t *testing.T) {
 	}
 }
 
-func ptr[T any](v T) *T { return &v }
 
 // TestVaultStationBindsPending: at the vault station a pending medium is bound while
 // it is checked in when that is simple (the only pending medium of the device's

@@ -2,6 +2,11 @@ package service
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,16 +30,33 @@ type LocalOptions struct {
 	Actor audit.Actor      // who makes the changes, unless a context names one (audit.WithActor)
 	// Service configures the service (its Now defaults to the Now above).
 	Service Config
+	// Create makes a new, empty register when path does not exist. Without it a
+	// missing file is an error (ErrNoRegister): a mistyped path must not yield an
+	// empty register whose audit log verifies as intact.
+	Create bool
 }
+
+// ErrNoRegister: the register file does not exist (and LocalOptions.Create was not
+// set), most likely a mistyped path. It is the Kind of an *Error with code
+// "err.no-register" and is itself an ErrBadRequest (a front-end's usage error).
+var ErrNoRegister = fmt.Errorf("%w: no register", ErrBadRequest)
 
 // IsURL reports whether db (the --db value) names a database server, postgres://…,
 // rather than an SQLite file.
 func IsURL(db string) bool { return registry.IsURL(db) }
 
 // OpenLocal opens the registry db names and returns the service on it: a file path
-// (or sqlite:PATH) is an SQLite file, created if needed; a postgres://… URL is a
-// PostgreSQL database, whose tables are created if needed. Close it when done.
+// (or sqlite:PATH) is an SQLite file, created only with o.Create; a postgres://… URL
+// is a PostgreSQL database, whose tables are created if needed. Close it when done.
 func OpenLocal(ctx context.Context, db string, o LocalOptions) (*Local, error) {
+	if !o.Create && !IsURL(db) {
+		path := strings.TrimPrefix(strings.TrimPrefix(db, "sqlite:"), "//")
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, &Error{Kind: ErrNoRegister, Code: "err.no-register", Args: []any{db}}
+		} else if err != nil {
+			return nil, fmt.Errorf("open registry %s: %w", db, err)
+		}
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}

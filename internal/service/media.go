@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,12 +50,15 @@ func IdentityFromFields(f IdentityFields) (media.Identity, error) {
 		}
 	}
 	if f.Key != "" {
-		prefix, _, err := identity.SplitKey(f.Key)
+		prefix, parts, err := identity.SplitKey(f.Key)
 		if err != nil || keyKind[prefix] != kind && kind != media.KindOther {
 			return id, badRequest("usage.key", f.Key, kind)
 		}
 		id.Key = f.Key
-		return id, nil
+		if kind == media.KindOther {
+			return id, nil // the escape hatch: any well-formed key
+		}
+		return checkKey(id, prefix, parts)
 	}
 	switch kind {
 	case media.KindUSBDisk:
@@ -83,6 +87,69 @@ func IdentityFromFields(f IdentityFields) (media.Identity, error) {
 		return id, badRequest("usage.key-needed", kind)
 	}
 	return id, nil
+}
+
+var (
+	hex6RE       = regexp.MustCompile(`^[0-9a-f]{6}$`)
+	hex8RE       = regexp.MustCompile(`^[0-9a-f]{8}$`)
+	discFormatRE = regexp.MustCompile(`^v2-(iso9660|udf)$`)
+)
+
+// checkKey checks an identity key typed by hand against the form the device reader
+// makes for its kind, so that a typo cannot register a medium that then works nowhere:
+// an SD card's mmc:MANFID:OEMID:NAME:SERIAL with its hex fields of the right length
+// (and its serial, which becomes the medium's serial and must agree with --serial); a
+// disc's disc:v2-FORMAT:SIGNATURE with 64 hex digits; usb and disk keys with their
+// fields.
+func checkKey(id media.Identity, prefix string, parts []string) (media.Identity, error) {
+	bad := func() (media.Identity, error) {
+		return id, badRequest("usage.key-form", id.Key, id.Kind, keyForms[prefix])
+	}
+	switch prefix {
+	case "mmc":
+		if !hex6RE.MatchString(parts[0]) || !hex4RE.MatchString(parts[1]) || parts[2] == "" || !hex8RE.MatchString(parts[3]) {
+			return bad()
+		}
+		serial := "0x" + parts[3]
+		if id.Serial != "" && !strings.EqualFold(strings.TrimPrefix(strings.ToLower(id.Serial), "0x"), parts[3]) {
+			return id, badRequest("usage.key-serial", id.Key, id.Serial)
+		}
+		id.Serial, id.VendorID, id.ProductID = serial, parts[0], parts[2]
+	case "disc":
+		if identity.IsLegacyDiscKey(id.Key) {
+			return id, badRequest("usage.disc-v1-key", id.Key)
+		}
+		if !discFormatRE.MatchString(parts[0]) || !sha256RE.MatchString(parts[1]) {
+			return bad()
+		}
+	case "usb":
+		if !hex4RE.MatchString(parts[0]) || !hex4RE.MatchString(parts[1]) {
+			return bad()
+		}
+		id.VendorID, id.ProductID = parts[0], parts[1]
+	case "wwn":
+		if k, ok := identity.WWNKey(parts[0]); !ok || k != id.Key {
+			return bad()
+		}
+		id.WWN = parts[0]
+	case "disk", "nvme":
+		for _, p := range parts {
+			if p == "" {
+				return bad()
+			}
+		}
+	}
+	return id, nil
+}
+
+// keyForms describes each key's form for the message of a malformed one.
+var keyForms = map[string]string{
+	"mmc":  "mmc:MANFID(6 hex):OEMID(4 hex):NAME:SERIAL(8 hex)",
+	"disc": "disc:v2-iso9660|v2-udf:SIGNATURE(64 hex)",
+	"usb":  "usb:VID(4 hex):PID(4 hex):SERIAL",
+	"wwn":  "wwn:0x(16 or 32 hex)",
+	"disk": "disk:MODEL:SERIAL",
+	"nvme": "nvme:WWID",
 }
 
 // HasExtraIdentity reports whether an identity binds both capacity and descriptor hash
@@ -161,6 +228,14 @@ func (s *Service) Register(ctx context.Context, r RegisterRequest) (RegisterResu
 			return RegisterResult{}, err
 		}
 	}
+	// The host's own disks (its baseline) are not media: registering one would let it
+	// be handed over, lent or checked in as if it could leave the host.
+	switch h, err := s.store.Host(ctx); {
+	case err == nil && slices.Contains(h.Baseline, id.Key):
+		return RegisterResult{}, refused("err.baseline-disk", id.Key, h.Number)
+	case err != nil && !errors.Is(err, ErrNoHost):
+		return RegisterResult{}, err
+	}
 	var res RegisterResult
 	if res.Weak, err = s.serialRule(ctx, id, ""); err != nil {
 		return res, err
@@ -218,9 +293,35 @@ func (s *Service) MediumByIdentity(ctx context.Context, key string) (media.Mediu
 	return s.store.MediumByIdentity(ctx, key)
 }
 
-// ListMedia lists media by number.
+// ListMedia lists media by number. A filter naming a custodian who is not registered
+// is refused (err.filter-unknown), not answered with an empty list.
 func (s *Service) ListMedia(ctx context.Context, f MediaFilter) ([]media.Medium, error) {
+	if f.Custodian != "" {
+		if err := s.knownPerson(ctx, "custodian", f.Custodian); err != nil {
+			return nil, err
+		}
+	}
 	return s.store.ListMedia(ctx, f)
+}
+
+// OverdueLoans lists the lent media whose return date has passed, by number.
+func (s *Service) OverdueLoans(ctx context.Context, f MediaFilter) ([]media.Medium, error) {
+	f.Status = media.StatusLent
+	list, err := s.ListMedia(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	now := s.cfg.Now()
+	return slices.DeleteFunc(list, func(m media.Medium) bool { return !m.DueAt.Before(now) }), nil
+}
+
+// knownPerson refuses a filter naming a person who is not registered.
+func (s *Service) knownPerson(ctx context.Context, flag, handle string) error {
+	_, err := s.store.Person(ctx, handle)
+	if errors.Is(err, ErrNotFound) {
+		return badRequest("err.filter-unknown", flag, handle)
+	}
+	return err
 }
 
 // MediumHistory is a medium with its audit rows.
@@ -263,13 +364,21 @@ type LendRequest struct {
 	Note       string
 }
 
-// Lend records an approved loan.
+// Lend records an approved loan. The approver is neither the custodian nor the
+// borrower (the loan form's two signatures).
 func (s *Service) Lend(ctx context.Context, r LendRequest) (media.Medium, error) {
-	if err := need(map[string]string{"number": r.Number, "to": r.To}); err != nil {
+	if err := need(map[string]string{"number": r.Number, "to": r.To, "approved-by": r.ApprovedBy}); err != nil {
 		return media.Medium{}, err
 	}
 	if r.Due.IsZero() {
 		return media.Medium{}, badRequest("usage.required", "due")
+	}
+	m, err := s.store.Medium(ctx, r.Number)
+	if err != nil {
+		return media.Medium{}, err
+	}
+	if err := distinct(m, duty{roleApprover, r.ApprovedBy}, duty{roleCustodian, m.Custodian}, duty{roleBorrower, r.To}); err != nil {
+		return media.Medium{}, err
 	}
 	return s.apply(ctx, func() (media.Medium, error) {
 		return s.store.Lend(ctx, r.Number, r.To, r.Due, r.ApprovedBy, r.Note)
@@ -307,17 +416,18 @@ var statusChanges = map[StatusChange]struct {
 	act                       media.Action
 	kind                      event.Kind
 	approver, witness, method bool
+	repairer                  bool // repairer and place
 }{
-	ChangeLost:     {media.StatusLost, media.ActLose, event.KindMediumLost, false, false, false},
-	ChangeFound:    {media.StatusActive, media.ActFound, event.KindMediumFound, false, false, false},
-	ChangeRepair:   {media.StatusRepair, media.ActRepair, event.KindMediumRepair, true, false, false},
-	ChangeRepaired: {media.StatusActive, media.ActRepaired, event.KindMediumRepaired, false, false, false},
-	ChangeDestroy:  {media.StatusDestroyed, media.ActDestroy, event.KindMediumDestroy, true, true, true},
-	ChangeRetire:   {media.StatusRetired, media.ActRetire, event.KindMediumRetire, false, false, false},
+	ChangeLost:     {media.StatusLost, media.ActLose, event.KindMediumLost, false, false, false, false},
+	ChangeFound:    {media.StatusActive, media.ActFound, event.KindMediumFound, false, false, false, false},
+	ChangeRepair:   {media.StatusRepair, media.ActRepair, event.KindMediumRepair, true, false, false, true},
+	ChangeRepaired: {media.StatusActive, media.ActRepaired, event.KindMediumRepaired, false, false, false, false},
+	ChangeDestroy:  {media.StatusDestroyed, media.ActDestroy, event.KindMediumDestroy, true, true, true, false},
+	ChangeRetire:   {media.StatusRetired, media.ActRetire, event.KindMediumRetire, false, false, false, false},
 }
 
-// StatusRequest is one simple status change. Repair needs ApprovedBy; destroy needs
-// ApprovedBy, Witness and Method.
+// StatusRequest is one simple status change. Repair needs ApprovedBy, Repairer and
+// Place; destroy needs ApprovedBy, Witness and Method.
 type StatusRequest struct {
 	Number     string
 	Change     StatusChange
@@ -325,6 +435,8 @@ type StatusRequest struct {
 	Witness    string
 	Method     string
 	Note       string
+	// Repairer and Place: who repairs the medium and where (repair).
+	Repairer, Place string
 }
 
 // SetStatus applies a simple status change; the status table (media.CheckTransition)
@@ -344,6 +456,9 @@ func (s *Service) SetStatus(ctx context.Context, r StatusRequest) (media.Medium,
 	if sc.method {
 		req["method"] = r.Method
 	}
+	if sc.repairer {
+		req["repairer"], req["place"] = r.Repairer, r.Place
+	}
 	if err := need(req); err != nil {
 		return media.Medium{}, err
 	}
@@ -357,7 +472,22 @@ func (s *Service) SetStatus(ctx context.Context, r StatusRequest) (media.Medium,
 	if act, ok := media.ActionOf(m.Status, sc.to); ok && act != sc.act {
 		return media.Medium{}, &StoreError{Kind: ErrTransition, Code: "transition.action", Args: []any{m.Number, m.Status, sc.to, string(act), string(r.Change)}}
 	}
-	details := event.MediumStatus{ApprovedBy: r.ApprovedBy, Method: r.Method, Note: r.Note, Witness: r.Witness}
+	// Separation of duties, as the paper forms' signatures: the approver is not the
+	// custodian; a destruction's witness is neither of them.
+	switch {
+	case sc.witness:
+		if err := distinct(m, duty{roleApprover, r.ApprovedBy}, duty{roleCustodian, m.Custodian}, duty{roleWitness, r.Witness}); err != nil {
+			return media.Medium{}, err
+		}
+	case sc.approver:
+		if err := distinct(m, duty{roleApprover, r.ApprovedBy}, duty{roleCustodian, m.Custodian}); err != nil {
+			return media.Medium{}, err
+		}
+	}
+	details := event.MediumStatus{ApprovedBy: r.ApprovedBy, Method: strings.TrimSpace(r.Method), Note: r.Note, Witness: r.Witness}
+	if sc.repairer {
+		details.Repairer, details.Place = strings.TrimSpace(r.Repairer), strings.TrimSpace(r.Place)
+	}
 	var people []string
 	if r.ApprovedBy != "" {
 		people = append(people, r.ApprovedBy)
@@ -427,9 +557,36 @@ func cleanHosts(in []string) ([]string, error) {
 	return out, nil
 }
 
+// The roles of the people a form names, as catalogue phrases.
+var (
+	roleApprover  = Phrase{Code: "role.approver"}
+	roleCustodian = Phrase{Code: "role.custodian"}
+	roleBorrower  = Phrase{Code: "role.borrower"}
+	roleWitness   = Phrase{Code: "role.witness"}
+)
+
+// duty is one signature of a form: the role and the person's handle.
+type duty struct {
+	role   Phrase
+	person string
+}
+
+// distinct refuses one person in two roles of the same form (err.duty-same): an
+// approver who is the custodian signs for himself.
+func distinct(m media.Medium, duties ...duty) error {
+	for i, a := range duties {
+		for _, b := range duties[i+1:] {
+			if strings.TrimSpace(a.person) != "" && strings.TrimSpace(a.person) == strings.TrimSpace(b.person) {
+				return refused("err.duty-same", a.person, a.role, b.role, m.Number)
+			}
+		}
+	}
+	return nil
+}
+
 // need refuses a request with an empty required field (named as the flag is).
 func need(fields map[string]string) error {
-	for _, name := range []string{"number", "to", "witness", "approved-by", "method"} {
+	for _, name := range []string{"number", "to", "witness", "approved-by", "method", "repairer", "place"} {
 		if v, ok := fields[name]; ok && strings.TrimSpace(v) == "" {
 			return badRequest("usage.required", name)
 		}

@@ -15,7 +15,7 @@ type onlyStore struct{ Store }
 
 func TestReadRegister(t *testing.T) {
 	ctx := context.Background()
-	l, err := OpenLocal(ctx, filepath.Join(t.TempDir(), "reg.db"), LocalOptions{})
+	l, err := OpenLocal(ctx, filepath.Join(t.TempDir(), "reg.db"), LocalOptions{Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}

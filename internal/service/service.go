@@ -37,6 +37,9 @@ type Store interface {
 	Host(ctx context.Context) (media.Host, error)
 	Numbering(ctx context.Context) (Numbering, error)
 	SetNumbering(ctx context.Context, pattern string, codes map[media.Level]string) (Numbering, error)
+	// NextNumbers is the number the next registration of each level gets now; it
+	// takes none.
+	NextNumbers(ctx context.Context) (map[media.Level]string, error)
 
 	Register(ctx context.Context, r Registration) (media.Medium, error)
 	Medium(ctx context.Context, number string) (media.Medium, error)
@@ -144,7 +147,7 @@ var (
 // badRequest and refused take the code as a string literal: the catalogue's test
 // finds every code the service can return by reading the calls.
 type Error struct {
-	Kind error // ErrBadRequest or ErrRefused
+	Kind error // ErrBadRequest (or ErrNoRegister, one of them) or ErrRefused
 	Code string
 	Args []any
 }

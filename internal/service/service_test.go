@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"mediagate/internal/audit"
+	"mediagate/internal/event"
 	"mediagate/internal/identity"
 	"mediagate/internal/media"
 	"mediagate/internal/service"
@@ -36,7 +38,7 @@ type bed struct {
 func newBed(t testing.TB) *bed {
 	t.Helper()
 	b := &bed{t: t, rec: &recorder{}, now: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC), ctx: context.Background()}
-	svc, err := service.OpenLocal(b.ctx, filepath.Join(t.TempDir(), "reg.db"), service.LocalOptions{
+	svc, err := service.OpenLocal(b.ctx, filepath.Join(t.TempDir(), "reg.db"), service.LocalOptions{Create: true,
 		Now:     func() time.Time { return b.now },
 		Actor:   audit.Actor{UID: 0, User: "root", Login: "officer"},
 		Service: service.Config{Changed: b.rec.changed, Location: time.UTC},
@@ -177,6 +179,16 @@ func TestIdentityFromFields(t *testing.T) {
 		{"sd needs key", service.IdentityFields{Kind: "sd", Serial: "S"}, "", "usage.key-needed"},
 		{"key of another kind", service.IdentityFields{Kind: "sd", Key: "usb:0781:5567:X"}, "", "usage.key"},
 		{"malformed key", service.IdentityFields{Kind: "other", Key: "usb:0781"}, "", "usage.key"},
+		{"sd key", service.IdentityFields{Kind: "sd", Key: "mmc:000003:5344:SC32G:1234abcd"}, "mmc:000003:5344:SC32G:1234abcd", ""},
+		{"sd key with its serial", service.IdentityFields{Kind: "sd", Key: "mmc:000003:5344:SC32G:1234abcd", Serial: "0x1234ABCD"}, "mmc:000003:5344:SC32G:1234abcd", ""},
+		{"sd key with another serial", service.IdentityFields{Kind: "sd", Key: "mmc:000003:5344:SC32G:1234abcd", Serial: "0x1234abce"}, "", "usage.key-serial"},
+		{"sd key short serial", service.IdentityFields{Kind: "sd", Key: "mmc:000003:5344:SC32G:1234"}, "", "usage.key-form"},
+		{"sd key bad manfid", service.IdentityFields{Kind: "sd", Key: "mmc:3:5344:SC32G:1234abcd"}, "", "usage.key-form"},
+		{"disc key", service.IdentityFields{Kind: "optical-disc", Key: "disc:v2-iso9660:" + strings.Repeat("ab", 32)}, "disc:v2-iso9660:" + strings.Repeat("ab", 32), ""},
+		{"disc key short", service.IdentityFields{Kind: "optical-disc", Key: "disc:v2-iso9660:" + strings.Repeat("ab", 31)}, "", "usage.key-form"},
+		{"disc key not hex", service.IdentityFields{Kind: "optical-disc", Key: "disc:v2-udf:" + strings.Repeat("zz", 32)}, "", "usage.key-form"},
+		{"disc key unknown format", service.IdentityFields{Kind: "optical-disc", Key: "disc:v2-hfs:" + strings.Repeat("ab", 32)}, "", "usage.key-form"},
+		{"usb key bad vid", service.IdentityFields{Kind: "usb-disk", Key: "usb:781:5567:X"}, "", "usage.key-form"},
 		{"other takes any key", service.IdentityFields{Kind: "other", Key: "mmc:1:2:3:4"}, "mmc:1:2:3:4", ""},
 		{"bad descriptor hash", service.IdentityFields{Kind: "usb-disk", Vendor: "0781", Product: "5567", DescriptorHash: "abc"}, "", "usage.descriptor-hash"},
 		{"unknown kind", service.IdentityFields{Kind: "floppy"}, "", "err.unknown-kind"},
@@ -226,12 +238,12 @@ func (b *bed) apply(number, change string) (media.Medium, error) {
 	ctx := b.ctx
 	switch change {
 	case "lend":
-		return b.svc.Lend(ctx, service.LendRequest{Number: number, To: "li", Due: b.now.Add(72 * time.Hour)})
+		return b.svc.Lend(ctx, service.LendRequest{Number: number, To: "li", Due: b.now.Add(72 * time.Hour), ApprovedBy: "wang"})
 	case "return":
 		return b.svc.Return(ctx, service.ReturnRequest{Number: number})
 	}
 	return b.svc.SetStatus(ctx, service.StatusRequest{Number: number, Change: service.StatusChange(change), ApprovedBy: "wang",
-		Witness: "zhao", Method: "shredded"})
+		Witness: "zhao", Method: "shredded", Repairer: "某维修中心", Place: "本单位"})
 }
 
 // TestTransitionsFollowTheStatusTable brings a medium into every status reachable by
@@ -286,7 +298,7 @@ func TestTransitionsFollowTheStatusTable(t *testing.T) {
 	if _, err := b.svc.CheckInManual(b.ctx, service.ManualCheckIn{Number: number, Reason: "no reader", By: "zhang"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.svc.CloseCampaign(b.ctx); err != nil {
+	if _, err := b.svc.CloseCampaign(b.ctx, service.CloseRequest{Early: true}); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []string{"lend", "return", "found", "repaired"} {
@@ -419,7 +431,7 @@ func TestChangedOnlyForDecidingChanges(t *testing.T) {
 			_, err := b.svc.CheckInManual(b.ctx, service.ManualCheckIn{Number: other.Number, Reason: "cracked", By: "zhang"})
 			return err
 		}},
-		{"close", true, func() error { _, err := b.svc.CloseCampaign(b.ctx); return err }},
+		{"close", true, func() error { _, err := b.svc.CloseCampaign(b.ctx, service.CloseRequest{Early: true}); return err }},
 		{"issue", true, func() error {
 			_, err := b.svc.Issue(b.ctx, service.IssueRequest{Number: m.Number, To: "li"})
 			return err
@@ -538,5 +550,187 @@ func TestHostDevicePins(t *testing.T) {
 				t.Errorf("allow devices %v", h.AllowDevices)
 			}
 		})
+	}
+}
+
+// A mistyped register path is an error, not a new empty register: only Create makes
+// one.
+func TestOpenLocalMissingRegister(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "typo.db")
+	_, err := service.OpenLocal(context.Background(), path, service.LocalOptions{})
+	var se *service.Error
+	if !errors.As(err, &se) || se.Code != "err.no-register" || !errors.Is(err, service.ErrBadRequest) || !errors.Is(err, service.ErrNoRegister) {
+		t.Fatalf("open missing register: %v, want err.no-register (a bad request)", err)
+	}
+	if _, statErr := os.Stat(path); !errors.Is(statErr, os.ErrNotExist) {
+		t.Fatalf("opening a missing register created %s (%v)", path, statErr)
+	}
+	l, err := service.OpenLocal(context.Background(), path, service.LocalOptions{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	l, err = service.OpenLocal(context.Background(), path, service.LocalOptions{})
+	if err != nil {
+		t.Fatalf("open existing register: %v", err)
+	}
+	l.Close()
+}
+
+// TestRegisterGuards: the host's own disks are not media, and a serial that differs
+// from a registered one only in case is the same serial.
+func TestRegisterGuards(t *testing.T) {
+	b := newBed(t)
+	const wwn = "wwn:0x5000c500a1b2c3d4"
+	if _, err := b.svc.InitHost(b.ctx, service.HostRequest{Number: "HOST-01", Level: media.Secret, Baseline: []string{wwn}}); err != nil {
+		t.Fatal(err)
+	}
+	own, err := service.IdentityFromFields(service.IdentityFields{Kind: "disk", WWN: "0x5000C500A1B2C3D4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.svc.Register(b.ctx, service.RegisterRequest{Identity: own, Level: media.Secret, Custodian: "zhang"}); code(err) != "err.baseline-disk" || !errors.Is(err, service.ErrRefused) {
+		t.Errorf("register a baseline disk: %v; want err.baseline-disk", err)
+	}
+
+	first := b.register("4C530001231120109142", 0)
+	other := stick("4c530001231120109142", 0)
+	other.ProductID, other.Key = "5568", identity.USBKey("0781", "5568", "4c530001231120109142")
+	_, err = b.svc.Register(b.ctx, service.RegisterRequest{Identity: other, Level: media.Secret, Custodian: "zhang"})
+	if code(err) != "err.serial-known" {
+		t.Errorf("register serial %q after %q (%s): %v; want err.serial-known", other.Serial, first.Identity.Serial, first.Number, err)
+	}
+}
+
+// TestNoOpChangesWriteNothing: a change that changes nothing writes no audit row; host
+// init without a department keeps it; lowering the host's level needs confirmation.
+func TestNoOpChangesWriteNothing(t *testing.T) {
+	b := newBed(t)
+	rows := func() int {
+		ev, err := b.svc.Events(b.ctx, service.EventFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ev)
+	}
+	h := service.HostRequest{Number: "HOST-01", Level: media.Secret, Department: "办公室", Baseline: []string{"wwn:0x5000c500a1b2c3d4"}}
+	if _, err := b.svc.InitHost(b.ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	n := rows()
+	h.Department = ""
+	got, err := b.svc.InitHost(b.ctx, h)
+	if err != nil || got.Department != "办公室" {
+		t.Errorf("host init without a department: %+v, %v; want 办公室 kept", got, err)
+	}
+	if rows() != n {
+		t.Errorf("host init with the same profile wrote %d rows", rows()-n)
+	}
+	h.Level = media.Confidential
+	if _, err := b.svc.InitHost(b.ctx, h); code(err) != "err.host-level-down" {
+		t.Errorf("lower the host's level: %v; want err.host-level-down", err)
+	}
+	if rows() != n {
+		t.Errorf("a refused host init wrote rows")
+	}
+	h.LowerLevel = true
+	if got, err := b.svc.InitHost(b.ctx, h); err != nil || got.Level != media.Confidential {
+		t.Errorf("confirmed lower: %+v, %v", got, err)
+	}
+	if rows() != n+1 {
+		t.Errorf("a real host change wrote %d rows; want 1", rows()-n)
+	}
+
+	n = rows()
+	if _, err := b.svc.UpdatePerson(b.ctx, "zhang", service.PersonUpdate{Name: ptr("zhang")}); err != nil {
+		t.Fatal(err)
+	}
+	nb, err := b.svc.Numbering(b.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.svc.SetNumbering(b.ctx, nb.Pattern, map[media.Level]string{media.Secret: nb.Codes[media.Secret]}); err != nil {
+		t.Fatal(err)
+	}
+	if rows() != n {
+		t.Errorf("person update and numbering set that change nothing wrote %d rows", rows()-n)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestSeparationOfDuties: the signatures of the paper forms are different people — a
+// destruction's approver is not the custodian and its witness neither; a repair's
+// approver is not the custodian; a loan's approver is neither custodian nor borrower.
+// Refusals change nothing; a repair records the repairer and place.
+func TestSeparationOfDuties(t *testing.T) {
+	b := newBed(t)
+	m := b.register("4C530001231120109142", 0) // custodian zhang
+	due := b.now.Add(72 * time.Hour)
+	for _, tc := range []struct {
+		name string
+		do   func() error
+		code string
+	}{
+		{"destroy approved by the custodian", func() error {
+			_, err := b.svc.SetStatus(b.ctx, service.StatusRequest{Number: m.Number, Change: service.ChangeDestroy, ApprovedBy: "zhang", Witness: "zhao", Method: "shredded"})
+			return err
+		}, "err.duty-same"},
+		{"destroy witnessed by the custodian", func() error {
+			_, err := b.svc.SetStatus(b.ctx, service.StatusRequest{Number: m.Number, Change: service.ChangeDestroy, ApprovedBy: "wang", Witness: "zhang", Method: "shredded"})
+			return err
+		}, "err.duty-same"},
+		{"destroy witnessed by the approver", func() error {
+			_, err := b.svc.SetStatus(b.ctx, service.StatusRequest{Number: m.Number, Change: service.ChangeDestroy, ApprovedBy: "wang", Witness: "wang", Method: "shredded"})
+			return err
+		}, "err.duty-same"},
+		{"destroy with a blank method", func() error {
+			_, err := b.svc.SetStatus(b.ctx, service.StatusRequest{Number: m.Number, Change: service.ChangeDestroy, ApprovedBy: "wang", Witness: "zhao", Method: "  "})
+			return err
+		}, "usage.required"},
+		{"repair approved by the custodian", func() error {
+			_, err := b.svc.SetStatus(b.ctx, service.StatusRequest{Number: m.Number, Change: service.ChangeRepair, ApprovedBy: "zhang", Repairer: "R", Place: "P"})
+			return err
+		}, "err.duty-same"},
+		{"repair without repairer", func() error {
+			_, err := b.svc.SetStatus(b.ctx, service.StatusRequest{Number: m.Number, Change: service.ChangeRepair, ApprovedBy: "wang", Place: "P"})
+			return err
+		}, "usage.required"},
+		{"repair without place", func() error {
+			_, err := b.svc.SetStatus(b.ctx, service.StatusRequest{Number: m.Number, Change: service.ChangeRepair, ApprovedBy: "wang", Repairer: "R"})
+			return err
+		}, "usage.required"},
+		{"loan without approver", func() error {
+			_, err := b.svc.Lend(b.ctx, service.LendRequest{Number: m.Number, To: "li", Due: due})
+			return err
+		}, "usage.required"},
+		{"loan approved by the custodian", func() error {
+			_, err := b.svc.Lend(b.ctx, service.LendRequest{Number: m.Number, To: "li", Due: due, ApprovedBy: "zhang"})
+			return err
+		}, "err.duty-same"},
+		{"loan approved by the borrower", func() error {
+			_, err := b.svc.Lend(b.ctx, service.LendRequest{Number: m.Number, To: "li", Due: due, ApprovedBy: "li"})
+			return err
+		}, "err.duty-same"},
+	} {
+		if err := tc.do(); code(err) != tc.code {
+			t.Errorf("%s: %v; want %s", tc.name, err, tc.code)
+		}
+	}
+	ev, _ := b.svc.Events(b.ctx, service.EventFilter{Medium: m.Number})
+	if got, _ := b.svc.Medium(b.ctx, m.Number); got.Status != media.StatusActive || len(ev) != 1 {
+		t.Fatalf("refused changes left status %s and %d rows", got.Status, len(ev))
+	}
+	if _, err := b.svc.SetStatus(b.ctx, service.StatusRequest{Number: m.Number, Change: service.ChangeRepair, ApprovedBy: "wang",
+		Repairer: "某数据恢复中心", Place: "本单位保密室"}); err != nil {
+		t.Fatal(err)
+	}
+	ev, _ = b.svc.Events(b.ctx, service.EventFilter{Medium: m.Number, Kind: "medium.repair"})
+	if len(ev) != 1 {
+		t.Fatalf("%d repair rows", len(ev))
+	}
+	d, err := event.As[event.MediumStatus](ev[0].Kind, ev[0].Details)
+	if err != nil || d.Repairer != "某数据恢复中心" || d.Place != "本单位保密室" || d.ApprovedBy != "wang" {
+		t.Errorf("repair row %+v, %v", d, err)
 	}
 }
