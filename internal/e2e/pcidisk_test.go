@@ -142,7 +142,7 @@ func TestDaemonBaselineSlotOtherDisk(t *testing.T) {
 	})
 	first := plug(64)
 	g.WaitFor(t, 30*time.Second, "test -b /dev/vdb")
-	out := g.MustRun(t, "mediagate host init --number VM-01 --level secret")
+	out := g.MustRun(t, "mediagate host init --number VM-01 --level secret --yes")
 	if !strings.Contains(out, "internal disk /dev/vdb: WEAKLY IDENTIFIED") {
 		t.Errorf("host init does not name the slot-recorded disk as weakly identified:\n%s", out)
 	}
