@@ -179,8 +179,8 @@ func printImportReport(w io.Writer, l string, rep service.ImportReport, dry bool
 		var probs []string
 		for _, p := range ln.Problems {
 			msg := catalog.Error(l, p.Err)
-			if p.Column != "" {
-				msg = p.Column + ": " + msg
+			if where := columnText(l, p); where != "" {
+				msg = T(l, "import.in-column", where, msg)
 			}
 			probs = append(probs, msg)
 		}
@@ -211,6 +211,17 @@ func printImportReport(w io.Writer, l string, rep service.ImportReport, dry bool
 		}
 		fmt.Fprintln(w, T(l, k, len(rep.People), strings.Join(names, ", ")))
 	}
+}
+
+// columnText names a problem's column: "F (序列号)", in Chinese "F 列（序列号）".
+func columnText(l string, p service.ImportProblem) string {
+	switch {
+	case p.Column == "":
+		return ""
+	case p.Header == "":
+		return T(l, "import.column", p.Column)
+	}
+	return T(l, "import.column-header", p.Column, p.Header)
 }
 
 // importJSON is the report as JSON, its problems rendered in the reader's language.
@@ -248,7 +259,7 @@ func importJSON(l string, rep service.ImportReport) any {
 			j.Level = ln.Level.String()
 		}
 		for _, p := range ln.Problems {
-			j.Problems = append(j.Problems, problem{Column: p.Column, Message: catalog.Error(l, p.Err)})
+			j.Problems = append(j.Problems, problem{Column: columnText(l, p), Message: catalog.Error(l, p.Err)})
 		}
 		out.Rows = append(out.Rows, j)
 	}
@@ -491,6 +502,9 @@ func runMediaLabel(ctx context.Context, app *App, o labelOptions, numbers []stri
 	}
 	if o.All == (len(numbers) > 0) {
 		return usageMsg("usage.label-what")
+	}
+	if app.JSON {
+		return usageMsg("usage.json-labels")
 	}
 	svc, err := app.Service(ctx)
 	if err != nil {

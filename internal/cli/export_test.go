@@ -247,7 +247,8 @@ func TestLabelsPDFDecode(t *testing.T) {
 
 func TestLabelUsage(t *testing.T) {
 	run, _ := importEnv(t)
-	for _, args := range [][]string{{"media", "label"}, {"media", "label", "X", "--all"}, {"media", "label", "--all", "--layout", "5x5"}} {
+	for _, args := range [][]string{{"media", "label"}, {"media", "label", "X", "--all"}, {"media", "label", "--all", "--layout", "5x5"},
+		{"--json", "media", "label", "--all"}, {"--json", "media", "list", "--format", "csv"}, {"media", "list", "--format", "pdf"}} {
 		if _, _, code := run(args...); code != ExitUsage {
 			t.Errorf("%v: exit %d, want %d", args, code, ExitUsage)
 		}

@@ -345,3 +345,37 @@ func TestImportAllOrNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestBindFromDevice: an imported medium with its identity pending is bound from the
+// attached device; registration from a device fills in its brand and model.
+func TestBindFromDevice(t *testing.T) {
+	e := newEnv(t)
+	e.setup()
+	path := filepath.Join(t.TempDir(), "r.csv")
+	os.WriteFile(path, []byte("编号,密级,类型,品牌型号,序列号,责任人\nS-2019-0001,机密,U盘,,MEDIA0001,张三\nS-2019-0002,机密,U盘,闪迪,,张三\n"), 0o644)
+	e.ok("media", "import", path)
+	roots := fixtureFlags("qemu-usb-storage")
+	if _, errs, code := e.run(append(roots, "media", "bind", "S-2026-9999", "--from-device", "/dev/sda")...); code != 1 || !strings.Contains(errs, "S-2026-9999") {
+		t.Errorf("bind unknown number: %d %s", code, errs)
+	}
+	out := e.ok(append(roots, "media", "bind", "S-2019-0001", "--from-device", "/dev/sda")...)
+	if !strings.Contains(out, "S-2019-0001 bound to usb:46f4:0001:MEDIA0001") {
+		t.Errorf("bind printed %q", out)
+	}
+	var m struct {
+		Model   string `json:"model"`
+		Pending bool   `json:"identity_pending"`
+	}
+	json.Unmarshal([]byte(e.ok("--json", "media", "show", "S-2019-0001")), &m)
+	if m.Pending || m.Model == "" {
+		t.Errorf("after bind: %+v", m)
+	}
+	// The device is S-2019-0001 now: neither another pending medium nor a new
+	// registration can take it.
+	if _, errs, code := e.run(append(roots, "media", "bind", "S-2019-0002", "--from-device", "/dev/sda")...); code != 1 || !strings.Contains(errs, "S-2019-0001") {
+		t.Errorf("bind a bound device again: %d %s", code, errs)
+	}
+	if out := e.ok("media", "list", "--pending"); !strings.Contains(out, "S-2019-0002") || strings.Contains(out, "S-2019-0001") {
+		t.Errorf("pending list:\n%s", out)
+	}
+}

@@ -166,6 +166,19 @@ func build(t *testing.T, path string) string {
 	must(err)
 	_, err = st.RecordEvent(ctx, event.KindDaemonStart, "", event.DaemonStart{Mode: media.ModeEnforce, PID: 1})
 	must(err)
+	// An imported register: a pending medium with a number of the pattern (it moves
+	// the sequence), one with its own department, and a bind.
+	_, err = st.Import(ctx, service.ImportBatch{People: []media.Person{{Handle: "qian", Name: "Qian Qi", Department: "finance"}},
+		Media: []service.Registration{
+			{Number: "JM-2026-0040", Identity: media.Identity{Kind: media.KindUSBDisk, Serial: "PRINTED"}, Pending: true, Level: media.Secret,
+				Custodian: "qian", Model: "Kingston", CapacityText: "32GB", Purpose: "copies", InService: "2019-03-01"},
+			{Number: "OLD-7", Identity: media.Identity{Kind: media.KindOpticalDisc}, Pending: true, Level: media.Confidential,
+				Custodian: "zhang", Department: "archive", Status: media.StatusInVault}},
+		Summary: event.MediumImport{File: "r.csv", Format: "csv", Media: 2, Pending: 2, People: 1, Rows: 2, SHA256: "ab"}})
+	must(err)
+	_, err = st.BindIdentity(ctx, "OLD-7", media.Identity{Kind: media.KindOpticalDisc, Key: "disc:v2-iso9660:" + strings.Repeat("ab", 32),
+		Capacity: 1 << 20}, "DVD-R", false)
+	must(err)
 	return path
 }
 
@@ -238,6 +251,12 @@ func TestTamperingCaught(t *testing.T) {
 			DELETE FROM media WHERE number = 'C-2026-0001'`,
 			"media", "C-2026-0001", "", replay.ProblemMissing, true},
 		{"level lowered", `UPDATE media SET level = 1 WHERE number = 'GIVEN-1'`, "media", "GIVEN-1", "level", replay.ProblemDiffers, true},
+		{"pending medium made usable", `UPDATE media SET pending = 0, identity_key = 'usb:0781:5567:PRINTED' WHERE number = 'JM-2026-0040'`,
+			"media", "JM-2026-0040", "identity_key", replay.ProblemDiffers, true},
+		{"purpose rewritten", `UPDATE media SET purpose = 'anything' WHERE number = 'JM-2026-0040'`,
+			"media", "JM-2026-0040", "purpose", replay.ProblemDiffers, true},
+		{"own department dropped", `UPDATE media SET department_set = 0 WHERE number = 'OLD-7'`,
+			"media", "OLD-7", "department_set", replay.ProblemDiffers, true},
 		{"custodian changed", `UPDATE media SET custodian_id = (SELECT id FROM people WHERE handle = 'wang') WHERE number = 'JM-2026-0001'`,
 			"media", "JM-2026-0001", "custodian", replay.ProblemDiffers, true},
 		{"identity swapped", `UPDATE media SET identity_key = 'usb:0781:5567:OTHER' WHERE number = 'JM-2026-0001'`,

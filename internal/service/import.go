@@ -42,11 +42,12 @@ const (
 	ImportFailed   ImportAction = "error"    // refused: the import as a whole is refused
 )
 
-// ImportProblem is why a row is refused, naming the column ("F (序列号)"; empty for
-// the row as a whole). Err is a coded refusal (catalog renders it).
+// ImportProblem is why a row is refused, naming the column by its letter and header
+// text ("F", "序列号"; both empty for the row as a whole). Err is a coded refusal
+// (catalog renders it).
 type ImportProblem struct {
-	Column string
-	Err    error
+	Column, Header string
+	Err            error
 }
 
 // ImportLine is the decision about one row.
@@ -204,7 +205,8 @@ type importer struct {
 
 func (im *importer) problem(line *ImportLine, f sheet.Field, err error) {
 	line.Action = ImportFailed
-	line.Problems = append(line.Problems, ImportProblem{Column: im.cols.Name(f), Err: err})
+	letter, header := im.cols.Place(f)
+	line.Problems = append(line.Problems, ImportProblem{Column: letter, Header: header, Err: err})
 }
 
 // row decides one record. A problem of the row is in the line; err is a failure of

@@ -70,7 +70,7 @@ func TestImportRowRules(t *testing.T) {
 				}
 				return
 			}
-			if len(ln.Problems) == 0 || code(ln.Problems[0].Err) != c.code || ln.Problems[0].Column != c.column {
+			if len(ln.Problems) == 0 || code(ln.Problems[0].Err) != c.code || ln.Problems[0].Column+" ("+ln.Problems[0].Header+")" != c.column {
 				t.Errorf("problems %+v, want %s in %s", ln.Problems, c.code, c.column)
 			}
 		})
@@ -237,4 +237,46 @@ func TestVaultStationBindsPending(t *testing.T) {
 	if !bound {
 		t.Error("no medium.bind row by the station")
 	}
+}
+
+// FuzzImportRows decides hostile rows dry: never a panic, every row gets an action,
+// every refused row says why, and nothing is written.
+func FuzzImportRows(f *testing.F) {
+	f.Add("S-2019-0001,机密,U盘,AB12CD34EF,,,zhang,办公室,2019/3/1,在用")
+	f.Add(",秘密★,光盘,,,,新人,,去年,借出")
+	f.Add("S 1/2,top-secret,disk,0000,xyz,1666,li,\u202e,44197,已销毁")
+	f.Add(",,,,0781,5567,,,,")
+	b := newBed(f)
+	f.Fuzz(func(t *testing.T, row string) {
+		b.t = t
+		tab, err := sheet.Read([]byte(importHeader+row+"\n"), sheet.DefaultLimits)
+		if err != nil {
+			return
+		}
+		cols, err := sheet.MapColumns(tab, nil)
+		if err != nil {
+			return
+		}
+		rep, err := b.svc.Import(b.ctx, service.ImportRequest{File: "f.csv", Table: tab, Columns: cols, DryRun: true, CreatePeople: true})
+		var se *service.Error
+		if errors.As(err, &se) {
+			return // the sheet as a whole is refused (a required column missing)
+		} else if err != nil {
+			t.Fatalf("dry run failed: %v", err)
+		}
+		for _, ln := range rep.Lines {
+			switch ln.Action {
+			case service.ImportRegister, service.ImportPending, service.ImportExists:
+			case service.ImportFailed:
+				if len(ln.Problems) == 0 {
+					t.Fatalf("row %d refused without a reason", ln.Line)
+				}
+			default:
+				t.Fatalf("row %d: action %q", ln.Line, ln.Action)
+			}
+		}
+		if list, _ := b.svc.ListMedia(b.ctx, service.MediaFilter{}); len(list) != 0 {
+			t.Fatal("a dry run registered media")
+		}
+	})
 }

@@ -28,14 +28,14 @@ func (r *recorder) changed(context.Context) { r.mu.Lock(); r.n++; r.mu.Unlock() 
 func (r *recorder) count() int { r.mu.Lock(); defer r.mu.Unlock(); return r.n }
 
 type bed struct {
-	t   *testing.T
+	t   testing.TB
 	svc *service.Local
 	rec *recorder
 	now time.Time
 	ctx context.Context
 }
 
-func newBed(t *testing.T) *bed {
+func newBed(t testing.TB) *bed {
 	t.Helper()
 	b := &bed{t: t, rec: &recorder{}, now: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC), ctx: context.Background()}
 	svc, err := service.OpenLocal(b.ctx, filepath.Join(t.TempDir(), "reg.db"), service.LocalOptions{Create: true,

@@ -98,7 +98,20 @@ type Columns struct {
 	Ignored []string
 }
 
-// Name is the header text and letter of a field's column, for messages: "F（序列号）".
+// Place is the letter and header text of a field's column ("F", "序列号"); both
+// empty when the sheet has no such column.
+func (c Columns) Place(f Field) (letter, header string) {
+	i, ok := c.Of[f]
+	if !ok {
+		return "", ""
+	}
+	if i < len(c.Header) {
+		header = strings.TrimSpace(c.Header[i])
+	}
+	return ColName(i), header
+}
+
+// Name is the letter and header text of a field's column, for logs: "F (序列号)".
 func (c Columns) Name(f Field) string {
 	i, ok := c.Of[f]
 	if !ok {
