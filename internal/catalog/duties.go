@@ -259,4 +259,7 @@ var duties = map[string][2]string{
 	"detail.version":                     {"version", "版本"},
 	"event-kind.policy.applied":          {"policy.applied", "策略生效"},
 	"event-kind.policy.refused":          {"policy.refused", "拒绝策略"},
+	"field.former-numbers":               {"Former numbers", "曾用编号"},
+	"detail.from_number":                 {"from_number", "原编号"},
+	"detail.to_number":                   {"to_number", "新编号"},
 }
