@@ -24,6 +24,7 @@ func newMediaCommand(app *App) *cobra.Command {
 	cmd.AddCommand(newMediaRegisterCommand(app), newMediaListCommand(app), newMediaShowCommand(app))
 	cmd.AddCommand(newLifecycleCommands(app)...)
 	cmd.AddCommand(newMediaIssueCommand(app), newMediaRequestCommand(app))
+	cmd.AddCommand(newMediaFormCommand(app))
 	return cmd
 }
 

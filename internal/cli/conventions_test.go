@@ -92,6 +92,7 @@ func TestJSONEveryCommand(t *testing.T) {
 		"media destroy":         {args: []string{num, "--method", "shredded", "--approved-by", "wangwu", "--witness", "lisi"}},
 		"media retire":          {args: []string{num}},
 		"media relevel":         {args: []string{num, "--level", "top-secret"}},
+		"media form":            {args: []string{"register", num}},
 		"media issue":           {prep: [][]string{open, mark, {"checkin", "close", "--yes"}}, args: []string{num, "--to", "zhangsan"}},
 		"numbering show":        {},
 		"numbering set":         {args: []string{"--code", "secret=JM"}},

@@ -29,6 +29,7 @@ var allowed = map[string][]string{
 	"internal/officefake": {"media", "policydoc"},
 	"internal/identity":   {"media", "sysfs"},
 	"internal/checkin":    {"media"},
+	"internal/forms":      {},
 	"internal/sysfs":      {},
 	"internal/control":    {},
 	"internal/mountlog":   {"media", "mountwatch", "event"},
@@ -56,7 +57,7 @@ var allowed = map[string][]string{
 	"internal/replay": {"media", "audit", "checkin", "event", "service", "anchor"},
 	"internal/daemon": {"media", "audit", "policy", "identity", "registry", "regindex", "udev", "enforce", "mountwatch", "checkin", "sysfs", "control", "mountlog", "service", "catalog", "event", "policydoc"},
 	// cli reaches the register only through the service: never registry.
-	"internal/cli": {"media", "audit", "policy", "identity", "service", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control", "catalog", "event", "replay", "anchor", "policydoc", "hostclient"},
+	"internal/cli": {"media", "audit", "policy", "identity", "service", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control", "catalog", "event", "replay", "anchor", "policydoc", "hostclient", "forms"},
 }
 
 // owners names the one package that may import each fenced-in dependency.
