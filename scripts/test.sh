@@ -18,8 +18,9 @@ esac
 
 t0=$SECONDS
 # sqlite3: the tamper test edits the register with it; chromium and fonts-noto-cjk: the
-# printed check-in sheet is rendered to PDF in English and Chinese.
-ensure_apt "${MEDIAGATE_BUILD_DEPS[@]}" sqlite3 e2fsprogs chromium fonts-noto-cjk
+# printed check-in sheet and register are rendered to PDF in English and Chinese;
+# poppler-utils and zbar-tools: the PDFs are read back (page counters, QR codes on labels).
+ensure_apt "${MEDIAGATE_BUILD_DEPS[@]}" sqlite3 e2fsprogs chromium fonts-noto-cjk poppler-utils zbar-tools
 ensure_go
 cd "$repo"
 echo "== go $(go env GOVERSION): download modules"

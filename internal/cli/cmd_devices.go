@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -168,36 +169,43 @@ func humanSize(n int64) string {
 // identityFromDevice reads the identity of an attached device for registration, and the
 // key an earlier release identified it by (a disc's version 1 key), if any.
 func identityFromDevice(app *App, ref string, kindFlag string) (id media.Identity, former string, err error) {
+	id, former, _, err = readDevice(app, ref, kindFlag)
+	return id, former, err
+}
+
+// readDevice reads a medium's identity from the attached device, with the device's
+// vendor and model as it names them (its label), for the register's brand/model.
+func readDevice(app *App, ref string, kindFlag string) (id media.Identity, former, label string, err error) {
 	d, err := identity.Resolve(app.roots(), ref)
 	if err != nil {
-		return media.Identity{}, "", lerr("err.no-device", ref, err.Error())
+		return media.Identity{}, "", "", lerr("err.no-device", ref, err.Error())
 	}
 	id = d.Identity
 	switch {
 	case d.NoMedium:
-		return id, "", lerr("err.no-medium", ref)
+		return id, "", "", lerr("err.no-medium", ref)
 	case d.Disc != nil && (d.Disc.Format == identity.DiscBlank || d.Disc.Format == identity.DiscAudio):
-		return id, "", lerr("err.disc-no-data", ref, string(d.Disc.Format))
+		return id, "", "", lerr("err.disc-no-data", ref, string(d.Disc.Format))
 	case id.Key == "" || d.Problem != "":
 		problem := d.Problem
 		if problem == "" {
 			problem = "no identity key"
 		}
-		return id, "", lerr("err.device-unreadable", ref, problem)
+		return id, "", "", lerr("err.device-unreadable", ref, problem)
 	case d.Subsystem == "usb" && !d.HasFunction(identity.FuncStorage):
-		return id, "", lerr("err.not-storage", ref, d.Label)
+		return id, "", "", lerr("err.not-storage", ref, d.Label)
 	}
 	if kindFlag != "" {
 		k, err := media.ParseKind(kindFlag)
 		if err != nil {
-			return id, "", usageError{lerr("err.unknown-kind", kindFlag)}
+			return id, "", "", usageError{lerr("err.unknown-kind", kindFlag)}
 		}
 		if k != id.Kind {
-			return id, "", lerr("err.kind-differs", ref, id.Kind, k)
+			return id, "", "", lerr("err.kind-differs", ref, id.Kind, k)
 		}
 	}
 	if d.Disc != nil {
 		former = d.Disc.LegacyKey()
 	}
-	return id, former, nil
+	return id, former, strings.TrimSpace(d.Label), nil
 }

@@ -24,6 +24,7 @@ func newMediaCommand(app *App) *cobra.Command {
 	cmd.AddCommand(newMediaRegisterCommand(app), newMediaListCommand(app), newMediaShowCommand(app))
 	cmd.AddCommand(newLifecycleCommands(app)...)
 	cmd.AddCommand(newMediaIssueCommand(app), newMediaRequestCommand(app))
+	cmd.AddCommand(newMediaImportCommand(app), newMediaBindCommand(app), newMediaLabelCommand(app))
 	cmd.AddCommand(newMediaFormCommand(app))
 	return cmd
 }
@@ -35,6 +36,8 @@ type registerOptions struct {
 	ReadOnly                                                       bool
 	AllowedHosts                                                   []string
 	FromDevice                                                     string
+	// the paper register's fields
+	BrandModel, StatedCapacity, Purpose, InService string
 }
 
 func newMediaRegisterCommand(app *App) *cobra.Command {
@@ -69,6 +72,10 @@ func newMediaRegisterCommand(app *App) *cobra.Command {
 	f.StringVar(&o.Note, "note", "", "free text")
 	f.StringSliceVar(&o.AllowedHosts, "allowed-host", nil, "limit the medium to these host numbers; repeatable")
 	f.StringVar(&o.FromDevice, "from-device", "", "read the identity from this attached device (/dev/sdX, /dev/sr0, usb:PORT)")
+	f.StringVar(&o.BrandModel, "brand-model", "", "brand and model for the register (default with --from-device: the device's)")
+	f.StringVar(&o.StatedCapacity, "stated-capacity", "", "capacity as the register states it, e.g. 32GB (not identity)")
+	f.StringVar(&o.Purpose, "purpose", "", "purpose or scope of use")
+	f.StringVar(&o.InService, "in-service", "", "date put into service, YYYY-MM-DD (default: none)")
 	cmd.MarkFlagRequired("level")
 	cmd.MarkFlagRequired("custodian")
 	return cmd
@@ -94,7 +101,11 @@ func runMediaRegister(ctx context.Context, app *App, o registerOptions) error {
 		if o.Capacity != 0 {
 			return usageError{lerr("err.from-device-flags", "--capacity")}
 		}
-		id, former, err = identityFromDevice(app, o.FromDevice, o.Kind)
+		var label string
+		id, former, label, err = readDevice(app, o.FromDevice, o.Kind)
+		if o.BrandModel == "" {
+			o.BrandModel = label
+		}
 	} else {
 		if o.Kind == "" {
 			return usageMsg("usage.identity-needed")
@@ -113,7 +124,8 @@ func runMediaRegister(ctx context.Context, app *App, o registerOptions) error {
 		return err
 	}
 	res, err := svc.Register(ctx, service.RegisterRequest{Identity: id, Level: level, Custodian: o.Custodian, Department: o.Department,
-		Number: o.Number, Note: o.Note, ReadOnly: o.ReadOnly, AllowedHosts: o.AllowedHosts, FormerKey: former})
+		Number: o.Number, Note: o.Note, ReadOnly: o.ReadOnly, AllowedHosts: o.AllowedHosts, FormerKey: former,
+		Model: o.BrandModel, CapacityText: o.StatedCapacity, Purpose: o.Purpose, InService: o.InService})
 	if err != nil {
 		return err
 	}
@@ -129,7 +141,13 @@ func runMediaRegister(ctx context.Context, app *App, o registerOptions) error {
 
 type listOptions struct {
 	Status, Custodian, Level, Kind string
-	Overdue                        bool
+	Department                     string
+	Pending                        bool
+	// Format is text (default), csv, xlsx or html; Output a file to write it to.
+	Format, Output string
+	// Unit and Marking head the printed register (html).
+	Unit, Marking string
+	Overdue       bool
 }
 
 func newMediaListCommand(app *App) *cobra.Command {
@@ -148,6 +166,12 @@ func newMediaListCommand(app *App) *cobra.Command {
 	f.StringVar(&o.Custodian, "custodian", "", "only media of this custodian")
 	f.StringVar(&o.Level, "level", "", "only media of this level")
 	f.StringVar(&o.Kind, "kind", "", "only media of this kind")
+	f.StringVar(&o.Department, "department", "", "only media of this department")
+	f.BoolVar(&o.Pending, "pending", false, "only media whose identity is pending (imported, not yet bound)")
+	f.StringVar(&o.Format, "format", "text", "text, csv (UTF-8 with BOM), xlsx or html (the printable A4 register)")
+	f.StringVar(&o.Output, "output", "", "write to this file instead of standard output")
+	f.StringVar(&o.Unit, "unit", "", "the unit's name on the printed register (default: the host's department)")
+	f.StringVar(&o.Marking, "marking", "", "classification marking of the printed register (default: the highest level listed, with ★)")
 	f.BoolVar(&o.Overdue, "overdue", false, "only lent media whose return date has passed")
 	return cmd
 }
@@ -175,7 +199,15 @@ func runMediaList(ctx context.Context, app *App, o listOptions) error {
 		}
 		f.Kind = k
 	}
-	f.Custodian = o.Custodian
+	f.Custodian, f.Department, f.Pending = o.Custodian, o.Department, o.Pending
+	switch o.Format {
+	case "", "text", "csv", "xlsx", "html":
+	default:
+		return usageMsg("usage.list-format", o.Format)
+	}
+	if app.JSON && o.Format != "" && o.Format != "text" {
+		return usageMsg("usage.json-format", o.Format)
+	}
 	svc, err := app.Service(ctx)
 	if err != nil {
 		return err
@@ -195,13 +227,21 @@ func runMediaList(ctx context.Context, app *App, o listOptions) error {
 	if app.JSON {
 		return printJSON(app.Out, nonNil(list))
 	}
+	if o.Format != "" && o.Format != "text" {
+		return writeRegisterFile(ctx, app, svc, o, list)
+	}
 	l := app.Lang
 	if o.Overdue || f.Status == media.StatusLent {
 		return printLoans(app, list)
 	}
-	t := newTable(app.Out, T(l, "hdr.media"))
+	t := newTable(app.Out, T(l, "hdr.media-list"))
 	for _, m := range list {
-		t.row(m.Number, catalog.Kind(l, m.Kind), catalog.Level(l, m.Level), m.Custodian, catalog.Status(l, m.Status), catalog.Access(l, m.Access), m.Identity.Key)
+		key := m.Identity.Key
+		if m.IdentityPending {
+			key = T(l, "out.identity-pending")
+		}
+		t.row(m.Number, catalog.Kind(l, m.Kind), catalog.Level(l, m.Level), personName(m), departmentText(l, m),
+			catalog.Status(l, m.Status), catalog.Access(l, m.Access), key)
 	}
 	return t.flush()
 }
@@ -217,9 +257,26 @@ func printLoans(app *App, list []media.Medium) error {
 		if !m.DueAt.IsZero() && m.DueAt.Before(now) {
 			overdue = T(l, "sheet.days-overdue", int(now.Sub(m.DueAt).Hours()/24)+1)
 		}
-		t.row(m.Number, catalog.Kind(l, m.Kind), catalog.Level(l, m.Level), m.Custodian, m.Holder, localTime(m.DueAt), overdue)
+		t.row(m.Number, catalog.Kind(l, m.Kind), catalog.Level(l, m.Level), personName(m), m.Holder, localTime(m.DueAt), overdue)
 	}
 	return t.flush()
+}
+
+// personName is the custodian as the register shows them: name (handle).
+func personName(m media.Medium) string {
+	if m.CustodianName == "" || m.CustodianName == m.Custodian {
+		return m.Custodian
+	}
+	return m.CustodianName + " (" + m.Custodian + ")"
+}
+
+// departmentText is a medium's department, marked when it was set for the medium
+// rather than followed from its custodian.
+func departmentText(l string, m media.Medium) string {
+	if m.DepartmentSet {
+		return T(l, "out.department-own", m.Department)
+	}
+	return m.Department
 }
 
 func newMediaShowCommand(app *App) *cobra.Command {
@@ -254,8 +311,15 @@ func runMediaShow(ctx context.Context, app *App, number string) error {
 	field(w, l, "field.former-numbers", strings.Join(formerNumbers(history), T(l, "list.sep")))
 	field(w, l, "field.kind", catalog.Kind(l, m.Kind))
 	field(w, l, "field.level", catalog.Level(l, m.Level))
-	field(w, l, "field.custodian", m.Custodian)
-	field(w, l, "field.department", m.Department)
+	field(w, l, "field.custodian", personName(m))
+	field(w, l, "field.department", departmentText(l, m))
+	field(w, l, "field.brand-model", m.Model)
+	field(w, l, "field.stated-capacity", m.CapacityText)
+	field(w, l, "field.purpose", m.Purpose)
+	field(w, l, "field.in-service", m.InService)
+	if m.IdentityPending {
+		field(w, l, "field.identity-pending", T(l, "out.identity-pending-long"))
+	}
 	field(w, l, "field.status", catalog.Status(l, m.Status))
 	field(w, l, "field.access", catalog.Access(l, m.Access))
 	field(w, l, "field.holder", m.Holder)

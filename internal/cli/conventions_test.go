@@ -61,6 +61,11 @@ func TestJSONEveryCommand(t *testing.T) {
 	open := []string{"checkin", "open"}
 	mark := []string{"checkin", "mark", num, "--reason", "r", "--by", "zhangsan"}
 	stick := fixtureFlags("qemu-usb-storage")
+	sheet := filepath.Join(t.TempDir(), "register.csv")
+	if err := os.WriteFile(sheet, []byte("编号,密级,类型,责任人\nS-2026-0900,机密,U盘,lisi\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	imp := []string{"media", "import", sheet}
 	cases := map[string]struct {
 		prep [][]string
 		args []string
@@ -106,6 +111,9 @@ func TestJSONEveryCommand(t *testing.T) {
 		"media request":         {skip: "needs an office server: it prints the request as JSON (runMediaRequest)"},
 		"host enroll":           {skip: "needs an office server: it prints the enrolment as JSON (runHostEnroll)"},
 		"summary":               {prep: [][]string{open}},
+		"media import":          {args: []string{sheet}},
+		"media bind":            {prep: [][]string{imp}, args: append([]string{"S-2026-0900", "--from-device", "/dev/sda"}, stick...)},
+		"media label":           {args: []string{num}},
 		"help":                  {},
 		"completion bash":       {},
 		"completion zsh":        {},

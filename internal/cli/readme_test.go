@@ -62,60 +62,79 @@ func TestReadmeWalkthrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := walkthroughRE.FindSubmatchIndex(readme)
-	if m == nil {
+	blocks := walkthroughRE.FindAllSubmatchIndex(readme, -1)
+	if blocks == nil {
 		t.Fatal("README.md has no walkthrough block")
 	}
-	block := string(readme[m[2]:m[3]])
 	defer func(l *time.Location) { time.Local = l }(time.Local)
 	time.Local = time.FixedZone("CST", 8*3600)
 	clock := time.Date(2026, 12, 1, 9, 30, 0, 0, time.Local)
 	db := filepath.Join(t.TempDir(), "mediagate.db")
+	outDir := t.TempDir()
 
-	var got strings.Builder
-	var want strings.Builder
+	// The blocks run in order on one register; each is rewritten on -update.
 	var cmds int
-	lines := strings.Split(strings.TrimSuffix(block, "\n"), "\n")
-	for i := 0; i < len(lines); {
-		line := lines[i]
-		i++
-		if !strings.HasPrefix(line, "$ mediagate ") {
-			t.Fatalf("walkthrough line %q: expected a '$ mediagate …' command", line)
-		}
-		var expected []string
-		for i < len(lines) && !strings.HasPrefix(lines[i], "$ ") {
-			expected = append(expected, lines[i])
+	var rewritten []string
+	for _, m := range blocks {
+		block := string(readme[m[2]:m[3]])
+		var got strings.Builder
+		lines := strings.Split(strings.TrimSuffix(block, "\n"), "\n")
+		for i := 0; i < len(lines); {
+			line := lines[i]
 			i++
-		}
-		var out bytes.Buffer
-		clock = clock.Add(time.Minute)
-		now := clock
-		app := &App{Out: &out, Err: &out, Now: func() time.Time { return now }, Getenv: func(k string) string {
-			if k == "MEDIAGATE_DB" {
-				return db
+			if !strings.HasPrefix(line, "$ mediagate ") {
+				t.Fatalf("walkthrough line %q: expected a '$ mediagate …' command", line)
 			}
-			return ""
-		}, Actor: audit.Actor{UID: 0, User: "root", Login: "admin"}, Paths: testPaths(t)}
-		// The host has one internal SATA disk (a recorded fixture), whatever this machine has.
-		args := append(fixtureFlags("internal-sata"), splitArgs(strings.TrimPrefix(line, "$ mediagate "))...)
-		Run(context.Background(), app, args)
-		cmds++
-		got.WriteString(line + "\n" + out.String())
-		exp := strings.Join(expected, "\n")
-		if len(expected) > 0 {
-			exp += "\n"
+			var expected []string
+			for i < len(lines) && !strings.HasPrefix(lines[i], "$ ") {
+				expected = append(expected, lines[i])
+				i++
+			}
+			var out bytes.Buffer
+			clock = clock.Add(time.Minute)
+			now := clock
+			app := &App{Out: &out, Err: &out, Now: func() time.Time { return now }, Getenv: func(k string) string {
+				if k == "MEDIAGATE_DB" {
+					return db
+				}
+				return ""
+			}, Actor: audit.Actor{UID: 0, User: "root", Login: "admin"}, Paths: testPaths(t)}
+			// The host has one internal SATA disk (a recorded fixture), whatever this machine has.
+			args := splitArgs(strings.TrimPrefix(line, "$ mediagate "))
+			for j, a := range args {
+				switch {
+				case j > 0 && args[j-1] == "--output":
+					args[j] = filepath.Join(outDir, filepath.Base(a)) // files the walkthrough writes
+				case strings.HasPrefix(a, "docs/"):
+					args[j] = filepath.Join("..", "..", a) // files of the repository, from its root
+				}
+			}
+			Run(context.Background(), app, append(fixtureFlags("internal-sata"), args...))
+			cmds++
+			got.WriteString(line + "\n" + out.String())
+			exp := strings.Join(expected, "\n")
+			if len(expected) > 0 {
+				exp += "\n"
+			}
+			if !*update && normalize(out.String()) != normalize(exp) {
+				t.Errorf("%s\n--- README shows:\n%s--- mediagate prints:\n%s", line, exp, out.String())
+			}
 		}
-		want.WriteString(line + "\n" + exp)
-		if !*update && normalize(out.String()) != normalize(exp) {
-			t.Errorf("%s\n--- README shows:\n%s--- mediagate prints:\n%s", line, exp, out.String())
-		}
+		rewritten = append(rewritten, got.String())
 	}
 	if cmds < 10 {
 		t.Errorf("walkthrough has only %d commands", cmds)
 	}
 	if *update {
-		newReadme := string(readme[:m[2]]) + got.String() + string(readme[m[3]:])
-		if err := os.WriteFile(readmePath, []byte(newReadme), 0o644); err != nil {
+		var b strings.Builder
+		last := 0
+		for i, m := range blocks {
+			b.Write(readme[last:m[2]])
+			b.WriteString(rewritten[i])
+			last = m[3]
+		}
+		b.Write(readme[last:])
+		if err := os.WriteFile(readmePath, []byte(b.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

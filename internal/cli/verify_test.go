@@ -126,6 +126,16 @@ func TestVerifyCatchesRollback(t *testing.T) {
 	if _, errs, code := e.run("audit", "verify"); code != ExitBroken || !strings.Contains(errs, "does not verify") {
 		t.Errorf("forged acknowledgement: exit %d, %q", code, errs)
 	}
+	// An acknowledgement file someone cut short is tampering too.
+	if err := os.WriteFile(anchor.File(e.db), []byte(`{"host": "x", "seq": 1`), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if _, errs, code := e.run("audit", "verify"); code != ExitBroken || !strings.Contains(errs, "cannot be read") {
+		t.Errorf("truncated acknowledgement: exit %d, %q", code, errs)
+	}
+	if err := anchor.Save(anchor.File(e.db), anchor.Sign(ack, other)); err != nil {
+		t.Fatal(err)
+	}
 	// Without the office key the chain is still checked against it, and the output says
 	// the signature was not checked.
 	os.Remove(anchor.KeyFile(e.db))

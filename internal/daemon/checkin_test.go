@@ -35,6 +35,12 @@ func (f *fakeVault) MediumByIdentity(ctx context.Context, key string) (media.Med
 	return f.media.MediumByIdentity(ctx, key)
 }
 
+// ListMedia answers the station's search for a pending medium of a plugged device's
+// serial: the bed's media are never pending.
+func (f *fakeVault) ListMedia(context.Context, service.MediaFilter) ([]media.Medium, error) {
+	return nil, nil
+}
+
 func (f *fakeVault) Outstanding(context.Context, string, string) (int, int, error) { return 0, 0, nil }
 
 func (f *fakeVault) CheckInPlugged(_ context.Context, number string, _ media.Identity, _, _ string) (checkin.CheckIn, error) {

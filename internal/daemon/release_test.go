@@ -33,7 +33,7 @@ import (
 var genRelease = flag.Bool("gen-release", false, "write testdata/registry/release-N.db for the current release")
 
 // currentRelease numbers the shape of the audit details this code writes.
-const currentRelease = 3
+const currentRelease = 4
 
 func TestGenerateReleaseDB(t *testing.T) {
 	if !*genRelease {
@@ -145,6 +145,27 @@ func genReleaseDB(t *testing.T, path string) {
 	_, err = s.Register(ctx, registry.Registration{Number: "GIVEN-0001", Identity: media.Identity{Kind: media.KindUSBDisk,
 		Key: identity.USBKey("46f4", "0001", "REL3G"), Serial: "REL3G", VendorID: "46f4", ProductID: "0001"}, Level: media.Unclassified,
 		Custodian: "li"})
+	must(err)
+
+	// An imported register: a person added, a medium with its identity, one pending
+	// (bound later from its device), one destroyed before the import.
+	imported, err := s.Import(ctx, registry.ImportBatch{
+		People: []media.Person{{Handle: "钱七", Name: "钱七", Department: "财务处"}},
+		Media: []registry.Registration{
+			{Number: "S-2019-0007", Identity: media.Identity{Kind: media.KindUSBDisk, Key: identity.USBKey("0951", "1666", "REL3IMP1"),
+				Serial: "REL3IMP1", VendorID: "0951", ProductID: "1666"}, Level: media.Secret, Custodian: "钱七",
+				Model: "金士顿 DT100G3", CapacityText: "32GB", Purpose: "财务数据", InService: "2019-03-01"},
+			{Number: "C-2018-0002", Identity: media.Identity{Kind: media.KindUSBDisk, Serial: "REL3PEND"}, Pending: true,
+				Level: media.Confidential, Custodian: "zhang", Department: "档案室", Note: "旧台账"},
+			{Number: "C-2017-0001", Identity: media.Identity{Kind: media.KindOpticalDisc}, Pending: true,
+				Level: media.Confidential, Custodian: "zhang", Status: media.StatusDestroyed},
+		},
+		Summary: event.MediumImport{File: "台账.xlsx", Format: "xlsx", Media: 3, Pending: 2, People: 1, Rows: 4,
+			SHA256: "5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef", Skipped: 1}})
+	must(err)
+	_, err = s.BindIdentity(ctx, imported[1].Number, media.Identity{Kind: media.KindUSBDisk, Key: identity.USBKey("0781", "5567", "REL3BOUND"),
+		Serial: "REL3BOUND", VendorID: "0781", ProductID: "5567", Capacity: 8 << 30, DescriptorHash: "cd", InterfaceClasses: []int{8}},
+		"SanDisk Cruzer Blade", false)
 	must(err)
 
 	// The year-end check-in: one plugged, one by hand, one missing; then issue.

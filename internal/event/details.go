@@ -104,19 +104,64 @@ type Change struct {
 // MediumRegister is a registration. Since release 3 it says how the number was
 // given (Numbered): NumberedPattern with the year and sequence it took from the
 // numbering (NumberYear, NumberSeq), or NumberedGiven for a number given by hand;
-// rows of earlier releases leave all three out.
+// rows of earlier releases leave all three out. Since release 4 a given number that
+// the pattern made (an imported register's) has its year and sequence too: the
+// sequence of its level and year moved past it.
+//
+// The fields of the paper register (capacity_text … purpose), identity_pending,
+// import and status were added in release 4; older rows have none of them.
 type MediumRegister struct {
-	Access       media.Access   `json:"access"`
-	AllowedHosts []string       `json:"allowed_hosts"`
+	Access       media.Access `json:"access"`
+	AllowedHosts []string     `json:"allowed_hosts"`
+	CapacityText string       `json:"capacity_text,omitempty"`
+	Custodian    string       `json:"custodian" event:"custodian"`
+	Department   string       `json:"department"`
+	// DepartmentSet: Department was set for the medium rather than taken from the
+	// custodian.
+	DepartmentSet bool           `json:"department_set,omitempty"`
+	Identity      media.Identity `json:"identity"`
+	// IdentityPending: registered without the identity the daemon needs (imported);
+	// it works nowhere until bound (medium.bind).
+	IdentityPending bool `json:"identity_pending,omitempty"`
+	// Import is the SHA-256 of the imported file, as in its medium.import row.
+	Import     string      `json:"import,omitempty"`
+	InService  string      `json:"in_service,omitempty"`
+	Level      media.Level `json:"level"`
+	MediumID   string      `json:"medium_id"`
+	Model      string      `json:"model,omitempty"`
+	Note       string      `json:"note"`
+	NumberSeq  int         `json:"number_seq,omitempty"`
+	NumberYear int         `json:"number_year,omitempty"`
+	Numbered   string      `json:"numbered,omitempty"`
+	Purpose    string      `json:"purpose,omitempty"`
+	// Status is set when the medium was registered in another status than active
+	// (imported from a register that holds it in the vault, lost, destroyed …).
+	Status media.Status `json:"status,omitempty"`
+}
+
+// MediumBind is the identity of a medium registered with its identity pending, read
+// from the device: FromIdentity is the placeholder key it had.
+type MediumBind struct {
 	Custodian    string         `json:"custodian" event:"custodian"`
-	Department   string         `json:"department"`
+	FromIdentity string         `json:"from_identity"`
 	Identity     media.Identity `json:"identity"`
-	Level        media.Level    `json:"level"`
 	MediumID     string         `json:"medium_id"`
-	Note         string         `json:"note"`
-	NumberSeq    int            `json:"number_seq,omitempty"`
-	NumberYear   int            `json:"number_year,omitempty"`
-	Numbered     string         `json:"numbered,omitempty"`
+	Model        string         `json:"model,omitempty"`
+	// Station is set when the vault station bound it during a check-in.
+	Station bool `json:"station,omitempty"`
+}
+
+// MediumImport is the summary of an import of the office's register from a file:
+// one medium.register row was written for each medium it registered.
+type MediumImport struct {
+	File    string `json:"file"`
+	Format  string `json:"format"`
+	Media   int    `json:"media"`
+	Pending int    `json:"pending"`
+	People  int    `json:"people"`
+	Rows    int    `json:"rows"`
+	SHA256  string `json:"sha256"`
+	Skipped int    `json:"skipped"`
 }
 
 // How a registration's number was given (MediumRegister.Numbered).

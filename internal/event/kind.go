@@ -39,6 +39,9 @@ const (
 	KindMediumRepaired        Kind = "medium.repaired"
 	KindMediumDestroy         Kind = "medium.destroy"
 	KindMediumRetire          Kind = "medium.retire"
+	// the office's register imported; identity bound later
+	KindMediumImport Kind = "medium.import"
+	KindMediumBind   Kind = "medium.bind"
 
 	// The year-end check-in (registry).
 	KindCheckinOpen    Kind = "checkin.open"
@@ -89,6 +92,8 @@ var kinds = map[Kind]reflect.Type{
 	KindMediumRepaired:        typeOf[MediumStatus](),
 	KindMediumDestroy:         typeOf[MediumStatus](),
 	KindMediumRetire:          typeOf[MediumStatus](),
+	KindMediumImport:          typeOf[MediumImport](),
+	KindMediumBind:            typeOf[MediumBind](),
 
 	KindCheckinOpen:    typeOf[CheckinOpen](),
 	KindCheckinIn:      typeOf[CheckinIn](),

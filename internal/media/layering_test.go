@@ -48,16 +48,20 @@ var allowed = map[string][]string{
 	"scripts":           {}, // tests of the install scripts only
 	"internal/e2e":      {},
 	"internal/bench":    {},
+	// sheet reads and writes spreadsheet files (import, export); printout renders the
+	// printable register and label sheets. Neither knows the register's rules.
+	"internal/sheet":    {},
+	"internal/printout": {"media"},
 	// The service owns the rules of the register; it works on its Store interface and
 	// opens the SQLite registry only in OpenLocal, for the wiring.
-	"internal/service": {"media", "audit", "policy", "identity", "checkin", "registry", "regindex", "event"},
+	"internal/service": {"media", "audit", "policy", "identity", "checkin", "registry", "regindex", "event", "sheet"},
 	// replay rebuilds the register from the log through the service's reads; anchor is
 	// the office's signed acknowledgement of a chain (standard library only).
 	"internal/anchor": {},
 	"internal/replay": {"media", "audit", "checkin", "event", "service", "anchor"},
 	"internal/daemon": {"media", "audit", "policy", "identity", "registry", "regindex", "udev", "enforce", "mountwatch", "checkin", "sysfs", "control", "mountlog", "service", "catalog", "event", "policydoc"},
 	// cli reaches the register only through the service: never registry.
-	"internal/cli": {"media", "audit", "policy", "identity", "service", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control", "catalog", "event", "replay", "anchor", "policydoc", "hostclient", "forms"},
+	"internal/cli": {"media", "audit", "policy", "identity", "service", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control", "catalog", "event", "replay", "anchor", "policydoc", "hostclient", "sheet", "printout", "forms"},
 }
 
 // owners names the one package that may import each fenced-in dependency.
@@ -69,6 +73,8 @@ var owners = map[string]string{
 	"github.com/jackc/pgx/v5/stdlib": "internal/registry",
 	"database/sql":                   "internal/registry",
 	"github.com/spf13/cobra":         "internal/cli",
+	"github.com/xuri/excelize/v2":    "internal/sheet",
+	"github.com/skip2/go-qrcode":     "internal/printout",
 }
 
 // TestLayering checks every package's imports (tests excluded) with go list.

@@ -154,18 +154,34 @@ type Identity struct {
 
 // Medium is one registered storage medium.
 type Medium struct {
-	ID         string    `json:"id"` // globally unique
-	Number     string    `json:"number"`
-	Kind       Kind      `json:"kind"`
-	Identity   Identity  `json:"identity"`
-	Level      Level     `json:"level"`
-	Custodian  string    `json:"custodian"` // person handle
-	Department string    `json:"department,omitempty"`
-	Status     Status    `json:"status"`
-	Access     Access    `json:"access"`
-	Note       string    `json:"note,omitempty"`
-	Holder     string    `json:"holder,omitempty"` // borrower's handle while lent
-	DueAt      time.Time `json:"due_at,omitzero"`  // end of the lending period while lent
+	ID        string   `json:"id"` // globally unique
+	Number    string   `json:"number"`
+	Kind      Kind     `json:"kind"`
+	Identity  Identity `json:"identity"`
+	Level     Level    `json:"level"`
+	Custodian string   `json:"custodian"` // person handle
+	// CustodianName is the custodian's full name, as signed (read-only: from people).
+	CustodianName string `json:"custodian_name,omitempty"`
+	// Department is the medium's department: the one set for it when DepartmentSet,
+	// else its custodian's current department.
+	Department    string `json:"department,omitempty"`
+	DepartmentSet bool   `json:"department_set,omitempty"`
+	// The fields of the paper register: brand and model (品牌型号), capacity as the
+	// register states it (the bound capacity in bytes is Identity.Capacity), purpose
+	// or scope of use (用途), and the date put into service (启用日期, YYYY-MM-DD).
+	Model        string `json:"model,omitempty"`
+	CapacityText string `json:"capacity_text,omitempty"`
+	Purpose      string `json:"purpose,omitempty"`
+	InService    string `json:"in_service,omitempty"`
+	// IdentityPending: registered (imported) without the identity the daemon needs;
+	// Identity.Key is a placeholder no device has, so the medium works nowhere until
+	// its identity is bound from the device ('media bind').
+	IdentityPending bool      `json:"identity_pending,omitempty"`
+	Status          Status    `json:"status"`
+	Access          Access    `json:"access"`
+	Note            string    `json:"note,omitempty"`
+	Holder          string    `json:"holder,omitempty"` // borrower's handle while lent
+	DueAt           time.Time `json:"due_at,omitzero"`  // end of the lending period while lent
 	// AllowedHosts, when not empty, limits the medium to these host numbers.
 	AllowedHosts []string  `json:"allowed_hosts,omitempty"`
 	Created      time.Time `json:"created"`

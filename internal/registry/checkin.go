@@ -269,7 +269,7 @@ type rowsQuerier interface {
 }
 
 func campaignItemsTx(ctx context.Context, q rowsQuerier, campaignID string) ([]checkin.Item, error) {
-	rows, err := q.QueryContext(ctx, `SELECT m.number, m.kind, m.level, m.serial, c.handle, c.name, m.department, m.status,
+	rows, err := q.QueryContext(ctx, `SELECT m.number, m.kind, m.level, m.serial, c.handle, c.name, `+mediumDepartment+`, m.status,
 		cm.status_at_open, cm.outcome, COALESCE(ci.seq, 0), COALESCE(ci.at, ''), COALESCE(ci.source, ''), COALESCE(ci.away, 0),
 		COALESCE(ci.reason, ''), COALESCE(b.handle, ''), COALESCE(ci.cabinet, ''), COALESCE(ci.slot, ''), COALESCE(ci.identity_key, '')
 		FROM campaign_media cm

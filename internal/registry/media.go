@@ -19,107 +19,34 @@ type Registration struct {
 	Identity     media.Identity
 	Level        media.Level
 	Custodian    string // person handle
-	Department   string // defaults to the custodian's department
+	Department   string // set for the medium; empty: the medium follows its custodian's
 	Access       media.Access
 	Note         string
 	AllowedHosts []string
+	// The fields of the paper register (see media.Medium).
+	Model, CapacityText, Purpose, InService string
+	// Pending registers the medium with its identity pending: Identity.Key must be
+	// empty (the store gives it a placeholder no device has); Serial and Capacity may
+	// hold what the register states.
+	Pending bool
+	// Import is the SHA-256 of the file an import registers the medium from.
+	Import string
+	// Status is the status it is registered in (default active): an imported register
+	// also holds media in the vault, in repair, lost, destroyed or retired. Never lent
+	// (a loan needs its borrower and due date: record it with Lend).
+	Status media.Status
 }
+
+// PendingKeyPrefix starts the placeholder identity key of a medium whose identity is
+// pending: no device has such a key, so the medium works nowhere.
+const PendingKeyPrefix = "pending:"
 
 // Register adds a medium and returns it with its number.
 func (s *Store) Register(ctx context.Context, r Registration) (media.Medium, error) {
 	var m media.Medium
-	id := r.Identity
-	if !id.Kind.Valid() {
-		return m, errf(ErrInvalid, "invalid.value", Field("kind"), string(id.Kind))
-	}
-	if id.Key == "" || len(id.Key) > 512 {
-		return m, errf(ErrInvalid, "invalid.identity-key")
-	}
-	if !r.Level.Valid() {
-		return m, errf(ErrInvalid, "invalid.value", Field("level"), r.Level.String())
-	}
-	if id.Capacity < 0 {
-		return m, errf(ErrInvalid, "invalid.negative", Field("capacity"))
-	}
-	for field, v := range map[string]string{"serial": id.Serial, "identity": id.Key} {
-		if err := checkRunes(field, v); err != nil {
-			return m, err
-		}
-	}
-	if r.Access == "" {
-		r.Access = media.AccessReadWrite
-	}
-	if id.Kind == media.KindOpticalDisc {
-		r.Access = media.AccessReadOnly // a registered disc is only ever read
-	}
-	var err error
-	if r.Number, err = cleanText("number", r.Number, 64); err != nil {
-		return m, err
-	}
-	if strings.ContainsAny(r.Number, " \t/\\{}") {
-		return m, errf(ErrInvalid, "invalid.number-chars")
-	}
-	if r.Note, err = cleanText("note", r.Note, 2000); err != nil {
-		return m, err
-	}
-	if r.Department, err = cleanText("department", r.Department, 200); err != nil {
-		return m, err
-	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		cust, err := activePersonTx(ctx, tx, r.Custodian)
-		if err != nil {
-			return err
-		}
-		var other string
-		err = tx.QueryRowContext(ctx, `SELECT number FROM media WHERE identity_key = ?`, id.Key).Scan(&other)
-		if err == nil {
-			return errf(ErrDuplicateIdentity, "dup-identity.as", id.Key, other)
-		} else if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		numbered := event.MediumRegister{Numbered: event.NumberedGiven}
-		if r.Number == "" {
-			numbered.Numbered = event.NumberedPattern
-			if r.Number, numbered.NumberYear, numbered.NumberSeq, err = s.nextNumber(ctx, tx, r.Level); err != nil {
-				return err
-			}
-		} else {
-			var used int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM numbers_used WHERE number = ?`, r.Number).Scan(&used); err != nil {
-				return err
-			}
-			if used > 0 {
-				return errf(ErrDuplicateNumber, "dup-number.reuse", r.Number)
-			}
-		}
-		if r.Department == "" {
-			r.Department = cust.Department
-		}
-		now := s.stamp()
-		m = media.Medium{ID: NewID(), Number: r.Number, Kind: id.Kind, Identity: id, Level: r.Level, Custodian: cust.Handle,
-			Department: r.Department, Status: media.StatusActive, Access: r.Access, Note: r.Note, AllowedHosts: r.AllowedHosts,
-			Created: parseStamp(now), Updated: parseStamp(now)}
-		_, err = tx.ExecContext(ctx, `INSERT INTO media (id, number, kind, identity_key, serial, vendor_id, product_id, wwn, capacity,
-			descriptor_hash, interface_classes, level, custodian_id, department, status, access, note, allowed_hosts, created, updated)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			m.ID, m.Number, string(m.Kind), id.Key, id.Serial, id.VendorID, id.ProductID, id.WWN, id.Capacity, id.DescriptorHash,
-			jsonList(id.InterfaceClasses), int(m.Level), cust.ID, m.Department, string(m.Status), string(m.Access), m.Note,
-			jsonList(m.AllowedHosts), now, now)
-		switch {
-		case isUnique(err, "media.number"):
-			return errf(ErrDuplicateNumber, "err.dup-number", m.Number)
-		case isUnique(err, "media.identity_key"):
-			return errf(ErrDuplicateIdentity, "err.dup-identity", id.Key)
-		case err != nil:
-			return fmt.Errorf("register medium: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO numbers_used (number) VALUES (?)`, m.Number); err != nil {
-			return fmt.Errorf("reserve number: %w", err)
-		}
-		_, err = s.appendEvent(ctx, tx, event.KindMediumRegister, m.Number, event.MediumRegister{
-			Access: m.Access, AllowedHosts: m.AllowedHosts, Custodian: m.Custodian, Department: m.Department,
-			Identity: id, Level: m.Level, MediumID: m.ID, Note: m.Note,
-			NumberSeq: numbered.NumberSeq, NumberYear: numbered.NumberYear, Numbered: numbered.Numbered})
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		m, err = s.registerTx(ctx, tx, r)
 		return err
 	})
 	if err != nil {
@@ -128,9 +55,173 @@ func (s *Store) Register(ctx context.Context, r Registration) (media.Medium, err
 	return m, nil
 }
 
+// checkRegistration checks and cleans a registration outside any transaction.
+func checkRegistration(r *Registration) error {
+	id := &r.Identity
+	if !id.Kind.Valid() {
+		return errf(ErrInvalid, "invalid.value", Field("kind"), string(id.Kind))
+	}
+	if r.Pending {
+		if id.Key != "" {
+			return errf(ErrInvalid, "invalid.pending-key")
+		}
+	} else if id.Key == "" || len(id.Key) > 512 || strings.HasPrefix(id.Key, PendingKeyPrefix) {
+		return errf(ErrInvalid, "invalid.identity-key")
+	}
+	if !r.Level.Valid() {
+		return errf(ErrInvalid, "invalid.value", Field("level"), r.Level.String())
+	}
+	if id.Capacity < 0 {
+		return errf(ErrInvalid, "invalid.negative", Field("capacity"))
+	}
+	for field, v := range map[string]string{"serial": id.Serial, "identity": id.Key} {
+		if err := checkRunes(field, v); err != nil {
+			return err
+		}
+	}
+	if len(id.Serial) > 256 {
+		return errf(ErrInvalid, "invalid.too-long", Field("serial"), 256)
+	}
+	if r.Access == "" {
+		r.Access = media.AccessReadWrite
+	}
+	if id.Kind == media.KindOpticalDisc {
+		r.Access = media.AccessReadOnly // a registered disc is only ever read
+	}
+	if r.Status == "" {
+		r.Status = media.StatusActive
+	}
+	if !r.Status.Valid() || r.Status == media.StatusLent {
+		return errf(ErrInvalid, "invalid.value", Field("status"), string(r.Status))
+	}
+	var err error
+	if r.Number, err = cleanText("number", r.Number, 64); err != nil {
+		return err
+	}
+	if strings.ContainsAny(r.Number, " \t/\\{}") {
+		return errf(ErrInvalid, "invalid.number-chars")
+	}
+	for _, f := range []struct {
+		name string
+		v    *string
+		max  int
+	}{{"note", &r.Note, 2000}, {"department", &r.Department, 200}, {"model", &r.Model, 200}, {"capacity", &r.CapacityText, 64},
+		{"purpose", &r.Purpose, 500}} {
+		if *f.v, err = cleanText(f.name, *f.v, f.max); err != nil {
+			return err
+		}
+	}
+	if r.InService, err = cleanText("in-service", r.InService, 10); err != nil {
+		return err
+	}
+	if r.InService != "" {
+		if _, err := time.Parse("2006-01-02", r.InService); err != nil {
+			return errf(ErrInvalid, "invalid.value", Field("in-service"), r.InService)
+		}
+	}
+	return nil
+}
+
+// registerTx adds a medium inside tx, with its audit row.
+func (s *Store) registerTx(ctx context.Context, tx *sql.Tx, r Registration) (media.Medium, error) {
+	var m media.Medium
+	if err := checkRegistration(&r); err != nil {
+		return m, err
+	}
+	id := r.Identity
+	cust, err := activePersonTx(ctx, tx, r.Custodian)
+	if err != nil {
+		return m, err
+	}
+	mediumID := NewID()
+	if r.Pending {
+		id.Key = PendingKeyPrefix + mediumID
+	}
+	var other string
+	err = tx.QueryRowContext(ctx, `SELECT number FROM media WHERE identity_key = ?`, id.Key).Scan(&other)
+	if err == nil {
+		return m, errf(ErrDuplicateIdentity, "dup-identity.as", id.Key, other)
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return m, err
+	}
+	numbered := event.MediumRegister{Numbered: event.NumberedGiven}
+	if r.Number == "" {
+		numbered.Numbered = event.NumberedPattern
+		if r.Number, numbered.NumberYear, numbered.NumberSeq, err = s.nextNumber(ctx, tx, r.Level); err != nil {
+			return m, err
+		}
+	} else {
+		var used int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM numbers_used WHERE number = ?`, r.Number).Scan(&used); err != nil {
+			return m, err
+		}
+		if used > 0 {
+			return m, errf(ErrDuplicateNumber, "dup-number.reuse", r.Number)
+		}
+		if numbered.NumberYear, numbered.NumberSeq, err = s.reserveSeqTx(ctx, tx, r.Number, r.Level); err != nil {
+			return m, err
+		}
+	}
+	deptSet := r.Department != "" && r.Department != cust.Department
+	dept := r.Department
+	if dept == "" {
+		dept = cust.Department
+	}
+	now := s.stamp()
+	m = media.Medium{ID: mediumID, Number: r.Number, Kind: id.Kind, Identity: id, Level: r.Level, Custodian: cust.Handle,
+		CustodianName: cust.Name, Department: dept, DepartmentSet: deptSet, Model: r.Model, CapacityText: r.CapacityText,
+		Purpose: r.Purpose, InService: r.InService, IdentityPending: r.Pending,
+		Status: r.Status, Access: r.Access, Note: r.Note, AllowedHosts: r.AllowedHosts,
+		Created: parseStamp(now), Updated: parseStamp(now)}
+	_, err = tx.ExecContext(ctx, `INSERT INTO media (id, number, kind, identity_key, serial, vendor_id, product_id, wwn, capacity,
+		descriptor_hash, interface_classes, level, custodian_id, department, status, access, note, allowed_hosts, created, updated,
+		model, capacity_text, purpose, in_service, department_set, pending)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.Number, string(m.Kind), id.Key, id.Serial, id.VendorID, id.ProductID, id.WWN, id.Capacity, id.DescriptorHash,
+		jsonList(id.InterfaceClasses), int(m.Level), cust.ID, m.Department, string(m.Status), string(m.Access), m.Note,
+		jsonList(m.AllowedHosts), now, now, m.Model, m.CapacityText, m.Purpose, m.InService, boolInt(deptSet), boolInt(r.Pending))
+	switch {
+	case isUnique(err, "media.number"):
+		return m, errf(ErrDuplicateNumber, "err.dup-number", m.Number)
+	case isUnique(err, "media.identity_key"):
+		return m, errf(ErrDuplicateIdentity, "err.dup-identity", id.Key)
+	case err != nil:
+		return m, fmt.Errorf("register medium: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO numbers_used (number) VALUES (?)`, m.Number); err != nil {
+		return m, fmt.Errorf("reserve number: %w", err)
+	}
+	_, err = s.appendEvent(ctx, tx, event.KindMediumRegister, m.Number, event.MediumRegister{
+		Access: m.Access, AllowedHosts: m.AllowedHosts, CapacityText: m.CapacityText, Custodian: m.Custodian,
+		Department: m.Department, DepartmentSet: deptSet, Identity: id, IdentityPending: r.Pending, Import: r.Import,
+		InService: m.InService, Level: m.Level, MediumID: m.ID, Model: m.Model, Note: m.Note,
+		NumberSeq: numbered.NumberSeq, NumberYear: numbered.NumberYear, Numbered: numbered.Numbered, Purpose: m.Purpose,
+		Status: registerStatus(m.Status)})
+	return m, err
+}
+
+// registerStatus is the status a medium.register row names: none for active.
+func registerStatus(st media.Status) media.Status {
+	if st == media.StatusActive {
+		return ""
+	}
+	return st
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 const mediumCols = `m.id, m.number, m.kind, m.identity_key, m.serial, m.vendor_id, m.product_id, m.wwn, m.capacity,
-	m.descriptor_hash, m.interface_classes, m.level, c.handle, m.department, m.status, m.access, m.note,
-	COALESCE(h.handle, ''), m.due_at, m.allowed_hosts, m.created, m.updated`
+	m.descriptor_hash, m.interface_classes, m.level, c.handle, ` + mediumDepartment + `, m.status, m.access, m.note,
+	COALESCE(h.handle, ''), m.due_at, m.allowed_hosts, m.created, m.updated,
+	c.name, m.department_set, m.model, m.capacity_text, m.purpose, m.in_service, m.pending`
+
+// mediumDepartment is a medium's department: its own when set, else its custodian's.
+const mediumDepartment = `CASE WHEN m.department_set = 1 THEN m.department ELSE c.department END`
 
 const mediumFrom = ` FROM media m JOIN people c ON c.id = m.custodian_id LEFT JOIN people h ON h.id = m.holder_id`
 
@@ -140,7 +231,8 @@ func scanMedium(row interface{ Scan(...any) error }) (media.Medium, error) {
 	var level int
 	err := row.Scan(&m.ID, &m.Number, &kind, &m.Identity.Key, &m.Identity.Serial, &m.Identity.VendorID, &m.Identity.ProductID,
 		&m.Identity.WWN, &m.Identity.Capacity, &m.Identity.DescriptorHash, &classes, &level, &m.Custodian, &m.Department,
-		&status, &access, &m.Note, &m.Holder, &due, &hosts, &created, &updated)
+		&status, &access, &m.Note, &m.Holder, &due, &hosts, &created, &updated,
+		&m.CustodianName, &m.DepartmentSet, &m.Model, &m.CapacityText, &m.Purpose, &m.InService, &m.IdentityPending)
 	if err != nil {
 		return m, err
 	}
@@ -226,6 +318,12 @@ type MediaFilter struct {
 	Custodian string
 	Level     *media.Level
 	Kind      media.Kind
+	// Pending selects the media whose identity is pending (imported, not yet bound)
+	// and that can still be bound: not destroyed or retired.
+	Pending bool
+	// Department selects the media of a department (as shown: the medium's own or its
+	// custodian's).
+	Department string
 }
 
 // ListMedia lists media by number.
@@ -243,6 +341,12 @@ func (s *Store) ListMedia(ctx context.Context, f MediaFilter) ([]media.Medium, e
 	}
 	if f.Kind != "" {
 		where, args = append(where, "m.kind = ?"), append(args, string(f.Kind))
+	}
+	if f.Pending {
+		where = append(where, "m.pending = 1 AND m.status NOT IN ('destroyed', 'retired')")
+	}
+	if f.Department != "" {
+		where, args = append(where, mediumDepartment+" = ?"), append(args, f.Department)
 	}
 	q := `SELECT ` + mediumCols + mediumFrom
 	if len(where) > 0 {
@@ -312,9 +416,12 @@ func (s *Store) change(ctx context.Context, number string, kind event.Kind, f fu
 			due = m.DueAt.UTC().Format(timeLayout)
 		}
 		now := s.stamp()
+		// The department column is left as registered: a medium that follows its
+		// custodian's department shows the custodian's (m.Department), which is not
+		// stored.
 		_, err = tx.ExecContext(ctx, `UPDATE media SET status = ?, level = ?, custodian_id = ?, holder_id = ?, due_at = ?,
-			department = ?, access = ?, note = ?, updated = ? WHERE id = ?`,
-			string(m.Status), int(m.Level), custID, holderID, due, m.Department, string(m.Access), m.Note, now, m.ID)
+			access = ?, note = ?, updated = ? WHERE id = ?`,
+			string(m.Status), int(m.Level), custID, holderID, due, string(m.Access), m.Note, now, m.ID)
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", kind, number, err)
 		}

@@ -41,6 +41,17 @@ func checkRunes(field, s string) error {
 
 // AddPerson registers a person. Handle and name are required.
 func (s *Store) AddPerson(ctx context.Context, p media.Person) (media.Person, error) {
+	var err error
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		p, err = s.addPersonTx(ctx, tx, p)
+		return err
+	})
+	return p, err
+}
+
+// addPersonTx adds a checked person inside tx, with its audit row.
+func (s *Store) addPersonTx(ctx context.Context, tx *sql.Tx, p media.Person) (media.Person, error) {
 	if !ValidHandle(p.Handle) {
 		return media.Person{}, errf(ErrInvalid, "invalid.handle", p.Handle)
 	}
@@ -60,18 +71,15 @@ func (s *Store) AddPerson(ctx context.Context, p media.Person) (media.Person, er
 	p.ID, p.Active = NewID(), true
 	p.Created = parseStamp(s.stamp())
 	p.Updated = p.Created
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO people (id, handle, name, department, email, login, active, created, updated)
-			VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)`, p.ID, p.Handle, p.Name, p.Department, p.Email, p.Login, s.stamp(), s.stamp())
-		if isUnique(err, "people.handle") {
-			return errf(ErrDuplicateHandle, "err.dup-handle", p.Handle)
-		}
-		if err != nil {
-			return fmt.Errorf("add person: %w", err)
-		}
-		_, err = s.appendEvent(ctx, tx, event.KindPersonAdd, "", event.PersonOf(p))
-		return err
-	})
+	_, err = tx.ExecContext(ctx, `INSERT INTO people (id, handle, name, department, email, login, active, created, updated)
+		VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)`, p.ID, p.Handle, p.Name, p.Department, p.Email, p.Login, s.stamp(), s.stamp())
+	if isUnique(err, "people.handle") {
+		return p, errf(ErrDuplicateHandle, "err.dup-handle", p.Handle)
+	}
+	if err != nil {
+		return p, fmt.Errorf("add person: %w", err)
+	}
+	_, err = s.appendEvent(ctx, tx, event.KindPersonAdd, "", event.PersonOf(p))
 	return p, err
 }
 

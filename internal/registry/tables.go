@@ -60,6 +60,9 @@ type MediumRow struct {
 	CustodianID, Department, Status, Access, Note                   string
 	HolderID                                                        string // "" for NULL
 	DueAt, AllowedHosts, Created, Updated                           string // AllowedHosts: JSON list
+	// The fields of the paper register and the identity pending flag (release 4).
+	Model, CapacityText, Purpose, InService string
+	DepartmentSet, Pending                  bool
 }
 
 // NumberSeqRow is a row of number_seq.
@@ -181,11 +184,12 @@ func readTables(ctx context.Context, tx *sql.Tx, t *Tables) error {
 	}
 	err = eachRow(ctx, tx, `SELECT id, number, kind, identity_key, serial, vendor_id, product_id, wwn, capacity, descriptor_hash,
 		interface_classes, level, custodian_id, department, status, access, note, COALESCE(holder_id, ''), due_at, allowed_hosts,
-		created, updated FROM media ORDER BY number`, func(r *sql.Rows) error {
+		created, updated, model, capacity_text, purpose, in_service, department_set, pending FROM media ORDER BY number`, func(r *sql.Rows) error {
 		var m MediumRow
 		if err := r.Scan(&m.ID, &m.Number, &m.Kind, &m.IdentityKey, &m.Serial, &m.VendorID, &m.ProductID, &m.WWN, &m.Capacity,
 			&m.DescriptorHash, &m.InterfaceClasses, &m.Level, &m.CustodianID, &m.Department, &m.Status, &m.Access, &m.Note,
-			&m.HolderID, &m.DueAt, &m.AllowedHosts, &m.Created, &m.Updated); err != nil {
+			&m.HolderID, &m.DueAt, &m.AllowedHosts, &m.Created, &m.Updated, &m.Model, &m.CapacityText, &m.Purpose, &m.InService,
+			&m.DepartmentSet, &m.Pending); err != nil {
 			return err
 		}
 		t.Media = append(t.Media, m)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"mediagate/internal/audit"
@@ -129,19 +130,10 @@ func Compare(s *State, t service.Tables) ([]Finding, []Unverifiable) {
 	})
 	var old []Unverifiable
 	for _, k := range sortedKeys(s.old) {
-		tbl, fld, _ := cut(k)
+		tbl, fld, _ := strings.Cut(k, ".")
 		old = append(old, Unverifiable{Table: tbl, Field: fld, Release: Release, Row: s.old[k]})
 	}
 	return c.findings, old
-}
-
-func cut(k string) (string, string, bool) {
-	for i := range k {
-		if k[i] == '.' {
-			return k[:i], k[i+1:], true
-		}
-	}
-	return k, "", false
 }
 
 func (c *comparer) settings(t service.Tables) {
@@ -256,6 +248,12 @@ func (c *comparer) media(rows []service.MediumRow) {
 		c.field("media", k, "holder", c.who(r.HolderID), c.who(m.holderID), row)
 		c.field("media", k, "due_at", r.DueAt, m.due, row)
 		c.field("media", k, "allowed_hosts", r.AllowedHosts, jsonList(m.allowedHosts), row)
+		c.field("media", k, "model", r.Model, m.model, row)
+		c.field("media", k, "capacity_text", r.CapacityText, m.capacityText, row)
+		c.field("media", k, "purpose", r.Purpose, m.purpose, row)
+		c.field("media", k, "in_service", r.InService, m.inService, row)
+		c.field("media", k, "department_set", strconv.FormatBool(r.DepartmentSet), strconv.FormatBool(m.departmentSet), row)
+		c.field("media", k, "pending", strconv.FormatBool(r.Pending), strconv.FormatBool(m.pending), row)
 		c.stamp("media", k, "created", r.Created, m.created, row)
 		c.stamp("media", k, "updated", r.Updated, m.updated, row)
 	}
@@ -328,9 +326,9 @@ func (c *comparer) handovers(rows []service.HandoverRow) {
 		rs, hs := stored[id], made[id]
 		slices.SortStableFunc(rs, func(a, b service.HandoverRow) int {
 			if a.At != b.At {
-				return cmpStr(a.At, b.At)
+				return strings.Compare(a.At, b.At)
 			}
-			return cmpStr(a.ID, b.ID)
+			return strings.Compare(a.ID, b.ID)
 		})
 		number := id
 		if m := c.s.media[id]; m != nil {
@@ -356,16 +354,6 @@ func (c *comparer) handovers(rows []service.HandoverRow) {
 			}
 		}
 	}
-}
-
-func cmpStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (c *comparer) campaigns(t service.Tables) {

@@ -2,6 +2,7 @@ package replay_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,8 +61,10 @@ func TestReleaseDatabasesReplay(t *testing.T) {
 				old = append(old, u.Table+"."+u.Field)
 			}
 			want := "host.device_pins host.lower_media number_seq.next"
-			if i == len(files)-1 {
-				want = "" // the newest release explains everything
+			var n int
+			fmt.Sscanf(filepath.Base(file), "release-%d.db", &n)
+			if n >= replay.Release || i == len(files)-1 {
+				want = "" // from replay.Release on, the log explains everything
 			}
 			if got := strings.Join(old, " "); got != want {
 				t.Errorf("unverifiable = %q; want %q", got, want)

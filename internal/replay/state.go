@@ -1,19 +1,3 @@
-// Package replay rebuilds the register from its audit log and compares it with the
-// register's tables: every row of people, the host profile, the numbering, media,
-// handovers and the year-end check-in must be what the log's rows make of it, and
-// every row the log makes must be there. `audit verify` runs it after the hash
-// chain: a chain proves that the log was not edited; replay proves that the register
-// was not changed behind the log (a medium inserted with SQL, a lost medium set
-// active again, rows of the log cut off together with their changes).
-//
-// The register is read only through the service (Service.ReadRegister: the log and
-// every table in one snapshot), so the same check runs on every store.
-//
-// Rows of releases before 3 do not say everything the tables hold: the host's
-// lower_media and device pins, and how a registration's number was allocated
-// (number_seq). Those fields are taken from the table as they are and reported as
-// unverifiable before release 3 (Report.Unverifiable) until a row of release 3
-// rewrites them.
 package replay
 
 import (
@@ -57,9 +41,12 @@ type medium struct {
 	access                                              media.Access
 	due                                                 string
 	allowedHosts                                        []string
-	created, updated                                    window
-	lastTouch                                           time.Time
-	row                                                 int64
+	// the paper register's fields and the identity pending flag (release 4)
+	model, capacityText, purpose, inService string
+	departmentSet, pending                  bool
+	created, updated                        window
+	lastTouch                               time.Time
+	row                                     int64
 }
 
 type handover struct {
@@ -149,6 +136,8 @@ var stateless = map[event.Kind]bool{
 	event.KindMountViolation: true,
 	// An enrolled host's policy lives in its cache file, not in the register.
 	event.KindPolicyApplied: true, event.KindPolicyRefused: true,
+	// an import's summary: its people and media have rows of their own
+	event.KindMediumImport: true,
 }
 
 // Apply replays one row of the log, in sequence order.
@@ -260,6 +249,23 @@ func (s *State) Apply(e *audit.Event) {
 		s.status(e, m, d.From, d.To)
 		m.custodianID, m.holderID, m.due = s.personID(e, d.ToCustodian), "", ""
 		s.touch(m, e)
+	case event.MediumBind:
+		m := s.medium(e, d.MediumID)
+		if m == nil {
+			return
+		}
+		if !m.pending || m.identity.Key != d.FromIdentity {
+			s.logProblem(e, "%s bound from identity %s, but the log has it under %s (pending %t)", m.number, d.FromIdentity,
+				m.identity.Key, m.pending)
+		}
+		m.identity, m.pending = d.Identity, false
+		if m.model == "" {
+			m.model = d.Model
+		}
+		if d.Identity.Kind == media.KindOpticalDisc {
+			m.access = media.AccessReadOnly
+		}
+		s.touch(m, e)
 	case event.MediumIdentityUpgrade:
 		m := s.medium(e, d.MediumID)
 		if m == nil {
@@ -300,13 +306,33 @@ func (s *State) register(e *audit.Event, d event.MediumRegister, created window)
 	}
 	m := &medium{id: d.MediumID, number: e.Medium, custodianID: s.personID(e, d.Custodian), department: d.Department,
 		note: d.Note, identity: d.Identity, level: d.Level, status: media.StatusActive, access: d.Access,
-		allowedHosts: d.AllowedHosts, created: created, updated: created, lastTouch: e.Time, row: e.Seq}
+		allowedHosts: d.AllowedHosts, created: created, updated: created, lastTouch: e.Time, row: e.Seq,
+		model: d.Model, capacityText: d.CapacityText, purpose: d.Purpose, inService: d.InService,
+		departmentSet: d.DepartmentSet, pending: d.IdentityPending}
+	if d.Status != "" {
+		m.status = d.Status
+	}
+	if d.Numbered == "" {
+		// A registration of an earlier release does not say whether its department
+		// was set for it: it was when it differs from the custodian's then (as the
+		// migration of release 4 decided).
+		if p := s.people[m.custodianID]; p != nil && d.Department != "" && d.Department != p.department {
+			m.departmentSet = true
+		}
+	}
 	s.media[m.id] = m
 	s.numbers[m.number] = m.id
 	switch d.Numbered {
 	case event.NumberedPattern:
 		s.seq[seqKey{int(d.Level), d.NumberYear}] = d.NumberSeq + 1
 	case event.NumberedGiven:
+		// A given number the pattern made moved its sequence past it (to the larger of
+		// the two). Where a registration of an earlier release may have moved the
+		// sequence unseen, the larger is not known: the sequence stays unverifiable.
+		k := seqKey{int(d.Level), d.NumberYear}
+		if cur, known := s.seq[k]; d.NumberSeq > 0 && (known || !s.seqOld) && cur < d.NumberSeq+1 {
+			s.seq[k] = d.NumberSeq + 1
+		}
 	default: // a registration of an earlier release: did it take a number from the sequence?
 		s.seqOld, s.seqOldAt = true, e.Seq
 		clear(s.seq)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"mediagate/internal/checkin"
+	"mediagate/internal/identity"
 	"mediagate/internal/media"
 	"mediagate/internal/policy"
 )
@@ -166,7 +167,23 @@ func (s *Service) CheckInPlug(ctx context.Context, r PlugRequest) (PlugResult, e
 	}
 	reg, err := s.store.MediumByIdentity(ctx, seen.Key)
 	if errors.Is(err, ErrNotFound) {
-		return refuse(r.Number, WhyNotRegistered, refused("err.ci-unregistered", r.Device, seen.Key))
+		// A medium imported with its identity pending is bound here when that is
+		// simple: the officer names it, or it is the one pending medium with the
+		// device's (good) serial.
+		pend, perr := s.pendingFor(ctx, r.Number, seen)
+		if perr != nil {
+			return PlugResult{}, perr
+		}
+		if pend == "" {
+			return refuse(r.Number, WhyNotRegistered, refused("err.ci-unregistered", r.Device, seen.Key))
+		}
+		if !claim() {
+			return PlugResult{Dropped: true}, nil
+		}
+		if _, err := s.Bind(ctx, BindRequest{Number: pend, Identity: seen, Station: true}); err != nil {
+			return PlugResult{}, err
+		}
+		return s.plugCheckIn(ctx, pend, seen, r)
 	} else if err != nil {
 		return PlugResult{}, err
 	}
@@ -189,10 +206,15 @@ func (s *Service) CheckInPlug(ctx context.Context, r PlugRequest) (PlugResult, e
 	if !claim() {
 		return PlugResult{Dropped: true}, nil
 	}
-	ci, err := s.store.CheckInPlugged(ctx, reg.Number, seen, r.Cabinet, r.Slot)
+	return s.plugCheckIn(ctx, reg.Number, seen, r)
+}
+
+// plugCheckIn records the check-in of a plugged medium whose identity is confirmed.
+func (s *Service) plugCheckIn(ctx context.Context, number string, seen media.Identity, r PlugRequest) (PlugResult, error) {
+	ci, err := s.store.CheckInPlugged(ctx, number, seen, r.Cabinet, r.Slot)
 	switch {
 	case errors.Is(err, ErrNotExpected):
-		if e := s.store.RefuseCheckIn(ctx, reg.Number, seen, WhyNotExpected); e != nil {
+		if e := s.store.RefuseCheckIn(ctx, number, seen, WhyNotExpected); e != nil {
 			return PlugResult{}, e
 		}
 		return PlugResult{}, err
@@ -202,6 +224,42 @@ func (s *Service) CheckInPlug(ctx context.Context, r PlugRequest) (PlugResult, e
 	s.changed(ctx)
 	res, err := s.withLeft(ctx, ci)
 	return PlugResult{CheckInResult: res}, err
+}
+
+// pendingFor finds the medium with its identity pending that a device plugged in at
+// the vault station simply is: the one the officer names (number), or else the only
+// pending medium whose registered serial is the device's (a good serial, compared
+// without case). "" when there is none or more than one.
+func (s *Service) pendingFor(ctx context.Context, number string, seen media.Identity) (string, error) {
+	if number != "" {
+		m, err := s.store.Medium(ctx, number)
+		if errors.Is(err, ErrNotFound) {
+			return "", nil
+		} else if err != nil {
+			return "", err
+		}
+		if m.IdentityPending {
+			return m.Number, nil
+		}
+		return "", nil
+	}
+	if seen.Serial == "" || !identity.CheckSerial(seen.Serial).Good {
+		return "", nil
+	}
+	list, err := s.store.ListMedia(ctx, MediaFilter{Pending: true})
+	if err != nil {
+		return "", err
+	}
+	found := ""
+	for _, m := range list {
+		if m.Identity.Serial != "" && strings.EqualFold(m.Identity.Serial, seen.Serial) {
+			if found != "" {
+				return "", nil // two: not simple
+			}
+			found = m.Number
+		}
+	}
+	return found, nil
 }
 
 // CloseResult of CloseCampaign with the final report it saved.

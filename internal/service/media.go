@@ -179,6 +179,10 @@ type RegisterRequest struct {
 	// version 1 key, read from the device). A medium registered under it is the same
 	// medium: registering it again would give it two numbers.
 	FormerKey string
+	// The fields of the paper register: brand and model (filled from the device when
+	// read from it), capacity as stated ("32GB"), purpose or scope of use, date put
+	// into service (YYYY-MM-DD).
+	Model, CapacityText, Purpose, InService string
 }
 
 // RegisterResult is the registered medium.
@@ -233,34 +237,50 @@ func (s *Service) Register(ctx context.Context, r RegisterRequest) (RegisterResu
 		return RegisterResult{}, err
 	}
 	var res RegisterResult
-	if id.Kind != media.KindOpticalDisc && id.WWN == "" && !strings.HasPrefix(id.Key, "nvme:") {
-		q := identity.CheckSerial(id.Serial)
-		if !q.Good {
-			if !HasExtraIdentity(id) {
-				return res, refused("err.weak-serial", id.Serial, q)
-			}
-			res.WeakSerial, res.Weak = q.Reason, q
-		}
-		other, err := s.store.SerialInUse(ctx, id.Serial, id.Key)
-		if err != nil {
-			return res, err
-		}
-		if other != "" && !HasExtraIdentity(id) {
-			return res, refused("err.serial-known", id.Serial, other)
-		}
+	if res.Weak, err = s.serialRule(ctx, id, ""); err != nil {
+		return res, err
 	}
+	res.WeakSerial = res.Weak.Reason
 	access := media.AccessReadWrite
 	if r.ReadOnly {
 		access = media.AccessReadOnly
 	}
 	m, err := s.store.Register(ctx, Registration{Number: r.Number, Identity: id, Level: r.Level, Custodian: r.Custodian,
-		Department: r.Department, Access: access, Note: r.Note, AllowedHosts: hosts})
+		Department: r.Department, Access: access, Note: r.Note, AllowedHosts: hosts, Model: r.Model, CapacityText: r.CapacityText,
+		Purpose: r.Purpose, InService: r.InService})
 	if err != nil {
 		return RegisterResult{}, err
 	}
 	s.changed(ctx)
 	res.Medium = m
 	return res, nil
+}
+
+// serialRule applies the serial rules of registration to an identity: a weak serial
+// (empty, repeated, known bogus) or one already registered under another identity
+// (of a medium other than self) is refused unless extra identity is bound
+// (HasExtraIdentity); optical discs, WWN and NVMe identities carry no serial rule.
+// It returns the serial's quality when a weak serial was accepted.
+func (s *Service) serialRule(ctx context.Context, id media.Identity, self string) (identity.Quality, error) {
+	if id.Kind == media.KindOpticalDisc || id.WWN != "" || strings.HasPrefix(id.Key, "nvme:") {
+		return identity.Quality{}, nil
+	}
+	var weak identity.Quality
+	q := identity.CheckSerial(id.Serial)
+	if !q.Good {
+		if !HasExtraIdentity(id) {
+			return weak, refused("err.weak-serial", id.Serial, q)
+		}
+		weak = q
+	}
+	other, err := s.store.SerialInUse(ctx, id.Serial, id.Key)
+	if err != nil {
+		return weak, err
+	}
+	if other != "" && other != self && !HasExtraIdentity(id) {
+		return weak, refused("err.serial-known", id.Serial, other)
+	}
+	return weak, nil
 }
 
 // Medium returns a registered medium.

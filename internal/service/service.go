@@ -55,6 +55,12 @@ type Store interface {
 	SetStatus(ctx context.Context, number string, to media.Status, kind event.Kind, details event.MediumStatus, people ...string) (media.Medium, error)
 	Relevel(ctx context.Context, number string, level media.Level, note string) (media.Medium, error)
 	Issue(ctx context.Context, number, to, note string) (media.Medium, error)
+	// Import registers the people and media of an imported register and its summary
+	// row, all in one transaction; a refused medium is named in an *ImportError.
+	Import(ctx context.Context, b ImportBatch) ([]media.Medium, error)
+	// BindIdentity gives a medium whose identity is pending the identity read from
+	// its device, with its medium.bind row.
+	BindIdentity(ctx context.Context, number string, id media.Identity, model string, station bool) (media.Medium, error)
 
 	// RecordEvent writes a free-standing row; details must be kind's type in package
 	// event.
@@ -89,6 +95,8 @@ type (
 	OpenMount     = registry.OpenMount
 	ManualCheckIn = registry.ManualCheckIn
 	CloseResult   = registry.CloseResult
+	ImportBatch   = registry.ImportBatch
+	ImportError   = registry.ImportError
 	// StoreError is a store refusal about one subject; it wraps one of the Err…
 	// sentinels below.
 	StoreError = registry.Error
@@ -96,6 +104,10 @@ type (
 
 // DefaultPattern is the numbering pattern of a new register.
 const DefaultPattern = registry.DefaultPattern
+
+// PendingKeyPrefix starts the placeholder identity key of a medium whose identity is
+// pending.
+const PendingKeyPrefix = registry.PendingKeyPrefix
 
 // Sentinels of store refusals, for errors.Is.
 var (
