@@ -193,7 +193,6 @@ func TestImportAppliesAndBinds(t *testing.T) {
 	}
 }
 
-
 // TestVaultStationBindsPending: at the vault station a pending medium is bound while
 // it is checked in when that is simple (the only pending medium of the device's
 // serial, or the one the officer names), never when two share the serial.
