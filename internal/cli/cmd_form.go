@@ -85,6 +85,7 @@ func buildForm(l string, rec service.FormRecord, unit string) forms.Form {
 	add("field.number", m.Number)
 	add("field.kind", catalog.Kind(l, m.Kind))
 	add("field.level", catalog.Level(l, m.Level))
+	add("field.brand-model", m.Model)
 	add("field.serial", m.Identity.Serial)
 	add("field.identity", m.Identity.Key)
 	add("field.capacity", humanBytes(m.Identity.Capacity))

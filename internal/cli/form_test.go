@@ -50,7 +50,7 @@ func formEnv(t *testing.T) func(args ...string) (string, string, int) {
 	ok("person", "add", "wangwu", "--name", "王五", "--department", "办公室")
 	ok("person", "add", "zhaoliu", "--name", "赵六", "--department", "办公室")
 	ok("media", "register", "--kind", "usb-disk", "--vendor", "0781", "--product", "5567", "--serial", "4C530001231120109142",
-		"--level", "secret", "--custodian", "zhangsan", "--note", "项目资料")
+		"--level", "secret", "--custodian", "zhangsan", "--note", "项目资料", "--brand-model", "SanDisk Cruzer Blade 32GB")
 	ok("media", "handover", "S-2026-0001", "--to", "lisi", "--witness", "wangwu", "--note", "岗位调整")
 	ok("media", "lend", "S-2026-0001", "--to", "zhaoliu", "--due", "2026-12-20", "--approved-by", "wangwu", "--note", "出差使用")
 	ok("media", "return", "S-2026-0001")
