@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs mediagate on this Debian/Ubuntu machine: build dependencies, a Go toolchain if
 # needed, the binary at /usr/local/bin/mediagate and the registry directory.
-# Usage: sudo scripts/install.sh [--prefix DIR] [--root DIR] [--bin FILE]
+# Usage: sudo scripts/install.sh [--prefix DIR] [--root DIR] [--bin FILE] [--server]
 #   --root DIR  install into DIR (a chroot, an image, a test) and start nothing there
 #   --bin FILE  install this mediagate binary instead of building one (no apt, no Go)
+#   --server    also install the office server (mediagate-server.service, docs/office.md)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/lib.sh
@@ -12,12 +13,14 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 prefix=/usr/local
 root=/
 bin=
+server=0
 while (($#)); do
 	case $1 in
 	--prefix) prefix=${2:?--prefix needs a directory}; shift ;;
 	--root) root=${2:?--root needs a directory}; shift ;;
 	--bin) bin=${2:?--bin needs a file}; shift ;;
-	-h | --help) sed -n '2,6p' "$0"; exit 0 ;;
+	--server) server=1 ;;
+	-h | --help) sed -n '2,7p' "$0"; exit 0 ;;
 	*) echo "install: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -78,4 +81,19 @@ if [[ ${MEDIAGATE_NO_DAEMON:-0} != 1 ]]; then
 		echo "systemd is not running here: rules and unit installed, daemon not started"
 		echo "(start it with 'systemctl enable --now mediagate' on a systemd host, or run 'mediagate daemon')"
 	fi
+fi
+
+# --- the office server (docs/office.md) -----------------------------------------------------
+# Installed and enabled; it starts once `mediagate server init` has made its keys.
+if [[ $server == 1 ]]; then
+	as_target install -d -m 0700 "$root/var/lib/mediagate-server"
+	unit=$(mktemp)
+	sed "s|/usr/local/bin/mediagate|$prefix/bin/mediagate|g" "$repo/scripts/systemd/mediagate-server.service" >"$unit"
+	as_target install -D -m 0644 "$unit" "$root/etc/systemd/system/mediagate-server.service"
+	rm -f "$unit"
+	if [[ -z $root && -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
+		as_root systemctl daemon-reload
+		as_root systemctl enable mediagate-server.service
+	fi
+	echo "office server installed: run 'mediagate server init --name NAME --officer HANDLE', then 'systemctl start mediagate-server'"
 fi

@@ -180,3 +180,21 @@ func TestInstallCanSkipTheKernelParameter(t *testing.T) {
 		t.Errorf("command line %q with MEDIAGATE_NO_BOOTPARAM=1", got)
 	}
 }
+
+func TestInstallServer(t *testing.T) {
+	tr := newTree(t, true)
+	out := run(t, 0, "install.sh", "--root", tr.root, "--bin", tr.bin, "--server")
+	for _, f := range []string{"etc/systemd/system/mediagate-server.service", "var/lib/mediagate-server", "etc/systemd/system/mediagate.service"} {
+		if _, err := os.Stat(filepath.Join(tr.root, f)); err != nil {
+			t.Errorf("install --server did not create %s:\n%s", f, out)
+		}
+	}
+	st, err := os.Stat(filepath.Join(tr.root, "var/lib/mediagate-server"))
+	if err == nil && st.Mode().Perm() != 0o700 {
+		t.Errorf("server directory mode %v; want 0700", st.Mode().Perm())
+	}
+	unit, _ := os.ReadFile(filepath.Join(tr.root, "etc/systemd/system/mediagate-server.service"))
+	if !strings.Contains(string(unit), "mediagate server run") || !strings.Contains(out, "server init") {
+		t.Errorf("server unit:\n%s\noutput:\n%s", unit, out)
+	}
+}

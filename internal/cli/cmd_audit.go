@@ -99,7 +99,11 @@ func loadAck(app *App, o auditVerifyOptions) (*anchor.Ack, *ackResult, string, e
 }
 
 func runAuditVerify(ctx context.Context, app *App, o auditVerifyOptions) error {
-	s, err := app.Service(ctx)
+	api, err := app.Service(ctx)
+	if err != nil {
+		return err
+	}
+	s, err := localService(api)
 	if err != nil {
 		return err
 	}

@@ -44,9 +44,15 @@ func newMediaFormCommand(app *App) *cobra.Command {
 
 // runMediaForm prints the paper form of one record as A4 HTML in the --lang language.
 func runMediaForm(ctx context.Context, app *App, kind service.FormKind, number, unit string) error {
-	svc, err := app.Service(ctx)
+	api, err := app.Service(ctx)
 	if err != nil {
 		return err
+	}
+	// The form is printed from the register's own audit rows: through an office
+	// server's client it is not offered yet.
+	svc, ok := api.(*service.Service)
+	if !ok {
+		return lerr("err.form-remote")
 	}
 	rec, err := svc.FormRecord(ctx, kind, number)
 	if err != nil {

@@ -117,7 +117,7 @@ func logCSVRecord(e *audit.Event) []string {
 // every o.Interval, one second by default: the register is a file that other
 // processes (the daemon, other CLI runs) write, with nothing to wait on portably.
 // --json prints one object per line, --csv the header once.
-func followLog(ctx context.Context, app *App, s *service.Service, q service.EventQuery, o logOptions, events []*audit.Event) error {
+func followLog(ctx context.Context, app *App, s service.API, q service.EventQuery, o logOptions, events []*audit.Event) error {
 	var cw *csv.Writer
 	if o.CSV {
 		cw = csv.NewWriter(app.Out)

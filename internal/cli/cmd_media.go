@@ -300,11 +300,17 @@ func runMediaShow(ctx context.Context, app *App, number string) error {
 		return err
 	}
 	m, history := mh.Medium, mh.History
+	// In an office: where the medium was last seen (empty on a single host).
+	seen, err := svc.SeenWhere(ctx, m.Number)
+	if err != nil {
+		return err
+	}
 	if app.JSON {
 		return printJSON(app.Out, struct {
 			media.Medium
 			History []*audit.Event `json:"history"`
-		}{m, history})
+			Seen    []service.Seen `json:"seen,omitempty"`
+		}{m, history, seen})
 	}
 	l, w := app.Lang, app.Out
 	field(w, l, "field.number", m.Number)
@@ -330,6 +336,16 @@ func runMediaShow(ctx context.Context, app *App, number string) error {
 	field(w, l, "field.allowed-hosts", strings.Join(m.AllowedHosts, ", "))
 	field(w, l, "field.note", m.Note)
 	field(w, l, "field.registered", localTime(m.Created))
+	if len(seen) > 0 {
+		fmt.Fprintf(w, "\n%s\n", T(l, "out.seen-where"))
+		t := newTable(w, T(l, "hdr.seen-where"))
+		for _, x := range seen {
+			t.row(stamp(x.Time), x.Host, x.Decision, x.Reason)
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+	}
 	if err := printMounts(app, history); err != nil {
 		return err
 	}
@@ -407,7 +423,7 @@ func newLifecycleCommands(app *App) []*cobra.Command {
 		Example: "  mediagate media handover S-2026-0001 --to lisi --witness wangwu --note 岗位调整",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runChange(cmd.Context(), app, func(svc *service.Service) (media.Medium, error) {
+			return runChange(cmd.Context(), app, func(svc service.API) (media.Medium, error) {
 				return svc.Handover(cmd.Context(), service.HandoverRequest{Number: args[0], To: hTo, Witness: hWitness, Note: hNote})
 			})
 		},
@@ -429,7 +445,7 @@ func newLifecycleCommands(app *App) []*cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runChange(cmd.Context(), app, func(svc *service.Service) (media.Medium, error) {
+			return runChange(cmd.Context(), app, func(svc service.API) (media.Medium, error) {
 				return svc.Lend(cmd.Context(), service.LendRequest{Number: args[0], To: lTo, Due: due, ApprovedBy: lApproved, Note: lNote})
 			})
 		},
@@ -449,7 +465,7 @@ func newLifecycleCommands(app *App) []*cobra.Command {
 		Example: "  mediagate media return S-2026-0001",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runChange(cmd.Context(), app, func(svc *service.Service) (media.Medium, error) {
+			return runChange(cmd.Context(), app, func(svc service.API) (media.Medium, error) {
 				return svc.Return(cmd.Context(), service.ReturnRequest{Number: args[0], Note: rNote})
 			})
 		},
@@ -485,7 +501,7 @@ func newLifecycleCommands(app *App) []*cobra.Command {
 			Example: sc.example,
 			Args:    cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				return runChange(cmd.Context(), app, func(svc *service.Service) (media.Medium, error) {
+				return runChange(cmd.Context(), app, func(svc service.API) (media.Medium, error) {
 					return svc.SetStatus(cmd.Context(), service.StatusRequest{Number: args[0], Change: sc.change,
 						ApprovedBy: approver, Witness: witness, Method: method, Note: note, Repairer: repairer, Place: place})
 				})
@@ -523,7 +539,7 @@ func newLifecycleCommands(app *App) []*cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runChange(cmd.Context(), app, func(svc *service.Service) (media.Medium, error) {
+			return runChange(cmd.Context(), app, func(svc service.API) (media.Medium, error) {
 				return svc.Relevel(cmd.Context(), service.RelevelRequest{Number: args[0], Level: level, Note: rlNote})
 			})
 		},
@@ -536,7 +552,7 @@ func newLifecycleCommands(app *App) []*cobra.Command {
 }
 
 // runChange runs one lifecycle change and prints the medium's new state.
-func runChange(ctx context.Context, app *App, f func(svc *service.Service) (media.Medium, error)) error {
+func runChange(ctx context.Context, app *App, f func(svc service.API) (media.Medium, error)) error {
 	svc, err := app.Service(ctx)
 	if err != nil {
 		return err

@@ -41,16 +41,22 @@ func newHostEnrollCommand(app *App) *cobra.Command {
 		Example: `  mediagate host enroll --server https://office.example:8443 --token 4f0c… --ca-fingerprint 9a1b…
   mediagate host enroll --server https://10.0.0.5:8443 --token 4f0c… --ca-fingerprint 9a1b… --host HOST-07 --force`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return runHostEnroll(cmd.Context(), app, o) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			// The office server is the root's --server (also MEDIAGATE_SERVER or the
+			// config file's server_url), the same flag officer commands use.
+			o.Server = app.Office.Server
+			if o.Server == "" {
+				return usageMsg("usage.required", "server")
+			}
+			return runHostEnroll(cmd.Context(), app, o)
+		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Server, "server", "", "the office server, https://host[:port] (required)")
 	f.StringVar(&o.Token, "token", "", "the one-time enrolment token from `server host add` (required)")
 	f.StringVar(&o.Fingerprint, "ca-fingerprint", "", "SHA-256 fingerprint of the office CA, as `server init` printed it (required)")
 	f.StringVar(&o.Host, "host", "", "this host's number in the office register (default: the number of its local profile)")
 	f.BoolVar(&o.Force, "force", false, "replace this host's enrolment")
 	f.StringVar(&o.UnitDropIn, "unit-dropin", hostclient.DefaultUnitDropIn, "systemd drop-in that lets the daemon reach the server (\"\" to write none)")
-	cmd.MarkFlagRequired("server")
 	cmd.MarkFlagRequired("token")
 	cmd.MarkFlagRequired("ca-fingerprint")
 	return cmd
@@ -66,8 +72,8 @@ func runHostEnroll(ctx context.Context, app *App, o enrollOptions) error {
 	if host == "" {
 		// The number of the local profile, if this host had one before it joined the
 		// office; never-initialised hosts must say it.
-		if svc, err := app.Service(ctx); err == nil {
-			if h, err := svc.Host(ctx); err == nil {
+		if l, err := app.open(ctx); err == nil { // the local profile, never the server's
+			if h, err := l.Service.Host(ctx); err == nil {
 				host = h.Number
 			}
 		}
@@ -237,8 +243,12 @@ func guardEnrolled(root *cobra.Command, app *App) {
 // on a host that was never enrolled.
 func refuseEnrolled(app *App, command string) error {
 	dir := app.officeDir()
-	if !hostclient.Enrolled(dir) {
+	if !hostclient.Enrolled(dir) || app.Office.Server != "" {
+		// Never enrolled, or an officer's command that goes to the server (--server).
 		return nil
+	}
+	if app.Office.Server != "" {
+		return nil // an officer's command sent to the office server (--server)
 	}
 	server := "?"
 	if e, err := hostclient.ReadEnrolment(dir); err == nil && e.Server != "" {

@@ -69,7 +69,11 @@ func runMediaImport(ctx context.Context, app *App, o importOptions) error {
 	if err != nil {
 		return sheetError(err)
 	}
-	svc, err := app.Service(ctx)
+	api, err := app.Service(ctx)
+	if err != nil {
+		return err
+	}
+	svc, err := localService(api)
 	if err != nil {
 		return err
 	}
@@ -330,7 +334,7 @@ func registerHeader(l string) []string {
 }
 
 // writeRegisterFile writes the listed media as CSV, XLSX or the printable register.
-func writeRegisterFile(ctx context.Context, app *App, svc *service.Service, o listOptions, list []media.Medium) error {
+func writeRegisterFile(ctx context.Context, app *App, svc service.API, o listOptions, list []media.Medium) error {
 	l := app.Lang
 	var buf bytes.Buffer
 	header := registerHeader(l)

@@ -67,8 +67,8 @@ func nudgeDaemon(ctx context.Context, app *App) {
 // or created, only when a disc is read): the file beside an SQLite register, or kept in
 // a PostgreSQL register (service.Local.DiscKey).
 func (a *App) roots() identity.Roots {
-	if !service.IsURL(a.DBPath) {
-		return identity.Roots{Paths: a.Paths, DiscKey: identity.DiscKeyFile(identity.DiscKeyPath(a.DBPath))}
+	if file, ok := service.SQLiteFile(a.DBPath); ok {
+		return identity.Roots{Paths: a.Paths, DiscKey: identity.DiscKeyFile(identity.DiscKeyPath(file))}
 	}
 	return identity.Roots{Paths: a.Paths, DiscKey: func() ([]byte, error) {
 		l, err := a.open(context.Background())

@@ -93,3 +93,28 @@ func TestCommandsOnPostgreSQL(t *testing.T) {
 		t.Errorf("a key file beside the URL: %v", err)
 	}
 }
+
+// TestSQLiteForm: --db sqlite:PATH is the file PATH, and its disc sample key lies
+// beside it, as with a plain path.
+func TestSQLiteForm(t *testing.T) {
+	e := newEnv(t)
+	file := e.db
+	e.db = "sqlite:" + file
+	e.setup()
+	dev := t.TempDir()
+	if err := testbed.MakeLargeISO(filepath.Join(dev, "sr0"), "SQLDISC", 2, 3, 500); err != nil {
+		t.Fatal(err)
+	}
+	roots := fixtureFlags("usb-dvd-iso")
+	roots[len(roots)-1] = dev
+	e.ok(append(roots, "devices", "--json")...)
+	if _, err := os.Stat(file); err != nil {
+		t.Errorf("register file: %v", err)
+	}
+	if st, err := os.Stat(identity.DiscKeyPath(file)); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("disc sample key beside the file: %v, %v", st, err)
+	}
+	if out := e.ok("--db", file, "person", "list"); !strings.Contains(out, "zhangsan") {
+		t.Errorf("the plain path does not open the same register:\n%s", out)
+	}
+}

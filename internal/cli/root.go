@@ -55,15 +55,24 @@ type App struct {
 	// daemon to rescan; nil does nothing (tests).
 	Changed func(ctx context.Context)
 
-	local *service.Local
+	// Office is where officer commands go (--server, MEDIAGATE_SERVER or the
+	// config file's server_url): "" works on the local register.
+	Office OfficeConfig
+
+	local  *service.Local
+	remote service.API
 	// createRegister lets this invocation create a missing register file (host init,
 	// and the daemon, which blocks everything until host init); every other command
 	// refuses a missing one.
 	createRegister bool
 }
 
-// Service opens the registry on first use and returns the service on it.
-func (a *App) Service(ctx context.Context) (*service.Service, error) {
+// Service returns the operations of the register: the office server's when one is
+// configured (Office.Server), else the local registry's, opened on first use.
+func (a *App) Service(ctx context.Context) (service.API, error) {
+	if a.Office.Server != "" {
+		return a.officeClient()
+	}
 	l, err := a.open(ctx)
 	if err != nil {
 		return nil, err
@@ -134,6 +143,11 @@ func NewRootCommand(app *App) *cobra.Command {
 			if app.Lang != "en" && app.Lang != "zh" {
 				return usageMsg("usage.lang", app.Lang)
 			}
+			// --db sqlite:PATH is the file PATH: what lies beside the register (its
+			// disc sample key, the office's acknowledgement) lies beside PATH.
+			if file, ok := service.SQLiteFile(app.DBPath); ok {
+				app.DBPath = file
+			}
 			if err := checkJSON(app, cmd); err != nil {
 				return err
 			}
@@ -149,6 +163,7 @@ func NewRootCommand(app *App) *cobra.Command {
 	root.PersistentFlags().BoolVar(&app.JSON, "json", false, "print machine-readable JSON")
 	root.PersistentFlags().StringVar(&app.Lang, "lang", DetectLang(getenv), "language of messages: en or zh (env MEDIAGATE_LANG)")
 	bindPathFlags(root.PersistentFlags(), app)
+	bindOfficeFlags(root.PersistentFlags(), app)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
 	// An unknown command under the root is a usage error of its own type.
 	root.Args = func(cmd *cobra.Command, args []string) error {
@@ -163,7 +178,7 @@ func NewRootCommand(app *App) *cobra.Command {
 		newLogCommand(app), newAuditCommand(app), newVersionCommand(app))
 	root.AddCommand(newDaemonCommand(app), newStatusCommand(app))
 	root.AddCommand(newCheckinCommand(app))
-	root.AddCommand(newSummaryCommand(app), newManCommand(app))
+	root.AddCommand(newSummaryCommand(app), newManCommand(app), newServerCommand(app))
 	markGroups(root)
 	markJSONRefusals(root)
 	addCompletions(app, root)

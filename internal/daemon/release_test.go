@@ -33,7 +33,7 @@ import (
 var genRelease = flag.Bool("gen-release", false, "write testdata/registry/release-N.db for the current release")
 
 // currentRelease numbers the shape of the audit details this code writes.
-const currentRelease = 4
+const currentRelease = 5
 
 func TestGenerateReleaseDB(t *testing.T) {
 	if !*genRelease {
@@ -226,6 +226,39 @@ func genReleaseDB(t *testing.T, path string) {
 
 	// Release 3: an enrolled host's policy rows (applied, refused).
 	writePolicyRows(t, s)
+
+	// Release 5: the office register (mediagate server): a host, its token, enrolment, a
+	// registration request approved and one rejected, an officer, a refused call,
+	// a relevel and a revocation.
+	oh, err := s.AddOfficeHost(ctx, registry.OfficeHost{Host: media.Host{Number: "HOST-07", Level: media.Secret, Department: "办公室"},
+		Location: "302", Custodian: "zhang"}, "tokenhash1", now.Add(24*time.Hour))
+	must(err)
+	must(s.AddEnrolToken(ctx, oh.Number, "tokenhash2", now.Add(24*time.Hour)))
+	_, err = s.Enrol(ctx, oh.Number, "tokenhash2", "1f2e3d", []string{"wwn:0x5002538e40a1b2c7"}, "10.0.2.15:40000")
+	must(err)
+	top := media.TopSecret
+	_, err = s.UpdateOfficeHost(ctx, oh.Number, registry.OfficeHostUpdate{Level: &top})
+	must(err)
+	rq := func(serial string) registry.Request {
+		t.Helper()
+		r, err := s.AddRequest(ctx, registry.Request{Host: oh.Number, Identity: media.Identity{Kind: media.KindUSBDisk,
+			Key: identity.USBKey("46f4", "0001", serial), Serial: serial, VendorID: "46f4", ProductID: "0001"},
+			Level: media.Secret, Purpose: "项目资料", Requester: "alice", Label: "蓝色U盘"})
+		must(err)
+		return r
+	}
+	r1, r2 := rq("REQ1"), rq("REQ2")
+	_, err = s.DecideRequest(ctx, r1.ID, true, "S-2026-0101", "zhang", "")
+	must(err)
+	_, err = s.DecideRequest(ctx, r2.ID, false, "", "", "个人U盘")
+	must(err)
+	_, err = s.AddOfficer(ctx, "wang", "abc123")
+	must(err)
+	_, err = s.RecordEvent(ctx, event.KindOfficeRefused, "", event.OfficeRefused{Code: "token-used", Detail: "token already used",
+		Endpoint: "/v1/enroll", Host: oh.Number, Remote: "10.0.2.15:40001"})
+	must(err)
+	_, err = s.RevokeOfficeHost(ctx, oh.Number, "主机报废")
+	must(err)
 
 	// The last person leaves.
 	must(s.DeactivatePerson(ctx, "zhao"))

@@ -41,7 +41,7 @@ func needDaemon(t *testing.T) (*testbed.VM, *testbed.Guest) {
 		}
 		res := g.Exec(t, `set -e
 udevadm control --reload
-mediagate host init --number VM-01 --level secret >/dev/null
+mediagate host init --yes --number VM-01 --level secret >/dev/null
 mediagate person add zhang --name 张三 --department 办公室 >/dev/null
 systemctl daemon-reload
 systemctl start mediagate.service

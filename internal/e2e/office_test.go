@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,7 +88,7 @@ printf '[Service]\nEnvironment=%s\n' > %s
 	if res := g.Exec(t, officeEnv+" mediagate host enroll --server "+office.URL()+" --token x --ca-fingerprint "+office.Fingerprint()+" --host "+officeHost); res.ExitCode != 2 {
 		t.Errorf("second enrolment: %s", res)
 	}
-	if modes := g.MustRun(t, "stat -c '%a %U' "+officeDir+"/office "+officeDir+"/office/* | sort -u | tr '\\n' ' '"); modes != "600 root 700 root " {
+	if modes := g.MustRun(t, "stat -c '%a %U' "+officeDir+"/office "+officeDir+"/office/* | sort -u | tr '\\n' ' '"); modes != "600 root 700 root" {
 		t.Errorf("enrolment files: %q, want 0600 and 0700, root", modes)
 	}
 	g.MustRun(t, "systemctl daemon-reload && systemctl restart mediagate.service && systemctl is-active mediagate.service")
@@ -102,10 +104,14 @@ printf '[Service]\nEnvironment=%s\n' > %s
 	if r := officeDecided(t, g, serial); r != "unregistered" {
 		t.Fatalf("before registration: %s", r)
 	}
+	usbDev := g.WaitFor(t, 30*time.Second, testbed.USBDeviceBySerial(serial))
 	start := time.Now()
 	number := office.Register(t, officeHost, serial)
+	g.WaitFor(t, 30*time.Second, `grep -qx 1 `+usbDev+`/authorized && echo authorized`)
+	authorizedAfter := time.Since(start)
 	g.WaitFor(t, 30*time.Second, testbed.PartitionBySerial(serial, "vfat"))
-	t.Logf("FIGURE registration on the server → stick usable in the guest: %.2f s (target 5 s)", time.Since(start).Seconds())
+	t.Logf("FIGURE registration on the server → stick authorized in the guest: %.2f s, its vfat partition there: %.2f s (target 5 s)",
+		authorizedAfter.Seconds(), time.Since(start).Seconds())
 	if r := officeDecided(t, g, serial); r != "allowed" {
 		t.Errorf("after registration: %s", r)
 	}
@@ -155,8 +161,11 @@ sed -i 's/"signature":"./"signature":"A/' %[1]s/office/policy.json`, officeDir))
 	t.Logf("request: %s", out)
 	start = time.Now()
 	office.Approve(t, officeHost, identity.USBKey("46f4", "0001", newSerial))
+	g.WaitFor(t, 30*time.Second, `grep -qx 1 /sys/bus/usb/devices/`+port+`/authorized && echo authorized`)
+	authorizedAfter = time.Since(start)
 	g.WaitFor(t, 30*time.Second, testbed.PartitionBySerial(newSerial, "vfat"))
-	t.Logf("FIGURE request approved on the server → stick usable in the guest: %.2f s", time.Since(start).Seconds())
+	t.Logf("FIGURE request approved on the server → stick authorized in the guest: %.2f s, its vfat partition there: %.2f s",
+		authorizedAfter.Seconds(), time.Since(start).Seconds())
 	applied := g.MustRun(t, officeEnv+" mediagate log --kind policy.applied --json | grep -c '\"version\"'")
 	t.Logf("policies applied in the guest: %s", applied)
 }
@@ -296,8 +305,8 @@ func (b *fakeBackend) Start(t *testing.T) {
 // --- the office server ----------------------------------------------------------------
 
 // serverBackend returns the real `mediagate server` on the test machine when the
-// binary has the command, nil otherwise. The command lines are office-api.md's and
-// the README's; they are all in this one place.
+// binary has the command, nil otherwise. Its command lines (docs/office.md of the
+// office branch) are all in this one place.
 func serverBackend(t *testing.T) officeBackend {
 	bin := os.Getenv("MEDIAGATE_BIN")
 	if bin == "" {
@@ -311,78 +320,108 @@ func serverBackend(t *testing.T) officeBackend {
 	return newRealServer(t, bin)
 }
 
+// realServer is `mediagate server` (docs/office.md): its directory and register in a
+// temporary directory, officer commands through the server with the first officer's
+// certificate, so that every change wakes the server's policy computation.
 type realServer struct {
-	bin, dir, db, port string
-	fingerprint        string
-	cmd                *exec.Cmd
-	done               chan struct{}
+	bin, dir, port string
+	fingerprint    string
+	cmd            *exec.Cmd
+	done           chan struct{}
 }
 
 func newRealServer(t *testing.T, bin string) *realServer {
 	t.Helper()
-	dir := t.TempDir()
-	s := &realServer{bin: bin, dir: filepath.Join(dir, "pki"), db: filepath.Join(dir, "office.db"), port: "18443"}
-	out := s.run(t, "server", "init", "--dir", s.dir, "--name", "office", "--addr", testbed.HostIP, "--addr", "127.0.0.1")
-	m := regexp.MustCompile(`[0-9a-f]{64}`).FindString(out)
-	if m == "" {
+	s := &realServer{bin: bin, dir: filepath.Join(t.TempDir(), "server"), port: "18443"}
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// As docs/office.md sets a server up: init (which creates the register), then the
+	// officer as a person of it.
+	out := s.local(t, "server", "--dir", s.dir, "init", "--name", "office", "--addr", testbed.HostIP, "--addr", "127.0.0.1", "--officer", "zhang")
+	s.fingerprint = regexp.MustCompile(`[0-9a-f]{64}`).FindString(out)
+	if s.fingerprint == "" {
 		t.Fatalf("server init printed no CA fingerprint:\n%s", out)
 	}
-	s.fingerprint = m
-	s.run(t, "person", "add", "zhang", "--name", "张三")
+	s.local(t, "person", "add", "zhang", "--name", "张三")
 	s.Start(t)
 	t.Cleanup(func() { s.Stop(t) })
 	return s
 }
 
-func (s *realServer) run(t *testing.T, args ...string) string {
+func (s *realServer) env(remote bool) []string {
+	env := append(os.Environ(), "MEDIAGATE_DB="+filepath.Join(s.dir, "office.db"))
+	if remote {
+		env = append(env, "MEDIAGATE_SERVER=https://127.0.0.1:"+s.port, "MEDIAGATE_OFFICER_DIR="+filepath.Join(s.dir, "officers", "zhang"))
+	}
+	return env
+}
+
+func (s *realServer) exec(t *testing.T, remote bool, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(s.bin, args...)
-	cmd.Env = append(os.Environ(), "MEDIAGATE_DB="+s.db, "MEDIAGATE_SERVER_DIR="+s.dir)
+	cmd.Env = s.env(remote)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("mediagate %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	return string(out)
+	return strings.TrimSpace(string(out))
 }
+
+// local runs a command on the server's register directly (before the server runs);
+// officer runs it through the server.
+func (s *realServer) local(t *testing.T, args ...string) string   { return s.exec(t, false, args...) }
+func (s *realServer) officer(t *testing.T, args ...string) string { return s.exec(t, true, args...) }
 
 func (s *realServer) URL() string         { return "https://" + testbed.HostIP + ":" + s.port }
 func (s *realServer) Fingerprint() string { return s.fingerprint }
 
 func (s *realServer) Token(t *testing.T, host string) string {
-	out := s.run(t, "server", "host", "add", host, "--level", "secret", "--custodian", "zhang")
-	tok := regexp.MustCompile(`(?m)^\s*(?:token:?\s*)?([A-Za-z0-9_-]{16,})\s*$`).FindStringSubmatch(out)
-	if tok == nil {
-		t.Fatalf("server host add printed no token:\n%s", out)
+	var res struct {
+		Token string `json:"token"`
 	}
-	return tok[1]
+	out := s.officer(t, "server", "host", "add", host, "--level", "secret", "--custodian", "zhang", "--json")
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Token == "" {
+		t.Fatalf("server host add printed no token: %v\n%s", err, out)
+	}
+	return res.Token
 }
 
 func (s *realServer) Register(t *testing.T, host, serial string) string {
-	out := s.run(t, "media", "register", "--kind", "usb-disk", "--vendor", "46f4", "--product", "0001", "--serial", serial,
-		"--level", "secret", "--custodian", "zhang")
-	return strings.TrimSpace(out)
+	return s.officer(t, "media", "register", "--kind", "usb-disk", "--vendor", "46f4", "--product", "0001", "--serial", serial,
+		"--level", "secret", "--custodian", "zhang", "--number", "S-"+serial)
 }
 
 func (s *realServer) SetStatus(t *testing.T, host, number string, status media.Status) {
 	if status != media.StatusLost {
 		t.Fatalf("status %s: only lost is wired", status)
 	}
-	s.run(t, "media", "lost", number)
+	s.officer(t, "media", "lost", number)
 }
 
 func (s *realServer) Approve(t *testing.T, host, key string) string {
-	out := s.run(t, "server", "requests", "--json")
-	m := regexp.MustCompile(`"id":\s*"([^"]+)"[^}]*` + regexp.QuoteMeta(key)).FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("no request for %s:\n%s", key, out)
+	var reqs []struct {
+		ID       string         `json:"id"`
+		Host     string         `json:"host"`
+		Identity media.Identity `json:"identity"`
 	}
-	return strings.TrimSpace(s.run(t, "server", "requests", "approve", m[1], "--custodian", "zhang"))
+	out := s.officer(t, "server", "requests", "--json")
+	if err := json.Unmarshal([]byte(out), &reqs); err != nil {
+		t.Fatalf("server requests: %v\n%s", err, out)
+	}
+	for _, r := range reqs {
+		if r.Host == host && r.Identity.Key == key {
+			return s.officer(t, "server", "requests", "approve", r.ID, "--custodian", "zhang")
+		}
+	}
+	t.Fatalf("no request for %s from %s:\n%s", key, host, out)
+	return ""
 }
 
 func (s *realServer) Start(t *testing.T) {
 	t.Helper()
-	s.cmd = exec.Command(s.bin, "server", "run", "--dir", s.dir, "--listen", "127.0.0.1:"+s.port)
-	s.cmd.Env = append(os.Environ(), "MEDIAGATE_DB="+s.db)
+	s.cmd = exec.Command(s.bin, "server", "--dir", s.dir, "run", "--listen", "127.0.0.1:"+s.port)
+	s.cmd.Env = s.env(false)
 	s.cmd.Stdout, s.cmd.Stderr = os.Stderr, os.Stderr
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -392,7 +431,8 @@ func (s *realServer) Start(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for ctx.Err() == nil {
-		if c := exec.CommandContext(ctx, "bash", "-c", "</dev/tcp/127.0.0.1/"+s.port); c.Run() == nil {
+		if c, err := net.DialTimeout("tcp", "127.0.0.1:"+s.port, time.Second); err == nil {
+			c.Close()
 			return
 		}
 		time.Sleep(200 * time.Millisecond)

@@ -89,8 +89,8 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 func TestDaemonOpticalDriveHeldAndDiscEjected(t *testing.T) {
 	v, g := needDaemon(t)
 	g.MustRun(t, "id "+discUser+" >/dev/null 2>&1 || useradd -M -G cdrom "+discUser)
-	g.MustRun(t, "mediagate host init --number VM-01 --level secret --allow-device 46f4:0001=08/06/50")
-	t.Cleanup(func() { g.Exec(t, "mediagate host init --number VM-01 --level secret") })
+	g.MustRun(t, "mediagate host init --yes --number VM-01 --level secret --allow-device 46f4:0001=08/06/50")
+	t.Cleanup(func() { g.Exec(t, "mediagate host init --yes --number VM-01 --level secret") })
 
 	// 1. An unregistered disc: ejected; the drive's nodes stay root's.
 	unreg := v.PlugCD(t, "MGCDUNRG2", testbed.Files{"OTHER.TXT": []byte("not registered\n")})

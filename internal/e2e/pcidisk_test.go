@@ -138,11 +138,11 @@ func TestDaemonBaselineSlotOtherDisk(t *testing.T) {
 	// The disk in the bay is there at host init, while the daemon is stopped.
 	g.MustRun(t, "systemctl stop mediagate.service")
 	t.Cleanup(func() {
-		g.Exec(t, "mediagate host init --number VM-01 --level secret >/dev/null; systemctl start mediagate.service")
+		g.Exec(t, "mediagate host init --yes --number VM-01 --level secret >/dev/null; systemctl start mediagate.service")
 	})
 	first := plug(64)
 	g.WaitFor(t, 30*time.Second, "test -b /dev/vdb")
-	out := g.MustRun(t, "mediagate host init --number VM-01 --level secret")
+	out := g.MustRun(t, "mediagate host init --yes --number VM-01 --level secret")
 	if !strings.Contains(out, "internal disk /dev/vdb: WEAKLY IDENTIFIED") {
 		t.Errorf("host init does not name the slot-recorded disk as weakly identified:\n%s", out)
 	}

@@ -36,7 +36,7 @@ type reportLine struct {
 func TestVaultStationRefusesClone(t *testing.T) {
 	v, g := needDaemon(t)
 	t.Cleanup(func() {
-		g.Exec(t, "mediagate checkin close --yes >/dev/null 2>&1; mediagate host init --number VM-01 --level secret --yes")
+		g.Exec(t, "mediagate checkin close --yes >/dev/null 2>&1; mediagate host init --yes --number VM-01 --level secret")
 	})
 	g.MustRun(t, "mediagate host init --number VAULT-02 --level top-secret --vault-station")
 	const serial = "VLTCLONE1"
@@ -77,7 +77,7 @@ func TestVaultStationRefusesClone(t *testing.T) {
 
 func TestVaultStationYearEndCheckIn(t *testing.T) {
 	v, g := needDaemon(t)
-	t.Cleanup(func() { g.Exec(t, "mediagate host init --number VM-01 --level secret --yes") })
+	t.Cleanup(func() { g.Exec(t, "mediagate host init --yes --number VM-01 --level secret") })
 	g.MustRun(t, "mediagate host init --number VAULT-01 --level top-secret --vault-station")
 
 	plugged := []string{"VLT0001", "VLT0002", "VLT0003"}
@@ -153,7 +153,7 @@ func TestVaultStationYearEndCheckIn(t *testing.T) {
 	}
 
 	// Back on a classified host profile, a stick from the vault is blocked.
-	g.MustRun(t, "mediagate host init --number VM-01 --level secret --yes") // from the vault station's top-secret: lowering asks
+	g.MustRun(t, "mediagate host init --yes --number VM-01 --level secret")
 	v.Unplug(t, sticks["VLT0001"])
 	g.WaitFor(t, 15*time.Second, "! ("+usbBySerial("VLT0001")+")")
 	v.PlugStick(t, "VLT0001", nil)

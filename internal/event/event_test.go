@@ -163,7 +163,7 @@ func TestPaths(t *testing.T) {
 		want []string
 	}{
 		{RoleCustodian, []string{"$.custodian", "$.from_custodian", "$.to_custodian"}},
-		{RolePerson, []string{"$.handle", "$.holder", "$.login_user", "$.user", "$.witness"}},
+		{RolePerson, []string{"$.handle", "$.holder", "$.login_user", "$.requester", "$.subject", "$.user", "$.witness"}},
 		{RoleHost, []string{"$.host", "$.hostname"}},
 	} {
 		if got := Paths(c.role); !slices.Equal(got, c.want) {

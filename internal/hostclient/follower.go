@@ -247,13 +247,19 @@ func (f *Follower) Run(ctx context.Context) {
 // policy and after Wait otherwise, so an idle host makes one request per Wait; a
 // failure or a refused policy waits a growing, jittered pause first.
 func (f *Follower) poll(ctx context.Context) {
-	failures := 0
+	failures, first := 0, true
 	for ctx.Err() == nil {
 		var after uint64
 		if cur := f.Current(); cur != nil {
 			after = cur.Document.Version
 		}
-		env, err := f.cfg.Client.Policy(ctx, after, f.cfg.Wait)
+		// The first request, and the first after a failure, does not wait: status
+		// then knows at once whether the server is there.
+		wait := f.cfg.Wait
+		if first || failures > 0 {
+			wait, first = 0, false
+		}
+		env, err := f.cfg.Client.Policy(ctx, after, wait)
 		if ctx.Err() != nil {
 			return
 		}

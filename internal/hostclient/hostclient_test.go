@@ -414,3 +414,19 @@ func TestUnitDropInAllowsOnlyTheServer(t *testing.T) {
 		t.Error("a bad address resolved")
 	}
 }
+
+func TestFollowerKnowsTheServerAtOnce(t *testing.T) {
+	o := newFakeOffice(t)
+	o.publish("HOST-07", 1, o.sign(o.doc("HOST-07", 1)))
+	fw := follow(t, o)
+	fw.f.cfg.Wait = MaxWait // a long-poll that would hold the first answer for a minute
+	if err := fw.f.LoadCache(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); fw.f.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	// waitFor gives up after 10 s, long before the 60 s long-poll would answer.
+	waitFor(t, "first contact", func() bool { return !fw.f.Status().LastContact.IsZero() })
+}

@@ -345,7 +345,7 @@ func readDisc(r Roots, d *Device) {
 // readUSBDevice reads a usb_device through its directory, opened once; with hold the
 // directory stays open in Device.Held.
 func readUSBDevice(r Roots, sysRoot, abs string, hold bool) (Device, error) {
-	dir, err := sysfs.OpenDir(sysRoot, devpath(sysRoot, abs))
+	dir, err := sysfs.OpenResolvedDir(sysRoot, abs) // readDevice resolved both
 	if errors.Is(err, sysfs.ErrGone) {
 		return Device{}, fmt.Errorf("%w: %s", ErrNotFound, devpath(sysRoot, abs))
 	}
@@ -414,11 +414,12 @@ func fileAttrRaw(f attrFiles, name string) (string, bool) {
 
 // usbIdentity reads the usb_device directory dir through f.
 func usbIdentity(r Roots, sysRoot, dir string, f attrFiles) (*USBInfo, media.Identity, Quality, string) {
+	vid, pid := fileAttr(f, "idVendor"), fileAttr(f, "idProduct") // each read once: every read is a system call or three
 	u := &USBInfo{
 		Port:         filepath.Base(dir),
 		SysPath:      devpath(sysRoot, dir),
-		VendorID:     hexID(fileAttr(f, "idVendor"), 4),
-		ProductID:    hexID(fileAttr(f, "idProduct"), 4),
+		VendorID:     hexID(vid, 4),
+		ProductID:    hexID(pid, 4),
 		BcdDevice:    EscapeComponent(fileAttr(f, "bcdDevice")),
 		BcdUSB:       EscapeComponent(fileAttr(f, "version")),
 		Speed:        EscapeComponent(fileAttr(f, "speed")),
@@ -434,7 +435,7 @@ func usbIdentity(r Roots, sysRoot, dir string, f attrFiles) (*USBInfo, media.Ide
 	}
 	id := media.Identity{
 		Kind:      media.KindOther,
-		Key:       USBKey(fileAttr(f, "idVendor"), fileAttr(f, "idProduct"), serial),
+		Key:       USBKey(vid, pid, serial),
 		Serial:    displaySerial(serial),
 		VendorID:  u.VendorID,
 		ProductID: u.ProductID,

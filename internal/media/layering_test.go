@@ -60,8 +60,15 @@ var allowed = map[string][]string{
 	"internal/anchor": {},
 	"internal/replay": {"media", "audit", "checkin", "event", "service", "anchor"},
 	"internal/daemon": {"media", "audit", "policy", "identity", "registry", "regindex", "udev", "enforce", "mountwatch", "checkin", "sysfs", "control", "mountlog", "service", "catalog", "event", "policydoc"},
+	// The office server (mediagate server): the CA, the wire types of its protocol,
+	// the HTTPS server over the service, and the officer's remote client of it.
+	"internal/office/pki":    {},
+	"internal/office/wire":   {"media", "audit", "service", "checkin"},
+	"internal/office/server": {"media", "audit", "event", "service", "policydoc", "office/pki", "office/wire"},
+	"internal/office/remote": {"media", "audit", "checkin", "service", "office/wire"},
 	// cli reaches the register only through the service: never registry.
-	"internal/cli": {"media", "audit", "policy", "identity", "service", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control", "catalog", "event", "replay", "anchor", "policydoc", "hostclient", "sheet", "printout", "forms"},
+	"internal/cli": {"media", "audit", "policy", "identity", "service", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control", "catalog", "event", "replay", "anchor", "policydoc", "hostclient", "sheet", "printout",
+		"office/pki", "office/server", "office/remote", "forms"},
 }
 
 // owners names the one package that may import each fenced-in dependency.

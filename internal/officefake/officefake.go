@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -153,7 +154,8 @@ func (o *Office) Start(addr string) error {
 	}
 	o.mu.Lock()
 	o.ln = ln
-	o.srv = &http.Server{Handler: http.HandlerFunc(o.serve), ReadHeaderTimeout: 10 * time.Second}
+	o.srv = &http.Server{Handler: http.HandlerFunc(o.serve), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: log.New(io.Discard, "", 0)}
 	o.done = make(chan struct{})
 	srv, done := o.srv, o.done
 	o.mu.Unlock()

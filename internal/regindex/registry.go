@@ -22,6 +22,12 @@ type Registry struct {
 
 	mu   sync.Mutex
 	mark int64
+	feed *registry.ChangeFeed // the prepared check, when the store offers one
+}
+
+// feeder is a store that prepares the check once (*registry.Store).
+type feeder interface {
+	ChangeFeed(ctx context.Context) (*registry.ChangeFeed, error)
 }
 
 // Load reads the decision data in one transaction and remembers the log head.
@@ -41,7 +47,19 @@ func (r *Registry) Load(ctx context.Context) (Data, error) {
 func (r *Registry) Changed(ctx context.Context) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	changed, head, err := r.Store.ChangedSince(ctx, r.mark)
+	if f, ok := r.Store.(feeder); ok && r.feed == nil {
+		if feed, err := f.ChangeFeed(ctx); err == nil {
+			r.feed = feed
+		}
+	}
+	var changed bool
+	var head int64
+	var err error
+	if r.feed != nil {
+		changed, head, err = r.feed.ChangedSince(ctx, r.mark)
+	} else {
+		changed, head, err = r.Store.ChangedSince(ctx, r.mark)
+	}
 	if err != nil {
 		return true, err
 	}

@@ -25,7 +25,9 @@ type DecisionData struct {
 // DecisionData reads the decision data in one read transaction.
 func (s *Store) DecisionData(ctx context.Context) (DecisionData, error) {
 	var out DecisionData
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	// One snapshot on both engines (SQLite's read transaction is one already): the
+	// media, people and Mark of one moment.
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: s.d.snapshot})
 	if err != nil {
 		return out, fmt.Errorf("read decision data: begin: %w", err)
 	}
@@ -91,15 +93,41 @@ func headSeq(ctx context.Context, q querier) (int64, error) {
 // themselves (KindsOutsideRegister) are known not to change the register; any other
 // kind, including one this release does not know, counts as a change.
 func (s *Store) ChangedSince(ctx context.Context, mark int64) (changed bool, head int64, err error) {
+	return changedSince(s.db.QueryRowContext(ctx, changedSinceSQL, mark), mark)
+}
+
+const changedSinceSQL = `SELECT COALESCE((SELECT seq FROM event_head WHERE singleton = 1), 0),
+	(SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE seq > ? AND kind NOT IN (` + outsideListSQL + `) LIMIT 1) AS c)`
+
+func changedSince(row *sql.Row, mark int64) (bool, int64, error) {
 	var n int
-	err = s.db.QueryRowContext(ctx, `SELECT COALESCE((SELECT seq FROM event_head WHERE singleton = 1), 0),
-		(SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE seq > ? AND kind NOT IN (`+outsideList+`) LIMIT 1) AS c)`,
-		mark).Scan(&head, &n)
-	if err != nil {
+	var head int64
+	if err := row.Scan(&head, &n); err != nil {
 		return true, mark, fmt.Errorf("read register changes: %w", err)
 	}
 	return n > 0 || head < mark, head, nil
 }
+
+// ChangeFeed is ChangedSince with its statement prepared once, for a caller that asks
+// before every event (the daemon's index).
+type ChangeFeed struct{ st *sql.Stmt }
+
+// ChangeFeed prepares the statement of ChangedSince.
+func (s *Store) ChangeFeed(ctx context.Context) (*ChangeFeed, error) {
+	st, err := s.db.PrepareContext(ctx, changedSinceSQL)
+	if err != nil {
+		return nil, fmt.Errorf("prepare register changes: %w", err)
+	}
+	return &ChangeFeed{st: st}, nil
+}
+
+// ChangedSince is Store.ChangedSince.
+func (f *ChangeFeed) ChangedSince(ctx context.Context, mark int64) (bool, int64, error) {
+	return changedSince(f.st.QueryRowContext(ctx, mark), mark)
+}
+
+// Close releases the statement.
+func (f *ChangeFeed) Close() error { return f.st.Close() }
 
 // KindsOutsideRegister are the audit kinds that record what a daemon saw or did, not
 // a change of the register: ChangedSince skips them.
@@ -110,13 +138,7 @@ var KindsOutsideRegister = []event.Kind{
 	event.KindMountViolation,
 }
 
-var outsideList = func() string {
-	s := ""
-	for i, k := range KindsOutsideRegister {
-		if i > 0 {
-			s += ", "
-		}
-		s += "'" + string(k) + "'"
-	}
-	return s
-}()
+// outsideListSQL is KindsOutsideRegister as SQL string literals (the kinds are
+// constants of package event: lower-case letters, dots and dashes).
+const outsideListSQL = `'daemon.start', 'daemon.stop', 'daemon.lock', 'daemon.rescan', 'daemon.control', ` +
+	`'device.decision', 'device.tamper', 'mount.attach', 'mount.detach', 'mount.remount', 'mount.seen-at-start', 'mount.violation'`

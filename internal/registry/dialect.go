@@ -36,6 +36,10 @@ type dialect struct {
 	// snapshot is the isolation of a read that must see one state of the database
 	// across statements (verify reads the head, then the rows).
 	snapshot sql.IsolationLevel
+	// hasTable counts the tables named by its one argument (0 or 1): on PostgreSQL
+	// even CREATE TABLE IF NOT EXISTS needs CREATE on the schema, which a role that
+	// only uses the register need not have.
+	hasTable string
 }
 
 // writerLockKey is the advisory lock every writer of a PostgreSQL register takes
@@ -43,8 +47,11 @@ type dialect struct {
 const writerLockKey int64 = 0x6d65646961676174
 
 var dialects = map[Engine]*dialect{
-	SQLite:     {engine: SQLite, snapshot: sql.LevelDefault},
-	PostgreSQL: {engine: PostgreSQL, lockWriters: "SELECT pg_advisory_xact_lock(" + strconv.FormatInt(writerLockKey, 10) + ")", snapshot: sql.LevelRepeatableRead},
+	SQLite: {engine: SQLite, snapshot: sql.LevelDefault,
+		hasTable: `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?`},
+	PostgreSQL: {engine: PostgreSQL, lockWriters: "SELECT pg_advisory_xact_lock(" + strconv.FormatInt(writerLockKey, 10) + ")",
+		snapshot: sql.LevelRepeatableRead,
+		hasTable: `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?`},
 }
 
 // detailsText is an SQL expression for the text at path (event.Path's "$.a.b") in a
@@ -181,8 +188,12 @@ func engineOf(dsn string) (Engine, string, error) {
 	return SQLite, dsn, nil
 }
 
-// IsURL reports whether db names a database server rather than a local file.
-func IsURL(db string) bool {
-	e, _, err := engineOf(db)
-	return err == nil && e != SQLite
+// SQLiteFile returns the file of an SQLite register named by db (a path or
+// sqlite:PATH); ok is false for a database server's URL or a name Open refuses.
+func SQLiteFile(db string) (path string, ok bool) {
+	e, target, err := engineOf(db)
+	if err != nil || e != SQLite {
+		return "", false
+	}
+	return target, true
 }

@@ -2,10 +2,16 @@ package registry
 
 import (
 	"context"
+	"errors"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"mediagate/internal/audit"
+	"mediagate/internal/media"
 )
 
 func TestRebind(t *testing.T) {
@@ -90,6 +96,9 @@ func TestEngineOf(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "pw") {
 			t.Errorf("error shows the password: %v", err)
 		}
+		if file, ok := SQLiteFile(tt.dsn); ok != (tt.engine == SQLite) || file != map[bool]string{true: tt.target}[ok] {
+			t.Errorf("SQLiteFile(%q) = %q, %v", tt.dsn, file, ok)
+		}
 	}
 	if _, err := Open(context.Background(), "mysql://u:secret@h/db"); err == nil || strings.Contains(err.Error(), "secret") {
 		t.Errorf("Open of an unknown kind of database: %v", err)
@@ -158,4 +167,106 @@ func TestUniqueViolation(t *testing.T) {
 			t.Errorf("duplicate handle taken for another column: %v", err)
 		}
 	})
+}
+
+// TestWriterWaitsAtMostTheLockTimeout: on PostgreSQL a writer waits for another's
+// writer lock as long as lock_timeout (10 s unless the URL says otherwise), then fails
+// without writing, as a writer on SQLite does after its busy timeout.
+func TestWriterWaitsAtMostTheLockTimeout(t *testing.T) {
+	eng := testEngine{PostgreSQL}
+	dsn := eng.dsn(t)
+	ctx := context.Background()
+	holder, err := Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	var lt string
+	if err := holder.db.QueryRowContext(ctx, `SHOW lock_timeout`).Scan(&lt); err != nil || lt != "10s" {
+		t.Errorf("lock_timeout of a plain URL = %q, %v; want 10s", lt, err)
+	}
+	waiter, err := Open(ctx, dsn+"&options=-c%20lock_timeout%3D300ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer waiter.Close()
+	tx, err := holder.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if err := holder.lockWriters(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := waiter.AddPerson(ctx, media.Person{Handle: "late", Name: "Late"}); err == nil || !strings.Contains(err.Error(), "lock timeout") {
+		t.Errorf("writer behind a held lock: %v; want a lock timeout", err)
+	}
+	tx.Rollback()
+	if _, err := waiter.Person(ctx, "late"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the refused write left %v", err)
+	}
+	if _, err := waiter.AddPerson(ctx, media.Person{Handle: "late", Name: "Late"}); err != nil {
+		t.Errorf("writer after the lock was released: %v", err)
+	}
+}
+
+// TestLeastPrivilegeRole: once the register's owner has made the tables, a role with
+// only SELECT, INSERT, UPDATE on them and USAGE on their sequences opens it and does
+// every kind of write — and cannot delete a row.
+func TestLeastPrivilegeRole(t *testing.T) {
+	eng := testEngine{PostgreSQL}
+	dsn := eng.dsn(t)
+	ctx := context.Background()
+	owner, err := Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { owner.Close() }) // after the role's cleanup below
+	role := "mg_user_" + strings.ToLower(strings.ReplaceAll(NewID()[:8], "-", ""))
+	for _, q := range []string{
+		`CREATE ROLE ` + role + ` LOGIN`,
+		`GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO ` + role,
+		`GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO ` + role,
+	} {
+		if _, err := owner.db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, q := range []string{`DROP OWNED BY ` + role, `DROP ROLE ` + role} {
+			if _, err := owner.db.ExecContext(context.Background(), q); err != nil {
+				t.Errorf("%s: %v", q, err)
+			}
+		}
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(role)
+	s, err := Open(ctx, u.String(), WithActor(audit.Actor{UID: 0, User: "root"}))
+	if err != nil {
+		t.Fatalf("open as %s: %v", role, err)
+	}
+	defer s.Close()
+	if _, err := s.InitHost(ctx, media.Host{Number: "H-01", Level: media.Secret}); err != nil {
+		t.Fatal(err)
+	}
+	seed(t, s, "alice")
+	m := register(t, s, "LP1", media.Secret, "alice")
+	if _, _, err := s.OpenCampaign(ctx, 2026, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CheckInPlugged(ctx, m.Number, m.Identity, "A", "1"); err != nil {
+		t.Fatalf("check-in (a sequence-numbered row): %v", err)
+	}
+	if _, err := s.DiscKey(ctx, 32); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.VerifyLog(ctx); err != nil || n != 5 {
+		t.Errorf("VerifyLog = %d, %v", n, err)
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM people WHERE handle = 'nobody'`); err == nil {
+		t.Error("the least-privilege role may delete")
+	}
 }

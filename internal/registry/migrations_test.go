@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 // TestMigrationsPairedAcrossEngines: every migration exists for both engines, under
@@ -170,4 +171,77 @@ func listDiff(a, b []string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestMigrationsOutOfOrder: a migration numbered below one already applied (its
+// branch was merged later) is still applied, once; a database holding a migration the
+// binary does not know is refused, above or below the binary's latest.
+func TestMigrationsOutOfOrder(t *testing.T) {
+	forEngines(t, func(t *testing.T, eng testEngine) {
+		ctx := context.Background()
+		s, _ := eng.open(t)
+		mig := func(names ...string) fstest.MapFS {
+			m := fstest.MapFS{}
+			for _, n := range names {
+				table := "t" + strings.SplitN(n, "_", 2)[0]
+				m["m/"+n] = &fstest.MapFile{Data: []byte("CREATE TABLE " + table + " (x INTEGER);")}
+			}
+			return m
+		}
+		tables := func() []string {
+			t.Helper()
+			var out []string
+			for _, n := range []string{"t0901", "t0902", "t0903"} {
+				if _, err := s.db.ExecContext(ctx, `SELECT x FROM `+n); err == nil {
+					out = append(out, n)
+				}
+			}
+			return out
+		}
+		// The register already has 1–4 (and whatever this release adds); the test's
+		// migrations come after them.
+		base := fstest.MapFS{}
+		files, _ := fs.Glob(migrations, "migrations/"+string(eng.engine)+"/*.sql")
+		for _, f := range files {
+			b, _ := migrations.ReadFile(f)
+			base["m/"+path.Base(f)] = &fstest.MapFile{Data: b}
+		}
+		with := func(extra fstest.MapFS) fstest.MapFS {
+			m := fstest.MapFS{}
+			for k, v := range base {
+				m[k] = v
+			}
+			for k, v := range extra {
+				m[k] = v
+			}
+			return m
+		}
+		if err := s.migrateFrom(ctx, with(mig("0901_a.sql", "0903_c.sql")), "m"); err != nil {
+			t.Fatal(err)
+		}
+		if got := tables(); !slices.Equal(got, []string{"t0901", "t0903"}) {
+			t.Fatalf("tables after 901, 903: %v", got)
+		}
+		if err := s.migrateFrom(ctx, with(mig("0901_a.sql", "0902_b.sql", "0903_c.sql")), "m"); err != nil {
+			t.Fatalf("902 after 903: %v", err)
+		}
+		if got := tables(); !slices.Equal(got, []string{"t0901", "t0902", "t0903"}) {
+			t.Fatalf("tables after 902: %v", got)
+		}
+		// Applied again: nothing to do (a second CREATE TABLE would fail).
+		if err := s.migrateFrom(ctx, with(mig("0901_a.sql", "0902_b.sql", "0903_c.sql")), "m"); err != nil {
+			t.Fatalf("again: %v", err)
+		}
+		for _, tt := range []struct {
+			files fstest.MapFS
+			want  string
+		}{
+			{with(mig("0901_a.sql", "0902_b.sql")), "newer than this mediagate"},          // lacks 903
+			{with(mig("0901_a.sql", "0903_c.sql")), "902, which this mediagate does not"}, // lacks 902
+		} {
+			if err := s.migrateFrom(ctx, tt.files, "m"); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("older binary: %v; want %q", err, tt.want)
+			}
+		}
+	})
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -26,6 +27,15 @@ func openPostgres(dsn string) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("parse %s: %w", redactDSN(dsn), err)
+	}
+	// As on SQLite (its 10 s busy timeout): a server that does not answer, or a writer
+	// that waits for another's lock longer than this, fails instead of hanging. The URL
+	// may set others (connect_timeout=…, options=-c%20lock_timeout=…).
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 10 * time.Second
+	}
+	if _, set := cfg.RuntimeParams["lock_timeout"]; !set && !strings.Contains(cfg.RuntimeParams["options"], "lock_timeout") {
+		cfg.RuntimeParams["lock_timeout"] = "10s"
 	}
 	return sql.OpenDB(&pgConnector{inner: stdlib.GetConnector(*cfg), ph: &placeholders{}}), nil
 }

@@ -618,3 +618,15 @@ func TestAuditChainConcurrentAppends(t *testing.T) {
 		}
 	})
 }
+
+// outsideListSQL must list exactly KindsOutsideRegister: a kind missing from it would
+// make every decision row reload the daemon's index, an extra one would hide a change.
+func TestOutsideListSQL(t *testing.T) {
+	var want []string
+	for _, k := range KindsOutsideRegister {
+		want = append(want, "'"+string(k)+"'")
+	}
+	if got := strings.Join(want, ", "); got != outsideListSQL {
+		t.Errorf("outsideListSQL\n got %s\nwant %s", outsideListSQL, got)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -141,6 +142,15 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 }
 
 func (s *Store) migrate(ctx context.Context) error {
+	return s.migrateFrom(ctx, migrations, "migrations/"+string(s.d.engine))
+}
+
+// migrateFrom applies, in order of number, every migration NNNN_*.sql in dir of fsys
+// that the database has not applied yet — also one numbered below the highest applied:
+// numbers are handed out ahead of time, so a register may meet migration 5 after
+// migration 7. A database that holds a migration this binary does not know is newer
+// than it and refused.
+func (s *Store) migrateFrom(ctx context.Context, fsys fs.FS, dir string) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -149,13 +159,16 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := s.lockWriters(ctx, tx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied TEXT NOT NULL)`); err != nil {
+	var n int
+	if err := tx.QueryRowContext(ctx, s.d.hasTable, "schema_migrations").Scan(&n); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	// Migrations are applied by number, each one not yet recorded: numbers are handed
-	// out to branches in advance, so a register may have 6 before 5 arrives.
+	if n == 0 {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied TEXT NOT NULL)`); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
 	applied := map[int]bool{}
-	have := 0
 	rows, err := tx.QueryContext(ctx, `SELECT version FROM schema_migrations`)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -166,26 +179,39 @@ func (s *Store) migrate(ctx context.Context) error {
 			rows.Close()
 			return fmt.Errorf("migrate: %w", err)
 		}
-		applied[v], have = true, max(have, v)
+		applied[v] = true
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err := rows.Close(); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	files, err := fs.Glob(migrations, "migrations/"+string(s.d.engine)+"/*.sql")
+	files, err := fs.Glob(fsys, dir+"/*.sql")
 	if err != nil {
 		return err
 	}
 	sort.Strings(files)
+	known := map[int]string{}
+	latest := 0
 	for _, f := range files {
-		v, err := strconv.Atoi(strings.SplitN(filepath.Base(f), "_", 2)[0])
-		if err != nil {
+		v, err := strconv.Atoi(strings.SplitN(path.Base(f), "_", 2)[0])
+		if err != nil || known[v] != "" {
 			return fmt.Errorf("migration %s: bad name", f)
 		}
+		known[v], latest = f, max(latest, v)
+	}
+	for v := range applied {
+		if known[v] == "" {
+			if v > latest {
+				return fmt.Errorf("database schema version %d is newer than this mediagate (%d); upgrade mediagate", v, latest)
+			}
+			return fmt.Errorf("database has schema migration %d, which this mediagate does not know; upgrade mediagate", v)
+		}
+	}
+	for _, f := range files {
+		v, _ := strconv.Atoi(strings.SplitN(path.Base(f), "_", 2)[0])
 		if applied[v] {
 			continue
 		}
-		body, err := migrations.ReadFile(f)
+		body, err := fs.ReadFile(fsys, f)
 		if err != nil {
 			return err
 		}
@@ -194,13 +220,6 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied) VALUES (?, ?)`, v, s.stamp()); err != nil {
 			return err
-		}
-		have = max(have, v)
-	}
-	if len(files) > 0 {
-		latest, _ := strconv.Atoi(strings.SplitN(filepath.Base(files[len(files)-1]), "_", 2)[0])
-		if have > latest {
-			return fmt.Errorf("database schema version %d is newer than this mediagate (%d); upgrade mediagate", have, latest)
 		}
 	}
 	return tx.Commit()

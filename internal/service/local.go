@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -41,16 +40,15 @@ type LocalOptions struct {
 // "err.no-register" and is itself an ErrBadRequest (a front-end's usage error).
 var ErrNoRegister = fmt.Errorf("%w: no register", ErrBadRequest)
 
-// IsURL reports whether db (the --db value) names a database server, postgres://…,
-// rather than an SQLite file.
-func IsURL(db string) bool { return registry.IsURL(db) }
+// SQLiteFile returns the file of an SQLite register named by db (the --db value: a
+// path or sqlite:PATH); ok is false for a postgres://… URL.
+func SQLiteFile(db string) (path string, ok bool) { return registry.SQLiteFile(db) }
 
 // OpenLocal opens the registry db names and returns the service on it: a file path
 // (or sqlite:PATH) is an SQLite file, created only with o.Create; a postgres://… URL
 // is a PostgreSQL database, whose tables are created if needed. Close it when done.
 func OpenLocal(ctx context.Context, db string, o LocalOptions) (*Local, error) {
-	if !o.Create && !IsURL(db) {
-		path := strings.TrimPrefix(strings.TrimPrefix(db, "sqlite:"), "//")
+	if path, isFile := SQLiteFile(db); isFile && !o.Create {
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 			return nil, &Error{Kind: ErrNoRegister, Code: "err.no-register", Args: []any{db}}
 		} else if err != nil {

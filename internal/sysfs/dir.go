@@ -50,6 +50,21 @@ func OpenDir(sys, devpath string) (*Dir, error) {
 	return &Dir{path: p, h: h}, nil
 }
 
+// OpenResolvedDir is OpenDir for abs, a directory already resolved (no symbolic
+// links, filepath.EvalSymlinks) below root, itself resolved: the caller just did what
+// OpenDir would do again, a stat of every component (identity.ReadDeviceHeld on the
+// decision path of every USB device).
+func OpenResolvedDir(root, abs string) (*Dir, error) {
+	if !strings.HasPrefix(abs, root+"/devices/") || filepath.Clean(abs) != abs || strings.ContainsRune(abs, 0) {
+		return nil, fmt.Errorf("open %q: not a device below %s", abs, root)
+	}
+	h, err := openDirHandle(abs)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", abs, gone(err))
+	}
+	return &Dir{path: abs, h: h}, nil
+}
+
 // Path is the directory's path as it was opened.
 func (d *Dir) Path() string { return d.path }
 

@@ -4,7 +4,6 @@ package sysfs
 
 import (
 	"errors"
-	"io"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -34,20 +33,44 @@ func (h *dirHandle) openat(name string, flags int) (*os.File, error) {
 	return os.NewFile(uintptr(fd), name), nil
 }
 
+// read reads an attribute with raw system calls: openat, read until a short read
+// (sysfs hands out a text attribute whole in its first read, and a binary one such as
+// descriptors up to its size), close. It is on the decision path of every USB device,
+// where each system call counts (docs/performance.md).
 func (h *dirHandle) read(name string, limit int64) ([]byte, error) {
-	f, err := h.openat(name, unix.O_RDONLY)
-	if err != nil {
-		return nil, err
+	if h.fd < 0 {
+		return nil, os.ErrClosed
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	fd, err := unix.Openat(h.fd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 	if err != nil {
-		return nil, err
+		return nil, &os.PathError{Op: "openat", Path: name, Err: err}
 	}
-	if int64(len(b)) > limit {
+	defer unix.Close(fd)
+	buf := make([]byte, min(limit+1, 4096))
+	n := 0
+	for {
+		if n == len(buf) {
+			if int64(n) > limit {
+				return nil, errors.New("attribute too large")
+			}
+			buf = append(buf, make([]byte, min(int64(len(buf)), limit+1-int64(len(buf))))...)
+		}
+		m, err := unix.Read(fd, buf[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "read", Path: name, Err: err}
+		}
+		n += m
+		if m == 0 || n < len(buf) {
+			break // end of file, or a short read: sysfs has nothing more
+		}
+	}
+	if int64(n) > limit {
 		return nil, errors.New("attribute too large")
 	}
-	return b, nil
+	return buf[:n], nil
 }
 
 func (h *dirHandle) write(name, value string) error {

@@ -1,6 +1,7 @@
 package sysfs
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -122,5 +123,57 @@ func TestOpenDirRefusesPathsOutsideDevices(t *testing.T) {
 	}
 	if _, err := OpenDir(sys, "/devices/x/2-1/busnum"); err == nil {
 		t.Error("a file opened as a directory")
+	}
+}
+
+func TestOpenResolvedDir(t *testing.T) {
+	sys, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	usbTree(t, sys, "/devices/x/2-1", "1")
+	os.MkdirAll(filepath.Join(sys, "class"), 0o755)
+	os.Symlink("/", filepath.Join(sys, "devices", "escape"))
+	d, err := OpenResolvedDir(sys, sys+"/devices/x/2-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := d.ReadFile("authorized", 8); err != nil || string(b) != "0\n" { // as usbTree wrote it
+		t.Errorf("authorized %q, %v", b, err)
+	}
+	d.Close()
+	for _, p := range []string{sys + "/class", sys + "/devices/../class", sys + "/devices/x/../../class", "/devices/x/2-1", sys + "/devices/escape"} {
+		if d, err := OpenResolvedDir(sys, p); err == nil {
+			d.Close()
+			t.Errorf("OpenResolvedDir(%q) succeeded", p)
+		}
+	}
+	if _, err := OpenResolvedDir(sys, sys+"/devices/x/2-9"); !errors.Is(err, ErrGone) {
+		t.Errorf("a missing device: %v", err)
+	}
+}
+
+// An attribute larger than one read comes whole; one larger than the limit not at all.
+func TestReadFileLargeAttribute(t *testing.T) {
+	sys := t.TempDir()
+	usbTree(t, sys, "/devices/x/2-1", "1")
+	big := bytes.Repeat([]byte{0x12, 0x01, 0x00, 0x02}, 2600) // 10,400 bytes
+	if err := os.WriteFile(filepath.Join(sys, "devices/x/2-1/descriptors"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err := OpenDir(sys, "/devices/x/2-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for _, limit := range []int64{int64(len(big)), 1 << 16} {
+		if b, err := d.ReadFile("descriptors", limit); err != nil || !bytes.Equal(b, big) {
+			t.Errorf("limit %d: %d bytes, %v", limit, len(b), err)
+		}
+	}
+	for _, limit := range []int64{int64(len(big)) - 1, 4095, 4096} {
+		if _, err := d.ReadFile("descriptors", limit); err == nil {
+			t.Errorf("limit %d: %d bytes read", limit, len(big))
+		}
 	}
 }
