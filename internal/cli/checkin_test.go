@@ -291,7 +291,7 @@ func sheetEnv(t *testing.T) func(args ...string) string {
 		{"AB12CD34EF04", "confidential", "lisi"}, {"AB12CD34EF05", "secret", "wangwu"},
 	} {
 		nums = append(nums, strings.TrimSpace(run("media", "register", "--kind", "usb", "--vendor", "0781", "--product", "5567",
-			"--serial", p.serial, "--level", p.level, "--custodian", p.cust)))
+			"--serial", p.serial, "--level", p.level, "--custodian", p.cust, "--brand-model", "SanDisk Cruzer Blade 32GB")))
 	}
 	run("media", "repair", nums[3], "--approved-by", "wangwu", "--repairer", "某数据恢复中心", "--place", "本单位")
 	run("checkin", "open", "--year", "2026", "--deadline", "2026-12-31")

@@ -25,6 +25,7 @@ func newMediaCommand(app *App) *cobra.Command {
 	cmd.AddCommand(newLifecycleCommands(app)...)
 	cmd.AddCommand(newMediaIssueCommand(app), newMediaRequestCommand(app))
 	cmd.AddCommand(newMediaImportCommand(app), newMediaBindCommand(app), newMediaLabelCommand(app))
+	cmd.AddCommand(newMediaFormCommand(app))
 	return cmd
 }
 
@@ -313,6 +314,7 @@ func runMediaShow(ctx context.Context, app *App, number string) error {
 	}
 	l, w := app.Lang, app.Out
 	field(w, l, "field.number", m.Number)
+	field(w, l, "field.former-numbers", strings.Join(formerNumbers(history), T(l, "list.sep")))
 	field(w, l, "field.kind", catalog.Kind(l, m.Kind))
 	field(w, l, "field.level", catalog.Level(l, m.Level))
 	field(w, l, "field.custodian", personName(m))
@@ -349,6 +351,21 @@ func runMediaShow(ctx context.Context, app *App, number string) error {
 	}
 	fmt.Fprintf(w, "\n%s\n", T(l, "field.history"))
 	return printEvents(app, history)
+}
+
+// formerNumbers are the numbers a medium had before its level was raised, oldest
+// first, from its history.
+func formerNumbers(history []*audit.Event) []string {
+	var out []string
+	for _, e := range history {
+		if e.Kind != event.KindMediumRelevel {
+			continue
+		}
+		if d, err := event.As[event.MediumRelevel](e.Kind, e.Details); err == nil && d.FromNumber != "" {
+			out = append(out, d.FromNumber)
+		}
+	}
+	return out
 }
 
 // printMounts prints the mount rows among events, if any, as a section of their own:

@@ -114,6 +114,7 @@ func TestJSONEveryCommand(t *testing.T) {
 		"media request":           {skip: "needs an office server: it prints the request as JSON (runMediaRequest)"},
 		"host enroll":             {skip: "needs an office server: it prints the enrolment as JSON (runHostEnroll)"},
 		"summary":                 {prep: [][]string{open}},
+		"media form":              {args: []string{"register", num}},
 		"media import":            {args: []string{sheet}},
 		"server init":             {args: []string{"--dir", office(), "--name", "localhost", "--officer", "zhangsan"}},
 		"server officer add":      {prep: [][]string{serverInit}, args: []string{"lisi", "--dir", officeDir}},

@@ -298,3 +298,26 @@ func TestManPages(t *testing.T) {
 		t.Errorf("man created a register")
 	}
 }
+
+// TestRelevelNumberCLI: after raising the level the medium is shown under its new
+// number with the former one, and found by either.
+func TestRelevelNumberCLI(t *testing.T) {
+	e := newEnv(t)
+	e.setup()
+	y := time.Now().Year()
+	old := e.registerUSB("AB12CD34EF01", "confidential", "zhangsan")
+	out := e.ok("media", "relevel", old, "--level", "secret")
+	neu := fmt.Sprintf("S-%d-0001", y)
+	if !strings.Contains(out, neu) {
+		t.Fatalf("relevel: %q; want the new number %s", out, neu)
+	}
+	for _, n := range []string{old, neu} {
+		show := e.ok("media", "show", n)
+		if !strings.Contains(show, "Former numbers  "+old) || !strings.Contains(show, "Number          "+neu) || !strings.Contains(show, "medium.register") {
+			t.Errorf("media show %s:\n%s", n, show)
+		}
+	}
+	if out := e.ok("log", "--medium", old); !strings.Contains(out, "medium.relevel") || !strings.Contains(out, "medium.register") {
+		t.Errorf("log --medium %s:\n%s", old, out)
+	}
+}

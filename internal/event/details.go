@@ -210,9 +210,16 @@ type MediumReturn struct {
 type MediumRelevel struct {
 	Custodian string      `json:"custodian" event:"custodian"`
 	FromLevel media.Level `json:"from_level"`
-	MediumID  string      `json:"medium_id"`
-	Note      string      `json:"note"`
-	ToLevel   media.Level `json:"to_level"`
+	// FromNumber and ToNumber are set when the new level gave the medium a new
+	// number (the old one stays its alias).
+	// NumberSeq and NumberYear are the sequence and year the new number took.
+	FromNumber string      `json:"from_number,omitempty"`
+	MediumID   string      `json:"medium_id"`
+	Note       string      `json:"note"`
+	NumberSeq  int         `json:"number_seq,omitempty"`
+	NumberYear int         `json:"number_year,omitempty"`
+	ToLevel    media.Level `json:"to_level"`
+	ToNumber   string      `json:"to_number,omitempty"`
 }
 
 // MediumIssue is a medium given out of the vault in the new year.

@@ -29,6 +29,7 @@ var allowed = map[string][]string{
 	"internal/officefake": {"media", "policydoc"},
 	"internal/identity":   {"media", "sysfs"},
 	"internal/checkin":    {"media"},
+	"internal/forms":      {},
 	"internal/sysfs":      {},
 	"internal/control":    {},
 	"internal/mountlog":   {"media", "mountwatch", "event"},
@@ -67,7 +68,7 @@ var allowed = map[string][]string{
 	"internal/office/remote": {"media", "audit", "checkin", "service", "office/wire"},
 	// cli reaches the register only through the service: never registry.
 	"internal/cli": {"media", "audit", "policy", "identity", "service", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control", "catalog", "event", "replay", "anchor", "policydoc", "hostclient", "sheet", "printout",
-		"office/pki", "office/server", "office/remote"},
+		"office/pki", "office/server", "office/remote", "forms"},
 }
 
 // owners names the one package that may import each fenced-in dependency.

@@ -269,7 +269,7 @@ type rowsQuerier interface {
 }
 
 func campaignItemsTx(ctx context.Context, q rowsQuerier, campaignID string) ([]checkin.Item, error) {
-	rows, err := q.QueryContext(ctx, `SELECT m.number, m.kind, m.level, m.serial, c.handle, c.name, `+mediumDepartment+`, m.status,
+	rows, err := q.QueryContext(ctx, `SELECT m.number, m.kind, m.level, m.serial, m.model, c.handle, c.name, `+mediumDepartment+`, m.status,
 		cm.status_at_open, cm.outcome, COALESCE(ci.seq, 0), COALESCE(ci.at, ''), COALESCE(ci.source, ''), COALESCE(ci.away, 0),
 		COALESCE(ci.reason, ''), COALESCE(b.handle, ''), COALESCE(ci.cabinet, ''), COALESCE(ci.slot, ''), COALESCE(ci.identity_key, '')
 		FROM campaign_media cm
@@ -289,7 +289,7 @@ func campaignItemsTx(ctx context.Context, q rowsQuerier, campaignID string) ([]c
 		var kind, status, atOpen, outcome, at, source, reason, by, cabinet, slot, key string
 		var level, away int
 		var seq int64
-		if err := rows.Scan(&it.Number, &kind, &level, &it.Serial, &it.Custodian, &it.CustodianName, &it.Department, &status,
+		if err := rows.Scan(&it.Number, &kind, &level, &it.Serial, &it.Model, &it.Custodian, &it.CustodianName, &it.Department, &status,
 			&atOpen, &outcome, &seq, &at, &source, &away, &reason, &by, &cabinet, &slot, &key); err != nil {
 			return nil, err
 		}

@@ -255,6 +255,11 @@ func (s *Store) Medium(ctx context.Context, number string) (media.Medium, error)
 func mediumTx(ctx context.Context, q querier, number string) (media.Medium, error) {
 	m, err := scanMedium(q.QueryRowContext(ctx, `SELECT `+mediumCols+mediumFrom+` WHERE m.number = ?`, number))
 	if errors.Is(err, sql.ErrNoRows) {
+		// A former number (the level was raised) finds the medium too.
+		m, err = scanMedium(q.QueryRowContext(ctx, `SELECT `+mediumCols+mediumFrom+
+			` WHERE m.id = (SELECT medium_id FROM media_aliases WHERE number = ?)`, number))
+	}
+	if errors.Is(err, sql.ErrNoRows) {
 		return m, errf(ErrNotFound, "not-found.medium", number)
 	}
 	return m, err
@@ -559,7 +564,10 @@ func (s *Store) SetStatus(ctx context.Context, number string, to media.Status, k
 }
 
 // Relevel raises a medium's level. Lowering is refused: a medium's level is never
-// lowered while it exists.
+// lowered while it exists. A number made by the numbering pattern carries the level's
+// code, so the medium gets the next number of its new level; the old one stays its
+// alias (found by every lookup, never given out again). A number in another form
+// (given by hand) stays.
 func (s *Store) Relevel(ctx context.Context, number string, level media.Level, note string) (media.Medium, error) {
 	return s.change(ctx, number, event.KindMediumRelevel, func(tx *sql.Tx, m *media.Medium) (func(event.Change) any, error) {
 		if !level.Valid() {
@@ -571,10 +579,32 @@ func (s *Store) Relevel(ctx context.Context, number string, level media.Level, n
 		if m.Status.Terminal() {
 			return nil, errf(ErrTransition, "transition.status", m.Number, m.Status)
 		}
-		from := m.Level
+		from, fromNumber, toNumber, year, seq := m.Level, "", "", 0, 0
+		n, err := numberingTx(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		if n.Carries(m.Number, from) && n.Codes[from] != n.Codes[level] {
+			num, y, q, err := s.nextNumber(ctx, tx, level)
+			if err != nil {
+				return nil, err
+			}
+			year, seq = y, q
+			if _, err := tx.ExecContext(ctx, `INSERT INTO numbers_used (number) VALUES (?)`, num); err != nil {
+				return nil, fmt.Errorf("relevel %s: %w", m.Number, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO media_aliases (number, medium_id, created) VALUES (?, ?, ?)`, m.Number, m.ID, s.stamp()); err != nil {
+				return nil, fmt.Errorf("relevel %s: %w", m.Number, err)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE media SET number = ? WHERE id = ?`, num, m.ID); err != nil {
+				return nil, fmt.Errorf("relevel %s: %w", m.Number, err)
+			}
+			fromNumber, toNumber, m.Number = m.Number, num, num
+		}
 		m.Level = level
 		return func(c event.Change) any {
-			return event.MediumRelevel{Custodian: c.Custodian, FromLevel: from, MediumID: c.MediumID, Note: note, ToLevel: level}
+			return event.MediumRelevel{Custodian: c.Custodian, FromLevel: from, FromNumber: fromNumber, MediumID: c.MediumID, Note: note,
+				NumberSeq: seq, NumberYear: year, ToLevel: level, ToNumber: toNumber}
 		}, nil
 	})
 }

@@ -54,7 +54,12 @@ func (s *Store) SearchEvents(ctx context.Context, q EventQuery) ([]*audit.Event,
 	var args []any
 	f := q.EventFilter
 	if f.Medium != "" {
-		where, args = append(where, "medium = ?"), append(args, f.Medium)
+		// Every number the medium had: its rows under a former number are its history
+		// too, whichever of its numbers is given.
+		where = append(where, `(medium = ? OR medium IN (SELECT a.number FROM media_aliases a WHERE a.medium_id =
+			COALESCE((SELECT id FROM media WHERE number = ?), (SELECT medium_id FROM media_aliases WHERE number = ?)))
+			OR medium IN (SELECT m.number FROM media m WHERE m.id = (SELECT medium_id FROM media_aliases WHERE number = ?)))`)
+		args = append(args, f.Medium, f.Medium, f.Medium, f.Medium)
 	}
 	if f.AfterSeq > 0 {
 		where, args = append(where, "seq > ?"), append(args, f.AfterSeq)

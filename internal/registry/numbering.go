@@ -103,6 +103,29 @@ func (n Numbering) Format(level media.Level, year, seq int) string {
 	})
 }
 
+// Carries reports whether number was made by the pattern with level's code, that is,
+// whether the number says the level: such a number changes when the level does. A
+// number given by hand in another form says nothing of the level and stays.
+func (n Numbering) Carries(number string, level media.Level) bool {
+	var b strings.Builder
+	b.WriteString("^")
+	last := 0
+	for _, loc := range tokenRE.FindAllStringSubmatchIndex(n.Pattern, -1) {
+		b.WriteString(regexp.QuoteMeta(n.Pattern[last:loc[0]]))
+		switch n.Pattern[loc[2]:loc[3]] {
+		case "level_code":
+			b.WriteString(regexp.QuoteMeta(n.Codes[level]))
+		case "year", "seq":
+			b.WriteString(`[0-9]+`)
+		}
+		last = loc[1]
+	}
+	b.WriteString(regexp.QuoteMeta(n.Pattern[last:]))
+	b.WriteString("$")
+	re, err := regexp.Compile(b.String())
+	return err == nil && re.MatchString(number)
+}
+
 // Numbering returns the configured numbering scheme.
 func (s *Store) Numbering(ctx context.Context) (Numbering, error) { return numberingTx(ctx, s.db) }
 

@@ -240,6 +240,13 @@ func (s *State) Apply(e *audit.Event) {
 			s.logProblem(e, "%s raised from level %s, but the log has it at %s", m.number, d.FromLevel, m.level)
 		}
 		m.level = d.ToLevel
+		if d.ToNumber != "" { // the new level gave it a new number; the old one stays its alias
+			if _, dup := s.numbers[d.ToNumber]; dup {
+				s.logProblem(e, "number %s given out twice", d.ToNumber)
+			}
+			s.numbers[d.ToNumber], m.number = m.id, d.ToNumber
+			s.seq[seqKey{int(d.ToLevel), d.NumberYear}] = d.NumberSeq + 1
+		}
 		s.touch(m, e)
 	case event.MediumIssue:
 		m := s.medium(e, d.MediumID)

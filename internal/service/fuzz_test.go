@@ -2,9 +2,11 @@ package service_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"mediagate/internal/identity"
+	"mediagate/internal/media"
 	"mediagate/internal/service"
 )
 
@@ -16,6 +18,8 @@ func FuzzIdentityFromFields(f *testing.F) {
 	f.Add("disk", "S:1", "", "", "", "Model:X", "", "", int64(0))
 	f.Add("sd", "", "", "", "", "", "mmc:1:2:3:4", "", int64(0))
 	f.Add("usb-disk", "\x00\xff", "0781", "5567", "", "", "", "AB", int64(-1))
+	f.Add("sd", "0x1234ABCD", "", "", "", "", "mmc:000003:5344:SC32G:1234abcd", "", int64(0))
+	f.Add("optical-disc", "", "", "", "", "", "disc:v2-udf:"+strings.Repeat("0f", 32), "", int64(0))
 	f.Fuzz(func(t *testing.T, kind, serial, vendor, product, wwn, model, key, hash string, capacity int64) {
 		id, err := service.IdentityFromFields(service.IdentityFields{Kind: kind, Serial: serial, Vendor: vendor, Product: product,
 			WWN: wwn, Model: model, Key: key, DescriptorHash: hash, Capacity: capacity})
@@ -30,6 +34,9 @@ func FuzzIdentityFromFields(f *testing.F) {
 		}
 		if _, _, err := identity.SplitKey(id.Key); err != nil && key == "" {
 			t.Fatalf("built a malformed key %q: %v", id.Key, err)
+		}
+		if id.Kind == media.KindSD && (len(id.Serial) != 10 || !strings.HasPrefix(id.Serial, "0x")) {
+			t.Fatalf("an SD card's key accepted with serial %q", id.Serial)
 		}
 		if id.DescriptorHash != "" && len(id.DescriptorHash) != 64 {
 			t.Fatalf("descriptor hash %q", id.DescriptorHash)

@@ -734,3 +734,56 @@ func TestSeparationOfDuties(t *testing.T) {
 		t.Errorf("repair row %+v, %v", d, err)
 	}
 }
+
+// TestRelevelRenumbers: a number made by the pattern says the level, so raising the
+// level gives the medium the next number of the new level; the old number stays its
+// alias (found, history whole, never given out again). A number given by hand in
+// another form stays.
+func TestRelevelRenumbers(t *testing.T) {
+	b := newBed(t)
+	m := b.register("4C530001231120109142", 0)
+	if m.Number != "S-2026-0001" {
+		t.Fatalf("registered as %s", m.Number)
+	}
+	got, err := b.svc.Relevel(b.ctx, service.RelevelRequest{Number: m.Number, Level: media.TopSecret, Note: "内容升级"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Number != "TS-2026-0001" || got.Level != media.TopSecret {
+		t.Fatalf("after relevel: %s %s; want TS-2026-0001 top-secret", got.Number, got.Level)
+	}
+	for _, n := range []string{"S-2026-0001", "TS-2026-0001"} {
+		mh, err := b.svc.ShowMedium(b.ctx, n)
+		if err != nil || mh.Medium.ID != m.ID {
+			t.Fatalf("show %s: %+v, %v", n, mh.Medium, err)
+		}
+		var kinds []string
+		for _, e := range mh.History {
+			kinds = append(kinds, string(e.Kind)+"@"+e.Medium)
+		}
+		if strings.Join(kinds, " ") != "medium.register@S-2026-0001 medium.relevel@TS-2026-0001" {
+			t.Errorf("history by %s: %v", n, kinds)
+		}
+	}
+	ev, _ := b.svc.Events(b.ctx, service.EventFilter{Kind: "medium.relevel"})
+	d, _ := event.As[event.MediumRelevel](ev[0].Kind, ev[0].Details)
+	if d.FromNumber != "S-2026-0001" || d.ToNumber != "TS-2026-0001" || d.NumberSeq != 1 || d.NumberYear != 2026 {
+		t.Errorf("relevel row %+v", d)
+	}
+	// Every command finds it by the old number.
+	if _, err := b.svc.SetStatus(b.ctx, service.StatusRequest{Number: "S-2026-0001", Change: service.ChangeLost}); err != nil {
+		t.Errorf("lost by the old number: %v", err)
+	}
+	// The old number is never given out again.
+	if next := b.register("4C530001231120109143", 0); next.Number != "S-2026-0002" {
+		t.Errorf("next secret medium got %s", next.Number)
+	}
+	// A number given by hand in another form says nothing of the level and stays.
+	res, err := b.svc.Register(b.ctx, service.RegisterRequest{Identity: stick("4C530001231120109144", 0), Level: media.Secret, Custodian: "zhang", Number: "OLD-7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.svc.Relevel(b.ctx, service.RelevelRequest{Number: res.Medium.Number, Level: media.TopSecret}); err != nil || got.Number != "OLD-7" {
+		t.Errorf("relevel of OLD-7: %s, %v", got.Number, err)
+	}
+}
