@@ -240,7 +240,7 @@ func runMediaList(ctx context.Context, app *App, o listOptions) error {
 		if m.IdentityPending {
 			key = T(l, "out.identity-pending")
 		}
-		t.row(m.Number, catalog.Kind(l, m.Kind), catalog.Level(l, m.Level), personName(m), departmentText(l, m),
+		t.row(m.Number, catalog.Kind(l, m.Kind), catalog.Level(l, m.Level), personName(l, m), departmentText(l, m),
 			catalog.Status(l, m.Status), catalog.Access(l, m.Access), key)
 	}
 	return t.flush()
@@ -257,15 +257,18 @@ func printLoans(app *App, list []media.Medium) error {
 		if !m.DueAt.IsZero() && m.DueAt.Before(now) {
 			overdue = T(l, "sheet.days-overdue", int(now.Sub(m.DueAt).Hours()/24)+1)
 		}
-		t.row(m.Number, catalog.Kind(l, m.Kind), catalog.Level(l, m.Level), personName(m), m.Holder, localTime(m.DueAt), overdue)
+		t.row(m.Number, catalog.Kind(l, m.Kind), catalog.Level(l, m.Level), personName(l, m), m.Holder, localTime(m.DueAt), overdue)
 	}
 	return t.flush()
 }
 
 // personName is the custodian as the register shows them: name (handle).
-func personName(m media.Medium) string {
+func personName(l string, m media.Medium) string {
 	if m.CustodianName == "" || m.CustodianName == m.Custodian {
 		return m.Custodian
+	}
+	if l == catalog.ZH {
+		return m.CustodianName + "（" + m.Custodian + "）" // full-width, as Chinese text writes them
 	}
 	return m.CustodianName + " (" + m.Custodian + ")"
 }
@@ -317,7 +320,7 @@ func runMediaShow(ctx context.Context, app *App, number string) error {
 	field(w, l, "field.former-numbers", strings.Join(formerNumbers(history), T(l, "list.sep")))
 	field(w, l, "field.kind", catalog.Kind(l, m.Kind))
 	field(w, l, "field.level", catalog.Level(l, m.Level))
-	field(w, l, "field.custodian", personName(m))
+	field(w, l, "field.custodian", personName(l, m))
 	field(w, l, "field.department", departmentText(l, m))
 	field(w, l, "field.brand-model", m.Model)
 	field(w, l, "field.stated-capacity", m.CapacityText)
