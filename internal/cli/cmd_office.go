@@ -20,6 +20,7 @@ import (
 	"mediagate/internal/identity"
 	"mediagate/internal/policy"
 	"mediagate/internal/policydoc"
+	"mediagate/internal/service"
 )
 
 // The host side of the office: `host enroll`, `media request`, the daemon's policy
@@ -303,8 +304,9 @@ func wireOffice(ctx context.Context, app *App, local daemon.Store, log *slog.Log
 			_, err := local.RecordEvent(ctx, kind, "", details)
 			return err
 		},
-		Now: app.Now,
-		Log: log,
+		HighWater: func(ctx context.Context) (uint64, error) { return policyHighWater(ctx, app, st) },
+		Now:       app.Now,
+		Log:       log,
 	})
 	if err := o.follower.LoadCache(ctx); err != nil {
 		log.Warn("policy cache refused; waiting for the server", "err", err)
@@ -369,4 +371,30 @@ func localTimeOrDash(t time.Time) string {
 		return "-"
 	}
 	return t.Local().Format("2006-01-02 15:04:05")
+}
+
+// policyHighWater is the highest policy version the host's local audit log records as
+// once in force under the enrolled policy key (policy.applied rows): a cache file older
+// than that was copied back while the daemon was stopped.
+func policyHighWater(ctx context.Context, app *App, st *hostclient.State) (uint64, error) {
+	l, err := app.open(ctx)
+	if err != nil {
+		return 0, err
+	}
+	rows, err := l.Service.Events(ctx, service.EventFilter{Kind: string(event.KindPolicyApplied)})
+	if err != nil {
+		return 0, err
+	}
+	keyID := st.PolicyKeyID
+	var hw uint64
+	for _, r := range rows {
+		d, err := event.As[event.PolicyApplied](r.Kind, r.Details)
+		if err != nil {
+			return 0, fmt.Errorf("audit row %d: %w", r.Seq, err)
+		}
+		if d.KeyID == keyID && d.Host == st.Host && d.Version > hw {
+			hw = d.Version
+		}
+	}
+	return hw, nil
 }

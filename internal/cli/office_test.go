@@ -159,4 +159,23 @@ func TestDaemonWiringOnAnEnrolledHost(t *testing.T) {
 	if _, err := od.store.Host(t.Context()); err == nil {
 		t.Error("a tampered cache gave the daemon a host profile")
 	}
+	// The good cache is accepted again; once the local log records a newer version in
+	// force, the same file is a rolled-back cache and is refused.
+	os.WriteFile(path, b, 0o600)
+	od, _ = wireOffice(t.Context(), app, local.Store(), slog.New(slog.DiscardHandler))
+	if h, err := od.store.Host(t.Context()); err != nil || h.Number != "HOST-07" {
+		t.Fatalf("the good cache again: %+v, %v", h, err)
+	}
+	st, err := hostclient.Load(app.officeDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := local.Store().RecordEvent(t.Context(), event.KindPolicyApplied, "", event.PolicyApplied{Host: "HOST-07",
+		KeyID: st.PolicyKeyID, Previous: 4, Source: event.PolicyFromServer, Version: 6}); err != nil {
+		t.Fatal(err)
+	}
+	od, _ = wireOffice(t.Context(), app, local.Store(), slog.New(slog.DiscardHandler))
+	if _, err := od.store.Host(t.Context()); err == nil {
+		t.Error("a cache of version 4 after version 6 was in force gave the daemon a host profile")
+	}
 }

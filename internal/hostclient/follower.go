@@ -39,6 +39,11 @@ type FollowerConfig struct {
 	Log         *slog.Logger
 	// Wait is the long-poll the server is asked for (default 30 s, at most 60 s).
 	Wait time.Duration
+	// HighWater, when set, gives the highest policy version this host's local audit
+	// log records as once in force under the current policy key. A cache file older
+	// than that was put back by hand while the daemon was stopped: LoadCache refuses
+	// it, and no policy is in force until the server answers.
+	HighWater func(ctx context.Context) (uint64, error)
 	// CheckEvery is how often the cache file is compared with the policy in force
 	// (default 2 s); ReportEvery how often the host reports when nothing happens
 	// (default 60 s); MaxBackoff the longest pause after a failure (default 30 s).
@@ -145,6 +150,16 @@ func (f *Follower) LoadCache(ctx context.Context) error {
 	}
 	if err != nil {
 		return fmt.Errorf("read policy cache: %w", err)
+	}
+	if f.cfg.HighWater != nil {
+		hw, err := f.cfg.HighWater(ctx)
+		if err != nil {
+			return fmt.Errorf("policy cache: the versions in force before: %w", err)
+		}
+		if _, err := policydoc.Verify(b, f.cfg.State.PolicyKey, f.cfg.State.Host, hw); err != nil {
+			f.refuse(ctx, b, event.PolicyFromCache, nil, err)
+			return err
+		}
 	}
 	_, err = f.Offer(ctx, b, event.PolicyFromCache)
 	return err

@@ -430,3 +430,40 @@ func TestFollowerKnowsTheServerAtOnce(t *testing.T) {
 	// waitFor gives up after 10 s, long before the 60 s long-poll would answer.
 	waitFor(t, "first contact", func() bool { return !fw.f.Status().LastContact.IsZero() })
 }
+
+// A policy cache copied back to an older version while the daemon was stopped is
+// refused at start: the local audit log says a newer one was in force (HighWater). No
+// policy is in force then, so every medium stays blocked until the server answers.
+func TestFollowerRefusesARolledBackCache(t *testing.T) {
+	o := newFakeOffice(t)
+	o.publish("HOST-07", 3, o.sign(o.doc("HOST-07", 3, "A1")))
+	fw := follow(t, o)
+	if err := fw.f.LoadCache(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(fw.st.Dir, FilePolicy)
+	old, _ := os.ReadFile(path) // version 3, as an attacker keeps it
+
+	// Version 5 was in force later (the audit log says so); the cache is put back to 3.
+	restarted := NewFollower(FollowerConfig{State: fw.st, Client: fw.f.cfg.Client, Apply: fw.f.cfg.Apply, Record: fw.f.cfg.Record,
+		HighWater: func(context.Context) (uint64, error) { return 5, nil }})
+	if err := os.WriteFile(path, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := restarted.LoadCache(t.Context()); err == nil {
+		t.Fatal("a cache older than the version in force before was accepted")
+	}
+	if restarted.Current() != nil {
+		t.Errorf("version %d in force from a rolled-back cache", restarted.Current().Document.Version)
+	}
+	rs := fw.refusals()
+	if len(rs) == 0 || rs[len(rs)-1].Source != event.PolicyFromCache {
+		t.Errorf("no refusal row for the rolled-back cache: %+v", rs)
+	}
+	// The same cache with no newer version on record is accepted.
+	again := NewFollower(FollowerConfig{State: fw.st, Client: fw.f.cfg.Client, Apply: fw.f.cfg.Apply, Record: fw.f.cfg.Record,
+		HighWater: func(context.Context) (uint64, error) { return 3, nil }})
+	if err := again.LoadCache(t.Context()); err != nil || again.Current() == nil {
+		t.Errorf("cache at the recorded version: %v", err)
+	}
+}
