@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"mediagate/internal/catalog"
-	"mediagate/internal/media"
 	"mediagate/internal/office/pki"
 	"mediagate/internal/office/server"
 	"mediagate/internal/service"
@@ -81,7 +80,7 @@ func newServerInitCommand(app *App, dir *string) *cobra.Command {
 }
 
 func runServerInit(ctx context.Context, app *App, o serverInitOptions) error {
-	if !validHandle(o.Officer) {
+	if !service.ValidHandle(o.Officer) {
 		return usageMsg("usage.officer-handle", o.Officer)
 	}
 	app.createRegister = true // the office's register starts here, as a host's starts at host init
@@ -102,19 +101,6 @@ func runServerInit(ctx context.Context, app *App, o serverInitOptions) error {
 	}
 	fmt.Fprintln(app.Out, T(app.Lang, "out.server-init", o.Dir, fp, o.Officer, offDir))
 	return nil
-}
-
-func validHandle(h string) bool {
-	if h == "" || len(h) > 64 {
-		return false
-	}
-	for _, r := range h {
-		if !(r == '.' || r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r > 127) {
-			return false
-		}
-	}
-	_, unsafe := media.UnsafeRune(h)
-	return !unsafe
 }
 
 // issueOfficer makes an officer's certificate and key in DIR/officers/HANDLE and
@@ -157,7 +143,7 @@ func newServerOfficerAddCommand(app *App, dir *string) *cobra.Command {
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			useServerDB(cmd, app, *dir)
-			if !validHandle(args[0]) {
+			if !service.ValidHandle(args[0]) {
 				return usageMsg("usage.officer-handle", args[0])
 			}
 			o, err := pki.Load(*dir)

@@ -151,3 +151,18 @@ func TestOfficeServerCommands(t *testing.T) {
 		t.Errorf("missing credentials: exit %d, %q", code, er)
 	}
 }
+
+// An officer handle names a directory under the office's: one the register would not
+// take as a handle ("..", a leading dot or dash) is refused before any file is written.
+func TestServerInitRefusesABadOfficerHandle(t *testing.T) {
+	e := newEnv(t)
+	for _, h := range []string{"..", ".hidden", "-x", "a/b"} {
+		dir := filepath.Join(t.TempDir(), "office")
+		if _, errs, code := e.run("server", "init", "--dir", dir, "--name", "localhost", "--officer", h); code != ExitUsage || !strings.Contains(errs, "officer handle") {
+			t.Errorf("officer %q: exit %d, %s", h, code, errs)
+		}
+		if _, err := os.Stat(dir); err == nil {
+			t.Errorf("officer %q: %s was made", h, dir)
+		}
+	}
+}

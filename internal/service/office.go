@@ -517,8 +517,15 @@ func (s *Service) RejectRegistration(ctx context.Context, id, reason string) (Re
 	return o.DecideRequest(ctx, id, false, "", "", reason)
 }
 
+// ValidHandle reports whether h can be a person's or officer's handle (letters,
+// digits, '.', '_', '-', starting with a letter or digit, at most 64 characters).
+func ValidHandle(h string) bool { return registry.ValidHandle(h) }
+
 // AddOfficer records an officer's certificate serial.
 func (s *Service) AddOfficer(ctx context.Context, handle, certSerial string) (Officer, error) {
+	if !ValidHandle(handle) {
+		return Officer{}, badRequest("usage.officer-handle", handle)
+	}
 	o, err := s.office()
 	if err != nil {
 		return Officer{}, err
