@@ -212,12 +212,21 @@ func (k *KernelAudit) request(typ uint16, payload []byte, reply *[]byte) error {
 	ne.PutUint16(msg[6:], flags)
 	ne.PutUint32(msg[8:], seq)
 	copy(msg[unix.NLMSG_HDRLEN:], payload)
-	if err := unix.Sendto(k.ctl, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+	// A signal (the Go runtime's preemption among them) interrupts a blocking call
+	// with EINTR: the request is asked again, not given up.
+	err := unix.Sendto(k.ctl, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+	for errors.Is(err, unix.EINTR) {
+		err = unix.Sendto(k.ctl, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+	}
+	if err != nil {
 		return err
 	}
 	buf := make([]byte, 1<<16)
 	for {
 		n, _, err := unix.Recvfrom(k.ctl, buf, 0)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
 		if err != nil {
 			return err
 		}
