@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mediagate/internal/catalog"
+	"mediagate/internal/office/ledger"
 	"mediagate/internal/office/pki"
 	"mediagate/internal/office/server"
 	"mediagate/internal/service"
@@ -199,7 +200,17 @@ func runServer(ctx context.Context, app *App, o serverRunOptions) error {
 		return err
 	}
 	defer local.Close()
-	srv, err = server.New(server.Config{Service: local.Service, Office: keys, Log: log, MaxConns: o.MaxConns,
+	lst, ok := local.Service.Store().(ledger.Store)
+	if !ok {
+		return errors.New("server: the register keeps no copy of the hosts' logs")
+	}
+	// Acknowledgements are signed with the policy key: an enrolled host checks them with
+	// the key it got at enrolment.
+	led, err := ledger.New(ledger.Config{Store: lst, Key: keys.PolicyKey, Now: app.Now, Log: log.With("component", "ledger")})
+	if err != nil {
+		return err
+	}
+	srv, err = server.New(server.Config{Service: local.Service, Office: keys, Log: log, MaxConns: o.MaxConns, Ledger: led,
 		Message: func(code string, args []any) string { return catalog.T(catalog.EN, code, args...) }})
 	if err != nil {
 		return err
