@@ -10,4 +10,13 @@ var logship = map[string][2]string{
 	"detail.host_seq":                   {"host_seq", "计算机端序号"},
 	"detail.office_seq":                 {"office_seq", "办公室已确认序号"},
 	"detail.seq":                        {"seq", "序号"},
+
+	// status of an enrolled host
+	"field.office-log":       {"Audit log at the office", "办公室留存的审计日志"},
+	"out.office-log":         {"acknowledged up to row %d of %d (%s)", "已确认至第 %d 行，共 %d 行（%s）"},
+	"out.office-log-waiting": {"acknowledged up to row %d of %d; the rest is kept until acknowledged: %s", "已确认至第 %d 行，共 %d 行；其余行保留至确认：%s"},
+	"out.office-log-broken":  {"BROKEN at row %d: the office holds this host's log as tampered (%s); tell the security officer", "第 %d 行起断裂：办公室认定本机日志被篡改（%s）；请报告保密员"},
+
+	// flags
+	"flag:the office's ed25519 public key, hex or base64 (default: office.pub next to the register, else the enrolled host's policy key)": {"the office's ed25519 public key, hex or base64 (default: office.pub next to the register, else the enrolled host's policy key)", "办公室的 ed25519 公钥，十六进制或 base64（默认：登记库旁的 office.pub，否则为已注册主机的策略公钥）"},
 }

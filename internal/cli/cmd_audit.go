@@ -5,10 +5,12 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"mediagate/internal/anchor"
+	"mediagate/internal/hostclient"
 	"mediagate/internal/replay"
 	"mediagate/internal/service"
 )
@@ -32,7 +34,7 @@ func newAuditCommand(app *App) *cobra.Command {
 		},
 	}
 	verify.Flags().StringVar(&o.AckFile, "ack", "", "the office's latest acknowledgement of this host's log (default: the register's file name + .ack)")
-	verify.Flags().StringVar(&o.OfficeKey, "office-key", "", "the office's ed25519 public key, hex or base64 (default: office.pub next to the register)")
+	verify.Flags().StringVar(&o.OfficeKey, "office-key", "", "the office's ed25519 public key, hex or base64 (default: office.pub next to the register, else the enrolled host's policy key)")
 	cmd.AddCommand(verify)
 	return cmd
 }
@@ -87,6 +89,14 @@ func loadAck(app *App, o auditVerifyOptions) (*anchor.Ack, *ackResult, string, e
 	key, haveKey, err := anchor.LoadPublicKey(keyFile)
 	if err != nil {
 		return nil, nil, "", err
+	}
+	if !haveKey && o.OfficeKey == "" && hostclient.Enrolled(app.officeDir()) {
+		// An enrolled host: the office signs acknowledgements with the policy key it
+		// got at enrolment.
+		keyFile = filepath.Join(app.officeDir(), hostclient.FilePolicyKey)
+		if key, haveKey, err = anchor.LoadPublicKey(keyFile); err != nil {
+			return nil, nil, "", err
+		}
 	}
 	if !haveKey {
 		return &a, res, keyFile, nil
