@@ -17,6 +17,18 @@ var logship = map[string][2]string{
 	"out.office-log-waiting": {"acknowledged up to row %d of %d; the rest is kept until acknowledged: %s", "已确认至第 %d 行，共 %d 行；其余行保留至确认：%s"},
 	"out.office-log-broken":  {"BROKEN at row %d: the office holds this host's log as tampered (%s); tell the security officer", "第 %d 行起断裂：办公室认定本机日志被篡改（%s）；请报告保密员"},
 
+	// server host list/show/freeze
+	"out.host-log-broken-state": {"LOG BROKEN at row %d", "日志自第 %d 行断裂"},
+	"out.host-frozen-state":     {"frozen", "已冻结"},
+	"out.host-log":              {"acknowledged up to row %d (%s)", "已确认至第 %d 行（%s）"},
+	"out.host-log-broken":       {"BROKEN at row %d since %s: %s (acknowledged up to row %d)", "自第 %d 行断裂（%s）：%s（已确认至第 %d 行）"},
+	"field.frozen":              {"Frozen since", "冻结时间"},
+	"out.host-frozen":           {"host %s frozen: its policy holds no media (every medium is blocked there) until it is unfrozen", "主机 %s 已冻结：其策略不含任何介质（该机上所有介质均被阻止），直至解冻"},
+	"out.host-unfrozen":         {"host %s unfrozen: its policy holds its media again", "主机 %s 已解冻：其策略恢复包含其介质"},
+
+	"help.server host freeze":   {"Freeze a host whose log the office caught tampered: its policy holds no media until unfrozen", "冻结被办公室发现日志遭篡改的主机：解冻前其策略不含任何介质"},
+	"help.server host unfreeze": {"Unfreeze a host after the investigation: its policy holds its media again", "调查结束后解冻主机：其策略恢复包含其介质"},
+
 	// flags
 	"flag:the office's ed25519 public key, hex or base64 (default: office.pub next to the register, else the enrolled host's policy key)": {"the office's ed25519 public key, hex or base64 (default: office.pub next to the register, else the enrolled host's policy key)", "办公室的 ed25519 公钥，十六进制或 base64（默认：登记库旁的 office.pub，否则为已注册主机的策略公钥）"},
 }

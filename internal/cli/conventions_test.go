@@ -125,6 +125,8 @@ func TestJSONEveryCommand(t *testing.T) {
 		"server host token":       {prep: [][]string{hostAdd}, args: []string{"HOST-09"}},
 		"server host set":         {prep: [][]string{hostAdd}, args: []string{"HOST-09", "--location", "room 2"}},
 		"server host revoke":      {prep: [][]string{hostAdd}, args: []string{"HOST-09", "--reason", "replaced"}},
+		"server host freeze":      {prep: [][]string{hostAdd}, args: []string{"HOST-09", "--reason", "log rolled back"}},
+		"server host unfreeze":    {prep: [][]string{hostAdd}, args: []string{"HOST-09", "--reason", "checked"}},
 		"server requests":         {},
 		"server requests approve": {skip: "needs a registration request sent by an enrolled host over mutual TLS (internal/office/server TestRegistrationRequest); it prints the approval as JSON (cmd_server.go)"},
 		"server requests reject":  {skip: "needs a registration request sent by an enrolled host over mutual TLS (internal/office/server TestRegistrationRequest); it prints the rejection as JSON (cmd_server.go)"},

@@ -16,6 +16,7 @@ import (
 	"mediagate/internal/hostclient"
 	"mediagate/internal/media"
 	"mediagate/internal/office/pki"
+	"mediagate/internal/office/server"
 	"mediagate/internal/office/wire"
 	"mediagate/internal/service"
 )
@@ -190,6 +191,10 @@ func TestShipperAgainstTheServer(t *testing.T) {
 	if err != nil || !ok || got.Seq != a.Seq {
 		t.Fatalf("ack file after the rollback: %+v %v %v", got, ok, err)
 	}
+	// server host list/show read it from the host's record.
+	if oh, err = o.local.OfficeHost(t.Context(), "HOST-07"); err != nil || oh.Log.BrokenSeq != c.BrokenSeq || oh.Log.BrokenReason == "" {
+		t.Fatalf("host record: %+v %v", oh.Log, err)
+	}
 	evs, err := o.local.Events(t.Context(), service.EventFilter{Kind: string(event.KindOfficeLogBroken)})
 	if err != nil || len(evs) != 1 {
 		t.Fatalf("office audit rows of the break: %d, %v", len(evs), err)
@@ -243,5 +248,46 @@ func TestLogEndpointRefusesHostileBatches(t *testing.T) {
 	var werr wire.Error
 	if err := json.NewDecoder(r.Body).Decode(&werr); err != nil || r.StatusCode != http.StatusConflict || werr.Code != wire.CodeLogBroken {
 		t.Errorf("GET after the break: HTTP %d %+v %v", r.StatusCode, werr, err)
+	}
+}
+
+// TestFrozenHostGetsNoMedia: a frozen host's next policy holds no media, general or
+// limited to it, and no people; thawed, they come back — each a new version, so that
+// the host takes it.
+func TestFrozenHostGetsNoMedia(t *testing.T) {
+	o := startOffice(t)
+	o.register(t, "4C530001231120109142", media.Secret)
+	e := o.mustEnroll("HOST-07", media.Secret)
+	o.register(t, "4C530001231120109143", media.Confidential, "HOST-07")
+	latest := func(after uint64) server.Document {
+		t.Helper()
+		status, body := e.policy(t, o, after, 5)
+		if status != http.StatusOK {
+			t.Fatalf("policy after %d: HTTP %d %s", after, status, body)
+		}
+		return openEnvelope(t, body, e.pub)
+	}
+	doc := latest(0)
+	for len(doc.Media) < 2 {
+		doc = latest(doc.Version)
+	}
+	h, err := o.local.FreezeOfficeHost(t.Context(), "HOST-07", true, "log rolled back")
+	if err != nil || h.Log.Frozen.IsZero() {
+		t.Fatalf("freeze: %+v %v", h.Log, err)
+	}
+	frozen := latest(doc.Version)
+	if len(frozen.Media) != 0 || len(frozen.People) != 0 || frozen.Version <= doc.Version {
+		t.Fatalf("frozen host's policy v%d: %d media, %d people", frozen.Version, len(frozen.Media), len(frozen.People))
+	}
+	if _, err := o.local.FreezeOfficeHost(t.Context(), "HOST-07", false, "checked"); err != nil {
+		t.Fatal(err)
+	}
+	thawed := latest(frozen.Version)
+	if len(thawed.Media) != 2 {
+		t.Fatalf("thawed host's policy v%d: %d media", thawed.Version, len(thawed.Media))
+	}
+	list, err := o.local.OfficeHosts(t.Context())
+	if err != nil || len(list) != 1 || !list[0].Log.Frozen.IsZero() {
+		t.Fatalf("host list after thaw: %+v %v", list, err)
 	}
 }
