@@ -57,8 +57,8 @@ type policyBook struct {
 
 	mu     sync.Mutex
 	hosts  map[string]*hostPolicy
-	gen    uint64               // of the newest snapshot
-	diffs  []snapDiff           // what changed in the media from one snapshot to the next, oldest first
+	gen    uint64              // of the newest snapshot
+	diffs  []snapDiff          // what changed in the media from one snapshot to the next, oldest first
 	frags  map[string]fragment // medium number → its encoded entry
 	certs  map[string]string   // host → its certificate serial at the last compute
 	stats  computeStats
