@@ -320,17 +320,20 @@ func (f *Follower) poll(ctx context.Context) {
 		}
 		var applied bool
 		if policydoc.IsDelta(env) {
+			// A delta that cannot be applied: the next request asks for the whole
+			// document — at once when the delta was merely for another base.
 			applied, err = f.OfferDelta(ctx, env)
-			if errors.Is(err, policydoc.ErrDeltaBase) || errors.Is(err, policydoc.ErrDeltaDigest) {
-				if !whole {
-					whole = true // ask again at once, for the whole document
+			if err != nil {
+				askedWhole := whole
+				whole = true
+				if !askedWhole && (errors.Is(err, policydoc.ErrDeltaBase) || errors.Is(err, policydoc.ErrDeltaDigest)) {
 					continue
 				}
 			}
 		} else {
 			applied, err = f.Offer(ctx, env, event.PolicyFromServer)
+			whole = false
 		}
-		whole = false
 		if applied {
 			failures = 0
 			continue
