@@ -186,6 +186,11 @@ type Chain struct {
 	prevHash string
 }
 
+// ChainAfter returns a Chain that expects the row after h: for a copy of a log
+// that starts after its first row (the office holds a host's log from the first
+// row it collected), whose first row must then link to h.
+func ChainAfter(h Head) *Chain { return &Chain{prevSeq: h.Seq, prevHash: h.Hash} }
+
 // Add checks the next row; it returns a *BrokenError when the row does not continue
 // the chain.
 func (c *Chain) Add(e *Event) error {
