@@ -102,4 +102,20 @@ var inspection = map[string][2]string{
 	"problem.added":            {"not in the manifest (added)", "不在清单中（被添加）"},
 	"problem.signature":        {"manifest signature does not verify", "清单签名核验失败"},
 	"problem.unreadable":       {"unreadable", "无法读取"},
+
+	// commands and flags
+	"help.report":                        {"Check documents the office made", "核验单位生成的材料"},
+	"help.report verify":                 {"Check an inspection packet: the manifest's signature and every file's SHA-256", "核验检查材料：清单签名及每个文件的 SHA-256"},
+	"help.report verify.long":            {"Check an inspection packet written by 'server report inspection': the MANIFEST's\ned25519 signature with the office's public key (--key, or policy.pub in the office\nserver's --dir), then every file's size and SHA-256. A file altered, missing or\nadded, or a manifest that does not verify, is named and the exit status is 3.", "核验 'server report inspection' 生成的检查材料：先用单位公钥（--key，或单位服务器 --dir 中的\npolicy.pub）核验 MANIFEST 的 ed25519 签名，再核对每个文件的大小和 SHA-256。被改动、缺失或\n被添加的文件，以及签名无效的清单，均逐一列出，退出码为 3。"},
+	"help.server report":                 {"Reports of the office", "单位报告"},
+	"help.server report inspection":      {"Write the inspection packet (保密检查) of a year, signed with the office key", "生成某年度的保密检查材料，并以单位密钥签名"},
+	"help.server report inspection.long": {"Write the inspection packet of a year for the whole office or one department into a\nnew or empty directory: the host register, the media register, each medium's history,\nthe mount log extract, the year-end check-in result, the open incidents (lost media,\noverdue loans, broken host logs, violations) and the verification of every audit log,\nre-checked row by row — as printable A4 HTML (inspection.html, in the --lang\nlanguage; --pdf also prints inspection.pdf with headless Chromium) and as JSON\n(inspection.json), with a MANIFEST of their SHA-256 signed with the office's key.\nRun it on the office server: the key never leaves its directory. Check a packet\nwith 'mediagate report verify DIR'.", "为全单位或一个部门生成某年度的保密检查材料，写入新的或空的目录：涉密计算机登记、介质台账、\n各介质的记录、挂载记录摘要、年底交存结果、未了结的异常情况（丢失的介质、逾期未还的借用、\n断裂的主机日志、违规）以及逐行重新核验的各审计日志——可打印的 A4 HTML（inspection.html，\n使用 --lang 的语言；--pdf 另用无界面 Chromium 生成 inspection.pdf）和 JSON\n（inspection.json），并附以单位密钥签名的 MANIFEST（各文件的 SHA-256）。请在单位服务器上\n运行：密钥不离开其目录。用 'mediagate report verify DIR' 核验。"},
+	"flag:the office server's directory, whose policy.pub is used without --key":                   {"the office server's directory, whose policy.pub is used without --key", "单位服务器目录，未给 --key 时使用其中的 policy.pub"},
+	"flag:the office's public key (policy.pub of the office server, PEM or base64)":                {"the office's public key (policy.pub of the office server, PEM or base64)", "单位公钥（单位服务器的 policy.pub，PEM 或 base64）"},
+	"flag:only this department's hosts and media (default: the whole office)":                      {"only this department's hosts and media (default: the whole office)", "仅含该部门的主机和介质（默认：全单位）"},
+	"flag:replace an earlier packet in the directory (only its own files are removed)":             {"replace an earlier packet in the directory (only its own files are removed)", "替换目录中先前生成的检查材料（只删除其自身的文件）"},
+	"flag:directory to write the packet to: new or empty (required)":                               {"directory to write the packet to: new or empty (required)", "检查材料写入的目录：新目录或空目录（必填）"},
+	"flag:also print the page to inspection.pdf with headless Chromium":                            {"also print the page to inspection.pdf with headless Chromium", "另用无界面 Chromium 打印为 inspection.pdf"},
+	"flag:the year the packet covers (required)":                                                   {"the year the packet covers (required)", "检查材料所涵盖的年度（必填）"},
+	"flag:the unit's name at the head of every page (default: the office's name from server init)": {"the unit's name at the head of every page (default: the office's name from server init)", "每页页眉的单位名称（默认：server init 时的单位名称）"},
 }

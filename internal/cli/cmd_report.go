@@ -29,6 +29,7 @@ type inspectionOptions struct {
 	Out        string
 	Year       int
 	Department string
+	Unit       string
 	Force, PDF bool
 }
 
@@ -38,7 +39,7 @@ func newServerReportCommand(app *App, dir *string) *cobra.Command {
 	insp := &cobra.Command{
 		Use: "inspection --year YEAR -o DIR",
 		Example: `  mediagate server report inspection --year 2026 -o /media/transfer/inspection-2026
-  mediagate --lang zh server report inspection --year 2026 --department 办公室 -o insp-2026-bgs --pdf
+  mediagate --lang zh server report inspection --year 2026 --department 办公室 --unit 某某大学保密办 -o insp-2026-bgs --pdf
   mediagate report verify /media/transfer/inspection-2026 --key office.pub`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -51,6 +52,7 @@ func newServerReportCommand(app *App, dir *string) *cobra.Command {
 	f.IntVar(&o.Year, "year", 0, "the year the packet covers (required)")
 	f.StringVarP(&o.Out, "output", "o", "", "directory to write the packet to: new or empty (required)")
 	f.StringVar(&o.Department, "department", "", "only this department's hosts and media (default: the whole office)")
+	f.StringVar(&o.Unit, "unit", "", "the unit's name at the head of every page (default: the office's name from server init)")
 	f.BoolVar(&o.Force, "force", false, "replace an earlier packet in the directory (only its own files are removed)")
 	f.BoolVar(&o.PDF, "pdf", false, "also print the page to inspection.pdf with headless Chromium")
 	insp.MarkFlagRequired("year")
@@ -99,8 +101,8 @@ func runInspection(ctx context.Context, app *App, o inspectionOptions) error {
 	} else if err != nil {
 		return err
 	}
-	office := ""
-	if org := keys.CA.Cert.Subject.Organization; len(org) > 0 {
+	office := o.Unit
+	if org := keys.CA.Cert.Subject.Organization; office == "" && len(org) > 0 {
 		office = org[0]
 	}
 	lang := app.Lang
