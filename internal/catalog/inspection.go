@@ -21,7 +21,6 @@ var inspection = map[string][2]string{
 	"insp.sum.checkin":         {"Year-end check-in", "年底交存"},
 	"insp.sum.checkin-value":   {"%d expected: %d checked in, %d away, %d outstanding, %d missing, %d withdrawn", "应交 %d：已交 %d，送修在外 %d，未交 %d，缺失 %d，已注销 %d"},
 	"insp.no-campaign":         {"No check-in campaign for %d.", "%d 年度没有交存活动。"},
-	"insp.no-collected":        {"This register holds no logs collected from hosts: the host sections list the office's own records only.", "本登记库没有从各主机收集的日志：各主机部分仅列出单位自身的记录。"},
 	"insp.hosts":               {"1. Register of classified computers", "一、涉密计算机登记"},
 	"insp.chains":              {"2. Verification of the audit logs", "二、审计日志核验"},
 	"insp.chains-note":         {"Each log was checked row by row when this packet was made: every row's hash, its link to the row before it, and its end at the head the office recorded.", "生成本材料时逐行核验每份日志：每行的哈希值、与上一行的链接，以及是否止于单位记录的链头。"},

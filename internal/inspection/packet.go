@@ -96,7 +96,6 @@ type Summary struct {
 	HasCampaign  bool           `json:"campaign"`
 	HistoryRows  int64          `json:"history_rows"`
 	MountRows    int64          `json:"mount_summaries"`
-	Collected    bool           `json:"collected_logs"` // the register holds the hosts' collected logs
 }
 
 // Result is what Write did.
@@ -335,7 +334,6 @@ type HistoryRow struct {
 func write(ctx context.Context, r *registry.InspectionReader, dir string, o Options) (Summary, error) {
 	var sum Summary
 	sc := Scope(o.Year, o.Department, o.loc())
-	sum.Collected = r.Collected()
 
 	// What the cover needs is read first: the hosts and their chains, the counts and
 	// the incidents that are lists of media.

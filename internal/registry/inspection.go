@@ -18,9 +18,9 @@ import (
 // register, so that a packet of 100,000 media and millions of audit rows is written
 // without holding the rows in memory, and its sections agree with each other.
 //
-// The hosts' collected logs are the tables office_host_events and office_chains
-// (migration 0008). A register without them (a host's own, or one made before that
-// migration) has no collected rows: the reads answer as for an office with none.
+// The hosts' logs are the office's copies in office_host_events and office_chains
+// (migration 0008, kept by internal/office/ledger); a host's own register keeps them
+// empty.
 
 // InspectionScope selects what a packet covers: a year (Since inclusive, Until
 // exclusive, as UTC instants) and optionally one department ("" is the whole office).
@@ -36,8 +36,6 @@ type InspectionScope struct {
 type InspectionReader struct {
 	s  *Store
 	tx *sql.Tx
-	// collected is set when the register has the hosts' collected logs.
-	collected bool
 }
 
 // ReadForInspection runs fn with a reader of one consistent snapshot of the register.
@@ -47,22 +45,8 @@ func (s *Store) ReadForInspection(ctx context.Context, fn func(*InspectionReader
 		return fmt.Errorf("read register for inspection: %w", err)
 	}
 	defer tx.Rollback()
-	r := &InspectionReader{s: s, tx: tx}
-	for _, t := range []string{"office_host_events", "office_chains"} {
-		var n int
-		if err := tx.QueryRowContext(ctx, s.d.hasTable, t).Scan(&n); err != nil {
-			return fmt.Errorf("read register for inspection: %w", err)
-		}
-		r.collected = n > 0
-		if !r.collected {
-			break
-		}
-	}
-	return fn(r)
+	return fn(&InspectionReader{s: s, tx: tx})
 }
-
-// Collected reports whether the register holds the hosts' collected logs.
-func (r *InspectionReader) Collected() bool { return r.collected }
 
 func (r *InspectionReader) each(ctx context.Context, what, query string, args []any, f func(*sql.Rows) error) error {
 	rows, err := r.tx.QueryContext(ctx, query, args...)
@@ -207,9 +191,6 @@ type MountSummary struct {
 // collected from the hosts) in the scope's time, by medium and host; with a
 // department, for the media of the department wherever they were mounted.
 func (r *InspectionReader) EachMountSummary(ctx context.Context, sc InspectionScope, f func(MountSummary) error) error {
-	if !r.collected {
-		return nil
-	}
 	q := `SELECT e.medium, COALESCE(h.number, e.host), COUNT(*), MIN(e.time), MAX(e.time)
 		FROM office_host_events e LEFT JOIN office_hosts h ON h.id = e.host
 		WHERE e.kind = ? AND e.time >= ? AND e.time < ? AND e.medium <> ''`
@@ -254,9 +235,6 @@ func (r *InspectionReader) violationWhere(sc InspectionScope) (string, []any) {
 
 // CountViolations counts the scope's violations (see EachViolation).
 func (r *InspectionReader) CountViolations(ctx context.Context, sc InspectionScope) (int64, error) {
-	if !r.collected {
-		return 0, nil
-	}
 	w, args := r.violationWhere(sc)
 	var n int64
 	err := r.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM office_host_events e LEFT JOIN office_hosts h ON h.id = e.host WHERE `+w, args...).Scan(&n)
@@ -271,9 +249,6 @@ func (r *InspectionReader) CountViolations(ctx context.Context, sc InspectionSco
 // devices blocked (device.decision with verdict block). With a department: on the
 // department's hosts, or about its media anywhere.
 func (r *InspectionReader) EachViolation(ctx context.Context, sc InspectionScope, f func(HostEvent) error) error {
-	if !r.collected {
-		return nil
-	}
 	w, args := r.violationWhere(sc)
 	q := `SELECT COALESCE(h.number, e.host), e.` + strings.ReplaceAll(eventCols, ", ", ", e.") +
 		` FROM office_host_events e LEFT JOIN office_hosts h ON h.id = e.host WHERE ` + w + ` ORDER BY e.time, e.host, e.seq`
@@ -361,10 +336,6 @@ func setBroken(c *ChainCheck, err error) {
 // (office_chains), and returns what the office flagged at receipt too.
 func (r *InspectionReader) VerifyHostChain(ctx context.Context, h OfficeHost) (ChainCheck, error) {
 	c := ChainCheck{Host: h.Number}
-	if !r.collected {
-		c.OK = true
-		return c, nil
-	}
 	var frozen sql.NullString
 	var head audit.Head
 	err := r.tx.QueryRowContext(ctx, `SELECT seq, hash, acked, broken_seq, broken_reason, broken_at, frozen
@@ -372,7 +343,7 @@ func (r *InspectionReader) VerifyHostChain(ctx context.Context, h OfficeHost) (C
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return c, fmt.Errorf("inspection: chain of %s: %w", h.Number, err)
 	}
-	if frozen.Valid && frozen.String != "0" {
+	if frozen.Valid && frozen.String != "" && frozen.String != "0" {
 		c.Frozen = frozen.String
 	}
 	c.HeadSeq, c.HeadHash = head.Seq, head.Hash
