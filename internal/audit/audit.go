@@ -62,6 +62,10 @@ type Event struct {
 	Details  json.RawMessage `json:"details,omitempty"` // canonical JSON object
 	PrevHash string          `json:"prev_hash"`
 	Hash     string          `json:"hash"`
+	// Origin is, for a row of a host's log that the office collected, the host's
+	// number in the office register; "" for a register's own rows. It is where the
+	// row was read from, not part of the row: the hash does not cover it.
+	Origin string `json:"origin,omitempty"`
 }
 
 // Details encodes v, the details struct of the event's kind (package event), as the

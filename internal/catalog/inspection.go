@@ -117,4 +117,6 @@ var inspection = map[string][2]string{
 	"flag:also print the page to inspection.pdf with headless Chromium":                            {"also print the page to inspection.pdf with headless Chromium", "另用无界面 Chromium 打印为 inspection.pdf"},
 	"flag:the year the packet covers (required)":                                                   {"the year the packet covers (required)", "检查材料所涵盖的年度（必填）"},
 	"flag:the unit's name at the head of every page (default: the office's name from server init)": {"the unit's name at the head of every page (default: the office's name from server init)", "每页页眉的单位名称（默认：server init 时的单位名称）"},
+	"usage.follow-all-hosts": {"--follow follows the office's own log; leave out --all-hosts", "--follow 只跟踪单位自身的日志；请去掉 --all-hosts"},
+	"flag:on the office server: the rows collected from every host too, in time order (--host H searches H's own)": {"on the office server: the rows collected from every host too, in time order (--host H searches H's own)", "在单位服务器上：同时列出从各主机收集的记录，按时间排序（--host H 查该主机自身的记录）"},
 }
