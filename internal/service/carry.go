@@ -8,7 +8,8 @@ import (
 )
 
 // RecordCarry writes the audit row of a file carried to or from a standalone host:
-// d is an event.CarryLogImport, CarryAck or CarryRefused.
+// d is an event.CarryLogImport, CarryAck or CarryRefused, or the PolicyApplied or
+// PolicyRefused of a policy carried in.
 func (s *Service) RecordCarry(ctx context.Context, d any) error {
 	var kind event.Kind
 	switch d.(type) {
@@ -18,6 +19,10 @@ func (s *Service) RecordCarry(ctx context.Context, d any) error {
 		kind = event.KindCarryAck
 	case event.CarryRefused:
 		kind = event.KindCarryRefused
+	case event.PolicyApplied:
+		kind = event.KindPolicyApplied
+	case event.PolicyRefused:
+		kind = event.KindPolicyRefused
 	default:
 		return fmt.Errorf("record carried file: details %T", d)
 	}

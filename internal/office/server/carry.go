@@ -206,6 +206,13 @@ type LogImport struct {
 	Batch carry.LogBatch
 	Ack   anchor.Ack
 	File  string // SHA-256 of the file
+	Held  int64  // the office's head for the host before the file
+}
+
+// headReader is a Receiver that tells the office's head of a host's chain (the
+// ledger's Head).
+type headReader interface {
+	Head(ctx context.Context, host string) (anchor.Ack, error)
 }
 
 // ImportLog checks a host's log file and hands its rows to the ledger: the file is
@@ -213,7 +220,12 @@ type LogImport struct {
 // CA's, for client authentication, of a host in the register whose current
 // certificate it is (not revoked, not replaced), and the rows are the host's chain
 // (carry.LogBatch.Events). The ledger checks the rows continue the office's copy.
-func (f *Files) ImportLog(ctx context.Context, file []byte, recv Receiver) (LogImport, error) {
+//
+// A file whose rows the office holds already is refused as a replay (ErrReplay,
+// nothing changed) unless ackAgain: then its acknowledgement is given again, for a
+// host that never got it. A file that ends before the office's head is refused as
+// old (ErrOld).
+func (f *Files) ImportLog(ctx context.Context, file []byte, recv Receiver, ackAgain bool) (LogImport, error) {
 	var out LogImport
 	s, err := carry.Parse(file, carry.KindLog)
 	if err != nil {
@@ -257,13 +269,30 @@ func (f *Files) ImportLog(ctx context.Context, file []byte, recv Receiver) (LogI
 	if err != nil {
 		return out, fmt.Errorf("read log file: %w", err)
 	}
+	// What the office held before: a file whose rows it holds already changes
+	// nothing. The ledger still compares them (a rewritten row is a broken chain).
+	held := int64(-1)
+	if hr, ok := recv.(headReader); ok {
+		head, err := hr.Head(ctx, h.ID)
+		if err != nil {
+			return out, err
+		}
+		held = head.Seq
+	}
 	ack, err := recv.Receive(ctx, h.ID, rows)
 	if err != nil {
 		return out, err
 	}
 	out.Ack = ack
-	if ack.Seq > out.Batch.Last {
-		return out, fmt.Errorf("%w: the office holds %s's log up to row %d, this file ends at row %d", carry.ErrOld, h.Number, ack.Seq, out.Batch.Last)
+	if held < 0 {
+		held = ack.Seq - int64(len(rows)) // without Head: only the newest rows count as new
+	}
+	out.Held = held
+	switch {
+	case ack.Seq > out.Batch.Last || held > out.Batch.Last:
+		return out, fmt.Errorf("%w: the office holds %s's log up to row %d, this file ends at row %d", carry.ErrOld, h.Number, max(ack.Seq, held), out.Batch.Last)
+	case held >= out.Batch.Last && !ackAgain:
+		return out, fmt.Errorf("%w: the office holds rows %d..%d of %s already", carry.ErrReplay, out.Batch.First, out.Batch.Last, h.Number)
 	}
 	if err := f.svc.RecordCarry(ctx, event.CarryLogImport{AckSeq: ack.Seq, File: s.Digest, First: out.Batch.First, Host: h.Number,
 		Last: out.Batch.Last, Rows: len(rows)}); err != nil {

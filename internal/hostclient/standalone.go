@@ -1,6 +1,7 @@
 package hostclient
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
@@ -16,6 +17,7 @@ import (
 
 	"mediagate/internal/audit"
 	"mediagate/internal/carry"
+	"mediagate/internal/event"
 	"mediagate/internal/policydoc"
 )
 
@@ -236,4 +238,36 @@ func (st *State) SealLog(after int64, rows []*audit.Event, now time.Time) ([]byt
 	}
 	out, err := carry.Seal(carry.KindLog, b, priv, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: st.Cert.Certificate[0]}))
 	return out, b, err
+}
+
+// ImportPolicy verifies a policy carried in by file and writes it to the cache,
+// where the daemon's cache watcher puts it in force and decides every present device
+// again (within CheckEvery), as it does for a policy from the server. The policy must
+// be signed with the enrolled policy key, for this host, and of a version above both
+// the cache's and highWater (the highest version the host's log records as once in
+// force): the same policy again is a replay, an older one a rollback. record writes
+// the audit row: policy.applied (source import) or policy.refused.
+func ImportPolicy(ctx context.Context, st *State, envelope []byte, highWater uint64,
+	record func(ctx context.Context, kind event.Kind, details any) error) (p *policydoc.Policy, prev uint64, err error) {
+	cur, _, cerr := st.CachedPolicy()
+	if cerr == nil && cur != nil {
+		prev = cur.Document.Version
+	}
+	floor := max(prev, highWater)
+	p, err = policydoc.Verify(envelope, st.PolicyKey, st.Host, floor+1)
+	if err == nil {
+		err = st.SavePolicy(p)
+	}
+	if err != nil {
+		if reason := policydoc.Reason(err); reason != "" {
+			if rerr := record(ctx, event.KindPolicyRefused, event.PolicyRefused{Error: err.Error(), Host: st.Host, InForce: floor,
+				Reason: reason, Source: event.PolicyFromImport}); rerr != nil {
+				return nil, prev, errors.Join(err, rerr)
+			}
+		}
+		return nil, prev, err
+	}
+	err = record(ctx, event.KindPolicyApplied, event.PolicyApplied{Host: st.Host, IssuedAt: p.Document.IssuedAt.UTC(),
+		KeyID: st.PolicyKeyID, Media: len(p.Document.Media), Previous: prev, Source: event.PolicyFromImport, Version: p.Document.Version})
+	return p, prev, err
 }
