@@ -106,9 +106,9 @@ type EnrollOptions struct {
 }
 
 // EnrollFile answers a standalone host's enrolment request: the request is signed by
-// the key of its certificate request, names the host the officer enrols, is newer
-// than the host's current enrolment, and carries the host's token (or the officer
-// approves). The answer, signed with the CA's key, holds the certificate, the CA,
+// the key of its certificate request, names the host the officer enrols, and carries
+// the host's one-time token (a replayed request finds it spent) or the officer
+// approves (a host enrolled already is refused unless Again). The answer, signed with the CA's key, holds the certificate, the CA,
 // the policy public key and the host's first policy.
 func (f *Files) EnrollFile(ctx context.Context, file []byte, o EnrollOptions) (answer []byte, req carry.EnrollRequest, err error) {
 	s, err := carry.Parse(file, carry.KindEnrollRequest)
@@ -143,10 +143,6 @@ func (f *Files) EnrollFile(ctx context.Context, file []byte, o EnrollOptions) (a
 	}
 	if err != nil {
 		return nil, req, err
-	}
-	if !h.Enrolled.IsZero() && !req.Created.After(h.Enrolled) {
-		return nil, req, fmt.Errorf("%w: request written %s, the host was enrolled %s", carry.ErrOld,
-			req.Created.UTC().Format(time.RFC3339), h.Enrolled.UTC().Format(time.RFC3339))
 	}
 	token := req.Token
 	if token == "" {
