@@ -9,7 +9,6 @@ var standalone = map[string][2]string{
 	"event-kind.carry.refused":    {"carry.refused", "拒绝传递文件"},
 	"detail.ack_seq":              {"acknowledged row", "确认行号"},
 	"detail.hash":                 {"hash", "哈希"},
-	"detail.seq":                  {"row", "行号"},
 	"detail.type":                 {"type", "类型"},
 
 	// help

@@ -17,6 +17,7 @@ import (
 	"mediagate/internal/event"
 	"mediagate/internal/hostclient"
 	"mediagate/internal/identity"
+	"mediagate/internal/office/ledger"
 	"mediagate/internal/office/pki"
 	"mediagate/internal/office/server"
 	"mediagate/internal/policydoc"
@@ -611,10 +612,25 @@ func checkAck(ctx context.Context, svc *service.Service, st *hostclient.State, r
 }
 
 // officeLedger is the office's ledger of the hosts' logs, which log import hands the
-// rows of a file to.
+// rows of a file to: the same ledger the server's endpoint uses.
 func officeLedger(app *App, svc *service.Service, keys *pki.Office) (server.Receiver, error) {
-	return nil, lerr("err.carry.no-ledger")
+	st, ok := svc.Store().(ledger.Store)
+	if !ok {
+		return nil, lerr("err.carry.no-ledger")
+	}
+	return ledger.New(ledger.Config{Store: st, Key: keys.PolicyKey, Now: app.Now,
+		Log: slog.New(slog.NewTextHandler(app.Err, &slog.HandlerOptions{Level: slog.LevelError}))})
 }
 
 // ledgerReason is the short name of a refusal by the ledger.
-func ledgerReason(err error) string { return "" }
+func ledgerReason(err error) string {
+	switch {
+	case errors.Is(err, ledger.ErrBroken):
+		return "chain"
+	case errors.Is(err, ledger.ErrGap):
+		return "gap"
+	case errors.Is(err, ledger.ErrBadBatch):
+		return "invalid"
+	}
+	return ""
+}

@@ -258,6 +258,14 @@ func genReleaseDB(t *testing.T, path string) {
 	_, err = s.RecordEvent(ctx, event.KindOfficeRefused, "", event.OfficeRefused{Code: "token-used", Detail: "token already used",
 		Endpoint: "/v1/enroll", Host: oh.Number, Remote: "10.0.2.15:40001"})
 	must(err)
+	// Release 6: the office's copy of the host's log broke; the host frozen, thawed.
+	_, _, err = s.BreakHostChain(ctx, oh.ID, 42, "row differs from the row the office acknowledged (log rewritten, rolled back or replaced)",
+		event.OfficeLogBroken{HostSeq: 45, OfficeSeq: 44, Source: "network"})
+	must(err)
+	_, err = s.FreezeHost(ctx, oh.ID, true, "日志被回滚")
+	must(err)
+	_, err = s.FreezeHost(ctx, oh.ID, false, "")
+	must(err)
 	// Release 6: files carried to and from a standalone host.
 	_, err = s.RecordEvent(ctx, event.KindCarryLogImport, "", event.CarryLogImport{AckSeq: 42, File: strings.Repeat("ab", 32),
 		First: 1, Host: oh.Number, Last: 42, Rows: 42})

@@ -9,12 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"mediagate/internal/anchor"
 	"mediagate/internal/audit"
 	"mediagate/internal/carry"
 	"mediagate/internal/event"
+	"mediagate/internal/office/ledger"
 	"mediagate/internal/office/pki"
 	"mediagate/internal/service"
 )
@@ -24,7 +26,7 @@ import (
 // enrolment (enrol), the same policy book and envelope, the same ledger.
 
 // Receiver takes a host's audit rows into the office's copy of its chain and
-// acknowledges them (internal/office/ledger's Ledger): host is the office host id.
+// acknowledges them: *ledger.Ledger; host is the office host id.
 type Receiver interface {
 	Receive(ctx context.Context, host string, rows []*audit.Event) (anchor.Ack, error)
 }
@@ -267,17 +269,25 @@ func (f *Files) ImportLog(ctx context.Context, file []byte, recv Receiver, ackAg
 	}
 	// What the office held before: a file whose rows it holds already changes
 	// nothing. The ledger still compares them (a rewritten row is a broken chain).
+	ctx = ledger.WithSource(ctx, ledger.SourceFile)
 	held := int64(-1)
 	if hr, ok := recv.(headReader); ok {
 		head, err := hr.Head(ctx, h.ID)
-		if err != nil {
+		switch {
+		case errors.Is(err, ledger.ErrNoChain):
+			held = 0
+		case err != nil:
+			return out, err
+		default:
+			held = head.Seq
+		}
+	}
+	// The ledger takes at most ledger.MaxBatch rows at a time.
+	var ack anchor.Ack
+	for chunk := range slices.Chunk(rows, ledger.MaxBatch) {
+		if ack, err = recv.Receive(ctx, h.ID, chunk); err != nil {
 			return out, err
 		}
-		held = head.Seq
-	}
-	ack, err := recv.Receive(ctx, h.ID, rows)
-	if err != nil {
-		return out, err
 	}
 	out.Ack = ack
 	if held < 0 {
