@@ -54,8 +54,9 @@ var standalone = map[string][2]string{
 	"out.log-acked":             {"the office's acknowledgement of row %d stored in %s", "办公室对第 %d 行的确认已保存到 %s"},
 
 	// usage
-	"usage.enroll-file-modes":  {"give --request or --response, not both", "--request 与 --response 只能给出其一"},
-	"usage.carry-not-enrolled": {"this host is not enrolled with the office (host enroll --request, then --response)", "本机未在办公室注册（先 host enroll --request，再 --response）"},
+	"usage.enrolled-register-standalone": {"this is a standalone host enrolled with the office by file, which keeps the register: run '%s' on the office server and carry the policy in (policy import)", "本机是以文件方式在办公室注册的单机，台账由办公室保管：请在办公室服务器上执行 '%s'，再把策略带入（policy import）"},
+	"usage.enroll-file-modes":            {"give --request or --response, not both", "--request 与 --response 只能给出其一"},
+	"usage.carry-not-enrolled":           {"this host is not enrolled with the office (host enroll --request, then --response)", "本机未在办公室注册（先 host enroll --request，再 --response）"},
 
 	// refusals of carried files: one line, the file's name
 	"err.carry.other":                   {"%s refused: %s", "%s 被拒绝：%s"},

@@ -256,7 +256,11 @@ func refuseEnrolled(app *App, command string) error {
 		return nil // an officer's command sent to the office server (--server)
 	}
 	server := "?"
-	if e, err := hostclient.ReadEnrolment(dir); err == nil && e.Server != "" {
+	e, err := hostclient.ReadEnrolment(dir)
+	if err == nil && e.Standalone() {
+		return usageMsg("usage.enrolled-register-standalone", command)
+	}
+	if err == nil && e.Server != "" {
 		server = e.Server
 	}
 	hint := "usage.enrolled-register"
