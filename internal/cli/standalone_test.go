@@ -149,6 +149,7 @@ func TestStandaloneRoundTrip(t *testing.T) {
 	}
 	host.refused("not above", "policy", "import", on("HOST-09.policy")) // replay
 	host.refused("not above", "policy", "import", on("v1.policy"))      // older
+	host.refused("被拒绝", "--lang", "zh", "policy", "import", on("v1.policy"))
 	// The register is the office's: register commands point there.
 	if _, errs, code := host.run("media", "register", "--kind", "usb-disk", "--vendor", "0781", "--product", "5567", "--serial", "X1",
 		"--level", "secret", "--custodian", "zhangsan"); code != ExitUsage || !strings.Contains(errs, "standalone") {
