@@ -2,11 +2,14 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"mediagate/internal/anchor"
 	"mediagate/internal/event"
@@ -242,5 +245,59 @@ func TestStandaloneRoundTrip(t *testing.T) {
 	// held up to the second acknowledgement.
 	if show := srv.ok("server", "host", "show", "HOST-09"); !strings.Contains(show, "HOST-09") {
 		t.Errorf("server host show:\n%s", show)
+	}
+}
+
+// TestDaemonWiringOnAStandaloneHost: the daemon of a host enrolled by file decides
+// from the policy cache, follows no server, and puts a policy carried in (policy
+// import) in force from the cache file while it runs.
+func TestDaemonWiringOnAStandaloneHost(t *testing.T) {
+	stick := t.TempDir()
+	on := func(name string) string { return filepath.Join(stick, name) }
+	officeDir := filepath.Join(t.TempDir(), "server")
+	srv := newEnv(t)
+	fp := srv.jsonOf("server", "init", "--dir", officeDir, "--name", "localhost", "--officer", "zhangsan")["ca_fingerprint"].(string)
+	srv.setup()
+	srv.ok("server", "host", "add", "HOST-09", "--level", "secret")
+	host := newEnv(t)
+	host.ok("host", "init", "--number", "HOST-09", "--level", "secret")
+	host.ok("host", "enroll", "--request", "--host", "HOST-09", "-o", on("req"))
+	srv.ok("server", "host", "enroll-file", "HOST-09", on("req"), "-o", on("ans"), "--approve", "--dir", officeDir)
+	host.ok("host", "enroll", "--response", on("ans"), "--ca-fingerprint", fp)
+
+	app := &App{DBPath: host.db, Now: time.Now, Paths: testPaths(t)}
+	defer app.close()
+	local, err := app.open(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	od, err := wireOffice(t.Context(), app, local.Store(), slog.New(slog.DiscardHandler))
+	if err != nil || od == nil || od.follower == nil {
+		t.Fatalf("wireOffice = %+v, %v", od, err)
+	}
+	st := od.status()
+	if !st.Standalone || st.PolicyVersion < 1 {
+		t.Fatalf("office status = %+v", st)
+	}
+	if line, _ := officeLine("en", st); !strings.Contains(line, "standalone") {
+		t.Errorf("status line %q", line)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); od.run(ctx, nil) }()
+	defer func() { cancel(); <-done }()
+
+	num := srv.registerUSB("AB12CD34EF07", "secret", "zhangsan")
+	srv.ok("policy", "export", "--host", "HOST-09", "-o", on("pol"), "--dir", officeDir)
+	host.ok("policy", "import", on("pol"))
+	deadline := time.Now().Add(10 * time.Second)
+	for od.status().PolicyVersion == st.PolicyVersion && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if v := od.status().PolicyVersion; v <= st.PolicyVersion {
+		t.Fatalf("the policy carried in is not in force: version %d", v)
+	}
+	if p := od.store.Policy(); p == nil || len(p.Document.Media) != 1 || p.Document.Media[0].Number != num {
+		t.Errorf("media in force: %+v", p)
 	}
 }
