@@ -90,7 +90,8 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 	}
 	var checkIn daemon.VaultStation = service.New(local.Store(), service.Config{Now: app.Now})
 	if office != nil {
-		store, checkIn = office.store, nil
+		// The vault station of an enrolled host reports to the office's campaign.
+		store, checkIn = office.store, office.station()
 	}
 	w := wireDaemon(app)
 	if _, err := w.Roots.DiscKey(); err != nil {

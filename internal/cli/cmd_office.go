@@ -341,6 +341,36 @@ func (o *officeDaemon) decided(r daemon.Record) {
 		Reason: string(r.Decision.Reason), Time: r.Time.UTC()})
 }
 
+// station is the daemon's vault station on an enrolled host whose profile makes it
+// one: the campaign is the office's, so each medium plugged in is sent to the server
+// with the next report (queued while the server is down) and the server checks it in
+// under the service's rules. The host only waits for the block-device stage when the
+// policy's record has bound fields not readable yet, as the local station does.
+func (o *officeDaemon) station() daemon.VaultStation {
+	if o.follower == nil {
+		return nil
+	}
+	return officeStation{o}
+}
+
+type officeStation struct{ o *officeDaemon }
+
+func (s officeStation) CheckInPlug(ctx context.Context, r service.PlugRequest) (service.PlugResult, error) {
+	if r.Seen.Key == "" {
+		return service.PlugResult{Dropped: true}, nil
+	}
+	if rec, err := s.o.store.MediumByIdentity(ctx, r.Seen.Key); err == nil {
+		if field, pending := policy.ConfirmIdentity(rec.Identity, r.Seen); field == "" && pending && r.WaitPending {
+			return service.PlugResult{Pending: true}, nil
+		}
+	}
+	if r.Claim != nil && !r.Claim() {
+		return service.PlugResult{Dropped: true}, nil
+	}
+	s.o.follower.CheckIn(hostclient.StationCheckIn{Seen: r.Seen, Device: r.Device})
+	return service.PlugResult{Queued: true}, nil
+}
+
 // run follows the office until ctx ends; every policy applied has the daemon decide
 // the present devices again.
 func (o *officeDaemon) run(ctx context.Context, d *daemon.Daemon) {

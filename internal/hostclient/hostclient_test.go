@@ -534,3 +534,70 @@ func TestFollowerAppliesDeltasAndFallsBack(t *testing.T) {
 		t.Errorf("refusals = %+v", rs)
 	}
 }
+
+// flakyReports is a PolicyClient whose reports fail while down is set.
+type flakyReports struct {
+	mu      sync.Mutex
+	down    bool
+	tries   int
+	got     []StationCheckIn
+	answers int
+}
+
+func (c *flakyReports) Policy(ctx context.Context, after uint64, wait time.Duration, delta bool) ([]byte, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func (c *flakyReports) Report(ctx context.Context, r Report) ([]StationOutcome, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tries++
+	if c.down {
+		return nil, errors.New("connection refused")
+	}
+	var outs []StationOutcome
+	for _, ci := range r.CheckIns {
+		c.got = append(c.got, ci)
+		outs = append(outs, StationOutcome{ID: ci.ID, Outcome: "checked-in"})
+	}
+	c.answers += len(outs)
+	return outs, nil
+}
+
+// TestVaultStationCheckInsWaitForTheServer: check-ins made while the server is down
+// stay queued, each with its id, and reach the server once it answers.
+func TestVaultStationCheckInsWaitForTheServer(t *testing.T) {
+	c := &flakyReports{down: true}
+	answered := make(chan StationOutcome, 4)
+	f := NewFollower(FollowerConfig{State: &State{Enrolment: Enrolment{Host: "HOST-01"}}, Client: c, ReportEvery: 50 * time.Millisecond,
+		Apply: func(context.Context, *policydoc.Policy) {}, CheckedIn: func(o StationOutcome) { answered <- o }})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); f.report(ctx) }()
+	defer func() { cancel(); <-done }()
+	f.CheckIn(StationCheckIn{Seen: media.Identity{Key: "usb:1:2:A"}})
+	f.CheckIn(StationCheckIn{Seen: media.Identity{Key: "usb:1:2:B"}})
+	waitFor(t, "reports tried while down", func() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.tries >= 2 })
+	if n := f.PendingCheckIns(); n != 2 {
+		t.Fatalf("%d check-ins queued while the server is down, want 2", n)
+	}
+	c.mu.Lock()
+	c.down = false
+	c.mu.Unlock()
+	for range 2 {
+		select {
+		case <-answered:
+		case <-time.After(10 * time.Second):
+			t.Fatal("queued check-ins did not reach the server")
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.got) != 2 || c.got[0].ID == "" || c.got[0].ID == c.got[1].ID || c.got[0].Seen.Key != "usb:1:2:A" {
+		t.Errorf("check-ins received = %+v", c.got)
+	}
+	if n := f.PendingCheckIns(); n != 0 {
+		t.Errorf("%d check-ins still queued", n)
+	}
+}
