@@ -72,6 +72,9 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 	if o.Debug {
 		lvl = slog.LevelDebug
 	}
+	if err := app.requireHostFile("daemon"); err != nil {
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(app.Err, &slog.HandlerOptions{Level: lvl}))
 	// The daemon starts at install, before host init, and blocks all storage until
 	// the host is initialised (fail closed): it may create the register, as host init

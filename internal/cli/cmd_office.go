@@ -27,7 +27,25 @@ import (
 // wiring on an enrolled host, and the refusal of register commands there.
 
 // officeDir is this host's enrolment directory, beside its database.
-func (a *App) officeDir() string { return hostclient.Dir(a.DBPath) }
+func (a *App) officeDir() string {
+	file, ok := service.SQLiteFile(a.DBPath)
+	if !ok {
+		return "" // a PostgreSQL register is the office's or an officer's, never an enrolled host's
+	}
+	return hostclient.Dir(file)
+}
+
+// requireHostFile refuses a PostgreSQL register for what only a classified host does
+// (its daemon, its enrolment): the host decides devices from a register and files
+// (the office's signed policy, its key, the disc key) in a local directory, and never
+// waits on the network to decide; a database server would be both. PostgreSQL is for
+// the office server's register and the officer's commands.
+func (a *App) requireHostFile(command string) error {
+	if _, ok := service.SQLiteFile(a.DBPath); !ok {
+		return usageMsg("usage.host-db-postgres", command)
+	}
+	return nil
+}
 
 type enrollOptions struct {
 	Server, Token, Fingerprint, Host string
@@ -64,6 +82,9 @@ func newHostEnrollCommand(app *App) *cobra.Command {
 }
 
 func runHostEnroll(ctx context.Context, app *App, o enrollOptions) error {
+	if err := app.requireHostFile("host enroll"); err != nil {
+		return err
+	}
 	dir := app.officeDir()
 	if hostclient.Enrolled(dir) && !o.Force {
 		e, _ := hostclient.ReadEnrolment(dir)
