@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -120,9 +121,17 @@ func runHostEnroll(ctx context.Context, app *App, o enrollOptions) error {
 	dropIn := ""
 	if o.UnitDropIn != "" {
 		if _, err := os.Stat(filepath.Dir(filepath.Dir(o.UnitDropIn))); err == nil {
-			ips, err := hostclient.ServerAddresses(ctx, res.State.Server)
-			if err != nil {
-				return err
+			// The addresses recorded at enrolment (a server given by name), which the
+			// daemon dials: the sandbox then needs no name server.
+			var ips []net.IP
+			for _, a := range res.State.Addresses {
+				ips = append(ips, net.ParseIP(a))
+			}
+			if len(ips) == 0 {
+				var err error
+				if ips, err = hostclient.ServerAddresses(ctx, res.State.Server); err != nil {
+					return err
+				}
 			}
 			if err := os.MkdirAll(filepath.Dir(o.UnitDropIn), 0o755); err != nil {
 				return fmt.Errorf("write %s: %w", o.UnitDropIn, err)

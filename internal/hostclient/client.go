@@ -66,6 +66,8 @@ func NewClient(st *State) (*Client, error) {
 		ServerName:   u.Hostname(),
 	}
 	tr := &http.Transport{
+		// The addresses recorded at enrolment, if the server has a name: no lookup.
+		DialContext:           pinnedDial(st.Addresses),
 		TLSClientConfig:       cfg,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ResponseHeaderTimeout: MaxWait + 15*time.Second,

@@ -56,6 +56,11 @@ type Enrolment struct {
 	// (as host init records them). The daemon adds them to the policy's baseline: they
 	// are facts of this machine, which the office's register does not hold.
 	Baseline []string `json:"baseline,omitempty"`
+	// Addresses are the server's addresses, resolved from its name at enrolment (none
+	// when the server was given as an address). The host dials them and resolves no
+	// name later: the daemon's sandbox reaches the server's addresses only, and no
+	// name server. A server that moves needs `host enroll --force`.
+	Addresses []string `json:"addresses,omitempty"`
 }
 
 // State is an enrolled host's loaded enrolment: ready to dial the server and to
