@@ -28,7 +28,4 @@ var logship = map[string][2]string{
 
 	"help.server host freeze":   {"Freeze a host whose log the office caught tampered: its policy holds no media until unfrozen", "冻结被办公室发现日志遭篡改的主机：解冻前其策略不含任何介质"},
 	"help.server host unfreeze": {"Unfreeze a host after the investigation: its policy holds its media again", "调查结束后解冻主机：其策略恢复包含其介质"},
-
-	// flags
-	"flag:the office's ed25519 public key, hex or base64 (default: office.pub next to the register, else the enrolled host's policy key)": {"the office's ed25519 public key, hex or base64 (default: office.pub next to the register, else the enrolled host's policy key)", "办公室的 ed25519 公钥，十六进制或 base64（默认：登记库旁的 office.pub，否则为已注册主机的策略公钥）"},
 }

@@ -34,7 +34,7 @@ func newAuditCommand(app *App) *cobra.Command {
 		},
 	}
 	verify.Flags().StringVar(&o.AckFile, "ack", "", "the office's latest acknowledgement of this host's log (default: the register's file name + .ack)")
-	verify.Flags().StringVar(&o.OfficeKey, "office-key", "", "the office's ed25519 public key, hex or base64 (default: office.pub next to the register, else the enrolled host's policy key)")
+	verify.Flags().StringVar(&o.OfficeKey, "office-key", "", "the office's ed25519 public key, hex or base64 (default: office.pub next to the register)")
 	cmd.AddCommand(verify)
 	return cmd
 }
@@ -90,12 +90,11 @@ func loadAck(app *App, o auditVerifyOptions) (*anchor.Ack, *ackResult, string, e
 	if err != nil {
 		return nil, nil, "", err
 	}
-	if !haveKey && o.OfficeKey == "" && hostclient.Enrolled(app.officeDir()) {
-		// An enrolled host: the office signs acknowledgements with the policy key it
-		// got at enrolment.
-		keyFile = filepath.Join(app.officeDir(), hostclient.FilePolicyKey)
-		if key, haveKey, err = anchor.LoadPublicKey(keyFile); err != nil {
-			return nil, nil, "", err
+	if !haveKey && o.OfficeKey == "" {
+		// An enrolled host checks with the office key of its enrolment (the office
+		// signs acknowledgements with its policy key).
+		if st, err := hostclient.Load(app.officeDir()); err == nil {
+			key, haveKey, keyFile = st.PolicyKey, true, filepath.Join(st.Dir, hostclient.FilePolicyKey)
 		}
 	}
 	if !haveKey {

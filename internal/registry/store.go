@@ -50,6 +50,9 @@ type Store struct {
 	// appended, when set, is called after every writing transaction that committed
 	// (WithAppended).
 	appended func()
+	// midApprove, set only by tests, runs inside ApproveRequest's transaction after the
+	// medium is registered: an error there must leave nothing behind.
+	midApprove func() error
 }
 
 // Option configures Open.

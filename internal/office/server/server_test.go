@@ -22,7 +22,7 @@ import (
 	"mediagate/internal/catalog"
 	"mediagate/internal/event"
 	"mediagate/internal/media"
-	"mediagate/internal/office/ledger"
+	officeledger "mediagate/internal/office/ledger"
 	"mediagate/internal/office/pki"
 	"mediagate/internal/office/server"
 	"mediagate/internal/office/wire"
@@ -38,7 +38,7 @@ type office struct {
 	local  *service.Local
 	keys   *pki.Office
 	srv    *server.Server
-	ledger *ledger.Ledger
+	ledger *officeledger.Ledger
 	now    time.Time
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -77,7 +77,7 @@ func startOffice(t *testing.T) *office {
 		t.Fatal(err)
 	}
 	o.local = local
-	o.ledger, err = ledger.New(ledger.Config{Store: local.Service.Store().(ledger.Store), Key: keys.PolicyKey, Now: o.clock,
+	o.ledger, err = officeledger.New(officeledger.Config{Store: local.Service.Store().(officeledger.Store), Key: keys.PolicyKey, Now: o.clock,
 		Log: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
 	if err != nil {
 		t.Fatal(err)
