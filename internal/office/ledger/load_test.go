@@ -150,7 +150,6 @@ func TestIngestLoad(t *testing.T) {
 	}
 }
 
-
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
