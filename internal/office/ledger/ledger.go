@@ -24,7 +24,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"log/slog"
 	"strings"
 	"sync"
@@ -140,12 +139,12 @@ type Config struct {
 // Ledger receives the hosts' logs. It is safe for concurrent use; receipts for one
 // host take turns.
 type Ledger struct {
-	st    Store
-	key   ed25519.PrivateKey
-	now   func() time.Time
-	log   *slog.Logger
-	seed  maphash.Seed
-	locks [64]sync.Mutex
+	st      Store
+	key     ed25519.PrivateKey
+	now     func() time.Time
+	log     *slog.Logger
+	locks   sync.Map // host → *sync.Mutex (one per host the office has: authenticated ids)
+	readers chan struct{}
 
 	// Group commit: receipts of many hosts checked at the same time are stored in
 	// one transaction by whichever of them comes first (the leader).
@@ -173,7 +172,7 @@ func New(cfg Config) (*Ledger, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Ledger{st: cfg.Store, key: cfg.Key, now: cfg.Now, log: cfg.Log, seed: maphash.MakeSeed()}, nil
+	return &Ledger{st: cfg.Store, key: cfg.Key, now: cfg.Now, log: cfg.Log, readers: make(chan struct{}, maxReaders)}, nil
 }
 
 // maxGroupRows bounds the rows of one group commit.
@@ -233,7 +232,8 @@ func (l *Ledger) commitGroup(ctx context.Context, group []*pendingAppend, now ti
 }
 
 func (l *Ledger) lock(host string) func() {
-	m := &l.locks[maphash.String(l.seed, host)%uint64(len(l.locks))]
+	v, _ := l.locks.LoadOrStore(host, &sync.Mutex{})
+	m := v.(*sync.Mutex)
 	m.Lock()
 	return m.Unlock
 }
@@ -261,22 +261,16 @@ func (l *Ledger) Receive(ctx context.Context, host string, rows []*audit.Event) 
 }
 
 func (l *Ledger) receive(ctx context.Context, host string, rows []*audit.Event) (anchor.Ack, error) {
-	c, err := l.st.HostChain(ctx, host)
+	first, last := rows[0].Seq, rows[len(rows)-1].Seq
+	c, held, err := l.read(ctx, host, first, last)
 	if err != nil {
 		return anchor.Ack{}, err
 	}
 	if c.Broken() {
 		return anchor.Ack{}, brokenOf(c, false)
 	}
-	first, last := rows[0].Seq, rows[len(rows)-1].Seq
 	if first > c.Seq+1 {
 		return anchor.Ack{}, &GapError{Head: c.Seq, First: first}
-	}
-	var held map[int64]string
-	if first <= c.Seq {
-		if held, err = l.st.HostLogHashes(ctx, host, first, min(last, c.Seq)); err != nil {
-			return anchor.Ack{}, err
-		}
 	}
 	reg := c.RegisterID
 	headHash := c.Hash
@@ -328,6 +322,26 @@ func (l *Ledger) receive(ctx context.Context, host string, rows []*audit.Event) 
 	}
 	e := rows[len(rows)-1]
 	return l.sign(e.HostID, e.Seq, e.Hash, now), nil
+}
+
+// maxReaders bounds the receipts reading the store at once (each read holds a
+// connection of the pool; a thousand hosts at once must not open a thousand).
+const maxReaders = 32
+
+// read reads host's chain and the hashes it holds of rows first through last.
+func (l *Ledger) read(ctx context.Context, host string, first, last int64) (Chain, map[int64]string, error) {
+	select {
+	case l.readers <- struct{}{}:
+		defer func() { <-l.readers }()
+	case <-ctx.Done():
+		return Chain{}, nil, ctx.Err()
+	}
+	c, err := l.st.HostChain(ctx, host)
+	if err != nil || c.Broken() || first > c.Seq {
+		return c, nil, err
+	}
+	held, err := l.st.HostLogHashes(ctx, host, first, min(last, c.Seq))
+	return c, held, err
 }
 
 // ReceiveHead takes the newest row of host's log when the host no longer holds the
