@@ -156,6 +156,7 @@ type Ledger struct {
 type pendingAppend struct {
 	app  registry.HostAppend
 	done chan error
+	lead chan struct{}
 }
 
 // New returns a ledger over cfg.Store.
@@ -184,15 +185,22 @@ const maxGroupRows = 20000
 // host's lock. If the group's transaction fails, each batch is stored on its own, so
 // that one host's error is only that host's.
 func (l *Ledger) appendRows(ctx context.Context, host string, base audit.Head, rows []*audit.Event, now time.Time) error {
-	p := &pendingAppend{app: registry.HostAppend{Host: host, Base: base, Rows: rows}, done: make(chan error, 1)}
+	p := &pendingAppend{app: registry.HostAppend{Host: host, Base: base, Rows: rows}, done: make(chan error, 1), lead: make(chan struct{}, 1)}
 	l.gmu.Lock()
 	l.queue = append(l.queue, p)
 	if l.committing {
 		l.gmu.Unlock()
-		return <-p.done
+		select {
+		case err := <-p.done:
+			return err
+		case <-p.lead: // the leader's own batch is stored: this one leads now
+		}
+	} else {
+		l.committing = true
+		l.gmu.Unlock()
 	}
-	l.committing = true
 	for {
+		l.gmu.Lock()
 		group, n := l.queue, 0
 		for i, q := range group {
 			n += len(q.app.Rows)
@@ -204,11 +212,19 @@ func (l *Ledger) appendRows(ctx context.Context, host string, base audit.Head, r
 		l.queue = l.queue[len(group):]
 		l.gmu.Unlock()
 		l.commitGroup(context.WithoutCancel(ctx), group, now)
-		l.gmu.Lock()
-		if len(l.queue) == 0 {
-			l.committing = false
+		select {
+		case err := <-p.done:
+			// Stored: hand the lead to the oldest waiting batch, so that no leader
+			// commits for others forever.
+			l.gmu.Lock()
+			if len(l.queue) == 0 {
+				l.committing = false
+			} else {
+				l.queue[0].lead <- struct{}{}
+			}
 			l.gmu.Unlock()
-			return <-p.done
+			return err
+		default:
 		}
 	}
 }
