@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"mediagate/internal/officefake"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -465,5 +469,204 @@ func TestFollowerRefusesARolledBackCache(t *testing.T) {
 		HighWater: func(context.Context) (uint64, error) { return 3, nil }})
 	if err := again.LoadCache(t.Context()); err != nil || again.Current() == nil {
 		t.Errorf("cache at the recorded version: %v", err)
+	}
+}
+
+// TestFollowerAppliesDeltasAndFallsBack: a delta from the version in force is applied
+// and cached as a policy that verifies on its own; a delta for another base makes the
+// follower ask for the whole document at once (no refusal row); a delta with a bad
+// signature is refused with a row and the whole document is asked for next.
+func TestFollowerAppliesDeltasAndFallsBack(t *testing.T) {
+	o := newFakeOffice(t)
+	v1 := o.doc("HOST-07", 1, "A1", "A2", "A3")
+	o.publish("HOST-07", 1, o.sign(v1))
+	fw := follow(t, o)
+	if err := fw.f.LoadCache(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); fw.f.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "version 1", func() bool { return fw.f.Status().PolicyVersion == 1 })
+	cur := fw.f.Current()
+
+	deltaEnv := func(from *policydoc.Policy, to policydoc.Document, edit func(*policydoc.Delta)) []byte {
+		d, err := policydoc.Diff(from.Payload, from.Document, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if edit != nil {
+			edit(&d)
+		}
+		env, err := policydoc.SignDeltaDoc(d, o.PolicyKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return env
+	}
+	v2 := o.doc("HOST-07", 2, "A1", "A2", "A3", "A4")
+	v2.Media[1].Status = media.StatusLost
+	o.PublishDelta("HOST-07", 2, o.sign(v2), 1, deltaEnv(cur, v2, nil))
+	waitFor(t, "version 2", func() bool { return fw.f.Status().PolicyVersion == 2 })
+	p2, raw, err := fw.st.CachedPolicy()
+	if err != nil || p2.Document.Version != 2 || !bytes.Contains(raw, []byte(`"delta":"`)) {
+		t.Fatalf("cache after a delta: %v (%.80s)", err, raw)
+	}
+	if p2.Document.Media[1].Status != media.StatusLost || len(p2.Document.Media) != 4 {
+		t.Errorf("document after a delta: %+v", p2.Document.Media)
+	}
+
+	// A delta for another base: the whole document, and no refusal row.
+	v3 := o.doc("HOST-07", 3, "A1", "A4")
+	o.PublishDelta("HOST-07", 3, o.sign(v3), 2, deltaEnv(p2, v3, func(d *policydoc.Delta) { d.FromDigest = policydoc.Digest(nil) }))
+	waitFor(t, "version 3", func() bool { return fw.f.Status().PolicyVersion == 3 })
+	if _, raw, _ := fw.st.CachedPolicy(); bytes.Contains(raw, []byte(`"delta":"`)) {
+		t.Error("the whole document was not what the host cached")
+	}
+	if rs := fw.refusals(); len(rs) != 0 {
+		t.Errorf("a delta for another base was recorded as refused: %+v", rs)
+	}
+
+	// A delta with a bad signature: refused with a row, then the whole document.
+	p3 := fw.f.Current()
+	v4 := o.doc("HOST-07", 4, "A1", "A4", "A5")
+	bad := bytes.Replace(deltaEnv(p3, v4, nil), []byte(`"signature":"`), []byte(`"signature":"A`), 1)
+	o.PublishDelta("HOST-07", 4, o.sign(v4), 3, bad)
+	waitFor(t, "version 4", func() bool { return fw.f.Status().PolicyVersion == 4 })
+	if rs := fw.refusals(); len(rs) != 1 || rs[0].Reason != "bad-signature" {
+		t.Errorf("refusals = %+v", rs)
+	}
+}
+
+// flakyReports is a PolicyClient whose reports fail while down is set.
+type flakyReports struct {
+	mu      sync.Mutex
+	down    bool
+	tries   int
+	got     []StationCheckIn
+	answers int
+}
+
+func (c *flakyReports) Policy(ctx context.Context, after uint64, wait time.Duration, delta bool) ([]byte, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func (c *flakyReports) Report(ctx context.Context, r Report) ([]StationOutcome, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tries++
+	if c.down {
+		return nil, errors.New("connection refused")
+	}
+	var outs []StationOutcome
+	for _, ci := range r.CheckIns {
+		c.got = append(c.got, ci)
+		outs = append(outs, StationOutcome{ID: ci.ID, Outcome: "checked-in"})
+	}
+	c.answers += len(outs)
+	return outs, nil
+}
+
+// TestVaultStationCheckInsWaitForTheServer: check-ins made while the server is down
+// stay queued, each with its id, and reach the server once it answers.
+func TestVaultStationCheckInsWaitForTheServer(t *testing.T) {
+	c := &flakyReports{down: true}
+	answered := make(chan StationOutcome, 4)
+	f := NewFollower(FollowerConfig{State: &State{Enrolment: Enrolment{Host: "HOST-01"}}, Client: c, ReportEvery: 50 * time.Millisecond,
+		Apply: func(context.Context, *policydoc.Policy) {}, CheckedIn: func(o StationOutcome) { answered <- o }})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); f.report(ctx) }()
+	defer func() { cancel(); <-done }()
+	f.CheckIn(StationCheckIn{Seen: media.Identity{Key: "usb:1:2:A"}})
+	f.CheckIn(StationCheckIn{Seen: media.Identity{Key: "usb:1:2:B"}})
+	waitFor(t, "reports tried while down", func() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.tries >= 2 })
+	if n := f.PendingCheckIns(); n != 2 {
+		t.Fatalf("%d check-ins queued while the server is down, want 2", n)
+	}
+	c.mu.Lock()
+	c.down = false
+	c.mu.Unlock()
+	for range 2 {
+		select {
+		case <-answered:
+		case <-time.After(10 * time.Second):
+			t.Fatal("queued check-ins did not reach the server")
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.got) != 2 || c.got[0].ID == "" || c.got[0].ID == c.got[1].ID || c.got[0].Seen.Key != "usb:1:2:A" {
+		t.Errorf("check-ins received = %+v", c.got)
+	}
+	if n := f.PendingCheckIns(); n != 0 {
+		t.Errorf("%d check-ins still queued", n)
+	}
+}
+
+// TestEnrolledHostResolvesNoName: a server given by name is resolved once, at
+// enrolment, and its addresses are recorded; from then on the host dials them and
+// resolves nothing (the daemon's sandbox reaches no name server). The name here
+// (.invalid) resolves nowhere, yet the enrolled host reaches the server, and the
+// server's certificate is still checked for that name.
+func TestEnrolledHostResolvesNoName(t *testing.T) {
+	fo, err := officefake.New("office.invalid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fo.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fo.Stop)
+	o := &fakeOffice{Office: fo, t: t}
+	o.publish("HOST-07", 3, o.sign(o.doc("HOST-07", 3, "A1")))
+	_, port, _ := net.SplitHostPort(fo.Addr())
+	server := "https://office.invalid:" + port
+	var lookups int
+	opts := enrollOpts(o, filepath.Join(t.TempDir(), "office"))
+	opts.Server = server
+	opts.Resolve = func(_ context.Context, host string) ([]net.IP, error) {
+		lookups++
+		if host != "office.invalid" {
+			return nil, fmt.Errorf("lookup %s", host)
+		}
+		return []net.IP{net.ParseIP("127.0.0.1")}, nil
+	}
+	res, err := Enroll(t.Context(), opts)
+	if err != nil {
+		t.Fatalf("enrol by name: %v", err)
+	}
+	if lookups != 1 || !slices.Equal(res.State.Addresses, []string{"127.0.0.1"}) || res.Policy == nil {
+		t.Fatalf("enrolment: %d lookups, addresses %v", lookups, res.State.Addresses)
+	}
+	st, err := Load(opts.Dir)
+	if err != nil || st.Server != server || !slices.Equal(st.Addresses, []string{"127.0.0.1"}) {
+		t.Fatalf("loaded enrolment: %+v, %v", st, err)
+	}
+	c, err := NewClient(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	o.publish("HOST-07", 4, o.sign(o.doc("HOST-07", 4, "A1", "A2")))
+	env, err := c.Policy(t.Context(), 3, 0, false)
+	if err != nil || env == nil {
+		t.Fatalf("policy by the recorded address: %v", err)
+	}
+	// The name is still what the certificate is checked against.
+	st.Server = "https://other.invalid:" + port
+	c2, _ := NewClient(st)
+	defer c2.Close()
+	if _, err := c2.Policy(t.Context(), 3, 0, false); err == nil {
+		t.Error("a server name its certificate does not carry was accepted")
+	}
+	// A name that does not resolve at enrolment: nothing is stored.
+	opts2 := enrollOpts(o, filepath.Join(t.TempDir(), "office"))
+	opts2.Server = "https://nowhere.invalid:" + port
+	opts2.Resolve = func(context.Context, string) ([]net.IP, error) { return nil, errors.New("no such host") }
+	if _, err := Enroll(t.Context(), opts2); err == nil || Enrolled(opts2.Dir) {
+		t.Errorf("enrolment with an unresolvable name: %v", err)
 	}
 }

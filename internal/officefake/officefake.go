@@ -48,6 +48,11 @@ type Report struct {
 		Reason   string    `json:"reason"`
 		Time     time.Time `json:"time"`
 	} `json:"seen"`
+	CheckIns []struct {
+		ID     string         `json:"id"`
+		Seen   media.Identity `json:"seen"`
+		Device string         `json:"device"`
+	} `json:"checkins"`
 }
 
 // Request is a registration request a host sent (POST /v1/host/requests).
@@ -74,7 +79,8 @@ type Office struct {
 	requests int               // every request received
 	policy   map[string][]byte // host → envelope served
 	version  map[string]uint64 // host → version of that envelope
-	changed  chan struct{}     // closed and replaced when a policy changes
+	deltas   map[string]fakeDelta
+	changed  chan struct{} // closed and replaced when a policy changes
 	reports  []Report
 	regs     []Request
 	baseline map[string][]string // host → baseline sent at enrolment
@@ -261,6 +267,23 @@ func (o *Office) Publish(host string, version uint64, env []byte) {
 	o.mu.Unlock()
 }
 
+// PublishDelta serves env as host's policy of the given version, and delta to a host
+// that holds version from and asks for deltas.
+func (o *Office) PublishDelta(host string, version uint64, env []byte, from uint64, delta []byte) {
+	o.mu.Lock()
+	if o.deltas == nil {
+		o.deltas = map[string]fakeDelta{}
+	}
+	o.deltas[host] = fakeDelta{from: from, env: delta}
+	o.mu.Unlock()
+	o.Publish(host, version, env)
+}
+
+type fakeDelta struct {
+	from uint64
+	env  []byte
+}
+
 // PublishDoc signs d and publishes it as its host's policy.
 func (o *Office) PublishDoc(d policydoc.Document) error {
 	env, err := o.Sign(d)
@@ -302,6 +325,12 @@ func (o *Office) serve(w http.ResponseWriter, r *http.Request) {
 			env, v, ch := o.policy[host], o.version[host], o.changed
 			o.mu.Unlock()
 			if env != nil && v > after {
+				o.mu.Lock()
+				d, ok := o.deltas[host]
+				o.mu.Unlock()
+				if ok && d.from == after && r.URL.Query().Get("delta") == "1" {
+					env = d.env
+				}
 				w.Header().Set("Content-Type", "application/json")
 				_, _ = w.Write(env)
 				return
@@ -325,7 +354,23 @@ func (o *Office) serve(w http.ResponseWriter, r *http.Request) {
 		o.mu.Lock()
 		o.reports = append(o.reports, rep)
 		o.mu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
+		if len(rep.CheckIns) == 0 {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		// A vault station's check-ins: each is taken as checked in.
+		type outcome struct {
+			ID      string `json:"id"`
+			Outcome string `json:"outcome"`
+		}
+		var ans struct {
+			CheckIns []outcome `json:"checkins"`
+		}
+		for _, c := range rep.CheckIns {
+			ans.CheckIns = append(ans.CheckIns, outcome{ID: c.ID, Outcome: "checked-in"})
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(ans)
 	case "/v1/host/requests":
 		var req Request
 		if err := decode(r.Body, &req); err != nil {
