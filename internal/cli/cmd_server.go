@@ -37,7 +37,7 @@ func newServerCommand(app *App) *cobra.Command {
 	req.AddCommand(newServerApproveCommand(app, &dir), newServerRejectCommand(app, &dir))
 	officer := &cobra.Command{Use: "officer"}
 	officer.AddCommand(newServerOfficerAddCommand(app, &dir))
-	cmd.AddCommand(newServerInitCommand(app, &dir), newServerRunCommand(app, &dir), host, req, officer)
+	cmd.AddCommand(newServerInitCommand(app, &dir), newServerRunCommand(app, &dir), host, req, officer, newServerReportCommand(app, &dir))
 	return cmd
 }
 

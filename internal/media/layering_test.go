@@ -63,7 +63,10 @@ var allowed = map[string][]string{
 	// the office's signed acknowledgement of a chain (standard library only).
 	"internal/anchor": {},
 	"internal/replay": {"media", "audit", "checkin", "event", "service", "anchor"},
-	"internal/daemon": {"media", "audit", "policy", "identity", "registry", "regindex", "udev", "enforce", "mountwatch", "checkin", "sysfs", "control", "mountlog", "service", "catalog", "event", "policydoc"},
+	// inspection writes and checks the inspection packet from the registry's
+	// streaming reads (registry.InspectionReader).
+	"internal/inspection": {"media", "audit", "checkin", "registry"},
+	"internal/daemon":     {"media", "audit", "policy", "identity", "registry", "regindex", "udev", "enforce", "mountwatch", "checkin", "sysfs", "control", "mountlog", "service", "catalog", "event", "policydoc"},
 	// The office server (mediagate server): the CA, the wire types of its protocol,
 	// the HTTPS server over the service, and the officer's remote client of it.
 	"internal/office/pki":    {},
@@ -75,7 +78,7 @@ var allowed = map[string][]string{
 	"internal/office/ledger": {"audit", "anchor", "event", "registry"},
 	// cli reaches the register only through the service: never registry.
 	"internal/cli": {"media", "audit", "policy", "identity", "service", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control", "catalog", "event", "replay", "anchor", "policydoc", "hostclient", "sheet", "printout",
-		"office/pki", "office/server", "office/remote", "office/ledger", "carry", "forms"},
+		"office/pki", "office/server", "office/remote", "office/ledger", "carry", "forms", "inspection"},
 }
 
 // owners names the one package that may import each fenced-in dependency.
