@@ -102,3 +102,25 @@ func TestRequestFileKeepsThePendingKeyPrivate(t *testing.T) {
 		t.Error("a bad fingerprint was accepted")
 	}
 }
+
+// FuzzEnrollFromFile: whatever answer file comes in, the host refuses it without a
+// panic and stays unenrolled (no answer can be forged without the CA's key).
+func FuzzEnrollFromFile(f *testing.F) {
+	dir := filepath.Join(f.TempDir(), "office")
+	req, err := RequestFile(RequestFileOptions{Dir: dir, Host: "HOST-09"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(req)
+	f.Add([]byte(`{"format":"mediagate-carry/1","kind":"enroll-response","payload":"e30=","signature":"","key_id":""}`))
+	f.Add([]byte(`{"format":"mediagate-carry/1","kind":"enroll-response","payload":"eyJob3N0IjoiSE9TVC0wOSIsImNhIjoiLS0tLS1CRUdJTiJ9","signature":"AAAA","key_id":"x"}`))
+	fp := string(bytes.Repeat([]byte("ab"), 32))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if _, err := EnrollFromFile(ResponseFileOptions{Dir: dir, Response: data, Fingerprint: fp}); err == nil {
+			t.Fatal("an answer not signed by the pinned CA enrolled the host")
+		}
+		if Enrolled(dir) {
+			t.Fatal("enrolled")
+		}
+	})
+}
