@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -26,7 +27,25 @@ import (
 // wiring on an enrolled host, and the refusal of register commands there.
 
 // officeDir is this host's enrolment directory, beside its database.
-func (a *App) officeDir() string { return hostclient.Dir(a.DBPath) }
+func (a *App) officeDir() string {
+	file, ok := service.SQLiteFile(a.DBPath)
+	if !ok {
+		return "" // a PostgreSQL register is the office's or an officer's, never an enrolled host's
+	}
+	return hostclient.Dir(file)
+}
+
+// requireHostFile refuses a PostgreSQL register for what only a classified host does
+// (its daemon, its enrolment): the host decides devices from a register and files
+// (the office's signed policy, its key, the disc key) in a local directory, and never
+// waits on the network to decide; a database server would be both. PostgreSQL is for
+// the office server's register and the officer's commands.
+func (a *App) requireHostFile(command string) error {
+	if _, ok := service.SQLiteFile(a.DBPath); !ok {
+		return usageMsg("usage.host-db-postgres", command)
+	}
+	return nil
+}
 
 type enrollOptions struct {
 	Server, Token, Fingerprint, Host string
@@ -83,6 +102,9 @@ func newHostEnrollCommand(app *App) *cobra.Command {
 }
 
 func runHostEnroll(ctx context.Context, app *App, o enrollOptions) error {
+	if err := app.requireHostFile("host enroll"); err != nil {
+		return err
+	}
 	dir := app.officeDir()
 	if hostclient.Enrolled(dir) && !o.Force {
 		e, _ := hostclient.ReadEnrolment(dir)
@@ -103,9 +125,17 @@ func runHostEnroll(ctx context.Context, app *App, o enrollOptions) error {
 	dropIn := ""
 	if o.UnitDropIn != "" {
 		if _, err := os.Stat(filepath.Dir(filepath.Dir(o.UnitDropIn))); err == nil {
-			ips, err := hostclient.ServerAddresses(ctx, res.State.Server)
-			if err != nil {
-				return err
+			// The addresses recorded at enrolment (a server given by name), which the
+			// daemon dials: the sandbox then needs no name server.
+			var ips []net.IP
+			for _, a := range res.State.Addresses {
+				ips = append(ips, net.ParseIP(a))
+			}
+			if len(ips) == 0 {
+				var err error
+				if ips, err = hostclient.ServerAddresses(ctx, res.State.Server); err != nil {
+					return err
+				}
 			}
 			if err := os.MkdirAll(filepath.Dir(o.UnitDropIn), 0o755); err != nil {
 				return fmt.Errorf("write %s: %w", o.UnitDropIn, err)
@@ -351,6 +381,36 @@ func (o *officeDaemon) decided(r daemon.Record) {
 	}
 	o.follower.Seen(hostclient.Seen{Medium: r.Decision.Medium, Key: r.Identity.Key, Decision: decision,
 		Reason: string(r.Decision.Reason), Time: r.Time.UTC()})
+}
+
+// station is the daemon's vault station on an enrolled host whose profile makes it
+// one: the campaign is the office's, so each medium plugged in is sent to the server
+// with the next report (queued while the server is down) and the server checks it in
+// under the service's rules. The host only waits for the block-device stage when the
+// policy's record has bound fields not readable yet, as the local station does.
+func (o *officeDaemon) station() daemon.VaultStation {
+	if o.follower == nil {
+		return nil
+	}
+	return officeStation{o}
+}
+
+type officeStation struct{ o *officeDaemon }
+
+func (s officeStation) CheckInPlug(ctx context.Context, r service.PlugRequest) (service.PlugResult, error) {
+	if r.Seen.Key == "" {
+		return service.PlugResult{Dropped: true}, nil
+	}
+	if rec, err := s.o.store.MediumByIdentity(ctx, r.Seen.Key); err == nil {
+		if field, pending := policy.ConfirmIdentity(rec.Identity, r.Seen); field == "" && pending && r.WaitPending {
+			return service.PlugResult{Pending: true}, nil
+		}
+	}
+	if r.Claim != nil && !r.Claim() {
+		return service.PlugResult{Dropped: true}, nil
+	}
+	s.o.follower.CheckIn(hostclient.StationCheckIn{Seen: r.Seen, Device: r.Device})
+	return service.PlugResult{Queued: true}, nil
 }
 
 // run follows the office until ctx ends; every policy applied has the daemon decide

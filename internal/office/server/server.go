@@ -557,7 +557,25 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request, host servi
 		s.serviceRefusal(w, r, err, host.Number, host.Number, true)
 		return
 	}
-	w.WriteHeader(http.StatusNoContent)
+	if len(rep.CheckIns) == 0 {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	// A vault station's check-ins: the office's campaign, under the service's rules.
+	cis := make([]service.StationCheckIn, 0, len(rep.CheckIns))
+	for _, c := range rep.CheckIns {
+		cis = append(cis, service.StationCheckIn{ID: c.ID, Seen: c.Seen, Device: c.Device})
+	}
+	outs, err := s.svc.StationCheckIns(r.Context(), host.Number, cis)
+	if err != nil {
+		s.serviceRefusal(w, r, err, host.Number, host.Number, true)
+		return
+	}
+	ans := wire.ReportAnswer{CheckIns: make([]wire.StationOutcome, 0, len(outs))}
+	for _, o := range outs {
+		ans.CheckIns = append(ans.CheckIns, wire.StationOutcome{ID: o.ID, Outcome: o.Outcome, Number: o.Number, Code: o.Code})
+	}
+	writeJSON(w, http.StatusOK, ans)
 }
 
 func (s *Server) handleRequest(w http.ResponseWriter, r *http.Request, host service.OfficeHost) {
