@@ -76,6 +76,12 @@ func FileReason(err error) string {
 		return "bad-token"
 	case errors.Is(err, pki.ErrBadCSR):
 		return "bad-csr"
+	case errors.Is(err, ledger.ErrBroken):
+		return "chain"
+	case errors.Is(err, ledger.ErrGap):
+		return "gap"
+	case errors.Is(err, ledger.ErrBadBatch):
+		return "invalid"
 	}
 	return carry.Reason(err)
 }
