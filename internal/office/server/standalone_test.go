@@ -183,7 +183,9 @@ type memLedger struct {
 	got   int
 }
 
-func (l *memLedger) Head(_ context.Context, host string) (anchor.Ack, error) { return l.heads[host], nil }
+func (l *memLedger) Head(_ context.Context, host string) (anchor.Ack, error) {
+	return l.heads[host], nil
+}
 
 func (l *memLedger) Receive(_ context.Context, host string, rows []*audit.Event) (anchor.Ack, error) {
 	h := l.heads[host]
