@@ -641,6 +641,14 @@ func funcs(o Options) template.FuncMap {
 			}
 			return c.Host
 		},
+		// problem says what is wrong with a chain in the packet's language (the
+		// verifier's own words when it has no code for it).
+		"problem": func(c registry.ChainCheck) string {
+			if c.ProblemCode == "" {
+				return c.Problem
+			}
+			return tr("insp.problem." + c.ProblemCode)
+		},
 		"short": func(s string) string {
 			if len(s) > 16 {
 				return s[:16] + "…"
