@@ -159,12 +159,19 @@ func PrepareDir(dir string, force bool) error {
 
 // Write writes the packet of o into dir (which PrepareDir made ready) and signs its
 // manifest.
-func Write(ctx context.Context, reg Register, dir string, o Options) (Result, error) {
+func Write(ctx context.Context, reg Register, dir string, o Options) (res Result, err error) {
 	if o.Year < 2000 || o.Year > o.Now.In(o.loc()).Year() {
 		return Result{}, fmt.Errorf("%w: %d", ErrYear, o.Year)
 	}
-	res := Result{Dir: dir}
-	err := reg.ReadForInspection(ctx, func(r *registry.InspectionReader) error {
+	defer func() {
+		if err != nil { // no half packet: what was written goes (the manifest is written last)
+			for _, name := range []string{HTMLFile, JSONFile, PDFFile, ManifestFile} {
+				os.Remove(filepath.Join(dir, name))
+			}
+		}
+	}()
+	res = Result{Dir: dir}
+	err = reg.ReadForInspection(ctx, func(r *registry.InspectionReader) error {
 		if o.Department != "" {
 			depts, err := r.Departments(ctx)
 			if err != nil {

@@ -453,6 +453,16 @@ func TestPacketRefuses(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "notes.txt")); err != nil {
 		t.Errorf("--force removed a file that is not the packet's: %v", err)
 	}
+	// A packet that fails half-way (here: printing the PDF) leaves nothing behind.
+	half := t.TempDir()
+	opts := o.options("en", "")
+	opts.PDF = func(context.Context, string, string) error { return errors.New("no printer") }
+	if _, err := inspection.Write(o.ctx, reg, half, opts); err == nil {
+		t.Error("a failing PDF printer did not fail the packet")
+	}
+	if entries, _ := os.ReadDir(half); len(entries) != 0 {
+		t.Errorf("a failed packet left %d files", len(entries))
+	}
 	// --force replaces an earlier packet.
 	pdir, _ := o.write("en", "")
 	if err := inspection.PrepareDir(pdir, true); err != nil {
