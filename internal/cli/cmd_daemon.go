@@ -72,6 +72,9 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 	if o.Debug {
 		lvl = slog.LevelDebug
 	}
+	if err := app.requireHostFile("daemon"); err != nil {
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(app.Err, &slog.HandlerOptions{Level: lvl}))
 	// The daemon starts at install, before host init, and blocks all storage until
 	// the host is initialised (fail closed): it may create the register, as host init
@@ -90,7 +93,8 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 	}
 	var checkIn daemon.VaultStation = service.New(local.Store(), service.Config{Now: app.Now})
 	if office != nil {
-		store, checkIn = office.store, nil
+		// The vault station of an enrolled host reports to the office's campaign.
+		store, checkIn = office.store, office.station()
 	}
 	w := wireDaemon(app)
 	if _, err := w.Roots.DiscKey(); err != nil {

@@ -52,6 +52,9 @@ func newLogCommand(app *App) *cobra.Command {
 	f.BoolVar(&o.Follow, "follow", false, "keep printing new rows as they are written (checks once a second); with --json one object per line")
 	f.DurationVar(&o.Interval, "interval", time.Second, "how often --follow looks for new rows")
 	f.MarkHidden("interval")
+	// A standalone host's log carried to the office, and the office's
+	// acknowledgement carried back (cmd_carry.go).
+	cmd.AddCommand(newLogExportCommand(app), newLogImportCommand(app), newLogAckCommand(app))
 	return cmd
 }
 

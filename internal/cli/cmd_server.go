@@ -31,7 +31,8 @@ func newServerCommand(app *App) *cobra.Command {
 	cmd.PersistentFlags().StringVar(&dir, "dir", DefaultServerDir, "the office server's directory: keys, certificates and (unless --db) the register office.db")
 	host := &cobra.Command{Use: "host"}
 	host.AddCommand(newServerHostAddCommand(app, &dir), newServerHostListCommand(app, &dir), newServerHostShowCommand(app, &dir),
-		newServerHostRevokeCommand(app, &dir), newServerHostTokenCommand(app, &dir), newServerHostSetCommand(app, &dir))
+		newServerHostRevokeCommand(app, &dir), newServerHostTokenCommand(app, &dir), newServerHostSetCommand(app, &dir),
+		newServerHostEnrollFileCommand(app, &dir))
 	req := newServerRequestsCommand(app, &dir)
 	req.AddCommand(newServerApproveCommand(app, &dir), newServerRejectCommand(app, &dir))
 	officer := &cobra.Command{Use: "officer"}
@@ -256,6 +257,7 @@ func newServerHostAddCommand(app *App, dir *string) *cobra.Command {
 	f.StringSliceVar(&o.AllowClasses, "allow-class", nil, "extra USB peripheral class allowed (repeatable)")
 	f.StringSliceVar(&o.AllowDevices, "allow-device", nil, "extra USB peripheral as VID:PID=cc/ss/pp+… (repeatable)")
 	f.DurationVar(&o.TokenTTL, "token-ttl", service.DefaultTokenTTL, "how long the enrolment token works")
+	f.BoolVar(&o.VaultStation, "vault-station", false, "media plugged into this host are checked in to the office's year-end campaign")
 	cmd.MarkFlagRequired("level")
 	return cmd
 }
@@ -421,10 +423,12 @@ func newServerHostRevokeCommand(app *App, dir *string) *cobra.Command {
 func newServerHostSetCommand(app *App, dir *string) *cobra.Command {
 	var r service.UpdateHostRequest
 	var level, dept, loc, cust string
+	var station bool
 	cmd := &cobra.Command{
-		Use:     "set NUMBER",
-		Example: "  mediagate server host set HOST-07 --level top-secret\n  mediagate server host set HOST-07 --custodian lisi --location \"Room 305\"",
-		Args:    cobra.ExactArgs(1),
+		Use: "set NUMBER",
+		Example: "  mediagate server host set HOST-07 --level top-secret\n  mediagate server host set HOST-07 --custodian lisi --location \"Room 305\"\n" +
+			"  mediagate server host set HOST-01 --vault-station",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			useServerDB(cmd, app, *dir)
 			r.Number = args[0]
@@ -444,6 +448,9 @@ func newServerHostSetCommand(app *App, dir *string) *cobra.Command {
 			}
 			if f.Changed("custodian") {
 				r.Custodian = &cust
+			}
+			if f.Changed("vault-station") {
+				r.VaultStation = &station
 			}
 			s, err := app.Service(cmd.Context())
 			if err != nil {
@@ -467,6 +474,7 @@ func newServerHostSetCommand(app *App, dir *string) *cobra.Command {
 	f.StringVar(&cust, "custodian", "", "custodian of the computer (handle)")
 	f.StringVar(&r.Mode, "mode", "", "enforce or audit")
 	f.StringVar(&r.LowerMedia, "lower-media", "", "read-only or refuse")
+	f.BoolVar(&station, "vault-station", false, "make the host a vault station (--vault-station=false: no longer one)")
 	return cmd
 }
 

@@ -179,3 +179,39 @@ func TestDaemonWiringOnAnEnrolledHost(t *testing.T) {
 		t.Error("a cache of version 4 after version 6 was in force gave the daemon a host profile")
 	}
 }
+
+// TestHostCommandsRefuseAPostgreSQLRegister: a classified host's daemon and its
+// enrolment need a register in a local file (the policy cache, the host key and the
+// disc key live beside it, and a host never waits on the network); with a postgres://
+// register they refuse with exit 2 before connecting anywhere, and nothing is read or
+// written relative to the working directory.
+func TestHostCommandsRefuseAPostgreSQLRegister(t *testing.T) {
+	e := newEnv(t)
+	cwd := t.TempDir()
+	t.Chdir(cwd)
+	// An enrolment marker in the working directory must not make anything "enrolled".
+	if err := os.WriteFile("enrolment.json", []byte(`{"server":"https://evil.example","host":"X"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pg := "postgres://mediagate@127.0.0.1:1/office?sslmode=disable"
+	for _, args := range [][]string{
+		{"--db", pg, "daemon"},
+		{"--db", pg, "host", "enroll", "--server", "https://10.0.0.5:8443", "--token", "t", "--ca-fingerprint", "ab", "--host", "H-1"},
+	} {
+		_, stderr, code := e.run(args...)
+		if code != ExitUsage || !strings.Contains(stderr, "local file") || !strings.Contains(stderr, "'mediagate "+args[2]) {
+			t.Errorf("%v: exit %d: %s", args[2:], code, stderr)
+		}
+	}
+	if _, stderr, code := e.run("--lang", "zh", "--db", pg, "daemon"); code != ExitUsage || !strings.Contains(stderr, "本地文件") {
+		t.Errorf("zh: exit %d: %s", code, stderr)
+	}
+	// media request: not enrolled (the marker in the working directory is no enrolment).
+	if _, stderr, code := e.run("--db", pg, "media", "request", "--from-device", "/dev/null", "--level", "secret", "--purpose", "x"); code != ExitUsage ||
+		!strings.Contains(stderr, "not enrolled") {
+		t.Errorf("media request: exit %d: %s", code, stderr)
+	}
+	if ents, _ := os.ReadDir(cwd); len(ents) != 1 {
+		t.Errorf("files written to the working directory: %v", ents)
+	}
+}

@@ -3,6 +3,8 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -242,4 +244,45 @@ func TestApproveRequestIsOneTransaction(t *testing.T) {
 			t.Errorf("second approval wrote %d rows", n-after)
 		}
 	})
+}
+
+// TestMediaChangedSinceReadsOnlyTheChanged: the office server asks after every change
+// for the media changed since its last look; on SQLite the query must use the index
+// on updated (not walk every medium in number order), and the answer is sorted by
+// number all the same.
+func TestMediaChangedSinceReadsOnlyTheChanged(t *testing.T) {
+	s, c := open(t)
+	ctx := context.Background()
+	seed(t, s, "zhang")
+	for i := range 5 {
+		register(t, s, fmt.Sprintf("4C53000123112010%04d", i), media.Secret, "zhang")
+	}
+	since := c.now().Add(time.Second)
+	c.t = since.Add(time.Second)
+	b := register(t, s, "4C530001231120109998", media.Confidential, "zhang")
+	a := register(t, s, "4C530001231120109999", media.Secret, "zhang")
+	got, err := s.MediaChangedSince(ctx, since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Number > got[1].Number || (got[0].Number != a.Number && got[0].Number != b.Number) {
+		t.Fatalf("changed since = %+v", got)
+	}
+	rows, err := s.db.QueryContext(ctx, `EXPLAIN QUERY PLAN `+mediaChangedSinceQuery, since.UTC().Format(timeLayout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if !strings.Contains(strings.Join(plan, "\n"), "INDEX media_updated") {
+		t.Errorf("query plan does not use the index on updated:\n%s", strings.Join(plan, "\n"))
+	}
 }
