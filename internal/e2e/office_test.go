@@ -34,6 +34,7 @@ import (
 
 const (
 	officeHost = "VM-07"
+	officeName = "office" // the server's name in its certificate, known to the guest by /etc/hosts
 	officeDir  = "/var/lib/mediagate/office-e2e"
 	officeDB   = officeDir + "/mediagate.db"
 	officeEnv  = "MEDIAGATE_DB=" + officeDB
@@ -77,15 +78,23 @@ func TestOfficeEnrolledHost(t *testing.T) {
 		strings.Replace(strings.TrimPrefix(office.URL(), "https://"), ":", "/", 1)))
 	t.Cleanup(func() { unenrol(t, g) })
 
-	// Enrol, then start the daemon on the office's policy.
+	// Enrol by the server's name, which only the guest's /etc/hosts knows: the
+	// enrolment records its address, the drop-in lets the sandboxed daemon reach that
+	// address, and the daemon resolves nothing.
+	byName := strings.Replace(office.URL(), testbed.HostIP, officeName, 1)
+	g.MustRun(t, fmt.Sprintf(`grep -q ' %[2]s$' /etc/hosts || echo '%[1]s %[2]s' >> /etc/hosts`, testbed.HostIP, officeName))
 	token := office.Token(t, officeHost)
 	g.MustRun(t, fmt.Sprintf(`set -e
 mkdir -p %s
 mkdir -p %s
 printf '[Service]\nEnvironment=%s\n' > %s
 %s mediagate host enroll --server %s --token %s --ca-fingerprint %s --host %s`,
-		officeDir, filepath.Dir(e2eDropIn), officeEnv, e2eDropIn, officeEnv, office.URL(), token, office.Fingerprint(), officeHost))
-	if res := g.Exec(t, officeEnv+" mediagate host enroll --server "+office.URL()+" --token x --ca-fingerprint "+office.Fingerprint()+" --host "+officeHost); res.ExitCode != 2 {
+		officeDir, filepath.Dir(e2eDropIn), officeEnv, e2eDropIn, officeEnv, byName, token, office.Fingerprint(), officeHost))
+	if out := g.MustRun(t, "grep -h IPAddressAllow /etc/systemd/system/mediagate.service.d/50-office.conf; grep -o '\"addresses\":[^]]*]' "+
+		officeDir+"/office/enrolment.json"); !strings.Contains(out, "IPAddressAllow="+testbed.HostIP) || !strings.Contains(out, testbed.HostIP) {
+		t.Errorf("enrolment by name: %s", out)
+	}
+	if res := g.Exec(t, officeEnv+" mediagate host enroll --server "+byName+" --token x --ca-fingerprint "+office.Fingerprint()+" --host "+officeHost); res.ExitCode != 2 {
 		t.Errorf("second enrolment: %s", res)
 	}
 	if modes := g.MustRun(t, "stat -c '%a %U' "+officeDir+"/office "+officeDir+"/office/* | sort -u | tr '\\n' ' '"); modes != "600 root 700 root" {
@@ -180,7 +189,8 @@ func officeDecided(t *testing.T, g *testbed.Guest, serial string) string {
 // unenrol puts the guest back as the other scenarios expect it: the daemon on the
 // local register, without the office drop-ins.
 func unenrol(t *testing.T, g *testbed.Guest) {
-	g.Exec(t, fmt.Sprintf(`rm -f %s /etc/systemd/system/mediagate.service.d/50-office.conf
+	g.Exec(t, fmt.Sprintf(`sed -i '/ `+officeName+`$/d' /etc/hosts
+rm -f %s /etc/systemd/system/mediagate.service.d/50-office.conf
 rm -rf %s
 systemctl daemon-reload
 systemctl restart mediagate.service`, e2eDropIn, officeDir))
@@ -198,7 +208,7 @@ type fakeBackend struct {
 }
 
 func newFakeBackend(t *testing.T) *fakeBackend {
-	o, err := officefake.New(testbed.HostIP, "127.0.0.1")
+	o, err := officefake.New(testbed.HostIP, "127.0.0.1", officeName)
 	if err != nil {
 		t.Fatal(err)
 	}
