@@ -18,7 +18,6 @@ import (
 	"mediagate/internal/daemon"
 	"mediagate/internal/event"
 	"mediagate/internal/hostclient"
-	"mediagate/internal/identity"
 	"mediagate/internal/policy"
 	"mediagate/internal/policydoc"
 	"mediagate/internal/service"
@@ -52,6 +51,10 @@ type enrollOptions struct {
 	Server, Token, Fingerprint, Host string
 	UnitDropIn                       string
 	Force                            bool
+	// A standalone host enrols by file: Request writes the request to Output;
+	// Response takes the office's answer.
+	Request          bool
+	Output, Response string
 }
 
 func newHostEnrollCommand(app *App) *cobra.Command {
@@ -59,14 +62,29 @@ func newHostEnrollCommand(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "enroll --server URL --token T --ca-fingerprint F",
 		Example: `  mediagate host enroll --server https://office.example:8443 --token 4f0c… --ca-fingerprint 9a1b…
-  mediagate host enroll --server https://10.0.0.5:8443 --token 4f0c… --ca-fingerprint 9a1b… --host HOST-07 --force`,
+  mediagate host enroll --server https://10.0.0.5:8443 --token 4f0c… --ca-fingerprint 9a1b… --host HOST-07 --force
+  mediagate host enroll --request --host HOST-09 -o /media/transfer/HOST-09.request
+  mediagate host enroll --response /media/transfer/HOST-09.answer --ca-fingerprint 9a1b…`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case o.Request && o.Response != "":
+				return usageMsg("usage.enroll-file-modes")
+			case o.Request:
+				return runHostEnrollRequest(cmd.Context(), app, o)
+			case o.Response != "":
+				return runHostEnrollResponse(cmd.Context(), app, o)
+			}
 			// The office server is the root's --server (also MEDIAGATE_SERVER or the
 			// config file's server_url), the same flag officer commands use.
 			o.Server = app.Office.Server
 			if o.Server == "" {
 				return usageMsg("usage.required", "server")
+			}
+			for _, f := range []string{"token", "ca-fingerprint"} {
+				if !cmd.Flags().Changed(f) {
+					return usageMsg("usage.required", f)
+				}
 			}
 			return runHostEnroll(cmd.Context(), app, o)
 		},
@@ -77,8 +95,9 @@ func newHostEnrollCommand(app *App) *cobra.Command {
 	f.StringVar(&o.Host, "host", "", "this host's number in the office register (default: the number of its local profile)")
 	f.BoolVar(&o.Force, "force", false, "replace this host's enrolment")
 	f.StringVar(&o.UnitDropIn, "unit-dropin", hostclient.DefaultUnitDropIn, "systemd drop-in that lets the daemon reach the server (\"\" to write none)")
-	cmd.MarkFlagRequired("token")
-	cmd.MarkFlagRequired("ca-fingerprint")
+	f.BoolVar(&o.Request, "request", false, "standalone host: write a signed enrolment request to the -o file instead of calling the server")
+	f.StringVarP(&o.Output, "output", "o", "", "with --request: the file to write the request to")
+	f.StringVar(&o.Response, "response", "", "standalone host: the office's answer file (server host enroll-file) to enrol with")
 	return cmd
 }
 
@@ -89,28 +108,13 @@ func runHostEnroll(ctx context.Context, app *App, o enrollOptions) error {
 	dir := app.officeDir()
 	if hostclient.Enrolled(dir) && !o.Force {
 		e, _ := hostclient.ReadEnrolment(dir)
-		return usageMsg("usage.enrolled-twice", e.Server)
+		return usageMsg("usage.enrolled-twice", enrolledWhere(e))
 	}
-	host := o.Host
-	if host == "" {
-		// The number of the local profile, if this host had one before it joined the
-		// office; never-initialised hosts must say it.
-		if l, err := app.open(ctx); err == nil { // the local profile, never the server's
-			if h, err := l.Service.Host(ctx); err == nil {
-				host = h.Number
-			}
-		}
-		if host == "" {
-			return usageMsg("usage.enroll-host")
-		}
-	}
-	var baseline []string
-	disks, err := identity.InternalDisks(app.roots())
-	if err != nil && len(disks) == 0 {
-		return fmt.Errorf("list internal disks: %w", err)
-	}
-	for _, d := range disks {
-		baseline = append(baseline, identity.BaselineKey(d))
+	// The number of the local profile, if this host had one before it joined the
+	// office; never-initialised hosts must say it.
+	host, baseline, err := enrollHostAndBaseline(ctx, app, o.Host)
+	if err != nil {
+		return err
 	}
 	res, err := hostclient.Enroll(ctx, hostclient.EnrollOptions{Server: o.Server, Token: o.Token, Fingerprint: o.Fingerprint,
 		Host: host, Dir: dir, Force: o.Force, Now: app.Now, Baseline: baseline})
@@ -282,7 +286,11 @@ func refuseEnrolled(app *App, command string) error {
 		return nil // an officer's command sent to the office server (--server)
 	}
 	server := "?"
-	if e, err := hostclient.ReadEnrolment(dir); err == nil && e.Server != "" {
+	e, err := hostclient.ReadEnrolment(dir)
+	if err == nil && e.Standalone() {
+		return usageMsg("usage.enrolled-register-standalone", command)
+	}
+	if err == nil && e.Server != "" {
 		server = e.Server
 	}
 	hint := "usage.enrolled-register"
@@ -316,14 +324,18 @@ func wireOffice(ctx context.Context, app *App, local daemon.Store, log *slog.Log
 		log.Error("enrolment with the office server does not load: every medium is blocked", "dir", dir, "err", err)
 		return &officeDaemon{store: daemon.NewPolicyStore(local, nil), problem: err}, nil
 	}
-	c, err := hostclient.NewClient(st)
-	if err != nil {
-		return &officeDaemon{store: daemon.NewPolicyStore(local, st.Baseline), problem: err}, nil
+	var client hostclient.PolicyClient // none on a standalone host: its policy comes by file
+	if !st.Standalone() {
+		c, err := hostclient.NewClient(st)
+		if err != nil {
+			return &officeDaemon{store: daemon.NewPolicyStore(local, st.Baseline), problem: err}, nil
+		}
+		client = c
 	}
 	o := &officeDaemon{store: daemon.NewPolicyStore(local, st.Baseline)}
 	o.follower = hostclient.NewFollower(hostclient.FollowerConfig{
 		State:  st,
-		Client: c,
+		Client: client,
 		Apply: func(ctx context.Context, p *policydoc.Policy) {
 			o.store.Set(p)
 			if d := o.daemon.Load(); d != nil {
@@ -350,7 +362,7 @@ func (o *officeDaemon) status() *daemon.OfficeStatus {
 		return &daemon.OfficeStatus{LastError: o.problem.Error()}
 	}
 	s := o.follower.Status()
-	out := &daemon.OfficeStatus{Server: s.Server, PolicyVersion: s.PolicyVersion, PolicyIssued: s.PolicyIssued,
+	out := &daemon.OfficeStatus{Server: s.Server, Standalone: s.Server == "", PolicyVersion: s.PolicyVersion, PolicyIssued: s.PolicyIssued,
 		LastContact: s.LastContact, UnreachableSince: s.UnreachableSince, LastError: s.LastError}
 	if r := s.Refused; r != nil {
 		out.RefusedAt, out.RefusedSource, out.RefusedReason = r.Time, r.Source, r.Reason
@@ -413,6 +425,13 @@ func (o *officeDaemon) run(ctx context.Context, d *daemon.Daemon) {
 
 // officeLine is the status line about the office.
 func officeLine(lang string, s *daemon.OfficeStatus) (string, string) {
+	if s.Standalone {
+		version := T(lang, "out.office-policy", s.PolicyVersion, localTimeOrDash(s.PolicyIssued))
+		if s.PolicyVersion == 0 {
+			version = T(lang, "out.office-no-policy")
+		}
+		return T(lang, "out.office-standalone"), version
+	}
 	if s.Server == "" {
 		return T(lang, "out.office-broken", s.LastError), ""
 	}

@@ -31,12 +31,13 @@ func newServerCommand(app *App) *cobra.Command {
 	cmd.PersistentFlags().StringVar(&dir, "dir", DefaultServerDir, "the office server's directory: keys, certificates and (unless --db) the register office.db")
 	host := &cobra.Command{Use: "host"}
 	host.AddCommand(newServerHostAddCommand(app, &dir), newServerHostListCommand(app, &dir), newServerHostShowCommand(app, &dir),
-		newServerHostRevokeCommand(app, &dir), newServerHostTokenCommand(app, &dir), newServerHostSetCommand(app, &dir))
+		newServerHostRevokeCommand(app, &dir), newServerHostTokenCommand(app, &dir), newServerHostSetCommand(app, &dir),
+		newServerHostEnrollFileCommand(app, &dir))
 	req := newServerRequestsCommand(app, &dir)
 	req.AddCommand(newServerApproveCommand(app, &dir), newServerRejectCommand(app, &dir))
 	officer := &cobra.Command{Use: "officer"}
 	officer.AddCommand(newServerOfficerAddCommand(app, &dir))
-	cmd.AddCommand(newServerInitCommand(app, &dir), newServerRunCommand(app, &dir), host, req, officer)
+	cmd.AddCommand(newServerInitCommand(app, &dir), newServerRunCommand(app, &dir), host, req, officer, newServerReportCommand(app, &dir))
 	return cmd
 }
 

@@ -178,7 +178,7 @@ func NewRootCommand(app *App) *cobra.Command {
 		newLogCommand(app), newAuditCommand(app), newVersionCommand(app))
 	root.AddCommand(newDaemonCommand(app), newStatusCommand(app))
 	root.AddCommand(newCheckinCommand(app))
-	root.AddCommand(newSummaryCommand(app), newManCommand(app), newServerCommand(app))
+	root.AddCommand(newSummaryCommand(app), newManCommand(app), newServerCommand(app), newReportCommand(app), newPolicyCommand(app))
 	markGroups(root)
 	markJSONRefusals(root)
 	addCompletions(app, root)

@@ -121,7 +121,10 @@ func (s *PolicyStore) OpenMounts(ctx context.Context) ([]registry.OpenMount, err
 
 // OfficeStatus is what Status says of the office on an enrolled host.
 type OfficeStatus struct {
-	Server           string    `json:"server"`
+	Server string `json:"server"`
+	// Standalone is a host enrolled by file: no server to reach; its policy is
+	// carried in and its log carried out by the officer.
+	Standalone       bool      `json:"standalone,omitempty"`
 	PolicyVersion    uint64    `json:"policy_version"`
 	PolicyIssued     time.Time `json:"policy_issued,omitzero"`
 	LastContact      time.Time `json:"last_contact,omitzero"`

@@ -27,7 +27,9 @@ type PolicyClient interface {
 
 // FollowerConfig wires a Follower.
 type FollowerConfig struct {
-	State  *State
+	State *State
+	// Client is the server; nil on a standalone host (Run then follows the cache
+	// file only).
 	Client PolicyClient
 	// Apply puts a verified policy in force: the daemon decides from it from now on
 	// and decides every present device again. Called with no lock of the Follower's
@@ -316,8 +318,14 @@ func (f *Follower) pokeReport() {
 	}
 }
 
-// Run follows the server and the cache file, and reports, until ctx ends.
+// Run follows the server and the cache file, and reports, until ctx ends. Without
+// a Client (a standalone host, enrolled by file) it follows the cache file alone:
+// `policy import` writes the policy carried in there.
 func (f *Follower) Run(ctx context.Context) {
+	if f.cfg.Client == nil {
+		f.watchCache(ctx)
+		return
+	}
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() { defer wg.Done(); f.poll(ctx) }()

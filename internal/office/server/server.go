@@ -399,19 +399,13 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, http.StatusBadRequest, "bad-body", "host", "", "")
 		return
 	}
-	serial := pki.NewSerial()
-	now := s.cfg.Now()
-	certPEM, err := s.cfg.Office.CA.IssueHost([]byte(req.CSR), host, serial, now)
-	if err != nil {
-		s.refuse(w, r, http.StatusBadRequest, "bad-csr", err.Error(), host, "")
-		return
-	}
-	// The certificate is sent only once the token is spent; a refused token leaves
-	// the register as it was and the certificate unused and unknown.
-	_, err = s.svc.Enrol(audit.WithActor(r.Context(), audit.Actor{UID: -1, User: "host:" + host}), service.EnrolRequest{Host: host,
-		Token: req.Token, CertSerial: serial.Text(16), Baseline: req.Baseline, Remote: r.RemoteAddr})
+	certPEM, err := enrol(audit.WithActor(r.Context(), audit.Actor{UID: -1, User: "host:" + host}), s.svc, s.cfg.Office, s.cfg.Now(),
+		host, []byte(req.CSR), service.EnrolRequest{Token: req.Token, Baseline: req.Baseline, Remote: r.RemoteAddr})
 	var se *service.StoreError
 	switch {
+	case errors.Is(err, pki.ErrBadCSR):
+		s.refuse(w, r, http.StatusBadRequest, "bad-csr", err.Error(), host, "")
+		return
 	case errors.Is(err, service.ErrBadToken) && errors.As(err, &se):
 		s.refuse(w, r, http.StatusForbidden, "bad-token", s.cfg.Message(se.Code, se.Args), host, "")
 		return
@@ -424,6 +418,24 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, wire.EnrollResponse{Certificate: string(certPEM), CA: string(s.cfg.Office.CA.PEM),
 		PolicyKey: base64.StdEncoding.EncodeToString(s.pub)})
+}
+
+// enrol issues a host's certificate for its CSR and spends its token (r's Token,
+// Baseline and Remote are used): the enrolment of the network (POST /v1/enroll) and
+// of a file (EnrollFile). The certificate is returned only once the token is spent;
+// a refused token leaves the register as it was and the certificate unused and
+// unknown. A refused CSR wraps pki.ErrBadCSR.
+func enrol(ctx context.Context, svc *service.Service, office *pki.Office, now time.Time, host string, csr []byte, r service.EnrolRequest) ([]byte, error) {
+	serial := pki.NewSerial()
+	certPEM, err := office.CA.IssueHost(csr, host, serial, now)
+	if err != nil {
+		return nil, err
+	}
+	r.Host, r.CertSerial = host, serial.Text(16)
+	if _, err := svc.Enrol(ctx, r); err != nil {
+		return nil, err
+	}
+	return certPEM, nil
 }
 
 // handlePolicy is the long poll: 200 with the envelope once the host's version is
