@@ -53,6 +53,10 @@ type officeBackend interface {
 	SetStatus(t *testing.T, host, number string, status media.Status)
 	// Approve approves the one pending registration request whose identity key is key.
 	Approve(t *testing.T, host, key string) string
+	// MakeVaultStation makes host a vault station and opens the year-end campaign.
+	MakeVaultStation(t *testing.T, host string)
+	// CheckedIn reports whether the medium with identity key was checked in from host.
+	CheckedIn(t *testing.T, host, key string) bool
 	Stop(t *testing.T)
 	Start(t *testing.T)
 }
@@ -161,7 +165,7 @@ sed -i 's/"signature":"./"signature":"A/' %[1]s/office/policy.json`, officeDir))
 
 	// A registration request from the guest, approved on the server: the stick works.
 	const newSerial = "OFFICE0002"
-	v.PlugStick(t, newSerial, testbed.Files{"b.txt": []byte("request")})
+	newStick := v.PlugStick(t, newSerial, testbed.Files{"b.txt": []byte("request")})
 	if r := officeDecided(t, g, newSerial); r != "unregistered" {
 		t.Fatalf("new stick: %s", r)
 	}
@@ -177,6 +181,22 @@ sed -i 's/"signature":"./"signature":"A/' %[1]s/office/policy.json`, officeDir))
 		authorizedAfter.Seconds(), time.Since(start).Seconds())
 	applied := g.MustRun(t, officeEnv+" mediagate log --kind policy.applied --json | grep -c '\"version\"'")
 	t.Logf("policies applied in the guest: %s", applied)
+
+	// The guest made a vault station on the server and the office's campaign open: the
+	// approved stick, plugged again, is checked in to the office's campaign.
+	key := identity.USBKey("46f4", "0001", newSerial)
+	office.MakeVaultStation(t, officeHost)
+	g.WaitFor(t, 30*time.Second, officeEnv+" mediagate log --kind policy.applied --json | grep -c '\"version\"' | grep -vx "+applied)
+	v.Unplug(t, newStick.ID)
+	v.PlugStick(t, newSerial, testbed.Files{"b.txt": []byte("request")})
+	start = time.Now()
+	for !office.CheckedIn(t, officeHost, key) {
+		if time.Since(start) > 60*time.Second {
+			t.Fatalf("the stick plugged into the vault station was not checked in on the server")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Logf("FIGURE stick plugged into the enrolled vault station → checked in on the server: %.2f s", time.Since(start).Seconds())
 }
 
 // officeDecided is decided() on the enrolled host's own log.
@@ -289,6 +309,22 @@ func (b *fakeBackend) Approve(t *testing.T, host, key string) string {
 	}
 	t.Fatalf("no registration request for %s from %s", key, host)
 	return ""
+}
+
+func (b *fakeBackend) MakeVaultStation(t *testing.T, host string) {
+	b.doc(host).Profile.VaultStation = true
+	b.publish(t, host)
+}
+
+func (b *fakeBackend) CheckedIn(t *testing.T, host, key string) bool {
+	for _, r := range b.o.Reports() {
+		for _, c := range r.CheckIns {
+			if r.Host == host && c.Seen.Key == key {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (b *fakeBackend) Stop(t *testing.T) { b.o.Stop() }
@@ -407,6 +443,15 @@ func (s *realServer) SetStatus(t *testing.T, host, number string, status media.S
 		t.Fatalf("status %s: only lost is wired", status)
 	}
 	s.officer(t, "media", "lost", number)
+}
+
+func (s *realServer) MakeVaultStation(t *testing.T, host string) {
+	s.officer(t, "server", "host", "set", host, "--vault-station")
+	s.officer(t, "checkin", "open")
+}
+
+func (s *realServer) CheckedIn(t *testing.T, host, key string) bool {
+	return strings.Contains(s.officer(t, "log", "--kind", "checkin.in", "--json"), key)
 }
 
 func (s *realServer) Approve(t *testing.T, host, key string) string {
