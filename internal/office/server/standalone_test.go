@@ -261,11 +261,28 @@ func TestLogImportRefusals(t *testing.T) {
 	}
 	env.Cert = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: st10.Cert.Certificate[0]}))
 	otherCert, _ := json.Marshal(env)
+	// HOST-09's rows signed by a host of another office (its CA, its certificate).
+	elsewhere := t.TempDir()
+	if _, err := pki.Init(pki.InitOptions{Dir: elsewhere, Name: "elsewhere"}); err != nil {
+		t.Fatal(err)
+	}
+	otherOffice, _ := pki.Load(elsewhere)
+	csr, key, _ := pki.MakeCSR("HOST-09")
+	certPEM, err := otherOffice.CA.IssueHost(csr, "HOST-09", pki.NewSerial(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, _ := carry.NewLogBatch("HOST-09", 4, rows[4:], time.Now())
+	foreign, err := carry.Seal(carry.KindLog, batch, key, certPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		file []byte
 		want error
 	}{
+		{"signed by a host of another office", foreign, carry.ErrCert},
 		{"truncated", second[:len(second)-50], carry.ErrMalformed},
 		{"a byte flipped", flipped, carry.ErrBadSignature},
 		{"rows of HOST-09 signed by HOST-10", forgedFile, carry.ErrOtherHost},
