@@ -368,6 +368,14 @@ func TestOfficeLoad(t *testing.T) {
 	regDone := time.Now()
 	t.Logf("register (%s): %d hosts, %d media (%d office-wide) in %v", engine, nHosts, nMedia, nShared, time.Since(start).Round(time.Millisecond))
 
+	// After a change the server reads the media changed since its previous look, less
+	// a minute's margin: media registered by the hundred per second just before would
+	// all be read again at every change, which an office does not do. The server
+	// starts once the registrations are older than the margin.
+	if d := time.Until(regDone.Add(61 * time.Second)); d > 0 {
+		t.Logf("waiting %v for the registrations to be older than the server's re-read margin", d.Round(time.Second))
+		time.Sleep(d)
+	}
 	child := exec.Command(os.Args[0], "-test.run=^$")
 	child.Env = append(os.Environ(), "MEDIAGATE_LOAD_CHILD="+dir)
 	child.Stderr = os.Stderr
@@ -443,14 +451,6 @@ func TestOfficeLoad(t *testing.T) {
 	}
 	t.Logf("enrolment: %d hosts in %v", nHosts, time.Since(start).Round(time.Millisecond))
 
-	// After a change the server reads the media changed since its previous look, less
-	// a minute's margin: media registered by the hundred per second just before would
-	// all be read again at every change, which an office does not do. The changes
-	// below start once the registrations are older than the margin.
-	if d := time.Until(regDone.Add(61 * time.Second)); d > 0 {
-		t.Logf("waiting %v for the registrations to be older than the server's re-read margin", d.Round(time.Second))
-		time.Sleep(d)
-	}
 	pollCtx, stopPoll := context.WithCancel(ctx)
 	start = time.Now()
 	for _, h := range hosts {
