@@ -119,4 +119,8 @@ var inspection = map[string][2]string{
 	"flag:the unit's name at the head of every page (default: the office's name from server init)": {"the unit's name at the head of every page (default: the office's name from server init)", "每页页眉的单位名称（默认：server init 时的单位名称）"},
 	"usage.follow-all-hosts": {"--follow follows the office's own log; leave out --all-hosts", "--follow 只跟踪单位自身的日志；请去掉 --all-hosts"},
 	"flag:on the office server: the rows collected from every host too, in time order (--host H searches H's own)": {"on the office server: the rows collected from every host too, in time order (--host H searches H's own)", "在单位服务器上：同时列出从各主机收集的记录，按时间排序（--host H 查该主机自身的记录）"},
+	"insp.problem.edited": {"content does not match its hash (row edited)", "内容与其哈希值不符（该行被修改）"},
+	"insp.problem.link":   {"previous hash does not match the row before it (row inserted, deleted or reordered)", "前一哈希值与上一行不符（有行被插入、删除或调换）"},
+	"insp.problem.gap":    {"sequence gap or rows reordered", "行号不连续或顺序被调换"},
+	"insp.problem.end":    {"the log does not end at its recorded head (rows removed from the end, or head edited)", "日志未止于记录的链头（末尾的行被删除，或链头被修改）"},
 }

@@ -14,6 +14,7 @@ import (
 	"mediagate/internal/anchor"
 	"mediagate/internal/event"
 	"mediagate/internal/hostclient"
+	"mediagate/internal/registry"
 )
 
 // jsonOf runs a command with --json that must succeed and decodes what it prints.
@@ -92,11 +93,35 @@ func readFile(t *testing.T, path string) []byte {
 // the host's log carried out and taken into the office's ledger, the acknowledgement
 // carried back — twice — and every tampered, replayed, misdirected or older file
 // refused with one line, exit status 1, an audit row, and nothing changed.
-func TestStandaloneRoundTrip(t *testing.T) {
+func TestStandaloneRoundTrip(t *testing.T) { standaloneRoundTrip(t, "") }
+
+// TestStandaloneRoundTripOnPostgreSQL: the same with the office's register (and its
+// ledger) on PostgreSQL.
+func TestStandaloneRoundTripOnPostgreSQL(t *testing.T) {
+	server := os.Getenv("MEDIAGATE_PG_DSN")
+	if server == "" {
+		t.Skip("PostgreSQL run skipped: MEDIAGATE_PG_DSN is not set (scripts/test.sh starts a server and sets it)")
+	}
+	name, dsn, err := registry.CreateDatabase(context.Background(), server, "mg_standalone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := registry.DropDatabase(context.Background(), server, name); err != nil {
+			t.Errorf("drop test database: %v", err)
+		}
+	})
+	standaloneRoundTrip(t, dsn)
+}
+
+func standaloneRoundTrip(t *testing.T, serverDB string) {
 	stick := t.TempDir()
 	on := func(name string) string { return filepath.Join(stick, name) }
 	officeDir := filepath.Join(t.TempDir(), "server")
 	srv := newEnv(t)
+	if serverDB != "" {
+		srv.db = serverDB
+	}
 	init := srv.jsonOf("server", "init", "--dir", officeDir, "--name", "localhost", "--officer", "zhangsan")
 	fp := init["ca_fingerprint"].(string)
 	srv.setup()

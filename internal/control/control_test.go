@@ -411,7 +411,7 @@ func TestServeFlushesAtTheEnd(t *testing.T) {
 // officer's rescan after a register change) waiting for the slots.
 func TestOneUserCannotTakeEverySlot(t *testing.T) {
 	var asRoot atomic.Bool
-	sock, _ := serve(t, &fakeHandler{}, func(s *Server) {
+	sock, srv := serve(t, &fakeHandler{}, func(s *Server) {
 		s.MaxConns, s.MaxConnsPerUser, s.ReadTimeout = 3, 2, time.Minute
 		s.peerOf = func(*net.UnixConn) (Peer, error) {
 			if asRoot.Load() {
@@ -427,6 +427,19 @@ func TestOneUserCannotTakeEverySlot(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
+	}
+	// Dial returns before the server has taken the connection: wait until both are
+	// being served, or the third could be taken first and one of these turned away.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		srv.users.mu.Lock()
+		n := srv.users.n[1000]
+		srv.users.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server took %d of uid 1000's connections; want 2", n)
+		}
 	}
 	// Its third is turned away at once, with an answer.
 	third, err := net.Dial("unix", sock)

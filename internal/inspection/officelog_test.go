@@ -25,8 +25,9 @@ func origins(events []*audit.Event) string {
 // TestOfficeWideLog: on the office's register the log spans the hosts' collected
 // rows with the log's filters; --host names a host's own log; media show lists a
 // medium's mounts on every host.
-func TestOfficeWideLog(t *testing.T) {
-	o := newOffice(t)
+func TestOfficeWideLog(t *testing.T) { engines(t, testOfficeWideLog) }
+
+func testOfficeWideLog(t *testing.T, o *office) {
 	q := func(q service.EventQuery) []*audit.Event {
 		t.Helper()
 		ev, err := o.svc.SearchEvents(o.ctx, q)

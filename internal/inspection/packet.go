@@ -159,12 +159,19 @@ func PrepareDir(dir string, force bool) error {
 
 // Write writes the packet of o into dir (which PrepareDir made ready) and signs its
 // manifest.
-func Write(ctx context.Context, reg Register, dir string, o Options) (Result, error) {
+func Write(ctx context.Context, reg Register, dir string, o Options) (res Result, err error) {
 	if o.Year < 2000 || o.Year > o.Now.In(o.loc()).Year() {
 		return Result{}, fmt.Errorf("%w: %d", ErrYear, o.Year)
 	}
-	res := Result{Dir: dir}
-	err := reg.ReadForInspection(ctx, func(r *registry.InspectionReader) error {
+	defer func() {
+		if err != nil { // no half packet: what was written goes (the manifest is written last)
+			for _, name := range []string{HTMLFile, JSONFile, PDFFile, ManifestFile} {
+				os.Remove(filepath.Join(dir, name))
+			}
+		}
+	}()
+	res = Result{Dir: dir}
+	err = reg.ReadForInspection(ctx, func(r *registry.InspectionReader) error {
 		if o.Department != "" {
 			depts, err := r.Departments(ctx)
 			if err != nil {
@@ -640,6 +647,14 @@ func funcs(o Options) template.FuncMap {
 				return tr("insp.office-log")
 			}
 			return c.Host
+		},
+		// problem says what is wrong with a chain in the packet's language (the
+		// verifier's own words when it has no code for it).
+		"problem": func(c registry.ChainCheck) string {
+			if c.ProblemCode == "" {
+				return c.Problem
+			}
+			return tr("insp.problem." + c.ProblemCode)
 		},
 		"short": func(s string) string {
 			if len(s) > 16 {

@@ -48,6 +48,7 @@ type Store interface {
 	HostChains(ctx context.Context) ([]registry.HostChain, error)
 	HostLogHashes(ctx context.Context, host string, from, to int64) (map[int64]string, error)
 	AppendHostLog(ctx context.Context, host string, base audit.Head, rows []*audit.Event, acked time.Time) error
+	AppendHostLogs(ctx context.Context, appends []registry.HostAppend, acked time.Time) error
 	TouchHostLog(ctx context.Context, host string, acked time.Time) error
 	BreakHostChain(ctx context.Context, host string, seq int64, reason string, d event.OfficeLogBroken) (registry.HostChain, bool, error)
 	FreezeHost(ctx context.Context, host string, freeze bool, reason string) (registry.HostChain, error)
@@ -145,6 +146,17 @@ type Ledger struct {
 	log   *slog.Logger
 	seed  maphash.Seed
 	locks [64]sync.Mutex
+
+	// Group commit: receipts of many hosts checked at the same time are stored in
+	// one transaction by whichever of them comes first (the leader).
+	gmu        sync.Mutex
+	queue      []*pendingAppend
+	committing bool
+}
+
+type pendingAppend struct {
+	app  registry.HostAppend
+	done chan error
 }
 
 // New returns a ledger over cfg.Store.
@@ -162,6 +174,62 @@ func New(cfg Config) (*Ledger, error) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Ledger{st: cfg.Store, key: cfg.Key, now: cfg.Now, log: cfg.Log, seed: maphash.MakeSeed()}, nil
+}
+
+// maxGroupRows bounds the rows of one group commit.
+const maxGroupRows = 20000
+
+// appendRows stores a checked batch, together with the batches of other hosts that
+// wait at the same time: one transaction for all of them, so that a thousand hosts
+// sending small batches cost a few commits, not a thousand. The caller holds the
+// host's lock. If the group's transaction fails, each batch is stored on its own, so
+// that one host's error is only that host's.
+func (l *Ledger) appendRows(ctx context.Context, host string, base audit.Head, rows []*audit.Event, now time.Time) error {
+	p := &pendingAppend{app: registry.HostAppend{Host: host, Base: base, Rows: rows}, done: make(chan error, 1)}
+	l.gmu.Lock()
+	l.queue = append(l.queue, p)
+	if l.committing {
+		l.gmu.Unlock()
+		return <-p.done
+	}
+	l.committing = true
+	for {
+		group, n := l.queue, 0
+		for i, q := range group {
+			n += len(q.app.Rows)
+			if n > maxGroupRows && i > 0 {
+				group = group[:i]
+				break
+			}
+		}
+		l.queue = l.queue[len(group):]
+		l.gmu.Unlock()
+		l.commitGroup(context.WithoutCancel(ctx), group, now)
+		l.gmu.Lock()
+		if len(l.queue) == 0 {
+			l.committing = false
+			l.gmu.Unlock()
+			return <-p.done
+		}
+	}
+}
+
+func (l *Ledger) commitGroup(ctx context.Context, group []*pendingAppend, now time.Time) {
+	if len(group) > 1 {
+		apps := make([]registry.HostAppend, len(group))
+		for i, p := range group {
+			apps[i] = p.app
+		}
+		if err := l.st.AppendHostLogs(ctx, apps, now); err == nil {
+			for _, p := range group {
+				p.done <- nil
+			}
+			return
+		}
+	}
+	for _, p := range group {
+		p.done <- l.st.AppendHostLog(ctx, p.app.Host, p.app.Base, p.app.Rows, now)
+	}
 }
 
 func (l *Ledger) lock(host string) func() {
@@ -249,7 +317,7 @@ func (l *Ledger) receive(ctx context.Context, host string, rows []*audit.Event) 
 		return l.sign(c.RegisterID, c.Seq, c.Hash, now), nil
 	}
 	fresh := rows[c.Seq-first+1:]
-	err = l.st.AppendHostLog(ctx, host, audit.Head{Seq: c.Seq, Hash: c.Hash}, fresh, now)
+	err = l.appendRows(ctx, host, audit.Head{Seq: c.Seq, Hash: c.Hash}, fresh, now)
 	if errors.Is(err, registry.ErrChainBroken) {
 		if c, err := l.st.HostChain(ctx, host); err == nil && c.Broken() {
 			return anchor.Ack{}, brokenOf(c, false)

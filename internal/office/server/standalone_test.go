@@ -19,6 +19,7 @@ import (
 	"mediagate/internal/event"
 	"mediagate/internal/hostclient"
 	"mediagate/internal/media"
+	"mediagate/internal/office/ledger"
 	"mediagate/internal/office/pki"
 	"mediagate/internal/office/server"
 	"mediagate/internal/service"
@@ -173,18 +174,20 @@ func TestPolicyExportIsTheOnlineEnvelope(t *testing.T) {
 	}
 }
 
-// ledger is an in-memory stand-in for the office's ledger (internal/office/ledger)
+// memLedger is an in-memory stand-in for the office's ledger (internal/office/ledger)
 // in this package's tests: it keeps each host's head and refuses rows that do not
 // continue it.
-type ledger struct {
+type memLedger struct {
 	key   ed25519.PrivateKey
 	heads map[string]anchor.Ack
 	got   int
 }
 
-func (l *ledger) Head(_ context.Context, host string) (anchor.Ack, error) { return l.heads[host], nil }
+func (l *memLedger) Head(_ context.Context, host string) (anchor.Ack, error) {
+	return l.heads[host], nil
+}
 
-func (l *ledger) Receive(_ context.Context, host string, rows []*audit.Event) (anchor.Ack, error) {
+func (l *memLedger) Receive(_ context.Context, host string, rows []*audit.Event) (anchor.Ack, error) {
 	h := l.heads[host]
 	for _, e := range rows {
 		switch {
@@ -221,7 +224,7 @@ func TestLogImportRefusals(t *testing.T) {
 	files := server.NewFiles(o.local.Service, o.keys, o.clock, nil)
 	st9 := enrollByFile(t, o, files, "HOST-09")
 	st10 := enrollByFile(t, o, files, "HOST-10")
-	led := &ledger{key: o.keys.PolicyKey, heads: map[string]anchor.Ack{}}
+	led := &memLedger{key: o.keys.PolicyKey, heads: map[string]anchor.Ack{}}
 	rows := hostChain(t, 6, "reg-9")
 	seal := func(st *hostclient.State, after int64, rows []*audit.Event) []byte {
 		b, _, err := st.SealLog(after, rows, time.Now())
@@ -335,4 +338,57 @@ func mustRequest(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestLogImportCatchesARewrittenLog: with the office's ledger, a log file whose rows
+// differ from rows the office took in before (the host's log rewritten or rolled back
+// and written again) marks the host broken and is refused as such.
+func TestLogImportCatchesARewrittenLog(t *testing.T) {
+	o := startOffice(t)
+	files := server.NewFiles(o.local.Service, o.keys, o.clock, nil)
+	st := enrollByFile(t, o, files, "HOST-09")
+	store, ok := o.local.Service.Store().(ledger.Store)
+	if !ok {
+		t.Fatal("the register is not a ledger store")
+	}
+	led, err := ledger.New(ledger.Config{Store: store, Key: o.keys.PolicyKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seal := func(after int64, rows []*audit.Event) []byte {
+		b, _, err := st.SealLog(after, rows, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if _, err := files.ImportLog(t.Context(), seal(0, hostChain(t, 4, "reg-9")), led, false); err != nil {
+		t.Fatal(err)
+	}
+	// The same register id, another history from row 1: a rewritten log.
+	other := hostChain(t, 6, "reg-9")
+	for _, e := range other {
+		e.ID += "-rewritten"
+		audit.Seal(e, e.Seq-1, "")
+	}
+	for i := 1; i < len(other); i++ {
+		audit.Seal(other[i], other[i-1].Seq, other[i-1].Hash)
+	}
+	_, err = files.ImportLog(t.Context(), seal(0, other), led, false)
+	if !errors.Is(err, ledger.ErrBroken) || server.FileReason(err) != "chain" {
+		t.Fatalf("rewritten log: %v (reason %q)", err, server.FileReason(err))
+	}
+	c, err := led.Chain(t.Context(), mustHostID(t, o, "HOST-09"))
+	if err != nil || !c.Broken() || c.BrokenSeq != 1 {
+		t.Errorf("chain after the rewritten log: %+v, %v", c, err)
+	}
+}
+
+func mustHostID(t *testing.T, o *office, number string) string {
+	t.Helper()
+	h, err := o.local.OfficeHost(t.Context(), number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.ID
 }
