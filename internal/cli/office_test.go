@@ -252,6 +252,9 @@ func TestEnrolledVaultStationQueuesForTheOffice(t *testing.T) {
 	if n := f.PendingCheckIns(); n != 2 {
 		t.Errorf("%d check-ins queued, want 2", n)
 	}
+	if n := o.status().CheckInsQueued; n != 2 {
+		t.Errorf("status says %d check-ins wait for the server, want 2", n)
+	}
 	if (&officeDaemon{store: o.store, follower: f, standalone: true}).station() != nil {
 		t.Error("a standalone host has a vault station")
 	}
