@@ -398,6 +398,7 @@ func (o *officeDaemon) status() *daemon.OfficeStatus {
 	if r := s.Refused; r != nil {
 		out.RefusedAt, out.RefusedSource, out.RefusedReason = r.Time, r.Source, r.Reason
 	}
+	out.CheckInsQueued = o.follower.PendingCheckIns()
 	if o.shipper != nil {
 		l := o.shipper.Status()
 		out.Log = &daemon.LogShipStatus{Acked: l.Acked, AckedAt: l.AckedAt, Head: l.Head, LastError: l.LastError,
