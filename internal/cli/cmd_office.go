@@ -312,6 +312,8 @@ type officeDaemon struct {
 	shipper *hostclient.Shipper
 	shipCfg hostclient.ShipperConfig
 	problem error
+	// standalone: enrolled by file, no server to report check-ins to.
+	standalone bool
 	// daemon is set once the daemon runs: from then on a policy applied is also a
 	// rescan (the policy loaded from the cache was in force before anything was
 	// decided).
@@ -337,7 +339,7 @@ func wireOffice(ctx context.Context, app *App, local daemon.Store, log *slog.Log
 		}
 		client, logClient = c, c
 	}
-	o := &officeDaemon{store: daemon.NewPolicyStore(local, st.Baseline)}
+	o := &officeDaemon{store: daemon.NewPolicyStore(local, st.Baseline), standalone: st.Standalone()}
 	o.follower = hostclient.NewFollower(hostclient.FollowerConfig{
 		State:  st,
 		Client: client,
@@ -396,6 +398,7 @@ func (o *officeDaemon) status() *daemon.OfficeStatus {
 	if r := s.Refused; r != nil {
 		out.RefusedAt, out.RefusedSource, out.RefusedReason = r.Time, r.Source, r.Reason
 	}
+	out.CheckInsQueued = o.follower.PendingCheckIns()
 	if o.shipper != nil {
 		l := o.shipper.Status()
 		out.Log = &daemon.LogShipStatus{Acked: l.Acked, AckedAt: l.AckedAt, Head: l.Head, LastError: l.LastError,
@@ -423,8 +426,8 @@ func (o *officeDaemon) decided(r daemon.Record) {
 // under the service's rules. The host only waits for the block-device stage when the
 // policy's record has bound fields not readable yet, as the local station does.
 func (o *officeDaemon) station() daemon.VaultStation {
-	if o.follower == nil {
-		return nil
+	if o.follower == nil || o.standalone {
+		return nil // a standalone host has no server to report to: no vault station
 	}
 	return officeStation{o}
 }

@@ -93,6 +93,8 @@ func runInspection(ctx context.Context, app *App, o inspectionOptions) error {
 	case !errors.Is(err, service.ErrNoCampaign):
 		return err
 	}
+	_, statErr := os.Stat(o.Out)
+	made := errors.Is(statErr, os.ErrNotExist)
 	if err := inspection.PrepareDir(o.Out, o.Force); errors.Is(err, inspection.ErrNotEmpty) {
 		if o.Force {
 			return usageMsg("err.packet-dir-foreign", o.Out)
@@ -115,9 +117,11 @@ func runInspection(ctx context.Context, app *App, o inspectionOptions) error {
 		},
 		Checkin: report, PDF: pdf,
 	})
+	if err != nil && made {
+		os.Remove(o.Out) // the directory PrepareDir made (Write removed what it wrote)
+	}
 	switch {
 	case errors.Is(err, inspection.ErrUnknownDepartment):
-		os.Remove(o.Out) // the directory PrepareDir made, if still empty
 		return usageMsg("err.packet-unknown-dept", o.Department)
 	case err != nil:
 		return err

@@ -91,6 +91,9 @@ func runStatus(ctx context.Context, app *App, o statusOptions) error {
 		if l := o.Log; l != nil {
 			field(w, lang, "field.office-log", logShipLine(lang, l))
 		}
+		if o.CheckInsQueued > 0 {
+			field(w, lang, "field.office-checkins", T(lang, "out.office-checkins-queued", o.CheckInsQueued))
+		}
 	}
 	for _, p := range st.Problems {
 		field(w, lang, "field.problem", p)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -9,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"mediagate/internal/audit"
+	"mediagate/internal/event"
 )
 
 // inspectionEnv is an office register with a host, two media (one lost) and the
@@ -165,5 +169,80 @@ func TestInspectionPDF(t *testing.T) {
 				t.Errorf("PDF text lacks %q:\n%s", want, out)
 			}
 		}
+	}
+}
+
+// collectRows stores rows of a host's log as the office's ledger does.
+func collectRows(t *testing.T, e *env, host string, rows []*audit.Event) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+e.db+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var id string
+	if err := db.QueryRow(`SELECT id FROM office_hosts WHERE number = ?`, host).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	var prev audit.Head
+	for _, r := range rows {
+		audit.Seal(r, prev.Seq, prev.Hash)
+		prev = audit.Head{Seq: r.Seq, Hash: r.Hash}
+		if _, err := db.Exec(`INSERT INTO office_host_events (host, seq, id, time, host_id, kind, medium, actor_uid, actor_user,
+			actor_sudo, details, prev_hash, hash, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, r.Seq, r.ID, r.Time.UTC().Format(audit.TimeLayout), r.HostID, string(r.Kind), r.Medium, r.Actor.UID, r.Actor.User,
+			r.Actor.Login, string(r.Details), r.PrevHash, r.Hash, r.Time.UTC().Format(audit.TimeLayout)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec(`INSERT INTO office_chains (host, seq, hash, acked) VALUES (?, ?, ?, ?)`, id, prev.Seq, prev.Hash,
+		time.Now().UTC().Format(audit.TimeLayout)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOfficeWideLogCommand: log --all-hosts and --host show the hosts' collected
+// rows with their host; media show lists the medium's mounts there.
+func TestOfficeWideLogCommand(t *testing.T) {
+	e, _, num := inspectionEnv(t)
+	at := time.Now().Add(-time.Hour)
+	var rows []*audit.Event
+	for i, k := range []event.Kind{event.KindMountAttach, event.KindMountDetach} {
+		d, _ := audit.Details(event.Mount{Event: string(k), Host: "HOST-07", Hostname: "pc07", Medium: num, MountPoint: "/media/usb",
+			FSType: "vfat", Attribution: "fanotify", User: "zhangsan", Device: event.MountDevice{Source: "/dev/sdb1"}})
+		rows = append(rows, &audit.Event{ID: "h7-" + itoa(i), Time: at.Add(time.Duration(i) * time.Minute), HostID: "reg-h7", Kind: k,
+			Medium: num, Actor: audit.Actor{User: "root"}, Details: d})
+	}
+	collectRows(t, e, "HOST-07", rows)
+	if out := e.ok("log", "--all-hosts", "--kind", "mount."); !strings.Contains(out, "HOST-07:1") || !strings.Contains(out, "HOST-07:2") {
+		t.Errorf("log --all-hosts --kind mount.:\n%s", out)
+	}
+	if out := e.ok("log", "--kind", "mount."); strings.Contains(out, "HOST-07:") {
+		t.Errorf("log without --all-hosts shows collected rows:\n%s", out)
+	}
+	var got []struct {
+		Origin string     `json:"origin"`
+		Kind   event.Kind `json:"kind"`
+	}
+	if err := json.Unmarshal([]byte(e.ok("--json", "log", "--host", "HOST-07")), &got); err != nil {
+		t.Fatal(err)
+	}
+	collected := 0
+	for _, r := range got {
+		if r.Origin == "HOST-07" {
+			collected++
+		}
+	}
+	if collected != 2 {
+		t.Errorf("log --host HOST-07 --json: %+v", got)
+	}
+	if out := e.ok("log", "--all-hosts", "--medium", num, "--csv"); !strings.Contains(out, ",HOST-07\n") || !strings.HasPrefix(out, "seq,") {
+		t.Errorf("log --csv lacks the origin column:\n%s", out)
+	}
+	if _, errs, code := e.run("log", "--all-hosts", "--follow"); code != ExitUsage || !strings.Contains(errs, "--all-hosts") {
+		t.Errorf("log --follow --all-hosts: exit %d, %s", code, errs)
+	}
+	if out := e.ok("media", "show", num); !strings.Contains(out, "pc07") || !strings.Contains(out, "/media/usb") {
+		t.Errorf("media show lacks the mounts on HOST-07:\n%s", out)
 	}
 }

@@ -136,6 +136,9 @@ type OfficeStatus struct {
 	RefusedReason string    `json:"refused_reason,omitempty"`
 	// Log is the collection of this host's audit log by the office.
 	Log *LogShipStatus `json:"log,omitempty"`
+	// CheckInsQueued counts the vault station's check-ins not yet answered by the
+	// server (an enrolled vault station with the server down).
+	CheckInsQueued int `json:"checkins_queued,omitempty"`
 }
 
 // LogShipStatus is what Status says of the office's collection of the host's log:

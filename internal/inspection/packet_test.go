@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
 	"mediagate/internal/audit"
@@ -25,6 +26,7 @@ import (
 	"mediagate/internal/identity"
 	"mediagate/internal/inspection"
 	"mediagate/internal/media"
+	"mediagate/internal/registry"
 	"mediagate/internal/service"
 )
 
@@ -40,7 +42,8 @@ type office struct {
 	t     *testing.T
 	ctx   context.Context
 	now   time.Time
-	path  string
+	path  string // the SQLite file, or a PostgreSQL database's URL
+	pg    bool
 	svc   *service.Local
 	hosts map[string]service.OfficeHost
 }
@@ -50,10 +53,37 @@ func stick(serial string) media.Identity {
 		VendorID: "0781", ProductID: "5567", Capacity: 32 << 30}
 }
 
-func newOffice(t *testing.T) *office {
+func newOffice(t *testing.T) *office { return newOfficeOn(t, false) }
+
+// engines runs f on an office register in an SQLite file, and in a PostgreSQL
+// database when MEDIAGATE_PG_DSN names a server (scripts/test.sh starts one).
+func engines(t *testing.T, f func(t *testing.T, o *office)) {
+	t.Run("sqlite", func(t *testing.T) { f(t, newOfficeOn(t, false)) })
+	t.Run("postgres", func(t *testing.T) {
+		if os.Getenv("MEDIAGATE_PG_DSN") == "" {
+			t.Skip("PostgreSQL run skipped: MEDIAGATE_PG_DSN is not set (scripts/test.sh starts a server and sets it)")
+		}
+		f(t, newOfficeOn(t, true))
+	})
+}
+
+func newOfficeOn(t *testing.T, pg bool) *office {
 	t.Helper()
 	o := &office{t: t, ctx: context.Background(), now: time.Date(2026, 12, 20, 10, 0, 0, 0, time.UTC),
-		path: filepath.Join(t.TempDir(), "office.db"), hosts: map[string]service.OfficeHost{}}
+		path: filepath.Join(t.TempDir(), "office.db"), pg: pg, hosts: map[string]service.OfficeHost{}}
+	if pg {
+		server := os.Getenv("MEDIAGATE_PG_DSN")
+		name, dsn, err := registry.CreateDatabase(o.ctx, server, "mg_insp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := registry.DropDatabase(context.Background(), server, name); err != nil {
+				t.Errorf("drop test database: %v", err)
+			}
+		})
+		o.path = dsn
+	}
 	svc, err := service.OpenLocal(o.ctx, o.path, service.LocalOptions{Create: true,
 		Now:     func() time.Time { return o.now },
 		Actor:   audit.Actor{UID: 0, User: "root", Login: "wangwu"},
@@ -108,7 +138,17 @@ func (o *office) must(_ any, err error) {
 // third row edited after collection and flagged by the office at receipt.
 func (o *office) collect() {
 	t := o.t
-	db, err := sql.Open("sqlite", "file:"+o.path+"?_pragma=busy_timeout(5000)")
+	driver, dsn, rebind := "sqlite", "file:"+o.path+"?_pragma=busy_timeout(5000)", func(q string) string { return q }
+	if o.pg {
+		driver, dsn = "pgx", o.path
+		rebind = func(q string) string {
+			for n := 1; strings.Contains(q, "?"); n++ {
+				q = strings.Replace(q, "?", fmt.Sprintf("$%d", n), 1)
+			}
+			return q
+		}
+	}
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,6 +184,7 @@ func (o *office) collect() {
 			{at(3, 4, 9), event.KindMountViolation, "S-2026-0001", func(h string) any { return mount(event.KindMountViolation, h, "S-2026-0001") }},
 			{at(3, 5, 9), event.KindMountAttach, "C-2026-0001", func(h string) any { return mount(event.KindMountAttach, h, "C-2026-0001") }},
 			{at(3, 6, 9), event.KindMountDetach, "C-2026-0001", func(h string) any { return mount(event.KindMountDetach, h, "C-2026-0001") }},
+			{at(3, 7, 9), event.KindMountAttach, "S-2026-0001", func(h string) any { return mount(event.KindMountAttach, h, "S-2026-0001") }},
 		},
 	}
 	// HOST-07's last row is from 2025: collected, but outside the year's extract.
@@ -167,8 +208,8 @@ func (o *office) collect() {
 			if number == "HOST-09" && e.Seq == 3 {
 				e.Details = []byte(strings.Replace(string(e.Details), "C-2026-0001", "C-2026-0099", 1)) // edited after collection
 			}
-			if _, err := db.Exec(`INSERT INTO office_host_events (host, seq, id, time, host_id, kind, medium, actor_uid, actor_user,
-				actor_sudo, details, prev_hash, hash, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			if _, err := db.Exec(rebind(`INSERT INTO office_host_events (host, seq, id, time, host_id, kind, medium, actor_uid, actor_user,
+				actor_sudo, details, prev_hash, hash, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 				h.ID, e.Seq, e.ID, e.Time.UTC().Format(audit.TimeLayout), e.HostID, string(e.Kind), e.Medium, e.Actor.UID,
 				e.Actor.User, e.Actor.Login, string(e.Details), e.PrevHash, e.Hash, e.Time.UTC().Format(audit.TimeLayout)); err != nil {
 				t.Fatal(err)
@@ -178,7 +219,7 @@ func (o *office) collect() {
 		if number == "HOST-09" {
 			broken, reason = 3, "previous hash does not match the acknowledged chain"
 		}
-		if _, err := db.Exec(`INSERT INTO office_chains (host, seq, hash, acked, broken_seq, broken_reason, broken_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := db.Exec(rebind(`INSERT INTO office_chains (host, seq, hash, acked, broken_seq, broken_reason, broken_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
 			h.ID, prev.Seq, prev.Hash, "2026-12-01T09:00:00.000Z", broken, reason, map[bool]string{true: "2026-12-02T09:00:00.000Z"}[broken > 0]); err != nil {
 			t.Fatal(err)
 		}
@@ -249,8 +290,11 @@ type packetJSON struct {
 	} `json:"history"`
 	Mounts []struct {
 		Medium string `json:"medium"`
-		Host   string `json:"host"`
 		Mounts int64  `json:"mounts"`
+		Hosts  []struct {
+			Host   string `json:"host"`
+			Mounts int64  `json:"mounts"`
+		} `json:"hosts"`
 	} `json:"mounts"`
 	Checkin struct {
 		Totals checkin.Totals `json:"totals"`
@@ -275,8 +319,9 @@ func readPacket(t *testing.T, dir string) packetJSON {
 // say — the hosts, the chains re-verified row by row (the edited row found), the
 // incidents, the violations of the year only, the register with check-in states,
 // each medium's history and the mount extract.
-func TestPacketContents(t *testing.T) {
-	o := newOffice(t)
+func TestPacketContents(t *testing.T) { engines(t, testPacketContents) }
+
+func testPacketContents(t *testing.T, o *office) {
 	dir, res := o.write("en", "")
 	p := readPacket(t, dir)
 	if p.Format != inspection.Format || len(p.Hosts) != 2 || len(p.Media) != 3 {
@@ -293,7 +338,7 @@ func TestPacketContents(t *testing.T) {
 	if !h7.OK || h7.Rows != 6 || h7.HeadSeq != 6 {
 		t.Errorf("HOST-07's chain: %+v", h7)
 	}
-	if h9.OK || h9.BadSeq != 3 || h9.Broken != 3 {
+	if h9.OK || h9.BadSeq != 3 || h9.Broken != 3 || h9.HeadSeq != 5 {
 		t.Errorf("HOST-09's chain: want broken at row 3 (re-verified and flagged), got %+v", h9)
 	}
 	if res.Summary.ChainsBroken != 1 || p.Summary.ChainsBroken != 1 {
@@ -334,10 +379,15 @@ func TestPacketContents(t *testing.T) {
 	}
 	mounts := map[string]int64{}
 	for _, m := range p.Mounts {
-		mounts[m.Medium+"@"+m.Host] = m.Mounts
+		mounts[m.Medium] = m.Mounts
+		for _, h := range m.Hosts {
+			mounts[m.Medium+"@"+h.Host] = h.Mounts
+		}
 	}
-	// S-2026-0001 on HOST-07: two mounts in 2026 (the 2025 one is outside the year).
-	if mounts["S-2026-0001@HOST-07"] != 2 || mounts["C-2026-0001@HOST-09"] != 2 || len(mounts) != 2 {
+	// S-2026-0001: two mounts on HOST-07 in 2026 (the 2025 one is outside the year),
+	// one on HOST-09; one line for the medium, with both hosts.
+	if mounts["S-2026-0001"] != 3 || mounts["S-2026-0001@HOST-07"] != 2 || mounts["S-2026-0001@HOST-09"] != 1 ||
+		mounts["C-2026-0001"] != 2 || len(p.Mounts) != 2 {
 		t.Errorf("mount extract: %v", mounts)
 	}
 	if p.Summary.Violations != 2 || p.Summary.Media != 3 || p.Summary.HistoryRows != int64(len(p.History)) {
@@ -357,8 +407,9 @@ func TestPacketContents(t *testing.T) {
 
 // TestPacketDepartment: a department's packet holds its hosts and media only; its
 // violations are those on its hosts or about its media.
-func TestPacketDepartment(t *testing.T) {
-	o := newOffice(t)
+func TestPacketDepartment(t *testing.T) { engines(t, testPacketDepartment) }
+
+func testPacketDepartment(t *testing.T, o *office) {
 	dir, _ := o.write("zh", "办公室")
 	p := readPacket(t, dir)
 	if p.Department != "办公室" || len(p.Hosts) != 1 || p.Hosts[0].Number != "HOST-07" {
@@ -410,6 +461,16 @@ func TestPacketRefuses(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "notes.txt")); err != nil {
 		t.Errorf("--force removed a file that is not the packet's: %v", err)
+	}
+	// A packet that fails half-way (here: printing the PDF) leaves nothing behind.
+	half := t.TempDir()
+	opts := o.options("en", "")
+	opts.PDF = func(context.Context, string, string) error { return errors.New("no printer") }
+	if _, err := inspection.Write(o.ctx, reg, half, opts); err == nil {
+		t.Error("a failing PDF printer did not fail the packet")
+	}
+	if entries, _ := os.ReadDir(half); len(entries) != 0 {
+		t.Errorf("a failed packet left %d files", len(entries))
 	}
 	// --force replaces an earlier packet.
 	pdir, _ := o.write("en", "")

@@ -279,11 +279,15 @@ type ChainCheck struct {
 	OK       bool   `json:"ok"`                // every row continues the chain up to the head
 	BadSeq   int64  `json:"bad_seq,omitempty"` // the first bad row found now
 	Problem  string `json:"problem,omitempty"` // what is wrong with it
-	Acked    string `json:"acked,omitempty"`   // when the office last acknowledged the head
-	Broken   int64  `json:"broken,omitempty"`  // the first bad sequence the office flagged at receipt
-	Reason   string `json:"reason,omitempty"`  // why it was flagged
-	BrokenAt string `json:"broken_at,omitempty"`
-	Frozen   string `json:"frozen,omitempty"` // the host's policy frozen (when, or a flag)
+	// ProblemCode names the problem: "edited" (content differs from its hash), "link"
+	// (previous hash differs: a row inserted, deleted or reordered), "gap" (sequence
+	// gap or reorder), "end" (the log does not end at its recorded head).
+	ProblemCode string `json:"problem_code,omitempty"`
+	Acked       string `json:"acked,omitempty"`  // when the office last acknowledged the head
+	Broken      int64  `json:"broken,omitempty"` // the first bad sequence the office flagged at receipt
+	Reason      string `json:"reason,omitempty"` // why it was flagged
+	BrokenAt    string `json:"broken_at,omitempty"`
+	Frozen      string `json:"frozen,omitempty"` // the host's policy frozen (when, or a flag)
 }
 
 // VerifyOwnLog checks the office's own audit log against its chain and head.
@@ -326,6 +330,12 @@ func setBroken(c *ChainCheck, err error) {
 	var be *audit.BrokenError
 	if errors.As(err, &be) {
 		c.BadSeq, c.Problem = be.Seq, be.Reason
+		for prefix, code := range map[string]string{"content does not match": "edited", "previous hash": "link",
+			"sequence gap": "gap", "log ends at row": "end"} {
+			if strings.HasPrefix(be.Reason, prefix) {
+				c.ProblemCode = code
+			}
+		}
 		return
 	}
 	c.OK = err == nil
