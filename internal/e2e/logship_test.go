@@ -55,9 +55,11 @@ func TestOfficeCatchesLogTampering(t *testing.T) {
 			})
 		}},
 		{name: "older database copied back",
-			before: func(t *testing.T) { g.MustRun(t, "cp "+officeDB+" /root/older.db") },
+			before: func(t *testing.T) {
+				g.MustRun(t, "rm -f /root/older.db*; cp "+officeDB+" /root/older.db; if [ -e "+officeDB+"-wal ]; then cp "+officeDB+"-wal /root/older.db-wal; fi")
+			},
 			attack: func(t *testing.T) {
-				g.MustRun(t, "rm -f "+officeDB+"-wal "+officeDB+"-shm && cp /root/older.db "+officeDB)
+				g.MustRun(t, "rm -f "+officeDB+"-wal "+officeDB+"-shm && cp /root/older.db "+officeDB+" && if [ -e /root/older.db-wal ]; then cp /root/older.db-wal "+officeDB+"-wal; fi")
 			}},
 		{name: "register replaced with a fresh one", attack: func(t *testing.T) {
 			g.MustRun(t, "rm -f "+officeDB+" "+officeDB+"-wal "+officeDB+"-shm")
@@ -86,6 +88,7 @@ func TestOfficeCatchesLogTampering(t *testing.T) {
 			}
 			start := time.Now()
 			g.MustRun(t, "systemctl stop mediagate.service")
+			t.Logf("before the attack: %s", g.MustRun(t, "ls -l "+officeDir+" | tr '\\n' ' '"))
 			at.attack(t)
 			g.MustRun(t, "systemctl start mediagate.service")
 			var l struct {
@@ -175,7 +178,8 @@ func hostLog(t *testing.T, s *realServer, host string) hostLogState {
 // is copied out through the share, edited here, and copied back (the daemon stopped).
 func editGuestDB(t *testing.T, v *testbed.VM, g *testbed.Guest, edit func(*sql.DB) error) {
 	t.Helper()
-	g.MustRun(t, "rm -f "+officeDB+"-wal "+officeDB+"-shm && cp "+officeDB+" /share/bin/tamper.db")
+	// The write-ahead log goes too: rows in it are part of the register.
+	g.MustRun(t, "rm -f /share/bin/tamper.db*; cp "+officeDB+" /share/bin/tamper.db && if [ -s "+officeDB+"-wal ]; then cp "+officeDB+"-wal /share/bin/tamper.db-wal; fi; rm -f "+officeDB+"-wal "+officeDB+"-shm")
 	path := filepath.Join(v.ShareDir(), "bin", "tamper.db")
 	db, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {
