@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -53,6 +54,10 @@ func TestOfficeCatchesLogTampering(t *testing.T) {
 				}
 				return nil
 			})
+			// The register is the same one, three rows shorter.
+			if out := g.MustRun(t, officeEnv+" mediagate log --json | grep -c '\"seq\"'"); out == "0" {
+				t.Fatalf("log after the delete: %s rows", out)
+			}
 		}},
 		{name: "older database copied back",
 			before: func(t *testing.T) {
@@ -192,7 +197,17 @@ func editGuestDB(t *testing.T, v *testbed.VM, g *testbed.Guest, edit func(*sql.D
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := v.Install(context.Background(), path, officeDB, 0o640); err != nil {
+	// Install copies through share/bin under the file's base name: not from there.
+	b, err := os.ReadFile(path)
+	if err != nil {
 		t.Fatal(err)
 	}
+	edited := filepath.Join(t.TempDir(), "edited.db")
+	if err := os.WriteFile(edited, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Install(context.Background(), edited, officeDB, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	g.MustRun(t, "rm -f /share/bin/tamper.db* /share/bin/edited.db")
 }
