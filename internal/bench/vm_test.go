@@ -318,7 +318,9 @@ var mediagateD = daemonSpec{
 journalctl -u mediagate --no-pager -o cat | grep -o 'name=[^ ]* .*reason=[^ ]* .*enforced_after=[^ ]*' | sed 's/name=\([^ ]*\).*reason=\([^ ]*\).*enforced_after=\([^ ]*\)/  \1 \2 \3/' | tail -40
 echo "mediagate: memory after the plugs:"
 grep -E '^(Rss|Pss_Anon|Pss_File|Anonymous|Private_Dirty)' /proc/$PID/smaps_rollup | sed 's/^/  /'
-grep -E '^(VmRSS|VmHWM|RssAnon|RssFile)' /proc/$PID/status | sed 's/^/  /'`,
+grep -E '^(VmRSS|VmHWM|RssAnon|RssFile)' /proc/$PID/status | sed 's/^/  /'
+echo "mediagate: resident memory by mapping (kB, largest first):"
+awk '/^[0-9a-f]+-[0-9a-f]+ /{name=$6; if (name=="") name="[anon]"} /^Rss:/{rss[name]+=$2} END{for (n in rss) if (rss[n] > 0) printf "  %8d %s\n", rss[n], n}' /proc/$PID/smaps | sort -rn | head -12`,
 	prepare: `set -e
 systemctl stop usbguard-dbus.service usbguard.service 2>/dev/null || true
 ! systemctl is-active --quiet usbguard.service
