@@ -101,14 +101,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-say "building ./cmd/mediagate"
+say "building ./cmd/mediagate and ./cmd/mediagated"
 (cd "$repo" && go build -o "$work/mediagate" ./cmd/mediagate)
+(cd "$repo" && go build -tags mediagate_daemon -o "$work/mediagated" ./cmd/mediagated)
 version=$(cd "$repo" && git describe --always --dirty 2>/dev/null || echo unknown)
 
 say "running the benchmark in the guest"
 timeout_min=$((30 + soak / 20 + plugs))
 (cd "$repo" && MEDIAGATE_BENCH=1 MEDIAGATE_E2E_IMAGE="$img" MEDIAGATE_E2E_WORKDIR="$work" \
-	MEDIAGATE_BIN="$work/mediagate" MEDIAGATE_BENCH_PLUGS="$plugs" MEDIAGATE_BENCH_IDLE="$idle" \
+	MEDIAGATE_BIN="$work/mediagate" MEDIAGATE_DAEMON_BIN="$work/mediagated" MEDIAGATE_BENCH_PLUGS="$plugs" MEDIAGATE_BENCH_IDLE="$idle" \
 	MEDIAGATE_BENCH_SOAK="$soak" MEDIAGATE_BENCH_OUT="$out" MEDIAGATE_BENCH_COMMAND="$cmdline" \
 	MEDIAGATE_BENCH_VERSION="$version" \
 	go test -count=1 -v -timeout "${timeout_min}m" -run '^TestUSBGuardSideBySide$' ./internal/bench/)

@@ -129,11 +129,16 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- 4. mediagate binary --------------------------------------------------------------------
-bin=
+bin= dbin=
 if ((have_mediagate)); then
 	say "building ./cmd/mediagate"
 	(cd "$repo" && go build -o "$work/mediagate" ./cmd/mediagate)
 	bin=$work/mediagate
+	if [[ -d $repo/cmd/mediagated ]]; then
+		say "building ./cmd/mediagated (the daemon mediagate.service runs)"
+		(cd "$repo" && go build -tags mediagate_daemon -o "$work/mediagated" ./cmd/mediagated)
+		dbin=$work/mediagated
+	fi
 else
 	say "no ./cmd/mediagate yet: running the test bed's own scenarios only"
 fi
@@ -144,7 +149,7 @@ args=(test -v -count=1 -timeout 20m ./internal/e2e/)
 [[ -n $run_re ]] && args+=(-run "$run_re")
 set +e
 (cd "$repo" && MEDIAGATE_E2E=1 MEDIAGATE_E2E_IMAGE="$img" MEDIAGATE_E2E_WORKDIR="$work" \
-	MEDIAGATE_BIN="$bin" go "${args[@]}") 2>&1 | tee "$work/go-test.log"
+	MEDIAGATE_BIN="$bin" MEDIAGATE_DAEMON_BIN="$dbin" go "${args[@]}") 2>&1 | tee "$work/go-test.log"
 rc=${PIPESTATUS[0]}
 set -e
 

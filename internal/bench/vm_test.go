@@ -21,7 +21,8 @@ import (
 // judge the figures; it fails only when the run itself cannot be done. Run it with
 // scripts/bench-usbguard.sh, which builds the guest image and mediagate and sets:
 //
-//	MEDIAGATE_BENCH=1, MEDIAGATE_E2E_IMAGE, MEDIAGATE_E2E_WORKDIR, MEDIAGATE_BIN
+//	MEDIAGATE_BENCH=1, MEDIAGATE_E2E_IMAGE, MEDIAGATE_E2E_WORKDIR, MEDIAGATE_BIN,
+//	MEDIAGATE_DAEMON_BIN (cmd/mediagated, which mediagate.service runs)
 //	MEDIAGATE_BENCH_PLUGS  allowed plugs per daemon, as many blocked ones (default 20)
 //	MEDIAGATE_BENCH_IDLE   idle window, a Go duration (default 60s)
 //	MEDIAGATE_BENCH_SOAK   N: only a soak of N plugs against mediagate (default 0: off)
@@ -163,6 +164,14 @@ func (b *benchRun) installMediagate(bin string) {
 	t := b.t
 	ctx := t.Context()
 	if err := b.vm.Install(ctx, bin, "/usr/local/bin/mediagate", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// The daemon binary the unit runs (cmd/mediagated).
+	dbin := os.Getenv("MEDIAGATE_DAEMON_BIN")
+	if dbin == "" {
+		t.Fatal("MEDIAGATE_DAEMON_BIN is not set (scripts/bench-usbguard.sh builds mediagated)")
+	}
+	if err := b.vm.Install(ctx, dbin, "/usr/local/bin/mediagated", 0o755); err != nil {
 		t.Fatal(err)
 	}
 	// The daemon as scripts/install.sh installs it; the udev rule only once its turn comes.
@@ -311,7 +320,7 @@ var mediagateD = daemonSpec{
 		}
 		return "mediagate " + v
 	},
-	comm: "mediagate",
+	comm: "mediagated",
 	unit: "mediagate.service",
 	diag: "mediagate status; journalctl -u mediagate -n 10 --no-pager -o cat",
 	report: `echo "mediagate: from the event's receipt to the authorized write (daemon log):"

@@ -1,3 +1,5 @@
+//go:build !mediagate_daemon
+
 package registry
 
 import (

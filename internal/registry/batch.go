@@ -1,0 +1,32 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+
+	"mediagate/internal/event"
+)
+
+// EventRow is one audit row to append with RecordEvents.
+type EventRow struct {
+	Kind    event.Kind
+	Medium  string
+	Details any // the details type of Kind (package event)
+}
+
+// RecordEvents appends rows to the audit log in order, in one transaction: all of them
+// or, on any error, none. One commit for many rows is what lets the daemon keep up
+// with a burst of device events (docs/performance.md).
+func (s *Store) RecordEvents(ctx context.Context, rows []EventRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, r := range rows {
+			if _, err := s.appendEvent(ctx, tx, r.Kind, r.Medium, r.Details); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
