@@ -76,6 +76,7 @@ type bed struct {
 
 func newBed(t *testing.T, h *media.Host) *bed {
 	b := &bed{t: t, store: newMemStore(h), rec: enforce.NewRecorder(), devs: &devices{}, ctx: context.Background()}
+	b.devs.authorized = func(p string) bool { on, _ := b.rec.USBAuthorized(p); return on }
 	b.d = New(Config{Store: b.store, Enforcer: b.rec, Read: b.devs.read, Sys: t.TempDir(),
 		Now: func() time.Time { return time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC) }})
 	if err := b.d.Start(b.ctx); err != nil {
