@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -130,6 +131,15 @@ func run(ctx context.Context, args []string, stderr io.Writer, getenv func(strin
 			return 1
 		}
 		return 0
+	}
+	// MEDIAGATED_CPUPROFILE=FILE writes a CPU profile of the whole run to FILE (where
+	// the time goes in the test guest: scripts/bench-usbguard.sh --profile).
+	if p := getenv("MEDIAGATED_CPUPROFILE"); p != "" {
+		if f, err := os.Create(p); err == nil {
+			if err := pprof.StartCPUProfile(f); err == nil {
+				defer func() { pprof.StopCPUProfile(); f.Close() }()
+			}
+		}
 	}
 	if err := daemonrun.Run(ctx, o.run); err != nil {
 		fmt.Fprintln(stderr, "mediagated:", err)

@@ -93,6 +93,16 @@ func TestUSBGuardSideBySide(t *testing.T) {
 		}
 		b.perPlug(&out, ug, mg)
 	}
+	if p := os.Getenv("MEDIAGATE_BENCH_PROFILE"); p != "" {
+		b.g.MustRun(t, "systemctl stop mediagate.service; cp /var/lib/mediagate/cpu.pprof /share/cpu.pprof")
+		data, err := os.ReadFile(filepath.Join(b.vm.ShareDir(), "cpu.pprof"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	os.Stdout.Write(out.Bytes())
 	if p := os.Getenv("MEDIAGATE_BENCH_OUT"); p != "" {
 		if err := os.WriteFile(p, out.Bytes(), 0o644); err != nil {
@@ -182,6 +192,10 @@ func (b *benchRun) installMediagate(bin string) {
 	rule, _ := filepath.Abs("../../rules/71-mediagate.rules")
 	if err := b.vm.Install(ctx, rule, "/usr/local/share/mediagate/71-mediagate.rules", 0o644); err != nil {
 		t.Fatal(err)
+	}
+	if os.Getenv("MEDIAGATE_BENCH_PROFILE") != "" {
+		b.g.MustRun(t, `mkdir -p /etc/systemd/system/mediagate.service.d
+printf '[Service]\nEnvironment=MEDIAGATED_CPUPROFILE=/var/lib/mediagate/cpu.pprof\n' > /etc/systemd/system/mediagate.service.d/profile.conf`)
 	}
 	b.g.MustRun(t, `set -e
 systemctl daemon-reload
