@@ -170,10 +170,13 @@ func readBlock(r Roots, sysRoot, abs string, uevent map[string]string) Device {
 
 	var usbDir, scsiDir, mmcDir, nvmeDir string
 	ata := false
-	for dir := filepath.Dir(abs); strings.HasPrefix(dir, sysRoot+"/devices/"); dir = filepath.Dir(dir) {
+	// Up from the disk: the SCSI device, the USB device (above which there is only
+	// its hub and controller: the walk ends there), an MMC card, an NVMe controller,
+	// an ATA port.
+	for dir := filepath.Dir(abs); usbDir == "" && strings.HasPrefix(dir, sysRoot+"/devices/"); dir = filepath.Dir(dir) {
 		base := filepath.Base(dir)
 		switch {
-		case usbDir == "" && exists(dir, "idVendor") && exists(dir, "descriptors"):
+		case exists(dir, "idVendor") && exists(dir, "descriptors"):
 			usbDir = dir
 		case scsiDir == "" && exists(dir, "vendor") && exists(dir, "model") && exists(dir, "type"):
 			scsiDir = dir
