@@ -528,7 +528,7 @@ func runCheckinClose(ctx context.Context, app *App, o closeOptions) error {
 		return nil
 	}
 	if plan.BeforeDeadline && !o.Yes {
-		if err := confirm(app, "out.ci-close-confirm", plan.Campaign.Year, localTime(plan.Campaign.Deadline), plan.Missing); err != nil {
+		if err := confirm(ctx, app, "out.ci-close-confirm", plan.Campaign.Year, localTime(plan.Campaign.Deadline), plan.Missing); err != nil {
 			return err
 		}
 	}

@@ -94,7 +94,7 @@ func runHostInit(ctx context.Context, app *App, o hostInitOptions) error {
 	// Lowering a host's level stops media of the old level working on it: ask.
 	if old, err := svc.Host(ctx); err == nil && level < old.Level {
 		if !o.Yes {
-			if err := confirm(app, "out.host-lower-confirm", old.Number, old.Level, level); err != nil {
+			if err := confirm(ctx, app, "out.host-lower-confirm", old.Number, old.Level, level); err != nil {
 				return err
 			}
 		}

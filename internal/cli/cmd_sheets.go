@@ -512,14 +512,8 @@ func runMediaLabel(ctx context.Context, app *App, o labelOptions, numbers []stri
 	}
 	var list []media.Medium
 	if o.All {
-		all, err := svc.ListMedia(ctx, service.MediaFilter{})
-		if err != nil {
+		if list, err = svc.ListMedia(ctx, service.MediaFilter{InUse: true}); err != nil {
 			return err
-		}
-		for _, m := range all {
-			if !m.Status.Terminal() && m.Status != media.StatusLost {
-				list = append(list, m)
-			}
 		}
 	} else {
 		for _, n := range numbers {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -91,5 +92,54 @@ func TestSummarizeCutsByRunes(t *testing.T) {
 	short := `{"note":"短备注"}`
 	if got := summarize(json.RawMessage(short)); got != "note=短备注" {
 		t.Errorf("short summary %q", got)
+	}
+}
+
+// TestInterruptAtConfirmation: Ctrl-C while a command waits at its confirmation prompt
+// (here lowering the host's level) ends it at once with 130 and one line, and changes
+// nothing. Standard input stays open and silent, as a terminal is.
+func TestInterruptAtConfirmation(t *testing.T) {
+	e := newEnv(t)
+	e.ok("host", "init", "--number", "HOST-01", "--level", "secret")
+	before := e.ok("audit", "verify", "--json")
+	in, w := io.Pipe() // nobody types
+	defer w.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb lockedBuffer
+	app := &App{Out: &out, Err: &errb, In: in, Now: time.Now, Actor: audit.Actor{UID: 0, User: "root"},
+		Getenv: func(k string) string {
+			switch k {
+			case "MEDIAGATE_DB":
+				return e.db
+			case "MEDIAGATE_SOCKET":
+				return e.socket
+			}
+			return ""
+		}}
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, app, append(emptyRoots(t), "host", "init", "--number", "HOST-01", "--level", "confidential"))
+	}()
+	// Wait for the question, then interrupt.
+	for i := 0; !strings.Contains(errb.String(), "[y/N]") && i < 500; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != ExitInterrupted {
+			t.Errorf("exit %d; want %d", code, ExitInterrupted)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("still waiting at the confirmation 5 s after Ctrl-C")
+	}
+	if !strings.Contains(errb.String(), "interrupted") {
+		t.Errorf("stderr %q; want it to say interrupted", errb.String())
+	}
+	if after := e.ok("audit", "verify", "--json"); after != before {
+		t.Errorf("audit log changed: %s → %s", before, after)
+	}
+	if show := e.ok("host", "show", "--json"); !strings.Contains(show, "secret") {
+		t.Errorf("host level changed by an interrupted command: %s", show)
 	}
 }

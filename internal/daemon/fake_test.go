@@ -64,6 +64,9 @@ func (s *memStore) MediumByIdentity(_ context.Context, key string) (media.Medium
 func (s *memStore) UpgradeIdentityKey(_ context.Context, oldKey, newKey string) (media.Medium, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if newKey == "" || len(newKey) > 512 || newKey == oldKey {
+		return media.Medium{}, registry.ErrInvalid // as the registry checks before it looks
+	}
 	m, ok := s.media[oldKey]
 	if !ok {
 		return m, registry.ErrNotFound

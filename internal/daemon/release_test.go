@@ -33,7 +33,7 @@ import (
 var genRelease = flag.Bool("gen-release", false, "write testdata/registry/release-N.db for the current release")
 
 // currentRelease numbers the shape of the audit details this code writes.
-const currentRelease = 5
+const currentRelease = 6
 
 func TestGenerateReleaseDB(t *testing.T) {
 	if !*genRelease {
@@ -256,6 +256,14 @@ func genReleaseDB(t *testing.T, path string) {
 	must(err)
 	_, err = s.RecordEvent(ctx, event.KindOfficeRefused, "", event.OfficeRefused{Code: "token-used", Detail: "token already used",
 		Endpoint: "/v1/enroll", Host: oh.Number, Remote: "10.0.2.15:40001"})
+	must(err)
+	// Release 6: the office's copy of the host's log broke; the host frozen, thawed.
+	_, _, err = s.BreakHostChain(ctx, oh.ID, 42, "row differs from the row the office acknowledged (log rewritten, rolled back or replaced)",
+		event.OfficeLogBroken{HostSeq: 45, OfficeSeq: 44, Source: "network"})
+	must(err)
+	_, err = s.FreezeHost(ctx, oh.ID, true, "日志被回滚")
+	must(err)
+	_, err = s.FreezeHost(ctx, oh.ID, false, "")
 	must(err)
 	_, err = s.RevokeOfficeHost(ctx, oh.Number, "主机报废")
 	must(err)

@@ -160,6 +160,42 @@ func testStoreContract(t *testing.T, open openStore) {
 		}
 	})
 
+	t.Run("upgrade identity key", func(t *testing.T) {
+		other := identity.USBKey("0781", "5567", "4C530002")
+		f := fixture
+		f.media = append(slices.Clone(fixture.media), registry.Registration{Number: "S-2026-0002", Level: media.Secret, Custodian: "zhang",
+			Identity: media.Identity{Kind: media.KindUSBDisk, Key: other, Serial: "4C530002", VendorID: "0781", ProductID: "5567", Capacity: 8 << 30}})
+		s := open(t, f)
+		// Refused: an unknown old key, a new key already registered, an empty or
+		// unchanged one; the registration stays where it was.
+		for _, c := range []struct {
+			old, new string
+			want     error
+		}{
+			{identity.USBKey("0781", "5567", "NOBODY"), key + "-v2", registry.ErrNotFound},
+			{key, other, registry.ErrDuplicateIdentity},
+			{key, "", registry.ErrInvalid},
+			{key, key, registry.ErrInvalid},
+		} {
+			if _, err := s.UpgradeIdentityKey(ctx, c.old, c.new); !errors.Is(err, c.want) {
+				t.Errorf("UpgradeIdentityKey(%q, %q): %v; want %v", c.old, c.new, err, c.want)
+			}
+		}
+		if m, err := s.MediumByIdentity(ctx, key); err != nil || m.Number != "S-2026-0001" {
+			t.Fatalf("after refused upgrades MediumByIdentity(old) = %+v, %v", m, err)
+		}
+		m, err := s.UpgradeIdentityKey(ctx, key, key+"-v2")
+		if err != nil || m.Number != "S-2026-0001" || m.Identity.Key != key+"-v2" || m.Level != media.Secret || m.Custodian != "zhang" {
+			t.Fatalf("UpgradeIdentityKey = %+v, %v", m, err)
+		}
+		if got, err := s.MediumByIdentity(ctx, key+"-v2"); err != nil || got.Number != "S-2026-0001" || got.Access != media.AccessReadOnly {
+			t.Errorf("MediumByIdentity(new) = %+v, %v", got, err)
+		}
+		if _, err := s.MediumByIdentity(ctx, key); !errors.Is(err, registry.ErrNotFound) {
+			t.Errorf("MediumByIdentity(old) after the upgrade: %v; want ErrNotFound", err)
+		}
+	})
+
 	t.Run("person", func(t *testing.T) {
 		s := open(t, fixture)
 		p, err := s.Person(ctx, "zhang")

@@ -81,12 +81,16 @@ func (c *Client) Close() { c.http.CloseIdleConnections() }
 
 // Policy long-polls for a policy newer than version after, waiting at most wait on
 // the server. It returns the envelope as received (unverified), or nil when the
-// server has nothing newer (204).
-func (c *Client) Policy(ctx context.Context, after uint64, wait time.Duration) ([]byte, error) {
+// server has nothing newer (204). With delta, the host holds version after and the
+// server may answer with a delta from it (policydoc.IsDelta) when that is smaller.
+func (c *Client) Policy(ctx context.Context, after uint64, wait time.Duration, delta bool) ([]byte, error) {
 	wait = min(max(wait, 0), MaxWait)
 	ctx, cancel := context.WithTimeout(ctx, wait+20*time.Second)
 	defer cancel()
 	q := url.Values{"after": {strconv.FormatUint(after, 10)}, "wait": {strconv.Itoa(int(wait / time.Second))}}
+	if delta && after > 0 {
+		q.Set("delta", "1")
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/v1/host/policy?"+q.Encode(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("fetch policy: %w", err)

@@ -215,7 +215,7 @@ func fetchFirst(ctx context.Context, st *State) (*policydoc.Policy, error) {
 		return nil, err
 	}
 	defer c.Close()
-	env, err := c.Policy(ctx, 0, 0)
+	env, err := c.Policy(ctx, 0, 0, false)
 	if err != nil {
 		return nil, err
 	}

@@ -19,7 +19,7 @@ import (
 
 // PolicyClient is what the Follower needs of the server; *Client is one.
 type PolicyClient interface {
-	Policy(ctx context.Context, after uint64, wait time.Duration) ([]byte, error)
+	Policy(ctx context.Context, after uint64, wait time.Duration, delta bool) ([]byte, error)
 	Report(ctx context.Context, r Report) error
 }
 
@@ -179,8 +179,37 @@ func (f *Follower) Offer(ctx context.Context, envelope []byte, source string) (a
 		f.refuse(ctx, envelope, source, cur, err)
 		return false, err
 	}
+	return f.install(ctx, cur, p, source), nil
+}
+
+// OfferDelta applies a delta from the server to the policy in force and puts the
+// result in force as Offer does. A delta for another base or one that does not give
+// the document signed (policydoc.ErrDeltaBase, ErrDeltaDigest) changes nothing and
+// writes no refusal row: the caller asks for the whole document. Any other refusal
+// is recorded as Offer records it.
+func (f *Follower) OfferDelta(ctx context.Context, envelope []byte) (applied bool, err error) {
+	f.offerMu.Lock()
+	defer f.offerMu.Unlock()
+	st := f.cfg.State
+	cur := f.Current()
+	p, err := policydoc.ApplyDelta(envelope, st.PolicyKey, st.Host, cur)
+	switch {
+	case errors.Is(err, policydoc.ErrDeltaBase) || errors.Is(err, policydoc.ErrDeltaDigest):
+		f.log.Warn("policy delta does not apply; asking for the whole policy", "err", err)
+		return false, err
+	case err != nil:
+		f.refuse(ctx, envelope, event.PolicyFromServer, cur, err)
+		return false, err
+	}
+	return f.install(ctx, cur, p, event.PolicyFromServer), nil
+}
+
+// install saves a verified successor of cur and puts it in force; false when it is
+// cur again.
+func (f *Follower) install(ctx context.Context, cur, p *policydoc.Policy, source string) bool {
+	st := f.cfg.State
 	if cur != nil && p.Document.Version == cur.Document.Version {
-		return false, nil
+		return false
 	}
 	if source != event.PolicyFromCache {
 		if err := st.SavePolicy(p); err != nil {
@@ -199,7 +228,7 @@ func (f *Follower) Offer(ctx context.Context, envelope []byte, source string) (a
 	f.record(ctx, event.KindPolicyApplied, event.PolicyApplied{Host: st.Host, IssuedAt: p.Document.IssuedAt.UTC(),
 		KeyID: st.PolicyKeyID, Media: len(p.Document.Media), Previous: prev, Source: source, Version: p.Document.Version})
 	f.pokeReport()
-	return true, nil
+	return true
 }
 
 func (f *Follower) refuse(ctx context.Context, envelope []byte, source string, cur *policydoc.Policy, err error) {
@@ -262,7 +291,7 @@ func (f *Follower) Run(ctx context.Context) {
 // policy and after Wait otherwise, so an idle host makes one request per Wait; a
 // failure or a refused policy waits a growing, jittered pause first.
 func (f *Follower) poll(ctx context.Context) {
-	failures, first := 0, true
+	failures, first, whole := 0, true, false
 	for ctx.Err() == nil {
 		var after uint64
 		if cur := f.Current(); cur != nil {
@@ -271,10 +300,10 @@ func (f *Follower) poll(ctx context.Context) {
 		// The first request, and the first after a failure, does not wait: status
 		// then knows at once whether the server is there.
 		wait := f.cfg.Wait
-		if first || failures > 0 {
+		if first || failures > 0 || whole {
 			wait, first = 0, false
 		}
-		env, err := f.cfg.Client.Policy(ctx, after, wait)
+		env, err := f.cfg.Client.Policy(ctx, after, wait, !whole)
 		if ctx.Err() != nil {
 			return
 		}
@@ -289,7 +318,22 @@ func (f *Follower) poll(ctx context.Context) {
 			failures = 0
 			continue
 		}
-		applied, err := f.Offer(ctx, env, event.PolicyFromServer)
+		var applied bool
+		if policydoc.IsDelta(env) {
+			// A delta that cannot be applied: the next request asks for the whole
+			// document — at once when the delta was merely for another base.
+			applied, err = f.OfferDelta(ctx, env)
+			if err != nil {
+				askedWhole := whole
+				whole = true
+				if !askedWhole && (errors.Is(err, policydoc.ErrDeltaBase) || errors.Is(err, policydoc.ErrDeltaDigest)) {
+					continue
+				}
+			}
+		} else {
+			applied, err = f.Offer(ctx, env, event.PolicyFromServer)
+			whole = false
+		}
 		if applied {
 			failures = 0
 			continue

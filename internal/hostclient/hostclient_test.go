@@ -467,3 +467,70 @@ func TestFollowerRefusesARolledBackCache(t *testing.T) {
 		t.Errorf("cache at the recorded version: %v", err)
 	}
 }
+
+// TestFollowerAppliesDeltasAndFallsBack: a delta from the version in force is applied
+// and cached as a policy that verifies on its own; a delta for another base makes the
+// follower ask for the whole document at once (no refusal row); a delta with a bad
+// signature is refused with a row and the whole document is asked for next.
+func TestFollowerAppliesDeltasAndFallsBack(t *testing.T) {
+	o := newFakeOffice(t)
+	v1 := o.doc("HOST-07", 1, "A1", "A2", "A3")
+	o.publish("HOST-07", 1, o.sign(v1))
+	fw := follow(t, o)
+	if err := fw.f.LoadCache(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); fw.f.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "version 1", func() bool { return fw.f.Status().PolicyVersion == 1 })
+	cur := fw.f.Current()
+
+	deltaEnv := func(from *policydoc.Policy, to policydoc.Document, edit func(*policydoc.Delta)) []byte {
+		d, err := policydoc.Diff(from.Payload, from.Document, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if edit != nil {
+			edit(&d)
+		}
+		env, err := policydoc.SignDeltaDoc(d, o.PolicyKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return env
+	}
+	v2 := o.doc("HOST-07", 2, "A1", "A2", "A3", "A4")
+	v2.Media[1].Status = media.StatusLost
+	o.PublishDelta("HOST-07", 2, o.sign(v2), 1, deltaEnv(cur, v2, nil))
+	waitFor(t, "version 2", func() bool { return fw.f.Status().PolicyVersion == 2 })
+	p2, raw, err := fw.st.CachedPolicy()
+	if err != nil || p2.Document.Version != 2 || !bytes.Contains(raw, []byte(`"delta":"`)) {
+		t.Fatalf("cache after a delta: %v (%.80s)", err, raw)
+	}
+	if p2.Document.Media[1].Status != media.StatusLost || len(p2.Document.Media) != 4 {
+		t.Errorf("document after a delta: %+v", p2.Document.Media)
+	}
+
+	// A delta for another base: the whole document, and no refusal row.
+	v3 := o.doc("HOST-07", 3, "A1", "A4")
+	o.PublishDelta("HOST-07", 3, o.sign(v3), 2, deltaEnv(p2, v3, func(d *policydoc.Delta) { d.FromDigest = policydoc.Digest(nil) }))
+	waitFor(t, "version 3", func() bool { return fw.f.Status().PolicyVersion == 3 })
+	if _, raw, _ := fw.st.CachedPolicy(); bytes.Contains(raw, []byte(`"delta":"`)) {
+		t.Error("the whole document was not what the host cached")
+	}
+	if rs := fw.refusals(); len(rs) != 0 {
+		t.Errorf("a delta for another base was recorded as refused: %+v", rs)
+	}
+
+	// A delta with a bad signature: refused with a row, then the whole document.
+	p3 := fw.f.Current()
+	v4 := o.doc("HOST-07", 4, "A1", "A4", "A5")
+	bad := bytes.Replace(deltaEnv(p3, v4, nil), []byte(`"signature":"`), []byte(`"signature":"A`), 1)
+	o.PublishDelta("HOST-07", 4, o.sign(v4), 3, bad)
+	waitFor(t, "version 4", func() bool { return fw.f.Status().PolicyVersion == 4 })
+	if rs := fw.refusals(); len(rs) != 1 || rs[0].Reason != "bad-signature" {
+		t.Errorf("refusals = %+v", rs)
+	}
+}

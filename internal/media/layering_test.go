@@ -70,6 +70,9 @@ var allowed = map[string][]string{
 	"internal/office/wire":   {"media", "audit", "service", "checkin"},
 	"internal/office/server": {"media", "audit", "event", "service", "policydoc", "office/pki", "office/wire"},
 	"internal/office/remote": {"media", "audit", "checkin", "service", "office/wire"},
+	// ledger is the office's receipt of its hosts' audit logs (its store is the
+	// registry's, reached through the service's Store by a type assertion).
+	"internal/office/ledger": {"audit", "anchor", "event", "registry"},
 	// cli reaches the register only through the service: never registry.
 	"internal/cli": {"media", "audit", "policy", "identity", "service", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control", "catalog", "event", "replay", "anchor", "policydoc", "hostclient", "sheet", "printout", "daemonrun",
 		"office/pki", "office/server", "office/remote", "forms"},

@@ -148,3 +148,7 @@ func CheckTransition(from, to Status) error {
 
 // Terminal reports whether no status can follow s.
 func (s Status) Terminal() bool { return len(transitions[s]) == 0 }
+
+// InUse reports whether a medium in status s is still held and used by the office:
+// active, lent, in the vault or in repair. Lost media and the terminal statuses are not.
+func (s Status) InUse() bool { return s.Valid() && !s.Terminal() && s != StatusLost }

@@ -48,6 +48,11 @@ type KernelAudit struct {
 	tap     func(typ uint16, data []byte) // tests: every record as read
 	done    chan struct{}
 	closed  bool
+
+	// sendto and recvfrom are unix.Sendto and unix.Recvfrom on ctl; tests stand in
+	// for the kernel.
+	sendto   func(fd int, p []byte, flags int, to unix.Sockaddr) error
+	recvfrom func(fd int, p []byte, flags int) (int, unix.Sockaddr, error)
 }
 
 // ErrAuditLocked: the audit configuration is immutable (auditctl -e 2) and has no
@@ -69,7 +74,7 @@ func OpenAudit(o AuditOptions) (*KernelAudit, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit netlink socket: %w", err)
 	}
-	k := &KernelAudit{ctl: ctl, lookup: o.LookupUser, log: o.Logger.With("component", "kernel-audit"),
+	k := &KernelAudit{ctl: ctl, sendto: unix.Sendto, recvfrom: unix.Recvfrom, lookup: o.LookupUser, log: o.Logger.With("component", "kernel-audit"),
 		changed: make(chan struct{}), done: make(chan struct{})}
 	ok := false
 	defer func() {
@@ -214,16 +219,16 @@ func (k *KernelAudit) request(typ uint16, payload []byte, reply *[]byte) error {
 	copy(msg[unix.NLMSG_HDRLEN:], payload)
 	// A signal (the Go runtime's preemption among them) interrupts a blocking call
 	// with EINTR: the request is asked again, not given up.
-	err := unix.Sendto(k.ctl, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+	err := k.sendto(k.ctl, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
 	for errors.Is(err, unix.EINTR) {
-		err = unix.Sendto(k.ctl, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+		err = k.sendto(k.ctl, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
 	}
 	if err != nil {
 		return err
 	}
 	buf := make([]byte, 1<<16)
 	for {
-		n, _, err := unix.Recvfrom(k.ctl, buf, 0)
+		n, _, err := k.recvfrom(k.ctl, buf, 0)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}

@@ -74,7 +74,8 @@ type Office struct {
 	requests int               // every request received
 	policy   map[string][]byte // host → envelope served
 	version  map[string]uint64 // host → version of that envelope
-	changed  chan struct{}     // closed and replaced when a policy changes
+	deltas   map[string]fakeDelta
+	changed  chan struct{} // closed and replaced when a policy changes
 	reports  []Report
 	regs     []Request
 	baseline map[string][]string // host → baseline sent at enrolment
@@ -261,6 +262,23 @@ func (o *Office) Publish(host string, version uint64, env []byte) {
 	o.mu.Unlock()
 }
 
+// PublishDelta serves env as host's policy of the given version, and delta to a host
+// that holds version from and asks for deltas.
+func (o *Office) PublishDelta(host string, version uint64, env []byte, from uint64, delta []byte) {
+	o.mu.Lock()
+	if o.deltas == nil {
+		o.deltas = map[string]fakeDelta{}
+	}
+	o.deltas[host] = fakeDelta{from: from, env: delta}
+	o.mu.Unlock()
+	o.Publish(host, version, env)
+}
+
+type fakeDelta struct {
+	from uint64
+	env  []byte
+}
+
 // PublishDoc signs d and publishes it as its host's policy.
 func (o *Office) PublishDoc(d policydoc.Document) error {
 	env, err := o.Sign(d)
@@ -302,6 +320,12 @@ func (o *Office) serve(w http.ResponseWriter, r *http.Request) {
 			env, v, ch := o.policy[host], o.version[host], o.changed
 			o.mu.Unlock()
 			if env != nil && v > after {
+				o.mu.Lock()
+				d, ok := o.deltas[host]
+				o.mu.Unlock()
+				if ok && d.from == after && r.URL.Query().Get("delta") == "1" {
+					env = d.env
+				}
 				w.Header().Set("Content-Type", "application/json")
 				_, _ = w.Write(env)
 				return

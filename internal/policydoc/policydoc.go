@@ -86,11 +86,15 @@ type Medium struct {
 	AllowedHosts []string       `json:"allowed_hosts,omitempty"`
 }
 
-// Envelope carries the document bytes and their signature.
+// Envelope carries the document bytes and their signature. A document the host made
+// from a delta (ApplyDelta) carries the signed delta too: Signature is then over
+// DeltaFormat+"\n"+delta bytes, and the delta binds the document's digest. An
+// envelope with a delta and no payload is a delta on the wire (ApplyDelta).
 type Envelope struct {
-	Payload   string `json:"payload"`   // base64 (standard, padded) of the document bytes
-	Signature string `json:"signature"` // base64 of ed25519 over Format+"\n"+payload bytes
-	KeyID     string `json:"key_id"`    // KeyID of the signing key
+	Payload   string `json:"payload,omitempty"` // base64 (standard, padded) of the document bytes
+	Signature string `json:"signature"`         // base64 of ed25519 over Format+"\n"+payload bytes
+	KeyID     string `json:"key_id"`            // KeyID of the signing key
+	Delta     string `json:"delta,omitempty"`   // base64 of the signed delta that gave the payload
 }
 
 // Policy is a verified policy: the document, the exact bytes that were signed and
@@ -210,16 +214,29 @@ func Verify(envelope []byte, pub ed25519.PublicKey, host string, minVersion uint
 	if env.KeyID != KeyID(pub) {
 		return nil, fmt.Errorf("verify policy: %w (key id %q, want %s)", ErrOtherKey, clip(env.KeyID), KeyID(pub))
 	}
-	payload, err := base64.StdEncoding.Strict().DecodeString(env.Payload)
-	if err != nil {
-		return nil, fmt.Errorf("verify policy: %w: payload: %v", ErrMalformed, err)
-	}
-	sig, err := base64.StdEncoding.Strict().DecodeString(env.Signature)
-	if err != nil || len(sig) != ed25519.SignatureSize {
-		return nil, fmt.Errorf("verify policy: %w: signature is not %d bytes of base64", ErrBadSignature, ed25519.SignatureSize)
-	}
-	if !ed25519.Verify(pub, signed(payload), sig) {
-		return nil, fmt.Errorf("verify policy: %w", ErrBadSignature)
+	var payload []byte
+	switch {
+	case env.Payload == "":
+		return nil, fmt.Errorf("verify policy: %w: no document (a delta is applied with ApplyDelta)", ErrMalformed)
+	case env.Delta != "":
+		p, err := verifyAttested(env, pub)
+		if err != nil {
+			return nil, fmt.Errorf("verify policy: %w", err)
+		}
+		payload = p
+	default:
+		p, err := base64.StdEncoding.Strict().DecodeString(env.Payload)
+		if err != nil {
+			return nil, fmt.Errorf("verify policy: %w: payload: %v", ErrMalformed, err)
+		}
+		sig, err := base64.StdEncoding.Strict().DecodeString(env.Signature)
+		if err != nil || len(sig) != ed25519.SignatureSize {
+			return nil, fmt.Errorf("verify policy: %w: signature is not %d bytes of base64", ErrBadSignature, ed25519.SignatureSize)
+		}
+		if !ed25519.Verify(pub, signed(p), sig) {
+			return nil, fmt.Errorf("verify policy: %w", ErrBadSignature)
+		}
+		payload = p
 	}
 	// Only signed bytes are parsed past this point.
 	var doc Document
@@ -334,7 +351,7 @@ func clip(s string) string {
 
 // Reason gives the short name of the refusal err wraps (for audit rows and reports):
 // bad-signature, other-key, other-host, old-version, version-conflict, format,
-// too-large, malformed or invalid; "" for any other error.
+// too-large, malformed, invalid, delta-base or delta-digest; "" for any other error.
 func Reason(err error) string {
 	for _, r := range []struct {
 		err  error
@@ -343,6 +360,7 @@ func Reason(err error) string {
 		{ErrBadSignature, "bad-signature"}, {ErrOtherKey, "other-key"}, {ErrOtherHost, "other-host"},
 		{ErrOldVersion, "old-version"}, {ErrVersionConflict, "version-conflict"}, {ErrFormat, "format"},
 		{ErrTooLarge, "too-large"}, {ErrMalformed, "malformed"}, {ErrInvalid, "invalid"},
+		{ErrDeltaBase, "delta-base"}, {ErrDeltaDigest, "delta-digest"},
 	} {
 		if errors.Is(err, r.err) {
 			return r.name

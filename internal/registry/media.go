@@ -324,6 +324,9 @@ type MediaFilter struct {
 	// Department selects the media of a department (as shown: the medium's own or its
 	// custodian's).
 	Department string
+	// InUse selects the media the office still holds and uses: active, lent, in the
+	// vault or in repair (media.Status.InUse); not lost, destroyed or retired.
+	InUse bool
 }
 
 // ListMedia lists media by number.
@@ -347,6 +350,15 @@ func (s *Store) ListMedia(ctx context.Context, f MediaFilter) ([]media.Medium, e
 	}
 	if f.Department != "" {
 		where, args = append(where, mediumDepartment+" = ?"), append(args, f.Department)
+	}
+	if f.InUse {
+		var in []string
+		for _, st := range media.Statuses() {
+			if st.InUse() {
+				in, args = append(in, "?"), append(args, string(st))
+			}
+		}
+		where = append(where, "m.status IN ("+strings.Join(in, ", ")+")")
 	}
 	q := `SELECT ` + mediumCols + mediumFrom
 	if len(where) > 0 {

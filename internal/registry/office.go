@@ -651,6 +651,53 @@ func (s *Store) DecideRequest(ctx context.Context, id string, approve bool, numb
 	return r, err
 }
 
+// ApproveRequest approves a pending request in one transaction: the medium is
+// registered with the request's identity (reg's other fields), the request is
+// closed as approved with its number, and both audit rows are written — or, on any
+// failure, none of it. The request's identity replaces reg's.
+func (s *Store) ApproveRequest(ctx context.Context, id string, reg Registration) (Request, media.Medium, error) {
+	var r Request
+	var m media.Medium
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		r, err = scanRequest(tx.QueryRowContext(ctx, `SELECT `+requestCols+` FROM office_requests WHERE id = ?`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return errf(ErrNotFound, "err.no-request", id)
+		}
+		if err != nil {
+			return err
+		}
+		if r.State != RequestPending {
+			return errf(ErrRequestDecided, "err.request-decided", id, r.State)
+		}
+		reg.Identity = r.Identity
+		if m, err = s.registerTx(ctx, tx, reg); err != nil {
+			return err
+		}
+		if s.midApprove != nil {
+			if err := s.midApprove(); err != nil {
+				return err
+			}
+		}
+		r.State, r.Number, r.Decided = RequestApproved, m.Number, parseStamp(s.stamp())
+		res, err := tx.ExecContext(ctx, `UPDATE office_requests SET state = ?, number = ?, reason = ?, decided = ? WHERE id = ? AND state = ?`,
+			r.State, r.Number, "", r.Decided.Format(timeLayout), id, RequestPending)
+		if err != nil {
+			return fmt.Errorf("approve request %s: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errf(ErrRequestDecided, "err.request-decided", id, RequestApproved)
+		}
+		_, err = s.appendEvent(ctx, tx, event.KindOfficeRequestApprove, m.Number, event.OfficeDecision{Custodian: reg.Custodian, Host: r.Host,
+			ID: r.ID, IdentityKey: r.Identity.Key, Number: m.Number})
+		return err
+	})
+	if err != nil {
+		return Request{}, media.Medium{}, err
+	}
+	return r, m, nil
+}
+
 // AddOfficer records an officer's client certificate; a later one replaces it.
 func (s *Store) AddOfficer(ctx context.Context, handle, certSerial string) (Officer, error) {
 	o := Officer{Handle: handle, CertSerial: certSerial, Created: parseStamp(s.stamp())}

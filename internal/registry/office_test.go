@@ -171,3 +171,75 @@ func TestOfficeRequests(t *testing.T) {
 		}
 	})
 }
+
+// TestApproveRequestIsOneTransaction: the request, the medium, its number and both
+// audit rows are written together. A failure after the medium is registered, or a
+// registration that fails, leaves the request pending, no medium, no number used
+// and no audit row; the approval then succeeds once and only once.
+func TestApproveRequestIsOneTransaction(t *testing.T) {
+	forEngines(t, func(t *testing.T, eng testEngine) {
+		s, _ := eng.open(t)
+		ctx := context.Background()
+		seed(t, s, "zhang")
+		id := usb("4C530001231120109142")
+		r, err := s.AddRequest(ctx, Request{Host: "H1", Identity: id, Level: media.Secret, Purpose: "p", Requester: "alice"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := countRows(t, s)
+		next, err := s.NextNumbers(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unchanged := func(what string) {
+			t.Helper()
+			if got, _ := s.Request(ctx, r.ID); got.State != RequestPending || got.Number != "" {
+				t.Errorf("%s: request = %+v, want pending", what, got)
+			}
+			if _, err := s.MediumByIdentity(ctx, id.Key); !errors.Is(err, ErrNotFound) {
+				t.Errorf("%s: medium registered: %v", what, err)
+			}
+			if n := countRows(t, s); n != before {
+				t.Errorf("%s: %d audit rows written", what, n-before)
+			}
+		}
+		boom := errors.New("disk full")
+		s.midApprove = func() error { return boom }
+		if _, _, err := s.ApproveRequest(ctx, r.ID, Registration{Level: media.Secret, Custodian: "zhang"}); !errors.Is(err, boom) {
+			t.Fatalf("approve with a failure in the middle = %v", err)
+		}
+		unchanged("failure after the registration")
+		s.midApprove = nil
+		if _, _, err := s.ApproveRequest(ctx, r.ID, Registration{Level: media.Secret, Custodian: "nobody"}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("approve for an unknown custodian = %v", err)
+		}
+		unchanged("registration refused")
+
+		got, m, err := s.ApproveRequest(ctx, r.ID, Registration{Level: media.Secret, Custodian: "zhang", Identity: usb("OTHER")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State != RequestApproved || got.Number != m.Number || m.Identity.Key != id.Key || m.Custodian != "zhang" {
+			t.Errorf("approved %+v, medium %+v", got, m)
+		}
+		// The failed attempts used no number.
+		if m.Number != next[media.Secret] {
+			t.Errorf("approved as %s; the next secret number was %s", m.Number, next[media.Secret])
+		}
+		evs, _ := s.Events(ctx, EventFilter{})
+		var kinds []event.Kind
+		for _, e := range evs[before:] {
+			kinds = append(kinds, e.Kind)
+		}
+		if len(kinds) < 2 || kinds[0] != event.KindMediumRegister || kinds[1] != event.KindOfficeRequestApprove {
+			t.Errorf("audit rows of the approval = %v", kinds)
+		}
+		after := countRows(t, s)
+		if _, _, err := s.ApproveRequest(ctx, r.ID, Registration{Level: media.Secret, Custodian: "zhang"}); !errors.Is(err, ErrRequestDecided) {
+			t.Errorf("approving twice = %v", err)
+		}
+		if n := countRows(t, s); n != after {
+			t.Errorf("second approval wrote %d rows", n-after)
+		}
+	})
+}

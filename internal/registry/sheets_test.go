@@ -3,6 +3,8 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -116,6 +118,51 @@ func TestImportBatch(t *testing.T) {
 		}
 		if m, err := s.MediumByIdentity(ctx, dev.Key); err != nil || m.Number != "S-2026-0007" {
 			t.Errorf("by identity: %v %v", m.Number, err)
+		}
+	})
+}
+
+// TestListMediaInUse: the "in use" filter (labels for every medium the office holds)
+// selects active, lent, in-vault and repair media, on both engines.
+func TestListMediaInUse(t *testing.T) {
+	forEngines(t, func(t *testing.T, eng testEngine) {
+		s, _ := eng.open(t)
+		ctx := context.Background()
+		if _, err := s.AddPerson(ctx, media.Person{Handle: "zhang", Name: "张三", Department: "办公室"}); err != nil {
+			t.Fatal(err)
+		}
+		batch := ImportBatch{Summary: event.MediumImport{File: "t.csv", Format: "csv"}}
+		for i, st := range media.Statuses() {
+			if st == media.StatusLent {
+				continue // a loan needs a borrower: not importable, checked below
+			}
+			serial := fmt.Sprintf("INUSE%04d", i)
+			batch.Media = append(batch.Media, Registration{
+				Identity: media.Identity{Kind: media.KindUSBDisk, Key: identity.USBKey("0781", "5567", serial), Serial: serial, VendorID: "0781", ProductID: "5567"},
+				Level:    media.Secret, Custodian: "zhang", Status: st, Number: fmt.Sprintf("S-2026-%04d", i+1)})
+		}
+		batch.Summary.Media, batch.Summary.Rows = len(batch.Media), len(batch.Media)
+		if _, err := s.Import(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		list, err := s.ListMedia(ctx, MediaFilter{InUse: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, m := range list {
+			got = append(got, string(m.Status))
+		}
+		want := []string{"active", "in-vault", "repair"}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("in use: %v; want %v", got, want)
+		}
+		for _, st := range media.Statuses() {
+			if want := st == media.StatusLent || slices.Contains(want, string(st)); st.InUse() != want {
+				t.Errorf("%s.InUse() = %v", st, st.InUse())
+			}
 		}
 	})
 }

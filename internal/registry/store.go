@@ -47,6 +47,9 @@ type Store struct {
 	now    func() time.Time
 	actor  audit.Actor
 	hostID string
+	// midApprove, set only by tests, runs inside ApproveRequest's transaction after the
+	// medium is registered: an error there must leave nothing behind.
+	midApprove func() error
 }
 
 // Option configures Open.

@@ -145,6 +145,8 @@ var stateless = map[event.Kind]bool{
 	event.KindOfficeEnroll: true, event.KindOfficeHostRevoke: true, event.KindOfficeRefused: true,
 	event.KindOfficeRequest: true, event.KindOfficeRequestApprove: true, event.KindOfficeRequestReject: true,
 	event.KindOfficeOfficerAdd: true,
+	// The office's copy of its hosts' logs lives in tables of its own.
+	event.KindOfficeLogBroken: true, event.KindOfficeHostFreeze: true, event.KindOfficeHostUnfreeze: true,
 }
 
 // Apply replays one row of the log, in sequence order.

@@ -199,61 +199,72 @@ type RegisterResult struct {
 // already registered under another identity is refused unless extra identity is bound
 // (HasExtraIdentity); optical discs, WWN and NVMe identities carry no serial rule.
 func (s *Service) Register(ctx context.Context, r RegisterRequest) (RegisterResult, error) {
-	id := r.Identity
-	if !id.Kind.Valid() {
-		return RegisterResult{}, badRequest("err.unknown-kind", string(id.Kind))
-	}
-	if !r.Level.Valid() {
-		return RegisterResult{}, badRequest("err.unknown-level", r.Level.String())
-	}
-	if id.Capacity < 0 {
-		return RegisterResult{}, badRequest("usage.capacity")
-	}
-	if id.DescriptorHash != "" && !sha256RE.MatchString(id.DescriptorHash) {
-		return RegisterResult{}, badRequest("usage.descriptor-hash")
-	}
-	hosts, err := cleanHosts(r.AllowedHosts)
+	reg, res, err := s.checkRegistration(ctx, r)
 	if err != nil {
 		return RegisterResult{}, err
 	}
-	if identity.IsLegacyDiscKey(id.Key) {
-		return RegisterResult{}, badRequest("usage.disc-v1-key", id.Key)
-	}
-	if r.FormerKey != "" {
-		m, err := s.store.MediumByIdentity(ctx, r.FormerKey)
-		switch {
-		case err == nil:
-			return RegisterResult{}, refused("err.dup-disc-v1", m.Number, r.FormerKey)
-		case !errors.Is(err, ErrNotFound):
-			return RegisterResult{}, err
-		}
-	}
-	// The host's own disks (its baseline) are not media: registering one would let it
-	// be handed over, lent or checked in as if it could leave the host.
-	switch h, err := s.store.Host(ctx); {
-	case err == nil && slices.Contains(h.Baseline, id.Key):
-		return RegisterResult{}, refused("err.baseline-disk", id.Key, h.Number)
-	case err != nil && !errors.Is(err, ErrNoHost):
-		return RegisterResult{}, err
-	}
-	var res RegisterResult
-	if res.Weak, err = s.serialRule(ctx, id, ""); err != nil {
-		return res, err
-	}
-	res.WeakSerial = res.Weak.Reason
-	access := media.AccessReadWrite
-	if r.ReadOnly {
-		access = media.AccessReadOnly
-	}
-	m, err := s.store.Register(ctx, Registration{Number: r.Number, Identity: id, Level: r.Level, Custodian: r.Custodian,
-		Department: r.Department, Access: access, Note: r.Note, AllowedHosts: hosts, Model: r.Model, CapacityText: r.CapacityText,
-		Purpose: r.Purpose, InService: r.InService})
+	m, err := s.store.Register(ctx, reg)
 	if err != nil {
 		return RegisterResult{}, err
 	}
 	s.changed(ctx)
 	res.Medium = m
 	return res, nil
+}
+
+// checkRegistration applies the rules of registration that need the register but no
+// transaction (kind, level, hosts, the disc and baseline rules, the serial rule) and
+// returns the registration to write.
+func (s *Service) checkRegistration(ctx context.Context, r RegisterRequest) (Registration, RegisterResult, error) {
+	id := r.Identity
+	if !id.Kind.Valid() {
+		return Registration{}, RegisterResult{}, badRequest("err.unknown-kind", string(id.Kind))
+	}
+	if !r.Level.Valid() {
+		return Registration{}, RegisterResult{}, badRequest("err.unknown-level", r.Level.String())
+	}
+	if id.Capacity < 0 {
+		return Registration{}, RegisterResult{}, badRequest("usage.capacity")
+	}
+	if id.DescriptorHash != "" && !sha256RE.MatchString(id.DescriptorHash) {
+		return Registration{}, RegisterResult{}, badRequest("usage.descriptor-hash")
+	}
+	hosts, err := cleanHosts(r.AllowedHosts)
+	if err != nil {
+		return Registration{}, RegisterResult{}, err
+	}
+	if identity.IsLegacyDiscKey(id.Key) {
+		return Registration{}, RegisterResult{}, badRequest("usage.disc-v1-key", id.Key)
+	}
+	if r.FormerKey != "" {
+		m, err := s.store.MediumByIdentity(ctx, r.FormerKey)
+		switch {
+		case err == nil:
+			return Registration{}, RegisterResult{}, refused("err.dup-disc-v1", m.Number, r.FormerKey)
+		case !errors.Is(err, ErrNotFound):
+			return Registration{}, RegisterResult{}, err
+		}
+	}
+	// The host's own disks (its baseline) are not media: registering one would let it
+	// be handed over, lent or checked in as if it could leave the host.
+	switch h, err := s.store.Host(ctx); {
+	case err == nil && slices.Contains(h.Baseline, id.Key):
+		return Registration{}, RegisterResult{}, refused("err.baseline-disk", id.Key, h.Number)
+	case err != nil && !errors.Is(err, ErrNoHost):
+		return Registration{}, RegisterResult{}, err
+	}
+	var res RegisterResult
+	if res.Weak, err = s.serialRule(ctx, id, ""); err != nil {
+		return Registration{}, res, err
+	}
+	res.WeakSerial = res.Weak.Reason
+	access := media.AccessReadWrite
+	if r.ReadOnly {
+		access = media.AccessReadOnly
+	}
+	return Registration{Number: r.Number, Identity: id, Level: r.Level, Custodian: r.Custodian,
+		Department: r.Department, Access: access, Note: r.Note, AllowedHosts: hosts, Model: r.Model, CapacityText: r.CapacityText,
+		Purpose: r.Purpose, InService: r.InService}, res, nil
 }
 
 // serialRule applies the serial rules of registration to an identity: a weak serial

@@ -61,6 +61,7 @@ type OfficeStore interface {
 	Request(ctx context.Context, id string) (RegistrationRequest, error)
 	ListRequests(ctx context.Context, state string) ([]RegistrationRequest, error)
 	DecideRequest(ctx context.Context, id string, approve bool, number, custodian, reason string) (RegistrationRequest, error)
+	ApproveRequest(ctx context.Context, id string, reg Registration) (RegistrationRequest, media.Medium, error)
 	AddOfficer(ctx context.Context, handle, certSerial string) (Officer, error)
 	Officer(ctx context.Context, handle string) (Officer, error)
 	MediaChangedSince(ctx context.Context, since time.Time) ([]media.Medium, error)
@@ -493,16 +494,19 @@ func (s *Service) ApproveRegistration(ctx context.Context, r ApproveRequest) (Ap
 	if note == "" {
 		note = strings.TrimSpace(req.Purpose)
 	}
-	reg, err := s.Register(ctx, RegisterRequest{Identity: req.Identity, Level: req.Level, Custodian: r.Custodian,
+	// The registration's rules are Register's; the request, the medium, its number
+	// and both audit rows are then written in one transaction.
+	reg, _, err := s.checkRegistration(ctx, RegisterRequest{Identity: req.Identity, Level: req.Level, Custodian: r.Custodian,
 		Department: r.Department, Number: r.Number, Note: note, ReadOnly: r.ReadOnly})
 	if err != nil {
 		return ApproveResult{}, err
 	}
-	done, err := o.DecideRequest(ctx, req.ID, true, reg.Medium.Number, r.Custodian, "")
+	done, m, err := o.ApproveRequest(ctx, req.ID, reg)
 	if err != nil {
-		return ApproveResult{Medium: reg.Medium}, err
+		return ApproveResult{}, err
 	}
-	return ApproveResult{Request: done, Medium: reg.Medium}, nil
+	s.changed(ctx)
+	return ApproveResult{Request: done, Medium: m}, nil
 }
 
 // RejectRegistration rejects a pending request with a reason.

@@ -18,6 +18,8 @@ type nlSocket struct {
 	f     *os.File
 	rc    syscall.RawConn
 	group uint32
+	// recvmsg is unix.Recvmsg; tests stand in for the kernel.
+	recvmsg func(fd int, p, oob []byte, flags int) (n, oobn, recvflags int, from unix.Sockaddr, err error)
 }
 
 func openNetlink(group uint32, rcvbuf int) (*nlSocket, error) {
@@ -47,7 +49,7 @@ func openNetlink(group uint32, rcvbuf int) (*nlSocket, error) {
 		f.Close()
 		return nil, fmt.Errorf("uevent netlink: %w", err)
 	}
-	return &nlSocket{f: f, rc: rc, group: group}, nil
+	return &nlSocket{f: f, rc: rc, group: group, recvmsg: unix.Recvmsg}, nil
 }
 
 // Errors of nlSocket.read besides the socket's own.
@@ -66,7 +68,14 @@ func (s *nlSocket) read(buf, oob []byte) (int, error) {
 	var from unix.Sockaddr
 	var rerr error
 	err := s.rc.Read(func(fd uintptr) bool {
-		n, oobn, flags, from, rerr = unix.Recvmsg(int(fd), buf, oob, 0)
+		// A signal interrupts a receive with EINTR: it is asked again, like the
+		// mount watcher's audit socket, never taken as the socket's end.
+		for {
+			n, oobn, flags, from, rerr = s.recvmsg(int(fd), buf, oob, 0)
+			if rerr != unix.EINTR {
+				break
+			}
+		}
 		return rerr != unix.EAGAIN && rerr != unix.EWOULDBLOCK
 	})
 	if err != nil {

@@ -30,6 +30,7 @@ import (
 	"mediagate/internal/office/remote"
 	"mediagate/internal/office/server"
 	"mediagate/internal/office/wire"
+	"mediagate/internal/registry"
 	"mediagate/internal/service"
 )
 
@@ -89,7 +90,11 @@ func loadChild(dir string) error {
 		return err
 	}
 	var srv *server.Server
-	local, err := service.OpenLocal(ctx, filepath.Join(dir, "office.db"), service.LocalOptions{Create: true, Actor: audit.Actor{UID: 0, User: "root"},
+	db := filepath.Join(dir, "office.db")
+	if b, err := os.ReadFile(filepath.Join(dir, "db")); err == nil {
+		db = string(b)
+	}
+	local, err := service.OpenLocal(ctx, db, service.LocalOptions{Create: true, Actor: audit.Actor{UID: 0, User: "root"},
 		Service: service.Config{Changed: func(ctx context.Context) { srv.Changed(ctx) }}})
 	if err != nil {
 		return err
@@ -203,7 +208,9 @@ func (h *loadHost) version() uint64 { h.mu.Lock(); defer h.mu.Unlock(); return h
 // poll long-polls until ctx ends, recording when each version arrived.
 func (h *loadHost) poll(ctx context.Context, base string) {
 	for ctx.Err() == nil {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s%s?after=%d&wait=60", base, wire.PathPolicy, h.version()), nil)
+		// A host that holds a version takes deltas (delta=1), as the follower does.
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s%s?after=%d&wait=60&delta=%d", base, wire.PathPolicy, h.version(),
+			min(h.version(), 1)), nil)
 		resp, err := h.client.Do(req)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -234,13 +241,18 @@ func (h *loadHost) poll(ctx context.Context, base string) {
 	}
 }
 
-// envelopeVersion reads the version from the start of the payload.
+// envelopeVersion reads the version from the start of the payload or delta.
 func envelopeVersion(env []byte) uint64 {
-	i := bytes.Index(env, []byte(`"payload":"`))
+	key := `"payload":"`
+	i := bytes.Index(env, []byte(key))
+	if i < 0 {
+		key = `"delta":"`
+		i = bytes.Index(env, []byte(key))
+	}
 	if i < 0 {
 		return 0
 	}
-	head := env[i+len(`"payload":"`):]
+	head := env[i+len(key):]
 	head = head[:min(len(head), 400)]
 	head = head[:len(head)/4*4]
 	raw, _ := base64.StdEncoding.DecodeString(string(head))
@@ -265,12 +277,31 @@ func TestOfficeLoad(t *testing.T) {
 	nShared, rounds := envInt("MEDIAGATE_LOAD_SHARED", 1000), envInt("MEDIAGATE_LOAD_ROUNDS", 5)
 	ctx := context.Background()
 	dir := t.TempDir()
+	// MEDIAGATE_LOAD_PG names a PostgreSQL server (scripts/bench-office.sh --pg): the
+	// register is a new database there instead of the SQLite file.
+	db := filepath.Join(dir, "office.db")
+	engine := "SQLite"
+	if server := os.Getenv("MEDIAGATE_LOAD_PG"); server != "" {
+		name, dsn, err := registry.CreateDatabase(ctx, server, "mg_load")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := registry.DropDatabase(context.Background(), server, name); err != nil {
+				t.Errorf("drop load database: %v", err)
+			}
+		})
+		db, engine = dsn, "PostgreSQL"
+		if err := os.WriteFile(filepath.Join(dir, "db"), []byte(dsn), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	ca, err := pki.Init(pki.InitOptions{Dir: dir, Name: "localhost", Addrs: []string{"127.0.0.1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	local, err := service.OpenLocal(ctx, filepath.Join(dir, "office.db"), service.LocalOptions{Create: true, Actor: audit.Actor{UID: 0, User: "root"}})
+	local, err := service.OpenLocal(ctx, db, service.LocalOptions{Create: true, Actor: audit.Actor{UID: 0, User: "root"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +365,7 @@ func TestOfficeLoad(t *testing.T) {
 		}
 	}
 	local.Close()
-	t.Logf("register: %d hosts, %d media (%d office-wide) in %v", nHosts, nMedia, nShared, time.Since(start).Round(time.Millisecond))
+	t.Logf("register (%s): %d hosts, %d media (%d office-wide) in %v", engine, nHosts, nMedia, nShared, time.Since(start).Round(time.Millisecond))
 
 	child := exec.Command(os.Args[0], "-test.run=^$")
 	child.Env = append(os.Environ(), "MEDIAGATE_LOAD_CHILD="+dir)
@@ -499,7 +530,17 @@ func TestOfficeLoad(t *testing.T) {
 	}
 	json.Unmarshal(b, &st)
 	slices.Sort(spreads)
-	fmt.Printf("office load: %d hosts, %d media (%d office-wide, the rest limited to 10 hosts each)\n", nHosts, nMedia, nShared)
+	var later []int
+	for _, h := range hosts {
+		if len(h.sizes) > 1 {
+			later = append(later, h.sizes[1:]...)
+		}
+	}
+	slices.Sort(later)
+	fmt.Printf("office load (%s): %d hosts, %d media (%d office-wide, the rest limited to 10 hosts each)\n", engine, nHosts, nMedia, nShared)
+	if len(later) > 0 {
+		fmt.Printf("policy answers after a change (deltas): median %d bytes, largest %d bytes\n", later[len(later)/2], later[len(later)-1])
+	}
 	fmt.Printf("policy envelope: median %d bytes, largest %d bytes\n", sizes[len(sizes)/2], sizes[len(sizes)-1])
 	fmt.Printf("policy fetch server-side, one host at a time (%d fetches): p50 %.1f ms, p99 %.1f ms\n", st.QuietN, st.QuietP50, st.QuietP99)
 	fmt.Printf("policy fetch server-side, all answers incl. every host woken at once (%d): p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", st.Fetches, st.P50ms, st.P99, st.MaxMs)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ed25519"
@@ -9,6 +10,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
+	"io"
 	"log/slog"
 	"runtime"
 	"slices"
@@ -17,6 +20,7 @@ import (
 	"time"
 
 	"mediagate/internal/media"
+	"mediagate/internal/policydoc"
 	"mediagate/internal/service"
 )
 
@@ -45,6 +49,7 @@ type policyBook struct {
 
 	// The media as of the last compute (used by compute only).
 	media     map[string]media.Medium
+	numberOf  map[string]string // medium id → its number in media
 	sorted    []string
 	lastRead  time.Time // when the last read began
 	lastFull  time.Time
@@ -52,6 +57,8 @@ type policyBook struct {
 
 	mu     sync.Mutex
 	hosts  map[string]*hostPolicy
+	gen    uint64              // of the newest snapshot
+	diffs  []snapDiff          // what changed in the media from one snapshot to the next, oldest first
 	frags  map[string]fragment // medium number → its encoded entry
 	certs  map[string]string   // host → its certificate serial at the last compute
 	stats  computeStats
@@ -84,6 +91,51 @@ func sameEntry(a, b Medium) bool {
 		a.Identity.DescriptorHash == b.Identity.DescriptorHash && slices.Equal(a.Identity.InterfaceClasses, b.Identity.InterfaceClasses)
 }
 
+// snapDiff is what changed in the media between the snapshot gen-1 and gen: for a
+// host holding a version of an older snapshot, the deltas are made from these.
+type snapDiff struct {
+	gen     uint64
+	changes map[string]mediumChange
+}
+
+// mediumChange is one medium before and after (nil: absent).
+type mediumChange struct{ old, new *fragment }
+
+// Limits of the history kept for deltas: the versions of a host a delta can start
+// from, and the media changes kept (older diffs are dropped first).
+const (
+	maxHistory = 4
+	maxDiffs   = 256
+	maxChanges = 200_000
+)
+
+// versionInfo is what a delta needs of one version of a host's document besides the
+// media: kept for the current version and the last maxHistory ones.
+type versionInfo struct {
+	version uint64
+	level   media.Level
+	profile []byte
+	people  []string
+	persons map[string][]byte // the snapshot's encoded people
+
+	mu     sync.Mutex
+	gen    uint64 // the newest snapshot at which this version was current
+	digest string // policydoc.Digest of the document's bytes, once built
+	size   int    // their length
+}
+
+func (v *versionInfo) sizeHint() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.size
+}
+
+func (v *versionInfo) state() (gen uint64, digest string, size int) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.gen, v.digest, v.size
+}
+
 // hostPolicy is one host's current policy.
 type hostPolicy struct {
 	version uint64
@@ -95,12 +147,19 @@ type hostPolicy struct {
 	profile []byte   // the profile's JSON
 	level   media.Level
 	changed chan struct{}
+	info    *versionInfo
+	prev    []*versionInfo // earlier versions, newest first
 
 	envMu sync.Mutex // held while the envelope is built from snap (compute swaps snap under it)
 }
 
+func newInfo(p *hostPolicy) *versionInfo {
+	return &versionInfo{version: p.version, level: p.level, profile: p.profile, people: p.people, persons: p.snap.people, gen: p.snap.gen}
+}
+
 // snapshot is the media and people of one compute, shared by every host's document.
 type snapshot struct {
+	gen    uint64
 	media  []media.Medium
 	frags  [][]byte            // encoded entry of each medium
 	sums   [][sha256.Size]byte // their digests
@@ -209,12 +268,17 @@ func (b *policyBook) compute(ctx context.Context) error {
 			st.envMu.Lock()
 			st.snap, st.own = snap, mine
 			st.envMu.Unlock()
+			st.info.mu.Lock()
+			st.info.gen = snap.gen
+			st.info.mu.Unlock()
 			continue
 		case st == nil && h.PolicyVersion > 0 && h.PolicyHash == digest:
 			// Restarted with the same content: the same version, signed again to the
 			// very same bytes.
-			b.publish(h.Number, &hostPolicy{version: h.PolicyVersion, digest: digest, issued: h.PolicyIssued, snap: snap,
-				own: mine, people: ppl, profile: prof, level: h.Level})
+			p := &hostPolicy{version: h.PolicyVersion, digest: digest, issued: h.PolicyIssued, snap: snap,
+				own: mine, people: ppl, profile: prof, level: h.Level}
+			p.info = newInfo(p)
+			b.publish(h.Number, p)
 			continue
 		}
 		next := h.PolicyVersion + 1
@@ -223,8 +287,13 @@ func (b *policyBook) compute(ctx context.Context) error {
 		}
 		issued := b.now().UTC().Truncate(time.Millisecond)
 		versions = append(versions, service.PolicyVersion{Host: h.Number, Version: next, Hash: digest, Issued: issued})
-		bumps = append(bumps, bump{h.Number, &hostPolicy{version: next, digest: digest, issued: issued, snap: snap, own: mine, people: ppl,
-			profile: prof, level: h.Level}})
+		np := &hostPolicy{version: next, digest: digest, issued: issued, snap: snap, own: mine, people: ppl,
+			profile: prof, level: h.Level}
+		np.info = newInfo(np)
+		if st != nil {
+			np.prev = append([]*versionInfo{st.info}, st.prev[:min(len(st.prev), maxHistory-1)]...)
+		}
+		bumps = append(bumps, bump{h.Number, np})
 	}
 	// The new versions are stored before any host sees them: a restarted server
 	// never goes back to a version a host already holds.
@@ -273,6 +342,7 @@ func (b *policyBook) readMedia(ctx context.Context, start time.Time) ([]media.Me
 	}
 	if full {
 		b.media = make(map[string]media.Medium, len(changed))
+		b.numberOf = make(map[string]string, len(changed))
 		b.lastFull, b.sinceFull = start, 0
 	} else {
 		b.sinceFull++
@@ -280,6 +350,12 @@ func (b *policyBook) readMedia(ctx context.Context, start time.Time) ([]media.Me
 	b.lastRead = start
 	added := false
 	for _, m := range changed {
+		// A relevel may give a medium a new number: the entry under the old one goes.
+		if old, ok := b.numberOf[m.ID]; ok && old != m.Number {
+			delete(b.media, old)
+			added = true
+		}
+		b.numberOf[m.ID] = m.Number
 		if _, ok := b.media[m.Number]; !ok {
 			added = true
 		}
@@ -336,9 +412,11 @@ func (b *policyBook) current(host string) (*hostPolicy, uint64, <-chan struct{})
 func (b *policyBook) snapshot(all []media.Medium, people []media.Person) (*snapshot, error) {
 	s := &snapshot{media: all, frags: make([][]byte, len(all)), sums: make([][sha256.Size]byte, len(all)), people: map[string][]byte{}}
 	b.mu.Lock()
-	frags := b.frags
+	frags, first := b.frags, b.gen == 0
+	s.gen = b.gen + 1
 	b.mu.Unlock()
 	next := make(map[string]fragment, len(all))
+	changes := map[string]mediumChange{}
 	for i, m := range all {
 		e := fromMedium(m)
 		f, ok := frags[m.Number]
@@ -347,7 +425,17 @@ func (b *policyBook) snapshot(all []media.Medium, people []media.Person) (*snaps
 			if err != nil {
 				return nil, fmt.Errorf("encode medium %s: %w", m.Number, err)
 			}
+			var ch mediumChange
+			if ok {
+				old := f
+				ch.old = &old
+			}
 			f = fragment{entry: e, json: j, sum: sha256.Sum256(j)}
+			nf := f
+			ch.new = &nf
+			if !first {
+				changes[m.Number] = ch
+			}
 		}
 		next[m.Number] = f
 		s.frags[i], s.sums[i] = f.json, f.sum
@@ -355,8 +443,28 @@ func (b *policyBook) snapshot(all []media.Medium, people []media.Person) (*snaps
 			s.byLvl[m.Level] = append(s.byLvl[m.Level], i)
 		}
 	}
+	if !first {
+		for n, f := range frags {
+			if _, ok := next[n]; !ok {
+				old := f
+				changes[n] = mediumChange{old: &old}
+			}
+		}
+	}
 	b.mu.Lock()
 	b.frags = next
+	b.gen = s.gen
+	if !first {
+		b.diffs = append(b.diffs, snapDiff{gen: s.gen, changes: changes})
+		total := 0
+		for _, d := range b.diffs {
+			total += len(d.changes)
+		}
+		for len(b.diffs) > maxDiffs || (len(b.diffs) > 1 && total > maxChanges) {
+			total -= len(b.diffs[0].changes)
+			b.diffs = slices.Delete(b.diffs, 0, 1)
+		}
+	}
 	b.mu.Unlock()
 	h := sha256.New()
 	sets := [4]map[string]bool{}
@@ -463,6 +571,11 @@ func (b *policyBook) envelope(host string, p *hostPolicy) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.info.mu.Lock()
+	if p.info.digest == "" {
+		p.info.digest, p.info.size = policydoc.Digest(payload), len(payload)
+	}
+	p.info.mu.Unlock()
 	env, err := sealPayload(payload, b.key)
 	if err != nil {
 		return nil, fmt.Errorf("sign policy for %s: %w", host, err)
@@ -472,30 +585,70 @@ func (b *policyBook) envelope(host string, p *hostPolicy) ([]byte, error) {
 
 // payload assembles the document's JSON.
 func (p *hostPolicy) payload(host string) ([]byte, error) {
+	var buf bytes.Buffer
+	if n := p.info.sizeHint(); n > 0 {
+		buf.Grow(n)
+	}
+	if err := p.writePayload(&buf, host); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// digest returns the digest and length of the document's bytes, computed once per
+// version (streamed through the hash: no copy of the document is made). Called with
+// p.envMu held.
+func (p *hostPolicy) docDigest(host string) (string, int, error) {
+	p.info.mu.Lock()
+	d, n := p.info.digest, p.info.size
+	p.info.mu.Unlock()
+	if d != "" {
+		return d, n, nil
+	}
+	h := &countingHash{Hash: sha256.New()}
+	if err := p.writePayload(h, host); err != nil {
+		return "", 0, err
+	}
+	d, n = hex.EncodeToString(h.Sum(nil)), h.n
+	p.info.mu.Lock()
+	p.info.digest, p.info.size = d, n
+	p.info.mu.Unlock()
+	return d, n, nil
+}
+
+type countingHash struct {
+	hash.Hash
+	n int
+}
+
+func (c *countingHash) Write(b []byte) (int, error) { c.n += len(b); return c.Hash.Write(b) }
+
+// writePayload writes the document's JSON to buf.
+func (p *hostPolicy) writePayload(buf io.Writer, host string) error {
 	s := p.snap
 	hostJSON, err := json.Marshal(host)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	issued, err := json.Marshal(p.issued)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var buf bytes.Buffer
-	buf.WriteString(`{"format":"` + policyFormat + `","host":`)
-	buf.Write(hostJSON)
-	fmt.Fprintf(&buf, `,"version":%d,"issued_at":`, p.version)
-	buf.Write(issued)
-	buf.WriteString(`,"profile":`)
-	buf.Write(p.profile)
-	buf.WriteString(`,"media":[`)
+	w := bufio.NewWriterSize(buf, 32<<10)
+	w.WriteString(`{"format":"` + policyFormat + `","host":`)
+	w.Write(hostJSON)
+	fmt.Fprintf(w, `,"version":%d,"issued_at":`, p.version)
+	w.Write(issued)
+	w.WriteString(`,"profile":`)
+	w.Write(p.profile)
+	w.WriteString(`,"media":[`)
 	first := true
 	add := func(j []byte) {
 		if !first {
-			buf.WriteByte(',')
+			w.WriteByte(',')
 		}
 		first = false
-		buf.Write(j)
+		w.Write(j)
 	}
 	for l := media.Level(0); p.level.Valid() && l <= p.level; l++ {
 		for _, i := range s.byLvl[l] {
@@ -505,19 +658,19 @@ func (p *hostPolicy) payload(host string) ([]byte, error) {
 	for _, i := range p.own {
 		add(s.frags[i])
 	}
-	buf.WriteByte(']')
+	w.WriteByte(']')
 	if len(p.people) > 0 {
-		buf.WriteString(`,"people":[`)
+		w.WriteString(`,"people":[`)
 		for i, h := range p.people {
 			if i > 0 {
-				buf.WriteByte(',')
+				w.WriteByte(',')
 			}
-			buf.Write(s.people[h])
+			w.Write(s.people[h])
 		}
-		buf.WriteByte(']')
+		w.WriteByte(']')
 	}
-	buf.WriteByte('}')
-	return buf.Bytes(), nil
+	w.WriteByte('}')
+	return w.Flush()
 }
 
 // sealPayload signs document bytes into an envelope (policydoc's encoding).

@@ -452,6 +452,16 @@ func (s *Server) handlePolicy(w http.ResponseWriter, r *http.Request, host servi
 		}
 		wait = time.Duration(n) * time.Second
 	}
+	// delta=1: the host holds version after and can apply a delta from it.
+	var wantDelta bool
+	switch v := q.Get("delta"); v {
+	case "", "0":
+	case "1":
+		wantDelta = after > 0
+	default:
+		s.refuse(w, r, http.StatusBadRequest, "bad-query", "delta="+clip(v), host.Number, host.Number)
+		return
+	}
 	ctx := r.Context()
 	start := time.Now()
 	if err := s.WaitReady(ctx); err != nil {
@@ -462,7 +472,14 @@ func (s *Server) handlePolicy(w http.ResponseWriter, r *http.Request, host servi
 	for {
 		p, version, changed := s.book.current(host.Number)
 		if p != nil && version > after {
-			env, err := s.book.envelope(host.Number, p)
+			var env []byte
+			var err error
+			if wantDelta {
+				env, err = s.book.delta(host.Number, p, after)
+			}
+			if env == nil && err == nil {
+				env, err = s.book.envelope(host.Number, p)
+			}
 			if err != nil {
 				s.internal(w, r, err)
 				return
