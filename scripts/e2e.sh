@@ -12,7 +12,8 @@ TCG, qemu-xhci) into which the tests hot-plug USB sticks, CD drives, keyboards a
 network cards, and prints a pass/fail report. Exits non-zero if anything failed.
 
 Steps: install missing Debian packages (apt-get), build or reuse the cached guest image,
-build ./cmd/mediagate if it exists (installed in the guest as /usr/local/bin/mediagate),
+build ./cmd/mediagate and ./cmd/mediagated if they exist (installed in the guest in
+/usr/local/bin; mediagate.service runs mediagated),
 boot the guest once, run the scenarios, stop the guest.
 
   --rebuild      build the guest image even if a cached one matches
