@@ -89,6 +89,7 @@ func (d *Daemon) commitRows(ctx context.Context) error {
 			time.Sleep(time.Duration(50*i) * time.Millisecond)
 		}
 		if err = writeRows(ctx, d.cfg.Store, rows); err == nil {
+			d.freshAfterCommit(ctx)
 			return nil
 		}
 	}
@@ -124,4 +125,17 @@ func (d *Daemon) backlog() bool {
 	d.mu.Unlock()
 	b, ok := src.(udev.Backlog)
 	return ok && b.Queued() > 0
+}
+
+// freshAfterCommit checks the register for changes right after the daemon's own
+// commit, while no device waits: the index notes the state of the register's log then,
+// and the next event's check (Index.Fresh) finds it as it was and needs no query
+// (regindex.Registry). A change found here reloads the index now instead of at the
+// next event; a failure is left to that event's check.
+func (d *Daemon) freshAfterCommit(ctx context.Context) {
+	if d.cfg.Index != nil {
+		if err := d.cfg.Index.Fresh(ctx); err == nil {
+			d.indexLoaded()
+		}
+	}
 }

@@ -30,3 +30,12 @@ func (s *Store) RecordEvents(ctx context.Context, rows []EventRow) error {
 		return nil
 	})
 }
+
+// WALFile is the write-ahead log of an SQLite register: every commit, by any process,
+// writes it. "" for PostgreSQL.
+func (s *Store) WALFile() string {
+	if s.d.engine != SQLite {
+		return ""
+	}
+	return s.path + "-wal"
+}
