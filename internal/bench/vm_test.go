@@ -195,7 +195,7 @@ func (b *benchRun) installMediagate(bin string) {
 	}
 	if os.Getenv("MEDIAGATE_BENCH_PROFILE") != "" {
 		b.g.MustRun(t, `mkdir -p /etc/systemd/system/mediagate.service.d
-printf '[Service]\nEnvironment=MEDIAGATED_CPUPROFILE=/var/lib/mediagate/cpu.pprof\n' > /etc/systemd/system/mediagate.service.d/profile.conf`)
+printf '[Service]\nEnvironment=MEDIAGATED_CPUPROFILE=/var/lib/mediagate/cpu.pprof GODEBUG=gctrace=1\n' > /etc/systemd/system/mediagate.service.d/profile.conf`)
 	}
 	b.g.MustRun(t, `set -e
 systemctl daemon-reload
@@ -342,6 +342,10 @@ journalctl -u mediagate --no-pager -o cat | grep -o 'name=[^ ]* .*reason=[^ ]* .
 echo "mediagate: memory after the plugs:"
 grep -E '^(Rss|Pss_Anon|Pss_File|Anonymous|Private_Dirty)' /proc/$PID/smaps_rollup | sed 's/^/  /'
 grep -E '^(VmRSS|VmHWM|RssAnon|RssFile)' /proc/$PID/status | sed 's/^/  /'
+if journalctl -u mediagate --no-pager -o cat | grep -q '^gc '; then
+	echo "mediagate: the last collections (GODEBUG=gctrace=1, with --profile):"
+	journalctl -u mediagate --no-pager -o cat | grep '^gc ' | tail -3 | sed 's/^/  /'
+fi
 echo "mediagate: resident memory by mapping (kB, largest first):"
 awk '/^[0-9a-f]+-[0-9a-f]+ /{name=$6; if (name=="") name="[anon]"} /^Rss:/{rss[name]+=$2} END{for (n in rss) if (rss[n] > 0) printf "  %8d %s\n", rss[n], n}' /proc/$PID/smaps | sort -rn | head -12`,
 	prepare: `set -e

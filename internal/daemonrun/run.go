@@ -113,7 +113,8 @@ func Run(ctx context.Context, c Config) error {
 			// The daemon starts at install, before host init, and blocks all storage
 			// until the host is initialised (fail closed): it may create the register,
 			// as host init may; every other command refuses a missing one.
-			return service.OpenLocal(ctx, c.DBPath, service.LocalOptions{Now: c.Now, Actor: processActor(c.Paths.Proc), Create: true})
+			return service.OpenLocal(ctx, c.DBPath, service.LocalOptions{Now: c.Now, Actor: processActor(c.Paths.Proc), Create: true,
+				PageCacheKiB: daemonPageCacheKiB})
 		}
 	}
 	local, err := open(ctx)
@@ -266,9 +267,13 @@ func desktopNotifier(ctx context.Context, off bool, log *slog.Logger) func(daemo
 // pile up between collections. After the start-up decisions the memory the start-up
 // work used (migrations, enumeration, the index load) is returned to the system once.
 const (
-	daemonGOGC      = 50
-	baseMemoryLimit = 24 << 20
-	memoryPerMedium = 2 << 10 // the index holds about 0.7 KiB per medium; twice that for garbage
+	// daemonPageCacheKiB is SQLite's page cache per connection: the decisions read the
+	// register from memory, so the cache serves only the change check and the appends
+	// to the log, and must not grow with the log (SQLite's default is 2,000 KiB).
+	daemonPageCacheKiB = 256
+	daemonGOGC         = 50
+	baseMemoryLimit    = 24 << 20
+	memoryPerMedium    = 2 << 10 // the index holds about 0.7 KiB per medium; twice that for garbage
 )
 
 type memoryTuning struct {

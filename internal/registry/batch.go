@@ -39,3 +39,9 @@ func (s *Store) WALFile() string {
 	}
 	return s.path + "-wal"
 }
+
+// WithPageCache bounds SQLite's page cache to kib KiB per connection (SQLite's default
+// is 2,000 KiB): the resident daemon reads the register once into memory and then
+// mostly appends, so a small cache keeps it small as the log grows
+// (docs/performance.md, "Memory"). No effect on PostgreSQL.
+func WithPageCache(kib int) Option { return func(s *Store) { s.cacheKiB = kib } }

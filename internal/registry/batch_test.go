@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 
 	"mediagate/internal/event"
@@ -50,4 +51,34 @@ func TestRecordEventsBatch(t *testing.T) {
 			t.Errorf("verify: %d rows, %v; want %d", n, err, len(after))
 		}
 	})
+}
+
+// WithPageCache bounds the page cache of every pooled connection.
+func TestWithPageCache(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir()+"/reg.db", WithPageCache(256))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.db.SetMaxIdleConns(2)
+	// Two connections at once: both have the pragma.
+	c1, err := s.db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c1.Close()
+	c2, err := s.db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	for i, c := range []interface {
+		QueryRowContext(context.Context, string, ...any) *sql.Row
+	}{c1, c2} {
+		var n int
+		if err := c.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&n); err != nil || n != -256 {
+			t.Errorf("connection %d: cache_size %d (%v), want -256", i, n, err)
+		}
+	}
 }

@@ -47,6 +47,9 @@ type Store struct {
 	now    func() time.Time
 	actor  audit.Actor
 	hostID string
+	// cacheKiB, when positive, bounds SQLite's page cache of each connection
+	// (WithPageCache).
+	cacheKiB int
 	// midApprove, set only by tests, runs inside ApproveRequest's transaction after the
 	// medium is registered: an error there must leave nothing behind.
 	midApprove func() error
@@ -101,6 +104,9 @@ func (s *Store) openSQLite(ctx context.Context, path string) (*Store, error) {
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)", "foreign_keys(1)"} {
 		q.Add("_pragma", p)
+	}
+	if s.cacheKiB > 0 {
+		q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", s.cacheKiB))
 	}
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
