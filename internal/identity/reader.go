@@ -115,7 +115,7 @@ func ReadDevice(r Roots, syspath string) (Device, error) { return readDevice(r, 
 func ReadDeviceHeld(r Roots, syspath string) (Device, error) { return readDevice(r, syspath, true) }
 
 func readDevice(r Roots, syspath string, hold bool) (Device, error) {
-	sysRoot, err := filepath.EvalSymlinks(r.Sys)
+	sysRoot, err := sysfs.Root(r.Sys)
 	if err != nil {
 		return Device{}, fmt.Errorf("sysfs root %s: %w", r.Sys, err)
 	}
@@ -124,7 +124,7 @@ func readDevice(r Roots, syspath string, hold bool) (Device, error) {
 		!strings.HasPrefix(filepath.Clean(p)+"/", sysRoot+"/") {
 		p = filepath.Join(r.Sys, syspath)
 	}
-	abs, err := filepath.EvalSymlinks(p)
+	abs, err := sysfs.RealPath(p)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return Device{}, fmt.Errorf("%w: %s", ErrNotFound, syspath)

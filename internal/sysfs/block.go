@@ -84,7 +84,7 @@ func UnitsUnder(sys, devpath string) []string {
 // without following symbolic links, and lists the devpaths of those match accepts,
 // in walk (sorted) order, not looking inside them.
 func findUnder(sys, devpath string, depth int, match func(p string) bool) []string {
-	root, err := filepath.EvalSymlinks(sys)
+	root, err := Root(sys)
 	if err != nil {
 		return nil
 	}

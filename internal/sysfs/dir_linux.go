@@ -139,3 +139,16 @@ func gone(err error) error {
 	}
 	return err
 }
+
+// noSymlinks reports whether p exists and no component of it is a symbolic link.
+func noSymlinks(p string) bool {
+	fd, err := unix.Openat2(unix.AT_FDCWD, p, &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		return false // a link on the way, p missing, or no openat2 (before Linux 5.6)
+	}
+	unix.Close(fd)
+	return true
+}
