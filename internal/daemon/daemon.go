@@ -597,11 +597,10 @@ func (d *Daemon) rememberBehind(devpath string, pd *policy.Device, r *Record) {
 // more, so a unit whose disk is not announced yet counts too. When there is more
 // than one it also returns their names, for the audit row.
 func (d *Daemon) disksBehind(usb, disk string) ([]string, int) {
-	disks := d.disksUnder(usb)
+	disks, units := sysfs.DisksAndUnitsUnder(d.cfg.Sys, usb)
 	if disk != "" && !slices.Contains(disks, disk) {
 		disks = append(disks, disk)
 	}
-	units := sysfs.UnitsUnder(d.cfg.Sys, usb)
 	n := max(len(disks), len(units))
 	if n < 2 {
 		return nil, n
