@@ -62,6 +62,10 @@ type Event struct {
 	Details  json.RawMessage `json:"details,omitempty"` // canonical JSON object
 	PrevHash string          `json:"prev_hash"`
 	Hash     string          `json:"hash"`
+	// Origin is, for a row of a host's log that the office collected, the host's
+	// number in the office register; "" for a register's own rows. It is where the
+	// row was read from, not part of the row: the hash does not cover it.
+	Origin string `json:"origin,omitempty"`
 }
 
 // Details encodes v, the details struct of the event's kind (package event), as the
@@ -185,6 +189,11 @@ type Chain struct {
 	prevSeq  int64
 	prevHash string
 }
+
+// ChainAfter returns a Chain that expects the row after h: for a copy of a log
+// that starts after its first row (the office holds a host's log from the first
+// row it collected), whose first row must then link to h.
+func ChainAfter(h Head) *Chain { return &Chain{prevSeq: h.Seq, prevHash: h.Hash} }
 
 // Add checks the next row; it returns a *BrokenError when the row does not continue
 // the chain.

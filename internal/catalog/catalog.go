@@ -56,7 +56,7 @@ func (k Key) MessageKey() string { return string(k) }
 // of the other files of this package are merged into it.
 var all = func() map[string][2]string {
 	m := map[string][2]string{}
-	for _, t := range []map[string][2]string{messages, names, reasons, help, verify, hostside, sheets, duties, flags, office, officeRefusals, officeWords, logship} {
+	for _, t := range []map[string][2]string{messages, names, reasons, help, verify, hostside, sheets, duties, flags, office, officeRefusals, officeWords, logship, inspection, standalone, officemore} {
 		for k, v := range t {
 			if _, dup := m[k]; dup {
 				panic("catalog: key " + k + " defined twice")

@@ -5,10 +5,12 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"mediagate/internal/anchor"
+	"mediagate/internal/hostclient"
 	"mediagate/internal/replay"
 	"mediagate/internal/service"
 )
@@ -87,6 +89,13 @@ func loadAck(app *App, o auditVerifyOptions) (*anchor.Ack, *ackResult, string, e
 	key, haveKey, err := anchor.LoadPublicKey(keyFile)
 	if err != nil {
 		return nil, nil, "", err
+	}
+	if !haveKey && o.OfficeKey == "" {
+		// An enrolled host checks with the office key of its enrolment (the office
+		// signs acknowledgements with its policy key).
+		if st, err := hostclient.Load(app.officeDir()); err == nil {
+			key, haveKey, keyFile = st.PolicyKey, true, filepath.Join(st.Dir, hostclient.FilePolicyKey)
+		}
 	}
 	if !haveKey {
 		return &a, res, keyFile, nil

@@ -3,11 +3,12 @@ package cli
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 
 	"github.com/spf13/cobra"
 
-	"mediagate/internal/daemon"
 	"mediagate/internal/daemonrun"
+	"mediagate/internal/hostclient"
 	"mediagate/internal/service"
 )
 
@@ -50,20 +51,38 @@ func wireDaemon(app *App) daemonWiring {
 // office wiring of an enrolled host (cmd_office.go). The small daemon binary,
 // cmd/mediagated, runs the same without the CLI around it.
 func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
+	if err := app.requireHostFile("daemon"); err != nil {
+		return err
+	}
+	// Every row appended to the log wakes the log shipper of an enrolled host.
+	var shipper atomic.Pointer[hostclient.Shipper]
+	app.appended = func() {
+		if s := shipper.Load(); s != nil {
+			s.Wake()
+		}
+	}
 	return daemonrun.Run(ctx, daemonrun.Config{
 		DBPath: app.DBPath, Paths: app.Paths,
 		Source: o.Source, OfficerGroup: o.OfficerGroup, Debug: o.Debug, NoNotify: o.NoNotify,
 		Now: app.Now, Getenv: app.Getenv, Err: app.Err,
 		Open: func(ctx context.Context) (*service.Local, error) {
+			// The daemon starts at install, before host init, and blocks all storage
+			// until the host is initialised (fail closed): it may create the register,
+			// as host init may; every other command refuses a missing one.
 			app.createRegister = true
 			return app.open(ctx)
 		},
-		Office: func(ctx context.Context, local daemon.Store, log *slog.Logger) (*daemonrun.Office, error) {
-			o, err := wireOffice(ctx, app, local, log)
-			if o == nil || err != nil {
+		// On a host enrolled with an office server the daemon decides from the
+		// verified policy in force, never from the local register (see cmd_office.go).
+		Office: func(ctx context.Context, local *service.Local, log *slog.Logger) (*daemonrun.Office, error) {
+			office, err := wireOffice(ctx, app, local.Store(), log)
+			if office == nil || err != nil {
 				return nil, err
 			}
-			return &daemonrun.Office{Store: o.store, Status: o.status, Decided: o.decided, Run: o.run}, nil
+			shipper.Store(office.shipLog(local))
+			// The vault station of an enrolled host reports to the office's campaign.
+			return &daemonrun.Office{Store: office.store, Station: office.station(), Status: office.status,
+				Decided: office.decided, Run: office.run}, nil
 		},
 	})
 }

@@ -18,7 +18,7 @@ type logOptions struct {
 	Medium, Since, Until, Kind string
 	Custodian, Person, Host    string
 	Limit                      int
-	CSV, Follow                bool
+	CSV, Follow, AllHosts      bool
 	Interval                   time.Duration
 }
 
@@ -30,6 +30,8 @@ func newLogCommand(app *App) *cobra.Command {
   mediagate log --since 2026-12-01 --kind medium.
   mediagate log --kind mount. --person alice
   mediagate log --custodian zhang --host VM-01 --json
+  mediagate log --all-hosts --medium S-2026-0001 --since 2026-01-01      # on the office server
+  mediagate log --host HOST-07 --kind mount. --csv                       # HOST-07's collected log
   mediagate log --since 2026-01-01 --until 2027-01-01 --csv > log-2026.csv
   mediagate log --follow --kind device.
   mediagate log --follow --json | jq .`,
@@ -45,16 +47,20 @@ func newLogCommand(app *App) *cobra.Command {
 	f.StringVar(&o.Person, "person", "", "only rows where this person (handle or user name) acted, mounted, holds or is custodian")
 	f.StringVar(&o.Host, "host", "", "only rows of this host (number, id or host name)")
 	f.IntVar(&o.Limit, "limit", 0, "only the newest N rows")
+	f.BoolVar(&o.AllHosts, "all-hosts", false, "on the office server: the rows collected from every host too, in time order (--host H searches H's own)")
 	f.BoolVar(&o.CSV, "csv", false, "print CSV")
 	f.BoolVar(&o.Follow, "follow", false, "keep printing new rows as they are written (checks once a second); with --json one object per line")
 	f.DurationVar(&o.Interval, "interval", time.Second, "how often --follow looks for new rows")
 	f.MarkHidden("interval")
+	// A standalone host's log carried to the office, and the office's
+	// acknowledgement carried back (cmd_carry.go).
+	cmd.AddCommand(newLogExportCommand(app), newLogImportCommand(app), newLogAckCommand(app))
 	return cmd
 }
 
 func runLog(ctx context.Context, app *App, o logOptions) error {
 	q := service.EventQuery{EventFilter: service.EventFilter{Medium: o.Medium, Kind: o.Kind, Limit: o.Limit},
-		Custodian: o.Custodian, Person: o.Person, Host: o.Host}
+		Custodian: o.Custodian, Person: o.Person, Host: o.Host, AllHosts: o.AllHosts}
 	f := &q.EventFilter
 	var err error
 	if o.Since != "" {
@@ -75,6 +81,9 @@ func runLog(ctx context.Context, app *App, o logOptions) error {
 	}
 	if o.Follow && o.Until != "" {
 		return usageMsg("usage.follow-until")
+	}
+	if o.Follow && o.AllHosts {
+		return usageMsg("usage.follow-all-hosts")
 	}
 	s, err := app.Service(ctx)
 	if err != nil {
@@ -105,11 +114,11 @@ func runLog(ctx context.Context, app *App, o logOptions) error {
 	return printEvents(app, events)
 }
 
-var logCSVHeader = []string{"seq", "id", "time", "host_id", "kind", "medium", "actor_uid", "actor_user", "actor_login", "details", "prev_hash", "hash"}
+var logCSVHeader = []string{"seq", "id", "time", "host_id", "kind", "medium", "actor_uid", "actor_user", "actor_login", "details", "prev_hash", "hash", "origin"}
 
 func logCSVRecord(e *audit.Event) []string {
 	return []string{fmt.Sprint(e.Seq), e.ID, e.Time.UTC().Format(audit.TimeLayout), e.HostID, csvSafe(string(e.Kind)), csvSafe(e.Medium),
-		fmt.Sprint(e.Actor.UID), csvSafe(e.Actor.User), csvSafe(e.Actor.Login), csvSafe(string(e.Details)), e.PrevHash, e.Hash}
+		fmt.Sprint(e.Actor.UID), csvSafe(e.Actor.User), csvSafe(e.Actor.Login), csvSafe(string(e.Details)), e.PrevHash, e.Hash, csvSafe(e.Origin)}
 }
 
 // followLog prints the rows found so far, then every new row that matches as it is

@@ -312,8 +312,9 @@ func runMediaShow(ctx context.Context, app *App, number string) error {
 		return printJSON(app.Out, struct {
 			media.Medium
 			History []*audit.Event `json:"history"`
+			Mounts  []*audit.Event `json:"host_mounts,omitempty"`
 			Seen    []service.Seen `json:"seen,omitempty"`
-		}{m, history, seen})
+		}{m, history, mh.Mounts, seen})
 	}
 	l, w := app.Lang, app.Out
 	field(w, l, "field.number", m.Number)
@@ -349,7 +350,7 @@ func runMediaShow(ctx context.Context, app *App, number string) error {
 			return err
 		}
 	}
-	if err := printMounts(app, history); err != nil {
+	if err := printMounts(app, append(slices.Clone(history), mh.Mounts...)); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\n%s\n", T(l, "field.history"))
@@ -583,7 +584,11 @@ func printEvents(app *App, events []*audit.Event) error { return eventTable(app,
 func eventTable(app *App, events []*audit.Event) *table {
 	t := newTable(app.Out, T(app.Lang, "hdr.log"))
 	for _, e := range events {
-		t.row(fmt.Sprint(e.Seq), localTime(e.Time), kindName(app.Lang, e.Kind), e.Medium, e.Actor.String(), summarizeIn(app.Lang, e.Details))
+		seq := fmt.Sprint(e.Seq)
+		if e.Origin != "" {
+			seq = e.Origin + ":" + seq // a row of a host's log, collected by the office
+		}
+		t.row(seq, localTime(e.Time), kindName(app.Lang, e.Kind), e.Medium, e.Actor.String(), summarizeIn(app.Lang, e.Details))
 	}
 	return t
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,10 +15,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mediagate/internal/anchor"
 	"mediagate/internal/daemon"
 	"mediagate/internal/event"
 	"mediagate/internal/hostclient"
-	"mediagate/internal/identity"
 	"mediagate/internal/policy"
 	"mediagate/internal/policydoc"
 	"mediagate/internal/service"
@@ -27,12 +28,34 @@ import (
 // wiring on an enrolled host, and the refusal of register commands there.
 
 // officeDir is this host's enrolment directory, beside its database.
-func (a *App) officeDir() string { return hostclient.Dir(a.DBPath) }
+func (a *App) officeDir() string {
+	file, ok := service.SQLiteFile(a.DBPath)
+	if !ok {
+		return "" // a PostgreSQL register is the office's or an officer's, never an enrolled host's
+	}
+	return hostclient.Dir(file)
+}
+
+// requireHostFile refuses a PostgreSQL register for what only a classified host does
+// (its daemon, its enrolment): the host decides devices from a register and files
+// (the office's signed policy, its key, the disc key) in a local directory, and never
+// waits on the network to decide; a database server would be both. PostgreSQL is for
+// the office server's register and the officer's commands.
+func (a *App) requireHostFile(command string) error {
+	if _, ok := service.SQLiteFile(a.DBPath); !ok {
+		return usageMsg("usage.host-db-postgres", command)
+	}
+	return nil
+}
 
 type enrollOptions struct {
 	Server, Token, Fingerprint, Host string
 	UnitDropIn                       string
 	Force                            bool
+	// A standalone host enrols by file: Request writes the request to Output;
+	// Response takes the office's answer.
+	Request          bool
+	Output, Response string
 }
 
 func newHostEnrollCommand(app *App) *cobra.Command {
@@ -40,14 +63,29 @@ func newHostEnrollCommand(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "enroll --server URL --token T --ca-fingerprint F",
 		Example: `  mediagate host enroll --server https://office.example:8443 --token 4f0c… --ca-fingerprint 9a1b…
-  mediagate host enroll --server https://10.0.0.5:8443 --token 4f0c… --ca-fingerprint 9a1b… --host HOST-07 --force`,
+  mediagate host enroll --server https://10.0.0.5:8443 --token 4f0c… --ca-fingerprint 9a1b… --host HOST-07 --force
+  mediagate host enroll --request --host HOST-09 -o /media/transfer/HOST-09.request
+  mediagate host enroll --response /media/transfer/HOST-09.answer --ca-fingerprint 9a1b…`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case o.Request && o.Response != "":
+				return usageMsg("usage.enroll-file-modes")
+			case o.Request:
+				return runHostEnrollRequest(cmd.Context(), app, o)
+			case o.Response != "":
+				return runHostEnrollResponse(cmd.Context(), app, o)
+			}
 			// The office server is the root's --server (also MEDIAGATE_SERVER or the
 			// config file's server_url), the same flag officer commands use.
 			o.Server = app.Office.Server
 			if o.Server == "" {
 				return usageMsg("usage.required", "server")
+			}
+			for _, f := range []string{"token", "ca-fingerprint"} {
+				if !cmd.Flags().Changed(f) {
+					return usageMsg("usage.required", f)
+				}
 			}
 			return runHostEnroll(cmd.Context(), app, o)
 		},
@@ -58,37 +96,26 @@ func newHostEnrollCommand(app *App) *cobra.Command {
 	f.StringVar(&o.Host, "host", "", "this host's number in the office register (default: the number of its local profile)")
 	f.BoolVar(&o.Force, "force", false, "replace this host's enrolment")
 	f.StringVar(&o.UnitDropIn, "unit-dropin", hostclient.DefaultUnitDropIn, "systemd drop-in that lets the daemon reach the server (\"\" to write none)")
-	cmd.MarkFlagRequired("token")
-	cmd.MarkFlagRequired("ca-fingerprint")
+	f.BoolVar(&o.Request, "request", false, "standalone host: write a signed enrolment request to the -o file instead of calling the server")
+	f.StringVarP(&o.Output, "output", "o", "", "with --request: the file to write the request to")
+	f.StringVar(&o.Response, "response", "", "standalone host: the office's answer file (server host enroll-file) to enrol with")
 	return cmd
 }
 
 func runHostEnroll(ctx context.Context, app *App, o enrollOptions) error {
+	if err := app.requireHostFile("host enroll"); err != nil {
+		return err
+	}
 	dir := app.officeDir()
 	if hostclient.Enrolled(dir) && !o.Force {
 		e, _ := hostclient.ReadEnrolment(dir)
-		return usageMsg("usage.enrolled-twice", e.Server)
+		return usageMsg("usage.enrolled-twice", enrolledWhere(e))
 	}
-	host := o.Host
-	if host == "" {
-		// The number of the local profile, if this host had one before it joined the
-		// office; never-initialised hosts must say it.
-		if l, err := app.open(ctx); err == nil { // the local profile, never the server's
-			if h, err := l.Service.Host(ctx); err == nil {
-				host = h.Number
-			}
-		}
-		if host == "" {
-			return usageMsg("usage.enroll-host")
-		}
-	}
-	var baseline []string
-	disks, err := identity.InternalDisks(app.roots())
-	if err != nil && len(disks) == 0 {
-		return fmt.Errorf("list internal disks: %w", err)
-	}
-	for _, d := range disks {
-		baseline = append(baseline, identity.BaselineKey(d))
+	// The number of the local profile, if this host had one before it joined the
+	// office; never-initialised hosts must say it.
+	host, baseline, err := enrollHostAndBaseline(ctx, app, o.Host)
+	if err != nil {
+		return err
 	}
 	res, err := hostclient.Enroll(ctx, hostclient.EnrollOptions{Server: o.Server, Token: o.Token, Fingerprint: o.Fingerprint,
 		Host: host, Dir: dir, Force: o.Force, Now: app.Now, Baseline: baseline})
@@ -99,9 +126,17 @@ func runHostEnroll(ctx context.Context, app *App, o enrollOptions) error {
 	dropIn := ""
 	if o.UnitDropIn != "" {
 		if _, err := os.Stat(filepath.Dir(filepath.Dir(o.UnitDropIn))); err == nil {
-			ips, err := hostclient.ServerAddresses(ctx, res.State.Server)
-			if err != nil {
-				return err
+			// The addresses recorded at enrolment (a server given by name), which the
+			// daemon dials: the sandbox then needs no name server.
+			var ips []net.IP
+			for _, a := range res.State.Addresses {
+				ips = append(ips, net.ParseIP(a))
+			}
+			if len(ips) == 0 {
+				var err error
+				if ips, err = hostclient.ServerAddresses(ctx, res.State.Server); err != nil {
+					return err
+				}
 			}
 			if err := os.MkdirAll(filepath.Dir(o.UnitDropIn), 0o755); err != nil {
 				return fmt.Errorf("write %s: %w", o.UnitDropIn, err)
@@ -252,7 +287,11 @@ func refuseEnrolled(app *App, command string) error {
 		return nil // an officer's command sent to the office server (--server)
 	}
 	server := "?"
-	if e, err := hostclient.ReadEnrolment(dir); err == nil && e.Server != "" {
+	e, err := hostclient.ReadEnrolment(dir)
+	if err == nil && e.Standalone() {
+		return usageMsg("usage.enrolled-register-standalone", command)
+	}
+	if err == nil && e.Server != "" {
 		server = e.Server
 	}
 	hint := "usage.enrolled-register"
@@ -269,7 +308,12 @@ func refuseEnrolled(app *App, command string) error {
 type officeDaemon struct {
 	store    *daemon.PolicyStore
 	follower *hostclient.Follower
-	problem  error
+	// shipper sends the local audit log to the office (shipLog sets its source).
+	shipper *hostclient.Shipper
+	shipCfg hostclient.ShipperConfig
+	problem error
+	// standalone: enrolled by file, no server to report check-ins to.
+	standalone bool
 	// daemon is set once the daemon runs: from then on a policy applied is also a
 	// rescan (the policy loaded from the cache was in force before anything was
 	// decided).
@@ -286,14 +330,19 @@ func wireOffice(ctx context.Context, app *App, local daemon.Store, log *slog.Log
 		log.Error("enrolment with the office server does not load: every medium is blocked", "dir", dir, "err", err)
 		return &officeDaemon{store: daemon.NewPolicyStore(local, nil), problem: err}, nil
 	}
-	c, err := hostclient.NewClient(st)
-	if err != nil {
-		return &officeDaemon{store: daemon.NewPolicyStore(local, st.Baseline), problem: err}, nil
+	var client hostclient.PolicyClient // none on a standalone host: its policy comes by file
+	var logClient *hostclient.Client   // and its log goes by file (log export)
+	if !st.Standalone() {
+		c, err := hostclient.NewClient(st)
+		if err != nil {
+			return &officeDaemon{store: daemon.NewPolicyStore(local, st.Baseline), problem: err}, nil
+		}
+		client, logClient = c, c
 	}
-	o := &officeDaemon{store: daemon.NewPolicyStore(local, st.Baseline)}
+	o := &officeDaemon{store: daemon.NewPolicyStore(local, st.Baseline), standalone: st.Standalone()}
 	o.follower = hostclient.NewFollower(hostclient.FollowerConfig{
 		State:  st,
-		Client: c,
+		Client: client,
 		Apply: func(ctx context.Context, p *policydoc.Policy) {
 			o.store.Set(p)
 			if d := o.daemon.Load(); d != nil {
@@ -307,11 +356,35 @@ func wireOffice(ctx context.Context, app *App, local daemon.Store, log *slog.Log
 		HighWater: func(ctx context.Context) (uint64, error) { return policyHighWater(ctx, app, st) },
 		Now:       app.Now,
 		Log:       log,
+		// The server is back: what the log holds that the office has not acknowledged
+		// goes now.
+		Reachable: func() {
+			if o.shipper != nil {
+				o.shipper.Wake()
+			}
+		},
 	})
+	// The log shipper signs nothing; it checks the office's acknowledgements with the
+	// policy key of the enrolment and keeps the latest beside the register.
+	if file, isFile := service.SQLiteFile(app.DBPath); isFile && logClient != nil {
+		o.shipCfg = hostclient.ShipperConfig{Client: logClient, Key: st.PolicyKey, AckFile: anchor.File(file), Now: app.Now, Log: log}
+	}
 	if err := o.follower.LoadCache(ctx); err != nil {
 		log.Warn("policy cache refused; waiting for the server", "err", err)
 	}
 	return o, nil
+}
+
+// shipLog makes the shipper of the local register's log; nil when the register is not
+// a file (the office's acknowledgement is kept beside it).
+func (o *officeDaemon) shipLog(local hostclient.LogSource) *hostclient.Shipper {
+	if o.shipCfg.Client == nil {
+		return nil
+	}
+	cfg := o.shipCfg
+	cfg.Source = local
+	o.shipper = hostclient.NewShipper(cfg)
+	return o.shipper
 }
 
 // status is the daemon's Config.Office.
@@ -320,10 +393,16 @@ func (o *officeDaemon) status() *daemon.OfficeStatus {
 		return &daemon.OfficeStatus{LastError: o.problem.Error()}
 	}
 	s := o.follower.Status()
-	out := &daemon.OfficeStatus{Server: s.Server, PolicyVersion: s.PolicyVersion, PolicyIssued: s.PolicyIssued,
+	out := &daemon.OfficeStatus{Server: s.Server, Standalone: s.Server == "", PolicyVersion: s.PolicyVersion, PolicyIssued: s.PolicyIssued,
 		LastContact: s.LastContact, UnreachableSince: s.UnreachableSince, LastError: s.LastError}
 	if r := s.Refused; r != nil {
 		out.RefusedAt, out.RefusedSource, out.RefusedReason = r.Time, r.Source, r.Reason
+	}
+	out.CheckInsQueued = o.follower.PendingCheckIns()
+	if o.shipper != nil {
+		l := o.shipper.Status()
+		out.Log = &daemon.LogShipStatus{Acked: l.Acked, AckedAt: l.AckedAt, Head: l.Head, LastError: l.LastError,
+			BrokenSeq: l.BrokenSeq, BrokenReason: l.BrokenReason}
 	}
 	return out
 }
@@ -341,6 +420,36 @@ func (o *officeDaemon) decided(r daemon.Record) {
 		Reason: string(r.Decision.Reason), Time: r.Time.UTC()})
 }
 
+// station is the daemon's vault station on an enrolled host whose profile makes it
+// one: the campaign is the office's, so each medium plugged in is sent to the server
+// with the next report (queued while the server is down) and the server checks it in
+// under the service's rules. The host only waits for the block-device stage when the
+// policy's record has bound fields not readable yet, as the local station does.
+func (o *officeDaemon) station() daemon.VaultStation {
+	if o.follower == nil || o.standalone {
+		return nil // a standalone host has no server to report to: no vault station
+	}
+	return officeStation{o}
+}
+
+type officeStation struct{ o *officeDaemon }
+
+func (s officeStation) CheckInPlug(ctx context.Context, r service.PlugRequest) (service.PlugResult, error) {
+	if r.Seen.Key == "" {
+		return service.PlugResult{Dropped: true}, nil
+	}
+	if rec, err := s.o.store.MediumByIdentity(ctx, r.Seen.Key); err == nil {
+		if field, pending := policy.ConfirmIdentity(rec.Identity, r.Seen); field == "" && pending && r.WaitPending {
+			return service.PlugResult{Pending: true}, nil
+		}
+	}
+	if r.Claim != nil && !r.Claim() {
+		return service.PlugResult{Dropped: true}, nil
+	}
+	s.o.follower.CheckIn(hostclient.StationCheckIn{Seen: r.Seen, Device: r.Device})
+	return service.PlugResult{Queued: true}, nil
+}
+
 // run follows the office until ctx ends; every policy applied has the daemon decide
 // the present devices again.
 func (o *officeDaemon) run(ctx context.Context, d *daemon.Daemon) {
@@ -348,11 +457,23 @@ func (o *officeDaemon) run(ctx context.Context, d *daemon.Daemon) {
 		return
 	}
 	o.daemon.Store(d)
+	if o.shipper != nil {
+		shipped := make(chan struct{})
+		defer func() { <-shipped }()
+		go func() { defer close(shipped); o.shipper.Run(ctx) }()
+	}
 	o.follower.Run(ctx)
 }
 
 // officeLine is the status line about the office.
 func officeLine(lang string, s *daemon.OfficeStatus) (string, string) {
+	if s.Standalone {
+		version := T(lang, "out.office-policy", s.PolicyVersion, localTimeOrDash(s.PolicyIssued))
+		if s.PolicyVersion == 0 {
+			version = T(lang, "out.office-no-policy")
+		}
+		return T(lang, "out.office-standalone"), version
+	}
 	if s.Server == "" {
 		return T(lang, "out.office-broken", s.LastError), ""
 	}

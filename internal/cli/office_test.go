@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"context"
 	"log/slog"
+	"mediagate/internal/daemon"
 	"os"
 	"path/filepath"
 	"strings"
@@ -177,5 +179,83 @@ func TestDaemonWiringOnAnEnrolledHost(t *testing.T) {
 	od, _ = wireOffice(t.Context(), app, local.Store(), slog.New(slog.DiscardHandler))
 	if _, err := od.store.Host(t.Context()); err == nil {
 		t.Error("a cache of version 4 after version 6 was in force gave the daemon a host profile")
+	}
+}
+
+// TestHostCommandsRefuseAPostgreSQLRegister: a classified host's daemon and its
+// enrolment need a register in a local file (the policy cache, the host key and the
+// disc key live beside it, and a host never waits on the network); with a postgres://
+// register they refuse with exit 2 before connecting anywhere, and nothing is read or
+// written relative to the working directory.
+func TestHostCommandsRefuseAPostgreSQLRegister(t *testing.T) {
+	e := newEnv(t)
+	cwd := t.TempDir()
+	t.Chdir(cwd)
+	// An enrolment marker in the working directory must not make anything "enrolled".
+	if err := os.WriteFile("enrolment.json", []byte(`{"server":"https://evil.example","host":"X"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pg := "postgres://mediagate@127.0.0.1:1/office?sslmode=disable"
+	for _, args := range [][]string{
+		{"--db", pg, "daemon"},
+		{"--db", pg, "host", "enroll", "--server", "https://10.0.0.5:8443", "--token", "t", "--ca-fingerprint", "ab", "--host", "H-1"},
+	} {
+		_, stderr, code := e.run(args...)
+		if code != ExitUsage || !strings.Contains(stderr, "local file") || !strings.Contains(stderr, "'mediagate "+args[2]) {
+			t.Errorf("%v: exit %d: %s", args[2:], code, stderr)
+		}
+	}
+	if _, stderr, code := e.run("--lang", "zh", "--db", pg, "daemon"); code != ExitUsage || !strings.Contains(stderr, "本地文件") {
+		t.Errorf("zh: exit %d: %s", code, stderr)
+	}
+	// media request: not enrolled (the marker in the working directory is no enrolment).
+	if _, stderr, code := e.run("--db", pg, "media", "request", "--from-device", "/dev/null", "--level", "secret", "--purpose", "x"); code != ExitUsage ||
+		!strings.Contains(stderr, "not enrolled") {
+		t.Errorf("media request: exit %d: %s", code, stderr)
+	}
+	if ents, _ := os.ReadDir(cwd); len(ents) != 1 {
+		t.Errorf("files written to the working directory: %v", ents)
+	}
+}
+
+// TestEnrolledVaultStationQueuesForTheOffice: the daemon's vault station on an enrolled
+// host decides nothing itself: a plugged device goes to the follower's queue for the
+// server (once, as Claim allows), after waiting for the block device when the policy's
+// record binds a capacity not readable yet; a standalone host has no station.
+func TestEnrolledVaultStationQueuesForTheOffice(t *testing.T) {
+	st := &hostclient.State{Enrolment: hostclient.Enrolment{Server: "https://office.example:8443", Host: "HOST-01"}}
+	f := hostclient.NewFollower(hostclient.FollowerConfig{State: st, Apply: func(context.Context, *policydoc.Policy) {}})
+	o := &officeDaemon{store: daemon.NewPolicyStore(nil, nil), follower: f}
+	bound := media.Identity{Kind: media.KindUSBDisk, Key: "usb:0781:5567:CAP1", Serial: "CAP1", Capacity: 64 << 20}
+	o.store.Set(&policydoc.Policy{Document: policydoc.Document{Host: "HOST-01", Version: 1,
+		Profile: policydoc.Profile{Number: "HOST-01", Level: media.Secret, Mode: media.ModeEnforce, VaultStation: true},
+		Media: []policydoc.Medium{{Number: "S-1", Kind: media.KindUSBDisk, Level: media.Secret, Status: media.StatusActive,
+			Custodian: "zhang", Identity: bound}}}})
+	station := o.station()
+	ctx := context.Background()
+	usbStage := bound
+	usbStage.Capacity = 0
+	if res, err := station.CheckInPlug(ctx, service.PlugRequest{Seen: usbStage, WaitPending: true}); err != nil || !res.Pending {
+		t.Errorf("capacity not readable yet: %+v, %v; want pending", res, err)
+	}
+	claimed := false
+	claim := func() bool { defer func() { claimed = true }(); return !claimed }
+	for range 2 { // the USB and the block-device stage: one check-in
+		if _, err := station.CheckInPlug(ctx, service.PlugRequest{Seen: bound, Device: "/devices/usb2/2-1", WaitPending: true, Claim: claim}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unknown := media.Identity{Kind: media.KindUSBDisk, Key: "usb:0781:5567:PRIV"}
+	if res, err := station.CheckInPlug(ctx, service.PlugRequest{Seen: unknown, WaitPending: true}); err != nil || !res.Queued {
+		t.Errorf("an unregistered stick: %+v, %v; want queued for the server to refuse", res, err)
+	}
+	if n := f.PendingCheckIns(); n != 2 {
+		t.Errorf("%d check-ins queued, want 2", n)
+	}
+	if n := o.status().CheckInsQueued; n != 2 {
+		t.Errorf("status says %d check-ins wait for the server, want 2", n)
+	}
+	if (&officeDaemon{store: o.store, follower: f, standalone: true}).station() != nil {
+		t.Error("a standalone host has a vault station")
 	}
 }

@@ -8,7 +8,8 @@
 // root or the officer group. Every call, allowed or not, is handed to Handler.Audit:
 // each call of root or an officer on its own, the calls of other users one row per
 // user, operation and interval (see Server.AuditInterval), so that no local user can
-// fill the disk with audit rows.
+// fill the disk with audit rows. Connections are served at most MaxConns at once, and
+// at most MaxConnsPerUser of one user who is neither root nor an officer.
 package control
 
 import (
@@ -24,6 +25,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -114,6 +116,12 @@ type Server struct {
 	// MaxConns bounds the connections served at once (default 16); further ones
 	// wait in the listen queue.
 	MaxConns int
+	// MaxConnsPerUser bounds the connections of one user who is neither root nor an
+	// officer served at once (default 4); one more is answered "too many
+	// connections" and closed at once, without an audit row (a row each would be the
+	// flood again). So one user holding silent connections cannot keep root and the
+	// officers waiting for the MaxConns slots.
+	MaxConnsPerUser int
 	// ReadTimeout bounds how long a client may take to send its request (default 5 s);
 	// WriteTimeout how long it may take to read the answer (default 30 s).
 	ReadTimeout, WriteTimeout time.Duration
@@ -132,7 +140,9 @@ type Server struct {
 	groupsOf    func(uid int) []string
 	lookupGroup func(name string) (gid string, err error)
 	sleep       func(time.Duration)
+	peerOf      func(*net.UnixConn) (Peer, error) // SO_PEERCRED; tests stand in
 	tally       tally
+	users       userConns
 }
 
 // NewServer returns a server of h with the default limits.
@@ -140,9 +150,10 @@ func NewServer(h Handler, officerGroup string, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{h: h, OfficerGroup: officerGroup, MaxConns: 16, ReadTimeout: 5 * time.Second,
+	return &Server{h: h, OfficerGroup: officerGroup, MaxConns: 16, MaxConnsPerUser: 4, ReadTimeout: 5 * time.Second,
 		WriteTimeout: 30 * time.Second, AuditInterval: time.Minute, LoginOf: loginName, Now: time.Now,
-		Log: log.With("component", "control"), groupsOf: userGroups, lookupGroup: groupID, sleep: time.Sleep}
+		Log: log.With("component", "control"), groupsOf: userGroups, lookupGroup: groupID, sleep: time.Sleep,
+		peerOf: peerCred}
 }
 
 func loginName(uid int) string {
@@ -268,10 +279,23 @@ func (s *Server) handle(ctx context.Context, conn *net.UnixConn) {
 		wt = 30 * time.Second
 	}
 	_ = conn.SetReadDeadline(time.Now().Add(rt))
-	peer, err := peerCred(conn)
+	peer, err := s.peerOf(conn)
 	if err != nil {
 		s.Log.Warn("control connection without credentials", "err", err)
 		return
+	}
+	if !s.MayChange(peer) {
+		limit := s.MaxConnsPerUser
+		if limit <= 0 {
+			limit = 4
+		}
+		if !s.users.acquire(peer.UID, limit) {
+			s.Log.Debug("control connection turned away: too many of this user's", "uid", peer.UID, "pid", peer.PID)
+			_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+			_ = json.NewEncoder(conn).Encode(Response{Error: "too many connections"})
+			return
+		}
+		defer s.users.release(peer.UID)
 	}
 	var req Request
 	line, err := bufio.NewReaderSize(conn, 4096).ReadSlice('\n')
@@ -353,4 +377,32 @@ func Call(ctx context.Context, path string, req Request) (Response, error) {
 		return resp, errors.New(resp.Error)
 	}
 	return resp, nil
+}
+
+// userConns counts the connections being served per uid.
+type userConns struct {
+	mu sync.Mutex
+	n  map[int]int
+}
+
+// acquire takes one of uid's limit connections; false when uid has them all.
+func (u *userConns) acquire(uid, limit int) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.n[uid] >= limit {
+		return false
+	}
+	if u.n == nil {
+		u.n = map[int]int{}
+	}
+	u.n[uid]++
+	return true
+}
+
+func (u *userConns) release(uid int) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.n[uid]--; u.n[uid] <= 0 {
+		delete(u.n, uid)
+	}
 }

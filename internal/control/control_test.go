@@ -404,3 +404,60 @@ func TestServeFlushesAtTheEnd(t *testing.T) {
 		t.Errorf("a call after the end was not written: %+v", h.calls)
 	}
 }
+
+// TestOneUserCannotTakeEverySlot: connections of one user who is neither root nor an
+// officer are served at most MaxConnsPerUser at once; one more is answered "busy" and
+// closed at once, so that user holding silent connections cannot keep root (or an
+// officer's rescan after a register change) waiting for the slots.
+func TestOneUserCannotTakeEverySlot(t *testing.T) {
+	var asRoot atomic.Bool
+	sock, srv := serve(t, &fakeHandler{}, func(s *Server) {
+		s.MaxConns, s.MaxConnsPerUser, s.ReadTimeout = 3, 2, time.Minute
+		s.peerOf = func(*net.UnixConn) (Peer, error) {
+			if asRoot.Load() {
+				return Peer{UID: 0, GID: 0, PID: 1}, nil
+			}
+			return Peer{UID: 1000, GID: 1000, PID: 4242}, nil
+		}
+	})
+	// uid 1000 holds two connections without a request: both are being served.
+	for range 2 {
+		c, err := net.Dial("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	// Dial returns before the server has taken the connection: wait until both are
+	// being served, or the third could be taken first and one of these turned away.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		srv.users.mu.Lock()
+		n := srv.users.n[1000]
+		srv.users.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server took %d of uid 1000's connections; want 2", n)
+		}
+	}
+	// Its third is turned away at once, with an answer.
+	third, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer third.Close()
+	third.SetReadDeadline(time.Now().Add(10 * time.Second))
+	b, err := io.ReadAll(third)
+	if err != nil || !strings.Contains(string(b), "too many connections") {
+		t.Errorf("third connection of one user got %q, %v; want it turned away", b, err)
+	}
+	// Root still has a slot (without the per-user limit the third connection would
+	// hold the last one for the whole read timeout, a minute here).
+	asRoot.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := Call(ctx, sock, Request{Op: OpStatus}); err != nil {
+		t.Errorf("root's status while one user holds connections: %v", err)
+	}
+}

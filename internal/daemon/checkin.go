@@ -64,6 +64,8 @@ func (d *Daemon) vaultCheckIn(ctx context.Context, host media.Host, devpath stri
 	var refusal *service.Error
 	switch {
 	case err == nil && (res.Pending || res.Dropped):
+	case err == nil && res.Queued:
+		d.log.Info("check-in sent to the office server", "key", seen.Key, "devpath", devpath)
 	case err == nil:
 		d.log.Info("checked in", "medium", res.CheckIn.Number, "devpath", devpath)
 	case errors.Is(err, service.ErrNoCampaign), errors.Is(err, service.ErrAlreadyCheckedIn):

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -264,6 +265,16 @@ func genReleaseDB(t *testing.T, path string) {
 	_, err = s.FreezeHost(ctx, oh.ID, true, "日志被回滚")
 	must(err)
 	_, err = s.FreezeHost(ctx, oh.ID, false, "")
+	must(err)
+	// Release 6: files carried to and from a standalone host.
+	_, err = s.RecordEvent(ctx, event.KindCarryLogImport, "", event.CarryLogImport{AckSeq: 42, File: strings.Repeat("ab", 32),
+		First: 1, Host: oh.Number, Last: 42, Rows: 42})
+	must(err)
+	_, err = s.RecordEvent(ctx, event.KindCarryRefused, "", event.CarryRefused{Error: "verify log file: file signature invalid (altered after signing)",
+		File: strings.Repeat("cd", 32), Host: oh.Number, Reason: "bad-signature", Type: "log"})
+	must(err)
+	_, err = s.RecordEvent(ctx, event.KindCarryAck, "", event.CarryAck{File: strings.Repeat("ef", 32), Hash: strings.Repeat("01", 32),
+		Host: oh.Number, Previous: 0, Seq: 42})
 	must(err)
 	_, err = s.RevokeOfficeHost(ctx, oh.Number, "主机报废")
 	must(err)

@@ -53,13 +53,16 @@ type Config struct {
 	Open func(ctx context.Context) (*service.Local, error)
 	// Office, when set, wires an enrolled host to its office server; it returns nil
 	// for a host that is not enrolled.
-	Office func(ctx context.Context, local daemon.Store, log *slog.Logger) (*Office, error)
+	Office func(ctx context.Context, local *service.Local, log *slog.Logger) (*Office, error)
 }
 
 // Office is the daemon's wiring on a host enrolled with an office server: decisions
 // read the verified policy in force (Store), not the local register.
 type Office struct {
-	Store   daemon.Store
+	Store daemon.Store
+	// Station is the vault station's check-in on an enrolled host (it reports to the
+	// office's campaign); nil for none.
+	Station daemon.VaultStation
 	Status  func() *daemon.OfficeStatus
 	Decided func(daemon.Record)
 	// Run follows the office until ctx ends (policy updates, reports).
@@ -129,13 +132,13 @@ func Run(ctx context.Context, c Config) error {
 	// policy in force, never from the local register (see internal/cli, cmd_office.go).
 	var office *Office
 	if c.Office != nil {
-		if office, err = c.Office(ctx, store, log); err != nil {
+		if office, err = c.Office(ctx, local, log); err != nil {
 			return err
 		}
 	}
 	var checkIn daemon.VaultStation = service.New(local.Store(), service.Config{Now: c.Now})
 	if office != nil {
-		store, checkIn = office.Store, nil
+		store, checkIn = office.Store, office.Station
 	}
 	w := Wire(c.DBPath, c.Paths, local.DiscKey)
 	if _, err := w.Roots.DiscKey(); err != nil {

@@ -54,6 +54,8 @@ type OfficeHost struct {
 	Location   string      `json:"location,omitempty"`
 	LowerMedia string      `json:"lower_media,omitempty"`
 	Mode       media.Mode  `json:"mode"`
+	// VaultStation: media plugged there are checked in to the office's campaign.
+	VaultStation bool `json:"vault_station,omitempty"`
 }
 
 // OfficeToken is a one-time enrolment token issued for a host (the token itself is

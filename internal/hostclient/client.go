@@ -66,6 +66,8 @@ func NewClient(st *State) (*Client, error) {
 		ServerName:   u.Hostname(),
 	}
 	tr := &http.Transport{
+		// The addresses recorded at enrolment, if the server has a name: no lookup.
+		DialContext:           pinnedDial(st.Addresses),
 		TLSClientConfig:       cfg,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ResponseHeaderTimeout: MaxWait + 15*time.Second,
@@ -124,20 +126,46 @@ type Seen struct {
 
 // Report is the host's state as POST /v1/host/report carries it.
 type Report struct {
-	Daemon        string `json:"daemon"`
-	PolicyVersion uint64 `json:"policy_version"`
-	Seen          []Seen `json:"seen"`
+	Daemon        string           `json:"daemon"`
+	PolicyVersion uint64           `json:"policy_version"`
+	Seen          []Seen           `json:"seen"`
+	CheckIns      []StationCheckIn `json:"checkins,omitempty"`
 }
 
-// Report sends the host's state.
-func (c *Client) Report(ctx context.Context, r Report) error {
+// StationCheckIn is a medium plugged into this host as a vault station: the server
+// checks it in to the office's campaign. ID is the host's, so that a report sent
+// again is recorded once.
+type StationCheckIn struct {
+	ID     string         `json:"id"`
+	Seen   media.Identity `json:"seen"`
+	Device string         `json:"device,omitempty"`
+}
+
+// StationOutcome is what the server made of a check-in: checked-in,
+// already-checked-in, no-campaign, refused (Code says why) or not-station.
+type StationOutcome struct {
+	ID      string `json:"id"`
+	Outcome string `json:"outcome"`
+	Number  string `json:"number,omitempty"`
+	Code    string `json:"code,omitempty"`
+}
+
+// Report sends the host's state; the answer holds the outcome of each check-in sent.
+func (c *Client) Report(ctx context.Context, r Report) ([]StationOutcome, error) {
 	if r.Seen == nil {
 		r.Seen = []Seen{}
 	}
-	if err := c.post(ctx, "/v1/host/report", r, nil); err != nil {
-		return fmt.Errorf("report to the office server: %w", err)
+	var ans struct {
+		CheckIns []StationOutcome `json:"checkins"`
 	}
-	return nil
+	var out any
+	if len(r.CheckIns) > 0 {
+		out = &ans
+	}
+	if err := c.post(ctx, "/v1/host/report", r, out); err != nil {
+		return nil, fmt.Errorf("report to the office server: %w", err)
+	}
+	return ans.CheckIns, nil
 }
 
 // Request is a registration request from this host (POST /v1/host/requests).

@@ -14,10 +14,12 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +44,10 @@ type EnrollOptions struct {
 	Force       bool     // replace an existing enrolment
 	Baseline    []string // identity keys of the internal disks (see Enrolment.Baseline)
 	Now         func() time.Time
+	// Resolve finds the addresses of the server's name (default: the system's
+	// resolver). They are recorded with the enrolment: the daemon dials them and
+	// resolves nothing (its sandbox reaches no name server).
+	Resolve func(ctx context.Context, host string) ([]net.IP, error)
 }
 
 // enrollRequest is the body of POST /v1/enroll. Baseline (the internal disks, for
@@ -87,8 +93,28 @@ func Enroll(ctx context.Context, o EnrollOptions) (*EnrollResult, error) {
 		return nil, errors.New("enrol: host number and token are required")
 	}
 
+	var addrs []string
+	if net.ParseIP(u.Hostname()) == nil {
+		resolve := o.Resolve
+		if resolve == nil {
+			resolve = func(ctx context.Context, host string) ([]net.IP, error) {
+				return net.DefaultResolver.LookupIP(ctx, "ip", host)
+			}
+		}
+		ips, err := resolve(ctx, u.Hostname())
+		if err != nil || len(ips) == 0 {
+			return nil, fmt.Errorf("resolve office server %s: %v", u.Hostname(), err)
+		}
+		for _, ip := range ips {
+			if a := ip.String(); !slices.Contains(addrs, a) {
+				addrs = append(addrs, a)
+			}
+		}
+	}
+
 	pin := &caPin{fingerprint: fp, name: u.Hostname()}
 	tr := &http.Transport{
+		DialContext: pinnedDial(addrs),
 		TLSClientConfig: &tls.Config{
 			MinVersion: tls.VersionTLS13,
 			// The chain is checked by VerifyConnection against the pinned CA alone,
@@ -157,7 +183,7 @@ func Enroll(ctx context.Context, o EnrollOptions) (*EnrollResult, error) {
 
 	st := &State{Dir: o.Dir, CA: ca, PolicyKey: policyKey, Enrolment: Enrolment{
 		Server: server, Host: o.Host, CAFingerprint: fp, PolicyKeyID: policydoc.KeyID(policyKey), Enrolled: o.Now().UTC(),
-		Baseline: o.Baseline,
+		Baseline: o.Baseline, Addresses: addrs,
 	}}
 	if err := st.store(priv, cert); err != nil {
 		return nil, err
@@ -293,4 +319,32 @@ func (p *caPin) failure() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.err
+}
+
+// pinnedDial dials the server at the addresses recorded for its name (in order, the
+// first that answers), so that nothing is resolved; with none recorded (a server
+// given as an address, or an enrolment made before addresses were recorded) it dials
+// as usual.
+func pinnedDial(addrs []string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	if len(addrs) == 0 {
+		return d.DialContext
+	}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		_, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		var first error
+		for _, a := range addrs {
+			c, err := d.DialContext(ctx, network, net.JoinHostPort(a, port))
+			if err == nil {
+				return c, nil
+			}
+			if first == nil {
+				first = err
+			}
+		}
+		return nil, first
+	}
 }

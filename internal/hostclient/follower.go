@@ -3,7 +3,9 @@ package hostclient
 import (
 	"bytes"
 	"context"
+	crand "crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,12 +22,14 @@ import (
 // PolicyClient is what the Follower needs of the server; *Client is one.
 type PolicyClient interface {
 	Policy(ctx context.Context, after uint64, wait time.Duration, delta bool) ([]byte, error)
-	Report(ctx context.Context, r Report) error
+	Report(ctx context.Context, r Report) ([]StationOutcome, error)
 }
 
 // FollowerConfig wires a Follower.
 type FollowerConfig struct {
-	State  *State
+	State *State
+	// Client is the server; nil on a standalone host (Run then follows the cache
+	// file only).
 	Client PolicyClient
 	// Apply puts a verified policy in force: the daemon decides from it from now on
 	// and decides every present device again. Called with no lock of the Follower's
@@ -44,10 +48,16 @@ type FollowerConfig struct {
 	// than that was put back by hand while the daemon was stopped: LoadCache refuses
 	// it, and no policy is in force until the server answers.
 	HighWater func(ctx context.Context) (uint64, error)
+	// CheckedIn, when set, is told the server's answer to each check-in of the
+	// vault station (CheckIn).
+	CheckedIn func(StationOutcome)
 	// CheckEvery is how often the cache file is compared with the policy in force
 	// (default 2 s); ReportEvery how often the host reports when nothing happens
 	// (default 60 s); MaxBackoff the longest pause after a failure (default 30 s).
 	CheckEvery, ReportEvery, MaxBackoff time.Duration
+	// Reachable, when set, is called when the server answers again after a failure
+	// (the log shipper sends what waited). It must not block.
+	Reachable func()
 }
 
 // Follower keeps the policy in force up to date from the server and the cache file,
@@ -66,6 +76,7 @@ type Follower struct {
 	refused          Refusal
 	refusedSum       [32]byte
 	seen             []Seen
+	checkins         []StationCheckIn
 	poke             chan struct{}
 }
 
@@ -90,8 +101,12 @@ type Status struct {
 	Refused          *Refusal  `json:"refused,omitempty"`
 }
 
-// maxSeen bounds the media kept for the next report while the server is down.
-const maxSeen = 1000
+// maxSeen bounds the media kept for the next report while the server is down;
+// maxCheckIns the vault station's check-ins.
+const (
+	maxSeen     = 1000
+	maxCheckIns = 1000
+)
 
 // NewFollower returns a Follower; call LoadCache, then Run.
 func NewFollower(cfg FollowerConfig) *Follower {
@@ -270,6 +285,35 @@ func (f *Follower) Seen(s Seen) {
 	f.pokeReport()
 }
 
+// CheckIn queues a medium plugged into this host as a vault station; the next report
+// sends it (at once, or when the server is back) until the server answers it.
+func (f *Follower) CheckIn(ci StationCheckIn) {
+	if ci.ID == "" {
+		var b [16]byte
+		_, _ = crand.Read(b[:])
+		ci.ID = hex.EncodeToString(b[:])
+	}
+	f.mu.Lock()
+	f.checkins = append(f.checkins, ci)
+	dropped := 0
+	if len(f.checkins) > maxCheckIns {
+		dropped = len(f.checkins) - maxCheckIns
+		f.checkins = f.checkins[dropped:]
+	}
+	f.mu.Unlock()
+	if dropped > 0 {
+		f.log.Error("vault station: check-ins not sent to the office server dropped", "count", dropped)
+	}
+	f.pokeReport()
+}
+
+// PendingCheckIns is the number of check-ins not yet answered by the server.
+func (f *Follower) PendingCheckIns() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.checkins)
+}
+
 func (f *Follower) pokeReport() {
 	select {
 	case f.poke <- struct{}{}:
@@ -277,8 +321,14 @@ func (f *Follower) pokeReport() {
 	}
 }
 
-// Run follows the server and the cache file, and reports, until ctx ends.
+// Run follows the server and the cache file, and reports, until ctx ends. Without
+// a Client (a standalone host, enrolled by file) it follows the cache file alone:
+// `policy import` writes the policy carried in there.
 func (f *Follower) Run(ctx context.Context) {
+	if f.cfg.Client == nil {
+		f.watchCache(ctx)
+		return
+	}
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() { defer wg.Done(); f.poll(ctx) }()
@@ -369,6 +419,9 @@ func (f *Follower) reachable() {
 	if was {
 		f.log.Info("office server reachable again")
 		f.pokeReport()
+		if f.cfg.Reachable != nil {
+			f.cfg.Reachable()
+		}
 	}
 }
 
@@ -455,8 +508,8 @@ func (f *Follower) report(ctx context.Context) {
 
 func (f *Follower) sendReport(ctx context.Context, state string, timeout time.Duration) {
 	f.mu.Lock()
-	seen := f.seen
-	f.seen = nil
+	seen, cis := f.seen, f.checkins
+	f.seen, f.checkins = nil, nil
 	var version uint64
 	if f.cur != nil {
 		version = f.cur.Document.Version
@@ -464,13 +517,30 @@ func (f *Follower) sendReport(ctx context.Context, state string, timeout time.Du
 	f.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if err := f.cfg.Client.Report(ctx, Report{Daemon: state, PolicyVersion: version, Seen: seen}); err != nil {
+	outs, err := f.cfg.Client.Report(ctx, Report{Daemon: state, PolicyVersion: version, Seen: seen, CheckIns: cis})
+	if err != nil {
 		f.log.Debug("report", "err", err)
 		f.mu.Lock()
 		f.seen = append(seen, f.seen...)
 		if len(f.seen) > maxSeen {
 			f.seen = f.seen[len(f.seen)-maxSeen:]
 		}
+		// Sent again with the same ids: the server records each once.
+		f.checkins = append(cis, f.checkins...)
 		f.mu.Unlock()
+		return
+	}
+	for _, o := range outs {
+		switch o.Outcome {
+		case "checked-in":
+			f.log.Info("checked in at the office", "medium", o.Number, "id", o.ID)
+		case "no-campaign", "already-checked-in":
+			f.log.Info("check-in not needed", "outcome", o.Outcome, "id", o.ID)
+		default:
+			f.log.Warn("check-in refused by the office server", "outcome", o.Outcome, "code", o.Code, "id", o.ID)
+		}
+		if f.cfg.CheckedIn != nil {
+			f.cfg.CheckedIn(o)
+		}
 	}
 }

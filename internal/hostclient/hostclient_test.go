@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"mediagate/internal/officefake"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -532,5 +536,137 @@ func TestFollowerAppliesDeltasAndFallsBack(t *testing.T) {
 	waitFor(t, "version 4", func() bool { return fw.f.Status().PolicyVersion == 4 })
 	if rs := fw.refusals(); len(rs) != 1 || rs[0].Reason != "bad-signature" {
 		t.Errorf("refusals = %+v", rs)
+	}
+}
+
+// flakyReports is a PolicyClient whose reports fail while down is set.
+type flakyReports struct {
+	mu      sync.Mutex
+	down    bool
+	tries   int
+	got     []StationCheckIn
+	answers int
+}
+
+func (c *flakyReports) Policy(ctx context.Context, after uint64, wait time.Duration, delta bool) ([]byte, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func (c *flakyReports) Report(ctx context.Context, r Report) ([]StationOutcome, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tries++
+	if c.down {
+		return nil, errors.New("connection refused")
+	}
+	var outs []StationOutcome
+	for _, ci := range r.CheckIns {
+		c.got = append(c.got, ci)
+		outs = append(outs, StationOutcome{ID: ci.ID, Outcome: "checked-in"})
+	}
+	c.answers += len(outs)
+	return outs, nil
+}
+
+// TestVaultStationCheckInsWaitForTheServer: check-ins made while the server is down
+// stay queued, each with its id, and reach the server once it answers.
+func TestVaultStationCheckInsWaitForTheServer(t *testing.T) {
+	c := &flakyReports{down: true}
+	answered := make(chan StationOutcome, 4)
+	f := NewFollower(FollowerConfig{State: &State{Enrolment: Enrolment{Host: "HOST-01"}}, Client: c, ReportEvery: 50 * time.Millisecond,
+		Apply: func(context.Context, *policydoc.Policy) {}, CheckedIn: func(o StationOutcome) { answered <- o }})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); f.report(ctx) }()
+	defer func() { cancel(); <-done }()
+	f.CheckIn(StationCheckIn{Seen: media.Identity{Key: "usb:1:2:A"}})
+	f.CheckIn(StationCheckIn{Seen: media.Identity{Key: "usb:1:2:B"}})
+	waitFor(t, "reports tried while down", func() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.tries >= 2 })
+	if n := f.PendingCheckIns(); n != 2 {
+		t.Fatalf("%d check-ins queued while the server is down, want 2", n)
+	}
+	c.mu.Lock()
+	c.down = false
+	c.mu.Unlock()
+	for range 2 {
+		select {
+		case <-answered:
+		case <-time.After(10 * time.Second):
+			t.Fatal("queued check-ins did not reach the server")
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.got) != 2 || c.got[0].ID == "" || c.got[0].ID == c.got[1].ID || c.got[0].Seen.Key != "usb:1:2:A" {
+		t.Errorf("check-ins received = %+v", c.got)
+	}
+	if n := f.PendingCheckIns(); n != 0 {
+		t.Errorf("%d check-ins still queued", n)
+	}
+}
+
+// TestEnrolledHostResolvesNoName: a server given by name is resolved once, at
+// enrolment, and its addresses are recorded; from then on the host dials them and
+// resolves nothing (the daemon's sandbox reaches no name server). The name here
+// (.invalid) resolves nowhere, yet the enrolled host reaches the server, and the
+// server's certificate is still checked for that name.
+func TestEnrolledHostResolvesNoName(t *testing.T) {
+	fo, err := officefake.New("office.invalid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fo.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fo.Stop)
+	o := &fakeOffice{Office: fo, t: t}
+	o.publish("HOST-07", 3, o.sign(o.doc("HOST-07", 3, "A1")))
+	_, port, _ := net.SplitHostPort(fo.Addr())
+	server := "https://office.invalid:" + port
+	var lookups int
+	opts := enrollOpts(o, filepath.Join(t.TempDir(), "office"))
+	opts.Server = server
+	opts.Resolve = func(_ context.Context, host string) ([]net.IP, error) {
+		lookups++
+		if host != "office.invalid" {
+			return nil, fmt.Errorf("lookup %s", host)
+		}
+		return []net.IP{net.ParseIP("127.0.0.1")}, nil
+	}
+	res, err := Enroll(t.Context(), opts)
+	if err != nil {
+		t.Fatalf("enrol by name: %v", err)
+	}
+	if lookups != 1 || !slices.Equal(res.State.Addresses, []string{"127.0.0.1"}) || res.Policy == nil {
+		t.Fatalf("enrolment: %d lookups, addresses %v", lookups, res.State.Addresses)
+	}
+	st, err := Load(opts.Dir)
+	if err != nil || st.Server != server || !slices.Equal(st.Addresses, []string{"127.0.0.1"}) {
+		t.Fatalf("loaded enrolment: %+v, %v", st, err)
+	}
+	c, err := NewClient(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	o.publish("HOST-07", 4, o.sign(o.doc("HOST-07", 4, "A1", "A2")))
+	env, err := c.Policy(t.Context(), 3, 0, false)
+	if err != nil || env == nil {
+		t.Fatalf("policy by the recorded address: %v", err)
+	}
+	// The name is still what the certificate is checked against.
+	st.Server = "https://other.invalid:" + port
+	c2, _ := NewClient(st)
+	defer c2.Close()
+	if _, err := c2.Policy(t.Context(), 3, 0, false); err == nil {
+		t.Error("a server name its certificate does not carry was accepted")
+	}
+	// A name that does not resolve at enrolment: nothing is stored.
+	opts2 := enrollOpts(o, filepath.Join(t.TempDir(), "office"))
+	opts2.Server = "https://nowhere.invalid:" + port
+	opts2.Resolve = func(context.Context, string) ([]net.IP, error) { return nil, errors.New("no such host") }
+	if _, err := Enroll(t.Context(), opts2); err == nil || Enrolled(opts2.Dir) {
+		t.Errorf("enrolment with an unresolvable name: %v", err)
 	}
 }

@@ -38,6 +38,9 @@ func Dir(dbPath string) string { return filepath.Join(filepath.Dir(dbPath), "off
 
 // Enrolled reports whether dir holds an enrolment (whatever its state).
 func Enrolled(dir string) bool {
+	if dir == "" {
+		return false
+	}
 	_, err := os.Lstat(filepath.Join(dir, FileEnrolment))
 	return err == nil
 }
@@ -53,6 +56,11 @@ type Enrolment struct {
 	// (as host init records them). The daemon adds them to the policy's baseline: they
 	// are facts of this machine, which the office's register does not hold.
 	Baseline []string `json:"baseline,omitempty"`
+	// Addresses are the server's addresses, resolved from its name at enrolment (none
+	// when the server was given as an address). The host dials them and resolves no
+	// name later: the daemon's sandbox reaches the server's addresses only, and no
+	// name server. A server that moves needs `host enroll --force`.
+	Addresses []string `json:"addresses,omitempty"`
 }
 
 // State is an enrolled host's loaded enrolment: ready to dial the server and to
@@ -81,6 +89,9 @@ func NormFingerprint(s string) string {
 // ReadEnrolment reads only enrolment.json: where the host is enrolled, for messages.
 func ReadEnrolment(dir string) (Enrolment, error) {
 	var e Enrolment
+	if dir == "" {
+		return e, ErrNotEnrolled
+	}
 	raw, err := os.ReadFile(filepath.Join(dir, FileEnrolment))
 	if errors.Is(err, os.ErrNotExist) {
 		return e, ErrNotEnrolled
@@ -98,6 +109,9 @@ func ReadEnrolment(dir string) (Enrolment, error) {
 // the certificate's, the certificate was issued by the CA to the recorded host, the
 // CA has the recorded fingerprint, and the policy key has the recorded id.
 func Load(dir string) (*State, error) {
+	if dir == "" {
+		return nil, ErrNotEnrolled
+	}
 	raw, err := os.ReadFile(filepath.Join(dir, FileEnrolment))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, ErrNotEnrolled

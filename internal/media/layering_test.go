@@ -26,7 +26,11 @@ var allowed = map[string][]string{
 	"internal/policydoc": {"media"},
 	// hostclient is the enrolled host's side of the office: enrolment, the mTLS
 	// client, the policy cache and the follower.
-	"internal/hostclient": {"media", "policydoc", "event"},
+	"internal/hostclient": {"media", "policydoc", "event", "audit", "carry", "anchor"},
+	// carry is the file format of what an officer carries to and from a standalone
+	// host (enrolment, log); hostclient writes and reads it on the host, the office
+	// server on the office's side.
+	"internal/carry": {"audit", "event"},
 	// officefake is a fake office server (host endpoints only) for the host side's tests.
 	"internal/officefake": {"media", "policydoc"},
 	"internal/identity":   {"media", "sysfs"},
@@ -61,21 +65,24 @@ var allowed = map[string][]string{
 	// the office's signed acknowledgement of a chain (standard library only).
 	"internal/anchor": {},
 	"internal/replay": {"media", "audit", "checkin", "event", "service", "anchor"},
-	"internal/daemon": {"media", "audit", "policy", "identity", "registry", "regindex", "udev", "enforce", "mountwatch", "checkin", "sysfs", "control", "mountlog", "service", "catalog", "event", "policydoc"},
+	// inspection writes and checks the inspection packet from the registry's
+	// streaming reads (registry.InspectionReader).
+	"internal/inspection": {"media", "audit", "checkin", "registry"},
+	"internal/daemon":     {"media", "audit", "policy", "identity", "registry", "regindex", "udev", "enforce", "mountwatch", "checkin", "sysfs", "control", "mountlog", "service", "catalog", "event", "policydoc"},
 	// Starts the daemon from a command line's paths: the CLI's `daemon` and mediagated.
 	"internal/daemonrun": {"audit", "control", "daemon", "enforce", "identity", "mountwatch", "notify", "service", "sysfs", "udev"},
 	// The office server (mediagate server): the CA, the wire types of its protocol,
 	// the HTTPS server over the service, and the officer's remote client of it.
 	"internal/office/pki":    {},
-	"internal/office/wire":   {"media", "audit", "service", "checkin"},
-	"internal/office/server": {"media", "audit", "event", "service", "policydoc", "office/pki", "office/wire"},
+	"internal/office/wire":   {"media", "audit", "service", "checkin", "anchor", "event"},
+	"internal/office/server": {"media", "audit", "event", "service", "policydoc", "office/pki", "office/wire", "anchor", "carry", "office/ledger"},
 	"internal/office/remote": {"media", "audit", "checkin", "service", "office/wire"},
 	// ledger is the office's receipt of its hosts' audit logs (its store is the
 	// registry's, reached through the service's Store by a type assertion).
 	"internal/office/ledger": {"audit", "anchor", "event", "registry"},
 	// cli reaches the register only through the service: never registry.
 	"internal/cli": {"media", "audit", "policy", "identity", "service", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control", "catalog", "event", "replay", "anchor", "policydoc", "hostclient", "sheet", "printout", "daemonrun",
-		"office/pki", "office/server", "office/remote", "forms"},
+		"office/pki", "office/server", "office/remote", "office/ledger", "carry", "forms", "inspection"},
 }
 
 // owners names the one package that may import each fenced-in dependency.

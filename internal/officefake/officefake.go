@@ -48,6 +48,11 @@ type Report struct {
 		Reason   string    `json:"reason"`
 		Time     time.Time `json:"time"`
 	} `json:"seen"`
+	CheckIns []struct {
+		ID     string         `json:"id"`
+		Seen   media.Identity `json:"seen"`
+		Device string         `json:"device"`
+	} `json:"checkins"`
 }
 
 // Request is a registration request a host sent (POST /v1/host/requests).
@@ -349,7 +354,23 @@ func (o *Office) serve(w http.ResponseWriter, r *http.Request) {
 		o.mu.Lock()
 		o.reports = append(o.reports, rep)
 		o.mu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
+		if len(rep.CheckIns) == 0 {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		// A vault station's check-ins: each is taken as checked in.
+		type outcome struct {
+			ID      string `json:"id"`
+			Outcome string `json:"outcome"`
+		}
+		var ans struct {
+			CheckIns []outcome `json:"checkins"`
+		}
+		for _, c := range rep.CheckIns {
+			ans.CheckIns = append(ans.CheckIns, outcome{ID: c.ID, Outcome: "checked-in"})
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(ans)
 	case "/v1/host/requests":
 		var req Request
 		if err := decode(r.Body, &req); err != nil {

@@ -25,6 +25,10 @@ type EventQuery struct {
 	// Host matches the recording host's number or id, or a field of role host (the
 	// host number of a decision or mount row, the system host name of a mount row).
 	Host string
+	// AllHosts searches the rows the office collected from its hosts as well as its
+	// own (office_host_events); NoOwn searches only those. Neither applies with
+	// AfterSeq, whose sequence numbers are the office's own.
+	AllHosts, NoOwn bool
 }
 
 // The details fields the searches look into, from the roles in package event's
@@ -48,8 +52,68 @@ func (s *Store) anyPathIs(paths []string, v string) (string, []any) {
 }
 
 // SearchEvents returns the audit rows q selects, in sequence order (the newest q.Limit
-// when limited).
+// when limited). With q.AllHosts the rows the office collected from its hosts are
+// searched too (q.NoOwn: only those), with the same filters; the rows are then in
+// time order, each collected row with its host's number in Origin.
 func (s *Store) SearchEvents(ctx context.Context, q EventQuery) ([]*audit.Event, error) {
+	own := !q.NoOwn
+	hosts := (q.AllHosts || q.NoOwn) && q.AfterSeq == 0
+	var parts []string
+	var args []any
+	if own {
+		where, a := s.eventWhere(q, false)
+		parts, args = append(parts, `SELECT '' AS origin, `+eventCols+` FROM events`+where), append(args, a...)
+	}
+	if hosts {
+		where, a := s.eventWhere(q, true)
+		parts = append(parts, `SELECT origin, `+eventCols+` FROM (SELECT COALESCE(h.number, e.host) AS origin, e.host AS office_host, e.`+
+			strings.ReplaceAll(eventCols, ", ", ", e.")+` FROM office_host_events e LEFT JOIN office_hosts h ON h.id = e.host) x`+where)
+		args = append(args, a...)
+	}
+	if len(parts) == 0 {
+		return nil, nil
+	}
+	query := strings.Join(parts, " UNION ALL ")
+	if hosts {
+		query += " ORDER BY time DESC, origin DESC, seq DESC"
+	} else {
+		query += " ORDER BY seq DESC"
+	}
+	if q.Limit > 0 {
+		query += fmt.Sprintf(" LIMIT %d", q.Limit)
+	}
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read audit log: %w", err)
+	}
+	defer rows.Close()
+	var out []*audit.Event
+	for rows.Next() {
+		var origin string
+		e, err := scanEvent(prefixed{rows, &origin})
+		if err != nil {
+			return nil, err
+		}
+		e.Origin = origin
+		out = append(out, e)
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, rows.Err()
+}
+
+// prefixed scans one leading column into first, the rest as the row.
+type prefixed struct {
+	row   interface{ Scan(...any) error }
+	first *string
+}
+
+func (p prefixed) Scan(dest ...any) error { return p.row.Scan(append([]any{p.first}, dest...)...) }
+
+// eventWhere is the WHERE clause of q over the office's own rows (events), or over
+// its copies of the hosts' rows (collected, with the columns origin and office_host).
+func (s *Store) eventWhere(q EventQuery, collected bool) (string, []any) {
 	var where []string
 	var args []any
 	f := q.EventFilter
@@ -87,34 +151,20 @@ func (s *Store) SearchEvents(ctx context.Context, q EventQuery) ([]*audit.Event,
 	}
 	if q.Host != "" {
 		cond, a := s.anyPathIs(hostPaths, q.Host)
-		where = append(where, `(host_id = ? OR host_id IN (SELECT id FROM host WHERE number = ?) OR `+cond+`)`)
-		args = append(append(args, q.Host, q.Host), a...)
-	}
-	query := `SELECT ` + eventCols + ` FROM events`
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += " ORDER BY seq DESC"
-	if f.Limit > 0 {
-		query += fmt.Sprintf(" LIMIT %d", f.Limit)
-	}
-	rows, err := s.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("read audit log: %w", err)
-	}
-	defer rows.Close()
-	var out []*audit.Event
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, err
+		if collected {
+			// A collected row is the host's by the office's record of it (its number
+			// or office id), or by its own register's host id.
+			where = append(where, `(origin = ? OR office_host = ? OR host_id = ? OR `+cond+`)`)
+			args = append(append(args, q.Host, q.Host, q.Host), a...)
+		} else {
+			where = append(where, `(host_id = ? OR host_id IN (SELECT id FROM host WHERE number = ?) OR `+cond+`)`)
+			args = append(append(args, q.Host, q.Host), a...)
 		}
-		out = append(out, e)
 	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
+	if len(where) == 0 {
+		return "", nil
 	}
-	return out, rows.Err()
+	return " WHERE " + strings.Join(where, " AND "), args
 }
 
 // OpenMount is a mount the log last saw mounted: an attach or seen-at-start row with

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"mediagate/internal/event"
@@ -43,6 +45,19 @@ type OfficeHost struct {
 	// PolicyIssued is the issued_at of the current document: with the version and
 	// digest it lets a restarted server sign the very same bytes again.
 	PolicyIssued time.Time `json:"policy_issued,omitzero"`
+	// Log is the office's copy of the host's audit log: how far it is acknowledged,
+	// whether its chain broke, whether the host is frozen.
+	Log HostLog `json:"log"`
+}
+
+// HostLog is the state of a host's audit log at the office (office_chains).
+type HostLog struct {
+	Seq          int64     `json:"seq"` // the acknowledged head, 0 before the first row
+	Acked        time.Time `json:"acked,omitzero"`
+	BrokenSeq    int64     `json:"broken_seq,omitempty"` // the first bad row; 0 while intact
+	BrokenReason string    `json:"broken_reason,omitempty"`
+	BrokenAt     time.Time `json:"broken_at,omitzero"`
+	Frozen       time.Time `json:"frozen,omitzero"` // when an officer froze the host
 }
 
 // Seen is where a medium was last seen on one host.
@@ -88,19 +103,29 @@ type Officer struct {
 
 const officeHostCols = `id, number, level, department, location, custodian, mode, lower_media, allow_classes, allow_devices,
 	device_pins, baseline, hostname, cert_serial, enrolled, revoked, last_contact, daemon_state, applied_version,
-	policy_version, policy_hash, policy_issued, created, updated`
+	policy_version, policy_hash, policy_issued, created, updated, vault_station,
+	COALESCE(c.seq, 0), COALESCE(c.acked, ''), COALESCE(c.broken_seq, 0), COALESCE(c.broken_reason, ''), COALESCE(c.broken_at, ''),
+	COALESCE(c.frozen, '')`
+
+// officeHostFrom is the FROM clause of officeHostCols.
+const officeHostFrom = ` FROM office_hosts LEFT JOIN office_chains c ON c.host = office_hosts.id`
 
 func scanOfficeHost(row interface{ Scan(...any) error }) (OfficeHost, error) {
 	var h OfficeHost
 	var level int
 	var mode, lower, classes, devices, pins, baseline, enrolled, revoked, contact, issued, created, updated string
+	var acked, brokenAt, frozen string
 	var applied, version int64
+	var station int
 	err := row.Scan(&h.ID, &h.Number, &level, &h.Department, &h.Location, &h.Custodian, &mode, &lower, &classes, &devices,
 		&pins, &baseline, &h.Hostname, &h.CertSerial, &enrolled, &revoked, &contact, &h.DaemonState, &applied,
-		&version, &h.PolicyHash, &issued, &created, &updated)
+		&version, &h.PolicyHash, &issued, &created, &updated, &station,
+		&h.Log.Seq, &acked, &h.Log.BrokenSeq, &h.Log.BrokenReason, &brokenAt, &frozen)
 	if err != nil {
 		return h, err
 	}
+	h.VaultStation = station == 1
+	h.Log.Acked, h.Log.BrokenAt, h.Log.Frozen = parseStamp(acked), parseStamp(brokenAt), parseStamp(frozen)
 	h.Level, h.Mode, h.LowerMedia = media.Level(level), media.Mode(mode), media.LowerMedia(lower)
 	h.AllowClasses, h.AllowDevices, h.Baseline = parseList(classes), parseList(devices), parseList(baseline)
 	if err := json.Unmarshal([]byte(pins), &h.DevicePins); err != nil {
@@ -114,7 +139,7 @@ func scanOfficeHost(row interface{ Scan(...any) error }) (OfficeHost, error) {
 
 func officeHostDetails(h OfficeHost) event.OfficeHost {
 	return event.OfficeHost{Custodian: h.Custodian, Department: h.Department, HostID: h.ID, Level: h.Level, Location: h.Location,
-		LowerMedia: string(h.LowerMedia), Mode: h.Mode, Host: h.Number}
+		LowerMedia: string(h.LowerMedia), Mode: h.Mode, Host: h.Number, VaultStation: h.VaultStation}
 }
 
 // cleanOfficeHost checks the fields of a host record.
@@ -171,10 +196,11 @@ func (s *Store) AddOfficeHost(ctx context.Context, h OfficeHost, tokenHash strin
 			}
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO office_hosts (id, number, level, department, location, custodian, mode, lower_media,
-			allow_classes, allow_devices, device_pins, baseline, hostname, created, updated)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			allow_classes, allow_devices, device_pins, baseline, hostname, created, updated, vault_station)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			h.ID, h.Number, int(h.Level), h.Department, h.Location, h.Custodian, string(h.Mode), string(h.LowerMedia),
-			jsonList(h.AllowClasses), jsonList(h.AllowDevices), jsonList(h.DevicePins), jsonList(h.Baseline), h.Hostname, now, now)
+			jsonList(h.AllowClasses), jsonList(h.AllowDevices), jsonList(h.DevicePins), jsonList(h.Baseline), h.Hostname, now, now,
+			boolInt(h.VaultStation))
 		if isUnique(err, "number") {
 			return errf(ErrDuplicateHost, "err.dup-host", h.Number)
 		}
@@ -215,7 +241,7 @@ func (s *Store) AddEnrolToken(ctx context.Context, number, tokenHash string, exp
 }
 
 func officeHostTx(ctx context.Context, q querier, number string) (OfficeHost, error) {
-	h, err := scanOfficeHost(q.QueryRowContext(ctx, `SELECT `+officeHostCols+` FROM office_hosts WHERE number = ?`, number))
+	h, err := scanOfficeHost(q.QueryRowContext(ctx, `SELECT `+officeHostCols+officeHostFrom+` WHERE number = ?`, number))
 	if errors.Is(err, sql.ErrNoRows) {
 		return h, errf(ErrNotFound, "err.no-office-host", number)
 	}
@@ -232,7 +258,7 @@ func (s *Store) OfficeHost(ctx context.Context, number string) (OfficeHost, erro
 
 // ListOfficeHosts lists the office's hosts by number.
 func (s *Store) ListOfficeHosts(ctx context.Context) ([]OfficeHost, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+officeHostCols+` FROM office_hosts ORDER BY number`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+officeHostCols+officeHostFrom+` ORDER BY number`)
 	if err != nil {
 		return nil, fmt.Errorf("list hosts: %w", err)
 	}
@@ -262,6 +288,7 @@ type OfficeHostUpdate struct {
 	Hostname             *string
 	CertSerial           *string // set at enrolment
 	Enrolled             *time.Time
+	VaultStation         *bool
 }
 
 // UpdateOfficeHost changes a host's record with its audit row.
@@ -325,16 +352,19 @@ func applyHostUpdate(h *OfficeHost, u OfficeHostUpdate) {
 	if u.Enrolled != nil {
 		h.Enrolled = *u.Enrolled
 	}
+	if u.VaultStation != nil {
+		h.VaultStation = *u.VaultStation
+	}
 }
 
 func (s *Store) saveOfficeHostTx(ctx context.Context, tx *sql.Tx, h *OfficeHost) error {
 	h.Updated = parseStamp(s.stamp())
 	_, err := tx.ExecContext(ctx, `UPDATE office_hosts SET level = ?, department = ?, location = ?, custodian = ?, mode = ?,
 		lower_media = ?, allow_classes = ?, allow_devices = ?, device_pins = ?, baseline = ?, hostname = ?, cert_serial = ?,
-		enrolled = ?, revoked = ?, updated = ? WHERE id = ?`,
+		enrolled = ?, revoked = ?, updated = ?, vault_station = ? WHERE id = ?`,
 		int(h.Level), h.Department, h.Location, h.Custodian, string(h.Mode), string(h.LowerMedia), jsonList(h.AllowClasses),
 		jsonList(h.AllowDevices), jsonList(h.DevicePins), jsonList(h.Baseline), h.Hostname, h.CertSerial,
-		stampOrEmpty(h.Enrolled), stampOrEmpty(h.Revoked), h.Updated.Format(timeLayout), h.ID)
+		stampOrEmpty(h.Enrolled), stampOrEmpty(h.Revoked), h.Updated.Format(timeLayout), boolInt(h.VaultStation), h.ID)
 	if err != nil {
 		return fmt.Errorf("save host %s: %w", h.Number, err)
 	}
@@ -507,8 +537,9 @@ func (s *Store) SetPolicyVersions(ctx context.Context, vs []PolicyVersion) error
 // MediaChangedSince lists the media registered or changed at or after since, by
 // number: the office server's incremental view of the register.
 func (s *Store) MediaChangedSince(ctx context.Context, since time.Time) ([]media.Medium, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+mediumCols+mediumFrom+` WHERE m.updated >= ? ORDER BY m.number`,
-		since.UTC().Format(timeLayout))
+	// No ORDER BY: with it SQLite walks the whole number index instead of the index on
+	// updated (every medium read to find the few changed); sorted below instead.
+	rows, err := s.db.QueryContext(ctx, mediaChangedSinceQuery, since.UTC().Format(timeLayout))
 	if err != nil {
 		return nil, fmt.Errorf("list changed media: %w", err)
 	}
@@ -521,8 +552,14 @@ func (s *Store) MediaChangedSince(ctx context.Context, since time.Time) ([]media
 		}
 		out = append(out, m)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b media.Medium) int { return strings.Compare(a.Number, b.Number) })
+	return out, nil
 }
+
+const mediaChangedSinceQuery = `SELECT ` + mediumCols + mediumFrom + ` WHERE m.updated >= ?`
 
 // AddRequest records a registration request from a host.
 func (s *Store) AddRequest(ctx context.Context, r Request) (Request, error) {
@@ -696,6 +733,41 @@ func (s *Store) ApproveRequest(ctx context.Context, id string, reg Registration)
 		return Request{}, media.Medium{}, err
 	}
 	return r, m, nil
+}
+
+// StationCheckInOutcome returns what became of a check-in a vault station reported
+// with id, and whether it was recorded at all.
+func (s *Store) StationCheckInOutcome(ctx context.Context, id string) (string, bool, error) {
+	var outcome string
+	err := s.db.QueryRowContext(ctx, `SELECT outcome FROM office_station_checkins WHERE id = ?`, id).Scan(&outcome)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("station check-in %s: %w", id, err)
+	}
+	return outcome, true, nil
+}
+
+// RecordStationCheckIn records that the check-in a vault station reported with id was
+// dealt with; a second record of the same id keeps the first.
+func (s *Store) RecordStationCheckIn(ctx context.Context, id, host, outcome string) error {
+	if id == "" || len(id) > 64 || len(host) > 64 {
+		return errf(ErrInvalid, "invalid.value", Field("id"), clipText(id))
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO office_station_checkins (id, host, outcome, received) VALUES (?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`, id, host, outcome, s.stamp())
+	if err != nil {
+		return fmt.Errorf("record station check-in %s: %w", id, err)
+	}
+	return nil
+}
+
+func clipText(s string) string {
+	if len(s) > 64 {
+		return s[:64]
+	}
+	return s
 }
 
 // AddOfficer records an officer's client certificate; a later one replaces it.

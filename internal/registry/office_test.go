@@ -3,6 +3,8 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -240,6 +242,85 @@ func TestApproveRequestIsOneTransaction(t *testing.T) {
 		}
 		if n := countRows(t, s); n != after {
 			t.Errorf("second approval wrote %d rows", n-after)
+		}
+	})
+}
+
+// TestMediaChangedSinceReadsOnlyTheChanged: the office server asks after every change
+// for the media changed since its last look; on SQLite the query must use the index
+// on updated (not walk every medium in number order), and the answer is sorted by
+// number all the same.
+func TestMediaChangedSinceReadsOnlyTheChanged(t *testing.T) {
+	s, c := open(t)
+	ctx := context.Background()
+	seed(t, s, "zhang")
+	for i := range 5 {
+		register(t, s, fmt.Sprintf("4C53000123112010%04d", i), media.Secret, "zhang")
+	}
+	since := c.now().Add(time.Second)
+	c.t = since.Add(time.Second)
+	b := register(t, s, "4C530001231120109998", media.Confidential, "zhang")
+	a := register(t, s, "4C530001231120109999", media.Secret, "zhang")
+	got, err := s.MediaChangedSince(ctx, since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Number > got[1].Number || (got[0].Number != a.Number && got[0].Number != b.Number) {
+		t.Fatalf("changed since = %+v", got)
+	}
+	rows, err := s.db.QueryContext(ctx, `EXPLAIN QUERY PLAN `+mediaChangedSinceQuery, since.UTC().Format(timeLayout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if !strings.Contains(strings.Join(plan, "\n"), "INDEX media_updated") {
+		t.Errorf("query plan does not use the index on updated:\n%s", strings.Join(plan, "\n"))
+	}
+}
+
+// TestVaultStationHostsAndTheirCheckIns: a host's vault-station mark is kept and can
+// be taken back; a station's check-in id is recorded once, its first outcome kept.
+func TestVaultStationHostsAndTheirCheckIns(t *testing.T) {
+	forEngines(t, func(t *testing.T, eng testEngine) {
+		s, c := eng.open(t)
+		ctx := context.Background()
+		h, err := s.AddOfficeHost(ctx, OfficeHost{Host: media.Host{Number: "HOST-01", Level: media.Secret, VaultStation: true}}, "hash", c.now().Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.OfficeHost(ctx, "HOST-01"); !got.VaultStation || !h.VaultStation {
+			t.Fatalf("vault station not kept: %+v", got)
+		}
+		no := false
+		if got, err := s.UpdateOfficeHost(ctx, "HOST-01", OfficeHostUpdate{VaultStation: &no}); err != nil || got.VaultStation {
+			t.Fatalf("update: %+v, %v", got, err)
+		}
+		if got, _ := s.OfficeHost(ctx, "HOST-01"); got.VaultStation {
+			t.Error("vault station mark not taken back")
+		}
+		if _, done, err := s.StationCheckInOutcome(ctx, "ci-1"); err != nil || done {
+			t.Fatalf("unknown id: done %v, %v", done, err)
+		}
+		if err := s.RecordStationCheckIn(ctx, "ci-1", "HOST-01", "checked-in"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RecordStationCheckIn(ctx, "ci-1", "HOST-01", "refused"); err != nil {
+			t.Fatalf("the same id again: %v", err)
+		}
+		if out, done, err := s.StationCheckInOutcome(ctx, "ci-1"); err != nil || !done || out != "checked-in" {
+			t.Errorf("outcome = %q %v %v, want the first", out, done, err)
+		}
+		if err := s.RecordStationCheckIn(ctx, strings.Repeat("x", 65), "HOST-01", "x"); !errors.Is(err, ErrInvalid) {
+			t.Errorf("an id of 65 characters: %v", err)
 		}
 	})
 }

@@ -147,6 +147,9 @@ var stateless = map[event.Kind]bool{
 	event.KindOfficeOfficerAdd: true,
 	// The office's copy of its hosts' logs lives in tables of its own.
 	event.KindOfficeLogBroken: true, event.KindOfficeHostFreeze: true, event.KindOfficeHostUnfreeze: true,
+	// Files carried to and from a standalone host: the office's copy of its log is the
+	// ledger's, the acknowledgement the anchor file's.
+	event.KindCarryLogImport: true, event.KindCarryAck: true, event.KindCarryRefused: true,
 }
 
 // Apply replays one row of the log, in sequence order.

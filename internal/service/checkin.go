@@ -135,6 +135,9 @@ type PlugResult struct {
 	CheckInResult
 	Pending bool // see PlugRequest.WaitPending; nothing was written
 	Dropped bool // Claim said no; nothing was written
+	// Queued: an enrolled vault station sent the check-in to the office server, which
+	// decides it in the office's campaign (nothing was written here).
+	Queued bool
 }
 
 // Refused reasons of a plug check-in, as the audit row (checkin.refused) records them.

@@ -211,8 +211,23 @@ func (s *Service) SearchEvents(ctx context.Context, q EventQuery) ([]*audit.Even
 			return nil, err
 		}
 	}
+	// On the office's register a host of the office is searched in its collected log
+	// too: `log --host HOST-07` is what HOST-07 recorded, and what the office did
+	// about it.
+	officeHost := false
+	if o, ok := s.store.(OfficeStore); ok && q.Host != "" {
+		switch _, err := o.OfficeHost(ctx, q.Host); {
+		case err == nil:
+			officeHost = true
+			if q.AfterSeq == 0 {
+				q.AllHosts = true
+			}
+		case !errors.Is(err, ErrNotFound):
+			return nil, err
+		}
+	}
 	events, err := s.store.SearchEvents(ctx, q)
-	if err != nil || len(events) > 0 || q.AfterSeq > 0 {
+	if err != nil || len(events) > 0 || q.AfterSeq > 0 || officeHost {
 		return events, err // no new rows after AfterSeq is no news, not an unknown name
 	}
 	if q.Person != "" {

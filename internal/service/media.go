@@ -339,6 +339,9 @@ func (s *Service) knownPerson(ctx context.Context, flag, handle string) error {
 type MediumHistory struct {
 	Medium  media.Medium
 	History []*audit.Event
+	// Mounts are the medium's mount rows in the logs the office collected from its
+	// hosts, each with its host's number in Origin (none on a host's own register).
+	Mounts []*audit.Event `json:",omitempty"`
 }
 
 // ShowMedium returns a medium with its history.
@@ -351,7 +354,11 @@ func (s *Service) ShowMedium(ctx context.Context, number string) (MediumHistory,
 	if err != nil {
 		return MediumHistory{}, err
 	}
-	return MediumHistory{Medium: m, History: h}, nil
+	mounts, err := s.store.SearchEvents(ctx, EventQuery{EventFilter: EventFilter{Medium: m.Number, Kind: "mount."}, NoOwn: true})
+	if err != nil {
+		return MediumHistory{}, err
+	}
+	return MediumHistory{Medium: m, History: h, Mounts: mounts}, nil
 }
 
 // HandoverRequest hands a medium to a new custodian before a witness.

@@ -53,6 +53,8 @@ type OfficeStore interface {
 	UpdateOfficeHost(ctx context.Context, number string, u OfficeHostUpdate) (OfficeHost, error)
 	Enrol(ctx context.Context, host, tokenHash, certSerial string, baseline []string, remote string) (OfficeHost, error)
 	RevokeOfficeHost(ctx context.Context, number, reason string) (OfficeHost, error)
+	// FreezeHost freezes (or thaws) the host with office id host, with its audit row.
+	FreezeHost(ctx context.Context, host string, freeze bool, reason string) (registry.HostChain, error)
 	HostContact(ctx context.Context, number, daemonState string, applied uint64, seen []Seen) error
 	SeenOn(ctx context.Context, host string) ([]Seen, error)
 	SeenWhere(ctx context.Context, medium string) ([]Seen, error)
@@ -65,6 +67,8 @@ type OfficeStore interface {
 	AddOfficer(ctx context.Context, handle, certSerial string) (Officer, error)
 	Officer(ctx context.Context, handle string) (Officer, error)
 	MediaChangedSince(ctx context.Context, since time.Time) ([]media.Medium, error)
+	StationCheckInOutcome(ctx context.Context, id string) (string, bool, error)
+	RecordStationCheckIn(ctx context.Context, id, host, outcome string) error
 }
 
 func (s *Service) office() (OfficeStore, error) {
@@ -92,6 +96,9 @@ type AddHostRequest struct {
 	AllowClasses []string
 	AllowDevices []string
 	TokenTTL     time.Duration // default DefaultTokenTTL
+	// VaultStation: the host checks media in to the office's campaign as they are
+	// plugged (the vault station), reporting each check-in to the server.
+	VaultStation bool
 }
 
 // AddHostResult is the recorded host and its one-time enrolment token (shown once;
@@ -112,7 +119,7 @@ func (s *Service) AddOfficeHost(ctx context.Context, r AddHostRequest) (AddHostR
 	if err != nil {
 		return AddHostResult{}, err
 	}
-	prof.Department = r.Department
+	prof.Department, prof.VaultStation = r.Department, r.VaultStation
 	token, hash := newToken()
 	expires := s.tokenExpiry(r.TokenTTL)
 	h, err := o.AddOfficeHost(ctx, OfficeHost{Host: prof, Location: r.Location, Custodian: r.Custodian}, hash, expires)
@@ -213,6 +220,8 @@ type UpdateHostRequest struct {
 	Custodian  *string
 	Mode       string
 	LowerMedia string
+	// VaultStation, when set, makes the host a vault station or no longer one.
+	VaultStation *bool
 }
 
 // UpdateOfficeHost changes a host's record (a relevel, a new custodian, the mode).
@@ -221,7 +230,8 @@ func (s *Service) UpdateOfficeHost(ctx context.Context, r UpdateHostRequest) (Of
 	if err != nil {
 		return OfficeHost{}, err
 	}
-	u := OfficeHostUpdate{Level: r.Level, Department: r.Department, Location: r.Location, Custodian: r.Custodian}
+	u := OfficeHostUpdate{Level: r.Level, Department: r.Department, Location: r.Location, Custodian: r.Custodian,
+		VaultStation: r.VaultStation}
 	if r.Level != nil && !r.Level.Valid() {
 		return OfficeHost{}, badRequest("err.unknown-level", r.Level.String())
 	}
@@ -340,6 +350,26 @@ func (s *Service) RevokeOfficeHost(ctx context.Context, number, reason string) (
 	}
 	s.changed(ctx)
 	return h, nil
+}
+
+// FreezeOfficeHost freezes a host (freeze true) or thaws it. A frozen host's policy
+// holds no media — every medium is blocked there — until it is thawed; its log is
+// still collected. Officers freeze a host whose log the office caught tampered or
+// rolled back, while they look into it (docs/office.md).
+func (s *Service) FreezeOfficeHost(ctx context.Context, number string, freeze bool, reason string) (OfficeHost, error) {
+	o, err := s.office()
+	if err != nil {
+		return OfficeHost{}, err
+	}
+	h, err := o.OfficeHost(ctx, number)
+	if err != nil {
+		return OfficeHost{}, err
+	}
+	if _, err := o.FreezeHost(ctx, h.ID, freeze, reason); err != nil {
+		return OfficeHost{}, err
+	}
+	s.changed(ctx)
+	return o.OfficeHost(ctx, number)
 }
 
 // HostReport is what a host reports about itself.
@@ -569,4 +599,101 @@ func (s *Service) MediaChangedSince(ctx context.Context, since time.Time) ([]med
 func (s *Service) RecordRefusal(ctx context.Context, d event.OfficeRefused) error {
 	_, err := s.store.RecordEvent(ctx, event.KindOfficeRefused, "", d)
 	return err
+}
+
+// StationCheckIn is one check-in a vault station host reports: the identity it read
+// from the device plugged there, under an id of the host's making (a report sent
+// again is not recorded twice).
+type StationCheckIn struct {
+	ID     string
+	Seen   media.Identity
+	Device string // the device on the station, for messages
+}
+
+// Outcomes of a station's check-in, as StationCheckIns returns and keeps them.
+const (
+	StationCheckedIn  = "checked-in"
+	StationAlready    = "already-checked-in"
+	StationNoCampaign = "no-campaign"
+	StationRefused    = "refused"     // by the check-in's rules; the audit row says why
+	StationNotStation = "not-station" // the host is not a vault station
+)
+
+// StationOutcome is what became of one reported check-in.
+type StationOutcome struct {
+	ID      string `json:"id"`
+	Outcome string `json:"outcome"`
+	Number  string `json:"number,omitempty"`
+	Code    string `json:"code,omitempty"` // the refusal's message code
+}
+
+// MaxStationCheckIns bounds the check-ins of one report.
+const MaxStationCheckIns = 1000
+
+// StationCheckIns records the check-ins a vault station host reported in the office's
+// open campaign, each through CheckInPlug — the very rules of `checkin plug` and of a
+// single host's vault station. A check-in whose id was recorded before gets its first
+// outcome again and changes nothing. A host that is not a vault station has its
+// check-ins refused (and recorded, so that a retry is not refused again with a row).
+func (s *Service) StationCheckIns(ctx context.Context, host string, cis []StationCheckIn) ([]StationOutcome, error) {
+	o, err := s.office()
+	if err != nil {
+		return nil, err
+	}
+	if len(cis) > MaxStationCheckIns {
+		return nil, badRequest("err.too-many", "checkins", MaxStationCheckIns)
+	}
+	h, err := o.OfficeHost(ctx, host)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]StationOutcome, 0, len(cis))
+	for _, ci := range cis {
+		if ci.ID == "" || len(ci.ID) > 64 {
+			return out, badRequest("err.station-checkin-id")
+		}
+		if prev, done, err := o.StationCheckInOutcome(ctx, ci.ID); err != nil {
+			return out, err
+		} else if done {
+			out = append(out, StationOutcome{ID: ci.ID, Outcome: prev})
+			continue
+		}
+		res := StationOutcome{ID: ci.ID}
+		if !h.VaultStation {
+			res.Outcome = StationNotStation
+		} else {
+			got, err := s.CheckInPlug(ctx, PlugRequest{Seen: ci.Seen, Device: host + ":" + clipDevice(ci.Device)})
+			var se *StoreError
+			var e *Error
+			switch {
+			case err == nil:
+				res.Outcome, res.Number = StationCheckedIn, got.CheckIn.Number
+			case errors.Is(err, ErrNoCampaign):
+				res.Outcome = StationNoCampaign
+			case errors.Is(err, ErrAlreadyCheckedIn):
+				res.Outcome = StationAlready
+			case errors.As(err, &e):
+				res.Outcome, res.Code = StationRefused, e.Code
+			case errors.As(err, &se), errors.Is(err, ErrNotExpected):
+				res.Outcome = StationRefused
+				if se != nil {
+					res.Code = se.Code
+				}
+			default:
+				return out, err
+			}
+		}
+		if err := o.RecordStationCheckIn(ctx, ci.ID, host, res.Outcome); err != nil {
+			return out, err
+		}
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+func clipDevice(d string) string {
+	if len(d) > 200 {
+		return d[:200]
+	}
+	return d
 }

@@ -312,16 +312,9 @@ func (ca *CA) Pool() *x509.CertPool {
 // verifies) and issues its client certificate: CN = host, client-auth only, for
 // HostLifetime, with serial. The CSR's own subject and extensions are ignored.
 func (ca *CA) IssueHost(csrPEM []byte, host string, serial *big.Int, now time.Time) ([]byte, error) {
-	blk, rest := pem.Decode(csrPEM)
-	if blk == nil || blk.Type != "CERTIFICATE REQUEST" || len(strings.TrimSpace(string(rest))) != 0 {
-		return nil, fmt.Errorf("%w: not one PEM certificate request", ErrBadCSR)
-	}
-	csr, err := x509.ParseCertificateRequest(blk.Bytes)
+	csr, err := ParseCSR(csrPEM)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadCSR, err)
-	}
-	if err := csr.CheckSignature(); err != nil {
-		return nil, fmt.Errorf("%w: signature: %v", ErrBadCSR, err)
+		return nil, err
 	}
 	return ca.issue(csr.PublicKey, host, serial, now, HostLifetime)
 }
@@ -383,3 +376,20 @@ func KeyPEM(k ed25519.PrivateKey) ([]byte, error) { return keyPEM(k) }
 
 // WriteNew writes a new file with mode; an existing file is never replaced.
 func WriteNew(path string, data []byte, mode os.FileMode) error { return writeExcl(path, data, mode) }
+
+// ParseCSR reads one PEM certificate request and checks its self-signature; a
+// refusal wraps ErrBadCSR.
+func ParseCSR(csrPEM []byte) (*x509.CertificateRequest, error) {
+	blk, rest := pem.Decode(csrPEM)
+	if blk == nil || blk.Type != "CERTIFICATE REQUEST" || len(strings.TrimSpace(string(rest))) != 0 {
+		return nil, fmt.Errorf("%w: not one PEM certificate request", ErrBadCSR)
+	}
+	csr, err := x509.ParseCertificateRequest(blk.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadCSR, err)
+	}
+	if err := csr.CheckSignature(); err != nil {
+		return nil, fmt.Errorf("%w: signature: %v", ErrBadCSR, err)
+	}
+	return csr, nil
+}

@@ -71,7 +71,7 @@ func TestHostClientAgainstTheServer(t *testing.T) {
 	if err != nil || id == "" {
 		t.Errorf("registration request: %q, %v", id, err)
 	}
-	if err := c.Report(t.Context(), hostclient.Report{Daemon: "running", PolicyVersion: f.Status().PolicyVersion,
+	if _, err := c.Report(t.Context(), hostclient.Report{Daemon: "running", PolicyVersion: f.Status().PolicyVersion,
 		Seen: []hostclient.Seen{{Medium: m.Number, Key: m.Identity.Key, Decision: "allow", Reason: "allowed", Time: time.Now().UTC()}}}); err != nil {
 		t.Errorf("report: %v", err)
 	}

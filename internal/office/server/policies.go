@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/ed25519"
@@ -15,6 +14,7 @@ import (
 	"log/slog"
 	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -240,8 +240,15 @@ func (b *policyBook) compute(ctx context.Context) error {
 	}
 	var bumps []bump
 	var versions []service.PolicyVersion
+	// A frozen host gets a policy without media (every medium blocked) until an
+	// officer thaws it: fail closed while its tampered log is looked into.
+	frozen := &snapshot{people: map[string][]byte{}}
 	for _, h := range hosts {
+		snap := snap
 		mine := slices.DeleteFunc(slices.Clone(own[h.Number]), func(i int) bool { return snap.media[i].Level > h.Level })
+		if !h.Log.Frozen.IsZero() {
+			snap, mine = frozen, nil
+		}
 		prof, err := json.Marshal(fromHost(h.Host))
 		if err != nil {
 			return err
@@ -616,15 +623,33 @@ func (p *hostPolicy) docDigest(host string) (string, int, error) {
 	return d, n, nil
 }
 
+// countingHash hashes what is written to it and counts the bytes, without a copy.
 type countingHash struct {
 	hash.Hash
-	n int
+	n   int
+	one [1]byte
 }
 
 func (c *countingHash) Write(b []byte) (int, error) { c.n += len(b); return c.Hash.Write(b) }
 
-// writePayload writes the document's JSON to buf.
-func (p *hostPolicy) writePayload(buf io.Writer, host string) error {
+func (c *countingHash) WriteString(s string) (int, error) { return c.Write([]byte(s)) }
+
+func (c *countingHash) WriteByte(b byte) error {
+	c.one[0] = b
+	_, err := c.Write(c.one[:])
+	return err
+}
+
+// payloadWriter is where a document's JSON is written: a bytes.Buffer, or the hash of
+// its digest.
+type payloadWriter interface {
+	io.Writer
+	io.StringWriter
+	io.ByteWriter
+}
+
+// writePayload writes the document's JSON to w.
+func (p *hostPolicy) writePayload(w payloadWriter, host string) error {
 	s := p.snap
 	hostJSON, err := json.Marshal(host)
 	if err != nil {
@@ -634,10 +659,9 @@ func (p *hostPolicy) writePayload(buf io.Writer, host string) error {
 	if err != nil {
 		return err
 	}
-	w := bufio.NewWriterSize(buf, 32<<10)
 	w.WriteString(`{"format":"` + policyFormat + `","host":`)
 	w.Write(hostJSON)
-	fmt.Fprintf(w, `,"version":%d,"issued_at":`, p.version)
+	w.WriteString(`,"version":` + strconv.FormatUint(p.version, 10) + `,"issued_at":`)
 	w.Write(issued)
 	w.WriteString(`,"profile":`)
 	w.Write(p.profile)
@@ -670,7 +694,7 @@ func (p *hostPolicy) writePayload(buf io.Writer, host string) error {
 		w.WriteByte(']')
 	}
 	w.WriteByte('}')
-	return w.Flush()
+	return nil
 }
 
 // sealPayload signs document bytes into an envelope (policydoc's encoding).

@@ -25,6 +25,7 @@ import (
 
 	"mediagate/internal/audit"
 	"mediagate/internal/event"
+	"mediagate/internal/office/ledger"
 	"mediagate/internal/office/pki"
 	"mediagate/internal/office/wire"
 	"mediagate/internal/service"
@@ -56,6 +57,8 @@ type Config struct {
 	// server-side: from the request (or, for a long poll, from the moment it was
 	// woken) until the envelope was written. For benchmarks.
 	ObserveFetch func(d time.Duration, bytes int)
+	// Ledger receives the hosts' audit logs (POST /v1/host/log); nil refuses them.
+	Ledger *ledger.Ledger
 }
 
 // Server is the office server.
@@ -137,6 +140,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	mux.HandleFunc(wire.PathPolicy, s.hostOnly(s.handlePolicy))
 	mux.HandleFunc(wire.PathReport, s.hostOnly(s.handleReport))
 	mux.HandleFunc(wire.PathRequests, s.hostOnly(s.handleRequest))
+	mux.HandleFunc(wire.PathLog, s.hostOnly(s.handleLog))
 	mux.HandleFunc(wire.PathOfficer, s.handleOfficer)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, http.StatusNotFound, "not-found", r.URL.Path, "", "")
@@ -364,6 +368,11 @@ func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
 
 // decode reads a request body strictly; a refusal is answered and logged.
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any, host, subject string) bool {
+	return s.decodeMax(w, r, v, host, subject, wire.MaxBody)
+}
+
+// decodeMax is decode with a limit of its own.
+func (s *Server) decodeMax(w http.ResponseWriter, r *http.Request, v any, host, subject string, maxBody int64) bool {
 	if r.Method != http.MethodPost {
 		s.refuse(w, r, http.StatusMethodNotAllowed, "method", r.Method, host, subject)
 		return false
@@ -372,15 +381,15 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any, host, sub
 		s.refuse(w, r, http.StatusUnsupportedMediaType, "bad-body", "content type "+ct, host, subject)
 		return false
 	}
-	if r.ContentLength > wire.MaxBody {
-		s.refuse(w, r, http.StatusRequestEntityTooLarge, "too-large", strconv.FormatInt(r.ContentLength, 10)+" bytes", host, subject, wire.MaxBody)
+	if r.ContentLength > maxBody {
+		s.refuse(w, r, http.StatusRequestEntityTooLarge, "too-large", strconv.FormatInt(r.ContentLength, 10)+" bytes", host, subject, maxBody)
 		return false
 	}
-	err := wire.Decode(http.MaxBytesReader(w, r.Body, wire.MaxBody+1), wire.MaxBody, v)
+	err := wire.Decode(http.MaxBytesReader(w, r.Body, maxBody+1), maxBody, v)
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.Is(err, wire.ErrTooLarge) || errors.As(err, &mbe):
-		s.refuse(w, r, http.StatusRequestEntityTooLarge, "too-large", "", host, subject, wire.MaxBody)
+		s.refuse(w, r, http.StatusRequestEntityTooLarge, "too-large", "", host, subject, maxBody)
 		return false
 	case err != nil:
 		s.refuse(w, r, http.StatusBadRequest, "bad-body", err.Error(), host, subject)
@@ -399,19 +408,13 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, http.StatusBadRequest, "bad-body", "host", "", "")
 		return
 	}
-	serial := pki.NewSerial()
-	now := s.cfg.Now()
-	certPEM, err := s.cfg.Office.CA.IssueHost([]byte(req.CSR), host, serial, now)
-	if err != nil {
-		s.refuse(w, r, http.StatusBadRequest, "bad-csr", err.Error(), host, "")
-		return
-	}
-	// The certificate is sent only once the token is spent; a refused token leaves
-	// the register as it was and the certificate unused and unknown.
-	_, err = s.svc.Enrol(audit.WithActor(r.Context(), audit.Actor{UID: -1, User: "host:" + host}), service.EnrolRequest{Host: host,
-		Token: req.Token, CertSerial: serial.Text(16), Baseline: req.Baseline, Remote: r.RemoteAddr})
+	certPEM, err := enrol(audit.WithActor(r.Context(), audit.Actor{UID: -1, User: "host:" + host}), s.svc, s.cfg.Office, s.cfg.Now(),
+		host, []byte(req.CSR), service.EnrolRequest{Token: req.Token, Baseline: req.Baseline, Remote: r.RemoteAddr})
 	var se *service.StoreError
 	switch {
+	case errors.Is(err, pki.ErrBadCSR):
+		s.refuse(w, r, http.StatusBadRequest, "bad-csr", err.Error(), host, "")
+		return
 	case errors.Is(err, service.ErrBadToken) && errors.As(err, &se):
 		s.refuse(w, r, http.StatusForbidden, "bad-token", s.cfg.Message(se.Code, se.Args), host, "")
 		return
@@ -424,6 +427,24 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, wire.EnrollResponse{Certificate: string(certPEM), CA: string(s.cfg.Office.CA.PEM),
 		PolicyKey: base64.StdEncoding.EncodeToString(s.pub)})
+}
+
+// enrol issues a host's certificate for its CSR and spends its token (r's Token,
+// Baseline and Remote are used): the enrolment of the network (POST /v1/enroll) and
+// of a file (EnrollFile). The certificate is returned only once the token is spent;
+// a refused token leaves the register as it was and the certificate unused and
+// unknown. A refused CSR wraps pki.ErrBadCSR.
+func enrol(ctx context.Context, svc *service.Service, office *pki.Office, now time.Time, host string, csr []byte, r service.EnrolRequest) ([]byte, error) {
+	serial := pki.NewSerial()
+	certPEM, err := office.CA.IssueHost(csr, host, serial, now)
+	if err != nil {
+		return nil, err
+	}
+	r.Host, r.CertSerial = host, serial.Text(16)
+	if _, err := svc.Enrol(ctx, r); err != nil {
+		return nil, err
+	}
+	return certPEM, nil
 }
 
 // handlePolicy is the long poll: 200 with the envelope once the host's version is
@@ -545,7 +566,25 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request, host servi
 		s.serviceRefusal(w, r, err, host.Number, host.Number, true)
 		return
 	}
-	w.WriteHeader(http.StatusNoContent)
+	if len(rep.CheckIns) == 0 {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	// A vault station's check-ins: the office's campaign, under the service's rules.
+	cis := make([]service.StationCheckIn, 0, len(rep.CheckIns))
+	for _, c := range rep.CheckIns {
+		cis = append(cis, service.StationCheckIn{ID: c.ID, Seen: c.Seen, Device: c.Device})
+	}
+	outs, err := s.svc.StationCheckIns(r.Context(), host.Number, cis)
+	if err != nil {
+		s.serviceRefusal(w, r, err, host.Number, host.Number, true)
+		return
+	}
+	ans := wire.ReportAnswer{CheckIns: make([]wire.StationOutcome, 0, len(outs))}
+	for _, o := range outs {
+		ans.CheckIns = append(ans.CheckIns, wire.StationOutcome{ID: o.ID, Outcome: o.Outcome, Number: o.Number, Code: o.Code})
+	}
+	writeJSON(w, http.StatusOK, ans)
 }
 
 func (s *Server) handleRequest(w http.ResponseWriter, r *http.Request, host service.OfficeHost) {

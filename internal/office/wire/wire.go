@@ -62,6 +62,32 @@ type Report struct {
 	Daemon        string     `json:"daemon"`
 	PolicyVersion uint64     `json:"policy_version"`
 	Seen          []Sighting `json:"seen,omitempty"`
+	// CheckIns are the media plugged into a vault-station host since its last report
+	// that was answered: the server checks them in to the office's campaign.
+	CheckIns []StationCheckIn `json:"checkins,omitempty"`
+}
+
+// StationCheckIn is one medium plugged into a vault-station host, under an id of the
+// host's making: the server records each id once.
+type StationCheckIn struct {
+	ID     string         `json:"id"`
+	Seen   media.Identity `json:"seen"`
+	Device string         `json:"device,omitempty"`
+}
+
+// ReportAnswer answers a report that carried check-ins (200; a report without any is
+// answered 204).
+type ReportAnswer struct {
+	CheckIns []StationOutcome `json:"checkins"`
+}
+
+// StationOutcome is what the server made of one check-in: checked-in,
+// already-checked-in, no-campaign, refused (Code says why) or not-station.
+type StationOutcome struct {
+	ID      string `json:"id"`
+	Outcome string `json:"outcome"`
+	Number  string `json:"number,omitempty"`
+	Code    string `json:"code,omitempty"`
 }
 
 // RegistrationRequest is the body of POST /v1/host/requests.
@@ -151,6 +177,11 @@ type (
 		TTL    time.Duration
 	}
 	Revoke struct{ Number, Reason string }
+	Freeze struct {
+		Number string
+		Freeze bool
+		Reason string
+	}
 	Reject struct{ ID, Reason string }
 	State  struct{ State string }
 )
