@@ -26,6 +26,13 @@ import (
 // concurrent CLI processes.
 func TestMain(m *testing.M) {
 	if os.Getenv("MEDIAGATE_TEST_AS_CLI") == "1" {
+		// The same guard in a command run as a process of its own: it fails at once.
+		socketGuard = func(path string) {
+			if path == sysfs.DefaultSocket {
+				fmt.Fprintf(os.Stderr, "a unit test dialed the system's control socket %s: give its command a socket in a temporary directory\n", path)
+				os.Exit(99)
+			}
+		}
 		os.Exit(Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
 	}
 	// No unit test may reach the daemon of the machine it runs on.

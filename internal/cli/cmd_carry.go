@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -503,9 +504,6 @@ func runLogImport(ctx context.Context, app *App, path string, o logImportOptions
 	}
 	if err != nil {
 		reason := server.FileReason(err)
-		if reason == "" {
-			reason = ledgerReason(err)
-		}
 		files.Refused(ctx, carry.KindLog, b, imp.Host, err)
 		if reason == "replay" {
 			return lerr("err.carry.log-replay", path, imp.Held)
@@ -547,7 +545,7 @@ func runLogAck(ctx context.Context, app *App, path string) error {
 	if err != nil {
 		return err
 	}
-	raw, err := os.ReadFile(path)
+	raw, err := readAckFile(path)
 	if err != nil {
 		return err
 	}
@@ -622,15 +620,13 @@ func officeLedger(app *App, svc *service.Service, keys *pki.Office) (server.Rece
 		Log: slog.New(slog.NewTextHandler(app.Err, &slog.HandlerOptions{Level: slog.LevelError}))})
 }
 
-// ledgerReason is the short name of a refusal by the ledger.
-func ledgerReason(err error) string {
-	switch {
-	case errors.Is(err, ledger.ErrBroken):
-		return "chain"
-	case errors.Is(err, ledger.ErrGap):
-		return "gap"
-	case errors.Is(err, ledger.ErrBadBatch):
-		return "invalid"
+// readAckFile reads an acknowledgement file, at most a little more than
+// anchor.Parse accepts (it refuses the rest as too long).
+func readAckFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
 	}
-	return ""
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, 8<<10))
 }

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"sync/atomic"
+
 	"context"
 	"fmt"
 	"log/slog"
@@ -13,6 +15,7 @@ import (
 	"mediagate/internal/control"
 	"mediagate/internal/daemon"
 	"mediagate/internal/enforce"
+	"mediagate/internal/hostclient"
 	"mediagate/internal/identity"
 	"mediagate/internal/notify"
 	"mediagate/internal/service"
@@ -80,6 +83,13 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 	// the host is initialised (fail closed): it may create the register, as host init
 	// may; every other command refuses a missing one.
 	app.createRegister = true
+	// Every row appended to the log wakes the log shipper of an enrolled host.
+	var shipper atomic.Pointer[hostclient.Shipper]
+	app.appended = func() {
+		if s := shipper.Load(); s != nil {
+			s.Wake()
+		}
+	}
 	local, err := app.open(ctx)
 	if err != nil {
 		return err
@@ -90,6 +100,9 @@ func runDaemon(ctx context.Context, app *App, o daemonOptions) error {
 	office, err := wireOffice(ctx, app, store, log)
 	if err != nil {
 		return err
+	}
+	if office != nil {
+		shipper.Store(office.shipLog(local))
 	}
 	var checkIn daemon.VaultStation = service.New(local.Store(), service.Config{Now: app.Now})
 	if office != nil {

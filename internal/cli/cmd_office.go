@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"mediagate/internal/anchor"
 	"mediagate/internal/daemon"
 	"mediagate/internal/event"
 	"mediagate/internal/hostclient"
@@ -307,7 +308,12 @@ func refuseEnrolled(app *App, command string) error {
 type officeDaemon struct {
 	store    *daemon.PolicyStore
 	follower *hostclient.Follower
-	problem  error
+	// shipper sends the local audit log to the office (shipLog sets its source).
+	shipper *hostclient.Shipper
+	shipCfg hostclient.ShipperConfig
+	problem error
+	// standalone: enrolled by file, no server to report check-ins to.
+	standalone bool
 	// daemon is set once the daemon runs: from then on a policy applied is also a
 	// rescan (the policy loaded from the cache was in force before anything was
 	// decided).
@@ -325,14 +331,15 @@ func wireOffice(ctx context.Context, app *App, local daemon.Store, log *slog.Log
 		return &officeDaemon{store: daemon.NewPolicyStore(local, nil), problem: err}, nil
 	}
 	var client hostclient.PolicyClient // none on a standalone host: its policy comes by file
+	var logClient *hostclient.Client   // and its log goes by file (log export)
 	if !st.Standalone() {
 		c, err := hostclient.NewClient(st)
 		if err != nil {
 			return &officeDaemon{store: daemon.NewPolicyStore(local, st.Baseline), problem: err}, nil
 		}
-		client = c
+		client, logClient = c, c
 	}
-	o := &officeDaemon{store: daemon.NewPolicyStore(local, st.Baseline)}
+	o := &officeDaemon{store: daemon.NewPolicyStore(local, st.Baseline), standalone: st.Standalone()}
 	o.follower = hostclient.NewFollower(hostclient.FollowerConfig{
 		State:  st,
 		Client: client,
@@ -349,11 +356,35 @@ func wireOffice(ctx context.Context, app *App, local daemon.Store, log *slog.Log
 		HighWater: func(ctx context.Context) (uint64, error) { return policyHighWater(ctx, app, st) },
 		Now:       app.Now,
 		Log:       log,
+		// The server is back: what the log holds that the office has not acknowledged
+		// goes now.
+		Reachable: func() {
+			if o.shipper != nil {
+				o.shipper.Wake()
+			}
+		},
 	})
+	// The log shipper signs nothing; it checks the office's acknowledgements with the
+	// policy key of the enrolment and keeps the latest beside the register.
+	if file, isFile := service.SQLiteFile(app.DBPath); isFile && logClient != nil {
+		o.shipCfg = hostclient.ShipperConfig{Client: logClient, Key: st.PolicyKey, AckFile: anchor.File(file), Now: app.Now, Log: log}
+	}
 	if err := o.follower.LoadCache(ctx); err != nil {
 		log.Warn("policy cache refused; waiting for the server", "err", err)
 	}
 	return o, nil
+}
+
+// shipLog makes the shipper of the local register's log; nil when the register is not
+// a file (the office's acknowledgement is kept beside it).
+func (o *officeDaemon) shipLog(local hostclient.LogSource) *hostclient.Shipper {
+	if o.shipCfg.Client == nil {
+		return nil
+	}
+	cfg := o.shipCfg
+	cfg.Source = local
+	o.shipper = hostclient.NewShipper(cfg)
+	return o.shipper
 }
 
 // status is the daemon's Config.Office.
@@ -366,6 +397,12 @@ func (o *officeDaemon) status() *daemon.OfficeStatus {
 		LastContact: s.LastContact, UnreachableSince: s.UnreachableSince, LastError: s.LastError}
 	if r := s.Refused; r != nil {
 		out.RefusedAt, out.RefusedSource, out.RefusedReason = r.Time, r.Source, r.Reason
+	}
+	out.CheckInsQueued = o.follower.PendingCheckIns()
+	if o.shipper != nil {
+		l := o.shipper.Status()
+		out.Log = &daemon.LogShipStatus{Acked: l.Acked, AckedAt: l.AckedAt, Head: l.Head, LastError: l.LastError,
+			BrokenSeq: l.BrokenSeq, BrokenReason: l.BrokenReason}
 	}
 	return out
 }
@@ -389,8 +426,8 @@ func (o *officeDaemon) decided(r daemon.Record) {
 // under the service's rules. The host only waits for the block-device stage when the
 // policy's record has bound fields not readable yet, as the local station does.
 func (o *officeDaemon) station() daemon.VaultStation {
-	if o.follower == nil {
-		return nil
+	if o.follower == nil || o.standalone {
+		return nil // a standalone host has no server to report to: no vault station
 	}
 	return officeStation{o}
 }
@@ -420,6 +457,11 @@ func (o *officeDaemon) run(ctx context.Context, d *daemon.Daemon) {
 		return
 	}
 	o.daemon.Store(d)
+	if o.shipper != nil {
+		shipped := make(chan struct{})
+		defer func() { <-shipped }()
+		go func() { defer close(shipped); o.shipper.Run(ctx) }()
+	}
 	o.follower.Run(ctx)
 }
 

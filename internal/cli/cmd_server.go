@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"mediagate/internal/catalog"
+	"mediagate/internal/office/ledger"
 	"mediagate/internal/office/pki"
 	"mediagate/internal/office/server"
 	"mediagate/internal/service"
@@ -32,6 +33,7 @@ func newServerCommand(app *App) *cobra.Command {
 	host := &cobra.Command{Use: "host"}
 	host.AddCommand(newServerHostAddCommand(app, &dir), newServerHostListCommand(app, &dir), newServerHostShowCommand(app, &dir),
 		newServerHostRevokeCommand(app, &dir), newServerHostTokenCommand(app, &dir), newServerHostSetCommand(app, &dir),
+		newServerHostFreezeCommand(app, &dir, true), newServerHostFreezeCommand(app, &dir, false),
 		newServerHostEnrollFileCommand(app, &dir))
 	req := newServerRequestsCommand(app, &dir)
 	req.AddCommand(newServerApproveCommand(app, &dir), newServerRejectCommand(app, &dir))
@@ -200,7 +202,17 @@ func runServer(ctx context.Context, app *App, o serverRunOptions) error {
 		return err
 	}
 	defer local.Close()
-	srv, err = server.New(server.Config{Service: local.Service, Office: keys, Log: log, MaxConns: o.MaxConns,
+	lst, ok := local.Service.Store().(ledger.Store)
+	if !ok {
+		return errors.New("server: the register keeps no copy of the hosts' logs")
+	}
+	// Acknowledgements are signed with the policy key: an enrolled host checks them with
+	// the key it got at enrolment.
+	led, err := ledger.New(ledger.Config{Store: lst, Key: keys.PolicyKey, Now: app.Now, Log: log.With("component", "ledger")})
+	if err != nil {
+		return err
+	}
+	srv, err = server.New(server.Config{Service: local.Service, Office: keys, Log: log, MaxConns: o.MaxConns, Ledger: led,
 		Message: func(code string, args []any) string { return catalog.T(catalog.EN, code, args...) }})
 	if err != nil {
 		return err
@@ -324,15 +336,33 @@ func newServerHostListCommand(app *App, dir *string) *cobra.Command {
 	}
 }
 
-// hostState says whether a host is enrolled, waiting for enrolment, or revoked.
+// hostState says whether a host is enrolled, waiting for enrolment, or revoked, and
+// whether its log broke or it is frozen.
 func hostState(lang string, h service.OfficeHost) string {
+	var s string
 	switch {
 	case !h.Revoked.IsZero():
-		return T(lang, "out.host-revoked-state")
+		s = T(lang, "out.host-revoked-state")
 	case h.Enrolled.IsZero():
-		return T(lang, "out.host-not-enrolled")
+		s = T(lang, "out.host-not-enrolled")
+	default:
+		s = T(lang, "out.host-enrolled")
 	}
-	return T(lang, "out.host-enrolled")
+	if h.Log.BrokenSeq != 0 {
+		s += ", " + T(lang, "out.host-log-broken-state", h.Log.BrokenSeq)
+	}
+	if !h.Log.Frozen.IsZero() {
+		s += ", " + T(lang, "out.host-frozen-state")
+	}
+	return s
+}
+
+// hostLogLine is the state of the office's copy of a host's log.
+func hostLogLine(lang string, h service.OfficeHost) string {
+	if h.Log.BrokenSeq != 0 {
+		return T(lang, "out.host-log-broken", h.Log.BrokenSeq, stamp(h.Log.BrokenAt), h.Log.BrokenReason, h.Log.Seq)
+	}
+	return T(lang, "out.host-log", h.Log.Seq, stamp(h.Log.Acked))
 }
 
 func stamp(t time.Time) string {
@@ -377,6 +407,10 @@ func newServerHostShowCommand(app *App, dir *string) *cobra.Command {
 			kv.row(T(l, "field.last-contact"), stamp(h.LastContact))
 			kv.row(T(l, "field.policy"), fmt.Sprintf("%d (%s %d)", h.PolicyVersion, T(l, "field.applied"), h.AppliedVersion))
 			kv.row(T(l, "field.daemon"), h.DaemonState)
+			kv.row(T(l, "field.office-log"), hostLogLine(l, h))
+			if !h.Log.Frozen.IsZero() {
+				kv.row(T(l, "field.frozen"), stamp(h.Log.Frozen))
+			}
 			kv.row(T(l, "field.baseline"), strings.Join(h.Baseline, ", "))
 			if err := kv.flush(); err != nil {
 				return err
@@ -412,6 +446,38 @@ func newServerHostRevokeCommand(app *App, dir *string) *cobra.Command {
 				return printJSON(app.Out, h)
 			}
 			fmt.Fprintln(app.Out, T(app.Lang, "out.host-revoked", h.Number))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded in the audit log)")
+	cmd.MarkFlagRequired("reason")
+	return cmd
+}
+
+func newServerHostFreezeCommand(app *App, dir *string, freeze bool) *cobra.Command {
+	var reason string
+	use, example, done := "freeze NUMBER --reason TEXT", "  mediagate server host freeze HOST-07 --reason \"log rolled back\"", "out.host-frozen"
+	if !freeze {
+		use, example, done = "unfreeze NUMBER --reason TEXT", "  mediagate server host unfreeze HOST-07 --reason \"checked: disk restored from backup\"", "out.host-unfrozen"
+	}
+	cmd := &cobra.Command{
+		Use:     use,
+		Example: example,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			useServerDB(cmd, app, *dir)
+			s, err := app.Service(cmd.Context())
+			if err != nil {
+				return err
+			}
+			h, err := s.FreezeOfficeHost(cmd.Context(), args[0], freeze, reason)
+			if err != nil {
+				return err
+			}
+			if app.JSON {
+				return printJSON(app.Out, h)
+			}
+			fmt.Fprintln(app.Out, T(app.Lang, done, h.Number))
 			return nil
 		},
 	}

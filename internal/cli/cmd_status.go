@@ -88,6 +88,12 @@ func runStatus(ctx context.Context, app *App, o statusOptions) error {
 		if !o.RefusedAt.IsZero() {
 			field(w, lang, "field.office-refused", T(lang, "out.office-refused", localTimeOrDash(o.RefusedAt), o.RefusedSource, o.RefusedReason))
 		}
+		if l := o.Log; l != nil {
+			field(w, lang, "field.office-log", logShipLine(lang, l))
+		}
+		if o.CheckInsQueued > 0 {
+			field(w, lang, "field.office-checkins", T(lang, "out.office-checkins-queued", o.CheckInsQueued))
+		}
 	}
 	for _, p := range st.Problems {
 		field(w, lang, "field.problem", p)
@@ -119,4 +125,15 @@ type checkinSummary struct {
 	Year     int            `json:"year"`
 	Deadline time.Time      `json:"deadline"`
 	Totals   checkin.Totals `json:"totals"`
+}
+
+// logShipLine is the status line about the office's collection of this host's log.
+func logShipLine(lang string, l *daemon.LogShipStatus) string {
+	switch {
+	case l.BrokenSeq != 0:
+		return T(lang, "out.office-log-broken", l.BrokenSeq, l.BrokenReason)
+	case l.LastError != "":
+		return T(lang, "out.office-log-waiting", l.Acked, l.Head, l.LastError)
+	}
+	return T(lang, "out.office-log", l.Acked, l.Head, localTimeOrDash(l.AckedAt))
 }

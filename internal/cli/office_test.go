@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"context"
 	"log/slog"
+	"mediagate/internal/daemon"
 	"os"
 	"path/filepath"
 	"strings"
@@ -213,5 +215,47 @@ func TestHostCommandsRefuseAPostgreSQLRegister(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(cwd); len(ents) != 1 {
 		t.Errorf("files written to the working directory: %v", ents)
+	}
+}
+
+// TestEnrolledVaultStationQueuesForTheOffice: the daemon's vault station on an enrolled
+// host decides nothing itself: a plugged device goes to the follower's queue for the
+// server (once, as Claim allows), after waiting for the block device when the policy's
+// record binds a capacity not readable yet; a standalone host has no station.
+func TestEnrolledVaultStationQueuesForTheOffice(t *testing.T) {
+	st := &hostclient.State{Enrolment: hostclient.Enrolment{Server: "https://office.example:8443", Host: "HOST-01"}}
+	f := hostclient.NewFollower(hostclient.FollowerConfig{State: st, Apply: func(context.Context, *policydoc.Policy) {}})
+	o := &officeDaemon{store: daemon.NewPolicyStore(nil, nil), follower: f}
+	bound := media.Identity{Kind: media.KindUSBDisk, Key: "usb:0781:5567:CAP1", Serial: "CAP1", Capacity: 64 << 20}
+	o.store.Set(&policydoc.Policy{Document: policydoc.Document{Host: "HOST-01", Version: 1,
+		Profile: policydoc.Profile{Number: "HOST-01", Level: media.Secret, Mode: media.ModeEnforce, VaultStation: true},
+		Media: []policydoc.Medium{{Number: "S-1", Kind: media.KindUSBDisk, Level: media.Secret, Status: media.StatusActive,
+			Custodian: "zhang", Identity: bound}}}})
+	station := o.station()
+	ctx := context.Background()
+	usbStage := bound
+	usbStage.Capacity = 0
+	if res, err := station.CheckInPlug(ctx, service.PlugRequest{Seen: usbStage, WaitPending: true}); err != nil || !res.Pending {
+		t.Errorf("capacity not readable yet: %+v, %v; want pending", res, err)
+	}
+	claimed := false
+	claim := func() bool { defer func() { claimed = true }(); return !claimed }
+	for range 2 { // the USB and the block-device stage: one check-in
+		if _, err := station.CheckInPlug(ctx, service.PlugRequest{Seen: bound, Device: "/devices/usb2/2-1", WaitPending: true, Claim: claim}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unknown := media.Identity{Kind: media.KindUSBDisk, Key: "usb:0781:5567:PRIV"}
+	if res, err := station.CheckInPlug(ctx, service.PlugRequest{Seen: unknown, WaitPending: true}); err != nil || !res.Queued {
+		t.Errorf("an unregistered stick: %+v, %v; want queued for the server to refuse", res, err)
+	}
+	if n := f.PendingCheckIns(); n != 2 {
+		t.Errorf("%d check-ins queued, want 2", n)
+	}
+	if n := o.status().CheckInsQueued; n != 2 {
+		t.Errorf("status says %d check-ins wait for the server, want 2", n)
+	}
+	if (&officeDaemon{store: o.store, follower: f, standalone: true}).station() != nil {
+		t.Error("a standalone host has a vault station")
 	}
 }

@@ -65,6 +65,9 @@ type App struct {
 	// and the daemon, which blocks everything until host init); every other command
 	// refuses a missing one.
 	createRegister bool
+	// appended is called after every committed change to the local register (the
+	// daemon wakes its log shipper with it).
+	appended func()
 }
 
 // Service returns the operations of the register: the office server's when one is
@@ -85,7 +88,7 @@ func (a *App) open(ctx context.Context) (*service.Local, error) {
 		return a.local, nil
 	}
 	l, err := service.OpenLocal(ctx, a.DBPath, service.LocalOptions{Now: a.Now, Actor: a.Actor,
-		Service: service.Config{Changed: a.Changed}, Create: a.createRegister})
+		Service: service.Config{Changed: a.Changed}, Create: a.createRegister, Appended: a.appended})
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"mediagate/internal/anchor"
 	"mediagate/internal/event"
 	"mediagate/internal/hostclient"
+	"mediagate/internal/registry"
 )
 
 // jsonOf runs a command with --json that must succeed and decodes what it prints.
@@ -92,11 +93,35 @@ func readFile(t *testing.T, path string) []byte {
 // the host's log carried out and taken into the office's ledger, the acknowledgement
 // carried back — twice — and every tampered, replayed, misdirected or older file
 // refused with one line, exit status 1, an audit row, and nothing changed.
-func TestStandaloneRoundTrip(t *testing.T) {
+func TestStandaloneRoundTrip(t *testing.T) { standaloneRoundTrip(t, "") }
+
+// TestStandaloneRoundTripOnPostgreSQL: the same with the office's register (and its
+// ledger) on PostgreSQL.
+func TestStandaloneRoundTripOnPostgreSQL(t *testing.T) {
+	server := os.Getenv("MEDIAGATE_PG_DSN")
+	if server == "" {
+		t.Skip("PostgreSQL run skipped: MEDIAGATE_PG_DSN is not set (scripts/test.sh starts a server and sets it)")
+	}
+	name, dsn, err := registry.CreateDatabase(context.Background(), server, "mg_standalone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := registry.DropDatabase(context.Background(), server, name); err != nil {
+			t.Errorf("drop test database: %v", err)
+		}
+	})
+	standaloneRoundTrip(t, dsn)
+}
+
+func standaloneRoundTrip(t *testing.T, serverDB string) {
 	stick := t.TempDir()
 	on := func(name string) string { return filepath.Join(stick, name) }
 	officeDir := filepath.Join(t.TempDir(), "server")
 	srv := newEnv(t)
+	if serverDB != "" {
+		srv.db = serverDB
+	}
 	init := srv.jsonOf("server", "init", "--dir", officeDir, "--name", "localhost", "--officer", "zhangsan")
 	fp := init["ca_fingerprint"].(string)
 	srv.setup()
@@ -124,6 +149,11 @@ func TestStandaloneRoundTrip(t *testing.T) {
 	srv.registerUSB("AB12CD34EF02", "secret", "lisi")
 	exp := srv.jsonOf("policy", "export", "--host", "HOST-09", "-o", on("HOST-09.policy"), "--dir", officeDir)
 	srv.ok("policy", "export", "--host", "HOST-10", "-o", on("HOST-10.policy"), "--dir", officeDir)
+	// Another office (its own policy key) with a host of the same number.
+	elsewhere, elsewhereDir := newEnv(t), filepath.Join(t.TempDir(), "elsewhere")
+	elsewhere.ok("server", "init", "--dir", elsewhereDir, "--name", "elsewhere", "--officer", "zhangsan")
+	elsewhere.ok("server", "host", "add", "HOST-09", "--level", "secret")
+	elsewhere.ok("policy", "export", "--host", "HOST-09", "-o", on("elsewhere.policy"), "--dir", elsewhereDir)
 	if err := os.WriteFile(on("v1.policy"), v1, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -132,6 +162,7 @@ func TestStandaloneRoundTrip(t *testing.T) {
 		{"truncated", corrupt(t, on("HOST-09.policy"), "cut.policy", truncated), "malformed"},
 		{"a byte flipped", corrupt(t, on("HOST-09.policy"), "flip.policy", flipped), "refused"},
 		{"another host's", on("HOST-10.policy"), "another host"},
+		{"signed by another office", on("elsewhere.policy"), "another key"},
 		{"the version in force again", on("v1.policy"), "not above"},
 	} {
 		t.Run("policy "+bad.name, func(t *testing.T) {
@@ -143,8 +174,8 @@ func TestStandaloneRoundTrip(t *testing.T) {
 		})
 	}
 	host.t = t
-	if got := host.kindRows(event.KindPolicyRefused); got != refusedBefore+4 {
-		t.Errorf("policy.refused rows: %d, want %d", got, refusedBefore+4)
+	if got := host.kindRows(event.KindPolicyRefused); got != refusedBefore+5 {
+		t.Errorf("policy.refused rows: %d, want %d", got, refusedBefore+5)
 	}
 	imp := host.jsonOf("policy", "import", on("HOST-09.policy"))
 	if imp["version"] != exp["version"] || imp["media"].(float64) != 2 {

@@ -134,4 +134,22 @@ type OfficeStatus struct {
 	RefusedAt     time.Time `json:"refused_at,omitzero"`
 	RefusedSource string    `json:"refused_source,omitempty"`
 	RefusedReason string    `json:"refused_reason,omitempty"`
+	// Log is the collection of this host's audit log by the office.
+	Log *LogShipStatus `json:"log,omitempty"`
+	// CheckInsQueued counts the vault station's check-ins not yet answered by the
+	// server (an enrolled vault station with the server down).
+	CheckInsQueued int `json:"checkins_queued,omitempty"`
+}
+
+// LogShipStatus is what Status says of the office's collection of the host's log:
+// the row it acknowledged last, the newest local row (Head-Acked rows wait to be
+// sent), the last failure, and — when the office holds the chain as broken — the
+// first bad row and why.
+type LogShipStatus struct {
+	Acked        int64     `json:"acked"`
+	AckedAt      time.Time `json:"acked_at,omitzero"`
+	Head         int64     `json:"head"`
+	LastError    string    `json:"last_error,omitempty"`
+	BrokenSeq    int64     `json:"broken_seq,omitempty"`
+	BrokenReason string    `json:"broken_reason,omitempty"`
 }

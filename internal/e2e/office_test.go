@@ -34,6 +34,7 @@ import (
 
 const (
 	officeHost = "VM-07"
+	officeName = "office" // the server's name in its certificate, known to the guest by /etc/hosts
 	officeDir  = "/var/lib/mediagate/office-e2e"
 	officeDB   = officeDir + "/mediagate.db"
 	officeEnv  = "MEDIAGATE_DB=" + officeDB
@@ -52,6 +53,10 @@ type officeBackend interface {
 	SetStatus(t *testing.T, host, number string, status media.Status)
 	// Approve approves the one pending registration request whose identity key is key.
 	Approve(t *testing.T, host, key string) string
+	// MakeVaultStation makes host a vault station and opens the year-end campaign.
+	MakeVaultStation(t *testing.T, host string)
+	// CheckedIn reports whether the medium with identity key was checked in from host.
+	CheckedIn(t *testing.T, host, key string) bool
 	Stop(t *testing.T)
 	Start(t *testing.T)
 }
@@ -77,15 +82,23 @@ func TestOfficeEnrolledHost(t *testing.T) {
 		strings.Replace(strings.TrimPrefix(office.URL(), "https://"), ":", "/", 1)))
 	t.Cleanup(func() { unenrol(t, g) })
 
-	// Enrol, then start the daemon on the office's policy.
+	// Enrol by the server's name, which only the guest's /etc/hosts knows: the
+	// enrolment records its address, the drop-in lets the sandboxed daemon reach that
+	// address, and the daemon resolves nothing.
+	byName := strings.Replace(office.URL(), testbed.HostIP, officeName, 1)
+	g.MustRun(t, fmt.Sprintf(`grep -q ' %[2]s$' /etc/hosts || echo '%[1]s %[2]s' >> /etc/hosts`, testbed.HostIP, officeName))
 	token := office.Token(t, officeHost)
 	g.MustRun(t, fmt.Sprintf(`set -e
 mkdir -p %s
 mkdir -p %s
 printf '[Service]\nEnvironment=%s\n' > %s
 %s mediagate host enroll --server %s --token %s --ca-fingerprint %s --host %s`,
-		officeDir, filepath.Dir(e2eDropIn), officeEnv, e2eDropIn, officeEnv, office.URL(), token, office.Fingerprint(), officeHost))
-	if res := g.Exec(t, officeEnv+" mediagate host enroll --server "+office.URL()+" --token x --ca-fingerprint "+office.Fingerprint()+" --host "+officeHost); res.ExitCode != 2 {
+		officeDir, filepath.Dir(e2eDropIn), officeEnv, e2eDropIn, officeEnv, byName, token, office.Fingerprint(), officeHost))
+	if out := g.MustRun(t, "grep -h IPAddressAllow /etc/systemd/system/mediagate.service.d/50-office.conf; grep -o '\"addresses\":[^]]*]' "+
+		officeDir+"/office/enrolment.json"); !strings.Contains(out, "IPAddressAllow="+testbed.HostIP) || !strings.Contains(out, testbed.HostIP) {
+		t.Errorf("enrolment by name: %s", out)
+	}
+	if res := g.Exec(t, officeEnv+" mediagate host enroll --server "+byName+" --token x --ca-fingerprint "+office.Fingerprint()+" --host "+officeHost); res.ExitCode != 2 {
 		t.Errorf("second enrolment: %s", res)
 	}
 	if modes := g.MustRun(t, "stat -c '%a %U' "+officeDir+"/office "+officeDir+"/office/* | sort -u | tr '\\n' ' '"); modes != "600 root 700 root" {
@@ -152,7 +165,7 @@ sed -i 's/"signature":"./"signature":"A/' %[1]s/office/policy.json`, officeDir))
 
 	// A registration request from the guest, approved on the server: the stick works.
 	const newSerial = "OFFICE0002"
-	v.PlugStick(t, newSerial, testbed.Files{"b.txt": []byte("request")})
+	newStick := v.PlugStick(t, newSerial, testbed.Files{"b.txt": []byte("request")})
 	if r := officeDecided(t, g, newSerial); r != "unregistered" {
 		t.Fatalf("new stick: %s", r)
 	}
@@ -168,6 +181,22 @@ sed -i 's/"signature":"./"signature":"A/' %[1]s/office/policy.json`, officeDir))
 		authorizedAfter.Seconds(), time.Since(start).Seconds())
 	applied := g.MustRun(t, officeEnv+" mediagate log --kind policy.applied --json | grep -c '\"version\"'")
 	t.Logf("policies applied in the guest: %s", applied)
+
+	// The guest made a vault station on the server and the office's campaign open: the
+	// approved stick, plugged again, is checked in to the office's campaign.
+	key := identity.USBKey("46f4", "0001", newSerial)
+	office.MakeVaultStation(t, officeHost)
+	g.WaitFor(t, 30*time.Second, officeEnv+" mediagate log --kind policy.applied --json | grep -c '\"version\"' | grep -vx "+applied)
+	v.Unplug(t, newStick.ID)
+	v.PlugStick(t, newSerial, testbed.Files{"b.txt": []byte("request")})
+	start = time.Now()
+	for !office.CheckedIn(t, officeHost, key) {
+		if time.Since(start) > 60*time.Second {
+			t.Fatalf("the stick plugged into the vault station was not checked in on the server")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Logf("FIGURE stick plugged into the enrolled vault station → checked in on the server: %.2f s", time.Since(start).Seconds())
 }
 
 // officeDecided is decided() on the enrolled host's own log.
@@ -180,7 +209,8 @@ func officeDecided(t *testing.T, g *testbed.Guest, serial string) string {
 // unenrol puts the guest back as the other scenarios expect it: the daemon on the
 // local register, without the office drop-ins.
 func unenrol(t *testing.T, g *testbed.Guest) {
-	g.Exec(t, fmt.Sprintf(`rm -f %s /etc/systemd/system/mediagate.service.d/50-office.conf
+	g.Exec(t, fmt.Sprintf(`sed -i '/ `+officeName+`$/d' /etc/hosts
+rm -f %s /etc/systemd/system/mediagate.service.d/50-office.conf
 rm -rf %s
 systemctl daemon-reload
 systemctl restart mediagate.service`, e2eDropIn, officeDir))
@@ -198,7 +228,7 @@ type fakeBackend struct {
 }
 
 func newFakeBackend(t *testing.T) *fakeBackend {
-	o, err := officefake.New(testbed.HostIP, "127.0.0.1")
+	o, err := officefake.New(testbed.HostIP, "127.0.0.1", officeName)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,6 +309,22 @@ func (b *fakeBackend) Approve(t *testing.T, host, key string) string {
 	}
 	t.Fatalf("no registration request for %s from %s", key, host)
 	return ""
+}
+
+func (b *fakeBackend) MakeVaultStation(t *testing.T, host string) {
+	b.doc(host).Profile.VaultStation = true
+	b.publish(t, host)
+}
+
+func (b *fakeBackend) CheckedIn(t *testing.T, host, key string) bool {
+	for _, r := range b.o.Reports() {
+		for _, c := range r.CheckIns {
+			if r.Host == host && c.Seen.Key == key {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (b *fakeBackend) Stop(t *testing.T) { b.o.Stop() }
@@ -397,6 +443,15 @@ func (s *realServer) SetStatus(t *testing.T, host, number string, status media.S
 		t.Fatalf("status %s: only lost is wired", status)
 	}
 	s.officer(t, "media", "lost", number)
+}
+
+func (s *realServer) MakeVaultStation(t *testing.T, host string) {
+	s.officer(t, "server", "host", "set", host, "--vault-station")
+	s.officer(t, "checkin", "open")
+}
+
+func (s *realServer) CheckedIn(t *testing.T, host, key string) bool {
+	return strings.Contains(s.officer(t, "log", "--kind", "checkin.in", "--json"), key)
 }
 
 func (s *realServer) Approve(t *testing.T, host, key string) string {

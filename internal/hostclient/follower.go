@@ -55,6 +55,9 @@ type FollowerConfig struct {
 	// (default 2 s); ReportEvery how often the host reports when nothing happens
 	// (default 60 s); MaxBackoff the longest pause after a failure (default 30 s).
 	CheckEvery, ReportEvery, MaxBackoff time.Duration
+	// Reachable, when set, is called when the server answers again after a failure
+	// (the log shipper sends what waited). It must not block.
+	Reachable func()
 }
 
 // Follower keeps the policy in force up to date from the server and the cache file,
@@ -416,6 +419,9 @@ func (f *Follower) reachable() {
 	if was {
 		f.log.Info("office server reachable again")
 		f.pokeReport()
+		if f.cfg.Reachable != nil {
+			f.cfg.Reachable()
+		}
 	}
 }
 

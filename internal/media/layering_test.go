@@ -24,7 +24,7 @@ var allowed = map[string][]string{
 	"internal/policydoc": {"media"},
 	// hostclient is the enrolled host's side of the office: enrolment, the mTLS
 	// client, the policy cache and the follower.
-	"internal/hostclient": {"media", "policydoc", "event", "audit", "carry"},
+	"internal/hostclient": {"media", "policydoc", "event", "audit", "carry", "anchor"},
 	// carry is the file format of what an officer carries to and from a standalone
 	// host (enrolment, log); hostclient writes and reads it on the host, the office
 	// server on the office's side.
@@ -70,7 +70,7 @@ var allowed = map[string][]string{
 	// The office server (mediagate server): the CA, the wire types of its protocol,
 	// the HTTPS server over the service, and the officer's remote client of it.
 	"internal/office/pki":    {},
-	"internal/office/wire":   {"media", "audit", "service", "checkin"},
+	"internal/office/wire":   {"media", "audit", "service", "checkin", "anchor", "event"},
 	"internal/office/server": {"media", "audit", "event", "service", "policydoc", "office/pki", "office/wire", "anchor", "carry", "office/ledger"},
 	"internal/office/remote": {"media", "audit", "checkin", "service", "office/wire"},
 	// ledger is the office's receipt of its hosts' audit logs (its store is the

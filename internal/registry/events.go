@@ -76,3 +76,34 @@ func (s *Store) VerifyLog(ctx context.Context) (int64, error) {
 	})
 	return audit.Verify(seq, head)
 }
+
+// LogHead returns the audit log's recorded head (seq 0 when the log is empty).
+func (s *Store) LogHead(ctx context.Context) (audit.Head, error) {
+	var head audit.Head
+	err := s.db.QueryRowContext(ctx, `SELECT seq, hash FROM event_head WHERE singleton = 1`).Scan(&head.Seq, &head.Hash)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return head, fmt.Errorf("read audit head: %w", err)
+	}
+	return head, nil
+}
+
+// LogRows returns the audit rows from seq from on, oldest first, at most limit.
+func (s *Store) LogRows(ctx context.Context, from int64, limit int) ([]*audit.Event, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+eventCols+` FROM events WHERE seq >= ? ORDER BY seq LIMIT ?`, from, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read audit log: %w", err)
+	}
+	defer rows.Close()
+	var out []*audit.Event
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read audit log: %w", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read audit log: %w", err)
+	}
+	return out, nil
+}

@@ -137,24 +137,50 @@ func (s *Store) HostLogRows(ctx context.Context, host string, from int64, limit 
 // under SQLite's and PostgreSQL's limits on bound values.
 const hostRowsPerInsert = 500
 
+// HostAppend is one host's rows for AppendHostLogs: rows that continue its chain at
+// Base.
+type HostAppend struct {
+	Host string
+	Base audit.Head
+	Rows []*audit.Event
+}
+
 // AppendHostLog stores rows, which the caller has checked continue host's chain at
 // base, and makes the last of them the chain's head, acknowledged at acked — all in
 // one transaction. It fails with ErrHeadMoved when the stored head is not base, and
 // with ErrChainBroken when the chain is marked broken; then nothing is stored.
 func (s *Store) AppendHostLog(ctx context.Context, host string, base audit.Head, rows []*audit.Event, acked time.Time) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	last := rows[len(rows)-1]
+	return s.AppendHostLogs(ctx, []HostAppend{{Host: host, Base: base, Rows: rows}}, acked)
+}
+
+// AppendHostLogs is AppendHostLog for several hosts in one transaction (the office's
+// group commit): all are stored, or none.
+func (s *Store) AppendHostLogs(ctx context.Context, appends []HostAppend, acked time.Time) error {
 	stamp := acked.UTC().Format(timeLayout)
 	// No writer lock: appends of different hosts touch different rows and may run
 	// side by side; the compare-and-set on the host's chain row orders those of one
 	// host (on SQLite the immediate transaction orders every writer anyway).
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("store log of host %s: begin: %w", host, err)
+		return fmt.Errorf("store host logs: begin: %w", err)
 	}
 	defer tx.Rollback()
+	for _, a := range appends {
+		if err := appendHostLogTx(ctx, tx, a.Host, a.Base, a.Rows, stamp); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store host logs: commit: %w", err)
+	}
+	return nil
+}
+
+func appendHostLogTx(ctx context.Context, tx *sql.Tx, host string, base audit.Head, rows []*audit.Event, stamp string) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	last := rows[len(rows)-1]
 	if base.Seq == 0 {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO office_chains (host) VALUES (?) ON CONFLICT (host) DO NOTHING`, host); err != nil {
 			return fmt.Errorf("store log of host %s: %w", host, err)
@@ -195,9 +221,6 @@ func (s *Store) AppendHostLog(ctx context.Context, host string, base audit.Head,
 			}
 			return fmt.Errorf("store log of host %s: %w", host, err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store log of host %s: commit: %w", host, err)
 	}
 	return nil
 }
@@ -282,4 +305,13 @@ func (s *Store) officeHostNumber(ctx context.Context, tx *sql.Tx, id string) str
 		return ""
 	}
 	return n
+}
+
+// CountHostLogRows counts the rows of every host's log the office holds.
+func (s *Store) CountHostLogRows(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM office_host_events`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count host log rows: %w", err)
+	}
+	return n, nil
 }

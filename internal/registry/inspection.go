@@ -86,7 +86,7 @@ func (r *InspectionReader) Departments(ctx context.Context) ([]string, error) {
 // OfficeHosts lists the office's hosts of the scope's department (all without one),
 // by number.
 func (r *InspectionReader) OfficeHosts(ctx context.Context, dept string) ([]OfficeHost, error) {
-	q := `SELECT ` + officeHostCols + ` FROM office_hosts`
+	q := `SELECT ` + officeHostCols + officeHostFrom
 	var args []any
 	if dept != "" {
 		q, args = q+` WHERE department = ?`, []any{dept}

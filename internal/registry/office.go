@@ -45,6 +45,19 @@ type OfficeHost struct {
 	// PolicyIssued is the issued_at of the current document: with the version and
 	// digest it lets a restarted server sign the very same bytes again.
 	PolicyIssued time.Time `json:"policy_issued,omitzero"`
+	// Log is the office's copy of the host's audit log: how far it is acknowledged,
+	// whether its chain broke, whether the host is frozen.
+	Log HostLog `json:"log"`
+}
+
+// HostLog is the state of a host's audit log at the office (office_chains).
+type HostLog struct {
+	Seq          int64     `json:"seq"` // the acknowledged head, 0 before the first row
+	Acked        time.Time `json:"acked,omitzero"`
+	BrokenSeq    int64     `json:"broken_seq,omitempty"` // the first bad row; 0 while intact
+	BrokenReason string    `json:"broken_reason,omitempty"`
+	BrokenAt     time.Time `json:"broken_at,omitzero"`
+	Frozen       time.Time `json:"frozen,omitzero"` // when an officer froze the host
 }
 
 // Seen is where a medium was last seen on one host.
@@ -90,21 +103,29 @@ type Officer struct {
 
 const officeHostCols = `id, number, level, department, location, custodian, mode, lower_media, allow_classes, allow_devices,
 	device_pins, baseline, hostname, cert_serial, enrolled, revoked, last_contact, daemon_state, applied_version,
-	policy_version, policy_hash, policy_issued, created, updated, vault_station`
+	policy_version, policy_hash, policy_issued, created, updated, vault_station,
+	COALESCE(c.seq, 0), COALESCE(c.acked, ''), COALESCE(c.broken_seq, 0), COALESCE(c.broken_reason, ''), COALESCE(c.broken_at, ''),
+	COALESCE(c.frozen, '')`
+
+// officeHostFrom is the FROM clause of officeHostCols.
+const officeHostFrom = ` FROM office_hosts LEFT JOIN office_chains c ON c.host = office_hosts.id`
 
 func scanOfficeHost(row interface{ Scan(...any) error }) (OfficeHost, error) {
 	var h OfficeHost
 	var level int
 	var mode, lower, classes, devices, pins, baseline, enrolled, revoked, contact, issued, created, updated string
+	var acked, brokenAt, frozen string
 	var applied, version int64
 	var station int
 	err := row.Scan(&h.ID, &h.Number, &level, &h.Department, &h.Location, &h.Custodian, &mode, &lower, &classes, &devices,
 		&pins, &baseline, &h.Hostname, &h.CertSerial, &enrolled, &revoked, &contact, &h.DaemonState, &applied,
-		&version, &h.PolicyHash, &issued, &created, &updated, &station)
+		&version, &h.PolicyHash, &issued, &created, &updated, &station,
+		&h.Log.Seq, &acked, &h.Log.BrokenSeq, &h.Log.BrokenReason, &brokenAt, &frozen)
 	if err != nil {
 		return h, err
 	}
 	h.VaultStation = station == 1
+	h.Log.Acked, h.Log.BrokenAt, h.Log.Frozen = parseStamp(acked), parseStamp(brokenAt), parseStamp(frozen)
 	h.Level, h.Mode, h.LowerMedia = media.Level(level), media.Mode(mode), media.LowerMedia(lower)
 	h.AllowClasses, h.AllowDevices, h.Baseline = parseList(classes), parseList(devices), parseList(baseline)
 	if err := json.Unmarshal([]byte(pins), &h.DevicePins); err != nil {
@@ -220,7 +241,7 @@ func (s *Store) AddEnrolToken(ctx context.Context, number, tokenHash string, exp
 }
 
 func officeHostTx(ctx context.Context, q querier, number string) (OfficeHost, error) {
-	h, err := scanOfficeHost(q.QueryRowContext(ctx, `SELECT `+officeHostCols+` FROM office_hosts WHERE number = ?`, number))
+	h, err := scanOfficeHost(q.QueryRowContext(ctx, `SELECT `+officeHostCols+officeHostFrom+` WHERE number = ?`, number))
 	if errors.Is(err, sql.ErrNoRows) {
 		return h, errf(ErrNotFound, "err.no-office-host", number)
 	}
@@ -237,7 +258,7 @@ func (s *Store) OfficeHost(ctx context.Context, number string) (OfficeHost, erro
 
 // ListOfficeHosts lists the office's hosts by number.
 func (s *Store) ListOfficeHosts(ctx context.Context) ([]OfficeHost, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+officeHostCols+` FROM office_hosts ORDER BY number`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+officeHostCols+officeHostFrom+` ORDER BY number`)
 	if err != nil {
 		return nil, fmt.Errorf("list hosts: %w", err)
 	}

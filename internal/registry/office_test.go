@@ -286,3 +286,41 @@ func TestMediaChangedSinceReadsOnlyTheChanged(t *testing.T) {
 		t.Errorf("query plan does not use the index on updated:\n%s", strings.Join(plan, "\n"))
 	}
 }
+
+// TestVaultStationHostsAndTheirCheckIns: a host's vault-station mark is kept and can
+// be taken back; a station's check-in id is recorded once, its first outcome kept.
+func TestVaultStationHostsAndTheirCheckIns(t *testing.T) {
+	forEngines(t, func(t *testing.T, eng testEngine) {
+		s, c := eng.open(t)
+		ctx := context.Background()
+		h, err := s.AddOfficeHost(ctx, OfficeHost{Host: media.Host{Number: "HOST-01", Level: media.Secret, VaultStation: true}}, "hash", c.now().Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.OfficeHost(ctx, "HOST-01"); !got.VaultStation || !h.VaultStation {
+			t.Fatalf("vault station not kept: %+v", got)
+		}
+		no := false
+		if got, err := s.UpdateOfficeHost(ctx, "HOST-01", OfficeHostUpdate{VaultStation: &no}); err != nil || got.VaultStation {
+			t.Fatalf("update: %+v, %v", got, err)
+		}
+		if got, _ := s.OfficeHost(ctx, "HOST-01"); got.VaultStation {
+			t.Error("vault station mark not taken back")
+		}
+		if _, done, err := s.StationCheckInOutcome(ctx, "ci-1"); err != nil || done {
+			t.Fatalf("unknown id: done %v, %v", done, err)
+		}
+		if err := s.RecordStationCheckIn(ctx, "ci-1", "HOST-01", "checked-in"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RecordStationCheckIn(ctx, "ci-1", "HOST-01", "refused"); err != nil {
+			t.Fatalf("the same id again: %v", err)
+		}
+		if out, done, err := s.StationCheckInOutcome(ctx, "ci-1"); err != nil || !done || out != "checked-in" {
+			t.Errorf("outcome = %q %v %v, want the first", out, done, err)
+		}
+		if err := s.RecordStationCheckIn(ctx, strings.Repeat("x", 65), "HOST-01", "x"); !errors.Is(err, ErrInvalid) {
+			t.Errorf("an id of 65 characters: %v", err)
+		}
+	})
+}

@@ -47,6 +47,9 @@ type Store struct {
 	now    func() time.Time
 	actor  audit.Actor
 	hostID string
+	// appended, when set, is called after every writing transaction that committed
+	// (WithAppended).
+	appended func()
 	// midApprove, set only by tests, runs inside ApproveRequest's transaction after the
 	// medium is registered: an error there must leave nothing behind.
 	midApprove func() error
@@ -61,6 +64,11 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // WithActor sets who is recorded as the actor of every change made through the store,
 // unless the context of the change names one (audit.WithActor).
 func WithActor(a audit.Actor) Option { return func(s *Store) { s.actor = a } }
+
+// WithAppended sets f to be called after every writing transaction of the store
+// commits — nearly every one appends an audit row. f must not block: the enrolled
+// host's log shipper uses it to wake without polling.
+func WithAppended(f func()) Option { return func(s *Store) { s.appended = f } }
 
 // Open opens the registry db names and applies pending migrations: a file path or
 // "sqlite:PATH" is an SQLite file (created if needed), a "postgres://…" URL a
@@ -99,7 +107,9 @@ func (s *Store) openSQLite(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open registry %s: %w", path, err)
 	}
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)", "foreign_keys(1)"} {
+	// temp_store(MEMORY): the statement journal of a multi-row INSERT (the office's
+	// receipt of host logs) stays in memory instead of a temporary file written page by page.
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)", "foreign_keys(1)", "temp_store(MEMORY)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -290,6 +300,9 @@ func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	if s.appended != nil {
+		s.appended()
 	}
 	return nil
 }

@@ -65,6 +65,7 @@ type API interface {
 	OfficeHosts(ctx context.Context) ([]OfficeHost, error)
 	ShowOfficeHost(ctx context.Context, number string) (OfficeHostView, error)
 	RevokeOfficeHost(ctx context.Context, number, reason string) (OfficeHost, error)
+	FreezeOfficeHost(ctx context.Context, number string, freeze bool, reason string) (OfficeHost, error)
 	Requests(ctx context.Context, state string) ([]RegistrationRequest, error)
 	ApproveRegistration(ctx context.Context, r ApproveRequest) (ApproveResult, error)
 	RejectRegistration(ctx context.Context, id, reason string) (RegistrationRequest, error)

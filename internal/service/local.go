@@ -33,6 +33,9 @@ type LocalOptions struct {
 	// missing file is an error (ErrNoRegister): a mistyped path must not yield an
 	// empty register whose audit log verifies as intact.
 	Create bool
+	// Appended, when set, is called after every change to the register commits (see
+	// registry.WithAppended); it must not block.
+	Appended func()
 }
 
 // ErrNoRegister: the register file does not exist (and LocalOptions.Create was not
@@ -58,7 +61,7 @@ func OpenLocal(ctx context.Context, db string, o LocalOptions) (*Local, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	st, err := registry.Open(ctx, db, registry.WithClock(o.Now), registry.WithActor(o.Actor))
+	st, err := registry.Open(ctx, db, registry.WithClock(o.Now), registry.WithActor(o.Actor), registry.WithAppended(o.Appended))
 	if err != nil {
 		return nil, err
 	}
@@ -99,6 +102,14 @@ func discKeySource(st *registry.Store) func() ([]byte, error) {
 
 // DiscKey is the register's disc sample key source, for identity.Roots.
 func (l *Local) DiscKey() ([]byte, error) { return l.discKey() }
+
+// LogHead is the audit log's recorded head (what an enrolled host ships from).
+func (l *Local) LogHead(ctx context.Context) (audit.Head, error) { return l.store.LogHead(ctx) }
+
+// LogRows returns the audit rows from seq from on, oldest first, at most limit.
+func (l *Local) LogRows(ctx context.Context, from int64, limit int) ([]*audit.Event, error) {
+	return l.store.LogRows(ctx, from, limit)
+}
 
 // Close closes the registry.
 func (l *Local) Close() error { return l.store.Close() }

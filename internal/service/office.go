@@ -53,6 +53,8 @@ type OfficeStore interface {
 	UpdateOfficeHost(ctx context.Context, number string, u OfficeHostUpdate) (OfficeHost, error)
 	Enrol(ctx context.Context, host, tokenHash, certSerial string, baseline []string, remote string) (OfficeHost, error)
 	RevokeOfficeHost(ctx context.Context, number, reason string) (OfficeHost, error)
+	// FreezeHost freezes (or thaws) the host with office id host, with its audit row.
+	FreezeHost(ctx context.Context, host string, freeze bool, reason string) (registry.HostChain, error)
 	HostContact(ctx context.Context, number, daemonState string, applied uint64, seen []Seen) error
 	SeenOn(ctx context.Context, host string) ([]Seen, error)
 	SeenWhere(ctx context.Context, medium string) ([]Seen, error)
@@ -348,6 +350,26 @@ func (s *Service) RevokeOfficeHost(ctx context.Context, number, reason string) (
 	}
 	s.changed(ctx)
 	return h, nil
+}
+
+// FreezeOfficeHost freezes a host (freeze true) or thaws it. A frozen host's policy
+// holds no media — every medium is blocked there — until it is thawed; its log is
+// still collected. Officers freeze a host whose log the office caught tampered or
+// rolled back, while they look into it (docs/office.md).
+func (s *Service) FreezeOfficeHost(ctx context.Context, number string, freeze bool, reason string) (OfficeHost, error) {
+	o, err := s.office()
+	if err != nil {
+		return OfficeHost{}, err
+	}
+	h, err := o.OfficeHost(ctx, number)
+	if err != nil {
+		return OfficeHost{}, err
+	}
+	if _, err := o.FreezeHost(ctx, h.ID, freeze, reason); err != nil {
+		return OfficeHost{}, err
+	}
+	s.changed(ctx)
+	return o.OfficeHost(ctx, number)
 }
 
 // HostReport is what a host reports about itself.

@@ -272,6 +272,9 @@ func (c *Client) OfficeHosts(ctx context.Context) ([]service.OfficeHost, error) 
 func (c *Client) ShowOfficeHost(ctx context.Context, number string) (service.OfficeHostView, error) {
 	return do[service.OfficeHostView](c, ctx, wire.OpShowHost, wire.Number{Number: number})
 }
+func (c *Client) FreezeOfficeHost(ctx context.Context, number string, freeze bool, reason string) (service.OfficeHost, error) {
+	return do[service.OfficeHost](c, ctx, wire.OpFreezeHost, wire.Freeze{Number: number, Freeze: freeze, Reason: reason})
+}
 func (c *Client) RevokeOfficeHost(ctx context.Context, number, reason string) (service.OfficeHost, error) {
 	return do[service.OfficeHost](c, ctx, wire.OpRevokeHost, wire.Revoke{Number: number, Reason: reason})
 }

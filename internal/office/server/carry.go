@@ -76,6 +76,12 @@ func FileReason(err error) string {
 		return "bad-token"
 	case errors.Is(err, pki.ErrBadCSR):
 		return "bad-csr"
+	case errors.Is(err, ledger.ErrBroken):
+		return "chain"
+	case errors.Is(err, ledger.ErrGap):
+		return "gap"
+	case errors.Is(err, ledger.ErrBadBatch):
+		return "invalid"
 	}
 	return carry.Reason(err)
 }
@@ -188,7 +194,12 @@ var ErrNoPolicy = errors.New("no policy for this host")
 func (f *Files) ExportPolicy(ctx context.Context, host string) ([]byte, uint64, error) {
 	b := newPolicyBook(f.svc, f.office.PolicyKey, f.now, f.log.With("component", "policy"))
 	if err := b.compute(ctx); err != nil {
-		return nil, 0, err
+		// A running server may have stored the same new version a moment before
+		// (SetPolicyVersions refuses a version twice): read the register again.
+		b = newPolicyBook(f.svc, f.office.PolicyKey, f.now, f.log.With("component", "policy"))
+		if err := b.compute(ctx); err != nil {
+			return nil, 0, err
+		}
 	}
 	p, version, _ := b.current(host)
 	if p == nil {
@@ -234,17 +245,21 @@ func (f *Files) ImportLog(ctx context.Context, file []byte, recv Receiver, ackAg
 	if err != nil {
 		return out, fmt.Errorf("verify log file: %w: %v", carry.ErrCert, err)
 	}
-	out.Host = cert.Subject.CommonName
 	if _, err := cert.Verify(x509.VerifyOptions{Roots: f.office.CA.Pool(), CurrentTime: f.now(),
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
 		return out, fmt.Errorf("verify log file: %w: not issued by the office CA: %v", carry.ErrCert, err)
 	}
-	h, err := f.svc.OfficeHost(ctx, out.Host)
+	// Only a name the office CA signed names the host (in messages and audit rows).
+	cn := cert.Subject.CommonName
+	h, err := f.svc.OfficeHost(ctx, cn)
 	switch {
 	case errors.Is(err, service.ErrNotFound):
-		return out, fmt.Errorf("verify log file: %w: %s", ErrUnknownHost, clip(out.Host))
+		return out, fmt.Errorf("verify log file: %w: %s", ErrUnknownHost, clip(cn))
 	case err != nil:
 		return out, err
+	}
+	out.Host = h.Number
+	switch {
 	case !h.Revoked.IsZero():
 		return out, fmt.Errorf("verify log file: %w: %s", ErrRevoked, h.Number)
 	case h.CertSerial != pki.SerialHex(cert):

@@ -135,6 +135,9 @@ var ops = map[string]opFunc{
 	wire.OpRevokeHost: op(func(s *service.Service, ctx context.Context, r wire.Revoke) (service.OfficeHost, error) {
 		return s.RevokeOfficeHost(ctx, r.Number, r.Reason)
 	}),
+	wire.OpFreezeHost: op(func(s *service.Service, ctx context.Context, r wire.Freeze) (service.OfficeHost, error) {
+		return s.FreezeOfficeHost(ctx, r.Number, r.Freeze, r.Reason)
+	}),
 	wire.OpRequests: op(func(s *service.Service, ctx context.Context, r wire.State) ([]service.RegistrationRequest, error) {
 		return s.Requests(ctx, r.State)
 	}),

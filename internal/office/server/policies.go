@@ -240,8 +240,15 @@ func (b *policyBook) compute(ctx context.Context) error {
 	}
 	var bumps []bump
 	var versions []service.PolicyVersion
+	// A frozen host gets a policy without media (every medium blocked) until an
+	// officer thaws it: fail closed while its tampered log is looked into.
+	frozen := &snapshot{people: map[string][]byte{}}
 	for _, h := range hosts {
+		snap := snap
 		mine := slices.DeleteFunc(slices.Clone(own[h.Number]), func(i int) bool { return snap.media[i].Level > h.Level })
+		if !h.Log.Frozen.IsZero() {
+			snap, mine = frozen, nil
+		}
 		prof, err := json.Marshal(fromHost(h.Host))
 		if err != nil {
 			return err

@@ -25,6 +25,7 @@ import (
 
 	"mediagate/internal/audit"
 	"mediagate/internal/event"
+	"mediagate/internal/office/ledger"
 	"mediagate/internal/office/pki"
 	"mediagate/internal/office/wire"
 	"mediagate/internal/service"
@@ -56,6 +57,8 @@ type Config struct {
 	// server-side: from the request (or, for a long poll, from the moment it was
 	// woken) until the envelope was written. For benchmarks.
 	ObserveFetch func(d time.Duration, bytes int)
+	// Ledger receives the hosts' audit logs (POST /v1/host/log); nil refuses them.
+	Ledger *ledger.Ledger
 }
 
 // Server is the office server.
@@ -137,6 +140,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	mux.HandleFunc(wire.PathPolicy, s.hostOnly(s.handlePolicy))
 	mux.HandleFunc(wire.PathReport, s.hostOnly(s.handleReport))
 	mux.HandleFunc(wire.PathRequests, s.hostOnly(s.handleRequest))
+	mux.HandleFunc(wire.PathLog, s.hostOnly(s.handleLog))
 	mux.HandleFunc(wire.PathOfficer, s.handleOfficer)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, http.StatusNotFound, "not-found", r.URL.Path, "", "")
@@ -364,6 +368,11 @@ func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
 
 // decode reads a request body strictly; a refusal is answered and logged.
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any, host, subject string) bool {
+	return s.decodeMax(w, r, v, host, subject, wire.MaxBody)
+}
+
+// decodeMax is decode with a limit of its own.
+func (s *Server) decodeMax(w http.ResponseWriter, r *http.Request, v any, host, subject string, maxBody int64) bool {
 	if r.Method != http.MethodPost {
 		s.refuse(w, r, http.StatusMethodNotAllowed, "method", r.Method, host, subject)
 		return false
@@ -372,15 +381,15 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any, host, sub
 		s.refuse(w, r, http.StatusUnsupportedMediaType, "bad-body", "content type "+ct, host, subject)
 		return false
 	}
-	if r.ContentLength > wire.MaxBody {
-		s.refuse(w, r, http.StatusRequestEntityTooLarge, "too-large", strconv.FormatInt(r.ContentLength, 10)+" bytes", host, subject, wire.MaxBody)
+	if r.ContentLength > maxBody {
+		s.refuse(w, r, http.StatusRequestEntityTooLarge, "too-large", strconv.FormatInt(r.ContentLength, 10)+" bytes", host, subject, maxBody)
 		return false
 	}
-	err := wire.Decode(http.MaxBytesReader(w, r.Body, wire.MaxBody+1), wire.MaxBody, v)
+	err := wire.Decode(http.MaxBytesReader(w, r.Body, maxBody+1), maxBody, v)
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.Is(err, wire.ErrTooLarge) || errors.As(err, &mbe):
-		s.refuse(w, r, http.StatusRequestEntityTooLarge, "too-large", "", host, subject, wire.MaxBody)
+		s.refuse(w, r, http.StatusRequestEntityTooLarge, "too-large", "", host, subject, maxBody)
 		return false
 	case err != nil:
 		s.refuse(w, r, http.StatusBadRequest, "bad-body", err.Error(), host, subject)

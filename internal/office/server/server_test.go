@@ -22,6 +22,7 @@ import (
 	"mediagate/internal/catalog"
 	"mediagate/internal/event"
 	"mediagate/internal/media"
+	officeledger "mediagate/internal/office/ledger"
 	"mediagate/internal/office/pki"
 	"mediagate/internal/office/server"
 	"mediagate/internal/office/wire"
@@ -37,6 +38,7 @@ type office struct {
 	local  *service.Local
 	keys   *pki.Office
 	srv    *server.Server
+	ledger *officeledger.Ledger
 	now    time.Time
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -75,7 +77,12 @@ func startOffice(t *testing.T) *office {
 		t.Fatal(err)
 	}
 	o.local = local
-	srv, err = server.New(server.Config{Service: local.Service, Office: keys, Now: o.clock, Log: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	o.ledger, err = officeledger.New(officeledger.Config{Store: local.Service.Store().(officeledger.Store), Key: keys.PolicyKey, Now: o.clock,
+		Log: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err = server.New(server.Config{Service: local.Service, Office: keys, Now: o.clock, Ledger: o.ledger, Log: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Message: func(code string, args []any) string { return catalog.T("en", code, args...) }})
 	if err != nil {
 		t.Fatal(err)

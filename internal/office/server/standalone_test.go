@@ -19,6 +19,7 @@ import (
 	"mediagate/internal/event"
 	"mediagate/internal/hostclient"
 	"mediagate/internal/media"
+	"mediagate/internal/office/ledger"
 	"mediagate/internal/office/pki"
 	"mediagate/internal/office/server"
 	"mediagate/internal/service"
@@ -146,6 +147,28 @@ func TestEnrolmentByFile(t *testing.T) {
 	if _, _, err := files.EnrollFile(ctx, req3, server.EnrollOptions{Host: "HOST-10"}); !errors.Is(err, service.ErrBadToken) {
 		t.Errorf("token used twice: %v", err)
 	}
+	// The answer to an older request of the host (it wrote another since) does not
+	// fit the key waiting for an answer.
+	o.addHost("HOST-11", media.Secret)
+	dir3 := filepath.Join(t.TempDir(), "office")
+	older, _ := hostclient.RequestFile(hostclient.RequestFileOptions{Dir: dir3, Host: "HOST-11"})
+	if _, err := hostclient.RequestFile(hostclient.RequestFileOptions{Dir: dir3, Host: "HOST-11"}); err != nil {
+		t.Fatal(err)
+	}
+	ansOlder, _, err := files.EnrollFile(ctx, older, server.EnrollOptions{Host: "HOST-11", Approve: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hostclient.EnrollFromFile(hostclient.ResponseFileOptions{Dir: dir3, Response: ansOlder, Fingerprint: fp}); !errors.Is(err, hostclient.ErrEnrollAnswer) {
+		t.Errorf("answer to an older request: %v", err)
+	}
+	// And another host's answer does not fit either.
+	if _, err := hostclient.EnrollFromFile(hostclient.ResponseFileOptions{Dir: dir3, Response: ans, Fingerprint: fp}); !errors.Is(err, carry.ErrOtherHost) {
+		t.Errorf("HOST-09's answer on HOST-11: %v", err)
+	}
+	if hostclient.Enrolled(dir3) {
+		t.Error("a refused answer enrolled HOST-11")
+	}
 }
 
 // TestPolicyExportIsTheOnlineEnvelope: the file is the very envelope the server
@@ -173,18 +196,20 @@ func TestPolicyExportIsTheOnlineEnvelope(t *testing.T) {
 	}
 }
 
-// ledger is an in-memory stand-in for the office's ledger (internal/office/ledger)
+// memLedger is an in-memory stand-in for the office's ledger (internal/office/ledger)
 // in this package's tests: it keeps each host's head and refuses rows that do not
 // continue it.
-type ledger struct {
+type memLedger struct {
 	key   ed25519.PrivateKey
 	heads map[string]anchor.Ack
 	got   int
 }
 
-func (l *ledger) Head(_ context.Context, host string) (anchor.Ack, error) { return l.heads[host], nil }
+func (l *memLedger) Head(_ context.Context, host string) (anchor.Ack, error) {
+	return l.heads[host], nil
+}
 
-func (l *ledger) Receive(_ context.Context, host string, rows []*audit.Event) (anchor.Ack, error) {
+func (l *memLedger) Receive(_ context.Context, host string, rows []*audit.Event) (anchor.Ack, error) {
 	h := l.heads[host]
 	for _, e := range rows {
 		switch {
@@ -221,7 +246,7 @@ func TestLogImportRefusals(t *testing.T) {
 	files := server.NewFiles(o.local.Service, o.keys, o.clock, nil)
 	st9 := enrollByFile(t, o, files, "HOST-09")
 	st10 := enrollByFile(t, o, files, "HOST-10")
-	led := &ledger{key: o.keys.PolicyKey, heads: map[string]anchor.Ack{}}
+	led := &memLedger{key: o.keys.PolicyKey, heads: map[string]anchor.Ack{}}
 	rows := hostChain(t, 6, "reg-9")
 	seal := func(st *hostclient.State, after int64, rows []*audit.Event) []byte {
 		b, _, err := st.SealLog(after, rows, time.Now())
@@ -258,11 +283,28 @@ func TestLogImportRefusals(t *testing.T) {
 	}
 	env.Cert = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: st10.Cert.Certificate[0]}))
 	otherCert, _ := json.Marshal(env)
+	// HOST-09's rows signed by a host of another office (its CA, its certificate).
+	elsewhere := t.TempDir()
+	if _, err := pki.Init(pki.InitOptions{Dir: elsewhere, Name: "elsewhere"}); err != nil {
+		t.Fatal(err)
+	}
+	otherOffice, _ := pki.Load(elsewhere)
+	csr, key, _ := pki.MakeCSR("HOST-09")
+	certPEM, err := otherOffice.CA.IssueHost(csr, "HOST-09", pki.NewSerial(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, _ := carry.NewLogBatch("HOST-09", 4, rows[4:], time.Now())
+	foreign, err := carry.Seal(carry.KindLog, batch, key, certPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		file []byte
 		want error
 	}{
+		{"signed by a host of another office", foreign, carry.ErrCert},
 		{"truncated", second[:len(second)-50], carry.ErrMalformed},
 		{"a byte flipped", flipped, carry.ErrBadSignature},
 		{"rows of HOST-09 signed by HOST-10", forgedFile, carry.ErrOtherHost},
@@ -335,4 +377,57 @@ func mustRequest(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestLogImportCatchesARewrittenLog: with the office's ledger, a log file whose rows
+// differ from rows the office took in before (the host's log rewritten or rolled back
+// and written again) marks the host broken and is refused as such.
+func TestLogImportCatchesARewrittenLog(t *testing.T) {
+	o := startOffice(t)
+	files := server.NewFiles(o.local.Service, o.keys, o.clock, nil)
+	st := enrollByFile(t, o, files, "HOST-09")
+	store, ok := o.local.Service.Store().(ledger.Store)
+	if !ok {
+		t.Fatal("the register is not a ledger store")
+	}
+	led, err := ledger.New(ledger.Config{Store: store, Key: o.keys.PolicyKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seal := func(after int64, rows []*audit.Event) []byte {
+		b, _, err := st.SealLog(after, rows, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if _, err := files.ImportLog(t.Context(), seal(0, hostChain(t, 4, "reg-9")), led, false); err != nil {
+		t.Fatal(err)
+	}
+	// The same register id, another history from row 1: a rewritten log.
+	other := hostChain(t, 6, "reg-9")
+	for _, e := range other {
+		e.ID += "-rewritten"
+		audit.Seal(e, e.Seq-1, "")
+	}
+	for i := 1; i < len(other); i++ {
+		audit.Seal(other[i], other[i-1].Seq, other[i-1].Hash)
+	}
+	_, err = files.ImportLog(t.Context(), seal(0, other), led, false)
+	if !errors.Is(err, ledger.ErrBroken) || server.FileReason(err) != "chain" {
+		t.Fatalf("rewritten log: %v (reason %q)", err, server.FileReason(err))
+	}
+	c, err := led.Chain(t.Context(), mustHostID(t, o, "HOST-09"))
+	if err != nil || !c.Broken() || c.BrokenSeq != 1 {
+		t.Errorf("chain after the rewritten log: %+v, %v", c, err)
+	}
+}
+
+func mustHostID(t *testing.T, o *office, number string) string {
+	t.Helper()
+	h, err := o.local.OfficeHost(t.Context(), number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.ID
 }

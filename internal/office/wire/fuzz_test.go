@@ -17,6 +17,7 @@ func FuzzDecodeRequests(f *testing.F) {
 		`{"token":"abc","host":"HOST-07","csr":"-----BEGIN CERTIFICATE REQUEST-----\n…","baseline":["wwn:0x1"]}`,
 		`{"daemon":"running","policy_version":3,"seen":[{"medium":"S-1","key":"usb:1","decision":"allow","time":"2026-01-01T00:00:00Z"}]}`,
 		`{"identity":{"kind":"usb-disk","key":"usb:0781:5567:X"},"level":"secret","purpose":"p","requester":"alice"}`,
+		`{"daemon":"running","policy_version":3,"checkins":[{"id":"a1","seen":{"kind":"usb-disk","key":"usb:1"},"device":"/devices/2-1"}]}`,
 		`{"daemon":"run`, `{} {}`, `{"host":"x","host":"y"}`, `{"level":"机密"}`, `[]`, `null`, "\x00",
 	} {
 		f.Add([]byte(s))

@@ -53,6 +53,7 @@ const (
 	OpOfficeHosts = "office-hosts"
 	OpShowHost    = "show-host"
 	OpRevokeHost  = "revoke-host"
+	OpFreezeHost  = "freeze-host"
 	OpRequests    = "requests"
 	OpApprove     = "approve-request"
 	OpReject      = "reject-request"

@@ -177,6 +177,11 @@ type (
 		TTL    time.Duration
 	}
 	Revoke struct{ Number, Reason string }
+	Freeze struct {
+		Number string
+		Freeze bool
+		Reason string
+	}
 	Reject struct{ ID, Reason string }
 	State  struct{ State string }
 )
