@@ -36,7 +36,7 @@ var inspection = map[string][2]string{
 	"insp.register":            {"5. Register of media", "五、涉密存储介质台账"},
 	"insp.history":             {"6. History of each medium (to the end of %d)", "六、各介质的记录（截至 %d 年底）"},
 	"insp.mounts":              {"7. Mount log extract %d", "七、%d 年度挂载记录摘要"},
-	"insp.mounts-note":         {"For each medium and host: how often it was mounted in the year, first and last time. Every mount is in the hosts' logs (mediagate log --host H --medium N).", "每件介质在每台主机上：本年度挂载次数、首次和末次时间。每次挂载的详细记录见各主机日志（mediagate log --host H --medium N）。"},
+	"insp.mounts-note":         {"One line per medium mounted in the year: how often, on how many hosts and which (the first 8 here, all in inspection.json, with the count on each), first and last time. Every mount is in the hosts' logs (mediagate log --host H --medium N).", "本年度挂载过的每件介质一行：挂载次数、涉及几台主机及哪些主机（此处列前 8 台，inspection.json 中列全部并附各台次数）、首次和末次时间。每次挂载的详细记录见各主机日志（mediagate log --host H --medium N）。"},
 	"insp.office-log":          {"office server (own log)", "单位服务器（自身日志）"},
 	"insp.from-row":            {" (from row %d)", "（自第 %d 行起）"},
 	"insp.at":                  {" (%s)", "（%s）"},
@@ -123,4 +123,9 @@ var inspection = map[string][2]string{
 	"insp.problem.link":   {"previous hash does not match the row before it (row inserted, deleted or reordered)", "前一哈希值与上一行不符（有行被插入、删除或调换）"},
 	"insp.problem.gap":    {"sequence gap or rows reordered", "行号不连续或顺序被调换"},
 	"insp.problem.end":    {"the log does not end at its recorded head (rows removed from the end, or head edited)", "日志未止于记录的链头（末尾的行被删除，或链头被修改）"},
+	"insp.col.hosts":      {"Hosts", "主机数"},
+	"insp.col.where":      {"Where (mounts)", "主机（挂载次数）"},
+	"insp.host-mounts":    {"%s (%d)", "%s（%d）"},
+	"insp.more-hosts":     {"and %d more", "等，另有 %d 台"},
+	"insp.list-sep":       {", ", "、"},
 }

@@ -149,6 +149,11 @@ func standaloneRoundTrip(t *testing.T, serverDB string) {
 	srv.registerUSB("AB12CD34EF02", "secret", "lisi")
 	exp := srv.jsonOf("policy", "export", "--host", "HOST-09", "-o", on("HOST-09.policy"), "--dir", officeDir)
 	srv.ok("policy", "export", "--host", "HOST-10", "-o", on("HOST-10.policy"), "--dir", officeDir)
+	// Another office (its own policy key) with a host of the same number.
+	elsewhere, elsewhereDir := newEnv(t), filepath.Join(t.TempDir(), "elsewhere")
+	elsewhere.ok("server", "init", "--dir", elsewhereDir, "--name", "elsewhere", "--officer", "zhangsan")
+	elsewhere.ok("server", "host", "add", "HOST-09", "--level", "secret")
+	elsewhere.ok("policy", "export", "--host", "HOST-09", "-o", on("elsewhere.policy"), "--dir", elsewhereDir)
 	if err := os.WriteFile(on("v1.policy"), v1, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -157,6 +162,7 @@ func standaloneRoundTrip(t *testing.T, serverDB string) {
 		{"truncated", corrupt(t, on("HOST-09.policy"), "cut.policy", truncated), "malformed"},
 		{"a byte flipped", corrupt(t, on("HOST-09.policy"), "flip.policy", flipped), "refused"},
 		{"another host's", on("HOST-10.policy"), "another host"},
+		{"signed by another office", on("elsewhere.policy"), "another key"},
 		{"the version in force again", on("v1.policy"), "not above"},
 	} {
 		t.Run("policy "+bad.name, func(t *testing.T) {
@@ -168,8 +174,8 @@ func standaloneRoundTrip(t *testing.T, serverDB string) {
 		})
 	}
 	host.t = t
-	if got := host.kindRows(event.KindPolicyRefused); got != refusedBefore+4 {
-		t.Errorf("policy.refused rows: %d, want %d", got, refusedBefore+4)
+	if got := host.kindRows(event.KindPolicyRefused); got != refusedBefore+5 {
+		t.Errorf("policy.refused rows: %d, want %d", got, refusedBefore+5)
 	}
 	imp := host.jsonOf("policy", "import", on("HOST-09.policy"))
 	if imp["version"] != exp["version"] || imp["media"].(float64) != 2 {

@@ -95,7 +95,7 @@ type Summary struct {
 	Checkin      checkin.Totals `json:"checkin"`
 	HasCampaign  bool           `json:"campaign"`
 	HistoryRows  int64          `json:"history_rows"`
-	MountRows    int64          `json:"mount_summaries"`
+	MountRows    int64          `json:"mount_media"` // media with mounts in the year
 }
 
 // Result is what Write did.
@@ -332,6 +332,28 @@ type MediumRow struct {
 	Checkin checkin.State `json:"checkin,omitempty"`
 }
 
+// MediumMounts is a medium's line of the mount log extract: its mounts in the year
+// on every host, and on each.
+type MediumMounts struct {
+	Medium string       `json:"medium"`
+	Mounts int64        `json:"mounts"`
+	First  time.Time    `json:"first"`
+	Last   time.Time    `json:"last"`
+	Hosts  []HostMounts `json:"hosts"`
+}
+
+// HostMounts is a medium's mounts on one host in the year.
+type HostMounts struct {
+	Host   string    `json:"host"`
+	Mounts int64     `json:"mounts"`
+	First  time.Time `json:"first"`
+	Last   time.Time `json:"last"`
+}
+
+// maxHostsShown is how many hosts a line of the printed extract names; the JSON
+// has them all.
+const maxHostsShown = 8
+
 // HistoryRow is a row of a medium's history.
 type HistoryRow struct {
 	*audit.Event
@@ -515,12 +537,42 @@ func write(ctx context.Context, r *registry.InspectionReader, dir string, o Opti
 		return sum, err
 	}
 
+	// The (medium, host) lines come ordered by medium: each medium's are gathered
+	// into its one line of the extract, then written and let go.
 	j.beginArray("mounts")
-	err = r.EachMountSummary(ctx, sc, func(m registry.MountSummary) error {
+	var cur *MediumMounts
+	flush := func() error {
+		if cur == nil {
+			return nil
+		}
 		sum.MountRows++
-		j.elem(m)
-		return exec("mount", m)
+		j.elem(cur)
+		err := exec("mount", cur)
+		cur = nil
+		return err
+	}
+	err = r.EachMountSummary(ctx, sc, func(m registry.MountSummary) error {
+		if cur != nil && cur.Medium != m.Medium {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		if cur == nil {
+			cur = &MediumMounts{Medium: m.Medium, First: m.First, Last: m.Last}
+		}
+		cur.Mounts += m.Mounts
+		if m.First.Before(cur.First) {
+			cur.First = m.First
+		}
+		if m.Last.After(cur.Last) {
+			cur.Last = m.Last
+		}
+		cur.Hosts = append(cur.Hosts, HostMounts{Host: m.Host, Mounts: m.Mounts, First: m.First, Last: m.Last})
+		return nil
 	})
+	if err == nil {
+		err = flush()
+	}
 	if err != nil {
 		return sum, err
 	}
@@ -655,6 +707,19 @@ func funcs(o Options) template.FuncMap {
 				return c.Problem
 			}
 			return tr("insp.problem." + c.ProblemCode)
+		},
+		// hosts names a medium's hosts in the extract, with its mounts on each, the
+		// first maxHostsShown of them.
+		"hosts": func(hs []HostMounts) string {
+			var parts []string
+			for i, h := range hs {
+				if i == maxHostsShown {
+					parts = append(parts, tr("insp.more-hosts", len(hs)-maxHostsShown))
+					break
+				}
+				parts = append(parts, tr("insp.host-mounts", h.Host, h.Mounts))
+			}
+			return strings.Join(parts, tr("insp.list-sep"))
 		},
 		"short": func(s string) string {
 			if len(s) > 16 {

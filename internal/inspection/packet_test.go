@@ -184,6 +184,7 @@ func (o *office) collect() {
 			{at(3, 4, 9), event.KindMountViolation, "S-2026-0001", func(h string) any { return mount(event.KindMountViolation, h, "S-2026-0001") }},
 			{at(3, 5, 9), event.KindMountAttach, "C-2026-0001", func(h string) any { return mount(event.KindMountAttach, h, "C-2026-0001") }},
 			{at(3, 6, 9), event.KindMountDetach, "C-2026-0001", func(h string) any { return mount(event.KindMountDetach, h, "C-2026-0001") }},
+			{at(3, 7, 9), event.KindMountAttach, "S-2026-0001", func(h string) any { return mount(event.KindMountAttach, h, "S-2026-0001") }},
 		},
 	}
 	// HOST-07's last row is from 2025: collected, but outside the year's extract.
@@ -289,8 +290,11 @@ type packetJSON struct {
 	} `json:"history"`
 	Mounts []struct {
 		Medium string `json:"medium"`
-		Host   string `json:"host"`
 		Mounts int64  `json:"mounts"`
+		Hosts  []struct {
+			Host   string `json:"host"`
+			Mounts int64  `json:"mounts"`
+		} `json:"hosts"`
 	} `json:"mounts"`
 	Checkin struct {
 		Totals checkin.Totals `json:"totals"`
@@ -334,7 +338,7 @@ func testPacketContents(t *testing.T, o *office) {
 	if !h7.OK || h7.Rows != 6 || h7.HeadSeq != 6 {
 		t.Errorf("HOST-07's chain: %+v", h7)
 	}
-	if h9.OK || h9.BadSeq != 3 || h9.Broken != 3 {
+	if h9.OK || h9.BadSeq != 3 || h9.Broken != 3 || h9.HeadSeq != 5 {
 		t.Errorf("HOST-09's chain: want broken at row 3 (re-verified and flagged), got %+v", h9)
 	}
 	if res.Summary.ChainsBroken != 1 || p.Summary.ChainsBroken != 1 {
@@ -375,10 +379,15 @@ func testPacketContents(t *testing.T, o *office) {
 	}
 	mounts := map[string]int64{}
 	for _, m := range p.Mounts {
-		mounts[m.Medium+"@"+m.Host] = m.Mounts
+		mounts[m.Medium] = m.Mounts
+		for _, h := range m.Hosts {
+			mounts[m.Medium+"@"+h.Host] = h.Mounts
+		}
 	}
-	// S-2026-0001 on HOST-07: two mounts in 2026 (the 2025 one is outside the year).
-	if mounts["S-2026-0001@HOST-07"] != 2 || mounts["C-2026-0001@HOST-09"] != 2 || len(mounts) != 2 {
+	// S-2026-0001: two mounts on HOST-07 in 2026 (the 2025 one is outside the year),
+	// one on HOST-09; one line for the medium, with both hosts.
+	if mounts["S-2026-0001"] != 3 || mounts["S-2026-0001@HOST-07"] != 2 || mounts["S-2026-0001@HOST-09"] != 1 ||
+		mounts["C-2026-0001"] != 2 || len(p.Mounts) != 2 {
 		t.Errorf("mount extract: %v", mounts)
 	}
 	if p.Summary.Violations != 2 || p.Summary.Media != 3 || p.Summary.HistoryRows != int64(len(p.History)) {

@@ -24,7 +24,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"log/slog"
 	"strings"
 	"sync"
@@ -140,12 +139,12 @@ type Config struct {
 // Ledger receives the hosts' logs. It is safe for concurrent use; receipts for one
 // host take turns.
 type Ledger struct {
-	st    Store
-	key   ed25519.PrivateKey
-	now   func() time.Time
-	log   *slog.Logger
-	seed  maphash.Seed
-	locks [64]sync.Mutex
+	st      Store
+	key     ed25519.PrivateKey
+	now     func() time.Time
+	log     *slog.Logger
+	locks   sync.Map // host → *sync.Mutex (one per host the office has: authenticated ids)
+	readers chan struct{}
 
 	// Group commit: receipts of many hosts checked at the same time are stored in
 	// one transaction by whichever of them comes first (the leader).
@@ -157,6 +156,7 @@ type Ledger struct {
 type pendingAppend struct {
 	app  registry.HostAppend
 	done chan error
+	lead chan struct{}
 }
 
 // New returns a ledger over cfg.Store.
@@ -173,7 +173,7 @@ func New(cfg Config) (*Ledger, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Ledger{st: cfg.Store, key: cfg.Key, now: cfg.Now, log: cfg.Log, seed: maphash.MakeSeed()}, nil
+	return &Ledger{st: cfg.Store, key: cfg.Key, now: cfg.Now, log: cfg.Log, readers: make(chan struct{}, maxReaders)}, nil
 }
 
 // maxGroupRows bounds the rows of one group commit.
@@ -185,15 +185,22 @@ const maxGroupRows = 20000
 // host's lock. If the group's transaction fails, each batch is stored on its own, so
 // that one host's error is only that host's.
 func (l *Ledger) appendRows(ctx context.Context, host string, base audit.Head, rows []*audit.Event, now time.Time) error {
-	p := &pendingAppend{app: registry.HostAppend{Host: host, Base: base, Rows: rows}, done: make(chan error, 1)}
+	p := &pendingAppend{app: registry.HostAppend{Host: host, Base: base, Rows: rows}, done: make(chan error, 1), lead: make(chan struct{}, 1)}
 	l.gmu.Lock()
 	l.queue = append(l.queue, p)
 	if l.committing {
 		l.gmu.Unlock()
-		return <-p.done
+		select {
+		case err := <-p.done:
+			return err
+		case <-p.lead: // the leader's own batch is stored: this one leads now
+		}
+	} else {
+		l.committing = true
+		l.gmu.Unlock()
 	}
-	l.committing = true
 	for {
+		l.gmu.Lock()
 		group, n := l.queue, 0
 		for i, q := range group {
 			n += len(q.app.Rows)
@@ -205,11 +212,19 @@ func (l *Ledger) appendRows(ctx context.Context, host string, base audit.Head, r
 		l.queue = l.queue[len(group):]
 		l.gmu.Unlock()
 		l.commitGroup(context.WithoutCancel(ctx), group, now)
-		l.gmu.Lock()
-		if len(l.queue) == 0 {
-			l.committing = false
+		select {
+		case err := <-p.done:
+			// Stored: hand the lead to the oldest waiting batch, so that no leader
+			// commits for others forever.
+			l.gmu.Lock()
+			if len(l.queue) == 0 {
+				l.committing = false
+			} else {
+				l.queue[0].lead <- struct{}{}
+			}
 			l.gmu.Unlock()
-			return <-p.done
+			return err
+		default:
 		}
 	}
 }
@@ -233,7 +248,8 @@ func (l *Ledger) commitGroup(ctx context.Context, group []*pendingAppend, now ti
 }
 
 func (l *Ledger) lock(host string) func() {
-	m := &l.locks[maphash.String(l.seed, host)%uint64(len(l.locks))]
+	v, _ := l.locks.LoadOrStore(host, &sync.Mutex{})
+	m := v.(*sync.Mutex)
 	m.Lock()
 	return m.Unlock
 }
@@ -261,22 +277,16 @@ func (l *Ledger) Receive(ctx context.Context, host string, rows []*audit.Event) 
 }
 
 func (l *Ledger) receive(ctx context.Context, host string, rows []*audit.Event) (anchor.Ack, error) {
-	c, err := l.st.HostChain(ctx, host)
+	first, last := rows[0].Seq, rows[len(rows)-1].Seq
+	c, held, err := l.read(ctx, host, first, last)
 	if err != nil {
 		return anchor.Ack{}, err
 	}
 	if c.Broken() {
 		return anchor.Ack{}, brokenOf(c, false)
 	}
-	first, last := rows[0].Seq, rows[len(rows)-1].Seq
 	if first > c.Seq+1 {
 		return anchor.Ack{}, &GapError{Head: c.Seq, First: first}
-	}
-	var held map[int64]string
-	if first <= c.Seq {
-		if held, err = l.st.HostLogHashes(ctx, host, first, min(last, c.Seq)); err != nil {
-			return anchor.Ack{}, err
-		}
 	}
 	reg := c.RegisterID
 	headHash := c.Hash
@@ -328,6 +338,26 @@ func (l *Ledger) receive(ctx context.Context, host string, rows []*audit.Event) 
 	}
 	e := rows[len(rows)-1]
 	return l.sign(e.HostID, e.Seq, e.Hash, now), nil
+}
+
+// maxReaders bounds the receipts reading the store at once (each read holds a
+// connection of the pool; a thousand hosts at once must not open a thousand).
+const maxReaders = 32
+
+// read reads host's chain and the hashes it holds of rows first through last.
+func (l *Ledger) read(ctx context.Context, host string, first, last int64) (Chain, map[int64]string, error) {
+	select {
+	case l.readers <- struct{}{}:
+		defer func() { <-l.readers }()
+	case <-ctx.Done():
+		return Chain{}, nil, ctx.Err()
+	}
+	c, err := l.st.HostChain(ctx, host)
+	if err != nil || c.Broken() || first > c.Seq {
+		return c, nil, err
+	}
+	held, err := l.st.HostLogHashes(ctx, host, first, min(last, c.Seq))
+	return c, held, err
 }
 
 // ReceiveHead takes the newest row of host's log when the host no longer holds the

@@ -147,6 +147,28 @@ func TestEnrolmentByFile(t *testing.T) {
 	if _, _, err := files.EnrollFile(ctx, req3, server.EnrollOptions{Host: "HOST-10"}); !errors.Is(err, service.ErrBadToken) {
 		t.Errorf("token used twice: %v", err)
 	}
+	// The answer to an older request of the host (it wrote another since) does not
+	// fit the key waiting for an answer.
+	o.addHost("HOST-11", media.Secret)
+	dir3 := filepath.Join(t.TempDir(), "office")
+	older, _ := hostclient.RequestFile(hostclient.RequestFileOptions{Dir: dir3, Host: "HOST-11"})
+	if _, err := hostclient.RequestFile(hostclient.RequestFileOptions{Dir: dir3, Host: "HOST-11"}); err != nil {
+		t.Fatal(err)
+	}
+	ansOlder, _, err := files.EnrollFile(ctx, older, server.EnrollOptions{Host: "HOST-11", Approve: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hostclient.EnrollFromFile(hostclient.ResponseFileOptions{Dir: dir3, Response: ansOlder, Fingerprint: fp}); !errors.Is(err, hostclient.ErrEnrollAnswer) {
+		t.Errorf("answer to an older request: %v", err)
+	}
+	// And another host's answer does not fit either.
+	if _, err := hostclient.EnrollFromFile(hostclient.ResponseFileOptions{Dir: dir3, Response: ans, Fingerprint: fp}); !errors.Is(err, carry.ErrOtherHost) {
+		t.Errorf("HOST-09's answer on HOST-11: %v", err)
+	}
+	if hostclient.Enrolled(dir3) {
+		t.Error("a refused answer enrolled HOST-11")
+	}
 }
 
 // TestPolicyExportIsTheOnlineEnvelope: the file is the very envelope the server
@@ -261,11 +283,28 @@ func TestLogImportRefusals(t *testing.T) {
 	}
 	env.Cert = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: st10.Cert.Certificate[0]}))
 	otherCert, _ := json.Marshal(env)
+	// HOST-09's rows signed by a host of another office (its CA, its certificate).
+	elsewhere := t.TempDir()
+	if _, err := pki.Init(pki.InitOptions{Dir: elsewhere, Name: "elsewhere"}); err != nil {
+		t.Fatal(err)
+	}
+	otherOffice, _ := pki.Load(elsewhere)
+	csr, key, _ := pki.MakeCSR("HOST-09")
+	certPEM, err := otherOffice.CA.IssueHost(csr, "HOST-09", pki.NewSerial(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, _ := carry.NewLogBatch("HOST-09", 4, rows[4:], time.Now())
+	foreign, err := carry.Seal(carry.KindLog, batch, key, certPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		file []byte
 		want error
 	}{
+		{"signed by a host of another office", foreign, carry.ErrCert},
 		{"truncated", second[:len(second)-50], carry.ErrMalformed},
 		{"a byte flipped", flipped, carry.ErrBadSignature},
 		{"rows of HOST-09 signed by HOST-10", forgedFile, carry.ErrOtherHost},
