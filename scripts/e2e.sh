@@ -146,7 +146,7 @@ fi
 
 # --- 5. scenarios ---------------------------------------------------------------------------
 say "booting the guest and running the scenarios"
-args=(test -v -count=1 -timeout 20m ./internal/e2e/)
+args=(test -v -count=1 -timeout 30m ./internal/e2e/)
 [[ -n $run_re ]] && args+=(-run "$run_re")
 set +e
 (cd "$repo" && MEDIAGATE_E2E=1 MEDIAGATE_E2E_IMAGE="$img" MEDIAGATE_E2E_WORKDIR="$work" \
