@@ -6,7 +6,7 @@ set -euo pipefail
 
 usage() {
 	cat <<'EOF2'
-usage: scripts/bench-usbguard.sh [--plugs N] [--idle DURATION] [--soak N] [--out FILE] [--keep]
+usage: scripts/bench-usbguard.sh [--plugs N] [--idle DURATION] [--soak N] [--out FILE] [--profile FILE] [--keep]
 
 Boots the end-to-end guest (Debian bookworm, TCG) once and, in that one run, hot-plugs
 the same plan into USBGuard and then into mediagate: N allowed sticks (one serial,
@@ -20,6 +20,8 @@ daemon from /proc. Prints one Markdown table with both daemons and the ratios.
   --idle DURATION  idle window for the context switch count (default 60s; 10s for a quick run)
   --soak N         instead: N plugs into mediagate only, RSS every 100 plugs
   --out FILE       also write the table to FILE
+  --profile FILE   write a CPU profile of mediagated's whole run in the guest to FILE
+                   (read it with: go tool pprof -top <mediagated binary> FILE)
   --keep           keep the run's work directory (trace, console log)
   -h, --help       this text
 
@@ -27,7 +29,7 @@ Uses the guest image cache of scripts/e2e.sh (MEDIAGATE_E2E_CACHE) and its one-V
 EOF2
 }
 
-plugs=20 idle=60s soak=0 out= keep=0
+plugs=20 idle=60s soak=0 out= keep=0 profile=
 while (($#)); do
 	case $1 in
 	-h | --help) usage; exit 0 ;;
@@ -35,6 +37,7 @@ while (($#)); do
 	--idle) idle=${2:?--idle needs a duration}; shift ;;
 	--soak) soak=${2:?--soak needs a number}; shift ;;
 	--out) out=$(realpath -m "${2:?--out needs a file}"); shift ;;
+	--profile) profile=$(realpath -m "${2:?--profile needs a file}"); shift ;;
 	--keep) keep=1 ;;
 	*) echo "bench: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
@@ -101,15 +104,20 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-say "building ./cmd/mediagate"
+say "building ./cmd/mediagate and ./cmd/mediagated"
 (cd "$repo" && go build -o "$work/mediagate" ./cmd/mediagate)
+(cd "$repo" && go build -tags mediagate_daemon -o "$work/mediagated" ./cmd/mediagated)
 version=$(cd "$repo" && git describe --always --dirty 2>/dev/null || echo unknown)
 
 say "running the benchmark in the guest"
 timeout_min=$((30 + soak / 20 + plugs))
 (cd "$repo" && MEDIAGATE_BENCH=1 MEDIAGATE_E2E_IMAGE="$img" MEDIAGATE_E2E_WORKDIR="$work" \
-	MEDIAGATE_BIN="$work/mediagate" MEDIAGATE_BENCH_PLUGS="$plugs" MEDIAGATE_BENCH_IDLE="$idle" \
-	MEDIAGATE_BENCH_SOAK="$soak" MEDIAGATE_BENCH_OUT="$out" MEDIAGATE_BENCH_COMMAND="$cmdline" \
+	MEDIAGATE_BIN="$work/mediagate" MEDIAGATE_DAEMON_BIN="$work/mediagated" MEDIAGATE_BENCH_PLUGS="$plugs" MEDIAGATE_BENCH_IDLE="$idle" \
+	MEDIAGATE_BENCH_SOAK="$soak" MEDIAGATE_BENCH_OUT="$out" MEDIAGATE_BENCH_PROFILE="$profile" MEDIAGATE_BENCH_COMMAND="$cmdline" \
 	MEDIAGATE_BENCH_VERSION="$version" \
 	go test -count=1 -v -timeout "${timeout_min}m" -run '^TestUSBGuardSideBySide$' ./internal/bench/)
+if [[ -n $profile ]]; then
+	cp "$work/mediagated" "$profile.bin"
+	say "CPU profile: $profile (binary $profile.bin)"
+fi
 say "done"

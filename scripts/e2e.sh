@@ -12,7 +12,8 @@ TCG, qemu-xhci) into which the tests hot-plug USB sticks, CD drives, keyboards a
 network cards, and prints a pass/fail report. Exits non-zero if anything failed.
 
 Steps: install missing Debian packages (apt-get), build or reuse the cached guest image,
-build ./cmd/mediagate if it exists (installed in the guest as /usr/local/bin/mediagate),
+build ./cmd/mediagate and ./cmd/mediagated if they exist (installed in the guest in
+/usr/local/bin; mediagate.service runs mediagated),
 boot the guest once, run the scenarios, stop the guest.
 
   --rebuild      build the guest image even if a cached one matches
@@ -129,22 +130,27 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- 4. mediagate binary --------------------------------------------------------------------
-bin=
+bin= dbin=
 if ((have_mediagate)); then
 	say "building ./cmd/mediagate"
 	(cd "$repo" && go build -o "$work/mediagate" ./cmd/mediagate)
 	bin=$work/mediagate
+	if [[ -d $repo/cmd/mediagated ]]; then
+		say "building ./cmd/mediagated (the daemon mediagate.service runs)"
+		(cd "$repo" && go build -tags mediagate_daemon -o "$work/mediagated" ./cmd/mediagated)
+		dbin=$work/mediagated
+	fi
 else
 	say "no ./cmd/mediagate yet: running the test bed's own scenarios only"
 fi
 
 # --- 5. scenarios ---------------------------------------------------------------------------
 say "booting the guest and running the scenarios"
-args=(test -v -count=1 -timeout 20m ./internal/e2e/)
+args=(test -v -count=1 -timeout 30m ./internal/e2e/)
 [[ -n $run_re ]] && args+=(-run "$run_re")
 set +e
 (cd "$repo" && MEDIAGATE_E2E=1 MEDIAGATE_E2E_IMAGE="$img" MEDIAGATE_E2E_WORKDIR="$work" \
-	MEDIAGATE_BIN="$bin" go "${args[@]}") 2>&1 | tee "$work/go-test.log"
+	MEDIAGATE_BIN="$bin" MEDIAGATE_DAEMON_BIN="$dbin" go "${args[@]}") 2>&1 | tee "$work/go-test.log"
 rc=${PIPESTATUS[0]}
 set -e
 

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs mediagate on this Debian/Ubuntu machine: build dependencies, a Go toolchain if
-# needed, the binary at /usr/local/bin/mediagate and the registry directory.
-# Usage: sudo scripts/install.sh [--prefix DIR] [--root DIR] [--bin FILE] [--server]
+# needed, the binaries at /usr/local/bin/mediagate (the command) and mediagated (the
+# daemon mediagate.service runs, small in memory) and the registry directory.
+# Usage: sudo scripts/install.sh [--prefix DIR] [--root DIR] [--bin FILE [--daemon-bin FILE]] [--server]
 #   --root DIR  install into DIR (a chroot, an image, a test) and start nothing there
-#   --bin FILE  install this mediagate binary instead of building one (no apt, no Go)
+#   --bin FILE  install this mediagate binary instead of building one (no apt, no Go);
+#               without --daemon-bin the unit runs 'mediagate daemon'
+#   --daemon-bin FILE  install this mediagated binary (with --bin)
 #   --server    also install the office server (mediagate-server.service, docs/office.md)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,14 +16,16 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 prefix=/usr/local
 root=/
 bin=
+dbin=
 server=0
 while (($#)); do
 	case $1 in
 	--prefix) prefix=${2:?--prefix needs a directory}; shift ;;
 	--root) root=${2:?--root needs a directory}; shift ;;
 	--bin) bin=${2:?--bin needs a file}; shift ;;
+	--daemon-bin) dbin=${2:?--daemon-bin needs a file}; shift ;;
 	--server) server=1 ;;
-	-h | --help) sed -n '2,7p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,10p' "$0"; exit 0 ;;
 	*) echo "install: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -38,11 +43,18 @@ if [[ -z $bin ]]; then
 	ensure_go
 	version=$(git -C "$repo" describe --always --dirty 2>/dev/null || echo dev)
 	(cd "$repo" && go build -trimpath -ldflags "-X mediagate/internal/cli.Version=$version" -o "$out/mediagate" ./cmd/mediagate)
+	# The daemon without the front ends, the office server, PostgreSQL and spreadsheets
+	# (docs/performance.md, "Memory").
+	(cd "$repo" && go build -trimpath -tags mediagate_daemon -o "$out/mediagated" ./cmd/mediagated)
 	bin=$out/mediagate
+	dbin=$out/mediagated
 fi
 as_target install -D -m 0755 "$bin" "$root$prefix/bin/mediagate"
+if [[ -n $dbin ]]; then
+	as_target install -D -m 0755 "$dbin" "$root$prefix/bin/mediagated"
+fi
 as_target install -d -m 0750 "$root/var/lib/mediagate"
-echo "installed $root$prefix/bin/mediagate ($("$root$prefix/bin/mediagate" version))"
+echo "installed $root$prefix/bin/mediagate ($("$root$prefix/bin/mediagate" version))${dbin:+ and mediagated}"
 
 # --- man pages, generated from the commands: English and Chinese ----------------------------
 man=$(mktemp -d)
@@ -60,7 +72,12 @@ echo "installed man pages in $root$prefix/share/man (man mediagate, LANG=zh_CN.U
 if [[ ${MEDIAGATE_NO_DAEMON:-0} != 1 ]]; then
 	as_target install -D -m 0644 "$repo/rules/71-mediagate.rules" "$root/etc/udev/rules.d/71-mediagate.rules"
 	unit=$(mktemp)
-	sed "s|/usr/local/bin/mediagate|$prefix/bin/mediagate|g" "$repo/scripts/systemd/mediagate.service" >"$unit"
+	if [[ -n $dbin ]]; then
+		sed "s|/usr/local/bin/mediagate|$prefix/bin/mediagate|g" "$repo/scripts/systemd/mediagate.service" >"$unit"
+	else # no mediagated: the full binary's daemon command
+		sed -e "s|^ExecStart=/usr/local/bin/mediagated |ExecStart=$prefix/bin/mediagate daemon |" \
+			-e "s|/usr/local/bin/mediagate|$prefix/bin/mediagate|g" "$repo/scripts/systemd/mediagate.service" >"$unit"
+	fi
 	as_target install -D -m 0644 "$unit" "$root/etc/systemd/system/mediagate.service"
 	rm -f "$unit"
 	# Close the boot window: usbcore.authorized_default=0 on the kernel command line

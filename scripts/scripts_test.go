@@ -198,3 +198,35 @@ func TestInstallServer(t *testing.T) {
 		t.Errorf("server unit:\n%s\noutput:\n%s", unit, out)
 	}
 }
+
+// The unit runs the small daemon binary when one is installed, and the full binary's
+// daemon command when only mediagate is given.
+func TestInstallDaemonBinary(t *testing.T) {
+	tr := newTree(t, true)
+	t.Setenv("MEDIAGATE_NO_BOOTPARAM", "1")
+	unitPath := filepath.Join(tr.root, "etc/systemd/system/mediagate.service")
+	execStart := func() string {
+		b, err := os.ReadFile(unitPath)
+		must(t, err)
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "ExecStart=") {
+				return l
+			}
+		}
+		t.Fatalf("no ExecStart in the unit:\n%s", b)
+		return ""
+	}
+	run(t, 0, "install.sh", "--root", tr.root, "--bin", tr.bin)
+	if got := execStart(); got != "ExecStart=/usr/local/bin/mediagate daemon --socket /run/mediagate/control.sock" {
+		t.Errorf("--bin alone: %s", got)
+	}
+	dbin := filepath.Join(t.TempDir(), "mediagated")
+	must(t, os.WriteFile(dbin, []byte("#!/bin/sh\n"), 0o755))
+	run(t, 0, "install.sh", "--root", tr.root, "--bin", tr.bin, "--daemon-bin", dbin, "--prefix", "/opt/mg")
+	if got := execStart(); got != "ExecStart=/opt/mg/bin/mediagated --socket /run/mediagate/control.sock" {
+		t.Errorf("--daemon-bin: %s", got)
+	}
+	if _, err := os.Stat(filepath.Join(tr.root, "opt/mg/bin/mediagated")); err != nil {
+		t.Errorf("mediagated not installed: %v", err)
+	}
+}

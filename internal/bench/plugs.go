@@ -89,46 +89,73 @@ func (p PlugTiming) Decision() time.Duration {
 // from its marker to the next one, by timestamp) and finds in each the USB device's
 // add uevent and what followed it. daemonComm is the command name whose pwrite64 calls
 // count as the daemon's database writes ("" for none).
+//
+// The add is recognised only at the device's driver probe, which the hub's worker
+// runs after sending the uevent; a daemon fast enough writes authorized (the kprobe
+// fires on entry, before the write waits for the device lock the probe holds) or its
+// row in between. So a window's events are looked at once its add is known, from the
+// add on, not as they come.
 func Plugs(tr Trace, daemonComm string) []PlugTiming {
 	evs := slices.Clone(tr.Events)
 	slices.SortStableFunc(evs, func(a, b TraceEvent) int { return int(a.Time - b.Time) })
 	var out []PlugTiming
-	var cur *PlugTiming
-	var addAt time.Duration
-	var last map[int]TraceEvent // the latest usb_dev_uevent of each task
-	rel := func(t time.Duration) time.Duration { return t - addAt }
+	var window []TraceEvent
+	flush := func() {
+		if len(out) > 0 {
+			attribute(&out[len(out)-1], window, daemonComm)
+		}
+		window = window[:0]
+	}
 	for _, ev := range evs {
 		if ev.Name == EvMarker {
 			if m, ok := ParseMarker(ev.Text); ok {
-				last = nil
+				flush()
 				out = append(out, PlugTiming{Marker: m, Add: Missing, Authorize: Missing, Deauthorize: Missing, Bind: Missing, DBWrite: Missing})
-				cur = &out[len(out)-1]
 			}
 			continue
 		}
-		if cur == nil {
-			continue
+		if len(out) > 0 {
+			window = append(window, ev)
 		}
-		if cur.Add == Missing {
-			// The add uevent of a USB device: device_add() sends it (kobject_uevent,
-			// which calls usb_dev_uevent) and then probes the device's driver
-			// (usb_probe_device), both on the hub's worker. Reads of the device's
-			// uevent file (udevd, journald, the daemons) also call usb_dev_uevent,
-			// even before the add is sent, but on their own tasks. So the add is the
-			// last usb_dev_uevent of the task that first probes the device.
-			name := ev.Args["name"]
-			switch {
-			case ev.Name == EvUevent && isUSBDeviceName(name):
-				if last == nil {
-					last = map[int]TraceEvent{}
-				}
-				last[ev.PID] = ev
-			case ev.Name == EvProbeDevice && isUSBDeviceName(name):
-				if u, ok := last[ev.PID]; ok && u.Args["name"] == name {
-					cur.Device, cur.Add, addAt = name, u.Time, u.Time
-					last = nil
-				}
+	}
+	flush()
+	return out
+}
+
+// attribute fills in one plug's timings from the events of its window (sorted by
+// time).
+func attribute(cur *PlugTiming, window []TraceEvent, daemonComm string) {
+	// The add uevent of a USB device: device_add() sends it (kobject_uevent, which
+	// calls usb_dev_uevent) and then probes the device's driver (usb_probe_device),
+	// both on the hub's worker. Reads of the device's uevent file (udevd, journald,
+	// the daemons) also call usb_dev_uevent, even before the add is sent, but on their
+	// own tasks. So the add is the last usb_dev_uevent of the task that first probes
+	// the device.
+	var last map[int]TraceEvent // the latest usb_dev_uevent of each task
+	for _, ev := range window {
+		name := ev.Args["name"]
+		switch {
+		case ev.Name == EvUevent && isUSBDeviceName(name):
+			if last == nil {
+				last = map[int]TraceEvent{}
 			}
+			last[ev.PID] = ev
+		case ev.Name == EvProbeDevice && isUSBDeviceName(name):
+			if u, ok := last[ev.PID]; ok && u.Args["name"] == name {
+				cur.Device, cur.Add = name, u.Time
+			}
+		}
+		if cur.Add != Missing {
+			break
+		}
+	}
+	if cur.Add == Missing {
+		return
+	}
+	addAt := cur.Add
+	rel := func(t time.Duration) time.Duration { return t - addAt }
+	for _, ev := range window {
+		if ev.Time < addAt {
 			continue
 		}
 		switch ev.Name {
@@ -154,7 +181,6 @@ func Plugs(tr Trace, daemonComm string) []PlugTiming {
 			}
 		}
 	}
-	return out
 }
 
 // sameDevice tells whether devpath (struct usb_device's devpath, "1" or "1.3") belongs

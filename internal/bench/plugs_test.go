@@ -190,3 +190,32 @@ func TestPlugsCapturedTrace(t *testing.T) {
 		}
 	}
 }
+
+// A daemon that writes authorized (and its row) after the kernel sent the add uevent
+// but before the hub's worker probed the device's driver: the add is known only at
+// the probe, and the writes before it still count.
+func TestPlugsWriteBeforeProbe(t *testing.T) {
+	const trace = `
+            bash-488     [000] .....    50.000000: tracing_mark_write: mgbench plug=1 serial=MGBENCHOK01 expect=allow
+       mediagate-402     [000] .....    50.050000: mg_authorize: (usb_authorize_device+0x0/0x110) devpath="1"
+     kworker/0:2-48      [000] .....    50.100000: mg_uevent: (usb_dev_uevent+0x0/0x50 [usbcore]) name="2-1"
+       mediagate-402     [001] .....    50.104000: mg_authorize: (usb_authorize_device+0x0/0x110) devpath="1"
+       mediagate-401     [001] ...1.    50.105000: sys_pwrite64(fd: e, buf: 7fc5b5023420, count: 18, pos: f188)
+     kworker/0:2-48      [000] .....    50.106000: mg_probedev: (usb_probe_device+0x0/0x70 [usbcore]) name="2-1"
+     kworker/0:2-48      [000] .....    50.120000: mg_ifprobe: (usb_probe_interface+0x0/0x2f0) name="2-1:1.0"
+`
+	tr, err := ParseTrace(strings.NewReader(trace))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := Plugs(tr, "mediagate")
+	if len(ps) != 1 {
+		t.Fatalf("%d plugs, want 1", len(ps))
+	}
+	p := ps[0]
+	ms := func(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
+	// The authorize before the add (of a device that was not there yet) is not counted.
+	if p.Add != 50*time.Second+100*time.Millisecond || p.Authorize != ms(4) || p.DBWrite != ms(5) || p.Bind != ms(20) || p.AuthorizedCount != 1 {
+		t.Errorf("plug 1: %+v", p)
+	}
+}

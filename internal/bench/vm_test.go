@@ -21,7 +21,8 @@ import (
 // judge the figures; it fails only when the run itself cannot be done. Run it with
 // scripts/bench-usbguard.sh, which builds the guest image and mediagate and sets:
 //
-//	MEDIAGATE_BENCH=1, MEDIAGATE_E2E_IMAGE, MEDIAGATE_E2E_WORKDIR, MEDIAGATE_BIN
+//	MEDIAGATE_BENCH=1, MEDIAGATE_E2E_IMAGE, MEDIAGATE_E2E_WORKDIR, MEDIAGATE_BIN,
+//	MEDIAGATE_DAEMON_BIN (cmd/mediagated, which mediagate.service runs)
 //	MEDIAGATE_BENCH_PLUGS  allowed plugs per daemon, as many blocked ones (default 20)
 //	MEDIAGATE_BENCH_IDLE   idle window, a Go duration (default 60s)
 //	MEDIAGATE_BENCH_SOAK   N: only a soak of N plugs against mediagate (default 0: off)
@@ -91,6 +92,16 @@ func TestUSBGuardSideBySide(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.perPlug(&out, ug, mg)
+	}
+	if p := os.Getenv("MEDIAGATE_BENCH_PROFILE"); p != "" {
+		b.g.MustRun(t, "systemctl stop mediagate.service; cp /var/lib/mediagate/cpu.pprof /share/cpu.pprof")
+		data, err := os.ReadFile(filepath.Join(b.vm.ShareDir(), "cpu.pprof"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	os.Stdout.Write(out.Bytes())
 	if p := os.Getenv("MEDIAGATE_BENCH_OUT"); p != "" {
@@ -165,6 +176,14 @@ func (b *benchRun) installMediagate(bin string) {
 	if err := b.vm.Install(ctx, bin, "/usr/local/bin/mediagate", 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// The daemon binary the unit runs (cmd/mediagated).
+	dbin := os.Getenv("MEDIAGATE_DAEMON_BIN")
+	if dbin == "" {
+		t.Fatal("MEDIAGATE_DAEMON_BIN is not set (scripts/bench-usbguard.sh builds mediagated)")
+	}
+	if err := b.vm.Install(ctx, dbin, "/usr/local/bin/mediagated", 0o755); err != nil {
+		t.Fatal(err)
+	}
 	// The daemon as scripts/install.sh installs it; the udev rule only once its turn comes.
 	unit, _ := filepath.Abs("../../scripts/systemd/mediagate.service")
 	if err := b.vm.Install(ctx, unit, "/etc/systemd/system/mediagate.service", 0o644); err != nil {
@@ -173,6 +192,10 @@ func (b *benchRun) installMediagate(bin string) {
 	rule, _ := filepath.Abs("../../rules/71-mediagate.rules")
 	if err := b.vm.Install(ctx, rule, "/usr/local/share/mediagate/71-mediagate.rules", 0o644); err != nil {
 		t.Fatal(err)
+	}
+	if os.Getenv("MEDIAGATE_BENCH_PROFILE") != "" {
+		b.g.MustRun(t, `mkdir -p /etc/systemd/system/mediagate.service.d
+printf '[Service]\nEnvironment=MEDIAGATED_CPUPROFILE=/var/lib/mediagate/cpu.pprof GODEBUG=gctrace=1\n' > /etc/systemd/system/mediagate.service.d/profile.conf`)
 	}
 	b.g.MustRun(t, `set -e
 systemctl daemon-reload
@@ -311,14 +334,20 @@ var mediagateD = daemonSpec{
 		}
 		return "mediagate " + v
 	},
-	comm: "mediagate",
+	comm: "mediagated",
 	unit: "mediagate.service",
 	diag: "mediagate status; journalctl -u mediagate -n 10 --no-pager -o cat",
 	report: `echo "mediagate: from the event's receipt to the authorized write (daemon log):"
 journalctl -u mediagate --no-pager -o cat | grep -o 'name=[^ ]* .*reason=[^ ]* .*enforced_after=[^ ]*' | sed 's/name=\([^ ]*\).*reason=\([^ ]*\).*enforced_after=\([^ ]*\)/  \1 \2 \3/' | tail -40
 echo "mediagate: memory after the plugs:"
 grep -E '^(Rss|Pss_Anon|Pss_File|Anonymous|Private_Dirty)' /proc/$PID/smaps_rollup | sed 's/^/  /'
-grep -E '^(VmRSS|VmHWM|RssAnon|RssFile)' /proc/$PID/status | sed 's/^/  /'`,
+grep -E '^(VmRSS|VmHWM|RssAnon|RssFile)' /proc/$PID/status | sed 's/^/  /'
+if journalctl -u mediagate --no-pager -o cat | grep -q '^gc '; then
+	echo "mediagate: the last collections (GODEBUG=gctrace=1, with --profile):"
+	journalctl -u mediagate --no-pager -o cat | grep '^gc ' | tail -3 | sed 's/^/  /'
+fi
+echo "mediagate: resident memory by mapping (kB, largest first):"
+awk '/^[0-9a-f]+-[0-9a-f]+ /{name=$6; if (name=="") name="[anon]"} /^Rss:/{rss[name]+=$2} END{for (n in rss) if (rss[n] > 0) printf "  %8d %s\n", rss[n], n}' /proc/$PID/smaps | sort -rn | head -12`,
 	prepare: `set -e
 systemctl stop usbguard-dbus.service usbguard.service 2>/dev/null || true
 ! systemctl is-active --quiet usbguard.service

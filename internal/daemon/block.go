@@ -390,4 +390,5 @@ func (d *Daemon) Rescan(ctx context.Context) {
 	for _, name := range gone {
 		d.cfg.Enforcer.Forget(name)
 	}
+	d.flushRows(ctx)
 }

@@ -58,6 +58,7 @@ func (d *Daemon) vaultCheckIn(ctx context.Context, host media.Host, devpath stri
 	if station == nil || !host.VaultStation || seen.Key == "" {
 		return
 	}
+	d.flushRows(ctx) // the check-in's own rows come after the decisions before it
 	res, err := station.CheckInPlug(ctx, service.PlugRequest{Seen: seen, Device: devpath, WaitPending: true,
 		Claim: func() bool { return d.vault.first(devpath, seen.Key) }})
 	var refusal *service.Error

@@ -210,6 +210,10 @@ type Daemon struct {
 	// freshDue asks the index reads to bring the index up to date at their first
 	// read in the current event (see indexReads).
 	freshDue atomic.Bool
+
+	// rows are the audit rows queued for their commit, in order (rows.go).
+	rowsMu sync.Mutex
+	rows   []registry.EventRow
 }
 
 // New returns a Daemon; call Run.
@@ -278,22 +282,6 @@ func (d *Daemon) Start(ctx context.Context) error {
 	return nil
 }
 
-// record appends an audit row, retrying briefly when the database is busy; a row that
-// is being written is finished even when the daemon is told to stop.
-func (d *Daemon) record(ctx context.Context, kind event.Kind, medium string, details any) error {
-	ctx = context.WithoutCancel(ctx)
-	var err error
-	for i := range 3 {
-		if i > 0 {
-			time.Sleep(time.Duration(50*i) * time.Millisecond)
-		}
-		if _, err = d.cfg.Store.RecordEvent(ctx, kind, medium, details); err == nil {
-			return nil
-		}
-	}
-	return fmt.Errorf("write %s row: %w", kind, err)
-}
-
 func (d *Daemon) problem(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	d.log.Error(msg)
@@ -348,9 +336,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return fmt.Errorf("device events: %w", err)
 		}
 		if ev.Action != udev.ActionSettled {
-			d.Handle(ctx, ev)
+			d.handle(ctx, ev)
 		}
-		if !ready && (ev.Action == udev.ActionSettled || ev.Action == udev.ActionRescan) {
+		settled := !ready && (ev.Action == udev.ActionSettled || ev.Action == udev.ActionRescan)
+		// The rows of a burst are committed together, when no event waits any more;
+		// the start-up decisions' rows before READY.
+		if settled || d.queuedRows() >= maxQueuedRows || !d.backlog() {
+			d.flushRows(ctx)
+		}
+		if settled {
 			ready = true
 			d.log.Info("devices present at start decided", "decisions", d.Status().Counts.Decisions)
 			d.cfg.Ready()
@@ -359,9 +353,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 }
 
-// Handle processes one event. It is safe to call from several goroutines; events are
-// handled one at a time.
+// Handle processes one event and commits its audit rows. It is safe to call from
+// several goroutines; events are handled one at a time.
 func (d *Daemon) Handle(ctx context.Context, ev udev.Event) {
+	d.handle(ctx, ev)
+	d.flushRows(ctx)
+}
+
+// handle processes one event; its decisions' audit rows stay queued (rows.go).
+func (d *Daemon) handle(ctx context.Context, ev udev.Event) {
 	d.work.Lock()
 	defer d.work.Unlock()
 	d.mu.Lock()
@@ -507,7 +507,9 @@ func (d *Daemon) decideUSBOnce(ctx context.Context, devpath, note string, last b
 	} else {
 		r.Name, r.Label, r.Identity = dev.Name, dev.Label, dev.Identity
 		pd := usbPolicyDevice(dev)
-		r.Behind, pd.Disks = d.disksBehind(devpath, "")
+		if !heldByKernel(dev) {
+			r.Behind, pd.Disks = d.disksBehind(devpath, "")
+		}
 		d.rememberBehind(devpath, &pd, r)
 		in := policy.Input{Host: hostp, Device: pd, Now: d.cfg.Now(), Twin: d.twin(devpath, dev.Identity)}
 		if pd.Storage || pd.Identity.Kind == media.KindUSBDisk || pd.Identity.Kind == media.KindSD {
@@ -517,7 +519,7 @@ func (d *Daemon) decideUSBOnce(ctx context.Context, devpath, note string, last b
 		r.Decision = policy.Decide(in)
 	}
 	r.Effective = r.Decision.Effective()
-	if r.Effective == policy.Block {
+	if r.Effective == policy.Block && !heldByKernel(dev) {
 		// A device blocked while it has disks (decided again after its record changed):
 		// unmount and detach them first, so nothing stays mounted from it.
 		for _, disk := range d.disksUnder(devpath) {
@@ -558,6 +560,13 @@ func (d *Daemon) decideUSBOnce(ctx context.Context, devpath, note string, last b
 	return r, false
 }
 
+// heldByKernel tells whether the device was read as unauthorized: the kernel holds
+// a new device so (authorized_default=0) until the daemon decides, and binds no
+// driver to its interfaces meanwhile, so there is no disk or unit behind it to look
+// for — the walk below it would cost a hundred system calls for nothing. A device
+// whose authorized attribute could not be read counts as authorized (walked).
+func heldByKernel(dev identity.Device) bool { return dev.USB != nil && !dev.USB.Authorized }
+
 // disksUnder lists the devpaths of the whole disks below a USB device in sysfs.
 func (d *Daemon) disksUnder(devpath string) []string { return sysfs.DisksUnder(d.cfg.Sys, devpath) }
 
@@ -588,11 +597,10 @@ func (d *Daemon) rememberBehind(devpath string, pd *policy.Device, r *Record) {
 // more, so a unit whose disk is not announced yet counts too. When there is more
 // than one it also returns their names, for the audit row.
 func (d *Daemon) disksBehind(usb, disk string) ([]string, int) {
-	disks := d.disksUnder(usb)
+	disks, units := sysfs.DisksAndUnitsUnder(d.cfg.Sys, usb)
 	if disk != "" && !slices.Contains(disks, disk) {
 		disks = append(disks, disk)
 	}
-	units := sysfs.UnitsUnder(d.cfg.Sys, usb)
 	n := max(len(disks), len(units))
 	if n < 2 {
 		return nil, n
@@ -732,6 +740,7 @@ func (d *Daemon) lookupDevice(ctx context.Context, in *policy.Input, r *Record, 
 		}
 		return
 	}
+	d.flushRows(ctx) // the upgrade's row comes after the decisions before it
 	m, err := d.cfg.Store.UpgradeIdentityKey(ctx, legacy, in.Device.Identity.Key)
 	if err != nil {
 		r.Error = joinErr(r.Error, fmt.Errorf("upgrade disc identity %s: %w", legacy, err))
@@ -795,9 +804,7 @@ func (d *Daemon) finish(ctx context.Context, r *Record) {
 	}
 	d.log.Log(ctx, lvl, "decision", args...)
 	if !d.cfg.NoAudit {
-		if err := d.record(ctx, event.KindDeviceDecision, r.Decision.Medium, r.details()); err != nil {
-			d.problem("audit row for %s: %v", r.Name, err)
-		}
+		d.recordLater(event.KindDeviceDecision, r.Decision.Medium, r.details())
 	}
 	if r.Effective == policy.Block && d.cfg.Notify != nil {
 		d.cfg.Notify(cp)

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -75,6 +76,7 @@ type bed struct {
 
 func newBed(t *testing.T, h *media.Host) *bed {
 	b := &bed{t: t, store: newMemStore(h), rec: enforce.NewRecorder(), devs: &devices{}, ctx: context.Background()}
+	b.devs.authorized = func(p string) bool { on, _ := b.rec.USBAuthorized(p); return on }
 	b.d = New(Config{Store: b.store, Enforcer: b.rec, Read: b.devs.read, Sys: t.TempDir(),
 		Now: func() time.Time { return time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC) }})
 	if err := b.d.Start(b.ctx); err != nil {
@@ -779,5 +781,36 @@ func TestLegacyDiscRegistrationUpgraded(t *testing.T) {
 	b.ev("change", srP, "block", "disk")
 	if got := b.rec.Ops(); !slices.Equal(got, []string{"read-only " + srP, "release " + srP}) {
 		t.Errorf("upgraded disc again: %q", got)
+	}
+}
+
+// A USB device the kernel holds unauthorized has no driver on its interfaces, so the
+// daemon does not walk below it for disks: what sysfs shows there is not looked at.
+// Read as authorized (a device authorized before the daemon started, or by hand), the
+// same tree is walked and a second disk blocks it.
+func TestHeldDeviceIsNotWalked(t *testing.T) {
+	sdbP := stickP + "/2-1:1.0/host0/target0:0:0/0:0:0:1/block/sdb"
+	for _, authorized := range []bool{false, true} {
+		t.Run(fmt.Sprintf("authorized=%v", authorized), func(t *testing.T) {
+			b := newBed(t, secretHost())
+			b.register("HELD1", media.Secret, media.StatusActive, media.AccessReadWrite, 64<<20)
+			b.mkSys(diskP, sdbP)
+			u, _ := stick("HELD1", 64<<20)
+			u.USB.Authorized = authorized
+			b.devs.set(u)
+			b.ev("add", stickP, "usb", "usb_device")
+			on, _ := b.rec.USBAuthorized(stickP)
+			if on == authorized {
+				t.Errorf("authorized after the decision: %v; ops %q", on, b.rec.Ops())
+			}
+			ds := b.store.decisions()
+			last := ds[len(ds)-1]
+			if authorized && last.Detail != policy.DetailExtraDisk {
+				t.Errorf("walked device: decision %v, want the extra disk", last)
+			}
+			if !authorized && slices.ContainsFunc(b.rec.Ops(), func(op string) bool { return strings.HasPrefix(op, "detach") }) {
+				t.Errorf("held device: ops %q", b.rec.Ops())
+			}
+		})
 	}
 }

@@ -152,6 +152,9 @@ type devices struct {
 	mu   sync.Mutex
 	m    map[string]identity.Device
 	fail map[string]error // read errors by devpath
+	// authorized, when set, gives a USB device's authorized attribute as read (the
+	// enforcement recorder's state), unless the test set it on the device.
+	authorized func(devpath string) bool
 }
 
 func (d *devices) set(dev identity.Device) {
@@ -184,6 +187,11 @@ func (d *devices) read(p string) (identity.Device, error) {
 			}
 		}
 		return identity.Device{}, identity.ErrNotFound
+	}
+	if dev.Subsystem == "usb" && dev.USB != nil && !dev.USB.Authorized && d.authorized != nil {
+		u := *dev.USB
+		u.Authorized = d.authorized(p)
+		dev.USB = &u
 	}
 	return dev, nil
 }

@@ -9,4 +9,5 @@
 //	MEDIAGATE_E2E_IMAGE=DIR   guest built by scripts/vm/build-image.sh (vmlinuz, initrd.img, rootfs.qcow2)
 //	MEDIAGATE_E2E_WORKDIR=DIR where the run keeps overlay, sockets, logs and the share (default: a temp dir)
 //	MEDIAGATE_BIN=FILE        mediagate binary to install in the guest at /usr/local/bin/mediagate
+//	MEDIAGATE_DAEMON_BIN=FILE mediagated binary (the daemon the unit runs) at /usr/local/bin/mediagated
 package e2e

@@ -73,6 +73,14 @@ func runMain(m *testing.M) int {
 		}
 		hasMGBin = true
 		fmt.Println("e2e: installed", bin, "as /usr/local/bin/mediagate in the guest")
+		// mediagate.service runs the daemon binary (cmd/mediagated).
+		if dbin := os.Getenv("MEDIAGATE_DAEMON_BIN"); dbin != "" {
+			if err := vm.Install(ctx, dbin, "/usr/local/bin/mediagated", 0o755); err != nil {
+				fmt.Fprintln(os.Stderr, "e2e: install mediagated in the guest:", err)
+				return 1
+			}
+			fmt.Println("e2e: installed", dbin, "as /usr/local/bin/mediagated in the guest")
+		}
 	} else {
 		fmt.Println("e2e: no mediagate binary given (MEDIAGATE_BIN); scenarios that need it skip")
 	}

@@ -94,8 +94,9 @@ mkdir -p %s
 printf '[Service]\nEnvironment=%s\n' > %s
 %s mediagate host enroll --server %s --token %s --ca-fingerprint %s --host %s`,
 		officeDir, filepath.Dir(e2eDropIn), officeEnv, e2eDropIn, officeEnv, byName, token, office.Fingerprint(), officeHost))
-	if out := g.MustRun(t, "grep -h IPAddressAllow /etc/systemd/system/mediagate.service.d/50-office.conf; grep -o '\"addresses\":[^]]*]' "+
-		officeDir+"/office/enrolment.json"); !strings.Contains(out, "IPAddressAllow="+testbed.HostIP) || !strings.Contains(out, testbed.HostIP) {
+	if out := g.MustRun(t, "grep -h IPAddressAllow /etc/systemd/system/mediagate.service.d/50-office.conf; tr -d ' \\n' < "+
+		officeDir+"/office/enrolment.json | grep -o '\"addresses\":\\[[^]]*\\]'"); !strings.Contains(out, "IPAddressAllow="+testbed.HostIP) ||
+		!strings.Contains(out, `"addresses":["`+testbed.HostIP+`"]`) {
 		t.Errorf("enrolment by name: %s", out)
 	}
 	if res := g.Exec(t, officeEnv+" mediagate host enroll --server "+byName+" --token x --ca-fingerprint "+office.Fingerprint()+" --host "+officeHost); res.ExitCode != 2 {

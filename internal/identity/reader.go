@@ -115,7 +115,7 @@ func ReadDevice(r Roots, syspath string) (Device, error) { return readDevice(r, 
 func ReadDeviceHeld(r Roots, syspath string) (Device, error) { return readDevice(r, syspath, true) }
 
 func readDevice(r Roots, syspath string, hold bool) (Device, error) {
-	sysRoot, err := filepath.EvalSymlinks(r.Sys)
+	sysRoot, err := sysfs.Root(r.Sys)
 	if err != nil {
 		return Device{}, fmt.Errorf("sysfs root %s: %w", r.Sys, err)
 	}
@@ -124,7 +124,7 @@ func readDevice(r Roots, syspath string, hold bool) (Device, error) {
 		!strings.HasPrefix(filepath.Clean(p)+"/", sysRoot+"/") {
 		p = filepath.Join(r.Sys, syspath)
 	}
-	abs, err := filepath.EvalSymlinks(p)
+	abs, err := sysfs.RealPath(p)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return Device{}, fmt.Errorf("%w: %s", ErrNotFound, syspath)
@@ -170,10 +170,13 @@ func readBlock(r Roots, sysRoot, abs string, uevent map[string]string) Device {
 
 	var usbDir, scsiDir, mmcDir, nvmeDir string
 	ata := false
-	for dir := filepath.Dir(abs); strings.HasPrefix(dir, sysRoot+"/devices/"); dir = filepath.Dir(dir) {
+	// Up from the disk: the SCSI device, the USB device (above which there is only
+	// its hub and controller: the walk ends there), an MMC card, an NVMe controller,
+	// an ATA port.
+	for dir := filepath.Dir(abs); usbDir == "" && strings.HasPrefix(dir, sysRoot+"/devices/"); dir = filepath.Dir(dir) {
 		base := filepath.Base(dir)
 		switch {
-		case usbDir == "" && exists(dir, "idVendor") && exists(dir, "descriptors"):
+		case exists(dir, "idVendor") && exists(dir, "descriptors"):
 			usbDir = dir
 		case scsiDir == "" && exists(dir, "vendor") && exists(dir, "model") && exists(dir, "type"):
 			scsiDir = dir

@@ -13,7 +13,9 @@ import (
 // Imports flow downward: domain types at the bottom, pure logic next, adapters beside it
 // (never importing policy or registry), and only daemon and cli wiring things together.
 var allowed = map[string][]string{
-	"cmd/mediagate":  {"cli"},
+	"cmd/mediagate": {"cli"},
+	// The daemon as a small binary of its own: the daemon's wiring, no front end.
+	"cmd/mediagated": {"daemonrun", "service", "sysfs"},
 	"internal/media": {},
 	"internal/audit": {"event"},
 	// event owns the audit kinds and their typed details.
@@ -67,6 +69,8 @@ var allowed = map[string][]string{
 	// streaming reads (registry.InspectionReader).
 	"internal/inspection": {"media", "audit", "checkin", "registry"},
 	"internal/daemon":     {"media", "audit", "policy", "identity", "registry", "regindex", "udev", "enforce", "mountwatch", "checkin", "sysfs", "control", "mountlog", "service", "catalog", "event", "policydoc"},
+	// Starts the daemon from a command line's paths: the CLI's `daemon` and mediagated.
+	"internal/daemonrun": {"audit", "control", "daemon", "enforce", "identity", "mountwatch", "notify", "service", "sysfs", "udev"},
 	// The office server (mediagate server): the CA, the wire types of its protocol,
 	// the HTTPS server over the service, and the officer's remote client of it.
 	"internal/office/pki":    {},
@@ -77,7 +81,7 @@ var allowed = map[string][]string{
 	// registry's, reached through the service's Store by a type assertion).
 	"internal/office/ledger": {"audit", "anchor", "event", "registry"},
 	// cli reaches the register only through the service: never registry.
-	"internal/cli": {"media", "audit", "policy", "identity", "service", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control", "catalog", "event", "replay", "anchor", "policydoc", "hostclient", "sheet", "printout",
+	"internal/cli": {"media", "audit", "policy", "identity", "service", "udev", "enforce", "mountwatch", "checkin", "daemon", "notify", "sysfs", "control", "catalog", "event", "replay", "anchor", "policydoc", "hostclient", "sheet", "printout", "daemonrun",
 		"office/pki", "office/server", "office/remote", "office/ledger", "carry", "forms", "inspection"},
 }
 

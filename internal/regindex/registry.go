@@ -23,6 +23,16 @@ type Registry struct {
 	mu   sync.Mutex
 	mark int64
 	feed *registry.ChangeFeed // the prepared check, when the store offers one
+	// quiet is the state of the register's write-ahead log (SQLite) taken just before
+	// the last check that found nothing new: while the file is as it was, nobody has
+	// committed since, and Changed answers without a query.
+	quiet fileState
+}
+
+// walFiler is a store with a write-ahead log file every commit writes
+// (*registry.Store on SQLite).
+type walFiler interface {
+	WALFile() string
 }
 
 // feeder is a store that prepares the check once (*registry.Store).
@@ -47,6 +57,17 @@ func (r *Registry) Load(ctx context.Context) (Data, error) {
 func (r *Registry) Changed(ctx context.Context) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	var wal string
+	if w, ok := r.Store.(walFiler); ok {
+		wal = w.WALFile()
+	}
+	// Taken before the query: a commit after it changes the file, so the next call
+	// queries again.
+	before := stateOf(wal)
+	if before.known() && before == r.quiet {
+		return false, nil
+	}
+	r.quiet = fileState{}
 	if f, ok := r.Store.(feeder); ok && r.feed == nil {
 		if feed, err := f.ChangeFeed(ctx); err == nil {
 			r.feed = feed
@@ -65,6 +86,17 @@ func (r *Registry) Changed(ctx context.Context) (bool, error) {
 	}
 	if !changed {
 		r.mark = head
+		r.quiet = before
 	}
 	return changed, nil
 }
+
+// fileState is what a file's status says of its content: a commit appends to the log
+// or, after a checkpoint, writes it again from the start, and either changes the
+// modification and change times (and mostly the size).
+type fileState struct {
+	ino, size        uint64
+	mtimeNs, ctimeNs int64
+}
+
+func (f fileState) known() bool { return f != fileState{} }

@@ -76,3 +76,69 @@ func TestRegistrySourceFollowsTheRegister(t *testing.T) {
 		t.Error("still changed after the reload")
 	}
 }
+
+// countingStore is the register without its prepared check, counting the queries.
+type countingStore struct {
+	s       *registry.Store
+	queries int
+}
+
+func (c *countingStore) DecisionData(ctx context.Context) (registry.DecisionData, error) {
+	return c.s.DecisionData(ctx)
+}
+
+func (c *countingStore) ChangedSince(ctx context.Context, mark int64) (bool, int64, error) {
+	c.queries++
+	return c.s.ChangedSince(ctx, mark)
+}
+
+func (c *countingStore) WALFile() string { return c.s.WALFile() }
+
+// While the register's write-ahead log is as it was at the last check that found
+// nothing, Changed answers without a query; any commit — another process's register
+// change, or a row of the daemon's own — makes it ask again.
+func TestRegistrySkipsTheQueryWhileTheLogIsUntouched(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "reg.db")
+	s, err := registry.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.InitHost(ctx, media.Host{Number: "H-01", Level: media.Secret, Mode: media.ModeEnforce}); err != nil {
+		t.Fatal(err)
+	}
+	c := &countingStore{s: s}
+	src := &Registry{Store: c}
+	if _, err := src.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, wantChanged bool, wantQueries int) {
+		t.Helper()
+		changed, err := src.Changed(ctx)
+		if err != nil || changed != wantChanged || c.queries != wantQueries {
+			t.Fatalf("%s: changed %v (%v), %d queries; want %v, %d", what, changed, err, c.queries, wantChanged, wantQueries)
+		}
+	}
+	check("first check", false, 1)
+	check("nothing written since", false, 1)
+	check("still nothing", false, 1)
+
+	// The daemon's own row: the log changed, so it asks; the row changes nothing.
+	if _, err := s.RecordEvent(ctx, event.KindDeviceDecision, "", event.DeviceDecision{Stage: "usb-device"}); err != nil {
+		t.Fatal(err)
+	}
+	check("after a decision row", false, 2)
+	check("quiet again", false, 2)
+
+	// Another process registers a person: asked, and changed.
+	other, err := registry.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.AddPerson(ctx, media.Person{Handle: "li", Name: "李四"}); err != nil {
+		t.Fatal(err)
+	}
+	check("after another process's change", true, 3)
+}

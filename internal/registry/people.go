@@ -7,16 +7,19 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"mediagate/internal/event"
 	"mediagate/internal/media"
 )
 
-var handleRE = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N}._-]{0,63}$`)
+// handleRE is compiled on first use: its Unicode classes take 2.5 MB to build, which
+// the daemon, which never checks a handle, should not pay at start.
+var handleRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N}._-]{0,63}$`) })
 
 // ValidHandle reports whether h can be a person's handle: letters, digits, '.', '_', '-',
 // starting with a letter or digit, at most 64 characters.
-func ValidHandle(h string) bool { return handleRE.MatchString(h) }
+func ValidHandle(h string) bool { return handleRE().MatchString(h) }
 
 // cleanText trims s and refuses control and format characters (media.UnsafeRune) and
 // overlong values.

@@ -1,3 +1,5 @@
+//go:build !mediagate_daemon
+
 package registry
 
 import (
@@ -37,8 +39,18 @@ func openPostgres(dsn string) (*sql.DB, error) {
 	if _, set := cfg.RuntimeParams["lock_timeout"]; !set && !strings.Contains(cfg.RuntimeParams["options"], "lock_timeout") {
 		cfg.RuntimeParams["lock_timeout"] = "10s"
 	}
-	return sql.OpenDB(&pgConnector{inner: stdlib.GetConnector(*cfg), ph: &placeholders{}}), nil
+	db := sql.OpenDB(&pgConnector{inner: stdlib.GetConnector(*cfg), ph: &placeholders{}})
+	// database/sql opens a connection per concurrent query without bound: the office
+	// server's long polls woken together (a thousand hosts) would each take one, and
+	// PostgreSQL refuses clients beyond max_connections (100 by default). Beyond this
+	// many, queries wait for a free connection instead.
+	db.SetMaxOpenConns(MaxPostgresConns)
+	db.SetMaxIdleConns(MaxPostgresConns / 4)
+	return db, nil
 }
+
+// MaxPostgresConns bounds the connections a register opens to its PostgreSQL server.
+const MaxPostgresConns = 64
 
 type pgConnector struct {
 	inner driver.Connector

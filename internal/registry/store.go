@@ -47,6 +47,9 @@ type Store struct {
 	now    func() time.Time
 	actor  audit.Actor
 	hostID string
+	// cacheKiB, when positive, bounds SQLite's page cache of each connection
+	// (WithPageCache).
+	cacheKiB int
 	// appended, when set, is called after every writing transaction that committed
 	// (WithAppended).
 	appended func()
@@ -111,6 +114,9 @@ func (s *Store) openSQLite(ctx context.Context, path string) (*Store, error) {
 	// receipt of host logs) stays in memory instead of a temporary file written page by page.
 	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)", "foreign_keys(1)", "temp_store(MEMORY)"} {
 		q.Add("_pragma", p)
+	}
+	if s.cacheKiB > 0 {
+		q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", s.cacheKiB))
 	}
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()

@@ -29,6 +29,9 @@ type LocalOptions struct {
 	Actor audit.Actor      // who makes the changes, unless a context names one (audit.WithActor)
 	// Service configures the service (its Now defaults to the Now above).
 	Service Config
+	// PageCacheKiB, when positive, bounds the SQLite register's page cache per
+	// connection (registry.WithPageCache; the daemon's).
+	PageCacheKiB int
 	// Create makes a new, empty register when path does not exist. Without it a
 	// missing file is an error (ErrNoRegister): a mistyped path must not yield an
 	// empty register whose audit log verifies as intact.
@@ -61,7 +64,11 @@ func OpenLocal(ctx context.Context, db string, o LocalOptions) (*Local, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	st, err := registry.Open(ctx, db, registry.WithClock(o.Now), registry.WithActor(o.Actor), registry.WithAppended(o.Appended))
+	opts := []registry.Option{registry.WithClock(o.Now), registry.WithActor(o.Actor), registry.WithAppended(o.Appended)}
+	if o.PageCacheKiB > 0 {
+		opts = append(opts, registry.WithPageCache(o.PageCacheKiB))
+	}
+	st, err := registry.Open(ctx, db, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -80,11 +80,40 @@ func UnitsUnder(sys, devpath string) []string {
 	})
 }
 
+// DisksAndUnitsUnder is DisksUnder and UnitsUnder in one walk of the tree below a
+// device: what the daemon looks at behind every USB device it decides.
+func DisksAndUnitsUnder(sys, devpath string) (disks, units []string) {
+	unitDepth, diskDepth := 6, 8
+	root, err := Root(sys)
+	if err != nil {
+		return nil, nil
+	}
+	base := filepath.Join(root, devpath)
+	_ = filepath.WalkDir(base, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || !e.IsDir() {
+			return nil
+		}
+		depth := strings.Count(strings.TrimPrefix(p, base), "/")
+		if depth > diskDepth {
+			return fs.SkipDir
+		}
+		if filepath.Base(filepath.Dir(p)) == "block" {
+			disks = append(disks, strings.TrimPrefix(p, root))
+			return fs.SkipDir // its partitions belong to it
+		}
+		if depth <= unitDepth && isSCSIAddress(filepath.Base(p)) && strings.HasPrefix(filepath.Base(filepath.Dir(p)), "target") {
+			units = append(units, strings.TrimPrefix(p, root)) // its disk is below it
+		}
+		return nil
+	})
+	return disks, units
+}
+
 // findUnder walks the directories below sys/devpath, at most depth levels down and
 // without following symbolic links, and lists the devpaths of those match accepts,
 // in walk (sorted) order, not looking inside them.
 func findUnder(sys, devpath string, depth int, match func(p string) bool) []string {
-	root, err := filepath.EvalSymlinks(sys)
+	root, err := Root(sys)
 	if err != nil {
 		return nil
 	}

@@ -5,6 +5,7 @@ package sysfs
 import (
 	"errors"
 	"os"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -46,6 +47,29 @@ func (h *dirHandle) read(name string, limit int64) ([]byte, error) {
 		return nil, &os.PathError{Op: "openat", Path: name, Err: err}
 	}
 	defer unix.Close(fd)
+	if limit < int64(len(scratch{})) {
+		// Most attributes: read into a recycled buffer, keep only the bytes read.
+		sp := scratchPool.Get().(*scratch)
+		defer scratchPool.Put(sp)
+		n := 0
+		for {
+			m, err := unix.Read(fd, sp[n:])
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				return nil, &os.PathError{Op: "read", Path: name, Err: err}
+			}
+			n += m
+			if m == 0 || n < len(sp) {
+				break // end of file, or a short read: sysfs has nothing more
+			}
+		}
+		if int64(n) > limit {
+			return nil, errors.New("attribute too large")
+		}
+		return append([]byte(nil), sp[:n]...), nil
+	}
 	buf := make([]byte, min(limit+1, 4096))
 	n := 0
 	for {
@@ -72,6 +96,11 @@ func (h *dirHandle) read(name string, limit int64) ([]byte, error) {
 	}
 	return buf[:n], nil
 }
+
+// scratch is the buffer an attribute is read into; scratchPool recycles them.
+type scratch [8192]byte
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 func (h *dirHandle) write(name, value string) error {
 	f, err := h.openat(name, unix.O_WRONLY|unix.O_TRUNC)
@@ -109,4 +138,17 @@ func gone(err error) error {
 		return errors.Join(ErrGone, err)
 	}
 	return err
+}
+
+// noSymlinks reports whether p exists and no component of it is a symbolic link.
+func noSymlinks(p string) bool {
+	fd, err := unix.Openat2(unix.AT_FDCWD, p, &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		return false // a link on the way, p missing, or no openat2 (before Linux 5.6)
+	}
+	unix.Close(fd)
+	return true
 }

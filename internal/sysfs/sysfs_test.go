@@ -188,6 +188,11 @@ func TestDisksAndUSBDevices(t *testing.T) {
 	if under := DisksUnder(sys, usbs[0].DevPath); len(under) != 1 {
 		t.Errorf("disks under 2-1 with a second LUN without a disk: %q", under)
 	}
+	// The one walk the daemon makes finds what the two find.
+	if disks, units := DisksAndUnitsUnder(sys, usbs[0].DevPath); !slices.Equal(disks, DisksUnder(sys, usbs[0].DevPath)) ||
+		!slices.Equal(units, UnitsUnder(sys, usbs[0].DevPath)) {
+		t.Errorf("DisksAndUnitsUnder: %q, %q", disks, units)
+	}
 	for name, want := range map[string]bool{"0:0:0:1": true, "10:0:2:31": true, "0:0:0": false, "a:0:0:0": false, "0:0::0": false, "target0:0:0": false} {
 		if got := isSCSIAddress(name); got != want {
 			t.Errorf("isSCSIAddress(%q) = %v", name, got)

@@ -57,6 +57,12 @@ type Source interface {
 	Close() error
 }
 
+// Backlog is a Source that tells how many events wait to be received. The daemon
+// commits the audit rows of a burst of events together, once the backlog is empty.
+type Backlog interface {
+	Queued() int
+}
+
 // Interesting reports whether a subsystem is one mediagate decides about or watches:
 // usb and block devices, and the nodes a driver creates for an allowed USB device
 // (IsNode).
@@ -145,6 +151,17 @@ func (q *queue) pushFront(evs []Event) {
 	items = append(append(items, evs...), rest...)
 	q.items, q.head = items, 0
 	q.wake()
+}
+
+// queued is how many events wait (a pending rescan counts as one).
+func (q *queue) queued() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := len(q.items) - q.head
+	if q.overflow {
+		n++
+	}
+	return n
 }
 
 func (q *queue) close(err error) {

@@ -27,6 +27,9 @@ func (f *Fake) Push(evs ...Event) {
 // Receive returns the next event.
 func (f *Fake) Receive(ctx context.Context) (Event, error) { return f.q.receive(ctx) }
 
+// Queued is how many events wait to be received (Backlog).
+func (f *Fake) Queued() int { return f.q.queued() }
+
 // Close ends the source: queued events are still handed out, then ErrClosed.
 func (f *Fake) Close() error {
 	f.q.close(nil)

@@ -213,6 +213,9 @@ func toEvent(d *goudev.Device, enumerated bool) (Event, bool) {
 // Receive returns the next event in order.
 func (m *Monitor) Receive(ctx context.Context) (Event, error) { return m.q.receive(ctx) }
 
+// Queued is how many events wait to be received (Backlog).
+func (m *Monitor) Queued() int { return m.q.queued() }
+
 // Close stops the monitor: the sockets are closed, which ends their readers at once.
 func (m *Monitor) Close() error {
 	m.closing.Store(true)

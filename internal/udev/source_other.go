@@ -31,5 +31,8 @@ func (m *Monitor) Name() string { return "" }
 // Receive fails.
 func (m *Monitor) Receive(context.Context) (Event, error) { return Event{}, ErrClosed }
 
+// Queued is 0: nothing is ever received.
+func (m *Monitor) Queued() int { return 0 }
+
 // Close does nothing.
 func (m *Monitor) Close() error { return nil }

@@ -85,3 +85,27 @@ func TestCleanPath(t *testing.T) {
 		}
 	}
 }
+
+// Queued counts what waits, a pending rescan as one event (the daemon commits a
+// burst's rows once nothing waits).
+func TestQueuedCountsTheBacklog(t *testing.T) {
+	f := NewFake(3)
+	var b Backlog = f
+	if n := b.Queued(); n != 0 {
+		t.Fatalf("empty: %d", n)
+	}
+	f.Push(Event{Action: ActionAdd, DevPath: "/devices/a"}, Event{Action: ActionAdd, DevPath: "/devices/b"})
+	if n := f.Queued(); n != 2 {
+		t.Fatalf("two pushed: %d", n)
+	}
+	if _, err := f.Receive(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.Queued(); n != 1 {
+		t.Fatalf("one received: %d", n)
+	}
+	f.Push(Event{}, Event{}, Event{}) // overflows: the queue is dropped, a rescan is due
+	if n := f.Queued(); n != 1 {
+		t.Fatalf("after an overflow: %d, want the one rescan", n)
+	}
+}

@@ -1,0 +1,141 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"mediagate/internal/event"
+	"mediagate/internal/registry"
+	"mediagate/internal/udev"
+)
+
+// Audit rows are written in order through one queue (docs/daemon.md, "Audit rows").
+// A decision's row is queued after its authorized write and committed when the event
+// is done — in Run, once no other event waits (udev.Backlog), so that a burst of
+// events commits its decisions' rows in one transaction. Every other row (start, stop,
+// lock, rescan, tamper, control, mounts) is committed at once, together with the rows
+// queued before it, so the log keeps the order in which things happened.
+//
+// A crash between the authorized write and the commit loses the queued rows (at most
+// one burst); the daemon decides every device present again at start and writes a
+// row for each, so every device that is plugged in has its decision in the log.
+
+// maxQueuedRows bounds the rows one transaction commits during a long burst.
+const maxQueuedRows = 256
+
+// batchStore is a Store that appends many rows in one transaction
+// (*registry.Store).
+type batchStore interface {
+	RecordEvents(ctx context.Context, rows []registry.EventRow) error
+}
+
+// RecordEvents appends rows through the local register, in one transaction when it
+// can.
+func (s *PolicyStore) RecordEvents(ctx context.Context, rows []registry.EventRow) error {
+	return writeRows(ctx, s.Local, rows)
+}
+
+// record appends one audit row, with every row queued before it, retrying briefly
+// when the database is busy; rows being written are finished even when the daemon is
+// told to stop.
+func (d *Daemon) record(ctx context.Context, kind event.Kind, medium string, details any) error {
+	d.rowsMu.Lock()
+	defer d.rowsMu.Unlock()
+	d.rows = append(d.rows, registry.EventRow{Kind: kind, Medium: medium, Details: details})
+	return d.commitRows(ctx)
+}
+
+// recordLater queues one audit row; flushRows (or the next record) commits it.
+func (d *Daemon) recordLater(kind event.Kind, medium string, details any) {
+	d.rowsMu.Lock()
+	d.rows = append(d.rows, registry.EventRow{Kind: kind, Medium: medium, Details: details})
+	d.rowsMu.Unlock()
+}
+
+// queuedRows is how many rows wait for their commit.
+func (d *Daemon) queuedRows() int {
+	d.rowsMu.Lock()
+	defer d.rowsMu.Unlock()
+	return len(d.rows)
+}
+
+// flushRows commits the queued rows; a failure is a problem shown in status.
+func (d *Daemon) flushRows(ctx context.Context) {
+	d.rowsMu.Lock()
+	defer d.rowsMu.Unlock()
+	if err := d.commitRows(ctx); err != nil {
+		d.problem("audit rows: %v", err)
+	}
+}
+
+// commitRows writes the queued rows (rowsMu held): in one transaction, retried twice
+// when the database is busy; if that fails, row by row, so that one row that cannot be
+// written does not take the others with it. The queue is empty afterwards.
+func (d *Daemon) commitRows(ctx context.Context) error {
+	if len(d.rows) == 0 {
+		return nil
+	}
+	ctx = context.WithoutCancel(ctx)
+	rows := d.rows
+	defer func() {
+		clear(d.rows)
+		d.rows = d.rows[:0]
+	}()
+	var err error
+	for i := range 3 {
+		if i > 0 {
+			time.Sleep(time.Duration(50*i) * time.Millisecond)
+		}
+		if err = writeRows(ctx, d.cfg.Store, rows); err == nil {
+			d.freshAfterCommit(ctx)
+			return nil
+		}
+	}
+	if len(rows) == 1 {
+		return fmt.Errorf("write %s row: %w", rows[0].Kind, err)
+	}
+	var errs []error
+	for _, r := range rows {
+		if _, err := d.cfg.Store.RecordEvent(ctx, r.Kind, r.Medium, r.Details); err != nil {
+			errs = append(errs, fmt.Errorf("write %s row: %w", r.Kind, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// writeRows appends rows in one transaction when the store can, else one by one.
+func writeRows(ctx context.Context, s Store, rows []registry.EventRow) error {
+	if b, ok := s.(batchStore); ok {
+		return b.RecordEvents(ctx, rows)
+	}
+	for _, r := range rows {
+		if _, err := s.RecordEvent(ctx, r.Kind, r.Medium, r.Details); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// backlog tells whether the source has more events waiting.
+func (d *Daemon) backlog() bool {
+	d.mu.Lock()
+	src := d.cfg.Source
+	d.mu.Unlock()
+	b, ok := src.(udev.Backlog)
+	return ok && b.Queued() > 0
+}
+
+// freshAfterCommit checks the register for changes right after the daemon's own
+// commit, while no device waits: the index notes the state of the register's log then,
+// and the next event's check (Index.Fresh) finds it as it was and needs no query
+// (regindex.Registry). A change found here reloads the index now instead of at the
+// next event; a failure is left to that event's check.
+func (d *Daemon) freshAfterCommit(ctx context.Context) {
+	if d.cfg.Index != nil {
+		if err := d.cfg.Index.Fresh(ctx); err == nil {
+			d.indexLoaded()
+		}
+	}
+}

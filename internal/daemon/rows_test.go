@@ -1,0 +1,102 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+
+	"mediagate/internal/event"
+	"mediagate/internal/identity"
+	"mediagate/internal/media"
+	"mediagate/internal/registry"
+	"mediagate/internal/udev"
+)
+
+// batchStore is the test store that also appends rows in batches, as the registry
+// does, and remembers each batch's kinds; fail makes the next batch fail.
+type batchingStore struct {
+	*memStore
+	mu      sync.Mutex
+	batches [][]event.Kind
+	fail    int
+}
+
+func (s *batchingStore) RecordEvents(ctx context.Context, rows []registry.EventRow) error {
+	s.mu.Lock()
+	if s.fail > 0 {
+		s.fail--
+		s.mu.Unlock()
+		return errors.New("database is locked")
+	}
+	var kinds []event.Kind
+	for _, r := range rows {
+		kinds = append(kinds, r.Kind)
+	}
+	s.batches = append(s.batches, kinds)
+	s.mu.Unlock()
+	for _, r := range rows {
+		if _, err := s.memStore.RecordEvent(ctx, r.Kind, r.Medium, r.Details); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *batchingStore) kinds() [][]event.Kind {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.batches)
+}
+
+// A burst of events commits its decisions' rows in one transaction once no event
+// waits; a row that must be written at once (the stop) takes the queued ones with it,
+// in order.
+func TestBurstRowsInOneCommit(t *testing.T) {
+	b := newBed(t, secretHost())
+	store := &batchingStore{memStore: b.store}
+	b.d.cfg.Store = store
+	b.register("BURST1", media.Secret, media.StatusActive, media.AccessReadWrite, 64<<20)
+	u, _ := stick("BURST1", 64<<20)
+	b.devs.set(u)
+	b.devs.set(peripheral(netP, "2-3", []int{2, 10}, identity.FuncNetwork))
+	b.devs.set(peripheral(kbdP, "2-2", []int{3}, identity.FuncKeyboard))
+	src := udev.NewFake(0)
+	src.Push(
+		udev.Event{Action: udev.ActionAdd, DevPath: stickP, Subsystem: "usb", DevType: "usb_device"},
+		udev.Event{Action: udev.ActionAdd, DevPath: kbdP, Subsystem: "usb", DevType: "usb_device"},
+		udev.Event{Action: udev.ActionAdd, DevPath: netP, Subsystem: "usb", DevType: "usb_device"},
+	)
+	src.Close()
+	b.d.cfg.Source = src
+	if err := b.d.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := store.kinds()
+	want := [][]event.Kind{
+		{event.KindDeviceDecision, event.KindDeviceDecision, event.KindDeviceDecision},
+		{event.KindDaemonStop},
+	}
+	if !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("batches %q, want %q", got, want)
+	}
+	if n := len(b.store.decisions()); n != 3 {
+		t.Errorf("%d decision rows, want 3", n)
+	}
+}
+
+// A failed commit is retried; the rows are written once.
+func TestQueuedRowsRetried(t *testing.T) {
+	b := newBed(t, secretHost())
+	store := &batchingStore{memStore: b.store, fail: 1}
+	b.d.cfg.Store = store
+	b.devs.set(peripheral(kbdP, "2-2", []int{3}, identity.FuncKeyboard))
+	b.d.Handle(context.Background(), udev.Event{Action: udev.ActionAdd, DevPath: kbdP, Subsystem: "usb", DevType: "usb_device"})
+	if n := len(b.store.decisions()); n != 1 {
+		t.Errorf("%d decision rows after a retried commit, want 1", n)
+	}
+	if st := b.d.Status(); len(st.Problems) != 0 {
+		t.Errorf("problems %q", st.Problems)
+	}
+}

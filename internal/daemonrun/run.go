@@ -1,0 +1,311 @@
+// Package daemonrun starts the enforcement daemon: it opens the register, wires the
+// daemon's parts (identity reader, enforcer, event source, control socket, desktop
+// notices) from the system's paths and runs it until the context ends. `mediagate
+// daemon` (internal/cli) and the small daemon binary (cmd/mediagated) both run it;
+// the CLI adds the office wiring of an enrolled host through Config.Office.
+//
+// It imports no front-end (no cobra, no office server, no spreadsheets), so that the
+// daemon binary stays small in memory (docs/performance.md, "Memory").
+package daemonrun
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/user"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"mediagate/internal/audit"
+	"mediagate/internal/control"
+	"mediagate/internal/daemon"
+	"mediagate/internal/enforce"
+	"mediagate/internal/identity"
+	"mediagate/internal/mountwatch"
+	"mediagate/internal/notify"
+	"mediagate/internal/service"
+	"mediagate/internal/sysfs"
+	"mediagate/internal/udev"
+)
+
+// Config is one daemon's command line and environment.
+type Config struct {
+	// DBPath is the register: an SQLite file or a postgres:// URL.
+	DBPath string
+	// Paths are where the system is (sysfs, /dev, udev database, /proc, run
+	// directory, control socket).
+	Paths sysfs.Paths
+	// Source is the event source: "udev", "kernel" or "" (udev when udevd runs).
+	Source       string
+	OfficerGroup string
+	Debug        bool
+	NoNotify     bool
+	Now          func() time.Time
+	Getenv       func(string) string
+	// Err takes the log (text, for the journal).
+	Err io.Writer
+	// Open opens the register (default: service.OpenLocal of DBPath, created when
+	// missing, as the process's user); Run closes it only when it opened it itself.
+	Open func(ctx context.Context) (*service.Local, error)
+	// Office, when set, wires an enrolled host to its office server; it returns nil
+	// for a host that is not enrolled.
+	Office func(ctx context.Context, local *service.Local, log *slog.Logger) (*Office, error)
+}
+
+// Office is the daemon's wiring on a host enrolled with an office server: decisions
+// read the verified policy in force (Store), not the local register.
+type Office struct {
+	Store daemon.Store
+	// Station is the vault station's check-in on an enrolled host (it reports to the
+	// office's campaign); nil for none.
+	Station daemon.VaultStation
+	Status  func() *daemon.OfficeStatus
+	Decided func(daemon.Record)
+	// Run follows the office until ctx ends (policy updates, reports).
+	Run func(ctx context.Context, d *daemon.Daemon)
+}
+
+// Wiring is where the daemon's parts look, all taken from Config.Paths.
+type Wiring struct {
+	Roots       identity.Roots
+	Enforce     enforce.Config
+	ProcRoot    string
+	UdevControl string
+	Socket      string
+}
+
+// Wire returns where the daemon's parts look. discKey is the register's disc sample
+// key reader for a register that is not a file (nil: open it on first use).
+func Wire(dbPath string, p sysfs.Paths, discKey func() ([]byte, error)) Wiring {
+	roots := identity.Roots{Paths: p, DiscKey: discKey}
+	if file, ok := service.SQLiteFile(dbPath); ok {
+		roots.DiscKey = identity.DiscKeyFile(identity.DiscKeyPath(file))
+	}
+	return Wiring{
+		Roots:       roots,
+		Enforce:     enforce.ConfigFrom(p),
+		ProcRoot:    p.Proc,
+		UdevControl: filepath.Join(filepath.Dir(p.UdevData), "control"),
+		Socket:      p.ControlSocket(),
+	}
+}
+
+// Run opens the register and runs the daemon until ctx ends (a clean stop, nil).
+func Run(ctx context.Context, c Config) error {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Getenv == nil {
+		c.Getenv = os.Getenv
+	}
+	if c.Err == nil {
+		c.Err = os.Stderr
+	}
+	lvl := slog.LevelInfo
+	if c.Debug {
+		lvl = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(c.Err, &slog.HandlerOptions{Level: lvl}))
+	open := c.Open
+	if open == nil {
+		open = func(ctx context.Context) (*service.Local, error) {
+			// The daemon starts at install, before host init, and blocks all storage
+			// until the host is initialised (fail closed): it may create the register,
+			// as host init may; every other command refuses a missing one.
+			return service.OpenLocal(ctx, c.DBPath, service.LocalOptions{Now: c.Now, Actor: processActor(c.Paths.Proc), Create: true,
+				PageCacheKiB: daemonPageCacheKiB})
+		}
+	}
+	local, err := open(ctx)
+	if err != nil {
+		return err
+	}
+	if c.Open == nil {
+		defer local.Close()
+	}
+	var store daemon.Store = local.Store()
+	// On a host enrolled with an office server the daemon decides from the verified
+	// policy in force, never from the local register (see internal/cli, cmd_office.go).
+	var office *Office
+	if c.Office != nil {
+		if office, err = c.Office(ctx, local, log); err != nil {
+			return err
+		}
+	}
+	var checkIn daemon.VaultStation = service.New(local.Store(), service.Config{Now: c.Now})
+	if office != nil {
+		store, checkIn = office.Store, office.Station
+	}
+	w := Wire(c.DBPath, c.Paths, local.DiscKey)
+	if _, err := w.Roots.DiscKey(); err != nil {
+		log.Error("optical discs cannot be identified and will be blocked", "err", err)
+	}
+	enf := enforce.New(w.Enforce, enforce.Ops{}, log)
+	mem := tuneMemory(c.Getenv, log)
+	wd := daemon.WatchdogInterval(c.Getenv, os.Getpid())
+	cfg := daemon.Config{
+		Store:    store,
+		Enforcer: enf,
+		Read:     func(p string) (identity.Device, error) { return identity.ReadDeviceHeld(w.Roots, p) },
+		Sys:      w.Roots.Sys,
+		Now:      c.Now,
+		Log:      log,
+		// The vault station runs the check-in of the service, without the post-change
+		// nudge: the daemon is the one that would be nudged.
+		CheckIn: checkIn,
+		Mounts:  daemon.MountConfig{ProcRoot: w.ProcRoot, UdevData: w.Roots.UdevData},
+		Notify:  desktopNotifier(ctx, c.NoNotify, log),
+		// Type=notify: READY=1 only once every device present at start is decided,
+		// so `systemctl start mediagate` returns with all of them decided.
+		Ready: func() {
+			if err := daemon.Notify("READY=1\nSTATUS=enforcing"); err != nil {
+				log.Warn("notify systemd", "err", err)
+			}
+			mem.settled()
+		},
+		// Decisions read the register from memory; the index follows the register's
+		// audit log and reloads on every rescan.
+		Index:       local.DecisionIndex(),
+		IndexLoaded: mem.sizeFor,
+		Watchdog:    wd,
+		Ping: func() {
+			if err := daemon.Notify("WATCHDOG=1"); err != nil {
+				log.Warn("watchdog ping", "err", err)
+			}
+		},
+	}
+	if office != nil {
+		// The policy in force is already in memory, and it, not the local register,
+		// answers the decisions' reads.
+		cfg.Index, cfg.IndexLoaded = nil, nil
+		cfg.Office, cfg.Decided = office.Status, office.Decided
+	}
+	d := daemon.New(cfg)
+	// Lock the root hubs before listening, so nothing plugged from now on slips through.
+	if err := d.Start(ctx); err != nil {
+		return err
+	}
+	src, err := udev.Open(udev.Options{Source: c.Source, UdevControl: w.UdevControl, Log: log})
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	d.SetSource(src, src.Name())
+
+	ln, err := control.Listen(w.Socket)
+	if err != nil {
+		return err
+	}
+	ctl := control.NewServer(d.ControlHandler(), c.OfficerGroup, log)
+	sctx, stop := context.WithCancel(ctx)
+	served := make(chan struct{})
+	defer func() { stop(); <-served }() // Serve writes the counted calls' summary rows as it ends
+	go func() {
+		defer close(served)
+		if err := ctl.Serve(sctx, ln); err != nil {
+			log.Error("control socket", "err", err)
+		}
+	}()
+	if office != nil && office.Run != nil {
+		followed := make(chan struct{})
+		fctx, stopFollow := context.WithCancel(ctx)
+		defer func() { stopFollow(); <-followed }()
+		go func() { defer close(followed); office.Run(fctx, d) }()
+	}
+	err = d.Run(ctx)
+	_ = daemon.Notify("STOPPING=1")
+	if err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
+	return nil
+}
+
+// processActor is the process's user (and, when it differs, the login user the
+// kernel recorded for the session).
+func processActor(procRoot string) audit.Actor {
+	uid := os.Getuid()
+	a := audit.Actor{UID: uid, User: userName(uid)}
+	if procRoot == "" {
+		procRoot = sysfs.DefaultProc
+	}
+	p, err := mountwatch.ReadProcess(procRoot, os.Getpid())
+	if err == nil && p.LoginUID != mountwatch.UnknownID && p.LoginUID != uid {
+		a.Login = userName(p.LoginUID)
+	}
+	return a
+}
+
+func userName(uid int) string {
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
+		return u.Username
+	}
+	return strconv.Itoa(uid)
+}
+
+// desktopNotifier tells desktop users, in the background and best effort, why a medium
+// was blocked (see internal/notify).
+func desktopNotifier(ctx context.Context, off bool, log *slog.Logger) func(daemon.Record) {
+	if off {
+		return nil
+	}
+	sender := notify.New(log)
+	return func(r daemon.Record) {
+		go func() {
+			if err := sender.Send(ctx, r.Message); err != nil {
+				log.Debug("desktop notification", "err", err)
+			}
+		}()
+	}
+}
+
+// Memory of a small resident daemon (docs/performance.md, "Memory"), unless the
+// environment sets GOGC or GOMEMLIMIT: the collector runs at 50 % heap growth instead of
+// 100 % (the live heap is a few MB, so the extra collections cost little CPU and keep
+// the resident set small), and a soft memory limit that grows with the register held in
+// memory (baseMemoryLimit plus memoryPerMedium for each medium) caps what garbage may
+// pile up between collections. After the start-up decisions the memory the start-up
+// work used (migrations, enumeration, the index load) is returned to the system once.
+const (
+	// daemonPageCacheKiB is SQLite's page cache per connection: the decisions read the
+	// register from memory, so the cache serves only the change check and the appends
+	// to the log, and must not grow with the log (SQLite's default is 2,000 KiB).
+	daemonPageCacheKiB = 256
+	daemonGOGC         = 50
+	baseMemoryLimit    = 24 << 20
+	memoryPerMedium    = 2 << 10 // the index holds about 0.7 KiB per medium; twice that for garbage
+)
+
+type memoryTuning struct {
+	limit bool // the memory limit is ours to set
+	log   *slog.Logger
+	last  int64
+}
+
+func tuneMemory(getenv func(string) string, log *slog.Logger) *memoryTuning {
+	m := &memoryTuning{limit: getenv("GOMEMLIMIT") == "", log: log}
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(daemonGOGC)
+	}
+	m.sizeFor(0)
+	return m
+}
+
+// sizeFor sets the soft memory limit for an index of n media.
+func (m *memoryTuning) sizeFor(n int) {
+	if !m.limit {
+		return
+	}
+	limit := int64(baseMemoryLimit) + int64(n)*memoryPerMedium
+	if limit != m.last {
+		debug.SetMemoryLimit(limit)
+		m.last = limit
+		m.log.Debug("memory limit", "bytes", limit, "media", n)
+	}
+}
+
+// settled returns the start-up work's memory to the system.
+func (m *memoryTuning) settled() { debug.FreeOSMemory() }

@@ -1,0 +1,60 @@
+package daemonrun
+
+import (
+	"errors"
+	"log/slog"
+	"runtime/debug"
+	"testing"
+
+	"mediagate/internal/sysfs"
+)
+
+// Every part looks where the paths say: nothing of the running system leaks in.
+func TestWire(t *testing.T) {
+	p := sysfs.Paths{Sys: "/x/sys", Dev: "/x/dev", UdevData: "/x/run/udev/data", Proc: "/x/proc", Run: "/x/run"}
+	w := Wire("/x/lib/reg.db", p, nil)
+	if w.Roots.Sys != "/x/sys" || w.Roots.Dev != "/x/dev" || w.Roots.UdevData != "/x/run/udev/data" {
+		t.Errorf("identity roots %+v", w.Roots.Paths)
+	}
+	if w.Enforce.Sys != "/x/sys" || w.Enforce.Mountinfo != "/x/proc/self/mountinfo" || w.Enforce.RunDir != "/x/run/allow" {
+		t.Errorf("enforcer %+v", w.Enforce)
+	}
+	if w.ProcRoot != "/x/proc" || w.UdevControl != "/x/run/udev/control" || w.Socket != "/x/run/control.sock" {
+		t.Errorf("proc %s, udev control %s, socket %s", w.ProcRoot, w.UdevControl, w.Socket)
+	}
+	if w.Roots.DiscKey == nil {
+		t.Error("no disc key beside an SQLite register")
+	}
+	// A register that is not a file: the disc key comes from the given reader.
+	errKey := errors.New("from the register")
+	w = Wire("postgres://u@h/mg", p, func() ([]byte, error) { return nil, errKey })
+	if _, err := w.Roots.DiscKey(); !errors.Is(err, errKey) {
+		t.Errorf("disc key of a PostgreSQL register: %v", err)
+	}
+}
+
+// The memory settings apply unless the environment sets its own.
+func TestTuneMemory(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	log := slog.New(slog.DiscardHandler)
+	m := tuneMemory(func(string) string { return "" }, log)
+	if got := debug.SetGCPercent(daemonGOGC); got != daemonGOGC {
+		t.Errorf("GOGC %d, want %d", got, daemonGOGC)
+	}
+	m.sizeFor(1000)
+	if got := debug.SetMemoryLimit(-1); got != baseMemoryLimit+1000*memoryPerMedium {
+		t.Errorf("memory limit %d for 1000 media", got)
+	}
+	debug.SetGCPercent(100)
+	debug.SetMemoryLimit(1 << 40)
+	env := map[string]string{"GOGC": "80", "GOMEMLIMIT": "1GiB"}
+	m = tuneMemory(func(k string) string { return env[k] }, log)
+	m.sizeFor(1000)
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GOGC from the environment overridden: %d", got)
+	}
+	if got := debug.SetMemoryLimit(-1); got != 1<<40 {
+		t.Errorf("GOMEMLIMIT from the environment overridden: %d", got)
+	}
+}
