@@ -91,7 +91,7 @@ func newHostEnrollCommand(app *App) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Token, "token", "", "the one-time enrolment token from `server host add` (required)")
+	f.StringVar(&o.Token, "token", "", "the one-time enrolment token from `server host add` (required to enrol over the network; optional with --request)")
 	f.StringVar(&o.Fingerprint, "ca-fingerprint", "", "SHA-256 fingerprint of the office CA, as `server init` printed it (required)")
 	f.StringVar(&o.Host, "host", "", "this host's number in the office register (default: the number of its local profile)")
 	f.BoolVar(&o.Force, "force", false, "replace this host's enrolment")
