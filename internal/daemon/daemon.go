@@ -442,6 +442,15 @@ func (d *Daemon) reapplyUSB(ctx context.Context, r *Record) {
 	var err error
 	if on {
 		changed, err = d.cfg.Enforcer.AuthorizeExact(enforce.USBDevice{DevPath: r.DevPath, Stamp: r.stamp}, true)
+		if errors.Is(err, enforce.ErrDeviceGone) {
+			// Unplugged: the kernel unbinds the driver before it removes the device, and
+			// by then the device cannot be read. Nothing is written and no row: a device
+			// still there is decided afresh at its next event or rescan, and another one
+			// at the port is held unauthorized by the kernel until its add is decided.
+			d.log.Debug("the allowed device is gone; its decision is dropped", "devpath", r.DevPath, "err", err)
+			d.drop(r.DevPath)
+			return
+		}
 		if errors.Is(err, enforce.ErrDeviceChanged) {
 			d.log.Warn("another device is at the port of an allowed one; deciding it", "devpath", r.DevPath, "err", err)
 			d.drop(r.DevPath)

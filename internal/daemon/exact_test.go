@@ -181,3 +181,56 @@ func readHeld(roots identity.Roots) func(string) (identity.Device, error) {
 func usbAdd(p string) udev.Event {
 	return udev.Event{Action: udev.ActionAdd, DevPath: p, Subsystem: "usb", DevType: "usb_device"}
 }
+
+// TestUnplugWritesNoSecondDecision: at an unplug the kernel unbinds the device's
+// driver before it removes the device; by then its interfaces are gone and its
+// descriptors may be unreadable. The unbind must not be taken for another device at
+// the port and decided (a "peripheral not allowed" row about a stick that is leaving).
+func TestUnplugWritesNoSecondDecision(t *testing.T) {
+	for _, teardown := range []string{"descriptors gone", "interfaces gone"} {
+		t.Run(teardown, func(t *testing.T) {
+			sys := filepath.Join(t.TempDir(), "sys")
+			copyTree(t, filepath.Join(qemuFixtures, "sys"), sys)
+			dir := filepath.Join(sys, qemuStickP)
+			writeAttr(t, dir, "authorized", "0")
+			roots := identity.Roots{Paths: sysfs.Paths{Sys: sys, Dev: filepath.Join(t.TempDir(), "dev"), UdevData: filepath.Join(qemuFixtures, "run/udev/data")}}
+			reg, err := identity.ReadDevice(roots, qemuStickP)
+			if err != nil {
+				t.Fatal(err)
+			}
+			store := newMemStore(secretHost())
+			store.media[reg.Identity.Key] = media.Medium{Number: "S-UNPLUG", Kind: media.KindUSBDisk, Level: media.Secret,
+				Status: media.StatusActive, Access: media.AccessReadWrite, Custodian: "zhang", Identity: reg.Identity}
+			mountinfo := filepath.Join(t.TempDir(), "mountinfo")
+			os.WriteFile(mountinfo, nil, 0o644)
+			enf := enforce.New(enforce.Config{Sys: sys, Dev: roots.Dev, Mountinfo: mountinfo}, enforce.Ops{}, nil)
+			d := New(Config{Store: store, Enforcer: enf, Sys: sys, Read: readHeld(roots),
+				Now: func() time.Time { return time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC) }})
+			ctx := context.Background()
+			d.Handle(ctx, usbAdd(qemuStickP))
+			if ds := store.decisions(); len(ds) != 1 || ds[0].Effective == string(policy.Block) {
+				t.Fatalf("plug: %+v", ds)
+			}
+			if err := os.RemoveAll(filepath.Join(dir, "2-1:1.0")); err != nil {
+				t.Fatal(err)
+			}
+			if teardown == "descriptors gone" {
+				if err := os.Remove(filepath.Join(dir, "descriptors")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			unbind := usbAdd(qemuStickP)
+			unbind.Action = udev.ActionUnbind
+			d.Handle(ctx, unbind)
+			if ds := store.decisions(); len(ds) != 1 {
+				t.Errorf("the unbind of a leaving stick wrote %d more decision rows: %+v", len(ds)-1, ds[1:])
+			}
+			remove := usbAdd(qemuStickP)
+			remove.Action = udev.ActionRemove
+			d.Handle(ctx, remove)
+			if r := d.standing(qemuStickP); r != nil {
+				t.Errorf("a removed stick keeps its decision: %+v", r)
+			}
+		})
+	}
+}

@@ -203,6 +203,11 @@ type USBDevice struct {
 // caller decides again from a fresh read.
 var ErrDeviceChanged = errors.New("the USB device is not the one that was read")
 
+// ErrDeviceGone comes with ErrDeviceChanged when the device that was read can no longer
+// be read at all (its directory or attributes are gone: it is being unplugged), as
+// against another device that reads differently.
+var ErrDeviceGone = errors.New("the USB device that was read is gone")
+
 // AuthorizeExact writes authorized=1 (on) or 0 to exactly the device u names, unless it
 // already has that value; changed tells whether it wrote. Through the held directory
 // (or one opened now) it first reads the stamp again, and writes only if it is the
@@ -217,7 +222,7 @@ func (e *Enforcer) AuthorizeExact(u USBDevice, on bool) (changed bool, err error
 	if dir == nil {
 		d, err := sysfs.OpenDir(e.cfg.Sys, u.DevPath)
 		if errors.Is(err, sysfs.ErrGone) {
-			return false, fmt.Errorf("authorize %s: %w: %w", u.DevPath, ErrDeviceChanged, err)
+			return false, fmt.Errorf("authorize %s: %w: %w: %w", u.DevPath, ErrDeviceChanged, ErrDeviceGone, err)
 		}
 		if err != nil {
 			return false, fmt.Errorf("authorize %s: %w", u.DevPath, err)
@@ -227,7 +232,7 @@ func (e *Enforcer) AuthorizeExact(u USBDevice, on bool) (changed bool, err error
 	}
 	now, err := dir.USBStamp()
 	if err != nil {
-		return false, fmt.Errorf("authorize %s: %w: %w", u.DevPath, ErrDeviceChanged, err)
+		return false, fmt.Errorf("authorize %s: %w: %w: %w", u.DevPath, ErrDeviceChanged, ErrDeviceGone, err)
 	}
 	if now != u.Stamp {
 		return false, fmt.Errorf("authorize %s: %w (bus %s device %s now, %s %s read)", u.DevPath, ErrDeviceChanged,
@@ -242,7 +247,7 @@ func (e *Enforcer) AuthorizeExact(u USBDevice, on bool) (changed bool, err error
 	}
 	if err := dir.WriteFile("authorized", want); err != nil {
 		if errors.Is(err, sysfs.ErrGone) {
-			return false, fmt.Errorf("authorize %s: %w: %w", u.DevPath, ErrDeviceChanged, err)
+			return false, fmt.Errorf("authorize %s: %w: %w: %w", u.DevPath, ErrDeviceChanged, ErrDeviceGone, err)
 		}
 		return false, err
 	}
