@@ -28,6 +28,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"mediagate/internal/policydoc"
 )
 
 // Format is the envelope format this package reads and writes; it is also the
@@ -107,12 +109,6 @@ type Envelope struct {
 	Cert      string `json:"cert,omitempty"` // PEM certificate of the signer (a host's log)
 }
 
-// KeyID names an ed25519 public key: the first 16 hex digits of its SHA-256.
-func KeyID(pub ed25519.PublicKey) string {
-	sum := sha256.Sum256(pub)
-	return hex.EncodeToString(sum[:])[:16]
-}
-
 // SignedBytes is what a file's signature covers: the format tag, the kind and the
 // payload, each length-prefixed, so that no file of one kind verifies as another.
 func SignedBytes(kind string, payload []byte) []byte {
@@ -140,7 +136,7 @@ func Seal(kind string, payload any, priv ed25519.PrivateKey, certPEM []byte) ([]
 	}
 	env := Envelope{Format: Format, Kind: kind, Payload: base64.StdEncoding.EncodeToString(p),
 		Signature: base64.StdEncoding.EncodeToString(ed25519.Sign(priv, SignedBytes(kind, p))),
-		KeyID:     KeyID(priv.Public().(ed25519.PublicKey)), Cert: string(certPEM)}
+		KeyID:     policydoc.KeyID(priv.Public().(ed25519.PublicKey)), Cert: string(certPEM)}
 	out, err := json.MarshalIndent(env, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("seal %s file: %w", kind, err)
@@ -200,8 +196,8 @@ func (s *Sealed) Verify(pub ed25519.PublicKey) error {
 	if len(pub) != ed25519.PublicKeySize {
 		return fmt.Errorf("verify %s file: %w: public key of %d bytes", s.Kind, ErrOtherKey, len(pub))
 	}
-	if s.KeyID != KeyID(pub) {
-		return fmt.Errorf("verify %s file: %w (key id %q, want %s)", s.Kind, ErrOtherKey, clip(s.KeyID), KeyID(pub))
+	if s.KeyID != policydoc.KeyID(pub) {
+		return fmt.Errorf("verify %s file: %w (key id %q, want %s)", s.Kind, ErrOtherKey, clip(s.KeyID), policydoc.KeyID(pub))
 	}
 	if !ed25519.Verify(pub, SignedBytes(s.Kind, s.Payload), s.Signature) {
 		return fmt.Errorf("verify %s file: %w", s.Kind, ErrBadSignature)

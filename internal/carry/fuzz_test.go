@@ -7,6 +7,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"mediagate/internal/policydoc"
 )
 
 var refusals = []error{ErrTooLarge, ErrMalformed, ErrFormat, ErrKind, ErrOtherKey, ErrBadSignature, ErrInvalid}
@@ -78,6 +80,6 @@ func FuzzParseEnrollRequest(f *testing.F) {
 func sealRaw(kind string, payload []byte, priv ed25519.PrivateKey) ([]byte, error) {
 	env := Envelope{Format: Format, Kind: kind, Payload: base64.StdEncoding.EncodeToString(payload),
 		Signature: base64.StdEncoding.EncodeToString(ed25519.Sign(priv, SignedBytes(kind, payload))),
-		KeyID:     KeyID(priv.Public().(ed25519.PublicKey))}
+		KeyID:     policydoc.KeyID(priv.Public().(ed25519.PublicKey))}
 	return json.Marshal(env)
 }

@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"mediagate/internal/policydoc"
 )
 
 // ManifestFile is the packet's signed list of files.
@@ -51,13 +53,6 @@ type Manifest struct {
 	Files      []File    `json:"files"`
 }
 
-// KeyID names a public key: the first 16 hex digits of its SHA-256 (as the office
-// names its policy key).
-func KeyID(pub ed25519.PublicKey) string {
-	sum := sha256.Sum256(pub)
-	return hex.EncodeToString(sum[:])[:16]
-}
-
 // body is the manifest's text without its signature line.
 func (m Manifest) body() []byte {
 	var b bytes.Buffer
@@ -76,7 +71,7 @@ func (m Manifest) body() []byte {
 
 // Sign returns the manifest's text, signed with key.
 func (m Manifest) Sign(key ed25519.PrivateKey) []byte {
-	m.KeyID = KeyID(key.Public().(ed25519.PublicKey))
+	m.KeyID = policydoc.KeyID(key.Public().(ed25519.PublicKey))
 	body := m.body()
 	sig := ed25519.Sign(key, append([]byte(signedTag), body...))
 	return append(body, "signature "+base64.StdEncoding.EncodeToString(sig)+"\n"...)
@@ -149,7 +144,7 @@ func ParseManifest(b []byte, pub ed25519.PublicKey) (Manifest, error) {
 	if m.Created, err = time.Parse(time.RFC3339, created); err != nil {
 		return m, bad(6, "bad time")
 	}
-	if m.KeyID != KeyID(pub) {
+	if m.KeyID != policydoc.KeyID(pub) {
 		return m, bad(7, "key id does not match the key")
 	}
 	seen := map[string]bool{}

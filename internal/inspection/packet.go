@@ -32,6 +32,7 @@ import (
 	"mediagate/internal/audit"
 	"mediagate/internal/checkin"
 	"mediagate/internal/media"
+	"mediagate/internal/policydoc"
 	"mediagate/internal/registry"
 )
 
@@ -205,7 +206,7 @@ func Write(ctx context.Context, reg Register, dir string, o Options) (res Result
 		m.Files = append(m.Files, File{Name: name, Size: size, SHA256: sum})
 	}
 	signed := m.Sign(o.Key)
-	m.KeyID = KeyID(o.Key.Public().(ed25519.PublicKey))
+	m.KeyID = policydoc.KeyID(o.Key.Public().(ed25519.PublicKey))
 	if err := writeFile(filepath.Join(dir, ManifestFile), signed); err != nil {
 		return res, err
 	}
@@ -461,7 +462,7 @@ func write(ctx context.Context, r *registry.InspectionReader, dir string, o Opti
 		Lost                                     []media.Medium
 		Overdue                                  []Overdue
 		Checkin                                  Checkin
-	}{Lang: htmlLang(o.Lang), Office: o.Office, Department: o.Department, KeyID: KeyID(o.Key.Public().(ed25519.PublicKey)),
+	}{Lang: htmlLang(o.Lang), Office: o.Office, Department: o.Department, KeyID: policydoc.KeyID(o.Key.Public().(ed25519.PublicKey)),
 		Year: o.Year, Now: o.Now, Page: pageCounter(o.Translate("insp.page")), Summary: &sum, Hosts: hosts,
 		Chains: chains, Broken: broken, Lost: lost, Overdue: overdue, Checkin: ci}
 	if marking >= 0 {

@@ -26,6 +26,7 @@ import (
 	"mediagate/internal/identity"
 	"mediagate/internal/inspection"
 	"mediagate/internal/media"
+	"mediagate/internal/policydoc"
 	"mediagate/internal/registry"
 	"mediagate/internal/service"
 )
@@ -496,7 +497,7 @@ func TestVerify(t *testing.T) {
 	}
 	dir := fresh()
 	m, probs, err := inspection.Verify(dir, pub)
-	if err != nil || len(probs) != 0 || len(m.Files) != 2 || m.Year != 2026 || m.KeyID != inspection.KeyID(pub) {
+	if err != nil || len(probs) != 0 || len(m.Files) != 2 || m.Year != 2026 || m.KeyID != policydoc.KeyID(pub) {
 		t.Fatalf("fresh packet: %+v %v %v", m, probs, err)
 	}
 	otherPub, _, _ := ed25519.GenerateKey(nil)

@@ -30,7 +30,7 @@ var allowed = map[string][]string{
 	// carry is the file format of what an officer carries to and from a standalone
 	// host (enrolment, log); hostclient writes and reads it on the host, the office
 	// server on the office's side.
-	"internal/carry": {"audit", "event"},
+	"internal/carry": {"audit", "event", "policydoc"},
 	// officefake is a fake office server (host endpoints only) for the host side's tests.
 	"internal/officefake": {"media", "policydoc"},
 	"internal/identity":   {"media", "sysfs"},
@@ -67,7 +67,7 @@ var allowed = map[string][]string{
 	"internal/replay": {"media", "audit", "checkin", "event", "service", "anchor"},
 	// inspection writes and checks the inspection packet from the registry's
 	// streaming reads (registry.InspectionReader).
-	"internal/inspection": {"media", "audit", "checkin", "registry"},
+	"internal/inspection": {"media", "audit", "checkin", "registry", "policydoc"},
 	"internal/daemon":     {"media", "audit", "policy", "identity", "registry", "regindex", "udev", "enforce", "mountwatch", "checkin", "sysfs", "control", "mountlog", "service", "catalog", "event", "policydoc"},
 	// Starts the daemon from a command line's paths: the CLI's `daemon` and mediagated.
 	"internal/daemonrun": {"audit", "control", "daemon", "enforce", "identity", "mountwatch", "notify", "service", "sysfs", "udev"},

@@ -64,12 +64,6 @@ func Fingerprint(c *x509.Certificate) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// KeyID names a policy key: the first 16 hex digits of the SHA-256 of the public key.
-func KeyID(pub ed25519.PublicKey) string {
-	sum := sha256.Sum256(pub)
-	return hex.EncodeToString(sum[:])[:16]
-}
-
 // InitOptions configures Init.
 type InitOptions struct {
 	Dir   string
