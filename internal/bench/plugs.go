@@ -208,8 +208,12 @@ func isUSBDeviceName(name string) bool {
 	return true
 }
 
-// EvSysEnter is the raw_syscalls entry tracepoint (traced with --syscalls only).
-const EvSysEnter = "sys_enter"
+// EvSysEnter is the raw_syscalls entry tracepoint and EvSchedSwitch the scheduler's
+// switch of tasks (traced with --syscalls only).
+const (
+	EvSysEnter    = "sys_enter"
+	EvSchedSwitch = "sched_switch"
+)
 
 // Step is one system call entry of a daemon's thread in a plug's timeline.
 type Step struct {
@@ -226,10 +230,27 @@ func Timeline(tr Trace, daemonComm string, p PlugTiming, until time.Duration) []
 	}
 	var out []Step
 	for _, ev := range tr.Events {
-		if ev.Name != EvSysEnter || ev.Comm != daemonComm || ev.Time < p.Add || ev.Time > p.Add+until {
+		if ev.Time < p.Add || ev.Time > p.Add+until {
 			continue
 		}
-		out = append(out, Step{After: ev.Time - p.Add, Thread: ev.PID, Call: syscallName(ev.Text)})
+		switch {
+		case ev.Name == EvSysEnter && ev.Comm == daemonComm:
+			out = append(out, Step{After: ev.Time - p.Add, Thread: ev.PID, Call: syscallName(ev.Text)})
+		case ev.Name == EvSchedSwitch:
+			prev, next, ok := strings.Cut(ev.Text, " ==> ")
+			if !ok {
+				continue
+			}
+			pa, na := parseArgs(prev), parseArgs(next)
+			if pa["prev_comm"] == daemonComm {
+				tid, _ := strconv.Atoi(pa["prev_pid"])
+				out = append(out, Step{After: ev.Time - p.Add, Thread: tid, Call: fmt.Sprintf("off CPU %d (%s), %s runs", ev.CPU, pa["prev_state"], na["next_comm"])})
+			}
+			if na["next_comm"] == daemonComm {
+				tid, _ := strconv.Atoi(na["next_pid"])
+				out = append(out, Step{After: ev.Time - p.Add, Thread: tid, Call: fmt.Sprintf("on CPU %d after %s", ev.CPU, pa["prev_comm"])})
+			}
+		}
 	}
 	slices.SortStableFunc(out, func(a, b Step) int { return int(a.After - b.After) })
 	return out

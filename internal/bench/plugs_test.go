@@ -229,6 +229,8 @@ func TestTimeline(t *testing.T) {
       mediagated-500   [001] ..... 100.101000: sys_enter: NR 47 (3, c000010000, 0, 0, 0, 0)
       mediagated-501   [001] ..... 100.102500: sys_enter: NR 257 (ffffff9c, c000020000, 80000, 0, 0, 0)
       mediagated-501   [001] ..... 100.103000: sys_enter: NR 999 (0, 0, 0, 0, 0, 0)
+      mediagated-501   [001] d.... 100.103050: sched_switch: prev_comm=mediagated prev_pid=501 prev_prio=120 prev_state=R+ ==> next_comm=kworker/1:1 next_pid=35 next_prio=120
+          <idle>-0     [000] d.... 100.103060: sched_switch: prev_comm=swapper/0 prev_pid=0 prev_prio=120 prev_state=R ==> next_comm=mediagated next_pid=500 next_prio=120
    usbguard-daemon-7   [000] ..... 100.103100: sys_enter: NR 0 (3, 0, 0, 0, 0, 0)
       mediagated-501   [001] ..... 100.300000: sys_enter: NR 1 (3, 0, 0, 0, 0, 0)
 `
@@ -245,6 +247,8 @@ func TestTimeline(t *testing.T) {
 		{After: 1 * time.Millisecond, Thread: 500, Call: "recvmsg"},
 		{After: 2500 * time.Microsecond, Thread: 501, Call: "openat"},
 		{After: 3 * time.Millisecond, Thread: 501, Call: "NR 999"},
+		{After: 3050 * time.Microsecond, Thread: 501, Call: "off CPU 1 (R+), kworker/1:1 runs"},
+		{After: 3060 * time.Microsecond, Thread: 500, Call: "on CPU 0 after swapper/0"},
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("timeline = %+v, want %+v", got, want)

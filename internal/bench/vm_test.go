@@ -240,6 +240,8 @@ const syscallTrace = `set -e
 cd ` + traceDir + `
 echo 'comm == "mediagated" || comm == "usbguard-daemon"' > events/raw_syscalls/sys_enter/filter
 echo 1 > events/raw_syscalls/sys_enter/enable
+echo 'prev_comm == "mediagated" || next_comm == "mediagated" || prev_comm == "usbguard-daemon" || next_comm == "usbguard-daemon"' > events/sched/sched_switch/filter
+echo 1 > events/sched/sched_switch/enable
 `
 
 func (b *benchRun) startTrace() {

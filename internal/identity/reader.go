@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -607,22 +606,8 @@ func listDir(dir string) ([]string, error) {
 	return names, nil
 }
 
-// readCapped reads a whole file, refusing files larger than limit.
-func readCapped(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s: %w (limit %d bytes)", path, ErrTooLarge, limit)
-	}
-	return b, nil
-}
+// readCapped reads a whole file, refusing files larger than limit (ErrTooLarge).
+func readCapped(path string, limit int64) ([]byte, error) { return sysfs.ReadFileCapped(path, limit) }
 
 // attrRaw reads a sysfs text attribute without its trailing newline.
 func attrRaw(dir, name string) (string, bool) {
