@@ -48,40 +48,22 @@ func (h *dirHandle) read(name string, limit int64) ([]byte, error) {
 // whole in its first read, and a binary one such as descriptors up to its size; a
 // regular file reads short only at its end), refusing more than limit bytes.
 func (h *dirHandle) readOpen(name string, limit int64) ([]byte, error) {
-	fd := h.fd
-	if limit < int64(len(scratch{})) {
-		// Most attributes: read into a recycled buffer, keep only the bytes read.
-		sp := scratchPool.Get().(*scratch)
-		defer scratchPool.Put(sp)
-		n := 0
-		for {
-			m, err := unix.Read(fd, sp[n:])
-			if err == unix.EINTR {
-				continue
-			}
-			if err != nil {
-				return nil, &os.PathError{Op: "read", Path: name, Err: err}
-			}
-			n += m
-			if m == 0 || n < len(sp) {
-				break // end of file, or a short read: nothing more
-			}
-		}
-		if int64(n) > limit {
-			return nil, fmt.Errorf("%s: %w (limit %d bytes)", name, ErrTooLarge, limit)
-		}
-		return append([]byte(nil), sp[:n]...), nil
-	}
-	buf := make([]byte, min(limit+1, 4096))
+	// Into a recycled buffer first: nearly every attribute and udev entry fits, and only
+	// the bytes read are kept. A longer file goes on in a buffer of its own.
+	sp := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sp)
+	buf := sp[:]
 	n := 0
 	for {
 		if n == len(buf) {
 			if int64(n) > limit {
 				return nil, fmt.Errorf("%s: %w (limit %d bytes)", name, ErrTooLarge, limit)
 			}
-			buf = append(buf, make([]byte, min(int64(len(buf)), limit+1-int64(len(buf))))...)
+			grown := make([]byte, n, min(2*int64(n), limit+1))
+			copy(grown, buf)
+			buf = grown[:cap(grown)]
 		}
-		m, err := unix.Read(fd, buf[n:])
+		m, err := unix.Read(h.fd, buf[n:])
 		if err == unix.EINTR {
 			continue
 		}
@@ -95,6 +77,9 @@ func (h *dirHandle) readOpen(name string, limit int64) ([]byte, error) {
 	}
 	if int64(n) > limit {
 		return nil, fmt.Errorf("%s: %w (limit %d bytes)", name, ErrTooLarge, limit)
+	}
+	if &buf[0] == &sp[0] {
+		return append([]byte(nil), buf[:n]...), nil
 	}
 	return buf[:n], nil
 }

@@ -1,6 +1,7 @@
 package sysfs
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -38,5 +39,33 @@ func TestRealPathWithoutOpenat2(t *testing.T) {
 		if got := noSymlinks(p); got != want {
 			t.Errorf("noSymlinks(%s) = %v without openat2, want %v", p, got, want)
 		}
+	}
+}
+
+// ReadFileCapped reads small and large files whole and refuses one over its limit.
+func TestReadFileCapped(t *testing.T) {
+	dir := t.TempDir()
+	for _, size := range []int{0, 5, 8191, 8192, 8193, 20000} {
+		p := filepath.Join(dir, "f")
+		want := make([]byte, size)
+		for i := range want {
+			want[i] = byte('a' + i%26)
+		}
+		if err := os.WriteFile(p, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := ReadFileCapped(p, 64<<10)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("%d bytes: read %d, %v", size, len(got), err)
+		}
+		if _, err := ReadFileCapped(p, int64(size)-1); size > 0 && !errors.Is(err, ErrTooLarge) {
+			t.Errorf("%d bytes with limit %d: %v", size, size-1, err)
+		}
+		if got, err := ReadFileCapped(p, int64(size)); err != nil || len(got) != size {
+			t.Errorf("%d bytes with limit %d: %d, %v", size, size, len(got), err)
+		}
+	}
+	if _, err := ReadFileCapped(filepath.Join(dir, "missing"), 16); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
 	}
 }
