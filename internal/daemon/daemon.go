@@ -416,8 +416,13 @@ func (d *Daemon) handleUSB(ctx context.Context, ev udev.Event) {
 		return
 	}
 	if r := d.standing(ev.DevPath); r != nil {
+		if ev.Action == udev.ActionBind && r.Effective != policy.Block {
+			// A driver bound to an allowed device: the kernel binds drivers only to an
+			// authorized device, so it is as decided (our own write causes this event).
+			return
+		}
 		if ev.Action != udev.ActionAdd {
-			d.reapplyUSB(ctx, r) // change/bind/unbind, often caused by our own write
+			d.reapplyUSB(ctx, r) // change/bind/unbind: written behind our back?
 			return
 		}
 		// A repeated add (enumeration and queued event): the same device keeps its
