@@ -859,7 +859,7 @@ func TestBindOfAnAllowedDeviceIsNotCheckedAgain(t *testing.T) {
 	other, _ := stick("UNREG1", 0)
 	b.devs.set(other)
 	b.ev("add", stickP, "usb", "usb_device") // another stick at the port: blocked
-	b.rec.SetAuthorized(stickP, true)       // written behind the daemon
+	b.rec.SetAuthorized(stickP, true)        // written behind the daemon
 	b.ev("bind", stickP, "usb", "usb_device")
 	if on, _ := b.rec.USBAuthorized(stickP); on {
 		t.Error("a bind on a blocked device left it authorized")
