@@ -21,7 +21,7 @@ func TestDescriptorFieldsMatchTheAttributes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, _, _, _ := usbIdentity(Roots{}, "", dir, pathFiles(dir))
+		got, _, _, _ := usbIdentity(Roots{}, "", dir, pathFiles(dir), nil)
 		attr := func(name string) string {
 			b, err := os.ReadFile(filepath.Join(dir, name))
 			if err != nil {
@@ -37,6 +37,29 @@ func TestDescriptorFieldsMatchTheAttributes(t *testing.T) {
 			if want := attr(name); v != want {
 				t.Errorf("%s: %s from the descriptors %q, the attribute says %q", dir, name, v, want)
 			}
+		}
+		// The bus and device numbers from the uevent file are the attributes' too, and so
+		// is the stamp made of them.
+		ue, err := os.ReadFile(filepath.Join(dir, "uevent"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		props, _ := ParseProperties(ue)
+		if props["BUSNUM"] == "" {
+			t.Errorf("%s: no BUSNUM in the uevent file", dir)
+		}
+		byUevent, _, _, _ := usbIdentity(Roots{}, "", dir, pathFiles(dir), props)
+		if byUevent.Busnum != attr("busnum") || byUevent.Devnum != attr("devnum") || byUevent.Stamp != got.Stamp || got.Stamp.IsZero() {
+			t.Errorf("%s: bus/device %s/%s from the uevent file, %s/%s from the attributes; stamps equal: %v",
+				dir, byUevent.Busnum, byUevent.Devnum, attr("busnum"), attr("devnum"), byUevent.Stamp == got.Stamp)
+		}
+	}
+}
+
+func TestUeventNumber(t *testing.T) {
+	for v, want := range map[string]string{"002": "2", "1": "1", "127": "127", "000": "0", "": "", "0x2": "", "12345": "", "-1": "", " 2": ""} {
+		if got := ueventNumber(map[string]string{"DEVNUM": v}, "DEVNUM"); got != want {
+			t.Errorf("ueventNumber(%q) = %q, want %q", v, got, want)
 		}
 	}
 }

@@ -194,7 +194,7 @@ func readBlock(r Roots, sysRoot, abs string, uevent map[string]string) Device {
 	switch {
 	case usbDir != "":
 		d.Bus = "usb"
-		u, id, q, prob := usbIdentity(r, sysRoot, usbDir, pathFiles(usbDir))
+		u, id, q, prob := usbIdentity(r, sysRoot, usbDir, pathFiles(usbDir), nil)
 		d.USB, d.Identity, d.Quality, d.Problem = u, id, q, prob
 		d.Label = joinLabel(scsiVendor, scsiModel)
 		if d.Label == "" {
@@ -372,7 +372,7 @@ func readUSBDir(r Roots, sysRoot, abs string, dir *sysfs.Dir, uevent map[string]
 			uevent, _ = ParseProperties(b)
 		}
 	}
-	u, id, q, prob := usbIdentity(r, sysRoot, abs, dir)
+	u, id, q, prob := usbIdentity(r, sysRoot, abs, dir, uevent)
 	d := Device{
 		Name: filepath.Base(abs), Subsystem: "usb", SysPath: devpath(sysRoot, abs), Bus: "usb",
 		Identity: id, Quality: q, USB: u, Problem: prob,
@@ -418,8 +418,9 @@ func fileAttrRaw(f attrFiles, name string) (string, bool) {
 	return strings.TrimSuffix(string(b), "\n"), true
 }
 
-// usbIdentity reads the usb_device directory dir through f.
-func usbIdentity(r Roots, sysRoot, dir string, f attrFiles) (*USBInfo, media.Identity, Quality, string) {
+// usbIdentity reads the usb_device directory dir through f; uevent is its uevent file
+// if already read (nil: the bus and device numbers are read from their attributes).
+func usbIdentity(r Roots, sysRoot, dir string, f attrFiles, uevent map[string]string) (*USBInfo, media.Identity, Quality, string) {
 	// Every read is three system calls on the decision path of every USB device: each
 	// attribute is read once, and the ones the kernel prints from the device descriptor
 	// (idVendor, idProduct, bcdDevice, version) are taken from the descriptors file, the
@@ -451,7 +452,10 @@ func usbIdentity(r Roots, sysRoot, dir string, f attrFiles) (*USBInfo, media.Ide
 		Product:      clean(fileAttr(f, "product")),
 		Authorized:   fileAttr(f, "authorized") != "0",
 	}
-	busnum, devnum := fileAttr(f, "busnum"), fileAttr(f, "devnum")
+	busnum, devnum := ueventNumber(uevent, "BUSNUM"), ueventNumber(uevent, "DEVNUM")
+	if busnum == "" || devnum == "" {
+		busnum, devnum = fileAttr(f, "busnum"), fileAttr(f, "devnum")
+	}
 	u.Busnum, u.Devnum = EscapeComponent(busnum), EscapeComponent(devnum)
 	serial, hasSerial := fileAttrRaw(f, "serial")
 	if !hasSerial {
@@ -496,6 +500,17 @@ func usbIdentity(r Roots, sysRoot, dir string, f attrFiles) (*USBInfo, media.Ide
 		id.Kind = media.KindUSBDisk
 	}
 	return u, id, q, problem
+}
+
+// ueventNumber is a bus or device number of a usb_device's uevent ("BUSNUM=002") as
+// its attribute prints it ("2"), or "" if it is not a small decimal number.
+func ueventNumber(uevent map[string]string, key string) string {
+	v := uevent[key]
+	if v == "" || len(v) > 4 || !isDigits(v) {
+		return ""
+	}
+	n, _ := strconv.Atoi(v)
+	return strconv.Itoa(n)
 }
 
 // Scan lists the removable storage devices, media and USB devices attached: every
