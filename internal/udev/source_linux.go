@@ -90,6 +90,11 @@ func Open(opts Options) (*Monitor, error) {
 		}
 		m.socks = append(m.socks, us)
 		m.name = "kernel+udev"
+		// udevd's events of other subsystems are dropped by the kernel, before they wake
+		// the reader (as libudev's monitors do); without the filter the reader drops them.
+		if err := us.filter(subsystemFilter(append([]string{"block"}, NodeSubsystems...))); err != nil {
+			log.Warn("udev events: no socket filter; every event is read", "err", err)
+		}
 		// USB devices are decided from the kernel's event: their descriptors and
 		// serial are in sysfs before udevd has run its rules (tens of ms later).
 		m.start(ks, parseKernelMessage, func(sub string) bool { return sub == "usb" })
