@@ -56,6 +56,8 @@ type Store struct {
 	// midApprove, set only by tests, runs inside ApproveRequest's transaction after the
 	// medium is registered: an error there must leave nothing behind.
 	midApprove func() error
+	// beforeCommit, set only by benchmarks, runs in inTx just before the commit.
+	beforeCommit func()
 }
 
 // Option configures Open.
@@ -303,6 +305,9 @@ func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	}
 	if err := f(tx); err != nil {
 		return err
+	}
+	if s.beforeCommit != nil {
+		s.beforeCommit()
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
