@@ -29,7 +29,7 @@ const (
 // logStmts are the prepared statements of the audit log. A failed preparation is not
 // kept: the next append tries again (and meanwhile runs the SQL text).
 type logStmts struct {
-	mu                   sync.Mutex
+	mu                    sync.Mutex
 	head, insert, setHead *sql.Stmt
 }
 
@@ -69,11 +69,11 @@ func (p *logStmts) close() {
 // the head once, under the writer lock, seals each row to the one before it, and moves
 // the head once, after the last row (finish).
 type logAppender struct {
-	s              *Store
-	tx             *sql.Tx
+	s               *Store
+	tx              *sql.Tx
 	insert, setHead *sql.Stmt
-	head           audit.Head
-	n              int // rows added
+	head            audit.Head
+	n               int // rows added
 }
 
 // appender takes the writer lock in tx (again, should tx not come from inTx: two
