@@ -27,7 +27,7 @@ const (
 )
 
 // logStmts are the prepared statements of the audit log. A failed preparation is not
-// kept: the next append tries again (and meanwhile runs the SQL text).
+// kept: the next append tries again.
 type logStmts struct {
 	mu                    sync.Mutex
 	head, insert, setHead *sql.Stmt
