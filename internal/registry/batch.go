@@ -32,6 +32,9 @@ func (s *Store) RecordEvents(ctx context.Context, rows []EventRow) error {
 		}
 		details[i] = d
 	}
+	if s.d.engine == SQLite {
+		return s.writer.appendRows(ctx, s, rows, details)
+	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		a, err := s.appender(ctx, tx)
 		if err != nil {

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,7 +71,6 @@ func (p *logStmts) close() {
 // the head once, after the last row (finish).
 type logAppender struct {
 	s               *Store
-	tx              *sql.Tx
 	insert, setHead *sql.Stmt
 	head            audit.Head
 	n               int // rows added
@@ -86,7 +86,7 @@ func (s *Store) appender(ctx context.Context, tx *sql.Tx) (*logAppender, error) 
 	if err != nil {
 		return nil, err
 	}
-	a := &logAppender{s: s, tx: tx, insert: tx.StmtContext(ctx, insert), setHead: tx.StmtContext(ctx, setHead)}
+	a := &logAppender{s: s, insert: tx.StmtContext(ctx, insert), setHead: tx.StmtContext(ctx, setHead)}
 	err = tx.StmtContext(ctx, head).QueryRowContext(ctx).Scan(&a.head.Seq, &a.head.Hash)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("read audit head: %w", err)
@@ -127,4 +127,119 @@ func rowDetails(kind event.Kind, details any) (json.RawMessage, error) {
 		return nil, fmt.Errorf("append audit row: %w", err)
 	}
 	return audit.Details(details)
+}
+
+// logWriter is the connection an SQLite store appends batches of rows on
+// (RecordEvents, the daemon's decisions): held by the store once it is first used, with
+// BEGIN IMMEDIATE, COMMIT, ROLLBACK and the log's statements prepared on it. A row's
+// commit then parses nothing and starts no goroutine (database/sql's transactions
+// start one each, to watch their context); on the daemon's emulated CPU that is what
+// stands between a blocked stick's decision and its row in the WAL. The transaction is
+// the same as inTx's: immediate (the writer lock from its start), the head read under
+// it, the pragmas of the connection string.
+type logWriter struct {
+	mu   sync.Mutex
+	conn *sql.Conn
+	// begin, commit and rollback end or start the transaction; head, insert and
+	// setHead are the log's statements (headSQL …).
+	begin, commit, rollback, head, insert, setHead *sql.Stmt
+}
+
+// open takes a connection from the pool and prepares the statements on it (w.mu held).
+func (w *logWriter) open(ctx context.Context, db *sql.DB) error {
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	var sts [6]*sql.Stmt
+	for i, q := range []string{"BEGIN IMMEDIATE", "COMMIT", "ROLLBACK", headSQL, insertSQL, setHeadSQL} {
+		if sts[i], err = c.PrepareContext(ctx, q); err != nil {
+			c.Close()
+			return fmt.Errorf("prepare audit log statements: %w", err)
+		}
+	}
+	w.conn = c
+	w.begin, w.commit, w.rollback, w.head, w.insert, w.setHead = sts[0], sts[1], sts[2], sts[3], sts[4], sts[5]
+	return nil
+}
+
+// drop gives the connection up (w.mu held): back to the pool when it is outside a
+// transaction (clean), else closed, so that no connection left inside a transaction —
+// holding the writer lock — ever goes back to the pool.
+func (w *logWriter) drop(clean bool) {
+	if w.conn == nil {
+		return
+	}
+	for _, st := range []*sql.Stmt{w.begin, w.commit, w.rollback, w.head, w.insert, w.setHead} {
+		st.Close()
+	}
+	if clean {
+		w.conn.Close()
+	} else {
+		// database/sql closes a connection that reports itself bad instead of
+		// pooling it.
+		w.conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	w.conn = nil
+}
+
+// close releases the connection (Store.Close).
+func (w *logWriter) close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.drop(true)
+}
+
+// appendRows appends rows (details checked and encoded) in one transaction on the
+// writer connection. On any error nothing is written: the transaction is rolled back,
+// and the connection given up when the rollback fails.
+func (w *logWriter) appendRows(ctx context.Context, s *Store, rows []EventRow, details []json.RawMessage) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.conn == nil {
+		if err := w.open(ctx, s.db); err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+	}
+	_, err := w.begin.ExecContext(ctx)
+	if err != nil {
+		err = fmt.Errorf("begin: %w", err)
+	} else if err = w.appendInTx(ctx, s, rows, details); err == nil {
+		if s.beforeCommit != nil {
+			s.beforeCommit()
+		}
+		if _, err = w.commit.ExecContext(ctx); err != nil {
+			err = fmt.Errorf("commit: %w", err)
+		}
+	}
+	if err != nil {
+		// Rolled back whatever the context says. A BEGIN or COMMIT that failed may
+		// have left a transaction open or not; when ROLLBACK fails (there was none,
+		// or the connection is broken) the connection is given up and the next call
+		// takes another.
+		if _, rerr := w.rollback.ExecContext(context.WithoutCancel(ctx)); rerr != nil {
+			w.drop(false)
+		}
+		return err
+	}
+	if s.appended != nil {
+		s.appended()
+	}
+	return nil
+}
+
+// appendInTx reads the head and appends the rows inside the writer's transaction.
+func (w *logWriter) appendInTx(ctx context.Context, s *Store, rows []EventRow, details []json.RawMessage) error {
+	var head audit.Head
+	err := w.head.QueryRowContext(ctx).Scan(&head.Seq, &head.Hash)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("read audit head: %w", err)
+	}
+	a := logAppender{s: s, insert: w.insert, setHead: w.setHead, head: head}
+	for i, r := range rows {
+		if _, err := a.add(ctx, r.Kind, r.Medium, details[i]); err != nil {
+			return err
+		}
+	}
+	return a.finish(ctx)
 }

@@ -58,6 +58,8 @@ type Store struct {
 	midApprove func() error
 	// logStmts are the audit log's statements, prepared once (logappend.go).
 	logStmts logStmts
+	// writer is the connection RecordEvents appends on, SQLite only (logappend.go).
+	writer logWriter
 	// beforeCommit, set only by benchmarks, runs in inTx just before the commit.
 	beforeCommit func()
 }
@@ -147,6 +149,7 @@ func (s *Store) start(ctx context.Context) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.writer.close()
 	s.logStmts.close()
 	return s.db.Close()
 }
