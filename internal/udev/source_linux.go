@@ -92,10 +92,10 @@ func Open(opts Options) (*Monitor, error) {
 		m.name = "kernel+udev"
 		// USB devices are decided from the kernel's event: their descriptors and
 		// serial are in sysfs before udevd has run its rules (tens of ms later).
-		m.start(ks, parseKernelMessage, func(e Event) bool { return e.Subsystem == "usb" })
-		m.start(us, parseUdevMessage, func(e Event) bool { return e.Subsystem != "usb" && Interesting(e.Subsystem) })
+		m.start(ks, parseKernelMessage, func(sub string) bool { return sub == "usb" })
+		m.start(us, parseUdevMessage, func(sub string) bool { return sub != "usb" && Interesting(sub) })
 	} else {
-		m.start(ks, parseKernelMessage, func(e Event) bool { return Interesting(e.Subsystem) })
+		m.start(ks, parseKernelMessage, Interesting)
 	}
 
 	var present []Event
@@ -110,10 +110,11 @@ func Open(opts Options) (*Monitor, error) {
 	return m, nil
 }
 
-// start runs one reader: every message parsed, checked and, if keep says so, queued
-// in the order it arrived. A message lost (overflow, truncated, unparsable) becomes a
-// rescan: nothing is decided on half an event, and nothing is missed.
-func (m *Monitor) start(s *nlSocket, parse func([]byte) (Event, error), keep func(Event) bool) {
+// start runs one reader: every message of a subsystem keep wants parsed, checked and
+// queued in the order it arrived; the others dropped unparsed. A message lost
+// (overflow, truncated, unparsable) becomes a rescan: nothing is decided on half an
+// event, and nothing is missed.
+func (m *Monitor) start(s *nlSocket, parse func([]byte) (Event, error), keep func(subsystem string) bool) {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
@@ -136,13 +137,16 @@ func (m *Monitor) start(s *nlSocket, parse func([]byte) (Event, error), keep fun
 				}
 				return
 			}
+			if sub, ok := messageSubsystem(s.group, buf[:n]); ok && !keep(sub) {
+				continue
+			}
 			e, err := parse(buf[:n])
 			if err != nil {
 				m.log.Warn("unreadable uevent; rescanning", "group", s.group, "err", err)
 				m.q.lose()
 				continue
 			}
-			if keep(e) {
+			if keep(e.Subsystem) {
 				m.q.push(e)
 			}
 		}
