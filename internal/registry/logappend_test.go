@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,5 +159,56 @@ func TestLogWriterPragmas(t *testing.T) {
 		if err := s.writer.conn.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil || got != want {
 			t.Errorf("PRAGMA %s = %q (%v), want %q", pragma, got, err, want)
 		}
+	}
+}
+
+// Audit row ids are version-7 UUIDs: the row's time in milliseconds, then random bits;
+// ids of later rows sort after those of earlier ones, and none repeats.
+func TestEventIDs(t *testing.T) {
+	ms := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC).UnixMilli()
+	seen := map[string]bool{}
+	prev := ""
+	for i := range 2000 {
+		id := eventIDs.next(ms + int64(i/100))
+		if len(id) != 36 || id[8] != '-' || id[13] != '-' || id[14] != '7' || id[18] != '-' || !strings.ContainsAny(id[19:20], "89ab") || id[23] != '-' {
+			t.Fatalf("id %q is not a version-7 UUID", id)
+		}
+		if got := strings.ReplaceAll(id[:13], "-", ""); got != fmt.Sprintf("%012x", ms+int64(i/100)) {
+			t.Fatalf("id %q: time %s, want %012x", id, got, ms+int64(i/100))
+		}
+		if seen[id] {
+			t.Fatalf("id %q handed out twice", id)
+		}
+		seen[id] = true
+		if i%100 == 0 && id <= prev {
+			t.Errorf("id %q of a later millisecond sorts before %q", id, prev)
+		}
+		prev = id
+	}
+	// The rows' ids carry their time.
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir()+"/reg.db", WithClock(func() time.Time { return time.UnixMilli(ms).UTC() }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.RecordEvents(ctx, []EventRow{decisionRow("", "one")}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := s.RecordEvent(ctx, event.KindDeviceDecision, "", event.DeviceDecision{Note: "two"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.Events(ctx, EventFilter{})
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("%d rows, %v", len(rows), err)
+	}
+	for _, r := range rows {
+		if !strings.HasPrefix(strings.ReplaceAll(r.ID, "-", ""), fmt.Sprintf("%012x7", ms)) {
+			t.Errorf("row %d: id %q does not start with its time", r.Seq, r.ID)
+		}
+	}
+	if e.ID != rows[1].ID {
+		t.Errorf("RecordEvent returned id %q, stored %q", e.ID, rows[1].ID)
 	}
 }
