@@ -144,8 +144,9 @@ type logWriter struct {
 	mu   sync.Mutex
 	conn *sql.Conn
 	// begin, commit and rollback end or start the transaction; head, insert and
-	// setHead are the log's statements (headSQL …).
-	begin, commit, rollback, head, insert, setHead *sql.Stmt
+	// setHead are the log's statements (headSQL …); changed is the daemon's check for
+	// register changes (ChangeFeed), run here outside the transactions.
+	begin, commit, rollback, head, insert, setHead, changed *sql.Stmt
 }
 
 // open takes a connection from the pool and prepares the statements on it (w.mu held).
@@ -154,15 +155,15 @@ func (w *logWriter) open(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return err
 	}
-	var sts [6]*sql.Stmt
-	for i, q := range []string{"BEGIN IMMEDIATE", "COMMIT", "ROLLBACK", headSQL, insertSQL, setHeadSQL} {
+	var sts [7]*sql.Stmt
+	for i, q := range []string{"BEGIN IMMEDIATE", "COMMIT", "ROLLBACK", headSQL, insertSQL, setHeadSQL, changedSinceSQL} {
 		if sts[i], err = c.PrepareContext(ctx, q); err != nil {
 			c.Close()
 			return fmt.Errorf("prepare audit log statements: %w", err)
 		}
 	}
 	w.conn = c
-	w.begin, w.commit, w.rollback, w.head, w.insert, w.setHead = sts[0], sts[1], sts[2], sts[3], sts[4], sts[5]
+	w.begin, w.commit, w.rollback, w.head, w.insert, w.setHead, w.changed = sts[0], sts[1], sts[2], sts[3], sts[4], sts[5], sts[6]
 	return nil
 }
 
@@ -173,7 +174,7 @@ func (w *logWriter) drop(clean bool) {
 	if w.conn == nil {
 		return
 	}
-	for _, st := range []*sql.Stmt{w.begin, w.commit, w.rollback, w.head, w.insert, w.setHead} {
+	for _, st := range []*sql.Stmt{w.begin, w.commit, w.rollback, w.head, w.insert, w.setHead, w.changed} {
 		st.Close()
 	}
 	if clean {
@@ -229,6 +230,25 @@ func (w *logWriter) appendRows(ctx context.Context, s *Store, rows []EventRow, d
 		s.appended()
 	}
 	return nil
+}
+
+// changedSince is ChangedSince on the writer connection, between its transactions.
+// Every SQLite connection drops its page cache when another one has committed since
+// its last read; on the connection that wrote the daemon's last rows the check after
+// that commit (and before the next event) finds the pages it reads still cached.
+func (w *logWriter) changedSince(ctx context.Context, db *sql.DB, mark int64) (bool, int64, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.conn == nil {
+		if err := w.open(ctx, db); err != nil {
+			return true, mark, fmt.Errorf("read register changes: %w", err)
+		}
+	}
+	changed, head, err := changedSince(w.changed.QueryRowContext(ctx, mark), mark)
+	if errors.Is(err, driver.ErrBadConn) {
+		w.drop(false)
+	}
+	return changed, head, err
 }
 
 // appendInTx reads the head and appends the rows inside the writer's transaction.
