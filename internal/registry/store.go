@@ -56,6 +56,12 @@ type Store struct {
 	// midApprove, set only by tests, runs inside ApproveRequest's transaction after the
 	// medium is registered: an error there must leave nothing behind.
 	midApprove func() error
+	// logStmts are the audit log's statements, prepared once (logappend.go).
+	logStmts logStmts
+	// writer is the connection RecordEvents appends on, SQLite only (logappend.go).
+	writer logWriter
+	// beforeCommit, set only by benchmarks, runs in inTx just before the commit.
+	beforeCommit func()
 }
 
 // Option configures Open.
@@ -142,7 +148,11 @@ func (s *Store) start(ctx context.Context) (*Store, error) {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.writer.close()
+	s.logStmts.close()
+	return s.db.Close()
+}
 
 // Path is the SQLite database file, or the PostgreSQL URL with its password hidden.
 func (s *Store) Path() string { return s.path }
@@ -304,6 +314,9 @@ func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	if err := f(tx); err != nil {
 		return err
 	}
+	if s.beforeCommit != nil {
+		s.beforeCommit()
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
@@ -325,37 +338,19 @@ func (s *Store) lockWriters(ctx context.Context, tx *sql.Tx) error {
 // appendEvent adds one audit row inside tx. details must be the details type of
 // kind (package event); anything else is refused before anything is written.
 func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, kind event.Kind, medium string, details any) (*audit.Event, error) {
-	if err := event.Check(kind, details); err != nil {
-		return nil, fmt.Errorf("append audit row: %w", err)
-	}
-	d, err := audit.Details(details)
+	d, err := rowDetails(kind, details)
 	if err != nil {
 		return nil, err
 	}
-	// The head is read under the writer lock (again, should tx not come from inTx):
-	// two writers that read the same head would fork the chain.
-	if err := s.lockWriters(ctx, tx); err != nil {
-		return nil, fmt.Errorf("lock audit head: %w", err)
-	}
-	var head audit.Head
-	err = tx.QueryRowContext(ctx, `SELECT seq, hash FROM event_head WHERE singleton = 1`).Scan(&head.Seq, &head.Hash)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("read audit head: %w", err)
-	}
-	e := &audit.Event{ID: NewID(), Time: s.now(), HostID: s.hostID, Kind: kind, Medium: medium, Actor: s.actorOf(ctx), Details: d}
-	audit.Seal(e, head.Seq, head.Hash)
-	_, err = tx.ExecContext(ctx, `INSERT INTO events (seq, id, time, host_id, kind, medium, actor_uid, actor_user, actor_sudo, details, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.Seq, e.ID, e.Time.Format(timeLayout), e.HostID, e.Kind, e.Medium, e.Actor.UID, e.Actor.User, e.Actor.Login, string(e.Details), e.PrevHash, e.Hash)
+	a, err := s.appender(ctx, tx)
 	if err != nil {
-		return nil, fmt.Errorf("append audit row: %w", err)
+		return nil, err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO event_head (singleton, seq, hash) VALUES (1, ?, ?)
-		ON CONFLICT (singleton) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, e.Seq, e.Hash)
+	e, err := a.add(ctx, kind, medium, d)
 	if err != nil {
-		return nil, fmt.Errorf("update audit head: %w", err)
+		return nil, err
 	}
-	return e, nil
+	return e, a.finish(ctx)
 }
 
 // RecordEvent appends a free-standing audit row (a device decision, a check-in, …).
