@@ -776,9 +776,9 @@ func joinErr(prev string, err error) string {
 // is the same as the one standing before it is stored but neither logged, audited,
 // added to the recent decisions nor notified again: the rescan's summary row counts it.
 func (d *Daemon) finish(ctx context.Context, r *Record) {
-	r.Message = catalog.Messages(r.Decision)
 	if d.scan != nil {
 		if prev := d.scan.before[r.DevPath]; prev != nil && sameDecision(prev, r) {
+			r.Message = catalog.Messages(r.Decision)
 			d.mu.Lock()
 			cp := *r
 			d.present[r.DevPath] = &cp
@@ -787,6 +787,12 @@ func (d *Daemon) finish(ctx context.Context, r *Record) {
 		}
 		d.scan.changed++
 	}
+	// The row first: when nothing else waits it is committed now (recordLater), and
+	// for a blocked device the kernel holds, the row is all there is of the decision.
+	if !d.cfg.NoAudit {
+		d.recordLater(event.KindDeviceDecision, r.Decision.Medium, r.details())
+	}
+	r.Message = catalog.Messages(r.Decision)
 	d.mu.Lock()
 	cp := *r
 	d.present[r.DevPath] = &cp
@@ -817,9 +823,6 @@ func (d *Daemon) finish(ctx context.Context, r *Record) {
 		args = append(args, "enforced_after", d.enforced)
 	}
 	d.log.Log(ctx, lvl, "decision", args...)
-	if !d.cfg.NoAudit {
-		d.recordLater(event.KindDeviceDecision, r.Decision.Medium, r.details())
-	}
 	if r.Effective == policy.Block && d.cfg.Notify != nil {
 		d.cfg.Notify(cp)
 	}
