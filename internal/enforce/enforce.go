@@ -99,11 +99,11 @@ func (e *Enforcer) devDir(devpath string) (string, error) {
 	if !strings.HasPrefix(devpath, "/devices/") || strings.ContainsRune(devpath, 0) {
 		return "", fmt.Errorf("%w: %q", ErrBadPath, devpath)
 	}
-	root, err := filepath.EvalSymlinks(e.cfg.Sys)
+	root, err := sysfs.Root(e.cfg.Sys)
 	if err != nil {
 		return "", fmt.Errorf("sysfs root: %w", err)
 	}
-	dir, err := filepath.EvalSymlinks(filepath.Join(root, filepath.Clean(devpath)))
+	dir, err := sysfs.RealPath(filepath.Join(root, filepath.Clean(devpath)))
 	if err != nil {
 		return "", err
 	}
@@ -130,12 +130,10 @@ func writeAttr(path, value string) error {
 }
 
 func readAttr(path string) string {
-	f, err := os.Open(path)
+	b, err := sysfs.ReadFileCapped(path, 256)
 	if err != nil {
 		return ""
 	}
-	defer f.Close()
-	b, _ := io.ReadAll(io.LimitReader(f, 256))
 	return strings.TrimSpace(string(b))
 }
 
