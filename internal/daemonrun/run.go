@@ -189,7 +189,7 @@ func Run(ctx context.Context, c Config) error {
 	if err := d.Start(ctx); err != nil {
 		return err
 	}
-	src, err := udev.Open(udev.Options{Source: c.Source, UdevControl: w.UdevControl, Log: log})
+	src, err := udev.Open(udev.Options{Source: c.Source, UdevControl: w.UdevControl, Sys: w.Roots.Sys, UdevData: w.Roots.UdevData, Log: log})
 	if err != nil {
 		return err
 	}
