@@ -60,7 +60,7 @@ t0=$SECONDS
 say() { printf 'bench [%3ds] %s\n' $((SECONDS - t0)) "$*"; }
 
 ensure_apt qemu-system-x86 qemu-utils mmdebstrap dosfstools mtools fdisk xorriso cpio \
-	busybox-static e2fsprogs debian-archive-keyring gcc pkg-config libudev-dev
+	busybox-static e2fsprogs debian-archive-keyring gcc
 command -v go >/dev/null || ensure_go
 
 # The guest image, as scripts/e2e.sh builds and caches it (same key, same cache).
@@ -110,7 +110,7 @@ trap 'exit 130' INT TERM
 
 say "building ./cmd/mediagate and ./cmd/mediagated"
 (cd "$repo" && go build -o "$work/mediagate" ./cmd/mediagate)
-(cd "$repo" && go build -tags mediagate_daemon -o "$work/mediagated" ./cmd/mediagated)
+build_daemon "$repo" "$work/mediagated"
 version=$(cd "$repo" && git describe --always --dirty 2>/dev/null || echo unknown)
 
 say "running the benchmark in the guest"

@@ -60,7 +60,7 @@ packages=(qemu-system-x86 qemu-utils mmdebstrap dosfstools mtools fdisk xorriso 
 have_mediagate=0
 if compgen -G "$repo/cmd/mediagate/*.go" >/dev/null; then
 	have_mediagate=1
-	packages+=(gcc pkg-config libudev-dev) # cgo: go-udev links libudev
+	packages+=(gcc) # the standard library's cgo parts of the full binary
 fi
 missing=()
 for p in "${packages[@]}"; do
@@ -137,7 +137,8 @@ if ((have_mediagate)); then
 	bin=$work/mediagate
 	if [[ -d $repo/cmd/mediagated ]]; then
 		say "building ./cmd/mediagated (the daemon mediagate.service runs)"
-		(cd "$repo" && go build -tags mediagate_daemon -o "$work/mediagated" ./cmd/mediagated)
+		# As scripts/lib.sh's build_daemon: static, without cgo.
+		(cd "$repo" && CGO_ENABLED=0 go build -trimpath -tags mediagate_daemon -o "$work/mediagated" ./cmd/mediagated)
 		dbin=$work/mediagated
 	fi
 else

@@ -45,7 +45,7 @@ if [[ -z $bin ]]; then
 	(cd "$repo" && go build -trimpath -ldflags "-X mediagate/internal/cli.Version=$version" -o "$out/mediagate" ./cmd/mediagate)
 	# The daemon without the front ends, the office server, PostgreSQL and spreadsheets
 	# (docs/performance.md, "Memory").
-	(cd "$repo" && go build -trimpath -tags mediagate_daemon -o "$out/mediagated" ./cmd/mediagated)
+	build_daemon "$repo" "$out/mediagated"
 	bin=$out/mediagate
 	dbin=$out/mediagated
 fi

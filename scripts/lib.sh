@@ -57,8 +57,10 @@ ensure_go() {
 	export PATH="$dest/bin:$PATH"
 }
 
-# Build dependencies: cgo links libudev (github.com/jochenvg/go-udev).
-MEDIAGATE_BUILD_DEPS=(gcc libc6-dev pkg-config libudev-dev git ca-certificates)
+# Build dependencies. No package of mediagate uses cgo (the devices present are
+# enumerated from sysfs, without libudev); the full binary still builds the standard
+# library's cgo resolver and user lookups when a C compiler is there.
+MEDIAGATE_BUILD_DEPS=(gcc libc6-dev git ca-certificates)
 
 # start_test_postgres starts a throw-away PostgreSQL cluster for the tests: Debian's
 # postgresql package (installed if missing), initdb + pg_ctl from
@@ -126,4 +128,13 @@ free_port() {
 	done
 	echo "test: no free port found" >&2
 	return 1
+}
+
+# build_daemon REPO OUT builds mediagated (cmd/mediagated), the daemon mediagate.service
+# runs, as scripts/install.sh installs it and the benchmarks measure it (scripts/e2e.sh
+# builds it the same way): without cgo, so that it is one static binary — no libc,
+# ld.so or libudev pages, no cgo threads, users looked up in /etc/passwd by Go itself
+# (docs/performance.md, "Memory").
+build_daemon() {
+	(cd "$1" && CGO_ENABLED=0 go build -trimpath -tags mediagate_daemon -o "$2" ./cmd/mediagated)
 }

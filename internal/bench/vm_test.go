@@ -363,6 +363,7 @@ if journalctl -u mediagate --no-pager -o cat | grep -q '^gc '; then
 	echo "mediagate: the last collections (GODEBUG=gctrace=1, with --profile):"
 	journalctl -u mediagate --no-pager -o cat | grep '^gc ' | tail -3 | sed 's/^/  /'
 fi
+journalctl -u mediagate --no-pager -o cat | grep -o 'msg="memory at start".*' | tail -1 | sed 's/^/mediagate: /'
 echo "mediagate: resident memory by mapping (kB, largest first):"
 awk '/^[0-9a-f]+-[0-9a-f]+ /{name=$6; if (name=="") name="[anon]"} /^Rss:/{rss[name]+=$2} END{for (n in rss) if (rss[n] > 0) printf "  %8d %s\n", rss[n], n}' /proc/$PID/smaps | sort -rn | head -12`,
 	prepare: `set -e

@@ -17,7 +17,9 @@ import (
 	"os/user"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
+	"strings"
 	"time"
 
 	"mediagate/internal/audit"
@@ -189,7 +191,7 @@ func Run(ctx context.Context, c Config) error {
 	if err := d.Start(ctx); err != nil {
 		return err
 	}
-	src, err := udev.Open(udev.Options{Source: c.Source, UdevControl: w.UdevControl, Log: log})
+	src, err := udev.Open(udev.Options{Source: c.Source, UdevControl: w.UdevControl, Sys: w.Roots.Sys, UdevData: w.Roots.UdevData, Log: log})
 	if err != nil {
 		return err
 	}
@@ -307,5 +309,43 @@ func (m *memoryTuning) sizeFor(n int) {
 	}
 }
 
-// settled returns the start-up work's memory to the system.
-func (m *memoryTuning) settled() { debug.FreeOSMemory() }
+// settled returns the start-up work's memory to the system and logs where the
+// daemon's memory is (what the Go runtime holds; the rest of the resident anonymous
+// memory is SQLite's, allocated by modernc.org/libc outside the Go heap).
+func (m *memoryTuning) settled() {
+	debug.FreeOSMemory()
+	m.log.Info("memory at start", goMemory()...)
+}
+
+// goMemoryMetrics are the runtime's figures logged by goMemory, with their names in
+// the log.
+var goMemoryMetrics = []struct{ metric, key string }{
+	{"/memory/classes/heap/objects:bytes", "heap_objects_kib"},
+	{"/memory/classes/heap/unused:bytes", "heap_unused_kib"},
+	{"/memory/classes/heap/free:bytes", "heap_free_kib"},
+	{"/memory/classes/heap/released:bytes", "heap_released_kib"},
+	{"/memory/classes/heap/stacks:bytes", "stacks_kib"},
+	{"/memory/classes/total:bytes", "go_total_kib"},
+	{"/sched/goroutines:goroutines", "goroutines"},
+}
+
+// goMemory reads the runtime's memory figures as log attributes (KiB).
+func goMemory() []any {
+	samples := make([]metrics.Sample, len(goMemoryMetrics))
+	for i, m := range goMemoryMetrics {
+		samples[i].Name = m.metric
+	}
+	metrics.Read(samples)
+	attrs := make([]any, 0, 2*len(samples))
+	for i, s := range samples {
+		if s.Value.Kind() != metrics.KindUint64 {
+			continue
+		}
+		v := s.Value.Uint64()
+		if strings.HasSuffix(goMemoryMetrics[i].metric, ":bytes") {
+			v >>= 10
+		}
+		attrs = append(attrs, goMemoryMetrics[i].key, v)
+	}
+	return attrs
+}

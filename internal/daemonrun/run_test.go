@@ -58,3 +58,18 @@ func TestTuneMemory(t *testing.T) {
 		t.Errorf("GOMEMLIMIT from the environment overridden: %d", got)
 	}
 }
+
+// The start's memory line names every figure, with a value from the runtime.
+func TestGoMemory(t *testing.T) {
+	attrs := goMemory()
+	if len(attrs) != 2*len(goMemoryMetrics) {
+		t.Fatalf("attributes %v: want one per metric of %d", attrs, len(goMemoryMetrics))
+	}
+	got := map[string]uint64{}
+	for i := 0; i < len(attrs); i += 2 {
+		got[attrs[i].(string)] = attrs[i+1].(uint64)
+	}
+	if got["go_total_kib"] == 0 || got["heap_objects_kib"] == 0 || got["heap_objects_kib"] > got["go_total_kib"] || got["goroutines"] == 0 {
+		t.Errorf("memory figures %v", got)
+	}
+}

@@ -39,7 +39,7 @@ var allowed = map[string][]string{
 	"internal/sysfs":      {},
 	"internal/control":    {},
 	"internal/mountlog":   {"media", "mountwatch", "event"},
-	"internal/udev":       {},
+	"internal/udev":       {"sysfs"},
 	"internal/enforce":    {"sysfs"},
 	"internal/mountwatch": {"sysfs"},
 	// The message catalogue sits above policy and below every front-end that renders

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 // TestMigrationsPairedAcrossEngines: every migration exists for both engines, under
@@ -243,6 +244,41 @@ func TestMigrationsOutOfOrder(t *testing.T) {
 			if err := s.migrateFrom(ctx, tt.files, "m"); err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("older binary: %v; want %q", err, tt.want)
 			}
+		}
+	})
+}
+
+// TestOpenCurrentDoesNotWaitForWriters: opening a register whose schema is current
+// takes no writer's lock, so the daemon starts while a long write (an import) runs
+// in another process, and does not hold one up.
+func TestOpenCurrentDoesNotWaitForWriters(t *testing.T) {
+	forEngines(t, func(t *testing.T, eng testEngine) {
+		dsn := eng.dsn(t)
+		writer, err := Open(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer writer.Close()
+		tx, err := writer.db.BeginTx(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		if err := writer.lockWriters(context.Background(), tx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(`UPDATE settings SET value = value WHERE key = 'host_id'`); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		s, err := Open(ctx, dsn)
+		if err != nil {
+			t.Fatalf("open while a writer holds the lock: %v", err)
+		}
+		defer s.Close()
+		if s.HostID() != writer.HostID() {
+			t.Errorf("host id %q, want %q", s.HostID(), writer.HostID())
 		}
 	})
 }

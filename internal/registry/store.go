@@ -179,7 +179,18 @@ func (s *Store) migrate(ctx context.Context) error {
 // numbers are handed out ahead of time, so a register may meet migration 5 after
 // migration 7. A database that holds a migration this binary does not know is newer
 // than it and refused.
+//
+// A register whose schema is current (every start of the daemon, nearly every
+// command) is told so by one read, without the writers' lock: opening it neither
+// waits for a writer nor makes one wait.
 func (s *Store) migrateFrom(ctx context.Context, fsys fs.FS, dir string) error {
+	files, known, latest, err := knownMigrations(fsys, dir)
+	if err != nil {
+		return err
+	}
+	if s.schemaCurrent(ctx, known) {
+		return nil
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -197,35 +208,9 @@ func (s *Store) migrateFrom(ctx context.Context, fsys fs.FS, dir string) error {
 			return fmt.Errorf("migrate: %w", err)
 		}
 	}
-	applied := map[int]bool{}
-	rows, err := tx.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	applied, err := appliedMigrations(ctx, tx)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
-	}
-	for rows.Next() {
-		var v int
-		if err := rows.Scan(&v); err != nil {
-			rows.Close()
-			return fmt.Errorf("migrate: %w", err)
-		}
-		applied[v] = true
-	}
-	if err := rows.Close(); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	files, err := fs.Glob(fsys, dir+"/*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(files)
-	known := map[int]string{}
-	latest := 0
-	for _, f := range files {
-		v, err := strconv.Atoi(strings.SplitN(path.Base(f), "_", 2)[0])
-		if err != nil || known[v] != "" {
-			return fmt.Errorf("migration %s: bad name", f)
-		}
-		known[v], latest = f, max(latest, v)
 	}
 	for v := range applied {
 		if known[v] == "" {
@@ -252,6 +237,60 @@ func (s *Store) migrateFrom(ctx context.Context, fsys fs.FS, dir string) error {
 		}
 	}
 	return tx.Commit()
+}
+
+// knownMigrations lists the migrations NNNN_*.sql in dir of fsys, sorted, by number.
+func knownMigrations(fsys fs.FS, dir string) (files []string, known map[int]string, latest int, err error) {
+	files, err = fs.Glob(fsys, dir+"/*.sql")
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	sort.Strings(files)
+	known = map[int]string{}
+	for _, f := range files {
+		v, err := strconv.Atoi(strings.SplitN(path.Base(f), "_", 2)[0])
+		if err != nil || known[v] != "" {
+			return nil, nil, 0, fmt.Errorf("migration %s: bad name", f)
+		}
+		known[v], latest = f, max(latest, v)
+	}
+	return files, known, latest, nil
+}
+
+// schemaCurrent reports whether the database has applied exactly the known
+// migrations. Anything else — no schema_migrations table yet, a migration missing or
+// unknown, an error — is left to the locked path, which applies or refuses.
+func (s *Store) schemaCurrent(ctx context.Context, known map[int]string) bool {
+	applied, err := appliedMigrations(ctx, s.db)
+	if err != nil || len(applied) != len(known) {
+		return false
+	}
+	for v := range known {
+		if !applied[v] {
+			return false
+		}
+	}
+	return true
+}
+
+// appliedMigrations reads the versions in schema_migrations.
+func appliedMigrations(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}) (map[int]bool, error) {
+	rows, err := q.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	applied := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		applied[v] = true
+	}
+	return applied, rows.Err()
 }
 
 func (s *Store) loadHostID(ctx context.Context) error {

@@ -1,7 +1,9 @@
 // Package udev is mediagate's source of device events: a small interface owned by its
 // consumer (Source: Receive and Close), a fake for tests, and on Linux a netlink
-// source with its own parsers of the kernel's and udevd's uevent messages; libudev
-// (github.com/jochenvg/go-udev, imported only here) enumerates the devices present.
+// source with its own parsers of the kernel's and udevd's uevent messages, and the
+// enumeration of the devices present, read from sysfs and udevd's database as libudev
+// reads them (enumerate.go). It is the one package that speaks to udev, and it does so
+// without libudev: no cgo.
 //
 // The source takes USB devices from the kernel's uevent group (their descriptors are
 // in sysfs before udevd has run its rules) and, when udevd runs, everything else from

@@ -1,4 +1,4 @@
-//go:build linux && cgo
+//go:build linux
 
 package udev
 
@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	goudev "github.com/jochenvg/go-udev"
 	"golang.org/x/sys/unix"
+
+	"mediagate/internal/sysfs"
 )
 
 // Options configures Open.
@@ -28,6 +28,9 @@ type Options struct {
 	QueueLimit int
 	// NoEnumerate skips the enumeration of present devices at start.
 	NoEnumerate bool
+	// Sys and UdevData are the sysfs root and udevd's database directory the
+	// enumeration reads (default: sysfs.DefaultPaths()).
+	Sys, UdevData string
 	// Log receives what the source drops (messages it cannot parse, overflows).
 	Log *slog.Logger
 }
@@ -105,7 +108,15 @@ func Open(opts Options) (*Monitor, error) {
 
 	var present []Event
 	if !opts.NoEnumerate {
-		present, err = enumerate(&goudev.Udev{})
+		def := sysfs.DefaultPaths()
+		sys, data := opts.Sys, opts.UdevData
+		if sys == "" {
+			sys = def.Sys
+		}
+		if data == "" {
+			data = def.UdevData
+		}
+		present, err = enumerate(sys, data)
 		if err != nil {
 			m.Close()
 			return nil, err
@@ -156,67 +167,6 @@ func (m *Monitor) start(s *nlSocket, parse func([]byte) (Event, error), keep fun
 			}
 		}
 	}()
-}
-
-// enumerate lists the usb and block devices present: USB devices first (hubs before
-// what hangs off them), then block devices (disks before their partitions).
-func enumerate(u *goudev.Udev) ([]Event, error) {
-	var out []Event
-	for _, sub := range []string{"usb", "block"} {
-		en := u.NewEnumerate()
-		if en == nil {
-			return nil, errors.New("udev enumerate: out of memory")
-		}
-		if err := en.AddMatchSubsystem(sub); err != nil {
-			return nil, fmt.Errorf("udev enumerate %s: %w", sub, err)
-		}
-		devs, err := en.Devices()
-		if err != nil {
-			return nil, fmt.Errorf("udev enumerate %s: %w", sub, err)
-		}
-		var group []Event
-		for _, d := range devs {
-			if e, ok := toEvent(d, true); ok {
-				group = append(group, e)
-			}
-		}
-		slices.SortStableFunc(group, func(a, b Event) int {
-			switch {
-			case a.DevPath < b.DevPath:
-				return -1
-			case a.DevPath > b.DevPath:
-				return 1
-			}
-			return 0
-		})
-		out = append(out, group...)
-	}
-	return out, nil
-}
-
-func toEvent(d *goudev.Device, enumerated bool) (Event, bool) {
-	e := Event{
-		Seq:        d.Seqnum(),
-		Action:     d.Action(),
-		DevPath:    cleanPath(d.Devpath()),
-		Subsystem:  d.Subsystem(),
-		DevType:    d.Devtype(),
-		SysName:    d.Sysname(),
-		DevNode:    d.Devnode(),
-		Enumerated: enumerated,
-		Received:   time.Now(),
-	}
-	if enumerated {
-		e.Action, e.Seq = ActionAdd, 0
-	}
-	if e.DevPath == "" || !Interesting(e.Subsystem) {
-		return e, false
-	}
-	props := d.Properties()
-	if len(props) <= maxProperties {
-		e.Properties = props
-	}
-	return e, true
 }
 
 // Receive returns the next event in order.

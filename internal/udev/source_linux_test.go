@@ -1,15 +1,16 @@
-//go:build linux && cgo
+//go:build linux
 
 package udev
 
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
 
-// TestOpenEnumerates runs the real libudev source; it needs root (netlink) and a sysfs.
+// TestOpenEnumerates runs the real source; it needs root (netlink) and a sysfs.
 func TestOpenEnumerates(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root for the netlink monitor")
@@ -39,4 +40,33 @@ func TestOpenEnumerates(t *testing.T) {
 		n++
 	}
 	t.Logf("enumerated %d usb/block devices through the %s source", n, m.Name())
+}
+
+// Open enumerates the sysfs root and udev database it is given, not the system's.
+func TestOpenEnumeratesItsRoots(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for the netlink monitor")
+	}
+	sys, data := fakeTree(t)
+	m, err := Open(Options{Source: "kernel", Sys: sys, UdevData: data})
+	if err != nil {
+		t.Skipf("no netlink monitor here: %v", err)
+	}
+	defer m.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	var got []string
+	for {
+		e, err := m.Receive(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !e.Enumerated {
+			break
+		}
+		got = append(got, e.SysName)
+	}
+	if strings.Join(got, " ") != "usb2 2-1 2-1:1.0 sda sda1" {
+		t.Errorf("enumerated %q, want the fake tree's five devices", got)
+	}
 }

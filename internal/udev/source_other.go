@@ -1,4 +1,4 @@
-//go:build !linux || !cgo
+//go:build !linux
 
 package udev
 
@@ -14,15 +14,17 @@ type Options struct {
 	Source      string
 	QueueLimit  int
 	NoEnumerate bool
+	Sys         string
+	UdevData    string
 	Log         *slog.Logger
 }
 
-// Monitor is the libudev event source; it exists only on Linux with cgo.
+// Monitor is the netlink event source; it exists only on Linux.
 type Monitor struct{}
 
-// Open fails: the event source needs Linux and cgo (libudev).
+// Open fails: the event source needs Linux.
 func Open(Options) (*Monitor, error) {
-	return nil, errors.New("device events need Linux and cgo (libudev)")
+	return nil, errors.New("device events need Linux")
 }
 
 // Name is empty.
