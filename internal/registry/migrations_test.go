@@ -4,12 +4,16 @@ import (
 	"context"
 	"io/fs"
 	"path"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"mediagate/internal/event"
+	"mediagate/internal/media"
 )
 
 // TestMigrationsPairedAcrossEngines: every migration exists for both engines, under
@@ -281,4 +285,36 @@ func TestOpenCurrentDoesNotWaitForWriters(t *testing.T) {
 			t.Errorf("host id %q, want %q", s.HostID(), writer.HostID())
 		}
 	})
+}
+
+// TestWithConnections: a register opened with one connection never opens a second,
+// whatever the concurrency: the others wait their turn, and all of them finish.
+func TestWithConnections(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "reg.db"), WithConnections(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			_, err := s.RecordEvent(ctx, event.KindDaemonStart, "", event.DaemonStart{Mode: media.ModeEnforce, PID: 1})
+			if err == nil {
+				_, err = s.SchemaVersion(ctx)
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := s.db.Stats(); st.MaxOpenConnections != 1 || st.OpenConnections != 1 {
+		t.Errorf("pool %+v: want at most one connection, one open", st)
+	}
+	if n, err := s.VerifyLog(ctx); err != nil || n != 8 {
+		t.Errorf("log after 8 concurrent writers: %d rows, %v", n, err)
+	}
 }
