@@ -77,11 +77,13 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // unless the context of the change names one (audit.WithActor).
 func WithActor(a audit.Actor) Option { return func(s *Store) { s.actor = a } }
 
-// WithConnections bounds the connections to an SQLite register to n (database/sql
-// pools without bound and keeps two idle). Each connection parses the whole schema
-// when it opens and holds its own page cache and statements, so a resident process
-// with little concurrency (the daemon: one at start-up, later the odd control call
-// beside a commit) saves memory and CPU with one: the others wait their turn. No
+// WithConnections bounds the connections to an SQLite register to n besides the one
+// the audit log's batches are appended on (logWriter, held once RecordEvents is first
+// used; database/sql pools without bound and keeps two idle). Each connection parses
+// the whole schema when it opens and holds its own page cache and statements, so a
+// resident process with little concurrency (the daemon: one at start-up, later the
+// odd control call beside a commit) saves memory and CPU with one: the others wait
+// their turn — never for the log writer's, which would wait for them in turn. No
 // effect on PostgreSQL.
 func WithConnections(n int) Option { return func(s *Store) { s.conns = n } }
 
@@ -142,8 +144,8 @@ func (s *Store) openSQLite(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open registry %s: %w", path, err)
 	}
 	if s.conns > 0 {
-		db.SetMaxOpenConns(s.conns)
-		db.SetMaxIdleConns(s.conns)
+		db.SetMaxOpenConns(s.conns + 1) // and the log writer's
+		db.SetMaxIdleConns(s.conns + 1)
 	}
 	s.db = db
 	return s.start(ctx)
@@ -159,6 +161,9 @@ func (s *Store) start(ctx context.Context) (*Store, error) {
 		s.db.Close()
 		return nil, fmt.Errorf("open registry %s: %w", s.path, err)
 	}
+	// The audit log's statements, before any transaction needs them: should this
+	// fail, each append prepares them for itself (appender).
+	_, _, _, _ = s.logStmts.get(ctx, s.db)
 	return s, nil
 }
 
