@@ -9,7 +9,7 @@ set -euo pipefail
 
 usage() {
 	cat <<'EOF2'
-usage: scripts/start-figures.sh [--runs N] [--wait SECONDS] [--bin MEDIAGATED] [--gctrace] [--keep]
+usage: scripts/start-figures.sh [--runs N] [--wait SECONDS] [--rescans N] [--bin MEDIAGATED] [--gctrace] [--keep]
 
 Builds mediagate and mediagated (unless --bin names a mediagated binary; mediagate is
 still built for 'host init'), makes a fresh register in a temporary directory, and N
@@ -20,6 +20,9 @@ benchmark samples 5 s after 'systemctl start' returned), stops it with SIGTERM.
 
   --runs N        starts to measure (default 3)
   --wait SECONDS  second sample this long after READY (default 5)
+  --rescans N     then N times 'mediagate status --rescan' (every present device
+                  decided again, a daemon.rescan row committed, the status read),
+                  figures every N/5: whether memory stays flat under work
   --bin FILE      measure this mediagated instead of building one
   --gctrace       run with GODEBUG=gctrace=1 and print the collector's lines
   --keep          keep the work directory
@@ -29,12 +32,13 @@ mediagated is built as scripts/install.sh builds it (scripts/lib.sh, build_daemo
 EOF2
 }
 
-runs=3 wait=5 bin= gctrace=0 keep=0
+runs=3 wait=5 rescans=0 bin= gctrace=0 keep=0
 while (($#)); do
 	case $1 in
 	-h | --help) usage; exit 0 ;;
 	--runs) runs=${2:?--runs needs a number}; shift ;;
 	--wait) wait=${2:?--wait needs seconds}; shift ;;
+	--rescans) rescans=${2:?--rescans needs a number}; shift ;;
 	--bin) bin=$(realpath "${2:?--bin needs a file}"); shift ;;
 	--gctrace) gctrace=1 ;;
 	--keep) keep=1 ;;
@@ -110,6 +114,12 @@ for ((i = 1; i <= runs; i++)); do
 	echo "  at READY:    CPU $(cpu "$pid")  $(status "$pid")"
 	sleep "$wait"
 	echo "  READY+${wait}s:   CPU $(cpu "$pid")  $(status "$pid")"
+	for ((n = 1; n <= rescans; n++)); do
+		"$work/mediagate" --db "$db" --socket "$work/run/control.sock" status --rescan >/dev/null
+		if ((n % ((rescans + 4) / 5) == 0 || n == rescans)); then
+			echo "  after $n rescans: CPU $(cpu "$pid")  $(status "$pid")"
+		fi
+	done
 	bymap "$pid"
 	kill -TERM "$pid"
 	wait "$pid" || true

@@ -200,6 +200,17 @@ func (b *benchRun) installMediagate(bin string) {
 		b.g.MustRun(t, `mkdir -p /etc/systemd/system/mediagate.service.d
 printf '[Service]\nEnvironment=MEDIAGATED_CPUPROFILE=/var/lib/mediagate/cpu.pprof GODEBUG=gctrace=1\n' > /etc/systemd/system/mediagate.service.d/profile.conf`)
 	}
+	if env := os.Getenv("MEDIAGATE_BENCH_DAEMON_ENV"); env != "" {
+		// --daemon-env: a setting to try (GOMAXPROCS=1, GOGC=…), written into a drop-in.
+		for _, kv := range strings.Fields(env) {
+			if k, _, ok := strings.Cut(kv, "="); !ok || k == "" || strings.ContainsAny(kv, "'\\\n\"") {
+				t.Fatalf("--daemon-env %q: want NAME=VALUE", kv)
+			}
+		}
+		b.g.MustRun(t, `mkdir -p /etc/systemd/system/mediagate.service.d
+printf '[Service]\nEnvironment=%s\n' '`+env+`' > /etc/systemd/system/mediagate.service.d/bench-env.conf`)
+		b.facts = append(b.facts, "mediagated's environment in this run: "+env)
+	}
 	b.g.MustRun(t, `set -e
 systemctl daemon-reload
 mediagate host init --number BENCH-01 --level secret >/dev/null

@@ -510,13 +510,14 @@ func (d *Daemon) decideUSBOnce(ctx context.Context, devpath, note string, last b
 		return nil, false
 	}
 	host, hostp := d.hostProfile(ctx)
-	r := &Record{Time: d.cfg.Now(), Stage: "usb-device", DevPath: devpath, Name: filepath.Base(devpath), Note: note}
+	now := d.cfg.Now() // one clock read per decision: in some guests every read is a system call
+	r := &Record{Time: now, Stage: "usb-device", DevPath: devpath, Name: filepath.Base(devpath), Note: note}
 	if dev.USB != nil {
 		r.stamp = dev.USB.Stamp
 	}
 	if err != nil {
 		// Unreadable: policy blocks it, whatever the mode.
-		r.Decision = policy.Decide(policy.Input{Host: hostp, Device: policy.Device{USB: true, Unreadable: true}, Now: d.cfg.Now()})
+		r.Decision = policy.Decide(policy.Input{Host: hostp, Device: policy.Device{USB: true, Unreadable: true}, Now: now})
 		r.Error = err.Error()
 	} else {
 		r.Name, r.Label, r.Identity = dev.Name, dev.Label, dev.Identity
@@ -525,7 +526,7 @@ func (d *Daemon) decideUSBOnce(ctx context.Context, devpath, note string, last b
 			r.Behind, pd.Disks = d.disksBehind(devpath, "")
 		}
 		d.rememberBehind(devpath, &pd, r)
-		in := policy.Input{Host: hostp, Device: pd, Now: d.cfg.Now(), Twin: d.twin(devpath, dev.Identity)}
+		in := policy.Input{Host: hostp, Device: pd, Now: now, Twin: d.twin(devpath, dev.Identity)}
 		if pd.Storage || pd.Identity.Kind == media.KindUSBDisk || pd.Identity.Kind == media.KindSD {
 			d.lookup(ctx, &in, r)
 			d.vaultCheckIn(ctx, host, devpath, in.Record, dev.Identity)

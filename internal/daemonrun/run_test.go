@@ -73,3 +73,11 @@ func TestGoMemory(t *testing.T) {
 		t.Errorf("memory figures %v", got)
 	}
 }
+
+// The daemon opens its register with one connection and a bounded page cache.
+func TestLocalOptions(t *testing.T) {
+	o := localOptions(Config{Paths: sysfs.Paths{Proc: t.TempDir()}})
+	if o.Connections != 1 || o.PageCacheKiB != daemonPageCacheKiB || !o.Create {
+		t.Errorf("daemon's register options %+v", o)
+	}
+}

@@ -29,8 +29,8 @@ const (
 		ON CONFLICT (singleton) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`
 )
 
-// logStmts are the prepared statements of the audit log. A failed preparation is not
-// kept: the next append tries again.
+// logStmts are the prepared statements of the audit log, prepared when the store
+// opens (Store.start).
 type logStmts struct {
 	mu                    sync.Mutex
 	head, insert, setHead *sql.Stmt
@@ -54,6 +54,13 @@ func (p *logStmts) get(ctx context.Context, db *sql.DB) (head, insert, setHead *
 	}
 	p.head, p.insert, p.setHead = sts[0], sts[1], sts[2]
 	return p.head, p.insert, p.setHead, nil
+}
+
+// ready returns the statements if they are prepared.
+func (p *logStmts) ready() (head, insert, setHead *sql.Stmt, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.head, p.insert, p.setHead, p.head != nil
 }
 
 // close releases the statements.
@@ -84,12 +91,25 @@ func (s *Store) appender(ctx context.Context, tx *sql.Tx) (*logAppender, error) 
 	if err := s.lockWriters(ctx, tx); err != nil {
 		return nil, fmt.Errorf("lock audit head: %w", err)
 	}
-	head, insert, setHead, err := s.logStmts.get(ctx, s.db)
-	if err != nil {
-		return nil, err
+	// The statements prepared when the store opened are used on tx's connection. If
+	// that preparation failed, they are prepared on tx's connection for tx alone:
+	// preparing them for the store now would take another connection from a pool that
+	// may have none to give while tx holds one (WithConnections).
+	head, insert, setHead, ok := s.logStmts.ready()
+	if ok {
+		head, insert, setHead = tx.StmtContext(ctx, head), tx.StmtContext(ctx, insert), tx.StmtContext(ctx, setHead)
+	} else {
+		var sts [3]*sql.Stmt
+		for i, q := range []string{headSQL, insertSQL, setHeadSQL} {
+			var err error
+			if sts[i], err = tx.PrepareContext(ctx, q); err != nil {
+				return nil, fmt.Errorf("prepare audit log statements: %w", err)
+			}
+		}
+		head, insert, setHead = sts[0], sts[1], sts[2]
 	}
-	a := &logAppender{s: s, insert: tx.StmtContext(ctx, insert), setHead: tx.StmtContext(ctx, setHead)}
-	err = tx.StmtContext(ctx, head).QueryRowContext(ctx).Scan(&a.head.Seq, &a.head.Hash)
+	a := &logAppender{s: s, insert: insert, setHead: setHead}
+	err := head.QueryRowContext(ctx).Scan(&a.head.Seq, &a.head.Hash)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("read audit head: %w", err)
 	}

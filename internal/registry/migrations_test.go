@@ -4,12 +4,16 @@ import (
 	"context"
 	"io/fs"
 	"path"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"mediagate/internal/event"
+	"mediagate/internal/media"
 )
 
 // TestMigrationsPairedAcrossEngines: every migration exists for both engines, under
@@ -281,4 +285,42 @@ func TestOpenCurrentDoesNotWaitForWriters(t *testing.T) {
 			t.Errorf("host id %q, want %q", s.HostID(), writer.HostID())
 		}
 	})
+}
+
+// TestWithConnections: a register opened with one connection opens at most one more,
+// the one the log's batches are appended on (RecordEvents), whatever the concurrency:
+// the others wait their turn, none waits for ever (the writer holding the only
+// connection of the pool would leave every other caller waiting), and all finish.
+func TestWithConnections(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "reg.db"), WithConnections(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	errs := make(chan error, 16)
+	for range 8 {
+		go func() {
+			_, err := s.RecordEvent(ctx, event.KindDaemonStart, "", event.DaemonStart{Mode: media.ModeEnforce, PID: 1})
+			if err == nil {
+				_, err = s.SchemaVersion(ctx)
+			}
+			errs <- err
+		}()
+		go func() {
+			errs <- s.RecordEvents(ctx, []EventRow{{Kind: event.KindDaemonStop, Details: event.DaemonStop{PID: 2}}})
+		}()
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := s.db.Stats(); st.MaxOpenConnections != 2 || st.OpenConnections > 2 {
+		t.Errorf("pool %+v: want at most two connections (one and the log writer's)", st)
+	}
+	if n, err := s.VerifyLog(ctx); err != nil || n != 16 {
+		t.Errorf("log after 16 concurrent writers: %d rows, %v", n, err)
+	}
 }

@@ -50,6 +50,9 @@ type Store struct {
 	// cacheKiB, when positive, bounds SQLite's page cache of each connection
 	// (WithPageCache).
 	cacheKiB int
+	// conns, when positive, is the most connections to an SQLite register
+	// (WithConnections).
+	conns int
 	// appended, when set, is called after every writing transaction that committed
 	// (WithAppended).
 	appended func()
@@ -73,6 +76,16 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // WithActor sets who is recorded as the actor of every change made through the store,
 // unless the context of the change names one (audit.WithActor).
 func WithActor(a audit.Actor) Option { return func(s *Store) { s.actor = a } }
+
+// WithConnections bounds the connections to an SQLite register to n besides the one
+// the audit log's batches are appended on (logWriter, held once RecordEvents is first
+// used; database/sql pools without bound and keeps two idle). Each connection parses
+// the whole schema when it opens and holds its own page cache and statements, so a
+// resident process with little concurrency (the daemon: one at start-up, later the
+// odd control call beside a commit) saves memory and CPU with one: the others wait
+// their turn — never for the log writer's, which would wait for them in turn. No
+// effect on PostgreSQL.
+func WithConnections(n int) Option { return func(s *Store) { s.conns = n } }
 
 // WithAppended sets f to be called after every writing transaction of the store
 // commits — nearly every one appends an audit row. f must not block: the enrolled
@@ -130,6 +143,10 @@ func (s *Store) openSQLite(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open registry %s: %w", path, err)
 	}
+	if s.conns > 0 {
+		db.SetMaxOpenConns(s.conns + 1) // and the log writer's
+		db.SetMaxIdleConns(s.conns + 1)
+	}
 	s.db = db
 	return s.start(ctx)
 }
@@ -144,6 +161,9 @@ func (s *Store) start(ctx context.Context) (*Store, error) {
 		s.db.Close()
 		return nil, fmt.Errorf("open registry %s: %w", s.path, err)
 	}
+	// The audit log's statements, before any transaction needs them: should this
+	// fail, each append prepares them for itself (appender).
+	_, _, _, _ = s.logStmts.get(ctx, s.db)
 	return s, nil
 }
 

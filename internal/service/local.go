@@ -32,6 +32,9 @@ type LocalOptions struct {
 	// PageCacheKiB, when positive, bounds the SQLite register's page cache per
 	// connection (registry.WithPageCache; the daemon's).
 	PageCacheKiB int
+	// Connections, when positive, bounds the connections to an SQLite register
+	// (registry.WithConnections; the daemon's).
+	Connections int
 	// Create makes a new, empty register when path does not exist. Without it a
 	// missing file is an error (ErrNoRegister): a mistyped path must not yield an
 	// empty register whose audit log verifies as intact.
@@ -67,6 +70,9 @@ func OpenLocal(ctx context.Context, db string, o LocalOptions) (*Local, error) {
 	opts := []registry.Option{registry.WithClock(o.Now), registry.WithActor(o.Actor), registry.WithAppended(o.Appended)}
 	if o.PageCacheKiB > 0 {
 		opts = append(opts, registry.WithPageCache(o.PageCacheKiB))
+	}
+	if o.Connections > 0 {
+		opts = append(opts, registry.WithConnections(o.Connections))
 	}
 	st, err := registry.Open(ctx, db, opts...)
 	if err != nil {

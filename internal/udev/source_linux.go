@@ -116,7 +116,7 @@ func Open(opts Options) (*Monitor, error) {
 		if data == "" {
 			data = def.UdevData
 		}
-		present, err = enumerate(sys, data)
+		present, err = enumeratePresent(sys, data)
 		if err != nil {
 			m.Close()
 			return nil, err
