@@ -23,13 +23,18 @@ daemon from /proc. Prints one Markdown table with both daemons and the ratios.
   --profile FILE   write a CPU profile of mediagated's whole run in the guest to FILE
                    (read it with: go tool pprof -top <mediagated binary> FILE)
   --keep           keep the run's work directory (trace, console log)
+  --daemon-env 'NAME=VALUE …'
+                   run mediagated with these environment settings (a drop-in), to
+                   try one (GOMAXPROCS=1, GOGC=100 …); the table says so
+  --syscalls       also trace every system call entry of both daemons (a diagnostic:
+                   the per-plug timelines are printed; it slows both daemons alike)
   -h, --help       this text
 
 Uses the guest image cache of scripts/e2e.sh (MEDIAGATE_E2E_CACHE) and its one-VM lock.
 EOF2
 }
 
-plugs=20 idle=60s soak=0 out= keep=0 profile=
+plugs=20 idle=60s soak=0 out= keep=0 profile= syscalls= denv=
 while (($#)); do
 	case $1 in
 	-h | --help) usage; exit 0 ;;
@@ -39,6 +44,8 @@ while (($#)); do
 	--out) out=$(realpath -m "${2:?--out needs a file}"); shift ;;
 	--profile) profile=$(realpath -m "${2:?--profile needs a file}"); shift ;;
 	--keep) keep=1 ;;
+	--syscalls) syscalls=1 ;;
+	--daemon-env) denv=${2:?--daemon-env needs NAME=VALUE}; shift ;;
 	*) echo "bench: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -47,6 +54,8 @@ cmdline="scripts/bench-usbguard.sh"
 ((plugs != 20)) && cmdline+=" --plugs $plugs"
 [[ $idle != 60s ]] && cmdline+=" --idle $idle"
 ((soak)) && cmdline+=" --soak $soak"
+[[ -n $syscalls ]] && cmdline+=" --syscalls"
+[[ -n $denv ]] && cmdline+=" --daemon-env '$denv'"
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 vmdir=$repo/scripts/vm
@@ -114,7 +123,7 @@ timeout_min=$((30 + soak / 20 + plugs))
 (cd "$repo" && MEDIAGATE_BENCH=1 MEDIAGATE_E2E_IMAGE="$img" MEDIAGATE_E2E_WORKDIR="$work" \
 	MEDIAGATE_BIN="$work/mediagate" MEDIAGATE_DAEMON_BIN="$work/mediagated" MEDIAGATE_BENCH_PLUGS="$plugs" MEDIAGATE_BENCH_IDLE="$idle" \
 	MEDIAGATE_BENCH_SOAK="$soak" MEDIAGATE_BENCH_OUT="$out" MEDIAGATE_BENCH_PROFILE="$profile" MEDIAGATE_BENCH_COMMAND="$cmdline" \
-	MEDIAGATE_BENCH_VERSION="$version" \
+	MEDIAGATE_BENCH_VERSION="$version" MEDIAGATE_BENCH_SYSCALLS="$syscalls" MEDIAGATE_BENCH_DAEMON_ENV="$denv" \
 	go test -count=1 -v -timeout "${timeout_min}m" -run '^TestUSBGuardSideBySide$' ./internal/bench/)
 if [[ -n $profile ]]; then
 	cp "$work/mediagated" "$profile.bin"

@@ -60,7 +60,7 @@ packages=(qemu-system-x86 qemu-utils mmdebstrap dosfstools mtools fdisk xorriso 
 have_mediagate=0
 if compgen -G "$repo/cmd/mediagate/*.go" >/dev/null; then
 	have_mediagate=1
-	packages+=(gcc) # the standard library's cgo parts of the full binary
+	packages+=(gcc pkg-config libudev-dev) # cgo: the full binary's go-udev links libudev
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -57,10 +57,10 @@ ensure_go() {
 	export PATH="$dest/bin:$PATH"
 }
 
-# Build dependencies. No package of mediagate uses cgo (the devices present are
-# enumerated from sysfs, without libudev); the full binary still builds the standard
-# library's cgo resolver and user lookups when a C compiler is there.
-MEDIAGATE_BUILD_DEPS=(gcc libc6-dev git ca-certificates)
+# Build dependencies: the full binary links libudev through cgo (github.com/jochenvg/
+# go-udev, the enumeration of the devices present); mediagated is built without cgo
+# (build_daemon).
+MEDIAGATE_BUILD_DEPS=(gcc libc6-dev pkg-config libudev-dev git ca-certificates)
 
 # start_test_postgres starts a throw-away PostgreSQL cluster for the tests: Debian's
 # postgresql package (installed if missing), initdb + pg_ctl from

@@ -207,3 +207,80 @@ func isUSBDeviceName(name string) bool {
 	}
 	return true
 }
+
+// EvSysEnter is the raw_syscalls entry tracepoint and EvSchedSwitch the scheduler's
+// switch of tasks (traced with --syscalls only).
+const (
+	EvSysEnter    = "sys_enter"
+	EvSchedSwitch = "sched_switch"
+)
+
+// Step is one system call entry of a daemon's thread in a plug's timeline.
+type Step struct {
+	After  time.Duration // after the plug's add uevent
+	Thread int
+	Call   string // name, or "NR n" for a number not in syscallNames
+}
+
+// Timeline lists the system call entries of daemonComm's threads from a plug's add
+// uevent until until after it (the raw_syscalls:sys_enter tracepoint, "--syscalls").
+func Timeline(tr Trace, daemonComm string, p PlugTiming, until time.Duration) []Step {
+	if p.Add == Missing {
+		return nil
+	}
+	var out []Step
+	for _, ev := range tr.Events {
+		if ev.Time < p.Add || ev.Time > p.Add+until {
+			continue
+		}
+		switch {
+		case ev.Name == EvSysEnter && ev.Comm == daemonComm:
+			out = append(out, Step{After: ev.Time - p.Add, Thread: ev.PID, Call: syscallName(ev.Text)})
+		case ev.Name == EvSchedSwitch:
+			prev, next, ok := strings.Cut(ev.Text, " ==> ")
+			if !ok {
+				continue
+			}
+			pa, na := parseArgs(prev), parseArgs(next)
+			if pa["prev_comm"] == daemonComm {
+				tid, _ := strconv.Atoi(pa["prev_pid"])
+				out = append(out, Step{After: ev.Time - p.Add, Thread: tid, Call: fmt.Sprintf("off CPU %d (%s), %s runs", ev.CPU, pa["prev_state"], na["next_comm"])})
+			}
+			if na["next_comm"] == daemonComm {
+				tid, _ := strconv.Atoi(na["next_pid"])
+				out = append(out, Step{After: ev.Time - p.Add, Thread: tid, Call: fmt.Sprintf("on CPU %d after %s", ev.CPU, pa["prev_comm"])})
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Step) int { return int(a.After - b.After) })
+	return out
+}
+
+// syscallName names the call of a sys_enter body "NR 257 (ffffff9c, …)".
+func syscallName(text string) string {
+	f := strings.Fields(text)
+	if len(f) < 2 || f[0] != "NR" {
+		return text
+	}
+	n, err := strconv.Atoi(f[1])
+	if err != nil {
+		return text
+	}
+	if s, ok := syscallNames[n]; ok {
+		return s
+	}
+	return "NR " + f[1]
+}
+
+// syscallNames are the x86-64 system calls the daemons make on a plug.
+var syscallNames = map[int]string{
+	0: "read", 1: "write", 3: "close", 4: "stat", 5: "fstat", 6: "lstat", 7: "poll", 8: "lseek",
+	9: "mmap", 10: "mprotect", 11: "munmap", 13: "rt_sigaction", 14: "rt_sigprocmask", 16: "ioctl",
+	17: "pread64", 18: "pwrite64", 20: "writev", 21: "access", 24: "sched_yield", 28: "madvise",
+	35: "nanosleep", 39: "getpid", 44: "sendto", 45: "recvfrom", 46: "sendmsg", 47: "recvmsg",
+	72: "fcntl", 74: "fsync", 75: "fdatasync", 89: "readlink", 186: "gettid", 202: "futex",
+	217: "getdents64", 228: "clock_gettime", 230: "clock_nanosleep", 232: "epoll_wait",
+	234: "tgkill", 257: "openat", 262: "newfstatat", 267: "readlinkat", 269: "faccessat",
+	270: "pselect6", 271: "ppoll", 281: "epoll_pwait", 318: "getrandom", 332: "statx",
+	437: "openat2", 439: "faccessat2", 441: "epoll_pwait2",
+}

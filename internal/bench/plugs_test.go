@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -217,5 +218,39 @@ func TestPlugsWriteBeforeProbe(t *testing.T) {
 	// The authorize before the add (of a device that was not there yet) is not counted.
 	if p.Add != 50*time.Second+100*time.Millisecond || p.Authorize != ms(4) || p.DBWrite != ms(5) || p.Bind != ms(20) || p.AuthorizedCount != 1 {
 		t.Errorf("plug 1: %+v", p)
+	}
+}
+
+func TestTimeline(t *testing.T) {
+	trace := `# tracer: nop
+     kworker/0:1-30    [000] ..... 100.000000: tracing_mark_write: mgbench plug=1 serial=MGBENCHOK01 expect=allow
+     kworker/0:1-30    [000] ..... 100.100000: mg_uevent: (usb_dev_uevent+0x0/0x50 [usbcore]) name="2-1"
+     kworker/0:1-30    [000] ..... 100.100100: mg_probedev: (usb_probe_device+0x0/0x50 [usbcore]) name="2-1"
+      mediagated-500   [001] ..... 100.101000: sys_enter: NR 47 (3, c000010000, 0, 0, 0, 0)
+      mediagated-501   [001] ..... 100.102500: sys_enter: NR 257 (ffffff9c, c000020000, 80000, 0, 0, 0)
+      mediagated-501   [001] ..... 100.103000: sys_enter: NR 999 (0, 0, 0, 0, 0, 0)
+      mediagated-501   [001] d.... 100.103050: sched_switch: prev_comm=mediagated prev_pid=501 prev_prio=120 prev_state=R+ ==> next_comm=kworker/1:1 next_pid=35 next_prio=120
+          <idle>-0     [000] d.... 100.103060: sched_switch: prev_comm=swapper/0 prev_pid=0 prev_prio=120 prev_state=R ==> next_comm=mediagated next_pid=500 next_prio=120
+   usbguard-daemon-7   [000] ..... 100.103100: sys_enter: NR 0 (3, 0, 0, 0, 0, 0)
+      mediagated-501   [001] ..... 100.300000: sys_enter: NR 1 (3, 0, 0, 0, 0, 0)
+`
+	tr, err := ParseTrace(strings.NewReader(trace))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := Plugs(tr, "mediagated")
+	if len(ps) != 1 {
+		t.Fatalf("plugs = %d", len(ps))
+	}
+	got := Timeline(tr, "mediagated", ps[0], 50*time.Millisecond)
+	want := []Step{
+		{After: 1 * time.Millisecond, Thread: 500, Call: "recvmsg"},
+		{After: 2500 * time.Microsecond, Thread: 501, Call: "openat"},
+		{After: 3 * time.Millisecond, Thread: 501, Call: "NR 999"},
+		{After: 3050 * time.Microsecond, Thread: 501, Call: "off CPU 1 (R+), kworker/1:1 runs"},
+		{After: 3060 * time.Microsecond, Thread: 500, Call: "on CPU 0 after swapper/0"},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("timeline = %+v, want %+v", got, want)
 	}
 }

@@ -92,6 +92,9 @@ func TestUSBGuardSideBySide(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.perPlug(&out, ug, mg)
+		if os.Getenv("MEDIAGATE_BENCH_SYSCALLS") != "" {
+			timelines(&out, tr, ug, mg)
+		}
 	}
 	if p := os.Getenv("MEDIAGATE_BENCH_PROFILE"); p != "" {
 		b.g.MustRun(t, "systemctl stop mediagate.service; cp /var/lib/mediagate/cpu.pprof /share/cpu.pprof")
@@ -197,6 +200,17 @@ func (b *benchRun) installMediagate(bin string) {
 		b.g.MustRun(t, `mkdir -p /etc/systemd/system/mediagate.service.d
 printf '[Service]\nEnvironment=MEDIAGATED_CPUPROFILE=/var/lib/mediagate/cpu.pprof GODEBUG=gctrace=1\n' > /etc/systemd/system/mediagate.service.d/profile.conf`)
 	}
+	if env := os.Getenv("MEDIAGATE_BENCH_DAEMON_ENV"); env != "" {
+		// --daemon-env: a setting to try (GOMAXPROCS=1, GOGC=…), written into a drop-in.
+		for _, kv := range strings.Fields(env) {
+			if k, _, ok := strings.Cut(kv, "="); !ok || k == "" || strings.ContainsAny(kv, "'\\\n\"") {
+				t.Fatalf("--daemon-env %q: want NAME=VALUE", kv)
+			}
+		}
+		b.g.MustRun(t, `mkdir -p /etc/systemd/system/mediagate.service.d
+printf '[Service]\nEnvironment=%s\n' '`+env+`' > /etc/systemd/system/mediagate.service.d/bench-env.conf`)
+		b.facts = append(b.facts, "mediagated's environment in this run: "+env)
+	}
 	b.g.MustRun(t, `set -e
 systemctl daemon-reload
 mediagate host init --number BENCH-01 --level secret >/dev/null
@@ -231,9 +245,23 @@ systemd-run --quiet --unit=mgbench-trace sh -c 'exec cat ` + traceDir + `/trace_
 for i in $(seq 50); do [ -e ` + traceFile + ` ] && exit 0; sleep 0.1; done
 echo "trace consumer did not start" >&2; exit 1`
 
+// syscallTrace adds, with --syscalls, every system call entry of both daemons' threads
+// (a diagnostic: the per-plug timelines show where a decision's time goes).
+const syscallTrace = `set -e
+cd ` + traceDir + `
+echo 'comm == "mediagated" || comm == "usbguard-daemon"' > events/raw_syscalls/sys_enter/filter
+echo 1 > events/raw_syscalls/sys_enter/enable
+echo 'prev_comm == "mediagated" || next_comm == "mediagated" || prev_comm == "usbguard-daemon" || next_comm == "usbguard-daemon"' > events/sched/sched_switch/filter
+echo 1 > events/sched/sched_switch/enable
+`
+
 func (b *benchRun) startTrace() {
 	t := b.t
-	if res := b.g.Exec(t, traceSetup); res.ExitCode != 0 {
+	setup := traceSetup
+	if os.Getenv("MEDIAGATE_BENCH_SYSCALLS") != "" {
+		setup = syscallTrace + setup
+	}
+	if res := b.g.Exec(t, setup); res.ExitCode != 0 {
 		t.Fatalf("ftrace set-up in the guest (kprobes, trace_clock=mono):\n%s", res)
 	}
 	b.facts = append(b.facts,
@@ -550,6 +578,24 @@ func (b *benchRun) perPlug(w io.Writer, ds ...DaemonResult) {
 			}
 			fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", d.Comm, p.Plug, p.Serial, exp, p.Device,
 				f(p.Authorize), f(p.Deauthorize), f(p.Bind), f(p.DBWrite))
+		}
+	}
+}
+
+// timelines prints the system calls of each daemon's threads after the add of its
+// first three allowed and three blocked plugs, up to its decision and 5 ms more.
+func timelines(w io.Writer, tr Trace, ds ...DaemonResult) {
+	for _, d := range ds {
+		shown := map[bool]int{}
+		for _, p := range d.Plugs {
+			if shown[p.Allow] >= 3 || p.Decision() == Missing {
+				continue
+			}
+			shown[p.Allow]++
+			fmt.Fprintf(w, "\n%s, plug %d (%s), decision at %s ms:\n", d.Comm, p.Plug, p.Serial, ms(p.Decision()))
+			for _, s := range Timeline(tr, d.Comm, p, p.Decision()+5*time.Millisecond) {
+				fmt.Fprintf(w, "  %8s ms  %6d  %s\n", ms(s.After), s.Thread, s.Call)
+			}
 		}
 	}
 }

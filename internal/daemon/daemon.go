@@ -416,8 +416,13 @@ func (d *Daemon) handleUSB(ctx context.Context, ev udev.Event) {
 		return
 	}
 	if r := d.standing(ev.DevPath); r != nil {
+		if ev.Action == udev.ActionBind && r.Effective != policy.Block {
+			// A driver bound to an allowed device: the kernel binds drivers only to an
+			// authorized device, so it is as decided (our own write causes this event).
+			return
+		}
 		if ev.Action != udev.ActionAdd {
-			d.reapplyUSB(ctx, r) // change/bind/unbind, often caused by our own write
+			d.reapplyUSB(ctx, r) // change/bind/unbind: written behind our back?
 			return
 		}
 		// A repeated add (enumeration and queued event): the same device keeps its
@@ -505,13 +510,14 @@ func (d *Daemon) decideUSBOnce(ctx context.Context, devpath, note string, last b
 		return nil, false
 	}
 	host, hostp := d.hostProfile(ctx)
-	r := &Record{Time: d.cfg.Now(), Stage: "usb-device", DevPath: devpath, Name: filepath.Base(devpath), Note: note}
+	now := d.cfg.Now() // one clock read per decision: in some guests every read is a system call
+	r := &Record{Time: now, Stage: "usb-device", DevPath: devpath, Name: filepath.Base(devpath), Note: note}
 	if dev.USB != nil {
 		r.stamp = dev.USB.Stamp
 	}
 	if err != nil {
 		// Unreadable: policy blocks it, whatever the mode.
-		r.Decision = policy.Decide(policy.Input{Host: hostp, Device: policy.Device{USB: true, Unreadable: true}, Now: d.cfg.Now()})
+		r.Decision = policy.Decide(policy.Input{Host: hostp, Device: policy.Device{USB: true, Unreadable: true}, Now: now})
 		r.Error = err.Error()
 	} else {
 		r.Name, r.Label, r.Identity = dev.Name, dev.Label, dev.Identity
@@ -520,7 +526,7 @@ func (d *Daemon) decideUSBOnce(ctx context.Context, devpath, note string, last b
 			r.Behind, pd.Disks = d.disksBehind(devpath, "")
 		}
 		d.rememberBehind(devpath, &pd, r)
-		in := policy.Input{Host: hostp, Device: pd, Now: d.cfg.Now(), Twin: d.twin(devpath, dev.Identity)}
+		in := policy.Input{Host: hostp, Device: pd, Now: now, Twin: d.twin(devpath, dev.Identity)}
 		if pd.Storage || pd.Identity.Kind == media.KindUSBDisk || pd.Identity.Kind == media.KindSD {
 			d.lookup(ctx, &in, r)
 			d.vaultCheckIn(ctx, host, devpath, in.Record, dev.Identity)
@@ -771,9 +777,9 @@ func joinErr(prev string, err error) string {
 // is the same as the one standing before it is stored but neither logged, audited,
 // added to the recent decisions nor notified again: the rescan's summary row counts it.
 func (d *Daemon) finish(ctx context.Context, r *Record) {
-	r.Message = catalog.Messages(r.Decision)
 	if d.scan != nil {
 		if prev := d.scan.before[r.DevPath]; prev != nil && sameDecision(prev, r) {
+			r.Message = catalog.Messages(r.Decision)
 			d.mu.Lock()
 			cp := *r
 			d.present[r.DevPath] = &cp
@@ -782,6 +788,12 @@ func (d *Daemon) finish(ctx context.Context, r *Record) {
 		}
 		d.scan.changed++
 	}
+	// The row first: when nothing else waits it is committed now (recordLater), and
+	// for a blocked device the kernel holds, the row is all there is of the decision.
+	if !d.cfg.NoAudit {
+		d.recordLater(event.KindDeviceDecision, r.Decision.Medium, r.details())
+	}
+	r.Message = catalog.Messages(r.Decision)
 	d.mu.Lock()
 	cp := *r
 	d.present[r.DevPath] = &cp
@@ -812,9 +824,6 @@ func (d *Daemon) finish(ctx context.Context, r *Record) {
 		args = append(args, "enforced_after", d.enforced)
 	}
 	d.log.Log(ctx, lvl, "decision", args...)
-	if !d.cfg.NoAudit {
-		d.recordLater(event.KindDeviceDecision, r.Decision.Medium, r.details())
-	}
 	if r.Effective == policy.Block && d.cfg.Notify != nil {
 		d.cfg.Notify(cp)
 	}

@@ -814,3 +814,54 @@ func TestHeldDeviceIsNotWalked(t *testing.T) {
 		})
 	}
 }
+
+// countingEnforcer counts the authorized checks and writes the daemon asks for.
+type countingEnforcer struct {
+	*enforce.Recorder
+	calls int
+}
+
+func (c *countingEnforcer) AuthorizeUSB(devpath string, on bool) (bool, error) {
+	c.calls++
+	return c.Recorder.AuthorizeUSB(devpath, on)
+}
+
+func (c *countingEnforcer) AuthorizeExact(u enforce.USBDevice, on bool) (bool, error) {
+	c.calls++
+	return c.Recorder.AuthorizeExact(u, on)
+}
+
+// The bind event that follows the authorized write of an allowed device is not checked
+// again (the kernel binds drivers only to an authorized device); a change event still
+// is, and a bind on a blocked device is undone.
+func TestBindOfAnAllowedDeviceIsNotCheckedAgain(t *testing.T) {
+	b := newBed(t, secretHost())
+	enf := &countingEnforcer{Recorder: b.rec}
+	b.d.cfg.Enforcer = enf
+	b.register("BIND1", media.Secret, media.StatusActive, media.AccessReadWrite, 0)
+	u, _ := stick("BIND1", 0)
+	b.devs.set(u)
+	b.ev("add", stickP, "usb", "usb_device")
+	if on, _ := b.rec.USBAuthorized(stickP); !on {
+		t.Fatal("the registered stick was not authorized")
+	}
+	enf.calls = 0
+	b.ev("bind", stickP, "usb", "usb_device")
+	if enf.calls != 0 {
+		t.Errorf("the bind of an allowed device made %d authorized checks", enf.calls)
+	}
+	b.rec.SetAuthorized(stickP, false)
+	b.ev("change", stickP, "usb", "usb_device")
+	if on, _ := b.rec.USBAuthorized(stickP); !on || enf.calls == 0 {
+		t.Errorf("a change event did not re-apply the allow (authorized %v, %d calls)", on, enf.calls)
+	}
+
+	other, _ := stick("UNREG1", 0)
+	b.devs.set(other)
+	b.ev("add", stickP, "usb", "usb_device") // another stick at the port: blocked
+	b.rec.SetAuthorized(stickP, true)        // written behind the daemon
+	b.ev("bind", stickP, "usb", "usb_device")
+	if on, _ := b.rec.USBAuthorized(stickP); on {
+		t.Error("a bind on a blocked device left it authorized")
+	}
+}

@@ -12,9 +12,11 @@ import (
 )
 
 // Audit rows are written in order through one queue (docs/daemon.md, "Audit rows").
-// A decision's row is queued after its authorized write and committed when the event
-// is done — in Run, once no other event waits (udev.Backlog), so that a burst of
-// events commits its decisions' rows in one transaction. Every other row (start, stop,
+// A decision's row is queued after its authorized write and committed once no other
+// event waits (udev.Backlog), so that a burst of events commits its decisions' rows in
+// one transaction: at once when nothing waits as it is queued (a blocked stick's row is
+// its decision, as far as anyone outside can see), else in Run when the burst is done.
+// A rescan commits its decisions together with its own row. Every other row (start, stop,
 // lock, rescan, tamper, control, mounts) is committed at once, together with the rows
 // queued before it, so the log keeps the order in which things happened.
 //
@@ -47,11 +49,18 @@ func (d *Daemon) record(ctx context.Context, kind event.Kind, medium string, det
 	return d.commitRows(ctx)
 }
 
-// recordLater queues one audit row; flushRows (or the next record) commits it.
+// recordLater queues one audit row of a decision (with d.work held, as every decision
+// is made) and commits the queue at once when no other event waits and no rescan is
+// under way: the row then reaches the log before anything else is done about the
+// decision (its notification). Otherwise flushRows (or the next record) commits it.
+// Rows are committed whatever the context of the event (commitRows), so none is taken.
 func (d *Daemon) recordLater(kind event.Kind, medium string, details any) {
 	d.rowsMu.Lock()
 	d.rows = append(d.rows, registry.EventRow{Kind: kind, Medium: medium, Details: details})
 	d.rowsMu.Unlock()
+	if d.scan == nil && !d.backlog() {
+		d.flushRows(context.Background())
+	}
 }
 
 // queuedRows is how many rows wait for their commit.

@@ -100,3 +100,30 @@ func TestQueuedRowsRetried(t *testing.T) {
 		t.Errorf("problems %q", st.Problems)
 	}
 }
+
+// A blocked stick's row is its decision as far as anyone outside can see (nothing is
+// written to sysfs for a device the kernel holds): when no other event waits it is
+// committed before anything else is done about the decision, such as its desktop
+// notification.
+func TestBlockedRowCommittedBeforeNotification(t *testing.T) {
+	b := newBed(t, secretHost())
+	store := &batchingStore{memStore: b.store}
+	b.d.cfg.Store = store
+	u, _ := stick("UNREG1", 64<<20)
+	b.devs.set(u)
+	var rowsAtNotify []int
+	b.d.cfg.Notify = func(r Record) { rowsAtNotify = append(rowsAtNotify, len(b.store.decisions())) }
+	src := udev.NewFake(0)
+	src.Push(udev.Event{Action: udev.ActionAdd, DevPath: stickP, Subsystem: "usb", DevType: "usb_device"})
+	src.Close()
+	b.d.cfg.Source = src
+	if err := b.d.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rowsAtNotify, []int{1}) {
+		t.Errorf("decision rows committed when each notification was sent: %v, want [1]", rowsAtNotify)
+	}
+	if got := store.kinds(); len(got) == 0 || !slices.Equal(got[0], []event.Kind{event.KindDeviceDecision}) {
+		t.Errorf("batches %q, want the decision's row alone first", got)
+	}
+}

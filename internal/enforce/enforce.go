@@ -99,11 +99,11 @@ func (e *Enforcer) devDir(devpath string) (string, error) {
 	if !strings.HasPrefix(devpath, "/devices/") || strings.ContainsRune(devpath, 0) {
 		return "", fmt.Errorf("%w: %q", ErrBadPath, devpath)
 	}
-	root, err := filepath.EvalSymlinks(e.cfg.Sys)
+	root, err := sysfs.Root(e.cfg.Sys)
 	if err != nil {
 		return "", fmt.Errorf("sysfs root: %w", err)
 	}
-	dir, err := filepath.EvalSymlinks(filepath.Join(root, filepath.Clean(devpath)))
+	dir, err := sysfs.RealPath(filepath.Join(root, filepath.Clean(devpath)))
 	if err != nil {
 		return "", err
 	}
@@ -130,12 +130,10 @@ func writeAttr(path, value string) error {
 }
 
 func readAttr(path string) string {
-	f, err := os.Open(path)
+	b, err := sysfs.ReadFileCapped(path, 256)
 	if err != nil {
 		return ""
 	}
-	defer f.Close()
-	b, _ := io.ReadAll(io.LimitReader(f, 256))
 	return strings.TrimSpace(string(b))
 }
 
@@ -209,11 +207,11 @@ var ErrDeviceChanged = errors.New("the USB device is not the one that was read")
 var ErrDeviceGone = errors.New("the USB device that was read is gone")
 
 // AuthorizeExact writes authorized=1 (on) or 0 to exactly the device u names, unless it
-// already has that value; changed tells whether it wrote. Through the held directory
-// (or one opened now) it first reads the stamp again, and writes only if it is the
-// stamp that was read; the write itself goes through that directory too (openat), so
-// it cannot reach a device that took the place in between. Anything else is
-// ErrDeviceChanged. Without a stamp nothing is written.
+// already has that value; changed tells whether it wrote. Through the held directory it
+// first reads the device number again (through one opened now, the whole stamp), and
+// writes only if it is the one that was read; the write itself goes through that
+// directory too (openat), so it cannot reach a device that took the place in between.
+// Anything else is ErrDeviceChanged. Without a stamp nothing is written.
 func (e *Enforcer) AuthorizeExact(u USBDevice, on bool) (changed bool, err error) {
 	if u.Stamp.IsZero() {
 		return false, fmt.Errorf("authorize %s: no stamp of the device that was read", u.DevPath)
@@ -230,13 +228,26 @@ func (e *Enforcer) AuthorizeExact(u USBDevice, on bool) (changed bool, err error
 		defer d.Close()
 		dir = d
 	}
-	now, err := dir.USBStamp()
-	if err != nil {
-		return false, fmt.Errorf("authorize %s: %w: %w: %w", u.DevPath, ErrDeviceChanged, ErrDeviceGone, err)
-	}
-	if now != u.Stamp {
-		return false, fmt.Errorf("authorize %s: %w (bus %s device %s now, %s %s read)", u.DevPath, ErrDeviceChanged,
-			now.Busnum, now.Devnum, u.Stamp.Busnum, u.Stamp.Devnum)
+	if u.Dir != nil {
+		// The directory held since the read is that device's own: when it goes, its
+		// directory goes with it, and a new enumeration at the same place is a new
+		// device with a new directory and a new device number. The number is checked.
+		b, err := dir.ReadFile("devnum", 64)
+		if err != nil {
+			return false, fmt.Errorf("authorize %s: %w: %w: %w", u.DevPath, ErrDeviceChanged, ErrDeviceGone, err)
+		}
+		if now := strings.TrimSpace(string(b)); now != u.Stamp.Devnum {
+			return false, fmt.Errorf("authorize %s: %w (device %s now, %s read)", u.DevPath, ErrDeviceChanged, now, u.Stamp.Devnum)
+		}
+	} else {
+		now, err := dir.USBStamp()
+		if err != nil {
+			return false, fmt.Errorf("authorize %s: %w: %w: %w", u.DevPath, ErrDeviceChanged, ErrDeviceGone, err)
+		}
+		if now != u.Stamp {
+			return false, fmt.Errorf("authorize %s: %w (bus %s device %s now, %s %s read)", u.DevPath, ErrDeviceChanged,
+				now.Busnum, now.Devnum, u.Stamp.Busnum, u.Stamp.Devnum)
+		}
 	}
 	want := "0"
 	if on {

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -144,9 +143,9 @@ func readDevice(r Roots, syspath string, hold bool) (Device, error) {
 	case "disk":
 		return readBlock(r, sysRoot, abs, uevent), nil
 	case "usb_device":
-		return readUSBDevice(r, sysRoot, abs, hold)
+		return readUSBDevice(r, sysRoot, abs, hold, uevent)
 	case "usb_interface":
-		return readUSBDevice(r, sysRoot, filepath.Dir(abs), hold)
+		return readUSBDevice(r, sysRoot, filepath.Dir(abs), hold, nil)
 	}
 	return Device{}, fmt.Errorf("%s is neither a block device nor a USB device (DEVTYPE %q)", syspath, uevent["DEVTYPE"])
 }
@@ -195,7 +194,7 @@ func readBlock(r Roots, sysRoot, abs string, uevent map[string]string) Device {
 	switch {
 	case usbDir != "":
 		d.Bus = "usb"
-		u, id, q, prob := usbIdentity(r, sysRoot, usbDir, pathFiles(usbDir))
+		u, id, q, prob := usbIdentity(r, sysRoot, usbDir, pathFiles(usbDir), nil)
 		d.USB, d.Identity, d.Quality, d.Problem = u, id, q, prob
 		d.Label = joinLabel(scsiVendor, scsiModel)
 		if d.Label == "" {
@@ -347,7 +346,9 @@ func readDisc(r Roots, d *Device) {
 
 // readUSBDevice reads a usb_device through its directory, opened once; with hold the
 // directory stays open in Device.Held.
-func readUSBDevice(r Roots, sysRoot, abs string, hold bool) (Device, error) {
+// readUSBDevice reads the usb_device at abs; uevent is its uevent file if already read
+// (nil: read it).
+func readUSBDevice(r Roots, sysRoot, abs string, hold bool, uevent map[string]string) (Device, error) {
 	dir, err := sysfs.OpenResolvedDir(sysRoot, abs) // readDevice resolved both
 	if errors.Is(err, sysfs.ErrGone) {
 		return Device{}, fmt.Errorf("%w: %s", ErrNotFound, devpath(sysRoot, abs))
@@ -355,7 +356,7 @@ func readUSBDevice(r Roots, sysRoot, abs string, hold bool) (Device, error) {
 	if err != nil {
 		return Device{}, err
 	}
-	d := readUSBDir(r, sysRoot, abs, dir)
+	d := readUSBDir(r, sysRoot, abs, dir, uevent)
 	if hold {
 		d.Held = dir
 	} else {
@@ -364,12 +365,14 @@ func readUSBDevice(r Roots, sysRoot, abs string, hold bool) (Device, error) {
 	return d, nil
 }
 
-func readUSBDir(r Roots, sysRoot, abs string, dir *sysfs.Dir) Device {
-	uevent := map[string]string{}
-	if b, err := dir.ReadFile("uevent", maxUdevDBSize); err == nil {
-		uevent, _ = ParseProperties(b)
+func readUSBDir(r Roots, sysRoot, abs string, dir *sysfs.Dir, uevent map[string]string) Device {
+	if uevent == nil {
+		uevent = map[string]string{}
+		if b, err := dir.ReadFile("uevent", maxUdevDBSize); err == nil {
+			uevent, _ = ParseProperties(b)
+		}
 	}
-	u, id, q, prob := usbIdentity(r, sysRoot, abs, dir)
+	u, id, q, prob := usbIdentity(r, sysRoot, abs, dir, uevent)
 	d := Device{
 		Name: filepath.Base(abs), Subsystem: "usb", SysPath: devpath(sysRoot, abs), Bus: "usb",
 		Identity: id, Quality: q, USB: u, Problem: prob,
@@ -415,22 +418,44 @@ func fileAttrRaw(f attrFiles, name string) (string, bool) {
 	return strings.TrimSuffix(string(b), "\n"), true
 }
 
-// usbIdentity reads the usb_device directory dir through f.
-func usbIdentity(r Roots, sysRoot, dir string, f attrFiles) (*USBInfo, media.Identity, Quality, string) {
-	vid, pid := fileAttr(f, "idVendor"), fileAttr(f, "idProduct") // each read once: every read is a system call or three
+// usbIdentity reads the usb_device directory dir through f; uevent is its uevent file
+// if already read (nil: the bus and device numbers are read from their attributes).
+func usbIdentity(r Roots, sysRoot, dir string, f attrFiles, uevent map[string]string) (*USBInfo, media.Identity, Quality, string) {
+	// Every read is three system calls on the decision path of every USB device: each
+	// attribute is read once, and the ones the kernel prints from the device descriptor
+	// (idVendor, idProduct, bcdDevice, version) are taken from the descriptors file, the
+	// same bytes, when it parses.
+	raw, rawErr := f.ReadFile("descriptors", maxDescriptors)
+	var desc USBDescriptors
+	descErr := rawErr
+	if rawErr == nil {
+		desc, descErr = ParseDescriptors(raw)
+	}
+	var vid, pid, bcdDevice, version string
+	if descErr == nil {
+		vid, pid = fmt.Sprintf("%04x", desc.VendorID), fmt.Sprintf("%04x", desc.ProductID)
+		bcdDevice = fmt.Sprintf("%04x", desc.BcdDevice)
+		version = fmt.Sprintf("%x.%02x", desc.BcdUSB>>8, desc.BcdUSB&0xff)
+	} else {
+		vid, pid = fileAttr(f, "idVendor"), fileAttr(f, "idProduct")
+		bcdDevice, version = fileAttr(f, "bcdDevice"), fileAttr(f, "version")
+	}
 	u := &USBInfo{
 		Port:         filepath.Base(dir),
 		SysPath:      devpath(sysRoot, dir),
 		VendorID:     hexID(vid, 4),
 		ProductID:    hexID(pid, 4),
-		BcdDevice:    EscapeComponent(fileAttr(f, "bcdDevice")),
-		BcdUSB:       EscapeComponent(fileAttr(f, "version")),
+		BcdDevice:    EscapeComponent(bcdDevice),
+		BcdUSB:       EscapeComponent(version),
 		Speed:        EscapeComponent(fileAttr(f, "speed")),
 		Manufacturer: clean(fileAttr(f, "manufacturer")),
 		Product:      clean(fileAttr(f, "product")),
 		Authorized:   fileAttr(f, "authorized") != "0",
 	}
-	busnum, devnum := fileAttr(f, "busnum"), fileAttr(f, "devnum")
+	busnum, devnum := ueventNumber(uevent, "BUSNUM"), ueventNumber(uevent, "DEVNUM")
+	if busnum == "" || devnum == "" {
+		busnum, devnum = fileAttr(f, "busnum"), fileAttr(f, "devnum")
+	}
 	u.Busnum, u.Devnum = EscapeComponent(busnum), EscapeComponent(devnum)
 	serial, hasSerial := fileAttrRaw(f, "serial")
 	if !hasSerial {
@@ -445,13 +470,11 @@ func usbIdentity(r Roots, sysRoot, dir string, f attrFiles) (*USBInfo, media.Ide
 	}
 	q := CheckSerial(serial)
 	var problem string
-	raw, err := f.ReadFile("descriptors", maxDescriptors)
-	if err == nil && busnum != "" && devnum != "" {
+	if rawErr == nil && busnum != "" && devnum != "" {
 		u.Stamp = sysfs.MakeUSBStamp(busnum, devnum, raw)
 	}
-	if err == nil {
-		var desc USBDescriptors
-		desc, err = ParseDescriptors(raw)
+	err := descErr
+	if rawErr == nil {
 		if err == nil {
 			ifs := desc.InterfaceClasses()
 			for _, c := range ifs {
@@ -477,6 +500,17 @@ func usbIdentity(r Roots, sysRoot, dir string, f attrFiles) (*USBInfo, media.Ide
 		id.Kind = media.KindUSBDisk
 	}
 	return u, id, q, problem
+}
+
+// ueventNumber is a bus or device number of a usb_device's uevent ("BUSNUM=002") as
+// its attribute prints it ("2"), or "" if it is not a small decimal number.
+func ueventNumber(uevent map[string]string, key string) string {
+	v := uevent[key]
+	if v == "" || len(v) > 4 || !isDigits(v) {
+		return ""
+	}
+	n, _ := strconv.Atoi(v)
+	return strconv.Itoa(n)
 }
 
 // Scan lists the removable storage devices, media and USB devices attached: every
@@ -607,22 +641,8 @@ func listDir(dir string) ([]string, error) {
 	return names, nil
 }
 
-// readCapped reads a whole file, refusing files larger than limit.
-func readCapped(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s: %w (limit %d bytes)", path, ErrTooLarge, limit)
-	}
-	return b, nil
-}
+// readCapped reads a whole file, refusing files larger than limit (ErrTooLarge).
+func readCapped(path string, limit int64) ([]byte, error) { return sysfs.ReadFileCapped(path, limit) }
 
 // attrRaw reads a sysfs text attribute without its trailing newline.
 func attrRaw(dir, name string) (string, bool) {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"mediagate/internal/sysfs"
 )
 
 // Limits on outside input. Files larger than these are refused, not truncated, so a
@@ -20,7 +22,7 @@ const (
 )
 
 // ErrTooLarge is returned when an input exceeds its size limit.
-var ErrTooLarge = errors.New("input too large")
+var ErrTooLarge = sysfs.ErrTooLarge
 
 // UdevRecord is the parsed content of a udev database file (/run/udev/data/b8:0).
 type UdevRecord struct {

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 
 	"mediagate/internal/event"
 )
@@ -21,13 +22,30 @@ func (s *Store) RecordEvents(ctx context.Context, rows []EventRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
+	// Checked and encoded before the writer lock is taken; the head is read once, under
+	// it, and moved once, after the last row.
+	details := make([]json.RawMessage, len(rows))
+	for i, r := range rows {
+		d, err := rowDetails(r.Kind, r.Details)
+		if err != nil {
+			return err
+		}
+		details[i] = d
+	}
+	if s.d.engine == SQLite {
+		return s.writer.appendRows(ctx, s, rows, details)
+	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		for _, r := range rows {
-			if _, err := s.appendEvent(ctx, tx, r.Kind, r.Medium, r.Details); err != nil {
+		a, err := s.appender(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for i, r := range rows {
+			if _, err := a.add(ctx, r.Kind, r.Medium, details[i]); err != nil {
 				return err
 			}
 		}
-		return nil
+		return a.finish(ctx)
 	})
 }
 

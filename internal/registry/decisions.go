@@ -109,11 +109,20 @@ func changedSince(row *sql.Row, mark int64) (bool, int64, error) {
 }
 
 // ChangeFeed is ChangedSince with its statement prepared once, for a caller that asks
-// before every event (the daemon's index).
-type ChangeFeed struct{ st *sql.Stmt }
+// before every event (the daemon's index). On SQLite it runs on the connection the
+// store appends RecordEvents batches on (logWriter), whose page cache the daemon's own
+// commits keep valid.
+type ChangeFeed struct {
+	st *sql.Stmt
+	w  *logWriter
+	db *sql.DB
+}
 
 // ChangeFeed prepares the statement of ChangedSince.
 func (s *Store) ChangeFeed(ctx context.Context) (*ChangeFeed, error) {
+	if s.d.engine == SQLite {
+		return &ChangeFeed{w: &s.writer, db: s.db}, nil
+	}
 	st, err := s.db.PrepareContext(ctx, changedSinceSQL)
 	if err != nil {
 		return nil, fmt.Errorf("prepare register changes: %w", err)
@@ -123,11 +132,19 @@ func (s *Store) ChangeFeed(ctx context.Context) (*ChangeFeed, error) {
 
 // ChangedSince is Store.ChangedSince.
 func (f *ChangeFeed) ChangedSince(ctx context.Context, mark int64) (bool, int64, error) {
+	if f.w != nil {
+		return f.w.changedSince(ctx, f.db, mark)
+	}
 	return changedSince(f.st.QueryRowContext(ctx, mark), mark)
 }
 
 // Close releases the statement.
-func (f *ChangeFeed) Close() error { return f.st.Close() }
+func (f *ChangeFeed) Close() error {
+	if f.st == nil {
+		return nil
+	}
+	return f.st.Close()
+}
 
 // KindsOutsideRegister are the audit kinds that record what a daemon saw or did, not
 // a change of the register: ChangedSince skips them.

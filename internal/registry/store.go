@@ -59,6 +59,12 @@ type Store struct {
 	// midApprove, set only by tests, runs inside ApproveRequest's transaction after the
 	// medium is registered: an error there must leave nothing behind.
 	midApprove func() error
+	// logStmts are the audit log's statements, prepared once (logappend.go).
+	logStmts logStmts
+	// writer is the connection RecordEvents appends on, SQLite only (logappend.go).
+	writer logWriter
+	// beforeCommit, set only by benchmarks, runs in inTx just before the commit.
+	beforeCommit func()
 }
 
 // Option configures Open.
@@ -71,11 +77,13 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // unless the context of the change names one (audit.WithActor).
 func WithActor(a audit.Actor) Option { return func(s *Store) { s.actor = a } }
 
-// WithConnections bounds the connections to an SQLite register to n (database/sql
-// pools without bound and keeps two idle). Each connection parses the whole schema
-// when it opens and holds its own page cache and statements, so a resident process
-// with little concurrency (the daemon: one at start-up, later the odd control call
-// beside a commit) saves memory and CPU with one: the others wait their turn. No
+// WithConnections bounds the connections to an SQLite register to n besides the one
+// the audit log's batches are appended on (logWriter, held once RecordEvents is first
+// used; database/sql pools without bound and keeps two idle). Each connection parses
+// the whole schema when it opens and holds its own page cache and statements, so a
+// resident process with little concurrency (the daemon: one at start-up, later the
+// odd control call beside a commit) saves memory and CPU with one: the others wait
+// their turn — never for the log writer's, which would wait for them in turn. No
 // effect on PostgreSQL.
 func WithConnections(n int) Option { return func(s *Store) { s.conns = n } }
 
@@ -136,8 +144,8 @@ func (s *Store) openSQLite(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open registry %s: %w", path, err)
 	}
 	if s.conns > 0 {
-		db.SetMaxOpenConns(s.conns)
-		db.SetMaxIdleConns(s.conns)
+		db.SetMaxOpenConns(s.conns + 1) // and the log writer's
+		db.SetMaxIdleConns(s.conns + 1)
 	}
 	s.db = db
 	return s.start(ctx)
@@ -153,11 +161,18 @@ func (s *Store) start(ctx context.Context) (*Store, error) {
 		s.db.Close()
 		return nil, fmt.Errorf("open registry %s: %w", s.path, err)
 	}
+	// The audit log's statements, before any transaction needs them: should this
+	// fail, each append prepares them for itself (appender).
+	_, _, _, _ = s.logStmts.get(ctx, s.db)
 	return s, nil
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.writer.close()
+	s.logStmts.close()
+	return s.db.Close()
+}
 
 // Path is the SQLite database file, or the PostgreSQL URL with its password hidden.
 func (s *Store) Path() string { return s.path }
@@ -358,6 +373,9 @@ func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	if err := f(tx); err != nil {
 		return err
 	}
+	if s.beforeCommit != nil {
+		s.beforeCommit()
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
@@ -379,37 +397,19 @@ func (s *Store) lockWriters(ctx context.Context, tx *sql.Tx) error {
 // appendEvent adds one audit row inside tx. details must be the details type of
 // kind (package event); anything else is refused before anything is written.
 func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, kind event.Kind, medium string, details any) (*audit.Event, error) {
-	if err := event.Check(kind, details); err != nil {
-		return nil, fmt.Errorf("append audit row: %w", err)
-	}
-	d, err := audit.Details(details)
+	d, err := rowDetails(kind, details)
 	if err != nil {
 		return nil, err
 	}
-	// The head is read under the writer lock (again, should tx not come from inTx):
-	// two writers that read the same head would fork the chain.
-	if err := s.lockWriters(ctx, tx); err != nil {
-		return nil, fmt.Errorf("lock audit head: %w", err)
-	}
-	var head audit.Head
-	err = tx.QueryRowContext(ctx, `SELECT seq, hash FROM event_head WHERE singleton = 1`).Scan(&head.Seq, &head.Hash)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("read audit head: %w", err)
-	}
-	e := &audit.Event{ID: NewID(), Time: s.now(), HostID: s.hostID, Kind: kind, Medium: medium, Actor: s.actorOf(ctx), Details: d}
-	audit.Seal(e, head.Seq, head.Hash)
-	_, err = tx.ExecContext(ctx, `INSERT INTO events (seq, id, time, host_id, kind, medium, actor_uid, actor_user, actor_sudo, details, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.Seq, e.ID, e.Time.Format(timeLayout), e.HostID, e.Kind, e.Medium, e.Actor.UID, e.Actor.User, e.Actor.Login, string(e.Details), e.PrevHash, e.Hash)
+	a, err := s.appender(ctx, tx)
 	if err != nil {
-		return nil, fmt.Errorf("append audit row: %w", err)
+		return nil, err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO event_head (singleton, seq, hash) VALUES (1, ?, ?)
-		ON CONFLICT (singleton) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, e.Seq, e.Hash)
+	e, err := a.add(ctx, kind, medium, d)
 	if err != nil {
-		return nil, fmt.Errorf("update audit head: %w", err)
+		return nil, err
 	}
-	return e, nil
+	return e, a.finish(ctx)
 }
 
 // RecordEvent appends a free-standing audit row (a device decision, a check-in, …).

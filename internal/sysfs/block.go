@@ -94,7 +94,7 @@ func DisksAndUnitsUnder(sys, devpath string) (disks, units []string) {
 			return nil
 		}
 		depth := strings.Count(strings.TrimPrefix(p, base), "/")
-		if depth > diskDepth {
+		if depth > diskDepth || (p != base && noDevicesIn(e.Name())) {
 			return fs.SkipDir
 		}
 		if filepath.Base(filepath.Dir(p)) == "block" {
@@ -123,7 +123,7 @@ func findUnder(sys, devpath string, depth int, match func(p string) bool) []stri
 		if err != nil || !e.IsDir() {
 			return nil
 		}
-		if strings.Count(strings.TrimPrefix(p, base), "/") > depth {
+		if strings.Count(strings.TrimPrefix(p, base), "/") > depth || (p != base && noDevicesIn(e.Name())) {
 			return fs.SkipDir
 		}
 		if match(p) {
@@ -133,6 +133,13 @@ func findUnder(sys, devpath string, depth int, match func(p string) bool) []stri
 		return nil
 	})
 	return out
+}
+
+// noDevicesIn tells the directories of a device that hold attributes, never another
+// device: its power management and, for a USB device or interface, its endpoints. The
+// walks below a USB device skip them (most of its directories are these).
+func noDevicesIn(name string) bool {
+	return name == "power" || strings.HasPrefix(name, "ep_")
 }
 
 // isSCSIAddress reports whether name is four colon-separated decimal numbers.

@@ -20,6 +20,9 @@ type Dir struct {
 	h    dirHandle
 }
 
+// ErrTooLarge is returned (wrapped) for a file longer than the limit it was read with.
+var ErrTooLarge = errors.New("input too large")
+
 // ErrGone is returned (wrapped) when a held directory's device is no longer there.
 var ErrGone = errors.New("device directory is gone")
 

@@ -4,8 +4,13 @@ package sysfs
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"os"
+	"path/filepath"
+	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -23,17 +28,6 @@ func openDirHandle(path string) (dirHandle, error) {
 	return dirHandle{fd: fd}, nil
 }
 
-func (h *dirHandle) openat(name string, flags int) (*os.File, error) {
-	if h.fd < 0 {
-		return nil, os.ErrClosed
-	}
-	fd, err := unix.Openat(h.fd, name, flags|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
-	if err != nil {
-		return nil, &os.PathError{Op: "openat", Path: name, Err: err}
-	}
-	return os.NewFile(uintptr(fd), name), nil
-}
-
 // read reads an attribute with raw system calls: openat, read until a short read
 // (sysfs hands out a text attribute whole in its first read, and a binary one such as
 // descriptors up to its size), close. It is on the decision path of every USB device,
@@ -47,39 +41,29 @@ func (h *dirHandle) read(name string, limit int64) ([]byte, error) {
 		return nil, &os.PathError{Op: "openat", Path: name, Err: err}
 	}
 	defer unix.Close(fd)
-	if limit < int64(len(scratch{})) {
-		// Most attributes: read into a recycled buffer, keep only the bytes read.
-		sp := scratchPool.Get().(*scratch)
-		defer scratchPool.Put(sp)
-		n := 0
-		for {
-			m, err := unix.Read(fd, sp[n:])
-			if err == unix.EINTR {
-				continue
-			}
-			if err != nil {
-				return nil, &os.PathError{Op: "read", Path: name, Err: err}
-			}
-			n += m
-			if m == 0 || n < len(sp) {
-				break // end of file, or a short read: sysfs has nothing more
-			}
-		}
-		if int64(n) > limit {
-			return nil, errors.New("attribute too large")
-		}
-		return append([]byte(nil), sp[:n]...), nil
-	}
-	buf := make([]byte, min(limit+1, 4096))
+	return (&dirHandle{fd: fd}).readOpen(name, limit)
+}
+
+// readOpen reads the open file h until a short read (sysfs hands out a text attribute
+// whole in its first read, and a binary one such as descriptors up to its size; a
+// regular file reads short only at its end), refusing more than limit bytes.
+func (h *dirHandle) readOpen(name string, limit int64) ([]byte, error) {
+	// Into a recycled buffer first: nearly every attribute and udev entry fits, and only
+	// the bytes read are kept. A longer file goes on in a buffer of its own.
+	sp := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sp)
+	buf := sp[:]
 	n := 0
 	for {
 		if n == len(buf) {
 			if int64(n) > limit {
-				return nil, errors.New("attribute too large")
+				return nil, fmt.Errorf("%s: %w (limit %d bytes)", name, ErrTooLarge, limit)
 			}
-			buf = append(buf, make([]byte, min(int64(len(buf)), limit+1-int64(len(buf))))...)
+			grown := make([]byte, n, min(2*int64(n), limit+1))
+			copy(grown, buf)
+			buf = grown[:cap(grown)]
 		}
-		m, err := unix.Read(fd, buf[n:])
+		m, err := unix.Read(h.fd, buf[n:])
 		if err == unix.EINTR {
 			continue
 		}
@@ -88,11 +72,14 @@ func (h *dirHandle) read(name string, limit int64) ([]byte, error) {
 		}
 		n += m
 		if m == 0 || n < len(buf) {
-			break // end of file, or a short read: sysfs has nothing more
+			break // end of file, or a short read: nothing more
 		}
 	}
 	if int64(n) > limit {
-		return nil, errors.New("attribute too large")
+		return nil, fmt.Errorf("%s: %w (limit %d bytes)", name, ErrTooLarge, limit)
+	}
+	if &buf[0] == &sp[0] {
+		return append([]byte(nil), buf[:n]...), nil
 	}
 	return buf[:n], nil
 }
@@ -102,16 +89,36 @@ type scratch [8192]byte
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
+// write writes value to an attribute with raw system calls (openat, write, close): the
+// authorized write of every allowed USB device.
 func (h *dirHandle) write(name, value string) error {
-	f, err := h.openat(name, unix.O_WRONLY|unix.O_TRUNC)
+	if h.fd < 0 {
+		return os.ErrClosed
+	}
+	fd, err := unix.Openat(h.fd, name, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 	if err != nil {
-		return err
+		return &os.PathError{Op: "openat", Path: name, Err: err}
 	}
-	_, err = f.WriteString(value)
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	b := []byte(value)
+	for len(b) > 0 {
+		n, err := unix.Write(fd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			unix.Close(fd)
+			return &os.PathError{Op: "write", Path: name, Err: err}
+		}
+		if n == 0 {
+			unix.Close(fd)
+			return &os.PathError{Op: "write", Path: name, Err: io.ErrShortWrite}
+		}
+		b = b[n:]
 	}
-	return err
+	if err := unix.Close(fd); err != nil {
+		return &os.PathError{Op: "close", Path: name, Err: err}
+	}
+	return nil
 }
 
 func (h *dirHandle) exists(name string) bool {
@@ -140,15 +147,58 @@ func gone(err error) error {
 	return err
 }
 
-// noSymlinks reports whether p exists and no component of it is a symbolic link.
+// noSymlinks reports whether p exists and no component of it is a symbolic link:
+// one openat2 with RESOLVE_NO_SYMLINKS. Where openat2 is refused — systemd's
+// RestrictSUIDSGID= (mediagate.service) makes it fail with ENOSYS, since a seccomp
+// filter cannot look into its flags — p is opened and the kernel's name for what was
+// opened (/proc/self/fd) compared with p: any link on the way would have changed it.
 func noSymlinks(p string) bool {
-	fd, err := unix.Openat2(unix.AT_FDCWD, p, &unix.OpenHow{
-		Flags:   unix.O_PATH | unix.O_CLOEXEC,
-		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
-	})
-	if err != nil {
-		return false // a link on the way, p missing, or no openat2 (before Linux 5.6)
+	if !noOpenat2.Load() {
+		fd, err := unix.Openat2(unix.AT_FDCWD, p, &unix.OpenHow{
+			Flags:   unix.O_PATH | unix.O_CLOEXEC,
+			Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+		})
+		if err == nil {
+			unix.Close(fd)
+			return true
+		}
+		if err != unix.ENOSYS && err != unix.EPERM {
+			return false // a link on the way, or p missing
+		}
+		noOpenat2.Store(true)
 	}
-	unix.Close(fd)
-	return true
+	return openedAs(p)
+}
+
+// noOpenat2 is set once openat2 was refused (seccomp, or a kernel before 5.6).
+var noOpenat2 atomic.Bool
+
+// openedAs reports whether opening p reaches a file the kernel names p (its
+// /proc/self/fd link). A missing /proc, a deleted file or a link on the way all say no.
+func openedAs(p string) bool {
+	fd, err := unix.Open(p, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	var buf [unix.PathMax]byte
+	n, err := unix.Readlink("/proc/self/fd/"+strconv.Itoa(fd), buf[:])
+	if err != nil || n >= len(buf) {
+		return false
+	}
+	return string(buf[:n]) == filepath.Clean(p)
+}
+
+// ReadFileCapped reads a whole file with raw system calls (open, read, close: no
+// poller registration, no growing buffer), refusing more than limit bytes with
+// ErrTooLarge. It reads sysfs attributes and udev database entries on the decision
+// path of every device (docs/performance.md).
+func ReadFileCapped(path string, limit int64) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	h := dirHandle{fd: fd}
+	return h.readOpen(path, limit)
 }

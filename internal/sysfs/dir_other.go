@@ -4,6 +4,7 @@ package sysfs
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -39,9 +40,15 @@ func (h *dirHandle) read(name string, limit int64) ([]byte, error) {
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err == nil && int64(len(b)) > limit {
-		err = errors.New("attribute too large")
+		err = fmt.Errorf("%s: %w (limit %d bytes)", name, ErrTooLarge, limit)
 	}
 	return b, err
+}
+
+// ReadFileCapped reads a whole file, refusing more than limit bytes with ErrTooLarge.
+func ReadFileCapped(path string, limit int64) ([]byte, error) {
+	h := dirHandle{path: filepath.Dir(path)}
+	return h.read(filepath.Base(path), limit)
 }
 
 func (h *dirHandle) write(name, value string) error {

@@ -188,6 +188,16 @@ func TestDisksAndUSBDevices(t *testing.T) {
 	if under := DisksUnder(sys, usbs[0].DevPath); len(under) != 1 {
 		t.Errorf("disks under 2-1 with a second LUN without a disk: %q", under)
 	}
+	// Power management and endpoint directories hold no devices: the walks do not enter
+	// them (a "block" directory planted there is not a disk).
+	for _, d := range []string{"2-1:1.0/power/block/sdx", "2-1:1.0/ep_81/block/sdy", "power/block/sdz"} {
+		if err := os.MkdirAll(filepath.Join(sys, "devices/pci0000:00/0000:00:14.0/usb2/2-1", d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if under := DisksUnder(sys, usbs[0].DevPath); len(under) != 1 {
+		t.Errorf("disks under 2-1 with power and endpoint directories: %q", under)
+	}
 	// The one walk the daemon makes finds what the two find.
 	if disks, units := DisksAndUnitsUnder(sys, usbs[0].DevPath); !slices.Equal(disks, DisksUnder(sys, usbs[0].DevPath)) ||
 		!slices.Equal(units, UnitsUnder(sys, usbs[0].DevPath)) {

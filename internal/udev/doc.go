@@ -1,9 +1,11 @@
 // Package udev is mediagate's source of device events: a small interface owned by its
 // consumer (Source: Receive and Close), a fake for tests, and on Linux a netlink
 // source with its own parsers of the kernel's and udevd's uevent messages, and the
-// enumeration of the devices present, read from sysfs and udevd's database as libudev
-// reads them (enumerate.go). It is the one package that speaks to udev, and it does so
-// without libudev: no cgo.
+// enumeration of the devices present: through libudev (github.com/jochenvg/go-udev,
+// imported only here) in a build with cgo, and read from sysfs and udevd's database as
+// libudev reads them (enumerate.go) in the daemon's own binary, which is built without
+// cgo (one static binary: no libc, ld.so or libudev pages, no cgo threads). A test
+// holds the two to the same devices. It is the one package that speaks to udev.
 //
 // The source takes USB devices from the kernel's uevent group (their descriptors are
 // in sysfs before udevd has run its rules) and, when udevd runs, everything else from

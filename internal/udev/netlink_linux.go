@@ -117,3 +117,12 @@ func rootSent(oob []byte) bool {
 }
 
 func (s *nlSocket) close() error { return s.f.Close() }
+
+// filter attaches a socket filter (subsystemFilter).
+func (s *nlSocket) filter(prog []unix.SockFilter) error {
+	var ferr error
+	if err := s.rc.Control(func(fd uintptr) { ferr = attachFilter(int(fd), prog) }); err != nil {
+		return err
+	}
+	return ferr
+}

@@ -93,12 +93,17 @@ func Open(opts Options) (*Monitor, error) {
 		}
 		m.socks = append(m.socks, us)
 		m.name = "kernel+udev"
+		// udevd's events of other subsystems are dropped by the kernel, before they wake
+		// the reader (as libudev's monitors do); without the filter the reader drops them.
+		if err := us.filter(subsystemFilter(append([]string{"block"}, NodeSubsystems...))); err != nil {
+			log.Warn("udev events: no socket filter; every event is read", "err", err)
+		}
 		// USB devices are decided from the kernel's event: their descriptors and
 		// serial are in sysfs before udevd has run its rules (tens of ms later).
-		m.start(ks, parseKernelMessage, func(e Event) bool { return e.Subsystem == "usb" })
-		m.start(us, parseUdevMessage, func(e Event) bool { return e.Subsystem != "usb" && Interesting(e.Subsystem) })
+		m.start(ks, parseKernelMessage, func(sub string) bool { return sub == "usb" })
+		m.start(us, parseUdevMessage, func(sub string) bool { return sub != "usb" && Interesting(sub) })
 	} else {
-		m.start(ks, parseKernelMessage, func(e Event) bool { return Interesting(e.Subsystem) })
+		m.start(ks, parseKernelMessage, Interesting)
 	}
 
 	var present []Event
@@ -111,7 +116,7 @@ func Open(opts Options) (*Monitor, error) {
 		if data == "" {
 			data = def.UdevData
 		}
-		present, err = enumerate(sys, data)
+		present, err = enumeratePresent(sys, data)
 		if err != nil {
 			m.Close()
 			return nil, err
@@ -121,10 +126,11 @@ func Open(opts Options) (*Monitor, error) {
 	return m, nil
 }
 
-// start runs one reader: every message parsed, checked and, if keep says so, queued
-// in the order it arrived. A message lost (overflow, truncated, unparsable) becomes a
-// rescan: nothing is decided on half an event, and nothing is missed.
-func (m *Monitor) start(s *nlSocket, parse func([]byte) (Event, error), keep func(Event) bool) {
+// start runs one reader: every message of a subsystem keep wants parsed, checked and
+// queued in the order it arrived; the others dropped unparsed. A message lost
+// (overflow, truncated, unparsable) becomes a rescan: nothing is decided on half an
+// event, and nothing is missed.
+func (m *Monitor) start(s *nlSocket, parse func([]byte) (Event, error), keep func(subsystem string) bool) {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
@@ -147,13 +153,16 @@ func (m *Monitor) start(s *nlSocket, parse func([]byte) (Event, error), keep fun
 				}
 				return
 			}
+			if sub, ok := messageSubsystem(s.group, buf[:n]); ok && !keep(sub) {
+				continue
+			}
 			e, err := parse(buf[:n])
 			if err != nil {
 				m.log.Warn("unreadable uevent; rescanning", "group", s.group, "err", err)
 				m.q.lose()
 				continue
 			}
-			if keep(e) {
+			if keep(e.Subsystem) {
 				m.q.push(e)
 			}
 		}

@@ -86,6 +86,38 @@ func parseUdevMessage(b []byte) (Event, error) {
 	return eventFromProperties(b[off : off+n])
 }
 
+// messageSubsystem finds the SUBSYSTEM property of a message of group (kernel or udev)
+// without parsing the rest, so that the readers drop the many messages of no interest
+// (every device of the machine sends them) before building an event; ok is false when
+// there is none to find, and the message is then parsed whole.
+func messageSubsystem(group uint32, b []byte) (string, bool) {
+	if group == groupUdev {
+		if len(b) < udevHeaderSize || string(b[:8]) != udevPrefix {
+			return "", false
+		}
+		off := binary.NativeEndian.Uint32(b[16:20])
+		n := binary.NativeEndian.Uint32(b[20:24])
+		if uint64(off)+uint64(n) > uint64(len(b)) {
+			return "", false
+		}
+		b = b[off : off+n]
+	} else {
+		_, rest, ok := bytes.Cut(b, []byte{0})
+		if !ok {
+			return "", false
+		}
+		b = rest
+	}
+	for len(b) > 0 {
+		var kv []byte
+		kv, b, _ = bytes.Cut(b, []byte{0})
+		if v, ok := bytes.CutPrefix(kv, []byte("SUBSYSTEM=")); ok {
+			return string(v), true
+		}
+	}
+	return "", false
+}
+
 // eventFromProperties builds an Event from a NUL-separated KEY=VALUE list. ACTION,
 // DEVPATH and SUBSYSTEM are required; DEVPATH must be a clean "/devices/…" path;
 // SEQNUM, when present, decimal. Keys are [A-Za-z0-9_.]; a repeated key, a bad key

@@ -164,6 +164,9 @@ func FuzzParseKernelMessage(f *testing.F) {
 			return
 		}
 		checkParsed(t, e)
+		if sub, ok := messageSubsystem(groupKernel, b); !ok || sub != e.Subsystem {
+			t.Fatalf("the readers' filter finds subsystem %q, %v; the parser %q", sub, ok, e.Subsystem)
+		}
 	})
 }
 
@@ -175,6 +178,9 @@ func FuzzParseUdevMessage(f *testing.F) {
 			return
 		}
 		checkParsed(t, e)
+		if sub, ok := messageSubsystem(groupUdev, b); !ok || sub != e.Subsystem {
+			t.Fatalf("the readers' filter finds subsystem %q, %v; the parser %q", sub, ok, e.Subsystem)
+		}
 	})
 }
 
@@ -196,6 +202,30 @@ func checkParsed(t *testing.T, e Event) {
 	for k, v := range e.Properties {
 		if !validKey([]byte(k)) || !validValue([]byte(v)) || len(v) > maxPropertyVal {
 			t.Fatalf("property %q=%q", k, v)
+		}
+	}
+}
+
+// The readers drop a message of no interest by its SUBSYSTEM before parsing it; a
+// message whose subsystem cannot be found that way is parsed whole.
+func TestMessageSubsystem(t *testing.T) {
+	for _, c := range []struct {
+		group uint32
+		msg   []byte
+		sub   string
+		ok    bool
+	}{
+		{groupKernel, readMsg(t, "kernel-usb-add.bin"), "usb", true},
+		{groupKernel, readMsg(t, "kernel-loop7-change.bin"), "block", true},
+		{groupUdev, readMsg(t, "udev-block-add.bin"), "block", true},
+		{groupKernel, []byte("add@/devices/x\x00ACTION=add\x00XSUBSYSTEM=usb\x00SUBSYSTEM=net\x00"), "net", true},
+		{groupKernel, []byte("add@/devices/x\x00ACTION=add\x00"), "", false},
+		{groupKernel, []byte("add@/devices/x"), "", false},
+		{groupUdev, []byte("libudev\x00short"), "", false},
+		{groupUdev, readMsg(t, "kernel-usb-add.bin"), "", false},
+	} {
+		if sub, ok := messageSubsystem(c.group, c.msg); sub != c.sub || ok != c.ok {
+			t.Errorf("messageSubsystem(%d, %.40q) = %q, %v; want %q, %v", c.group, c.msg, sub, ok, c.sub, c.ok)
 		}
 	}
 }
