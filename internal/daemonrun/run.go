@@ -275,9 +275,8 @@ func desktopNotifier(ctx context.Context, off bool, log *slog.Logger) func(daemo
 // 100 % (the live heap is a few MB, so the extra collections cost little CPU and keep
 // the resident set small), and a soft memory limit that grows with the register held in
 // memory (baseMemoryLimit plus memoryPerMedium for each medium) caps what garbage may
-// pile up between collections. Nothing is forced back to the system after the start:
-// the start-up work allocates well under 1 MB, and a forced collection and scavenge at
-// READY cost CPU and left more resident, not less (scripts/start-figures.sh).
+// pile up between collections. After the start-up decisions the memory the start-up
+// work used (migrations, enumeration, the index load) is returned to the system once.
 const (
 	// daemonPageCacheKiB is SQLite's page cache per connection: the decisions read the
 	// register from memory, so the cache serves only the change check and the appends
@@ -321,10 +320,11 @@ func (m *memoryTuning) sizeFor(n int) {
 	}
 }
 
-// settled logs where the daemon's memory is once the devices present at start are
-// decided (what the Go runtime holds; the rest of the resident anonymous memory is
-// SQLite's, allocated by modernc.org/libc outside the Go heap).
+// settled returns the start-up work's memory to the system and logs where the
+// daemon's memory is (what the Go runtime holds; the rest of the resident anonymous
+// memory is SQLite's, allocated by modernc.org/libc outside the Go heap).
 func (m *memoryTuning) settled() {
+	debug.FreeOSMemory()
 	m.log.Info("memory at start", goMemory()...)
 }
 
