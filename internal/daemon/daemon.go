@@ -214,6 +214,9 @@ type Daemon struct {
 	// rows are the audit rows queued for their commit, in order (rows.go).
 	rowsMu sync.Mutex
 	rows   []registry.EventRow
+	// lastAlone is when a blocked decision's row was last committed while other
+	// events waited (rows.go, recordLater; d.work held).
+	lastAlone time.Time
 }
 
 // New returns a Daemon; call Run.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"mediagate/internal/event"
+	"mediagate/internal/policy"
 	"mediagate/internal/registry"
 	"mediagate/internal/udev"
 )
@@ -52,15 +53,43 @@ func (d *Daemon) record(ctx context.Context, kind event.Kind, medium string, det
 // recordLater queues one audit row of a decision (with d.work held, as every decision
 // is made) and commits the queue at once when no other event waits and no rescan is
 // under way: the row then reaches the log before anything else is done about the
-// decision (its notification). Otherwise flushRows (or the next record) commits it.
-// Rows are committed whatever the context of the event (commitRows), so none is taken.
+// decision (its log line, its notification). Otherwise flushRows (or the next record)
+// commits it — except the row of a blocked decision outside a rescan, which is
+// committed at once even when events wait (the kernel's bind of the device follows its
+// add at once), unless another was committed so within aloneGap: a device the kernel
+// holds unauthorized gets no authorized write, so its row is all there is of the
+// decision, and it should not wait for the events behind it; in a storm of blocked
+// devices the rows are still committed together. Rows are committed whatever the
+// context of the event (commitRows), so none is taken.
 func (d *Daemon) recordLater(kind event.Kind, medium string, details any) {
 	d.rowsMu.Lock()
 	d.rows = append(d.rows, registry.EventRow{Kind: kind, Medium: medium, Details: details})
 	d.rowsMu.Unlock()
-	if d.scan == nil && !d.backlog() {
+	if d.scan != nil {
+		return
+	}
+	if !d.backlog() || d.commitAlone(kind, details) {
 		d.flushRows(context.Background())
 	}
+}
+
+// aloneGap is the least time between two blocked decisions' rows committed while
+// other events wait.
+const aloneGap = 100 * time.Millisecond
+
+// commitAlone tells whether the row just queued is a blocked decision to commit at
+// once although events wait (recordLater).
+func (d *Daemon) commitAlone(kind event.Kind, details any) bool {
+	dd, ok := details.(event.DeviceDecision)
+	if kind != event.KindDeviceDecision || !ok || dd.Effective != string(policy.Block) {
+		return false
+	}
+	now := d.cfg.Now()
+	if !d.lastAlone.IsZero() && now.Sub(d.lastAlone) < aloneGap && now.Sub(d.lastAlone) >= 0 {
+		return false
+	}
+	d.lastAlone = now
+	return true
 }
 
 // queuedRows is how many rows wait for their commit.

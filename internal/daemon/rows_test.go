@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -125,5 +126,65 @@ func TestBlockedRowCommittedBeforeNotification(t *testing.T) {
 	}
 	if got := store.kinds(); len(got) == 0 || !slices.Equal(got[0], []event.Kind{event.KindDeviceDecision}) {
 		t.Errorf("batches %q, want the decision's row alone first", got)
+	}
+}
+
+// blockedStickAt is an unregistered stick at USB path p (port name).
+func blockedStickAt(p, name, serial string) identity.Device {
+	u, _ := stick(serial, 64<<20)
+	u.SysPath, u.Name = p, name
+	u.USB = &identity.USBInfo{Port: name, SysPath: p, VendorID: "46f4", ProductID: "0001", Functions: []identity.Function{identity.FuncStorage}}
+	return u
+}
+
+// The kernel's bind of a blocked stick follows its add at once, so an event waits when
+// the decision is made: the row does not wait for it (nor for the notification).
+func TestBlockedRowNotHeldByTheEventsBehindIt(t *testing.T) {
+	b := newBed(t, secretHost())
+	store := &batchingStore{memStore: b.store}
+	b.d.cfg.Store = store
+	b.devs.set(blockedStickAt(stickP, "2-1", "UNREG1"))
+	var rowsAtNotify []int
+	b.d.cfg.Notify = func(r Record) { rowsAtNotify = append(rowsAtNotify, len(b.store.decisions())) }
+	src := udev.NewFake(0)
+	src.Push(
+		udev.Event{Action: udev.ActionAdd, DevPath: stickP, Subsystem: "usb", DevType: "usb_device"},
+		udev.Event{Action: udev.ActionBind, DevPath: stickP, Subsystem: "usb", DevType: "usb_device"},
+	)
+	src.Close()
+	b.d.cfg.Source = src
+	if err := b.d.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rowsAtNotify, []int{1}) {
+		t.Errorf("decision rows committed when each notification was sent: %v, want [1]", rowsAtNotify)
+	}
+	if n := len(b.store.decisions()); n != 1 {
+		t.Errorf("%d decision rows, want 1", n)
+	}
+}
+
+// A storm of blocked devices (all queued at once, within aloneGap of each other)
+// still commits its rows together: the first alone, the rest at the end of the burst.
+func TestBlockedStormRowsTogether(t *testing.T) {
+	b := newBed(t, secretHost())
+	store := &batchingStore{memStore: b.store}
+	b.d.cfg.Store = store
+	src := udev.NewFake(0)
+	for i := range 5 {
+		name := fmt.Sprintf("2-%d", i+5)
+		p := hub + "/" + name
+		b.devs.set(blockedStickAt(p, name, fmt.Sprintf("STORM%d", i)))
+		src.Push(udev.Event{Action: udev.ActionAdd, DevPath: p, Subsystem: "usb", DevType: "usb_device"})
+	}
+	src.Close()
+	b.d.cfg.Source = src
+	if err := b.d.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	d := event.KindDeviceDecision
+	want := [][]event.Kind{{d}, {d, d, d, d}, {event.KindDaemonStop}}
+	if got := store.kinds(); !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("batches %q, want %q", got, want)
 	}
 }
