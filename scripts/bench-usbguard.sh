@@ -115,7 +115,7 @@ trap 'exit 130' INT TERM
 
 say "building ./cmd/mediagate and ./cmd/mediagated"
 (cd "$repo" && go build -o "$work/mediagate" ./cmd/mediagate)
-build_daemon "$repo" "$work/mediagated"
+build_daemon "$repo" "$work/mediagated" "${profile:+mediagated_profile}"
 version=$(cd "$repo" && git describe --always --dirty 2>/dev/null || echo unknown)
 
 say "running the benchmark in the guest"

@@ -130,11 +130,12 @@ free_port() {
 	return 1
 }
 
-# build_daemon REPO OUT builds mediagated (cmd/mediagated), the daemon mediagate.service
+# build_daemon REPO OUT [TAG] builds mediagated (cmd/mediagated), the daemon mediagate.service
 # runs, as scripts/install.sh installs it and the benchmarks measure it (scripts/e2e.sh
 # builds it the same way): without cgo, so that it is one static binary — no libc,
 # ld.so or libudev pages, no cgo threads, users looked up in /etc/passwd by Go itself
-# (docs/performance.md, "Memory").
+# (docs/performance.md, "Memory"). TAG adds a build tag (mediagated_profile: the CPU
+# profiler, for scripts/bench-usbguard.sh --profile).
 build_daemon() {
-	(cd "$1" && CGO_ENABLED=0 go build -trimpath -tags mediagate_daemon -o "$2" ./cmd/mediagated)
+	(cd "$1" && CGO_ENABLED=0 go build -trimpath -tags "mediagate_daemon${3:+ $3}" -o "$2" ./cmd/mediagated)
 }

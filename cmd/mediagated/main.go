@@ -22,7 +22,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -132,15 +131,9 @@ func run(ctx context.Context, args []string, stderr io.Writer, getenv func(strin
 		}
 		return 0
 	}
-	// MEDIAGATED_CPUPROFILE=FILE writes a CPU profile of the whole run to FILE (where
-	// the time goes in the test guest: scripts/bench-usbguard.sh --profile).
-	if p := getenv("MEDIAGATED_CPUPROFILE"); p != "" {
-		if f, err := os.Create(p); err == nil {
-			if err := pprof.StartCPUProfile(f); err == nil {
-				defer func() { pprof.StopCPUProfile(); f.Close() }()
-			}
-		}
-	}
+	// MEDIAGATED_CPUPROFILE=FILE writes a CPU profile of the whole run to FILE, in a
+	// binary built with the tag mediagated_profile (profile.go).
+	defer startProfile(getenv("MEDIAGATED_CPUPROFILE"), stderr)()
 	if err := daemonrun.Run(ctx, o.run); err != nil {
 		fmt.Fprintln(stderr, "mediagated:", err)
 		return 1

@@ -31,7 +31,7 @@ func TestDaemonBinaryLinksNoFrontEnd(t *testing.T) {
 	for _, d := range deps {
 		for _, banned := range []string{"github.com/jackc/", "github.com/xuri/", "github.com/spf13/", "github.com/skip2/",
 			"mediagate/internal/cli", "mediagate/internal/office/", "mediagate/internal/printout", "mediagate/internal/forms",
-			"mediagate/internal/hostclient", "net/http"} {
+			"mediagate/internal/hostclient", "net/http", "runtime/pprof"} {
 			if d == strings.TrimSuffix(banned, "/") || strings.HasPrefix(d, banned) {
 				t.Errorf("mediagated links %s", d)
 			}

@@ -52,30 +52,39 @@ type Key string
 // MessageKey returns the key itself.
 func (k Key) MessageKey() string { return string(k) }
 
-// all holds every entry: the key and its text in English and in Chinese. The tables
-// of the other files of this package are merged into it.
-var all = func() map[string][2]string {
-	m := map[string][2]string{}
-	for _, t := range []map[string][2]string{messages, names, reasons, help, verify, hostside, sheets, duties, flags, office, officeRefusals, officeWords, logship, inspection, standalone, officemore} {
-		for k, v := range t {
-			if _, dup := m[k]; dup {
-				panic("catalog: key " + k + " defined twice")
-			}
-			m[k] = v
+// tables hold every entry: the key and its text in English and in Chinese, one table
+// per file of this package. A key is in one table only (TestKeysDefinedOnce). They
+// are looked up in turn rather than merged into one map at start: a merged copy
+// doubled the catalogue's memory in every process, the resident daemon's included.
+var tables = []map[string][2]string{messages, names, reasons, help, verify, hostside, sheets, duties, flags, office,
+	officeRefusals, officeWords, logship, inspection, standalone, officemore}
+
+// lookup returns the entry of key.
+func lookup(key string) ([2]string, bool) {
+	for _, t := range tables {
+		if e, ok := t[key]; ok {
+			return e, true
 		}
 	}
-	return m
-}()
+	return [2]string{}, false
+}
 
 // Has reports whether key is in the catalogue.
-func Has(key string) bool { _, ok := all[key]; return ok }
+func Has(key string) bool { _, ok := lookup(key); return ok }
 
-// Keys returns every key of the catalogue, sorted.
-func Keys() []string { return slices.Sorted(maps.Keys(all)) }
+// Keys returns every key of the catalogue, sorted, each once.
+func Keys() []string {
+	var keys []string
+	for _, t := range tables {
+		keys = slices.AppendSeq(keys, maps.Keys(t))
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys)
+}
 
 // Text returns the unformatted text of key in lang, and whether the key exists.
 func Text(lang, key string) (string, bool) {
-	e, ok := all[key]
+	e, ok := lookup(key)
 	if !ok {
 		return "", false
 	}
