@@ -105,11 +105,14 @@ func (s *Sender) lang(ctx context.Context, name string) string {
 // Send shows message (English, Chinese) to every desktop user, each in their language.
 // It returns the users it could not reach; the caller only logs them.
 func (s *Sender) Send(ctx context.Context, message [2]string) error {
-	if s.Available != nil && !s.Available() {
+	// Sessions first: a host without a desktop session (a server, the test guest) does
+	// not look for the programs on every blocked plug.
+	uids := s.sessions()
+	if len(uids) == 0 || s.Available != nil && !s.Available() {
 		return nil
 	}
 	var errs []error
-	for _, uid := range s.sessions() {
+	for _, uid := range uids {
 		name, err := s.UserName(uid)
 		if err != nil || name == "" || strings.ContainsAny(name, "@/ \t\n") {
 			continue

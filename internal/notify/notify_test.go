@@ -73,3 +73,15 @@ func TestSendReportsFailures(t *testing.T) {
 		t.Errorf("Send = %v; want an error naming alice", err)
 	}
 }
+
+// Without a desktop session the programs are not looked for: a host without one pays
+// nothing on a blocked plug.
+func TestSendWithoutSessionsLooksForNothing(t *testing.T) {
+	looked := false
+	s := &Sender{RunUser: t.TempDir(), Available: func() bool { looked = true; return true },
+		UserName: func(int) (string, error) { return "alice", nil },
+		Run:      func(context.Context, string, ...string) ([]byte, error) { t.Error("ran a command"); return nil, nil }}
+	if err := s.Send(context.Background(), [2]string{"a", "b"}); err != nil || looked {
+		t.Errorf("Send without sessions: %v, looked for the programs: %v", err, looked)
+	}
+}
