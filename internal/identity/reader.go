@@ -111,9 +111,9 @@ func ReadDevice(r Roots, syspath string) (Device, error) { return readDevice(r, 
 // directory it read the device through open in Device.Held, so that a decision is
 // carried out on exactly the device that was read; the caller must Close the Device.
 // Every attribute of the USB device is read through that one directory, but for its
-// uevent file, read first by path to learn what the device is (its bus and device
-// numbers, which go into the stamp, are checked again through the directory before an
-// authorized write: enforce.AuthorizeExact).
+// uevent file, read first by path to learn what the device is (the device number it
+// gives, part of the stamp, is read again through the directory before an authorized
+// write: enforce.AuthorizeExact).
 func ReadDeviceHeld(r Roots, syspath string) (Device, error) { return readDevice(r, syspath, true) }
 
 func readDevice(r Roots, syspath string, hold bool) (Device, error) {
