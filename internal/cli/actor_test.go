@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"mediagate/internal/daemonrun"
 )
 
 // fakeProc writes <root>/<pid>/{status,loginuid} for this process.
@@ -35,7 +37,7 @@ func TestCurrentActorFromKernel(t *testing.T) {
 	}{
 		{"login uid unset (a service)", "4294967295", ""},
 		{"logged in as the same user", strconv.Itoa(os.Getuid()), ""},
-		{"another person logged in behind it (sudo, su)", strconv.Itoa(other), userName(other)},
+		{"another person logged in behind it (sudo, su)", strconv.Itoa(other), daemonrun.UserName(other)},
 		{"garbage", "bob", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

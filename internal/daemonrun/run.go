@@ -228,26 +228,30 @@ func Run(ctx context.Context, c Config) error {
 // localOptions are how the daemon opens its register: as the process's user, created
 // when missing, with a small page cache and one connection.
 func localOptions(c Config) service.LocalOptions {
-	return service.LocalOptions{Now: c.Now, Actor: processActor(c.Paths.Proc), Create: true,
+	return service.LocalOptions{Now: c.Now, Actor: ProcessActor(c.Paths.Proc), Create: true,
 		PageCacheKiB: daemonPageCacheKiB, Connections: daemonConnections}
 }
 
-// processActor is the process's user (and, when it differs, the login user the
-// kernel recorded for the session).
-func processActor(procRoot string) audit.Actor {
+// ProcessActor is who runs this process, as the kernel tells it: the real uid, and the
+// person who logged in behind it (the audit login uid in <procRoot>/<pid>/loginuid,
+// which sudo and su keep) when that is someone else; procRoot "" is the default /proc.
+// The environment (SUDO_USER and the like) is never consulted: whoever runs the
+// process sets it. The command line (cli.CurrentActor) and the daemon share it.
+func ProcessActor(procRoot string) audit.Actor {
 	uid := os.Getuid()
-	a := audit.Actor{UID: uid, User: userName(uid)}
+	a := audit.Actor{UID: uid, User: UserName(uid)}
 	if procRoot == "" {
 		procRoot = sysfs.DefaultProc
 	}
 	p, err := mountwatch.ReadProcess(procRoot, os.Getpid())
 	if err == nil && p.LoginUID != mountwatch.UnknownID && p.LoginUID != uid {
-		a.Login = userName(p.LoginUID)
+		a.Login = UserName(p.LoginUID)
 	}
 	return a
 }
 
-func userName(uid int) string {
+// UserName is the account name of uid, or the number when it has none.
+func UserName(uid int) string {
 	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
 		return u.Username
 	}
