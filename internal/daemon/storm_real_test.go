@@ -42,39 +42,9 @@ func processCPU() time.Duration {
 func BenchmarkEventStormRealStore(b *testing.B) {
 	const cycles = 1000
 	ctx := context.Background()
-	fix := filepath.Join("..", "..", "testdata", "devices", "qemu-usb-storage")
-	roots := identity.Roots{Paths: sysfs.Paths{Sys: filepath.Join(fix, "sys"), UdevData: filepath.Join(fix, "run", "udev", "data"), Dev: b.TempDir()}}
-	const usbP = "/devices/pci0000:00/0000:00:14.0/usb2/2-1"
-	const diskP = usbP + "/2-1:1.0/host2/target2:0:0/2:0:0:0/block/sda"
-	dev, err := identity.ReadDevice(roots, filepath.Join(roots.Sys, usbP))
-	if err != nil {
-		b.Fatal(err)
-	}
+	const usbP, diskP = realStickUSB, realStickDisk
 	for i := 0; i < b.N; i++ {
-		s, err := registry.Open(ctx, filepath.Join(b.TempDir(), "reg.db"), registry.WithActor(audit.Actor{UID: 0, User: "root"}))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := s.InitHost(ctx, media.Host{Number: "BENCH-01", Level: media.Secret, Mode: media.ModeEnforce}); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := s.AddPerson(ctx, media.Person{Handle: "zhang", Name: "张三"}); err != nil {
-			b.Fatal(err)
-		}
-		id := dev.Identity
-		id.Capacity = 0
-		if _, err := s.Register(ctx, registry.Registration{Identity: id, Level: media.Secret, Custodian: "zhang"}); err != nil {
-			b.Fatal(err)
-		}
-		rec := enforce.NewRecorder()
-		rec.Keep = 64
-		d := New(Config{Store: s, Enforcer: rec, Sys: roots.Sys, Index: regindex.New(&regindex.Registry{Store: s}),
-			Read: func(p string) (identity.Device, error) {
-				return identity.ReadDeviceHeld(roots, filepath.Join(roots.Sys, p))
-			}})
-		if err := d.Start(ctx); err != nil {
-			b.Fatal(err)
-		}
+		d, s := realStickDaemon(b)
 		var evs []udev.Event
 		for range cycles {
 			evs = append(evs,
@@ -126,6 +96,53 @@ func BenchmarkEventStormRealStore(b *testing.B) {
 				percentile(per, .5), percentile(per, .99), st.Counts.Decisions, st.Counts.Allowed, len(rows))
 		}
 	}
+}
+
+// Devpaths of the QEMU stick in testdata/devices/qemu-usb-storage.
+const (
+	realStickUSB  = "/devices/pci0000:00/0000:00:14.0/usb2/2-1"
+	realStickDisk = realStickUSB + "/2-1:1.0/host2/target2:0:0/2:0:0:0/block/sda"
+)
+
+// realStickDaemon is a started daemon over the real decision path: the real identity
+// reader on the QEMU stick's sysfs tree, a real registry (SQLite file, WAL, opened with
+// opts) in which the stick is registered to a custodian and which takes every audit
+// row, the index filled from it, and the enforcement recorder in place of sysfs writes.
+func realStickDaemon(b *testing.B, opts ...registry.Option) (*Daemon, *registry.Store) {
+	b.Helper()
+	ctx := context.Background()
+	fix := filepath.Join("..", "..", "testdata", "devices", "qemu-usb-storage")
+	roots := identity.Roots{Paths: sysfs.Paths{Sys: filepath.Join(fix, "sys"), UdevData: filepath.Join(fix, "run", "udev", "data"), Dev: b.TempDir()}}
+	dev, err := identity.ReadDevice(roots, filepath.Join(roots.Sys, realStickUSB))
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts = append([]registry.Option{registry.WithActor(audit.Actor{UID: 0, User: "root"})}, opts...)
+	s, err := registry.Open(ctx, filepath.Join(b.TempDir(), "reg.db"), opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.InitHost(ctx, media.Host{Number: "BENCH-01", Level: media.Secret, Mode: media.ModeEnforce}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.AddPerson(ctx, media.Person{Handle: "zhang", Name: "张三"}); err != nil {
+		b.Fatal(err)
+	}
+	id := dev.Identity
+	id.Capacity = 0
+	if _, err := s.Register(ctx, registry.Registration{Identity: id, Level: media.Secret, Custodian: "zhang"}); err != nil {
+		b.Fatal(err)
+	}
+	rec := enforce.NewRecorder()
+	rec.Keep = 64
+	d := New(Config{Store: s, Enforcer: rec, Sys: roots.Sys, Index: regindex.New(&regindex.Registry{Store: s}),
+		Read: func(p string) (identity.Device, error) {
+			return identity.ReadDeviceHeld(roots, filepath.Join(roots.Sys, p))
+		}})
+	if err := d.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return d, s
 }
 
 // timedSource is the storm's source: it measures the time between one Receive
