@@ -70,7 +70,7 @@ func TestSubsystemFilter(t *testing.T) {
 			t.Fatal(err)
 		}
 		buf := make([]byte, 512)
-		n, err := unix.Read(fds[1], buf)
+		n, err := readRetrying(fds[1], buf)
 		got := err == nil
 		if err != nil && !errors.Is(err, unix.EAGAIN) {
 			t.Fatal(err)
@@ -82,6 +82,17 @@ func TestSubsystemFilter(t *testing.T) {
 			if sub, ok := messageSubsystem(groupUdev, buf[:n]); c.msg[0] == 'l' && (!ok || sub == "") {
 				t.Errorf("%q: passed message unreadable", buf[:n])
 			}
+		}
+	}
+}
+
+// readRetrying reads once, asking again when a signal (the Go runtime's preemption
+// signal, say) interrupts the wait, as the daemon's receive loop does.
+func readRetrying(fd int, buf []byte) (int, error) {
+	for {
+		n, err := unix.Read(fd, buf)
+		if err != unix.EINTR {
+			return n, err
 		}
 	}
 }
