@@ -284,3 +284,53 @@ var syscallNames = map[int]string{
 	270: "pselect6", 271: "ppoll", 281: "epoll_pwait", 318: "getrandom", 332: "statx",
 	437: "openat2", 439: "faccessat2", 441: "epoll_pwait2",
 }
+
+// PlugCost is what a daemon's threads did for one plug: from the plug's marker to the
+// next one's (the last plug: to the end of the trace), with --syscalls.
+type PlugCost struct {
+	Marker
+	Calls map[string]int // system call entries by name
+	OnCPU time.Duration  // time the daemon's threads were on a CPU, from sched_switch
+}
+
+// Costs divides the traced system calls and CPU time of daemonComm's threads among
+// the plugs of the trace's markers. A stretch on CPU counts for the plug in which it
+// ends.
+func Costs(tr Trace, daemonComm string) []PlugCost {
+	evs := slices.Clone(tr.Events)
+	slices.SortStableFunc(evs, func(a, b TraceEvent) int { return int(a.Time - b.Time) })
+	var out []PlugCost
+	on := map[int]time.Duration{} // thread → when it went on CPU
+	for _, ev := range evs {
+		if ev.Name == EvMarker {
+			if m, ok := ParseMarker(ev.Text); ok {
+				out = append(out, PlugCost{Marker: m, Calls: map[string]int{}})
+			}
+			continue
+		}
+		switch {
+		case ev.Name == EvSysEnter && ev.Comm == daemonComm:
+			if len(out) > 0 {
+				out[len(out)-1].Calls[syscallName(ev.Text)]++
+			}
+		case ev.Name == EvSchedSwitch:
+			prev, next, ok := strings.Cut(ev.Text, " ==> ")
+			if !ok {
+				continue
+			}
+			pa, na := parseArgs(prev), parseArgs(next)
+			if pa["prev_comm"] == daemonComm {
+				tid, _ := strconv.Atoi(pa["prev_pid"])
+				if since, ok := on[tid]; ok && len(out) > 0 {
+					out[len(out)-1].OnCPU += ev.Time - since
+				}
+				delete(on, tid)
+			}
+			if na["next_comm"] == daemonComm {
+				tid, _ := strconv.Atoi(na["next_pid"])
+				on[tid] = ev.Time
+			}
+		}
+	}
+	return out
+}

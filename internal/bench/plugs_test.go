@@ -254,3 +254,41 @@ func TestTimeline(t *testing.T) {
 		t.Errorf("timeline = %+v, want %+v", got, want)
 	}
 }
+
+func TestCosts(t *testing.T) {
+	trace := `# tracer: nop
+     kworker/0:1-30    [000] ..... 100.000000: tracing_mark_write: mgbench plug=1 serial=MGBENCHOK01 expect=allow
+     kworker/0:1-30    [000] ..... 100.100000: mg_uevent: (usb_dev_uevent+0x0/0x50 [usbcore]) name="2-1"
+          <idle>-0     [000] d.... 100.100500: sched_switch: prev_comm=swapper/0 prev_pid=0 prev_prio=120 prev_state=R ==> next_comm=mediagated next_pid=500 next_prio=120
+      mediagated-500   [000] ..... 100.101000: sys_enter: NR 47 (3, c000010000, 0, 0, 0, 0)
+      mediagated-500   [000] ..... 100.102000: sys_enter: NR 228 (1, c000010000, 0, 0, 0, 0)
+      mediagated-500   [000] ..... 100.102100: sys_enter: NR 228 (1, c000010000, 0, 0, 0, 0)
+      mediagated-500   [000] d.... 100.102500: sched_switch: prev_comm=mediagated prev_pid=500 prev_prio=120 prev_state=S ==> next_comm=swapper/0 next_pid=0 next_prio=120
+   usbguard-daemon-7   [001] ..... 100.103100: sys_enter: NR 0 (3, 0, 0, 0, 0, 0)
+     kworker/0:1-30    [000] ..... 101.000000: tracing_mark_write: mgbench plug=2 serial=MGBENCHNO0001 expect=block
+     kworker/0:1-30    [000] ..... 101.100000: mg_uevent: (usb_dev_uevent+0x0/0x50 [usbcore]) name="2-2"
+          <idle>-0     [001] d.... 101.200000: sched_switch: prev_comm=swapper/1 prev_pid=0 prev_prio=120 prev_state=R ==> next_comm=mediagated next_pid=501 next_prio=120
+      mediagated-501   [001] ..... 101.200100: sys_enter: NR 1 (3, 0, 0, 0, 0, 0)
+      mediagated-501   [001] d.... 101.201100: sched_switch: prev_comm=mediagated prev_pid=501 prev_prio=120 prev_state=S ==> next_comm=swapper/1 next_pid=0 next_prio=120
+`
+	tr, err := ParseTrace(strings.NewReader(trace))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := Costs(tr, "mediagated")
+	if len(cs) != 2 {
+		t.Fatalf("costs for %d plugs, want 2", len(cs))
+	}
+	if got := cs[0].Calls; got["recvmsg"] != 1 || got["clock_gettime"] != 2 || len(got) != 2 {
+		t.Errorf("plug 1 calls %v", got)
+	}
+	if cs[0].OnCPU != 2*time.Millisecond {
+		t.Errorf("plug 1 on CPU %v, want 2ms", cs[0].OnCPU)
+	}
+	if got := cs[1].Calls; got["write"] != 1 || len(got) != 1 {
+		t.Errorf("plug 2 calls %v", got)
+	}
+	if cs[1].OnCPU != 1100*time.Microsecond {
+		t.Errorf("plug 2 on CPU %v, want 1.1ms", cs[1].OnCPU)
+	}
+}

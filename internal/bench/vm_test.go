@@ -5,10 +5,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -93,6 +95,7 @@ func TestUSBGuardSideBySide(t *testing.T) {
 		}
 		b.perPlug(&out, ug, mg)
 		if os.Getenv("MEDIAGATE_BENCH_SYSCALLS") != "" {
+			costs(&out, tr, ug, mg)
 			timelines(&out, tr, ug, mg)
 		}
 	}
@@ -578,6 +581,54 @@ func (b *benchRun) perPlug(w io.Writer, ds ...DaemonResult) {
 			}
 			fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", d.Comm, p.Plug, p.Serial, exp, p.Device,
 				f(p.Authorize), f(p.Deauthorize), f(p.Bind), f(p.DBWrite))
+		}
+	}
+}
+
+// costs prints, for each daemon, its threads' median time on CPU per allowed and per
+// blocked plug (plug to next plug, unplug included) and its most frequent system
+// calls, as a mean per plug.
+func costs(w io.Writer, tr Trace, ds ...DaemonResult) {
+	fmt.Fprintln(w, "\nPer plug, plug to next plug (traced with --syscalls, which slows both daemons):")
+	for _, d := range ds {
+		mine := map[int]bool{}
+		for _, p := range d.Plugs {
+			mine[p.Plug] = true
+		}
+		for _, allow := range []bool{true, false} {
+			var cpu []time.Duration
+			calls := map[string]int{}
+			n := 0
+			for _, c := range Costs(tr, d.Comm) {
+				if !mine[c.Plug] || c.Allow != allow {
+					continue
+				}
+				n++
+				cpu = append(cpu, c.OnCPU)
+				for k, v := range c.Calls {
+					calls[k] += v
+				}
+			}
+			if n == 0 {
+				continue
+			}
+			p50, _ := Percentile(cpu, 50)
+			kind := "blocked"
+			if allow {
+				kind = "allowed"
+			}
+			names := slices.Collect(maps.Keys(calls))
+			slices.SortFunc(names, func(a, b string) int { return calls[b] - calls[a] })
+			total := 0
+			for _, v := range calls {
+				total += v
+			}
+			var top []string
+			for _, k := range names[:min(len(names), 12)] {
+				top = append(top, fmt.Sprintf("%s %.1f", k, float64(calls[k])/float64(n)))
+			}
+			fmt.Fprintf(w, "\n- %s, %s (%d plugs): on CPU p50 %s ms; %.0f system calls: %s\n",
+				d.Comm, kind, n, ms(p50), float64(total)/float64(n), strings.Join(top, ", "))
 		}
 	}
 }
