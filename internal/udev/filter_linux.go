@@ -77,9 +77,113 @@ func subsystemFilter(subsystems []string) []unix.SockFilter {
 	return append(prog, unix.SockFilter{Code: retK, K: 0}, unix.SockFilter{Code: retK, K: pass})
 }
 
+// kernelScan is how far into a kernel message kernelSubsystemFilter looks for the end
+// of its "ACTION@DEVPATH" header; a message with a longer header passes, to be judged
+// by the reader.
+const kernelScan = 384
+
+// kernelSubsystemFilter is a socket filter for the kernel's group that lets through
+// only the messages of the given subsystems, so that the many events of other devices
+// never wake the reader. The kernel writes "ACTION@DEVPATH\0ACTION=…\0DEVPATH=…\0
+// SUBSYSTEM=…\0…" (kobject_uevent_env adds those three first), so once the header's
+// end i is found, SUBSYSTEM= is at 2i+17. Classic BPF has no loops: the search is
+// unrolled, one test per byte. On any doubt — a longer header, a message in another
+// layout, too short for the test — the message passes, and the reader decides.
+func kernelSubsystemFilter(subsystems []string) []unix.SockFilter {
+	const (
+		ldB   = unix.BPF_LD | unix.BPF_B | unix.BPF_ABS
+		ldLen = unix.BPF_LD | unix.BPF_W | unix.BPF_LEN
+		ldIW  = unix.BPF_LD | unix.BPF_W | unix.BPF_IND
+		ldIH  = unix.BPF_LD | unix.BPF_H | unix.BPF_IND
+		ldIB  = unix.BPF_LD | unix.BPF_B | unix.BPF_IND
+		ldxK  = unix.BPF_LDX | unix.BPF_W | unix.BPF_IMM
+		jeq   = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
+		jge   = unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K
+		ja    = unix.BPF_JMP | unix.BPF_JA
+		retK  = unix.BPF_RET | unix.BPF_K
+		pass  = 0xffffffff
+	)
+	const prefix = "SUBSYSTEM="
+	longest := 0
+	for _, s := range subsystems {
+		longest = max(longest, len(s)+1)
+	}
+	// Jumps are forward only: every "pass" jumps to the last instruction, patched in
+	// at the end.
+	var prog []unix.SockFilter
+	var toPass []int
+	jumpToPass := func() {
+		toPass = append(toPass, len(prog))
+		prog = append(prog, unix.SockFilter{Code: ja})
+	}
+	// The scan: position i's third instruction jumps to block i (patched below).
+	for i := 1; i < kernelScan; i++ {
+		prog = append(prog,
+			unix.SockFilter{Code: ldB, K: uint32(i)},
+			unix.SockFilter{Code: jeq, Jt: 0, Jf: 1, K: 0},
+			unix.SockFilter{Code: ja})
+	}
+	jumpToPass() // no end of the header within the scan
+	// block i: pass unless the message is long enough for SUBSYSTEM= and the longest
+	// name wanted at 2i+17; then X = 2i+17 and on to the comparisons.
+	common := len(prog) + 5*(kernelScan-1)
+	for i := 1; i < kernelScan; i++ {
+		at := len(prog)
+		j := 3*(i-1) + 2
+		prog[j].K = uint32(at - j - 1)
+		off := uint32(2*i + 17)
+		prog = append(prog,
+			unix.SockFilter{Code: ldLen},
+			unix.SockFilter{Code: jge, Jt: 1, Jf: 0, K: off + uint32(len(prefix)+longest)})
+		jumpToPass()
+		prog = append(prog,
+			unix.SockFilter{Code: ldxK, K: off},
+			unix.SockFilter{Code: ja, K: uint32(common - (at + 4) - 1)})
+	}
+	// common: X is at SUBSYSTEM=; a message in another layout passes.
+	word := func(b string) uint32 { return binary.BigEndian.Uint32([]byte(b)) }
+	prog = append(prog, unix.SockFilter{Code: ldIW, K: 0}, unix.SockFilter{Code: jeq, Jt: 1, K: word("SUBS")})
+	jumpToPass()
+	prog = append(prog, unix.SockFilter{Code: ldIW, K: 4}, unix.SockFilter{Code: jeq, Jt: 1, K: word("YSTE")})
+	jumpToPass()
+	prog = append(prog, unix.SockFilter{Code: ldIH, K: 8}, unix.SockFilter{Code: jeq, Jt: 1, K: uint32(binary.BigEndian.Uint16([]byte("M=")))})
+	jumpToPass()
+	// each name with its NUL, a word (then a half-word, a byte) at a time: a mismatch
+	// goes on to the next name, a full match passes.
+	for _, s := range subsystems {
+		name := []byte(s + "\x00")
+		var tests []unix.SockFilter
+		for k := 0; k < len(name); {
+			at := uint32(len(prefix) + k)
+			switch {
+			case len(name)-k >= 4:
+				tests = append(tests, unix.SockFilter{Code: ldIW, K: at}, unix.SockFilter{Code: jeq, K: binary.BigEndian.Uint32(name[k:])})
+				k += 4
+			case len(name)-k >= 2:
+				tests = append(tests, unix.SockFilter{Code: ldIH, K: at}, unix.SockFilter{Code: jeq, K: uint32(binary.BigEndian.Uint16(name[k:]))})
+				k += 2
+			default:
+				tests = append(tests, unix.SockFilter{Code: ldIB, K: at}, unix.SockFilter{Code: jeq, K: uint32(name[k])})
+				k++
+			}
+		}
+		// a test's mismatch jumps past this name's remaining tests and its pass
+		for t := 1; t < len(tests); t += 2 {
+			tests[t].Jf = uint8(len(tests) - t)
+		}
+		prog = append(prog, tests...)
+		jumpToPass()
+	}
+	prog = append(prog, unix.SockFilter{Code: retK, K: 0}, unix.SockFilter{Code: retK, K: pass})
+	for _, j := range toPass {
+		prog[j].K = uint32(len(prog) - 1 - j - 1)
+	}
+	return prog
+}
+
 // attachFilter installs prog on the socket fd.
 func attachFilter(fd int, prog []unix.SockFilter) error {
-	if len(prog) == 0 || len(prog) > 255 {
+	if len(prog) == 0 || len(prog) > unix.BPF_MAXINSNS {
 		return fmt.Errorf("socket filter of %d instructions", len(prog))
 	}
 	fp := unix.SockFprog{Len: uint16(len(prog)), Filter: unsafe.SliceData(prog)}

@@ -5,6 +5,8 @@ package udev
 import (
 	"encoding/binary"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,6 +95,91 @@ func readRetrying(fd int, buf []byte) (int, error) {
 		n, err := unix.Read(fd, buf)
 		if err != unix.EINTR {
 			return n, err
+		}
+	}
+}
+
+// kernelMessage is a message of the kernel's group in its layout.
+func kernelMessage(action, devpath, subsystem string) []byte {
+	return []byte(action + "@" + devpath + "\x00ACTION=" + action + "\x00DEVPATH=" + devpath +
+		"\x00SUBSYSTEM=" + subsystem + "\x00SEQNUM=1234\x00")
+}
+
+// filtered tells whether the kernel lets msg through prog, on a real socket.
+func filtered(t *testing.T, prog []unix.SockFilter) func(msg []byte) bool {
+	t.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fds[0]); unix.Close(fds[1]) })
+	if err := attachFilter(fds[1], prog); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.SetNonblock(fds[1], true); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4096)
+	return func(msg []byte) bool {
+		if _, err := unix.Write(fds[0], msg); err != nil {
+			t.Fatal(err)
+		}
+		_, err := readRetrying(fds[1], buf)
+		if err != nil && !errors.Is(err, unix.EAGAIN) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+}
+
+// The kernel's group filter passes the subsystems asked for, at every header length
+// it scans, drops the others, and lets through whatever it cannot judge.
+func TestKernelSubsystemFilter(t *testing.T) {
+	pass := filtered(t, kernelSubsystemFilter([]string{"usb"}))
+	for _, c := range []struct {
+		name string
+		msg  []byte
+		want bool
+	}{
+		{"recorded usb add", readMsg(t, "kernel-usb-add.bin"), true},
+		{"recorded block change", readMsg(t, "kernel-loop7-change.bin"), false},
+		{"usb interface", kernelMessage("bind", "/devices/pci0000:00/0000:00:04.0/usb2/2-1/2-1:1.0", "usb"), true},
+		{"usbmisc", kernelMessage("add", "/devices/x", "usbmisc"), false},
+		{"us", kernelMessage("add", "/devices/x", "us"), false},
+		{"scsi_host", kernelMessage("add", "/devices/x/host0", "scsi_host"), false},
+		{"empty subsystem", kernelMessage("add", "/devices/x", ""), false},
+		{"another layout", []byte("add@/devices/x\x00ACTION=add\x00SUBSYSTEM=block\x00DEVPATH=/devices/x\x00"), true},
+		{"header only", []byte("add@/devices/x\x00"), true},
+		{"cut in the name", []byte("add@/d\x00ACTION=add\x00DEVPATH=/d\x00SUBSYSTEM=us"), true},
+		{"header past the scan", kernelMessage("add", "/devices/"+strings.Repeat("x", kernelScan), "block"), true},
+	} {
+		if got := pass(c.msg); got != c.want {
+			t.Errorf("%s: through the filter %v, want %v", c.name, got, c.want)
+		}
+	}
+	// every header length the scan covers, for each action
+	for _, action := range []string{"add", "remove", "change", "bind", "unbind", "move", "online", "offline"} {
+		for n := 1; n+len(action)+1 < kernelScan+8; n++ {
+			devpath := "/" + strings.Repeat("d", n)
+			long := len(action)+1+len(devpath) >= kernelScan
+			for _, sub := range []string{"usb", "block"} {
+				want := sub == "usb" || long
+				if got := pass(kernelMessage(action, devpath, sub)); got != want {
+					t.Fatalf("%s of a %d-byte devpath in %s: through the filter %v, want %v", action, len(devpath), sub, got, want)
+				}
+			}
+		}
+	}
+}
+
+// Several names, of every length the comparison handles (word, half-word, byte).
+func TestKernelSubsystemFilterNames(t *testing.T) {
+	names := []string{"usb", "block", "tty", "hidraw", "net", "a", "abcdefg"}
+	pass := filtered(t, kernelSubsystemFilter(names))
+	for _, sub := range append(slices.Clone(names), "bloc", "blocks", "ab", "abcdef", "hid", "scsi", "usb_device") {
+		want := slices.Contains(names, sub)
+		if got := pass(kernelMessage("add", "/devices/virtual/x", sub)); got != want {
+			t.Errorf("%s: through the filter %v, want %v", sub, got, want)
 		}
 	}
 }

@@ -100,9 +100,11 @@ func Open(opts Options) (*Monitor, error) {
 		}
 		// USB devices are decided from the kernel's event: their descriptors and
 		// serial are in sysfs before udevd has run its rules (tens of ms later).
+		m.kernelFilter(ks, []string{"usb"})
 		m.start(ks, parseKernelMessage, func(sub string) bool { return sub == "usb" })
 		m.start(us, parseUdevMessage, func(sub string) bool { return sub != "usb" && Interesting(sub) })
 	} else {
+		m.kernelFilter(ks, append([]string{"usb", "block"}, NodeSubsystems...))
 		m.start(ks, parseKernelMessage, Interesting)
 	}
 
@@ -124,6 +126,14 @@ func Open(opts Options) (*Monitor, error) {
 	}
 	m.q.pushFront(append(present, Event{Action: ActionSettled, Received: time.Now()}))
 	return m, nil
+}
+
+// kernelFilter has the kernel drop its group's events of other subsystems before they
+// wake the reader; without the filter the reader drops them.
+func (m *Monitor) kernelFilter(s *nlSocket, subsystems []string) {
+	if err := s.filter(kernelSubsystemFilter(subsystems)); err != nil {
+		m.log.Warn("kernel events: no socket filter; every event is read", "err", err)
+	}
 }
 
 // start runs one reader: every message of a subsystem keep wants parsed, checked and
