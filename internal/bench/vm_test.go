@@ -270,7 +270,10 @@ func (b *benchRun) startTrace() {
 	b.facts = append(b.facts,
 		"guest kernel: "+b.g.MustRun(t, "uname -rv"),
 		"guest: Debian "+b.g.MustRun(t, "cat /etc/debian_version")+", 2 vCPUs, 1 GiB, systemd "+b.g.MustRun(t, "systemctl --version | head -1 | cut -d' ' -f2"),
-		"trace clock: "+b.g.MustRun(t, "grep -o '\\[[a-z_0-9-]*\\]' "+traceDir+"/trace_clock | tr -d '[]'"))
+		"trace clock: "+b.g.MustRun(t, "grep -o '\\[[a-z_0-9-]*\\]' "+traceDir+"/trace_clock | tr -d '[]'"),
+		// A clocksource without a vDSO reader (hpet, acpi_pm) makes every clock read a
+		// system call: a cost real hosts (tsc, kvm-clock) do not have.
+		"guest clocksource: "+b.g.MustRun(t, "cd /sys/devices/system/clocksource/clocksource0 && echo \"$(cat current_clocksource) (available: $(cat available_clocksource))\""))
 	if out, err := exec.Command("qemu-system-x86_64", "--version").Output(); err == nil {
 		b.facts = append(b.facts, "QEMU: "+strings.SplitN(string(out), "\n", 2)[0]+", TCG (-accel tcg -cpu max), q35, qemu-xhci")
 	}
