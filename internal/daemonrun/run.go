@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"strconv"
@@ -281,7 +282,14 @@ func desktopNotifier(ctx context.Context, off bool, log *slog.Logger) func(daemo
 // memory (baseMemoryLimit plus memoryPerMedium for each medium) caps what garbage may
 // pile up between collections. After the start-up decisions the memory the start-up
 // work used (migrations, enumeration, the index load) is returned to the system once.
+//
+// The daemon also runs its goroutines on one processor (GOMAXPROCS 1) unless the
+// environment sets GOMAXPROCS: it handles one event at a time, and a second processor
+// only kept idle threads spinning and waking around each event — in the test guest 1.5
+// MB more resident memory and more CPU per plug (docs/performance.md). A goroutine
+// blocked in a system call still lets the others run on another thread.
 const (
+	daemonProcs = 1
 	// daemonPageCacheKiB is SQLite's page cache per connection: the decisions read the
 	// register from memory, so the cache serves only the change check and the appends
 	// to the log, and must not grow with the log (SQLite's default is 2,000 KiB).
@@ -306,6 +314,9 @@ func tuneMemory(getenv func(string) string, log *slog.Logger) *memoryTuning {
 	m := &memoryTuning{limit: getenv("GOMEMLIMIT") == "", log: log}
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(daemonGOGC)
+	}
+	if getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(daemonProcs)
 	}
 	m.sizeFor(0)
 	return m

@@ -3,6 +3,7 @@ package daemonrun
 import (
 	"errors"
 	"log/slog"
+	"runtime"
 	"runtime/debug"
 	"testing"
 
@@ -37,10 +38,15 @@ func TestWire(t *testing.T) {
 func TestTuneMemory(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	runtime.GOMAXPROCS(2)
 	log := slog.New(slog.DiscardHandler)
 	m := tuneMemory(func(string) string { return "" }, log)
 	if got := debug.SetGCPercent(daemonGOGC); got != daemonGOGC {
 		t.Errorf("GOGC %d, want %d", got, daemonGOGC)
+	}
+	if got := runtime.GOMAXPROCS(2); got != daemonProcs {
+		t.Errorf("GOMAXPROCS %d, want %d", got, daemonProcs)
 	}
 	m.sizeFor(1000)
 	if got := debug.SetMemoryLimit(-1); got != baseMemoryLimit+1000*memoryPerMedium {
@@ -48,9 +54,12 @@ func TestTuneMemory(t *testing.T) {
 	}
 	debug.SetGCPercent(100)
 	debug.SetMemoryLimit(1 << 40)
-	env := map[string]string{"GOGC": "80", "GOMEMLIMIT": "1GiB"}
+	env := map[string]string{"GOGC": "80", "GOMEMLIMIT": "1GiB", "GOMAXPROCS": "2"}
 	m = tuneMemory(func(k string) string { return env[k] }, log)
 	m.sizeFor(1000)
+	if got := runtime.GOMAXPROCS(0); got != 2 {
+		t.Errorf("GOMAXPROCS from the environment overridden: %d", got)
+	}
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Errorf("GOGC from the environment overridden: %d", got)
 	}
