@@ -21,14 +21,14 @@ import (
 type dirHandle struct{ fd int }
 
 func openDirHandle(path string) (dirHandle, error) {
-	fd, err := unix.Open(path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	fd, err := rawOpenat(unix.AT_FDCWD, path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW)
 	if err != nil {
 		return dirHandle{fd: -1}, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	return dirHandle{fd: fd}, nil
 }
 
-// read reads an attribute with raw system calls: openat, read until a short read
+// read reads an attribute with raw system calls (raw_linux.go): openat, read until a short read
 // (sysfs hands out a text attribute whole in its first read, and a binary one such as
 // descriptors up to its size), close. It is on the decision path of every USB device,
 // where each system call counts (docs/performance.md).
@@ -36,11 +36,11 @@ func (h *dirHandle) read(name string, limit int64) ([]byte, error) {
 	if h.fd < 0 {
 		return nil, os.ErrClosed
 	}
-	fd, err := unix.Openat(h.fd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	fd, err := rawOpenat(h.fd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW)
 	if err != nil {
 		return nil, &os.PathError{Op: "openat", Path: name, Err: err}
 	}
-	defer unix.Close(fd)
+	defer rawClose(fd)
 	return (&dirHandle{fd: fd}).readOpen(name, limit)
 }
 
@@ -63,7 +63,7 @@ func (h *dirHandle) readOpen(name string, limit int64) ([]byte, error) {
 			copy(grown, buf)
 			buf = grown[:cap(grown)]
 		}
-		m, err := unix.Read(h.fd, buf[n:])
+		m, err := rawRead(h.fd, buf[n:])
 		if err == unix.EINTR {
 			continue
 		}
@@ -95,27 +95,27 @@ func (h *dirHandle) write(name, value string) error {
 	if h.fd < 0 {
 		return os.ErrClosed
 	}
-	fd, err := unix.Openat(h.fd, name, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	fd, err := rawOpenat(h.fd, name, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC|unix.O_NOFOLLOW)
 	if err != nil {
 		return &os.PathError{Op: "openat", Path: name, Err: err}
 	}
 	b := []byte(value)
 	for len(b) > 0 {
-		n, err := unix.Write(fd, b)
+		n, err := rawWrite(fd, b)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
-			unix.Close(fd)
+			rawClose(fd)
 			return &os.PathError{Op: "write", Path: name, Err: err}
 		}
 		if n == 0 {
-			unix.Close(fd)
+			rawClose(fd)
 			return &os.PathError{Op: "write", Path: name, Err: io.ErrShortWrite}
 		}
 		b = b[n:]
 	}
-	if err := unix.Close(fd); err != nil {
+	if err := rawClose(fd); err != nil {
 		return &os.PathError{Op: "close", Path: name, Err: err}
 	}
 	return nil
@@ -126,14 +126,14 @@ func (h *dirHandle) exists(name string) bool {
 		return false
 	}
 	var st unix.Stat_t
-	return unix.Fstatat(h.fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil
+	return rawFstatat(h.fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil
 }
 
 func (h *dirHandle) close() error {
 	if h.fd < 0 {
 		return nil
 	}
-	err := unix.Close(h.fd)
+	err := rawClose(h.fd)
 	h.fd = -1
 	return err
 }
@@ -154,12 +154,12 @@ func gone(err error) error {
 // opened (/proc/self/fd) compared with p: any link on the way would have changed it.
 func noSymlinks(p string) bool {
 	if !noOpenat2.Load() {
-		fd, err := unix.Openat2(unix.AT_FDCWD, p, &unix.OpenHow{
+		fd, err := rawOpenat2(unix.AT_FDCWD, p, &unix.OpenHow{
 			Flags:   unix.O_PATH | unix.O_CLOEXEC,
 			Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
 		})
 		if err == nil {
-			unix.Close(fd)
+			rawClose(fd)
 			return true
 		}
 		if err != unix.ENOSYS && err != unix.EPERM {
@@ -176,13 +176,13 @@ var noOpenat2 atomic.Bool
 // openedAs reports whether opening p reaches a file the kernel names p (its
 // /proc/self/fd link). A missing /proc, a deleted file or a link on the way all say no.
 func openedAs(p string) bool {
-	fd, err := unix.Open(p, unix.O_PATH|unix.O_CLOEXEC, 0)
+	fd, err := rawOpenat(unix.AT_FDCWD, p, unix.O_PATH|unix.O_CLOEXEC)
 	if err != nil {
 		return false
 	}
-	defer unix.Close(fd)
+	defer rawClose(fd)
 	var buf [unix.PathMax]byte
-	n, err := unix.Readlink("/proc/self/fd/"+strconv.Itoa(fd), buf[:])
+	n, err := rawReadlink("/proc/self/fd/"+strconv.Itoa(fd), buf[:])
 	if err != nil || n >= len(buf) {
 		return false
 	}
@@ -194,11 +194,11 @@ func openedAs(p string) bool {
 // ErrTooLarge. It reads sysfs attributes and udev database entries on the decision
 // path of every device (docs/performance.md).
 func ReadFileCapped(path string, limit int64) ([]byte, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	fd, err := rawOpenat(unix.AT_FDCWD, path, unix.O_RDONLY|unix.O_CLOEXEC)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	defer unix.Close(fd)
+	defer rawClose(fd)
 	h := dirHandle{fd: fd}
 	return h.readOpen(path, limit)
 }

@@ -5,6 +5,7 @@ package udev
 import (
 	"encoding/binary"
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -181,5 +182,42 @@ func TestKernelSubsystemFilterNames(t *testing.T) {
 		if got := pass(kernelMessage("add", "/devices/virtual/x", sub)); got != want {
 			t.Errorf("%s: through the filter %v, want %v", sub, got, want)
 		}
+	}
+}
+
+// rawRecvmsg reports what unix.Recvmsg does: the bytes, the sender's credentials and
+// a truncated message.
+func TestRawRecvmsg(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	if err := unix.SetsockoptInt(fds[1], unix.SOL_SOCKET, unix.SO_PASSCRED, 1); err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int{64, 4} {
+		if _, err := unix.Write(fds[0], []byte("ACTION=add")); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, size)
+		oob := make([]byte, unix.CmsgSpace(unix.SizeofUcred))
+		n, oobn, flags, _, err := rawRecvmsg(fds[1], buf, oob, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := min(size, 10); n != want || string(buf[:n]) != "ACTION=add"[:want] {
+			t.Errorf("buffer of %d: read %q", size, buf[:n])
+		}
+		if trunc := flags&unix.MSG_TRUNC != 0; trunc != (size < 10) {
+			t.Errorf("buffer of %d: MSG_TRUNC %v", size, trunc)
+		}
+		if !rootSent(oob[:oobn]) == (os.Geteuid() == 0) {
+			t.Errorf("buffer of %d: credentials of uid 0 %v, running as %d", size, rootSent(oob[:oobn]), os.Geteuid())
+		}
+	}
+	if _, _, _, _, err := rawRecvmsg(fds[1], make([]byte, 8), nil, unix.MSG_DONTWAIT); err != unix.EAGAIN {
+		t.Errorf("empty socket: %v, want EAGAIN", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,7 +19,7 @@ type nlSocket struct {
 	f     *os.File
 	rc    syscall.RawConn
 	group uint32
-	// recvmsg is unix.Recvmsg; tests stand in for the kernel.
+	// recvmsg is rawRecvmsg; tests stand in for the kernel.
 	recvmsg func(fd int, p, oob []byte, flags int) (n, oobn, recvflags int, from unix.Sockaddr, err error)
 }
 
@@ -49,7 +50,7 @@ func openNetlink(group uint32, rcvbuf int) (*nlSocket, error) {
 		f.Close()
 		return nil, fmt.Errorf("uevent netlink: %w", err)
 	}
-	return &nlSocket{f: f, rc: rc, group: group, recvmsg: unix.Recvmsg}, nil
+	return &nlSocket{f: f, rc: rc, group: group, recvmsg: rawRecvmsg}, nil
 }
 
 // Errors of nlSocket.read besides the socket's own.
@@ -125,4 +126,30 @@ func (s *nlSocket) filter(prog []unix.SockFilter) error {
 		return err
 	}
 	return ferr
+}
+
+// rawRecvmsg is unix.Recvmsg for a netlink socket without the Go runtime's system
+// call bookkeeping (unix.RawSyscall): the socket is non-blocking, so the call never
+// waits, and entering it the ordinary way would wake the runtime's monitor thread on
+// every event (see sysfs's raw_linux.go).
+func rawRecvmsg(fd int, p, oob []byte, flags int) (n, oobn, recvflags int, from unix.Sockaddr, err error) {
+	var sa unix.RawSockaddrNetlink
+	var iov unix.Iovec
+	if len(p) > 0 {
+		iov.Base = &p[0]
+		iov.SetLen(len(p))
+	}
+	msg := unix.Msghdr{Name: (*byte)(unsafe.Pointer(&sa)), Namelen: unix.SizeofSockaddrNetlink, Iov: &iov, Iovlen: 1}
+	if len(oob) > 0 {
+		msg.Control = &oob[0]
+		msg.SetControllen(len(oob))
+	}
+	r, _, e := unix.RawSyscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
+	if e != 0 {
+		return 0, 0, 0, nil, e
+	}
+	if sa.Family == unix.AF_NETLINK {
+		from = &unix.SockaddrNetlink{Family: sa.Family, Pad: sa.Pad, Pid: sa.Pid, Groups: sa.Groups}
+	}
+	return int(r), int(msg.Controllen), int(msg.Flags), from, nil
 }
