@@ -300,7 +300,7 @@ func (e *Enforcer) nodes(t Target) ([]blockNode, error) {
 	ents, _ := os.ReadDir(dir)
 	for _, ent := range ents {
 		sub := filepath.Join(dir, ent.Name())
-		if _, err := os.Stat(filepath.Join(sub, "partition")); err == nil {
+		if sysfs.Exists(filepath.Join(sub, "partition")) {
 			out = append(out, e.blockNode(sub))
 		}
 	}

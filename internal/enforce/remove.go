@@ -71,7 +71,7 @@ var systemMounts = []string{"/", "/boot", "/boot/efi", "/efi", "/etc", "/home", 
 // stacked returns the block devices stacked on ns (device-mapper, md, bcache: the
 // holders/ directories), transitively.
 func (e *Enforcer) stacked(ns []blockNode) []blockNode {
-	root, err := filepath.EvalSymlinks(e.cfg.Sys)
+	root, err := sysfs.Root(e.cfg.Sys)
 	if err != nil {
 		return nil
 	}
@@ -189,7 +189,7 @@ func (e *Enforcer) remove(disk blockNode) (string, error) {
 
 // removals lists the ways to remove the disk, most precise first.
 func (e *Enforcer) removals(disk blockNode) ([]removal, error) {
-	root, err := filepath.EvalSymlinks(e.cfg.Sys)
+	root, err := sysfs.Root(e.cfg.Sys)
 	if err != nil {
 		return nil, fmt.Errorf("sysfs root: %w", err)
 	}

@@ -677,8 +677,7 @@ func exists(dir, name string) bool {
 	if dir == "" {
 		return false
 	}
-	_, err := os.Lstat(filepath.Join(dir, name))
-	return err == nil
+	return sysfs.Exists(filepath.Join(dir, name))
 }
 
 func readUevent(dir string) map[string]string {

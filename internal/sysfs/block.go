@@ -34,7 +34,7 @@ func Disks(sys string) ([]Entry, error) {
 		if !ok {
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(root, p, "partition")); err == nil {
+		if Exists(filepath.Join(root, p, "partition")) {
 			continue
 		}
 		out = append(out, Entry{Name: n, DevPath: p})
@@ -167,7 +167,7 @@ type BlockNode struct {
 // BlockByDevnum finds the block device with the device number "major:minor" through
 // <sys>/dev/block. ok is false when sysfs has no such device.
 func BlockByDevnum(sys, majmin string) (BlockNode, bool) {
-	root, err := filepath.EvalSymlinks(sys)
+	root, err := Root(sys)
 	if err != nil {
 		return BlockNode{}, false
 	}
@@ -176,7 +176,7 @@ func BlockByDevnum(sys, majmin string) (BlockNode, bool) {
 		return BlockNode{}, false
 	}
 	n := BlockNode{DevPath: p, Name: filepath.Base(p), Disk: p}
-	if _, err := os.Stat(filepath.Join(root, p, "partition")); err == nil {
+	if Exists(filepath.Join(root, p, "partition")) {
 		n.Disk, n.Partition = filepath.Dir(p), n.Name
 	}
 	return n, true
@@ -185,7 +185,7 @@ func BlockByDevnum(sys, majmin string) (BlockNode, bool) {
 // list returns the resolved sysfs root and the sorted names in one of its directories
 // (nil when the directory does not exist).
 func list(sys, dir string) (string, []string, error) {
-	root, err := filepath.EvalSymlinks(sys)
+	root, err := Root(sys)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil, nil
 	}

@@ -32,7 +32,7 @@ func OpenDir(sys, devpath string) (*Dir, error) {
 	if !strings.HasPrefix(devpath, "/devices/") || strings.ContainsRune(devpath, 0) {
 		return nil, fmt.Errorf("open %q: not a device path", devpath)
 	}
-	root, err := filepath.EvalSymlinks(sys)
+	root, err := Root(sys)
 	if err != nil {
 		return nil, fmt.Errorf("sysfs root %s: %w", sys, err)
 	}

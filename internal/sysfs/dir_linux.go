@@ -202,3 +202,10 @@ func ReadFileCapped(path string, limit int64) ([]byte, error) {
 	h := dirHandle{fd: fd}
 	return h.readOpen(path, limit)
 }
+
+// Exists reports whether p names a file, not following a final symbolic link (lstat,
+// made raw: it tests attributes on the decision path).
+func Exists(p string) bool {
+	var st unix.Stat_t
+	return rawFstatat(unix.AT_FDCWD, p, &st, unix.AT_SYMLINK_NOFOLLOW) == nil
+}

@@ -85,3 +85,9 @@ func gone(err error) error {
 
 // noSymlinks is unknown off Linux: RealPath resolves every component.
 func noSymlinks(string) bool { return false }
+
+// Exists reports whether p names a file, not following a final symbolic link.
+func Exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}

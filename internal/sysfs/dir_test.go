@@ -177,3 +177,18 @@ func TestReadFileLargeAttribute(t *testing.T) {
 		}
 	}
 }
+
+func TestExists(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "partition"), []byte("1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("nowhere", filepath.Join(dir, "dangling")); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{"partition": true, "dangling": true, "missing": false, "partition/x": false} {
+		if got := Exists(filepath.Join(dir, name)); got != want {
+			t.Errorf("Exists(%s) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -39,7 +39,7 @@ type Stack struct {
 // a virtual disk (md0p1) continues at that disk. A loop is refused with ErrStackLoop;
 // more than MaxStackDepth levels or MaxStackNodes devices with ErrStackTooDeep.
 func Underlying(sys, disk string) (Stack, error) {
-	root, err := filepath.EvalSymlinks(sys)
+	root, err := Root(sys)
 	if err != nil {
 		return Stack{}, fmt.Errorf("sysfs root %s: %w", sys, err)
 	}
@@ -93,7 +93,7 @@ func (w *stackWalk) walk(disk string, depth int) error {
 			return fmt.Errorf("slave %s of %s is not a device in sysfs", n, filepath.Base(disk))
 		}
 		node := BlockNode{DevPath: p, Name: filepath.Base(p), Disk: p}
-		if _, err := os.Stat(filepath.Join(w.root, p, "partition")); err == nil {
+		if Exists(filepath.Join(w.root, p, "partition")) {
 			node.Disk, node.Partition = filepath.Dir(p), node.Name
 		}
 		if IsVirtualBlock(filepath.Base(node.Disk)) {
