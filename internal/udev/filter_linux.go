@@ -78,17 +78,24 @@ func subsystemFilter(subsystems []string) []unix.SockFilter {
 }
 
 // kernelScan is how far into a kernel message kernelSubsystemFilter looks for the end
-// of its "ACTION@DEVPATH" header; a message with a longer header passes, to be judged
-// by the reader.
-const kernelScan = 384
+// of its "ACTION@DEVPATH" header (the deepest USB device's is about 120 bytes); a
+// message with a longer header passes, to be judged by the reader.
+const kernelScan = 256
+
+// kernelScanChunk is how many positions of the scan come before their blocks: a test's
+// jump to its block is 2*kernelScanChunk-1 instructions, within classic BPF's 255.
+const kernelScanChunk = 64
 
 // kernelSubsystemFilter is a socket filter for the kernel's group that lets through
 // only the messages of the given subsystems, so that the many events of other devices
 // never wake the reader. The kernel writes "ACTION@DEVPATH\0ACTION=…\0DEVPATH=…\0
 // SUBSYSTEM=…\0…" (kobject_uevent_env adds those three first), so once the header's
 // end i is found, SUBSYSTEM= is at 2i+17. Classic BPF has no loops: the search is
-// unrolled, one test per byte. On any doubt — a longer header, a message in another
-// layout, too short for the test — the message passes, and the reader decides.
+// unrolled, one test per byte, in chunks each followed by its positions' blocks
+// (X = 2i+17). On any doubt — a longer header, a message in another layout, too short
+// for the test — the message passes, and the reader decides. The kernel compiles the
+// program when it is attached (about 1,000 instructions; the daemon's start pays it
+// once).
 func kernelSubsystemFilter(subsystems []string) []unix.SockFilter {
 	const (
 		ldB   = unix.BPF_LD | unix.BPF_B | unix.BPF_ABS
@@ -97,8 +104,12 @@ func kernelSubsystemFilter(subsystems []string) []unix.SockFilter {
 		ldIH  = unix.BPF_LD | unix.BPF_H | unix.BPF_IND
 		ldIB  = unix.BPF_LD | unix.BPF_B | unix.BPF_IND
 		ldxK  = unix.BPF_LDX | unix.BPF_W | unix.BPF_IMM
+		txa   = unix.BPF_MISC | unix.BPF_TXA
+		tax   = unix.BPF_MISC | unix.BPF_TAX
+		addK  = unix.BPF_ALU | unix.BPF_ADD | unix.BPF_K
+		subK  = unix.BPF_ALU | unix.BPF_SUB | unix.BPF_K
 		jeq   = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
-		jge   = unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K
+		jgeX  = unix.BPF_JMP | unix.BPF_JGE | unix.BPF_X
 		ja    = unix.BPF_JMP | unix.BPF_JA
 		retK  = unix.BPF_RET | unix.BPF_K
 		pass  = 0xffffffff
@@ -108,46 +119,56 @@ func kernelSubsystemFilter(subsystems []string) []unix.SockFilter {
 	for _, s := range subsystems {
 		longest = max(longest, len(s)+1)
 	}
-	// Jumps are forward only: every "pass" jumps to the last instruction, patched in
-	// at the end.
+	// Jumps are forward only: every "pass" jumps to the last instruction, and every
+	// block to common, both patched in at the end.
 	var prog []unix.SockFilter
-	var toPass []int
-	jumpToPass := func() {
-		toPass = append(toPass, len(prog))
+	var toPass, toCommon []int
+	jump := func(to *[]int) {
+		*to = append(*to, len(prog))
 		prog = append(prog, unix.SockFilter{Code: ja})
 	}
-	// The scan: position i's third instruction jumps to block i (patched below).
-	for i := 1; i < kernelScan; i++ {
-		prog = append(prog,
-			unix.SockFilter{Code: ldB, K: uint32(i)},
-			unix.SockFilter{Code: jeq, Jt: 0, Jf: 1, K: 0},
-			unix.SockFilter{Code: ja})
+	for first := 1; first < kernelScan; first += kernelScanChunk {
+		last := min(first+kernelScanChunk, kernelScan) // positions first … last-1
+		n := last - first
+		for i := first; i < last; i++ {
+			// a NUL at i jumps over the rest of the chunk's tests and the jump past its
+			// blocks, and over the blocks of the positions before i
+			k := i - first
+			prog = append(prog,
+				unix.SockFilter{Code: ldB, K: uint32(i)},
+				unix.SockFilter{Code: jeq, Jt: uint8(2*(n-1-k) + 1 + 2*k), K: 0})
+		}
+		skip := len(prog)
+		prog = append(prog, unix.SockFilter{Code: ja}) // no NUL in this chunk: on to the next
+		for i := first; i < last; i++ {
+			prog = append(prog, unix.SockFilter{Code: ldxK, K: uint32(2*i + 17)})
+			jump(&toCommon)
+		}
+		prog[skip].K = uint32(len(prog) - skip - 1)
 	}
-	jumpToPass() // no end of the header within the scan
-	// block i: pass unless the message is long enough for SUBSYSTEM= and the longest
-	// name wanted at 2i+17; then X = 2i+17 and on to the comparisons.
-	common := len(prog) + 5*(kernelScan-1)
-	for i := 1; i < kernelScan; i++ {
-		at := len(prog)
-		j := 3*(i-1) + 2
-		prog[j].K = uint32(at - j - 1)
-		off := uint32(2*i + 17)
-		prog = append(prog,
-			unix.SockFilter{Code: ldLen},
-			unix.SockFilter{Code: jge, Jt: 1, Jf: 0, K: off + uint32(len(prefix)+longest)})
-		jumpToPass()
-		prog = append(prog,
-			unix.SockFilter{Code: ldxK, K: off},
-			unix.SockFilter{Code: ja, K: uint32(common - (at + 4) - 1)})
-	}
-	// common: X is at SUBSYSTEM=; a message in another layout passes.
+	jump(&toPass) // no end of the header within the scan
+	common := len(prog)
+	// pass unless the message is long enough for SUBSYSTEM= and the longest name wanted
+	need := uint32(len(prefix) + longest)
+	prog = append(prog,
+		unix.SockFilter{Code: txa},
+		unix.SockFilter{Code: addK, K: need},
+		unix.SockFilter{Code: tax},
+		unix.SockFilter{Code: ldLen},
+		unix.SockFilter{Code: jgeX, Jt: 1})
+	jump(&toPass)
+	prog = append(prog,
+		unix.SockFilter{Code: txa},
+		unix.SockFilter{Code: subK, K: need},
+		unix.SockFilter{Code: tax})
+	// X is at SUBSYSTEM=; a message in another layout passes.
 	word := func(b string) uint32 { return binary.BigEndian.Uint32([]byte(b)) }
 	prog = append(prog, unix.SockFilter{Code: ldIW, K: 0}, unix.SockFilter{Code: jeq, Jt: 1, K: word("SUBS")})
-	jumpToPass()
+	jump(&toPass)
 	prog = append(prog, unix.SockFilter{Code: ldIW, K: 4}, unix.SockFilter{Code: jeq, Jt: 1, K: word("YSTE")})
-	jumpToPass()
+	jump(&toPass)
 	prog = append(prog, unix.SockFilter{Code: ldIH, K: 8}, unix.SockFilter{Code: jeq, Jt: 1, K: uint32(binary.BigEndian.Uint16([]byte("M=")))})
-	jumpToPass()
+	jump(&toPass)
 	// each name with its NUL, a word (then a half-word, a byte) at a time: a mismatch
 	// goes on to the next name, a full match passes.
 	for _, s := range subsystems {
@@ -172,11 +193,14 @@ func kernelSubsystemFilter(subsystems []string) []unix.SockFilter {
 			tests[t].Jf = uint8(len(tests) - t)
 		}
 		prog = append(prog, tests...)
-		jumpToPass()
+		jump(&toPass)
 	}
 	prog = append(prog, unix.SockFilter{Code: retK, K: 0}, unix.SockFilter{Code: retK, K: pass})
 	for _, j := range toPass {
 		prog[j].K = uint32(len(prog) - 1 - j - 1)
+	}
+	for _, j := range toCommon {
+		prog[j].K = uint32(common - j - 1)
 	}
 	return prog
 }
