@@ -237,23 +237,40 @@ func Timeline(tr Trace, daemonComm string, p PlugTiming, until time.Duration) []
 		case ev.Name == EvSysEnter && ev.Comm == daemonComm:
 			out = append(out, Step{After: ev.Time - p.Add, Thread: ev.PID, Call: syscallName(ev.Text)})
 		case ev.Name == EvSchedSwitch:
-			prev, next, ok := strings.Cut(ev.Text, " ==> ")
+			sw, ok := parseSwitch(ev.Text)
 			if !ok {
 				continue
 			}
-			pa, na := parseArgs(prev), parseArgs(next)
-			if pa["prev_comm"] == daemonComm {
-				tid, _ := strconv.Atoi(pa["prev_pid"])
-				out = append(out, Step{After: ev.Time - p.Add, Thread: tid, Call: fmt.Sprintf("off CPU %d (%s), %s runs", ev.CPU, pa["prev_state"], na["next_comm"])})
+			if sw.prevComm == daemonComm {
+				out = append(out, Step{After: ev.Time - p.Add, Thread: sw.prevTID, Call: fmt.Sprintf("off CPU %d (%s), %s runs", ev.CPU, sw.prevState, sw.nextComm)})
 			}
-			if na["next_comm"] == daemonComm {
-				tid, _ := strconv.Atoi(na["next_pid"])
-				out = append(out, Step{After: ev.Time - p.Add, Thread: tid, Call: fmt.Sprintf("on CPU %d after %s", ev.CPU, pa["prev_comm"])})
+			if sw.nextComm == daemonComm {
+				out = append(out, Step{After: ev.Time - p.Add, Thread: sw.nextTID, Call: fmt.Sprintf("on CPU %d after %s", ev.CPU, sw.prevComm)})
 			}
 		}
 	}
 	slices.SortStableFunc(out, func(a, b Step) int { return int(a.After - b.After) })
 	return out
+}
+
+// cpuSwitch is a sched_switch event: the task that left the CPU and the one that took it.
+type cpuSwitch struct {
+	prevComm, prevState, nextComm string
+	prevTID, nextTID              int
+}
+
+// parseSwitch reads a sched_switch body "prev_comm=… prev_pid=… prev_state=… ==>
+// next_comm=… next_pid=…".
+func parseSwitch(text string) (cpuSwitch, bool) {
+	prev, next, ok := strings.Cut(text, " ==> ")
+	if !ok {
+		return cpuSwitch{}, false
+	}
+	pa, na := parseArgs(prev), parseArgs(next)
+	sw := cpuSwitch{prevComm: pa["prev_comm"], prevState: pa["prev_state"], nextComm: na["next_comm"]}
+	sw.prevTID, _ = strconv.Atoi(pa["prev_pid"])
+	sw.nextTID, _ = strconv.Atoi(na["next_pid"])
+	return sw, true
 }
 
 // syscallName names the call of a sys_enter body "NR 257 (ffffff9c, …)".
@@ -314,21 +331,18 @@ func Costs(tr Trace, daemonComm string) []PlugCost {
 				out[len(out)-1].Calls[syscallName(ev.Text)]++
 			}
 		case ev.Name == EvSchedSwitch:
-			prev, next, ok := strings.Cut(ev.Text, " ==> ")
+			sw, ok := parseSwitch(ev.Text)
 			if !ok {
 				continue
 			}
-			pa, na := parseArgs(prev), parseArgs(next)
-			if pa["prev_comm"] == daemonComm {
-				tid, _ := strconv.Atoi(pa["prev_pid"])
-				if since, ok := on[tid]; ok && len(out) > 0 {
+			if sw.prevComm == daemonComm {
+				if since, ok := on[sw.prevTID]; ok && len(out) > 0 {
 					out[len(out)-1].OnCPU += ev.Time - since
 				}
-				delete(on, tid)
+				delete(on, sw.prevTID)
 			}
-			if na["next_comm"] == daemonComm {
-				tid, _ := strconv.Atoi(na["next_pid"])
-				on[tid] = ev.Time
+			if sw.nextComm == daemonComm {
+				on[sw.nextTID] = ev.Time
 			}
 		}
 	}

@@ -598,11 +598,12 @@ func costs(w io.Writer, tr Trace, ds ...DaemonResult) {
 		for _, p := range d.Plugs {
 			mine[p.Plug] = true
 		}
+		cs := Costs(tr, d.Comm)
 		for _, allow := range []bool{true, false} {
 			var cpu []time.Duration
 			calls := map[string]int{}
 			n := 0
-			for _, c := range Costs(tr, d.Comm) {
+			for _, c := range cs {
 				if !mine[c.Plug] || c.Allow != allow {
 					continue
 				}
