@@ -52,17 +52,31 @@ func murmurHash2(data []byte, seed uint32) uint32 {
 	return h
 }
 
+// Classic BPF instructions of the socket filters.
+const (
+	ldW   = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
+	ldB   = unix.BPF_LD | unix.BPF_B | unix.BPF_ABS
+	ldLen = unix.BPF_LD | unix.BPF_W | unix.BPF_LEN
+	ldIW  = unix.BPF_LD | unix.BPF_W | unix.BPF_IND
+	ldIH  = unix.BPF_LD | unix.BPF_H | unix.BPF_IND
+	ldIB  = unix.BPF_LD | unix.BPF_B | unix.BPF_IND
+	ldxK  = unix.BPF_LDX | unix.BPF_W | unix.BPF_IMM
+	txa   = unix.BPF_MISC | unix.BPF_TXA
+	tax   = unix.BPF_MISC | unix.BPF_TAX
+	addK  = unix.BPF_ALU | unix.BPF_ADD | unix.BPF_K
+	subK  = unix.BPF_ALU | unix.BPF_SUB | unix.BPF_K
+	jeq   = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
+	jgeX  = unix.BPF_JMP | unix.BPF_JGE | unix.BPF_X
+	ja    = unix.BPF_JMP | unix.BPF_JA
+	retK  = unix.BPF_RET | unix.BPF_K
+	pass  = 0xffffffff // return: the whole message
+)
+
 // subsystemFilter is a socket filter for udevd's group that lets through only the
 // messages of the given subsystems — as libudev's own monitors filter — so the many
 // events of other devices (SCSI hosts and targets, interfaces, …) never wake the
 // reader. A message without libudev's magic passes, to be refused by the parser.
 func subsystemFilter(subsystems []string) []unix.SockFilter {
-	const (
-		ldW  = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
-		jeq  = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
-		retK = unix.BPF_RET | unix.BPF_K
-		pass = 0xffffffff
-	)
 	n := len(subsystems)
 	prog := []unix.SockFilter{
 		{Code: ldW, K: udevMagicOffset},
@@ -97,23 +111,6 @@ const kernelScanChunk = 64
 // program when it is attached (about 1,000 instructions; the daemon's start pays it
 // once).
 func kernelSubsystemFilter(subsystems []string) []unix.SockFilter {
-	const (
-		ldB   = unix.BPF_LD | unix.BPF_B | unix.BPF_ABS
-		ldLen = unix.BPF_LD | unix.BPF_W | unix.BPF_LEN
-		ldIW  = unix.BPF_LD | unix.BPF_W | unix.BPF_IND
-		ldIH  = unix.BPF_LD | unix.BPF_H | unix.BPF_IND
-		ldIB  = unix.BPF_LD | unix.BPF_B | unix.BPF_IND
-		ldxK  = unix.BPF_LDX | unix.BPF_W | unix.BPF_IMM
-		txa   = unix.BPF_MISC | unix.BPF_TXA
-		tax   = unix.BPF_MISC | unix.BPF_TAX
-		addK  = unix.BPF_ALU | unix.BPF_ADD | unix.BPF_K
-		subK  = unix.BPF_ALU | unix.BPF_SUB | unix.BPF_K
-		jeq   = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
-		jgeX  = unix.BPF_JMP | unix.BPF_JGE | unix.BPF_X
-		ja    = unix.BPF_JMP | unix.BPF_JA
-		retK  = unix.BPF_RET | unix.BPF_K
-		pass  = 0xffffffff
-	)
 	const prefix = "SUBSYSTEM="
 	longest := 0
 	for _, s := range subsystems {
@@ -131,12 +128,12 @@ func kernelSubsystemFilter(subsystems []string) []unix.SockFilter {
 		last := min(first+kernelScanChunk, kernelScan) // positions first … last-1
 		n := last - first
 		for i := first; i < last; i++ {
-			// a NUL at i jumps over the rest of the chunk's tests and the jump past its
-			// blocks, and over the blocks of the positions before i
-			k := i - first
+			// A NUL at i jumps over the chunk's remaining tests (two instructions each),
+			// the jump past its blocks and the blocks before i's (two each): 2n-1 from
+			// every position.
 			prog = append(prog,
 				unix.SockFilter{Code: ldB, K: uint32(i)},
-				unix.SockFilter{Code: jeq, Jt: uint8(2*(n-1-k) + 1 + 2*k), K: 0})
+				unix.SockFilter{Code: jeq, Jt: uint8(2*n - 1), K: 0})
 		}
 		skip := len(prog)
 		prog = append(prog, unix.SockFilter{Code: ja}) // no NUL in this chunk: on to the next
