@@ -6,7 +6,7 @@ set -euo pipefail
 
 usage() {
 	cat <<'EOF2'
-usage: scripts/bench-usbguard.sh [--plugs N] [--idle DURATION] [--soak N] [--out FILE] [--profile FILE] [--keep]
+usage: scripts/bench-usbguard.sh [--plugs N] [--idle DURATION] [--soak N] [--out FILE] [--profile FILE] [--keep] [--kernel-args ARGS]
 
 Boots the end-to-end guest (Debian bookworm, TCG) once and, in that one run, hot-plugs
 the same plan into USBGuard and then into mediagate: N allowed sticks (one serial,
@@ -26,6 +26,9 @@ daemon from /proc. Prints one Markdown table with both daemons and the ratios.
   --daemon-env 'NAME=VALUE …'
                    run mediagated with these environment settings (a drop-in), to
                    try one (GOMAXPROCS=1, GOGC=100 …); the table says so
+  --kernel-args 'ARGS'
+                   boot the guest with these extra kernel parameters (e.g.
+                   'clocksource=tsc tsc=reliable'); the table says so
   --syscalls       also trace every system call entry of both daemons (a diagnostic:
                    the per-plug timelines are printed; it slows both daemons alike)
   -h, --help       this text
@@ -34,7 +37,7 @@ Uses the guest image cache of scripts/e2e.sh (MEDIAGATE_E2E_CACHE) and its one-V
 EOF2
 }
 
-plugs=20 idle=60s soak=0 out= keep=0 profile= syscalls= denv=
+plugs=20 idle=60s soak=0 out= keep=0 profile= syscalls= denv= kargs=
 while (($#)); do
 	case $1 in
 	-h | --help) usage; exit 0 ;;
@@ -46,6 +49,7 @@ while (($#)); do
 	--keep) keep=1 ;;
 	--syscalls) syscalls=1 ;;
 	--daemon-env) denv=${2:?--daemon-env needs NAME=VALUE}; shift ;;
+	--kernel-args) kargs=${2:?--kernel-args needs parameters}; shift ;;
 	*) echo "bench: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -56,6 +60,7 @@ cmdline="scripts/bench-usbguard.sh"
 ((soak)) && cmdline+=" --soak $soak"
 [[ -n $syscalls ]] && cmdline+=" --syscalls"
 [[ -n $denv ]] && cmdline+=" --daemon-env '$denv'"
+[[ -n $kargs ]] && cmdline+=" --kernel-args '$kargs'"
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 vmdir=$repo/scripts/vm
@@ -123,7 +128,7 @@ timeout_min=$((30 + soak / 20 + plugs))
 (cd "$repo" && MEDIAGATE_BENCH=1 MEDIAGATE_E2E_IMAGE="$img" MEDIAGATE_E2E_WORKDIR="$work" \
 	MEDIAGATE_BIN="$work/mediagate" MEDIAGATE_DAEMON_BIN="$work/mediagated" MEDIAGATE_BENCH_PLUGS="$plugs" MEDIAGATE_BENCH_IDLE="$idle" \
 	MEDIAGATE_BENCH_SOAK="$soak" MEDIAGATE_BENCH_OUT="$out" MEDIAGATE_BENCH_PROFILE="$profile" MEDIAGATE_BENCH_COMMAND="$cmdline" \
-	MEDIAGATE_BENCH_VERSION="$version" MEDIAGATE_BENCH_SYSCALLS="$syscalls" MEDIAGATE_BENCH_DAEMON_ENV="$denv" \
+	MEDIAGATE_BENCH_VERSION="$version" MEDIAGATE_BENCH_SYSCALLS="$syscalls" MEDIAGATE_BENCH_DAEMON_ENV="$denv" MEDIAGATE_BENCH_KERNEL_ARGS="$kargs" \
 	go test -count=1 -v -timeout "${timeout_min}m" -run '^TestUSBGuardSideBySide$' ./internal/bench/)
 if [[ -n $profile ]]; then
 	cp "$work/mediagated" "$profile.bin"

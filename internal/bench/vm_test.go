@@ -158,6 +158,7 @@ func bootBench(t *testing.T, cfg benchConfig) *benchRun {
 		Initrd:  filepath.Join(img, "initrd.img"),
 		Image:   filepath.Join(img, "rootfs.qcow2"),
 		WorkDir: work,
+		Append:  os.Getenv("MEDIAGATE_BENCH_KERNEL_ARGS"),
 	})
 	if err != nil {
 		t.Fatalf("boot the guest: %v", err)
