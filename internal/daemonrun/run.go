@@ -295,10 +295,10 @@ const (
 	// register from memory, so the cache serves only the change check and the appends
 	// to the log, and must not grow with the log (SQLite's default is 2,000 KiB).
 	daemonPageCacheKiB = 256
-	// daemonConnections is the daemon's pool of SQLite connections: each one parses
-	// the schema (about 0.1 s of CPU in the test guest) and holds about 1 MB of
-	// SQLite's memory, and the daemon's loop, its mount log and its control calls
-	// can take turns (registry.WithConnections).
+	// daemonConnections is the daemon's pool of SQLite connections, the log's appends
+	// included: each one parses the schema (about 0.1 s of CPU in the test guest) and
+	// holds about 1 MB of SQLite's memory, and the daemon's loop, its mount log and
+	// its control calls can take turns (registry.WithConnections).
 	daemonConnections = 1
 	daemonGOGC        = 50
 	baseMemoryLimit   = 24 << 20

@@ -109,19 +109,19 @@ func changedSince(row *sql.Row, mark int64) (bool, int64, error) {
 }
 
 // ChangeFeed is ChangedSince with its statement prepared once, for a caller that asks
-// before every event (the daemon's index). On SQLite it runs on the connection the
-// store appends RecordEvents batches on (logWriter), whose page cache the daemon's own
-// commits keep valid.
+// before every event (the daemon's index). On SQLite it runs with the statements the
+// store appends RecordEvents batches with (logWriter), on the daemon's one connection,
+// whose page cache the daemon's own commits keep valid.
 type ChangeFeed struct {
 	st *sql.Stmt
-	w  *logWriter
+	w  bool // SQLite: on the log's statements of a pooled connection (logWriter)
 	db *sql.DB
 }
 
 // ChangeFeed prepares the statement of ChangedSince.
 func (s *Store) ChangeFeed(ctx context.Context) (*ChangeFeed, error) {
 	if s.d.engine == SQLite {
-		return &ChangeFeed{w: &s.writer, db: s.db}, nil
+		return &ChangeFeed{w: true, db: s.db}, nil
 	}
 	st, err := s.db.PrepareContext(ctx, changedSinceSQL)
 	if err != nil {
@@ -132,8 +132,8 @@ func (s *Store) ChangeFeed(ctx context.Context) (*ChangeFeed, error) {
 
 // ChangedSince is Store.ChangedSince.
 func (f *ChangeFeed) ChangedSince(ctx context.Context, mark int64) (bool, int64, error) {
-	if f.w != nil {
-		return f.w.changedSince(ctx, f.db, mark)
+	if f.w {
+		return logWriter{}.changedSince(ctx, f.db, mark)
 	}
 	return changedSince(f.st.QueryRowContext(ctx, mark), mark)
 }

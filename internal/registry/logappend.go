@@ -80,7 +80,7 @@ func (p *logStmts) close() {
 // the head once, after the last row (finish).
 type logAppender struct {
 	s               *Store
-	insert, setHead *sql.Stmt
+	insert, setHead execFunc
 	head            audit.Head
 	n               int // rows added
 }
@@ -108,7 +108,7 @@ func (s *Store) appender(ctx context.Context, tx *sql.Tx) (*logAppender, error) 
 		}
 		head, insert, setHead = sts[0], sts[1], sts[2]
 	}
-	a := &logAppender{s: s, insert: insert, setHead: setHead}
+	a := &logAppender{s: s, insert: sqlExec(insert), setHead: sqlExec(setHead)}
 	err := head.QueryRowContext(ctx).Scan(&a.head.Seq, &a.head.Hash)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("read audit head: %w", err)
@@ -122,7 +122,7 @@ func (a *logAppender) add(ctx context.Context, kind event.Kind, medium string, d
 	now := s.now()
 	e := &audit.Event{ID: eventIDs.next(now.UnixMilli()), Time: now, HostID: s.hostID, Kind: kind, Medium: medium, Actor: s.actorOf(ctx), Details: details}
 	audit.Seal(e, a.head.Seq, a.head.Hash)
-	_, err := a.insert.ExecContext(ctx, e.Seq, e.ID, e.Time.Format(timeLayout), e.HostID, string(e.Kind), e.Medium,
+	err := a.insert(ctx, e.Seq, e.ID, e.Time.Format(timeLayout), e.HostID, string(e.Kind), e.Medium,
 		e.Actor.UID, e.Actor.User, e.Actor.Login, string(e.Details), e.PrevHash, e.Hash)
 	if err != nil {
 		return nil, fmt.Errorf("append audit row: %w", err)
@@ -137,7 +137,7 @@ func (a *logAppender) finish(ctx context.Context) error {
 	if a.n == 0 {
 		return nil
 	}
-	if _, err := a.setHead.ExecContext(ctx, a.head.Seq, a.head.Hash); err != nil {
+	if err := a.setHead(ctx, a.head.Seq, a.head.Hash); err != nil {
 		return fmt.Errorf("update audit head: %w", err)
 	}
 	return nil
@@ -152,98 +152,80 @@ func rowDetails(kind event.Kind, details any) (json.RawMessage, error) {
 	return audit.Details(details)
 }
 
-// logWriter is the connection an SQLite store appends batches of rows on
-// (RecordEvents, the daemon's decisions): held by the store once it is first used, with
-// BEGIN IMMEDIATE, COMMIT, ROLLBACK and the log's statements prepared on it. A row's
-// commit then parses nothing and starts no goroutine (database/sql's transactions
-// start one each, to watch their context); on the daemon's emulated CPU that is what
-// stands between a blocked stick's decision and its row in the WAL. The transaction is
-// the same as inTx's: immediate (the writer lock from its start), the head read under
-// it, the pragmas of the connection string.
-type logWriter struct {
-	mu   sync.Mutex
-	conn *sql.Conn
-	// begin, commit and rollback end or start the transaction; head, insert and
-	// setHead are the log's statements (headSQL …); changed is the daemon's check for
-	// register changes (ChangeFeed), run here outside the transactions.
-	begin, commit, rollback, head, insert, setHead, changed *sql.Stmt
-}
+// logWriter appends batches of rows to an SQLite register's log (RecordEvents, the
+// daemon's decisions) on a connection of the pool, with BEGIN IMMEDIATE, COMMIT,
+// ROLLBACK and the log's statements prepared on that connection at its first append
+// and kept with it (liteConn). A row's commit then parses nothing and starts no
+// goroutine (database/sql's transactions start one each, to watch their context); on
+// the daemon's emulated CPU that is what stands between a blocked stick's decision
+// and its row in the WAL. The transaction is the same as inTx's: immediate (the
+// writer lock from its start), the head read under it, the pragmas of the connection
+// string. The daemon's one connection (WithConnections) serves these appends, its
+// change checks and its reads in turn.
+type logWriter struct{}
 
-// open takes a connection from the pool and prepares the statements on it (w.mu held).
-func (w *logWriter) open(ctx context.Context, db *sql.DB) error {
+// onConn runs f with the log's statements of a connection taken from the pool and
+// gives the connection back. f reports with bad that the connection must not be used
+// again (a transaction may be left open on it): it is then closed, not pooled.
+func (logWriter) onConn(ctx context.Context, db *sql.DB, f func(l *logConnStmts) (bad bool, err error)) error {
 	c, err := db.Conn(ctx)
 	if err != nil {
 		return err
 	}
-	var sts [7]*sql.Stmt
-	for i, q := range []string{"BEGIN IMMEDIATE", "COMMIT", "ROLLBACK", headSQL, insertSQL, setHeadSQL, changedSinceSQL} {
-		if sts[i], err = c.PrepareContext(ctx, q); err != nil {
-			c.Close()
-			return fmt.Errorf("prepare audit log statements: %w", err)
+	defer c.Close()
+	var ferr error
+	rerr := c.Raw(func(dc any) error {
+		lc, ok := dc.(*liteConn)
+		if !ok {
+			ferr = fmt.Errorf("register connection %T is not an SQLite one", dc)
+			return nil
 		}
-	}
-	w.conn = c
-	w.begin, w.commit, w.rollback, w.head, w.insert, w.setHead, w.changed = sts[0], sts[1], sts[2], sts[3], sts[4], sts[5], sts[6]
-	return nil
-}
-
-// drop gives the connection up (w.mu held): back to the pool when it is outside a
-// transaction (clean), else closed, so that no connection left inside a transaction —
-// holding the writer lock — ever goes back to the pool.
-func (w *logWriter) drop(clean bool) {
-	if w.conn == nil {
-		return
-	}
-	for _, st := range []*sql.Stmt{w.begin, w.commit, w.rollback, w.head, w.insert, w.setHead, w.changed} {
-		st.Close()
-	}
-	if clean {
-		w.conn.Close()
-	} else {
-		// database/sql closes a connection that reports itself bad instead of
-		// pooling it.
-		w.conn.Raw(func(any) error { return driver.ErrBadConn })
-	}
-	w.conn = nil
-}
-
-// close releases the connection (Store.Close).
-func (w *logWriter) close() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.drop(true)
-}
-
-// appendRows appends rows (details checked and encoded) in one transaction on the
-// writer connection. On any error nothing is written: the transaction is rolled back,
-// and the connection given up when the rollback fails.
-func (w *logWriter) appendRows(ctx context.Context, s *Store, rows []EventRow, details []json.RawMessage) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.conn == nil {
-		if err := w.open(ctx, s.db); err != nil {
-			return fmt.Errorf("begin: %w", err)
+		l, err := lc.logStatements(ctx)
+		if err != nil {
+			ferr = err
+			return nil
 		}
+		var bad bool
+		if bad, ferr = f(l); bad {
+			// database/sql closes a connection that reports itself bad instead of
+			// pooling it.
+			return driver.ErrBadConn
+		}
+		return nil
+	})
+	if ferr != nil {
+		return ferr
 	}
-	_, err := w.begin.ExecContext(ctx)
+	return rerr
+}
+
+// appendRows appends rows (details checked and encoded) in one transaction. On any
+// error nothing is written: the transaction is rolled back, and the connection closed
+// when the rollback fails.
+func (w logWriter) appendRows(ctx context.Context, s *Store, rows []EventRow, details []json.RawMessage) error {
+	err := w.onConn(ctx, s.db, func(l *logConnStmts) (bool, error) {
+		err := exec(ctx, l.begin)
+		if err != nil {
+			err = fmt.Errorf("begin: %w", err)
+		} else if err = appendInTx(ctx, s, l, rows, details); err == nil {
+			if s.beforeCommit != nil {
+				s.beforeCommit()
+			}
+			if err = exec(ctx, l.commit); err != nil {
+				err = fmt.Errorf("commit: %w", err)
+			}
+		}
+		if err != nil {
+			// Rolled back whatever the context says. A BEGIN or COMMIT that failed may
+			// have left a transaction open or not; when ROLLBACK fails (there was none,
+			// or the connection is broken) the connection is given up and the next call
+			// takes another.
+			rerr := exec(context.WithoutCancel(ctx), l.rollback)
+			return rerr != nil, err
+		}
+		return false, nil
+	})
 	if err != nil {
-		err = fmt.Errorf("begin: %w", err)
-	} else if err = w.appendInTx(ctx, s, rows, details); err == nil {
-		if s.beforeCommit != nil {
-			s.beforeCommit()
-		}
-		if _, err = w.commit.ExecContext(ctx); err != nil {
-			err = fmt.Errorf("commit: %w", err)
-		}
-	}
-	if err != nil {
-		// Rolled back whatever the context says. A BEGIN or COMMIT that failed may
-		// have left a transaction open or not; when ROLLBACK fails (there was none,
-		// or the connection is broken) the connection is given up and the next call
-		// takes another.
-		if _, rerr := w.rollback.ExecContext(context.WithoutCancel(ctx)); rerr != nil {
-			w.drop(false)
-		}
 		return err
 	}
 	if s.appended != nil {
@@ -252,39 +234,55 @@ func (w *logWriter) appendRows(ctx context.Context, s *Store, rows []EventRow, d
 	return nil
 }
 
-// changedSince is ChangedSince on the writer connection, between its transactions.
-// Every SQLite connection drops its page cache when another one has committed since
-// its last read; on the connection that wrote the daemon's last rows the check after
-// that commit (and before the next event) finds the pages it reads still cached.
-func (w *logWriter) changedSince(ctx context.Context, db *sql.DB, mark int64) (bool, int64, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.conn == nil {
-		if err := w.open(ctx, db); err != nil {
-			return true, mark, fmt.Errorf("read register changes: %w", err)
+// changedSince is ChangedSince with the statement prepared on the connection, between
+// the log's transactions. Every SQLite connection drops its page cache when another
+// one has committed since its last read; on the connection that wrote the daemon's
+// last rows the check after that commit (and before the next event) finds the pages
+// it reads still cached.
+func (w logWriter) changedSince(ctx context.Context, db *sql.DB, mark int64) (changed bool, head int64, err error) {
+	changed, head = true, mark
+	err = w.onConn(ctx, db, func(l *logConnStmts) (bool, error) {
+		var h, n int64
+		if err := queryRow(ctx, l.changed, []any{mark}, &h, &n); err != nil {
+			return errors.Is(err, driver.ErrBadConn), err
 		}
+		changed, head = n > 0 || h < mark, h
+		return false, nil
+	})
+	if err != nil {
+		return true, mark, fmt.Errorf("read register changes: %w", err)
 	}
-	changed, head, err := changedSince(w.changed.QueryRowContext(ctx, mark), mark)
-	if errors.Is(err, driver.ErrBadConn) {
-		w.drop(false)
-	}
-	return changed, head, err
+	return changed, head, nil
 }
 
 // appendInTx reads the head and appends the rows inside the writer's transaction.
-func (w *logWriter) appendInTx(ctx context.Context, s *Store, rows []EventRow, details []json.RawMessage) error {
+func appendInTx(ctx context.Context, s *Store, l *logConnStmts, rows []EventRow, details []json.RawMessage) error {
 	var head audit.Head
-	err := w.head.QueryRowContext(ctx).Scan(&head.Seq, &head.Hash)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	err := queryRow(ctx, l.head, nil, &head.Seq, &head.Hash)
+	if err != nil && !errors.Is(err, errNoRow) {
 		return fmt.Errorf("read audit head: %w", err)
 	}
-	a := logAppender{s: s, insert: w.insert, setHead: w.setHead, head: head}
+	a := logAppender{s: s, insert: liteExec(l.insert), setHead: liteExec(l.setHead), head: head}
 	for i, r := range rows {
 		if _, err := a.add(ctx, r.Kind, r.Medium, details[i]); err != nil {
 			return err
 		}
 	}
 	return a.finish(ctx)
+}
+
+// execFunc runs one prepared statement of the log with args.
+type execFunc func(ctx context.Context, args ...any) error
+
+func liteExec(st liteStmt) execFunc {
+	return func(ctx context.Context, args ...any) error { return exec(ctx, st, args...) }
+}
+
+func sqlExec(st *sql.Stmt) execFunc {
+	return func(ctx context.Context, args ...any) error {
+		_, err := st.ExecContext(ctx, args...)
+		return err
+	}
 }
 
 // eventIDs hands out the ids of audit rows: version-7 UUIDs (RFC 9562), the row's time

@@ -136,12 +136,13 @@ func TestRecordEventsWaitsForTheWriterLock(t *testing.T) {
 	})
 }
 
-// The writer connection of an SQLite register has the pragmas of every connection:
-// WAL, synchronous NORMAL (a commit survives a crash of the process), the busy
-// timeout and foreign keys.
+// The connection the log's batches are appended on has the pragmas of every
+// connection: WAL, synchronous NORMAL (a commit survives a crash of the process), the
+// busy timeout and foreign keys. With one connection (the daemon's), the batches, the
+// change checks and the reads all run on it: the schema is parsed once.
 func TestLogWriterPragmas(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir()+"/reg.db", WithPageCache(256))
+	s, err := Open(ctx, t.TempDir()+"/reg.db", WithPageCache(256), WithConnections(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,14 +150,35 @@ func TestLogWriterPragmas(t *testing.T) {
 	if err := s.RecordEvents(ctx, []EventRow{decisionRow("", "one")}); err != nil {
 		t.Fatal(err)
 	}
-	s.writer.mu.Lock()
-	defer s.writer.mu.Unlock()
-	if s.writer.conn == nil {
-		t.Fatal("RecordEvents did not use the writer connection")
+	feed, err := s.ChangeFeed(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer feed.Close()
+	if _, _, err := feed.ChangedSince(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Events(ctx, EventFilter{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.db.Stats().OpenConnections; n != 1 {
+		t.Errorf("%d connections open, want 1", n)
+	}
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var prepared bool
+	if err := c.Raw(func(dc any) error { prepared = dc.(*liteConn).log != nil; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !prepared {
+		t.Error("RecordEvents did not prepare the log's statements on the connection")
 	}
 	for pragma, want := range map[string]string{"journal_mode": "wal", "synchronous": "1", "busy_timeout": "10000", "foreign_keys": "1", "cache_size": "-256"} {
 		var got string
-		if err := s.writer.conn.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil || got != want {
+		if err := c.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil || got != want {
 			t.Errorf("PRAGMA %s = %q (%v), want %q", pragma, got, err, want)
 		}
 	}
@@ -210,5 +232,48 @@ func TestEventIDs(t *testing.T) {
 	}
 	if e.ID != rows[1].ID {
 		t.Errorf("RecordEvent returned id %q, stored %q", e.ID, rows[1].ID)
+	}
+}
+
+// A connection the log's transaction may have been left open on is closed, its
+// statements finalized first, and the next batch takes a new one.
+func TestLogWriterDropsABadConnection(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir()+"/reg.db", WithConnections(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.RecordEvents(ctx, []EventRow{decisionRow("", "one")}); err != nil {
+		t.Fatal(err)
+	}
+	var first *liteConn
+	errLeft := errors.New("a transaction may be open")
+	err = s.writer.onConn(ctx, s.db, func(l *logConnStmts) (bool, error) {
+		if err := exec(ctx, l.begin); err != nil {
+			t.Fatal(err)
+		}
+		return true, errLeft
+	})
+	if !errors.Is(err, errLeft) {
+		t.Fatalf("onConn = %v, want the callback's error", err)
+	}
+	if err := s.RecordEvents(ctx, []EventRow{decisionRow("", "two")}); err != nil {
+		t.Fatalf("the batch after a bad connection: %v", err)
+	}
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Raw(func(dc any) error { first = dc.(*liteConn); return nil })
+	c.Close()
+	if st := s.db.Stats(); st.OpenConnections != 1 {
+		t.Errorf("%d connections open, want 1", st.OpenConnections)
+	}
+	if first.log == nil {
+		t.Error("the new connection has no log statements after the batch")
+	}
+	if n, err := s.VerifyLog(ctx); err != nil || n != 2 {
+		t.Errorf("VerifyLog = %d, %v; want 2", n, err)
 	}
 }

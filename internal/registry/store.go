@@ -61,7 +61,7 @@ type Store struct {
 	midApprove func() error
 	// logStmts are the audit log's statements, prepared once (logappend.go).
 	logStmts logStmts
-	// writer is the connection RecordEvents appends on, SQLite only (logappend.go).
+	// writer appends RecordEvents batches, SQLite only (logappend.go).
 	writer logWriter
 	// beforeCommit, set only by benchmarks, runs in inTx just before the commit.
 	beforeCommit func()
@@ -77,14 +77,14 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // unless the context of the change names one (audit.WithActor).
 func WithActor(a audit.Actor) Option { return func(s *Store) { s.actor = a } }
 
-// WithConnections bounds the connections to an SQLite register to n besides the one
-// the audit log's batches are appended on (logWriter, held once RecordEvents is first
-// used; database/sql pools without bound and keeps two idle). Each connection parses
-// the whole schema when it opens and holds its own page cache and statements, so a
-// resident process with little concurrency (the daemon: one at start-up, later the
-// odd control call beside a commit) saves memory and CPU with one: the others wait
-// their turn — never for the log writer's, which would wait for them in turn. No
-// effect on PostgreSQL.
+// WithConnections bounds the connections to an SQLite register to n (database/sql
+// pools without bound and keeps two idle). Each connection parses the whole schema
+// when it opens and holds its own page cache and statements, so a resident process
+// with little concurrency (the daemon: its event loop, its mount log and the odd
+// control call) saves memory and CPU with one: its reads, its appends to the log
+// (logWriter) and its change checks (ChangeFeed) take turns on it. A caller must then
+// not ask the store for anything while it holds the connection (an open transaction
+// or rows): it would wait for itself. No effect on PostgreSQL.
 func WithConnections(n int) Option { return func(s *Store) { s.conns = n } }
 
 // WithAppended sets f to be called after every writing transaction of the store
@@ -139,13 +139,14 @@ func (s *Store) openSQLite(ctx context.Context, path string) (*Store, error) {
 	}
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
-	db, err := sql.Open("sqlite", dsn)
+	conn, err := newLiteConnector(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open registry %s: %w", path, err)
 	}
+	db := sql.OpenDB(conn)
 	if s.conns > 0 {
-		db.SetMaxOpenConns(s.conns + 1) // and the log writer's
-		db.SetMaxIdleConns(s.conns + 1)
+		db.SetMaxOpenConns(s.conns)
+		db.SetMaxIdleConns(s.conns)
 	}
 	s.db = db
 	return s.start(ctx)
@@ -169,7 +170,6 @@ func (s *Store) start(ctx context.Context) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	s.writer.close()
 	s.logStmts.close()
 	return s.db.Close()
 }
