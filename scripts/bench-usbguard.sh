@@ -6,7 +6,7 @@ set -euo pipefail
 
 usage() {
 	cat <<'EOF2'
-usage: scripts/bench-usbguard.sh [--plugs N] [--idle DURATION] [--soak N] [--out FILE] [--profile FILE] [--keep] [--kernel-args ARGS]
+usage: scripts/bench-usbguard.sh [--plugs N] [--idle DURATION] [--starts N] [--soak N] [--out FILE] [--profile FILE] [--keep] [--kernel-args ARGS]
 
 Boots the end-to-end guest (Debian bookworm, TCG) once and, in that one run, hot-plugs
 the same plan into USBGuard and then into mediagate: N allowed sticks (one serial,
@@ -18,10 +18,15 @@ daemon from /proc. Prints one Markdown table with both daemons and the ratios.
 
   --plugs N        allowed plugs per daemon, as many blocked (default 20)
   --idle DURATION  idle window for the context switch count (default 60s; 10s for a quick run)
+  --starts N       start each daemon N times (default 1): N-1 starts sampled and stopped
+                   before the run's own; the table adds the medians of start-up CPU
+                   and RSS after start (a single start varies by a fifth)
   --soak N         instead: N plugs into mediagate only, RSS every 100 plugs
   --out FILE       also write the table to FILE
   --profile FILE   write a CPU profile of mediagated's whole run in the guest to FILE
-                   (read it with: go tool pprof -top <mediagated binary> FILE)
+                   (read it with: go tool pprof -top <mediagated binary> FILE); with
+                   --daemon-env 'MEDIAGATED_CPUPROFILE_SECONDS=3 MEDIAGATED_CPUPROFILE_HZ=1000'
+                   the start-up alone, sampled at 1 kHz
   --keep           keep the run's work directory (trace, console log)
   --daemon-env 'NAME=VALUE …'
                    run mediagated with these environment settings (a drop-in), to
@@ -37,12 +42,13 @@ Uses the guest image cache of scripts/e2e.sh (MEDIAGATE_E2E_CACHE) and its one-V
 EOF2
 }
 
-plugs=20 idle=60s soak=0 out= keep=0 profile= syscalls= denv= kargs=
+plugs=20 idle=60s soak=0 out= keep=0 profile= syscalls= denv= kargs= starts=1
 while (($#)); do
 	case $1 in
 	-h | --help) usage; exit 0 ;;
 	--plugs) plugs=${2:?--plugs needs a number}; shift ;;
 	--idle) idle=${2:?--idle needs a duration}; shift ;;
+	--starts) starts=${2:?--starts needs a number}; shift ;;
 	--soak) soak=${2:?--soak needs a number}; shift ;;
 	--out) out=$(realpath -m "${2:?--out needs a file}"); shift ;;
 	--profile) profile=$(realpath -m "${2:?--profile needs a file}"); shift ;;
@@ -57,6 +63,7 @@ done
 cmdline="scripts/bench-usbguard.sh"
 ((plugs != 20)) && cmdline+=" --plugs $plugs"
 [[ $idle != 60s ]] && cmdline+=" --idle $idle"
+((starts != 1)) && cmdline+=" --starts $starts"
 ((soak)) && cmdline+=" --soak $soak"
 [[ -n $syscalls ]] && cmdline+=" --syscalls"
 [[ -n $denv ]] && cmdline+=" --daemon-env '$denv'"
@@ -124,11 +131,11 @@ build_daemon "$repo" "$work/mediagated" "${profile:+mediagated_profile}"
 version=$(cd "$repo" && git describe --always --dirty 2>/dev/null || echo unknown)
 
 say "running the benchmark in the guest"
-timeout_min=$((30 + soak / 20 + plugs))
+timeout_min=$((30 + soak / 20 + plugs + starts))
 (cd "$repo" && MEDIAGATE_BENCH=1 MEDIAGATE_E2E_IMAGE="$img" MEDIAGATE_E2E_WORKDIR="$work" \
 	MEDIAGATE_BIN="$work/mediagate" MEDIAGATE_DAEMON_BIN="$work/mediagated" MEDIAGATE_BENCH_PLUGS="$plugs" MEDIAGATE_BENCH_IDLE="$idle" \
 	MEDIAGATE_BENCH_SOAK="$soak" MEDIAGATE_BENCH_OUT="$out" MEDIAGATE_BENCH_PROFILE="$profile" MEDIAGATE_BENCH_COMMAND="$cmdline" \
-	MEDIAGATE_BENCH_VERSION="$version" MEDIAGATE_BENCH_SYSCALLS="$syscalls" MEDIAGATE_BENCH_DAEMON_ENV="$denv" MEDIAGATE_BENCH_KERNEL_ARGS="$kargs" \
+	MEDIAGATE_BENCH_VERSION="$version" MEDIAGATE_BENCH_SYSCALLS="$syscalls" MEDIAGATE_BENCH_DAEMON_ENV="$denv" MEDIAGATE_BENCH_KERNEL_ARGS="$kargs" MEDIAGATE_BENCH_STARTS="$starts" \
 	go test -count=1 -v -timeout "${timeout_min}m" -run '^TestUSBGuardSideBySide$' ./internal/bench/)
 if [[ -n $profile ]]; then
 	cp "$work/mediagated" "$profile.bin"

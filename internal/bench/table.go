@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -19,6 +20,10 @@ type DaemonResult struct {
 	// after the plug plan (which follows the idle window).
 	Idle, AfterPlugs ProcSample
 	IdleWindow       time.Duration
+	// Restarts are the first samples of starts made before the run's own, each
+	// stopped after its sample (--starts): a single start's CPU and memory vary by a
+	// fifth between runs, the median of several less.
+	Restarts []ProcSample
 }
 
 func (d DaemonResult) cpu(ticks int64) time.Duration {
@@ -30,6 +35,27 @@ func (d DaemonResult) cpu(ticks int64) time.Duration {
 
 // StartCPU is the CPU time the daemon used from its start until the first sample.
 func (d DaemonResult) StartCPU() time.Duration { return d.cpu(d.Started.CPUTicks) }
+
+// starts are the first samples of every start, the run's own and the restarts.
+func (d DaemonResult) starts() []ProcSample { return append([]ProcSample{d.Started}, d.Restarts...) }
+
+// StartFigures are the median, least and most start-up CPU and RSS after start over
+// every start of the run.
+func (d DaemonResult) StartFigures() (cpu [3]time.Duration, rssKiB [3]int64) {
+	var cpus, rss []time.Duration
+	for _, s := range d.starts() {
+		cpus = append(cpus, d.cpu(s.CPUTicks))
+		rss = append(rss, time.Duration(s.RSSKiB))
+	}
+	spread := func(ds []time.Duration) (r [3]time.Duration) {
+		r[0], _ = Percentile(ds, 0.5)
+		r[1], r[2] = slices.Min(ds), slices.Max(ds)
+		return r
+	}
+	cpu = spread(cpus)
+	r := spread(rss)
+	return cpu, [3]int64{int64(r[0]), int64(r[1]), int64(r[2])}
+}
 
 // PlugCPU is the CPU time per plug over the plug plan.
 func (d DaemonResult) PlugCPU() time.Duration {
@@ -131,6 +157,18 @@ func WriteTable(w io.Writer, base, other DaemonResult) error {
 	rows = append(rows, row{"CPU at start-up (until the first sample)",
 		fmt.Sprintf("%.2f s", base.StartCPU().Seconds()), fmt.Sprintf("%.2f s", other.StartCPU().Seconds()),
 		ratio(float64(base.StartCPU()), float64(other.StartCPU()))})
+	if len(base.Restarts) > 0 || len(other.Restarts) > 0 {
+		bc, br := base.StartFigures()
+		oc, or := other.StartFigures()
+		sec := func(c [3]time.Duration) string {
+			return fmt.Sprintf("%.2f s (%.2f–%.2f)", c[0].Seconds(), c[1].Seconds(), c[2].Seconds())
+		}
+		mbs := func(r [3]int64) string { return fmt.Sprintf("%s MB (%s–%s)", mb(r[0]), mb(r[1]), mb(r[2])) }
+		rows = append(rows, row{fmt.Sprintf("CPU at start-up, median of %d / %d starts (least–most)", len(base.starts()), len(other.starts())),
+			sec(bc), sec(oc), ratio(float64(bc[0]), float64(oc[0]))})
+		rows = append(rows, row{"RSS after start, median of the same starts (least–most)",
+			mbs(br), mbs(or), ratio(float64(br[0]), float64(or[0]))})
+	}
 	rows = append(rows, row{"CPU per plug",
 		ms(base.PlugCPU()) + " ms", ms(other.PlugCPU()) + " ms", ratio(float64(base.PlugCPU()), float64(other.PlugCPU()))})
 	rows = append(rows, row{fmt.Sprintf("idle %s: context switches (all threads), CPU", other.IdleWindow.Round(time.Second)),

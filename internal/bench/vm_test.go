@@ -27,6 +27,7 @@ import (
 //	MEDIAGATE_DAEMON_BIN (cmd/mediagated, which mediagate.service runs)
 //	MEDIAGATE_BENCH_PLUGS  allowed plugs per daemon, as many blocked ones (default 20)
 //	MEDIAGATE_BENCH_IDLE   idle window, a Go duration (default 60s)
+//	MEDIAGATE_BENCH_STARTS N: start each daemon N times (default 1), the start-up figures as medians
 //	MEDIAGATE_BENCH_SOAK   N: only a soak of N plugs against mediagate (default 0: off)
 //	MEDIAGATE_BENCH_OUT    file the table is written to (Markdown), besides stdout
 //	MEDIAGATE_BENCH_COMMAND, MEDIAGATE_BENCH_VERSION  shown above the table
@@ -34,7 +35,7 @@ func TestUSBGuardSideBySide(t *testing.T) {
 	if os.Getenv("MEDIAGATE_BENCH") != "1" {
 		t.Skip("the side-by-side benchmark runs in a VM: scripts/bench-usbguard.sh (sets MEDIAGATE_BENCH=1)")
 	}
-	cfg := benchConfig{plugs: 20, idle: 60 * time.Second, settle: 5 * time.Second}
+	cfg := benchConfig{plugs: 20, idle: 60 * time.Second, settle: 5 * time.Second, starts: 1}
 	if v := os.Getenv("MEDIAGATE_BENCH_PLUGS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
@@ -48,6 +49,13 @@ func TestUSBGuardSideBySide(t *testing.T) {
 			t.Fatalf("MEDIAGATE_BENCH_IDLE=%q: want a duration such as 60s", v)
 		}
 		cfg.idle = d
+	}
+	if v := os.Getenv("MEDIAGATE_BENCH_STARTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("MEDIAGATE_BENCH_STARTS=%q: want a positive number", v)
+		}
+		cfg.starts = n
 	}
 	if v := os.Getenv("MEDIAGATE_BENCH_SOAK"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -122,6 +130,7 @@ type benchConfig struct {
 	idle   time.Duration // idle window for context switches
 	settle time.Duration // after the daemon is active, before the first sample
 	soak   int
+	starts int // starts per daemon; all but the last are sampled and stopped
 }
 
 type benchRun struct {
@@ -397,6 +406,11 @@ func (b *benchRun) runDaemon(d daemonSpec, firstPlug int) DaemonResult {
 	t := b.t
 	res := DaemonResult{Name: d.name(b.g, t), Comm: d.comm, TickHz: b.hz, IdleWindow: b.cfg.idle}
 	fmt.Printf("bench: %s\n", res.Name)
+	for range b.cfg.starts - 1 {
+		pid := b.start(d)
+		res.Restarts = append(res.Restarts, b.sample(pid))
+		b.g.MustRun(t, "systemctl stop "+d.unit)
+	}
 	pid := b.start(d)
 	res.Started = b.sample(pid)
 	if b.cfg.idle > 0 {
