@@ -147,6 +147,9 @@ func TestWriteTable(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
 	}
+	if strings.Contains(out, "anonymous + file-backed") {
+		t.Errorf("samples without RssAnon have a split row:\n%s", out)
+	}
 	if strings.Contains(out, "median of") {
 		t.Errorf("a run of one start per daemon has a median row:\n%s", out)
 	}
@@ -154,6 +157,8 @@ func TestWriteTable(t *testing.T) {
 	// Two more starts each: the medians of three.
 	ug.Restarts = []ProcSample{{RSSKiB: 6 * 1024, CPUTicks: 20}, {RSSKiB: 8 * 1024, CPUTicks: 30}}
 	mg.Restarts = []ProcSample{{RSSKiB: 14 * 1024, CPUTicks: 40}, {RSSKiB: 15 * 1024, CPUTicks: 50}}
+	mg.AfterPlugs.AnonKiB, mg.AfterPlugs.FileKiB = 17*1024, 9*1024
+	ug.AfterPlugs.AnonKiB, ug.AfterPlugs.FileKiB = 2*1024, 5*1024
 	buf.Reset()
 	if err := WriteTable(&buf, ug, mg); err != nil {
 		t.Fatal(err)
@@ -163,6 +168,7 @@ func TestWriteTable(t *testing.T) {
 		"| CPU at start-up (until the first sample) | 0.24 s | 4.67 s | 19.46× |",
 		"| CPU at start-up, median of 3 / 3 starts (least–most) | 0.24 s (0.20–0.30) | 0.50 s (0.40–4.67) | 2.08× |",
 		"| RSS after start, median of the same starts (least–most) | 7.0 MB (6.0–8.0) | 15.0 MB (14.0–20.0) | 2.14× |",
+		"| RSS after the plugs: anonymous + file-backed (the binary, libraries) | 2.0 + 5.0 MB | 17.0 + 9.0 MB |  |",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)

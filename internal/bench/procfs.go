@@ -10,8 +10,9 @@ import (
 // ProcSample is what /proc says about a process at one moment.
 type ProcSample struct {
 	PID int
-	// RSSKiB is VmRSS of /proc/PID/status.
-	RSSKiB int64
+	// RSSKiB is VmRSS of /proc/PID/status; AnonKiB and FileKiB its anonymous and
+	// file-backed parts (RssAnon, RssFile: the heaps, and the binary's pages).
+	RSSKiB, AnonKiB, FileKiB int64
 	// CPUTicks is utime+stime of /proc/PID/stat (all threads), in clock ticks.
 	CPUTicks int64
 	// CtxSwitches is voluntary+nonvoluntary context switches summed over the threads
@@ -46,9 +47,9 @@ func ParseStat(text string) (int64, error) {
 
 // Status holds the fields of /proc/PID/status the benchmark uses.
 type Status struct {
-	RSSKiB      int64
-	CtxSwitches int64 // voluntary + nonvoluntary
-	HasRSS      bool
+	RSSKiB, AnonKiB, FileKiB int64
+	CtxSwitches              int64 // voluntary + nonvoluntary
+	HasRSS                   bool
 }
 
 // ParseStatus reads VmRSS and the context switch counters from the text of
@@ -64,12 +65,19 @@ func ParseStatus(text string) (Status, error) {
 		}
 		v = strings.TrimSpace(v)
 		switch k {
-		case "VmRSS":
+		case "VmRSS", "RssAnon", "RssFile":
 			n, err := strconv.ParseInt(strings.TrimSuffix(v, " kB"), 10, 64)
 			if err != nil || !strings.HasSuffix(v, " kB") {
-				return st, fmt.Errorf("proc status: bad VmRSS %q", v)
+				return st, fmt.Errorf("proc status: bad %s %q", k, v)
 			}
-			st.RSSKiB, st.HasRSS = n, true
+			switch k {
+			case "VmRSS":
+				st.RSSKiB, st.HasRSS = n, true
+			case "RssAnon":
+				st.AnonKiB = n
+			default:
+				st.FileKiB = n
+			}
 		case "voluntary_ctxt_switches", "nonvoluntary_ctxt_switches":
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
@@ -120,7 +128,7 @@ func ParseSample(pid int, out string) (ProcSample, error) {
 			if !st.HasRSS {
 				return fmt.Errorf("proc status of %d: no VmRSS (a kernel thread or a zombie)", pid)
 			}
-			s.RSSKiB, haveStatus = st.RSSKiB, true
+			s.RSSKiB, s.AnonKiB, s.FileKiB, haveStatus = st.RSSKiB, st.AnonKiB, st.FileKiB, true
 		case "task":
 			st, err := ParseStatus(text)
 			if err != nil {

@@ -39,7 +39,7 @@ func TestParseSampleCaptured(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.RSSKiB != wantSample.RSSKiB || s.CPUTicks != wantSample.CPUTicks || s.Threads != wantSample.Threads || s.CtxSwitches != wantSample.CtxSwitches {
+	if s != wantSample {
 		t.Errorf("sample = %+v, want %+v", s, wantSample)
 	}
 	// A sample cut short, or without the process's status, is an error, not zeros.
@@ -79,4 +79,11 @@ func FuzzParseSample(f *testing.F) {
 }
 
 // What the captured sample holds (counted by hand from the file).
-var wantSample = ProcSample{PID: 1160, RSSKiB: 23244, CPUTicks: 86 + 55, CtxSwitches: 2053, Threads: 10}
+var wantSample = ProcSample{PID: 1160, RSSKiB: 23244, AnonKiB: 11872, FileKiB: 11372, CPUTicks: 86 + 55, CtxSwitches: 2053, Threads: 10}
+
+func TestSoakLine(t *testing.T) {
+	got := SoakLine(100, ProcSample{RSSKiB: 15 * 1024, AnonKiB: 6 * 1024, FileKiB: 9 * 1024, CPUTicks: 250, Threads: 8}, 100)
+	if want := "after   100 plugs: RSS 15.0 MB (anonymous 6.0, file 9.0), CPU 2.50 s, threads 8"; got != want {
+		t.Errorf("SoakLine = %q, want %q", got, want)
+	}
+}

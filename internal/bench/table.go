@@ -154,6 +154,11 @@ func WriteTable(w io.Writer, base, other DaemonResult) error {
 		mb(base.Started.RSSKiB) + " → " + mb(base.AfterPlugs.RSSKiB) + " MB",
 		mb(other.Started.RSSKiB) + " → " + mb(other.AfterPlugs.RSSKiB) + " MB",
 		ratio(float64(base.Started.RSSKiB), float64(other.Started.RSSKiB)) + " → " + ratio(float64(base.AfterPlugs.RSSKiB), float64(other.AfterPlugs.RSSKiB))})
+	if base.AfterPlugs.AnonKiB > 0 || other.AfterPlugs.AnonKiB > 0 {
+		split := func(p ProcSample) string { return mb(p.AnonKiB) + " + " + mb(p.FileKiB) + " MB" }
+		rows = append(rows, row{"RSS after the plugs: anonymous + file-backed (the binary, libraries)",
+			split(base.AfterPlugs), split(other.AfterPlugs), ""})
+	}
 	rows = append(rows, row{"CPU at start-up (until the first sample)",
 		fmt.Sprintf("%.2f s", base.StartCPU().Seconds()), fmt.Sprintf("%.2f s", other.StartCPU().Seconds()),
 		ratio(float64(base.StartCPU()), float64(other.StartCPU()))})
@@ -208,5 +213,6 @@ func SoakLine(plugs int, s ProcSample, tickHz int) string {
 	if tickHz > 0 {
 		cpu = time.Duration(s.CPUTicks) * time.Second / time.Duration(tickHz)
 	}
-	return strings.TrimSpace(fmt.Sprintf("after %5d plugs: RSS %s MB, CPU %.2f s, threads %d", plugs, mb(s.RSSKiB), cpu.Seconds(), s.Threads))
+	return strings.TrimSpace(fmt.Sprintf("after %5d plugs: RSS %s MB (anonymous %s, file %s), CPU %.2f s, threads %d",
+		plugs, mb(s.RSSKiB), mb(s.AnonKiB), mb(s.FileKiB), cpu.Seconds(), s.Threads))
 }
