@@ -89,9 +89,26 @@ func authorized(t *testing.T, g *testbed.Guest, serial string) string {
 	return g.MustRun(t, "cat "+dev+"/authorized")
 }
 
-// attachedCount counts the SCSI disks the guest kernel has ever attached.
-func attachedCount(t *testing.T, g *testbed.Guest) string {
-	return g.MustRun(t, "dmesg | grep -c 'Attached SCSI' || true")
+// kernelMark writes a line of its own into the guest kernel's log and returns it, for
+// attachedSince. A count of every line would not do: over a long suite the kernel's
+// ring buffer wraps, and the count of old lines goes down.
+func kernelMark(t *testing.T, g *testbed.Guest) string {
+	t.Helper()
+	mark := fmt.Sprintf("mediagate-e2e mark %s %d", t.Name(), time.Now().UnixNano())
+	g.MustRun(t, "echo '"+mark+"' > /dev/kmsg")
+	return mark
+}
+
+// attachedSince counts the SCSI disks the guest kernel attached since mark
+// (kernelMark); a mark no longer in the log fails the test rather than count nothing.
+func attachedSince(t *testing.T, g *testbed.Guest, mark string) int {
+	t.Helper()
+	out := g.MustRun(t, "dmesg")
+	i := strings.LastIndex(out, mark)
+	if i < 0 {
+		t.Fatalf("the kernel log no longer holds the mark %q", mark)
+	}
+	return strings.Count(out[i:], "Attached SCSI")
 }
 
 func expectBlocked(t *testing.T, g *testbed.Guest, serial, reason string) {
@@ -152,11 +169,11 @@ func TestDaemonIsReadyAndLocksRootHubs(t *testing.T) {
 
 func TestDaemonUnregisteredStickNeverGetsBlockDevice(t *testing.T) {
 	v, g := needDaemon(t)
-	before := attachedCount(t, g)
+	mark := kernelMark(t, g)
 	v.PlugStick(t, "MGUNREG01", testbed.Files{"a.txt": []byte("x\n")})
 	expectBlocked(t, g, "MGUNREG01", "unregistered")
-	if after := attachedCount(t, g); after != before {
-		t.Errorf("the kernel attached a SCSI disk for the unregistered stick (%s -> %s)", before, after)
+	if n := attachedSince(t, g, mark); n != 0 {
+		t.Errorf("the kernel attached %d SCSI disk(s) for the unregistered stick", n)
 	}
 	// `mediagate devices` shows the daemon's live decision for it.
 	var devs []struct {
