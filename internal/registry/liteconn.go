@@ -132,8 +132,8 @@ func exec(ctx context.Context, st liteStmt, args ...any) error {
 	return err
 }
 
-// queryRow runs st with args and scans its first row into dest (integers and text);
-// no row is sql.ErrNoRows' sibling errNoRow.
+// queryRow runs st with args and scans its first row into dest (integers and text),
+// or returns errNoRow when there is none.
 func queryRow(ctx context.Context, st liteStmt, args []any, dest ...any) error {
 	nv, err := namedValues(args)
 	if err != nil {
