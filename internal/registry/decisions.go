@@ -93,16 +93,16 @@ func headSeq(ctx context.Context, q querier) (int64, error) {
 // themselves (KindsOutsideRegister) are known not to change the register; any other
 // kind, including one this release does not know, counts as a change.
 func (s *Store) ChangedSince(ctx context.Context, mark int64) (changed bool, head int64, err error) {
-	return changedSince(s.db.QueryRowContext(ctx, changedSinceSQL, mark), mark)
+	return changedSince(s.db.QueryRowContext(ctx, changedSinceSQL, mark).Scan, mark)
 }
 
 const changedSinceSQL = `SELECT COALESCE((SELECT seq FROM event_head WHERE singleton = 1), 0),
 	(SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE seq > ? AND kind NOT IN (` + outsideListSQL + `) LIMIT 1) AS c)`
 
-func changedSince(row *sql.Row, mark int64) (bool, int64, error) {
-	var n int
-	var head int64
-	if err := row.Scan(&head, &n); err != nil {
+// changedSince reads the row of changedSinceSQL with scan (a row's Scan).
+func changedSince(scan func(dest ...any) error, mark int64) (bool, int64, error) {
+	var head, n int64
+	if err := scan(&head, &n); err != nil {
 		return true, mark, fmt.Errorf("read register changes: %w", err)
 	}
 	return n > 0 || head < mark, head, nil
@@ -135,7 +135,7 @@ func (f *ChangeFeed) ChangedSince(ctx context.Context, mark int64) (bool, int64,
 	if f.w {
 		return logWriter{}.changedSince(ctx, f.db, mark)
 	}
-	return changedSince(f.st.QueryRowContext(ctx, mark), mark)
+	return changedSince(f.st.QueryRowContext(ctx, mark).Scan, mark)
 }
 
 // Close releases the statement.

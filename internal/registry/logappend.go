@@ -241,18 +241,16 @@ func (w logWriter) appendRows(ctx context.Context, s *Store, rows []EventRow, de
 // it reads still cached.
 func (w logWriter) changedSince(ctx context.Context, db *sql.DB, mark int64) (changed bool, head int64, err error) {
 	changed, head = true, mark
+	var read error // the query's, already in changedSince's words
 	err = w.onConn(ctx, db, func(l *logConnStmts) (bool, error) {
-		var h, n int64
-		if err := queryRow(ctx, l.changed, []any{mark}, &h, &n); err != nil {
-			return errors.Is(err, driver.ErrBadConn), err
-		}
-		changed, head = n > 0 || h < mark, h
-		return false, nil
+		scan := func(dest ...any) error { return queryRow(ctx, l.changed, []any{mark}, dest...) }
+		changed, head, read = changedSince(scan, mark)
+		return errors.Is(read, driver.ErrBadConn), read
 	})
-	if err != nil {
+	if err != nil && read == nil {
 		return true, mark, fmt.Errorf("read register changes: %w", err)
 	}
-	return changed, head, nil
+	return changed, head, err
 }
 
 // appendInTx reads the head and appends the rows inside the writer's transaction.
