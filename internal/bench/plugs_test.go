@@ -99,7 +99,7 @@ func TestPercentile(t *testing.T) {
 	if ds[0] != 10*time.Millisecond {
 		t.Error("Percentile sorted its input")
 	}
-	if _, ok := Percentile(nil, 0.5); ok {
+	if _, ok := Percentile[time.Duration](nil, 0.5); ok {
 		t.Error("Percentile of nothing is ok")
 	}
 }
@@ -132,7 +132,7 @@ func TestWriteTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := buf.String()
-	for _, want := range []string{
+	tableHas(t, out,
 		"| figure | USBGuard | mediagate | ratio |",
 		"`authorized=1` written, p50 / p90 | 20.0 / 20.0 ms | 80.0 / 80.0 ms | 4.00× / 4.00× |",
 		"decision¹, p50 / p90 | 10.0 / 10.0 ms | 40.0 / 40.0 ms | 4.00× / 4.00× |",
@@ -142,11 +142,7 @@ func TestWriteTable(t *testing.T) {
 		"| CPU at start-up (until the first sample) | 0.24 s | 4.67 s | 19.46× |",
 		"| CPU per plug | 40.0 ms | 250.0 ms | 6.25× |",
 		"| 0, 0.0 ms | 20, 30.0 ms |",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("table lacks %q:\n%s", want, out)
-		}
-	}
+	)
 	if strings.Contains(out, "anonymous + file-backed") {
 		t.Errorf("samples without RssAnon have a split row:\n%s", out)
 	}
@@ -164,12 +160,18 @@ func TestWriteTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	out = buf.String()
-	for _, want := range []string{
+	tableHas(t, out,
 		"| CPU at start-up (until the first sample) | 0.24 s | 4.67 s | 19.46× |",
 		"| CPU at start-up, median of 3 / 3 starts (least–most) | 0.24 s (0.20–0.30) | 0.50 s (0.40–4.67) | 2.08× |",
 		"| RSS after start, median of the same starts (least–most) | 7.0 MB (6.0–8.0) | 15.0 MB (14.0–20.0) | 2.14× |",
 		"| RSS after the plugs: anonymous + file-backed (the binary, libraries) | 2.0 + 5.0 MB | 17.0 + 9.0 MB |  |",
-	} {
+	)
+}
+
+// tableHas fails t for each of wants that out lacks.
+func tableHas(t *testing.T, out string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

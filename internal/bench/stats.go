@@ -1,15 +1,17 @@
 package bench
 
 import (
+	"cmp"
 	"slices"
 	"time"
 )
 
 // Percentile returns the q-quantile (0 < q ≤ 1) of ds by the nearest-rank method, and
 // false when ds is empty.
-func Percentile(ds []time.Duration, q float64) (time.Duration, bool) {
+func Percentile[T cmp.Ordered](ds []T, q float64) (T, bool) {
 	if len(ds) == 0 {
-		return 0, false
+		var zero T
+		return zero, false
 	}
 	s := slices.Clone(ds)
 	slices.Sort(s)

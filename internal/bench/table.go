@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -42,19 +43,19 @@ func (d DaemonResult) starts() []ProcSample { return append([]ProcSample{d.Start
 // StartFigures are the median, least and most start-up CPU and RSS after start over
 // every start of the run.
 func (d DaemonResult) StartFigures() (cpu [3]time.Duration, rssKiB [3]int64) {
-	var cpus, rss []time.Duration
+	var cpus []time.Duration
+	var rss []int64
 	for _, s := range d.starts() {
 		cpus = append(cpus, d.cpu(s.CPUTicks))
-		rss = append(rss, time.Duration(s.RSSKiB))
+		rss = append(rss, s.RSSKiB)
 	}
-	spread := func(ds []time.Duration) (r [3]time.Duration) {
-		r[0], _ = Percentile(ds, 0.5)
-		r[1], r[2] = slices.Min(ds), slices.Max(ds)
-		return r
-	}
-	cpu = spread(cpus)
-	r := spread(rss)
-	return cpu, [3]int64{int64(r[0]), int64(r[1]), int64(r[2])}
+	return spread(cpus), spread(rss)
+}
+
+// spread is the median, least and most of xs (not empty).
+func spread[T cmp.Ordered](xs []T) [3]T {
+	m, _ := Percentile(xs, 0.5)
+	return [3]T{m, slices.Min(xs), slices.Max(xs)}
 }
 
 // PlugCPU is the CPU time per plug over the plug plan.
