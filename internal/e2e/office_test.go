@@ -152,10 +152,13 @@ printf '[Service]\nEnvironment=%s\n' > %s
 		t.Errorf("lost stick authorized = %s while the server is down", got)
 	}
 
-	// A tampered cache file is refused and put back; the policy in force stays.
+	// A tampered cache file is refused and put back; the policy in force stays. The
+	// signature's first character is changed to another one (a signature that already
+	// starts with "A" gets "B"), and the shell fails if the file did not change.
 	g.MustRun(t, fmt.Sprintf(`set -e
 cp %[1]s/office/policy.json /tmp/policy.good
-sed -i 's/"signature":"./"signature":"A/' %[1]s/office/policy.json`, officeDir))
+sed -i -e 's/"signature":"A/"signature":"B/;t' -e 's/"signature":"./"signature":"A/' %[1]s/office/policy.json
+if cmp -s /tmp/policy.good %[1]s/office/policy.json; then echo "the cache file is unchanged" >&2; exit 1; fi`, officeDir))
 	g.WaitFor(t, 30*time.Second, officeEnv+` mediagate log --kind policy.refused --json | grep -c '"source": *"file"'`)
 	g.WaitFor(t, 30*time.Second, "cmp -s /tmp/policy.good "+officeDir+"/office/policy.json && echo restored")
 	if r := officeDecided(t, g, serial); r != "status-lost" {
