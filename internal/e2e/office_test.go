@@ -81,6 +81,11 @@ func TestOfficeEnrolledHost(t *testing.T) {
 	g.WaitFor(t, 30*time.Second, fmt.Sprintf(`timeout 3 bash -c '</dev/tcp/%s' && echo up`,
 		strings.Replace(strings.TrimPrefix(office.URL(), "https://"), ":", "/", 1)))
 	t.Cleanup(func() { unenrol(t, g) })
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the daemon's last lines:\n%s", g.Exec(t, "journalctl -u mediagate --no-pager -o short-monotonic | tail -40").Stdout)
+		}
+	})
 
 	// Enrol by the server's name, which only the guest's /etc/hosts knows: the
 	// enrolment records its address, the drop-in lets the sandboxed daemon reach that
