@@ -29,6 +29,8 @@ var reasons = map[string][2]string{
 	"pin.not-pinned":  {"it presents mass storage, and the allow entry was recorded without the device's interfaces", "其包含大容量存储接口，而该放行条目未记录设备接口"},
 	"reason.unexpected-node": {"Blocked: a driver gave this USB device a %s device node, which it was not allowed for (a keyboard or a medium does not get a network interface, serial port or raw HID channel); the device was taken away.",
 		"已阻止：驱动为该USB设备创建了 %s 设备节点，而该设备未被允许用于此用途（键盘或存储介质不应出现网络接口、串口或原始HID通道），已将其断开。"},
+	"reason.audit-unavailable": {"Blocked: %s would be allowed, but mediagate cannot write its audit log on this host (the disk may be full), and no medium is used without its decision on record. Tell the security officer; once the log can be written again, the medium is let in without being plugged again.",
+		"已阻止：%s本可使用，但 mediagate 目前无法写入本机审计日志（可能磁盘已满），未留记录的介质一律不得使用。请报告保密员；审计日志恢复写入后，该介质无需重新插入即可使用。"},
 	"reason.baseline": {"Allowed: internal disk recorded when this host was initialised.",
 		"允许：本机初始化时登记的内置硬盘。"},
 	"reason.unregistered": {"Blocked: this storage medium is not registered. Unregistered media may never be used on a classified host; ask the security officer to register it.",
@@ -172,6 +174,8 @@ func Decision(lang string, d policy.Decision) string {
 		}
 	case policy.ReasonUnexpectedNode:
 		args = []any{d.Detail}
+	case policy.ReasonAuditUnavailable:
+		args = []any{m}
 	case policy.ReasonIdentityMismatch:
 		if d.Detail == policy.DetailBaselineCapacity || d.Detail == policy.DetailBaselineModel {
 			key += ".baseline-slot"

@@ -85,6 +85,14 @@
 // (net also wireless) that AllowClasses names. Containers get none; an unclassified
 // host allows all.
 //
+// # Audit log unavailable
+//
+// When Input.AuditUnavailable is set (the daemon cannot write its audit log), a
+// medium Decide would allow — allowed, allowed-read-only, read-only-below-host,
+// unregistered-on-unclassified-host — is blocked with audit-unavailable: no medium is
+// used without its decision on record. Peripherals, baseline disks and containers are
+// decided as ever, so the keyboard and the system disk keep working.
+//
 // # Audit mode
 //
 // A host in audit mode gets the same Verdict and Reason as in enforce mode, with

@@ -96,6 +96,10 @@ type Input struct {
 	// them is the registered medium (a weak serial shared by a batch, or a clone),
 	// and nothing tells which, so neither new one gets in.
 	Twin string
+	// AuditUnavailable says that the audit log cannot be written now (the daemon's
+	// last commit of rows failed: a full disk, a broken register). A medium is not
+	// let in without its decision on record.
+	AuditUnavailable bool
 }
 
 // Decision is the outcome of Decide.
@@ -145,6 +149,9 @@ func (d Decision) Blocked() bool { return d.Verdict != Allow && d.Verdict != All
 // gives the reason; the package documentation lists the order and explains it.
 func Decide(in Input) Decision {
 	d := decide(in)
+	if in.AuditUnavailable && recordedUse[d.Reason] && !d.Blocked() {
+		return d.with(Block, ReasonAuditUnavailable)
+	}
 	if in.Device.Node == "" || d.Blocked() {
 		return d
 	}
@@ -386,6 +393,15 @@ func decide(in Input) Decision {
 		return d.with(AllowReadOnly, ReasonAllowedReadOnly)
 	}
 	return d.with(Allow, ReasonAllowed)
+}
+
+// recordedUse are the allows that let a medium's data be used: with the audit log
+// unavailable they become audit-unavailable. Hubs, keyboards and other allowed
+// peripherals, the host's own disks (baseline) and containers (a card reader; the
+// card is decided by itself) are let in as ever, so the host stays usable.
+var recordedUse = map[Reason]bool{
+	ReasonAllowed: true, ReasonAllowedReadOnly: true, ReasonReadOnlyBelowHost: true,
+	ReasonUnregisteredUnclassifiedHost: true,
 }
 
 func (d Decision) with(v Verdict, r Reason) Decision {

@@ -281,8 +281,22 @@ func decideCases() []decideCase {
 			in.Device.USB, in.Device.Behind, in.Device.Block, in.Device.Identity.Capacity = true, true, false, 0
 			in.Record.Kind, in.Record.Identity = media.KindOpticalDisc, opticalDisc().Identity
 		}), verdict: AllowReadOnly, reason: ReasonAllowedReadOnly},
+
+		// The audit log cannot be written: no medium is used without its decision on
+		// record; the host's peripherals, own disks and containers stay as they are.
+		{name: "registered stick, audit log unavailable", in: with(auditDown), verdict: Block, reason: ReasonAuditUnavailable},
+		{name: "read-only medium, audit log unavailable", in: with(auditDown, func(in *Input) { in.Record.Access = media.AccessReadOnly }), verdict: Block, reason: ReasonAuditUnavailable},
+		{name: "lower medium read-only, audit log unavailable", in: with(auditDown, func(in *Input) { in.Record.Level = media.Confidential }), verdict: Block, reason: ReasonAuditUnavailable},
+		{name: "unregistered stick on unclassified host, audit log unavailable", in: with(auditDown, unclassifiedHost, noRecord), verdict: Block, reason: ReasonAuditUnavailable},
+		{name: "lost stick, audit log unavailable", in: with(auditDown, status(media.StatusLost)), verdict: Block, reason: ReasonStatusLost},
+		{name: "keyboard, audit log unavailable", in: with(auditDown, dev(peripheral("046d", "c31c", ClassHID))), verdict: Allow, reason: ReasonPeripheralAllowed, classes: []int{ClassHID}},
+		{name: "internal disk, audit log unavailable", in: with(auditDown, dev(internalDisk()), func(in *Input) { in.Host.Baseline = []string{internalDisk().Identity.Key} }), verdict: Allow, reason: ReasonBaseline},
+		{name: "card reader, audit log unavailable", in: with(auditDown, noRecord, dev(cardReader()), pinReader("05e3:0751")), verdict: Allow, reason: ReasonContainer},
 	}
 }
+
+// auditDown marks the audit log unavailable.
+func auditDown(in *Input) { in.AuditUnavailable = true }
 
 // cardReader is an unregistered USB card reader (Genesys 05e3:0751).
 func cardReader() Device {

@@ -12,6 +12,7 @@ const (
 	ReasonPeripheralNotAllowed         Reason = "peripheral-not-allowed"            // block: a USB class this host refuses
 	ReasonAllowEntryMismatch           Reason = "allow-entry-mismatch"              // block: VID:PID allowed, but other interfaces or descriptors than pinned
 	ReasonUnexpectedNode               Reason = "unexpected-node"                   // block: a driver made a net, tty or hidraw node the device was not allowed for
+	ReasonAuditUnavailable             Reason = "audit-unavailable"                 // block: a medium that would be allowed, while the audit log cannot be written
 	ReasonBaseline                     Reason = "baseline"                          // allow: internal disk recorded at host init
 	ReasonUnregistered                 Reason = "unregistered"                      // block: storage not in the register
 	ReasonUnregisteredUnclassifiedHost Reason = "unregistered-on-unclassified-host" // allow: unregistered storage, unclassified host
@@ -38,7 +39,7 @@ const (
 func Reasons() []Reason {
 	return []Reason{
 		ReasonNotMedia, ReasonHostNotInitialised, ReasonPeripheralAllowed, ReasonPeripheralNotAllowed,
-		ReasonAllowEntryMismatch, ReasonUnexpectedNode,
+		ReasonAllowEntryMismatch, ReasonUnexpectedNode, ReasonAuditUnavailable,
 		ReasonBaseline, ReasonUnregistered, ReasonUnregisteredUnclassifiedHost, ReasonContainer, ReasonIdentityMismatch,
 		ReasonRecordInvalid, ReasonStatusLost, ReasonStatusInVault, ReasonStatusRepair,
 		ReasonStatusDestroyed, ReasonStatusRetired, ReasonNoCustodian, ReasonHostUnclassified,
