@@ -371,6 +371,12 @@ func (d *Daemon) rescan(ctx context.Context, trigger string, before map[string]*
 // Rescan decides every present device afresh (control socket): after a registration
 // or host profile change, a medium already plugged in is judged by the new record.
 func (d *Daemon) Rescan(ctx context.Context) {
+	d.rescanAll(ctx, "request")
+	d.auditRescan(ctx)
+}
+
+// rescanAll decides every device present afresh, as if each had just been plugged.
+func (d *Daemon) rescanAll(ctx context.Context, trigger string) {
 	d.work.Lock()
 	defer d.work.Unlock()
 	d.refreshIndex(ctx)
@@ -378,7 +384,7 @@ func (d *Daemon) Rescan(ctx context.Context) {
 	old := d.present
 	d.present = map[string]*Record{}
 	d.mu.Unlock()
-	d.rescan(ctx, "request", old)
+	d.rescan(ctx, trigger, old)
 	var gone []string
 	d.mu.Lock()
 	for p, r := range old {

@@ -217,6 +217,10 @@ type Daemon struct {
 	// lastAlone is when a blocked decision's row was last committed while other
 	// events waited (rows.go, recordLater; d.work held).
 	lastAlone time.Time
+	// auditDown says that the last commit of audit rows failed: media are blocked
+	// until one succeeds (policy.Input.AuditUnavailable). auditTurned asks for the
+	// devices present to be decided again, after the log failed or recovered (rows.go).
+	auditDown, auditTurned atomic.Bool
 }
 
 // New returns a Daemon; call Run.
@@ -347,6 +351,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if settled || d.queuedRows() >= maxQueuedRows || !d.backlog() {
 			d.flushRows(ctx)
 		}
+		d.auditRescan(ctx)
 		if settled {
 			ready = true
 			d.log.Info("devices present at start decided", "decisions", d.Status().Counts.Decisions)
@@ -361,6 +366,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 func (d *Daemon) Handle(ctx context.Context, ev udev.Event) {
 	d.handle(ctx, ev)
 	d.flushRows(ctx)
+	d.auditRescan(ctx)
 }
 
 // handle processes one event; its decisions' audit rows stay queued (rows.go).
@@ -716,6 +722,7 @@ func (d *Daemon) lockHubs(ctx context.Context) {
 // lookup finds the registration and its custodian. Errors other than "not found"
 // leave the record nil, so the device counts as unregistered: fail closed.
 func (d *Daemon) lookup(ctx context.Context, in *policy.Input, r *Record) {
+	in.AuditUnavailable = d.auditDown.Load()
 	key := in.Device.Identity.Key
 	if key == "" {
 		return

@@ -115,6 +115,41 @@ func (d *Daemon) commitRows(ctx context.Context) error {
 	if len(d.rows) == 0 {
 		return nil
 	}
+	err := d.commitQueued(ctx)
+	d.auditCommitted(err)
+	return err
+}
+
+// auditCommitted notes whether the last commit of audit rows worked. While commits
+// fail, no medium is let in (lookup sets policy.Input.AuditUnavailable): an allowed
+// medium's row is committed after its authorized write, so a failing log would
+// otherwise let media in with no record of it. When the log fails, or works again,
+// the devices present are decided again (auditRescan): those let in while their rows
+// were failing are taken away, and those blocked for it are let in.
+func (d *Daemon) auditCommitted(err error) {
+	down := err != nil
+	if d.auditDown.Swap(down) == down {
+		return
+	}
+	d.auditTurned.Store(true)
+	if down {
+		d.log.Error("the audit log cannot be written: media are blocked until it can", "err", err)
+	} else {
+		d.log.Warn("the audit log is written again: deciding the devices present again")
+	}
+}
+
+// auditRescan decides the devices present again after the audit log failed or
+// recovered (auditCommitted); it runs between events, with no event handled.
+func (d *Daemon) auditRescan(ctx context.Context) {
+	if d.auditTurned.Swap(false) {
+		d.rescanAll(ctx, "audit-log")
+	}
+}
+
+// commitQueued is commitRows' work: in one transaction, retried twice when the
+// database is busy; if that fails, row by row.
+func (d *Daemon) commitQueued(ctx context.Context) error {
 	ctx = context.WithoutCancel(ctx)
 	rows := d.rows
 	defer func() {

@@ -4,13 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 
+	"mediagate/internal/audit"
 	"mediagate/internal/event"
 	"mediagate/internal/identity"
 	"mediagate/internal/media"
+	"mediagate/internal/policy"
 	"mediagate/internal/registry"
 	"mediagate/internal/udev"
 )
@@ -186,5 +191,100 @@ func TestBlockedStormRowsTogether(t *testing.T) {
 	want := [][]event.Kind{{d}, {d, d, d, d}, {event.KindDaemonStop}}
 	if got := store.kinds(); !slices.EqualFunc(got, want, slices.Equal) {
 		t.Errorf("batches %q, want %q", got, want)
+	}
+}
+
+// fullStore is the test store on a full disk: while full is set, every write fails.
+type fullStore struct {
+	*memStore
+	full atomic.Bool
+}
+
+func (s *fullStore) RecordEvent(ctx context.Context, kind event.Kind, medium string, details any) (*audit.Event, error) {
+	if s.full.Load() {
+		return nil, errors.New("database or disk is full")
+	}
+	return s.memStore.RecordEvent(ctx, kind, medium, details)
+}
+
+// While the audit log cannot be written, no medium is let in: the stick allowed
+// before is taken away at the first failed commit, a stick plugged meanwhile is held
+// (audit-unavailable), and the keyboard still works. The first commit that works again
+// lets the registered stick in without a replug.
+func TestAuditLogDownBlocksMedia(t *testing.T) {
+	b := newBed(t, secretHost())
+	store := &fullStore{memStore: b.store}
+	b.d.cfg.Store = store
+	b.mkSys(diskP+"/sda1", "bus/usb/devices")
+	if err := os.Symlink(filepath.Join(b.d.cfg.Sys, stickP), filepath.Join(b.d.cfg.Sys, "bus/usb/devices/2-1")); err != nil {
+		t.Fatal(err)
+	}
+	reason := func(p string) policy.Reason {
+		t.Helper()
+		for _, r := range b.d.Status().Present {
+			if r.DevPath == p {
+				return r.Decision.Reason
+			}
+		}
+		t.Fatalf("no decision standing for %s", p)
+		return ""
+	}
+	authorized := func(p string) bool { on, _ := b.rec.USBAuthorized(p); return on }
+	b.register("AU1", media.Secret, media.StatusActive, media.AccessReadWrite, 0)
+	b.register("AU2", media.Secret, media.StatusActive, media.AccessReadWrite, 0)
+	b.plugStick("AU1", 64<<20)
+	if !authorized(stickP) {
+		t.Fatal("registered stick not authorized while the log works")
+	}
+
+	// The disk fills up: the keyboard's row is the first that fails.
+	store.full.Store(true)
+	b.rec.Reset()
+	b.devs.set(peripheral(kbdP, "2-2", []int{3}, identity.FuncKeyboard))
+	b.ev("add", kbdP, "usb", "usb_device")
+	if authorized(stickP) || !slices.Contains(b.rec.Ops(), "detach "+diskP) {
+		t.Errorf("ops %q: the stick let in before stays in while the log cannot be written", b.rec.Ops())
+	}
+	if r := reason(stickP); r != policy.ReasonAuditUnavailable {
+		t.Errorf("stick after the failed commit: %s", r)
+	}
+	if !authorized(kbdP) {
+		t.Error("the keyboard was taken away with the audit log")
+	}
+	if st := b.d.Status(); len(st.Problems) == 0 {
+		t.Error("no problem shown while the audit log fails")
+	}
+
+	// Another registered stick plugged meanwhile is never authorized.
+	b.ev("remove", stickP, "usb", "usb_device")
+	b.devs.del(diskP)
+	b.rec.Reset()
+	b.plugStick("AU2", 64<<20)
+	if authorized(stickP) || slices.Contains(b.rec.Ops(), "authorize "+stickP) {
+		t.Errorf("ops %q: a stick plugged while the log fails was let in", b.rec.Ops())
+	}
+	if r := reason(stickP); r != policy.ReasonAuditUnavailable {
+		t.Errorf("stick plugged while the log fails: %s", r)
+	}
+
+	// Space again: the next row commits, and the stick is let in without a replug.
+	store.full.Store(false)
+	b.devs.set(peripheral(netP, "2-3", []int{3}, identity.FuncMouse))
+	b.ev("add", netP, "usb", "usb_device")
+	if !authorized(stickP) {
+		t.Fatalf("the registered stick stays out after the audit log works again (%s)", reason(stickP))
+	}
+	if r := reason(stickP); r != policy.ReasonAllowed {
+		t.Errorf("stick after the log recovered: %s", r)
+	}
+	var triggers []string
+	for _, s := range b.store.rescans() {
+		triggers = append(triggers, s.Trigger)
+	}
+	if !slices.Contains(triggers, "audit-log") {
+		t.Errorf("rescan rows %q, want one for the audit log", triggers)
+	}
+	if ds := b.store.decisions(); len(ds) == 0 || ds[len(ds)-1].Reason != string(policy.ReasonAllowed) {
+		t.Errorf("last decision row %+v, want the stick allowed", ds[len(ds)-1])
 	}
 }
