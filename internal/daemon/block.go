@@ -379,6 +379,11 @@ func (d *Daemon) Rescan(ctx context.Context) {
 func (d *Daemon) rescanAll(ctx context.Context, trigger string) {
 	d.work.Lock()
 	defer d.work.Unlock()
+	d.rescanLocked(ctx, trigger)
+}
+
+// rescanLocked is rescanAll with d.work held.
+func (d *Daemon) rescanLocked(ctx context.Context, trigger string) {
 	d.refreshIndex(ctx)
 	d.mu.Lock()
 	old := d.present

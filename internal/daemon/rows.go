@@ -45,9 +45,11 @@ func (s *PolicyStore) RecordEvents(ctx context.Context, rows []registry.EventRow
 // told to stop.
 func (d *Daemon) record(ctx context.Context, kind event.Kind, medium string, details any) error {
 	d.rowsMu.Lock()
-	defer d.rowsMu.Unlock()
 	d.rows = append(d.rows, registry.EventRow{Kind: kind, Medium: medium, Details: details})
-	return d.commitRows(ctx)
+	err := d.commitRows(ctx)
+	d.rowsMu.Unlock()
+	d.auditRescan(ctx)
+	return err
 }
 
 // recordLater queues one audit row of a decision (with d.work held, as every decision
@@ -102,10 +104,12 @@ func (d *Daemon) queuedRows() int {
 // flushRows commits the queued rows; a failure is a problem shown in status.
 func (d *Daemon) flushRows(ctx context.Context) {
 	d.rowsMu.Lock()
-	defer d.rowsMu.Unlock()
-	if err := d.commitRows(ctx); err != nil {
+	err := d.commitRows(ctx)
+	d.rowsMu.Unlock()
+	if err != nil {
 		d.problem("audit rows: %v", err)
 	}
+	d.auditRescan(ctx)
 }
 
 // commitRows writes the queued rows (rowsMu held): in one transaction, retried twice
@@ -140,10 +144,21 @@ func (d *Daemon) auditCommitted(err error) {
 }
 
 // auditRescan decides the devices present again after the audit log failed or
-// recovered (auditCommitted); it runs between events, with no event handled.
+// recovered (auditCommitted): at once when no event is being handled, else when the
+// one handling it is done (Run, Handle and Rescan call it after letting d.work go).
+// A control call's or a mount's row can turn the state while no event comes, so every
+// commit calls it too.
+// The rescan's own commit can turn the state again (rows that failed for another
+// reason than the log): then it runs once more.
 func (d *Daemon) auditRescan(ctx context.Context) {
-	if d.auditTurned.Swap(false) {
-		d.rescanAll(ctx, "audit-log")
+	for range 2 {
+		if !d.auditTurned.Load() || !d.work.TryLock() {
+			return
+		}
+		if d.auditTurned.Swap(false) {
+			d.rescanLocked(context.WithoutCancel(ctx), "audit-log")
+		}
+		d.work.Unlock()
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"mediagate/internal/audit"
+	"mediagate/internal/control"
 	"mediagate/internal/event"
 	"mediagate/internal/identity"
 	"mediagate/internal/media"
@@ -267,10 +268,10 @@ func TestAuditLogDownBlocksMedia(t *testing.T) {
 		t.Errorf("stick plugged while the log fails: %s", r)
 	}
 
-	// Space again: the next row commits, and the stick is let in without a replug.
+	// Space again: the next row — a control call's, with no device event — commits,
+	// and the stick is let in without a replug.
 	store.full.Store(false)
-	b.devs.set(peripheral(netP, "2-3", []int{3}, identity.FuncMouse))
-	b.ev("add", netP, "usb", "usb_device")
+	b.d.ControlHandler().Audit(b.ctx, control.CallRecord{Op: "status", Allowed: true})
 	if !authorized(stickP) {
 		t.Fatalf("the registered stick stays out after the audit log works again (%s)", reason(stickP))
 	}
@@ -284,7 +285,7 @@ func TestAuditLogDownBlocksMedia(t *testing.T) {
 	if !slices.Contains(triggers, "audit-log") {
 		t.Errorf("rescan rows %q, want one for the audit log", triggers)
 	}
-	if ds := b.store.decisions(); len(ds) == 0 || ds[len(ds)-1].Reason != string(policy.ReasonAllowed) {
+	if ds := b.store.decisions(); len(ds) == 0 || ds[len(ds)-1].Reason != string(policy.ReasonAllowed) || ds[len(ds)-1].Device.Name != "2-1" {
 		t.Errorf("last decision row %+v, want the stick allowed", ds[len(ds)-1])
 	}
 }
