@@ -72,7 +72,7 @@ func (d *Daemon) hostNumber() string {
 type mountEnv struct{ d *Daemon }
 
 func (e mountEnv) Record(ctx context.Context, kind event.Kind, medium string, details event.Mount) error {
-	return e.d.record(ctx, kind, medium, details)
+	return e.d.recordRow(ctx, kind, medium, details)
 }
 
 func (e mountEnv) OpenMounts(ctx context.Context) ([]mountlog.OpenMount, error) {

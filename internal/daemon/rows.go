@@ -44,12 +44,19 @@ func (s *PolicyStore) RecordEvents(ctx context.Context, rows []registry.EventRow
 // when the database is busy; rows being written are finished even when the daemon is
 // told to stop.
 func (d *Daemon) record(ctx context.Context, kind event.Kind, medium string, details any) error {
-	d.rowsMu.Lock()
-	d.rows = append(d.rows, registry.EventRow{Kind: kind, Medium: medium, Details: details})
-	err := d.commitRows(ctx)
-	d.rowsMu.Unlock()
+	err := d.recordRow(ctx, kind, medium, details)
 	d.auditRescan(ctx)
 	return err
+}
+
+// recordRow is record without the rescan a turned audit state asks for: for the mount
+// log, whose goroutine must not wait for a rescan that unmounts (the next event or
+// control call runs it).
+func (d *Daemon) recordRow(ctx context.Context, kind event.Kind, medium string, details any) error {
+	d.rowsMu.Lock()
+	defer d.rowsMu.Unlock()
+	d.rows = append(d.rows, registry.EventRow{Kind: kind, Medium: medium, Details: details})
+	return d.commitRows(ctx)
 }
 
 // recordLater queues one audit row of a decision (with d.work held, as every decision
