@@ -159,11 +159,14 @@ printf '[Service]\nEnvironment=%s\n' > %s
 
 	// A tampered cache file is refused and put back; the policy in force stays. The
 	// signature's first character is changed to another one (a signature that already
-	// starts with "A" gets "B"), and the shell fails if the file did not change.
+	// starts with "A" gets "B") in a copy, which must differ from the good file, and the
+	// copy is then written over the cache (the daemon may put the good one back at
+	// any moment after that, so the cache itself is not compared).
 	g.MustRun(t, fmt.Sprintf(`set -e
 cp %[1]s/office/policy.json /tmp/policy.good
-sed -i -e 's/"signature":"A/"signature":"B/;t' -e 's/"signature":"./"signature":"A/' %[1]s/office/policy.json
-if cmp -s /tmp/policy.good %[1]s/office/policy.json; then echo "the cache file is unchanged" >&2; exit 1; fi`, officeDir))
+sed -e 's/"signature":"A/"signature":"B/;t' -e 's/"signature":"./"signature":"A/' /tmp/policy.good > /tmp/policy.bad
+if cmp -s /tmp/policy.good /tmp/policy.bad; then echo "the tampered copy is unchanged" >&2; exit 1; fi
+cat /tmp/policy.bad > %[1]s/office/policy.json`, officeDir))
 	g.WaitFor(t, 30*time.Second, officeEnv+` mediagate log --kind policy.refused --json | grep -c '"source": *"file"'`)
 	g.WaitFor(t, 30*time.Second, "cmp -s /tmp/policy.good "+officeDir+"/office/policy.json && echo restored")
 	if r := officeDecided(t, g, serial); r != "status-lost" {
