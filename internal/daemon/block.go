@@ -371,18 +371,14 @@ func (d *Daemon) rescan(ctx context.Context, trigger string, before map[string]*
 // Rescan decides every present device afresh (control socket): after a registration
 // or host profile change, a medium already plugged in is judged by the new record.
 func (d *Daemon) Rescan(ctx context.Context) {
-	d.rescanAll(ctx, "request")
+	d.work.Lock()
+	d.rescanLocked(ctx, "request")
+	d.work.Unlock()
 	d.auditRescan(ctx)
 }
 
-// rescanAll decides every device present afresh, as if each had just been plugged.
-func (d *Daemon) rescanAll(ctx context.Context, trigger string) {
-	d.work.Lock()
-	defer d.work.Unlock()
-	d.rescanLocked(ctx, trigger)
-}
-
-// rescanLocked is rescanAll with d.work held.
+// rescanLocked decides every device present afresh, as if each had just been plugged
+// (d.work held).
 func (d *Daemon) rescanLocked(ctx context.Context, trigger string) {
 	d.refreshIndex(ctx)
 	d.mu.Lock()

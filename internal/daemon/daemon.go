@@ -351,7 +351,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if settled || d.queuedRows() >= maxQueuedRows || !d.backlog() {
 			d.flushRows(ctx)
 		}
-		d.auditRescan(ctx)
+		d.auditRescan(ctx) // turned by a commit while the event was handled (flushRows runs it too)
 		if settled {
 			ready = true
 			d.log.Info("devices present at start decided", "decisions", d.Status().Counts.Decisions)
@@ -366,7 +366,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 func (d *Daemon) Handle(ctx context.Context, ev udev.Event) {
 	d.handle(ctx, ev)
 	d.flushRows(ctx)
-	d.auditRescan(ctx)
 }
 
 // handle processes one event; its decisions' audit rows stay queued (rows.go).

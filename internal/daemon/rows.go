@@ -152,11 +152,11 @@ func (d *Daemon) auditCommitted(err error) {
 
 // auditRescan decides the devices present again after the audit log failed or
 // recovered (auditCommitted): at once when no event is being handled, else when the
-// one handling it is done (Run, Handle and Rescan call it after letting d.work go).
-// A control call's or a mount's row can turn the state while no event comes, so every
-// commit calls it too.
-// The rescan's own commit can turn the state again (rows that failed for another
-// reason than the log): then it runs once more.
+// one handling it is done (Run and Rescan call it after letting d.work go). A control
+// call's row can turn the state while no event comes, so record and flushRows call it
+// too (the mount log's rows do not: recordRow). The rescan's own commit can turn the
+// state again (rows that failed for another reason than the log): then it runs once
+// more.
 func (d *Daemon) auditRescan(ctx context.Context) {
 	for range 2 {
 		if !d.auditTurned.Load() || !d.work.TryLock() {

@@ -149,7 +149,7 @@ func (d Decision) Blocked() bool { return d.Verdict != Allow && d.Verdict != All
 // gives the reason; the package documentation lists the order and explains it.
 func Decide(in Input) Decision {
 	d := decide(in)
-	if in.AuditUnavailable && recordedUse[d.Reason] && !d.Blocked() {
+	if in.AuditUnavailable && recordedUse[d.Reason] {
 		return d.with(Block, ReasonAuditUnavailable)
 	}
 	if in.Device.Node == "" || d.Blocked() {
