@@ -13,36 +13,37 @@ type ProcSample struct {
 	// RSSKiB is VmRSS of /proc/PID/status; AnonKiB and FileKiB its anonymous and
 	// file-backed parts (RssAnon, RssFile: the heaps, and the binary's pages).
 	RSSKiB, AnonKiB, FileKiB int64
-	// CPUTicks is utime+stime of /proc/PID/stat (all threads), in clock ticks.
-	CPUTicks int64
+	// CPUTicks is utime+stime of /proc/PID/stat (all threads), in clock ticks;
+	// SysTicks its stime (the kernel's work in the process's system calls).
+	CPUTicks, SysTicks int64
 	// CtxSwitches is voluntary+nonvoluntary context switches summed over the threads
 	// (/proc/PID/task/*/status).
 	CtxSwitches int64
 	Threads     int
 }
 
-// ParseStat returns utime+stime (clock ticks) from the text of /proc/PID/stat. The
-// command name in parentheses may hold spaces and parentheses; the fields are counted
-// after its last ")".
-func ParseStat(text string) (int64, error) {
+// ParseStat returns utime+stime and stime (clock ticks) from the text of
+// /proc/PID/stat. The command name in parentheses may hold spaces and parentheses;
+// the fields are counted after its last ")".
+func ParseStat(text string) (total, sys int64, err error) {
 	i := strings.LastIndexByte(text, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("proc stat: no command name")
+		return 0, 0, fmt.Errorf("proc stat: no command name")
 	}
 	f := strings.Fields(text[i+1:])
 	// After the name: state(3) ppid(4) … utime(14) stime(15); f[0] is field 3.
 	if len(f) < 13 {
-		return 0, fmt.Errorf("proc stat: %d fields after the name, want at least 13", len(f))
+		return 0, 0, fmt.Errorf("proc stat: %d fields after the name, want at least 13", len(f))
 	}
-	var sum int64
-	for _, s := range f[11:13] {
-		v, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || v < 0 {
-			return 0, fmt.Errorf("proc stat: bad cpu time %q", s)
+	var v [2]int64
+	for j, s := range f[11:13] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
+			return 0, 0, fmt.Errorf("proc stat: bad cpu time %q", s)
 		}
-		sum += v
+		v[j] = n
 	}
-	return sum, nil
+	return v[0] + v[1], v[1], nil
 }
 
 // Status holds the fields of /proc/PID/status the benchmark uses.
@@ -115,11 +116,11 @@ func ParseSample(pid int, out string) (ProcSample, error) {
 		body.Reset()
 		switch section {
 		case "stat":
-			t, err := ParseStat(text)
+			t, sys, err := ParseStat(text)
 			if err != nil {
 				return err
 			}
-			s.CPUTicks, haveStat = t, true
+			s.CPUTicks, s.SysTicks, haveStat = t, sys, true
 		case "status":
 			st, err := ParseStatus(text)
 			if err != nil {

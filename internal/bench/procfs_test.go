@@ -9,21 +9,21 @@ import (
 func TestParseStat(t *testing.T) {
 	for _, tc := range []struct {
 		name, text string
-		want       int64
+		want, sys  int64
 		err        bool
 	}{
 		// utime 57, stime 305 (fields 14 and 15).
-		{"plain", "1 (systemd) S 0 1 1 0 -1 4194560 42178 11349064 0 926 57 305 41626 6720 20 0 1 0 24 47992832 4044", 362, false},
+		{"plain", "1 (systemd) S 0 1 1 0 -1 4194560 42178 11349064 0 926 57 305 41626 6720 20 0 1 0 24 47992832 4044", 362, 305, false},
 		// A command name with spaces and a ")" must not shift the fields.
-		{"odd name", "77 (a) b (c) R 1 77 77 0 -1 0 0 0 0 0 1200 34 0 0 20 0 3 0 99 1000 10", 1234, false},
-		{"cut short", "1 (x) S 0 1 1 0", 0, true},
-		{"no name", "1 x S", 0, true},
-		{"negative", "1 (x) S 0 1 1 0 -1 0 0 0 0 0 -5 1 0 0", 0, true},
+		{"odd name", "77 (a) b (c) R 1 77 77 0 -1 0 0 0 0 0 1200 34 0 0 20 0 3 0 99 1000 10", 1234, 34, false},
+		{"cut short", "1 (x) S 0 1 1 0", 0, 0, true},
+		{"no name", "1 x S", 0, 0, true},
+		{"negative", "1 (x) S 0 1 1 0 -1 0 0 0 0 0 -5 1 0 0", 0, 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := ParseStat(tc.text)
-			if (err != nil) != tc.err || got != tc.want {
-				t.Errorf("ParseStat = %d, %v; want %d, error %v", got, err, tc.want, tc.err)
+			got, sys, err := ParseStat(tc.text)
+			if (err != nil) != tc.err || got != tc.want || sys != tc.sys {
+				t.Errorf("ParseStat = %d, %d, %v; want %d, %d, error %v", got, sys, err, tc.want, tc.sys, tc.err)
 			}
 		})
 	}
@@ -79,7 +79,7 @@ func FuzzParseSample(f *testing.F) {
 }
 
 // What the captured sample holds (counted by hand from the file).
-var wantSample = ProcSample{PID: 1160, RSSKiB: 23244, AnonKiB: 11872, FileKiB: 11372, CPUTicks: 86 + 55, CtxSwitches: 2053, Threads: 10}
+var wantSample = ProcSample{PID: 1160, RSSKiB: 23244, AnonKiB: 11872, FileKiB: 11372, CPUTicks: 86 + 55, SysTicks: 55, CtxSwitches: 2053, Threads: 10}
 
 func TestSoakLine(t *testing.T) {
 	got := SoakLine(100, ProcSample{RSSKiB: 15 * 1024, AnonKiB: 6 * 1024, FileKiB: 9 * 1024, CPUTicks: 250, Threads: 8}, 100)

@@ -66,6 +66,16 @@ func (d DaemonResult) PlugCPU() time.Duration {
 	return d.cpu(d.AfterPlugs.CPUTicks-d.Idle.CPUTicks) / time.Duration(len(d.Plugs))
 }
 
+// PlugSysCPU is the system part of PlugCPU: the kernel's work in the daemon's
+// system calls (reading sysfs, the authorized write with the driver probes it runs,
+// SQLite's writes), the rest being the daemon's own instructions.
+func (d DaemonResult) PlugSysCPU() time.Duration {
+	if len(d.Plugs) == 0 {
+		return 0
+	}
+	return d.cpu(d.AfterPlugs.SysTicks-d.Idle.SysTicks) / time.Duration(len(d.Plugs))
+}
+
 // IdleCPU and IdleSwitches are what the daemon did in the idle window.
 func (d DaemonResult) IdleCPU() time.Duration { return d.cpu(d.Idle.CPUTicks - d.Started.CPUTicks) }
 func (d DaemonResult) IdleSwitches() int64    { return d.Idle.CtxSwitches - d.Started.CtxSwitches }
@@ -177,6 +187,12 @@ func WriteTable(w io.Writer, base, other DaemonResult) error {
 	}
 	rows = append(rows, row{"CPU per plug",
 		ms(base.PlugCPU()) + " ms", ms(other.PlugCPU()) + " ms", ratio(float64(base.PlugCPU()), float64(other.PlugCPU()))})
+	userSys := func(d DaemonResult) string {
+		return ms(d.PlugCPU()-d.PlugSysCPU()) + " + " + ms(d.PlugSysCPU()) + " ms"
+	}
+	rows = append(rows, row{"CPU per plug: user + system", userSys(base), userSys(other),
+		ratio(float64(base.PlugCPU()-base.PlugSysCPU()), float64(other.PlugCPU()-other.PlugSysCPU())) + " + " +
+			ratio(float64(base.PlugSysCPU()), float64(other.PlugSysCPU()))})
 	rows = append(rows, row{fmt.Sprintf("idle %s: context switches (all threads), CPU", other.IdleWindow.Round(time.Second)),
 		fmt.Sprintf("%d, %s ms", base.IdleSwitches(), ms(base.IdleCPU())),
 		fmt.Sprintf("%d, %s ms", other.IdleSwitches(), ms(other.IdleCPU())), ""})
