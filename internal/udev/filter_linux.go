@@ -110,7 +110,10 @@ const kernelScanChunk = 64
 // for the test — the message passes, and the reader decides. The kernel compiles the
 // program when it is attached (about 1,000 instructions; the daemon's start pays it
 // once).
-func kernelSubsystemFilter(subsystems []string) []unix.SockFilter {
+//
+// dropTypes names, for a subsystem, a device type whose messages are dropped although
+// the subsystem is wanted (usb: usb_interface, which the daemon does not decide).
+func kernelSubsystemFilter(subsystems []string, dropTypes map[string]string) []unix.SockFilter {
 	const prefix = "SUBSYSTEM="
 	longest := 0
 	for _, s := range subsystems {
@@ -167,39 +170,87 @@ func kernelSubsystemFilter(subsystems []string) []unix.SockFilter {
 	prog = append(prog, unix.SockFilter{Code: ldIH, K: 8}, unix.SockFilter{Code: jeq, Jt: 1, K: uint32(binary.BigEndian.Uint16([]byte("M=")))})
 	jump(&toPass)
 	// each name with its NUL, a word (then a half-word, a byte) at a time: a mismatch
-	// goes on to the next name, a full match passes.
+	// goes on to the next name, a full match passes — unless the name has a device
+	// type to drop: then the message is dropped if DEVTYPE= follows the name at once
+	// (as the kernel writes it for a device without a device number) with that type.
+	var toDrop []int
 	for _, s := range subsystems {
-		name := []byte(s + "\x00")
-		var tests []unix.SockFilter
-		for k := 0; k < len(name); {
-			at := uint32(len(prefix) + k)
-			switch {
-			case len(name)-k >= 4:
-				tests = append(tests, unix.SockFilter{Code: ldIW, K: at}, unix.SockFilter{Code: jeq, K: binary.BigEndian.Uint32(name[k:])})
-				k += 4
-			case len(name)-k >= 2:
-				tests = append(tests, unix.SockFilter{Code: ldIH, K: at}, unix.SockFilter{Code: jeq, K: uint32(binary.BigEndian.Uint16(name[k:]))})
-				k += 2
-			default:
-				tests = append(tests, unix.SockFilter{Code: ldIB, K: at}, unix.SockFilter{Code: jeq, K: uint32(name[k])})
-				k++
-			}
+		name := s + "\x00"
+		tests := compareAt(uint32(len(prefix)), name)
+		typ, check := dropTypes[s]
+		var typeTests []unix.SockFilter
+		after := 1 // after the name's tests: its pass
+		if check {
+			typeTests = compareAt(uint32(len(prefix)+len(name)), "DEVTYPE="+typ+"\x00")
+			// the length check (5), its pass, X restored (3), the type's tests, the drop
+			// and the mismatch's pass
+			after = 5 + 1 + 3 + len(typeTests) + 2
 		}
-		// a test's mismatch jumps past this name's remaining tests and its pass
+		// a mismatch jumps past this name's remaining tests and what comes after them
 		for t := 1; t < len(tests); t += 2 {
-			tests[t].Jf = uint8(len(tests) - t)
+			tests[t].Jf = uint8(len(tests) - t - 1 + after)
 		}
 		prog = append(prog, tests...)
+		if !check {
+			jump(&toPass)
+			continue
+		}
+		// The name matched. Pass if the message is too short to hold the type after
+		// it; else drop it if the type follows, and pass it on the first mismatch.
+		more := uint32(len(prefix) + len(name) + len("DEVTYPE="+typ+"\x00"))
+		prog = append(prog,
+			unix.SockFilter{Code: txa},
+			unix.SockFilter{Code: addK, K: more},
+			unix.SockFilter{Code: tax},
+			unix.SockFilter{Code: ldLen},
+			unix.SockFilter{Code: jgeX, Jt: 1})
+		jump(&toPass)
+		prog = append(prog,
+			unix.SockFilter{Code: txa},
+			unix.SockFilter{Code: subK, K: more},
+			unix.SockFilter{Code: tax})
+		for u := 1; u < len(typeTests); u += 2 {
+			typeTests[u].Jf = uint8(len(typeTests) - u) // to the mismatch's pass
+		}
+		prog = append(prog, typeTests...)
+		toDrop = append(toDrop, len(prog))
+		prog = append(prog, unix.SockFilter{Code: ja}) // the type: drop
 		jump(&toPass)
 	}
 	prog = append(prog, unix.SockFilter{Code: retK, K: 0}, unix.SockFilter{Code: retK, K: pass})
 	for _, j := range toPass {
 		prog[j].K = uint32(len(prog) - 1 - j - 1)
 	}
+	for _, j := range toDrop {
+		prog[j].K = uint32(len(prog) - 2 - j - 1)
+	}
 	for _, j := range toCommon {
 		prog[j].K = uint32(common - j - 1)
 	}
 	return prog
+}
+
+// compareAt is the tests of s against the message at X+at, a word (then a
+// half-word, a byte) at a time: each a load and a jeq whose Jt is 0 and whose Jf the
+// caller sets.
+func compareAt(at uint32, s string) []unix.SockFilter {
+	b := []byte(s)
+	var tests []unix.SockFilter
+	for k := 0; k < len(b); {
+		off := at + uint32(k)
+		switch {
+		case len(b)-k >= 4:
+			tests = append(tests, unix.SockFilter{Code: ldIW, K: off}, unix.SockFilter{Code: jeq, K: binary.BigEndian.Uint32(b[k:])})
+			k += 4
+		case len(b)-k >= 2:
+			tests = append(tests, unix.SockFilter{Code: ldIH, K: off}, unix.SockFilter{Code: jeq, K: uint32(binary.BigEndian.Uint16(b[k:]))})
+			k += 2
+		default:
+			tests = append(tests, unix.SockFilter{Code: ldIB, K: off}, unix.SockFilter{Code: jeq, K: uint32(b[k])})
+			k++
+		}
+	}
+	return tests
 }
 
 // attachFilter installs prog on the socket fd.

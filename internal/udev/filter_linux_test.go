@@ -136,7 +136,7 @@ func filtered(t *testing.T, prog []unix.SockFilter) func(msg []byte) bool {
 // The kernel's group filter passes the subsystems asked for, at every header length
 // it scans, drops the others, and lets through whatever it cannot judge.
 func TestKernelSubsystemFilter(t *testing.T) {
-	pass := filtered(t, kernelSubsystemFilter([]string{"usb"}))
+	pass := filtered(t, kernelSubsystemFilter([]string{"usb"}, nil))
 	for _, c := range []struct {
 		name string
 		msg  []byte
@@ -173,10 +173,63 @@ func TestKernelSubsystemFilter(t *testing.T) {
 	}
 }
 
+// kernelMessageWith is a kernel message with variables after SUBSYSTEM=, as the
+// kernel adds them (DEVTYPE= right after it for a device without a device number).
+func kernelMessageWith(action, devpath, subsystem string, vars ...string) []byte {
+	msg := action + "@" + devpath + "\x00ACTION=" + action + "\x00DEVPATH=" + devpath + "\x00SUBSYSTEM=" + subsystem + "\x00"
+	for _, v := range vars {
+		msg += v + "\x00"
+	}
+	return []byte(msg)
+}
+
+// A dropped device type: a USB interface's events are dropped, its device's and
+// everything the filter cannot judge pass.
+func TestKernelSubsystemFilterDropsAType(t *testing.T) {
+	drop := map[string]string{"usb": "usb_interface"}
+	pass := filtered(t, kernelSubsystemFilter([]string{"usb", "block"}, drop))
+	const iface = "/devices/pci0000:00/0000:00:04.0/usb2/2-1/2-1:1.0"
+	for _, c := range []struct {
+		name string
+		msg  []byte
+		want bool
+	}{
+		{"recorded usb_device add", readMsg(t, "kernel-usb-add.bin"), true},
+		{"interface add", kernelMessageWith("add", iface, "usb", "DEVTYPE=usb_interface", "PRODUCT=46f4/1/0", "SEQNUM=7"), false},
+		{"interface bind", kernelMessageWith("bind", iface, "usb", "DEVTYPE=usb_interface", "DRIVER=usb-storage", "SEQNUM=8"), false},
+		{"interface remove, nothing after the type", kernelMessageWith("remove", iface, "usb", "DEVTYPE=usb_interface"), false},
+		{"usb_device", kernelMessageWith("add", "/devices/x/usb2/2-1", "usb", "MAJOR=189", "MINOR=1", "DEVNAME=bus/usb/002/002", "DEVTYPE=usb_device"), true},
+		{"a device type first that is not the one dropped", kernelMessageWith("add", "/devices/x/usb2/2-1", "usb", "DEVTYPE=usb_device"), true},
+		{"a longer type", kernelMessageWith("add", iface, "usb", "DEVTYPE=usb_interfaces"), true},
+		{"a shorter type", kernelMessageWith("add", iface, "usb", "DEVTYPE=usb_interfac"), true},
+		{"synthetic: the type after the caller's variables", kernelMessageWith("add", iface, "usb", "SYNTH_UUID=0", "DEVTYPE=usb_interface"), true},
+		{"cut in the type", []byte("add@/d\x00ACTION=add\x00DEVPATH=/d\x00SUBSYSTEM=usb\x00DEVTYPE=usb_inter"), true},
+		{"nothing after the subsystem", []byte("add@/d\x00ACTION=add\x00DEVPATH=/d\x00SUBSYSTEM=usb\x00"), true},
+		{"block with that type", kernelMessageWith("add", "/devices/x/sda", "block", "DEVTYPE=usb_interface"), true},
+		{"block disk", kernelMessageWith("add", "/devices/x/sda", "block", "MAJOR=8", "MINOR=0", "DEVNAME=sda", "DEVTYPE=disk"), true},
+		{"another subsystem with the type", kernelMessageWith("add", iface, "usbmisc", "DEVTYPE=usb_interface"), false},
+	} {
+		if got := pass(c.msg); got != c.want {
+			t.Errorf("%s: through the filter %v, want %v", c.name, got, c.want)
+		}
+	}
+	// every header length the scan covers
+	for n := 1; n < kernelScan; n++ {
+		devpath := "/" + strings.Repeat("d", n)
+		long := len("bind@")+len(devpath) >= kernelScan
+		if got := pass(kernelMessageWith("bind", devpath, "usb", "DEVTYPE=usb_interface", "SEQNUM=1")); got != long {
+			t.Fatalf("interface bind of a %d-byte devpath: through the filter %v, want %v", len(devpath), got, long)
+		}
+		if !pass(kernelMessageWith("bind", devpath, "usb", "DEVTYPE=usb_device", "SEQNUM=1")) {
+			t.Fatalf("usb_device bind of a %d-byte devpath dropped", len(devpath))
+		}
+	}
+}
+
 // Several names, of every length the comparison handles (word, half-word, byte).
 func TestKernelSubsystemFilterNames(t *testing.T) {
 	names := []string{"usb", "block", "tty", "hidraw", "net", "a", "abcdefg"}
-	pass := filtered(t, kernelSubsystemFilter(names))
+	pass := filtered(t, kernelSubsystemFilter(names, nil))
 	for _, sub := range append(slices.Clone(names), "bloc", "blocks", "ab", "abcdef", "hid", "scsi", "usb_device") {
 		want := slices.Contains(names, sub)
 		if got := pass(kernelMessage("add", "/devices/virtual/x", sub)); got != want {
@@ -225,7 +278,7 @@ func TestRawRecvmsg(t *testing.T) {
 // The kernel compiles a socket filter when it is attached: the kernel group's filter
 // is unrolled, so its size is what the daemon's start pays for it.
 func BenchmarkAttachKernelFilter(b *testing.B) {
-	prog := kernelSubsystemFilter([]string{"usb"})
+	prog := kernelSubsystemFilter([]string{"usb"}, nil)
 	for b.Loop() {
 		fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_KOBJECT_UEVENT)
 		if err != nil {

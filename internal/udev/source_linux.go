@@ -128,10 +128,16 @@ func Open(opts Options) (*Monitor, error) {
 	return m, nil
 }
 
+// kernelDropTypes are the device types whose kernel events the kernel's group filter
+// drops although their subsystem is wanted: a USB interface's add, bind, unbind and
+// remove (four events of every stick the daemon lets in) change nothing, since the
+// decision is the usb_device's.
+var kernelDropTypes = map[string]string{"usb": "usb_interface"}
+
 // kernelFilter has the kernel drop its group's events of other subsystems before they
 // wake the reader; without the filter the reader drops them.
 func (m *Monitor) kernelFilter(s *nlSocket, subsystems []string) {
-	if err := s.filter(kernelSubsystemFilter(subsystems)); err != nil {
+	if err := s.filter(kernelSubsystemFilter(subsystems, kernelDropTypes)); err != nil {
 		m.log.Warn("kernel events: no socket filter; every event is read", "err", err)
 	}
 }
