@@ -115,8 +115,8 @@ func TestWriteTable(t *testing.T) {
 			plug(2, false, Missing, 10*time.Millisecond, Missing, 0),
 		},
 		Started:    ProcSample{RSSKiB: 7 * 1024, CPUTicks: 24, CtxSwitches: 100, Threads: 3},
-		Idle:       ProcSample{RSSKiB: 7 * 1024, CPUTicks: 24, SysTicks: 10, CtxSwitches: 100, Threads: 3},
-		AfterPlugs: ProcSample{RSSKiB: 7 * 1024, CPUTicks: 32, SysTicks: 14, CtxSwitches: 300, Threads: 3},
+		Idle:       ProcSample{RSSKiB: 7 * 1024, CPUTicks: 24, SysTicks: 10, RunNs: 1e9, CtxSwitches: 100, Threads: 3},
+		AfterPlugs: ProcSample{RSSKiB: 7 * 1024, CPUTicks: 32, SysTicks: 14, RunNs: 1.07e9, CtxSwitches: 300, Threads: 3},
 	}
 	mg := DaemonResult{Name: "mediagate", Comm: "mediagate", TickHz: 100, IdleWindow: 10 * time.Second,
 		Plugs: []PlugTiming{
@@ -124,8 +124,8 @@ func TestWriteTable(t *testing.T) {
 			plug(4, false, Missing, Missing, 40*time.Millisecond, 1),
 		},
 		Started:    ProcSample{RSSKiB: 20 * 1024, CPUTicks: 467, CtxSwitches: 1000, Threads: 8},
-		Idle:       ProcSample{RSSKiB: 20 * 1024, CPUTicks: 470, SysTicks: 100, CtxSwitches: 1020, Threads: 8},
-		AfterPlugs: ProcSample{RSSKiB: 26 * 1024, CPUTicks: 520, SysTicks: 110, CtxSwitches: 2000, Threads: 9},
+		Idle:       ProcSample{RSSKiB: 20 * 1024, CPUTicks: 470, SysTicks: 100, RunNs: 4e9, CtxSwitches: 1020, Threads: 8},
+		AfterPlugs: ProcSample{RSSKiB: 26 * 1024, CPUTicks: 520, SysTicks: 110, RunNs: 4.5e9, CtxSwitches: 2000, Threads: 9},
 	}
 	var buf bytes.Buffer
 	if err := WriteTable(&buf, ug, mg); err != nil {
@@ -142,6 +142,7 @@ func TestWriteTable(t *testing.T) {
 		"| CPU at start-up (until the first sample) | 0.24 s | 4.67 s | 19.46× |",
 		"| CPU per plug | 40.0 ms | 250.0 ms | 6.25× |",
 		"| CPU per plug: user + system | 20.0 + 20.0 ms | 200.0 + 50.0 ms | 10.00× + 2.50× |",
+		"exact, where CPU is sampled at ticks) | 35.0 ms | 250.0 ms | 7.14× |",
 		"| 0, 0.0 ms | 20, 30.0 ms |",
 	)
 	if strings.Contains(out, "anonymous + file-backed") {

@@ -16,6 +16,10 @@ type ProcSample struct {
 	// CPUTicks is utime+stime of /proc/PID/stat (all threads), in clock ticks;
 	// SysTicks its stime (the kernel's work in the process's system calls).
 	CPUTicks, SysTicks int64
+	// RunNs is the scheduler's run time of the process's threads
+	// (/proc/PID/task/*/schedstat, first field): exact, where utime and stime are
+	// sampled at the kernel's ticks. 0 when the kernel keeps no schedstat.
+	RunNs int64
 	// CtxSwitches is voluntary+nonvoluntary context switches summed over the threads
 	// (/proc/PID/task/*/status).
 	CtxSwitches int64
@@ -101,7 +105,7 @@ func SampleScript(pid int) string {
 [ -d $p ] || { echo "no process %d" >&2; exit 1; }
 echo "== stat"; cat $p/stat
 echo "== status"; cat $p/status
-for t in $p/task/*; do echo "== task"; cat $t/status; done
+for t in $p/task/*; do echo "== task"; cat $t/status; echo "== run"; cat $t/schedstat 2>/dev/null; done
 echo "== end"`, pid, pid)
 }
 
@@ -130,6 +134,14 @@ func ParseSample(pid int, out string) (ProcSample, error) {
 				return fmt.Errorf("proc status of %d: no VmRSS (a kernel thread or a zombie)", pid)
 			}
 			s.RSSKiB, s.AnonKiB, s.FileKiB, haveStatus = st.RSSKiB, st.AnonKiB, st.FileKiB, true
+		case "run":
+			if f := strings.Fields(text); len(f) > 0 {
+				ns, err := strconv.ParseInt(f[0], 10, 64)
+				if err != nil || ns < 0 {
+					return fmt.Errorf("schedstat: bad run time %q", f[0])
+				}
+				s.RunNs += ns
+			}
 		case "task":
 			st, err := ParseStatus(text)
 			if err != nil {

@@ -52,6 +52,31 @@ func TestParseSampleCaptured(t *testing.T) {
 	}
 }
 
+// The scheduler's run time is summed over the threads' schedstat; a bad one is an
+// error, a missing one (no schedstat in the kernel) adds nothing.
+func TestParseSampleRunTime(t *testing.T) {
+	b, err := os.ReadFile("testdata/sample-mediagate.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	withRun := strings.Replace(text, "== task\n", "== run\n1500000 200 3\n== task\n", 2) // after the first thread, the second
+	withRun = strings.Replace(withRun, "== end", "== run\n2500 1 1\n== run\n\n== end", 1)
+	s, err := ParseSample(1160, withRun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(2*1500000 + 2500); s.RunNs != want {
+		t.Errorf("RunNs = %d, want %d", s.RunNs, want)
+	}
+	if s.Threads != wantSample.Threads {
+		t.Errorf("%d threads, want %d", s.Threads, wantSample.Threads)
+	}
+	if _, err := ParseSample(1160, strings.Replace(text, "== end", "== run\nx 1 1\n== end", 1)); err == nil {
+		t.Error("a bad run time parsed without error")
+	}
+}
+
 func TestParseStatusRejectsMissingCounters(t *testing.T) {
 	if _, err := ParseStatus("Name:\tx\nVmRSS:\t  12 kB\n"); err == nil {
 		t.Error("status without context switch counters parsed")

@@ -76,6 +76,15 @@ func (d DaemonResult) PlugSysCPU() time.Duration {
 	return d.cpu(d.AfterPlugs.SysTicks-d.Idle.SysTicks) / time.Duration(len(d.Plugs))
 }
 
+// PlugRun is the scheduler's run time per plug over the plug plan (0 without
+// schedstat).
+func (d DaemonResult) PlugRun() time.Duration {
+	if len(d.Plugs) == 0 || d.AfterPlugs.RunNs == 0 {
+		return 0
+	}
+	return time.Duration(d.AfterPlugs.RunNs-d.Idle.RunNs) / time.Duration(len(d.Plugs))
+}
+
 // IdleCPU and IdleSwitches are what the daemon did in the idle window.
 func (d DaemonResult) IdleCPU() time.Duration { return d.cpu(d.Idle.CPUTicks - d.Started.CPUTicks) }
 func (d DaemonResult) IdleSwitches() int64    { return d.Idle.CtxSwitches - d.Started.CtxSwitches }
@@ -193,6 +202,10 @@ func WriteTable(w io.Writer, base, other DaemonResult) error {
 	rows = append(rows, row{"CPU per plug: user + system", userSys(base), userSys(other),
 		ratio(float64(base.PlugCPU()-base.PlugSysCPU()), float64(other.PlugCPU()-other.PlugSysCPU())) + " + " +
 			ratio(float64(base.PlugSysCPU()), float64(other.PlugSysCPU()))})
+	if base.PlugRun() > 0 && other.PlugRun() > 0 {
+		rows = append(rows, row{"run time per plug (the scheduler's, all threads: exact, where CPU is sampled at ticks)",
+			ms(base.PlugRun()) + " ms", ms(other.PlugRun()) + " ms", ratio(float64(base.PlugRun()), float64(other.PlugRun()))})
+	}
 	rows = append(rows, row{fmt.Sprintf("idle %s: context switches (all threads), CPU", other.IdleWindow.Round(time.Second)),
 		fmt.Sprintf("%d, %s ms", base.IdleSwitches(), ms(base.IdleCPU())),
 		fmt.Sprintf("%d, %s ms", other.IdleSwitches(), ms(other.IdleCPU())), ""})
