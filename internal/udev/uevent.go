@@ -124,32 +124,36 @@ func messageSubsystem(group uint32, b []byte) (string, bool) {
 // or too many properties refuse the message; a value with control characters (but
 // tab) or longer than maxPropertyVal drops that property.
 func eventFromProperties(b []byte) (Event, error) {
+	// One copy of the message; keys and values are parts of it.
+	text := string(b)
 	props := make(map[string]string, 16)
-	seen := map[string]bool{} // keys whose value was dropped
-	for len(b) > 0 {
-		var kv []byte
-		kv, b, _ = bytes.Cut(b, []byte{0})
+	var seen map[string]bool // keys whose value was dropped
+	for len(text) > 0 {
+		var kv string
+		kv, text, _ = strings.Cut(text, "\x00")
 		if len(kv) == 0 {
 			continue
 		}
-		k, v, found := bytes.Cut(kv, []byte{'='})
-		if !found || !validKey(k) {
+		key, v, found := strings.Cut(kv, "=")
+		if !found || !validKey(key) {
 			return Event{}, fmt.Errorf("%w: bad property %.40q", errMessage, kv)
 		}
-		key := string(k)
 		if _, dup := props[key]; dup || seen[key] {
 			return Event{}, fmt.Errorf("%w: %s twice", errMessage, key)
 		}
 		if len(v) > maxPropertyVal || !validValue(v) {
 			// A device-provided string udevd passed on: the property is dropped,
 			// the event kept (the fields an event is made of are checked below).
+			if seen == nil {
+				seen = map[string]bool{}
+			}
 			seen[key] = true
 			continue
 		}
 		if len(props) >= maxProperties {
 			return Event{}, fmt.Errorf("%w: more than %d properties", errMessage, maxProperties)
 		}
-		props[key] = string(v)
+		props[key] = v
 	}
 	e := Event{
 		Action:    props["ACTION"],
@@ -201,11 +205,12 @@ func knownAction(a string) bool {
 	return false
 }
 
-func validKey(k []byte) bool {
+func validKey[T string | []byte](k T) bool {
 	if len(k) == 0 || len(k) > maxPropertyKey {
 		return false
 	}
-	for _, c := range k {
+	for i := range len(k) {
+		c := k[i]
 		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.') {
 			return false
 		}
@@ -213,8 +218,9 @@ func validKey(k []byte) bool {
 	return true
 }
 
-func validValue(v []byte) bool {
-	for _, c := range v {
+func validValue[T string | []byte](v T) bool {
+	for i := range len(v) {
+		c := v[i]
 		if c < 0x20 && c != '\t' || c == 0x7f {
 			return false
 		}

@@ -229,3 +229,18 @@ func TestMessageSubsystem(t *testing.T) {
 		}
 	}
 }
+
+// One kernel message of a USB device's add, as the kernel group's reader parses every
+// message that passes its filter.
+func BenchmarkParseKernelMessage(b *testing.B) {
+	msg, err := os.ReadFile("testdata/kernel-usb-add.bin")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := parseKernelMessage(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
