@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"slices"
 
-	"mediagate/internal/catalog"
 	"mediagate/internal/enforce"
 	"mediagate/internal/event"
 	"mediagate/internal/identity"
@@ -171,7 +170,6 @@ func (d *Daemon) decideBlock(ctx context.Context, disk string) {
 			}
 			blocked := *r
 			blocked.Stage, blocked.DevPath, blocked.Name, blocked.Parent = "usb-device", parent.DevPath, parent.Name, ""
-			blocked.Message = catalog.Messages(r.Decision)
 			d.mu.Lock()
 			d.present[parent.DevPath] = &blocked
 			d.mu.Unlock()

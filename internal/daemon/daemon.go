@@ -133,7 +133,9 @@ type Record struct {
 	// Note says what else happened, such as another device taking the port between
 	// reading a device and authorizing it (then the record is about the newcomer).
 	Note    string    `json:"note,omitempty"`
-	Message [2]string `json:"message"` // English, Chinese
+	// Message is the decision in words, English and Chinese: made for what shows or
+	// sends a record (Status, the notification, the office), not for every decision.
+	Message [2]string `json:"message"`
 
 	// stamp is what was read of a USB device (bus and device number, descriptors),
 	// so that re-applying an allow reaches only that device.
@@ -788,7 +790,6 @@ func joinErr(prev string, err error) string {
 func (d *Daemon) finish(ctx context.Context, r *Record) {
 	if d.scan != nil {
 		if prev := d.scan.before[r.DevPath]; prev != nil && sameDecision(prev, r) {
-			r.Message = catalog.Messages(r.Decision)
 			d.mu.Lock()
 			cp := *r
 			d.present[r.DevPath] = &cp
@@ -802,7 +803,6 @@ func (d *Daemon) finish(ctx context.Context, r *Record) {
 	if !d.cfg.NoAudit {
 		d.recordLater(event.KindDeviceDecision, r.Decision.Medium, r.details())
 	}
-	r.Message = catalog.Messages(r.Decision)
 	d.mu.Lock()
 	cp := *r
 	d.present[r.DevPath] = &cp
@@ -833,6 +833,9 @@ func (d *Daemon) finish(ctx context.Context, r *Record) {
 		args = append(args, "enforced_after", d.enforced)
 	}
 	d.log.Log(ctx, lvl, "decision", args...)
+	if r.Effective == policy.Block && d.cfg.Notify != nil || d.cfg.Decided != nil {
+		cp.Message = catalog.Messages(cp.Decision)
+	}
 	if r.Effective == policy.Block && d.cfg.Notify != nil {
 		d.cfg.Notify(cp)
 	}
@@ -880,6 +883,11 @@ func (d *Daemon) Status() Status {
 	}
 	slices.SortFunc(s.Present, func(a, b Record) int { return strings.Compare(a.DevPath, b.DevPath) })
 	s.Recent = append([]Record{}, d.recent...)
+	for _, list := range [][]Record{s.Present, s.Recent} {
+		for i := range list {
+			list[i].Message = catalog.Messages(list[i].Decision)
+		}
+	}
 	if d.cfg.Office != nil {
 		s.Office = d.cfg.Office()
 	}

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"mediagate/internal/catalog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -98,6 +99,7 @@ func (e mountEnv) Violation(dev mountlog.Device, actions []string) {
 	cp := *r
 	cp.Time = e.d.cfg.Now()
 	cp.Actions = actions
+	cp.Message = catalog.Messages(cp.Decision)
 	e.d.cfg.Notify(cp)
 }
 

@@ -138,6 +138,8 @@ func TestMountOfBlockedMediumIsAViolation(t *testing.T) {
 	}
 	if len(notified) != 1 {
 		t.Errorf("notified %d times", len(notified))
+	} else if m := notified[0].Message; m[0] == "" || m[1] == "" {
+		t.Errorf("notified without the decision's words: %q", m)
 	}
 	// Its unmount is an ordinary detach row.
 	b.d.HandleMount(b.ctx, mountEv(mountwatch.KindUnmount, "/media/alice/STICK", false))

@@ -119,7 +119,11 @@ func TestBlockedRowCommittedBeforeNotification(t *testing.T) {
 	u, _ := stick("UNREG1", 64<<20)
 	b.devs.set(u)
 	var rowsAtNotify []int
-	b.d.cfg.Notify = func(r Record) { rowsAtNotify = append(rowsAtNotify, len(b.store.decisions())) }
+	var words [][2]string
+	b.d.cfg.Notify = func(r Record) {
+		rowsAtNotify = append(rowsAtNotify, len(b.store.decisions()))
+		words = append(words, r.Message)
+	}
 	src := udev.NewFake(0)
 	src.Push(udev.Event{Action: udev.ActionAdd, DevPath: stickP, Subsystem: "usb", DevType: "usb_device"})
 	src.Close()
@@ -129,6 +133,9 @@ func TestBlockedRowCommittedBeforeNotification(t *testing.T) {
 	}
 	if !slices.Equal(rowsAtNotify, []int{1}) {
 		t.Errorf("decision rows committed when each notification was sent: %v, want [1]", rowsAtNotify)
+	}
+	if len(words) != 1 || words[0][0] == "" || words[0][1] == "" {
+		t.Errorf("notifications' words %q, want the decision in English and Chinese", words)
 	}
 	if got := store.kinds(); len(got) == 0 || !slices.Equal(got[0], []event.Kind{event.KindDeviceDecision}) {
 		t.Errorf("batches %q, want the decision's row alone first", got)
@@ -151,7 +158,11 @@ func TestBlockedRowNotHeldByTheEventsBehindIt(t *testing.T) {
 	b.d.cfg.Store = store
 	b.devs.set(blockedStickAt(stickP, "2-1", "UNREG1"))
 	var rowsAtNotify []int
-	b.d.cfg.Notify = func(r Record) { rowsAtNotify = append(rowsAtNotify, len(b.store.decisions())) }
+	var words [][2]string
+	b.d.cfg.Notify = func(r Record) {
+		rowsAtNotify = append(rowsAtNotify, len(b.store.decisions()))
+		words = append(words, r.Message)
+	}
 	src := udev.NewFake(0)
 	src.Push(
 		udev.Event{Action: udev.ActionAdd, DevPath: stickP, Subsystem: "usb", DevType: "usb_device"},

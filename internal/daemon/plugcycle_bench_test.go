@@ -1,0 +1,34 @@
+package daemon
+
+import (
+	"context"
+	"testing"
+
+	"mediagate/internal/registry"
+	"mediagate/internal/udev"
+)
+
+// BenchmarkPlugCycle is one plug of the registered QEMU stick (add, the bind our write
+// causes, its disk, and the removes) through the real decision path and the real
+// store opened as the daemon opens it: its allocations are what the collector has to
+// clear after every plug in the guest.
+//
+//	go test -run '^$' -bench PlugCycle -benchmem ./internal/daemon
+func BenchmarkPlugCycle(b *testing.B) {
+	ctx := context.Background()
+	d, s := realStickDaemon(b, registry.WithConnections(1), registry.WithPageCache(256))
+	defer s.Close()
+	cycle := []udev.Event{
+		{Action: "add", DevPath: realStickUSB, Subsystem: "usb", DevType: "usb_device"},
+		{Action: "bind", DevPath: realStickUSB, Subsystem: "usb", DevType: "usb_device"},
+		{Action: "add", DevPath: realStickDisk, Subsystem: "block", DevType: "disk"},
+		{Action: "remove", DevPath: realStickDisk, Subsystem: "block", DevType: "disk"},
+		{Action: "remove", DevPath: realStickUSB, Subsystem: "usb", DevType: "usb_device"},
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, e := range cycle {
+			d.Handle(ctx, e)
+		}
+	}
+}
