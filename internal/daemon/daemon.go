@@ -557,7 +557,9 @@ func (d *Daemon) decideUSBOnce(ctx context.Context, devpath, note string, last b
 	}
 	var changed bool
 	if r.Effective == policy.Block {
-		changed, err = d.cfg.Enforcer.AuthorizeUSB(devpath, false)
+		if !stillHeld(dev) {
+			changed, err = d.cfg.Enforcer.AuthorizeUSB(devpath, false)
+		}
 	} else {
 		changed, err = d.cfg.Enforcer.AuthorizeExact(enforce.USBDevice{DevPath: devpath, Dir: dev.Held, Stamp: r.stamp}, true)
 		if errors.Is(err, enforce.ErrDeviceChanged) && !last {
@@ -591,6 +593,19 @@ func (d *Daemon) decideUSBOnce(ctx context.Context, devpath, note string, last b
 // for — the walk below it would cost a hundred system calls for nothing. A device
 // whose authorized attribute could not be read counts as authorized (walked).
 func heldByKernel(dev identity.Device) bool { return dev.USB != nil && !dev.USB.Authorized }
+
+// stillHeld tells whether a device read as held by the kernel still reads
+// authorized=0 through the directory held open since it was read: then a block has
+// nothing to write, and its row follows at once. Anything else (the device gone,
+// another value, no held directory) goes through the enforcer, which checks the
+// device now at the port and deauthorizes it.
+func stillHeld(dev identity.Device) bool {
+	if !heldByKernel(dev) || dev.Held == nil {
+		return false
+	}
+	b, err := dev.Held.ReadFile("authorized", 16)
+	return err == nil && strings.TrimSpace(string(b)) == "0"
+}
 
 // disksUnder lists the devpaths of the whole disks below a USB device in sysfs.
 func (d *Daemon) disksUnder(devpath string) []string { return sysfs.DisksUnder(d.cfg.Sys, devpath) }

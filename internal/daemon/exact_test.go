@@ -234,3 +234,60 @@ func TestUnplugWritesNoSecondDecision(t *testing.T) {
 		})
 	}
 }
+
+// checkCountingEnforcer counts the enforcer's authorized checks of USB devices.
+type checkCountingEnforcer struct {
+	*enforce.Enforcer
+	usb int
+}
+
+func (c *checkCountingEnforcer) AuthorizeUSB(devpath string, on bool) (bool, error) {
+	c.usb++
+	return c.Enforcer.AuthorizeUSB(devpath, on)
+}
+
+// A blocked stick that the kernel still holds (authorized=0 read again through the
+// directory held since it was read) needs no enforcer call; one whose authorized was
+// written in between goes through the enforcer and is deauthorized.
+func TestBlockOfAHeldStick(t *testing.T) {
+	for _, between := range []string{"", "1"} {
+		t.Run("authorized written in between: "+between, func(t *testing.T) {
+			sys := filepath.Join(t.TempDir(), "sys")
+			copyTree(t, filepath.Join(qemuFixtures, "sys"), sys)
+			dir := filepath.Join(sys, qemuStickP)
+			writeAttr(t, dir, "authorized", "0")
+			roots := identity.Roots{Paths: sysfs.Paths{Sys: sys, Dev: filepath.Join(t.TempDir(), "dev"), UdevData: filepath.Join(qemuFixtures, "run/udev/data")}}
+			mountinfo := filepath.Join(t.TempDir(), "mountinfo")
+			os.WriteFile(mountinfo, nil, 0o644)
+			enf := &checkCountingEnforcer{Enforcer: enforce.New(enforce.Config{Sys: sys, Dev: roots.Dev, Mountinfo: mountinfo}, enforce.Ops{}, nil)}
+			store := newMemStore(secretHost()) // nothing registered
+			read := func(p string) (identity.Device, error) {
+				dev, err := identity.ReadDeviceHeld(roots, p)
+				if between != "" {
+					writeAttr(t, dir, "authorized", between)
+				}
+				return dev, err
+			}
+			d := New(Config{Store: store, Enforcer: enf, Sys: sys, Read: read,
+				Now: func() time.Time { return time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC) }})
+			d.Handle(context.Background(), usbAdd(qemuStickP))
+			ds := store.decisions()
+			if len(ds) != 1 || ds[0].Effective != string(policy.Block) {
+				t.Fatalf("decisions %+v", ds)
+			}
+			if got, _ := os.ReadFile(filepath.Join(dir, "authorized")); strings.TrimSpace(string(got)) != "0" {
+				t.Errorf("authorized %q after the block", got)
+			}
+			wantCalls, wantActions := 0, ""
+			if between != "" {
+				wantCalls, wantActions = 1, "deauthorized"
+			}
+			if enf.usb != wantCalls {
+				t.Errorf("%d enforcer checks, want %d", enf.usb, wantCalls)
+			}
+			if got := strings.Join(ds[0].Actions, ","); got != wantActions {
+				t.Errorf("actions %q, want %q", got, wantActions)
+			}
+		})
+	}
+}
