@@ -75,6 +75,10 @@ func TestParseSampleRunTime(t *testing.T) {
 	if _, err := ParseSample(1160, strings.Replace(text, "== end", "== run\nx 1 1\n== end", 1)); err == nil {
 		t.Error("a bad run time parsed without error")
 	}
+	withHeap, err := ParseSample(1160, strings.Replace(text, "== end", "== goheap\n3072\n== end", 1))
+	if err != nil || withHeap.GoHeapKiB != 3072 {
+		t.Errorf("Go heap %d KiB, %v; want 3072", withHeap.GoHeapKiB, err)
+	}
 }
 
 func TestParseStatusRejectsMissingCounters(t *testing.T) {
@@ -109,6 +113,10 @@ var wantSample = ProcSample{PID: 1160, RSSKiB: 23244, AnonKiB: 11872, FileKiB: 1
 func TestSoakLine(t *testing.T) {
 	got := SoakLine(100, ProcSample{RSSKiB: 15 * 1024, AnonKiB: 6 * 1024, FileKiB: 9 * 1024, CPUTicks: 250, Threads: 8}, 100)
 	if want := "after   100 plugs: RSS 15.0 MB (anonymous 6.0, file 9.0), CPU 2.50 s, threads 8"; got != want {
+		t.Errorf("SoakLine = %q, want %q", got, want)
+	}
+	got = SoakLine(100, ProcSample{RSSKiB: 15 * 1024, AnonKiB: 6 * 1024, GoHeapKiB: 2560, FileKiB: 9 * 1024, CPUTicks: 250, Threads: 8}, 100)
+	if want := "after   100 plugs: RSS 15.0 MB (anonymous 6.0: Go heap 2.5, other 3.5, file 9.0), CPU 2.50 s, threads 8"; got != want {
 		t.Errorf("SoakLine = %q, want %q", got, want)
 	}
 }

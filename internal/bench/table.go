@@ -243,6 +243,10 @@ func SoakLine(plugs int, s ProcSample, tickHz int) string {
 	if tickHz > 0 {
 		cpu = time.Duration(s.CPUTicks) * time.Second / time.Duration(tickHz)
 	}
+	anon := mb(s.AnonKiB)
+	if s.GoHeapKiB > 0 {
+		anon += fmt.Sprintf(": Go heap %s, other %s", mb(s.GoHeapKiB), mb(s.AnonKiB-s.GoHeapKiB))
+	}
 	return strings.TrimSpace(fmt.Sprintf("after %5d plugs: RSS %s MB (anonymous %s, file %s), CPU %.2f s, threads %d",
-		plugs, mb(s.RSSKiB), mb(s.AnonKiB), mb(s.FileKiB), cpu.Seconds(), s.Threads))
+		plugs, mb(s.RSSKiB), anon, mb(s.FileKiB), cpu.Seconds(), s.Threads))
 }
