@@ -16,11 +16,6 @@ type ProcSample struct {
 	// CPUTicks is utime+stime of /proc/PID/stat (all threads), in clock ticks;
 	// SysTicks its stime (the kernel's work in the process's system calls).
 	CPUTicks, SysTicks int64
-	// GoHeapKiB is the resident part of the Go heap's arenas (the anonymous mappings
-	// from 0xc000000000, where the Go runtime puts them on amd64); the rest of
-	// AnonKiB is the runtime's other memory and, for mediagated, SQLite's (modernc's
-	// allocator maps its own regions). 0 for a process without them.
-	GoHeapKiB int64
 	// RunNs is the scheduler's run time of the process's threads
 	// (/proc/PID/task/*/schedstat, first field): exact, where utime and stime are
 	// sampled at the kernel's ticks. 0 when the kernel keeps no schedstat.
@@ -111,7 +106,6 @@ func SampleScript(pid int) string {
 echo "== stat"; cat $p/stat
 echo "== status"; cat $p/status
 for t in $p/task/*; do echo "== task"; cat $t/status; echo "== run"; cat $t/schedstat 2>/dev/null; done
-echo "== goheap"; awk '/^[0-9a-f]+-[0-9a-f]+ /{go = (substr($1, 1, 2) == "c0" && index($1, "-") == 11)} go && /^Rss:/{kb += $2} END{print kb + 0}' $p/smaps 2>/dev/null
 echo "== end"`, pid, pid)
 }
 
@@ -147,14 +141,6 @@ func ParseSample(pid int, out string) (ProcSample, error) {
 					return fmt.Errorf("schedstat: bad run time %q", f[0])
 				}
 				s.RunNs += ns
-			}
-		case "goheap":
-			if f := strings.Fields(text); len(f) > 0 {
-				kb, err := strconv.ParseInt(f[0], 10, 64)
-				if err != nil || kb < 0 {
-					return fmt.Errorf("go heap: bad size %q", f[0])
-				}
-				s.GoHeapKiB = kb
 			}
 		case "task":
 			st, err := ParseStatus(text)

@@ -75,10 +75,7 @@ func TestParseSampleRunTime(t *testing.T) {
 	if _, err := ParseSample(1160, strings.Replace(text, "== end", "== run\nx 1 1\n== end", 1)); err == nil {
 		t.Error("a bad run time parsed without error")
 	}
-	withHeap, err := ParseSample(1160, strings.Replace(text, "== end", "== goheap\n3072\n== end", 1))
-	if err != nil || withHeap.GoHeapKiB != 3072 {
-		t.Errorf("Go heap %d KiB, %v; want 3072", withHeap.GoHeapKiB, err)
-	}
+
 }
 
 func TestParseStatusRejectsMissingCounters(t *testing.T) {
@@ -115,8 +112,13 @@ func TestSoakLine(t *testing.T) {
 	if want := "after   100 plugs: RSS 15.0 MB (anonymous 6.0, file 9.0), CPU 2.50 s, threads 8"; got != want {
 		t.Errorf("SoakLine = %q, want %q", got, want)
 	}
-	got = SoakLine(100, ProcSample{RSSKiB: 15 * 1024, AnonKiB: 6 * 1024, GoHeapKiB: 2560, FileKiB: 9 * 1024, CPUTicks: 250, Threads: 8}, 100)
-	if want := "after   100 plugs: RSS 15.0 MB (anonymous 6.0: Go heap 2.5, other 3.5, file 9.0), CPU 2.50 s, threads 8"; got != want {
-		t.Errorf("SoakLine = %q, want %q", got, want)
+	mem, err := SoakMemory([]byte(`{"state":"running","memory":{"rss_kib":15360,"anon_kib":6144,"file_kib":9216,"go_heap_kib":2560,"go_objects_kib":1024,"go_stacks_kib":512,"go_other_kib":900}}`))
+	if want := "Go heap 2.5 MB (objects 1.0), stacks 0.5; anonymous beyond them 3.0 MB"; err != nil || mem != want {
+		t.Errorf("SoakMemory = %q, %v; want %q", mem, err, want)
+	}
+	for _, bad := range []string{`{"state":"running"}`, `{"memory":{"go_heap_kib":0}}`, `not json`} {
+		if _, err := SoakMemory([]byte(bad)); err == nil {
+			t.Errorf("SoakMemory(%s) without error", bad)
+		}
 	}
 }

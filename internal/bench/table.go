@@ -2,6 +2,7 @@ package bench
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -243,10 +244,30 @@ func SoakLine(plugs int, s ProcSample, tickHz int) string {
 	if tickHz > 0 {
 		cpu = time.Duration(s.CPUTicks) * time.Second / time.Duration(tickHz)
 	}
-	anon := mb(s.AnonKiB)
-	if s.GoHeapKiB > 0 {
-		anon += fmt.Sprintf(": Go heap %s, other %s", mb(s.GoHeapKiB), mb(s.AnonKiB-s.GoHeapKiB))
-	}
 	return strings.TrimSpace(fmt.Sprintf("after %5d plugs: RSS %s MB (anonymous %s, file %s), CPU %.2f s, threads %d",
-		plugs, mb(s.RSSKiB), anon, mb(s.FileKiB), cpu.Seconds(), s.Threads))
+		plugs, mb(s.RSSKiB), mb(s.AnonKiB), mb(s.FileKiB), cpu.Seconds(), s.Threads))
+}
+
+// SoakMemory is the Go runtime's share of the daemon's memory from the output of
+// `mediagate status --json` (its "memory"): the heap's spans and live objects, the
+// goroutines' stacks, and what the anonymous memory holds beyond them (SQLite's
+// regions, the runtime's other memory).
+func SoakMemory(statusJSON []byte) (string, error) {
+	var st struct {
+		Memory *struct {
+			Anon   int64 `json:"anon_kib"`
+			Heap   int64 `json:"go_heap_kib"`
+			Live   int64 `json:"go_objects_kib"`
+			Stacks int64 `json:"go_stacks_kib"`
+		} `json:"memory"`
+	}
+	if err := json.Unmarshal(statusJSON, &st); err != nil {
+		return "", fmt.Errorf("status: %w", err)
+	}
+	m := st.Memory
+	if m == nil || m.Heap <= 0 {
+		return "", fmt.Errorf("status: no memory figures")
+	}
+	return fmt.Sprintf("Go heap %s MB (objects %s), stacks %s; anonymous beyond them %s MB",
+		mb(m.Heap), mb(m.Live), mb(m.Stacks), mb(m.Anon-m.Heap-m.Stacks)), nil
 }

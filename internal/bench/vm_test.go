@@ -545,6 +545,11 @@ func (b *benchRun) soak(w io.Writer) {
 			t.Fatalf("mediagate restarted during the soak")
 		}
 		l := SoakLine(n, s, b.hz)
+		if res := b.g.Exec(t, "mediagate status --json"); res.ExitCode == 0 {
+			if mem, err := SoakMemory([]byte(res.Stdout)); err == nil {
+				l += "; " + mem
+			}
+		}
 		fmt.Fprintln(w, l)
 		fmt.Println("bench:", l)
 	}

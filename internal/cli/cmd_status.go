@@ -75,6 +75,11 @@ func runStatus(ctx context.Context, app *App, o statusOptions) error {
 	field(w, lang, "field.locked-hubs", strings.Join(st.LockedHubs, ", "))
 	field(w, lang, "field.counts", T(lang, "out.daemon-counts", st.Counts.Events, st.Counts.Decisions,
 		st.Counts.Allowed, st.Counts.Blocked, st.Counts.Errors))
+	if m := st.Memory; m != nil && m.RSSKiB > 0 {
+		mb := func(kib int64) float64 { return float64(kib) / 1024 }
+		field(w, lang, "field.memory", T(lang, "out.daemon-memory", mb(m.RSSKiB), mb(m.AnonKiB), mb(m.FileKiB),
+			mb(m.GoHeapKiB), mb(m.GoLiveKiB), mb(m.GoStacksKiB)))
+	}
 	if c := campaign; c != nil {
 		field(w, lang, "field.ci-campaign", T(lang, "out.status-campaign", c.Year, localTime(c.Deadline),
 			c.Totals.CheckedIn, c.Totals.Expected, c.Totals.Outstanding))

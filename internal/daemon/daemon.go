@@ -132,7 +132,7 @@ type Record struct {
 	Error     string          `json:"error,omitempty"`
 	// Note says what else happened, such as another device taking the port between
 	// reading a device and authorizing it (then the record is about the newcomer).
-	Note    string    `json:"note,omitempty"`
+	Note string `json:"note,omitempty"`
 	// Message is the decision in words, English and Chinese: made for what shows or
 	// sends a record (Status, the notification, the office), not for every decision.
 	Message [2]string `json:"message"`
@@ -166,6 +166,8 @@ type Status struct {
 	Problems   []string  `json:"problems,omitempty"`
 	// Office is set on a host enrolled with an office server.
 	Office *OfficeStatus `json:"office,omitempty"`
+	// Memory is the daemon's own memory when the status was taken.
+	Memory *MemoryStatus `json:"memory,omitempty"`
 }
 
 // Redact removes from the status what identifies a medium beyond its number: serials,
@@ -356,7 +358,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.auditRescan(ctx) // turned by a commit while the event was handled (flushRows runs it too)
 		if settled {
 			ready = true
-			d.log.Info("devices present at start decided", "decisions", d.Status().Counts.Decisions)
+			d.log.Info("devices present at start decided", "decisions", d.status().Counts.Decisions)
 			d.cfg.Ready()
 			ping()
 		}
@@ -883,8 +885,14 @@ func (r *Record) details() event.DeviceDecision {
 	return m
 }
 
-// Status returns a snapshot.
+// Status returns a snapshot, with the daemon's memory.
 func (d *Daemon) Status() Status {
+	s := d.status()
+	s.Memory = readMemory()
+	return s
+}
+
+func (d *Daemon) status() Status {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	s := Status{State: d.state, Started: d.started, Source: d.source, Mode: string(d.mode), Counts: d.counts,
