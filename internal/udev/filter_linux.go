@@ -96,6 +96,13 @@ func subsystemFilter(subsystems []string) []unix.SockFilter {
 // message with a longer header passes, to be judged by the reader.
 const kernelScan = 256
 
+// kernelScans are the scans tried in turn when the filter is attached. The kernel
+// turns each byte load of the scan into about 13 instructions of its own BPF and
+// charges the result to the socket's option memory, which net.core.optmem_max bounds
+// (20 KiB by default before Linux 6.9, 128 KiB since): a kernel that refuses the
+// longer scan (ENOMEM) gets a shorter one, whose longer headers pass to the reader.
+var kernelScans = []int{kernelScan, 192, 144, 128, 96, 64}
+
 // kernelScanChunk is how many positions of the scan come before their blocks: a test's
 // jump to its block is 2*kernelScanChunk-1 instructions, within classic BPF's 255.
 const kernelScanChunk = 64
@@ -113,7 +120,9 @@ const kernelScanChunk = 64
 //
 // dropTypes names, for a subsystem, a device type whose messages are dropped although
 // the subsystem is wanted (usb: usb_interface, which the daemon does not decide).
-func kernelSubsystemFilter(subsystems []string, dropTypes map[string]string) []unix.SockFilter {
+//
+// scan is how far the header's end is looked for (kernelScans).
+func kernelSubsystemFilter(subsystems []string, dropTypes map[string]string, scan int) []unix.SockFilter {
 	const prefix = "SUBSYSTEM="
 	longest := 0
 	for _, s := range subsystems {
@@ -127,8 +136,8 @@ func kernelSubsystemFilter(subsystems []string, dropTypes map[string]string) []u
 		*to = append(*to, len(prog))
 		prog = append(prog, unix.SockFilter{Code: ja})
 	}
-	for first := 1; first < kernelScan; first += kernelScanChunk {
-		last := min(first+kernelScanChunk, kernelScan) // positions first … last-1
+	for first := 1; first < scan; first += kernelScanChunk {
+		last := min(first+kernelScanChunk, scan) // positions first … last-1
 		n := last - first
 		for i := first; i < last; i++ {
 			// A NUL at i jumps over the chunk's remaining tests (two instructions each),

@@ -5,6 +5,7 @@ package udev
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -136,7 +137,7 @@ func filtered(t *testing.T, prog []unix.SockFilter) func(msg []byte) bool {
 // The kernel's group filter passes the subsystems asked for, at every header length
 // it scans, drops the others, and lets through whatever it cannot judge.
 func TestKernelSubsystemFilter(t *testing.T) {
-	pass := filtered(t, kernelSubsystemFilter([]string{"usb"}, nil))
+	pass := filtered(t, kernelSubsystemFilter([]string{"usb"}, nil, kernelScan))
 	for _, c := range []struct {
 		name string
 		msg  []byte
@@ -187,7 +188,7 @@ func kernelMessageWith(action, devpath, subsystem string, vars ...string) []byte
 // everything the filter cannot judge pass.
 func TestKernelSubsystemFilterDropsAType(t *testing.T) {
 	drop := map[string]string{"usb": "usb_interface"}
-	pass := filtered(t, kernelSubsystemFilter([]string{"usb", "block"}, drop))
+	pass := filtered(t, kernelSubsystemFilter([]string{"usb", "block"}, drop, kernelScan))
 	const iface = "/devices/pci0000:00/0000:00:04.0/usb2/2-1/2-1:1.0"
 	for _, c := range []struct {
 		name string
@@ -229,7 +230,7 @@ func TestKernelSubsystemFilterDropsAType(t *testing.T) {
 // Several names, of every length the comparison handles (word, half-word, byte).
 func TestKernelSubsystemFilterNames(t *testing.T) {
 	names := []string{"usb", "block", "tty", "hidraw", "net", "a", "abcdefg"}
-	pass := filtered(t, kernelSubsystemFilter(names, nil))
+	pass := filtered(t, kernelSubsystemFilter(names, nil, kernelScan))
 	for _, sub := range append(slices.Clone(names), "bloc", "blocks", "ab", "abcdef", "hid", "scsi", "usb_device") {
 		want := slices.Contains(names, sub)
 		if got := pass(kernelMessage("add", "/devices/virtual/x", sub)); got != want {
@@ -278,7 +279,7 @@ func TestRawRecvmsg(t *testing.T) {
 // The kernel compiles a socket filter when it is attached: the kernel group's filter
 // is unrolled, so its size is what the daemon's start pays for it.
 func BenchmarkAttachKernelFilter(b *testing.B) {
-	prog := kernelSubsystemFilter([]string{"usb"}, nil)
+	prog := kernelSubsystemFilter([]string{"usb"}, nil, kernelScan)
 	for b.Loop() {
 		fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_KOBJECT_UEVENT)
 		if err != nil {
@@ -290,4 +291,29 @@ func BenchmarkAttachKernelFilter(b *testing.B) {
 		unix.Close(fd)
 	}
 	b.ReportMetric(float64(len(prog)), "insns")
+}
+
+// Every scan the daemon may fall back to (kernelScans) is a program the kernel takes,
+// and judges right every header length: within the scan by the subsystem, past it by
+// passing the message to the reader.
+func TestKernelSubsystemFilterScans(t *testing.T) {
+	drop := map[string]string{"usb": "usb_interface"}
+	for _, scan := range kernelScans {
+		t.Run(fmt.Sprint(scan), func(t *testing.T) {
+			pass := filtered(t, kernelSubsystemFilter([]string{"usb"}, drop, scan))
+			for n := 1; n < scan+8; n++ {
+				devpath := "/" + strings.Repeat("d", n)
+				long := len("add@")+len(devpath) >= scan
+				if got := pass(kernelMessage("add", devpath, "block")); got != long {
+					t.Fatalf("block add of a %d-byte devpath: through the filter %v, want %v", len(devpath), got, long)
+				}
+				if !pass(kernelMessage("add", devpath, "usb")) {
+					t.Fatalf("usb add of a %d-byte devpath dropped", len(devpath))
+				}
+				if got := pass(kernelMessageWith("add", devpath, "usb", "DEVTYPE=usb_interface")); got != long {
+					t.Fatalf("interface add of a %d-byte devpath: through the filter %v, want %v", len(devpath), got, long)
+				}
+			}
+		})
+	}
 }

@@ -136,10 +136,21 @@ var kernelDropTypes = map[string]string{"usb": "usb_interface"}
 
 // kernelFilter has the kernel drop its group's events of other subsystems before they
 // wake the reader; without the filter the reader drops them.
+// The longest scan the kernel accepts is attached (kernelScans).
 func (m *Monitor) kernelFilter(s *nlSocket, subsystems []string) {
-	if err := s.filter(kernelSubsystemFilter(subsystems, kernelDropTypes)); err != nil {
-		m.log.Warn("kernel events: no socket filter; every event is read", "err", err)
+	var err error
+	for _, scan := range kernelScans {
+		if err = s.filter(kernelSubsystemFilter(subsystems, kernelDropTypes, scan)); err == nil {
+			if scan < kernelScan {
+				m.log.Info("kernel events: socket filter with a shorter scan", "scan_bytes", scan, "longest", kernelScan)
+			}
+			return
+		}
+		if !errors.Is(err, unix.ENOMEM) {
+			break
+		}
 	}
+	m.log.Warn("kernel events: no socket filter; every event is read", "err", err)
 }
 
 // start runs one reader: every message of a subsystem keep wants parsed, checked and
