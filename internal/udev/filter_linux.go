@@ -115,8 +115,8 @@ const kernelScanChunk = 64
 // unrolled, one test per byte, in chunks each followed by its positions' blocks
 // (X = 2i+17). On any doubt — a longer header, a message in another layout, too short
 // for the test — the message passes, and the reader decides. The kernel compiles the
-// program when it is attached (about 1,000 instructions; the daemon's start pays it
-// once).
+// program when it is attached (about 1,100 instructions at the longest scan, 620 at
+// 144 bytes; the daemon's start pays it once).
 //
 // dropTypes names, for a subsystem, a device type whose messages are dropped although
 // the subsystem is wanted (usb: usb_interface, which the daemon does not decide).
