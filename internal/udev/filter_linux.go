@@ -136,6 +136,21 @@ func kernelSubsystemFilter(subsystems []string, dropTypes map[string]string, sca
 		*to = append(*to, len(prog))
 		prog = append(prog, unix.SockFilter{Code: ja})
 	}
+	// passIfShorter passes a message shorter than X+n bytes and leaves X as it was
+	// (passCheckLen instructions).
+	passIfShorter := func(n uint32) {
+		prog = append(prog,
+			unix.SockFilter{Code: txa},
+			unix.SockFilter{Code: addK, K: n},
+			unix.SockFilter{Code: tax},
+			unix.SockFilter{Code: ldLen},
+			unix.SockFilter{Code: jgeX, Jt: 1})
+		jump(&toPass)
+		prog = append(prog,
+			unix.SockFilter{Code: txa},
+			unix.SockFilter{Code: subK, K: n},
+			unix.SockFilter{Code: tax})
+	}
 	for first := 1; first < scan; first += kernelScanChunk {
 		last := min(first+kernelScanChunk, scan) // positions first … last-1
 		n := last - first
@@ -159,17 +174,7 @@ func kernelSubsystemFilter(subsystems []string, dropTypes map[string]string, sca
 	common := len(prog)
 	// pass unless the message is long enough for SUBSYSTEM= and the longest name wanted
 	need := uint32(len(prefix) + longest)
-	prog = append(prog,
-		unix.SockFilter{Code: txa},
-		unix.SockFilter{Code: addK, K: need},
-		unix.SockFilter{Code: tax},
-		unix.SockFilter{Code: ldLen},
-		unix.SockFilter{Code: jgeX, Jt: 1})
-	jump(&toPass)
-	prog = append(prog,
-		unix.SockFilter{Code: txa},
-		unix.SockFilter{Code: subK, K: need},
-		unix.SockFilter{Code: tax})
+	passIfShorter(need)
 	// X is at SUBSYSTEM=; a message in another layout passes.
 	word := func(b string) uint32 { return binary.BigEndian.Uint32([]byte(b)) }
 	prog = append(prog, unix.SockFilter{Code: ldIW, K: 0}, unix.SockFilter{Code: jeq, Jt: 1, K: word("SUBS")})
@@ -191,9 +196,8 @@ func kernelSubsystemFilter(subsystems []string, dropTypes map[string]string, sca
 		after := 1 // after the name's tests: its pass
 		if check {
 			typeTests = compareAt(uint32(len(prefix)+len(name)), "DEVTYPE="+typ+"\x00")
-			// the length check (5), its pass, X restored (3), the type's tests, the drop
-			// and the mismatch's pass
-			after = 5 + 1 + 3 + len(typeTests) + 2
+			// the length check, the type's tests, the drop and the mismatch's pass
+			after = passCheckLen + len(typeTests) + 2
 		}
 		// a mismatch jumps past this name's remaining tests and what comes after them
 		for t := 1; t < len(tests); t += 2 {
@@ -207,17 +211,7 @@ func kernelSubsystemFilter(subsystems []string, dropTypes map[string]string, sca
 		// The name matched. Pass if the message is too short to hold the type after
 		// it; else drop it if the type follows, and pass it on the first mismatch.
 		more := uint32(len(prefix) + len(name) + len("DEVTYPE="+typ+"\x00"))
-		prog = append(prog,
-			unix.SockFilter{Code: txa},
-			unix.SockFilter{Code: addK, K: more},
-			unix.SockFilter{Code: tax},
-			unix.SockFilter{Code: ldLen},
-			unix.SockFilter{Code: jgeX, Jt: 1})
-		jump(&toPass)
-		prog = append(prog,
-			unix.SockFilter{Code: txa},
-			unix.SockFilter{Code: subK, K: more},
-			unix.SockFilter{Code: tax})
+		passIfShorter(more)
 		for u := 1; u < len(typeTests); u += 2 {
 			typeTests[u].Jf = uint8(len(typeTests) - u) // to the mismatch's pass
 		}
@@ -238,6 +232,9 @@ func kernelSubsystemFilter(subsystems []string, dropTypes map[string]string, sca
 	}
 	return prog
 }
+
+// passCheckLen is the length of kernelSubsystemFilter's passIfShorter.
+const passCheckLen = 9
 
 // compareAt is the tests of s against the message at X+at, a word (then a
 // half-word, a byte) at a time: each a load and a jeq whose Jt is 0 and whose Jf the
