@@ -18,17 +18,23 @@ func BenchmarkPlugCycle(b *testing.B) {
 	ctx := context.Background()
 	d, s := realStickDaemon(b, registry.WithConnections(1), registry.WithPageCache(256))
 	defer s.Close()
-	cycle := []udev.Event{
-		{Action: "add", DevPath: realStickUSB, Subsystem: "usb", DevType: "usb_device"},
-		{Action: "bind", DevPath: realStickUSB, Subsystem: "usb", DevType: "usb_device"},
-		{Action: "add", DevPath: realStickDisk, Subsystem: "block", DevType: "disk"},
-		{Action: "remove", DevPath: realStickDisk, Subsystem: "block", DevType: "disk"},
-		{Action: "remove", DevPath: realStickUSB, Subsystem: "usb", DevType: "usb_device"},
-	}
+	cycle := realStickPlug()
 	b.ReportAllocs()
 	for b.Loop() {
 		for _, e := range cycle {
 			d.Handle(ctx, e)
 		}
+	}
+}
+
+// realStickPlug is one plug of the recorded QEMU stick as the daemon sees it: its add,
+// the bind our authorized write causes, its disk, and the removes.
+func realStickPlug() []udev.Event {
+	return []udev.Event{
+		{Action: "add", DevPath: realStickUSB, Subsystem: "usb", DevType: "usb_device"},
+		{Action: "bind", DevPath: realStickUSB, Subsystem: "usb", DevType: "usb_device"},
+		{Action: "add", DevPath: realStickDisk, Subsystem: "block", DevType: "disk"},
+		{Action: "remove", DevPath: realStickDisk, Subsystem: "block", DevType: "disk"},
+		{Action: "remove", DevPath: realStickUSB, Subsystem: "usb", DevType: "usb_device"},
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"mediagate/internal/registry"
-	"mediagate/internal/udev"
 )
 
 // BenchmarkPlugSoakHeap runs plug cycles of the registered QEMU stick (add, the bind
@@ -21,16 +20,9 @@ import (
 func BenchmarkPlugSoakHeap(b *testing.B) {
 	const rounds, perRound = 6, 1000
 	ctx := context.Background()
-	const usbP, diskP = realStickUSB, realStickDisk
 	for i := 0; i < b.N; i++ {
 		d, s := realStickDaemon(b, registry.WithConnections(1), registry.WithPageCache(256))
-		cycle := []udev.Event{
-			{Action: "add", DevPath: usbP, Subsystem: "usb", DevType: "usb_device"},
-			{Action: "bind", DevPath: usbP, Subsystem: "usb", DevType: "usb_device"},
-			{Action: "add", DevPath: diskP, Subsystem: "block", DevType: "disk"},
-			{Action: "remove", DevPath: diskP, Subsystem: "block", DevType: "disk"},
-			{Action: "remove", DevPath: usbP, Subsystem: "usb", DevType: "usb_device"},
-		}
+		cycle := realStickPlug()
 		var ms runtime.MemStats
 		var first uint64
 		for r := 1; r <= rounds; r++ {
