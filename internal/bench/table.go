@@ -251,7 +251,8 @@ func SoakLine(plugs int, s ProcSample, tickHz int) string {
 // SoakMemory is the Go runtime's share of the daemon's memory from the output of
 // `mediagate status --json` (its "memory"): the heap's spans and live objects, the
 // goroutines' stacks, and what the anonymous memory holds beyond them (SQLite's
-// regions, the runtime's other memory).
+// regions, the runtime's other memory), with the runtime's other memory as it counts
+// it (mapped and not returned: an upper bound of its resident part).
 func SoakMemory(statusJSON []byte) (string, error) {
 	var st struct {
 		Memory *struct {
@@ -259,6 +260,7 @@ func SoakMemory(statusJSON []byte) (string, error) {
 			Heap   int64 `json:"go_heap_kib"`
 			Live   int64 `json:"go_objects_kib"`
 			Stacks int64 `json:"go_stacks_kib"`
+			Other  int64 `json:"go_other_kib"`
 		} `json:"memory"`
 	}
 	if err := json.Unmarshal(statusJSON, &st); err != nil {
@@ -268,6 +270,6 @@ func SoakMemory(statusJSON []byte) (string, error) {
 	if m == nil || m.Heap <= 0 {
 		return "", fmt.Errorf("status: no memory figures")
 	}
-	return fmt.Sprintf("Go heap %s MB (objects %s), stacks %s; anonymous beyond them %s MB",
-		mb(m.Heap), mb(m.Live), mb(m.Stacks), mb(m.Anon-m.Heap-m.Stacks)), nil
+	return fmt.Sprintf("Go heap %s MB (objects %s), stacks %s; anonymous beyond them %s MB; the runtime's other memory %s MB",
+		mb(m.Heap), mb(m.Live), mb(m.Stacks), mb(m.Anon-m.Heap-m.Stacks), mb(m.Other)), nil
 }
