@@ -50,9 +50,8 @@ cache=${MEDIAGATE_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mediagate-e2e}
 t0=$SECONDS
 say() { printf 'e2e [%3ds] %s\n' $((SECONDS - t0)) "$*"; }
 
-as_root() {
-	if ((EUID == 0)); then "$@"; else sudo "$@"; fi
-}
+# shellcheck source=scripts/lib.sh
+. "$repo/scripts/lib.sh" # as_root, build_daemon
 
 # --- 1. packages --------------------------------------------------------------------------
 packages=(qemu-system-x86 qemu-utils mmdebstrap dosfstools mtools fdisk xorriso cpio
@@ -137,8 +136,7 @@ if ((have_mediagate)); then
 	bin=$work/mediagate
 	if [[ -d $repo/cmd/mediagated ]]; then
 		say "building ./cmd/mediagated (the daemon mediagate.service runs)"
-		# As scripts/lib.sh's build_daemon: static, without cgo.
-		(cd "$repo" && CGO_ENABLED=0 go build -trimpath -tags mediagate_daemon -o "$work/mediagated" ./cmd/mediagated)
+		build_daemon "$repo" "$work/mediagated"
 		dbin=$work/mediagated
 	fi
 else

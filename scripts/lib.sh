@@ -134,8 +134,10 @@ free_port() {
 # runs, as scripts/install.sh installs it and the benchmarks measure it (scripts/e2e.sh
 # builds it the same way): without cgo, so that it is one static binary — no libc,
 # ld.so or libudev pages, no cgo threads, users looked up in /etc/passwd by Go itself
-# (docs/performance.md, "Memory"). TAG adds a build tag (mediagated_profile: the CPU
+# (docs/performance.md, "Memory"). memory.counters makes modernc.org/libc count the
+# memory it maps for SQLite, which `mediagate status` shows (two additions per region
+# mapped, none per allocation). TAG adds a build tag (mediagated_profile: the CPU
 # profiler, for scripts/bench-usbguard.sh --profile).
 build_daemon() {
-	(cd "$1" && CGO_ENABLED=0 go build -trimpath -tags "mediagate_daemon${3:+ $3}" -o "$2" ./cmd/mediagated)
+	(cd "$1" && CGO_ENABLED=0 go build -trimpath -tags "mediagate_daemon memory.counters${3:+ $3}" -o "$2" ./cmd/mediagated)
 }

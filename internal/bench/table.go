@@ -252,7 +252,8 @@ func SoakLine(plugs int, s ProcSample, tickHz int) string {
 // `mediagate status --json` (its "memory"): the heap's spans and live objects, the
 // goroutines' stacks, and what the anonymous memory holds beyond them (SQLite's
 // regions, the runtime's other memory), with the runtime's other memory as it counts
-// it (mapped and not returned: an upper bound of its resident part).
+// it and SQLite's as modernc.org/libc counts it (both mapped and not returned: upper
+// bounds of their resident parts).
 func SoakMemory(statusJSON []byte) (string, error) {
 	var st struct {
 		Memory *struct {
@@ -261,6 +262,7 @@ func SoakMemory(statusJSON []byte) (string, error) {
 			Live   int64 `json:"go_objects_kib"`
 			Stacks int64 `json:"go_stacks_kib"`
 			Other  int64 `json:"go_other_kib"`
+			SQLite int64 `json:"sqlite_kib"`
 		} `json:"memory"`
 	}
 	if err := json.Unmarshal(statusJSON, &st); err != nil {
@@ -270,6 +272,10 @@ func SoakMemory(statusJSON []byte) (string, error) {
 	if m == nil || m.Heap <= 0 {
 		return "", fmt.Errorf("status: no memory figures")
 	}
-	return fmt.Sprintf("Go heap %s MB (objects %s), stacks %s; anonymous beyond them %s MB; the runtime's other memory %s MB",
-		mb(m.Heap), mb(m.Live), mb(m.Stacks), mb(m.Anon-m.Heap-m.Stacks), mb(m.Other)), nil
+	line := fmt.Sprintf("Go heap %s MB (objects %s), stacks %s; anonymous beyond them %s MB; the runtime's other memory %s MB",
+		mb(m.Heap), mb(m.Live), mb(m.Stacks), mb(m.Anon-m.Heap-m.Stacks), mb(m.Other))
+	if m.SQLite > 0 {
+		line += fmt.Sprintf(", SQLite's %s MB", mb(m.SQLite))
+	}
+	return line + " (mapped)", nil
 }

@@ -658,18 +658,35 @@ func costs(w io.Writer, tr Trace, ds ...DaemonResult) {
 }
 
 // timelines prints the system calls of each daemon's threads after the add of its
-// first three allowed and three blocked plugs, up to its decision and 5 ms more.
+// first three allowed and three blocked plugs, up to its decision and 5 ms more; of the
+// third of each, the whole plug up to the next one's add (its unplug included), with
+// the count of each call.
 func timelines(w io.Writer, tr Trace, ds ...DaemonResult) {
 	for _, d := range ds {
 		shown := map[bool]int{}
-		for _, p := range d.Plugs {
+		for i, p := range d.Plugs {
 			if shown[p.Allow] >= 3 || p.Decision() == Missing {
 				continue
 			}
 			shown[p.Allow]++
-			fmt.Fprintf(w, "\n%s, plug %d (%s), decision at %s ms:\n", d.Comm, p.Plug, p.Serial, ms(p.Decision()))
-			for _, s := range Timeline(tr, d.Comm, p, p.Decision()+5*time.Millisecond) {
+			until, whole := p.Decision()+5*time.Millisecond, false
+			if shown[p.Allow] == 3 && i+1 < len(d.Plugs) && d.Plugs[i+1].Add != Missing {
+				until, whole = d.Plugs[i+1].Add-p.Add, true
+			}
+			fmt.Fprintf(w, "\n%s, plug %d (%s), decision at %s ms", d.Comm, p.Plug, p.Serial, ms(p.Decision()))
+			if whole {
+				fmt.Fprintf(w, ", the whole plug (%s ms to the next add)", ms(until))
+			}
+			fmt.Fprintln(w, ":")
+			counts := map[string]int{}
+			for _, s := range Timeline(tr, d.Comm, p, until) {
 				fmt.Fprintf(w, "  %8s ms  %6d  %s\n", ms(s.After), s.Thread, s.Call)
+				if !strings.HasPrefix(s.Call, "on CPU") && !strings.HasPrefix(s.Call, "off CPU") {
+					counts[s.Call]++
+				}
+			}
+			if whole {
+				fmt.Fprintf(w, "  calls: %v\n", counts)
 			}
 		}
 	}

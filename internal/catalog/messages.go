@@ -95,6 +95,7 @@ var messages = map[string][2]string{
 	"field.problem":       {"Problem", "问题"},
 	"field.memory":        {"Memory", "内存"},
 	"out.daemon-memory":   {"resident %.1f MB (anonymous %.1f, the program's pages %.1f); Go heap %.1f MB (objects %.1f), stacks %.1f", "常驻 %.1f MB（匿名 %.1f，程序页 %.1f）；Go 堆 %.1f MB（对象 %.1f），栈 %.1f"},
+	"out.sqlite-memory":   {"; SQLite %.1f MB mapped", "；SQLite 已映射 %.1f MB"},
 	"out.daemon-counts":   {"%d events, %d decisions: %d allowed, %d blocked, %d with errors", "%d 个事件，%d 次判定：允许 %d，阻止 %d，出错 %d"},
 	"out.daemon-present":  {"Devices present:", "当前设备："},
 	"out.daemon-recent":   {"Recent decisions:", "最近判定："},

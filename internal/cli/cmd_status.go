@@ -77,8 +77,12 @@ func runStatus(ctx context.Context, app *App, o statusOptions) error {
 		st.Counts.Allowed, st.Counts.Blocked, st.Counts.Errors))
 	if m := st.Memory; m != nil && m.RSSKiB > 0 {
 		mb := func(kib int64) float64 { return float64(kib) / 1024 }
-		field(w, lang, "field.memory", T(lang, "out.daemon-memory", mb(m.RSSKiB), mb(m.AnonKiB), mb(m.FileKiB),
-			mb(m.GoHeapKiB), mb(m.GoLiveKiB), mb(m.GoStacksKiB)))
+		line := T(lang, "out.daemon-memory", mb(m.RSSKiB), mb(m.AnonKiB), mb(m.FileKiB),
+			mb(m.GoHeapKiB), mb(m.GoLiveKiB), mb(m.GoStacksKiB))
+		if m.SQLiteKiB > 0 {
+			line += T(lang, "out.sqlite-memory", mb(m.SQLiteKiB))
+		}
+		field(w, lang, "field.memory", line)
 	}
 	if c := campaign; c != nil {
 		field(w, lang, "field.ci-campaign", T(lang, "out.status-campaign", c.Year, localTime(c.Deadline),

@@ -6,6 +6,8 @@ import (
 	"os"
 	"runtime/metrics"
 	"strconv"
+
+	"mediagate/internal/registry"
 )
 
 // MemoryStatus is the daemon's memory as `mediagate status` shows it: the resident
@@ -25,6 +27,9 @@ type MemoryStatus struct {
 	// GoOtherKiB is the runtime's other memory (its metadata, buffers), part of it
 	// mapped but never touched.
 	GoOtherKiB int64 `json:"go_other_kib"`
+	// SQLiteKiB is what modernc.org/libc holds mapped for SQLite (registry.SQLiteMemory),
+	// part of it never touched; absent from a binary built without its counters.
+	SQLiteKiB int64 `json:"sqlite_kib,omitempty"`
 }
 
 var memoryMetrics = [...]string{
@@ -53,6 +58,7 @@ func readMemory() *MemoryStatus {
 	objects, unused, free, stacks, released, total := v[0], v[1], v[2], v[3], v[4], v[5]
 	m := &MemoryStatus{GoHeapKiB: objects + unused + free, GoLiveKiB: objects, GoStacksKiB: stacks}
 	m.GoOtherKiB = max(0, total-released-m.GoHeapKiB-stacks)
+	m.SQLiteKiB, _ = registry.SQLiteMemory()
 	if b, err := os.ReadFile("/proc/self/status"); err == nil {
 		m.RSSKiB, m.AnonKiB, m.FileKiB = procStatusKiB(b)
 	}

@@ -132,7 +132,7 @@ func TestDaemonIsReadyAndLocksRootHubs(t *testing.T) {
 		t.Errorf("authorized_default of the root hubs = %q, want 0", out)
 	}
 	st := g.MustRun(t, "mediagate status")
-	if !strings.Contains(st, "running") || !strings.Contains(st, "VM-01") {
+	if !strings.Contains(st, "running") || !strings.Contains(st, "VM-01") || !strings.Contains(st, "SQLite") {
 		t.Errorf("status:\n%s", st)
 	}
 	// The guest's own disk was recorded as the baseline at host init and stays.
@@ -143,9 +143,18 @@ func TestDaemonIsReadyAndLocksRootHubs(t *testing.T) {
 				Reason string `json:"reason"`
 			} `json:"decision"`
 		} `json:"present"`
+		Memory struct {
+			RSS    int64 `json:"rss_kib"`
+			Heap   int64 `json:"go_heap_kib"`
+			SQLite int64 `json:"sqlite_kib"`
+		} `json:"memory"`
 	}
 	if err := json.Unmarshal([]byte(g.MustRun(t, "mediagate status --json")), &status); err != nil {
 		t.Fatal(err)
+	}
+	// The daemon's memory, SQLite's included (mediagated counts it: memory.counters).
+	if m := status.Memory; m.RSS <= 0 || m.Heap <= 0 || m.SQLite <= 0 || m.SQLite >= m.RSS*4 {
+		t.Errorf("memory in status: %+v, want resident, Go heap and SQLite figures", m)
 	}
 	vda := ""
 	for _, p := range status.Present {
