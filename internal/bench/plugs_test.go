@@ -148,6 +148,9 @@ func TestWriteTable(t *testing.T) {
 	if strings.Contains(out, "anonymous + file-backed") {
 		t.Errorf("samples without RssAnon have a split row:\n%s", out)
 	}
+	if strings.Contains(out, "allowed / blocked (each") {
+		t.Errorf("a run without per-plug readings has a per-kind run time row:\n%s", out)
+	}
 	if strings.Contains(out, "median of") {
 		t.Errorf("a run of one start per daemon has a median row:\n%s", out)
 	}
@@ -168,6 +171,19 @@ func TestWriteTable(t *testing.T) {
 		"| RSS after start, median of the same starts (least–most) | 7.0 MB (6.0–8.0) | 15.0 MB (14.0–20.0) | 2.14× |",
 		"| RSS after the plugs: anonymous + file-backed (the binary, libraries) | 2.0 + 5.0 MB | 17.0 + 9.0 MB |  |",
 	)
+
+	// Run time read before each plug: each plug's is up to the next reading, the
+	// last one's up to the sample after the plan.
+	ug.PlugRuns = []PlugRun{{true, 1.00e9}, {false, 1.03e9}, {true, 1.04e9}, {false, 1.06e9}} // 30, 10, 20, 10 ms
+	mg.PlugRuns = []PlugRun{{true, 4.0e9}, {false, 4.1e9}, {true, 4.15e9}, {false, 4.35e9}}   // 100, 50, 200, 150 ms
+	if got, ok := mg.PlugRunMedian(false); !ok || got != 150*time.Millisecond {
+		t.Errorf("blocked median = %v, %v; want 150ms (of 50 and 150, nearest rank)", got, ok)
+	}
+	buf.Reset()
+	if err := WriteTable(&buf, ug, mg); err != nil {
+		t.Fatal(err)
+	}
+	tableHas(t, buf.String(), "its unplug included) | 30.0 / 10.0 ms | 200.0 / 150.0 ms | 6.67× / 15.00× |")
 }
 
 // tableHas fails t for each of wants that out lacks.

@@ -26,6 +26,33 @@ type DaemonResult struct {
 	// stopped after its sample (--starts): a single start's CPU and memory vary by a
 	// fifth between runs, the median of several less.
 	Restarts []ProcSample
+	// PlugRuns are the scheduler's run time of the daemon's threads read right before
+	// each plug of the plan, in its order (after the stick before it was gone).
+	PlugRuns []PlugRun
+}
+
+// PlugRun is the daemon's run time (ProcSample.RunNs) read before one plug.
+type PlugRun struct {
+	Allow bool
+	RunNs int64
+}
+
+// PlugRunMedian is the median run time of the daemon's threads over the allowed (or
+// the blocked) plugs, each from its plug to the next one (its unplug included; the
+// last one to the sample after the plan). ok is false without schedstat figures.
+func (d DaemonResult) PlugRunMedian(allow bool) (time.Duration, bool) {
+	var runs []time.Duration
+	for i, p := range d.PlugRuns {
+		end := d.AfterPlugs.RunNs
+		if i+1 < len(d.PlugRuns) {
+			end = d.PlugRuns[i+1].RunNs
+		}
+		if p.Allow != allow || p.RunNs <= 0 || end < p.RunNs {
+			continue
+		}
+		runs = append(runs, time.Duration(end-p.RunNs))
+	}
+	return Percentile(runs, 50)
 }
 
 func (d DaemonResult) cpu(ticks int64) time.Duration {
@@ -206,6 +233,16 @@ func WriteTable(w io.Writer, base, other DaemonResult) error {
 	if base.PlugRun() > 0 && other.PlugRun() > 0 {
 		rows = append(rows, row{"run time per plug (the scheduler's, all threads: exact, where CPU is sampled at ticks)",
 			ms(base.PlugRun()) + " ms", ms(other.PlugRun()) + " ms", ratio(float64(base.PlugRun()), float64(other.PlugRun()))})
+	}
+	if ba, ok1 := base.PlugRunMedian(true); ok1 {
+		bb, ok2 := base.PlugRunMedian(false)
+		oa, ok3 := other.PlugRunMedian(true)
+		ob, ok4 := other.PlugRunMedian(false)
+		if ok2 && ok3 && ok4 {
+			rows = append(rows, row{"run time per plug, median: allowed / blocked (each to the next plug, its unplug included)",
+				ms(ba) + " / " + ms(bb) + " ms", ms(oa) + " / " + ms(ob) + " ms",
+				ratio(float64(ba), float64(oa)) + " / " + ratio(float64(bb), float64(ob))})
+		}
 	}
 	rows = append(rows, row{fmt.Sprintf("idle %s: context switches (all threads), CPU", other.IdleWindow.Round(time.Second)),
 		fmt.Sprintf("%d, %s ms", base.IdleSwitches(), ms(base.IdleCPU())),

@@ -422,7 +422,7 @@ func (b *benchRun) runDaemon(d daemonSpec, firstPlug int) DaemonResult {
 		if !m.Allow {
 			m.Serial = fmt.Sprintf("%sNO%04d", serialPrefix, i/2+1)
 		}
-		b.plug(m, d)
+		res.PlugRuns = append(res.PlugRuns, PlugRun{Allow: m.Allow, RunNs: b.plug(m, d, pid)})
 	}
 	b.waitNoStick()
 	res.AfterPlugs = b.sample(pid)
@@ -490,13 +490,17 @@ done; exit 0`)
 }
 
 // plug writes the plug's trace marker once the previous stick is gone, hot-plugs the
-// stick, waits until the trace shows the decision (or 20 s), and unplugs it.
-func (b *benchRun) plug(m Marker, d daemonSpec) {
+// stick, waits until the trace shows the decision (or 20 s), and unplugs it. With a
+// pid it returns the daemon's run time read before the marker (ProcSample.RunNs).
+func (b *benchRun) plug(m Marker, d daemonSpec, pid int) (runNs int64) {
 	comm := d.comm
 	t := b.t
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	b.waitNoStick()
+	if pid > 0 {
+		runNs = b.sample(pid).RunNs
+	}
 	off := b.g.MustRun(t, fmt.Sprintf("stat -c %%s %s; echo '%s' > %s/trace_marker", traceFile, m.Text(), traceDir))
 	id, err := b.vm.AddStick(ctx, testbed.StickSpec{Serial: m.Serial, Image: b.img})
 	if err != nil {
@@ -527,6 +531,7 @@ func (b *benchRun) plug(m Marker, d daemonSpec) {
 	if err := b.vm.Remove(ctx, id); err != nil {
 		t.Fatalf("unplug %d: %v", m.Plug, err)
 	}
+	return runNs
 }
 
 // soak plugs cfg.soak sticks (allowed and blocked in turn) into mediagate and prints its
@@ -559,7 +564,7 @@ func (b *benchRun) soak(w io.Writer) {
 		if !m.Allow {
 			m.Serial = fmt.Sprintf("%sNO%04d", serialPrefix, i/2+1)
 		}
-		b.plug(m, mediagateD)
+		b.plug(m, mediagateD, 0)
 		if (i+1)%100 == 0 || i+1 == b.cfg.soak {
 			b.waitNoStick()
 			line(i + 1)
