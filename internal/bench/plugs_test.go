@@ -102,6 +102,16 @@ func TestPercentile(t *testing.T) {
 	if _, ok := Percentile[time.Duration](nil, 0.5); ok {
 		t.Error("Percentile of nothing is ok")
 	}
+	for _, q := range []float64{50, 0, -0.5, 1.01} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Percentile(%v) did not panic", q)
+				}
+			}()
+			Percentile(ds, q)
+		}()
+	}
 }
 
 func TestWriteTable(t *testing.T) {
@@ -176,14 +186,14 @@ func TestWriteTable(t *testing.T) {
 	// last one's up to the sample after the plan.
 	ug.PlugRuns = []PlugRun{{true, 1.00e9}, {false, 1.03e9}, {true, 1.04e9}, {false, 1.06e9}} // 30, 10, 20, 10 ms
 	mg.PlugRuns = []PlugRun{{true, 4.0e9}, {false, 4.1e9}, {true, 4.15e9}, {false, 4.35e9}}   // 100, 50, 200, 150 ms
-	if got, ok := mg.PlugRunMedian(false); !ok || got != 150*time.Millisecond {
-		t.Errorf("blocked median = %v, %v; want 150ms (of 50 and 150, nearest rank)", got, ok)
+	if got, ok := mg.PlugRunMedian(false); !ok || got != 50*time.Millisecond {
+		t.Errorf("blocked median = %v, %v; want 50ms (of 50 and 150, nearest rank)", got, ok)
 	}
 	buf.Reset()
 	if err := WriteTable(&buf, ug, mg); err != nil {
 		t.Fatal(err)
 	}
-	tableHas(t, buf.String(), "its unplug included) | 30.0 / 10.0 ms | 200.0 / 150.0 ms | 6.67× / 15.00× |")
+	tableHas(t, buf.String(), "its unplug included) | 20.0 / 10.0 ms | 100.0 / 50.0 ms | 5.00× / 5.00× |")
 }
 
 // tableHas fails t for each of wants that out lacks.

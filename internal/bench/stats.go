@@ -2,13 +2,19 @@ package bench
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"time"
 )
 
-// Percentile returns the q-quantile (0 < q ≤ 1) of ds by the nearest-rank method, and
-// false when ds is empty.
+// Percentile returns the q-quantile (0 < q ≤ 1: 0.5 is the median) of ds by the
+// nearest-rank method, and false when ds is empty. Any other q is a mistake of the
+// caller's (a percentage, 50 for 0.5, would silently give the largest value), and
+// panics.
 func Percentile[T cmp.Ordered](ds []T, q float64) (T, bool) {
+	if !(q > 0 && q <= 1) {
+		panic(fmt.Sprintf("bench: quantile %v is not in (0, 1]", q))
+	}
 	if len(ds) == 0 {
 		var zero T
 		return zero, false

@@ -37,6 +37,24 @@ type PlugRun struct {
 	RunNs int64
 }
 
+// plugRunList lists each plug's run time (PlugRunMedian), "a" for allowed and "b" for
+// blocked plugs.
+func (d DaemonResult) plugRunList() string {
+	var b strings.Builder
+	for i, p := range d.PlugRuns {
+		end := d.AfterPlugs.RunNs
+		if i+1 < len(d.PlugRuns) {
+			end = d.PlugRuns[i+1].RunNs
+		}
+		kind := "b"
+		if p.Allow {
+			kind = "a"
+		}
+		fmt.Fprintf(&b, " %s %s", kind, ms(time.Duration(end-p.RunNs)))
+	}
+	return b.String()
+}
+
 // PlugRunMedian is the median run time of the daemon's threads over the allowed (or
 // the blocked) plugs, each from its plug to the next one (its unplug included; the
 // last one to the sample after the plan). ok is false without schedstat figures.
@@ -52,7 +70,7 @@ func (d DaemonResult) PlugRunMedian(allow bool) (time.Duration, bool) {
 		}
 		runs = append(runs, time.Duration(end-p.RunNs))
 	}
-	return Percentile(runs, 50)
+	return Percentile(runs, 0.5)
 }
 
 func (d DaemonResult) cpu(ticks int64) time.Duration {

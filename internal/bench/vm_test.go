@@ -426,6 +426,7 @@ func (b *benchRun) runDaemon(d daemonSpec, firstPlug int) DaemonResult {
 	}
 	b.waitNoStick()
 	res.AfterPlugs = b.sample(pid)
+	fmt.Printf("bench: %s run time per plug, ms (a allowed, b blocked):%s\n", res.Name, res.plugRunList())
 	if d.report != "" {
 		fmt.Println(b.g.Exec(t, fmt.Sprintf("PID=%d\n%s", pid, d.report)).Stdout)
 	}
@@ -641,7 +642,7 @@ func costs(w io.Writer, tr Trace, ds ...DaemonResult) {
 			if n == 0 {
 				continue
 			}
-			p50, _ := Percentile(cpu, 50)
+			p50, _ := Percentile(cpu, 0.5)
 			kind := "blocked"
 			if allow {
 				kind = "allowed"
@@ -664,8 +665,8 @@ func costs(w io.Writer, tr Trace, ds ...DaemonResult) {
 
 // timelines prints the system calls of each daemon's threads after the add of its
 // first three allowed and three blocked plugs, up to its decision and 5 ms more; of the
-// third of each, the whole plug up to the next one's add (its unplug included), with
-// the count of each call.
+// first and the third of each (the first one's path is cold), the whole plug up to the
+// next one's add (its unplug included), with the count of each call.
 func timelines(w io.Writer, tr Trace, ds ...DaemonResult) {
 	for _, d := range ds {
 		shown := map[bool]int{}
@@ -675,7 +676,7 @@ func timelines(w io.Writer, tr Trace, ds ...DaemonResult) {
 			}
 			shown[p.Allow]++
 			until, whole := p.Decision()+5*time.Millisecond, false
-			if shown[p.Allow] == 3 && i+1 < len(d.Plugs) && d.Plugs[i+1].Add != Missing {
+			if shown[p.Allow] != 2 && i+1 < len(d.Plugs) && d.Plugs[i+1].Add != Missing {
 				until, whole = d.Plugs[i+1].Add-p.Add, true
 			}
 			fmt.Fprintf(w, "\n%s, plug %d (%s), decision at %s ms", d.Comm, p.Plug, p.Serial, ms(p.Decision()))
