@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -26,10 +27,26 @@ func (c *countingSource) Load(ctx context.Context) (regindex.Data, error) {
 	return c.Registry.Load(ctx)
 }
 
+// queryCounter is the register, counting the queries for changes (without the
+// prepared feed, which would bypass the count).
+type queryCounter struct {
+	*registry.Store
+	queries int
+}
+
+func (q *queryCounter) ChangedSince(ctx context.Context, mark int64) (bool, int64, error) {
+	q.queries++
+	return q.Store.ChangedSince(ctx, mark)
+}
+
+func (q *queryCounter) ChangeFeed(context.Context) (*registry.ChangeFeed, error) {
+	return nil, errors.New("no feed: counted queries")
+}
+
 // With Config.Index, decisions read the register from memory; a change another
 // process commits (the CLI reporting a medium lost, without nudging the daemon) is
-// seen at the next plug through the audit log, and the daemon's own rows do not
-// reload the index.
+// seen at the next plug through the audit log, and the daemon's own rows neither
+// reload the index nor cost a query for changes.
 func TestIndexedRegisterFollowsChanges(t *testing.T) {
 	ctx := context.Background()
 	s, err := registry.Open(ctx, filepath.Join(t.TempDir(), "reg.db"))
@@ -48,7 +65,8 @@ func TestIndexedRegisterFollowsChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := &countingSource{Registry: &regindex.Registry{Store: s}}
+	qc := &queryCounter{Store: s}
+	src := &countingSource{Registry: &regindex.Registry{Store: qc}}
 	rec, devs := enforce.NewRecorder(), &devices{}
 	d := New(Config{Store: s, Enforcer: rec, Read: devs.read, Sys: t.TempDir(), Index: regindex.New(src),
 		Now: func() time.Time { return time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC) }})
@@ -73,7 +91,7 @@ func TestIndexedRegisterFollowsChanges(t *testing.T) {
 	if on, _ := rec.USBAuthorized(stickP); !on {
 		t.Error("registered stick not authorized")
 	}
-	loads := src.loads
+	loads, queries := src.loads, qc.queries
 	for range 3 {
 		if r := plug(); r != policy.ReasonAllowed {
 			t.Fatalf("registered stick again: %s", r)
@@ -82,7 +100,16 @@ func TestIndexedRegisterFollowsChanges(t *testing.T) {
 	if src.loads != loads {
 		t.Errorf("the daemon's own rows reloaded the index %d times", src.loads-loads)
 	}
-	if _, err := s.SetStatus(ctx, m.Number, media.StatusLost, event.KindMediumLost, event.MediumStatus{}); err != nil {
+	if qc.queries != queries {
+		t.Errorf("the daemon's own rows cost %d queries for changes", qc.queries-queries)
+	}
+	// Another process's change, the CLI's, with its own connection.
+	other, err := registry.Open(ctx, s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.SetStatus(ctx, m.Number, media.StatusLost, event.KindMediumLost, event.MediumStatus{}); err != nil {
 		t.Fatal(err)
 	}
 	if r := plug(); r != policy.ReasonStatusLost {

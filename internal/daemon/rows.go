@@ -184,7 +184,7 @@ func (d *Daemon) commitQueued(ctx context.Context) error {
 			time.Sleep(time.Duration(50*i) * time.Millisecond)
 		}
 		if err = writeRows(ctx, d.cfg.Store, rows); err == nil {
-			d.freshAfterCommit(ctx)
+			d.ownRowsCommitted()
 			return nil
 		}
 	}
@@ -222,15 +222,13 @@ func (d *Daemon) backlog() bool {
 	return ok && b.Queued() > 0
 }
 
-// freshAfterCommit checks the register for changes right after the daemon's own
-// commit, while no device waits: the index notes the state of the register's log then,
-// and the next event's check (Index.Fresh) finds it as it was and needs no query
-// (regindex.Registry). A change found here reloads the index now instead of at the
-// next event; a failure is left to that event's check.
-func (d *Daemon) freshAfterCommit(ctx context.Context) {
+// ownRowsCommitted tells the index that the daemon has just committed rows of its own:
+// when that commit was the only one since the index last checked the register, the
+// index counts it as checked (regindex.Registry.OwnAppended), without a query or a
+// read, and the next event's check (Index.Fresh) finds the register as it was. Any
+// other commit in between — another process's change — is found by that check.
+func (d *Daemon) ownRowsCommitted() {
 	if d.cfg.Index != nil {
-		if err := d.cfg.Index.Fresh(ctx); err == nil {
-			d.indexLoaded()
-		}
+		d.cfg.Index.OwnAppended()
 	}
 }

@@ -116,6 +116,17 @@ func (x *Index) Fresh(ctx context.Context) error {
 	return x.load(ctx)
 }
 
+// ownAppender is a Source told of the store's own appends to the log (Registry).
+type ownAppender interface{ OwnAppended() }
+
+// OwnAppended tells the source that the daemon has just appended rows of its own to
+// the register's log (Registry.OwnAppended); a source that cannot use it ignores it.
+func (x *Index) OwnAppended() {
+	if o, ok := x.src.(ownAppender); ok {
+		o.OwnAppended()
+	}
+}
+
 // Err is the error of the last load, nil when the index holds data.
 func (x *Index) Err() error { return x.cur.Load().err }
 

@@ -23,16 +23,17 @@ type Registry struct {
 	mu   sync.Mutex
 	mark int64
 	feed *registry.ChangeFeed // the prepared check, when the store offers one
-	// quiet is the state of the register's write-ahead log (SQLite) taken just before
-	// the last check that found nothing new: while the file is as it was, nobody has
-	// committed since, and Changed answers without a query.
-	quiet fileState
+	// quiet is the register's commit state (SQLite) taken just before the last check
+	// that found nothing new: while it is the same, nobody has committed since, and
+	// Changed answers without a query.
+	quiet registry.LogState
 }
 
-// walFiler is a store with a write-ahead log file every commit writes
-// (*registry.Store on SQLite).
-type walFiler interface {
-	WALFile() string
+// logStater is a store that tells its commit state without a query, and its own last
+// batch of audit rows (*registry.Store on SQLite).
+type logStater interface {
+	LogState() (registry.LogState, bool)
+	LastAppend() (registry.OwnAppend, bool)
 }
 
 // feeder is a store that prepares the check once (*registry.Store).
@@ -52,22 +53,46 @@ func (r *Registry) Load(ctx context.Context) (Data, error) {
 	return Data{Host: d.Host, Media: d.Media, People: d.People}, nil
 }
 
+// OwnAppended counts the store's last batch of audit rows as checked when its rows are
+// all outside the register and its commit was the only one since the last check:
+// the state read right after it is one commit past the last check's. The daemon calls
+// it after each of its commits, so that its own rows cost neither a query nor a read.
+func (r *Registry) OwnAppended() {
+	if ls, ok := r.Store.(logStater); ok {
+		r.mu.Lock()
+		r.ownAppended(ls)
+		r.mu.Unlock()
+	}
+}
+
+func (r *Registry) ownAppended(ls logStater) {
+	if a, ok := ls.LastAppend(); ok && a.Outside && a.After.OneCommitAfter(r.quiet) {
+		r.quiet = a.After
+		r.mark = max(r.mark, a.Head)
+	}
+}
+
 // Changed reports register rows after the last load; rows that change nothing move
 // the mark on, so the next call reads only what is new.
+//
+// Without a query while the commit state is the one of the last check that found
+// nothing, counting as checked the store's own batch of rows outside the register (the
+// daemon's decisions, its control calls' rows) when it was the only commit since
+// (OwnAppended).
 func (r *Registry) Changed(ctx context.Context) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var wal string
-	if w, ok := r.Store.(walFiler); ok {
-		wal = w.WALFile()
-	}
-	// Taken before the query: a commit after it changes the file, so the next call
+	// Taken before the query: a commit after it changes the state, so the next call
 	// queries again.
-	before := stateOf(wal)
-	if before.known() && before == r.quiet {
-		return false, nil
+	var before registry.LogState
+	if ls, ok := r.Store.(logStater); ok {
+		r.ownAppended(ls)
+		before, _ = ls.LogState()
+		if before.Known() && before == r.quiet {
+			return false, nil
+		}
 	}
-	r.quiet = fileState{}
+	r.quiet = registry.LogState{}
 	if f, ok := r.Store.(feeder); ok && r.feed == nil {
 		if feed, err := f.ChangeFeed(ctx); err == nil {
 			r.feed = feed
@@ -90,13 +115,3 @@ func (r *Registry) Changed(ctx context.Context) (bool, error) {
 	}
 	return changed, nil
 }
-
-// fileState is what a file's status says of its content: a commit appends to the log
-// or, after a checkpoint, writes it again from the start, and either changes the
-// modification and change times (and mostly the size).
-type fileState struct {
-	ino, size        uint64
-	mtimeNs, ctimeNs int64
-}
-
-func (f fileState) known() bool { return f != fileState{} }

@@ -92,11 +92,14 @@ func (c *countingStore) ChangedSince(ctx context.Context, mark int64) (bool, int
 	return c.s.ChangedSince(ctx, mark)
 }
 
-func (c *countingStore) WALFile() string { return c.s.WALFile() }
+func (c *countingStore) LogState() (registry.LogState, bool)    { return c.s.LogState() }
+func (c *countingStore) LastAppend() (registry.OwnAppend, bool) { return c.s.LastAppend() }
 
-// While the register's write-ahead log is as it was at the last check that found
-// nothing, Changed answers without a query; any commit — another process's register
-// change, or a row of the daemon's own — makes it ask again.
+// While the register's commit state is as it was at the last check that found
+// nothing, Changed answers without a query; so it does after the daemon's own batch of
+// rows outside the register when that was the only commit since. Any other commit —
+// another process's register change, a row written another way, a batch with a row of
+// the register — makes it ask again.
 func TestRegistrySkipsTheQueryWhileTheLogIsUntouched(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "reg.db")
@@ -131,6 +134,33 @@ func TestRegistrySkipsTheQueryWhileTheLogIsUntouched(t *testing.T) {
 	check("after a decision row", false, 2)
 	check("quiet again", false, 2)
 
+	// The daemon's batches of its own rows (RecordEvents): the only commits since the
+	// last check, nothing to ask, whether told of each (as the daemon does) or not.
+	decision := registry.EventRow{Kind: event.KindDeviceDecision, Details: event.DeviceDecision{Stage: "usb-device"}}
+	for range 3 {
+		if err := s.RecordEvents(ctx, []registry.EventRow{decision, decision}); err != nil {
+			t.Fatal(err)
+		}
+		check("after the daemon's batch", false, 2)
+	}
+	for range 3 {
+		if err := s.RecordEvents(ctx, []registry.EventRow{decision}); err != nil {
+			t.Fatal(err)
+		}
+		src.OwnAppended()
+	}
+	check("after batches, each told", false, 2)
+	check("quiet after the batches", false, 2)
+
+	// Two batches, the first not told of: the last one is two commits past the last
+	// check, so it asks.
+	for range 2 {
+		if err := s.RecordEvents(ctx, []registry.EventRow{decision}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("after two batches", false, 3)
+
 	// Another process registers a person: asked, and changed.
 	other, err := registry.Open(ctx, path)
 	if err != nil {
@@ -140,5 +170,32 @@ func TestRegistrySkipsTheQueryWhileTheLogIsUntouched(t *testing.T) {
 	if _, err := other.AddPerson(ctx, media.Person{Handle: "li", Name: "李四"}); err != nil {
 		t.Fatal(err)
 	}
-	check("after another process's change", true, 3)
+	check("after another process's change", true, 4)
+	if _, err := src.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("after the reload", false, 5)
+
+	// Another process's change, then the daemon's batch: the state before the batch
+	// is not the last check's.
+	if _, err := other.AddPerson(ctx, media.Person{Handle: "wang", Name: "王五"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordEvents(ctx, []registry.EventRow{decision}); err != nil {
+		t.Fatal(err)
+	}
+	check("after a change and a batch", true, 6)
+	if _, err := src.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("after the second reload", false, 7)
+
+	// A batch with a row of the register's own kinds is asked about.
+	registered := registry.EventRow{Kind: event.KindMediumLost, Medium: "S-1", Details: event.MediumStatus{}}
+	if err := s.RecordEvents(ctx, []registry.EventRow{decision, registered}); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := src.Changed(ctx); err != nil || c.queries != 8 {
+		t.Fatalf("after a batch with a register row: changed %v (%v), %d queries; want a query", changed, err, c.queries)
+	}
 }

@@ -49,15 +49,6 @@ func (s *Store) RecordEvents(ctx context.Context, rows []EventRow) error {
 	})
 }
 
-// WALFile is the write-ahead log of an SQLite register: every commit, by any process,
-// writes it. "" for PostgreSQL.
-func (s *Store) WALFile() string {
-	if s.d.engine != SQLite {
-		return ""
-	}
-	return s.path + "-wal"
-}
-
 // WithPageCache bounds SQLite's page cache to kib KiB per connection (SQLite's default
 // is 2,000 KiB): the resident daemon reads the register once into memory and then
 // mostly appends, so a small cache keeps it small as the log grows

@@ -203,16 +203,24 @@ func (logWriter) onConn(ctx context.Context, db *sql.DB, f func(l *logConnStmts)
 // error nothing is written: the transaction is rolled back, and the connection closed
 // when the rollback fails.
 func (w logWriter) appendRows(ctx context.Context, s *Store, rows []EventRow, details []json.RawMessage) error {
+	var own OwnAppend
 	err := w.onConn(ctx, s.db, func(l *logConnStmts) (bool, error) {
 		err := exec(ctx, l.begin)
 		if err != nil {
 			err = fmt.Errorf("begin: %w", err)
-		} else if err = appendInTx(ctx, s, l, rows, details); err == nil {
-			if s.beforeCommit != nil {
-				s.beforeCommit()
-			}
-			if err = exec(ctx, l.commit); err != nil {
-				err = fmt.Errorf("commit: %w", err)
+		} else {
+			if own.Head, err = appendInTx(ctx, s, l, rows, details); err == nil {
+				if s.beforeCommit != nil {
+					s.beforeCommit()
+				}
+				if err = exec(ctx, l.commit); err != nil {
+					err = fmt.Errorf("commit: %w", err)
+				} else {
+					if s.afterCommit != nil {
+						s.afterCommit()
+					}
+					own.After, _ = s.LogState()
+				}
 			}
 		}
 		if err != nil {
@@ -228,6 +236,8 @@ func (w logWriter) appendRows(ctx context.Context, s *Store, rows []EventRow, de
 	if err != nil {
 		return err
 	}
+	own.Outside = outsideRegister(rows)
+	s.own.set(own)
 	if s.appended != nil {
 		s.appended()
 	}
@@ -253,20 +263,21 @@ func (w logWriter) changedSince(ctx context.Context, db *sql.DB, mark int64) (ch
 	return changed, head, err
 }
 
-// appendInTx reads the head and appends the rows inside the writer's transaction.
-func appendInTx(ctx context.Context, s *Store, l *logConnStmts, rows []EventRow, details []json.RawMessage) error {
+// appendInTx reads the head and appends the rows inside the writer's transaction; it
+// returns the log's head after them.
+func appendInTx(ctx context.Context, s *Store, l *logConnStmts, rows []EventRow, details []json.RawMessage) (int64, error) {
 	var head audit.Head
 	err := queryRow(ctx, l.head, nil, &head.Seq, &head.Hash)
 	if err != nil && !errors.Is(err, errNoRow) {
-		return fmt.Errorf("read audit head: %w", err)
+		return 0, fmt.Errorf("read audit head: %w", err)
 	}
 	a := logAppender{s: s, insert: liteExec(l.insert), setHead: liteExec(l.setHead), head: head}
 	for i, r := range rows {
 		if _, err := a.add(ctx, r.Kind, r.Medium, details[i]); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return a.finish(ctx)
+	return a.head.Seq, a.finish(ctx)
 }
 
 // execFunc runs one prepared statement of the log with args.

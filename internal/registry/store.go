@@ -61,10 +61,13 @@ type Store struct {
 	midApprove func() error
 	// logStmts are the audit log's statements, prepared once (logappend.go).
 	logStmts logStmts
-	// writer appends RecordEvents batches, SQLite only (logappend.go).
+	// writer appends RecordEvents batches, SQLite only (logappend.go); own is the last
+	// of them (logstate.go).
 	writer logWriter
-	// beforeCommit, set only by benchmarks, runs in inTx just before the commit.
-	beforeCommit func()
+	own    ownAppends
+	// beforeCommit, set only by benchmarks, runs in inTx just before the commit;
+	// afterCommit, set only by tests, runs right after a batch of audit rows commits.
+	beforeCommit, afterCommit func()
 }
 
 // Option configures Open.
