@@ -37,20 +37,32 @@ type PlugRun struct {
 	RunNs int64
 }
 
-// plugRunList lists each plug's run time (PlugRunMedian), "a" for allowed and "b" for
-// blocked plugs.
+// plugRun is one plug's run time, from its reading to the next one's (the last one:
+// to the sample after the plan); ok is false when the readings do not make one.
+func (d DaemonResult) plugRun(i int) (time.Duration, bool) {
+	end := d.AfterPlugs.RunNs
+	if i+1 < len(d.PlugRuns) {
+		end = d.PlugRuns[i+1].RunNs
+	}
+	start := d.PlugRuns[i].RunNs
+	return time.Duration(end - start), start > 0 && end >= start
+}
+
+// plugRunList lists each plug's run time, "a" for allowed and "b" for blocked plugs
+// ("?" where the readings do not make one).
 func (d DaemonResult) plugRunList() string {
 	var b strings.Builder
 	for i, p := range d.PlugRuns {
-		end := d.AfterPlugs.RunNs
-		if i+1 < len(d.PlugRuns) {
-			end = d.PlugRuns[i+1].RunNs
-		}
 		kind := "b"
 		if p.Allow {
 			kind = "a"
 		}
-		fmt.Fprintf(&b, " %s %s", kind, ms(time.Duration(end-p.RunNs)))
+		run, ok := d.plugRun(i)
+		if !ok {
+			fmt.Fprintf(&b, " %s ?", kind)
+			continue
+		}
+		fmt.Fprintf(&b, " %s %s", kind, ms(run))
 	}
 	return b.String()
 }
@@ -61,14 +73,9 @@ func (d DaemonResult) plugRunList() string {
 func (d DaemonResult) PlugRunMedian(allow bool) (time.Duration, bool) {
 	var runs []time.Duration
 	for i, p := range d.PlugRuns {
-		end := d.AfterPlugs.RunNs
-		if i+1 < len(d.PlugRuns) {
-			end = d.PlugRuns[i+1].RunNs
+		if run, ok := d.plugRun(i); ok && p.Allow == allow {
+			runs = append(runs, run)
 		}
-		if p.Allow != allow || p.RunNs <= 0 || end < p.RunNs {
-			continue
-		}
-		runs = append(runs, time.Duration(end-p.RunNs))
 	}
 	return Percentile(runs, 0.5)
 }
