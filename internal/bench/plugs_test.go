@@ -186,6 +186,9 @@ func TestWriteTable(t *testing.T) {
 	// last one's up to the sample after the plan.
 	ug.PlugRuns = []PlugRun{{true, 1.00e9}, {false, 1.03e9}, {true, 1.04e9}, {false, 1.06e9}} // 30, 10, 20, 10 ms
 	mg.PlugRuns = []PlugRun{{true, 4.0e9}, {false, 4.1e9}, {true, 4.15e9}, {false, 4.35e9}}   // 100, 50, 200, 150 ms
+	if got := mg.plugRunList(); got != " a 100.0 b 50.0 a 200.0 b 150.0" {
+		t.Errorf("plug run list = %q", got)
+	}
 	if got, ok := mg.PlugRunMedian(false); !ok || got != 50*time.Millisecond {
 		t.Errorf("blocked median = %v, %v; want 50ms (of 50 and 150, nearest rank)", got, ok)
 	}
