@@ -384,8 +384,13 @@ var mediagateD = daemonSpec{
 	report: `echo "mediagate: from the event's receipt to the authorized write (daemon log):"
 journalctl -u mediagate --no-pager -o cat | grep -o 'name=[^ ]* .*reason=[^ ]* .*enforced_after=[^ ]*' | sed 's/name=\([^ ]*\).*reason=\([^ ]*\).*enforced_after=\([^ ]*\)/  \1 \2 \3/' | tail -40
 echo "mediagate: memory after the plugs:"
-grep -E '^(Rss|Pss_Anon|Pss_File|Anonymous|Private_Dirty)' /proc/$PID/smaps_rollup | sed 's/^/  /'
+grep -E '^(Rss|Pss_Anon|Pss_File|Anonymous|Private_Dirty|AnonHugePages)' /proc/$PID/smaps_rollup | sed 's/^/  /'
 grep -E '^(VmRSS|VmHWM|RssAnon|RssFile)' /proc/$PID/status | sed 's/^/  /'
+echo "  transparent huge pages: $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)"
+echo "mediagate: anonymous mappings holding 64 kB or more (size, resident, in huge pages; kB):"
+awk '/^[0-9a-f]+-[0-9a-f]+ /{split($1, r, "-"); lo=r[1]; hi=r[2]; name=$6; rss=0}
+/^Rss:/{rss=$2} /^AnonHugePages:/{if (name=="" && rss >= 64) print lo, hi, rss, $2}' /proc/$PID/smaps |
+while read -r lo hi rss huge; do printf '  %10d %8d %6d\n' $(((16#$hi - 16#$lo) / 1024)) "$rss" "$huge"; done | sort -k2 -rn | head -12
 if journalctl -u mediagate --no-pager -o cat | grep -q '^gc '; then
 	echo "mediagate: the last collections (GODEBUG=gctrace=1, with --profile):"
 	journalctl -u mediagate --no-pager -o cat | grep '^gc ' | tail -3 | sed 's/^/  /'
