@@ -113,6 +113,10 @@ func Run(ctx context.Context, c Config) error {
 		lvl = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(c.Err, &slog.HandlerOptions{Level: lvl}))
+	// Before the heap and SQLite's memory grow (memoryTuning has the rest).
+	if err := disableHugePages(); err != nil {
+		log.Warn("transparent huge pages stay on for the daemon", "err", err)
+	}
 	open := c.Open
 	if open == nil {
 		open = func(ctx context.Context) (*service.Local, error) {
@@ -275,8 +279,9 @@ func desktopNotifier(ctx context.Context, off bool, log *slog.Logger) func(daemo
 	}
 }
 
-// Memory of a small resident daemon (docs/performance.md, "Memory"), unless the
-// environment sets GOGC or GOMEMLIMIT: the collector runs at 50 % heap growth instead of
+// Memory of a small resident daemon (docs/performance.md, "Memory"): no transparent
+// huge pages (disableHugePages, at the start of Run), and, unless the environment sets
+// GOGC or GOMEMLIMIT: the collector runs at 50 % heap growth instead of
 // 100 % (the live heap is a few MB, so the extra collections cost little CPU and keep
 // the resident set small), and a soft memory limit that grows with the register held in
 // memory (baseMemoryLimit plus memoryPerMedium for each medium) caps what garbage may

@@ -1,12 +1,15 @@
 package daemonrun
 
 import (
+	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"runtime"
 	"runtime/debug"
 	"testing"
 
+	"mediagate/internal/service"
 	"mediagate/internal/sysfs"
 )
 
@@ -88,5 +91,25 @@ func TestLocalOptions(t *testing.T) {
 	o := localOptions(Config{Paths: sysfs.Paths{Proc: t.TempDir()}})
 	if o.Connections != 1 || o.PageCacheKiB != daemonPageCacheKiB || !o.Create {
 		t.Errorf("daemon's register options %+v", o)
+	}
+}
+
+// Run turns transparent huge pages off for the process before anything else, even when
+// the register then cannot be opened.
+func TestRunDisablesHugePages(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("transparent huge pages are a Linux setting")
+	}
+	if off, err := hugePagesDisabled(); err != nil || off {
+		t.Skipf("huge pages already off for the test process (%v): nothing to see", err)
+	}
+	errOpen := errors.New("no register")
+	err := Run(context.Background(), Config{Err: io.Discard,
+		Open: func(context.Context) (*service.Local, error) { return nil, errOpen }})
+	if !errors.Is(err, errOpen) {
+		t.Fatalf("Run = %v, want the open error", err)
+	}
+	if off, err := hugePagesDisabled(); err != nil || !off {
+		t.Errorf("huge pages disabled = %v (%v), want true", off, err)
 	}
 }

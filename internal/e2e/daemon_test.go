@@ -166,6 +166,10 @@ func TestDaemonIsReadyAndLocksRootHubs(t *testing.T) {
 		t.Errorf("the guest's system disk vda: reason %q, want baseline", vda)
 	}
 	t.Logf("daemon in the guest: %s", g.MustRun(t, `pid=$(systemctl show -p MainPID --value mediagate.service); grep -E 'VmRSS|VmHWM' /proc/$pid/status | tr -s ' \t\n' ' '`))
+	// No transparent huge pages for the daemon (the guest's kernel policy is "always").
+	if got := g.MustRun(t, `grep THP_enabled /proc/$(systemctl show -p MainPID --value mediagate.service)/status | tr -d ' \t'`); got != "THP_enabled:0" {
+		t.Errorf("daemon's %q, want huge pages off", got)
+	}
 	// The daemon runs with the unit's timer slack (TimerSlackNSec=5ms), which its
 	// threads, the Go runtime's monitor thread among them, inherit from it.
 	if got := g.MustRun(t, `cat /proc/$(systemctl show -p MainPID --value mediagate.service)/timerslack_ns`); got != "5000000" {
