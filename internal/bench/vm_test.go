@@ -700,6 +700,31 @@ func timelines(w io.Writer, tr Trace, ds ...DaemonResult) {
 				fmt.Fprintf(w, "  calls: %v\n", counts)
 			}
 		}
+		mostlyWhole(w, tr, d)
+	}
+}
+
+// mostlyWhole prints the whole timeline of the daemon's most expensive plug by run
+// time (PlugRuns), its first allowed and first blocked plug left out.
+func mostlyWhole(w io.Writer, tr Trace, d DaemonResult) {
+	if len(d.PlugRuns) != len(d.Plugs) {
+		return
+	}
+	most, run := -1, time.Duration(0)
+	for i := 2; i+1 < len(d.Plugs); i++ {
+		if r, ok := d.plugRun(i); ok && r > run && d.Plugs[i+1].Add != Missing && d.Plugs[i].Add != Missing {
+			most, run = i, r
+		}
+	}
+	if most < 0 {
+		return
+	}
+	p := d.Plugs[most]
+	until := d.Plugs[most+1].Add - p.Add
+	fmt.Fprintf(w, "\n%s, plug %d (%s), its most expensive (run time %s ms), the whole plug (%s ms to the next add):\n",
+		d.Comm, p.Plug, p.Serial, ms(run), ms(until))
+	for _, s := range Timeline(tr, d.Comm, p, until) {
+		fmt.Fprintf(w, "  %8s ms  %6d  %s\n", ms(s.After), s.Thread, s.Call)
 	}
 }
 
