@@ -5,8 +5,6 @@ import (
 	"encoding/binary"
 	"slices"
 	"sync"
-
-	"mediagate/internal/sysfs"
 )
 
 // An SQLite register in WAL mode keeps an index of its write-ahead log in the -shm
@@ -66,7 +64,7 @@ func (s *Store) LogState() (l LogState, ok bool) {
 		return LogState{}, false
 	}
 	var b [2 * walIndexHdrSize]byte
-	n, err := sysfs.ReadHead(s.path+"-shm", b[:])
+	n, err := readHead(s.path+"-shm", b[:])
 	if err != nil {
 		return LogState{}, false
 	}

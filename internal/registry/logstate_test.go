@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
+	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"mediagate/internal/event"
@@ -157,4 +160,31 @@ func FuzzParseLogState(f *testing.F) {
 			t.Fatal("parsed a torn header")
 		}
 	})
+}
+
+// readHead reads a file's first bytes, all of a shorter one, and no symbolic link.
+func TestReadHead(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	if err := os.WriteFile(p, []byte("0123456789"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var b [4]byte
+	if n, err := readHead(p, b[:]); err != nil || string(b[:n]) != "0123" {
+		t.Errorf("readHead 4 = %q, %v", b[:n], err)
+	}
+	var long [32]byte
+	if n, err := readHead(p, long[:]); err != nil || string(long[:n]) != "0123456789" {
+		t.Errorf("readHead 32 = %q, %v", long[:n], err)
+	}
+	link := filepath.Join(dir, "l")
+	if err := os.Symlink(p, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readHead(link, b[:]); err == nil && runtime.GOOS == "linux" {
+		t.Error("readHead followed a symbolic link")
+	}
+	if _, err := readHead(filepath.Join(dir, "missing"), b[:]); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
+	}
 }

@@ -203,28 +203,6 @@ func ReadFileCapped(path string, limit int64) ([]byte, error) {
 	return h.readOpen(path, limit)
 }
 
-// ReadHead reads the first len(b) bytes of a file, or fewer when it is shorter, with
-// raw system calls (open, one read, close), not following a final symbolic link: the
-// daemon reads the header of the register's WAL index so before each event's first
-// register read (registry.Store.LogState).
-func ReadHead(path string, b []byte) (int, error) {
-	fd, err := rawOpenat(unix.AT_FDCWD, path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW)
-	if err != nil {
-		return 0, &os.PathError{Op: "open", Path: path, Err: err}
-	}
-	defer rawClose(fd)
-	for {
-		n, err := rawRead(fd, b)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return 0, &os.PathError{Op: "read", Path: path, Err: err}
-		}
-		return n, nil
-	}
-}
-
 // Exists reports whether p names a file, not following a final symbolic link (lstat,
 // made raw: it tests attributes on the decision path).
 func Exists(p string) bool {

@@ -45,20 +45,6 @@ func (h *dirHandle) read(name string, limit int64) ([]byte, error) {
 	return b, err
 }
 
-// ReadHead reads the first len(b) bytes of a file, or fewer when it is shorter.
-func ReadHead(path string, b []byte) (int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	n, err := io.ReadFull(f, b)
-	if err == io.ErrUnexpectedEOF || err == io.EOF {
-		err = nil
-	}
-	return n, err
-}
-
 // ReadFileCapped reads a whole file, refusing more than limit bytes with ErrTooLarge.
 func ReadFileCapped(path string, limit int64) ([]byte, error) {
 	h := dirHandle{path: filepath.Dir(path)}

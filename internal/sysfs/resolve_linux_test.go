@@ -69,30 +69,3 @@ func TestReadFileCapped(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
-
-// ReadHead reads a file's first bytes, all of a shorter one, and no symbolic link.
-func TestReadHead(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "f")
-	if err := os.WriteFile(p, []byte("0123456789"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var b [4]byte
-	if n, err := ReadHead(p, b[:]); err != nil || string(b[:n]) != "0123" {
-		t.Errorf("ReadHead 4 = %q, %v", b[:n], err)
-	}
-	var long [32]byte
-	if n, err := ReadHead(p, long[:]); err != nil || string(long[:n]) != "0123456789" {
-		t.Errorf("ReadHead 32 = %q, %v", long[:n], err)
-	}
-	link := filepath.Join(dir, "l")
-	if err := os.Symlink(p, link); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ReadHead(link, b[:]); err == nil {
-		t.Error("ReadHead followed a symbolic link")
-	}
-	if _, err := ReadHead(filepath.Join(dir, "missing"), b[:]); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("missing file: %v", err)
-	}
-}
