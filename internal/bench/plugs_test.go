@@ -184,10 +184,16 @@ func TestWriteTable(t *testing.T) {
 
 	// Run time read before each plug: each plug's is up to the next reading, the
 	// last one's up to the sample after the plan.
-	ug.PlugRuns = []PlugRun{{true, 1.00e9}, {false, 1.03e9}, {true, 1.04e9}, {false, 1.06e9}} // 30, 10, 20, 10 ms
-	mg.PlugRuns = []PlugRun{{true, 4.0e9}, {false, 4.1e9}, {true, 4.15e9}, {false, 4.35e9}}   // 100, 50, 200, 150 ms
+	ug.PlugRuns = []PlugRun{{true, 1.00e9, 0}, {false, 1.03e9, 0}, {true, 1.04e9, 0}, {false, 1.06e9, 0}}       // 30, 10, 20, 10 ms
+	mg.PlugRuns = []PlugRun{{true, 4.0e9, 5e6}, {false, 4.1e9, 6e6}, {true, 4.15e9, 4e6}, {false, 4.35e9, 9e6}} // 100, 50, 200, 150 ms
+	mg.AfterPlugs.HostWaitNs = 19e6
 	if got := mg.plugRunList(); got != " a 100.0 b 50.0 a 200.0 b 150.0" {
 		t.Errorf("plug run list = %q", got)
+	}
+	// The host-side wait per plug, from the readings taken with the run times; a
+	// reading that went backwards (or none) is unknown.
+	if got := mg.hostWaitList(); got != " 1.0 ? 5.0 10.0" {
+		t.Errorf("host wait list = %q", got)
 	}
 	if got, ok := mg.PlugRunMedian(false); !ok || got != 50*time.Millisecond {
 		t.Errorf("blocked median = %v, %v; want 50ms (of 50 and 150, nearest rank)", got, ok)

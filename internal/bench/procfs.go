@@ -3,6 +3,8 @@ package bench
 import (
 	"bufio"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -24,6 +26,32 @@ type ProcSample struct {
 	// (/proc/PID/task/*/status).
 	CtxSwitches int64
 	Threads     int
+	// HostWaitNs: see PlugRun.HostWaitNs (read on the host, not in the guest).
+	HostWaitNs int64
+}
+
+// VCPUWait sums the run_delay (schedstat's second field: time runnable but not
+// running) of the threads of the QEMU process pid whose name starts with "CPU "
+// (its vCPU threads), read on the host. 0 when there is none to read.
+func VCPUWait(proc string, pid int) int64 {
+	tasks, _ := filepath.Glob(filepath.Join(proc, strconv.Itoa(pid), "task", "*"))
+	var sum int64
+	for _, t := range tasks {
+		comm, err := os.ReadFile(filepath.Join(t, "comm"))
+		if err != nil || !strings.HasPrefix(string(comm), "CPU ") {
+			continue
+		}
+		st, err := os.ReadFile(filepath.Join(t, "schedstat"))
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(st)); len(f) >= 2 {
+			if n, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+				sum += n
+			}
+		}
+	}
+	return sum
 }
 
 // ParseStat returns utime+stime and stime (clock ticks) from the text of

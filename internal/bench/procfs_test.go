@@ -2,6 +2,7 @@ package bench
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -124,5 +125,33 @@ func TestSoakLine(t *testing.T) {
 		if _, err := SoakMemory([]byte(bad)); err == nil {
 			t.Errorf("SoakMemory(%s) without error", bad)
 		}
+	}
+}
+
+// VCPUWait sums the run_delay of QEMU's vCPU threads only.
+func TestVCPUWait(t *testing.T) {
+	proc := t.TempDir()
+	for tid, f := range map[string][2]string{
+		"100": {"qemu-system-x86\n", "900 800 7\n"},
+		"101": {"CPU 0/TCG\n", "500 300 9\n"},
+		"102": {"CPU 1/TCG\n", "600 40 9\n"},
+		"103": {"CPU 2/TCG\n", "garbage\n"},
+	} {
+		dir := filepath.Join(proc, "42", "task", tid)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "comm"), []byte(f[0]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "schedstat"), []byte(f[1]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := VCPUWait(proc, 42); got != 340 {
+		t.Errorf("VCPUWait = %d, want 340 (300 + 40)", got)
+	}
+	if got := VCPUWait(proc, 43); got != 0 {
+		t.Errorf("VCPUWait of no process = %d, want 0", got)
 	}
 }

@@ -35,6 +35,11 @@ type DaemonResult struct {
 type PlugRun struct {
 	Allow bool
 	RunNs int64
+	// HostWaitNs is, read at the same moment on the host, the time QEMU's vCPU threads
+	// have spent runnable but waiting for a host core (their schedstat run_delay):
+	// time in which the guest's clock runs on while its CPUs do not, so that a guest
+	// task "running" then is charged run time without running. 0 where unknown.
+	HostWaitNs int64
 }
 
 // plugRun is one plug's run time, from its reading to the next one's (the last one:
@@ -63,6 +68,24 @@ func (d DaemonResult) plugRunList() string {
 			continue
 		}
 		fmt.Fprintf(&b, " %s %s", kind, ms(run))
+	}
+	return b.String()
+}
+
+// hostWaitList lists, per plug as plugRunList, how long QEMU's vCPU threads waited
+// for a host core in the plug's span ("?" where unknown).
+func (d DaemonResult) hostWaitList() string {
+	var b strings.Builder
+	for i, p := range d.PlugRuns {
+		end := d.AfterPlugs.HostWaitNs
+		if i+1 < len(d.PlugRuns) {
+			end = d.PlugRuns[i+1].HostWaitNs
+		}
+		if p.HostWaitNs == 0 || end < p.HostWaitNs {
+			b.WriteString(" ?")
+			continue
+		}
+		fmt.Fprintf(&b, " %s", ms(time.Duration(end-p.HostWaitNs)))
 	}
 	return b.String()
 }

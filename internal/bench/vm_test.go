@@ -427,11 +427,13 @@ func (b *benchRun) runDaemon(d daemonSpec, firstPlug int) DaemonResult {
 		if !m.Allow {
 			m.Serial = fmt.Sprintf("%sNO%04d", serialPrefix, i/2+1)
 		}
-		res.PlugRuns = append(res.PlugRuns, PlugRun{Allow: m.Allow, RunNs: b.plug(m, d, pid)})
+		run, wait := b.plug(m, d, pid)
+		res.PlugRuns = append(res.PlugRuns, PlugRun{Allow: m.Allow, RunNs: run, HostWaitNs: wait})
 	}
 	b.waitNoStick()
 	res.AfterPlugs = b.sample(pid)
 	fmt.Printf("bench: %s run time per plug, ms (a allowed, b blocked):%s\n", res.Name, res.plugRunList())
+	fmt.Printf("bench: %s plugs, QEMU's vCPU threads waiting for a host core, ms:%s\n", res.Name, res.hostWaitList())
 	if d.report != "" {
 		fmt.Println(b.g.Exec(t, fmt.Sprintf("PID=%d\n%s", pid, d.report)).Stdout)
 	}
@@ -485,6 +487,7 @@ func (b *benchRun) sample(pid int) ProcSample {
 	if err != nil {
 		b.t.Fatalf("sample %d: %v\n%s", pid, err, out)
 	}
+	s.HostWaitNs = VCPUWait("/proc", b.vm.PID())
 	return s
 }
 
@@ -497,15 +500,17 @@ done; exit 0`)
 
 // plug writes the plug's trace marker once the previous stick is gone, hot-plugs the
 // stick, waits until the trace shows the decision (or 20 s), and unplugs it. With a
-// pid it returns the daemon's run time read before the marker (ProcSample.RunNs).
-func (b *benchRun) plug(m Marker, d daemonSpec, pid int) (runNs int64) {
+// pid it returns the daemon's run time read before the marker (ProcSample.RunNs) and
+// the vCPU threads' wait on the host read with it (ProcSample.HostWaitNs).
+func (b *benchRun) plug(m Marker, d daemonSpec, pid int) (runNs, hostWaitNs int64) {
 	comm := d.comm
 	t := b.t
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	b.waitNoStick()
 	if pid > 0 {
-		runNs = b.sample(pid).RunNs
+		s := b.sample(pid)
+		runNs, hostWaitNs = s.RunNs, s.HostWaitNs
 	}
 	off := b.g.MustRun(t, fmt.Sprintf("stat -c %%s %s; echo '%s' > %s/trace_marker", traceFile, m.Text(), traceDir))
 	id, err := b.vm.AddStick(ctx, testbed.StickSpec{Serial: m.Serial, Image: b.img})
@@ -537,7 +542,7 @@ func (b *benchRun) plug(m Marker, d daemonSpec, pid int) (runNs int64) {
 	if err := b.vm.Remove(ctx, id); err != nil {
 		t.Fatalf("unplug %d: %v", m.Plug, err)
 	}
-	return runNs
+	return runNs, hostWaitNs
 }
 
 // soak plugs cfg.soak sticks (allowed and blocked in turn) into mediagate and prints its
