@@ -6,7 +6,7 @@ set -euo pipefail
 
 usage() {
 	cat <<'EOF2'
-usage: scripts/bench-usbguard.sh [--plugs N] [--idle DURATION] [--starts N] [--soak N] [--out FILE] [--profile FILE] [--keep] [--kernel-args ARGS]
+usage: scripts/bench-usbguard.sh [--plugs N] [--idle DURATION] [--starts N] [--soak N] [--out FILE] [--profile FILE] [--keep] [--kernel-args ARGS] [--icount] [--syscalls]
 
 Boots the end-to-end guest (Debian bookworm, TCG) once and, in that one run, hot-plugs
 the same plan into USBGuard and then into mediagate: N allowed sticks (one serial,
@@ -34,6 +34,10 @@ daemon from /proc. Prints one Markdown table with both daemons and the ratios.
   --kernel-args 'ARGS'
                    boot the guest with these extra kernel parameters (e.g.
                    'clocksource=tsc tsc=reliable'); the table says so
+  --icount         run the guest with QEMU's -icount shift=0 (one vCPU thread for both
+                   vCPUs): the guest's clocks count executed instructions, so run times
+                   and latencies are instruction counts, free of the host's scheduling and
+                   of the emulator's translation work (a diagnostic; the table says so)
   --syscalls       also trace every system call entry of both daemons (a diagnostic:
                    the per-plug timelines are printed; it slows both daemons alike)
   -h, --help       this text
@@ -42,7 +46,7 @@ Uses the guest image cache of scripts/e2e.sh (MEDIAGATE_E2E_CACHE) and its one-V
 EOF2
 }
 
-plugs=20 idle=60s soak=0 out= keep=0 profile= syscalls= denv= kargs= starts=1
+plugs=20 idle=60s soak=0 out= keep=0 profile= syscalls= denv= kargs= starts=1 icount=
 while (($#)); do
 	case $1 in
 	-h | --help) usage; exit 0 ;;
@@ -54,6 +58,7 @@ while (($#)); do
 	--profile) profile=$(realpath -m "${2:?--profile needs a file}"); shift ;;
 	--keep) keep=1 ;;
 	--syscalls) syscalls=1 ;;
+	--icount) icount=1 ;;
 	--daemon-env) denv=${2:?--daemon-env needs NAME=VALUE}; shift ;;
 	--kernel-args) kargs=${2:?--kernel-args needs parameters}; shift ;;
 	*) echo "bench: unknown argument $1 (see --help)" >&2; exit 2 ;;
@@ -66,6 +71,7 @@ cmdline="scripts/bench-usbguard.sh"
 ((starts != 1)) && cmdline+=" --starts $starts"
 ((soak)) && cmdline+=" --soak $soak"
 [[ -n $syscalls ]] && cmdline+=" --syscalls"
+[[ -n $icount ]] && cmdline+=" --icount"
 [[ -n $denv ]] && cmdline+=" --daemon-env '$denv'"
 [[ -n $kargs ]] && cmdline+=" --kernel-args '$kargs'"
 
@@ -76,8 +82,9 @@ cache=${MEDIAGATE_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mediagate-e2e}
 t0=$SECONDS
 say() { printf 'bench [%3ds] %s\n' $((SECONDS - t0)) "$*"; }
 
+# The build dependencies too: the mediagate CLI is built with cgo (go-udev links libudev).
 ensure_apt qemu-system-x86 qemu-utils mmdebstrap dosfstools mtools fdisk xorriso cpio \
-	busybox-static e2fsprogs debian-archive-keyring gcc
+	busybox-static e2fsprogs debian-archive-keyring "${MEDIAGATE_BUILD_DEPS[@]}"
 command -v go >/dev/null || ensure_go
 
 # The guest image, as scripts/e2e.sh builds and caches it (same key, same cache).
@@ -135,7 +142,7 @@ timeout_min=$((30 + soak / 20 + plugs + starts))
 (cd "$repo" && MEDIAGATE_BENCH=1 MEDIAGATE_E2E_IMAGE="$img" MEDIAGATE_E2E_WORKDIR="$work" \
 	MEDIAGATE_BIN="$work/mediagate" MEDIAGATE_DAEMON_BIN="$work/mediagated" MEDIAGATE_BENCH_PLUGS="$plugs" MEDIAGATE_BENCH_IDLE="$idle" \
 	MEDIAGATE_BENCH_SOAK="$soak" MEDIAGATE_BENCH_OUT="$out" MEDIAGATE_BENCH_PROFILE="$profile" MEDIAGATE_BENCH_COMMAND="$cmdline" \
-	MEDIAGATE_BENCH_VERSION="$version" MEDIAGATE_BENCH_SYSCALLS="$syscalls" MEDIAGATE_BENCH_DAEMON_ENV="$denv" MEDIAGATE_BENCH_KERNEL_ARGS="$kargs" MEDIAGATE_BENCH_STARTS="$starts" \
+	MEDIAGATE_BENCH_VERSION="$version" MEDIAGATE_BENCH_SYSCALLS="$syscalls" MEDIAGATE_BENCH_DAEMON_ENV="$denv" MEDIAGATE_BENCH_KERNEL_ARGS="$kargs" MEDIAGATE_BENCH_STARTS="$starts" MEDIAGATE_BENCH_ICOUNT="$icount" \
 	go test -count=1 -v -timeout "${timeout_min}m" -run '^TestUSBGuardSideBySide$' ./internal/bench/)
 if [[ -n $profile ]]; then
 	cp "$work/mediagated" "$profile.bin"

@@ -162,12 +162,20 @@ func bootBench(t *testing.T, cfg benchConfig) *benchRun {
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	start := time.Now()
+	// --icount: one vCPU thread for both vCPUs, the guest's clocks counting
+	// instructions (one nanosecond each), so that run times are instruction counts.
+	var accel, icount string
+	if os.Getenv("MEDIAGATE_BENCH_ICOUNT") != "" {
+		accel, icount = "tcg,thread=single", "shift=0,sleep=on"
+	}
 	vm, err := testbed.Start(ctx, testbed.Config{
 		Kernel:  filepath.Join(img, "vmlinuz"),
 		Initrd:  filepath.Join(img, "initrd.img"),
 		Image:   filepath.Join(img, "rootfs.qcow2"),
 		WorkDir: work,
 		Append:  os.Getenv("MEDIAGATE_BENCH_KERNEL_ARGS"),
+		Accel:   accel,
+		Icount:  icount,
 	})
 	if err != nil {
 		t.Fatalf("boot the guest: %v", err)
@@ -286,6 +294,11 @@ func (b *benchRun) startTrace() {
 		"guest clocksource: "+b.g.MustRun(t, "cd /sys/devices/system/clocksource/clocksource0 && echo \"$(cat current_clocksource) (available: $(cat available_clocksource))\""))
 	if out, err := exec.Command("qemu-system-x86_64", "--version").Output(); err == nil {
 		b.facts = append(b.facts, "QEMU: "+strings.SplitN(string(out), "\n", 2)[0]+", TCG (-accel tcg -cpu max), q35, qemu-xhci")
+	}
+	if os.Getenv("MEDIAGATE_BENCH_ICOUNT") != "" {
+		b.facts = append(b.facts, "--icount: -accel tcg,thread=single -icount shift=0,sleep=on: "+
+			"the guest's clocks count instructions (1 ns each), so every time below, run times and "+
+			"latencies alike, is an instruction count, not host time")
 	}
 	b.facts = append(b.facts, fmt.Sprintf("host: %s, %d cores (shared)", cpuModel(), runtime.NumCPU()))
 }

@@ -23,9 +23,16 @@ type Config struct {
 	// Keep the path short: unix socket paths are limited to 107 bytes.
 	WorkDir string
 
-	MemoryMiB   int           // default 1024
-	CPUs        int           // default 2
-	Append      string        // extra kernel command line
+	MemoryMiB int    // default 1024
+	CPUs      int    // default 2
+	Append    string // extra kernel command line
+	// Accel is QEMU's -accel value (default "tcg"); "tcg,thread=single" with
+	// Icount set makes the guest's clocks count instructions (see Icount).
+	Accel string
+	// Icount is QEMU's -icount value, empty for none. With "shift=0,sleep=on" the
+	// guest's clock advances one nanosecond per instruction executed: a task's run
+	// time becomes its instruction count, whatever the host does meanwhile.
+	Icount      string
 	QEMU        string        // default qemu-system-x86_64
 	BootTimeout time.Duration // until the guest runner is ready; default 4 minutes
 	// GuestDir holds runner.sh, copied to share/guest/ (default: scripts/vm/guest of
@@ -61,6 +68,9 @@ func Start(ctx context.Context, cfg Config) (*VM, error) {
 	}
 	if cfg.QEMU == "" {
 		cfg.QEMU = "qemu-system-x86_64"
+	}
+	if cfg.Accel == "" {
+		cfg.Accel = "tcg"
 	}
 	if cfg.BootTimeout == 0 {
 		cfg.BootTimeout = 4 * time.Minute
@@ -114,7 +124,7 @@ func Start(ctx context.Context, cfg Config) (*VM, error) {
 	}
 	args := []string{
 		"-name", "mediagate-e2e",
-		"-machine", "q35", "-accel", "tcg", "-cpu", "max",
+		"-machine", "q35", "-accel", cfg.Accel, "-cpu", "max",
 		"-smp", fmt.Sprint(cfg.CPUs), "-m", fmt.Sprint(cfg.MemoryMiB),
 		"-nodefaults", "-display", "none", "-no-reboot",
 		"-kernel", cfg.Kernel, "-initrd", cfg.Initrd, "-append", appendLine,
@@ -129,6 +139,9 @@ func Start(ctx context.Context, cfg Config) (*VM, error) {
 		"-serial", "file:" + filepath.Join(cfg.WorkDir, "console.log"),
 		"-qmp", "unix:" + qmpSock + ",server=on,wait=off",
 		"-pidfile", filepath.Join(cfg.WorkDir, "qemu.pid"),
+	}
+	if cfg.Icount != "" {
+		args = append(args, "-icount", cfg.Icount)
 	}
 	logf, err := os.Create(filepath.Join(cfg.WorkDir, "qemu.log"))
 	if err != nil {
