@@ -123,7 +123,7 @@ func Start(ctx context.Context, cfg Config) (*VM, error) {
 		appendLine += " " + cfg.Append
 	}
 	args := []string{
-		"-name", "mediagate-e2e",
+		"-name", "mediagate-e2e,debug-threads=on", // vCPU threads named "CPU n/TCG" (bench: VCPUWait)
 		"-machine", "q35", "-accel", cfg.Accel, "-cpu", "max",
 		"-smp", fmt.Sprint(cfg.CPUs), "-m", fmt.Sprint(cfg.MemoryMiB),
 		"-nodefaults", "-display", "none", "-no-reboot",
