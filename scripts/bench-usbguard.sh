@@ -34,10 +34,11 @@ daemon from /proc. Prints one Markdown table with both daemons and the ratios.
   --kernel-args 'ARGS'
                    boot the guest with these extra kernel parameters (e.g.
                    'clocksource=tsc tsc=reliable'); the table says so
-  --icount         run the guest with QEMU's -icount shift=0 (one vCPU thread for both
-                   vCPUs): the guest's clocks count executed instructions, so run times
-                   and latencies are instruction counts, free of the host's scheduling and
-                   of the emulator's translation work (a diagnostic; the table says so)
+  --icount         run the guest with QEMU's -icount shift=0, one vCPU (a second one does
+                   not come up under -icount) and clocksource=hpet: the guest's clocks
+                   count executed instructions, so run times and latencies are instruction
+                   counts, free of the host's scheduling and load (a diagnostic; the table
+                   says so)
   --syscalls       also trace every system call entry of both daemons (a diagnostic:
                    the per-plug timelines are printed; it slows both daemons alike)
   -h, --help       this text

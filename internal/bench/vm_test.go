@@ -164,16 +164,23 @@ func bootBench(t *testing.T, cfg benchConfig) *benchRun {
 	start := time.Now()
 	// --icount: one vCPU thread for both vCPUs, the guest's clocks counting
 	// instructions (one nanosecond each), so that run times are instruction counts.
+	// The guest does not bring up a second vCPU under -icount (QEMU 7.2: it stops at
+	// "Booting SMP configuration"), so it has one; and the clocksource stays hpet, as
+	// in the two-vCPU guest (whose TSCs are unsynchronized): a clock read is then a
+	// system call as there, not a vDSO read of the TSC.
 	var accel, icount string
+	cpus, kargs := 0, os.Getenv("MEDIAGATE_BENCH_KERNEL_ARGS")
 	if os.Getenv("MEDIAGATE_BENCH_ICOUNT") != "" {
-		accel, icount = "tcg,thread=single", "shift=0,sleep=on"
+		accel, icount, cpus = "tcg,thread=single", "shift=0,sleep=on", 1
+		kargs = strings.TrimSpace(kargs + " clocksource=hpet")
 	}
 	vm, err := testbed.Start(ctx, testbed.Config{
 		Kernel:  filepath.Join(img, "vmlinuz"),
 		Initrd:  filepath.Join(img, "initrd.img"),
 		Image:   filepath.Join(img, "rootfs.qcow2"),
 		WorkDir: work,
-		Append:  os.Getenv("MEDIAGATE_BENCH_KERNEL_ARGS"),
+		Append:  kargs,
+		CPUs:    cpus,
 		Accel:   accel,
 		Icount:  icount,
 	})
@@ -287,7 +294,7 @@ func (b *benchRun) startTrace() {
 	}
 	b.facts = append(b.facts,
 		"guest kernel: "+b.g.MustRun(t, "uname -rv"),
-		"guest: Debian "+b.g.MustRun(t, "cat /etc/debian_version")+", 2 vCPUs, 1 GiB, systemd "+b.g.MustRun(t, "systemctl --version | head -1 | cut -d' ' -f2"),
+		"guest: Debian "+b.g.MustRun(t, "cat /etc/debian_version")+", "+b.g.MustRun(t, "nproc")+" vCPUs, 1 GiB, systemd "+b.g.MustRun(t, "systemctl --version | head -1 | cut -d' ' -f2"),
 		"trace clock: "+b.g.MustRun(t, "grep -o '\\[[a-z_0-9-]*\\]' "+traceDir+"/trace_clock | tr -d '[]'"),
 		// A clocksource without a vDSO reader (hpet, acpi_pm) makes every clock read a
 		// system call: a cost real hosts (tsc, kvm-clock) do not have.
@@ -298,7 +305,7 @@ func (b *benchRun) startTrace() {
 	if os.Getenv("MEDIAGATE_BENCH_ICOUNT") != "" {
 		b.facts = append(b.facts, "--icount: -accel tcg,thread=single -icount shift=0,sleep=on: "+
 			"the guest's clocks count instructions (1 ns each), so every time below, run times and "+
-			"latencies alike, is an instruction count, not host time")
+			"latencies alike, is an instruction count, not host time; one vCPU, clocksource=hpet")
 	}
 	b.facts = append(b.facts, fmt.Sprintf("host: %s, %d cores (shared)", cpuModel(), runtime.NumCPU()))
 }
