@@ -31,14 +31,15 @@ type ProcSample struct {
 }
 
 // VCPUWait sums the run_delay (schedstat's second field: time runnable but not
-// running) of the threads of the QEMU process pid whose name starts with "CPU "
-// (its vCPU threads), read on the host. 0 when there is none to read.
+// running) of the threads of the QEMU process pid whose name starts with "CPU " or
+// "ALL CPUs" (its vCPU threads, one each or one for all), read on the host. 0 when
+// there is none to read.
 func VCPUWait(proc string, pid int) int64 {
 	tasks, _ := filepath.Glob(filepath.Join(proc, strconv.Itoa(pid), "task", "*"))
 	var sum int64
 	for _, t := range tasks {
 		comm, err := os.ReadFile(filepath.Join(t, "comm"))
-		if err != nil || !strings.HasPrefix(string(comm), "CPU ") {
+		if err != nil || !strings.HasPrefix(string(comm), "CPU ") && !strings.HasPrefix(string(comm), "ALL CPUs") {
 			continue
 		}
 		st, err := os.ReadFile(filepath.Join(t, "schedstat"))

@@ -135,6 +135,7 @@ func TestVCPUWait(t *testing.T) {
 		"100": {"qemu-system-x86\n", "900 800 7\n"},
 		"101": {"CPU 0/TCG\n", "500 300 9\n"},
 		"102": {"CPU 1/TCG\n", "600 40 9\n"},
+		"104": {"ALL CPUs/TCG\n", "1 5 1\n"},
 		"103": {"CPU 2/TCG\n", "garbage\n"},
 	} {
 		dir := filepath.Join(proc, "42", "task", tid)
@@ -148,8 +149,8 @@ func TestVCPUWait(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := VCPUWait(proc, 42); got != 340 {
-		t.Errorf("VCPUWait = %d, want 340 (300 + 40)", got)
+	if got := VCPUWait(proc, 42); got != 345 {
+		t.Errorf("VCPUWait = %d, want 345 (300 + 40 + 5)", got)
 	}
 	if got := VCPUWait(proc, 43); got != 0 {
 		t.Errorf("VCPUWait of no process = %d, want 0", got)
