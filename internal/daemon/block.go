@@ -109,7 +109,7 @@ func (d *Daemon) decideBlock(ctx context.Context, disk string) {
 	if dev.USB != nil {
 		parent := d.standing(dev.USB.SysPath)
 		if parent == nil {
-			parent = d.decideUSB(ctx, dev.USB.SysPath)
+			parent = d.decideUSB(ctx, dev.USB.SysPath, nil)
 		}
 		if parent == nil {
 			return

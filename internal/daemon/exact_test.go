@@ -130,10 +130,28 @@ func TestAuthorizeExactlyTheDeviceThatWasRead(t *testing.T) {
 					writeAttr(t, dir, "devnum", "3")
 				}
 			}
-			d := New(Config{Store: store, Enforcer: enf, Sys: sys, Read: readHeld(roots),
+			// As the daemon runs: a device just added is read with its uevent's
+			// properties (ReadEvent), any read after that from sysfs alone (Read).
+			var reads, eventReads int
+			d := New(Config{Store: store, Enforcer: enf, Sys: sys,
+				Read: func(p string) (identity.Device, error) {
+					reads++
+					return identity.ReadDeviceHeld(roots, p)
+				},
+				ReadEvent: func(p string, uevent map[string]string) (identity.Device, error) {
+					eventReads++
+					return identity.ReadUSBEventHeld(roots, p, uevent)
+				},
 				Now: func() time.Time { return time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC) }})
 			ctx := context.Background()
-			d.Handle(ctx, usbAdd(qemuStickP))
+			add := usbAdd(qemuStickP)
+			add.Properties = ueventProps(t, dir)
+			d.Handle(ctx, add)
+			// The decision again after the change reads the device anew: the event's
+			// properties are the registered stick's, not the newcomer's.
+			if swap != "moved away" && (eventReads != 1 || reads != 1) {
+				t.Errorf("%d reads with the event's properties, %d without; want 1 and 1", eventReads, reads)
+			}
 
 			got, _ := os.ReadFile(filepath.Join(dir, "authorized"))
 			if strings.TrimSpace(string(got)) != "0" {
@@ -176,6 +194,21 @@ func TestAuthorizeExactlyTheDeviceThatWasRead(t *testing.T) {
 
 func readHeld(roots identity.Roots) func(string) (identity.Device, error) {
 	return func(p string) (identity.Device, error) { return identity.ReadDeviceHeld(roots, p) }
+}
+
+// ueventProps are the properties of a device's uevent file, as a kernel uevent of
+// it carries them.
+func ueventProps(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "uevent"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	props, err := identity.ParseProperties(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return props
 }
 
 func usbAdd(p string) udev.Event {

@@ -157,9 +157,12 @@ func Run(ctx context.Context, c Config) error {
 		Store:    store,
 		Enforcer: enf,
 		Read:     func(p string) (identity.Device, error) { return identity.ReadDeviceHeld(w.Roots, p) },
-		Sys:      w.Roots.Sys,
-		Now:      c.Now,
-		Log:      log,
+		ReadEvent: func(p string, uevent map[string]string) (identity.Device, error) {
+			return identity.ReadUSBEventHeld(w.Roots, p, uevent)
+		},
+		Sys: w.Roots.Sys,
+		Now: c.Now,
+		Log: log,
 		// The vault station runs the check-in of the service, without the post-change
 		// nudge: the daemon is the one that would be nudged.
 		CheckIn: checkIn,

@@ -3,6 +3,7 @@ package identity
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -21,7 +22,7 @@ func TestDescriptorFieldsMatchTheAttributes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, _, _, _ := usbIdentity(Roots{}, "", dir, pathFiles(dir), nil)
+		got, _, _, _ := usbIdentity(Roots{}, "", dir, pathFiles(dir), nil, false)
 		attr := func(name string) string {
 			b, err := os.ReadFile(filepath.Join(dir, name))
 			if err != nil {
@@ -48,10 +49,19 @@ func TestDescriptorFieldsMatchTheAttributes(t *testing.T) {
 		if props["BUSNUM"] == "" {
 			t.Errorf("%s: no BUSNUM in the uevent file", dir)
 		}
-		byUevent, _, _, _ := usbIdentity(Roots{}, "", dir, pathFiles(dir), props)
+		byUevent, _, _, _ := usbIdentity(Roots{}, "", dir, pathFiles(dir), props, false)
 		if byUevent.Busnum != attr("busnum") || byUevent.Devnum != attr("devnum") || byUevent.Stamp != got.Stamp || got.Stamp.IsZero() {
 			t.Errorf("%s: bus/device %s/%s from the uevent file, %s/%s from the attributes; stamps equal: %v",
 				dir, byUevent.Busnum, byUevent.Devnum, attr("busnum"), attr("devnum"), byUevent.Stamp == got.Stamp)
+		}
+		// A read for a decision is the same but for the speed, which it leaves out.
+		forDecision, _, _, _ := usbIdentity(Roots{}, "", dir, pathFiles(dir), props, true)
+		if got.Speed == "" || forDecision.Speed != "" {
+			t.Errorf("%s: speed %q read, %q read for a decision", dir, got.Speed, forDecision.Speed)
+		}
+		forDecision.Speed = got.Speed
+		if !reflect.DeepEqual(forDecision, got) {
+			t.Errorf("%s: read for a decision\n%+v\nread whole\n%+v", dir, forDecision, got)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -439,6 +440,62 @@ func TestReadDeviceHeld(t *testing.T) {
 		t.Errorf("disk: held %v, %v", disk.Held, err)
 	}
 	if _, err := ReadDeviceHeld(r, "/devices/pci0000:00/0000:00:14.0/usb2/2-9"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing device: %v", err)
+	}
+}
+
+// ReadUSBEventHeld takes a usb_device's uevent properties from the event instead of
+// its uevent file, and reads everything else as ReadDeviceHeld does; without
+// DEVTYPE=usb_device in the properties it reads the file.
+func TestReadUSBEventHeld(t *testing.T) {
+	r := fixtureRoots(t, "qemu-usb-storage")
+	const p = "/devices/pci0000:00/0000:00:14.0/usb2/2-1"
+	want, err := ReadDeviceHeld(r, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.Close()
+	file, err := os.ReadFile(filepath.Join(r.Sys, p, "uevent"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	props, err := ParseProperties(file)
+	if err != nil || props["DEVTYPE"] != "usb_device" {
+		t.Fatalf("fixture uevent: %v %v", props, err)
+	}
+	got, err := ReadUSBEventHeld(r, p, props)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Close()
+	got.Held, want.Held = nil, nil
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("from the event's properties\n%+v\nfrom the uevent file\n%+v", got, want)
+	}
+
+	// The event's properties are what is used: its device node name shows.
+	props["DEVNAME"] = "bus/usb/002/099"
+	got, err = ReadUSBEventHeld(r, p, props)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Close()
+	if got.DevNode != filepath.Join(r.Dev, "bus/usb/002/099") || got.USB.Stamp != want.USB.Stamp {
+		t.Errorf("device node %q (want the event's), stamp %+v", got.DevNode, got.USB.Stamp)
+	}
+	// Another device type's properties (or none) are not used.
+	for _, other := range []map[string]string{nil, {"DEVTYPE": "usb_interface", "DEVNAME": "x"}} {
+		got, err = ReadUSBEventHeld(r, p, other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.Close()
+		got.Held = nil
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("properties %v: read\n%+v\nwant\n%+v", other, got, want)
+		}
+	}
+	if _, err := ReadUSBEventHeld(r, "/devices/pci0000:00/0000:00:14.0/usb2/2-9", props); !errors.Is(err, ErrNotFound) {
 		t.Errorf("missing device: %v", err)
 	}
 }

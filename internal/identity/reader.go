@@ -105,7 +105,7 @@ func (d Device) HasFunction(f Function) bool {
 // ("/devices/pci0000:00/…/block/sdb"), or a path under r.Sys such as
 // r.Sys+"/class/block/sdb". A partition resolves to its whole disk. Symbolic links
 // are followed only within r.Sys.
-func ReadDevice(r Roots, syspath string) (Device, error) { return readDevice(r, syspath, false) }
+func ReadDevice(r Roots, syspath string) (Device, error) { return readDevice(r, syspath, false, nil) }
 
 // ReadDeviceHeld is ReadDevice that, for a USB device (usb_device), keeps the sysfs
 // directory it read the device through open in Device.Held, so that a decision is
@@ -114,9 +114,29 @@ func ReadDevice(r Roots, syspath string) (Device, error) { return readDevice(r, 
 // uevent file, read first by path to learn what the device is (the device number it
 // gives, part of the stamp, is read again through the directory before an authorized
 // write: enforce.AuthorizeExact).
-func ReadDeviceHeld(r Roots, syspath string) (Device, error) { return readDevice(r, syspath, true) }
+//
+// A device read so is read for a decision: attributes no decision or record uses (the
+// USB device's speed) are not read.
+func ReadDeviceHeld(r Roots, syspath string) (Device, error) {
+	return readDevice(r, syspath, true, nil)
+}
 
-func readDevice(r Roots, syspath string, hold bool) (Device, error) {
+// ReadUSBEventHeld is ReadDeviceHeld for the device of a kernel uevent whose
+// properties (the uevent's environment: DEVTYPE, BUSNUM, DEVNUM, MAJOR, MINOR …) are
+// given: for a usb_device they stand for its uevent file, which is then not read (the
+// decision path of every plug; the device numbers are read again through the held
+// directory before an authorized write, as with the file). Any other device, or
+// properties without DEVTYPE=usb_device, is read as ReadDeviceHeld reads it. The
+// properties must be the kernel's, of the event being decided now: a device decided
+// again later (another device at the port) is read with ReadDeviceHeld.
+func ReadUSBEventHeld(r Roots, syspath string, uevent map[string]string) (Device, error) {
+	if uevent["DEVTYPE"] != "usb_device" {
+		uevent = nil
+	}
+	return readDevice(r, syspath, true, uevent)
+}
+
+func readDevice(r Roots, syspath string, hold bool, event map[string]string) (Device, error) {
 	sysRoot, err := sysfs.Root(r.Sys)
 	if err != nil {
 		return Device{}, fmt.Errorf("sysfs root %s: %w", r.Sys, err)
@@ -137,14 +157,17 @@ func readDevice(r Roots, syspath string, hold bool) (Device, error) {
 	if !strings.HasPrefix(abs, devices+"/") {
 		return Device{}, fmt.Errorf("%s is not a device below %s", syspath, r.Sys)
 	}
-	uevent := readUevent(abs)
+	uevent := event
+	if uevent == nil {
+		uevent = readUevent(abs)
+	}
 	switch uevent["DEVTYPE"] {
 	case "partition":
 		abs = filepath.Dir(abs)
 		uevent = readUevent(abs)
 		fallthrough
 	case "disk":
-		return readBlock(r, sysRoot, abs, uevent), nil
+		return readBlock(r, sysRoot, abs, uevent, hold), nil
 	case "usb_device":
 		return readUSBDevice(r, sysRoot, abs, hold, uevent)
 	case "usb_interface":
@@ -155,7 +178,7 @@ func readDevice(r Roots, syspath string, hold bool) (Device, error) {
 
 func devpath(sysRoot, abs string) string { return strings.TrimPrefix(abs, sysRoot) }
 
-func readBlock(r Roots, sysRoot, abs string, uevent map[string]string) Device {
+func readBlock(r Roots, sysRoot, abs string, uevent map[string]string, decision bool) Device {
 	d := Device{
 		Name:       filepath.Base(abs),
 		Subsystem:  "block",
@@ -197,7 +220,7 @@ func readBlock(r Roots, sysRoot, abs string, uevent map[string]string) Device {
 	switch {
 	case usbDir != "":
 		d.Bus = "usb"
-		u, id, q, prob := usbIdentity(r, sysRoot, usbDir, pathFiles(usbDir), nil)
+		u, id, q, prob := usbIdentity(r, sysRoot, usbDir, pathFiles(usbDir), nil, decision)
 		d.USB, d.Identity, d.Quality, d.Problem = u, id, q, prob
 		d.Label = joinLabel(scsiVendor, scsiModel)
 		if d.Label == "" {
@@ -359,7 +382,7 @@ func readUSBDevice(r Roots, sysRoot, abs string, hold bool, uevent map[string]st
 	if err != nil {
 		return Device{}, err
 	}
-	d := readUSBDir(r, sysRoot, abs, dir, uevent)
+	d := readUSBDir(r, sysRoot, abs, dir, uevent, hold)
 	if hold {
 		d.Held = dir
 	} else {
@@ -368,14 +391,14 @@ func readUSBDevice(r Roots, sysRoot, abs string, hold bool, uevent map[string]st
 	return d, nil
 }
 
-func readUSBDir(r Roots, sysRoot, abs string, dir *sysfs.Dir, uevent map[string]string) Device {
+func readUSBDir(r Roots, sysRoot, abs string, dir *sysfs.Dir, uevent map[string]string, decision bool) Device {
 	if uevent == nil {
 		uevent = map[string]string{}
 		if b, err := dir.ReadFile("uevent", maxUdevDBSize); err == nil {
 			uevent, _ = ParseProperties(b)
 		}
 	}
-	u, id, q, prob := usbIdentity(r, sysRoot, abs, dir, uevent)
+	u, id, q, prob := usbIdentity(r, sysRoot, abs, dir, uevent, decision)
 	d := Device{
 		Name: filepath.Base(abs), Subsystem: "usb", SysPath: devpath(sysRoot, abs), Bus: "usb",
 		Identity: id, Quality: q, USB: u, Problem: prob,
@@ -423,7 +446,8 @@ func fileAttrRaw(f attrFiles, name string) (string, bool) {
 
 // usbIdentity reads the usb_device directory dir through f; uevent is its uevent file
 // if already read (nil: the bus and device numbers are read from their attributes).
-func usbIdentity(r Roots, sysRoot, dir string, f attrFiles, uevent map[string]string) (*USBInfo, media.Identity, Quality, string) {
+// decision leaves out what no decision or record uses (the speed attribute).
+func usbIdentity(r Roots, sysRoot, dir string, f attrFiles, uevent map[string]string, decision bool) (*USBInfo, media.Identity, Quality, string) {
 	// Every read is three system calls on the decision path of every USB device: each
 	// attribute is read once, and the ones the kernel prints from the device descriptor
 	// (idVendor, idProduct, bcdDevice, version) are taken from the descriptors file, the
@@ -450,10 +474,12 @@ func usbIdentity(r Roots, sysRoot, dir string, f attrFiles, uevent map[string]st
 		ProductID:    hexID(pid, 4),
 		BcdDevice:    EscapeComponent(bcdDevice),
 		BcdUSB:       EscapeComponent(version),
-		Speed:        EscapeComponent(fileAttr(f, "speed")),
 		Manufacturer: clean(fileAttr(f, "manufacturer")),
 		Product:      clean(fileAttr(f, "product")),
 		Authorized:   fileAttr(f, "authorized") != "0",
+	}
+	if !decision {
+		u.Speed = EscapeComponent(fileAttr(f, "speed"))
 	}
 	busnum, devnum := ueventNumber(uevent, "BUSNUM"), ueventNumber(uevent, "DEVNUM")
 	if busnum == "" || devnum == "" {
