@@ -171,7 +171,7 @@ func bootBench(t *testing.T, cfg benchConfig) *benchRun {
 	var accel, icount string
 	cpus, kargs := 0, os.Getenv("MEDIAGATE_BENCH_KERNEL_ARGS")
 	if os.Getenv("MEDIAGATE_BENCH_ICOUNT") != "" {
-		accel, icount, cpus = "tcg,thread=single", "shift=0,sleep=on", 1
+		accel, icount, cpus = "tcg,thread=single", "shift=0,sleep=off", 1
 		kargs = strings.TrimSpace(kargs + " clocksource=hpet")
 	}
 	vm, err := testbed.Start(ctx, testbed.Config{
@@ -303,7 +303,7 @@ func (b *benchRun) startTrace() {
 		b.facts = append(b.facts, "QEMU: "+strings.SplitN(string(out), "\n", 2)[0]+", TCG (-accel tcg -cpu max), q35, qemu-xhci")
 	}
 	if os.Getenv("MEDIAGATE_BENCH_ICOUNT") != "" {
-		b.facts = append(b.facts, "--icount: -accel tcg,thread=single -icount shift=0,sleep=on: "+
+		b.facts = append(b.facts, "--icount: -accel tcg,thread=single -icount shift=0,sleep=off: "+
 			"the guest's clocks count instructions (1 ns each), so every time below, run times and "+
 			"latencies alike, is an instruction count, not host time; one vCPU, clocksource=hpet")
 	}

@@ -29,7 +29,7 @@ type Config struct {
 	// Accel is QEMU's -accel value (default "tcg"); "tcg,thread=single" with
 	// Icount set makes the guest's clocks count instructions (see Icount).
 	Accel string
-	// Icount is QEMU's -icount value, empty for none. With "shift=0,sleep=on" the
+	// Icount is QEMU's -icount value, empty for none. With "shift=0,sleep=off" the
 	// guest's clock advances one nanosecond per instruction executed: a task's run
 	// time becomes its instruction count, whatever the host does meanwhile.
 	Icount      string
