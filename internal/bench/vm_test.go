@@ -35,7 +35,8 @@ func TestUSBGuardSideBySide(t *testing.T) {
 	if os.Getenv("MEDIAGATE_BENCH") != "1" {
 		t.Skip("the side-by-side benchmark runs in a VM: scripts/bench-usbguard.sh (sets MEDIAGATE_BENCH=1)")
 	}
-	cfg := benchConfig{plugs: 20, idle: 60 * time.Second, settle: 5 * time.Second, starts: 1}
+	cfg := benchConfig{plugs: 20, idle: 60 * time.Second, settle: 5 * time.Second, starts: 1,
+		icount: os.Getenv("MEDIAGATE_BENCH_ICOUNT") != ""}
 	if v := os.Getenv("MEDIAGATE_BENCH_PLUGS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
@@ -130,7 +131,8 @@ type benchConfig struct {
 	idle   time.Duration // idle window for context switches
 	settle time.Duration // after the daemon is active, before the first sample
 	soak   int
-	starts int // starts per daemon; all but the last are sampled and stopped
+	starts int  // starts per daemon; all but the last are sampled and stopped
+	icount bool // --icount: the guest's clocks count instructions (bootBench)
 }
 
 type benchRun struct {
@@ -170,7 +172,7 @@ func bootBench(t *testing.T, cfg benchConfig) *benchRun {
 	// system call as there, not a vDSO read of the TSC.
 	var accel, icount string
 	cpus, kargs := 0, os.Getenv("MEDIAGATE_BENCH_KERNEL_ARGS")
-	if os.Getenv("MEDIAGATE_BENCH_ICOUNT") != "" {
+	if cfg.icount {
 		accel, icount, cpus = "tcg,thread=single", "shift=0,sleep=off", 1
 		kargs = strings.TrimSpace(kargs + " clocksource=hpet")
 	}
@@ -302,7 +304,7 @@ func (b *benchRun) startTrace() {
 	if out, err := exec.Command("qemu-system-x86_64", "--version").Output(); err == nil {
 		b.facts = append(b.facts, "QEMU: "+strings.SplitN(string(out), "\n", 2)[0]+", TCG (-accel tcg -cpu max), q35, qemu-xhci")
 	}
-	if os.Getenv("MEDIAGATE_BENCH_ICOUNT") != "" {
+	if b.cfg.icount {
 		b.facts = append(b.facts, "--icount: -accel tcg,thread=single -icount shift=0,sleep=off: "+
 			"the guest's clocks count instructions (1 ns each), so every time below, run times and "+
 			"latencies alike, is an instruction count, not host time; one vCPU, clocksource=hpet")
@@ -618,7 +620,7 @@ func (b *benchRun) header(w io.Writer) {
 	for _, f := range b.facts {
 		fmt.Fprintf(w, "- %s\n", f)
 	}
-	if os.Getenv("MEDIAGATE_BENCH_ICOUNT") != "" {
+	if b.cfg.icount {
 		fmt.Fprintln(w, "\nEvery time is an instruction count (1 ms: a million instructions); ratios count.")
 	} else {
 		fmt.Fprintln(w, "\nTCG inflates absolutes; ratios count.")
