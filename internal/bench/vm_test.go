@@ -577,10 +577,21 @@ func (b *benchRun) soak(w io.Writer) {
 	for _, f := range b.facts {
 		fmt.Fprintf(w, "  %s\n", f)
 	}
+	// The mappings at the start, at the 100th plug and at the end: where the resident
+	// set grew (MappingGrowth) tells the Go heap, the runtime's and SQLite's regions
+	// and the binary's pages apart.
+	var maps [][]Mapping
 	line := func(n int) {
 		s := b.sample(pid)
 		if s.PID != pid {
 			t.Fatalf("mediagate restarted during the soak")
+		}
+		if n == 0 || n == 100 || n == b.cfg.soak {
+			ms, err := ParseSmaps(b.g.MustRun(t, fmt.Sprintf("cat /proc/%d/smaps", pid)))
+			if err != nil {
+				t.Fatalf("smaps of mediagated: %v", err)
+			}
+			maps = append(maps, ms)
 		}
 		l := SoakLine(n, s, b.hz)
 		if res := b.g.Exec(t, "mediagate status --json"); res.ExitCode == 0 {
@@ -602,6 +613,14 @@ func (b *benchRun) soak(w io.Writer) {
 			b.waitNoStick()
 			line(i + 1)
 		}
+	}
+	if len(maps) > 1 {
+		fmt.Fprintf(w, "mappings changed by 64 KiB or more, start → end of the soak:\n")
+		MappingGrowth(w, maps[0], maps[len(maps)-1], 64)
+	}
+	if len(maps) > 2 {
+		fmt.Fprintf(w, "the same, 100th plug → end:\n")
+		MappingGrowth(w, maps[1], maps[len(maps)-1], 64)
 	}
 	tr := b.stopTrace()
 	ps := Plugs(tr, mediagateD.comm)
