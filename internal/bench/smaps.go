@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -127,4 +128,17 @@ func abs(v int64) int64 {
 		return -v
 	}
 	return v
+}
+
+// LargestMappings writes the n mappings with the most resident memory.
+func LargestMappings(w io.Writer, ms []Mapping, n int) {
+	ms = slices.Clone(ms)
+	sort.SliceStable(ms, func(i, j int) bool { return ms[i].RSSKiB > ms[j].RSSKiB })
+	for _, m := range ms[:min(n, len(ms))] {
+		name := m.Name
+		if name == "" {
+			name = "(anonymous)"
+		}
+		fmt.Fprintf(w, "  %x-%x %6d KiB  RSS %6d KiB, anonymous %6d KiB  %s\n", m.Start, m.End, (m.End-m.Start)>>10, m.RSSKiB, m.AnonKiB, name)
+	}
 }

@@ -102,3 +102,19 @@ func FuzzParseSmaps(f *testing.F) {
 		}
 	})
 }
+
+func TestLargestMappings(t *testing.T) {
+	ms, err := ParseSmaps(smapsBefore)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	LargestMappings(&sb, ms, 2)
+	lines := strings.Split(strings.TrimSpace(sb.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "RSS   3000 KiB") || !strings.Contains(lines[0], "mediagated") || !strings.Contains(lines[1], "RSS   1024 KiB, anonymous   1024 KiB  (anonymous)") {
+		t.Errorf("largest two:\n%s", sb.String())
+	}
+	if ms[0].RSSKiB != 3000 || ms[2].RSSKiB != 100 {
+		t.Error("LargestMappings reordered its argument")
+	}
+}

@@ -592,6 +592,10 @@ func (b *benchRun) soak(w io.Writer) {
 				t.Fatalf("smaps of mediagated: %v", err)
 			}
 			maps = append(maps, ms)
+			if n == 0 {
+				fmt.Fprintln(w, "largest mappings after start:")
+				LargestMappings(w, ms, 8)
+			}
 		}
 		l := SoakLine(n, s, b.hz)
 		if res := b.g.Exec(t, "mediagate status --json"); res.ExitCode == 0 {
