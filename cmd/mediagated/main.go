@@ -35,6 +35,9 @@ import (
 const defaultDB = "/var/lib/mediagate/mediagate.db"
 
 func main() {
+	// Before anything else: a process that had huge pages on is replaced here by one
+	// that never had them (daemonrun.RestartWithoutHugePages); Run says so if they stay.
+	_ = daemonrun.RestartWithoutHugePages(os.Args, os.Environ())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-ctx.Done()

@@ -16,6 +16,7 @@ type Mapping struct {
 	Name       string // the file or [heap], [stack], …; empty for anonymous memory
 	RSSKiB     int64
 	AnonKiB    int64
+	HugeKiB    int64 // AnonHugePages: transparent huge pages
 }
 
 // ParseSmaps reads the text of /proc/PID/smaps. A mapping's header line is its
@@ -32,7 +33,7 @@ func ParseSmaps(text string) ([]Mapping, error) {
 			if len(ms) == 0 {
 				return nil, fmt.Errorf("smaps line %d: %q before any mapping", n+1, k)
 			}
-			if k != "Rss" && k != "Anonymous" {
+			if k != "Rss" && k != "Anonymous" && k != "AnonHugePages" {
 				continue
 			}
 			if len(f) != 3 || f[2] != "kB" {
@@ -42,10 +43,13 @@ func ParseSmaps(text string) ([]Mapping, error) {
 			if err != nil || v < 0 {
 				return nil, fmt.Errorf("smaps line %d: bad %s figure", n+1, k)
 			}
-			if k == "Rss" {
+			switch k {
+			case "Rss":
 				ms[len(ms)-1].RSSKiB = v
-			} else {
+			case "Anonymous":
 				ms[len(ms)-1].AnonKiB = v
+			default:
+				ms[len(ms)-1].HugeKiB = v
 			}
 			continue
 		}
@@ -139,6 +143,6 @@ func LargestMappings(w io.Writer, ms []Mapping, n int) {
 		if name == "" {
 			name = "(anonymous)"
 		}
-		fmt.Fprintf(w, "  %x-%x %6d KiB  RSS %6d KiB, anonymous %6d KiB  %s\n", m.Start, m.End, (m.End-m.Start)>>10, m.RSSKiB, m.AnonKiB, name)
+		fmt.Fprintf(w, "  %x-%x %6d KiB  RSS %6d KiB, anonymous %6d KiB, huge pages %6d KiB  %s\n", m.Start, m.End, (m.End-m.Start)>>10, m.RSSKiB, m.AnonKiB, m.HugeKiB, name)
 	}
 }

@@ -14,6 +14,7 @@ c000000000-c000400000 rw-p 00000000 00:00 0
 Size:               4096 kB
 Rss:                1024 kB
 Anonymous:          1024 kB
+AnonHugePages:      2048 kB
 7f0000000000-7f0000100000 rw-p 00000000 00:00 0 
 Rss:                 100 kB
 Anonymous:           100 kB
@@ -42,7 +43,7 @@ func TestParseSmaps(t *testing.T) {
 	if m := ms[0]; m.Start != 0x400000 || m.End != 0xc00000 || m.Name != "/usr/local/sbin/mediagated" || m.RSSKiB != 3000 || m.AnonKiB != 0 {
 		t.Errorf("first mapping %+v", m)
 	}
-	if m := ms[1]; m.Name != "" || m.RSSKiB != 1024 || m.AnonKiB != 1024 {
+	if m := ms[1]; m.Name != "" || m.RSSKiB != 1024 || m.AnonKiB != 1024 || m.HugeKiB != 2048 {
 		t.Errorf("second mapping %+v", m)
 	}
 	for _, bad := range []string{
@@ -96,7 +97,7 @@ func FuzzParseSmaps(f *testing.F) {
 			return
 		}
 		for _, m := range ms {
-			if m.End < m.Start || m.RSSKiB < 0 || m.AnonKiB < 0 {
+			if m.End < m.Start || m.RSSKiB < 0 || m.AnonKiB < 0 || m.HugeKiB < 0 {
 				t.Fatalf("accepted %+v", m)
 			}
 		}
@@ -111,7 +112,7 @@ func TestLargestMappings(t *testing.T) {
 	var sb strings.Builder
 	LargestMappings(&sb, ms, 2)
 	lines := strings.Split(strings.TrimSpace(sb.String()), "\n")
-	if len(lines) != 2 || !strings.Contains(lines[0], "RSS   3000 KiB") || !strings.Contains(lines[0], "mediagated") || !strings.Contains(lines[1], "RSS   1024 KiB, anonymous   1024 KiB  (anonymous)") {
+	if len(lines) != 2 || !strings.Contains(lines[0], "RSS   3000 KiB") || !strings.Contains(lines[0], "mediagated") || !strings.Contains(lines[1], "RSS   1024 KiB, anonymous   1024 KiB, huge pages   2048 KiB  (anonymous)") {
 		t.Errorf("largest two:\n%s", sb.String())
 	}
 	if ms[0].RSSKiB != 3000 || ms[2].RSSKiB != 100 {

@@ -170,6 +170,11 @@ func TestDaemonIsReadyAndLocksRootHubs(t *testing.T) {
 	if got := g.MustRun(t, `grep THP_enabled /proc/$(systemctl show -p MainPID --value mediagate.service)/status | tr -d ' \t'`); got != "THP_enabled:0" {
 		t.Errorf("daemon's %q, want huge pages off", got)
 	}
+	// … and none from before it turned them off: mediagated executes itself again with
+	// them off before its runtime touches the heap (daemonrun.RestartWithoutHugePages).
+	if got := g.MustRun(t, `awk '/^AnonHugePages:/ { n += $2 } END { print n + 0 }' /proc/$(systemctl show -p MainPID --value mediagate.service)/smaps`); got != "0" {
+		t.Errorf("daemon holds %s kB of transparent huge pages, want 0", got)
+	}
 	// The daemon runs with the unit's timer slack (TimerSlackNSec=5ms), which its
 	// threads, the Go runtime's monitor thread among them, inherit from it.
 	if got := g.MustRun(t, `cat /proc/$(systemctl show -p MainPID --value mediagate.service)/timerslack_ns`); got != "5000000" {
