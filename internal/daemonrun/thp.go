@@ -5,14 +5,11 @@ import (
 	"fmt"
 )
 
-// selfExe is the running binary, as the kernel knows it (not a path that may have been
-// replaced since it started).
-const selfExe = "/proc/self/exe"
-
 // thpOps are the system calls of restartWithoutHugePages.
 type thpOps struct {
 	get  func() (bool, error)
 	set  func() error
+	self func() (string, error) // the running binary's path
 	exec func(argv0 string, argv, envv []string) error
 }
 
@@ -33,7 +30,13 @@ func restartWithoutHugePages(ops thpOps, args, env []string) error {
 	if len(args) == 0 {
 		return errors.New("restart without transparent huge pages: no arguments")
 	}
-	if err := ops.exec(selfExe, args, env); err != nil {
+	// By its path, not /proc/self/exe: the process's name (ps, the journal, pidof) is
+	// the base name of the path executed.
+	self, err := ops.self()
+	if err != nil {
+		return fmt.Errorf("restart without transparent huge pages: %w", err)
+	}
+	if err := ops.exec(self, args, env); err != nil {
 		return fmt.Errorf("restart without transparent huge pages: %w", err)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package daemonrun
 
 import (
+	"os"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -22,7 +23,7 @@ func hugePagesDisabled() (bool, error) {
 }
 
 // RestartWithoutHugePages disables transparent huge pages for the process and, if they
-// were on, executes the process's binary again in its place (same process, arguments
+// were on, executes the process's binary (os.Executable) again in its place (same process, arguments
 // and environment), so that the new image runs without them from its first
 // allocation: disableHugePages, called by Run, comes after the runtime and the
 // packages' initialisation have touched the heap, and a huge page the kernel gave the
@@ -30,5 +31,5 @@ func hugePagesDisabled() (bool, error) {
 // some starts: docs/performance.md, "Soak"). The flag is kept across exec, so the new
 // image finds it set and goes on. It returns only if no exec was needed or it failed.
 func RestartWithoutHugePages(args, env []string) error {
-	return restartWithoutHugePages(thpOps{get: hugePagesDisabled, set: disableHugePages, exec: syscall.Exec}, args, env)
+	return restartWithoutHugePages(thpOps{get: hugePagesDisabled, set: disableHugePages, self: os.Executable, exec: syscall.Exec}, args, env)
 }

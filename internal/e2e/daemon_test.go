@@ -175,6 +175,10 @@ func TestDaemonIsReadyAndLocksRootHubs(t *testing.T) {
 	if got := g.MustRun(t, `awk '/^AnonHugePages:/ { n += $2 } END { print n + 0 }' /proc/$(systemctl show -p MainPID --value mediagate.service)/smaps`); got != "0" {
 		t.Errorf("daemon holds %s kB of transparent huge pages, want 0", got)
 	}
+	// Executed again by its path, it keeps its name (ps, pidof, the journal).
+	if got := g.MustRun(t, `cat /proc/$(systemctl show -p MainPID --value mediagate.service)/comm`); got != "mediagated" {
+		t.Errorf("daemon's process name %q, want mediagated", got)
+	}
 	// The daemon runs with the unit's timer slack (TimerSlackNSec=5ms), which its
 	// threads, the Go runtime's monitor thread among them, inherit from it.
 	if got := g.MustRun(t, `cat /proc/$(systemctl show -p MainPID --value mediagate.service)/timerslack_ns`); got != "5000000" {
