@@ -100,7 +100,12 @@ func TestVaultStationYearEndCheckIn(t *testing.T) {
 	// The daemon checks the three in as they arrive and refuses the unregistered one.
 	g.WaitFor(t, 60*time.Second, fmt.Sprintf(`l=$(mediagate log --kind checkin.in); for n in %s; do printf '%%s\n' "$l" | grep -q "$n" || exit 1; done`,
 		strings.Join(nums, " ")))
-	g.WaitFor(t, 30*time.Second, `mediagate log --kind checkin.refused | grep -q 'usb:46f4:0001:VLTSTRANGE.*not registered'`)
+	refused := `mediagate log --kind checkin.refused | grep -q 'usb:46f4:0001:VLTSTRANGE.*not registered'`
+	if res := g.Exec(t, testbed.WaitScript(refused, 60*time.Second)); res.ExitCode != 0 {
+		t.Fatalf("no checkin.refused row for the unregistered stick within 60 s\n--- checkin rows ---\n%s--- daemon ---\n%s",
+			g.Exec(t, "mediagate log --kind checkin. 2>&1 | tail -8").Stdout,
+			g.Exec(t, "journalctl -u mediagate --no-pager -o cat | grep -i -e VLTSTRANGE -e checkin | tail -15").Stdout)
+	}
 
 	g.MustRun(t, "mediagate checkin mark "+manual+" --reason 'cracked case, cannot be plugged' --by zhang --cabinet C1 --slot 7")
 	g.MustRun(t, "mediagate checkin close --yes")
