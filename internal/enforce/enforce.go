@@ -226,6 +226,7 @@ func (e *Enforcer) AuthorizeExact(u USBDevice, on bool) (changed bool, err error
 			return false, fmt.Errorf("authorize %s: %w", u.DevPath, err)
 		}
 		defer d.Close()
+		d.Keep("authorized") // read, then written: one open
 		dir = d
 	}
 	if u.Dir != nil {

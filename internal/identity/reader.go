@@ -382,6 +382,11 @@ func readUSBDevice(r Roots, sysRoot, abs string, hold bool, uevent map[string]st
 	if err != nil {
 		return Device{}, err
 	}
+	if hold {
+		// The decision reads authorized here, again before it writes (or, for a device
+		// it blocks, to see that the kernel still holds it) and writes it: one open.
+		dir.Keep("authorized")
+	}
 	d := readUSBDir(r, sysRoot, abs, dir, uevent, hold)
 	if hold {
 		d.Held = dir

@@ -95,6 +95,20 @@ func (d *Dir) WriteFile(name, value string) error {
 	return nil
 }
 
+// Keep keeps the text attribute name (at most a page, as sysfs shows one) open from
+// its next read or write until Close or the next Keep: each later read of it is then
+// one system call (pread at offset 0: sysfs shows an attribute afresh at every read
+// from its start) and each write one (pwrite), where each is otherwise three (openat,
+// read or write, close). The decision path keeps a USB device's authorized
+// attribute so, which it reads, reads again before writing and writes. It is opened
+// for reading and writing where that is allowed, else for reading; the held file is
+// the attribute of this directory's device, like every other access through Dir.
+func (d *Dir) Keep(name string) {
+	if plainName(name) {
+		d.h.setKeep(name)
+	}
+}
+
 // Exists reports whether the directory has an entry name.
 func (d *Dir) Exists(name string) bool { return plainName(name) && d.h.exists(name) }
 

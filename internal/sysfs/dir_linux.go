@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -18,14 +19,42 @@ import (
 // dirHandle is an O_PATH directory descriptor; attributes are opened relative to it
 // (openat), so they are the attributes of the directory that was opened, wherever the
 // path points now.
-type dirHandle struct{ fd int }
+type dirHandle struct {
+	fd int
+	// The attribute kept open (Dir.Keep): its name, its descriptor once opened (-1
+	// before), whether it was opened for writing too, and whether its last read ended
+	// in a newline.
+	keep       string
+	kfd        int
+	kw, kendNL bool
+}
 
 func openDirHandle(path string) (dirHandle, error) {
 	fd, err := rawOpenat(unix.AT_FDCWD, path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW)
 	if err != nil {
-		return dirHandle{fd: -1}, &os.PathError{Op: "open", Path: path, Err: err}
+		return dirHandle{fd: -1, kfd: -1}, &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	return dirHandle{fd: fd}, nil
+	return dirHandle{fd: fd, kfd: -1}, nil
+}
+
+// keepOpen opens the kept attribute once, for reading and writing where it may be
+// written, else for reading.
+func (h *dirHandle) keepOpen() error {
+	if h.kfd >= 0 {
+		return nil
+	}
+	fd, err := rawOpenat(h.fd, h.keep, unix.O_RDWR|unix.O_CLOEXEC|unix.O_NOFOLLOW)
+	if err == unix.EACCES || err == unix.EPERM || err == unix.EROFS {
+		fd, err = rawOpenat(h.fd, h.keep, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW)
+		h.kw = false
+	} else {
+		h.kw = true
+	}
+	if err != nil {
+		return &os.PathError{Op: "openat", Path: h.keep, Err: err}
+	}
+	h.kfd = fd
+	return nil
 }
 
 // read reads an attribute with raw system calls (raw_linux.go): openat, read until a short read
@@ -35,6 +64,9 @@ func openDirHandle(path string) (dirHandle, error) {
 func (h *dirHandle) read(name string, limit int64) ([]byte, error) {
 	if h.fd < 0 {
 		return nil, os.ErrClosed
+	}
+	if name == h.keep {
+		return h.readKept(limit)
 	}
 	fd, err := rawOpenat(h.fd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW)
 	if err != nil {
@@ -84,6 +116,59 @@ func (h *dirHandle) readOpen(name string, limit int64) ([]byte, error) {
 	return buf[:n], nil
 }
 
+// readKept reads the kept attribute from its start with one pread: sysfs shows an
+// attribute afresh at every read from offset 0.
+func (h *dirHandle) readKept(limit int64) ([]byte, error) {
+	if err := h.keepOpen(); err != nil {
+		return nil, err
+	}
+	buf := make([]byte, min(limit+1, 4096))
+	for {
+		n, err := rawPread(h.kfd, buf, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "pread", Path: h.keep, Err: err}
+		}
+		if int64(n) > limit || n == len(buf) {
+			return nil, fmt.Errorf("%s: %w (limit %d bytes)", h.keep, ErrTooLarge, limit)
+		}
+		h.kendNL = n > 0 && buf[n-1] == '\n'
+		return buf[:n:n], nil
+	}
+}
+
+// writeKept writes value to the kept attribute at offset 0 with one pwrite, with a
+// newline when its last read ended in one (as `echo` writes it; sysfs takes both), so
+// that a regular file standing in for it (the tests' trees) reads back whole, as it
+// did when written through O_TRUNC.
+func (h *dirHandle) writeKept(value string) error {
+	if err := h.keepOpen(); err != nil {
+		return err
+	}
+	if !h.kw {
+		return &os.PathError{Op: "write", Path: h.keep, Err: unix.EBADF}
+	}
+	b := []byte(value)
+	if h.kendNL && !strings.HasSuffix(value, "\n") {
+		b = append(b, '\n')
+	}
+	for {
+		n, err := rawPwrite(h.kfd, b, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return &os.PathError{Op: "pwrite", Path: h.keep, Err: err}
+		}
+		if n != len(b) {
+			return &os.PathError{Op: "pwrite", Path: h.keep, Err: io.ErrShortWrite}
+		}
+		return nil
+	}
+}
+
 // scratch is the buffer an attribute is read into; scratchPool recycles them.
 type scratch [8192]byte
 
@@ -94,6 +179,14 @@ var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 func (h *dirHandle) write(name, value string) error {
 	if h.fd < 0 {
 		return os.ErrClosed
+	}
+	if name == h.keep {
+		if err := h.keepOpen(); err != nil {
+			return err
+		}
+		if h.kw {
+			return h.writeKept(value)
+		}
 	}
 	fd, err := rawOpenat(h.fd, name, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC|unix.O_NOFOLLOW)
 	if err != nil {
@@ -130,12 +223,26 @@ func (h *dirHandle) exists(name string) bool {
 }
 
 func (h *dirHandle) close() error {
+	if h.kfd >= 0 {
+		rawClose(h.kfd)
+		h.kfd = -1
+	}
 	if h.fd < 0 {
 		return nil
 	}
 	err := rawClose(h.fd)
 	h.fd = -1
 	return err
+}
+
+// setKeep names the attribute to keep open; one at a time: naming another closes the
+// one kept before.
+func (h *dirHandle) setKeep(name string) {
+	if h.kfd >= 0 && name != h.keep {
+		rawClose(h.kfd)
+		h.kfd = -1
+	}
+	h.keep = name
 }
 
 // gone marks the errors of a device that went away: ENOENT and ENODEV through a held

@@ -71,6 +71,9 @@ func (h *dirHandle) exists(name string) bool {
 	return !h.closed && err == nil
 }
 
+// setKeep does nothing off Linux: attributes are opened by path every time.
+func (h *dirHandle) setKeep(string) {}
+
 func (h *dirHandle) close() error {
 	h.closed = true
 	return nil

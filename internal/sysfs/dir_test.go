@@ -192,3 +192,85 @@ func TestExists(t *testing.T) {
 		}
 	}
 }
+
+// openFDs counts the process's open file descriptors, or -1 where /proc is not there.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return len(ents)
+}
+
+func TestDirKeepsAnAttributeOpen(t *testing.T) {
+	sys := t.TempDir()
+	const dp = "/devices/pci0000:00/usb2/2-1"
+	dir := usbTree(t, sys, dp, "5")
+	attr := filepath.Join(dir, "authorized")
+	before := openFDs(t)
+	d, err := OpenDir(sys, dp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Keep("authorized")
+	if b, err := d.ReadFile("authorized", 16); err != nil || string(b) != "0\n" {
+		t.Fatalf("kept read: %q, %v", b, err)
+	}
+	// Every read is from the start, afresh.
+	if err := os.WriteFile(attr, []byte("1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := d.ReadFile("authorized", 16); err != nil || string(b) != "1\n" {
+		t.Errorf("kept read after a change: %q, %v", b, err)
+	}
+	if _, err := d.ReadFile("authorized", 1); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("kept read above the limit: %v", err)
+	}
+	// A write goes to the kept file, whole, as the attribute reads.
+	if err := d.WriteFile("authorized", "0"); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(attr); string(b) != "0\n" {
+		t.Errorf("after the kept write: %q", b)
+	}
+	// Other attributes are read as before.
+	if b, err := d.ReadFile("devnum", 16); err != nil || string(b) != "5\n" {
+		t.Errorf("devnum: %q, %v", b, err)
+	}
+	if n := openFDs(t); before >= 0 && n != before+2 {
+		t.Errorf("%d descriptors open while the attribute is kept, want %d (the directory and the attribute)", n, before+2)
+	}
+	// Another device takes the path: the kept attribute is still the old device's.
+	if err := os.Rename(dir, dir+".old"); err != nil {
+		t.Fatal(err)
+	}
+	usbTree(t, sys, dp, "6")
+	if err := d.WriteFile("authorized", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(attr); string(b) != "0\n" {
+		t.Errorf("the kept write reached the new device: %q", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir+".old", "authorized")); string(b) != "1\n" {
+		t.Errorf("the old device's attribute: %q", b)
+	}
+	// Keeping another attribute lets the first go; Close lets everything go.
+	d.Keep("devnum")
+	if n := openFDs(t); before >= 0 && n != before+1 {
+		t.Errorf("%d descriptors open after keeping another attribute, want %d", n, before+1)
+	}
+	if b, err := d.ReadFile("devnum", 16); err != nil || string(b) != "5\n" {
+		t.Errorf("kept devnum of the old device: %q, %v", b, err)
+	}
+	d.Keep("../devnum") // not a file name: ignored
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := openFDs(t); n != before {
+		t.Errorf("%d descriptors open after Close, want %d", n, before)
+	}
+	if _, err := d.ReadFile("devnum", 16); err == nil {
+		t.Error("read through a closed directory")
+	}
+}

@@ -111,3 +111,29 @@ func rawReadlink(path string, buf []byte) (int, error) {
 	}
 	return int(n), nil
 }
+
+// rawPread is one pread64(2); EINTR is the caller's to retry.
+func rawPread(fd int, b []byte, off int64) (int, error) {
+	var p unsafe.Pointer
+	if len(b) > 0 {
+		p = unsafe.Pointer(&b[0])
+	}
+	n, _, e := unix.RawSyscall6(unix.SYS_PREAD64, uintptr(fd), uintptr(p), uintptr(len(b)), uintptr(off), 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
+
+// rawPwrite is one pwrite64(2); EINTR is the caller's to retry.
+func rawPwrite(fd int, b []byte, off int64) (int, error) {
+	var p unsafe.Pointer
+	if len(b) > 0 {
+		p = unsafe.Pointer(&b[0])
+	}
+	n, _, e := unix.RawSyscall6(unix.SYS_PWRITE64, uintptr(fd), uintptr(p), uintptr(len(b)), uintptr(off), 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
