@@ -56,7 +56,8 @@ func parseLogState(b []byte) (LogState, bool) {
 	return l, true
 }
 
-// LogState reads the register's commit state now: three system calls, no query. ok
+// LogState reads the register's commit state now: two system calls (headFile), no
+// query. ok
 // is false on PostgreSQL and when the state cannot be read (no -shm file: no
 // connection has the register open; a writer halfway through the header).
 func (s *Store) LogState() (l LogState, ok bool) {
@@ -64,7 +65,7 @@ func (s *Store) LogState() (l LogState, ok bool) {
 		return LogState{}, false
 	}
 	var b [2 * walIndexHdrSize]byte
-	n, err := readHead(s.path+"-shm", b[:])
+	n, err := s.shm.read(b[:])
 	if err != nil {
 		return LogState{}, false
 	}

@@ -188,3 +188,56 @@ func TestReadHead(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+// headFile reads the file at its path now: afresh at every read, and the new one
+// after the file was removed and created again, never the removed one.
+func TestHeadFileReadsTheFileAtItsPath(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	write := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("0123456789")
+	h := newHeadFile(p)
+	defer h.close()
+	var b [4]byte
+	got := func() string {
+		t.Helper()
+		n, err := h.read(b[:])
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		return string(b[:n])
+	}
+	if s := got(); s != "0123" {
+		t.Errorf("first read %q", s)
+	}
+	write("abcdefgh") // the same file, rewritten
+	if s := got(); s != "abcd" {
+		t.Errorf("after a rewrite %q", s)
+	}
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	write("WXYZ") // removed and created anew
+	if s := got(); s != "WXYZ" {
+		t.Errorf("after the file was created anew %q (the removed one?)", s)
+	}
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.read(b[:]); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("removed file: %v", err)
+	}
+	write("1234")
+	if s := got(); s != "1234" {
+		t.Errorf("created after a failed read %q", s)
+	}
+	h.close()
+	if s := got(); s != "1234" {
+		t.Errorf("after close %q", s)
+	}
+}

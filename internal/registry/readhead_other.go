@@ -20,3 +20,12 @@ func readHead(path string, b []byte) (int, error) {
 	}
 	return n, err
 }
+
+// headFile reads the first bytes of one file, opening it for each read.
+type headFile struct{ path string }
+
+func newHeadFile(path string) *headFile { return &headFile{path: path} }
+
+func (h *headFile) read(b []byte) (int, error) { return readHead(h.path, b) }
+
+func (h *headFile) close() {}

@@ -65,6 +65,8 @@ type Store struct {
 	// of them (logstate.go).
 	writer logWriter
 	own    ownAppends
+	// shm reads the -shm file's header for LogState, SQLite only.
+	shm *headFile
 	// beforeCommit, set only by benchmarks, runs in inTx just before the commit;
 	// afterCommit, set only by tests, runs right after a batch of audit rows commits.
 	beforeCommit, afterCommit func()
@@ -114,6 +116,7 @@ func Open(ctx context.Context, db string, opts ...Option) (*Store, error) {
 		}
 		return s.start(ctx)
 	}
+	s.shm = newHeadFile(target + "-shm")
 	return s.openSQLite(ctx, target)
 }
 
@@ -174,6 +177,9 @@ func (s *Store) start(ctx context.Context) (*Store, error) {
 // Close closes the database.
 func (s *Store) Close() error {
 	s.logStmts.close()
+	if s.shm != nil {
+		s.shm.close()
+	}
 	return s.db.Close()
 }
 
