@@ -146,6 +146,13 @@ func readDevice(r Roots, syspath string, hold bool, event map[string]string) (De
 		!strings.HasPrefix(filepath.Clean(p)+"/", sysRoot+"/") {
 		p = filepath.Join(r.Sys, syspath)
 	}
+	if hold && event != nil && event["DEVTYPE"] == "usb_device" {
+		// A USB device just added: its path has no link in it, and the open that holds
+		// its directory confirms that in the same step (else the long way below).
+		if dir, ok := sysfs.OpenDirNoLinks(sysRoot, p); ok {
+			return readUSBHeld(r, sysRoot, p, dir, event), nil
+		}
+	}
 	abs, err := sysfs.RealPath(p)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -383,17 +390,22 @@ func readUSBDevice(r Roots, sysRoot, abs string, hold bool, uevent map[string]st
 		return Device{}, err
 	}
 	if hold {
-		// The decision reads authorized here, again before it writes (or, for a device
-		// it blocks, to see that the kernel still holds it) and writes it: one open.
-		dir.Keep("authorized")
+		return readUSBHeld(r, sysRoot, abs, dir, uevent), nil
 	}
-	d := readUSBDir(r, sysRoot, abs, dir, uevent, hold)
-	if hold {
-		d.Held = dir
-	} else {
-		dir.Close()
-	}
+	d := readUSBDir(r, sysRoot, abs, dir, uevent, false)
+	dir.Close()
 	return d, nil
+}
+
+// readUSBHeld reads the usb_device whose directory abs is open as dir for a decision,
+// which holds it (Device.Held) and reads authorized here, again before it writes (or,
+// for a device it blocks, to see that the kernel still holds it) and writes it: the
+// attribute is opened once (sysfs.Dir.Keep).
+func readUSBHeld(r Roots, sysRoot, abs string, dir *sysfs.Dir, uevent map[string]string) Device {
+	dir.Keep("authorized")
+	d := readUSBDir(r, sysRoot, abs, dir, uevent, true)
+	d.Held = dir
+	return d
 }
 
 func readUSBDir(r Roots, sysRoot, abs string, dir *sysfs.Dir, uevent map[string]string, decision bool) Device {

@@ -68,6 +68,24 @@ func OpenResolvedDir(root, abs string) (*Dir, error) {
 	return &Dir{path: abs, h: h}, nil
 }
 
+// OpenDirNoLinks opens the device directory p, an absolute clean path below root
+// (resolved, as for OpenResolvedDir) with no symbolic link in it — what every device
+// path below /sys/devices is — in one step where RealPath and OpenResolvedDir take
+// two: the open itself confirms that no component is a link. ok is false, with
+// nothing opened, when it cannot be confirmed so (a link on the way, p missing or not
+// a directory, off Linux): the caller then resolves the path and opens it the long
+// way, which reports why.
+func OpenDirNoLinks(root, p string) (d *Dir, ok bool) {
+	if !strings.HasPrefix(p, root+"/devices/") || filepath.Clean(p) != p || strings.ContainsRune(p, 0) {
+		return nil, false
+	}
+	h, ok := openDirNoLinks(p)
+	if !ok {
+		return nil, false
+	}
+	return &Dir{path: p, h: h}, true
+}
+
 // Path is the directory's path as it was opened.
 func (d *Dir) Path() string { return d.path }
 

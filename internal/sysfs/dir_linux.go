@@ -254,46 +254,66 @@ func gone(err error) error {
 	return err
 }
 
-// noSymlinks reports whether p exists and no component of it is a symbolic link:
-// one openat2 with RESOLVE_NO_SYMLINKS. Where openat2 is refused — systemd's
+// noSymlinks reports whether p exists and no component of it is a symbolic link
+// (openNoLinks).
+func noSymlinks(p string) bool {
+	fd, ok := openNoLinks(p, unix.O_PATH|unix.O_CLOEXEC)
+	if ok {
+		rawClose(fd)
+	}
+	return ok
+}
+
+// openNoLinks opens p with flags if p exists and no component of it is a symbolic
+// link: one openat2 with RESOLVE_NO_SYMLINKS. Where openat2 is refused — systemd's
 // RestrictSUIDSGID= (mediagate.service) makes it fail with ENOSYS, since a seccomp
 // filter cannot look into its flags — p is opened and the kernel's name for what was
 // opened (/proc/self/fd) compared with p: any link on the way would have changed it.
-func noSymlinks(p string) bool {
+func openNoLinks(p string, flags int) (int, bool) {
 	if !noOpenat2.Load() {
 		fd, err := rawOpenat2(unix.AT_FDCWD, p, &unix.OpenHow{
-			Flags:   unix.O_PATH | unix.O_CLOEXEC,
+			Flags:   uint64(flags),
 			Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
 		})
 		if err == nil {
-			rawClose(fd)
-			return true
+			return fd, true
 		}
 		if err != unix.ENOSYS && err != unix.EPERM {
-			return false // a link on the way, or p missing
+			return -1, false // a link on the way, or p missing
 		}
 		noOpenat2.Store(true)
 	}
-	return openedAs(p)
+	return openedAs(p, flags)
 }
 
 // noOpenat2 is set once openat2 was refused (seccomp, or a kernel before 5.6).
 var noOpenat2 atomic.Bool
 
-// openedAs reports whether opening p reaches a file the kernel names p (its
-// /proc/self/fd link). A missing /proc, a deleted file or a link on the way all say no.
-func openedAs(p string) bool {
-	fd, err := rawOpenat(unix.AT_FDCWD, p, unix.O_PATH|unix.O_CLOEXEC)
+// openedAs opens p with flags and keeps it open if the kernel names what it reached p
+// (its /proc/self/fd link). A missing /proc, a deleted file or a link on the way all
+// say no.
+func openedAs(p string, flags int) (int, bool) {
+	fd, err := rawOpenat(unix.AT_FDCWD, p, flags)
 	if err != nil {
-		return false
+		return -1, false
 	}
-	defer rawClose(fd)
 	var buf [unix.PathMax]byte
 	n, err := rawReadlink("/proc/self/fd/"+strconv.Itoa(fd), buf[:])
-	if err != nil || n >= len(buf) {
-		return false
+	if err != nil || n >= len(buf) || string(buf[:n]) != filepath.Clean(p) {
+		rawClose(fd)
+		return -1, false
 	}
-	return string(buf[:n]) == filepath.Clean(p)
+	return fd, true
+}
+
+// openDirNoLinks opens the directory p as a held directory if no component of p is
+// a symbolic link (openNoLinks).
+func openDirNoLinks(p string) (dirHandle, bool) {
+	fd, ok := openNoLinks(p, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW)
+	if !ok {
+		return dirHandle{fd: -1, kfd: -1}, false
+	}
+	return dirHandle{fd: fd, kfd: -1}, true
 }
 
 // ReadFileCapped reads a whole file with raw system calls (open, read, close: no

@@ -86,6 +86,9 @@ func gone(err error) error {
 	return err
 }
 
+// openDirNoLinks is not done off Linux: the caller resolves the path.
+func openDirNoLinks(string) (dirHandle, bool) { return dirHandle{}, false }
+
 // noSymlinks is unknown off Linux: RealPath resolves every component.
 func noSymlinks(string) bool { return false }
 

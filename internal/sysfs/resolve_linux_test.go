@@ -69,3 +69,52 @@ func TestReadFileCapped(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+// OpenDirNoLinks opens a device directory in one step when its path has no link, with
+// openat2 and without, and leaves every other path to the long way.
+func TestOpenDirNoLinks(t *testing.T) {
+	for _, refused := range []bool{false, true} {
+		was := noOpenat2.Load()
+		noOpenat2.Store(refused)
+		root, err := filepath.EvalSymlinks(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain := filepath.Join(root, "devices", "usb2", "2-1")
+		if err := os.MkdirAll(plain, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(plain, "devnum"), []byte("5\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(plain, filepath.Join(root, "devices", "last")); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(filepath.Join(root, "devices", "usb2"), filepath.Join(root, "devices", "mid")); err != nil {
+			t.Fatal(err)
+		}
+		d, ok := OpenDirNoLinks(root, plain)
+		if !ok {
+			t.Fatalf("openat2 refused %v: a plain device path was not opened", refused)
+		}
+		if b, err := d.ReadFile("devnum", 8); err != nil || string(b) != "5\n" || d.Path() != plain {
+			t.Errorf("openat2 refused %v: read %q, %v through %s", refused, b, err, d.Path())
+		}
+		d.Close()
+		for _, p := range []string{
+			filepath.Join(root, "devices", "last"),        // the last component is a link
+			filepath.Join(root, "devices", "mid", "2-1"),  // a link on the way
+			filepath.Join(root, "devices", "usb2", "2-9"), // missing
+			filepath.Join(plain, "devnum"),                // not a directory
+			root + "/devices/usb2/../usb2/2-1",            // not clean
+			filepath.Join(root, "other"),
+			"devices/usb2/2-1",
+		} {
+			if d, ok := OpenDirNoLinks(root, p); ok {
+				d.Close()
+				t.Errorf("openat2 refused %v: %s was opened in one step", refused, p)
+			}
+		}
+		noOpenat2.Store(was)
+	}
+}
