@@ -144,9 +144,9 @@ func TestWriteTable(t *testing.T) {
 	out := buf.String()
 	tableHas(t, out,
 		"| figure | USBGuard | mediagate | ratio |",
-		"`authorized=1` written, p50 / p90 | 20.0 / 20.0 ms | 80.0 / 80.0 ms | 4.00× / 4.00× |",
-		"decision¹, p50 / p90 | 10.0 / 10.0 ms | 40.0 / 40.0 ms | 4.00× / 4.00× |",
-		"database write², p50 / p90 | — | 40.0 / 60.0 ms | — |",
+		"`authorized=1` written, p50 / p90 | 20.00 / 20.00 ms | 80.00 / 80.00 ms | 4.00× / 4.00× |",
+		"decision¹, p50 / p90 | 10.00 / 10.00 ms | 40.00 / 40.00 ms | 4.00× / 4.00× |",
+		"database write², p50 / p90 | — | 40.00 / 60.00 ms | — |",
 		"| blocked sticks authorized at any moment | 0 of 1 | 1 of 1 |",
 		"| 7.0 → 7.0 MB | 20.0 → 26.0 MB | 2.86× → 3.71× |",
 		"| CPU at start-up (until the first sample) | 0.24 s | 4.67 s | 19.46× |",

@@ -218,11 +218,15 @@ func quantiles(ps []PlugTiming, keep func(PlugTiming) bool, f func(PlugTiming) t
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Millisecond)) }
 
+// msFine is a latency to a hundredth of a millisecond: under --icount, 10,000
+// instructions.
+func msFine(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond)) }
+
 func (f figure) String() string {
 	if !f.ok {
 		return "—"
 	}
-	s := ms(f.p50) + " / " + ms(f.p90) + " ms"
+	s := msFine(f.p50) + " / " + msFine(f.p90) + " ms"
 	if f.miss > 0 {
 		s += fmt.Sprintf(" (%d of %d not seen)", f.miss, f.n+f.miss)
 	}

@@ -657,7 +657,7 @@ func (b *benchRun) perPlug(w io.Writer, ds ...DaemonResult) {
 		if d == Missing {
 			return "—"
 		}
-		return ms(d)
+		return msFine(d)
 	}
 	fmt.Fprintln(w, "\nPer plug (ms after the `add` uevent; — not seen):")
 	fmt.Fprintln(w, "\n| daemon | plug | serial | expect | device | authorize | deauthorize | interface probe | db write |\n|---|---|---|---|---|---|---|---|---|")
