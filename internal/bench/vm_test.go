@@ -631,6 +631,12 @@ func (b *benchRun) soak(w io.Writer) {
 	a := quantiles(ps, Allowed, func(p PlugTiming) time.Duration { return p.Authorize })
 	d := quantiles(ps, Blocked, PlugTiming.Decision)
 	fmt.Fprintf(w, "add → authorized=1 (allowed) p50 / p90: %s; add → decision (blocked): %s; trace events lost: %d\n", a, d, tr.Lost)
+	if !a.ok || !d.ok {
+		// A soak whose trace shows none of the daemon's decisions measured something
+		// else (a daemon under another process name once): its figures do not count.
+		// Single decisions not seen are listed in the line above.
+		t.Errorf("the trace shows no allowed or no blocked decision of %s (allowed: %s; blocked: %s)", mediagateD.comm, a, d)
+	}
 	b.g.MustRun(t, "systemctl stop mediagate.service")
 }
 
