@@ -21,26 +21,26 @@ import (
 // path points now.
 type dirHandle struct {
 	fd int
-	// The attribute kept open (Dir.Keep): its name, its descriptor once opened (-1
-	// before), whether it was opened for writing too, and whether its last read ended
-	// in a newline.
-	keep       string
-	kfd        int
-	kw, kendNL bool
+	// The attribute kept open (Dir.Keep): its name, its descriptor when kopen, whether
+	// it was opened for writing too, and whether its last read ended in a newline. The
+	// zero value keeps nothing open.
+	keep              string
+	kfd               int
+	kopen, kw, kendNL bool
 }
 
 func openDirHandle(path string) (dirHandle, error) {
 	fd, err := rawOpenat(unix.AT_FDCWD, path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW)
 	if err != nil {
-		return dirHandle{fd: -1, kfd: -1}, &os.PathError{Op: "open", Path: path, Err: err}
+		return dirHandle{fd: -1}, &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	return dirHandle{fd: fd, kfd: -1}, nil
+	return dirHandle{fd: fd}, nil
 }
 
 // keepOpen opens the kept attribute once, for reading and writing where it may be
 // written, else for reading.
 func (h *dirHandle) keepOpen() error {
-	if h.kfd >= 0 {
+	if h.kopen {
 		return nil
 	}
 	fd, err := rawOpenat(h.fd, h.keep, unix.O_RDWR|unix.O_CLOEXEC|unix.O_NOFOLLOW)
@@ -53,7 +53,7 @@ func (h *dirHandle) keepOpen() error {
 	if err != nil {
 		return &os.PathError{Op: "openat", Path: h.keep, Err: err}
 	}
-	h.kfd = fd
+	h.kfd, h.kopen = fd, true
 	return nil
 }
 
@@ -65,7 +65,7 @@ func (h *dirHandle) read(name string, limit int64) ([]byte, error) {
 	if h.fd < 0 {
 		return nil, os.ErrClosed
 	}
-	if name == h.keep {
+	if h.keep != "" && name == h.keep {
 		return h.readKept(limit)
 	}
 	fd, err := rawOpenat(h.fd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW)
@@ -180,7 +180,7 @@ func (h *dirHandle) write(name, value string) error {
 	if h.fd < 0 {
 		return os.ErrClosed
 	}
-	if name == h.keep {
+	if h.keep != "" && name == h.keep {
 		if err := h.keepOpen(); err != nil {
 			return err
 		}
@@ -223,10 +223,7 @@ func (h *dirHandle) exists(name string) bool {
 }
 
 func (h *dirHandle) close() error {
-	if h.kfd >= 0 {
-		rawClose(h.kfd)
-		h.kfd = -1
-	}
+	h.closeKept()
 	if h.fd < 0 {
 		return nil
 	}
@@ -238,11 +235,17 @@ func (h *dirHandle) close() error {
 // setKeep names the attribute to keep open; one at a time: naming another closes the
 // one kept before.
 func (h *dirHandle) setKeep(name string) {
-	if h.kfd >= 0 && name != h.keep {
-		rawClose(h.kfd)
-		h.kfd = -1
+	if name != h.keep {
+		h.closeKept()
 	}
 	h.keep = name
+}
+
+func (h *dirHandle) closeKept() {
+	if h.kopen {
+		rawClose(h.kfd)
+		h.kopen = false
+	}
 }
 
 // gone marks the errors of a device that went away: ENOENT and ENODEV through a held
@@ -311,9 +314,9 @@ func openedAs(p string, flags int) (int, bool) {
 func openDirNoLinks(p string) (dirHandle, bool) {
 	fd, ok := openNoLinks(p, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NOFOLLOW)
 	if !ok {
-		return dirHandle{fd: -1, kfd: -1}, false
+		return dirHandle{fd: -1}, false
 	}
-	return dirHandle{fd: fd, kfd: -1}, true
+	return dirHandle{fd: fd}, true
 }
 
 // ReadFileCapped reads a whole file with raw system calls (open, read, close: no
