@@ -162,29 +162,29 @@ func FuzzParseLogState(f *testing.F) {
 	})
 }
 
-// readHead reads a file's first bytes, all of a shorter one, and no symbolic link.
-func TestReadHead(t *testing.T) {
+// headFile reads a file's first bytes, all of a shorter one, and no symbolic link.
+func TestHeadFileReadsTheHead(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "f")
 	if err := os.WriteFile(p, []byte("0123456789"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var b [4]byte
-	if n, err := readHead(p, b[:]); err != nil || string(b[:n]) != "0123" {
-		t.Errorf("readHead 4 = %q, %v", b[:n], err)
+	if n, err := newHeadFile(p).read(b[:]); err != nil || string(b[:n]) != "0123" {
+		t.Errorf("read 4 = %q, %v", b[:n], err)
 	}
 	var long [32]byte
-	if n, err := readHead(p, long[:]); err != nil || string(long[:n]) != "0123456789" {
-		t.Errorf("readHead 32 = %q, %v", long[:n], err)
+	if n, err := newHeadFile(p).read(long[:]); err != nil || string(long[:n]) != "0123456789" {
+		t.Errorf("read 32 = %q, %v", long[:n], err)
 	}
 	link := filepath.Join(dir, "l")
 	if err := os.Symlink(p, link); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readHead(link, b[:]); err == nil && runtime.GOOS == "linux" {
-		t.Error("readHead followed a symbolic link")
+	if _, err := newHeadFile(link).read(b[:]); err == nil && runtime.GOOS == "linux" {
+		t.Error("a symbolic link was followed")
 	}
-	if _, err := readHead(filepath.Join(dir, "missing"), b[:]); !errors.Is(err, os.ErrNotExist) {
+	if _, err := newHeadFile(filepath.Join(dir, "missing")).read(b[:]); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
 	}
 }

@@ -9,13 +9,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// headFile reads the first bytes of one file (the register's -shm file) through a
-// descriptor kept open between reads: a pread and an fstat each time, where readHead
-// opens, reads and closes — the open's path walk was most of it. The fstat sees a file
-// no longer linked (removed, and perhaps created anew: SQLite removes the -shm file
-// when the last connection to the register closes): it is then opened again by its
-// path, so a read never comes from a file that is not the register's now. The calls
-// are raw, as readHead's are.
+// headFile reads the first bytes of one file (the register's -shm file), not following
+// a final symbolic link, through a descriptor kept open between reads: a pread and an
+// fstat each time, where opening, reading and closing it took three calls, the open's
+// path walk most of it. The fstat sees a file no longer linked (removed, and perhaps
+// created anew: SQLite removes the -shm file when the last connection to the register
+// closes): it is then opened again by its path, so a read never comes from a file that
+// is not the register's now. The daemon reads the WAL index header so before each
+// event's first register read, so the calls are raw (unix.RawSyscall): made the
+// ordinary way, the first of them would wake the Go runtime's monitor thread on every
+// event (internal/sysfs/raw_linux.go says why that costs). The -shm file is one that
+// SQLite keeps mapped, so the calls wait for nothing.
 type headFile struct {
 	mu   sync.Mutex
 	path string
@@ -90,38 +94,5 @@ func (h *headFile) closeLocked() {
 	if h.open {
 		unix.RawSyscall(unix.SYS_CLOSE, uintptr(h.fd), 0, 0)
 		h.fd, h.open = -1, false
-	}
-}
-
-// readHead reads the first len(b) bytes of a file, or fewer when it is shorter, not
-// following a final symbolic link. The daemon reads the WAL index header so before
-// each event's first register read, so the calls are raw (unix.RawSyscall): made the
-// ordinary way, the first of them would wake the Go runtime's monitor thread on every
-// event (internal/sysfs/raw_linux.go says why that costs). The -shm file is one that
-// SQLite keeps mapped, so the calls wait for nothing.
-func readHead(path string, b []byte) (int, error) {
-	p, err := unix.BytePtrFromString(path)
-	if err != nil {
-		return 0, err
-	}
-	cwd := unix.AT_FDCWD
-	fd, _, e := unix.RawSyscall6(unix.SYS_OPENAT, uintptr(cwd), uintptr(unsafe.Pointer(p)),
-		uintptr(unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW), 0, 0, 0)
-	if e != 0 {
-		return 0, e
-	}
-	defer unix.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
-	if len(b) == 0 {
-		return 0, nil
-	}
-	for {
-		n, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-		if e == unix.EINTR {
-			continue
-		}
-		if e != 0 {
-			return 0, e
-		}
-		return int(n), nil
 	}
 }

@@ -7,9 +7,14 @@ import (
 	"os"
 )
 
-// readHead reads the first len(b) bytes of a file, or fewer when it is shorter.
-func readHead(path string, b []byte) (int, error) {
-	f, err := os.Open(path)
+// headFile reads the first bytes of one file, opening it for each read.
+type headFile struct{ path string }
+
+func newHeadFile(path string) *headFile { return &headFile{path: path} }
+
+// read reads the first len(b) bytes, or fewer when the file is shorter.
+func (h *headFile) read(b []byte) (int, error) {
+	f, err := os.Open(h.path)
 	if err != nil {
 		return 0, err
 	}
@@ -20,12 +25,5 @@ func readHead(path string, b []byte) (int, error) {
 	}
 	return n, err
 }
-
-// headFile reads the first bytes of one file, opening it for each read.
-type headFile struct{ path string }
-
-func newHeadFile(path string) *headFile { return &headFile{path: path} }
-
-func (h *headFile) read(b []byte) (int, error) { return readHead(h.path, b) }
 
 func (h *headFile) close() {}
