@@ -57,8 +57,7 @@ func parseLogState(b []byte) (LogState, bool) {
 }
 
 // LogState reads the register's commit state now: two system calls (headFile), no
-// query. ok
-// is false on PostgreSQL and when the state cannot be read (no -shm file: no
+// query. ok is false on PostgreSQL and when the state cannot be read (no -shm file: no
 // connection has the register open; a writer halfway through the header).
 func (s *Store) LogState() (l LogState, ok bool) {
 	if s.d.engine != SQLite {

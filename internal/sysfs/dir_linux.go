@@ -122,7 +122,9 @@ func (h *dirHandle) readKept(limit int64) ([]byte, error) {
 	if err := h.keepOpen(); err != nil {
 		return nil, err
 	}
-	buf := make([]byte, min(limit+1, 4096))
+	sp := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sp)
+	buf := sp[:min(limit+1, int64(len(sp)))]
 	for {
 		n, err := rawPread(h.kfd, buf, 0)
 		if err == unix.EINTR {
@@ -135,21 +137,15 @@ func (h *dirHandle) readKept(limit int64) ([]byte, error) {
 			return nil, fmt.Errorf("%s: %w (limit %d bytes)", h.keep, ErrTooLarge, limit)
 		}
 		h.kendNL = n > 0 && buf[n-1] == '\n'
-		return buf[:n:n], nil
+		return append([]byte(nil), buf[:n]...), nil
 	}
 }
 
-// writeKept writes value to the kept attribute at offset 0 with one pwrite, with a
-// newline when its last read ended in one (as `echo` writes it; sysfs takes both), so
-// that a regular file standing in for it (the tests' trees) reads back whole, as it
-// did when written through O_TRUNC.
+// writeKept writes value to the kept attribute, open for writing, at offset 0 with one
+// pwrite, with a newline when its last read ended in one (as `echo` writes it; sysfs
+// takes both), so that a regular file standing in for it (the tests' trees) reads back
+// whole, as it did when written through O_TRUNC.
 func (h *dirHandle) writeKept(value string) error {
-	if err := h.keepOpen(); err != nil {
-		return err
-	}
-	if !h.kw {
-		return &os.PathError{Op: "write", Path: h.keep, Err: unix.EBADF}
-	}
 	b := []byte(value)
 	if h.kendNL && !strings.HasSuffix(value, "\n") {
 		b = append(b, '\n')
