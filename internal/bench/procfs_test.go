@@ -117,8 +117,8 @@ func TestSoakLine(t *testing.T) {
 	if want := "Go heap 2.5 MB (objects 1.0), stacks 0.5; anonymous beyond them 3.0 MB; the runtime's other memory 0.9 MB (mapped)"; err != nil || mem != want {
 		t.Errorf("SoakMemory = %q, %v; want %q", mem, err, want)
 	}
-	mem, err = SoakMemory([]byte(`{"memory":{"anon_kib":6144,"go_heap_kib":2560,"go_objects_kib":1024,"go_stacks_kib":512,"go_other_kib":900,"sqlite_kib":2048}}`))
-	if want := "Go heap 2.5 MB (objects 1.0), stacks 0.5; anonymous beyond them 3.0 MB; the runtime's other memory 0.9 MB, SQLite's 2.0 MB (mapped)"; err != nil || mem != want {
+	mem, err = SoakMemory([]byte(`{"memory":{"anon_kib":6144,"go_heap_kib":2560,"go_objects_kib":1024,"go_free_kib":307,"go_stacks_kib":512,"go_other_kib":900,"sqlite_kib":2048}}`))
+	if want := "Go heap 2.5 MB (objects 1.0, free pages 0.3), stacks 0.5; anonymous beyond them 3.0 MB; the runtime's other memory 0.9 MB, SQLite's 2.0 MB (mapped)"; err != nil || mem != want {
 		t.Errorf("SoakMemory = %q, %v; want %q", mem, err, want)
 	}
 	for _, bad := range []string{`{"state":"running"}`, `{"memory":{"go_heap_kib":0}}`, `not json`} {

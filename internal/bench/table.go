@@ -375,12 +375,13 @@ func SoakLine(plugs int, s ProcSample, tickHz int) string {
 func SoakMemory(statusJSON []byte) (string, error) {
 	var st struct {
 		Memory *struct {
-			Anon   int64 `json:"anon_kib"`
-			Heap   int64 `json:"go_heap_kib"`
-			Live   int64 `json:"go_objects_kib"`
-			Stacks int64 `json:"go_stacks_kib"`
-			Other  int64 `json:"go_other_kib"`
-			SQLite int64 `json:"sqlite_kib"`
+			Anon   int64  `json:"anon_kib"`
+			Heap   int64  `json:"go_heap_kib"`
+			Live   int64  `json:"go_objects_kib"`
+			Free   *int64 `json:"go_free_kib"`
+			Stacks int64  `json:"go_stacks_kib"`
+			Other  int64  `json:"go_other_kib"`
+			SQLite int64  `json:"sqlite_kib"`
 		} `json:"memory"`
 	}
 	if err := json.Unmarshal(statusJSON, &st); err != nil {
@@ -390,8 +391,12 @@ func SoakMemory(statusJSON []byte) (string, error) {
 	if m == nil || m.Heap <= 0 {
 		return "", fmt.Errorf("status: no memory figures")
 	}
-	line := fmt.Sprintf("Go heap %s MB (objects %s), stacks %s; anonymous beyond them %s MB; the runtime's other memory %s MB",
-		mb(m.Heap), mb(m.Live), mb(m.Stacks), mb(m.Anon-m.Heap-m.Stacks), mb(m.Other))
+	free := ""
+	if m.Free != nil {
+		free = fmt.Sprintf(", free pages %s", mb(*m.Free))
+	}
+	line := fmt.Sprintf("Go heap %s MB (objects %s%s), stacks %s; anonymous beyond them %s MB; the runtime's other memory %s MB",
+		mb(m.Heap), mb(m.Live), free, mb(m.Stacks), mb(m.Anon-m.Heap-m.Stacks), mb(m.Other))
 	if m.SQLite > 0 {
 		line += fmt.Sprintf(", SQLite's %s MB", mb(m.SQLite))
 	}

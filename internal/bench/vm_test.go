@@ -567,8 +567,18 @@ func (b *benchRun) plug(m Marker, d daemonSpec, pid int) (runNs, hostWaitNs int6
 	return runNs, hostWaitNs
 }
 
+// earlySoakSample tells the plugs before the 100th after which a soak samples too: the
+// resident set's warm-up happens there.
+func earlySoakSample(n int) bool {
+	switch n {
+	case 1, 2, 5, 10, 20, 50:
+		return true
+	}
+	return false
+}
+
 // soak plugs cfg.soak sticks (allowed and blocked in turn) into mediagate and prints its
-// RSS every 100 plugs.
+// RSS after the 1st, 2nd, 5th, 10th, 20th and 50th plug and every 100 plugs.
 func (b *benchRun) soak(w io.Writer) {
 	t := b.t
 	name := mediagateD.name(b.g, t)
@@ -613,7 +623,7 @@ func (b *benchRun) soak(w io.Writer) {
 			m.Serial = fmt.Sprintf("%sNO%04d", serialPrefix, i/2+1)
 		}
 		b.plug(m, mediagateD, 0)
-		if (i+1)%100 == 0 || i+1 == b.cfg.soak {
+		if (i+1)%100 == 0 || i+1 == b.cfg.soak || earlySoakSample(i+1) {
 			b.waitNoStick()
 			line(i + 1)
 		}

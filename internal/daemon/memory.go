@@ -20,9 +20,11 @@ type MemoryStatus struct {
 	AnonKiB int64 `json:"anon_kib"`
 	FileKiB int64 `json:"file_kib"` // the binary's pages
 	// GoHeapKiB is the heap's spans: live and dead objects, unused slots and free
-	// pages not yet returned to the system; GoLiveKiB the objects alone.
+	// pages not yet returned to the system; GoLiveKiB the objects alone, GoFreeKiB
+	// the free pages alone (the runtime's scavenger returns them over time).
 	GoHeapKiB   int64 `json:"go_heap_kib"`
 	GoLiveKiB   int64 `json:"go_objects_kib"`
+	GoFreeKiB   int64 `json:"go_free_kib"`
 	GoStacksKiB int64 `json:"go_stacks_kib"`
 	// GoOtherKiB is the runtime's other memory (its metadata, buffers), part of it
 	// mapped but never touched.
@@ -56,7 +58,7 @@ func readMemory() *MemoryStatus {
 		}
 	}
 	objects, unused, free, stacks, released, total := v[0], v[1], v[2], v[3], v[4], v[5]
-	m := &MemoryStatus{GoHeapKiB: objects + unused + free, GoLiveKiB: objects, GoStacksKiB: stacks}
+	m := &MemoryStatus{GoHeapKiB: objects + unused + free, GoLiveKiB: objects, GoFreeKiB: free, GoStacksKiB: stacks}
 	m.GoOtherKiB = max(0, total-released-m.GoHeapKiB-stacks)
 	m.SQLiteKiB, _ = registry.SQLiteMemory()
 	if b, err := os.ReadFile("/proc/self/status"); err == nil {
