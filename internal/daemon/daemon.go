@@ -839,7 +839,7 @@ func (d *Daemon) finish(ctx context.Context, r *Record) {
 	d.mu.Lock()
 	cp := *r
 	d.present[r.DevPath] = &cp
-	d.recent = append(d.recent, cp)
+	d.recent = append(d.recent, cp.compacted())
 	if len(d.recent) > d.cfg.Recent {
 		d.recent = slices.Delete(d.recent, 0, len(d.recent)-d.cfg.Recent)
 	}
