@@ -89,22 +89,16 @@ func DisksAndUnitsUnder(sys, devpath string) (disks, units []string) {
 		return nil, nil
 	}
 	base := filepath.Join(root, devpath)
-	_ = filepath.WalkDir(base, func(p string, e fs.DirEntry, err error) error {
-		if err != nil || !e.IsDir() {
-			return nil
-		}
-		depth := strings.Count(strings.TrimPrefix(p, base), "/")
-		if depth > diskDepth || (p != base && noDevicesIn(e.Name())) {
-			return fs.SkipDir
-		}
-		if filepath.Base(filepath.Dir(p)) == "block" {
+	walkDirs(base, diskDepth, func(p string, depth int) bool {
+		parent := filepath.Base(filepath.Dir(p))
+		if parent == "block" {
 			disks = append(disks, strings.TrimPrefix(p, root))
-			return fs.SkipDir // its partitions belong to it
+			return false // its partitions belong to it
 		}
-		if depth <= unitDepth && isSCSIAddress(filepath.Base(p)) && strings.HasPrefix(filepath.Base(filepath.Dir(p)), "target") {
+		if depth <= unitDepth && isSCSIAddress(filepath.Base(p)) && strings.HasPrefix(parent, "target") {
 			units = append(units, strings.TrimPrefix(p, root)) // its disk is below it
 		}
-		return nil
+		return true
 	})
 	return disks, units
 }
@@ -119,18 +113,12 @@ func findUnder(sys, devpath string, depth int, match func(p string) bool) []stri
 	}
 	var out []string
 	base := filepath.Join(root, devpath)
-	_ = filepath.WalkDir(base, func(p string, e fs.DirEntry, err error) error {
-		if err != nil || !e.IsDir() {
-			return nil
-		}
-		if strings.Count(strings.TrimPrefix(p, base), "/") > depth || (p != base && noDevicesIn(e.Name())) {
-			return fs.SkipDir
-		}
+	walkDirs(base, depth, func(p string, _ int) bool {
 		if match(p) {
 			out = append(out, strings.TrimPrefix(p, root))
-			return fs.SkipDir
+			return false
 		}
-		return nil
+		return true
 	})
 	return out
 }
