@@ -21,7 +21,8 @@ daemon from /proc. Prints one Markdown table with both daemons and the ratios.
   --starts N       start each daemon N times (default 1): N-1 starts sampled and stopped
                    before the run's own; the table adds the medians of start-up CPU
                    and RSS after start (a single start varies by a fifth)
-  --soak N         instead: N plugs into mediagate only, RSS every 100 plugs
+  --soak N         instead: N plugs into mediagate only, RSS after the 1st, 2nd, 5th, 10th,
+                   20th and 50th plug and every 100 plugs
   --out FILE       also write the table to FILE
   --profile FILE   write a CPU profile of mediagated's whole run in the guest to FILE
                    (read it with: go tool pprof -top <mediagated binary> FILE); with
