@@ -18,20 +18,26 @@ func BenchmarkPlugCycle(b *testing.B) {
 	ctx := context.Background()
 	d, s := realStickDaemon(b, registry.WithConnections(1), registry.WithPageCache(256))
 	defer s.Close()
-	cycle := realStickPlug()
+	cycle := realStickPlug(b)
 	b.ReportAllocs()
+	n := 0
 	for b.Loop() {
 		for _, e := range cycle {
 			d.Handle(ctx, e)
 		}
+		n++
+	}
+	if realStickEventReads != n {
+		b.Fatalf("%d of %d plugs read from their kernel event", realStickEventReads, n)
 	}
 }
 
 // realStickPlug is one plug of the recorded QEMU stick as the daemon sees it: its add,
-// the bind our authorized write causes, its disk, and the removes.
-func realStickPlug() []udev.Event {
+// the bind our authorized write causes, its disk, and the removes; the add with the
+// kernel event's properties, as mediagated's kernel source hands it on.
+func realStickPlug(b *testing.B) []udev.Event {
 	return []udev.Event{
-		{Action: "add", DevPath: realStickUSB, Subsystem: "usb", DevType: "usb_device"},
+		realStickAdd(b),
 		{Action: "bind", DevPath: realStickUSB, Subsystem: "usb", DevType: "usb_device"},
 		{Action: "add", DevPath: realStickDisk, Subsystem: "block", DevType: "disk"},
 		{Action: "remove", DevPath: realStickDisk, Subsystem: "block", DevType: "disk"},

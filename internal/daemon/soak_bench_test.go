@@ -27,7 +27,7 @@ func BenchmarkPlugSoakHeap(b *testing.B) {
 	runtime.MemProfileRate = 0
 	for i := 0; i < b.N; i++ {
 		d, s := realStickDaemon(b, registry.WithConnections(1), registry.WithPageCache(256))
-		cycle := realStickPlug()
+		cycle := realStickPlug(b)
 		var ms runtime.MemStats
 		var first uint64
 		for n := 1; n <= plugs; n++ {

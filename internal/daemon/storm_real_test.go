@@ -3,7 +3,9 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -45,10 +47,11 @@ func BenchmarkEventStormRealStore(b *testing.B) {
 	const usbP, diskP = realStickUSB, realStickDisk
 	for i := 0; i < b.N; i++ {
 		d, s := realStickDaemon(b)
+		add := realStickAdd(b)
 		var evs []udev.Event
 		for range cycles {
 			evs = append(evs,
-				udev.Event{Action: "add", DevPath: usbP, Subsystem: "usb", DevType: "usb_device"},
+				add,
 				udev.Event{Action: "add", DevPath: usbP + "/2-1:1.0", Subsystem: "usb", DevType: "usb_interface"},
 				udev.Event{Action: "change", DevPath: usbP, Subsystem: "usb", DevType: "usb_device"},
 				udev.Event{Action: "bind", DevPath: usbP, Subsystem: "usb", DevType: "usb_device"},
@@ -81,6 +84,9 @@ func BenchmarkEventStormRealStore(b *testing.B) {
 			b.Fatal(err)
 		}
 		s.Close()
+		if realStickEventReads != cycles {
+			b.Fatalf("%d of %d plugs read from their kernel event", realStickEventReads, cycles)
+		}
 		if len(per) != len(evs)+1 || st.Counts.Allowed < 2*cycles || st.Counts.Blocked != 0 || len(rows) != int(st.Counts.Decisions) {
 			b.Fatalf("%d of %d events handled; %d allowed, %d blocked, %d errors; %d decision rows for %d decisions; problems %q",
 				len(per), len(evs), st.Counts.Allowed, st.Counts.Blocked, st.Counts.Errors, len(rows), st.Counts.Decisions, st.Problems)
@@ -104,6 +110,30 @@ const (
 	realStickDisk = realStickUSB + "/2-1:1.0/host2/target2:0:0/2:0:0:0/block/sda"
 )
 
+// realStickEventReads counts the reads of a USB device from its kernel event
+// (Config.ReadEvent) by the latest realStickDaemon.
+var realStickEventReads int
+
+// realStickAdd is the kernel's add uevent of the QEMU stick as mediagated's kernel
+// source hands it on: its uevent file's properties and the event's own.
+func realStickAdd(b *testing.B) udev.Event {
+	b.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "devices", "qemu-usb-storage", "sys", realStickUSB, "uevent"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	props := map[string]string{"ACTION": "add", "DEVPATH": realStickUSB, "SUBSYSTEM": "usb", "SEQNUM": "1"}
+	for line := range strings.Lines(string(raw)) {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok {
+			props[k] = v
+		}
+	}
+	if props["DEVTYPE"] != "usb_device" || props["BUSNUM"] == "" {
+		b.Fatalf("the fixture's uevent: %q", props)
+	}
+	return udev.Event{Action: "add", DevPath: realStickUSB, Subsystem: "usb", DevType: "usb_device", Properties: props}
+}
+
 // realStickDaemon is a started daemon over the real decision path: the real identity
 // reader on the QEMU stick's sysfs tree, a real registry (SQLite file, WAL, opened with
 // opts) in which the stick is registered to a custodian and which takes every audit
@@ -111,7 +141,10 @@ const (
 func realStickDaemon(b *testing.B, opts ...registry.Option) (*Daemon, *registry.Store) {
 	b.Helper()
 	ctx := context.Background()
-	fix := filepath.Join("..", "..", "testdata", "devices", "qemu-usb-storage")
+	fix, err := filepath.Abs(filepath.Join("..", "..", "testdata", "devices", "qemu-usb-storage"))
+	if err != nil {
+		b.Fatal(err)
+	}
 	roots := identity.Roots{Paths: sysfs.Paths{Sys: filepath.Join(fix, "sys"), UdevData: filepath.Join(fix, "run", "udev", "data"), Dev: b.TempDir()}}
 	dev, err := identity.ReadDevice(roots, filepath.Join(roots.Sys, realStickUSB))
 	if err != nil {
@@ -135,9 +168,16 @@ func realStickDaemon(b *testing.B, opts ...registry.Option) (*Daemon, *registry.
 	}
 	rec := enforce.NewRecorder()
 	rec.Keep = 64
+	realStickEventReads = 0
 	d := New(Config{Store: s, Enforcer: rec, Sys: roots.Sys, Index: regindex.New(&regindex.Registry{Store: s}),
+		// As mediagated reads: a USB device just added from its kernel event's
+		// properties (realStickAdd), any other read from sysfs alone.
 		Read: func(p string) (identity.Device, error) {
 			return identity.ReadDeviceHeld(roots, filepath.Join(roots.Sys, p))
+		},
+		ReadEvent: func(p string, uevent map[string]string) (identity.Device, error) {
+			realStickEventReads++
+			return identity.ReadUSBEventHeld(roots, filepath.Join(roots.Sys, p), uevent)
 		}})
 	if err := d.Start(ctx); err != nil {
 		b.Fatal(err)
