@@ -298,7 +298,7 @@ func sqlExec(st *sql.Stmt) execFunc {
 // in milliseconds followed by 74 random bits. They are as unique across hosts as
 // NewID's, and a row's id sorts after the ids of earlier rows, so each append touches
 // the last page of the id index — which stays in the page cache — instead of a random
-// page of it, which a register with a long log and the daemon's small cache (256 KiB)
+// page of it, which a register with a long log and the daemon's small cache (64 KiB)
 // must read from disk before the commit. The random bits come from crypto/rand, read
 // ahead in blocks: one system call for many rows.
 var eventIDs = &idSource{}
