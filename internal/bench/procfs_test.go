@@ -108,6 +108,20 @@ func FuzzParseSample(f *testing.F) {
 // What the captured sample holds (counted by hand from the file).
 var wantSample = ProcSample{PID: 1160, RSSKiB: 23244, AnonKiB: 11872, FileKiB: 11372, CPUTicks: 86 + 55, SysTicks: 55, CtxSwitches: 2053, Threads: 10}
 
+func TestSoakSummary(t *testing.T) {
+	got := SoakSummary([]SoakRSS{{0, 10 * 1024}, {1, 10*1024 + 205}, {100, 12 * 1024}, {200, 12*1024 + 512}, {300, 12*1024 + 307}})
+	want := "RSS after start 10.0 MB; after plugs: 10.2–12.5 MB (+0.2 to +2.5 from the start; start included, ± 1.2 around the middle); from the 100th plug: 12.0–12.5 MB (± 0.2 around the middle)"
+	if got != want {
+		t.Errorf("SoakSummary =\n %q\nwant\n %q", got, want)
+	}
+	if got := SoakSummary([]SoakRSS{{0, 10 * 1024}, {1, 9 * 1024}}); got != "RSS after start 10.0 MB; after plugs: 9.0–9.0 MB (−1.0 to −1.0 from the start; start included, ± 0.5 around the middle)" {
+		t.Errorf("SoakSummary, shrinking: %q", got)
+	}
+	if got := SoakSummary(nil); got != "RSS: no sample after start" {
+		t.Errorf("SoakSummary(nil) = %q", got)
+	}
+}
+
 func TestSoakLine(t *testing.T) {
 	got := SoakLine(100, ProcSample{RSSKiB: 15 * 1024, AnonKiB: 6 * 1024, FileKiB: 9 * 1024, CPUTicks: 250, Threads: 8}, 100)
 	if want := "after   100 plugs: RSS 15.0 MB (anonymous 6.0, file 9.0), CPU 2.50 s, threads 8"; got != want {

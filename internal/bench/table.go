@@ -402,3 +402,50 @@ func SoakMemory(statusJSON []byte) (string, error) {
 	}
 	return line + " (mapped)", nil
 }
+
+// SoakRSS is one RSS sample of a soak: after how many plugs, and the resident set.
+type SoakRSS struct {
+	Plugs  int
+	RSSKiB int64
+}
+
+// SoakSummary sums a soak's RSS samples up against the flatness goal (± 1 MB): the
+// RSS after start, the least and most of all samples after plugs, and the same from
+// the 100th plug on, each with its spread from the start and its half range. It
+// judges nothing; the reader compares.
+func SoakSummary(samples []SoakRSS) string {
+	if len(samples) == 0 || samples[0].Plugs != 0 {
+		return "RSS: no sample after start"
+	}
+	start := samples[0].RSSKiB
+	span := func(from int) (lo, hi int64, n int) {
+		for _, s := range samples[1:] {
+			if s.Plugs < from {
+				continue
+			}
+			if n == 0 || s.RSSKiB < lo {
+				lo = s.RSSKiB
+			}
+			if n == 0 || s.RSSKiB > hi {
+				hi = s.RSSKiB
+			}
+			n++
+		}
+		return lo, hi, n
+	}
+	signed := func(kib int64) string {
+		if kib < 0 {
+			return "−" + mb(-kib)
+		}
+		return "+" + mb(kib)
+	}
+	out := fmt.Sprintf("RSS after start %s MB", mb(start))
+	if lo, hi, n := span(1); n > 0 {
+		out += fmt.Sprintf("; after plugs: %s–%s MB (%s to %s from the start; start included, ± %s around the middle)",
+			mb(lo), mb(hi), signed(lo-start), signed(hi-start), mb((max(hi, start)-min(lo, start))/2))
+	}
+	if lo, hi, n := span(100); n > 1 {
+		out += fmt.Sprintf("; from the 100th plug: %s–%s MB (± %s around the middle)", mb(lo), mb(hi), mb((hi-lo)/2))
+	}
+	return out
+}

@@ -591,11 +591,13 @@ func (b *benchRun) soak(w io.Writer) {
 	// set grew (MappingGrowth) tells the Go heap, the runtime's and SQLite's regions
 	// and the binary's pages apart.
 	var maps [][]Mapping
+	var rss []SoakRSS
 	line := func(n int) {
 		s := b.sample(pid)
 		if s.PID != pid {
 			t.Fatalf("mediagate restarted during the soak")
 		}
+		rss = append(rss, SoakRSS{Plugs: n, RSSKiB: s.RSSKiB})
 		if n == 0 || n == 100 || n == b.cfg.soak {
 			ms, err := ParseSmaps(b.g.MustRun(t, fmt.Sprintf("cat /proc/%d/smaps", pid)))
 			if err != nil {
@@ -628,6 +630,7 @@ func (b *benchRun) soak(w io.Writer) {
 			line(i + 1)
 		}
 	}
+	fmt.Fprintln(w, SoakSummary(rss))
 	if len(maps) > 1 {
 		fmt.Fprintf(w, "mappings changed by 64 KiB or more, start → end of the soak:\n")
 		MappingGrowth(w, maps[0], maps[len(maps)-1], 64)
