@@ -27,6 +27,12 @@ type dirHandle struct {
 	keep              string
 	kfd               int
 	kopen, kw, kendNL bool
+	// later holds the descriptors of the last attributes read through the handle, to
+	// be closed with it: on a device's decision path their closes then come after the
+	// decision is carried out and its row written, not before (docs/performance.md).
+	// The zero value holds none.
+	later  [6]int
+	nlater int
 }
 
 func openDirHandle(path string) (dirHandle, error) {
@@ -72,8 +78,20 @@ func (h *dirHandle) read(name string, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, &os.PathError{Op: "openat", Path: name, Err: err}
 	}
-	defer rawClose(fd)
-	return (&dirHandle{fd: fd}).readOpen(name, limit)
+	b, err := (&dirHandle{fd: fd}).readOpen(name, limit)
+	h.closeLater(fd)
+	return b, err
+}
+
+// closeLater closes fd with the handle, or now when the handle holds as many as it
+// keeps.
+func (h *dirHandle) closeLater(fd int) {
+	if h.nlater == len(h.later) {
+		rawClose(fd)
+		return
+	}
+	h.later[h.nlater] = fd
+	h.nlater++
 }
 
 // readOpen reads the open file h until a short read (sysfs hands out a text attribute
@@ -220,6 +238,10 @@ func (h *dirHandle) exists(name string) bool {
 
 func (h *dirHandle) close() error {
 	h.closeKept()
+	for _, fd := range h.later[:h.nlater] {
+		rawClose(fd)
+	}
+	h.nlater = 0
 	if h.fd < 0 {
 		return nil
 	}

@@ -3,6 +3,7 @@ package sysfs
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -238,8 +239,8 @@ func TestDirKeepsAnAttributeOpen(t *testing.T) {
 	if b, err := d.ReadFile("devnum", 16); err != nil || string(b) != "5\n" {
 		t.Errorf("devnum: %q, %v", b, err)
 	}
-	if n := openFDs(t); before >= 0 && n != before+2 {
-		t.Errorf("%d descriptors open while the attribute is kept, want %d (the directory and the attribute)", n, before+2)
+	if n := openFDs(t); before >= 0 && n != before+3 {
+		t.Errorf("%d descriptors open while the attribute is kept, want %d (the directory, the attribute, and devnum's until Close)", n, before+3)
 	}
 	// Another device takes the path: the kept attribute is still the old device's.
 	if err := os.Rename(dir, dir+".old"); err != nil {
@@ -257,8 +258,8 @@ func TestDirKeepsAnAttributeOpen(t *testing.T) {
 	}
 	// Keeping another attribute lets the first go; Close lets everything go.
 	d.Keep("devnum")
-	if n := openFDs(t); before >= 0 && n != before+1 {
-		t.Errorf("%d descriptors open after keeping another attribute, want %d", n, before+1)
+	if n := openFDs(t); before >= 0 && n != before+2 {
+		t.Errorf("%d descriptors open after keeping another attribute, want %d", n, before+2)
 	}
 	if b, err := d.ReadFile("devnum", 16); err != nil || string(b) != "5\n" {
 		t.Errorf("kept devnum of the old device: %q, %v", b, err)
@@ -272,5 +273,39 @@ func TestDirKeepsAnAttributeOpen(t *testing.T) {
 	}
 	if _, err := d.ReadFile("devnum", 16); err == nil {
 		t.Error("read through a closed directory")
+	}
+}
+
+// The attributes read through a directory are closed with it, at most six held.
+func TestDirClosesItsReadsWithIt(t *testing.T) {
+	sys := t.TempDir()
+	const dp = "/devices/pci0000:00/usb2/2-1"
+	dir := usbTree(t, sys, dp, "5")
+	for i := range 10 {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("attr%d", i)), []byte{'a' + byte(i), '\n'}, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := openFDs(t)
+	if before < 0 {
+		t.Skip("no /proc/self/fd")
+	}
+	d, err := OpenDir(sys, dp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if b, err := d.ReadFile(fmt.Sprintf("attr%d", i), 16); err != nil || string(b) != string([]byte{'a' + byte(i), '\n'}) {
+			t.Fatalf("attr%d: %q, %v", i, b, err)
+		}
+		if n, want := openFDs(t), before+1+min(i+1, 6); n != want {
+			t.Errorf("after %d reads: %d descriptors open, want %d", i+1, n, want)
+		}
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := openFDs(t); n != before {
+		t.Errorf("%d descriptors open after Close, want %d", n, before)
 	}
 }
