@@ -16,7 +16,7 @@ import (
 //	go test -run '^$' -bench PlugCycle -benchmem ./internal/daemon
 func BenchmarkPlugCycle(b *testing.B) {
 	ctx := context.Background()
-	d, s := realStickDaemon(b, registry.WithConnections(1), registry.WithPageCache(256))
+	d, s := realStickDaemon(b, registry.WithConnections(1), registry.WithPageCache(64))
 	defer s.Close()
 	cycle := realStickPlug(b)
 	b.ReportAllocs()

@@ -22,7 +22,7 @@ import (
 // BenchmarkDecisionRow is the commit of a blocked stick's decision row, the daemon's
 // case in the side-by-side benchmark (docs/performance.md): one device.decision row,
 // its details as Record.details makes them, committed through RecordEvents on an
-// SQLite register opened as the daemon opens it (service.OpenLocal, a 256 KiB page
+// SQLite register opened as the daemon opens it (service.OpenLocal, a 64 KiB page
 // cache). Sub-benchmarks: one row, a burst of ten in one transaction, and one row
 // through the daemon's own queue (recordLater, flushRows: the commit and the register
 // check after it, freshAfterCommit). It checks that every row was written and that the
@@ -34,7 +34,7 @@ func BenchmarkDecisionRow(b *testing.B) {
 	ctx := context.Background()
 	open := func(b *testing.B) (*service.Local, *registry.Store) {
 		l, err := service.OpenLocal(ctx, filepath.Join(b.TempDir(), "reg.db"), service.LocalOptions{
-			Actor: audit.Actor{UID: 0, User: "root"}, Create: true, PageCacheKiB: 256})
+			Actor: audit.Actor{UID: 0, User: "root"}, Create: true, PageCacheKiB: 64})
 		if err != nil {
 			b.Fatal(err)
 		}

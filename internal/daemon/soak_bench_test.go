@@ -11,7 +11,7 @@ import (
 
 // BenchmarkPlugSoakHeap runs plug cycles of the registered QEMU stick (add, the bind
 // our write causes, its disk, and the removes) through the real decision path and
-// the real store opened as the daemon opens it (one connection, 256 KiB page cache),
+// the real store opened as the daemon opens it (one connection, 64 KiB page cache),
 // and prints the live Go heap after a collection after the 1st, 10th, 100th, 400th and
 // every 1,000th plug: what a soak in the guest (scripts/bench-usbguard.sh --soak) sees
 // of the Go heap, without the guest. It reports the growth from the first thousand to
@@ -26,7 +26,7 @@ func BenchmarkPlugSoakHeap(b *testing.B) {
 	defer func(rate int) { runtime.MemProfileRate = rate }(runtime.MemProfileRate)
 	runtime.MemProfileRate = 0
 	for i := 0; i < b.N; i++ {
-		d, s := realStickDaemon(b, registry.WithConnections(1), registry.WithPageCache(256))
+		d, s := realStickDaemon(b, registry.WithConnections(1), registry.WithPageCache(64))
 		cycle := realStickPlug(b)
 		var ms runtime.MemStats
 		var first uint64
