@@ -304,11 +304,10 @@ const (
 	// daemonPageCacheKiB is SQLite's page cache per connection: the decisions read the
 	// register from memory, so the cache serves only the change check and the appends
 	// to the log (the last pages of the log and its three indexes, about a dozen), and
-	// must not grow with the log (SQLite's default is 2,000 KiB). Each 4 KiB page takes
-	// an 8 KiB slot of modernc.org/libc's allocator; at 256 KiB the cache filled over
-	// the first hundred plugs and SQLite mapped a second megabyte, 0.6 MB more resident
-	// at the 200th plug in the test guest, with the commit's CPU the same at 64
-	// (docs/performance.md, "Soak").
+	// must not grow with the log (SQLite's default is 2,000 KiB). At 256 KiB the cache
+	// filled over the first hundred plugs and SQLite mapped a second megabyte, 0.6 MB
+	// more resident at the 200th plug in the test guest, with the commit's CPU the same
+	// at 64 (docs/performance.md, "What changed (2 December, early morning)").
 	daemonPageCacheKiB = 64
 	// daemonConnections is the daemon's pool of SQLite connections, the log's appends
 	// included: each one parses the schema (about 0.1 s of CPU in the test guest) and
