@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Side-by-side benchmark of mediagate and USBGuard in the QEMU test bed (issue 14).
+# Side-by-side benchmark of mediagate and USBGuard in the QEMU test bed.
 # See docs/performance.md and `scripts/bench-usbguard.sh --help`. Not part of
 # scripts/test.sh or CI: it takes minutes (the soak, most of an hour).
 set -euo pipefail

@@ -72,7 +72,7 @@ func hidCases() []decideCase {
 		{name: "pinned serial adapter", in: peripheralInput(ftdi, pin("0403:6001", "", "ff/ff/ff")), verdict: Allow, reason: ReasonPeripheralAllowed},
 		{name: "unpinned (old) entry still allows a peripheral", in: peripheralInput(ftdi, allowDevice("0403:6001")), verdict: Allow, reason: ReasonPeripheralAllowed},
 
-		// Containers that spoof an allowed VID:PID (issue 16.2).
+		// Containers that spoof an allowed VID:PID.
 		{name: "stick with an allowed keyboard's VID:PID blocked", in: peripheralInput(spoof, pin("046d:c31c", "", "03/01/01")), verdict: Block, reason: ReasonAllowEntryMismatch, detail: DetailPinInterfaces, classes: []int{ClassMassStorage}},
 		{name: "keyboard that also presents mass storage blocked", in: peripheralInput(spoofMixed, pin("046d:c31c", "", "03/01/01")), verdict: Block, reason: ReasonAllowEntryMismatch, detail: DetailPinInterfaces, classes: []int{ClassMassStorage}},
 		{name: "stick with the VID:PID of an unpinned entry blocked", in: peripheralInput(spoof, allowDevice("046d:c31c")), verdict: Block, reason: ReasonAllowEntryMismatch, detail: DetailNotPinned},
