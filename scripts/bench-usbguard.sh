@@ -31,7 +31,9 @@ daemon from /proc. Prints one Markdown table with both daemons and the ratios.
   --keep           keep the run's work directory (trace, console log)
   --daemon-env 'NAME=VALUE …'
                    run mediagated with these environment settings (a drop-in), to
-                   try one (GOMAXPROCS=1, GOGC=100 …); the table says so
+                   try one (GOMAXPROCS=1, GOGC=100 …); the table says so; a soak
+                   run with 'GODEBUG=gctrace=1,scavtrace=1' also prints the Go
+                   runtime's collection and scavenger lines from the journal
   --kernel-args 'ARGS'
                    boot the guest with these extra kernel parameters (e.g.
                    'clocksource=tsc tsc=reliable'); the table says so

@@ -639,6 +639,13 @@ func (b *benchRun) soak(w io.Writer) {
 		fmt.Fprintf(w, "the same, 100th plug → end:\n")
 		MappingGrowth(w, maps[1], maps[len(maps)-1], 64)
 	}
+	if strings.Contains(os.Getenv("MEDIAGATE_BENCH_DAEMON_ENV"), "trace=") {
+		// --daemon-env 'GODEBUG=gctrace=1,scavtrace=1': the runtime's own lines, which
+		// mediagated writes to its standard error (the journal).
+		fmt.Fprintln(w, "the Go runtime's trace lines:")
+		fmt.Fprint(w, b.g.MustRun(t, `journalctl -u mediagate.service -o cat --no-pager | grep -E '^(gc [0-9]|scav )' || true`))
+		fmt.Fprintln(w)
+	}
 	tr := b.stopTrace()
 	ps := Plugs(tr, mediagateD.comm)
 	a := quantiles(ps, Allowed, func(p PlugTiming) time.Duration { return p.Authorize })
